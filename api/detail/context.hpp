@@ -1,0 +1,44 @@
+// What every handler can reach. Owned by api::Service.
+#pragma once
+#include <memory>
+#include <unordered_map>
+
+#include "api/detail/metrics.hpp"
+#include "api/detail/tokens.hpp"
+#include "api/http.hpp"
+#include "common/clock.hpp"
+#include "common/ids.hpp"
+#include "config/config.hpp"
+#include "storage/db.hpp"
+
+namespace fc::api::detail {
+
+struct RateBucket {
+  double tokens = 0;
+  std::int64_t last_ms = 0;
+};
+
+struct Context {
+  asio::io_context& io;
+  const config::Config& cfg;
+  storage::Database& db;
+  const Clock& clock;
+  IdGenerator ids;
+  TokenStore tokens;
+  Metrics metrics;
+  Router router;
+  Router acme_router;
+  bool ready = false;
+  bool shutting_down = false;
+  std::unordered_map<std::string, RateBucket> rate;
+
+  Context(asio::io_context& i, const config::Config& c, storage::Database& d, const Clock& k)
+      : io(i), cfg(c), db(d), clock(k) {}
+};
+
+void register_system_routes(Context& ctx);
+void register_token_routes(Context& ctx);
+std::optional<int> rate_limit(Context& ctx, const Principal& p);
+void access_log(const Request& req, const Response& resp, std::chrono::nanoseconds d);
+
+}  // namespace fc::api::detail

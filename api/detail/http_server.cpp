@@ -1,0 +1,247 @@
+// One coroutine per connection, in the style of Beast's awaitable and
+// advanced server examples: a fresh parser with limits per message, a timeout
+// before every read, errors on bad input answered and the connection closed.
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <set>
+
+#include "api/server.hpp"
+#include "api/detail/request_convert.hpp"
+
+namespace fc::api {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  asio::io_context& io;
+  const Router& router;
+  HttpServerOptions o;
+  Observer observe;
+  tcp::acceptor acceptor;
+  std::unique_ptr<ssl::context> tls;
+  int conns = 0;
+  int active = 0;
+  bool stopping = false;
+  std::set<tcp::socket*> idle;  // sockets waiting for the next request
+
+  Impl(asio::io_context& i, const Router& r, HttpServerOptions opts, Observer obs)
+      : io(i), router(r), o(std::move(opts)), observe(std::move(obs)), acceptor(i) {}
+
+  awaitable<void> accept_loop();
+  template <class Stream>
+  awaitable<void> session(Stream& stream, std::string remote);
+  template <class Stream>
+  awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buf, const std::string& remote);
+};
+
+namespace {
+
+template <class Stream>
+tcp::socket& socket_of(Stream& s) { return beast::get_lowest_layer(s).socket(); }
+
+http::response<http::string_body> to_beast(const Response& r, unsigned version, bool keep_alive,
+                                           const std::string& request_id) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "fleetcommand");
+  if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
+  if (!request_id.empty()) res.set("X-Request-Id", request_id);
+  for (const auto& [k, v] : r.headers) res.set(k, v);
+  res.keep_alive(keep_alive && !r.close);
+  res.body() = r.body;
+  res.prepare_payload();
+  return res;
+}
+
+// Errors answered before a request reached the router (bad HTTP).
+Response framing_error(const boost::system::error_code& ec) {
+  if (ec == http::error::body_limit)
+    return problem(413, "too-large", "Content Too Large", "request body is larger than 1 MiB");
+  if (ec == http::error::header_limit)
+    return problem(431, "headers-too-large", "Request Header Fields Too Large",
+                   "request headers are larger than 16 KiB");
+  return problem(400, "malformed-request", "Bad Request", "malformed HTTP request: " + ec.message());
+}
+
+bool is_disconnect(const boost::system::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
+         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+         ec == asio::error::broken_pipe || ec == http::error::partial_message ||
+         ec == asio::ssl::error::stream_truncated;
+}
+
+}  // namespace
+
+template <class Stream>
+awaitable<bool> HttpServer::Impl::serve_one(Stream& stream, beast::flat_buffer& buf,
+                                            const std::string& remote) {
+  boost::system::error_code ec;
+  auto& lowest = beast::get_lowest_layer(stream);
+  if (buf.size() == 0) {
+    // Between requests: wait for the first byte with the idle timeout.
+    idle.insert(&socket_of(stream));
+    lowest.expires_after(o.idle_timeout);
+    auto n = co_await stream.async_read_some(buf.prepare(4096), asio::redirect_error(use_awaitable, ec));
+    idle.erase(&socket_of(stream));
+    if (ec || stopping) co_return false;
+    buf.commit(n);
+  }
+  http::request_parser<http::string_body> parser;
+  parser.body_limit(o.body_limit);
+  parser.header_limit(o.header_limit);
+  lowest.expires_after(o.read_timeout);  // the whole request, so slow clients are cut off
+  co_await http::async_read(stream, buf, parser, asio::redirect_error(use_awaitable, ec));
+  auto start = std::chrono::steady_clock::now();
+  Request req;
+  req.remote = remote;
+  Response resp;
+  bool keep_alive = false;
+  unsigned version = 11;
+  if (ec) {
+    if (is_disconnect(ec) && ec != http::error::partial_message) co_return false;
+    if (ec == beast::error::timeout || ec == http::error::partial_message) co_return false;
+    resp = framing_error(ec);
+    req.method = "-";
+    req.path = "-";
+    req.request_id = detail::new_request_id();
+  } else {
+    auto& msg = parser.get();
+    version = msg.version();
+    keep_alive = msg.keep_alive();
+    detail::convert_request(msg, req);
+    ++active;
+    try {
+      resp = co_await router.dispatch(req);
+    } catch (const std::exception& e) {
+      spdlog::critical("request_id={} handler threw: {}", req.request_id, e.what());
+      resp = problem(500, "internal", "Internal Server Error", "internal error; request " + req.request_id);
+    }
+    --active;
+  }
+  if (stopping) resp.close = true;
+  auto res = to_beast(resp, version, keep_alive, req.request_id);
+  lowest.expires_after(o.read_timeout);
+  co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+  if (observe) observe(req, resp, std::chrono::steady_clock::now() - start);
+  co_return !ec && res.keep_alive();
+}
+
+template <class Stream>
+awaitable<void> HttpServer::Impl::session(Stream& stream, std::string remote) {
+  beast::flat_buffer buf;
+  for (;;) {
+    bool again = co_await serve_one(stream, buf, remote);
+    if (!again || stopping) break;
+  }
+}
+
+awaitable<void> HttpServer::Impl::accept_loop() {
+  auto self = shared_from_this();
+  for (;;) {
+    boost::system::error_code ec;
+    tcp::socket sock = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+    if (stopping || !acceptor.is_open()) co_return;
+    if (ec) continue;  // e.g. EMFILE: try the next one
+    std::string remote = detail::endpoint_string(sock);
+    if (conns >= o.max_connections) {
+      // Over the cap: refuse politely and close at once.
+      static const std::string kBusy =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
+          "Connection: close\r\nRetry-After: 1\r\nContent-Length: 121\r\n\r\n"
+          "{\"type\":\"https://fleetcommand.dev/problems/unavailable\",\"title\":\"Service Unavailable\","
+          "\"status\":503,\"detail\":\"too many connections\"}";
+      boost::system::error_code ignore;
+      sock.non_blocking(true);
+      sock.write_some(asio::buffer(kBusy), ignore);
+      sock.close(ignore);
+      continue;
+    }
+    sock.set_option(tcp::no_delay(true), ec);
+    ++conns;
+    auto run = [self, remote](tcp::socket s) -> awaitable<void> {
+      if (self->tls) {
+        beast::ssl_stream<beast::tcp_stream> stream(std::move(s), *self->tls);
+        beast::get_lowest_layer(stream).expires_after(self->o.read_timeout);
+        boost::system::error_code hec;
+        co_await stream.async_handshake(ssl::stream_base::server, asio::redirect_error(use_awaitable, hec));
+        if (!hec) co_await self->session(stream, remote);
+      } else {
+        beast::tcp_stream stream(std::move(s));
+        co_await self->session(stream, remote);
+      }
+    };
+    asio::co_spawn(io, run(std::move(sock)), [self](std::exception_ptr e) {
+      --self->conns;
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::warn("server={} connection error: {}", self->o.name, ex.what());
+      }
+    });
+  }
+}
+
+HttpServer::HttpServer(asio::io_context& io, const Router& router, HttpServerOptions o, Observer observe)
+    : impl_(std::make_shared<Impl>(io, router, std::move(o), std::move(observe))) {}
+
+HttpServer::~HttpServer() = default;
+
+Status HttpServer::listen() {
+  auto& i = *impl_;
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(i.o.host, ec);
+  if (ec) return make_error(Code::kInvalidArgument, i.o.name + ": bad listen address " + i.o.host);
+  tcp::endpoint ep(addr, i.o.port);
+  std::string where = i.o.name + " listen " + i.o.host + ":" + std::to_string(i.o.port);
+  if (i.acceptor.open(ep.protocol(), ec); ec) return make_error(Code::kIo, where + ": " + ec.message());
+  i.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (i.acceptor.bind(ep, ec); ec) return make_error(Code::kIo, where + ": " + ec.message());
+  if (i.acceptor.listen(1024, ec); ec) return make_error(Code::kIo, where + ": " + ec.message());
+  if (!i.o.tls_cert_file.empty()) {
+    i.tls = std::make_unique<ssl::context>(ssl::context::tls_server);
+    i.tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    i.tls->use_certificate_chain_file(i.o.tls_cert_file, ec);
+    if (ec) return make_error(Code::kInvalidArgument, "api.tls.cert_file: " + ec.message());
+    i.tls->use_private_key_file(i.o.tls_key_file, ssl::context::pem, ec);
+    if (ec) return make_error(Code::kInvalidArgument, "api.tls.key_file: " + ec.message());
+  }
+  return ok();
+}
+
+std::uint16_t HttpServer::port() const {
+  boost::system::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void HttpServer::start() {
+  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+}
+
+void HttpServer::stop_accepting() {
+  impl_->stopping = true;
+  boost::system::error_code ec;
+  impl_->acceptor.close(ec);
+}
+
+void HttpServer::close_idle() {
+  auto idle = impl_->idle;
+  for (auto* s : idle) {
+    boost::system::error_code ec;
+    s->cancel(ec);
+  }
+}
+
+int HttpServer::active_requests() const { return impl_->active; }
+int HttpServer::connections() const { return impl_->conns; }
+
+}  // namespace fc::api

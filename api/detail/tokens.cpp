@@ -1,0 +1,183 @@
+#include "api/detail/tokens.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace fc::api::detail {
+
+std::string sha256_hex(std::string_view s) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr) != 1) std::abort();
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
+std::string random_base64url(std::size_t n) {
+  std::vector<unsigned char> b(n);
+  if (RAND_bytes(b.data(), static_cast<int>(n)) != 1) {
+    std::fprintf(stderr, "RAND_bytes failed: no entropy\n");
+    std::abort();
+  }
+  static const char* kAlpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < n; i += 3) {
+    unsigned v = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2];
+    out += kAlpha[(v >> 18) & 63];
+    out += kAlpha[(v >> 12) & 63];
+    out += kAlpha[(v >> 6) & 63];
+    out += kAlpha[v & 63];
+  }
+  if (n - i == 1) {
+    unsigned v = b[i] << 16;
+    out += kAlpha[(v >> 18) & 63];
+    out += kAlpha[(v >> 12) & 63];
+  } else if (n - i == 2) {
+    unsigned v = (b[i] << 16) | (b[i + 1] << 8);
+    out += kAlpha[(v >> 18) & 63];
+    out += kAlpha[(v >> 12) & 63];
+    out += kAlpha[(v >> 6) & 63];
+  }
+  return out;
+}
+
+const char* token_prefix(TokenKind k) {
+  switch (k) {
+    case TokenKind::kAdmin: return "fc_adm_";
+    case TokenKind::kAgent: return "fc_agt_";
+    case TokenKind::kTenant: return "fc_tnt_";
+  }
+  return "fc_adm_";
+}
+
+namespace {
+TokenKind kind_from(const std::string& s) {
+  if (s == "agent") return TokenKind::kAgent;
+  if (s == "tenant") return TokenKind::kTenant;
+  return TokenKind::kAdmin;
+}
+}  // namespace
+
+Minted mint(TokenKind kind, std::string region, std::string workspace_id, std::int64_t now_ms,
+            IdGenerator& ids) {
+  Minted m;
+  m.token = std::string(token_prefix(kind)) + random_base64url(32);
+  m.record.id = ids.next("tok_", now_ms);
+  m.record.kind = kind;
+  m.record.sha256 = sha256_hex(m.token);
+  m.record.region = std::move(region);
+  m.record.workspace_id = std::move(workspace_id);
+  m.record.created_at = now_ms;
+  return m;
+}
+
+Status insert_token(storage::Conn& c, const TokenRecord& r) {
+  BOOST_OUTCOME_TRY(st, c.prepare("INSERT INTO tokens(id, kind, sha256, region, workspace_id, created_at)"
+                                  " VALUES(?,?,?,?,?,?)"));
+  std::optional<std::string> region, ws;
+  if (!r.region.empty()) region = r.region;
+  if (!r.workspace_id.empty()) ws = r.workspace_id;
+  return st.bind_all(r.id, std::string(kind_name(r.kind)), r.sha256, region, ws, r.created_at).run();
+}
+
+Status TokenStore::load(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(st, c.prepare("SELECT id, kind, sha256, region, workspace_id, created_at, last_used_at"
+                                  " FROM tokens"));
+  by_hash_.clear();
+  hash_by_id_.clear();
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, st.step());
+    if (!row) break;
+    add(TokenRecord{st.col_text(0), kind_from(st.col_text(1)), st.col_text(2), st.col_text(3), st.col_text(4),
+                    st.col_int(5), st.col_opt_int(6)});
+  }
+  return ok();
+}
+
+void TokenStore::add(const TokenRecord& r) {
+  by_hash_[r.sha256] = r;
+  hash_by_id_[r.id] = r.sha256;
+}
+
+void TokenStore::remove(const std::string& id) {
+  auto it = hash_by_id_.find(id);
+  if (it == hash_by_id_.end()) return;
+  by_hash_.erase(it->second);
+  dirty_.erase(id);
+  hash_by_id_.erase(it);
+}
+
+void TokenStore::remove_scope(const std::string& region, const std::string& workspace_id) {
+  std::vector<std::string> ids;
+  for (const auto& [h, r] : by_hash_) {
+    if ((!region.empty() && r.region == region) || (!workspace_id.empty() && r.workspace_id == workspace_id))
+      ids.push_back(r.id);
+  }
+  for (const auto& id : ids) remove(id);
+}
+
+namespace {
+std::optional<TokenRecord> lookup(storage::Conn& c, const std::string& hash) {
+  auto st = c.prepare("SELECT id, kind, sha256, region, workspace_id, created_at, last_used_at"
+                      " FROM tokens WHERE sha256 = ?");
+  if (!st) return std::nullopt;
+  auto& s = st.value();
+  s.bind(1, hash);
+  auto row = s.step();
+  if (!row || !row.value()) return std::nullopt;
+  return TokenRecord{s.col_text(0), kind_from(s.col_text(1)), s.col_text(2), s.col_text(3), s.col_text(4),
+                     s.col_int(5), s.col_opt_int(6)};
+}
+}  // namespace
+
+std::optional<Principal> TokenStore::authenticate(const std::string& token, std::int64_t now_ms,
+                                                  storage::Conn* fallback) {
+  if (token.size() < 8 || token.size() > 128) return std::nullopt;
+  std::string hash = sha256_hex(token);
+  auto it = by_hash_.find(hash);
+  if (it == by_hash_.end() && fallback) {
+    if (auto rec = lookup(*fallback, hash)) {
+      add(*rec);
+      it = by_hash_.find(hash);
+    }
+  }
+  if (it == by_hash_.end()) return std::nullopt;
+  auto& r = it->second;
+  if (!r.last_used_at || now_ms - *r.last_used_at >= 1000) {
+    r.last_used_at = now_ms;
+    dirty_[r.id] = now_ms;
+  }
+  return Principal{r.id, r.kind, r.region, r.workspace_id};
+}
+
+std::vector<TokenRecord> TokenStore::list() const {
+  std::vector<TokenRecord> out;
+  for (const auto& [h, r] : by_hash_) out.push_back(r);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return out;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> TokenStore::take_dirty() {
+  std::vector<std::pair<std::string, std::int64_t>> out(dirty_.begin(), dirty_.end());
+  dirty_.clear();
+  return out;
+}
+
+Status write_last_used(storage::Conn& c, const std::vector<std::pair<std::string, std::int64_t>>& used) {
+  for (const auto& [id, t] : used) {
+    BOOST_OUTCOME_TRY(st, c.prepare("UPDATE tokens SET last_used_at = ? WHERE id = ?"));
+    BOOST_OUTCOME_TRY(st.bind_all(t, id).run());
+  }
+  return ok();
+}
+
+}  // namespace fc::api::detail

@@ -1,0 +1,107 @@
+// HTTP vocabulary of the API: requests, responses, problem+json errors, and
+// the router with per-route scopes (docs/api.md).
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/asio.hpp"
+#include "common/result.hpp"
+
+namespace fc::api {
+
+enum class TokenKind { kAdmin, kAgent, kTenant };
+const char* kind_name(TokenKind k);
+
+struct Principal {
+  std::string token_id;
+  TokenKind kind = TokenKind::kAdmin;
+  std::string region;        // agent tokens
+  std::string workspace_id;  // tenant tokens
+};
+
+// Who may call a route. Admin tokens may call everything except kAgent routes.
+enum class Scope { kPublic, kAdmin, kAgent, kAdminOrTenant };
+
+struct Request {
+  std::string method;  // "GET", "POST", …
+  std::string path;    // without the query
+  std::map<std::string, std::string> query;
+  std::map<std::string, std::string> params;  // from the route pattern
+  std::map<std::string, std::string> headers; // lower-case names
+  std::string body;
+  std::string request_id;
+  std::string remote;
+  std::optional<Principal> principal;
+  std::string route;  // the matched pattern, for metrics and logs
+
+  std::string header(const std::string& lower_name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool close = false;  // close the connection after this response
+};
+
+// RFC 9457 problem details. `type` is a stable URI per error class.
+Response problem(int status, const std::string& type_suffix, const std::string& title,
+                 const std::string& detail, nlohmann::json extra = nlohmann::json::object());
+// Maps an Error to its problem response (never leaks SQLite/OpenSSL text for
+// kIo/kInternal/kCrypto: those log the detail and answer a generic message).
+Response problem_from(const Error& e, const std::string& request_id);
+Response json_response(int status, const nlohmann::json& body);
+Response no_content();
+
+// 422 with {"errors":[{"field","message"}]}.
+struct FieldError {
+  std::string field;
+  std::string message;
+};
+Response validation_failed(const std::vector<FieldError>& errors);
+
+// Parses a JSON request body: 415 for another content type, 400 for
+// malformed JSON or invalid UTF-8, 422 when it is not an object.
+Result<nlohmann::json> parse_json_body(const Request& r, Response& error_out);
+
+using Handler = std::function<awaitable<Response>(Request&)>;
+
+struct Route {
+  std::string method;
+  std::string pattern;  // "/v1/regions/{id}"
+  Scope scope;
+  Handler handler;
+  std::vector<std::string> segments;
+};
+
+// Authenticates a bearer token: the principal, or nullopt (401).
+using Authenticator = std::function<std::optional<Principal>(const std::string& token)>;
+// Rate limiting per token: nullopt when allowed, else seconds to wait.
+using RateLimiter = std::function<std::optional<int>(const Principal&)>;
+
+class Router {
+ public:
+  void add(std::string method, std::string pattern, Scope scope, Handler h);
+  void set_authenticator(Authenticator a) { auth_ = std::move(a); }
+  void set_rate_limiter(RateLimiter r) { limiter_ = std::move(r); }
+  // Matches, authenticates, checks the scope, and runs the handler.
+  awaitable<Response> dispatch(Request& r) const;
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  const Route* match(const Request& r, std::vector<std::string>& allowed,
+                     std::map<std::string, std::string>& params) const;
+  std::vector<Route> routes_;
+  Authenticator auth_;
+  RateLimiter limiter_;
+};
+
+}  // namespace fc::api

@@ -1,0 +1,24 @@
+// The daemon's entry points, one per subcommand (app/main.cpp dispatches).
+#pragma once
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace fc::app {
+
+// Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+void setup_logging(const std::string& level, const std::string& format);
+// Loads the configuration or prints the error (naming the key) and returns nullopt.
+std::optional<config::Config> load_config_or_report(const std::optional<std::string>& file);
+int serve(const config::Config& cfg);
+int migrate_cmd(const config::Config& cfg);
+int token_create_admin(const config::Config& cfg);
+// Creates the parent directory of `path` (like var/) when missing.
+bool ensure_parent_dir(const std::string& path);
+
+}  // namespace fc::app

@@ -1,0 +1,198 @@
+// `fleetcommand serve` and the offline subcommands: wiring, signals and
+// graceful shutdown.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "api/server.hpp"
+#include "app/app.hpp"
+#include "common/clock.hpp"
+#include "common/ids.hpp"
+#include "storage/db.hpp"
+
+namespace fc::app {
+
+std::optional<config::Config> load_config_or_report(const std::optional<std::string>& file) {
+  auto cfg = config::load(file, config::process_env());
+  if (!cfg) {
+    std::fprintf(stderr, "fleetcommand: configuration error: %s\n", cfg.error().detail.c_str());
+    return std::nullopt;
+  }
+  return std::move(cfg).value();
+}
+
+bool ensure_parent_dir(const std::string& path) {
+  auto parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) return true;
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (ec) spdlog::error("cannot create directory {}: {}", parent.string(), ec.message());
+  return !ec;
+}
+
+namespace {
+
+// Writes the secret to a new 0600 file (the token alone and a newline).
+bool write_secret_file(const std::string& path, const std::string& secret) {
+  if (!ensure_parent_dir(path)) return false;
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  std::string line = secret + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ok = ok && ::fchmod(fd, 0600) == 0 && ::fsync(fd) == 0;
+  ::close(fd);
+  return ok && std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+// Opens the database file and applies pending migrations.
+bool prepare_database(const config::Config& cfg, const Clock& clock) {
+  if (!ensure_parent_dir(cfg.database_path)) return false;
+  auto conn = storage::Conn::open(cfg.database_path, storage::OpenMode::kReadWrite);
+  if (!conn) {
+    spdlog::critical("{}", conn.error().detail);
+    return false;
+  }
+  auto applied = storage::migrate(*conn.value(), clock.now_ms());
+  if (!applied) {
+    spdlog::critical("database {}: {}", cfg.database_path, applied.error().detail);
+    return false;
+  }
+  for (const auto& m : applied.value()) spdlog::info("migration applied name={}", m.name);
+  return true;
+}
+
+struct Daemon {
+  const config::Config& cfg;
+  SystemClock clock;
+  asio::io_context io{1};
+  std::unique_ptr<storage::Database> db;
+  std::unique_ptr<api::Service> api;
+  asio::steady_timer ticker{io};
+  bool stopping = false;
+  int exit_code = kExitOk;
+
+  explicit Daemon(const config::Config& c) : cfg(c) {}
+  awaitable<void> startup();
+  awaitable<void> shutdown();
+  awaitable<void> chores();
+};
+
+awaitable<void> Daemon::startup() {
+  if (!api->has_tokens()) {
+    auto token = co_await api->bootstrap_admin();
+    if (!token) {
+      spdlog::critical("cannot create the first admin token: {}", token.error().detail);
+      exit_code = kExitFailure;
+      io.stop();
+      co_return;
+    }
+    if (!token.value().empty()) {
+      if (!write_secret_file(cfg.admin_token_file, token.value())) {
+        spdlog::critical("cannot write the first admin token to {}", cfg.admin_token_file);
+        exit_code = kExitFailure;
+        io.stop();
+        co_return;
+      }
+      spdlog::info("first admin token written to {} (mode 0600)", cfg.admin_token_file);
+    }
+  }
+  api->start();
+  api->set_ready(true);
+  spdlog::info("ready database={} dns={} zone={}", cfg.database_path, cfg.dns_listen.str(), cfg.dns_zone);
+}
+
+awaitable<void> Daemon::chores() {
+  while (!stopping) {
+    ticker.expires_after(std::chrono::seconds(1));
+    boost::system::error_code ec;
+    co_await ticker.async_wait(asio::redirect_error(use_awaitable, ec));
+    co_await api->tick();
+  }
+}
+
+awaitable<void> Daemon::shutdown() {
+  if (stopping) co_return;
+  stopping = true;
+  spdlog::info("shutting down: no new connections, answering open requests");
+  api->begin_shutdown();
+  ticker.cancel();
+  asio::steady_timer t(io);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+  while (api->active_requests() > 0 && std::chrono::steady_clock::now() < deadline) {
+    t.expires_after(std::chrono::milliseconds(20));
+    co_await t.async_wait(use_awaitable);
+  }
+  co_await api->tick();
+  io.stop();
+}
+
+}  // namespace
+
+int serve(const config::Config& cfg) {
+  Daemon d(cfg);
+  if (!prepare_database(cfg, d.clock)) return kExitFailure;
+  auto db = storage::Database::open({cfg.database_path});
+  if (!db) {
+    spdlog::critical("{}", db.error().detail);
+    return kExitFailure;
+  }
+  d.db = std::move(db).value();
+  d.api = std::make_unique<api::Service>(d.io, cfg, *d.db, d.clock);
+  if (auto st = d.api->init(); !st) {
+    spdlog::critical("startup failed: {}", st.error().detail);
+    return kExitFailure;
+  }
+  if (auto st = d.api->listen(); !st) {
+    spdlog::critical("{}", st.error().detail);
+    return kExitFailure;
+  }
+  asio::signal_set signals(d.io, SIGINT, SIGTERM);
+  signals.async_wait([&d](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {} received", sig);
+    asio::co_spawn(d.io, d.shutdown(), asio::detached);
+  });
+  asio::co_spawn(d.io, d.startup(), asio::detached);
+  asio::co_spawn(d.io, d.chores(), asio::detached);
+  d.io.run();
+  d.db->close();
+  spdlog::info("stopped cleanly");
+  return d.exit_code;
+}
+
+int migrate_cmd(const config::Config& cfg) {
+  SystemClock clock;
+  return prepare_database(cfg, clock) ? kExitOk : kExitFailure;
+}
+
+int token_create_admin(const config::Config& cfg) {
+  SystemClock clock;
+  if (!prepare_database(cfg, clock)) return kExitFailure;
+  auto db = storage::Database::open({cfg.database_path});
+  if (!db) {
+    spdlog::critical("{}", db.error().detail);
+    return kExitFailure;
+  }
+  IdGenerator ids;
+  std::string token;
+  auto st = db.value()->write_sync([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(t, api::mint_admin_token(c, clock.now_ms(), ids));
+    token = std::move(t);
+    return ok();
+  });
+  if (!st) {
+    spdlog::critical("cannot create token: {}", st.error().detail);
+    return kExitFailure;
+  }
+  std::printf("%s\n", token.c_str());
+  return kExitOk;
+}
+
+}  // namespace fc::app

@@ -1,0 +1,98 @@
+// fleetcommand: serve | check-config | migrate | token create --admin | agent | version
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/agent.hpp"
+#include "app/app.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: fleetcommand <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  serve [--config FILE]                 run the daemon (embedded defaults without a file)\n"
+    "  check-config [--config FILE]          print the effective configuration, secrets redacted\n"
+    "  migrate [--config FILE]               apply pending database migrations and exit\n"
+    "  token create --admin [--config FILE]  mint an admin token offline; prints it once\n"
+    "  agent --api URL --token-file FILE --state-dir DIR (--out DIR | --apply-command CMD)\n"
+    "                                        run the reference region agent (see docs/agent.md)\n"
+    "  version                               print the version\n";
+
+struct Args {
+  std::optional<std::string> config;
+  bool admin = false;
+  std::vector<std::string> rest;
+};
+
+// Parses the options shared by the daemon's subcommands; nullopt on error.
+std::optional<Args> parse(int argc, char** argv, int from) {
+  Args a;
+  for (int i = from; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s == "--config" && i + 1 < argc) {
+      a.config = argv[++i];
+    } else if (s.rfind("--config=", 0) == 0) {
+      a.config = s.substr(9);
+    } else if (s == "--admin") {
+      a.admin = true;
+    } else {
+      std::fprintf(stderr, "fleetcommand: unknown argument '%s'\n\n%s", s.c_str(), kUsage);
+      return std::nullopt;
+    }
+  }
+  return a;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace fc::app;
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "version" || cmd == "--version") {
+    std::printf("fleetcommand %s\n", FC_VERSION);
+    return kExitOk;
+  }
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  if (cmd == "agent") return fc::agent::main(argc - 2, argv + 2);
+  int from = 2;
+  if (cmd == "token") {
+    if (argc < 3 || std::strcmp(argv[2], "create") != 0) {
+      std::fprintf(stderr, "fleetcommand: expected 'token create --admin'\n");
+      return kExitUsage;
+    }
+    from = 3;
+  }
+  auto args = parse(argc, argv, from);
+  if (!args) return kExitUsage;
+  auto cfg = load_config_or_report(args->config);
+  if (!cfg) return kExitUsage;
+  if (cmd == "check-config") {
+    std::cout << fc::config::redacted(*cfg).dump(2) << "\n";
+    return kExitOk;
+  }
+  setup_logging(cfg->log_level, cfg->log_format);
+  if (cmd == "serve") return serve(*cfg);
+  if (cmd == "migrate") return migrate_cmd(*cfg);
+  if (cmd == "token") {
+    if (!args->admin) {
+      std::fprintf(stderr, "fleetcommand: only 'token create --admin' is available offline; "
+                           "agent and tenant tokens are minted through the API\n");
+      return kExitUsage;
+    }
+    return token_create_admin(*cfg);
+  }
+  std::fprintf(stderr, "fleetcommand: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+  return kExitUsage;
+}

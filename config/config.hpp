@@ -1,0 +1,97 @@
+// fleetcommand's configuration: embedded defaults, a JSON file, then
+// FLEETCOMMAND_* environment overrides (docs/configuration.md).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.hpp"
+
+namespace fc::config {
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string str() const;
+};
+
+struct TsigKey {
+  std::string name;
+  std::string algorithm;  // hmac-sha256 (default), hmac-sha1, hmac-sha512
+  std::string secret;     // base64
+};
+
+struct NameServer {
+  std::string name;
+  std::vector<std::string> ipv4;
+  std::vector<std::string> ipv6;
+};
+
+struct Soa {
+  std::string mname;  // empty: ns1.<zone>
+  std::string rname;  // empty: hostmaster.<zone>
+  std::uint32_t refresh = 3600;
+  std::uint32_t retry = 600;
+  std::uint32_t expire = 1209600;
+  std::uint32_t minimum = 60;
+};
+
+struct Config {
+  std::string database_path;
+  std::string admin_token_file;
+  HostPort api_listen;
+  std::string api_tls_cert_file;  // both set: TLS on the API listener
+  std::string api_tls_key_file;
+  std::int64_t api_rate_limit_rps = 0;
+  std::int64_t api_max_connections = 0;
+  std::int64_t api_read_timeout_s = 0;
+  std::int64_t api_idle_timeout_s = 0;
+  bool api_metrics_require_admin = false;
+  HostPort acme_http_listen;
+  HostPort dns_listen;
+  std::string dns_zone;
+  std::uint32_t dns_ttl = 60;
+  std::vector<NameServer> dns_nameservers;
+  Soa dns_soa;
+  std::int64_t dns_rrl_rps = 0;
+  std::vector<HostPort> dns_secondaries;
+  std::vector<std::string> dns_axfr_allow;
+  std::vector<TsigKey> dns_axfr_tsig;
+  nlohmann::json dns_providers;      // validated list, parsed by dns/
+  std::vector<HostPort> resolver_servers;
+  std::int64_t heartbeat_timeout_s = 30;
+  std::int64_t changelog_retention = 0;
+  std::string log_level;
+  std::string log_format;
+  std::string scheduler_policy;
+  nlohmann::json certs_issuers;      // validated list, parsed by certs/
+  std::string certs_kek_file;
+  std::int64_t domains_recheck_interval_s = 0;
+  std::int64_t domains_max_per_workspace = 0;
+  std::int64_t domains_moved_grace_s = 0;
+  std::int64_t domains_reservation_s = 0;
+  std::int64_t jobs_concurrency = 0;
+
+  nlohmann::json effective;  // every key with its effective value (secrets included)
+};
+
+// Loads the configuration: defaults, then `file` (when given), then `env`
+// (FLEETCOMMAND_* variables). An unknown key or a bad value is an error whose
+// detail names the key. `resolv_conf` supplies the system resolvers.
+Result<Config> load(const std::optional<std::string>& file,
+                    const std::map<std::string, std::string>& env,
+                    const std::string& resolv_conf = "/etc/resolv.conf");
+
+// The effective configuration with every secret replaced by "<redacted>".
+nlohmann::json redacted(const Config& cfg);
+
+// The process environment as a map, for load().
+std::map<std::string, std::string> process_env();
+
+Result<HostPort> parse_host_port(const std::string& s);
+
+}  // namespace fc::config

@@ -1,0 +1,319 @@
+#include "config/detail/schema.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace fc::config::detail {
+
+using nlohmann::json;
+
+namespace {
+
+std::string json_pointer(const std::string& path) {
+  std::string p = "/" + path;
+  std::replace(p.begin(), p.end(), '.', '/');
+  return p;
+}
+
+std::string env_name(const std::string& path) {
+  std::string n = "FLEETCOMMAND_";
+  for (char c : path) n += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return n;
+}
+
+bool valid_dns_name(const std::string& s) {
+  if (s.empty() || s.size() > 253) return false;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    auto dot = s.find('.', start);
+    std::string label = s.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (label.empty() || label.size() > 63) return false;
+    for (char c : label) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+    }
+    if (label.front() == '-' || label.back() == '-') return false;
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return true;
+}
+
+bool valid_ip(const std::string& s, int family) {
+  unsigned char buf[16];
+  return inet_pton(family, s.c_str(), buf) == 1;
+}
+
+bool valid_ip_or_cidr(const std::string& s) {
+  auto slash = s.find('/');
+  std::string addr = s.substr(0, slash);
+  int fam = addr.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+  if (!valid_ip(addr, fam)) return false;
+  if (slash == std::string::npos) return true;
+  std::string bits = s.substr(slash + 1);
+  if (bits.empty() || bits.size() > 3 || !std::all_of(bits.begin(), bits.end(), ::isdigit)) return false;
+  int b = std::stoi(bits);
+  return b >= 0 && b <= (fam == AF_INET ? 32 : 128);
+}
+
+Validator string_v(bool nullable) {
+  return [nullable](const json& v) -> std::string {
+    if (v.is_null() && nullable) return "";
+    if (!v.is_string() || v.get<std::string>().empty()) return "must be a non-empty string";
+    return "";
+  };
+}
+
+Validator int_v(std::int64_t lo, std::int64_t hi, const char* what = nullptr) {
+  return [lo, hi, what](const json& v) -> std::string {
+    if (!v.is_number_integer()) return "must be an integer";
+    auto x = v.get<std::int64_t>();
+    if (x < lo || x > hi) {
+      if (what) return what;
+      return "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
+    }
+    return "";
+  };
+}
+
+Validator duration_v() { return int_v(1, 10LL * 365 * 86400, "must be a duration in seconds, at least 1"); }
+
+Validator bool_v() {
+  return [](const json& v) -> std::string { return v.is_boolean() ? "" : "must be true or false"; };
+}
+
+Validator enum_v(std::vector<std::string> allowed) {
+  return [allowed](const json& v) -> std::string {
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    if (!v.is_string()) return "must be one of " + list;
+    if (std::find(allowed.begin(), allowed.end(), v.get<std::string>()) == allowed.end())
+      return "must be one of " + list;
+    return "";
+  };
+}
+
+Validator host_port_v() {
+  return [](const json& v) -> std::string {
+    if (!v.is_string()) return "must be a \"host:port\" string";
+    auto hp = parse_host_port(v.get<std::string>());
+    return hp ? "" : hp.error().detail;
+  };
+}
+
+Validator dns_name_v(bool nullable) {
+  return [nullable](const json& v) -> std::string {
+    if (v.is_null() && nullable) return "";
+    if (!v.is_string() || !valid_dns_name(v.get<std::string>())) return "must be a DNS name";
+    return "";
+  };
+}
+
+template <class F>
+Validator list_v(F item, bool nullable = false) {
+  return [item, nullable](const json& v) -> std::string {
+    if (v.is_null() && nullable) return "";
+    if (!v.is_array()) return "must be a JSON list";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      std::string e = item(v[i]);
+      if (!e.empty()) return "[" + std::to_string(i) + "]" + (e[0] == '.' ? "" : ": ") + e;
+    }
+    return "";
+  };
+}
+
+// Checks an object's fields: required ones present, no unknown ones.
+std::string check_fields(const json& v, const std::map<std::string, std::pair<bool, Validator>>& fields) {
+  if (!v.is_object()) return ": must be a JSON object";
+  for (const auto& [k, spec] : fields) {
+    if (spec.first && !v.contains(k)) return "." + k + ": is required";
+  }
+  for (const auto& [k, val] : v.items()) {
+    auto it = fields.find(k);
+    if (it == fields.end()) return "." + k + ": unknown key";
+    std::string e = it->second.second(val);
+    if (!e.empty()) return "." + k + (e[0] == '.' || e[0] == '[' ? "" : ": ") + e;
+  }
+  return "";
+}
+
+std::string tsig_item(const json& v) {
+  return check_fields(v, {
+      {"name", {true, dns_name_v(false)}},
+      {"algorithm", {false, enum_v({"hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"})}},
+      {"secret", {true, string_v(false)}},
+  });
+}
+
+std::string ip_item(const json& v, int fam) {
+  return v.is_string() && valid_ip(v.get<std::string>(), fam) ? "" : "must be an IP address";
+}
+
+std::string nameserver_item(const json& v) {
+  return check_fields(v, {
+      {"name", {true, dns_name_v(false)}},
+      {"ipv4", {false, list_v([](const json& x) { return ip_item(x, AF_INET); })}},
+      {"ipv6", {false, list_v([](const json& x) { return ip_item(x, AF_INET6); })}},
+  });
+}
+
+std::string provider_item(const json& v) {
+  return check_fields(v, {
+      {"type", {true, enum_v({"rfc2136"})}},
+      {"server", {true, host_port_v()}},
+      {"zone", {true, dns_name_v(false)}},
+      {"tsig", {false, [](const json& t) { return tsig_item(t); }}},
+  });
+}
+
+std::string issuer_item(const json& v) {
+  if (!v.is_object() || !v.contains("type")) return ": must be an object with a \"type\"";
+  std::string e = enum_v({"acme", "internal"})(v["type"]);
+  if (!e.empty()) return ".type: " + e;
+  if (v["type"] == "internal") return check_fields(v, {{"type", {true, string_v(false)}}});
+  auto url_v = [](const json& u) -> std::string {
+    if (!u.is_string() || u.get<std::string>().rfind("https://", 0) != 0) return "must be an https:// URL";
+    return "";
+  };
+  auto eab_v = [](const json& x) {
+    return check_fields(x, {{"kid", {true, string_v(false)}}, {"hmac_key", {true, string_v(false)}}});
+  };
+  auto budget_v = [](const json& x) {
+    return check_fields(x, {{"orders_per_3h", {false, int_v(0, 1000000)}},
+                            {"certs_per_domain_per_week", {false, int_v(0, 1000000)}},
+                            {"duplicates_per_week", {false, int_v(0, 1000000)}},
+                            {"failed_validations_per_hour", {false, int_v(0, 1000000)}}});
+  };
+  return check_fields(v, {
+      {"type", {true, string_v(false)}},
+      {"directory", {true, url_v}},
+      {"email", {false, string_v(true)}},
+      {"ca_bundle", {false, string_v(true)}},
+      {"eab", {false, eab_v}},
+      {"caa_identities", {false, list_v([](const json& x) { return dns_name_v(false)(x); })}},
+      {"preferred_chain", {false, string_v(true)}},
+      {"key_type", {false, enum_v({"ecdsa-p256", "rsa2048"})}},
+      {"budgets", {false, budget_v}},
+  });
+}
+
+}  // namespace
+
+Schema::Schema() {
+  auto S = [&](const char* p, Kind k, Validator v) { leaves_[p] = Leaf{k, std::move(v)}; };
+  S("database.path", Kind::kString, string_v(false));
+  S("auth.admin_token_file", Kind::kString, string_v(false));
+  S("api.listen", Kind::kString, host_port_v());
+  S("api.tls.cert_file", Kind::kString, string_v(true));
+  S("api.tls.key_file", Kind::kString, string_v(true));
+  S("api.rate_limit.requests_per_second", Kind::kInt, int_v(0, 1000000));
+  S("api.max_connections", Kind::kInt, int_v(1, 1000000));
+  S("api.read_timeout_s", Kind::kInt, duration_v());
+  S("api.idle_timeout_s", Kind::kInt, duration_v());
+  S("api.metrics_require_admin", Kind::kBool, bool_v());
+  S("acme_http.listen", Kind::kString, host_port_v());
+  S("dns.listen", Kind::kString, host_port_v());
+  S("dns.zone", Kind::kString, dns_name_v(false));
+  S("dns.ttl", Kind::kInt, int_v(0, 2147483647));
+  S("dns.nameservers", Kind::kJson, list_v(nameserver_item));
+  S("dns.soa.mname", Kind::kString, dns_name_v(true));
+  S("dns.soa.rname", Kind::kString, dns_name_v(true));
+  for (const char* k : {"dns.soa.refresh", "dns.soa.retry", "dns.soa.expire", "dns.soa.minimum"})
+    S(k, Kind::kInt, int_v(1, 2147483647));
+  S("dns.rrl.responses_per_second", Kind::kInt, int_v(0, 1000000));
+  S("dns.secondaries", Kind::kJson, list_v(host_port_v()));
+  S("dns.axfr_allow", Kind::kJson, list_v([](const json& v) -> std::string {
+      return v.is_string() && valid_ip_or_cidr(v.get<std::string>()) ? "" : "must be an address or CIDR";
+    }));
+  S("dns.axfr_tsig", Kind::kJson, list_v(tsig_item));
+  S("dns.providers", Kind::kJson, list_v(provider_item));
+  S("resolver.servers", Kind::kJson, list_v(host_port_v(), true));
+  S("agents.heartbeat_timeout_s", Kind::kInt, duration_v());
+  S("scheduler.policy", Kind::kString, enum_v({"spread", "binpack"}));
+  S("scheduler.changelog_retention", Kind::kInt, int_v(100, 100000000));
+  S("log.level", Kind::kString, enum_v({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  S("log.format", Kind::kString, enum_v({"text", "json"}));
+  S("certs.issuers", Kind::kJson, [](const json& v) -> std::string {
+    if (!v.is_array() || v.empty()) return "must be a non-empty JSON list";
+    return list_v(issuer_item)(v);
+  });
+  S("certs.key_encryption_key_file", Kind::kString, string_v(true));
+  S("domains.recheck_interval_s", Kind::kInt, duration_v());
+  S("domains.max_per_workspace", Kind::kInt, int_v(1, 100000));
+  S("domains.moved_grace_s", Kind::kInt, duration_v());
+  S("domains.reservation_s", Kind::kInt, duration_v());
+  S("jobs.concurrency", Kind::kInt, int_v(1, 1024));
+}
+
+json Schema::defaults() const { return json::parse(kDefaultConfigJson); }
+
+bool Schema::is_object_prefix(const std::string& path) const {
+  auto it = leaves_.lower_bound(path + ".");
+  return it != leaves_.end() && it->first.rfind(path + ".", 0) == 0;
+}
+
+Status Schema::set_leaf(json& tree, const std::string& path, const json& v) const {
+  const auto& leaf = leaves_.at(path);
+  std::string e = leaf.check(v);
+  if (!e.empty()) {
+    return make_error(Code::kInvalidArgument,
+                      path + (e[0] == '.' || e[0] == '[' ? "" : ": ") + e);
+  }
+  tree[json::json_pointer(json_pointer(path))] = v;
+  return ok();
+}
+
+Status Schema::merge(json& tree, const json& j, const std::string& prefix) const {
+  for (const auto& [k, v] : j.items()) {
+    std::string path = prefix.empty() ? k : prefix + "." + k;
+    if (leaves_.count(path)) {
+      BOOST_OUTCOME_TRY(set_leaf(tree, path, v));
+    } else if (is_object_prefix(path)) {
+      if (!v.is_object()) return make_error(Code::kInvalidArgument, path + ": must be a JSON object");
+      BOOST_OUTCOME_TRY(merge(tree, v, path));
+    } else {
+      return make_error(Code::kInvalidArgument, path + ": unknown configuration key");
+    }
+  }
+  return ok();
+}
+
+Status Schema::merge_env(json& tree, const std::string& name, const std::string& value) const {
+  for (const auto& [path, leaf] : leaves_) {
+    if (env_name(path) != name) continue;
+    json v;
+    switch (leaf.kind) {
+      case Kind::kString: v = value; break;
+      case Kind::kBool:
+        if (value != "true" && value != "false")
+          return make_error(Code::kInvalidArgument, path + " (from " + name + "): must be true or false");
+        v = value == "true";
+        break;
+      case Kind::kInt:
+      case Kind::kJson:
+        v = json::parse(value, nullptr, false);
+        if (v.is_discarded())
+          return make_error(Code::kInvalidArgument, path + " (from " + name + "): not a valid " +
+                                                        (leaf.kind == Kind::kInt ? "integer" : "JSON value"));
+        break;
+    }
+    auto st = set_leaf(tree, path, v);
+    if (!st) return make_error(Code::kInvalidArgument, st.error().detail + " (from " + name + ")");
+    return ok();
+  }
+  // An object key given as JSON, e.g. FLEETCOMMAND_DNS_SOA='{"refresh":60}'.
+  for (const auto& [path, leaf] : leaves_) {
+    for (auto dot = path.find('.'); dot != std::string::npos; dot = path.find('.', dot + 1)) {
+      std::string prefix = path.substr(0, dot);
+      if (env_name(prefix) != name) continue;
+      json v = json::parse(value, nullptr, false);
+      if (v.is_discarded() || !v.is_object())
+        return make_error(Code::kInvalidArgument, prefix + " (from " + name + "): must be a JSON object");
+      return merge(tree, v, prefix);
+    }
+  }
+  return make_error(Code::kInvalidArgument, name + ": unknown configuration variable");
+}
+
+}  // namespace fc::config::detail

@@ -1,0 +1,146 @@
+#include "storage/db.hpp"
+
+#include <sqlite3.h>
+
+#include <string>
+
+namespace fc::storage {
+
+namespace {
+Error sqlite_error(sqlite3* db, const std::string& what) {
+  return make_error(Code::kIo, what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+}  // namespace
+
+// ---- Stmt ----
+Stmt::~Stmt() {
+  if (!s_) return;
+  if (owned_) {
+    sqlite3_finalize(s_);
+  } else {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+}
+
+Stmt& Stmt::bind(int i, std::int64_t v) { sqlite3_bind_int64(s_, i, v); return *this; }
+Stmt& Stmt::bind(int i, std::string_view v) {
+  sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Stmt& Stmt::bind(int i, double v) { sqlite3_bind_double(s_, i, v); return *this; }
+Stmt& Stmt::bind(int i, std::nullptr_t) { sqlite3_bind_null(s_, i); return *this; }
+
+Result<bool> Stmt::step() {
+  int rc = sqlite3_step(s_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  sqlite3* db = sqlite3_db_handle(s_);
+  Code code = rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT ? Code::kConflict : Code::kIo;
+  return make_error(code, std::string("sqlite: ") + sqlite3_errmsg(db));
+}
+
+Status Stmt::run() {
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, step());
+    if (!row) return ok();
+  }
+}
+
+std::int64_t Stmt::col_int(int c) const { return sqlite3_column_int64(s_, c); }
+double Stmt::col_double(int c) const { return sqlite3_column_double(s_, c); }
+std::string Stmt::col_text(int c) const {
+  const auto* p = sqlite3_column_text(s_, c);
+  if (!p) return {};
+  return std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s_, c)));
+}
+std::optional<std::string> Stmt::col_opt_text(int c) const {
+  if (col_null(c)) return std::nullopt;
+  return col_text(c);
+}
+std::optional<std::int64_t> Stmt::col_opt_int(int c) const {
+  if (col_null(c)) return std::nullopt;
+  return col_int(c);
+}
+bool Stmt::col_null(int c) const { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
+
+// ---- Conn ----
+struct Conn::Cached {
+  std::string sql;
+  sqlite3_stmt* stmt = nullptr;
+  ~Cached() { sqlite3_finalize(stmt); }
+};
+
+Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, OpenMode mode) {
+  std::unique_ptr<Conn> c(new Conn());
+  c->path_ = path;
+  int flags = SQLITE_OPEN_NOMUTEX | (mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY
+                                                                  : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (sqlite3_open_v2(path.c_str(), &c->db_, flags, nullptr) != SQLITE_OK) {
+    Error e = sqlite_error(c->db_, "cannot open database '" + path + "'");
+    return e;
+  }
+  sqlite3_extended_result_codes(c->db_, 1);
+  sqlite3_busy_timeout(c->db_, 5000);
+  std::string pragmas = "PRAGMA foreign_keys=ON;";
+  if (mode == OpenMode::kReadWrite) {
+    pragmas += "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;";
+  }
+  BOOST_OUTCOME_TRY(c->exec(pragmas));
+  return c;
+}
+
+Conn::~Conn() {
+  cache_.clear();
+  if (db_) sqlite3_close_v2(db_);
+}
+
+Result<Stmt> Conn::prepare(std::string_view sql) {
+  for (auto& c : cache_) {
+    if (c->sql == sql) {
+      // A statement still stepping (nested use of the same SQL) gets its own copy.
+      if (sqlite3_stmt_busy(c->stmt)) break;
+      return Stmt(c->stmt, false);
+    }
+  }
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s,
+                         nullptr) != SQLITE_OK) {
+    return sqlite_error(db_, "prepare failed");
+  }
+  bool cached = false;
+  for (auto& c : cache_) cached = cached || c->sql == sql;
+  if (cached) return Stmt(s, true);
+  auto entry = std::make_unique<Cached>();
+  entry->sql = std::string(sql);
+  entry->stmt = s;
+  cache_.push_back(std::move(entry));
+  return Stmt(s, false);
+}
+
+Status Conn::exec(std::string_view sql) {
+  std::string s(sql);
+  char* err = nullptr;
+  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    return make_error(Code::kIo, "sqlite: " + msg);
+  }
+  return ok();
+}
+
+std::int64_t Conn::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+int Conn::changes() const { return sqlite3_changes(db_); }
+
+// ---- Tx ----
+Tx::Tx(Conn& c, bool immediate) : c_(c), begin_(c.exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN")) {}
+Tx::~Tx() {
+  if (!done_ && begin_) (void)c_.exec("ROLLBACK");
+}
+Status Tx::commit() {
+  BOOST_OUTCOME_TRY(begin_);
+  done_ = true;
+  return c_.exec("COMMIT");
+}
+
+}  // namespace fc::storage

@@ -1,0 +1,161 @@
+// SQLite storage: connections, statements, transactions, migrations and the
+// group-commit writer (docs/storage.md).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/asio.hpp"
+#include "common/result.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace fc::storage {
+
+// A prepared statement borrowed from a connection's cache. Resets itself and
+// clears its bindings when it goes out of scope. Bind indexes start at 1.
+class Stmt {
+ public:
+  Stmt(sqlite3_stmt* s, bool owned) : s_(s), owned_(owned) {}
+  Stmt(Stmt&& o) noexcept : s_(std::exchange(o.s_, nullptr)), owned_(o.owned_) {}
+  Stmt& operator=(Stmt&&) = delete;
+  ~Stmt();
+
+  Stmt& bind(int i, std::int64_t v);
+  Stmt& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
+  Stmt& bind(int i, std::string_view v);
+  Stmt& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
+  Stmt& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
+  Stmt& bind(int i, double v);
+  Stmt& bind(int i, std::nullptr_t);
+  template <class T>
+  Stmt& bind(int i, const std::optional<T>& v) { return v ? bind(i, *v) : bind(i, nullptr); }
+  template <class... A>
+  Stmt& bind_all(const A&... a) { int i = 0; (bind(++i, a), ...); return *this; }
+
+  // One step: true when a row is available, false when done.
+  Result<bool> step();
+  // Steps to completion (for statements without rows).
+  Status run();
+
+  std::int64_t col_int(int c) const;
+  double col_double(int c) const;
+  std::string col_text(int c) const;
+  std::optional<std::string> col_opt_text(int c) const;
+  std::optional<std::int64_t> col_opt_int(int c) const;
+  bool col_null(int c) const;
+
+ private:
+  sqlite3_stmt* s_;
+  bool owned_;
+};
+
+enum class OpenMode { kReadWrite, kReadOnly };
+
+class Conn {
+ public:
+  static Result<std::unique_ptr<Conn>> open(const std::string& path, OpenMode mode);
+  ~Conn();
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  // A cached prepared statement (compiled once per connection).
+  Result<Stmt> prepare(std::string_view sql);
+  // Runs one or more statements without parameters.
+  Status exec(std::string_view sql);
+  std::int64_t last_insert_rowid() const;
+  int changes() const;
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Cached;
+  Conn() = default;
+  sqlite3* db_ = nullptr;
+  std::string path_;
+  std::vector<std::unique_ptr<Cached>> cache_;
+};
+
+// RAII transaction: rolls back in its destructor unless commit() ran.
+class Tx {
+ public:
+  explicit Tx(Conn& c, bool immediate = true);
+  ~Tx();
+  Status begin_status() const { return begin_; }
+  Status commit();
+
+ private:
+  Conn& c_;
+  Status begin_;
+  bool done_ = false;
+};
+
+struct AppliedMigration {
+  std::int64_t version;
+  std::string name;
+  std::string checksum;
+};
+
+// Applies the migrations compiled into the binary, each in its own
+// transaction; refuses a database that has a migration this binary does not
+// know (a newer binary wrote it) or whose checksum changed.
+Result<std::vector<AppliedMigration>> migrate(Conn& c, std::int64_t now_ms);
+// Checks without applying: the list of migrations still pending.
+Result<std::vector<std::string>> pending_migrations(Conn& c);
+
+struct WriterStats {
+  std::uint64_t transactions = 0;  // caller transactions committed
+  std::uint64_t batches = 0;       // SQLite commits (fsyncs)
+  std::uint64_t failed = 0;        // caller transactions rolled back
+  std::uint64_t queued = 0;        // waiting right now
+};
+
+using WriteFn = std::function<Status(Conn&)>;
+
+// The one write connection, on its own thread. Transactions submitted while a
+// commit is syncing are committed together (group commit), each inside its
+// own SAVEPOINT so that one caller's failure rolls back only its own writes.
+class Database {
+ public:
+  struct Options {
+    std::string path;
+    std::size_t max_batch = 512;
+  };
+  static Result<std::unique_ptr<Database>> open(const Options& o);
+  ~Database();
+
+  // Runs fn inside a group-committed transaction; resumes the caller on its
+  // executor once the batch holding it is durable (or rolled back).
+  awaitable<Status> write(WriteFn fn);
+  // The same, blocking the calling thread (startup, CLI, tests).
+  Status write_sync(WriteFn fn);
+  // The read connection of the I/O thread (WAL: never waits for the writer).
+  Conn& read() { return *reader_; }
+  WriterStats stats() const;
+  // Stops the writer after it drains its queue; further writes fail.
+  void close();
+
+ private:
+  struct Impl;
+  explicit Database(std::unique_ptr<Impl> impl, std::unique_ptr<Conn> reader);
+  void submit(WriteFn fn, std::function<void(Status)> done);
+  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Conn> reader_;
+};
+
+inline awaitable<Status> Database::write(WriteFn fn) {
+  auto initiate = [this, fn = std::move(fn)](auto handler) mutable {
+    auto ex = asio::get_associated_executor(handler);
+    auto h = std::make_shared<decltype(handler)>(std::move(handler));
+    submit(std::move(fn), [ex, h](Status st) {
+      asio::post(ex, [h, st = std::move(st)]() mutable { (*h)(std::move(st)); });
+    });
+  };
+  return asio::async_initiate<decltype(use_awaitable), void(Status)>(std::move(initiate), use_awaitable);
+}
+
+}  // namespace fc::storage

@@ -1,0 +1,117 @@
+// Migration runner: migrations/NNNN_name.sql compiled into the binary, applied
+// in order, each in its own transaction, recorded with its SHA-256.
+#include <openssl/evp.h>
+
+#include <cstdio>
+#include <map>
+
+#include "storage/db.hpp"
+
+namespace fc::storage {
+namespace embedded {
+extern const std::pair<const char*, const char*> kMigrations[];
+extern const std::size_t kMigrations_count;
+}  // namespace embedded
+
+namespace {
+
+struct Embedded {
+  std::int64_t version;
+  std::string name;
+  std::string sql;
+  std::string checksum;
+};
+
+std::string sha256_hex(const std::string& s) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr) != 1) std::abort();
+  std::string hex;
+  char buf[3];
+  for (unsigned i = 0; i < len; ++i) {
+    std::snprintf(buf, sizeof buf, "%02x", md[i]);
+    hex += buf;
+  }
+  return hex;
+}
+
+std::vector<Embedded> embedded_migrations() {
+  std::vector<Embedded> out;
+  for (std::size_t i = 0; i < embedded::kMigrations_count; ++i) {
+    std::string file = embedded::kMigrations[i].first;  // "0001_init.sql"
+    std::string name = file.substr(0, file.size() - 4);
+    out.push_back({std::stoll(file.substr(0, 4)), name, embedded::kMigrations[i].second,
+                   sha256_hex(embedded::kMigrations[i].second)});
+  }
+  return out;
+}
+
+Result<std::map<std::int64_t, AppliedMigration>> applied(Conn& c) {
+  BOOST_OUTCOME_TRY(c.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      " version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
+      " applied_at INTEGER NOT NULL)"));
+  BOOST_OUTCOME_TRY(st, c.prepare("SELECT version, name, checksum FROM schema_migrations ORDER BY version"));
+  std::map<std::int64_t, AppliedMigration> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, st.step());
+    if (!row) break;
+    out[st.col_int(0)] = AppliedMigration{st.col_int(0), st.col_text(1), st.col_text(2)};
+  }
+  return out;
+}
+
+// The database must not hold a migration we do not know, nor a changed one.
+Status verify(const std::map<std::int64_t, AppliedMigration>& done, const std::vector<Embedded>& mine) {
+  std::map<std::int64_t, const Embedded*> by_version;
+  for (const auto& m : mine) by_version[m.version] = &m;
+  for (const auto& [v, a] : done) {
+    auto it = by_version.find(v);
+    if (it == by_version.end()) {
+      return make_error(Code::kConflict, "database has migration " + a.name +
+                                             " that this binary does not know: it was written by a newer "
+                                             "fleetcommand; run that version or restore a backup");
+    }
+    if (it->second->checksum != a.checksum) {
+      return make_error(Code::kConflict, "migration " + a.name +
+                                             " changed after it was applied (checksum mismatch); "
+                                             "migrations are append-only");
+    }
+  }
+  return ok();
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> pending_migrations(Conn& c) {
+  BOOST_OUTCOME_TRY(done, applied(c));
+  auto mine = embedded_migrations();
+  BOOST_OUTCOME_TRY(verify(done, mine));
+  std::vector<std::string> out;
+  for (const auto& m : mine) {
+    if (!done.count(m.version)) out.push_back(m.name);
+  }
+  return out;
+}
+
+Result<std::vector<AppliedMigration>> migrate(Conn& c, std::int64_t now_ms) {
+  BOOST_OUTCOME_TRY(done, applied(c));
+  auto mine = embedded_migrations();
+  BOOST_OUTCOME_TRY(verify(done, mine));
+  std::vector<AppliedMigration> out;
+  for (const auto& m : mine) {
+    if (done.count(m.version)) continue;
+    Tx tx(c);
+    BOOST_OUTCOME_TRY(tx.begin_status());
+    auto st = c.exec(m.sql);
+    if (!st) return make_error(Code::kIo, "migration " + m.name + " failed: " + st.error().detail);
+    BOOST_OUTCOME_TRY(ins, c.prepare("INSERT INTO schema_migrations(version, name, checksum, applied_at)"
+                                     " VALUES(?,?,?,?)"));
+    BOOST_OUTCOME_TRY(ins.bind_all(m.version, m.name, m.checksum, now_ms).run());
+    BOOST_OUTCOME_TRY(tx.commit());
+    out.push_back(AppliedMigration{m.version, m.name, m.checksum});
+  }
+  return out;
+}
+
+}  // namespace fc::storage

@@ -1,0 +1,150 @@
+// The group-commit writer thread (STYLE.md "SQLite").
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "storage/db.hpp"
+
+namespace fc::storage {
+
+struct Database::Impl {
+  struct Task {
+    WriteFn fn;
+    std::function<void(Status)> done;
+  };
+  std::unique_ptr<Conn> conn;
+  std::size_t max_batch = 512;
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Task> queue;
+  bool stopping = false;
+  WriterStats stats;
+  std::thread thread;
+
+  void run();
+  void commit_batch(std::vector<Task>& batch);
+};
+
+namespace {
+Status run_one(Conn& c, WriteFn& fn) {
+  BOOST_OUTCOME_TRY(c.exec("SAVEPOINT fc_tx"));
+  Status st = make_error(Code::kInternal, "transaction threw an exception");
+  try {
+    st = fn(c);
+  } catch (const std::exception& e) {
+    st = make_error(Code::kInternal, std::string("transaction threw: ") + e.what());
+  }
+  if (st) return c.exec("RELEASE fc_tx");
+  (void)c.exec("ROLLBACK TO fc_tx");
+  (void)c.exec("RELEASE fc_tx");
+  return st;
+}
+}  // namespace
+
+void Database::Impl::commit_batch(std::vector<Task>& batch) {
+  std::vector<Status> results;
+  results.reserve(batch.size());
+  Status begin = conn->exec("BEGIN IMMEDIATE");
+  if (!begin) {
+    for (auto& t : batch) t.done(begin);
+    std::lock_guard lk(mu);
+    stats.failed += batch.size();
+    return;
+  }
+  for (auto& t : batch) results.push_back(run_one(*conn, t.fn));
+  Status commit = conn->exec("COMMIT");
+  if (!commit) (void)conn->exec("ROLLBACK");
+  std::uint64_t okc = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    Status st = commit ? results[i] : commit;
+    okc += st ? 1 : 0;
+    batch[i].done(std::move(st));
+  }
+  std::lock_guard lk(mu);
+  stats.transactions += okc;
+  stats.failed += batch.size() - okc;
+  stats.batches += 1;
+}
+
+void Database::Impl::run() {
+  for (;;) {
+    std::vector<Task> batch;
+    {
+      std::unique_lock lk(mu);
+      cv.wait(lk, [&] { return stopping || !queue.empty(); });
+      if (queue.empty() && stopping) return;
+      while (!queue.empty() && batch.size() < max_batch) {
+        batch.push_back(std::move(queue.front()));
+        queue.pop_front();
+      }
+      stats.queued = queue.size();
+    }
+    commit_batch(batch);
+  }
+}
+
+Result<std::unique_ptr<Database>> Database::open(const Options& o) {
+  auto impl = std::make_unique<Impl>();
+  BOOST_OUTCOME_TRY(w, Conn::open(o.path, OpenMode::kReadWrite));
+  impl->conn = std::move(w);
+  impl->max_batch = o.max_batch;
+  BOOST_OUTCOME_TRY(r, Conn::open(o.path, OpenMode::kReadOnly));
+  std::unique_ptr<Database> db(new Database(std::move(impl), std::move(r)));
+  return db;
+}
+
+Database::Database(std::unique_ptr<Impl> impl, std::unique_ptr<Conn> reader)
+    : impl_(std::move(impl)), reader_(std::move(reader)) {
+  impl_->thread = std::thread([this] { impl_->run(); });
+}
+
+Database::~Database() { close(); }
+
+void Database::close() {
+  if (!impl_) return;
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_one();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  if (impl_->conn) (void)impl_->conn->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+void Database::submit(WriteFn fn, std::function<void(Status)> done) {
+  {
+    std::lock_guard lk(impl_->mu);
+    if (impl_->stopping) {
+      done(make_error(Code::kUnavailable, "database is closing"));
+      return;
+    }
+    impl_->queue.push_back(Impl::Task{std::move(fn), std::move(done)});
+  }
+  impl_->cv.notify_one();
+}
+
+Status Database::write_sync(WriteFn fn) {
+  std::mutex m;
+  std::condition_variable cv;
+  std::optional<Status> result;
+  submit(std::move(fn), [&](Status st) {
+    std::lock_guard lk(m);
+    result.emplace(std::move(st));
+    cv.notify_one();
+  });
+  std::unique_lock lk(m);
+  cv.wait(lk, [&] { return result.has_value(); });
+  return std::move(*result);
+}
+
+WriterStats Database::stats() const {
+  std::lock_guard lk(impl_->mu);
+  WriterStats s = impl_->stats;
+  s.queued = impl_->queue.size();
+  return s;
+}
+
+}  // namespace fc::storage
