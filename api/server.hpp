@@ -55,6 +55,7 @@ class HttpServer {
 namespace fc::config { struct Config; }
 namespace fc::storage { class Database; }
 namespace fc { class Clock; class IdGenerator; }
+namespace fc::scheduler { class Service; }
 
 namespace fc::api {
 
@@ -64,7 +65,8 @@ namespace detail { struct Context; }
 // the two listeners (API and HTTP-01 responder).
 class Service {
  public:
-  Service(asio::io_context& io, const config::Config& cfg, storage::Database& db, const Clock& clock);
+  Service(asio::io_context& io, const config::Config& cfg, storage::Database& db, const Clock& clock,
+          scheduler::Service& sched);
   ~Service();
   // Loads state from the database and registers routes.
   Status init();

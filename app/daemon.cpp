@@ -14,6 +14,7 @@
 #include "app/app.hpp"
 #include "common/clock.hpp"
 #include "common/ids.hpp"
+#include "scheduler/service.hpp"
 #include "storage/db.hpp"
 
 namespace fc::app {
@@ -73,6 +74,7 @@ struct Daemon {
   SystemClock clock;
   asio::io_context io{1};
   std::unique_ptr<storage::Database> db;
+  std::unique_ptr<scheduler::Service> sched;
   std::unique_ptr<api::Service> api;
   asio::steady_timer ticker{io};
   bool stopping = false;
@@ -114,6 +116,7 @@ awaitable<void> Daemon::chores() {
     boost::system::error_code ec;
     co_await ticker.async_wait(asio::redirect_error(use_awaitable, ec));
     co_await api->tick();
+    co_await sched->tick();
   }
 }
 
@@ -144,7 +147,17 @@ int serve(const config::Config& cfg) {
     return kExitFailure;
   }
   d.db = std::move(db).value();
-  d.api = std::make_unique<api::Service>(d.io, cfg, *d.db, d.clock);
+  scheduler::Service::Options so;
+  so.policy = scheduler::parse_policy(cfg.scheduler_policy).value_or(scheduler::Policy::kSpread);
+  so.heartbeat_timeout_s = cfg.heartbeat_timeout_s;
+  so.changelog_retention = cfg.changelog_retention;
+  so.zone = cfg.dns_zone;
+  d.sched = std::make_unique<scheduler::Service>(d.io, *d.db, d.clock, so);
+  if (auto st = d.sched->load(); !st) {
+    spdlog::critical("cannot load the scheduler state: {}", st.error().detail);
+    return kExitFailure;
+  }
+  d.api = std::make_unique<api::Service>(d.io, cfg, *d.db, d.clock, *d.sched);
   if (auto st = d.api->init(); !st) {
     spdlog::critical("startup failed: {}", st.error().detail);
     return kExitFailure;

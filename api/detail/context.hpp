@@ -11,6 +11,8 @@
 #include "config/config.hpp"
 #include "storage/db.hpp"
 
+namespace fc::scheduler { class Service; }
+
 namespace fc::api::detail {
 
 struct RateBucket {
@@ -28,6 +30,7 @@ struct Context {
   Metrics metrics;
   Router router;
   Router acme_router;
+  scheduler::Service* scheduler = nullptr;
   bool ready = false;
   bool shutting_down = false;
   std::unordered_map<std::string, RateBucket> rate;
@@ -37,6 +40,16 @@ struct Context {
 };
 
 void register_system_routes(Context& ctx);
+void register_region_routes(Context& ctx);
+void register_workspace_routes(Context& ctx);
+void register_agent_routes(Context& ctx);
+
+// Idempotency-Key: the stored response for (scope, key), or a 409 when the
+// key was used with another body; nullopt when the key is new.
+std::optional<Response> lookup_idempotent(Context& ctx, const std::string& scope, const std::string& key,
+                                          const std::string& body_hash);
+Status store_idempotent(storage::Conn& c, const std::string& scope, const std::string& key,
+                        const std::string& body_hash, int status, const std::string& response, std::int64_t now);
 void register_token_routes(Context& ctx);
 std::optional<int> rate_limit(Context& ctx, const Principal& p);
 void access_log(const Request& req, const Response& resp, std::chrono::nanoseconds d);

@@ -2,13 +2,17 @@
 
 #include "api/detail/context.hpp"
 #include "api/server.hpp"
+#include "scheduler/service.hpp"
 
 namespace fc::api {
 
 using detail::Context;
 
-Service::Service(asio::io_context& io, const config::Config& cfg, storage::Database& db, const Clock& clock)
-    : ctx_(std::make_unique<Context>(io, cfg, db, clock)) {}
+Service::Service(asio::io_context& io, const config::Config& cfg, storage::Database& db, const Clock& clock,
+                 scheduler::Service& sched)
+    : ctx_(std::make_unique<Context>(io, cfg, db, clock)) {
+  ctx_->scheduler = &sched;
+}
 
 Service::~Service() = default;
 
@@ -21,6 +25,12 @@ Status Service::init() {
   ctx->router.set_rate_limiter([ctx](const Principal& p) { return detail::rate_limit(*ctx, p); });
   detail::register_system_routes(*ctx);
   detail::register_token_routes(*ctx);
+  detail::register_region_routes(*ctx);
+  detail::register_workspace_routes(*ctx);
+  detail::register_agent_routes(*ctx);
+  ctx->scheduler->on_scope_deleted([ctx](const std::string& region, const std::string& ws) {
+    ctx->tokens.remove_scope(region, ws);
+  });
   return ok();
 }
 
@@ -87,6 +97,7 @@ const Router& Service::router() const { return ctx_->router; }
 
 void Service::begin_shutdown() {
   ctx_->shutting_down = true;
+  ctx_->scheduler->shutdown();
   if (api_) api_->stop_accepting();
   if (acme_) acme_->stop_accepting();
   if (api_) api_->close_idle();

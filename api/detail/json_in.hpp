@@ -1,0 +1,36 @@
+// Typed reads from request JSON that record a 422 field error instead of
+// throwing on a wrong type.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/http.hpp"
+
+namespace fc::api::detail {
+
+class JsonIn {
+ public:
+  explicit JsonIn(std::vector<FieldError>& errors) : errors_(errors) {}
+  std::optional<std::string> str(const nlohmann::json& o, const std::string& key, const std::string& field,
+                                 bool required);
+  std::optional<std::int64_t> integer(const nlohmann::json& o, const std::string& key, const std::string& field,
+                                      bool required);
+  std::optional<std::vector<std::string>> str_list(const nlohmann::json& o, const std::string& key,
+                                                   const std::string& field);
+  std::optional<std::map<std::string, std::string>> str_map(const nlohmann::json& o, const std::string& key,
+                                                            const std::string& field);
+  const nlohmann::json* object(const nlohmann::json& o, const std::string& key, const std::string& field,
+                               bool required);
+  // Rejects keys not in `known` (a typo should not be silently ignored).
+  void only(const nlohmann::json& o, std::initializer_list<const char*> known, const std::string& prefix);
+  void error(const std::string& field, const std::string& message) { errors_.push_back({field, message}); }
+
+ private:
+  std::vector<FieldError>& errors_;
+};
+
+}  // namespace fc::api::detail

@@ -1,0 +1,225 @@
+// /v1/workspaces (API.md "Workspaces").
+#include <spdlog/spdlog.h>
+
+#include "api/detail/context.hpp"
+#include "api/detail/json_in.hpp"
+#include "scheduler/detail/store.hpp"
+#include "scheduler/service.hpp"
+
+namespace fc::api::detail {
+
+using nlohmann::json;
+namespace sch = fc::scheduler;
+
+json workspace_json(Context& ctx, const sch::Workspace& w) {
+  json j = {{"id", w.id},
+            {"name", w.name},
+            {"hostname", ctx.scheduler->hostname_of(w)},
+            {"region", w.region},
+            {"state", w.state},
+            {"generation", w.generation},
+            {"observed", {{"generation", w.observed_generation}, {"phase", w.observed_phase},
+                          {"message", w.observed_message}}},
+            {"resources", {{"memory_mib", w.resources.memory_mib}, {"cpu_millis", w.resources.cpu_millis}}},
+            {"placement", sch::store::placement_json(w.placement)},
+            {"spec", w.spec},
+            {"dns", {{"published", w.dns_region.has_value()},
+                     {"region", w.dns_region ? json(*w.dns_region) : json(nullptr)}}},
+            {"created_at", format_rfc3339(w.created_at)},
+            {"updated_at", format_rfc3339(w.updated_at)}};
+  if (w.target_region) j["target_region"] = *w.target_region;
+  return j;
+}
+
+namespace {
+
+std::vector<FieldError> to_api(const sch::FieldErrors& e) {
+  std::vector<FieldError> out;
+  for (const auto& x : e) out.push_back({x.field, x.message});
+  return out;
+}
+
+std::optional<sch::Resources> read_resources(JsonIn& in, const json& o) {
+  in.only(o, {"memory_mib", "cpu_millis"}, "resources.");
+  auto m = in.integer(o, "memory_mib", "resources.memory_mib", true);
+  auto c = in.integer(o, "cpu_millis", "resources.cpu_millis", true);
+  if (!m || !c) return std::nullopt;
+  return sch::Resources{*m, *c};
+}
+
+// spec: {"image": string, "env": {string: string}}; other fields kept as given.
+void check_spec(JsonIn& in, const json& s) {
+  if (s.contains("image") && !s["image"].is_string()) in.error("spec.image", "must be a string");
+  (void)in.str_map(s, "env", "spec.env");
+}
+
+awaitable<Response> create_workspace(Context& ctx, Request& r) {
+  Response err;
+  auto body = parse_json_body(r, err);
+  if (!body) co_return err;
+  const json& j = body.value();
+  std::string idem = r.header("idempotency-key");
+  std::string scope = r.principal->token_id + " POST /v1/workspaces";
+  std::string body_hash = sha256_hex(j.dump());
+  if (!idem.empty()) {
+    if (idem.size() > 255) co_return validation_failed({{"Idempotency-Key", "must be at most 255 characters"}});
+    auto prior = lookup_idempotent(ctx, scope, idem, body_hash);
+    if (prior) co_return *prior;
+  }
+  std::vector<FieldError> errors;
+  JsonIn in(errors);
+  in.only(j, {"name", "resources", "placement", "spec"}, "");
+  sch::WorkspaceInput wi;
+  wi.name = in.str(j, "name", "name", true).value_or("");
+  if (const json* res = in.object(j, "resources", "resources", true)) {
+    if (auto rr = read_resources(in, *res)) wi.request.resources = *rr;
+  }
+  if (const json* p = in.object(j, "placement", "placement", false)) {
+    in.only(*p, {"regions", "labels", "prefer"}, "placement.");
+    wi.request.placement.regions = in.str_list(*p, "regions", "placement.regions").value_or(std::vector<std::string>{});
+    wi.request.placement.labels = in.str_map(*p, "labels", "placement.labels").value_or(sch::Labels{});
+    wi.request.placement.prefer = in.str_list(*p, "prefer", "placement.prefer").value_or(std::vector<std::string>{});
+  }
+  if (const json* s = in.object(j, "spec", "spec", false)) {
+    check_spec(in, *s);
+    wi.spec = *s;
+  }
+  if (errors.empty()) errors = to_api(sch::validate_workspace(wi.name, wi.request));
+  if (!errors.empty()) co_return validation_failed(errors);
+  std::vector<sch::RegionReason> reasons;
+  std::string stored;
+  auto hook = [&](storage::Conn& c, const sch::Workspace& w) -> Status {
+    if (idem.empty()) return ok();
+    stored = workspace_json(ctx, w).dump();
+    return store_idempotent(c, scope, idem, body_hash, 201, stored, ctx.clock.now_ms());
+  };
+  auto w = co_await ctx.scheduler->create_workspace(wi, hook, &reasons);
+  if (!w) {
+    if (w.error().code == Code::kNoCapacity) {
+      json regions = json::array();
+      for (const auto& rr : reasons) regions.push_back({{"id", rr.id}, {"reason", rr.reason}});
+      co_return problem(503, "no-capacity", "No Capacity", "no region can take this workspace",
+                        {{"regions", regions}});
+    }
+    if (!idem.empty() && w.error().code == Code::kConflict) {
+      // A concurrent request with the same key may have won.
+      auto prior = lookup_idempotent(ctx, scope, idem, body_hash);
+      if (prior) co_return *prior;
+    }
+    co_return problem_from(w.error(), r.request_id);
+  }
+  spdlog::info("workspace created id={} name={} region={}", w.value().id, w.value().name, w.value().region);
+  co_return json_response(201, workspace_json(ctx, w.value()));
+}
+
+// Tenants see only their own workspace; others get 404 (not 403).
+Result<sch::Workspace> visible_workspace(Context& ctx, const Request& r) {
+  auto w = ctx.scheduler->get_workspace(r.params.at("id"));
+  if (!w) return w;
+  if (r.principal->kind == TokenKind::kTenant && r.principal->workspace_id != w.value().id)
+    return make_error(Code::kNotFound, "no workspace " + r.params.at("id"));
+  return w;
+}
+
+awaitable<Response> list_workspaces(Context& ctx, Request& r) {
+  int limit = 100;
+  if (r.query.count("limit")) {
+    const auto& s = r.query["limit"];
+    bool digits = !s.empty() && s.size() <= 5 && std::all_of(s.begin(), s.end(), ::isdigit);
+    limit = digits ? std::stoi(s) : -1;
+    if (limit < 1 || limit > 1000) co_return validation_failed({{"limit", "must be an integer from 1 to 1000"}});
+  }
+  std::string state = r.query.count("state") ? r.query["state"] : "";
+  if (!state.empty() && state != "scheduled" && state != "migrating" && state != "deleting")
+    co_return validation_failed({{"state", "must be one of scheduled, migrating, deleting"}});
+  std::string cursor = r.query.count("cursor") ? r.query["cursor"] : "";
+  auto items = ctx.scheduler->list_workspaces(r.query.count("region") ? r.query["region"] : "", state, limit + 1,
+                                              cursor);
+  if (!items) co_return problem_from(items.error(), r.request_id);
+  auto& v = items.value();
+  json out = json::array();
+  json next = nullptr;
+  for (std::size_t i = 0; i < v.size() && static_cast<int>(i) < limit; ++i) out.push_back(workspace_json(ctx, v[i]));
+  if (static_cast<int>(v.size()) > limit) next = v[static_cast<std::size_t>(limit) - 1].id;
+  co_return json_response(200, {{"items", out}, {"next_cursor", next}});
+}
+
+awaitable<Response> patch_workspace(Context& ctx, Request& r) {
+  Response err;
+  auto body = parse_json_body(r, err);
+  if (!body) co_return err;
+  const json& j = body.value();
+  std::vector<FieldError> errors;
+  JsonIn in(errors);
+  in.only(j, {"resources", "spec"}, "");
+  std::optional<sch::Resources> res;
+  std::optional<json> spec;
+  if (const json* o = in.object(j, "resources", "resources", false)) res = read_resources(in, *o);
+  if (const json* s = in.object(j, "spec", "spec", false)) {
+    check_spec(in, *s);
+    spec = *s;
+  }
+  sch::FieldErrors v;
+  if (res) sch::validate_resources(*res, "resources", v);
+  for (const auto& e : to_api(v)) errors.push_back(e);
+  if (!errors.empty()) co_return validation_failed(errors);
+  auto w = co_await ctx.scheduler->patch_workspace(r.params["id"], res, spec);
+  if (!w) co_return problem_from(w.error(), r.request_id);
+  co_return json_response(200, workspace_json(ctx, w.value()));
+}
+
+awaitable<Response> migrate_workspace(Context& ctx, Request& r) {
+  Response err;
+  auto body = parse_json_body(r, err);
+  if (!body) co_return err;
+  std::vector<FieldError> errors;
+  JsonIn in(errors);
+  in.only(body.value(), {"region"}, "");
+  auto region = in.str(body.value(), "region", "region", true);
+  if (!errors.empty()) co_return validation_failed(errors);
+  std::vector<sch::RegionReason> reasons;
+  auto w = co_await ctx.scheduler->migrate_workspace(r.params["id"], *region, &reasons);
+  if (!w) {
+    if (w.error().code == Code::kNoCapacity) {
+      json regions = json::array();
+      for (const auto& rr : reasons) regions.push_back({{"id", rr.id}, {"reason", rr.reason}});
+      co_return problem(503, "no-capacity", "No Capacity", w.error().detail, {{"regions", regions}});
+    }
+    co_return problem_from(w.error(), r.request_id);
+  }
+  co_return json_response(202, workspace_json(ctx, w.value()));
+}
+
+}  // namespace
+
+void register_workspace_routes(Context& ctx) {
+  auto& rt = ctx.router;
+  rt.add("POST", "/v1/workspaces", Scope::kAdmin, [&ctx](Request& r) { return create_workspace(ctx, r); });
+  rt.add("GET", "/v1/workspaces", Scope::kAdmin, [&ctx](Request& r) { return list_workspaces(ctx, r); });
+  rt.add("GET", "/v1/workspaces/{id}", Scope::kAdminOrTenant, [&ctx](Request& r) -> awaitable<Response> {
+    auto w = visible_workspace(ctx, r);
+    if (!w) co_return problem_from(w.error(), r.request_id);
+    co_return json_response(200, workspace_json(ctx, w.value()));
+  });
+  rt.add("PATCH", "/v1/workspaces/{id}", Scope::kAdmin, [&ctx](Request& r) { return patch_workspace(ctx, r); });
+  rt.add("POST", "/v1/workspaces/{id}/migrate", Scope::kAdmin,
+         [&ctx](Request& r) { return migrate_workspace(ctx, r); });
+  rt.add("DELETE", "/v1/workspaces/{id}", Scope::kAdmin, [&ctx](Request& r) -> awaitable<Response> {
+    bool force = r.query.count("force") && (r.query["force"] == "true" || r.query["force"] == "1");
+    auto w = co_await ctx.scheduler->delete_workspace(r.params["id"], force);
+    if (!w) co_return problem_from(w.error(), r.request_id);
+    if (force) ctx.tokens.remove_scope("", w.value().id);
+    co_return json_response(202, workspace_json(ctx, w.value()));
+  });
+  rt.add("POST", "/v1/workspaces/{id}/tenant-tokens", Scope::kAdmin, [&ctx](Request& r) -> awaitable<Response> {
+    auto w = ctx.scheduler->get_workspace(r.params["id"]);
+    if (!w) co_return problem_from(w.error(), r.request_id);
+    auto m = mint(TokenKind::kTenant, "", w.value().id, ctx.clock.now_ms(), ctx.ids);
+    auto st = co_await ctx.db.write([&](storage::Conn& c) { return insert_token(c, m.record); });
+    if (!st) co_return problem_from(st.error(), r.request_id);
+    ctx.tokens.add(m.record);
+    co_return json_response(201, {{"token", m.token}, {"id", m.record.id}, {"workspace_id", w.value().id}});
+  });
+}
+
+}  // namespace fc::api::detail

@@ -1,0 +1,44 @@
+// The scheduler service's private state (one I/O thread, no locks).
+#pragma once
+#include <map>
+#include <set>
+
+#include "scheduler/detail/store.hpp"
+#include "scheduler/service.hpp"
+
+namespace fc::scheduler {
+
+struct Service::Impl {
+  Service& svc;
+  asio::io_context& io;
+  storage::Database& db;
+  const Clock& clock;
+  IdGenerator ids;
+  CapacityIndex index;
+  std::map<std::string, std::int64_t> revisions;  // committed revision per region
+  std::map<std::string, std::set<asio::steady_timer*>> waiters;
+  std::map<std::string, std::int64_t> heartbeats_dirty;
+  std::map<std::string, std::map<std::string, AgentSeen>> agents;
+  std::map<std::string, DrainProgress> drains;
+  std::int64_t last_compaction_ms = 0;
+  bool shutting_down = false;
+
+  Impl(Service& s, asio::io_context& i, storage::Database& d, const Clock& c)
+      : svc(s), io(i), db(d), clock(c) {}
+
+  // After commit: revisions, long-poll wake-ups.
+  void committed(const std::map<std::string, std::int64_t>& revs);
+  void dns_changed() { if (svc.dns_changed_) svc.dns_changed_(); }
+  nlohmann::json assignment_body(storage::Conn& c, const Workspace& w, const std::string& action);
+  // Appends the workspace's assignment to `region`'s log inside the transaction.
+  Status publish(storage::Conn& c, const Workspace& w, const std::string& region, const std::string& action,
+                 std::map<std::string, std::int64_t>& revs);
+  std::int64_t now() const { return clock.now_ms(); }
+  std::span<const RegionView> views() {
+    return index.views(clock.now(), svc.o_.heartbeat_timeout_s);
+  }
+  awaitable<void> advance_drains();
+  awaitable<void> compact_logs();
+};
+
+}  // namespace fc::scheduler

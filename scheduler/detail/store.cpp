@@ -1,0 +1,222 @@
+#include "scheduler/detail/store.hpp"
+
+namespace fc::scheduler::store {
+
+using nlohmann::json;
+
+json labels_json(const Labels& l) {
+  json j = json::object();
+  for (const auto& [k, v] : l) j[k] = v;
+  return j;
+}
+
+Labels labels_from(const json& j) {
+  Labels l;
+  if (!j.is_object()) return l;
+  for (const auto& [k, v] : j.items()) {
+    if (v.is_string()) l[k] = v.get<std::string>();
+  }
+  return l;
+}
+
+json ingress_json(const Ingress& i) {
+  return {{"ipv4", i.ipv4},
+          {"ipv6", i.ipv6},
+          {"hostname", i.hostname ? json(*i.hostname) : json(nullptr)}};
+}
+
+Ingress ingress_from(const json& j) {
+  Ingress i;
+  if (!j.is_object()) return i;
+  i.ipv4 = j.value("ipv4", std::vector<std::string>{});
+  i.ipv6 = j.value("ipv6", std::vector<std::string>{});
+  if (j.contains("hostname") && j["hostname"].is_string())
+    i.hostname = j["hostname"].get<std::string>();
+  return i;
+}
+
+json placement_json(const PlacementConstraints& p) {
+  return {{"regions", p.regions}, {"labels", labels_json(p.labels)}, {"prefer", p.prefer}};
+}
+
+PlacementConstraints placement_from(const json& j) {
+  PlacementConstraints p;
+  if (!j.is_object()) return p;
+  p.regions = j.value("regions", std::vector<std::string>{});
+  p.labels = labels_from(j.value("labels", json::object()));
+  p.prefer = j.value("prefer", std::vector<std::string>{});
+  return p;
+}
+
+namespace {
+
+constexpr const char* kRegionCols =
+    "id, name, labels, ingress, cap_memory_mib, cap_cpu_millis, cap_workspaces, alloc_memory_mib,"
+    " alloc_cpu_millis, alloc_workspaces, state, revision, last_heartbeat_at, created_at, "
+    "updated_at";
+
+Region region_row(storage::Stmt& s) {
+  Region r;
+  r.id = s.col_text(0);
+  r.name = s.col_text(1);
+  r.labels = labels_from(json::parse(s.col_text(2), nullptr, false));
+  r.ingress = ingress_from(json::parse(s.col_text(3), nullptr, false));
+  r.capacity = {s.col_int(4), s.col_int(5), s.col_int(6)};
+  r.allocated = {s.col_int(7), s.col_int(8), s.col_int(9)};
+  r.state = parse_region_state(s.col_text(10)).value_or(RegionState::kActive);
+  r.revision = s.col_int(11);
+  r.last_heartbeat_ms = s.col_opt_int(12);
+  r.created_at = s.col_int(13);
+  r.updated_at = s.col_int(14);
+  return r;
+}
+
+constexpr const char* kWsCols =
+    "id, name, region, target_region, state, generation, memory_mib, cpu_millis, placement, spec,"
+    " observed_generation, observed_phase, observed_message, dns_region, created_at, updated_at";
+
+Workspace ws_row(storage::Stmt& s) {
+  Workspace w;
+  w.id = s.col_text(0);
+  w.name = s.col_text(1);
+  w.region = s.col_text(2);
+  w.target_region = s.col_opt_text(3);
+  w.state = s.col_text(4);
+  w.generation = s.col_int(5);
+  w.resources = {s.col_int(6), s.col_int(7)};
+  w.placement = placement_from(json::parse(s.col_text(8), nullptr, false));
+  w.spec = json::parse(s.col_text(9), nullptr, false);
+  if (w.spec.is_discarded()) w.spec = json::object();
+  w.observed_generation = s.col_int(10);
+  w.observed_phase = s.col_text(11);
+  w.observed_message = s.col_text(12);
+  w.dns_region = s.col_opt_text(13);
+  w.created_at = s.col_int(14);
+  w.updated_at = s.col_int(15);
+  return w;
+}
+
+template <class F>
+auto collect(storage::Stmt& s, F row) -> Result<std::vector<decltype(row(s))>> {
+  std::vector<decltype(row(s))> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(more, s.step());
+    if (!more) return out;
+    out.push_back(row(s));
+  }
+}
+
+}  // namespace
+
+Status insert_region(storage::Conn& c, const Region& r) {
+  BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO regions(id, name, labels, ingress, cap_memory_mib, "
+                                 "cap_cpu_millis, cap_workspaces,"
+                                 " state, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?)"));
+  return s
+      .bind_all(r.id, r.name, labels_json(r.labels).dump(), ingress_json(r.ingress).dump(),
+                r.capacity.memory_mib, r.capacity.cpu_millis, r.capacity.workspaces,
+                std::string(region_state_name(r.state)), r.created_at, r.updated_at)
+      .run();
+}
+
+Result<std::optional<Region>> find_region(storage::Conn& c, const std::string& id) {
+  BOOST_OUTCOME_TRY(s,
+                    c.prepare(std::string("SELECT ") + kRegionCols + " FROM regions WHERE id = ?"));
+  s.bind(1, id);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return std::optional<Region>();
+  return std::optional<Region>(region_row(s));
+}
+
+Result<std::vector<Region>> all_regions(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(s,
+                    c.prepare(std::string("SELECT ") + kRegionCols + " FROM regions ORDER BY id"));
+  return collect(s, region_row);
+}
+
+Status update_region(storage::Conn& c, const Region& r) {
+  BOOST_OUTCOME_TRY(s,
+                    c.prepare("UPDATE regions SET name = ?2, labels = ?3, ingress = ?4, "
+                              "cap_memory_mib = ?5, cap_cpu_millis = ?6,"
+                              " cap_workspaces = ?7, state = ?8, updated_at = ?9 WHERE id = ?1"));
+  return s
+      .bind_all(r.id, r.name, labels_json(r.labels).dump(), ingress_json(r.ingress).dump(),
+                r.capacity.memory_mib, r.capacity.cpu_millis, r.capacity.workspaces,
+                std::string(region_state_name(r.state)), r.updated_at)
+      .run();
+}
+
+Status delete_region(storage::Conn& c, const std::string& id) {
+  BOOST_OUTCOME_TRY(a, c.prepare("DELETE FROM assignments WHERE region = ?"));
+  BOOST_OUTCOME_TRY(a.bind(1, id).run());
+  BOOST_OUTCOME_TRY(t, c.prepare("DELETE FROM tokens WHERE region = ?"));
+  BOOST_OUTCOME_TRY(t.bind(1, id).run());
+  BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM regions WHERE id = ?"));
+  return s.bind(1, id).run();
+}
+
+Result<std::int64_t> count_placements(storage::Conn& c, const std::string& region) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT count(*) FROM placements WHERE region = ?"));
+  s.bind(1, region);
+  BOOST_OUTCOME_TRY(row, s.step());
+  return row ? s.col_int(0) : 0;
+}
+
+Status insert_workspace(storage::Conn& c, const Workspace& w) {
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("INSERT INTO workspaces(") + kWsCols +
+                                 ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+  return s
+      .bind_all(w.id, w.name, w.region, w.target_region, w.state, w.generation,
+                w.resources.memory_mib, w.resources.cpu_millis, placement_json(w.placement).dump(),
+                w.spec.dump(), w.observed_generation, w.observed_phase, w.observed_message,
+                w.dns_region, w.created_at, w.updated_at)
+      .run();
+}
+
+Result<std::optional<Workspace>> find_workspace(storage::Conn& c, const std::string& key) {
+  const char* col = key.rfind("ws_", 0) == 0 ? " WHERE id = ?" : " WHERE name = ?";
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kWsCols + " FROM workspaces" + col));
+  s.bind(1, key);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return std::optional<Workspace>();
+  return std::optional<Workspace>(ws_row(s));
+}
+
+Result<std::vector<Workspace>> list_workspaces(storage::Conn& c, const std::string& region,
+                                               const std::string& state, int limit,
+                                               const std::string& after) {
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kWsCols +
+                                 " FROM workspaces WHERE id > ?1 AND (?2 = '' OR region = ?2)"
+                                 " AND (?3 = '' OR state = ?3) ORDER BY id LIMIT ?4"));
+  s.bind_all(after, region, state, limit);
+  return collect(s, ws_row);
+}
+
+Result<std::vector<Workspace>> workspaces_in(storage::Conn& c, const std::string& region) {
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kWsCols +
+                                 " FROM workspaces WHERE region = ? ORDER BY id"));
+  s.bind(1, region);
+  return collect(s, ws_row);
+}
+
+Status update_workspace(storage::Conn& c, const Workspace& w) {
+  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE workspaces SET region = ?2, target_region = ?3, state = "
+                                 "?4, generation = ?5, memory_mib = ?6,"
+                                 " cpu_millis = ?7, spec = ?8, observed_generation = ?9, "
+                                 "observed_phase = ?10, observed_message = ?11,"
+                                 " dns_region = ?12, updated_at = ?13 WHERE id = ?1"));
+  return s
+      .bind_all(w.id, w.region, w.target_region, w.state, w.generation, w.resources.memory_mib,
+                w.resources.cpu_millis, w.spec.dump(), w.observed_generation, w.observed_phase,
+                w.observed_message, w.dns_region, w.updated_at)
+      .run();
+}
+
+Status delete_workspace(storage::Conn& c, const std::string& id) {
+  BOOST_OUTCOME_TRY(t, c.prepare("DELETE FROM tokens WHERE workspace_id = ?"));
+  BOOST_OUTCOME_TRY(t.bind(1, id).run());
+  BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM workspaces WHERE id = ?"));
+  return s.bind(1, id).run();
+}
+
+}  // namespace fc::scheduler::store

@@ -1,0 +1,157 @@
+// The capacity ledger and the assignment log.
+#include "scheduler/detail/store.hpp"
+
+namespace fc::scheduler::store {
+
+using nlohmann::json;
+
+Result<bool> reserve(storage::Conn& c, const std::string& region, const std::string& ws,
+                     const Resources& r, bool check_fit) {
+  BOOST_OUTCOME_TRY(
+      s, c.prepare(
+             "UPDATE regions SET alloc_memory_mib = alloc_memory_mib + ?2, alloc_cpu_millis = "
+             "alloc_cpu_millis + ?3,"
+             " alloc_workspaces = alloc_workspaces + 1 WHERE id = ?1 AND (?4 = 0 OR ("
+             " alloc_memory_mib + ?2 <= cap_memory_mib AND alloc_cpu_millis + ?3 <= cap_cpu_millis"
+             " AND alloc_workspaces + 1 <= cap_workspaces))"));
+  BOOST_OUTCOME_TRY(s.bind_all(region, r.memory_mib, r.cpu_millis, check_fit ? 1 : 0).run());
+  if (c.changes() == 0) return false;
+  BOOST_OUTCOME_TRY(
+      p,
+      c.prepare(
+          "INSERT INTO placements(workspace_id, region, memory_mib, cpu_millis) VALUES(?,?,?,?)"));
+  BOOST_OUTCOME_TRY(p.bind_all(ws, region, r.memory_mib, r.cpu_millis).run());
+  return true;
+}
+
+Result<bool> resize(storage::Conn& c, const std::string& region, const std::string& ws,
+                    const Resources& from, const Resources& to) {
+  std::int64_t dm = to.memory_mib - from.memory_mib;
+  std::int64_t dc = to.cpu_millis - from.cpu_millis;
+  // A resource that does not grow always passes (capacity may be below allocation).
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("UPDATE regions SET alloc_memory_mib = alloc_memory_mib + ?2, alloc_cpu_millis "
+                   "= alloc_cpu_millis + ?3"
+                   " WHERE id = ?1 AND (?2 <= 0 OR alloc_memory_mib + ?2 <= cap_memory_mib)"
+                   " AND (?3 <= 0 OR alloc_cpu_millis + ?3 <= cap_cpu_millis)"));
+  BOOST_OUTCOME_TRY(s.bind_all(region, dm, dc).run());
+  if (c.changes() == 0) return false;
+  BOOST_OUTCOME_TRY(p, c.prepare("UPDATE placements SET memory_mib = ?3, cpu_millis = ?4 WHERE "
+                                 "workspace_id = ?1 AND region = ?2"));
+  BOOST_OUTCOME_TRY(p.bind_all(ws, region, to.memory_mib, to.cpu_millis).run());
+  return true;
+}
+
+Status mark_releasing(storage::Conn& c, const std::string& region, const std::string& ws) {
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("UPDATE placements SET releasing = 1 WHERE workspace_id = ? AND region = ?"));
+  return s.bind_all(ws, region).run();
+}
+
+Result<std::optional<Resources>> release(storage::Conn& c, const std::string& region,
+                                         const std::string& ws) {
+  BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM placements WHERE workspace_id = ? AND region = ? "
+                                 "RETURNING memory_mib, cpu_millis"));
+  s.bind_all(ws, region);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return std::optional<Resources>();
+  Resources r{s.col_int(0), s.col_int(1)};
+  BOOST_OUTCOME_TRY(s.run());
+  BOOST_OUTCOME_TRY(u, c.prepare("UPDATE regions SET alloc_memory_mib = alloc_memory_mib - ?2, "
+                                 "alloc_cpu_millis = alloc_cpu_millis - ?3,"
+                                 " alloc_workspaces = alloc_workspaces - 1 WHERE id = ?1"));
+  BOOST_OUTCOME_TRY(u.bind_all(region, r.memory_mib, r.cpu_millis).run());
+  return std::optional<Resources>(r);
+}
+
+Result<bool> has_placement(storage::Conn& c, const std::string& region, const std::string& ws,
+                           bool releasing) {
+  BOOST_OUTCOME_TRY(
+      s, c.prepare(
+             "SELECT 1 FROM placements WHERE workspace_id = ? AND region = ? AND releasing = ?"));
+  s.bind_all(ws, region, releasing ? 1 : 0);
+  BOOST_OUTCOME_TRY(row, s.step());
+  return row;
+}
+
+Result<std::int64_t> append(storage::Conn& c, const std::string& region, const std::string& ws,
+                            const std::string& action, const json& body, std::int64_t now) {
+  BOOST_OUTCOME_TRY(u, c.prepare("UPDATE regions SET revision = revision + 1, updated_at = ?2 "
+                                 "WHERE id = ?1 RETURNING revision"));
+  u.bind_all(region, now);
+  BOOST_OUTCOME_TRY(row, u.step());
+  if (!row) return make_error(Code::kNotFound, "no region " + region);
+  std::int64_t rev = u.col_int(0);
+  BOOST_OUTCOME_TRY(u.run());
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("INSERT INTO assignments(region, workspace_id, revision, action, body) "
+                   "VALUES(?1, ?2, ?3, ?4, ?5)"
+                   " ON CONFLICT(region, workspace_id) DO UPDATE SET revision = excluded.revision,"
+                   " action = excluded.action, body = excluded.body"));
+  BOOST_OUTCOME_TRY(s.bind_all(region, ws, rev, action, body.dump()).run());
+  return rev;
+}
+
+Result<std::vector<json>> assignments_after(storage::Conn& c, const std::string& region,
+                                            std::int64_t since, bool live_only) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT body FROM assignments WHERE region = ?1 AND revision > ?2 "
+                                 "AND (?3 = 0 OR action = 'apply')"
+                                 " ORDER BY revision"));
+  s.bind_all(region, since, live_only ? 1 : 0);
+  std::vector<json> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return out;
+    json j = json::parse(s.col_text(0), nullptr, false);
+    if (!j.is_discarded()) out.push_back(std::move(j));
+  }
+}
+
+Result<int> compact(storage::Conn& c, const std::string& region, std::int64_t retention,
+                    int limit) {
+  // Tombstones whose workspace holds no capacity in the region any more (its
+  // agent confirmed `deleted`, or it was forced) and that fell out of the
+  // retained window. Bounded: at most `limit` rows per call.
+  BOOST_OUTCOME_TRY(
+      s,
+      c.prepare(
+          "SELECT a.workspace_id, a.revision FROM assignments a JOIN regions r ON r.id = a.region"
+          " WHERE a.region = ?1 AND a.action = 'delete' AND a.revision <= r.revision - ?2"
+          " AND NOT EXISTS (SELECT 1 FROM placements p WHERE p.workspace_id = a.workspace_id AND "
+          "p.region = a.region)"
+          " ORDER BY a.revision LIMIT ?3"));
+  s.bind_all(region, retention, limit);
+  std::vector<std::string> ids;
+  std::int64_t max_rev = 0;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) break;
+    ids.push_back(s.col_text(0));
+    max_rev = std::max(max_rev, s.col_int(1));
+  }
+  for (const auto& id : ids) {
+    BOOST_OUTCOME_TRY(d,
+                      c.prepare("DELETE FROM assignments WHERE region = ? AND workspace_id = ?"));
+    BOOST_OUTCOME_TRY(d.bind_all(region, id).run());
+  }
+  if (ids.empty()) return 0;
+  BOOST_OUTCOME_TRY(
+      u, c.prepare("UPDATE regions SET min_revision = max(min_revision, ?2) WHERE id = ?1"));
+  BOOST_OUTCOME_TRY(u.bind_all(region, max_rev).run());
+  return static_cast<int>(ids.size());
+}
+
+Result<std::int64_t> min_revision(storage::Conn& c, const std::string& region) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT min_revision FROM regions WHERE id = ?"));
+  s.bind(1, region);
+  BOOST_OUTCOME_TRY(row, s.step());
+  return row ? s.col_int(0) : 0;
+}
+
+Status set_heartbeat(storage::Conn& c, const std::string& region, std::int64_t at) {
+  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE regions SET last_heartbeat_at = "
+                                 "max(coalesce(last_heartbeat_at, 0), ?2) WHERE id = ?1"));
+  return s.bind_all(region, at).run();
+}
+
+}  // namespace fc::scheduler::store

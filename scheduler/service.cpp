@@ -1,0 +1,236 @@
+// Regions, agents and the assignment log.
+#include "scheduler/service.hpp"
+
+#include "scheduler/detail/impl.hpp"
+
+namespace fc::scheduler {
+
+using nlohmann::json;
+
+namespace {
+RegionRecord to_record(const Region& r) {
+  RegionRecord rec;
+  rec.id = r.id;
+  rec.state = r.state;
+  rec.labels = r.labels;
+  rec.capacity = r.capacity;
+  rec.allocated = r.allocated;
+  if (r.last_heartbeat_ms) rec.last_heartbeat = SysTime{std::chrono::milliseconds(*r.last_heartbeat_ms)};
+  return rec;
+}
+}  // namespace
+
+Service::Service(asio::io_context& io, storage::Database& db, const Clock& clock, Options o)
+    : impl_(std::make_unique<Impl>(*this, io, db, clock)), o_(std::move(o)) {}
+
+Service::~Service() = default;
+
+Status Service::load() {
+  BOOST_OUTCOME_TRY(regions, store::all_regions(impl_->db.read()));
+  std::vector<RegionRecord> recs;
+  for (const auto& r : regions) {
+    recs.push_back(to_record(r));
+    impl_->revisions[r.id] = r.revision;
+  }
+  return impl_->index.load(std::move(recs));
+}
+
+void Service::Impl::committed(const std::map<std::string, std::int64_t>& revs) {
+  for (const auto& [region, rev] : revs) {
+    auto& cur = revisions[region];
+    cur = std::max(cur, rev);
+    auto it = waiters.find(region);
+    if (it == waiters.end()) continue;
+    for (auto* t : it->second) t->cancel();
+  }
+}
+
+json Service::Impl::assignment_body(storage::Conn& c, const Workspace& w, const std::string& action) {
+  std::vector<std::string> hostnames{svc.hostname_of(w)};
+  json certs = json::array();
+  if (svc.extras_ && action == "apply") svc.extras_(c, w.id, hostnames, certs);
+  return {{"workspace_id", w.id},
+          {"name", w.name},
+          {"generation", w.generation},
+          {"action", action},
+          {"resources", {{"memory_mib", w.resources.memory_mib}, {"cpu_millis", w.resources.cpu_millis}}},
+          {"spec", w.spec},
+          {"hostnames", hostnames},
+          {"certificates", certs}};
+}
+
+Status Service::Impl::publish(storage::Conn& c, const Workspace& w, const std::string& region,
+                              const std::string& action, std::map<std::string, std::int64_t>& revs) {
+  BOOST_OUTCOME_TRY(rev, store::append(c, region, w.id, action, assignment_body(c, w, action), now()));
+  revs[region] = rev;
+  return ok();
+}
+
+// ---- regions ----
+awaitable<Result<Region>> Service::create_region(RegionInput in) {
+  Region r;
+  r.id = in.id;
+  r.name = in.name.empty() ? in.id : in.name;
+  r.labels = in.labels;
+  r.ingress = in.ingress;
+  r.capacity = in.capacity;
+  r.created_at = r.updated_at = impl_->now();
+  auto st = co_await impl_->db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(existing, store::find_region(c, r.id));
+    if (existing) return make_error(Code::kConflict, "region " + r.id + " already exists");
+    return store::insert_region(c, r);
+  });
+  if (!st) co_return st.error();
+  (void)impl_->index.add_region(to_record(r));
+  impl_->revisions[r.id] = 0;
+  co_return r;
+}
+
+Result<Region> Service::get_region(const std::string& id) {
+  BOOST_OUTCOME_TRY(r, store::find_region(impl_->db.read(), id));
+  if (!r) return make_error(Code::kNotFound, "no region " + id);
+  if (auto hb = impl_->index.last_heartbeat(id))
+    r->last_heartbeat_ms = std::chrono::duration_cast<std::chrono::milliseconds>(hb->time_since_epoch()).count();
+  return *r;
+}
+
+Result<std::vector<Region>> Service::list_regions() {
+  BOOST_OUTCOME_TRY(all, store::all_regions(impl_->db.read()));
+  for (auto& r : all) {
+    if (auto hb = impl_->index.last_heartbeat(r.id))
+      r.last_heartbeat_ms = std::chrono::duration_cast<std::chrono::milliseconds>(hb->time_since_epoch()).count();
+  }
+  return all;
+}
+
+HealthStatus Service::health(const Region& r) const {
+  return evaluate_health(impl_->index.last_heartbeat(r.id), impl_->clock.now(), o_.heartbeat_timeout_s);
+}
+
+DrainProgress Service::drain_progress(const std::string& region) {
+  auto it = impl_->drains.find(region);
+  return it == impl_->drains.end() ? DrainProgress{} : it->second;
+}
+
+awaitable<Result<Region>> Service::patch_region(std::string id, RegionPatch p) {
+  Region r;
+  bool ingress_changed = false;
+  auto st = co_await impl_->db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(found, store::find_region(c, id));
+    if (!found) return make_error(Code::kNotFound, "no region " + id);
+    r = *found;
+    if (p.name) r.name = *p.name;
+    if (p.labels) r.labels = *p.labels;
+    if (p.ingress) {
+      ingress_changed = true;
+      r.ingress = *p.ingress;
+    }
+    if (p.capacity) r.capacity = *p.capacity;
+    if (p.state) r.state = *p.state;
+    r.updated_at = impl_->now();
+    return store::update_region(c, r);
+  });
+  if (!st) co_return st.error();
+  (void)impl_->index.set_state(id, r.state);
+  (void)impl_->index.set_labels(id, r.labels);
+  (void)impl_->index.set_capacity(id, r.capacity);
+  if (r.state != RegionState::kDraining) impl_->drains.erase(id);
+  if (ingress_changed) impl_->dns_changed();
+  co_return get_region(id);
+}
+
+awaitable<Status> Service::delete_region(std::string id) {
+  auto st = co_await impl_->db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(found, store::find_region(c, id));
+    if (!found) return make_error(Code::kNotFound, "no region " + id);
+    BOOST_OUTCOME_TRY(n, store::count_placements(c, id));
+    if (n > 0)
+      return make_error(Code::kConflict, "region " + id + " still holds " + std::to_string(n) +
+                                             " workspace(s); migrate or delete them first");
+    return store::delete_region(c, id);
+  });
+  if (!st) co_return st;
+  (void)impl_->index.remove_region(id);
+  impl_->revisions.erase(id);
+  impl_->agents.erase(id);
+  impl_->committed({{id, 0}});
+  if (scope_deleted_) scope_deleted_(id, "");
+  co_return ok();
+}
+
+// ---- agents ----
+Result<AssignmentsPage> Service::assignments(const std::string& region, std::int64_t since) {
+  auto& c = impl_->db.read();
+  BOOST_OUTCOME_TRY(r, store::find_region(c, region));
+  if (!r) return make_error(Code::kNotFound, "no region " + region);
+  AssignmentsPage page;
+  page.region = region;
+  page.revision = r->revision;
+  if (since > 0) {
+    BOOST_OUTCOME_TRY(min_rev, store::min_revision(c, region));
+    if (since < min_rev || since > r->revision)
+      return make_error(Code::kGone, "revision " + std::to_string(since) +
+                                         " is outside the retained log [" + std::to_string(min_rev) + ", " +
+                                         std::to_string(r->revision) + "]; list again from 0");
+    BOOST_OUTCOME_TRY(items, store::assignments_after(c, region, since, false));
+    page.assignments = std::move(items);
+    return page;
+  }
+  page.complete = true;
+  BOOST_OUTCOME_TRY(items, store::assignments_after(c, region, 0, true));
+  page.assignments = std::move(items);
+  return page;
+}
+
+awaitable<void> Service::wait_for_change(std::string region, std::int64_t since, std::chrono::milliseconds wait) {
+  auto& i = *impl_;
+  if (i.shutting_down || wait.count() <= 0) co_return;
+  auto it = i.revisions.find(region);
+  if (it == i.revisions.end() || it->second > since) co_return;
+  asio::steady_timer t(i.io);
+  t.expires_after(wait);
+  i.waiters[region].insert(&t);
+  boost::system::error_code ec;
+  co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+  auto w = i.waiters.find(region);
+  if (w != i.waiters.end()) {
+    w->second.erase(&t);
+    if (w->second.empty()) i.waiters.erase(w);
+  }
+}
+
+void Service::shutdown() {
+  impl_->shutting_down = true;
+  for (auto& [region, timers] : impl_->waiters) {
+    for (auto* t : timers) t->cancel();
+  }
+}
+
+void Service::heartbeat(const std::string& region, const std::string& agent_id, const std::string& version) {
+  auto now = impl_->clock.now();
+  (void)impl_->index.record_heartbeat(region, now);
+  impl_->heartbeats_dirty[region] = impl_->now();
+  impl_->agents[region][agent_id] = AgentSeen{agent_id, version, impl_->now()};
+}
+
+std::vector<Service::AgentSeen> Service::agents(const std::string& region) const {
+  std::vector<AgentSeen> out;
+  auto it = impl_->agents.find(region);
+  if (it == impl_->agents.end()) return out;
+  for (const auto& [id, a] : it->second) out.push_back(a);
+  return out;
+}
+
+Result<std::vector<Service::Published>> Service::published(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(s, c.prepare(
+      "SELECT w.name, r.ingress FROM workspaces w JOIN regions r ON r.id = w.dns_region"
+      " WHERE w.dns_region IS NOT NULL ORDER BY w.name"));
+  std::vector<Published> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return out;
+    out.push_back(Published{s.col_text(0), store::ingress_from(json::parse(s.col_text(1), nullptr, false))});
+  }
+}
+
+}  // namespace fc::scheduler

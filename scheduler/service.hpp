@@ -1,0 +1,196 @@
+// The scheduler service: regions, workspaces, the capacity ledger and the
+// per-region assignment log, on the database (docs/scheduler.md). Runs on the
+// one I/O thread; every change goes through one group-committed transaction,
+// and the in-memory capacity index is updated only after the commit.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/asio.hpp"
+#include "common/clock.hpp"
+#include "common/ids.hpp"
+#include "common/result.hpp"
+#include "scheduler/placement.hpp"
+#include "scheduler/validate.hpp"
+#include "storage/db.hpp"
+
+namespace fc::scheduler {
+
+struct Region {
+  std::string id;
+  std::string name;
+  Labels labels;
+  Ingress ingress;
+  Quantities capacity;
+  Quantities allocated;
+  RegionState state = RegionState::kActive;
+  std::int64_t revision = 0;
+  std::optional<std::int64_t> last_heartbeat_ms;
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+};
+
+struct Workspace {
+  std::string id;
+  std::string name;
+  std::string region;
+  std::optional<std::string> target_region;
+  std::string state = "scheduled";  // scheduled | migrating | deleting
+  std::int64_t generation = 1;
+  Resources resources;
+  PlacementConstraints placement;
+  nlohmann::json spec = nlohmann::json::object();
+  std::int64_t observed_generation = 0;
+  std::string observed_phase = "pending";
+  std::string observed_message;
+  std::optional<std::string> dns_region;
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+};
+
+struct RegionInput {
+  std::string id;
+  std::string name;
+  Labels labels;
+  Ingress ingress;
+  Quantities capacity;
+};
+
+struct RegionPatch {
+  std::optional<std::string> name;
+  std::optional<Labels> labels;
+  std::optional<Ingress> ingress;
+  std::optional<Quantities> capacity;
+  std::optional<RegionState> state;
+};
+
+struct WorkspaceInput {
+  std::string name;
+  WorkspaceRequest request;
+  nlohmann::json spec = nlohmann::json::object();
+};
+
+struct AssignmentsPage {
+  std::string region;
+  std::int64_t revision = 0;
+  bool complete = false;
+  std::vector<nlohmann::json> assignments;
+};
+
+struct ReportItem {
+  std::string workspace_id;
+  std::int64_t generation = 0;
+  std::string phase;  // provisioning | running | failed | deleted
+  std::string message;
+};
+
+struct ReportResult {
+  std::string workspace_id;
+  bool accepted = false;
+  std::string error;
+};
+
+struct DrainProgress {
+  std::int64_t remaining = 0;
+  std::optional<std::string> moving;
+  std::vector<std::pair<std::string, std::string>> blocked;  // workspace id, reason
+};
+
+// Runs inside the create transaction (idempotency records).
+using CreateHook = std::function<Status(storage::Conn&, const Workspace&)>;
+// Extra hostnames and certificate references of a workspace's assignment
+// (custom domains), supplied by the domains component.
+using AssignmentExtras = std::function<void(storage::Conn&, const std::string& workspace_id,
+                                            std::vector<std::string>& hostnames, nlohmann::json& certificates)>;
+
+class Service {
+ public:
+  struct Options {
+    Policy policy = Policy::kSpread;
+    std::int64_t heartbeat_timeout_s = 30;
+    std::int64_t changelog_retention = 10000;
+    std::string zone = "fleet.test";
+  };
+  Service(asio::io_context& io, storage::Database& db, const Clock& clock, Options o);
+  ~Service();
+
+  Status load();
+  // Called after each commit that changed what DNS publishes.
+  void on_dns_change(std::function<void()> f) { dns_changed_ = std::move(f); }
+  void set_assignment_extras(AssignmentExtras f) { extras_ = std::move(f); }
+
+  // Regions
+  awaitable<Result<Region>> create_region(RegionInput in);
+  Result<Region> get_region(const std::string& id);
+  Result<std::vector<Region>> list_regions();
+  awaitable<Result<Region>> patch_region(std::string id, RegionPatch p);
+  awaitable<Status> delete_region(std::string id);
+  HealthStatus health(const Region& r) const;
+  DrainProgress drain_progress(const std::string& region);
+
+  // Workspaces. On kNoCapacity, `reasons` gets one line per region.
+  awaitable<Result<Workspace>> create_workspace(WorkspaceInput in, CreateHook hook,
+                                                std::vector<RegionReason>* reasons);
+  Result<Workspace> get_workspace(const std::string& id_or_name);
+  Result<std::vector<Workspace>> list_workspaces(const std::string& region, const std::string& state,
+                                                 int limit, const std::string& after_id);
+  awaitable<Result<Workspace>> patch_workspace(std::string id, std::optional<Resources> resources,
+                                               std::optional<nlohmann::json> spec);
+  awaitable<Result<Workspace>> migrate_workspace(std::string id, std::string region,
+                                                 std::vector<RegionReason>* reasons);
+  awaitable<Result<Workspace>> delete_workspace(std::string id, bool force);
+  // Re-publishes a workspace's assignment (hostnames or certificates changed).
+  awaitable<Status> refresh_assignment(std::string workspace_id);
+  std::string hostname_of(const Workspace& w) const { return w.name + "." + o_.zone; }
+
+  // Agents
+  Result<AssignmentsPage> assignments(const std::string& region, std::int64_t since);
+  // Waits until the region's revision passes `since`, `wait` ends, or shutdown.
+  awaitable<void> wait_for_change(std::string region, std::int64_t since, std::chrono::milliseconds wait);
+  void heartbeat(const std::string& region, const std::string& agent_id, const std::string& version);
+  awaitable<Result<std::vector<ReportResult>>> report(std::string region, std::vector<ReportItem> items);
+  // Wakes every long-poll (shutdown).
+  void shutdown();
+
+  // Periodic work: persist heartbeats, advance drains, compact the log.
+  awaitable<void> tick();
+
+  // Consistency check of the ledger against workspaces (fleetcommand fsck).
+  static Result<std::vector<std::string>> fsck(storage::Conn& c);
+
+  // What DNS publishes: every workspace whose region reported it running.
+  struct Published {
+    std::string name;  // workspace name (the label under the zone)
+    Ingress ingress;   // of the region DNS points at
+  };
+  static Result<std::vector<Published>> published(storage::Conn& c);
+  // Called after commit with the region and workspace whose tokens were deleted.
+  void on_scope_deleted(std::function<void(const std::string&, const std::string&)> f) {
+    scope_deleted_ = std::move(f);
+  }
+  struct AgentSeen {
+    std::string agent_id;
+    std::string version;
+    std::int64_t last_heartbeat_ms = 0;
+  };
+  std::vector<AgentSeen> agents(const std::string& region) const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  Options o_;
+  std::function<void()> dns_changed_;
+  AssignmentExtras extras_;
+  std::function<void(const std::string&, const std::string&)> scope_deleted_;
+  friend struct Impl;
+};
+
+}  // namespace fc::scheduler

@@ -1,0 +1,209 @@
+// Agent status reports (DNS follows readiness, migrations, deletes), and the
+// periodic work: heartbeats to disk, drains, log compaction; plus fsck.
+#include "scheduler/detail/impl.hpp"
+
+namespace fc::scheduler {
+
+using nlohmann::json;
+
+namespace {
+
+struct ReportEffects {
+  std::map<std::string, std::int64_t> revs;
+  std::vector<std::pair<std::string, Resources>> freed;
+  std::vector<std::string> deleted_workspaces;
+  bool dns = false;
+};
+
+bool valid_phase(const std::string& p) {
+  return p == "provisioning" || p == "running" || p == "failed" || p == "deleted";
+}
+
+}  // namespace
+
+// One report item inside the transaction. Returns "" when accepted, else why not.
+static Result<std::string> apply_item(Service::Impl& i, storage::Conn& c, const std::string& region,
+                                      const ReportItem& it, ReportEffects& fx) {
+  if (!valid_phase(it.phase)) return std::string("unknown phase '" + it.phase + "'");
+  BOOST_OUTCOME_TRY(found, store::find_workspace(c, it.workspace_id));
+  if (!found) return std::string("workspace " + it.workspace_id + " is not assigned to region " + region);
+  Workspace w = *found;
+  // The agent confirms a delete in a region the workspace is leaving.
+  BOOST_OUTCOME_TRY(releasing, store::has_placement(c, region, w.id, true));
+  if (releasing) {
+    if (it.phase != "deleted") return std::string();  // still tearing down; nothing to record
+    BOOST_OUTCOME_TRY(rel, store::release(c, region, w.id));
+    if (rel) fx.freed.emplace_back(region, *rel);
+    if (w.state == "deleting") {
+      BOOST_OUTCOME_TRY(left, store::has_placement(c, w.region, w.id, true));
+      bool target_left = false;
+      if (w.target_region) {
+        BOOST_OUTCOME_TRY(t, store::has_placement(c, *w.target_region, w.id, true));
+        target_left = t;
+      }
+      if (!left && !target_left) {
+        BOOST_OUTCOME_TRY(store::delete_workspace(c, w.id));
+        fx.deleted_workspaces.push_back(w.id);
+        fx.dns = fx.dns || w.dns_region.has_value();
+      }
+    }
+    return std::string();
+  }
+  bool is_home = w.state == "scheduled" && w.region == region;
+  bool is_target = w.state == "migrating" && w.target_region == region;
+  if (!is_home && !is_target)
+    return std::string("workspace " + w.id + " is not assigned to region " + region);
+  if (it.generation > w.generation)
+    return std::string("generation " + std::to_string(it.generation) + " is newer than the assignment's " +
+                       std::to_string(w.generation));
+  if (it.phase == "deleted") return std::string("workspace " + w.id + " was not deleted from region " + region);
+  w.observed_generation = it.generation;
+  w.observed_phase = it.phase;
+  w.observed_message = it.message;
+  w.updated_at = i.now();
+  bool running_now = it.phase == "running" && it.generation == w.generation;
+  if (is_home && running_now && w.dns_region != region) {
+    w.dns_region = region;
+    fx.dns = true;
+  }
+  if (is_target && running_now) {
+    // DESIGN.md "Migrate": DNS flips to the new region, then the old one gets `delete`.
+    std::string old = w.region;
+    w.dns_region = region;
+    w.region = region;
+    w.target_region.reset();
+    w.state = "scheduled";
+    fx.dns = true;
+    BOOST_OUTCOME_TRY(store::mark_releasing(c, old, w.id));
+    BOOST_OUTCOME_TRY(i.publish(c, w, old, "delete", fx.revs));
+  }
+  BOOST_OUTCOME_TRY(store::update_workspace(c, w));
+  return std::string();
+}
+
+awaitable<Result<std::vector<ReportResult>>> Service::report(std::string region, std::vector<ReportItem> items) {
+  auto& i = *impl_;
+  std::vector<ReportResult> results;
+  ReportEffects fx;
+  auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
+    results.clear();
+    fx = ReportEffects{};
+    for (const auto& it : items) {
+      BOOST_OUTCOME_TRY(why, apply_item(i, c, region, it, fx));
+      results.push_back(ReportResult{it.workspace_id, why.empty(), why});
+    }
+    return ok();
+  });
+  if (!st) co_return st.error();
+  for (const auto& [r, res] : fx.freed) (void)i.index.release(r, res);
+  if (fx.dns) i.dns_changed();
+  i.committed(fx.revs);
+  for (const auto& ws : fx.deleted_workspaces) {
+    if (scope_deleted_) scope_deleted_("", ws);
+  }
+  co_return results;
+}
+
+awaitable<void> Service::Impl::advance_drains() {
+  for (const auto& v : std::vector<RegionView>(views().begin(), views().end())) {
+    if (v.state != RegionState::kDraining) continue;
+    auto in_region = store::workspaces_in(db.read(), v.id);
+    if (!in_region) continue;
+    std::vector<DrainCandidate> candidates;
+    DrainProgress progress;
+    progress.remaining = static_cast<std::int64_t>(in_region.value().size());
+    for (const auto& w : in_region.value()) {
+      if (w.state == "migrating") progress.moving = w.id;
+      if (w.state == "scheduled") candidates.push_back({w.id, {w.resources, w.placement}});
+    }
+    if (!progress.moving) {
+      auto all = views();
+      DrainPlan plan = plan_drain(v.id, candidates, all, svc.o_.policy);
+      for (const auto& b : plan.blocked) {
+        auto reasons = rejection_reasons(b.placement);
+        std::string why;
+        for (const auto& r : reasons) {
+          if (r.id != v.id) why += (why.empty() ? "" : "; ") + r.id + ": " + r.reason;
+        }
+        progress.blocked.emplace_back(b.workspace_id, why.empty() ? "no other region" : why);
+      }
+      if (plan.status == DrainStatus::kMove && plan.move) {
+        auto moved = co_await svc.migrate_workspace(plan.move->workspace_id, *plan.move->placement.chosen, nullptr);
+        if (moved) progress.moving = plan.move->workspace_id;
+      }
+    }
+    drains[v.id] = progress;
+  }
+}
+
+awaitable<void> Service::Impl::compact_logs() {
+  auto regions = index.views(clock.now(), svc.o_.heartbeat_timeout_s);
+  std::vector<std::string> ids;
+  for (const auto& v : regions) ids.push_back(v.id);
+  for (const auto& id : ids) {
+    auto st = co_await db.write([&](storage::Conn& c) -> Status {
+      BOOST_OUTCOME_TRY(n, store::compact(c, id, svc.o_.changelog_retention, 1000));
+      (void)n;
+      return ok();
+    });
+    (void)st;
+  }
+}
+
+awaitable<void> Service::tick() {
+  auto& i = *impl_;
+  if (!i.heartbeats_dirty.empty()) {
+    auto dirty = std::move(i.heartbeats_dirty);
+    i.heartbeats_dirty.clear();
+    auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
+      for (const auto& [r, at] : dirty) {
+        BOOST_OUTCOME_TRY(store::set_heartbeat(c, r, at));
+      }
+      return ok();
+    });
+    (void)st;
+  }
+  co_await i.advance_drains();
+  if (i.now() - i.last_compaction_ms >= 10000) {
+    i.last_compaction_ms = i.now();
+    co_await i.compact_logs();
+  }
+}
+
+Result<std::vector<std::string>> Service::fsck(storage::Conn& c) {
+  std::vector<std::string> problems;
+  BOOST_OUTCOME_TRY(s, c.prepare(
+      "SELECT r.id, r.alloc_memory_mib, r.alloc_cpu_millis, r.alloc_workspaces,"
+      " coalesce(sum(p.memory_mib), 0), coalesce(sum(p.cpu_millis), 0), count(p.workspace_id)"
+      " FROM regions r LEFT JOIN placements p ON p.region = r.id GROUP BY r.id ORDER BY r.id"));
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) break;
+    if (s.col_int(1) != s.col_int(4) || s.col_int(2) != s.col_int(5) || s.col_int(3) != s.col_int(6)) {
+      problems.push_back("region " + s.col_text(0) + ": allocated memory_mib=" + std::to_string(s.col_int(1)) +
+                         " cpu_millis=" + std::to_string(s.col_int(2)) + " workspaces=" +
+                         std::to_string(s.col_int(3)) + " but its placements sum to " +
+                         std::to_string(s.col_int(4)) + "/" + std::to_string(s.col_int(5)) + "/" +
+                         std::to_string(s.col_int(6)));
+    }
+  }
+  BOOST_OUTCOME_TRY(w, c.prepare(
+      "SELECT w.id, w.region FROM workspaces w WHERE w.state <> 'deleting' AND NOT EXISTS"
+      " (SELECT 1 FROM placements p WHERE p.workspace_id = w.id AND p.region = w.region)"));
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, w.step());
+    if (!row) break;
+    problems.push_back("workspace " + w.col_text(0) + " holds no capacity in its region " + w.col_text(1));
+  }
+  BOOST_OUTCOME_TRY(a, c.prepare(
+      "SELECT w.id, w.region FROM workspaces w WHERE w.state <> 'deleting' AND NOT EXISTS"
+      " (SELECT 1 FROM assignments a WHERE a.workspace_id = w.id AND a.region = w.region AND a.action = 'apply')"));
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, a.step());
+    if (!row) break;
+    problems.push_back("workspace " + a.col_text(0) + " has no apply assignment in region " + a.col_text(1));
+  }
+  return problems;
+}
+
+}  // namespace fc::scheduler

@@ -1,0 +1,200 @@
+// Workspaces: create (placement + reservation in one transaction), patch,
+// migrate, delete.
+#include "scheduler/detail/impl.hpp"
+
+namespace fc::scheduler {
+
+using nlohmann::json;
+
+namespace {
+// A reservation that lost a race with a concurrent commit: place again.
+constexpr int kPlacementAttempts = 4;
+}  // namespace
+
+awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, CreateHook hook,
+                                                       std::vector<RegionReason>* reasons) {
+  auto& i = *impl_;
+  for (int attempt = 0; attempt < kPlacementAttempts; ++attempt) {
+    PlacementResult placed = place(in.request, i.views(), o_.policy);
+    if (!placed.chosen) {
+      if (reasons) *reasons = rejection_reasons(placed);
+      co_return make_error(Code::kNoCapacity, "no region can take this workspace");
+    }
+    Workspace w;
+    w.id = i.ids.next("ws_", i.now());
+    w.name = in.name;
+    w.region = *placed.chosen;
+    w.resources = in.request.resources;
+    w.placement = in.request.placement;
+    w.spec = in.spec;
+    w.created_at = w.updated_at = i.now();
+    bool lost_race = false;
+    std::map<std::string, std::int64_t> revs;
+    auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
+      BOOST_OUTCOME_TRY(existing, store::find_workspace(c, w.name));
+      if (existing) return make_error(Code::kConflict, "a workspace named " + w.name + " already exists");
+      BOOST_OUTCOME_TRY(store::insert_workspace(c, w));
+      BOOST_OUTCOME_TRY(fits, store::reserve(c, w.region, w.id, w.resources, true));
+      if (!fits) {
+        lost_race = true;
+        return make_error(Code::kConflict, "capacity changed");
+      }
+      BOOST_OUTCOME_TRY(i.publish(c, w, w.region, "apply", revs));
+      if (hook) {
+        BOOST_OUTCOME_TRY(hook(c, w));
+      }
+      return ok();
+    });
+    if (lost_race) continue;
+    if (!st) co_return st.error();
+    (void)i.index.reserve(w.region, w.resources);
+    i.committed(revs);
+    co_return w;
+  }
+  co_return make_error(Code::kUnavailable, "placement kept losing races with concurrent creates; retry");
+}
+
+Result<Workspace> Service::get_workspace(const std::string& id_or_name) {
+  BOOST_OUTCOME_TRY(w, store::find_workspace(impl_->db.read(), id_or_name));
+  if (!w) return make_error(Code::kNotFound, "no workspace " + id_or_name);
+  return *w;
+}
+
+Result<std::vector<Workspace>> Service::list_workspaces(const std::string& region, const std::string& state,
+                                                        int limit, const std::string& after_id) {
+  return store::list_workspaces(impl_->db.read(), region, state, limit, after_id);
+}
+
+awaitable<Result<Workspace>> Service::patch_workspace(std::string id, std::optional<Resources> resources,
+                                                      std::optional<json> spec) {
+  auto& i = *impl_;
+  Workspace w;
+  Resources before;
+  std::map<std::string, std::int64_t> revs;
+  auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(found, store::find_workspace(c, id));
+    if (!found) return make_error(Code::kNotFound, "no workspace " + id);
+    w = *found;
+    before = w.resources;
+    if (w.state != "scheduled")
+      return make_error(Code::kConflict, "workspace " + w.name + " is " + w.state + "; try again when it is done");
+    if (resources && *resources != w.resources) {
+      BOOST_OUTCOME_TRY(fits, store::resize(c, w.region, w.id, w.resources, *resources));
+      if (!fits)
+        return make_error(Code::kConflict, "the new resources do not fit in region " + w.region);
+      w.resources = *resources;
+    }
+    if (spec) w.spec = *spec;
+    w.generation += 1;
+    w.updated_at = i.now();
+    BOOST_OUTCOME_TRY(store::update_workspace(c, w));
+    return i.publish(c, w, w.region, "apply", revs);
+  });
+  if (!st) co_return st.error();
+  if (before != w.resources) {
+    (void)i.index.release(w.region, before);
+    (void)i.index.reserve(w.region, w.resources);
+  }
+  i.committed(revs);
+  co_return w;
+}
+
+awaitable<Result<Workspace>> Service::migrate_workspace(std::string id, std::string region,
+                                                        std::vector<RegionReason>* reasons) {
+  auto& i = *impl_;
+  BOOST_OUTCOME_CO_TRY(current, get_workspace(id));
+  if (current.state != "scheduled")
+    co_return make_error(Code::kConflict, "workspace " + current.name + " is " + current.state);
+  if (current.region == region)
+    co_return make_error(Code::kConflict, "workspace " + current.name + " already runs in " + region);
+  const RegionView* target = nullptr;
+  for (const auto& v : i.views()) {
+    if (v.id == region) target = &v;
+  }
+  if (!target) co_return make_error(Code::kNotFound, "no region " + region);
+  // An explicit target overrides the workspace's placement constraints; it
+  // must still be active, healthy and have room.
+  WorkspaceRequest req{current.resources, {}};
+  Fit fit = evaluate(req, *target);
+  if (!fit.fits()) {
+    if (reasons) *reasons = {{region, fit.reason}};
+    co_return make_error(Code::kNoCapacity, "region " + region + " cannot take the workspace");
+  }
+  Workspace w;
+  std::map<std::string, std::int64_t> revs;
+  auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(found, store::find_workspace(c, id));
+    if (!found || found->state != "scheduled") return make_error(Code::kConflict, "workspace changed; retry");
+    w = *found;
+    BOOST_OUTCOME_TRY(fits, store::reserve(c, region, w.id, w.resources, true));
+    if (!fits) return make_error(Code::kConflict, "region " + region + " no longer has room");
+    w.state = "migrating";
+    w.target_region = region;
+    w.generation += 1;
+    w.updated_at = i.now();
+    BOOST_OUTCOME_TRY(store::update_workspace(c, w));
+    return i.publish(c, w, region, "apply", revs);
+  });
+  if (!st) co_return st.error();
+  (void)i.index.reserve(region, w.resources);
+  i.committed(revs);
+  co_return w;
+}
+
+awaitable<Result<Workspace>> Service::delete_workspace(std::string id, bool force) {
+  auto& i = *impl_;
+  Workspace w;
+  std::vector<std::pair<std::string, Resources>> freed;
+  std::map<std::string, std::int64_t> revs;
+  auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(found, store::find_workspace(c, id));
+    if (!found) return make_error(Code::kNotFound, "no workspace " + id);
+    w = *found;
+    std::vector<std::string> regions{w.region};
+    if (w.target_region) regions.push_back(*w.target_region);
+    if (w.state != "deleting" || force) w.generation += 1;
+    w.state = "deleting";
+    w.updated_at = i.now();
+    for (const auto& r : regions) {
+      BOOST_OUTCOME_TRY(i.publish(c, w, r, "delete", revs));
+      if (force) {
+        BOOST_OUTCOME_TRY(rel, store::release(c, r, w.id));
+        if (rel) freed.emplace_back(r, *rel);
+      } else {
+        BOOST_OUTCOME_TRY(store::mark_releasing(c, r, w.id));
+      }
+    }
+    if (force) return store::delete_workspace(c, w.id);
+    return store::update_workspace(c, w);
+  });
+  if (!st) co_return st.error();
+  for (const auto& [r, res] : freed) (void)i.index.release(r, res);
+  i.committed(revs);
+  if (force) {
+    i.dns_changed();
+    if (scope_deleted_) scope_deleted_("", w.id);
+  }
+  co_return w;
+}
+
+awaitable<Status> Service::refresh_assignment(std::string workspace_id) {
+  auto& i = *impl_;
+  std::map<std::string, std::int64_t> revs;
+  auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(found, store::find_workspace(c, workspace_id));
+    if (!found || found->state == "deleting") return ok();
+    Workspace w = *found;
+    w.generation += 1;
+    w.updated_at = i.now();
+    BOOST_OUTCOME_TRY(store::update_workspace(c, w));
+    BOOST_OUTCOME_TRY(i.publish(c, w, w.region, "apply", revs));
+    if (w.target_region) {
+      BOOST_OUTCOME_TRY(i.publish(c, w, *w.target_region, "apply", revs));
+    }
+    return ok();
+  });
+  if (st) i.committed(revs);
+  co_return st;
+}
+
+}  // namespace fc::scheduler
