@@ -1,0 +1,200 @@
+"""Shared helpers for integration tests: start the real fleetcommand binary on
+free loopback ports in a private directory, and speak HTTP to it.
+
+Python 3 standard library only. Every wait is bounded."""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+FC_BIN = os.environ.get("FC_BIN", "")
+BUILD_DIR = os.environ.get("FC_BUILD_DIR", "")
+SOURCE_DIR = os.environ.get("FC_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    """A port free for both TCP and UDP on 127.0.0.1 (bound once, then released)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                u.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port")
+
+
+def wait_until(pred, timeout=10.0, interval=0.02, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - retried until the deadline
+            last = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers}
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body) if self.body else None
+
+    def __repr__(self):
+        return f"<{self.status} {self.body[:300]!r}>"
+
+
+class Daemon:
+    """One fleetcommand process in its own temporary directory."""
+
+    def __init__(self, config=None, env=None, workdir=None):
+        self.dir = workdir or tempfile.mkdtemp(prefix="fc-itest-")
+        self.api_port = free_port()
+        self.acme_port = free_port()
+        self.dns_port = free_port()
+        self.config = {
+            "api": {"listen": f"127.0.0.1:{self.api_port}"},
+            "acme_http": {"listen": f"127.0.0.1:{self.acme_port}"},
+            "dns": {"listen": f"127.0.0.1:{self.dns_port}"},
+        }
+        for k, v in (config or {}).items():
+            if isinstance(v, dict) and isinstance(self.config.get(k), dict):
+                self.config[k].update(v)
+            else:
+                self.config[k] = v
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.proc = None
+        self.log_path = os.path.join(self.dir, "daemon.log")
+        self.token = None
+
+    def config_path(self):
+        p = os.path.join(self.dir, "config.json")
+        with open(p, "w") as f:
+            json.dump(self.config, f)
+        return p
+
+    def start(self, wait_ready=True):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([FC_BIN, "serve", "--config", self.config_path()], cwd=self.dir,
+                                     env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        if wait_ready:
+            wait_until(self._ready, timeout=20, what="daemon /readyz")
+            with open(os.path.join(self.dir, "var", "admin.token")) as f:
+                self.token = f.read().strip()
+        return self
+
+    def _ready(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"daemon exited with {self.proc.returncode}:\n{self.logs()}")
+        try:
+            return self.request("GET", "/readyz", auth=False).status == 200
+        except OSError:
+            return False
+
+    def logs(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("daemon did not stop in time")
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def cleanup(self):
+        self.kill()
+        if getattr(self, "log", None):
+            self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def request(self, method, path, body=None, token=None, auth=True, headers=None, timeout=30, raw_body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=timeout)
+        h = dict(headers or {})
+        if auth:
+            h.setdefault("Authorization", f"Bearer {token or self.token}")
+        data = raw_body
+        if body is not None:
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        try:
+            conn.request(method, path, body=data, headers=h)
+            r = conn.getresponse()
+            return Response(r.status, r.getheaders(), r.read())
+        finally:
+            conn.close()
+
+    # Convenience wrappers for common set-up.
+    def create_region(self, rid, **kw):
+        body = {"id": rid, "name": kw.get("name", rid), "labels": kw.get("labels", {}),
+                "ingress": kw.get("ingress", {"ipv4": ["192.0.2.10"], "ipv6": [], "hostname": None}),
+                "capacity": kw.get("capacity", {"memory_mib": 65536, "cpu_millis": 32000, "workspaces": 100})}
+        r = self.request("POST", "/v1/regions", body)
+        assert r.status == 201, r
+        return r.json()
+
+    def agent_token(self, rid):
+        r = self.request("POST", f"/v1/regions/{rid}/agent-tokens")
+        assert r.status == 201, r
+        return r.json()["token"]
+
+    def heartbeat(self, agent_token, agent_id="agent-1"):
+        r = self.request("POST", "/v1/agent/heartbeat", {"agent_id": agent_id}, token=agent_token)
+        assert r.status == 200, r
+
+
+class DaemonTest(unittest.TestCase):
+    """Starts one daemon per test class; subclasses set CONFIG."""
+    CONFIG = None
+
+    @classmethod
+    def setUpClass(cls):
+        if not FC_BIN:
+            raise unittest.SkipTest("FC_BIN not set")
+        cls.d = Daemon(cls.CONFIG).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.d.stop()
+        logs = cls.d.logs()
+        cls.d.cleanup()
+        assert code == 0, f"daemon exited {code}\n{logs[-4000:]}"
+
+
+def main():
+    """Runs the tests and prints a closing 'N passed, N failed' line."""
+    import sys
+    prog = unittest.main(exit=False, verbosity=2)
+    r = prog.result
+    failed = len(r.failures) + len(r.errors)
+    print(f"{r.testsRun - failed - len(r.skipped)} passed, {failed} failed, {len(r.skipped)} skipped")
+    sys.exit(1 if failed or r.testsRun == 0 else 0)
