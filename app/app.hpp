@@ -17,6 +17,8 @@ void setup_logging(const std::string& level, const std::string& format);
 std::optional<config::Config> load_config_or_report(const std::optional<std::string>& file);
 int serve(const config::Config& cfg);
 int migrate_cmd(const config::Config& cfg);
+// Checks the capacity ledger and assignments against the workspaces table.
+int fsck_cmd(const config::Config& cfg);
 int token_create_admin(const config::Config& cfg);
 // Creates the parent directory of `path` (like var/) when missing.
 bool ensure_parent_dir(const std::string& path);

@@ -180,6 +180,27 @@ int serve(const config::Config& cfg) {
   return d.exit_code;
 }
 
+int fsck_cmd(const config::Config& cfg) {
+  auto conn = storage::Conn::open(cfg.database_path, storage::OpenMode::kReadOnly);
+  if (!conn) {
+    std::fprintf(stderr, "fsck: %s\n", conn.error().detail.c_str());
+    return kExitFailure;
+  }
+  auto pending = storage::pending_migrations(*conn.value());
+  if (!pending) {
+    std::fprintf(stderr, "fsck: %s\n", pending.error().detail.c_str());
+    return kExitFailure;
+  }
+  auto problems = scheduler::Service::fsck(*conn.value());
+  if (!problems) {
+    std::fprintf(stderr, "fsck: %s\n", problems.error().detail.c_str());
+    return kExitFailure;
+  }
+  for (const auto& p : problems.value()) std::printf("%s\n", p.c_str());
+  std::printf("fsck: %zu problem(s)\n", problems.value().size());
+  return problems.value().empty() ? kExitOk : kExitFailure;
+}
+
 int migrate_cmd(const config::Config& cfg) {
   SystemClock clock;
   return prepare_database(cfg, clock) ? kExitOk : kExitFailure;

@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "  check-config [--config FILE]          print the effective configuration, secrets redacted\n"
     "  migrate [--config FILE]               apply pending database migrations and exit\n"
     "  token create --admin [--config FILE]  mint an admin token offline; prints it once\n"
+    "  fsck [--config FILE]                  check the capacity ledger and assignments; exit 1 on any difference\n"
     "  agent --api URL --token-file FILE --state-dir DIR (--out DIR | --apply-command CMD)\n"
     "                                        run the reference region agent (see docs/agent.md)\n"
     "  version                               print the version\n";
@@ -85,6 +86,7 @@ int main(int argc, char** argv) {
   setup_logging(cfg->log_level, cfg->log_format);
   if (cmd == "serve") return serve(*cfg);
   if (cmd == "migrate") return migrate_cmd(*cfg);
+  if (cmd == "fsck") return fsck_cmd(*cfg);
   if (cmd == "token") {
     if (!args->admin) {
       std::fprintf(stderr, "fleetcommand: only 'token create --admin' is available offline; "

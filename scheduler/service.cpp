@@ -82,7 +82,8 @@ awaitable<Result<Region>> Service::create_region(RegionInput in) {
   });
   if (!st) co_return st.error();
   (void)impl_->index.add_region(to_record(r));
-  impl_->revisions[r.id] = 0;
+  r.revision = 1;  // so that an agent's first long-poll (since=1) can wait
+  impl_->revisions[r.id] = 1;
   co_return r;
 }
 
@@ -109,7 +110,17 @@ HealthStatus Service::health(const Region& r) const {
 
 DrainProgress Service::drain_progress(const std::string& region) {
   auto it = impl_->drains.find(region);
-  return it == impl_->drains.end() ? DrainProgress{} : it->second;
+  DrainProgress p = it == impl_->drains.end() ? DrainProgress{} : it->second;
+  // What is moving right now is read fresh; `blocked` is from the last pass.
+  p.moving.reset();
+  p.remaining = 0;
+  auto ws = store::workspaces_in(impl_->db.read(), region);
+  if (!ws) return p;
+  p.remaining = static_cast<std::int64_t>(ws.value().size());
+  for (const auto& w : ws.value()) {
+    if (w.state == "migrating") p.moving = w.id;
+  }
+  return p;
 }
 
 awaitable<Result<Region>> Service::patch_region(std::string id, RegionPatch p) {

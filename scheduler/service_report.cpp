@@ -1,5 +1,7 @@
 // Agent status reports (DNS follows readiness, migrations, deletes), and the
 // periodic work: heartbeats to disk, drains, log compaction; plus fsck.
+#include <spdlog/spdlog.h>
+
 #include "scheduler/detail/impl.hpp"
 
 namespace fc::scheduler {
@@ -129,7 +131,11 @@ awaitable<void> Service::Impl::advance_drains() {
       }
       if (plan.status == DrainStatus::kMove && plan.move) {
         auto moved = co_await svc.migrate_workspace(plan.move->workspace_id, *plan.move->placement.chosen, nullptr);
-        if (moved) progress.moving = plan.move->workspace_id;
+        if (moved) {
+          progress.moving = plan.move->workspace_id;
+          spdlog::info("drain region={} moving workspace={} to={}", v.id, plan.move->workspace_id,
+                       *plan.move->placement.chosen);
+        }
       }
     }
     drains[v.id] = progress;

@@ -36,6 +36,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       : io(i), router(r), o(std::move(opts)), observe(std::move(obs)), acceptor(i) {}
 
   awaitable<void> accept_loop();
+  static awaitable<void> run_connection(std::shared_ptr<Impl> self, tcp::socket s, std::string remote);
   template <class Stream>
   awaitable<void> session(Stream& stream, std::string remote);
   template <class Stream>
@@ -142,6 +143,21 @@ awaitable<void> HttpServer::Impl::session(Stream& stream, std::string remote) {
   }
 }
 
+// One connection. A free coroutine taking its arguments by value: a lambda's
+// captures would die with the accept loop's iteration (STYLE.md "Async").
+awaitable<void> HttpServer::Impl::run_connection(std::shared_ptr<Impl> self, tcp::socket s, std::string remote) {
+  if (self->tls) {
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(s), *self->tls);
+    beast::get_lowest_layer(stream).expires_after(self->o.read_timeout);
+    boost::system::error_code hec;
+    co_await stream.async_handshake(ssl::stream_base::server, asio::redirect_error(use_awaitable, hec));
+    if (!hec) co_await self->session(stream, remote);
+  } else {
+    beast::tcp_stream stream(std::move(s));
+    co_await self->session(stream, remote);
+  }
+}
+
 awaitable<void> HttpServer::Impl::accept_loop() {
   auto self = shared_from_this();
   for (;;) {
@@ -152,32 +168,22 @@ awaitable<void> HttpServer::Impl::accept_loop() {
     std::string remote = detail::endpoint_string(sock);
     if (conns >= o.max_connections) {
       // Over the cap: refuse politely and close at once.
-      static const std::string kBusy =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
-          "Connection: close\r\nRetry-After: 1\r\nContent-Length: 121\r\n\r\n"
+      static const std::string kBusyBody =
           "{\"type\":\"https://fleetcommand.dev/problems/unavailable\",\"title\":\"Service Unavailable\","
           "\"status\":503,\"detail\":\"too many connections\"}";
+      const std::string busy =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
+          "Connection: close\r\nRetry-After: 1\r\nX-Request-Id: " + detail::new_request_id() +
+          "\r\nContent-Length: " + std::to_string(kBusyBody.size()) + "\r\n\r\n" + kBusyBody;
       boost::system::error_code ignore;
       sock.non_blocking(true);
-      sock.write_some(asio::buffer(kBusy), ignore);
+      sock.write_some(asio::buffer(busy), ignore);
       sock.close(ignore);
       continue;
     }
     sock.set_option(tcp::no_delay(true), ec);
     ++conns;
-    auto run = [self, remote](tcp::socket s) -> awaitable<void> {
-      if (self->tls) {
-        beast::ssl_stream<beast::tcp_stream> stream(std::move(s), *self->tls);
-        beast::get_lowest_layer(stream).expires_after(self->o.read_timeout);
-        boost::system::error_code hec;
-        co_await stream.async_handshake(ssl::stream_base::server, asio::redirect_error(use_awaitable, hec));
-        if (!hec) co_await self->session(stream, remote);
-      } else {
-        beast::tcp_stream stream(std::move(s));
-        co_await self->session(stream, remote);
-      }
-    };
-    asio::co_spawn(io, run(std::move(sock)), [self](std::exception_ptr e) {
+    asio::co_spawn(io, run_connection(self, std::move(sock), std::move(remote)), [self](std::exception_ptr e) {
       --self->conns;
       if (!e) return;
       try {

@@ -43,7 +43,7 @@ json region_json(Context& ctx, const sch::Region& r) {
     auto d = ctx.scheduler->drain_progress(r.id);
     json blocked = json::array();
     for (const auto& [ws, why] : d.blocked) blocked.push_back({{"workspace_id", ws}, {"reason", why}});
-    j["drain"] = {{"remaining", r.allocated.workspaces},
+    j["drain"] = {{"remaining", d.remaining},
                   {"moving", d.moving ? json(*d.moving) : json(nullptr)},
                   {"blocked", blocked}};
   }

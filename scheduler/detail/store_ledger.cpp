@@ -94,9 +94,11 @@ Result<std::int64_t> append(storage::Conn& c, const std::string& region, const s
 
 Result<std::vector<json>> assignments_after(storage::Conn& c, const std::string& region,
                                             std::int64_t since, bool live_only) {
-  BOOST_OUTCOME_TRY(s, c.prepare("SELECT body FROM assignments WHERE region = ?1 AND revision > ?2 "
-                                 "AND (?3 = 0 OR action = 'apply')"
-                                 " ORDER BY revision"));
+  // A pending delete (its agent has not confirmed yet) is still live.
+  BOOST_OUTCOME_TRY(s, c.prepare(
+      "SELECT body FROM assignments a WHERE region = ?1 AND revision > ?2 AND (?3 = 0 OR action = 'apply'"
+      " OR EXISTS (SELECT 1 FROM placements p WHERE p.workspace_id = a.workspace_id AND p.region = a.region"
+      " AND p.releasing = 1)) ORDER BY revision"));
   s.bind_all(region, since, live_only ? 1 : 0);
   std::vector<json> out;
   for (;;) {

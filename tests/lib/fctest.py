@@ -47,6 +47,54 @@ def wait_until(pred, timeout=10.0, interval=0.02, what="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+def raw_exchange(port, data, timeout=5.0, host="127.0.0.1", read_limit=1 << 20):
+    """Sends raw bytes and reads until the peer closes or `timeout` passes.
+    Returns (bytes read, closed_by_peer)."""
+    deadline = time.monotonic() + timeout
+    out = b""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        try:
+            s.sendall(data)
+        except OSError:
+            pass  # the peer may answer and close before reading everything
+        while len(out) < read_limit:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return out, False
+            s.settimeout(left)
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                return out, False
+            except ConnectionResetError:
+                return out, True
+            if not chunk:
+                return out, True
+            out += chunk
+    return out, False
+
+
+def parse_raw_response(data):
+    """(status, {lower-case header: value}, body) of the first HTTP response in `data`."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    n = int(headers.get("content-length", len(body)))
+    return status, headers, body[:n]
+
+
+def run_cli(args, cwd, env=None, timeout=60, stdin=None):
+    """Runs `fleetcommand ARGS` to completion; returns subprocess.CompletedProcess (text)."""
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([FC_BIN] + list(args), cwd=cwd, env=e, capture_output=True, text=True,
+                          timeout=timeout, input=stdin)
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status
@@ -152,6 +200,13 @@ class Daemon:
             return Response(r.status, r.getheaders(), r.read())
         finally:
             conn.close()
+
+    def cli(self, *args, env=None, timeout=60):
+        """Runs `fleetcommand ARGS --config <this daemon's config>` in its directory."""
+        e = dict(self.env)
+        e.update(env or {})
+        return subprocess.run([FC_BIN] + list(args) + ["--config", self.config_path()], cwd=self.dir, env=e,
+                              capture_output=True, text=True, timeout=timeout)
 
     # Convenience wrappers for common set-up.
     def create_region(self, rid, **kw):
