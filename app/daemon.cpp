@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "api/server.hpp"
+#include "app/dns_publisher.hpp"
 #include "app/app.hpp"
 #include "common/clock.hpp"
 #include "common/ids.hpp"
@@ -76,6 +77,7 @@ struct Daemon {
   std::unique_ptr<storage::Database> db;
   std::unique_ptr<scheduler::Service> sched;
   std::unique_ptr<api::Service> api;
+  std::unique_ptr<DnsPublisher> dns;
   asio::steady_timer ticker{io};
   bool stopping = false;
   int exit_code = kExitOk;
@@ -125,6 +127,7 @@ awaitable<void> Daemon::shutdown() {
   stopping = true;
   spdlog::info("shutting down: no new connections, answering open requests");
   api->begin_shutdown();
+  dns->stop();
   ticker.cancel();
   asio::steady_timer t(io);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
@@ -166,6 +169,12 @@ int serve(const config::Config& cfg) {
     spdlog::critical("{}", st.error().detail);
     return kExitFailure;
   }
+  d.dns = std::make_unique<DnsPublisher>(d.io, cfg, *d.db, d.clock);
+  if (auto st = d.dns->start(); !st) {
+    spdlog::critical("{}", st.error().detail);
+    return kExitFailure;
+  }
+  d.sched->on_dns_change([&d] { d.dns->changed(); });
   asio::signal_set signals(d.io, SIGINT, SIGTERM);
   signals.async_wait([&d](const boost::system::error_code& ec, int sig) {
     if (ec) return;

@@ -1,6 +1,7 @@
 // The one Asio include of the project. Boost 1.74's asio/awaitable.hpp uses
 // std::exchange without including <utility>, which breaks under GCC 12.
 #pragma once
+#include <optional>
 #include <utility>
 
 #include <boost/asio.hpp>

@@ -1,0 +1,68 @@
+// Parsers for what an ACME CA sends (RFC 8555 §7.1). Every field is untrusted:
+// wrong types, missing members and junk give an Error, never a crash.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "certs/pki.hpp"
+
+namespace fc::certs::detail {
+
+struct Directory {
+  std::string new_nonce, new_account, new_order, revoke_cert, key_change;
+  std::string renewal_info;  // RFC 9773 §3; empty when the CA has no ARI
+  std::string terms_of_service;
+  bool external_account_required = false;
+};
+
+struct Challenge {
+  std::string type, url, status, token;
+  std::optional<Problem> error;
+};
+
+struct Authorization {
+  std::string identifier;  // DNS name
+  std::string status;      // pending | valid | invalid | deactivated | expired | revoked
+  bool wildcard = false;
+  std::vector<Challenge> challenges;
+};
+
+struct Order {
+  std::string status;
+  std::vector<std::string> identifiers;
+  std::vector<std::string> authorizations;
+  std::string finalize;
+  std::string certificate;
+  std::optional<Problem> error;
+};
+
+struct Link {
+  std::string url;
+  std::string rel;
+};
+
+Result<Directory> parse_directory(std::string_view body);
+Result<Order> parse_order(std::string_view body);
+Result<Authorization> parse_authorization(std::string_view body);
+Result<Challenge> parse_challenge(std::string_view body);
+// A problem document; a body that is not one still yields a Problem with the
+// HTTP status and a generic type, so that callers always have something.
+Problem parse_problem(std::string_view body, int http_status);
+Result<RenewalInfo> parse_renewal_info(std::string_view body);
+// Link header values (RFC 8288), possibly several per header line.
+std::vector<Link> parse_links(const std::vector<std::string>& header_values);
+// Retry-After (RFC 9110 §10.2.3): delay-seconds or an IMF-fixdate.
+std::optional<std::int64_t> parse_retry_after(std::string_view value, SysTime now);
+Result<SysTime> parse_rfc3339(std::string_view text);
+// How long to wait before polling again: the CA's Retry-After when it sent a
+// valid one, else `fallback_ms`; never more than `max_ms` (RFC 8555 §7.5.1).
+std::int64_t poll_delay_ms(std::string_view retry_after, SysTime now, std::int64_t fallback_ms,
+                           std::int64_t max_ms);
+
+// RFC 8555 §6.7 error types.
+inline constexpr std::string_view kErrPrefix = "urn:ietf:params:acme:error:";
+bool is_problem_type(const Problem& p, std::string_view short_type);
+
+}  // namespace fc::certs::detail

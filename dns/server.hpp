@@ -1,0 +1,203 @@
+// Embedded authoritative DNS server for one zone, its immutable zone snapshot,
+// the stub resolver and the RFC 2136 update client. See docs/dns.md.
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/asio.hpp"
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "dns/codec.hpp"
+
+namespace fc::dns {
+
+// --- Zone ------------------------------------------------------------------
+struct NameServer {
+  std::string name;               // absolute, e.g. "ns1.fleet.test."
+  std::vector<std::string> ipv4;  // glue, used when the name is inside the zone
+  std::vector<std::string> ipv6;
+};
+
+struct ZoneRecord {
+  std::string name;  // absolute ("www.fleet.test." or without the final dot), inside the zone
+  RrType type = RrType::kA;
+  std::uint32_t ttl = 60;
+  Rdata rdata;
+};
+
+// Plain values the daemon builds from its database.
+struct ZoneSpec {
+  std::string origin;        // "fleet.test."
+  std::string mname, rname;  // SOA MNAME / RNAME
+  std::uint32_t serial = 1, refresh = 3600, retry = 600, expire = 604800, minimum = 60;
+  std::uint32_t ttl = 3600;  // TTL of the SOA and NS RRsets and the glue
+  std::vector<NameServer> nameservers;
+  std::vector<ZoneRecord> records;
+};
+
+struct RRset {
+  RrType type = RrType::kA;
+  std::uint32_t ttl = 0;
+  std::vector<Rdata> rdatas;
+};
+
+// One change for ZoneSnapshot::apply. Replacing an RRset is a kRemoveRrset
+// followed by kAdds in the same batch.
+struct ZoneChange {
+  enum class Kind { kAdd, kRemoveRrset, kRemoveName };
+  Kind kind = Kind::kAdd;
+  ZoneRecord record;  // kRemoveRrset uses name + type, kRemoveName the name only
+};
+
+// Immutable, shared by every in-flight query; the server swaps the pointer.
+// Nodes live in kShards hash shards shared between snapshots (copy-on-write),
+// so apply() copies only the shards a change touches.
+class ZoneSnapshot {
+ public:
+  // Rejects records outside the zone, CNAME beside other data or at the apex,
+  // mismatched rdata types and bad names.
+  static Result<std::shared_ptr<const ZoneSnapshot>> build(const ZoneSpec& spec);
+  // A new snapshot = base + changes, with SOA serial `serial`. The SOA and the
+  // apex NS come from the spec: changes may not touch them.
+  static Result<std::shared_ptr<const ZoneSnapshot>> apply(const ZoneSnapshot& base,
+                                                           std::uint32_t serial,
+                                                           const std::vector<ZoneChange>& changes);
+
+  const Name& origin() const { return origin_; }
+  const SoaRdata& soa() const { return soa_; }
+  std::uint32_t serial() const { return soa_.serial; }
+  std::uint32_t soa_ttl() const { return soa_ttl_; }
+  std::uint32_t negative_ttl() const { return std::min(soa_.minimum, soa_ttl_); }  // RFC 2308 §5
+  // nullptr: the name does not exist (NXDOMAIN). An empty vector: an empty
+  // non-terminal (NODATA). Case-insensitive, O(1).
+  const std::vector<RRset>* find(const Name& name) const;
+  Record soa_record() const;
+  // Every record, SOA first (not repeated at the end), in a stable order.
+  std::vector<Record> all_records() const;
+  std::size_t node_count() const;
+
+ private:
+  struct Node {
+    Name name;
+    std::vector<RRset> rrsets;
+    std::uint32_t children = 0;  // nodes directly below: an empty node with none is removed
+  };
+  struct Shard {
+    std::unordered_map<std::string, Node> nodes;  // key: Name::key()
+    std::vector<std::string> order;               // insertion order, for AXFR
+  };
+  static constexpr std::size_t kShards = 256;
+
+  Name origin_;
+  SoaRdata soa_;
+  std::uint32_t soa_ttl_ = 3600;
+  std::vector<std::shared_ptr<Shard>> shards_;  // never mutated once the snapshot is published
+  std::vector<bool> writable_;                  // shards this snapshot owns while it is built
+
+  static std::size_t shard_of(const std::string& key);
+  Shard& mutable_shard(const std::string& key);
+  Node* mutable_node(const std::string& key);
+  Node& create_node(const Name& name);
+  void prune(const Name& name);
+  Status add(const Name& owner, RrType type, std::uint32_t ttl, Rdata rd);
+  Status change(const ZoneChange& c);
+};
+
+// --- Server ----------------------------------------------------------------
+struct ServerOptions {
+  std::string listen = "127.0.0.1:5353";  // host:port, [v6]:port; port 0 picks one for UDP and TCP
+  std::vector<std::string> axfr_allow;    // addresses or CIDRs
+  std::vector<TsigKey> axfr_tsig;         // signed transfers with these keys are allowed
+  std::vector<std::string> secondaries;   // host:port that get NOTIFY on serial changes
+  std::uint32_t rrl_responses_per_second = 0;  // per /24 or /56; 0 = off
+  std::size_t rrl_table_size = 65536;
+  std::chrono::milliseconds tcp_idle_timeout{10000};
+  std::size_t max_tcp_connections = 128;
+  int notify_attempts = 5;
+  std::chrono::milliseconds notify_timeout{1000};
+  std::uint16_t edns_udp_size = 1232;  // our advertised and maximum UDP payload
+};
+
+struct ServerStats {
+  std::uint64_t udp_queries = 0, tcp_queries = 0, dropped = 0, rate_limited = 0, slipped = 0;
+  std::uint64_t transfers = 0, notifies_acked = 0;
+};
+
+// `io` and `clock` must outlive the server; run `io` on one thread.
+class Server {
+ public:
+  Server(asio::io_context& io, ServerOptions opts, const Clock& clock);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  Status start();  // binds and starts serving; call on or before io.run()
+  void stop();     // closes the listening sockets; open TCP sessions end at their idle timeout
+  // Thread-safe atomic swap. NOTIFY goes to the secondaries when the serial changed.
+  void publish(std::shared_ptr<const ZoneSnapshot> zone);
+  std::shared_ptr<const ZoneSnapshot> zone() const;
+  std::uint16_t port() const;
+  const ServerStats& stats() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// --- Stub resolver -----------------------------------------------------------
+struct ResolverOptions {
+  std::vector<std::string> servers;         // host:port, tried in order
+  std::chrono::milliseconds timeout{2000};  // per attempt
+  int attempts = 2;                         // rounds over the whole server list
+  std::uint16_t udp_size = 1232;
+  bool recursion_desired = true;
+};
+
+struct Resolution {
+  Rcode rcode = Rcode::kNoError;
+  Name name;                      // the final name after the CNAME chain
+  std::vector<Record> records;    // answers of the asked type at the final name
+  std::vector<Name> cname_chain;  // targets followed, in order
+  std::vector<Record> authority;  // e.g. the SOA of a negative answer
+  bool authoritative = false;
+  std::string server;  // who answered
+};
+
+// UDP with TCP fallback on TC; random ids and source ports; a response whose
+// id or question does not match is ignored. Errors: kTimeout when no server
+// answered, kParse when every answer was malformed.
+awaitable<Result<Resolution>> resolve(ResolverOptions opts, Name name, RrType type);
+
+// --- RFC 2136 client ---------------------------------------------------------
+struct UpdateOp {
+  enum class Kind { kAdd, kDeleteRrset, kDeleteRecord, kDeleteName };
+  Kind kind = Kind::kAdd;
+  Record record;  // kDeleteRrset uses name+type, kDeleteName uses name only
+};
+
+struct UpdateRequest {
+  std::string server;  // host:port
+  std::string zone;
+  std::optional<TsigKey> key;
+  std::vector<UpdateOp> ops;
+  std::chrono::milliseconds timeout{3000};
+  int attempts = 2;
+};
+
+// Sends one UPDATE and returns the server's rcode (NOERROR, REFUSED, NOTZONE …)
+// after checking the response's TSIG. A TSIG failure reported by the server
+// (BADSIG/BADKEY/BADTIME) or a bad signature on the response is
+// Code::kUnauthorized; no answer is kTimeout.
+// `clock` (TSIG time) must outlive the returned awaitable.
+awaitable<Result<Rcode>> send_update(UpdateRequest req, const Clock& clock);
+
+// Builds the UPDATE message (pure; exposed for tests).
+Result<Message> build_update(const UpdateRequest& req, std::uint16_t id);
+
+}  // namespace fc::dns

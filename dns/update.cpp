@@ -1,0 +1,115 @@
+// RFC 2136 dynamic update client with TSIG (RFC 8945).
+#include "dns/detail/net.hpp"
+#include "dns/server.hpp"
+
+namespace fc::dns {
+namespace {
+
+bool is_update_response(std::span<const std::uint8_t> w, std::uint16_t id) {
+  return w.size() >= kHeaderSize && ((w[0] << 8) | w[1]) == id && (w[2] & 0x80) &&
+         ((w[2] >> 3) & 0xF) == static_cast<int>(Opcode::kUpdate);
+}
+
+awaitable<Result<std::vector<std::uint8_t>>> exchange(detail::udp::endpoint ep,
+                                                      std::vector<std::uint8_t> wire,
+                                                      std::uint16_t id, UpdateRequest req) {
+  Error last = make_error(Code::kTimeout, "no answer from " + req.server);
+  auto accept = [id](std::span<const std::uint8_t> w) { return is_update_response(w, id); };
+  for (int attempt = 0; attempt < std::max(1, req.attempts); ++attempt) {
+    auto got = co_await detail::udp_exchange(ep, wire, req.timeout, accept);
+    if (!got) {
+      last = got.error();
+      continue;
+    }
+    if (!(got.value()[2] & 0x02)) co_return got;
+    auto t = co_await detail::tcp_exchange(detail::tcp::endpoint(ep.address(), ep.port()), wire,
+                                           req.timeout, accept);
+    if (!t) co_return t.error();
+    co_return std::move(t.value().front());
+  }
+  co_return last;
+}
+
+// Checks the response's TSIG (RFC 8945 §5.3.2 / §5.4).
+Result<Rcode> check_response(std::span<const std::uint8_t> wire, const UpdateRequest& req,
+                             const std::vector<std::uint8_t>& request_mac, std::uint64_t now) {
+  BOOST_OUTCOME_TRY(m, parse(wire));
+  const Rcode rc = m.full_rcode();
+  if (m.tsig) {
+    const auto& t = std::get<TsigRdata>(m.tsig->rdata);
+    if (t.error != 0)
+      return make_error(Code::kUnauthorized,
+                        "server rejected our TSIG: " + rcode_name(static_cast<Rcode>(t.error)) +
+                            " (rcode " + rcode_name(rc) + ")");
+    if (!req.key) return make_error(Code::kUnauthorized, "signed answer to an unsigned update");
+    const TsigKey keys[] = {*req.key};
+    BOOST_OUTCOME_TRY(v, tsig_verify(wire, keys, TsigSignOptions{now, 300, request_mac, false, 0}));
+    if (v.error != 0)
+      return make_error(Code::kUnauthorized,
+                        "bad TSIG on the response: " + rcode_name(static_cast<Rcode>(v.error)));
+    return rc;
+  }
+  if (rc == Rcode::kNotAuth) return make_error(Code::kUnauthorized, "server answered NOTAUTH");
+  if (req.key && rc == Rcode::kNoError)
+    return make_error(Code::kUnauthorized, "unsigned answer to a signed update");
+  return rc;
+}
+
+Record update_record(const UpdateOp& op) {
+  Record r = op.record;
+  switch (op.kind) {
+    case UpdateOp::Kind::kAdd:
+      r.klass = kClassIn;
+      break;
+    case UpdateOp::Kind::kDeleteRrset:  // RFC 2136 §2.5.2
+      r = Record{op.record.name, op.record.type, kClassAny, 0, Rdata{OpaqueRdata{}}};
+      break;
+    case UpdateOp::Kind::kDeleteRecord:  // §2.5.4
+      r.klass = kClassNone;
+      r.ttl = 0;
+      break;
+    case UpdateOp::Kind::kDeleteName:  // §2.5.3
+      r = Record{op.record.name, RrType::kAny, kClassAny, 0, Rdata{OpaqueRdata{}}};
+      break;
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<Message> build_update(const UpdateRequest& req, std::uint16_t id) {
+  BOOST_OUTCOME_TRY(zone, Name::from_text(req.zone));
+  Message m;
+  m.header.id = id;
+  m.header.opcode = Opcode::kUpdate;
+  m.questions.push_back(Question{zone, RrType::kSoa, kClassIn});  // the zone section
+  for (const auto& op : req.ops) {
+    if (!op.record.name.is_subdomain_of(zone))
+      return make_error(Code::kInvalidArgument,
+                        op.record.name.to_text() + " is outside " + zone.to_text());
+    m.authority.push_back(update_record(op));  // the update section
+  }
+  return m;
+}
+
+awaitable<Result<Rcode>> send_update(UpdateRequest req, const Clock& clock) {
+  auto ep = detail::parse_host_port(req.server);
+  if (!ep) co_return ep.error();
+  const std::uint16_t id = detail::random_id();
+  auto msg = build_update(req, id);
+  if (!msg) co_return msg.error();
+  std::vector<std::uint8_t> wire = serialize(msg.value());
+  std::vector<std::uint8_t> mac;
+  const auto now = static_cast<std::uint64_t>(clock.now_ms() / 1000);
+  if (req.key) {
+    auto s = tsig_sign(wire, *req.key, TsigSignOptions{now, 300, {}, false, 0});
+    if (!s) co_return s.error();
+    wire = std::move(s.value().wire);
+    mac = std::move(s.value().mac);
+  }
+  auto got = co_await exchange(ep.value(), wire, id, req);
+  if (!got) co_return got.error();
+  co_return check_response(got.value(), req, mac, now);
+}
+
+}  // namespace fc::dns

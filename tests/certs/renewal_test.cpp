@@ -1,0 +1,85 @@
+#include <doctest/doctest.h>
+
+#include "certs/detail/acme_wire.hpp"
+#include "test_util.hpp"
+
+using namespace fc::certs;
+using namespace fc::certs::detail;
+using namespace std::chrono;
+using fc::SysTime;
+
+namespace {
+SysTime at(std::int64_t s) { return SysTime{seconds(s)}; }
+}  // namespace
+
+TEST_SUITE("certs") {
+  TEST_CASE("RFC 9773 §4.1 example certificate identifier") {
+    auto aki = test::unhex("69:88:5B:6B:87:46:40:41:E1:B3:7B:84:7B:A0:AE:2C:DE:01:C8:D4");
+    auto serial = test::unhex("00:87:65:43:21");
+    CHECK(ari_cert_id(aki, serial) == "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
+  }
+
+  TEST_CASE("renewal at a ratio of the lifetime") {
+    const SysTime nb = at(1'000'000), na = at(1'000'000 + 90 * 86400);
+    CHECK(renewal_time_by_ratio(nb, na) == at(1'000'000 + 60 * 86400));
+    CHECK(renewal_time_by_ratio(nb, na, 0.5) == at(1'000'000 + 45 * 86400));
+    CHECK(renewal_time_by_ratio(na, nb) == na);  // inverted: renew at once
+    CHECK_FALSE(in_renewal_window(nb, na, at(1'000'000 + 60 * 86400 - 1)));
+    CHECK(in_renewal_window(nb, na, at(1'000'000 + 60 * 86400)));
+  }
+
+  TEST_CASE("pick_in_window stays inside [start, end)") {
+    const SysTime s = at(100), e = at(200);
+    CHECK(pick_in_window(s, e, 0.0) == s);
+    CHECK(pick_in_window(s, e, 0.5) == at(150));
+    CHECK(pick_in_window(s, e, 1.0) < e);
+    CHECK(pick_in_window(s, e, 7.0) < e);
+    CHECK(pick_in_window(e, s, 0.5) == e);
+  }
+
+  TEST_CASE("choose_renewal_time: ARI window, past window, no ARI") {
+    CertInfo cert;
+    cert.not_before = at(0);
+    cert.not_after = at(90 * 86400);
+    RenewalInfo ri;
+    ri.window_start = at(50 * 86400);
+    ri.window_end = at(52 * 86400);
+    CHECK(choose_renewal_time(cert, ri, at(10), 0.5) == at(51 * 86400));
+    CHECK(choose_renewal_time(cert, ri, at(53 * 86400), 0.5) == at(53 * 86400));
+    CHECK(choose_renewal_time(cert, std::nullopt, at(10), 0.5) == at(60 * 86400));
+  }
+
+  TEST_CASE("RFC 3339 parsing") {
+    CHECK(parse_rfc3339("1970-01-01T00:00:00Z").value() == at(0));
+    CHECK(parse_rfc3339("2021-01-03T00:00:00Z").value() == at(1609632000));
+    CHECK(parse_rfc3339("2021-01-03T01:30:00+01:30").value() == at(1609632000));
+    CHECK(parse_rfc3339("2021-01-03T00:00:00.5Z").value() == at(1609632000) + milliseconds(500));
+    for (const char* bad : {"", "2021-01-03", "2021-01-03T00:00:00", "2021-13-03T00:00:00Z",
+                            "2021-01-03T00:00:00Zjunk", "2021-01-03T00:00:00.Z", "abcd-ef-ghTij:kl:mnZ"}) {
+      CAPTURE(bad);
+      CHECK_FALSE(parse_rfc3339(bad));
+    }
+  }
+
+  TEST_CASE("Retry-After: seconds or IMF-fixdate, capped, junk ignored") {
+    const SysTime now = at(784111777 - 60);  // one minute before the RFC 9110 example date
+    CHECK(parse_retry_after("120", now) == 120);
+    CHECK(parse_retry_after(" 5 ", now) == 5);
+    CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now) == 60);
+    CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", at(784111777 + 10)) == 0);
+    CHECK(parse_retry_after("99999999999", now) == 7 * 86400);
+    CHECK_FALSE(parse_retry_after("", now));
+    CHECK_FALSE(parse_retry_after("-5", now));
+    CHECK_FALSE(parse_retry_after("soon", now));
+    CHECK_FALSE(parse_retry_after("Sun, 06 Foo 1994 08:49:37 GMT", now));
+  }
+
+  TEST_CASE("poll delay honours Retry-After, falls back, and is capped") {
+    const SysTime now = at(1000);
+    CHECK(poll_delay_ms("3", now, 500, 60000) == 3000);
+    CHECK(poll_delay_ms("0", now, 500, 60000) == 0);  // the CA says: no delay
+    CHECK(poll_delay_ms("", now, 500, 60000) == 500);
+    CHECK(poll_delay_ms("junk", now, 500, 60000) == 500);
+    CHECK(poll_delay_ms("86400", now, 500, 60000) == 60000);
+  }
+}
