@@ -29,7 +29,17 @@ build_acme() {
     "$c/renewal.cpp" -lssl -lcrypto -o "$OUT/fuzz_acme"
 }
 
-for codec in dns acme; do
+build_http() {
+  "$CXX" "${FLAGS[@]}" "$SRC/tests/fuzz/fuzz_http.cpp" "$SRC/api/detail/json_in.cpp" \
+    "$SRC/api/detail/router.cpp" -lspdlog -lfmt -o "$OUT/fuzz_http"
+}
+
+build_agent_protocol() {
+  "$CXX" "${FLAGS[@]}" "$SRC/tests/fuzz/fuzz_agent_protocol.cpp" "$SRC/agent/protocol.cpp" \
+    -o "$OUT/fuzz_agent_protocol"
+}
+
+for codec in ${FUZZ_TARGETS:-dns acme http agent_protocol}; do
   echo "building fuzz_$codec"
   "build_$codec"
   if [[ -n "$RUN_SECONDS" ]]; then

@@ -1,0 +1,178 @@
+#include "agent/detail/cli.hpp"
+
+#include <charconv>
+#include <functional>
+
+namespace fc::agent {
+namespace {
+
+Error usage_error(std::string msg) { return make_error(Code::kInvalidArgument, std::move(msg)); }
+
+Result<int> parse_int(const std::string& opt, const std::string& v, int lo, int hi) {
+  int n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || p != v.data() + v.size() || n < lo || n > hi) {
+    return usage_error(opt + ": expected an integer in " + std::to_string(lo) + ".." +
+                       std::to_string(hi) + ", got '" + v + "'");
+  }
+  return n;
+}
+
+Status set_var(Options& o, const std::string& kv) {
+  auto eq = kv.find('=');
+  if (eq == std::string::npos || eq == 0) return usage_error("--set: expected KEY=VALUE, got '" + kv + "'");
+  std::string key = kv.substr(0, eq);
+  for (char c : key) {
+    bool okc = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '.';
+    if (!okc) return usage_error("--set: bad variable name '" + key + "'");
+  }
+  o.settings[key] = kv.substr(eq + 1);
+  return ok();
+}
+
+using Handler = std::function<Status(Options&, const std::string&)>;
+
+const std::map<std::string, Handler>& value_options() {
+  static const std::map<std::string, Handler> kOpts = {
+      {"--api", [](Options& o, const std::string& v) -> Status {
+         BOOST_OUTCOME_TRY(u, parse_url(v));
+         o.api = v;
+         o.api_url = std::move(u);
+         return ok();
+       }},
+      {"--token-file", [](Options& o, const std::string& v) -> Status { o.token_file = v; return ok(); }},
+      {"--state-dir", [](Options& o, const std::string& v) -> Status { o.state_dir = v; return ok(); }},
+      {"--out", [](Options& o, const std::string& v) -> Status { o.out_dir = v; return ok(); }},
+      {"--apply-command", [](Options& o, const std::string& v) -> Status { o.apply_command = v; return ok(); }},
+      {"--delete-command", [](Options& o, const std::string& v) -> Status { o.delete_command = v; return ok(); }},
+      {"--template", [](Options& o, const std::string& v) -> Status { o.template_file = v; return ok(); }},
+      {"--set", [](Options& o, const std::string& v) { return set_var(o, v); }},
+      {"--agent-id", [](Options& o, const std::string& v) -> Status { o.agent_id = v; return ok(); }},
+      {"--ca-bundle", [](Options& o, const std::string& v) -> Status { o.ca_bundle = v; return ok(); }},
+      {"--log-level", [](Options& o, const std::string& v) -> Status {
+         static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+         for (const char* l : kLevels) {
+           if (v == l) { o.log_level = v; return ok(); }
+         }
+         return usage_error("--log-level: expected trace|debug|info|warn|error|critical|off");
+       }},
+      {"--poll-wait", [](Options& o, const std::string& v) -> Status {
+         BOOST_OUTCOME_TRY(n, parse_int("--poll-wait", v, 0, 60));
+         o.poll_wait_s = n;
+         return ok();
+       }},
+      {"--apply-timeout", [](Options& o, const std::string& v) -> Status {
+         BOOST_OUTCOME_TRY(n, parse_int("--apply-timeout", v, 1, 86400));
+         o.apply_timeout_s = n;
+         return ok();
+       }},
+  };
+  return kOpts;
+}
+
+Status check_required(const Options& o, bool apply_set, bool delete_set) {
+  if (o.api.empty()) return usage_error("--api URL is required");
+  if (o.token_file.empty()) return usage_error("--token-file FILE is required");
+  if (o.state_dir.empty()) return usage_error("--state-dir DIR is required");
+  if (o.out_dir && (apply_set || delete_set)) {
+    return usage_error("--out and --apply-command/--delete-command are mutually exclusive");
+  }
+  if (o.out_dir && o.out_dir->empty()) return usage_error("--out: empty directory");
+  if (o.ca_bundle && !o.api_url.tls) return usage_error("--ca-bundle needs an https:// --api");
+  return ok();
+}
+
+}  // namespace
+
+Result<Url> parse_url(std::string_view s) {
+  Url u;
+  if (s.rfind("http://", 0) == 0) {
+    s.remove_prefix(7);
+  } else if (s.rfind("https://", 0) == 0) {
+    u.tls = true;
+    s.remove_prefix(8);
+  } else {
+    return usage_error("--api: expected an http:// or https:// URL");
+  }
+  auto slash = s.find('/');
+  std::string_view authority = s.substr(0, slash);
+  if (slash != std::string_view::npos) u.base_path = std::string(s.substr(slash));
+  while (!u.base_path.empty() && u.base_path.back() == '/') u.base_path.pop_back();
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) return usage_error("--api: unterminated IPv6 literal");
+    u.host = std::string(authority.substr(1, close - 1));
+    std::string_view rest = authority.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return usage_error("--api: bad authority");
+    if (!rest.empty()) port = rest.substr(1);
+  } else {
+    auto colon = authority.find(':');
+    u.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  }
+  if (u.host.empty() || u.host.find('@') != std::string::npos) return usage_error("--api: missing host");
+  if (port.empty()) {
+    u.port = u.tls ? "443" : "80";
+    return u;
+  }
+  BOOST_OUTCOME_TRY(p, parse_int("--api port", std::string(port), 1, 65535));
+  u.port = std::to_string(p);
+  return u;
+}
+
+Result<Options> parse_args(const std::vector<std::string>& args) {
+  Options o;
+  bool apply_set = false, delete_set = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    if (a == "--help" || a == "-h") {
+      o.help = true;
+      return o;
+    }
+    if (a == "--once") {
+      o.once = true;
+      continue;
+    }
+    std::optional<std::string> value;
+    if (auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+    }
+    auto it = value_options().find(a);
+    if (it == value_options().end()) return usage_error("unknown option '" + a + "'");
+    if (!value) {
+      if (i + 1 >= args.size()) return usage_error(a + " needs a value");
+      value = args[++i];
+    }
+    apply_set = apply_set || a == "--apply-command";
+    delete_set = delete_set || a == "--delete-command";
+    BOOST_OUTCOME_TRY(it->second(o, *value));
+  }
+  BOOST_OUTCOME_TRY(check_required(o, apply_set, delete_set));
+  return o;
+}
+
+std::string usage() {
+  return R"(usage: fleetcommand agent --api URL --token-file FILE --state-dir DIR [options]
+
+  --api URL              control plane, http://host:port or https://host:port
+  --token-file FILE      file holding the region's agent token (fc_agt_…)
+  --state-dir DIR        where the snapshot, revision and certificates are kept
+  --out DIR              GitOps mode: each object as DIR/<namespace>/<kind>-<name>.json
+  --apply-command CMD    objects as a List on stdin (default: kubectl apply --server-side -f -)
+  --delete-command CMD   deletions as a List on stdin (default: kubectl delete --ignore-not-found -f -)
+  --template FILE        replaces the built-in template (docs/agent.md)
+  --set KEY=VALUE        template variable (namespace, image, replicas, ingress_class,
+                         mongo_url, acme_responder_host, acme_responder_port, …)
+  --agent-id ID          this agent's id (default: the host name)
+  --once                 one sync round (list, apply, report), then exit
+  --ca-bundle FILE       trust anchors for an https --api
+  --log-level LEVEL      trace|debug|info|warn|error|critical|off (default info)
+  --poll-wait SECONDS    long-poll wait, 0..60 (default 30)
+  --apply-timeout SECONDS  limit per apply/delete command (default 300)
+)";
+}
+
+}  // namespace fc::agent

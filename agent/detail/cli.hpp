@@ -1,0 +1,51 @@
+// Command line of `fleetcommand agent` (docs/agent.md "Command line").
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace fc::agent {
+
+inline constexpr const char* kDefaultApplyCommand = "kubectl apply --server-side -f -";
+inline constexpr const char* kDefaultDeleteCommand = "kubectl delete --ignore-not-found -f -";
+
+struct Url {
+  bool tls = false;
+  std::string host;       // without brackets for IPv6 literals
+  std::string port;       // "80"/"443" when absent
+  std::string base_path;  // "" or "/prefix" (no trailing slash)
+};
+
+// http://host[:port][/path] or https://…; IPv6 literals in brackets.
+Result<Url> parse_url(std::string_view s);
+
+struct Options {
+  bool help = false;
+  std::string api;
+  Url api_url;
+  std::string token_file;
+  std::string state_dir;
+  std::optional<std::string> out_dir;  // GitOps mode when set
+  std::string apply_command = kDefaultApplyCommand;
+  std::string delete_command = kDefaultDeleteCommand;
+  std::optional<std::string> template_file;
+  std::map<std::string, std::string> settings;  // --set KEY=VALUE
+  std::string agent_id;                         // "" → the host name
+  bool once = false;
+  std::optional<std::string> ca_bundle;
+  std::string log_level = "info";
+  int poll_wait_s = 30;         // long-poll `wait`, 1..60
+  int apply_timeout_s = 300;    // per apply/delete command
+};
+
+// args excludes the program and the "agent" word. Errors are usage errors
+// (exit code 2) with a message naming the option.
+Result<Options> parse_args(const std::vector<std::string>& args);
+
+std::string usage();
+
+}  // namespace fc::agent

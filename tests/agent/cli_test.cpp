@@ -1,0 +1,116 @@
+#include "agent/detail/cli.hpp"
+
+#include <doctest/doctest.h>
+
+#include "agent/agent.hpp"
+#include "agent/detail/loop.hpp"
+
+namespace fc::agent {
+namespace {
+
+using V = std::vector<std::string>;
+const V kBase = {"--api", "http://127.0.0.1:8080", "--token-file", "/t", "--state-dir", "/s"};
+
+V with(V extra) {
+  V v = kBase;
+  v.insert(v.end(), extra.begin(), extra.end());
+  return v;
+}
+
+TEST_SUITE("agent") {
+  TEST_CASE("defaults: kubectl apply mode, 30 s long poll") {
+    auto o = parse_args(kBase);
+    REQUIRE(o);
+    CHECK(o.value().apply_command == "kubectl apply --server-side -f -");
+    CHECK(o.value().delete_command == "kubectl delete --ignore-not-found -f -");
+    CHECK_FALSE(o.value().out_dir);
+    CHECK(o.value().poll_wait_s == 30);
+    CHECK_FALSE(o.value().once);
+    CHECK(o.value().api_url.host == "127.0.0.1");
+    CHECK(o.value().api_url.port == "8080");
+  }
+
+  TEST_CASE("options with values, --opt=value and repeated --set") {
+    auto o = parse_args(with({"--out", "/o", "--set", "namespace=x", "--set=image=a=b", "--once",
+                              "--agent-id=agent-7", "--log-level", "debug", "--poll-wait", "0"}));
+    REQUIRE(o);
+    CHECK(o.value().out_dir == std::optional<std::string>("/o"));
+    CHECK(o.value().settings.at("namespace") == "x");
+    CHECK(o.value().settings.at("image") == "a=b");
+    CHECK(o.value().once);
+    CHECK(o.value().agent_id == "agent-7");
+    CHECK(o.value().poll_wait_s == 0);
+  }
+
+  TEST_CASE("usage errors name the problem") {
+    struct Case {
+      V args;
+      const char* detail;
+    };
+    const Case cases[] = {
+        {{}, "--api URL is required"},
+        {{"--api", "ftp://x"}, "--api: expected an http:// or https:// URL"},
+        {{"--api", "http://x:99999", "--token-file", "t", "--state-dir", "s"},
+         "--api port: expected an integer in 1..65535, got '99999'"},
+        {{"--api", "http://x", "--state-dir", "s"}, "--token-file FILE is required"},
+        {{"--api", "http://x", "--token-file", "t"}, "--state-dir DIR is required"},
+        {with({"--bogus"}), "unknown option '--bogus'"},
+        {with({"--set"}), "--set needs a value"},
+        {with({"--set", "novalue"}), "--set: expected KEY=VALUE, got 'novalue'"},
+        {with({"--set", "a b=c"}), "--set: bad variable name 'a b'"},
+        {with({"--out", "/o", "--apply-command", "x"}),
+         "--out and --apply-command/--delete-command are mutually exclusive"},
+        {with({"--log-level", "loud"}), "--log-level: expected trace|debug|info|warn|error|critical|off"},
+        {with({"--poll-wait", "61"}), "--poll-wait: expected an integer in 0..60, got '61'"},
+        {with({"--ca-bundle", "/ca.pem"}), "--ca-bundle needs an https:// --api"},
+    };
+    for (const auto& c : cases) {
+      CAPTURE(c.detail);
+      auto o = parse_args(c.args);
+      REQUIRE_FALSE(o);
+      CHECK(o.error().detail == c.detail);
+    }
+  }
+
+  TEST_CASE("URL forms") {
+    auto u = parse_url("https://[::1]:8443/base/");
+    REQUIRE(u);
+    CHECK(u.value().tls);
+    CHECK(u.value().host == "::1");
+    CHECK(u.value().port == "8443");
+    CHECK(u.value().base_path == "/base");
+    auto d = parse_url("https://cp.example.com");
+    REQUIRE(d);
+    CHECK(d.value().port == "443");
+    CHECK(d.value().base_path.empty());
+    CHECK_FALSE(parse_url("http://"));
+    CHECK_FALSE(parse_url("http://[::1"));
+  }
+
+  TEST_CASE("main: usage errors exit 2, --help exits 0") {
+    std::string a0 = "agent", a1 = "--api", a2 = "gopher://x";
+    char* bad[] = {a0.data(), a1.data(), a2.data()};
+    CHECK(fc::agent::main(3, bad) == 2);
+    std::string h = "--help";
+    char* help[] = {h.data()};
+    CHECK(fc::agent::main(1, help) == 0);
+    std::string t = "--token-file", tv = "/nonexistent/token", s = "--state-dir", sv = "/tmp/x",
+                api = "--api", apiv = "http://127.0.0.1:1";
+    char* missing_token[] = {api.data(), apiv.data(), t.data(), tv.data(), s.data(), sv.data()};
+    CHECK(fc::agent::main(6, missing_token) == 2);
+  }
+
+  TEST_CASE("backoff doubles and is capped") {
+    using std::chrono::milliseconds;
+    milliseconds d{0};
+    std::vector<long> seen;
+    for (int i = 0; i < 7; ++i) {
+      d = next_backoff(d, milliseconds(250), milliseconds(5000));
+      seen.push_back(static_cast<long>(d.count()));
+    }
+    CHECK(seen == std::vector<long>{250, 500, 1000, 2000, 4000, 5000, 5000});
+  }
+}
+
+}  // namespace
+}  // namespace fc::agent

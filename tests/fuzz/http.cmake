@@ -1,0 +1,1 @@
+target_link_libraries(replay_http PRIVATE fc_api)
