@@ -9,11 +9,46 @@ namespace fc::app {
 
 namespace {
 
-// %j: the message, escaped for a JSON string.
+// Length of the valid UTF-8 sequence at s[i] (RFC 3629 §4: no overlongs, no
+// surrogates, nothing above U+10FFFF), or 0 when the bytes there are not one.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  auto cont = [&](std::size_t k) { return i + k < s.size() && (b(k) & 0xC0) == 0x80; };
+  unsigned char c = b(0);
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) > 0x9F)) return 0;
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if ((c == 0xF0 && b(1) < 0x90) || (c == 0xF4 && b(1) > 0x8F)) return 0;
+    return 4;
+  }
+  return 0;
+}
+
+// %j: the message, escaped for a JSON string. Log messages can carry bytes
+// from the network (a request path); invalid UTF-8 becomes U+FFFD so that
+// every line stays valid JSON (RFC 8259 §8.1).
 class JsonMessageFlag final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    for (char c : msg.payload) {
+    std::string_view s(msg.payload.data(), msg.payload.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      char c = s[i];
+      auto u = static_cast<unsigned char>(c);
+      if (u >= 0x80) {
+        std::size_t n = utf8_sequence(s, i);
+        if (n == 0) {
+          dest.append(std::string_view("\\ufffd"));
+          continue;
+        }
+        dest.append(s.substr(i, n));
+        i += n - 1;
+        continue;
+      }
       switch (c) {
         case '"': dest.append(std::string_view("\\\"")); break;
         case '\\': dest.append(std::string_view("\\\\")); break;
@@ -21,9 +56,9 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
         case '\r': dest.append(std::string_view("\\r")); break;
         case '\t': dest.append(std::string_view("\\t")); break;
         default:
-          if (static_cast<unsigned char>(c) < 0x20) {
+          if (u < 0x20 || u == 0x7F) {
             char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            std::snprintf(buf, sizeof buf, "\\u%04x", u);
             dest.append(std::string_view(buf));
           } else {
             dest.push_back(c);

@@ -49,9 +49,11 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
   results.reserve(batch.size());
   Status begin = conn->exec("BEGIN IMMEDIATE");
   if (!begin) {
+    {
+      std::lock_guard lk(mu);
+      stats.failed += batch.size();
+    }
     for (auto& t : batch) t.done(begin);
-    std::lock_guard lk(mu);
-    stats.failed += batch.size();
     return;
   }
   for (auto& t : batch) results.push_back(run_one(*conn, t.fn));
@@ -59,14 +61,18 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
   if (!commit) (void)conn->exec("ROLLBACK");
   std::uint64_t okc = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    Status st = commit ? results[i] : commit;
-    okc += st ? 1 : 0;
-    batch[i].done(std::move(st));
+    if (!commit) results[i] = commit;
+    okc += results[i] ? 1 : 0;
   }
-  std::lock_guard lk(mu);
-  stats.transactions += okc;
-  stats.failed += batch.size() - okc;
-  stats.batches += 1;
+  {
+    // Count before resuming the callers, so that stats() seen by a caller
+    // that was just resumed includes its own transaction.
+    std::lock_guard lk(mu);
+    stats.transactions += okc;
+    stats.failed += batch.size() - okc;
+    stats.batches += 1;
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
 }
 
 void Database::Impl::run() {

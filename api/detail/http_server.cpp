@@ -164,7 +164,13 @@ awaitable<void> HttpServer::Impl::accept_loop() {
     boost::system::error_code ec;
     tcp::socket sock = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
     if (stopping || !acceptor.is_open()) co_return;
-    if (ec) continue;  // e.g. EMFILE: try the next one
+    if (ec) {
+      // e.g. EMFILE: back off instead of spinning, then try again.
+      asio::steady_timer pause(io, std::chrono::milliseconds(100));
+      boost::system::error_code tec;
+      co_await pause.async_wait(asio::redirect_error(use_awaitable, tec));
+      continue;
+    }
     std::string remote = detail::endpoint_string(sock);
     if (conns >= o.max_connections) {
       // Over the cap: refuse politely and close at once.

@@ -139,6 +139,8 @@ class Daemon:
         return p
 
     def start(self, wait_ready=True):
+        if getattr(self, "log", None):
+            self.log.close()  # a restart appends to the same log
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([FC_BIN, "serve", "--config", self.config_path()], cwd=self.dir,
                                      env=self.env, stdout=self.log, stderr=subprocess.STDOUT)

@@ -1,0 +1,198 @@
+// config::load: defaults, file, FLEETCOMMAND_* overrides, errors naming the key,
+// and redaction of secrets.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "config/config.hpp"
+
+using fc::config::load;
+using Env = std::map<std::string, std::string>;
+
+namespace {
+
+// A config file in a private temp dir, removed at scope exit.
+struct TempFile {
+  std::filesystem::path dir;
+  std::filesystem::path path;
+  explicit TempFile(const std::string& text) {
+    char tmpl[] = "/tmp/fc-config-test-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    dir = tmpl;
+    path = dir / "config.json";
+    std::ofstream(path) << text;
+  }
+  ~TempFile() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  std::optional<std::string> str() const { return path.string(); }
+};
+
+const std::string kNoResolv = "/nonexistent/resolv.conf";
+
+std::string load_error(const std::string& file_text, const Env& env = {}) {
+  TempFile f(file_text);
+  auto c = load(f.str(), env, kNoResolv);
+  REQUIRE_FALSE(c);
+  return c.error().detail;
+}
+
+std::string env_error(const Env& env) {
+  auto c = load(std::nullopt, env, kNoResolv);
+  REQUIRE_FALSE(c);
+  return c.error().detail;
+}
+
+bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_SUITE("config") {
+  TEST_CASE("embedded defaults load and match config/fleetcommand.json") {
+    auto c = load(std::nullopt, {}, kNoResolv);
+    REQUIRE(c);
+    CHECK(c.value().api_listen.host == "127.0.0.1");
+    CHECK(c.value().api_listen.port == 8080);
+    CHECK(c.value().api_max_connections == 4096);
+    CHECK(c.value().api_read_timeout_s == 10);
+    CHECK(c.value().dns_zone == "fleet.test");
+    CHECK(c.value().log_format == "text");
+    CHECK(c.value().jobs_concurrency == 16);
+    // No resolv.conf: the fallback resolver.
+    REQUIRE(c.value().resolver_servers.size() == 1);
+    CHECK(c.value().resolver_servers[0].str() == "127.0.0.1:53");
+  }
+
+  TEST_CASE("an unknown key is an error naming the key") {
+    CHECK(contains(load_error(R"({"api":{"listen":"127.0.0.1:1","bogus_key":1}})"), "api.bogus_key"));
+    CHECK(contains(load_error(R"({"no_such_section":{}})"), "no_such_section"));
+    CHECK(contains(load_error(R"({"api":{"tls":{"cert":"x"}}})"), "api.tls.cert"));
+  }
+
+  TEST_CASE("bad values of each type name the key and the reason") {
+    struct Case {
+      const char* text;
+      const char* key;
+      const char* reason;
+    };
+    const Case cases[] = {
+        {R"({"api":{"listen":"nohost"}})", "api.listen", "host:port"},
+        {R"({"api":{"listen":"127.0.0.1:70000"}})", "api.listen", "port"},
+        {R"({"api":{"listen":"example.com:80"}})", "api.listen", "IP address"},
+        {R"({"api":{"read_timeout_s":"ten"}})", "api.read_timeout_s", "integer"},
+        {R"({"api":{"read_timeout_s":0}})", "api.read_timeout_s", "at least 1"},
+        {R"({"api":{"max_connections":1.5}})", "api.max_connections", "integer"},
+        {R"({"api":{"metrics_require_admin":"yes"}})", "api.metrics_require_admin", "true or false"},
+        {R"({"log":{"level":"loud"}})", "log.level", "one of"},
+        {R"({"log":{"format":"xml"}})", "log.format", "text, json"},
+        {R"({"dns":{"zone":"bad zone"}})", "dns.zone", "DNS name"},
+        {R"({"dns":{"axfr_allow":["10.0.0.0/33"]}})", "dns.axfr_allow", "CIDR"},
+        {R"({"dns":{"secondaries":"127.0.0.1:53"}})", "dns.secondaries", "JSON list"},
+        {R"({"dns":{"axfr_tsig":[{"name":"k."}]}})", "dns.axfr_tsig[0].secret", "required"},
+        {R"({"certs":{"issuers":[]}})", "certs.issuers", "non-empty"},
+        {R"({"certs":{"issuers":[{"type":"acme","directory":"http://x"}]}})", "certs.issuers[0].directory",
+         "https://"},
+        {R"({"database":{"path":""}})", "database.path", "non-empty"},
+        {R"({"api":"127.0.0.1:1"})", "api", "JSON object"},
+    };
+    for (const auto& c : cases) {
+      CAPTURE(c.text);
+      auto e = load_error(c.text);
+      CAPTURE(e);
+      CHECK(contains(e, c.key));
+      CHECK(contains(e, c.reason));
+    }
+  }
+
+  TEST_CASE("a file that is not JSON, or not an object, or missing") {
+    CHECK(contains(load_error("{not json"), "not valid JSON"));
+    CHECK(contains(load_error("[1,2]"), "JSON object"));
+    auto c = load(std::string("/nonexistent/fc.json"), {}, kNoResolv);
+    REQUIRE_FALSE(c);
+    CHECK(contains(c.error().detail, "/nonexistent/fc.json"));
+  }
+
+  TEST_CASE("environment overrides: strings, integers, booleans, JSON lists and objects") {
+    Env env = {{"FLEETCOMMAND_API_LISTEN", "127.0.0.1:9999"},
+               {"FLEETCOMMAND_API_READ_TIMEOUT_S", "3"},
+               {"FLEETCOMMAND_API_METRICS_REQUIRE_ADMIN", "true"},
+               {"FLEETCOMMAND_DNS_SECONDARIES", R"(["127.0.0.1:5300","[::1]:5301"])"},
+               {"FLEETCOMMAND_DNS_SOA", R"({"refresh":77})"},
+               {"PATH", "/usr/bin"}};
+    auto c = load(std::nullopt, env, kNoResolv);
+    REQUIRE(c);
+    CHECK(c.value().api_listen.port == 9999);
+    CHECK(c.value().api_read_timeout_s == 3);
+    CHECK(c.value().api_metrics_require_admin);
+    REQUIRE(c.value().dns_secondaries.size() == 2);
+    CHECK(c.value().dns_secondaries[1].host == "::1");
+    CHECK(c.value().dns_secondaries[1].port == 5301);
+    CHECK(c.value().dns_soa.refresh == 77);
+    CHECK(c.value().dns_soa.retry == 600);  // the rest of the object keeps its defaults
+  }
+
+  TEST_CASE("the environment wins over the file") {
+    TempFile f(R"({"api":{"listen":"127.0.0.1:1111","read_timeout_s":5},"log":{"level":"debug"}})");
+    auto c = load(f.str(), {{"FLEETCOMMAND_API_LISTEN", "127.0.0.1:2222"}}, kNoResolv);
+    REQUIRE(c);
+    CHECK(c.value().api_listen.port == 2222);
+    CHECK(c.value().api_read_timeout_s == 5);  // from the file
+    CHECK(c.value().log_level == "debug");
+  }
+
+  TEST_CASE("bad environment values name the key and the variable") {
+    auto e = env_error({{"FLEETCOMMAND_API_READ_TIMEOUT_S", "soon"}});
+    CHECK(contains(e, "api.read_timeout_s"));
+    CHECK(contains(e, "FLEETCOMMAND_API_READ_TIMEOUT_S"));
+    e = env_error({{"FLEETCOMMAND_API_METRICS_REQUIRE_ADMIN", "1"}});
+    CHECK(contains(e, "true or false"));
+    e = env_error({{"FLEETCOMMAND_DNS_SECONDARIES", "[\"nope\"]"}});
+    CHECK(contains(e, "dns.secondaries[0]"));
+    e = env_error({{"FLEETCOMMAND_DNS_AXFR_ALLOW", "[1,"}});
+    CHECK(contains(e, "not a valid JSON value"));
+    e = env_error({{"FLEETCOMMAND_NO_SUCH_THING", "1"}});
+    CHECK(contains(e, "FLEETCOMMAND_NO_SUCH_THING"));
+    e = env_error({{"FLEETCOMMAND_API_LISTEN", "127.0.0.1:99999"}});
+    CHECK(contains(e, "api.listen"));
+  }
+
+  TEST_CASE("redacted() hides TSIG secrets and EAB HMAC keys, and nothing else changes") {
+    TempFile f(R"({
+      "dns":{"axfr_tsig":[{"name":"xfr.fleet.test","secret":"c2VjcmV0LXRzaWctdmFsdWU="}],
+             "providers":[{"type":"rfc2136","server":"127.0.0.1:53","zone":"fleet.test",
+                           "tsig":{"name":"up.fleet.test","secret":"cHJvdmlkZXItc2VjcmV0"}}]},
+      "certs":{"issuers":[{"type":"acme","directory":"https://127.0.0.1:14000/dir",
+                           "eab":{"kid":"kid-1","hmac_key":"ZWFiLWhtYWMta2V5"}}]}})");
+    auto c = load(f.str(), {}, kNoResolv);
+    if (!c) FAIL(c.error().detail);
+    std::string full = c.value().effective.dump();
+    CHECK(contains(full, "c2VjcmV0LXRzaWctdmFsdWU="));  // the loaded value keeps it
+    auto r = fc::config::redacted(c.value());
+    std::string shown = r.dump();
+    CHECK_FALSE(contains(shown, "c2VjcmV0LXRzaWctdmFsdWU="));
+    CHECK_FALSE(contains(shown, "cHJvdmlkZXItc2VjcmV0"));
+    CHECK_FALSE(contains(shown, "ZWFiLWhtYWMta2V5"));
+    CHECK(r["dns"]["axfr_tsig"][0]["secret"] == "<redacted>");
+    CHECK(r["dns"]["axfr_tsig"][0]["name"] == "xfr.fleet.test");
+    CHECK(r["certs"]["issuers"][0]["eab"]["kid"] == "kid-1");
+    CHECK(r["api"] == c.value().effective["api"]);
+  }
+
+  TEST_CASE("parse_host_port") {
+    CHECK(fc::config::parse_host_port("[::1]:53").value().str() == "[::1]:53");
+    CHECK(fc::config::parse_host_port("localhost:80").value().host == "127.0.0.1");
+    CHECK_FALSE(fc::config::parse_host_port("::1:53"));
+    CHECK_FALSE(fc::config::parse_host_port("[::1]53"));
+    CHECK_FALSE(fc::config::parse_host_port("127.0.0.1:"));
+    CHECK_FALSE(fc::config::parse_host_port("127.0.0.1:-1"));
+  }
+}
