@@ -23,7 +23,9 @@ std::string env_name(const std::string& path) {
   return n;
 }
 
-bool valid_dns_name(const std::string& s) {
+bool valid_dns_name(const std::string& name) {
+  // One trailing dot (BIND style, e.g. a TSIG key "xfr.") is allowed.
+  std::string s = !name.empty() && name.back() == '.' ? name.substr(0, name.size() - 1) : name;
   if (s.empty() || s.size() > 253) return false;
   std::size_t start = 0;
   while (start <= s.size()) {
@@ -164,6 +166,7 @@ std::string provider_item(const json& v) {
       {"server", {true, host_port_v()}},
       {"zone", {true, dns_name_v(false)}},
       {"tsig", {false, [](const json& t) { return tsig_item(t); }}},
+      {"retry_base_ms", {false, int_v(10, 3600000)}},  // provider sync backoff base (dns/)
   });
 }
 
@@ -239,10 +242,12 @@ Schema::Schema() {
     return list_v(issuer_item)(v);
   });
   S("certs.key_encryption_key_file", Kind::kString, string_v(true));
+  S("certs.platform_wildcard", Kind::kBool, bool_v());
   S("domains.recheck_interval_s", Kind::kInt, duration_v());
   S("domains.max_per_workspace", Kind::kInt, int_v(1, 100000));
   S("domains.moved_grace_s", Kind::kInt, duration_v());
   S("domains.reservation_s", Kind::kInt, duration_v());
+  S("domains.verify_base_s", Kind::kInt, int_v(1, 86400, "must be from 1 to 86400 seconds"));
   S("jobs.concurrency", Kind::kInt, int_v(1, 1024));
 }
 

@@ -20,7 +20,6 @@ struct Service::Impl {
   std::map<std::string, std::int64_t> heartbeats_dirty;
   std::map<std::string, std::map<std::string, AgentSeen>> agents;
   std::map<std::string, DrainProgress> drains;
-  std::int64_t last_compaction_ms = 0;
   bool shutting_down = false;
 
   Impl(Service& s, asio::io_context& i, storage::Database& d, const Clock& c)

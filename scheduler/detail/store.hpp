@@ -52,6 +52,8 @@ Result<std::vector<nlohmann::json>> assignments_after(storage::Conn& c, const st
                                                       std::int64_t since, bool live_only);
 // Removes at most `limit` tombstones older than revision - retention.
 Result<int> compact(storage::Conn& c, const std::string& region, std::int64_t retention, int limit);
+// Whether the region has tombstones compact() would remove.
+Result<bool> compactable(storage::Conn& c, const std::string& region, std::int64_t retention);
 Result<std::int64_t> min_revision(storage::Conn& c, const std::string& region);
 Status set_heartbeat(storage::Conn& c, const std::string& region, std::int64_t at);
 

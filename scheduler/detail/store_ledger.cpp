@@ -143,6 +143,17 @@ Result<int> compact(storage::Conn& c, const std::string& region, std::int64_t re
   return static_cast<int>(ids.size());
 }
 
+Result<bool> compactable(storage::Conn& c, const std::string& region, std::int64_t retention) {
+  BOOST_OUTCOME_TRY(s, c.prepare(
+      "SELECT 1 FROM assignments a JOIN regions r ON r.id = a.region"
+      " WHERE a.region = ?1 AND a.action = 'delete' AND a.revision <= r.revision - ?2"
+      " AND NOT EXISTS (SELECT 1 FROM placements p WHERE p.workspace_id = a.workspace_id AND p.region = a.region)"
+      " LIMIT 1"));
+  s.bind_all(region, retention);
+  BOOST_OUTCOME_TRY(row, s.step());
+  return row;
+}
+
 Result<std::int64_t> min_revision(storage::Conn& c, const std::string& region) {
   BOOST_OUTCOME_TRY(s, c.prepare("SELECT min_revision FROM regions WHERE id = ?"));
   s.bind(1, region);

@@ -16,7 +16,8 @@ from fctest import Daemon, wait_until
 class SchedulerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.d = Daemon({"agents": {"heartbeat_timeout_s": 2}}).start()
+        cls.d = Daemon({"agents": {"heartbeat_timeout_s": 2},
+                        "scheduler": {"changelog_retention": 100}}).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -294,6 +295,27 @@ class SchedulerTest(unittest.TestCase):
         self.assertEqual(self.d.request("GET", f"/v1/workspaces/{b['id']}", token=tt).status, 404)
         self.assertEqual(self.d.request("GET", "/v1/workspaces", token=tt).status, 403)
         self.assertEqual(self.d.request("GET", "/v1/agent/assignments", token=tt).status, 403)
+
+    def test_14_log_compaction_and_410(self):
+        tok = self.region("cp-1", capacity={"memory_mib": 100000, "cpu_millis": 100000, "workspaces": 1000})
+        w = self.ws("cp-gone", mem=1, cpu=1, placement={"regions": ["cp-1"]})
+        r = self.d.request("DELETE", f"/v1/workspaces/{w['id']}?force=true")
+        self.assertEqual(r.status, 202, r)
+        tomb_rev = self.assignments(tok).json()["revision"]
+        for i in range(105):  # push the tombstone out of the retained window (100)
+            self.ws(f"cp-{i}", mem=1, cpu=1, placement={"regions": ["cp-1"]})
+        wait_until(lambda: self.assignments(tok, since=tomb_rev - 1).status == 410, timeout=10,
+                   what="compaction of the tombstone")
+        r = self.assignments(tok, since=tomb_rev - 1)
+        self.assertTrue(r.json()["type"].endswith("/gone"))
+        # from the compaction point on, changes are still served
+        ok = self.assignments(tok, since=tomb_rev)
+        self.assertEqual(ok.status, 200, ok)
+        self.assertEqual(len(ok.json()["assignments"]), 105)
+        # a re-list from 0 is complete and has no trace of the deleted workspace
+        snap = self.assignments(tok).json()
+        self.assertTrue(snap["complete"])
+        self.assertNotIn(w["id"], {a["workspace_id"] for a in snap["assignments"]})
 
     def test_99_fsck(self):
         db = os.path.join(self.d.dir, "var", "fleetcommand.db")
