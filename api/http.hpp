@@ -27,7 +27,9 @@ struct Principal {
 };
 
 // Who may call a route. Admin tokens may call everything except kAgent routes.
-enum class Scope { kPublic, kAdmin, kAgent, kAdminOrTenant };
+// kAnyToken: any valid token reaches the handler, which answers 404 to those
+// it does not serve (so that a 403 does not reveal that the object exists).
+enum class Scope { kPublic, kAdmin, kAgent, kAdminOrTenant, kAnyToken };
 
 struct Request {
   std::string method;  // "GET", "POST", …

@@ -56,6 +56,9 @@ namespace fc::config { struct Config; }
 namespace fc::storage { class Database; }
 namespace fc { class Clock; class IdGenerator; }
 namespace fc::scheduler { class Service; }
+namespace fc::certs { class Service; }
+namespace fc::dns { class Server; }
+namespace fc::domains { class Service; }
 
 namespace fc::api {
 
@@ -73,6 +76,13 @@ class Service {
   // Mints the first admin token when no token exists yet; returns it once.
   awaitable<Result<std::string>> bootstrap_admin();
   bool has_tokens() const;
+  // The certificates service behind /v1/certificates; call before init()
+  // (defined in detail/cert_routes.cpp).
+  void set_certs(certs::Service* certs);
+  // The embedded DNS server GET /v1/dns/records reads (defined in detail/dns_routes.cpp).
+  void set_dns(dns::Server* server);
+  // Custom domains behind /v1/domains; call before init() (detail/domain_routes.cpp).
+  void set_domains(domains::Service* domains);
   // Binds both listeners; the error names the address.
   Status listen();
   void start();

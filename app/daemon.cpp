@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,10 +14,13 @@
 #include "api/server.hpp"
 #include "app/dns_publisher.hpp"
 #include "app/app.hpp"
+#include "certs/service.hpp"
+#include "domains/service.hpp"
 #include "common/clock.hpp"
 #include "common/ids.hpp"
 #include "scheduler/service.hpp"
 #include "storage/db.hpp"
+#include "storage/jobs.hpp"
 
 namespace fc::app {
 
@@ -78,6 +82,9 @@ struct Daemon {
   std::unique_ptr<scheduler::Service> sched;
   std::unique_ptr<api::Service> api;
   std::unique_ptr<DnsPublisher> dns;
+  std::unique_ptr<storage::JobRunner> jobs;  // the one shared durable job runner
+  std::unique_ptr<certs::Service> certs;
+  std::unique_ptr<domains::Service> domains;  // custom domains
   asio::steady_timer ticker{io};
   bool stopping = false;
   int exit_code = kExitOk;
@@ -108,6 +115,7 @@ awaitable<void> Daemon::startup() {
     }
   }
   api->start();
+  if (jobs) jobs->start();
   api->set_ready(true);
   spdlog::info("ready database={} dns={} zone={}", cfg.database_path, cfg.dns_listen.str(), cfg.dns_zone);
 }
@@ -119,6 +127,7 @@ awaitable<void> Daemon::chores() {
     co_await ticker.async_wait(asio::redirect_error(use_awaitable, ec));
     co_await api->tick();
     co_await sched->tick();
+    if (domains) co_await domains->tick();
   }
 }
 
@@ -128,6 +137,7 @@ awaitable<void> Daemon::shutdown() {
   spdlog::info("shutting down: no new connections, answering open requests");
   api->begin_shutdown();
   dns->stop();
+  if (jobs) jobs->stop();
   ticker.cancel();
   asio::steady_timer t(io);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
@@ -137,6 +147,99 @@ awaitable<void> Daemon::shutdown() {
   }
   co_await api->tick();
   io.stop();
+}
+
+std::unique_ptr<certs::Service> make_certs(Daemon& d) {
+  certs::ServiceOptions co;
+  co.issuers = d.cfg.certs_issuers;
+  co.kek_file = d.cfg.certs_kek_file;
+  co.zone = d.cfg.dns_zone;
+  co.platform_wildcard = d.cfg.certs_platform_wildcard;
+  return std::make_unique<certs::Service>(d.io, *d.db, d.clock, co);
+}
+
+// A workspace's assignment carries its hostnames and certificate refs; the
+// domains part adds its hostnames here too (one function, one call each).
+void assignment_extras(storage::Conn& c, const std::string& ws, std::vector<std::string>& hostnames,
+                       nlohmann::json& certificates) {
+  // Custom domains: routed hostnames; certificates of unrouted domains are withheld.
+  std::vector<std::string> withheld;
+  if (auto st = domains::Service::assignment_extras(c, ws, hostnames, withheld); !st)
+    spdlog::warn("domain hostnames for {}: {}", ws, st.error().detail);
+  auto refs = certs::Service::refs_for_workspace(c, ws);
+  if (!refs) {
+    spdlog::warn("certificate refs for {}: {}", ws, refs.error().detail);
+    return;
+  }
+  for (auto& r : refs.value()) {
+    bool skip = r.contains("id") && std::find(withheld.begin(), withheld.end(), r["id"].get<std::string>()) != withheld.end();
+    if (!skip) certificates.push_back(std::move(r));
+  }
+}
+
+// Certificates: KEK check (a wrong key stops the start), job handlers,
+// DNS-01 publishing, and new versions pushed to the regions that serve them.
+Status wire_certs(Daemon& d) {
+  BOOST_OUTCOME_TRY(d.certs->init(*d.jobs));
+  d.certs->on_dns_change([&d] { d.dns->changed(); });
+  d.sched->set_assignment_extras(assignment_extras);
+  if (d.cfg.certs_platform_wildcard) {
+    asio::co_spawn(d.io, [&d]() -> awaitable<void> {
+      std::vector<std::string> names;
+      names.push_back("*." + d.cfg.dns_zone);
+      auto id = co_await d.certs->ensure(std::move(names), "", certs::ChallengePref::kDns01, "");
+      if (!id) spdlog::error("platform wildcard certificate: {}", id.error().detail);
+      else spdlog::info("platform wildcard certificate {} for *.{}", id.value(), d.cfg.dns_zone);
+    }, asio::detached);
+  }
+  d.certs->on_issued([&d](const std::string& id, const std::string& ws) {
+    if (ws.empty()) return;
+    // Domains refresh the assignment themselves and record the generation
+    // that carries the certificate (`active` once it runs).
+    if (d.domains) return d.domains->certificate_issued(id, ws);
+    asio::co_spawn(d.io, [&d, id, ws]() -> awaitable<void> {
+      auto st = co_await d.sched->refresh_assignment(ws);
+      if (!st) spdlog::warn("certificate {}: refreshing the assignment of {}: {}", id, ws, st.error().detail);
+    }, asio::detached);
+  });
+  return ok();
+}
+
+std::unique_ptr<domains::Service> make_domains(Daemon& d) {
+  domains::Options o;
+  o.zone = d.cfg.dns_zone;
+  for (const auto& s : d.cfg.resolver_servers) o.resolvers.push_back(s.str());
+  o.recheck_interval_s = d.cfg.domains_recheck_interval_s;
+  o.max_per_workspace = d.cfg.domains_max_per_workspace;
+  o.moved_grace_s = d.cfg.domains_moved_grace_s;
+  o.reservation_s = d.cfg.domains_reservation_s;
+  o.verify_base_s = d.cfg.domains_verify_base_s;
+  // CAA is checked against the first ACME issuer's identities (the one orders go to).
+  for (const auto& is : d.cfg.certs_issuers) {
+    if (!is.is_object() || is.value("type", "") != "acme") continue;
+    if (is.contains("caa_identities"))
+      for (const auto& id : is["caa_identities"]) o.caa_identities.push_back(id.get<std::string>());
+    break;
+  }
+  return std::make_unique<domains::Service>(d.io, *d.db, d.clock, *d.sched, o);
+}
+
+// Custom domains: the verifier job on the shared runner and the certificate service behind them.
+void wire_domains(Daemon& d) {
+  domains::CertPort p;
+  auto* c = d.certs.get();
+  p.ensure = [c](std::vector<std::string> names, std::string ws, std::string delegate) {
+    auto pref = delegate.empty() ? certs::ChallengePref::kHttp01 : certs::ChallengePref::kDns01;
+    return c->ensure(std::move(names), std::move(ws), pref, std::move(delegate));
+  };
+  p.get = [c](const std::string& id) -> Result<domains::CertInfo> {
+    BOOST_OUTCOME_TRY(v, c->get(id));
+    return domains::CertInfo{v.id, v.status, v.not_after_ms, v.last_error, v.version};
+  };
+  p.stop_renewing = [c](std::string id) { return c->stop_renewing(std::move(id)); };
+  p.remove = [c](std::string id) { return c->remove(std::move(id)); };
+  d.domains->set_certs(std::move(p));
+  d.domains->init(*d.jobs);
 }
 
 }  // namespace
@@ -161,6 +264,10 @@ int serve(const config::Config& cfg) {
     return kExitFailure;
   }
   d.api = std::make_unique<api::Service>(d.io, cfg, *d.db, d.clock, *d.sched);
+  d.certs = make_certs(d);
+  d.api->set_certs(d.certs.get());
+  d.domains = make_domains(d);
+  d.api->set_domains(d.domains.get());
   if (auto st = d.api->init(); !st) {
     spdlog::critical("startup failed: {}", st.error().detail);
     return kExitFailure;
@@ -169,12 +276,22 @@ int serve(const config::Config& cfg) {
     spdlog::critical("{}", st.error().detail);
     return kExitFailure;
   }
+  storage::JobRunner::Options jo;
+  if (cfg.jobs_concurrency > 0) jo.concurrency = static_cast<int>(cfg.jobs_concurrency);
+  d.jobs = std::make_unique<storage::JobRunner>(d.io, *d.db, d.clock, jo);
   d.dns = std::make_unique<DnsPublisher>(d.io, cfg, *d.db, d.clock);
+  d.dns->attach_jobs(*d.jobs);
+  d.api->set_dns(&d.dns->server());
   if (auto st = d.dns->start(); !st) {
     spdlog::critical("{}", st.error().detail);
     return kExitFailure;
   }
   d.sched->on_dns_change([&d] { d.dns->changed(); });
+  if (auto st = wire_certs(d); !st) {
+    spdlog::critical("certificates: {}", st.error().detail);
+    return kExitFailure;
+  }
+  wire_domains(d);
   asio::signal_set signals(d.io, SIGINT, SIGTERM);
   signals.async_wait([&d](const boost::system::error_code& ec, int sig) {
     if (ec) return;

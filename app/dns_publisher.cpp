@@ -22,6 +22,8 @@ dns::ServerOptions server_options(const config::Config& cfg) {
   return o;
 }
 
+// The next SOA serial, persisted in the same transaction as the change it
+// stands for: strictly increasing across restarts (wraps after 2^32-1, RFC 1982).
 Result<std::uint32_t> next_serial(storage::Conn& c) {
   BOOST_OUTCOME_TRY(s, c.prepare(
       "INSERT INTO settings(key, value) VALUES('dns.serial', '1') ON CONFLICT(key) DO UPDATE SET"
@@ -33,20 +35,17 @@ Result<std::uint32_t> next_serial(storage::Conn& c) {
   return v;
 }
 
-void add_address_records(dns::ZoneSpec& z, const std::string& owner, const scheduler::Ingress& in,
-                         std::uint32_t ttl) {
-  if (in.hostname) {
-    auto rd = dns::rdata_from_text(dns::RrType::kCname, *in.hostname + ".");
-    if (rd) z.records.push_back({owner, dns::RrType::kCname, ttl, rd.value()});
-    return;
-  }
-  for (const auto& a : in.ipv4) {
-    auto rd = dns::rdata_from_text(dns::RrType::kA, a);
-    if (rd) z.records.push_back({owner, dns::RrType::kA, ttl, rd.value()});
-  }
-  for (const auto& a : in.ipv6) {
-    auto rd = dns::rdata_from_text(dns::RrType::kAaaa, a);
-    if (rd) z.records.push_back({owner, dns::RrType::kAaaa, ttl, rd.value()});
+Result<std::vector<ChallengeRow>> read_challenges(storage::Conn& c, std::int64_t now_ms,
+                                                  std::optional<std::int64_t>* next_expiry) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT name, value, expires_at FROM dns_challenges WHERE expires_at > ?"));
+  s.bind(1, now_ms);
+  std::vector<ChallengeRow> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return out;
+    out.push_back(ChallengeRow{s.col_text(0), s.col_text(1)});
+    auto exp = s.col_int(2);
+    if (!*next_expiry || exp < **next_expiry) *next_expiry = exp;
   }
 }
 
@@ -54,9 +53,23 @@ void add_address_records(dns::ZoneSpec& z, const std::string& owner, const sched
 
 DnsPublisher::DnsPublisher(asio::io_context& io, const config::Config& cfg, storage::Database& db,
                            const Clock& clock)
-    : io_(io), cfg_(cfg), db_(db), clock_(clock), server_(io, server_options(cfg), clock), timer_(io) {}
+    : io_(io), cfg_(cfg), db_(db), clock_(clock), server_(io, server_options(cfg), clock), timer_(io),
+      expiry_(io), sweeper_(io) {
+  auto p = parse_providers(cfg.dns_providers);
+  if (p) providers_ = std::move(p).value();
+  else spdlog::error("{}", p.error().detail);
+}
 
-Result<std::shared_ptr<const dns::ZoneSnapshot>> DnsPublisher::build(std::uint32_t serial) {
+Result<RecordMap> DnsPublisher::read_desired(std::int64_t now_ms, std::optional<std::int64_t>* next_expiry) {
+  BOOST_OUTCOME_TRY(pub, scheduler::Service::published(db_.read()));
+  std::vector<PublishedName> names;
+  names.reserve(pub.size());
+  for (auto& p : pub) names.push_back(PublishedName{p.name, p.ingress.hostname, p.ingress.ipv4, p.ingress.ipv6});
+  BOOST_OUTCOME_TRY(ch, read_challenges(db_.read(), now_ms, next_expiry));
+  return desired_records(names, ch, cfg_.dns_zone, cfg_.dns_ttl);
+}
+
+Result<std::shared_ptr<const dns::ZoneSnapshot>> DnsPublisher::build(std::uint32_t serial, const RecordMap& m) {
   dns::ZoneSpec z;
   z.origin = cfg_.dns_zone + ".";
   z.mname = cfg_.dns_soa.mname + ".";
@@ -66,63 +79,125 @@ Result<std::shared_ptr<const dns::ZoneSnapshot>> DnsPublisher::build(std::uint32
   z.retry = cfg_.dns_soa.retry;
   z.expire = cfg_.dns_soa.expire;
   z.minimum = cfg_.dns_soa.minimum;
+  z.ttl = cfg_.dns_ttl;
   for (const auto& ns : cfg_.dns_nameservers) z.nameservers.push_back({ns.name + ".", ns.ipv4, ns.ipv6});
-  BOOST_OUTCOME_TRY(pub, scheduler::Service::published(db_.read()));
-  for (const auto& p : pub) add_address_records(z, p.name + "." + cfg_.dns_zone + ".", p.ingress, cfg_.dns_ttl);
+  BOOST_OUTCOME_TRY(recs, zone_records(m));
+  z.records = std::move(recs);
   return dns::ZoneSnapshot::build(z);
 }
 
 Status DnsPublisher::start() {
+  std::optional<std::int64_t> expiry;
+  BOOST_OUTCOME_TRY(next, read_desired(clock_.now_ms(), &expiry));
   auto st = db_.write_sync([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(s, next_serial(c));
     serial_ = s;
-    return ok();
+    return reconcile_providers_at_start(c, next);
   });
   if (!st) return st;
-  BOOST_OUTCOME_TRY(zone, build(serial_));
+  BOOST_OUTCOME_TRY(zone, build(serial_, next));
+  current_ = std::move(next);
   server_.publish(zone);
   auto bound = server_.start();
   if (!bound) return make_error(bound.error().code, "dns.listen " + cfg_.dns_listen.str() + ": " + bound.error().detail);
-  spdlog::info("dns serving zone={} serial={} listen={}", cfg_.dns_zone, serial_, cfg_.dns_listen.str());
+  arm_expiry(expiry);
+  if (!providers_.empty()) asio::co_spawn(io_, sweep(), asio::detached);
+  spdlog::info("dns serving zone={} serial={} records={} providers={} listen={}", cfg_.dns_zone, serial_,
+               current_.size(), providers_.size(), cfg_.dns_listen.str());
   return ok();
 }
 
 void DnsPublisher::changed() {
   if (pending_ || stopped_) return;
   pending_ = true;
-  asio::co_spawn(io_, rebuild(), asio::detached);
+  if (running_) return;  // the running pass starts another one when it ends
+  running_ = true;
+  asio::co_spawn(io_, rebuild(), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("dns: rebuild failed: {}", ex.what());
+    }
+  });
 }
 
+void DnsPublisher::arm_expiry(std::optional<std::int64_t> at_ms) {
+  expiry_.cancel();
+  if (!at_ms || stopped_) return;
+  auto wait = std::max<std::int64_t>(0, *at_ms - clock_.now_ms()) + 1;
+  expiry_.expires_after(std::chrono::milliseconds(wait));
+  expiry_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) changed();
+  });
+}
+
+// One pass at a time, so each delta is computed against the set the server
+// really has; changes arriving meanwhile start the next pass.
 awaitable<void> DnsPublisher::rebuild() {
-  // Coalesce a burst of commits into one rebuild.
-  timer_.expires_after(std::chrono::milliseconds(20));
-  boost::system::error_code ec;
-  co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
-  pending_ = false;
-  if (stopped_) co_return;
+  while (pending_ && !stopped_) {
+    // Coalesce a burst of commits into one delta.
+    timer_.expires_after(std::chrono::milliseconds(20));
+    boost::system::error_code ec;
+    co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+    pending_ = false;
+    if (stopped_) break;
+    co_await publish_delta();
+  }
+  running_ = false;
+}
+
+awaitable<void> DnsPublisher::publish_delta() {
+  std::optional<std::int64_t> expiry;
+  auto next = read_desired(clock_.now_ms(), &expiry);
+  if (!next) {
+    spdlog::error("dns: cannot read the published records: {}", next.error().detail);
+    co_return;
+  }
+  arm_expiry(expiry);
+  auto keys = diff_records(current_, next.value());
+  if (keys.empty()) co_return;  // nothing DNS-visible changed: same serial
   std::uint32_t serial = 0;
   auto st = co_await db_.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(s, next_serial(c));
     serial = s;
-    return ok();
+    return record_provider_changes(c, next.value(), keys);
   });
   if (!st) {
     spdlog::error("dns: cannot advance the SOA serial: {}", st.error().detail);
     co_return;
   }
-  auto zone = build(serial);
+  auto zone = next_snapshot(serial, next.value(), keys);
   if (!zone) {
     spdlog::error("dns: cannot build the zone: {}", zone.error().detail);
     co_return;
   }
   server_.publish(zone.value());
   serial_ = serial;
-  spdlog::debug("dns zone published serial={} nodes={}", serial, zone.value()->node_count());
+  current_ = std::move(next).value();
+  if (jobs_ != nullptr && !providers_.empty()) jobs_->poke();
+  spdlog::debug("dns zone published serial={} changed={} nodes={}", serial, keys.size(), zone.value()->node_count());
+}
+
+// The delta on top of the served snapshot; a full build only if the delta is
+// rejected (it should not be: that would be a bug in zone_changes).
+Result<std::shared_ptr<const dns::ZoneSnapshot>> DnsPublisher::next_snapshot(std::uint32_t serial,
+                                                                             const RecordMap& next,
+                                                                             const std::vector<RrKey>& keys) {
+  auto changes = zone_changes(next, keys);
+  if (changes) {
+    auto zone = dns::ZoneSnapshot::apply(*server_.zone(), serial, changes.value());
+    if (zone) return zone;
+    spdlog::warn("dns: delta rejected ({}), rebuilding the zone", zone.error().detail);
+  }
+  return build(serial, next);
 }
 
 void DnsPublisher::stop() {
   stopped_ = true;
   timer_.cancel();
+  expiry_.cancel();
+  sweeper_.cancel();
   server_.stop();
 }
 

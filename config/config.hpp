@@ -70,10 +70,12 @@ struct Config {
   std::string scheduler_policy;
   nlohmann::json certs_issuers;      // validated list, parsed by certs/
   std::string certs_kek_file;
+  bool certs_platform_wildcard = false;  // *.<dns.zone> by DNS-01 on the embedded server
   std::int64_t domains_recheck_interval_s = 0;
   std::int64_t domains_max_per_workspace = 0;
   std::int64_t domains_moved_grace_s = 0;
   std::int64_t domains_reservation_s = 0;
+  std::int64_t domains_verify_base_s = 60;  // first verification retry; grows 5% per attempt
   std::int64_t jobs_concurrency = 0;
 
   nlohmann::json effective;  // every key with its effective value (secrets included)

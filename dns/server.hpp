@@ -3,7 +3,9 @@
 #pragma once
 #include <algorithm>
 #include <chrono>
+#include <compare>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -199,5 +201,53 @@ awaitable<Result<Rcode>> send_update(UpdateRequest req, const Clock& clock);
 
 // Builds the UPDATE message (pure; exposed for tests).
 Result<Message> build_update(const UpdateRequest& req, std::uint16_t id);
+
+// --- The record set the daemon publishes (pure; app/dns_publisher feeds it) ---
+struct RrKey {
+  std::string name;  // absolute, lower case, no trailing dot
+  std::string type;  // "A", "AAAA", "CNAME", "TXT"
+  auto operator<=>(const RrKey&) const = default;
+};
+struct RrValue {
+  std::uint32_t ttl = 0;
+  std::vector<std::string> data;  // rdata presentation, sorted, unique
+  bool operator==(const RrValue&) const = default;
+};
+using RecordMap = std::map<RrKey, RrValue>;
+
+struct PublishedName {
+  std::string name;  // workspace label
+  std::optional<std::string> ingress_hostname;
+  std::vector<std::string> ipv4, ipv6;
+};
+struct ChallengeRow {
+  std::string name;  // absolute, no trailing dot
+  std::string value;
+};
+
+// Workspaces → A/AAAA (or CNAME to the region's ingress hostname); open
+// challenges → TXT. Names outside `zone` are skipped.
+RecordMap desired_records(const std::vector<PublishedName>& pub, const std::vector<ChallengeRow>& ch,
+                          const std::string& zone, std::uint32_t ttl);
+// Keys whose value differs between a and b (added, removed or changed), sorted.
+std::vector<RrKey> diff_records(const RecordMap& a, const RecordMap& b);
+// The ZoneSnapshot::apply batch that turns the old set into `next` for the
+// changed keys: every removal first, then the adds (so A ↔ CNAME swaps work).
+Result<std::vector<ZoneChange>> zone_changes(const RecordMap& next, const std::vector<RrKey>& changed);
+// Records for ZoneSpec (the full build at start).
+Result<std::vector<ZoneRecord>> zone_records(const RecordMap& m);
+bool name_in_zone(const std::string& name, const std::string& zone);
+
+// The RFC 2136 operations that turn `pushed` into `desired` for one RRset:
+// deletes of records we pushed that are no longer wanted (never an RRset or
+// name delete: records others added stay), then adds.
+struct ProviderRow {
+  RrKey key;
+  std::uint32_t ttl = 0;
+  std::optional<std::vector<std::string>> desired, pushed;
+  std::optional<std::string> desired_json;  // as stored, to confirm after the push
+};
+Result<std::vector<UpdateOp>> provider_ops(const std::vector<ProviderRow>& rows);
+
 
 }  // namespace fc::dns

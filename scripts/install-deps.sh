@@ -10,7 +10,7 @@ BUILD_PKGS=(
   clang libclang-rt-14-dev
 )
 PEER_PKGS=(
-  sqlite3 curl openssl ca-certificates procps iproute2
+  python3 sqlite3 curl openssl ca-certificates procps iproute2
   pebble bind9 bind9-dnsutils unbound knot knot-dnsutils dnsperf lego nginx-light wrk
 )
 

@@ -12,6 +12,7 @@ bash scripts/build.sh
 BUILD_DIR=${BUILD_DIR:-build}
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 "$@"
 
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 if [ "${FC_SKIP_ASAN:-0}" != 1 ]; then
   ASAN_DIR=${ASAN_DIR:-build-asan}
   if [ ! -f "$ASAN_DIR/build.ninja" ]; then

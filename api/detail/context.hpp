@@ -12,6 +12,9 @@
 #include "storage/db.hpp"
 
 namespace fc::scheduler { class Service; }
+namespace fc::certs { class Service; }
+namespace fc::dns { class Server; }
+namespace fc::domains { class Service; }
 
 namespace fc::api::detail {
 
@@ -31,6 +34,9 @@ struct Context {
   Router router;
   Router acme_router;
   scheduler::Service* scheduler = nullptr;
+  certs::Service* certs = nullptr;  // certificates (set by the daemon before init)
+  dns::Server* dns_server = nullptr;  // the embedded DNS server (set by the daemon)
+  domains::Service* domains = nullptr;  // custom domains (set by the daemon before init)
   bool ready = false;
   bool shutting_down = false;
   std::unordered_map<std::string, RateBucket> rate;
@@ -43,6 +49,10 @@ void register_system_routes(Context& ctx);
 void register_region_routes(Context& ctx);
 void register_workspace_routes(Context& ctx);
 void register_agent_routes(Context& ctx);
+void register_cert_routes(Context& ctx);       // needs ctx.certs
+void register_acme_http_routes(Context& ctx);  // HTTP-01 answers on acme_router
+void register_dns_routes(Context& ctx);
+void register_domain_routes(Context& ctx);  // needs ctx.domains
 
 // Idempotency-Key: the stored response for (scope, key), or a 409 when the
 // key was used with another body; nullopt when the key is new.

@@ -39,6 +39,7 @@ bool scope_allows(Scope s, TokenKind k) {
     case Scope::kAdmin: return k == TokenKind::kAdmin;
     case Scope::kAgent: return k == TokenKind::kAgent;
     case Scope::kAdminOrTenant: return k == TokenKind::kAdmin || k == TokenKind::kTenant;
+    case Scope::kAnyToken: return true;
   }
   return false;
 }

@@ -28,6 +28,10 @@ Status Service::init() {
   detail::register_region_routes(*ctx);
   detail::register_workspace_routes(*ctx);
   detail::register_agent_routes(*ctx);
+  if (ctx->certs) detail::register_cert_routes(*ctx);
+  detail::register_acme_http_routes(*ctx);
+  detail::register_dns_routes(*ctx);
+  if (ctx->domains) detail::register_domain_routes(*ctx);
   ctx->scheduler->on_scope_deleted([ctx](const std::string& region, const std::string& ws) {
     ctx->tokens.remove_scope(region, ws);
   });

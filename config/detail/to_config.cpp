@@ -85,6 +85,7 @@ Result<Config> to_config(const json& t) {
   c.log_level = t["log"]["level"].get<std::string>();
   c.log_format = t["log"]["format"].get<std::string>();
   c.certs_issuers = t["certs"]["issuers"];
+  c.certs_platform_wildcard = t["certs"]["platform_wildcard"].get<bool>();
   c.certs_kek_file = opt_string(t["certs"]["key_encryption_key_file"]);
   if (c.certs_kek_file.empty()) {
     auto slash = c.database_path.rfind('/');
@@ -95,6 +96,7 @@ Result<Config> to_config(const json& t) {
   c.domains_max_per_workspace = d["max_per_workspace"].get<std::int64_t>();
   c.domains_moved_grace_s = d["moved_grace_s"].get<std::int64_t>();
   c.domains_reservation_s = d["reservation_s"].get<std::int64_t>();
+  c.domains_verify_base_s = d["verify_base_s"].get<std::int64_t>();
   c.jobs_concurrency = t["jobs"]["concurrency"].get<std::int64_t>();
   c.effective = t;
   return c;

@@ -39,7 +39,12 @@ build_agent_protocol() {
     -o "$OUT/fuzz_agent_protocol"
 }
 
-for codec in ${FUZZ_TARGETS:-dns acme http agent_protocol}; do
+build_hostname() {
+  "$CXX" "${FLAGS[@]}" "$SRC/tests/fuzz/fuzz_hostname.cpp" "$SRC/domains/hostname.cpp" \
+    "$SRC/domains/evaluate.cpp" -lidn2 -o "$OUT/fuzz_hostname"
+}
+
+for codec in ${FUZZ_TARGETS:-dns acme http agent_protocol hostname}; do
   echo "building fuzz_$codec"
   "build_$codec"
   if [[ -n "$RUN_SECONDS" ]]; then

@@ -1,0 +1,97 @@
+// GET /v1/dns/records?name= (admin): the records the embedded server serves
+// at a name (from its in-memory zone, as a query would see them), each with
+// every external provider's sync state (table dns_provider_records).
+#include <algorithm>
+
+#include "api/detail/context.hpp"
+#include "api/server.hpp"
+#include "dns/server.hpp"
+
+namespace fc::api {
+
+void Service::set_dns(dns::Server* server) { ctx_->dns_server = server; }
+
+namespace detail {
+
+namespace {
+
+using nlohmann::json;
+
+struct ProviderId {
+  std::string id, server, zone;
+};
+
+std::vector<ProviderId> providers(const config::Config& cfg) {
+  std::vector<ProviderId> out;
+  if (!cfg.dns_providers.is_array()) return out;
+  for (const auto& p : cfg.dns_providers) {
+    std::string zone = p.value("zone", "");
+    std::transform(zone.begin(), zone.end(), zone.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (!zone.empty() && zone.back() == '.') zone.pop_back();
+    std::string server = p.value("server", "");
+    out.push_back({server + "/" + zone, server, zone});
+  }
+  return out;
+}
+
+bool in_zone(const std::string& name, const std::string& zone) {
+  return name == zone || (name.size() > zone.size() && name.ends_with("." + zone));
+}
+
+Result<json> provider_state(storage::Conn& c, const ProviderId& p, const std::string& name,
+                            const std::string& type) {
+  BOOST_OUTCOME_TRY(q, c.prepare(
+      "SELECT state, last_error, synced_at FROM dns_provider_records WHERE provider = ? AND name = ? AND type = ?"));
+  q.bind_all(p.id, name, type);
+  BOOST_OUTCOME_TRY(row, q.step());
+  json out = {{"server", p.server}, {"zone", p.zone}, {"state", "pending"}, {"last_error", nullptr},
+              {"synced_at", nullptr}};
+  if (!row) return out;
+  out["state"] = q.col_text(0);
+  if (auto e = q.col_opt_text(1)) out["last_error"] = *e;
+  if (auto t = q.col_opt_int(2)) out["synced_at"] = format_rfc3339(*t);
+  return out;
+}
+
+Result<json> records_at(Context& ctx, const dns::Name& name) {
+  json items = json::array();
+  auto zone = ctx.dns_server->zone();
+  const auto* rrsets = zone ? zone->find(name) : nullptr;
+  if (rrsets == nullptr) return items;
+  std::string key = name.key();
+  if (!key.empty() && key.back() == '.') key.pop_back();
+  for (const auto& set : *rrsets) {
+    json data = json::array();
+    for (const auto& rd : set.rdatas) data.push_back(dns::rdata_to_text(rd));
+    std::string type = dns::type_name(set.type);
+    json provs = json::array();
+    const bool owned = set.type != dns::RrType::kSoa && set.type != dns::RrType::kNs;
+    for (const auto& p : providers(ctx.cfg)) {
+      if (!owned || !in_zone(key, p.zone)) continue;
+      BOOST_OUTCOME_TRY(st, provider_state(ctx.db.read(), p, key, type));
+      provs.push_back(std::move(st));
+    }
+    items.push_back({{"name", key}, {"type", type}, {"ttl", set.ttl}, {"data", data}, {"providers", provs}});
+  }
+  return items;
+}
+
+}  // namespace
+
+void register_dns_routes(Context& ctx) {
+  ctx.router.add("GET", "/v1/dns/records", Scope::kAdmin, [&ctx](Request& r) -> awaitable<Response> {
+    auto it = r.query.find("name");
+    if (it == r.query.end() || it->second.empty())
+      co_return validation_failed({{"name", "is required (a name inside the zone)"}});
+    auto name = dns::Name::from_text(it->second);
+    if (!name) co_return validation_failed({{"name", "must be a DNS name"}});
+    if (ctx.dns_server == nullptr)
+      co_return problem_from(make_error(Code::kUnavailable, "the DNS server is not running"), r.request_id);
+    auto items = records_at(ctx, name.value());
+    if (!items) co_return problem_from(items.error(), r.request_id);
+    co_return json_response(200, {{"items", items.value()}});
+  });
+}
+
+}  // namespace detail
+}  // namespace fc::api

@@ -1,0 +1,84 @@
+// /v1/workspaces/{id}/domains and /v1/domains/{hostname} (API.md "Custom
+// domains"): admins, or the workspace's tenant token. A tenant never learns
+// whether another workspace's domain exists (404).
+#include <spdlog/spdlog.h>
+
+#include "api/detail/context.hpp"
+#include "api/detail/json_in.hpp"
+#include "api/server.hpp"
+#include "domains/service.hpp"
+
+namespace fc::api {
+
+void Service::set_domains(domains::Service* d) { ctx_->domains = d; }
+
+}  // namespace fc::api
+
+namespace fc::api::detail {
+
+using nlohmann::json;
+
+namespace {
+
+std::string viewer(const Request& r) {
+  return r.principal->kind == TokenKind::kTenant ? r.principal->workspace_id : "";
+}
+
+awaitable<Response> claim(Context& ctx, Request& r) {
+  Response err;
+  auto body = parse_json_body(r, err);
+  if (!body) co_return err;
+  std::vector<FieldError> errors;
+  JsonIn in(errors);
+  in.only(body.value(), {"hostname"}, "");
+  auto host = in.str(body.value(), "hostname", "hostname", true);
+  if (!errors.empty()) co_return validation_failed(errors);
+  auto norm = domains::normalize_hostname(*host, ctx.cfg.dns_zone);
+  if (!norm) co_return validation_failed({{"hostname", norm.error().detail}});
+  auto d = co_await ctx.domains->claim(r.params.at("id"), norm.value(), viewer(r));
+  if (!d && d.error().code == Code::kInvalidArgument) co_return validation_failed({{"hostname", d.error().detail}});
+  if (!d) co_return problem_from(d.error(), r.request_id);
+  co_return json_response(201, ctx.domains->view(d.value()));
+}
+
+awaitable<Response> list(Context& ctx, Request& r) {
+  auto v = ctx.domains->list(r.params.at("id"), viewer(r));
+  if (!v) co_return problem_from(v.error(), r.request_id);
+  json items = json::array();
+  for (const auto& d : v.value()) items.push_back(ctx.domains->view(d));
+  co_return json_response(200, {{"items", items}});
+}
+
+awaitable<Response> get(Context& ctx, Request& r) {
+  auto d = ctx.domains->get(r.params.at("hostname"), viewer(r));
+  if (!d) co_return problem_from(d.error(), r.request_id);
+  co_return json_response(200, ctx.domains->view(d.value()));
+}
+
+awaitable<Response> check(Context& ctx, Request& r) {
+  auto st = co_await ctx.domains->check_now(r.params.at("hostname"), viewer(r));
+  if (!st) co_return problem_from(st.error(), r.request_id);
+  auto d = ctx.domains->get(r.params.at("hostname"), viewer(r));
+  if (!d) co_return problem_from(d.error(), r.request_id);
+  co_return json_response(202, ctx.domains->view(d.value()));
+}
+
+awaitable<Response> remove(Context& ctx, Request& r) {
+  auto st = co_await ctx.domains->remove(r.params.at("hostname"), viewer(r));
+  if (!st) co_return problem_from(st.error(), r.request_id);
+  co_return no_content();
+}
+
+}  // namespace
+
+void register_domain_routes(Context& ctx) {
+  auto& rt = ctx.router;
+  auto* c = &ctx;
+  rt.add("POST", "/v1/workspaces/{id}/domains", Scope::kAdminOrTenant, [c](Request& r) { return claim(*c, r); });
+  rt.add("GET", "/v1/workspaces/{id}/domains", Scope::kAdminOrTenant, [c](Request& r) { return list(*c, r); });
+  rt.add("GET", "/v1/domains/{hostname}", Scope::kAdminOrTenant, [c](Request& r) { return get(*c, r); });
+  rt.add("POST", "/v1/domains/{hostname}/check", Scope::kAdminOrTenant, [c](Request& r) { return check(*c, r); });
+  rt.add("DELETE", "/v1/domains/{hostname}", Scope::kAdminOrTenant, [c](Request& r) { return remove(*c, r); });
+}
+
+}  // namespace fc::api::detail

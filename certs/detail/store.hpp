@@ -1,0 +1,71 @@
+// Rows of the certificates tables (migrations/0005_certificates.sql). Plain
+// SQL on the caller's connection; no policy here (certs/service.cpp decides).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "certs/service.hpp"
+#include "common/result.hpp"
+#include "storage/db.hpp"
+
+namespace fc::certs::detail {
+
+struct CertRow {
+  std::string id;
+  std::string names_key;
+  std::vector<std::string> hostnames;
+  std::string workspace_id;
+  std::string challenge = "http-01";
+  std::string dns01_delegate;
+  std::string status = "pending";
+  std::string issuer;
+  std::int64_t issuer_index = 0;
+  std::int64_t issuer_failures = 0;
+  std::int64_t failures = 0;
+  std::int64_t version = 0;
+  std::optional<std::int64_t> not_before, not_after, renew_after, next_attempt_at;
+  std::optional<std::string> last_error;
+  bool renew = true;
+  std::optional<std::string> chain_pem, key_sealed;
+  std::optional<std::int64_t> order_issuer;
+  std::optional<std::string> order_url, order_state, order_key_sealed;
+};
+
+// Lower-cased, sorted, de-duplicated names joined by ','.
+std::string names_key(std::vector<std::string> names);
+// Last two labels ("a.b.example.com" → "example.com"); no public suffix list.
+std::string registered_domain(const std::string& name);
+
+Result<std::optional<CertRow>> load_cert(storage::Conn& c, const std::string& id);
+Result<std::optional<std::string>> find_by_names(storage::Conn& c, const std::string& key);
+Result<std::vector<CertRow>> list_certs(storage::Conn& c, const std::string& hostname, const std::string& workspace);
+Status insert_cert(storage::Conn& c, const CertRow& r, std::int64_t now);
+Status update_cert(storage::Conn& c, const CertRow& r, std::int64_t now);
+Status delete_cert(storage::Conn& c, const std::string& id);
+CertificateView to_view(const CertRow& r);
+
+Result<std::optional<std::string>> get_meta(storage::Conn& c, const std::string& key);
+Status put_meta(storage::Conn& c, const std::string& key, const std::string& value);
+
+// Orders history (budgets are derived from it).
+Status record_order(storage::Conn& c, const std::string& issuer, const CertRow& r, const std::string& order_url,
+                    std::int64_t now);
+Status finish_order(storage::Conn& c, const std::string& order_url, const std::string& result, std::int64_t now);
+
+struct BudgetLimits {
+  std::int64_t orders_per_3h = 300;
+  std::int64_t certs_per_domain_per_week = 50;
+  std::int64_t duplicates_per_week = 5;
+  std::int64_t failed_validations_per_hour = 5;
+};
+struct BudgetVerdict {
+  bool allowed = true;
+  std::string reason;       // which budget, with counts
+  std::int64_t retry_at = 0;  // when the oldest counted order leaves the window
+};
+Result<BudgetVerdict> check_budget(storage::Conn& c, const std::string& issuer, const BudgetLimits& l,
+                                   const CertRow& r, bool renewal, std::int64_t now);
+
+}  // namespace fc::certs::detail

@@ -1,0 +1,372 @@
+// The certificate order job ("cert.order", key = certificate id): decides
+// whether a certificate needs an order now (new, due for renewal, retry after
+// backoff), checks the issuer's budgets, runs the order one persisted step at
+// a time (OrderState stored before it is used, so a restart resumes the same
+// order), stores the new version and schedules the next run.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "certs/detail/service_impl.hpp"
+
+namespace fc::certs {
+
+using detail::CertRow;
+using storage::JobOutcome;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t kChallengeTtlMs = 24 * 3600 * 1000;
+
+JobOutcome wait_ms(std::int64_t ms) {
+  return JobOutcome{false, "", std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)), false};
+}
+
+// HTTP-01 answers live in the database, so every instance serves them.
+class DbHttp01 final : public Solver {
+ public:
+  DbHttp01(storage::Database& db, const Clock& clock, std::string cert_id)
+      : db_(db), clock_(clock), cert_id_(std::move(cert_id)) {}
+  std::string type() const override { return "http-01"; }
+  awaitable<Status> present(std::string, std::string token, std::string key_auth) override {
+    const auto exp = clock_.now_ms() + kChallengeTtlMs;
+    co_return co_await db_.write([&](storage::Conn& c) -> Status {
+      BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO acme_http_tokens(token, key_authorization, cert_id, expires_at)"
+                                     " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(token) DO UPDATE SET"
+                                     " key_authorization = excluded.key_authorization, expires_at = excluded.expires_at"));
+      return s.bind_all(token, key_auth, cert_id_, exp).run();
+    });
+  }
+  awaitable<Status> cleanup(std::string, std::string token, std::string) override {
+    co_return co_await db_.write([&](storage::Conn& c) -> Status {
+      BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM acme_http_tokens WHERE token = ?"));
+      return s.bind(1, token).run();
+    });
+  }
+
+ private:
+  storage::Database& db_;
+  const Clock& clock_;
+  std::string cert_id_;
+};
+
+// DNS-01 through the embedded DNS server: rows in dns_challenges, published
+// by the zone builder after dns_changed().
+class DbDns01 final : public Solver {
+ public:
+  DbDns01(Service::Impl& s, std::string delegate) : s_(s), delegate_(std::move(delegate)) {}
+  std::string type() const override { return "dns-01"; }
+  awaitable<Status> present(std::string domain, std::string, std::string key_auth) override {
+    const std::string name = owner(domain), value = dns01_txt_value(key_auth);
+    const auto now = s_.clock.now_ms();
+    auto st = co_await s_.db.write([&](storage::Conn& c) -> Status {
+      BOOST_OUTCOME_TRY(d, c.prepare("DELETE FROM dns_challenges WHERE name = ?1 AND value = ?2"));
+      BOOST_OUTCOME_TRY(d.bind_all(name, value).run());
+      BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO dns_challenges(name, value, created_at, expires_at)"
+                                     " VALUES(?1, ?2, ?3, ?4)"));
+      return s.bind_all(name, value, now, now + kChallengeTtlMs).run();
+    });
+    if (!st) co_return st;
+    co_return co_await published();
+  }
+  awaitable<Status> cleanup(std::string domain, std::string, std::string key_auth) override {
+    const std::string name = owner(domain), value = dns01_txt_value(key_auth);
+    auto st = co_await s_.db.write([&](storage::Conn& c) -> Status {
+      BOOST_OUTCOME_TRY(d, c.prepare("DELETE FROM dns_challenges WHERE name = ?1 AND value = ?2"));
+      return d.bind_all(name, value).run();
+    });
+    if (s_.dns_changed) s_.dns_changed();
+    co_return st;
+  }
+
+ private:
+  std::string owner(const std::string& domain) const {
+    if (!delegate_.empty()) return delegate_;
+    std::string d = domain.rfind("*.", 0) == 0 ? domain.substr(2) : domain;
+    std::transform(d.begin(), d.end(), d.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    return "_acme-challenge." + d;
+  }
+  // The zone is rebuilt asynchronously (coalesced, a few ms): give it time
+  // before the CA is told to look.
+  awaitable<Status> published() {
+    if (s_.dns_changed) s_.dns_changed();
+    asio::steady_timer t(s_.io);
+    t.expires_after(300ms);
+    co_await t.async_wait(use_awaitable);
+    co_return ok();
+  }
+  Service::Impl& s_;
+  std::string delegate_;
+};
+
+bool retryable(Code c) {
+  return c == Code::kUnavailable || c == Code::kTimeout || c == Code::kRateLimited || c == Code::kIo ||
+         c == Code::kNotFound;
+}
+
+void clear_order(CertRow& row) {
+  row.order_issuer.reset();
+  row.order_url.reset();
+  row.order_state.reset();
+  row.order_key_sealed.reset();
+}
+
+}  // namespace
+
+std::optional<JobOutcome> Service::Impl::not_due(CertRow& row, std::int64_t now) {
+  if (row.next_attempt_at && *row.next_attempt_at > now) return wait_ms(*row.next_attempt_at - now);
+  if (row.order_state || row.version == 0) return std::nullopt;
+  if (!row.renew) {
+    if (row.status == "expired") return JobOutcome{};
+    return wait_ms(row.not_after.value_or(now) - now);
+  }
+  if (row.status == "renewing" || row.status == "expired") return std::nullopt;
+  if (row.renew_after && *row.renew_after > now) return wait_ms(*row.renew_after - now);
+  return std::nullopt;
+}
+
+awaitable<JobOutcome> Service::Impl::run_job(storage::Job j) {
+  const std::string id = j.key;
+  if (in_flight.count(id) > 0) co_return wait_ms(1000);
+  auto loaded = detail::load_cert(db.read(), id);
+  if (!loaded) co_return JobOutcome{false, loaded.error().detail, 5s, false};
+  if (!loaded.value()) co_return JobOutcome{};  // removed
+  CertRow row = *loaded.value();
+  const auto now = clock.now_ms();
+  if (row.version > 0 && !row.order_state && row.not_after && *row.not_after <= now && row.status != "expired") {
+    row.status = "expired";
+    auto st = co_await db.write([&](storage::Conn& c) { return detail::update_cert(c, row, now); });
+    if (!st) co_return JobOutcome{false, st.error().detail, 5s, false};
+  }
+  if (auto w = not_due(row, now)) co_return *w;
+  // A bounded number of orders in flight; renewals go first.
+  if (static_cast<int>(in_flight.size()) >= o.max_orders_in_flight) co_return wait_ms(row.version > 0 ? 200 : 1000);
+  in_flight.insert(id);
+  struct Guard {
+    Impl& s;
+    std::string id;
+    ~Guard() { s.in_flight.erase(id); }
+  } guard{*this, id};
+  auto out = co_await run_order(std::move(row));
+  if (kicked.erase(id) > 0) out = wait_ms(0);
+  co_return out;
+}
+
+awaitable<JobOutcome> Service::Impl::run_order(CertRow row) {
+  const auto now = clock.now_ms();
+  auto idx = row.order_state ? row.order_issuer.value_or(row.issuer_index) : row.issuer_index;
+  idx = std::min<std::int64_t>(idx, static_cast<std::int64_t>(issuers.size()) - 1);
+  if (row.version > 0 && row.status == "valid") row.status = "renewing";
+  const IssuerConfig& iss = issuers[static_cast<std::size_t>(idx)];
+  if (iss.type == "internal") {
+    auto issued = issue_with_new_key(*internal_ca, row.hostnames, clock.now(), KeyType::kEcdsaP256);
+    if (!issued) co_return co_await record_failure(std::move(row), issued.error(), true, std::nullopt);
+    co_return co_await store_issued(std::move(row), issued.value().chain_pem, issued.value().key_pem, iss.name);
+  }
+  if (!row.order_state) {
+    auto verdict = detail::check_budget(db.read(), iss.name, iss.budgets, row, row.version > 0, now);
+    if (!verdict) co_return JobOutcome{false, verdict.error().detail, 5s, false};
+    if (!verdict.value().allowed) {
+      row.last_error = iss.name + ": " + verdict.value().reason;
+      auto st = co_await db.write([&](storage::Conn& c) { return detail::update_cert(c, row, now); });
+      (void)st;
+      spdlog::info("certs: {} waits: {}", row.id, *row.last_error);
+      co_return wait_ms(verdict.value().retry_at - now);
+    }
+  }
+  co_return co_await run_acme(std::move(row), idx);
+}
+
+namespace {
+
+Result<std::string> open_or_new_account_key(Service::Impl& s, const std::string& meta_key, bool& created) {
+  BOOST_OUTCOME_TRY(existing, detail::get_meta(s.db.read(), meta_key));
+  created = !existing;
+  if (existing) return s.open_text(*existing);
+  return generate_key_pem(KeyType::kEcdsaP256);
+}
+
+}  // namespace
+
+awaitable<Result<AcmeClient*>> Service::Impl::client(std::int64_t idx) {
+  if (auto it = clients.find(idx); it != clients.end()) co_return it->second.get();
+  const IssuerConfig& iss = issuers[static_cast<std::size_t>(idx)];
+  const std::string meta_key = "acme_account_key:" + iss.acme.directory_url;
+  bool created = false;
+  auto key = open_or_new_account_key(*this, meta_key, created);
+  if (!key) co_return key.error();
+  if (created) {
+    auto sealed = seal_text(key.value());
+    if (!sealed) co_return sealed.error();
+    auto st = co_await db.write([&](storage::Conn& c) { return detail::put_meta(c, meta_key, sealed.value()); });
+    if (!st) co_return st.error();
+  }
+  AcmeConfig cfg = iss.acme;
+  cfg.account_key_pem = key.value();
+  auto cl = AcmeClient::create(cfg, clock);
+  if (!cl) co_return cl.error();
+  auto* raw = cl.value().get();
+  clients[idx] = std::move(cl).value();
+  co_return raw;
+}
+
+Result<OrderState> Service::Impl::load_order(const CertRow& row) {
+  OrderState st;
+  if (!row.order_state) {
+    st.identifiers = row.hostnames;
+    return st;
+  }
+  BOOST_OUTCOME_TRY(parsed, parse_order_state(*row.order_state));
+  st = std::move(parsed);
+  if (row.order_key_sealed) {
+    BOOST_OUTCOME_TRY(key, open_text(*row.order_key_sealed));
+    st.key_pem = std::move(key);
+  }
+  spdlog::info("certs: {} resumes order {}", row.id, st.order_url);
+  return st;
+}
+
+// The step's result is durable before it is used: order state (key sealed
+// apart), and the orders history row when the order URL first appears.
+awaitable<Status> Service::Impl::persist_step(CertRow& row, const OrderState& st, const std::string& prev_url,
+                                              std::int64_t idx) {
+  OrderState stored = st;
+  stored.key_pem.clear();
+  row.order_state = serialize_order_state(stored);
+  row.order_url = st.order_url;
+  row.order_issuer = idx;
+  if (!st.key_pem.empty() && !row.order_key_sealed) {
+    auto sealed = seal_text(st.key_pem);
+    if (!sealed) co_return sealed.error();
+    row.order_key_sealed = sealed.value();
+  }
+  const auto now = clock.now_ms();
+  const std::string& issuer = issuers[static_cast<std::size_t>(idx)].name;
+  co_return co_await db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(detail::update_cert(c, row, now));
+    if (prev_url.empty() && !st.order_url.empty()) return detail::record_order(c, issuer, row, st.order_url, now);
+    return ok();
+  });
+}
+
+awaitable<JobOutcome> Service::Impl::run_acme(CertRow row, std::int64_t idx) {
+  const IssuerConfig& iss = issuers[static_cast<std::size_t>(idx)];
+  auto cl = co_await client(idx);
+  if (!cl) co_return co_await record_failure(std::move(row), cl.error(), false, std::nullopt);
+  auto loaded = load_order(row);
+  if (!loaded) co_return co_await record_failure(std::move(row), loaded.error(), true, std::nullopt);
+  OrderState st = std::move(loaded).value();
+  DbHttp01 http(db, clock, row.id);
+  DbDns01 dns(*this, row.dns01_delegate);
+  std::vector<Solver*> solvers{row.challenge == "dns-01" ? static_cast<Solver*>(&dns) : &http};
+  const auto deadline = std::chrono::steady_clock::now() + 45s;
+  for (int i = 0; i < 200 && !st.finished(); ++i) {
+    const std::string prev_url = st.order_url;
+    auto res = co_await cl.value()->step(st, solvers);
+    if (!res) {
+      const auto& p = cl.value()->last_problem();
+      std::optional<std::int64_t> ra = p ? p->retry_after_s : std::nullopt;
+      co_return co_await record_failure(std::move(row), res.error(), !retryable(res.error().code), ra);
+    }
+    st = std::move(res).value();
+    auto w = co_await persist_step(row, st, prev_url, idx);
+    if (!w) co_return JobOutcome{false, w.error().detail, 5s, false};
+    if (st.finished()) break;
+    if (st.retry_after_ms > 5000 || std::chrono::steady_clock::now() > deadline) co_return wait_ms(st.retry_after_ms);
+    if (st.retry_after_ms > 0) {
+      asio::steady_timer t(io);
+      t.expires_after(std::chrono::milliseconds(st.retry_after_ms));
+      co_await t.async_wait(use_awaitable);
+    }
+  }
+  if (st.status == "valid" && !st.certificate_pem.empty())
+    co_return co_await store_issued(std::move(row), st.certificate_pem, st.key_pem, iss.name);
+  if (st.status == "invalid") {
+    Error e = st.error ? problem_error(*st.error) : make_error(Code::kInvalidArgument, "order became invalid");
+    co_return co_await record_failure(std::move(row), e, true, std::nullopt);
+  }
+  co_return wait_ms(1000);
+}
+
+awaitable<JobOutcome> Service::Impl::store_issued(CertRow row, std::string chain, std::string key,
+                                                  const std::string& issuer) {
+  auto info = parse_leaf(chain);
+  if (!info) co_return co_await record_failure(std::move(row), info.error(), true, std::nullopt);
+  auto sealed = seal_text(key);
+  if (!sealed) co_return co_await record_failure(std::move(row), sealed.error(), true, std::nullopt);
+  const auto now = clock.now_ms();
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  // 2/3 of the lifetime with up to 5 % of the lifetime as jitter before it.
+  const auto life = info.value().not_after - info.value().not_before;
+  const auto base = choose_renewal_time(info.value(), std::nullopt, clock.now(), u(rng));
+  const auto renew_at = base - std::chrono::duration_cast<SysTime::duration>(life * (0.05 * u(rng)));
+  auto ms = [](SysTime t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count(); };
+  const std::string finished_url = row.order_url.value_or("");
+  row.version += 1;
+  row.chain_pem = chain;
+  row.key_sealed = sealed.value();
+  row.not_before = ms(info.value().not_before);
+  row.not_after = ms(info.value().not_after);
+  row.renew_after = ms(renew_at);
+  row.status = "valid";
+  row.issuer = issuer;
+  row.last_error.reset();
+  row.failures = row.issuer_failures = 0;
+  row.next_attempt_at.reset();
+  clear_order(row);
+  auto st = co_await db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(detail::update_cert(c, row, now));
+    if (!finished_url.empty()) {
+      BOOST_OUTCOME_TRY(detail::finish_order(c, finished_url, "valid", now));
+    }
+    BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM acme_http_tokens WHERE cert_id = ?1 OR expires_at < ?2"));
+    return s.bind_all(row.id, now).run();
+  });
+  if (!st) co_return JobOutcome{false, st.error().detail, 5s, false};
+  spdlog::info("certs: {} version {} issued by {} not_after={}", row.id, row.version, issuer,
+               format_rfc3339(*row.not_after));
+  for (const auto& f : this->issued) f(row.id, row.workspace_id);
+  co_return wait_ms(*row.renew_after - now);
+}
+
+awaitable<JobOutcome> Service::Impl::record_failure(CertRow row, const Error& e, bool drop_order,
+                                                    std::optional<std::int64_t> retry_after_s) {
+  const auto now = clock.now_ms();
+  const IssuerConfig& iss = issuers[static_cast<std::size_t>(
+      std::min<std::int64_t>(row.order_issuer.value_or(row.issuer_index), static_cast<std::int64_t>(issuers.size()) - 1))];
+  const std::string failed_url = drop_order ? row.order_url.value_or("") : "";
+  row.failures += 1;
+  row.issuer_failures += 1;
+  row.last_error = iss.name + ": " + e.detail;
+  if (drop_order) clear_order(row);
+  std::uniform_real_distribution<double> jitter(0.9, 1.1);
+  double delay = std::min(3600000.0, 1000.0 * std::pow(2.0, static_cast<double>(std::min<std::int64_t>(row.failures - 1, 30))));
+  delay *= jitter(rng);
+  if (retry_after_s) delay = std::max(delay, static_cast<double>(*retry_after_s) * 1000.0);
+  if (row.issuer_failures >= o.failures_before_fallback &&
+      row.issuer_index + 1 < static_cast<std::int64_t>(issuers.size())) {
+    row.issuer_index += 1;
+    row.issuer_failures = 0;
+    clear_order(row);
+    *row.last_error += "; falling back to issuer " + issuers[static_cast<std::size_t>(row.issuer_index)].name;
+    delay = 0;
+  }
+  row.next_attempt_at = now + static_cast<std::int64_t>(delay);
+  if (row.version == 0) row.status = "failed";
+  else if (row.not_after && *row.not_after <= now) row.status = "expired";
+  else row.status = "renewing";
+  auto st = co_await db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(detail::update_cert(c, row, now));
+    if (!failed_url.empty()) return detail::finish_order(c, failed_url, "invalid", now);
+    return ok();
+  });
+  (void)st;
+  spdlog::warn("certs: {} attempt {} failed: {} (next in {} ms)", row.id, row.failures, *row.last_error,
+               static_cast<std::int64_t>(delay));
+  co_return wait_ms(static_cast<std::int64_t>(delay));
+}
+
+}  // namespace fc::certs

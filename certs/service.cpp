@@ -1,0 +1,305 @@
+// certs::Service: key-encryption key, internal root, the certificates store
+// and the API-facing operations. Orders run in issue.cpp.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "certs/detail/service_impl.hpp"
+
+namespace fc::certs {
+
+using detail::CertRow;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kKekCheck = "fleetcommand key-encryption key check v1";
+
+std::string to_hex(std::span<const std::uint8_t> b) {
+  static constexpr char k[] = "0123456789abcdef";
+  std::string out;
+  for (auto x : b) {
+    out += k[x >> 4];
+    out += k[x & 15];
+  }
+  return out;
+}
+
+Result<std::array<std::uint8_t, 32>> parse_kek(const std::string& text, const std::string& path) {
+  std::string t = text;
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+  std::array<std::uint8_t, 32> k{};
+  if (t.size() == 64 && std::all_of(t.begin(), t.end(), ::isxdigit)) {
+    for (std::size_t i = 0; i < 32; ++i) k[i] = static_cast<std::uint8_t>(std::stoi(t.substr(2 * i, 2), nullptr, 16));
+    return k;
+  }
+  if (text.size() == 32) {
+    std::copy(text.begin(), text.end(), k.begin());
+    return k;
+  }
+  return make_error(Code::kInvalidArgument, "certs.key_encryption_key_file " + path +
+                                                ": must hold 32 bytes (raw) or 64 hex digits");
+}
+
+Status write_new_kek(const std::string& path, const std::string& hex) {
+  auto parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return make_error(Code::kIo, "cannot create certs.key_encryption_key_file " + path);
+  std::string line = hex + "\n";
+  bool good = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  good = good && ::fchmod(fd, 0600) == 0 && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!good) return make_error(Code::kIo, "cannot write certs.key_encryption_key_file " + path);
+  return ok();
+}
+
+Result<std::string> read_small_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(Code::kIo, "cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::optional<std::int64_t> opt_int(const json& o, const char* k) {
+  if (o.contains(k) && o[k].is_number_integer()) return o[k].get<std::int64_t>();
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<std::vector<IssuerConfig>> parse_issuers(const json& list) {
+  std::vector<IssuerConfig> out;
+  if (!list.is_array() || list.empty()) return make_error(Code::kInvalidArgument, "certs.issuers: must be a non-empty list");
+  for (const auto& it : list) {
+    IssuerConfig ic;
+    ic.type = it.value("type", "");
+    if (ic.type == "internal") {
+      ic.name = "internal";
+    } else {
+      ic.acme.directory_url = it.value("directory", "");
+      ic.name = "acme:" + ic.acme.directory_url;
+      if (it.contains("ca_bundle") && it["ca_bundle"].is_string()) ic.acme.ca_bundle = it["ca_bundle"].get<std::string>();
+      if (it.contains("email") && it["email"].is_string()) ic.acme.contact.push_back("mailto:" + it["email"].get<std::string>());
+      if (it.contains("preferred_chain") && it["preferred_chain"].is_string())
+        ic.acme.preferred_chain_issuer_cn = it["preferred_chain"].get<std::string>();
+      if (it.value("key_type", "ecdsa-p256") == "rsa2048") ic.acme.certificate_key_type = KeyType::kRsa2048;
+      if (it.contains("eab") && it["eab"].is_object())
+        ic.acme.eab = ExternalAccountBinding{it["eab"].value("kid", ""), it["eab"].value("hmac_key", "")};
+      const json b = it.value("budgets", json::object());
+      ic.budgets.orders_per_3h = opt_int(b, "orders_per_3h").value_or(ic.budgets.orders_per_3h);
+      ic.budgets.certs_per_domain_per_week = opt_int(b, "certs_per_domain_per_week").value_or(ic.budgets.certs_per_domain_per_week);
+      ic.budgets.duplicates_per_week = opt_int(b, "duplicates_per_week").value_or(ic.budgets.duplicates_per_week);
+      ic.budgets.failed_validations_per_hour =
+          opt_int(b, "failed_validations_per_hour").value_or(ic.budgets.failed_validations_per_hour);
+    }
+    out.push_back(std::move(ic));
+  }
+  return out;
+}
+
+Result<std::string> Service::Impl::seal_text(std::string_view plain) {
+  BOOST_OUTCOME_TRY(box, seal(kek, plain));
+  return base64url_encode(box);
+}
+
+Result<std::string> Service::Impl::open_text(const std::string& sealed_b64) {
+  BOOST_OUTCOME_TRY(bytes, base64url_decode(sealed_b64));
+  return open(kek, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+Status Service::Impl::load_kek() {
+  const std::string& path = o.kek_file;
+  BOOST_OUTCOME_TRY(check, detail::get_meta(db.read(), "kek_check"));
+  if (!std::filesystem::exists(path)) {
+    if (check) return make_error(Code::kCrypto, "certs.key_encryption_key_file " + path +
+                                                    " is missing, but this database holds keys sealed with one");
+    std::array<std::uint8_t, 32> fresh{};
+    if (RAND_bytes(fresh.data(), static_cast<int>(fresh.size())) != 1) return make_error(Code::kCrypto, "RAND_bytes failed");
+    BOOST_OUTCOME_TRY(write_new_kek(path, to_hex(fresh)));
+    spdlog::info("certs: generated a new key-encryption key in {} (mode 0600)", path);
+  }
+  BOOST_OUTCOME_TRY(text, read_small_file(path));
+  BOOST_OUTCOME_TRY(k, parse_kek(text, path));
+  kek = k;
+  if (check) {
+    auto opened = open_text(*check);
+    if (!opened || opened.value() != kKekCheck)
+      return make_error(Code::kCrypto, "certs.key_encryption_key_file " + path +
+                                           " is not the key this database's private keys were sealed with"
+                                           " (wrong key-encryption key)");
+    return ok();
+  }
+  BOOST_OUTCOME_TRY(sealed, seal_text(kKekCheck));
+  return db.write_sync([&](storage::Conn& c) { return detail::put_meta(c, "kek_check", sealed); });
+}
+
+Status Service::Impl::load_internal_ca() {
+  BOOST_OUTCOME_TRY(cert, detail::get_meta(db.read(), "internal_root_cert"));
+  BOOST_OUTCOME_TRY(key, detail::get_meta(db.read(), "internal_root_key"));
+  if (cert && key) {
+    BOOST_OUTCOME_TRY(k, open_text(*key));
+    internal_ca = InternalCa{*cert, k};
+    return ok();
+  }
+  BOOST_OUTCOME_TRY(ca, create_internal_ca(clock.now(), "fleetcommand internal root"));
+  BOOST_OUTCOME_TRY(sealed, seal_text(ca.root_key_pem));
+  BOOST_OUTCOME_TRY(db.write_sync([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(detail::put_meta(c, "internal_root_cert", ca.root_cert_pem));
+    return detail::put_meta(c, "internal_root_key", sealed);
+  }));
+  internal_ca = ca;
+  spdlog::info("certs: created the internal root");
+  return ok();
+}
+
+Status Service::Impl::enqueue_now(storage::Conn& c, const std::string& id, std::int64_t run_at) {
+  return storage::enqueue(c, storage::NewJob{kOrderJob, id, "{}", run_at, 0}, clock.now_ms());
+}
+
+Service::Service(asio::io_context& io, storage::Database& db, const Clock& clock, ServiceOptions o)
+    : impl_(std::make_unique<Impl>(io, db, clock, std::move(o))) {}
+Service::~Service() = default;
+
+Status Service::init(storage::JobRunner& jobs) {
+  BOOST_OUTCOME_TRY(iss, parse_issuers(impl_->o.issuers));
+  impl_->issuers = std::move(iss);
+  BOOST_OUTCOME_TRY(impl_->load_kek());
+  BOOST_OUTCOME_TRY(impl_->load_internal_ca());
+  impl_->jobs = &jobs;
+  // One daemon owns the database: an order job leased by a process that died
+  // (kill -9) is resumed now instead of after its lease.
+  const auto now = impl_->clock.now_ms();
+  BOOST_OUTCOME_TRY(impl_->db.write_sync([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(s, c.prepare("UPDATE jobs SET state = 'queued', run_at = ?2, lease_until = NULL"
+                                   " WHERE kind = ?1 AND state = 'leased'"));
+    return s.bind_all(kOrderJob, now).run();
+  }));
+  auto* impl = impl_.get();
+  jobs.on(kOrderJob, [impl](storage::Job j) { return impl->run_job(std::move(j)); });
+  return ok();
+}
+
+void Service::on_dns_change(std::function<void()> f) { impl_->dns_changed = std::move(f); }
+
+void Service::on_issued(std::function<void(const std::string&, const std::string&)> f) {
+  impl_->issued.push_back(std::move(f));
+}
+
+awaitable<Result<std::string>> Service::ensure(std::vector<std::string> hostnames, std::string workspace_id,
+                                               ChallengePref pref, std::string dns01_delegate_name) {
+  if (hostnames.empty() || hostnames.size() > 100)
+    co_return make_error(Code::kInvalidArgument, "hostnames: 1 to 100 names");
+  CertRow row;
+  row.names_key = detail::names_key(hostnames);
+  row.hostnames = hostnames;
+  row.workspace_id = std::move(workspace_id);
+  row.challenge = pref == ChallengePref::kDns01 ? "dns-01" : "http-01";
+  row.dns01_delegate = std::move(dns01_delegate_name);
+  std::string id;
+  const auto now = impl_->clock.now_ms();
+  auto st = co_await impl_->db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(existing, detail::find_by_names(c, row.names_key));
+    if (existing) {
+      id = *existing;
+      return ok();
+    }
+    id = row.id = impl_->ids.next("crt_", now);
+    BOOST_OUTCOME_TRY(detail::insert_cert(c, row, now));
+    return impl_->enqueue_now(c, id, now);
+  });
+  if (!st) co_return st.error();
+  if (impl_->jobs) impl_->jobs->poke();
+  co_return id;
+}
+
+Result<CertificateView> Service::get(const std::string& id) {
+  BOOST_OUTCOME_TRY(row, detail::load_cert(impl_->db.read(), id));
+  if (!row) return make_error(Code::kNotFound, "certificate " + id + " not found");
+  return detail::to_view(*row);
+}
+
+Result<std::vector<CertificateView>> Service::list(const std::string& hostname_filter) {
+  BOOST_OUTCOME_TRY(rows, detail::list_certs(impl_->db.read(), hostname_filter, ""));
+  std::vector<CertificateView> out;
+  for (const auto& r : rows) out.push_back(detail::to_view(r));
+  return out;
+}
+
+Result<CertificateMaterial> Service::material(const std::string& id) {
+  BOOST_OUTCOME_TRY(row, detail::load_cert(impl_->db.read(), id));
+  if (!row || row->version == 0 || !row->chain_pem || !row->key_sealed)
+    return make_error(Code::kNotFound, "certificate " + id + " not found");
+  BOOST_OUTCOME_TRY(key, impl_->open_text(*row->key_sealed));
+  return CertificateMaterial{row->id, row->version, row->hostnames, *row->chain_pem, key,
+                             row->not_after.value_or(0), row->workspace_id};
+}
+
+awaitable<Status> Service::renew_now(std::string id) {
+  const auto now = impl_->clock.now_ms();
+  auto st = co_await impl_->db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(row, detail::load_cert(c, id));
+    if (!row) return make_error(Code::kNotFound, "certificate " + id + " not found");
+    if (row->version > 0 && !row->order_state) {
+      row->status = "renewing";
+      row->renew_after = now;
+    }
+    row->renew = true;
+    row->failures = 0;
+    row->next_attempt_at.reset();
+    BOOST_OUTCOME_TRY(detail::update_cert(c, *row, now));
+    return impl_->enqueue_now(c, id, now);
+  });
+  if (!st) co_return st;
+  if (impl_->in_flight.count(id) > 0) impl_->kicked.insert(id);
+  if (impl_->jobs) impl_->jobs->poke();
+  co_return ok();
+}
+
+awaitable<Status> Service::stop_renewing(std::string id) {
+  const auto now = impl_->clock.now_ms();
+  co_return co_await impl_->db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(row, detail::load_cert(c, id));
+    if (!row) return make_error(Code::kNotFound, "certificate " + id + " not found");
+    row->renew = false;
+    return detail::update_cert(c, *row, now);
+  });
+}
+
+awaitable<Status> Service::remove(std::string id) {
+  co_return co_await impl_->db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(row, detail::load_cert(c, id));
+    if (!row) return make_error(Code::kNotFound, "certificate " + id + " not found");
+    return detail::delete_cert(c, id);
+  });
+}
+
+Result<json> Service::refs_for_workspace(storage::Conn& c, const std::string& workspace_id) {
+  json out = json::array();
+  if (workspace_id.empty()) return out;
+  BOOST_OUTCOME_TRY(rows, detail::list_certs(c, "", workspace_id));
+  for (const auto& r : rows)
+    if (r.version > 0) out.push_back({{"id", r.id}, {"hostnames", r.hostnames}, {"version", r.version}});
+  return out;
+}
+
+Result<std::string> Service::http01_answer(storage::Conn& c, const std::string& token) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT key_authorization FROM acme_http_tokens WHERE token = ?"));
+  s.bind(1, token);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return make_error(Code::kNotFound, "no challenge for this token");
+  return s.col_text(0);
+}
+
+}  // namespace fc::certs

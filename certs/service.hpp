@@ -1,0 +1,99 @@
+// fc::certs::Service — the database-backed certificate store and issuer
+// (docs/certs.md "Daemon"): certificates with versions, sealed private keys
+// (AES-256-GCM under the key-encryption key), resumable ACME orders run from
+// the durable job queue, HTTP-01 answers and DNS-01 TXT rows in the database,
+// the internal issuer as fallback, renewal and per-issuer budgets.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/asio.hpp"
+#include "common/clock.hpp"
+#include "common/result.hpp"
+
+namespace fc::storage {
+class Conn;
+class Database;
+class JobRunner;
+}  // namespace fc::storage
+
+namespace fc::certs {
+
+struct CertificateView {            // what the API shows (never a key)
+  std::string id;                   // crt_<time-ordered id>
+  std::vector<std::string> hostnames;
+  std::string issuer;               // "acme:<directory>" or "internal"
+  std::string status;               // pending|valid|renewing|failed|expired
+  std::optional<std::int64_t> not_before_ms, not_after_ms, renew_after_ms;
+  std::int64_t version = 0;         // bumps on each stored certificate
+  std::optional<std::string> last_error;
+  std::string workspace_id;         // "" for platform certificates
+};
+
+// The current material of a certificate, for the agent endpoint only.
+struct CertificateMaterial {
+  std::string id;
+  std::int64_t version = 0;
+  std::vector<std::string> hostnames;
+  std::string certificate_pem;
+  std::string private_key_pem;
+  std::int64_t not_after_ms = 0;
+  std::string workspace_id;
+};
+
+enum class ChallengePref { kHttp01, kDns01 };
+
+struct ServiceOptions {
+  nlohmann::json issuers = nlohmann::json::array();  // config certs.issuers
+  std::string kek_file;                               // config certs.key_encryption_key_file
+  std::string zone;                                   // platform zone (dns.zone)
+  bool platform_wildcard = false;                     // ensure *.<zone> by DNS-01 at start
+  int max_orders_in_flight = 4;
+  int failures_before_fallback = 3;                   // failed orders before the next issuer
+};
+
+class Service {
+ public:
+  Service(asio::io_context& io, storage::Database& db, const Clock& clock, ServiceOptions o);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Reads or creates the key-encryption key, checks it against the sealed
+  // check value in the database (a wrong key fails with a clear message),
+  // creates the internal root on first start, registers the job handlers.
+  Status init(storage::JobRunner& jobs);
+  // Called after commits that changed dns_challenges (DNS publisher changed()).
+  void on_dns_change(std::function<void()> f);
+
+  // Creates (or returns the existing) certificate for exactly these names and
+  // enqueues its order; never places a second order for the same names.
+  awaitable<Result<std::string>> ensure(std::vector<std::string> hostnames, std::string workspace_id,
+                                        ChallengePref pref, std::string dns01_delegate_name /* "" or "<id>._acme.<zone>" */);
+  Result<CertificateView> get(const std::string& id);
+  Result<std::vector<CertificateView>> list(const std::string& hostname_filter);
+  // Private key included: only for the agent of a region serving the names.
+  Result<CertificateMaterial> material(const std::string& id);
+  awaitable<Status> renew_now(std::string id);
+  awaitable<Status> stop_renewing(std::string id);   // domain moved: keep until expiry, never renew
+  awaitable<Status> remove(std::string id);          // domain/workspace deleted
+  // Certificates of a workspace as assignment refs [{id, hostnames, version}] (inside a transaction).
+  static Result<nlohmann::json> refs_for_workspace(storage::Conn& c, const std::string& workspace_id);
+  // HTTP-01 key authorization for a token (read connection), kNotFound otherwise.
+  static Result<std::string> http01_answer(storage::Conn& c, const std::string& token);
+  // Called after commit when a certificate version was stored (the lead/domains will refresh assignments).
+  void on_issued(std::function<void(const std::string& cert_id, const std::string& workspace_id)> f);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fc::certs

@@ -1,0 +1,245 @@
+#include <algorithm>
+#include <cctype>
+
+#include <nlohmann/json.hpp>
+
+#include "certs/detail/store.hpp"
+
+namespace fc::certs::detail {
+
+namespace {
+
+constexpr const char* kCols =
+    "id, names_key, hostnames, workspace_id, challenge, dns01_delegate, status, issuer, issuer_index,"
+    " issuer_failures, failures, version, not_before, not_after, renew_after, next_attempt_at, last_error,"
+    " renew, chain_pem, key_sealed, order_issuer, order_url, order_state, order_key_sealed";
+
+std::vector<std::string> parse_names(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  std::vector<std::string> out;
+  if (!j.is_array()) return out;
+  for (const auto& x : j)
+    if (x.is_string()) out.push_back(x.get<std::string>());
+  return out;
+}
+
+CertRow read_row(const storage::Stmt& s) {
+  CertRow r;
+  r.id = s.col_text(0);
+  r.names_key = s.col_text(1);
+  r.hostnames = parse_names(s.col_text(2));
+  r.workspace_id = s.col_text(3);
+  r.challenge = s.col_text(4);
+  r.dns01_delegate = s.col_text(5);
+  r.status = s.col_text(6);
+  r.issuer = s.col_text(7);
+  r.issuer_index = s.col_int(8);
+  r.issuer_failures = s.col_int(9);
+  r.failures = s.col_int(10);
+  r.version = s.col_int(11);
+  r.not_before = s.col_opt_int(12);
+  r.not_after = s.col_opt_int(13);
+  r.renew_after = s.col_opt_int(14);
+  r.next_attempt_at = s.col_opt_int(15);
+  r.last_error = s.col_opt_text(16);
+  r.renew = s.col_int(17) != 0;
+  r.chain_pem = s.col_opt_text(18);
+  r.key_sealed = s.col_opt_text(19);
+  r.order_issuer = s.col_opt_int(20);
+  r.order_url = s.col_opt_text(21);
+  r.order_state = s.col_opt_text(22);
+  r.order_key_sealed = s.col_opt_text(23);
+  return r;
+}
+
+Result<std::vector<CertRow>> collect(storage::Stmt& s) {
+  std::vector<CertRow> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) break;
+    out.push_back(read_row(s));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string names_key(std::vector<std::string> names) {
+  for (auto& n : names)
+    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
+std::string registered_domain(const std::string& name) {
+  std::string n = name.rfind("*.", 0) == 0 ? name.substr(2) : name;
+  auto last = n.rfind('.');
+  if (last == std::string::npos || last == 0) return n;
+  auto prev = n.rfind('.', last - 1);
+  return prev == std::string::npos ? n : n.substr(prev + 1);
+}
+
+Result<std::optional<CertRow>> load_cert(storage::Conn& c, const std::string& id) {
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kCols + " FROM certificates WHERE id = ?"));
+  s.bind(1, id);
+  BOOST_OUTCOME_TRY(rows, collect(s));
+  if (rows.empty()) return std::optional<CertRow>();
+  return std::optional<CertRow>(std::move(rows.front()));
+}
+
+Result<std::optional<std::string>> find_by_names(storage::Conn& c, const std::string& key) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT id FROM certificates WHERE names_key = ?"));
+  s.bind(1, key);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(s.col_text(0));
+}
+
+Result<std::vector<CertRow>> list_certs(storage::Conn& c, const std::string& hostname, const std::string& workspace) {
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kCols +
+                                 " FROM certificates WHERE (?1 = '' OR EXISTS (SELECT 1 FROM json_each(hostnames)"
+                                 " WHERE lower(value) = lower(?1))) AND (?2 IS NULL OR workspace_id = ?2) ORDER BY id"));
+  s.bind(1, hostname);
+  if (workspace.empty()) s.bind(2, nullptr); else s.bind(2, workspace);
+  return collect(s);
+}
+
+Status insert_cert(storage::Conn& c, const CertRow& r, std::int64_t now) {
+  BOOST_OUTCOME_TRY(s, c.prepare(
+      "INSERT INTO certificates(id, names_key, hostnames, workspace_id, challenge, dns01_delegate, status,"
+      " issuer_index, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"));
+  return s.bind_all(r.id, r.names_key, nlohmann::json(r.hostnames).dump(), r.workspace_id, r.challenge,
+                    r.dns01_delegate, r.status, r.issuer_index, now).run();
+}
+
+Status update_cert(storage::Conn& c, const CertRow& r, std::int64_t now) {
+  BOOST_OUTCOME_TRY(s, c.prepare(
+      "UPDATE certificates SET status = ?2, issuer = ?3, issuer_index = ?4, issuer_failures = ?5, failures = ?6,"
+      " version = ?7, not_before = ?8, not_after = ?9, renew_after = ?10, next_attempt_at = ?11, last_error = ?12,"
+      " renew = ?13, chain_pem = ?14, key_sealed = ?15, order_issuer = ?16, order_url = ?17, order_state = ?18,"
+      " order_key_sealed = ?19, updated_at = ?20 WHERE id = ?1"));
+  s.bind_all(r.id, r.status, r.issuer, r.issuer_index, r.issuer_failures, r.failures, r.version, r.not_before,
+             r.not_after, r.renew_after, r.next_attempt_at, r.last_error, r.renew ? 1 : 0, r.chain_pem, r.key_sealed,
+             r.order_issuer, r.order_url, r.order_state, r.order_key_sealed, now);
+  BOOST_OUTCOME_TRY(s.run());
+  if (c.changes() == 0) return make_error(Code::kNotFound, "certificate " + r.id + " not found");
+  return ok();
+}
+
+Status delete_cert(storage::Conn& c, const std::string& id) {
+  BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM certificates WHERE id = ?"));
+  BOOST_OUTCOME_TRY(s.bind(1, id).run());
+  BOOST_OUTCOME_TRY(t, c.prepare("DELETE FROM acme_http_tokens WHERE cert_id = ?"));
+  return t.bind(1, id).run();
+}
+
+CertificateView to_view(const CertRow& r) {
+  CertificateView v;
+  v.id = r.id;
+  v.hostnames = r.hostnames;
+  v.issuer = r.issuer;
+  v.status = r.status;
+  v.not_before_ms = r.not_before;
+  v.not_after_ms = r.not_after;
+  v.renew_after_ms = r.renew ? r.renew_after : std::nullopt;
+  v.version = r.version;
+  v.last_error = r.last_error;
+  v.workspace_id = r.workspace_id;
+  return v;
+}
+
+Result<std::optional<std::string>> get_meta(storage::Conn& c, const std::string& key) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT value FROM certs_meta WHERE key = ?"));
+  s.bind(1, key);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(s.col_text(0));
+}
+
+Status put_meta(storage::Conn& c, const std::string& key, const std::string& value) {
+  BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO certs_meta(key, value) VALUES(?1, ?2)"
+                                 " ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
+  return s.bind_all(key, value).run();
+}
+
+Status record_order(storage::Conn& c, const std::string& issuer, const CertRow& r, const std::string& order_url,
+                    std::int64_t now) {
+  BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO cert_orders(issuer, cert_id, names_key, order_url, renewal, created_at)"
+                                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"));
+  BOOST_OUTCOME_TRY(s.bind_all(issuer, r.id, r.names_key, order_url, r.version > 0 ? 1 : 0, now).run());
+  const auto order_id = c.last_insert_rowid();
+  BOOST_OUTCOME_TRY(n, c.prepare("INSERT INTO cert_order_names(order_id, name, domain) VALUES(?1, ?2, ?3)"));
+  for (const auto& name : r.hostnames) {
+    BOOST_OUTCOME_TRY(n.bind_all(order_id, name, registered_domain(name)).run());
+  }
+  return ok();
+}
+
+Status finish_order(storage::Conn& c, const std::string& order_url, const std::string& result, std::int64_t now) {
+  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE cert_orders SET result = ?2, finished_at = ?3"
+                                 " WHERE order_url = ?1 AND result = 'pending'"));
+  return s.bind_all(order_url, result, now).run();
+}
+
+namespace {
+
+constexpr std::int64_t kHour = 3600 * 1000;
+constexpr std::int64_t kWeek = 7 * 24 * kHour;
+
+struct Window {
+  std::int64_t count = 0;
+  std::int64_t oldest = 0;
+};
+
+Result<Window> window(storage::Conn& c, const std::string& sql, const std::string& a, const std::string& b,
+                      std::int64_t since) {
+  BOOST_OUTCOME_TRY(s, c.prepare(sql));
+  s.bind_all(a, b, since);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return Window{};
+  return Window{s.col_int(0), s.col_opt_int(1).value_or(0)};
+}
+
+BudgetVerdict deny(const std::string& what, std::int64_t used, std::int64_t limit, std::int64_t retry_at) {
+  return BudgetVerdict{false,
+                       "budget " + what + " exhausted (" + std::to_string(used) + "/" + std::to_string(limit) +
+                           "); the order waits until " + format_rfc3339(retry_at),
+                       retry_at};
+}
+
+}  // namespace
+
+Result<BudgetVerdict> check_budget(storage::Conn& c, const std::string& issuer, const BudgetLimits& l,
+                                   const CertRow& r, bool renewal, std::int64_t now) {
+  BOOST_OUTCOME_TRY(orders, window(c, "SELECT count(*), min(created_at) FROM cert_orders WHERE issuer = ?1"
+                                      " AND ?2 = ?2 AND created_at > ?3", issuer, "", now - 3 * kHour));
+  if (orders.count >= l.orders_per_3h)
+    return deny("orders_per_3h", orders.count, l.orders_per_3h, orders.oldest + 3 * kHour);
+  BOOST_OUTCOME_TRY(dups, window(c, "SELECT count(*), min(finished_at) FROM cert_orders WHERE issuer = ?1"
+                                    " AND names_key = ?2 AND result = 'valid' AND finished_at > ?3",
+                                 issuer, r.names_key, now - kWeek));
+  if (dups.count >= l.duplicates_per_week)
+    return deny("duplicates_per_week", dups.count, l.duplicates_per_week, dups.oldest + kWeek);
+  for (const auto& name : r.hostnames) {
+    BOOST_OUTCOME_TRY(failed, window(c, "SELECT count(*), min(o.finished_at) FROM cert_orders o JOIN cert_order_names n"
+                                        " ON n.order_id = o.id WHERE o.issuer = ?1 AND n.name = ?2 AND"
+                                        " o.result = 'invalid' AND o.finished_at > ?3", issuer, name, now - kHour));
+    if (failed.count >= l.failed_validations_per_hour)
+      return deny("failed_validations_per_hour for " + name, failed.count, l.failed_validations_per_hour,
+                  failed.oldest + kHour);
+    if (renewal) continue;  // renewals do not count against certificates per domain (as at Let's Encrypt)
+    BOOST_OUTCOME_TRY(per_domain, window(c, "SELECT count(DISTINCT o.id), min(o.finished_at) FROM cert_orders o"
+                                            " JOIN cert_order_names n ON n.order_id = o.id WHERE o.issuer = ?1 AND"
+                                            " n.domain = ?2 AND o.result = 'valid' AND o.finished_at > ?3",
+                                         issuer, registered_domain(name), now - kWeek));
+    if (per_domain.count >= l.certs_per_domain_per_week)
+      return deny("certs_per_domain_per_week for " + registered_domain(name), per_domain.count,
+                  l.certs_per_domain_per_week, per_domain.oldest + kWeek);
+  }
+  return BudgetVerdict{};
+}
+
+}  // namespace fc::certs::detail

@@ -1,0 +1,140 @@
+#include "domains/detail/store.hpp"
+
+namespace fc::domains::store {
+namespace {
+
+constexpr const char* kCols =
+    "id, hostname, workspace_id, status, token, verified_at, routing_type, routing_ok, routing_found,"
+    " challenge, certificate_id, cert_generation, routed, last_error, attempts, last_checked_at, moved_at,"
+    " deleted_at, reserved_until, created_at, updated_at";
+
+Domain row(const storage::Stmt& s) {
+  Domain d;
+  d.id = s.col_text(0);
+  d.hostname = s.col_text(1);
+  d.workspace_id = s.col_text(2);
+  d.state = parse_state(s.col_text(3)).value_or(State::kFailed);
+  d.token = s.col_text(4);
+  d.verified_at = s.col_opt_int(5);
+  d.routing_type = s.col_text(6);
+  d.routing_ok = s.col_int(7) != 0;
+  d.routing_found = s.col_text(8);
+  d.challenge = s.col_opt_text(9);
+  d.certificate_id = s.col_opt_text(10);
+  d.cert_generation = s.col_opt_int(11);
+  d.routed = s.col_int(12) != 0;
+  d.last_error = s.col_opt_text(13);
+  d.attempts = s.col_int(14);
+  d.last_checked_at = s.col_opt_int(15);
+  d.moved_at = s.col_opt_int(16);
+  d.deleted_at = s.col_opt_int(17);
+  d.reserved_until = s.col_opt_int(18);
+  d.created_at = s.col_int(19);
+  d.updated_at = s.col_int(20);
+  return d;
+}
+
+Result<std::vector<Domain>> rows(storage::Stmt& s) {
+  std::vector<Domain> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(more, s.step());
+    if (!more) return out;
+    out.push_back(row(s));
+  }
+}
+
+Result<std::vector<Domain>> query(storage::Conn& c, const std::string& where, const std::string& arg) {
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kCols + " FROM domains " + where));
+  if (!arg.empty()) s.bind(1, arg);
+  return rows(s);
+}
+
+template <class Bind>
+Status write(storage::Conn& c, const char* sql, const Domain& d, Bind extra) {
+  BOOST_OUTCOME_TRY(s, c.prepare(sql));
+  s.bind_all(d.id, d.hostname, d.workspace_id, std::string(state_name(d.state)), d.token, d.verified_at,
+             d.routing_type, d.routing_ok ? 1 : 0, d.routing_found, d.challenge, d.certificate_id,
+             d.cert_generation, d.routed ? 1 : 0, d.last_error, d.attempts, d.last_checked_at, d.moved_at,
+             d.deleted_at, d.reserved_until, d.created_at, d.updated_at);
+  extra(s);
+  return s.run();
+}
+
+}  // namespace
+
+Status insert(storage::Conn& c, const Domain& d) {
+  return write(c,
+               "INSERT INTO domains(id, hostname, workspace_id, status, token, verified_at, routing_type,"
+               " routing_ok, routing_found, challenge, certificate_id, cert_generation, routed, last_error,"
+               " attempts, last_checked_at, moved_at, deleted_at, reserved_until, created_at, updated_at)"
+               " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)",
+               d, [](storage::Stmt&) {});
+}
+
+Status update(storage::Conn& c, const Domain& d) {
+  return write(c,
+               "UPDATE domains SET hostname=?2, workspace_id=?3, status=?4, token=?5, verified_at=?6,"
+               " routing_type=?7, routing_ok=?8, routing_found=?9, challenge=?10, certificate_id=?11,"
+               " cert_generation=?12, routed=?13, last_error=?14, attempts=?15, last_checked_at=?16,"
+               " moved_at=?17, deleted_at=?18, reserved_until=?19, created_at=?20, updated_at=?21 WHERE id=?1",
+               d, [](storage::Stmt&) {});
+}
+
+Result<std::optional<Domain>> find_by_id(storage::Conn& c, const std::string& id) {
+  BOOST_OUTCOME_TRY(v, query(c, "WHERE id = ?1", id));
+  if (v.empty()) return std::optional<Domain>{};
+  return std::optional<Domain>(std::move(v.front()));
+}
+
+Result<std::vector<Domain>> live_for_host(storage::Conn& c, const std::string& hostname) {
+  return query(c, "WHERE hostname = ?1 AND deleted_at IS NULL ORDER BY created_at, id", hostname);
+}
+
+Result<std::vector<Domain>> live_for_workspace(storage::Conn& c, const std::string& workspace_id) {
+  return query(c, "WHERE workspace_id = ?1 AND deleted_at IS NULL ORDER BY created_at, id", workspace_id);
+}
+
+Result<std::vector<Domain>> reservations(storage::Conn& c, const std::string& hostname, std::int64_t now) {
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kCols +
+                                 " FROM domains WHERE hostname = ?1 AND deleted_at IS NOT NULL"
+                                 " AND reserved_until > ?2 ORDER BY created_at, id"));
+  s.bind_all(hostname, now);
+  return rows(s);
+}
+
+Result<std::vector<Domain>> issuing_running(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(s, c.prepare(
+      "SELECT d.id FROM domains d JOIN workspaces w ON w.id = d.workspace_id"
+      " WHERE d.status = 'issuing' AND d.deleted_at IS NULL AND d.cert_generation IS NOT NULL"
+      " AND w.observed_phase = 'running' AND w.observed_generation >= d.cert_generation"));
+  std::vector<std::string> ids;
+  for (;;) {
+    BOOST_OUTCOME_TRY(more, s.step());
+    if (!more) break;
+    ids.push_back(s.col_text(0));
+  }
+  std::vector<Domain> out;
+  for (const auto& id : ids) {
+    BOOST_OUTCOME_TRY(d, find_by_id(c, id));
+    if (d) out.push_back(std::move(*d));
+  }
+  return out;
+}
+
+Result<std::vector<Domain>> orphaned(storage::Conn& c) {
+  return query(c,
+               "WHERE deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM workspaces w"
+               " WHERE w.id = domains.workspace_id AND w.state <> 'deleting')",
+               "");
+}
+
+Result<std::vector<Domain>> with_certificate(storage::Conn& c, const std::string& cert_id) {
+  return query(c, "WHERE certificate_id = ?1 AND deleted_at IS NULL", cert_id);
+}
+
+Status purge_reservations(storage::Conn& c, std::int64_t now) {
+  BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM domains WHERE deleted_at IS NOT NULL AND reserved_until <= ?1"));
+  return s.bind(1, now).run();
+}
+
+}  // namespace fc::domains::store

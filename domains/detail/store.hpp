@@ -1,0 +1,32 @@
+// SQL for the domains table (migrations/0006_domains.sql). Plain records in
+// and out; policy lives in the service.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "domains/service.hpp"
+#include "storage/db.hpp"
+
+namespace fc::domains::store {
+
+Status insert(storage::Conn& c, const Domain& d);
+Status update(storage::Conn& c, const Domain& d);
+Result<std::optional<Domain>> find_by_id(storage::Conn& c, const std::string& id);
+// Live claims of a hostname, oldest first.
+Result<std::vector<Domain>> live_for_host(storage::Conn& c, const std::string& hostname);
+// Live claims of a workspace, oldest first.
+Result<std::vector<Domain>> live_for_workspace(storage::Conn& c, const std::string& workspace_id);
+// Deleted claims of a hostname still reserved at `now`.
+Result<std::vector<Domain>> reservations(storage::Conn& c, const std::string& hostname, std::int64_t now);
+// Live claims in `issuing` whose certificate's generation is running.
+Result<std::vector<Domain>> issuing_running(storage::Conn& c);
+// Live claims whose workspace is gone or being deleted.
+Result<std::vector<Domain>> orphaned(storage::Conn& c);
+// Live claims holding a certificate id.
+Result<std::vector<Domain>> with_certificate(storage::Conn& c, const std::string& cert_id);
+// Removes reservations that ended.
+Status purge_reservations(storage::Conn& c, std::int64_t now);
+
+}  // namespace fc::domains::store

@@ -1,0 +1,251 @@
+// After verification: pre-flight (routing, CAA, _acme-challenge), the
+// certificate order, delivery in the assignment, re-checks (moved), and the
+// periodic sweep.
+#include <spdlog/spdlog.h>
+
+#include "domains/detail/impl.hpp"
+#include "domains/detail/store.hpp"
+
+namespace fc::domains {
+
+using std::chrono::seconds;
+
+namespace {
+
+std::vector<CaaRecord> caa_of(const Answer& a) {
+  std::vector<CaaRecord> out;
+  for (const auto& r : a.records) {
+    if (auto* c = std::get_if<dns::CaaRdata>(&r.rdata)) out.push_back({c->flags, c->tag, c->value});
+  }
+  return out;
+}
+
+std::vector<std::string> texts(const Answer& a) {
+  std::vector<std::string> out;
+  for (const auto& r : a.records) {
+    if (auto* t = std::get_if<dns::TxtRdata>(&r.rdata)) {
+      std::string s;
+      for (const auto& p : t->strings) s += p;
+      out.push_back(s);
+    }
+    if (auto* c = std::get_if<dns::CnameRdata>(&r.rdata)) {
+      auto s = c->target.to_text();
+      if (!s.empty() && s.back() == '.') s.pop_back();
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// Returns the reason the order would fail, or nullopt; sets dns01 when the
+// customer delegated _acme-challenge to us.
+awaitable<std::optional<std::string>> Service::Impl::preflight(const Domain& d, bool& dns01) {
+  auto exp = expected(d);
+  if (!exp) co_return "the workspace no longer exists";
+  auto obs = co_await observe(d);
+  obs.txt = Lookup{"", {d.token}};  // ownership was proven once; routing must still hold
+  auto ev = evaluate(exp.value(), obs);
+  if (!ev.routing_ok) co_return ev.last_error.value_or("routing does not point at us");
+  // RFC 8659 §3: climb from the name towards the root; the first non-empty
+  // CAA RRset is the relevant one. Top-level labels are not asked.
+  std::string name = d.hostname;
+  for (int hops = 0; hops < 127 && name.find('.') != std::string::npos; ++hops) {
+    auto a = co_await lookup(name, dns::RrType::kCaa);
+    if (!a.error.empty()) co_return "CAA lookup for " + name + " failed (" + a.error + ")";
+    auto set = caa_of(a);
+    if (!set.empty()) {
+      auto v = evaluate_caa(name, set, o.caa_identities, false);
+      if (!v.allowed) co_return v.reason;
+      break;
+    }
+    name = name.substr(name.find('.') + 1);
+  }
+  std::string acme = "_acme-challenge." + d.hostname;
+  auto cname = co_await lookup(acme, dns::RrType::kCname);
+  Lookup cl{cname.error, texts(cname)};
+  Lookup tl;
+  if (cl.error.empty() && cl.values.empty()) {
+    auto txt = co_await lookup(acme, dns::RrType::kTxt);
+    tl = Lookup{txt.error, texts(txt)};
+  }
+  auto ac = evaluate_acme_challenge(d.hostname, delegate_name(d), cl, tl);
+  if (ac.conflict) co_return ac.message;
+  dns01 = ac.delegated;
+  co_return std::nullopt;
+}
+
+awaitable<seconds> Service::Impl::preflight_and_order(Domain d) {
+  bool dns01 = false;
+  auto why = co_await preflight(d, dns01);
+  if (why) {
+    logger()->info("domain pre-flight failed id={} hostname={} reason=\"{}\"", d.id, d.hostname, *why);
+    (void)co_await save(d.id, [&](Domain& x) {
+      x.state = State::kFailed;
+      x.last_error = *why;
+      x.attempts += 1;
+      x.last_checked_at = now();
+    });
+    d.attempts += 1;
+    co_return retry_delay(d);
+  }
+  if (!certs.ensure) {
+    (void)co_await save(d.id, [&](Domain& x) {
+      x.state = State::kIssuing;
+      x.last_error = "the certificate service is not available yet";
+    });
+    co_return retry_delay(d);
+  }
+  std::string delegate = dns01 ? delegate_name(d) : "";
+  std::vector<std::string> names{d.hostname};  // named: GCC 12 mishandles init lists in co_await
+  auto cert = co_await certs.ensure(std::move(names), d.workspace_id, delegate);
+  if (!cert) {
+    (void)co_await save(d.id, [&](Domain& x) {
+      x.state = State::kIssuing;
+      x.last_error = "certificate order: " + cert.error().detail;
+      x.attempts += 1;
+    });
+    d.attempts += 1;
+    co_return retry_delay(d);
+  }
+  logger()->info("domain certificate ordered id={} hostname={} cert={} challenge={}", d.id, d.hostname, cert.value(),
+               dns01 ? "dns-01" : "http-01");
+  (void)co_await save(d.id, [&](Domain& x) {
+    x.state = State::kIssuing;
+    x.certificate_id = cert.value();
+    x.challenge = dns01 ? "dns-01" : "http-01";
+    x.last_error.reset();
+    x.attempts = 0;
+    x.last_checked_at = now();
+  });
+  co_return seconds(std::clamp<std::int64_t>(o.verify_base_s / 6, 1, 60));
+}
+
+awaitable<seconds> Service::Impl::follow_certificate(Domain d) {
+  seconds poll(std::clamp<std::int64_t>(o.verify_base_s / 6, 1, 60));
+  if (!certs.get) co_return poll;
+  auto info = certs.get(*d.certificate_id);
+  if (!info) co_return poll;
+  const auto& c = info.value();
+  if (c.status == "failed") {
+    (void)co_await save(d.id, [&](Domain& x) {
+      x.state = State::kFailed;
+      x.last_error = "certificate " + c.id + ": " + c.last_error.value_or("the order failed");
+      x.attempts += 1;
+    });
+    d.attempts += 1;
+    co_return retry_delay(d);
+  }
+  if ((c.status == "valid" || c.status == "renewing") && !d.cert_generation) co_await deliver(d.workspace_id, c.id);
+  co_return poll;
+}
+
+// Publishes the workspace's assignment again so that it carries the
+// certificate, and remembers the generation the agent must report running.
+awaitable<void> Service::Impl::deliver(std::string workspace_id, std::string cert_id) {
+  co_await refresh(workspace_id);
+  auto w = sched.get_workspace(workspace_id);
+  if (!w) co_return;
+  auto gen = w.value().generation;
+  auto st = co_await db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(mine, store::with_certificate(c, cert_id));
+    for (auto& d : mine) {
+      if (d.workspace_id != workspace_id) continue;
+      d.cert_generation = gen;
+      d.updated_at = now();
+      BOOST_OUTCOME_TRY(store::update(c, d));
+    }
+    return ok();
+  });
+  if (!st) logger()->warn("recording delivery of {} failed: {}", cert_id, st.error().detail);
+}
+
+namespace {
+
+// A re-check's effect on the row: back to active when routing points at us
+// again, else moved (since the first failed re-check), unrouted once withdrawn.
+void apply_recheck(Domain& x, const Evaluation& ev, std::int64_t now_ms, bool withdraw) {
+  x.routing_ok = ev.routing_ok;
+  x.routing_type = ev.routing_type;
+  x.routing_found = ev.routing_found;
+  x.last_checked_at = now_ms;
+  if (ev.routing_ok) {
+    if (x.state == State::kMoved) x.state = x.cert_generation ? State::kActive : State::kIssuing;
+    x.moved_at.reset();
+    x.routed = true;
+    x.last_error.reset();
+    return;
+  }
+  if (x.state != State::kMoved) x.moved_at = now_ms;
+  x.state = State::kMoved;
+  x.last_error = ev.last_error;
+  if (withdraw) x.routed = false;
+}
+
+}  // namespace
+
+awaitable<seconds> Service::Impl::recheck(Domain d) {
+  seconds interval(o.recheck_interval_s);
+  auto exp = expected(d);
+  if (!exp) co_return interval;
+  auto obs = co_await observe(d);
+  obs.txt = Lookup{"", {d.token}};
+  auto ev = evaluate(exp.value(), obs);
+  bool lookup_failed = !ev.routing_ok && (!obs.cname.error.empty() || !obs.addrs.error.empty());
+  if (lookup_failed) co_return retry_delay(d);  // a resolver failure is not evidence of a move
+  auto now_ms = now();
+  bool withdraw = !ev.routing_ok && d.moved_at && now_ms >= *d.moved_at + o.moved_grace_s * 1000 && d.routed;
+  bool restore = ev.routing_ok && !d.routed;
+  (void)co_await save(d.id, [&](Domain& x) { apply_recheck(x, ev, now_ms, withdraw); });
+  if (withdraw || restore) co_await refresh(d.workspace_id);
+  if (withdraw && d.certificate_id && certs.stop_renewing) (void)co_await certs.stop_renewing(*d.certificate_id);
+  if (withdraw) logger()->info("domain moved, route withdrawn id={} hostname={}", d.id, d.hostname);
+  if (ev.routing_ok) co_return interval;
+  auto grace_end = d.moved_at.value_or(now_ms) + o.moved_grace_s * 1000;
+  if (d.routed && !withdraw && grace_end > now_ms)
+    co_return std::min(interval, seconds((grace_end - now_ms) / 1000 + 1));
+  co_return interval;
+}
+
+awaitable<void> Service::tick() {
+  auto& i = *impl_;
+  auto running = store::issuing_running(i.db.read());
+  if (running) {
+    for (const auto& d : running.value()) {
+      (void)co_await i.save(d.id, [&](Domain& x) {
+        if (x.state == State::kIssuing && x.cert_generation) x.state = State::kActive;
+      });
+      logger()->info("domain active id={} hostname={}", d.id, d.hostname);
+    }
+  }
+  if (i.now() - i.last_sweep_ms < 5000) co_return;
+  i.last_sweep_ms = i.now();
+  auto gone = store::orphaned(i.db.read());
+  if (gone) {
+    for (const auto& d : gone.value()) {
+      auto now = i.now();
+      (void)co_await i.save(d.id, [&](Domain& x) {
+        x.state = State::kDeleted;
+        x.deleted_at = now;
+        if (x.verified_at) x.reserved_until = now + i.o.reservation_s * 1000;
+        x.routed = false;
+      });
+      if (d.certificate_id && i.certs.remove) (void)co_await i.certs.remove(*d.certificate_id);
+      logger()->info("domain released with its workspace id={} hostname={} workspace={}", d.id, d.hostname,
+                   d.workspace_id);
+    }
+  }
+  auto now = i.now();
+  (void)co_await i.db.write([&](storage::Conn& c) { return store::purge_reservations(c, now); });
+}
+
+void Service::certificate_issued(const std::string& cert_id, const std::string& workspace_id) {
+  if (workspace_id.empty()) return;
+  auto* i = impl_.get();
+  asio::co_spawn(i->io, i->deliver(workspace_id, cert_id), [](std::exception_ptr e) {
+    if (e) logger()->error("delivering a certificate threw");
+  });
+}
+
+}  // namespace fc::domains

@@ -1,0 +1,215 @@
+// Claims, reads, deletion, the API view and the periodic sweep.
+#include "domains/service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "domains/detail/impl.hpp"
+#include "domains/detail/store.hpp"
+
+namespace fc::domains {
+
+using nlohmann::json;
+
+Service::Service(asio::io_context& io, storage::Database& db, const Clock& clock, scheduler::Service& sched,
+                 Options o)
+    : impl_(std::make_unique<Impl>(io, db, clock, sched, std::move(o))) {}
+Service::~Service() = default;
+
+void Service::set_certs(CertPort p) { impl_->certs = std::move(p); }
+
+void Service::init(storage::JobRunner& jobs) {
+  impl_->jobs = &jobs;
+  auto* i = impl_.get();
+  jobs.on(kCheckJob, [i](storage::Job j) { return i->run_check(std::move(j)); });
+}
+
+std::string Service::Impl::new_token() {
+  std::random_device rd;  // /dev/urandom on Linux
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
+  return std::string("fc-verify=") + buf;
+}
+
+std::string Service::Impl::delegate_name(const Domain& d) const {
+  std::string id = d.id;
+  for (auto& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return id + "._acme." + o.zone;
+}
+
+Status Service::Impl::enqueue_check(storage::Conn& c, const Domain& d, std::int64_t run_at) {
+  return storage::enqueue(c, storage::NewJob{kCheckJob, d.id, "{}", run_at, 0}, now());
+}
+
+void Service::Impl::poke() {
+  if (jobs) jobs->poke();
+}
+
+Result<Domain> Service::Impl::visible(const std::string& hostname, const std::string& viewer_ws) {
+  auto name = normalize_hostname(hostname, "");
+  if (!name) return make_error(Code::kNotFound, "no domain " + hostname);
+  BOOST_OUTCOME_TRY(live, store::live_for_host(db.read(), name.value()));
+  const Domain* pick = nullptr;
+  for (const auto& d : live) {
+    if (!viewer_ws.empty() && d.workspace_id != viewer_ws) continue;  // a tenant sees only its own
+    if (!pick || d.verified_at) pick = &d;                            // admins: the verified claim wins
+  }
+  if (!pick) return make_error(Code::kNotFound, "no domain " + name.value());
+  return *pick;
+}
+
+awaitable<Result<bool>> Service::Impl::save(std::string id, std::function<void(Domain&)> fn) {
+  bool live = false;
+  auto st = co_await db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(cur, store::find_by_id(c, id));
+    live = cur && !cur->deleted_at;
+    if (!live) return ok();
+    fn(*cur);
+    cur->updated_at = now();
+    return store::update(c, *cur);
+  });
+  if (!st) co_return st.error();
+  co_return live;
+}
+
+awaitable<void> Service::Impl::refresh(std::string workspace_id) {
+  auto st = co_await sched.refresh_assignment(workspace_id);
+  if (!st) logger()->warn("refresh_assignment workspace={} failed: {}", workspace_id, st.error().detail);
+}
+
+namespace {
+
+Status claim_rules(storage::Conn& c, const std::string& host, const std::string& ws, std::int64_t now,
+                   std::int64_t max_per_ws, std::optional<Domain>& existing) {
+  BOOST_OUTCOME_TRY(live, store::live_for_host(c, host));
+  for (const auto& d : live) {
+    if (d.workspace_id == ws) existing = d;
+    else if (d.verified_at)
+      return make_error(Code::kConflict, host + " is already verified by another workspace");
+  }
+  if (existing) return ok();
+  BOOST_OUTCOME_TRY(reserved, store::reservations(c, host, now));
+  for (const auto& d : reserved) {
+    if (d.workspace_id != ws)
+      return make_error(Code::kConflict, host + " is reserved for its previous workspace until " +
+                                             format_rfc3339(*d.reserved_until));
+  }
+  BOOST_OUTCOME_TRY(mine, store::live_for_workspace(c, ws));
+  if (static_cast<std::int64_t>(mine.size()) >= max_per_ws)
+    return make_error(Code::kInvalidArgument,
+                      "a workspace may claim at most " + std::to_string(max_per_ws) + " custom domains");
+  return ok();
+}
+
+}  // namespace
+
+awaitable<Result<Domain>> Service::claim(std::string workspace_id, std::string hostname, std::string viewer_ws) {
+  auto& i = *impl_;
+  BOOST_OUTCOME_CO_TRY(host, normalize_hostname(hostname, i.o.zone));
+  auto w = i.sched.get_workspace(workspace_id);
+  if (!w || (!viewer_ws.empty() && w.value().id != viewer_ws))
+    co_return make_error(Code::kNotFound, "no workspace " + workspace_id);
+  if (w.value().state == "deleting") co_return make_error(Code::kConflict, "the workspace is being deleted");
+  Domain d;
+  d.id = i.ids.next("dom_", i.now());
+  d.hostname = host;
+  d.workspace_id = w.value().id;
+  d.token = i.new_token();
+  d.created_at = d.updated_at = i.now();
+  std::optional<Domain> existing;
+  auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
+    existing.reset();
+    BOOST_OUTCOME_TRY(claim_rules(c, host, d.workspace_id, i.now(), i.o.max_per_workspace, existing));
+    if (existing) return ok();
+    BOOST_OUTCOME_TRY(store::insert(c, d));
+    return i.enqueue_check(c, d, i.now());
+  });
+  if (!st) co_return st.error();
+  if (existing) co_return *existing;
+  i.poke();
+  logger()->info("domain claimed id={} hostname={} workspace={}", d.id, d.hostname, d.workspace_id);
+  co_return d;
+}
+
+Result<std::vector<Domain>> Service::list(const std::string& workspace_id, const std::string& viewer_ws) {
+  auto w = impl_->sched.get_workspace(workspace_id);
+  if (!w || (!viewer_ws.empty() && w.value().id != viewer_ws))
+    return make_error(Code::kNotFound, "no workspace " + workspace_id);
+  return store::live_for_workspace(impl_->db.read(), w.value().id);
+}
+
+Result<Domain> Service::get(const std::string& hostname, const std::string& viewer_ws) {
+  return impl_->visible(hostname, viewer_ws);
+}
+
+awaitable<Status> Service::check_now(std::string hostname, std::string viewer_ws) {
+  auto& i = *impl_;
+  BOOST_OUTCOME_CO_TRY(d, i.visible(hostname, viewer_ws));
+  auto st = co_await i.db.write([&](storage::Conn& c) { return i.enqueue_check(c, d, i.now()); });
+  if (st) i.poke();
+  co_return st;
+}
+
+awaitable<Status> Service::remove(std::string hostname, std::string viewer_ws) {
+  auto& i = *impl_;
+  BOOST_OUTCOME_CO_TRY(d, i.visible(hostname, viewer_ws));
+  auto now = i.now();
+  auto saved = co_await i.save(d.id, [&](Domain& x) {
+    x.state = State::kDeleted;
+    x.deleted_at = now;
+    // Only a name that was proven ours stays reserved (a dangling CNAME).
+    if (x.verified_at) x.reserved_until = now + i.o.reservation_s * 1000;
+    x.routed = false;
+  });
+  if (!saved) co_return saved.error();
+  if (d.routed) co_await i.refresh(d.workspace_id);
+  if (d.certificate_id && i.certs.remove) {
+    auto st = co_await i.certs.remove(*d.certificate_id);
+    if (!st) logger()->warn("removing certificate {} failed: {}", *d.certificate_id, st.error().detail);
+  }
+  logger()->info("domain deleted id={} hostname={} workspace={}", d.id, d.hostname, d.workspace_id);
+  co_return ok();
+}
+
+json Service::view(const Domain& d) const {
+  auto opt_time = [](const std::optional<std::int64_t>& t) { return t ? json(format_rfc3339(*t)) : json(nullptr); };
+  json cert = nullptr;
+  if (d.certificate_id) {
+    cert = {{"id", *d.certificate_id}, {"status", "pending"}, {"not_after", nullptr}};
+    if (impl_->certs.get) {
+      auto c = impl_->certs.get(*d.certificate_id);
+      if (c) cert = {{"id", c.value().id}, {"status", c.value().status}, {"not_after", opt_time(c.value().not_after_ms)}};
+    }
+  }
+  auto w = impl_->sched.get_workspace(d.workspace_id);
+  std::string target = w ? impl_->sched.hostname_of(w.value()) : "";
+  return {{"hostname", d.hostname},
+          {"workspace_id", d.workspace_id},
+          {"status", state_name(d.state)},
+          {"verification", {{"type", "TXT"}, {"name", txt_name(d.hostname)}, {"value", d.token},
+                            {"verified_at", opt_time(d.verified_at)}}},
+          {"routing", {{"type", d.routing_type}, {"name", d.hostname}, {"target", target}, {"ok", d.routing_ok},
+                       {"found", d.routing_found.empty() ? json(nullptr) : json(d.routing_found)}}},
+          {"acme_challenge_delegation", {{"name", "_acme-challenge." + d.hostname}, {"target", impl_->delegate_name(d)}}},
+          {"certificate", cert},
+          {"last_error", d.last_error ? json(*d.last_error) : json(nullptr)},
+          {"last_checked_at", opt_time(d.last_checked_at)},
+          {"created_at", format_rfc3339(d.created_at)}};
+}
+
+Status Service::assignment_extras(storage::Conn& c, const std::string& workspace_id,
+                                  std::vector<std::string>& hostnames, std::vector<std::string>& withheld_cert_ids) {
+  BOOST_OUTCOME_TRY(mine, store::live_for_workspace(c, workspace_id));
+  for (const auto& d : mine) {
+    if (!d.routed) {
+      if (d.certificate_id) withheld_cert_ids.push_back(*d.certificate_id);
+      continue;
+    }
+    if (std::find(hostnames.begin(), hostnames.end(), d.hostname) == hostnames.end()) hostnames.push_back(d.hostname);
+  }
+  return ok();
+}
+
+}  // namespace fc::domains

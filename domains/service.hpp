@@ -1,0 +1,125 @@
+// fc::domains::Service — custom-domain claims, the verifier job, pre-flight
+// checks, certificate ordering through the certificate service, delivery in
+// the workspace's assignment and periodic re-checks (docs/domains.md).
+// Runs on the one I/O thread.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/asio.hpp"
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "domains/domain.hpp"
+
+namespace fc::storage {
+class Conn;
+class Database;
+class JobRunner;
+}  // namespace fc::storage
+namespace fc::scheduler { class Service; }
+
+namespace fc::domains {
+
+struct Domain {
+  std::string id;
+  std::string hostname;
+  std::string workspace_id;
+  State state = State::kPendingVerification;
+  std::string token;
+  std::optional<std::int64_t> verified_at;
+  std::string routing_type = "CNAME";
+  bool routing_ok = false;
+  std::string routing_found;
+  std::optional<std::string> challenge;  // http-01 | dns-01
+  std::optional<std::string> certificate_id;
+  std::optional<std::int64_t> cert_generation;
+  bool routed = false;
+  std::optional<std::string> last_error;
+  std::int64_t attempts = 0;
+  std::optional<std::int64_t> last_checked_at;
+  std::optional<std::int64_t> moved_at;
+  std::optional<std::int64_t> deleted_at;
+  std::optional<std::int64_t> reserved_until;
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+};
+
+// What domains needs from the certificate service (certs::Service), wired
+// by the daemon; kept as functions so this component builds and tests alone.
+struct CertInfo {
+  std::string id;
+  std::string status;  // pending|valid|renewing|failed|expired
+  std::optional<std::int64_t> not_after_ms;
+  std::optional<std::string> last_error;
+  std::int64_t version = 0;
+};
+struct CertPort {
+  // dns01_delegate: "" for HTTP-01, else "<id>._acme.<zone>".
+  std::function<awaitable<Result<std::string>>(std::vector<std::string> hostnames, std::string workspace_id,
+                                               std::string dns01_delegate)> ensure;
+  std::function<Result<CertInfo>(const std::string& id)> get;
+  std::function<awaitable<Status>(std::string id)> stop_renewing;
+  std::function<awaitable<Status>(std::string id)> remove;
+};
+
+struct Options {
+  std::string zone = "fleet.test";
+  std::vector<std::string> resolvers;  // host:port
+  std::int64_t recheck_interval_s = 3600;
+  std::int64_t max_per_workspace = 20;
+  std::int64_t moved_grace_s = 86400;
+  std::int64_t reservation_s = 2592000;
+  std::int64_t verify_base_s = 60;
+  std::vector<std::string> caa_identities;  // of the first ACME issuer
+  int max_concurrent_checks = 8;             // verifier coroutines at once
+  double queries_per_second = 50;            // token bucket over every lookup
+  std::chrono::milliseconds resolver_timeout{2000};
+};
+
+class Service {
+ public:
+  Service(asio::io_context& io, storage::Database& db, const Clock& clock, scheduler::Service& sched, Options o);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  void set_certs(CertPort p);
+  // Registers the verifier job handler; call before jobs.start().
+  void init(storage::JobRunner& jobs);
+
+  // `viewer_ws`: "" for admins, else the tenant's workspace (others → 404).
+  awaitable<Result<Domain>> claim(std::string workspace_id, std::string hostname, std::string viewer_ws);
+  Result<std::vector<Domain>> list(const std::string& workspace_id, const std::string& viewer_ws);
+  Result<Domain> get(const std::string& hostname, const std::string& viewer_ws);
+  awaitable<Status> check_now(std::string hostname, std::string viewer_ws);
+  awaitable<Status> remove(std::string hostname, std::string viewer_ws);
+  // The API view (API.md "Custom domains").
+  nlohmann::json view(const Domain& d) const;
+
+  // Periodic work (about once a second): `active` once the agent runs the
+  // generation carrying the certificate; claims of deleted workspaces become
+  // reservations; ended reservations are purged.
+  awaitable<void> tick();
+  // certs::Service::on_issued: deliver the new certificate version.
+  void certificate_issued(const std::string& cert_id, const std::string& workspace_id);
+
+  // Inside the scheduler's write transaction: adds the routed hostnames of
+  // the workspace's domains, and lists the certificates of its unrouted
+  // domains (not verified yet, or moved past the grace period), which the
+  // assignment must not carry.
+  static Status assignment_extras(storage::Conn& c, const std::string& workspace_id,
+                                  std::vector<std::string>& hostnames, std::vector<std::string>& withheld_cert_ids);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fc::domains

@@ -1,0 +1,187 @@
+// The verifier job (one durable job per live domain, key = domain id): each
+// run reads the row, takes one step of the state machine and says when to
+// run again (docs/domains.md). Lookups go through the configured resolvers,
+// at most `max_concurrent_checks` domains at once and `queries_per_second`.
+#include <arpa/inet.h>
+#include <spdlog/spdlog.h>
+
+#include "dns/server.hpp"
+#include "domains/detail/impl.hpp"
+#include "domains/detail/store.hpp"
+
+namespace fc::domains {
+
+using std::chrono::seconds;
+
+namespace {
+
+std::string text_of(const dns::Record& r) {
+  if (auto* t = std::get_if<dns::TxtRdata>(&r.rdata)) {
+    std::string s;
+    for (const auto& part : t->strings) s += part;  // RFC 7208 §3.3: strings concatenate
+    return s;
+  }
+  if (auto* c = std::get_if<dns::CnameRdata>(&r.rdata)) {
+    auto s = c->target.to_text();
+    if (!s.empty() && s.back() == '.') s.pop_back();
+    for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+  }
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (auto* a = std::get_if<dns::ARdata>(&r.rdata)) ::inet_ntop(AF_INET, a->addr.data(), buf, sizeof buf);
+  if (auto* a = std::get_if<dns::AaaaRdata>(&r.rdata)) ::inet_ntop(AF_INET6, a->addr.data(), buf, sizeof buf);
+  return buf;
+}
+
+Lookup to_lookup(const Answer& a) {
+  Lookup l{a.error, {}};
+  for (const auto& r : a.records) l.values.push_back(text_of(r));
+  return l;
+}
+
+// Canonical text of an address so that "2001:DB8::1" equals "2001:db8::1".
+std::string canonical_ip(const std::string& s) {
+  unsigned char b[16];
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (::inet_pton(AF_INET, s.c_str(), b) == 1) return ::inet_ntop(AF_INET, b, buf, sizeof buf);
+  if (::inet_pton(AF_INET6, s.c_str(), b) == 1) return ::inet_ntop(AF_INET6, b, buf, sizeof buf);
+  return s;
+}
+
+}  // namespace
+
+awaitable<Answer> Service::Impl::lookup(std::string name, dns::RrType type) {
+  asio::steady_timer t(io);
+  for (int i = 0; i < 600; ++i) {  // bounded: at most ~a minute of waiting at 0.1 qps
+    auto wait = bucket.take(now());
+    if (wait == 0) break;
+    t.expires_after(std::chrono::milliseconds(std::min<std::int64_t>(wait, 1000)));
+    co_await t.async_wait(use_awaitable);
+  }
+  auto n = dns::Name::from_text(name);
+  if (!n) co_return Answer{"bad name", {}};
+  dns::ResolverOptions ro;
+  ro.servers = o.resolvers;
+  ro.timeout = o.resolver_timeout;
+  auto r = co_await dns::resolve(ro, n.value(), type);
+  if (!r) co_return Answer{r.error().code == Code::kTimeout ? "timeout" : r.error().detail, {}};
+  if (r.value().rcode == dns::Rcode::kNxDomain) co_return Answer{};
+  if (r.value().rcode != dns::Rcode::kNoError) co_return Answer{dns::rcode_name(r.value().rcode), {}};
+  Answer a;
+  for (auto& rec : r.value().records) {
+    if (rec.type == type) a.records.push_back(std::move(rec));
+  }
+  co_return a;
+}
+
+Result<Expected> Service::Impl::expected(const Domain& d) {
+  BOOST_OUTCOME_TRY(w, sched.get_workspace(d.workspace_id));
+  Expected e{d.hostname, d.token, sched.hostname_of(w), {}};
+  auto region = sched.get_region(w.dns_region.value_or(w.region));
+  if (region) {
+    for (const auto& a : region.value().ingress.ipv4) e.addresses.push_back(canonical_ip(a));
+    for (const auto& a : region.value().ingress.ipv6) e.addresses.push_back(canonical_ip(a));
+  }
+  return e;
+}
+
+awaitable<Observed> Service::Impl::observe(const Domain& d) {
+  Observed o;
+  auto txt = co_await lookup(txt_name(d.hostname), dns::RrType::kTxt);
+  o.txt = to_lookup(txt);
+  auto cname = co_await lookup(d.hostname, dns::RrType::kCname);
+  o.cname = to_lookup(cname);
+  if (!o.cname.values.empty()) co_return o;
+  auto a = co_await lookup(d.hostname, dns::RrType::kA);
+  auto aaaa = co_await lookup(d.hostname, dns::RrType::kAaaa);
+  o.addrs = to_lookup(a);
+  if (o.addrs.error.empty()) o.addrs.error = aaaa.error;
+  for (const auto& v : to_lookup(aaaa).values) o.addrs.values.push_back(v);
+  for (auto& v : o.addrs.values) v = canonical_ip(v);
+  co_return o;
+}
+
+std::chrono::seconds Service::Impl::retry_delay(const Domain& d) const {
+  return verify_backoff(d.attempts, seconds(o.verify_base_s));
+}
+
+awaitable<storage::JobOutcome> Service::Impl::run_check(storage::Job j) {
+  auto found = store::find_by_id(db.read(), j.key);
+  if (!found) co_return storage::JobOutcome{false, found.error().detail, seconds(o.verify_base_s), false};
+  if (!found.value() || found.value()->deleted_at) co_return storage::JobOutcome{};  // done
+  if (checks_in_flight >= o.max_concurrent_checks) {
+    // Bounded concurrency: come back shortly, spread out.
+    auto ms = 500 + static_cast<std::int64_t>(std::random_device{}() % 1500);
+    co_return storage::JobOutcome{false, "throttled", std::chrono::milliseconds(ms), false};
+  }
+  ++checks_in_flight;
+  seconds next{o.verify_base_s};
+  try {
+    next = co_await step(*found.value());
+  } catch (...) {
+    --checks_in_flight;
+    throw;
+  }
+  --checks_in_flight;
+  co_return storage::JobOutcome{false, "next check", std::chrono::duration_cast<std::chrono::milliseconds>(next),
+                                false};
+}
+
+awaitable<seconds> Service::Impl::step(Domain d) {
+  switch (d.state) {
+    case State::kPendingVerification: co_return co_await verify(d);
+    case State::kFailed:
+      if (!d.verified_at) co_return co_await verify(d);
+      co_return co_await preflight_and_order(d);
+    case State::kIssuing:
+      if (!d.certificate_id) co_return co_await preflight_and_order(d);
+      co_return co_await follow_certificate(d);
+    case State::kActive:
+    case State::kMoved: co_return co_await recheck(d);
+    case State::kDeleted: co_return seconds(o.recheck_interval_s);
+  }
+  co_return seconds(o.recheck_interval_s);
+}
+
+awaitable<seconds> Service::Impl::verify(Domain d) {
+  auto exp = expected(d);
+  if (!exp) co_return retry_delay(d);  // workspace gone: the sweep turns the claim into a reservation
+  auto obs = co_await observe(d);
+  auto ev = evaluate(exp.value(), obs);
+  bool verified = ev.ownership_ok && ev.routing_ok;
+  auto saved = co_await save(d.id, [&](Domain& x) {
+    x.routing_type = ev.routing_type;
+    x.routing_ok = ev.routing_ok;
+    x.routing_found = ev.routing_found;
+    x.last_error = ev.last_error;
+    x.last_checked_at = now();
+    if (!verified) {
+      x.attempts += 1;
+      return;
+    }
+    x.verified_at = now();
+    x.state = State::kIssuing;
+    x.routed = true;
+    x.attempts = 0;
+  });
+  if (!saved && saved.error().code == Code::kConflict) {
+    // domains_verified: another workspace verified this name first.
+    (void)co_await save(d.id, [&](Domain& x) {
+      x.last_error = d.hostname + " is already verified by another workspace";
+      x.attempts += 1;
+    });
+    co_return retry_delay(d);
+  }
+  if (!saved || !saved.value()) co_return retry_delay(d);
+  if (!verified) {
+    d.attempts += 1;
+    co_return retry_delay(d);
+  }
+  logger()->info("domain verified id={} hostname={} workspace={}", d.id, d.hostname, d.workspace_id);
+  co_await refresh(d.workspace_id);
+  auto fresh = store::find_by_id(db.read(), d.id);
+  if (!fresh || !fresh.value()) co_return retry_delay(d);
+  co_return co_await preflight_and_order(*fresh.value());
+}
+
+}  // namespace fc::domains

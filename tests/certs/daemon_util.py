@@ -1,0 +1,126 @@
+"""Helpers for the daemon certificate tests: a Pebble whose DNS is the
+daemon's embedded server, a daemon wired to it, and small checks."""
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+sys.path.insert(0, os.path.dirname(__file__))
+import fctest  # noqa: E402
+import pebble as pebble_mod  # noqa: E402
+
+
+class PebbleOnOurDns(pebble_mod.Pebble):
+    """Pebble whose -dnsserver is the daemon's embedded DNS server (no
+    challtestsrv): HTTP-01 names must resolve in our zone, DNS-01 TXT records
+    come from our dns_challenges rows."""
+
+    def __init__(self, workdir, http_port, dns_port, env=None):
+        super().__init__(workdir, http_port, env=env)
+        self.our_dns = dns_port
+
+    def start(self):
+        self.ca, cert, key = pebble_mod.make_tls(self.dir)
+        self.port, self.mgmt_port, tls_port = (pebble_mod.free_port() for _ in range(3))
+        conf = {"pebble": {
+            "listenAddress": f"127.0.0.1:{self.port}",
+            "managementListenAddress": f"127.0.0.1:{self.mgmt_port}",
+            "certificate": cert, "privateKey": key,
+            "httpPort": self.http_port, "tlsPort": tls_port, "ocspResponderURL": "",
+            "externalAccountBindingRequired": False}}
+        cfg = os.path.join(self.dir, "pebble-config.json")
+        with open(cfg, "w") as f:
+            json.dump(conf, f)
+        env = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0",
+               **self.extra_env}
+        self._spawn("pebble", ["pebble", "-config", cfg, "-dnsserver", f"127.0.0.1:{self.our_dns}"], env)
+        self.directory = f"https://127.0.0.1:{self.port}/dir"
+        fctest.wait_until(self._up, timeout=20, what="pebble directory")
+        return self
+
+    def _up(self):
+        for p in self.procs:
+            if p.poll() is not None:
+                raise RuntimeError(f"pebble exited early; see {self.dir}")
+        try:
+            self.get(self.directory)
+            return True
+        except (OSError, ValueError):
+            return False
+
+
+def acme_issuer(peb, **extra):
+    return {"type": "acme", "directory": peb.directory, "ca_bundle": peb.ca, **extra}
+
+
+def daemon_with_pebble(issuers_fn, pebble_env=None, certs_extra=None):
+    """A daemon (not started) and a started Pebble using its ports."""
+    d = fctest.Daemon()
+    peb = PebbleOnOurDns(os.path.join(d.dir, "pebble"), d.acme_port, d.dns_port, env=pebble_env).start()
+    d.config["certs"] = {"issuers": issuers_fn(peb), **(certs_extra or {})}
+    return d, peb
+
+
+def db(d):
+    return sqlite3.connect(os.path.join(d.dir, "var", "fleetcommand.db"), timeout=10)
+
+
+def db_path(d):
+    return os.path.join(d.dir, "var", "fleetcommand.db")
+
+
+def query(d, sql, *args):
+    c = sqlite3.connect(f"file:{db_path(d)}?mode=ro", uri=True, timeout=10)
+    try:
+        return c.execute(sql, args).fetchall()
+    finally:
+        c.close()
+
+
+def cert(d, cid):
+    r = d.request("GET", f"/v1/certificates/{cid}")
+    assert r.status == 200, r
+    return r.json()
+
+
+def wait_cert(d, cid, pred, timeout=60, what="certificate state"):
+    box = {}
+
+    def check():
+        box["c"] = cert(d, cid)
+        return pred(box["c"])
+    try:
+        fctest.wait_until(check, timeout=timeout, interval=0.1, what=what)
+    except AssertionError:
+        raise AssertionError(f"{what}: last seen {box.get('c')}\n{d.logs()[-3000:]}")
+    return box["c"]
+
+
+def verify_chain(peb, chain_pem, workdir):
+    """openssl verify of the leaf against Pebble's root, using only the chain's
+    own intermediates."""
+    root, _ = peb.roots_and_intermediates()
+    blocks = ["-----BEGIN CERTIFICATE-----" + b for b in chain_pem.split("-----BEGIN CERTIFICATE-----")[1:]]
+    paths = {}
+    for name, data in (("root.pem", root), ("leaf.pem", blocks[0]), ("inter.pem", "".join(blocks[1:]))):
+        paths[name] = os.path.join(workdir, name)
+        with open(paths[name], "w") as f:
+            f.write(data)
+    args = ["openssl", "verify", "-CAfile", paths["root.pem"]]
+    if len(blocks) > 1:
+        args += ["-untrusted", paths["inter.pem"]]
+    return subprocess.run(args + [paths["leaf.pem"]], capture_output=True, text=True, timeout=30)
+
+
+def key_matches(chain_pem, key_pem):
+    with tempfile.TemporaryDirectory() as t:
+        c, k = os.path.join(t, "c.pem"), os.path.join(t, "k.pem")
+        for path, data in ((c, chain_pem), (k, key_pem)):
+            with open(path, "w") as f:
+                f.write(data)
+        a = subprocess.run(["openssl", "x509", "-in", c, "-noout", "-pubkey"], capture_output=True, text=True)
+        b = subprocess.run(["openssl", "pkey", "-in", k, "-pubout"], capture_output=True, text=True)
+        return a.returncode == 0 and a.stdout == b.stdout and a.stdout != ""

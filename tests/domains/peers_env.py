@@ -1,0 +1,85 @@
+"""The customer side of the domains tests, all on loopback: BIND authoritative
+for the customer zone (changed with nsupdate + TSIG, as a customer would), and
+unbound as the recursive resolver with stub zones for the customer zone (→
+BIND) and the platform zone (→ fleetcommand's embedded DNS). Every process is
+stopped by pid (peers.cleanup at exit); every wait is bounded."""
+import base64
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "dns"))
+sys.path.insert(0, os.path.join(HERE, "..", "certs"))
+import peers  # noqa: E402
+
+TSIG_NAME = "customer-key"
+TSIG_SECRET = base64.b64encode(b"fleetcommand-domains-e2e-secret!").decode()
+
+
+class CustomerDns:
+    """BIND primary for `zone`, accepting RFC 2136 updates signed with the TSIG key."""
+
+    def __init__(self, workdir, zone="customer.test"):
+        self.dir = os.path.join(workdir, "bind")
+        os.makedirs(self.dir, exist_ok=True)
+        self.zone = zone
+        self.port = peers.free_port()
+        self.keyfile = os.path.join(self.dir, "tsig.key")
+
+    def start(self):
+        key = 'key "%s" { algorithm hmac-sha256; secret "%s"; };\n' % (TSIG_NAME, TSIG_SECRET)
+        with open(self.keyfile, "w") as f:
+            f.write(key)
+        zone_text = ("$TTL 1\n@ IN SOA ns.%s. admin.%s. 1 60 60 3600 1\n@ IN NS ns.%s.\nns IN A 127.0.0.1\n"
+                     % (self.zone, self.zone, self.zone))
+        conf = key + ('zone "%s" { type primary; file "%s/%s.db"; allow-update { key "%s"; }; };\n'
+                      % (self.zone, self.dir, self.zone, TSIG_NAME))
+        self.proc = peers.start_named(conf, self.dir, self.port, {self.zone + ".db": zone_text})
+        return self
+
+    def update(self, *lines):
+        """nsupdate with the customer's key: each line is 'add NAME TTL TYPE DATA' or 'delete NAME [TYPE]'."""
+        script = "server 127.0.0.1 %d\nzone %s\n" % (self.port, self.zone)
+        script += "".join("update %s\n" % ln for ln in lines) + "send\n"
+        r = subprocess.run(["nsupdate", "-k", self.keyfile], input=script, capture_output=True, text=True,
+                           timeout=30)
+        if r.returncode != 0:
+            raise AssertionError("nsupdate failed: " + r.stderr + r.stdout)
+
+
+class Resolver:
+    """unbound: the recursive resolver the daemon and Pebble both use."""
+
+    def __init__(self, workdir, stubs):
+        self.dir = os.path.join(workdir, "unbound")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = peers.free_port()
+        self.stubs = stubs  # {zone: port}
+
+    def start(self):
+        conf = os.path.join(self.dir, "unbound.conf")
+        lines = ["server:", f"  interface: 127.0.0.1@{self.port}", f"  port: {self.port}", '  chroot: ""',
+                 '  username: ""', f'  directory: "{self.dir}"', f'  pidfile: "{self.dir}/unbound.pid"',
+                 '  logfile: ""', "  use-syslog: no", "  verbosity: 1", "  do-ip6: no",
+                 "  do-not-query-localhost: no", '  module-config: "iterator"', "  cache-max-ttl: 1",
+                 "  cache-max-negative-ttl: 1", "  qname-minimisation: no",
+                 # .test is a default local zone of unbound (RFC 6761): let it through.
+                 '  local-zone: "test." nodefault']
+        for z in self.stubs:
+            lines.append(f'  domain-insecure: "{z}"')
+        lines += ["remote-control:", "  control-enable: no"]
+        for z, port in self.stubs.items():
+            lines += ["stub-zone:", f'  name: "{z}"', f"  stub-addr: 127.0.0.1@{port}"]
+        with open(conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.proc = peers.spawn(["unbound", "-d", "-c", conf], os.path.join(self.dir, "unbound.log"))
+        peers.wait_for(lambda: self.proc.poll() is not None or
+                       peers.status(peers.dig(self.port, "ns.customer.test", "A")) == "NOERROR", 20, "unbound up")
+        if self.proc.poll() is not None:
+            raise AssertionError("unbound exited: " + open(os.path.join(self.dir, "unbound.log")).read()[-3000:])
+        return self
+
+    def addr(self):
+        return f"127.0.0.1:{self.port}"
