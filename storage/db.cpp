@@ -84,7 +84,9 @@ Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, OpenMode mode)
   sqlite3_busy_timeout(c->db_, 5000);
   std::string pragmas = "PRAGMA foreign_keys=ON;";
   if (mode == OpenMode::kReadWrite) {
-    pragmas += "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;";
+    // A 64 MiB page cache keeps a group-commit batch from spilling dirty pages
+    // to the WAL in the middle of the transaction (seen in the create profile).
+    pragmas += "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;";
   }
   BOOST_OUTCOME_TRY(c->exec(pragmas));
   return c;

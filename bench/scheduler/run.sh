@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Scheduler placement benchmark (docs/BENCHMARKS.md "Scheduler"): workspace
+# creates through the HTTP API (wrk + create.lua, unique names, durable group
+# commits) against databases pre-populated with R regions and W workspaces,
+# and, in the same run, the raw-SQLite ceiling for the same rows; then the
+# commit-to-agent latency with 100 long-polling regions (latency.py).
+#
+#   bench/scheduler/run.sh [BUILD_DIR]      (default: build-schedbench)
+#   env: FC_BIN, SERVICE_BENCH (the in-process service_bench binary; skipped
+#        when absent), DURATION (wrk seconds, default 10), CONNS (default 64),
+#        MATRIX (default "10:1000 100:100000 1000:1000000"), LATENCY=0 to skip,
+#        LAT_CREATES (default 2000), LAT_CONC (default 8)
+#
+# Everything runs in a private temp dir on loopback; daemons stopped by pid.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+build="$(cd "${1:-$repo/build-schedbench}" && pwd)"
+fc_bin="$(realpath -m "${FC_BIN:-$build/app/fleetcommand}")"
+svc_bench="$(realpath -m "${SERVICE_BENCH:-$build/bench/scheduler/service_bench}")"
+duration="${DURATION:-10}"
+conns="${CONNS:-64}"
+matrix="${MATRIX:-10:1000 100:100000 1000:1000000}"
+for tool in wrk curl python3; do
+  command -v "$tool" >/dev/null || { echo "run.sh: $tool is not installed" >&2; exit 2; }
+done
+[ -x "$fc_bin" ] || { echo "run.sh: no fleetcommand binary at $fc_bin" >&2; exit 2; }
+
+tmp="$(mktemp -d /tmp/fc-sched-bench-XXXXXX)"
+fc_pid=""
+stop_fc() {
+  if [ -n "$fc_pid" ]; then kill "$fc_pid" 2>/dev/null || true; wait "$fc_pid" 2>/dev/null || true; fi
+  fc_pid=""
+}
+cleanup() { stop_fc; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # user + system clock ticks
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+start_fc() {  # dir
+  (cd "$1" && exec "$fc_bin" serve --config "$1/fc.json" 2>>"$1/fc.log") &
+  fc_pid=$!
+  for _ in $(seq 1 600); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$api_port/readyz" 2>/dev/null && return 0
+    kill -0 "$fc_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "run.sh: daemon did not come up" >&2; tail -5 "$1/fc.log" >&2; exit 1
+}
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+for cell in $matrix; do
+  regions="${cell%%:*}"; workspaces="${cell##*:}"
+  dir="$tmp/r$regions-w$workspaces"; mkdir -p "$dir"
+  api_port="$(free_port)"
+  cat >"$dir/fc.json" <<JSON
+{"api": {"listen": "127.0.0.1:$api_port"}, "acme_http": {"listen": "127.0.0.1:$(free_port)"},
+ "dns": {"listen": "127.0.0.1:$(free_port)"}, "log": {"level": "warn"},
+ "agents": {"heartbeat_timeout_s": 86400}}
+JSON
+  start_fc "$dir"; stop_fc            # creates and migrates the database
+  python3 "$here/populate.py" populate "$dir/var/fleetcommand.db" --regions "$regions" --workspaces "$workspaces"
+  start_fc "$dir"
+  token="$(cat "$dir/var/admin.token")"
+  echo "## $regions regions, $workspaces existing workspaces (load $(cut -d' ' -f1 /proc/loadavg))"
+  cpu0="$(cpu_ticks "$fc_pid")"
+  FC_TOKEN="$token" RUN_TAG="r$regions" wrk -t2 -c"$conns" -d"${duration}s" --timeout 10s \
+    -s "$here/create.lua" "http://127.0.0.1:$api_port" >"$dir/wrk.out" || true
+  cpu1="$(cpu_ticks "$fc_pid")"
+  grep -E "created=|Non-2xx|errors" "$dir/wrk.out" || true
+  created="$(sed -n 's/^created=\([0-9]*\).*/\1/p' "$dir/wrk.out")"
+  [ -n "$created" ] && [ "$created" -gt 0 ] && awk -v t="$((cpu1 - cpu0))" -v n="$created" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "daemon CPU: %.2f s = %.0f us per placement\n", t / hz, t / hz * 1e6 / n }'
+  stop_fc
+  (cd "$dir" && "$fc_bin" fsck --config "$dir/fc.json" 2>&1 | tail -1)
+  python3 "$here/populate.py" ceiling "$dir/var/fleetcommand.db" --rows 20000 --batch 64
+  if [ -x "$svc_bench" ]; then  # in-process, same database, no HTTP
+    "$svc_bench" --db "$dir/var/fleetcommand.db" --count 20000 --coroutines 256 --budget-s 60 || true
+  fi
+  rm -rf "$dir"
+done
+
+if [ "${LATENCY:-1}" != 0 ]; then
+  dir="$tmp/latency"; mkdir -p "$dir"
+  api_port="$(free_port)"
+  cat >"$dir/fc.json" <<JSON
+{"api": {"listen": "127.0.0.1:$api_port"}, "acme_http": {"listen": "127.0.0.1:$(free_port)"},
+ "dns": {"listen": "127.0.0.1:$(free_port)"}, "log": {"level": "warn"},
+ "agents": {"heartbeat_timeout_s": 86400}}
+JSON
+  start_fc "$dir"
+  echo "## commit-to-agent latency, 100 regions each long-polled (load $(cut -d' ' -f1 /proc/loadavg))"
+  python3 "$here/latency.py" --port "$api_port" --token "$(cat "$dir/var/admin.token")" \
+    --regions 100 --creates "${LAT_CREATES:-2000}" --concurrency "${LAT_CONC:-8}"
+  stop_fc
+fi
