@@ -9,7 +9,7 @@ const std::map<std::string, std::string>& builtin_defaults() {
       {"image", "rocketchat/rocket.chat:6.5.0"},
       {"replicas", "1"},
       {"container_port", "3000"},
-      {"ingress_class", "nginx"},
+      {"ingress_class", "traefik"},
       {"mongo_url", "mongodb://mongodb.fleet.svc.cluster.local:27017"},
       {"acme_responder_host", "fleetcommand-acme.fleet-system.svc.cluster.local"},
       {"acme_responder_port", "8081"},
@@ -47,7 +47,11 @@ const char* builtin_template_text() {
             "resources": {
               "requests": {"memory": "{{memory_mib}}Mi", "cpu": "{{cpu_millis}}m"},
               "limits": {"memory": "{{memory_mib}}Mi"}
-            }
+            },
+            "readinessProbe": {"httpGet": {"path": "/api/info", "port": "{{container_port|int}}"},
+                               "initialDelaySeconds": 10, "periodSeconds": 10},
+            "livenessProbe": {"httpGet": {"path": "/api/info", "port": "{{container_port|int}}"},
+                              "initialDelaySeconds": 60, "periodSeconds": 20, "failureThreshold": 6}
           }]}
         }
       }

@@ -67,7 +67,7 @@ TEST_SUITE("agent") {
       CHECK(paths[0]["backend"]["service"]["port"]["number"] == 8081);
       CHECK(paths[1]["backend"]["service"]["name"] == "ws-01jdabc");
     }
-    CHECK((*ing)["spec"]["ingressClassName"] == "nginx");
+    CHECK((*ing)["spec"]["ingressClassName"] == "traefik");
     const json& tls = (*ing)["spec"]["tls"];
     REQUIRE(tls.size() == 1);
     CHECK(tls[0]["hosts"] == json::array({"chat.customer.com"}));
@@ -103,6 +103,11 @@ TEST_SUITE("agent") {
     CHECK(c["image"] == "img:set");
     CHECK(c["resources"]["requests"]["memory"] == "600Mi");
     CHECK(c["resources"]["requests"]["cpu"] == "250m");
+    // Rocket.Chat: port 3000, probes on /api/info.
+    CHECK(c["ports"][0]["containerPort"] == 3000);
+    CHECK(c["readinessProbe"]["httpGet"]["path"] == "/api/info");
+    CHECK(c["readinessProbe"]["httpGet"]["port"] == 3000);
+    CHECK(c["livenessProbe"]["httpGet"]["path"] == "/api/info");
     CHECK(find(objs.value(), "Ingress", "ws-01jdabc")->at("spec")["ingressClassName"] == "traefik");
     a.spec.image = "img:spec";
     a.spec.env = {{"LOG", "debug"}};
