@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.dirname(__file__))
@@ -39,6 +40,23 @@ class PebbleOnOurDns(pebble_mod.Pebble):
         self._spawn("pebble", ["pebble", "-config", cfg, "-dnsserver", f"127.0.0.1:{self.our_dns}"], env)
         self.directory = f"https://127.0.0.1:{self.port}/dir"
         fctest.wait_until(self._up, timeout=20, what="pebble directory")
+        return self
+
+    def restart(self, env=None, down_s=0.0):
+        """Stop Pebble and start it again on the same ports with the same TLS
+        certificate (a new Pebble: no accounts, no orders, a new root). `env`
+        overrides the environment of the new process; `down_s` is how long it
+        stays down (bounded by the caller)."""
+        self.stop()
+        if down_s:
+            time.sleep(down_s)
+        self.extra_env = {**self.extra_env, **(env or {})}
+        env_all = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0",
+                   **self.extra_env}
+        cfg = os.path.join(self.dir, "pebble-config.json")
+        self._spawn("pebble-restarted", ["pebble", "-config", cfg, "-dnsserver", f"127.0.0.1:{self.our_dns}"],
+                    env_all)
+        fctest.wait_until(self._up, timeout=20, what="restarted pebble directory")
         return self
 
     def _up(self):

@@ -98,6 +98,7 @@ class Pebble:
         log = open(os.path.join(self.dir, name + ".log"), "w")
         p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir,
                              env={**os.environ, **env})
+        log.close()  # the child holds its own descriptor
         self.procs.append(p)
 
     def _wait_ready(self):
