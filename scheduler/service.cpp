@@ -90,17 +90,13 @@ awaitable<Result<Region>> Service::create_region(RegionInput in) {
 Result<Region> Service::get_region(const std::string& id) {
   BOOST_OUTCOME_TRY(r, store::find_region(impl_->db.read(), id));
   if (!r) return make_error(Code::kNotFound, "no region " + id);
-  if (auto hb = impl_->index.last_heartbeat(id))
-    r->last_heartbeat_ms = std::chrono::duration_cast<std::chrono::milliseconds>(hb->time_since_epoch()).count();
+  impl_->overlay_heartbeat(*r);
   return *r;
 }
 
 Result<std::vector<Region>> Service::list_regions() {
   BOOST_OUTCOME_TRY(all, store::all_regions(impl_->db.read()));
-  for (auto& r : all) {
-    if (auto hb = impl_->index.last_heartbeat(r.id))
-      r.last_heartbeat_ms = std::chrono::duration_cast<std::chrono::milliseconds>(hb->time_since_epoch()).count();
-  }
+  for (auto& r : all) impl_->overlay_heartbeat(r);
   return all;
 }
 

@@ -96,4 +96,16 @@ void JsonIn::only(const json& o, std::initializer_list<const char*> known, const
   }
 }
 
+std::vector<FieldError> to_api(const scheduler::FieldErrors& e) {
+  std::vector<FieldError> out;
+  for (const auto& x : e) out.push_back({x.field, x.message});
+  return out;
+}
+
+Response no_capacity(const std::string& detail, const std::vector<scheduler::RegionReason>& reasons) {
+  json regions = json::array();
+  for (const auto& r : reasons) regions.push_back({{"id", r.id}, {"reason", r.reason}});
+  return problem(503, "no-capacity", "No Capacity", detail, {{"regions", regions}});
+}
+
 }  // namespace fc::api::detail

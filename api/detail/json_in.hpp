@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http.hpp"
+#include "scheduler/placement.hpp"
+#include "scheduler/validate.hpp"
 
 namespace fc::api::detail {
 
@@ -32,5 +34,11 @@ class JsonIn {
  private:
   std::vector<FieldError>& errors_;
 };
+
+// The scheduler's validation errors as the API's 422 entries.
+std::vector<FieldError> to_api(const scheduler::FieldErrors& e);
+
+// 503 /no-capacity with one reason per rejected region.
+Response no_capacity(const std::string& detail, const std::vector<scheduler::RegionReason>& reasons);
 
 }  // namespace fc::api::detail

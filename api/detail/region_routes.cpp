@@ -64,12 +64,6 @@ void read_capacity(JsonIn& in, const json& o, sch::Quantities& q) {
   q.workspaces = in.integer(o, "workspaces", "capacity.workspaces", true).value_or(0);
 }
 
-std::vector<FieldError> to_api(const sch::FieldErrors& e) {
-  std::vector<FieldError> out;
-  for (const auto& x : e) out.push_back({x.field, x.message});
-  return out;
-}
-
 awaitable<Response> create_region(Context& ctx, Request& r) {
   Response err;
   auto body = parse_json_body(r, err);

@@ -1,5 +1,7 @@
 #include "api/detail/tokens.hpp"
 
+#include "certs/pki.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -22,32 +24,12 @@ std::string sha256_hex(std::string_view s) {
 }
 
 std::string random_base64url(std::size_t n) {
-  std::vector<unsigned char> b(n);
+  std::vector<std::uint8_t> b(n);
   if (RAND_bytes(b.data(), static_cast<int>(n)) != 1) {
     std::fprintf(stderr, "RAND_bytes failed: no entropy\n");
     std::abort();
   }
-  static const char* kAlpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < n; i += 3) {
-    unsigned v = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2];
-    out += kAlpha[(v >> 18) & 63];
-    out += kAlpha[(v >> 12) & 63];
-    out += kAlpha[(v >> 6) & 63];
-    out += kAlpha[v & 63];
-  }
-  if (n - i == 1) {
-    unsigned v = b[i] << 16;
-    out += kAlpha[(v >> 18) & 63];
-    out += kAlpha[(v >> 12) & 63];
-  } else if (n - i == 2) {
-    unsigned v = (b[i] << 16) | (b[i + 1] << 8);
-    out += kAlpha[(v >> 18) & 63];
-    out += kAlpha[(v >> 12) & 63];
-    out += kAlpha[(v >> 6) & 63];
-  }
-  return out;
+  return certs::base64url_encode(std::span<const std::uint8_t>(b));
 }
 
 const char* token_prefix(TokenKind k) {

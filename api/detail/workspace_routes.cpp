@@ -33,12 +33,6 @@ json workspace_json(Context& ctx, const sch::Workspace& w) {
 
 namespace {
 
-std::vector<FieldError> to_api(const sch::FieldErrors& e) {
-  std::vector<FieldError> out;
-  for (const auto& x : e) out.push_back({x.field, x.message});
-  return out;
-}
-
 std::optional<sch::Resources> read_resources(JsonIn& in, const json& o) {
   in.only(o, {"memory_mib", "cpu_millis"}, "resources.");
   auto m = in.integer(o, "memory_mib", "resources.memory_mib", true);
@@ -95,12 +89,7 @@ awaitable<Response> create_workspace(Context& ctx, Request& r) {
   };
   auto w = co_await ctx.scheduler->create_workspace(wi, hook, &reasons);
   if (!w) {
-    if (w.error().code == Code::kNoCapacity) {
-      json regions = json::array();
-      for (const auto& rr : reasons) regions.push_back({{"id", rr.id}, {"reason", rr.reason}});
-      co_return problem(503, "no-capacity", "No Capacity", "no region can take this workspace",
-                        {{"regions", regions}});
-    }
+    if (w.error().code == Code::kNoCapacity) co_return no_capacity("no region can take this workspace", reasons);
     if (!idem.empty() && w.error().code == Code::kConflict) {
       // A concurrent request with the same key may have won.
       auto prior = lookup_idempotent(ctx, scope, idem, body_hash);
@@ -180,11 +169,7 @@ awaitable<Response> migrate_workspace(Context& ctx, Request& r) {
   std::vector<sch::RegionReason> reasons;
   auto w = co_await ctx.scheduler->migrate_workspace(r.params["id"], *region, &reasons);
   if (!w) {
-    if (w.error().code == Code::kNoCapacity) {
-      json regions = json::array();
-      for (const auto& rr : reasons) regions.push_back({{"id", rr.id}, {"reason", rr.reason}});
-      co_return problem(503, "no-capacity", "No Capacity", w.error().detail, {{"regions", regions}});
-    }
+    if (w.error().code == Code::kNoCapacity) co_return no_capacity(w.error().detail, reasons);
     co_return problem_from(w.error(), r.request_id);
   }
   co_return json_response(202, workspace_json(ctx, w.value()));
