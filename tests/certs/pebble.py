@@ -20,22 +20,7 @@ EAB_KEYS = {
 }
 
 
-def free_port():
-    """A port free for TCP and UDP on 127.0.0.1 (DNS needs both)."""
-    for _ in range(50):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind(("127.0.0.1", 0))
-        port = t.getsockname()[1]
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-    raise RuntimeError("no free port")
+from fctest import free_port  # noqa: E402,F401 - one implementation for every test (tests/lib)
 
 
 def run(cmd, **kw):

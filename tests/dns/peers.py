@@ -44,22 +44,7 @@ def tmpdir(prefix="fc-dns-"):
     return d
 
 
-def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1 (bounded attempts)."""
-    for _ in range(50):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        u.bind(("127.0.0.1", 0))
-        port = u.getsockname()[1]
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-    raise RuntimeError("no free port")
+from fctest import free_port  # noqa: E402,F401 - one implementation for every test (tests/lib)
 
 
 def wait_for(pred, timeout=10.0, what="condition"):
