@@ -43,34 +43,42 @@ Fit evaluate_resize(const RegionView& region, const Resources& current, const Re
 
 namespace {
 
-// Index of the first region of `prefer` that passed every filter, if any.
-std::optional<std::size_t> preferred_fit(const WorkspaceRequest& req,
-                                         const std::vector<RegionOutcome>& outcomes) {
-  for (const std::string& want : req.placement.prefer) {
-    for (std::size_t i = 0; i < outcomes.size(); ++i) {
-      if (outcomes[i].region_id == want && outcomes[i].fit.fits()) return i;
-    }
-  }
-  return std::nullopt;
+bool excluded(const RegionView& region, std::string_view exclude_region) {
+  return !exclude_region.empty() && region.id == exclude_region;
 }
 
-// Index of the best score, ties broken by the smaller region id.
-std::optional<std::size_t> best_score(const std::vector<RegionOutcome>& outcomes) {
-  std::optional<std::size_t> best;
-  for (std::size_t i = 0; i < outcomes.size(); ++i) {
-    const RegionOutcome& o = outcomes[i];
-    if (!o.score) continue;
-    if (!best) {
-      best = i;
-      continue;
-    }
-    const RegionOutcome& b = outcomes[*best];
-    if (*o.score > *b.score || (*o.score == *b.score && o.region_id < b.region_id)) best = i;
-  }
-  return best;
+// Position of `id` in `prefer` (first occurrence), or prefer.size().
+std::size_t preference_rank(const std::vector<std::string>& prefer, const std::string& id) {
+  return static_cast<std::size_t>(std::find(prefer.begin(), prefer.end(), id) - prefer.begin());
 }
 
 }  // namespace
+
+std::optional<Pick> pick(const WorkspaceRequest& req, std::span<const RegionView> regions,
+                         Policy policy, std::string_view exclude_region) {
+  const auto& prefer = req.placement.prefer;
+  std::optional<std::size_t> best, preferred;
+  int best_score = -1;
+  std::size_t best_rank = prefer.size();
+  for (std::size_t i = 0; i < regions.size(); ++i) {
+    const RegionView& region = regions[i];
+    if (excluded(region, exclude_region) || !run_filters(req, region).fits()) continue;
+    // The first region of `prefer` that passes every filter wins outright.
+    if (const std::size_t rank = preference_rank(prefer, region.id); rank < best_rank) {
+      best_rank = rank;
+      preferred = i;
+    }
+    // Otherwise the best score, ties broken by the smaller region id.
+    const int s = score(policy, req, region);
+    if (!best || s > best_score || (s == best_score && region.id < regions[*best].id)) {
+      best = i;
+      best_score = s;
+    }
+  }
+  if (preferred) return Pick{*preferred, true};
+  if (best) return Pick{*best, false};
+  return std::nullopt;
+}
 
 PlacementResult place(const WorkspaceRequest& req, std::span<const RegionView> regions,
                       Policy policy, std::string_view exclude_region) {
@@ -78,7 +86,7 @@ PlacementResult place(const WorkspaceRequest& req, std::span<const RegionView> r
   result.regions.reserve(regions.size());
   for (const RegionView& region : regions) {
     RegionOutcome out{region.id, Fit::yes(), std::nullopt};
-    if (!exclude_region.empty() && region.id == exclude_region) {
+    if (excluded(region, exclude_region)) {
       out.fit = Fit::no(Reject::kExcluded, "source region of the move");
     } else {
       out.fit = run_filters(req, region);
@@ -86,10 +94,10 @@ PlacementResult place(const WorkspaceRequest& req, std::span<const RegionView> r
     if (out.fit.fits()) out.score = score(policy, req, region);
     result.regions.push_back(std::move(out));
   }
-  std::optional<std::size_t> pick = preferred_fit(req, result.regions);
-  result.by_preference = pick.has_value();
-  if (!pick) pick = best_score(result.regions);
-  if (pick) result.chosen = result.regions[*pick].region_id;
+  if (const std::optional<Pick> p = pick(req, regions, policy, exclude_region)) {
+    result.chosen = regions[p->index].id;
+    result.by_preference = p->by_preference;
+  }
   return result;
 }
 

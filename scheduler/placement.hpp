@@ -49,6 +49,17 @@ Fit evaluate_resize(const RegionView& region, const Resources& current, const Re
 PlacementResult place(const WorkspaceRequest& req, std::span<const RegionView> regions,
                       Policy policy, std::string_view exclude_region = {});
 
+// The decision of place() alone: the index into `regions` of the region it
+// would choose, without building an outcome per region (no allocation unless
+// a filter rejects). The create path calls this and falls back to place()
+// only to explain a 503, so a placement over 1,000 regions stays cheap.
+struct Pick {
+  std::size_t index = 0;
+  bool by_preference = false;
+};
+std::optional<Pick> pick(const WorkspaceRequest& req, std::span<const RegionView> regions,
+                         Policy policy, std::string_view exclude_region = {});
+
 // The API's 503 body: {"regions":[{"id","reason"}]} for every rejected region.
 struct RegionReason {
   std::string id;

@@ -15,15 +15,16 @@ awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, Create
                                                        std::vector<RegionReason>* reasons) {
   auto& i = *impl_;
   for (int attempt = 0; attempt < kPlacementAttempts; ++attempt) {
-    PlacementResult placed = place(in.request, i.views(), o_.policy);
-    if (!placed.chosen) {
-      if (reasons) *reasons = rejection_reasons(placed);
+    const auto regions = i.views();
+    const std::optional<Pick> picked = pick(in.request, regions, o_.policy);
+    if (!picked) {  // only now build the per-region explanation for the 503
+      if (reasons) *reasons = rejection_reasons(place(in.request, regions, o_.policy));
       co_return make_error(Code::kNoCapacity, "no region can take this workspace");
     }
     Workspace w;
     w.id = i.ids.next("ws_", i.now());
     w.name = in.name;
-    w.region = *placed.chosen;
+    w.region = regions[picked->index].id;
     w.resources = in.request.resources;
     w.placement = in.request.placement;
     w.spec = in.spec;

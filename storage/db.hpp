@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <vector>
 
@@ -77,7 +78,11 @@ class Conn {
   Conn() = default;
   sqlite3* db_ = nullptr;
   std::string path_;
-  std::vector<std::unique_ptr<Cached>> cache_;
+  struct SqlHash {  // transparent: look up by string_view without a copy
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<Cached>, SqlHash, std::equal_to<>> cache_;
 };
 
 // RAII transaction: rolls back in its destructor unless commit() ran.

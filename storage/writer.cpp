@@ -29,17 +29,24 @@ struct Database::Impl {
 };
 
 namespace {
+// Prepared once per connection (cached): sqlite3_exec would parse these three
+// statements again for every caller of every batch.
+Status run_sql(Conn& c, std::string_view sql) {
+  BOOST_OUTCOME_TRY(s, c.prepare(sql));
+  return s.run();
+}
+
 Status run_one(Conn& c, WriteFn& fn) {
-  BOOST_OUTCOME_TRY(c.exec("SAVEPOINT fc_tx"));
+  BOOST_OUTCOME_TRY(run_sql(c, "SAVEPOINT fc_tx"));
   Status st = make_error(Code::kInternal, "transaction threw an exception");
   try {
     st = fn(c);
   } catch (const std::exception& e) {
     st = make_error(Code::kInternal, std::string("transaction threw: ") + e.what());
   }
-  if (st) return c.exec("RELEASE fc_tx");
-  (void)c.exec("ROLLBACK TO fc_tx");
-  (void)c.exec("RELEASE fc_tx");
+  if (st) return run_sql(c, "RELEASE fc_tx");
+  (void)run_sql(c, "ROLLBACK TO fc_tx");
+  (void)run_sql(c, "RELEASE fc_tx");
   return st;
 }
 }  // namespace

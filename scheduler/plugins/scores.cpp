@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 
 #include "scheduler/plugins/filters.hpp"
 
@@ -13,6 +14,11 @@ __extension__ using Int128 = __int128;  // GCC/Clang; exact a*100 for any int64 
 
 // floor(part * 100 / whole) for 0 <= part <= whole, whole > 0.
 int percent(std::int64_t part, std::int64_t whole) {
+  // 64-bit when part * 100 cannot overflow (every real capacity): the 128-bit
+  // division was a tenth of a placement's CPU with 1,000 regions.
+  if (part <= std::numeric_limits<std::int64_t>::max() / kMaxScore) {
+    return static_cast<int>(part * kMaxScore / whole);
+  }
   return static_cast<int>(static_cast<Int128>(part) * kMaxScore / whole);
 }
 

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -264,5 +265,46 @@ TEST_SUITE("scheduler") {
     CHECK(health_name(Health::kUnknown) == "unknown");
     CHECK(health_name(Health::kHealthy) == "healthy");
     CHECK(health_name(Health::kUnhealthy) == "unhealthy");
+  }
+
+  TEST_CASE("pick() chooses what a brute-force reading of place()'s outcomes chooses") {
+    // Seeded pseudo-random regions (some full, cordoned or unhealthy) and
+    // requests; the reference takes the first fitting `prefer` entry, else
+    // the highest score with ties to the smaller id.
+    std::mt19937 rng(20261125);
+    auto n = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    for (int round = 0; round < 300; ++round) {
+      std::vector<RegionView> regions;
+      for (int k = n(0, 12); k > 0; --k) {
+        RegionView r = region("r" + std::to_string(n(0, 20)), {n(1, 1000), n(1, 1000), n(1, 10)},
+                              {n(0, 1000), n(0, 1000), n(0, 10)});
+        if (n(0, 9) == 0) r.state = RegionState::kCordoned;
+        if (n(0, 9) == 0) r.health = HealthStatus{Health::kUnhealthy, 99};
+        regions.push_back(std::move(r));
+      }
+      WorkspaceRequest req = request(n(1, 300), n(1, 300));
+      for (int k = n(0, 3); k > 0; --k) req.placement.prefer.push_back("r" + std::to_string(n(0, 20)));
+      const Policy policy = n(0, 1) ? Policy::kSpread : Policy::kBinpack;
+      const PlacementResult full = place(req, regions, policy);
+      std::optional<std::string> want;
+      for (const std::string& p : req.placement.prefer) {
+        for (const RegionOutcome& o : full.regions)
+          if (!want && o.region_id == p && o.fit.fits()) want = p;
+      }
+      if (!want) {
+        std::optional<std::pair<int, std::string>> best;
+        for (const RegionOutcome& o : full.regions) {
+          if (!o.score) continue;
+          if (!best || *o.score > best->first || (*o.score == best->first && o.region_id < best->second))
+            best = std::pair{*o.score, o.region_id};
+        }
+        if (best) want = best->second;
+      }
+      const std::optional<Pick> got = pick(req, regions, policy);
+      CAPTURE(round);
+      REQUIRE(got.has_value() == want.has_value());
+      if (got) CHECK(regions[got->index].id == *want);
+      CHECK(full.chosen == want);
+    }
   }
 }
