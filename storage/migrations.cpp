@@ -1,11 +1,9 @@
 // Migration runner: migrations/NNNN_name.sql compiled into the binary, applied
 // in order, each in its own transaction, recorded with its SHA-256.
-#include <openssl/evp.h>
-
-#include <cstdio>
 #include <map>
 
 #include "storage/db.hpp"
+#include "storage/digest.hpp"
 
 namespace fc::storage {
 namespace embedded {
@@ -22,18 +20,6 @@ struct Embedded {
   std::string checksum;
 };
 
-std::string sha256_hex(const std::string& s) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr) != 1) std::abort();
-  std::string hex;
-  char buf[3];
-  for (unsigned i = 0; i < len; ++i) {
-    std::snprintf(buf, sizeof buf, "%02x", md[i]);
-    hex += buf;
-  }
-  return hex;
-}
 
 std::vector<Embedded> embedded_migrations() {
   std::vector<Embedded> out;

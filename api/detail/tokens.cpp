@@ -10,18 +10,6 @@
 
 namespace fc::api::detail {
 
-std::string sha256_hex(std::string_view s) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr) != 1) std::abort();
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
-}
 
 std::string random_base64url(std::size_t n) {
   std::vector<std::uint8_t> b(n);

@@ -13,6 +13,7 @@
 #include "api/http.hpp"
 #include "common/ids.hpp"
 #include "storage/db.hpp"
+#include "storage/digest.hpp"
 
 namespace fc::api::detail {
 
@@ -31,7 +32,7 @@ struct Minted {
   TokenRecord record;
 };
 
-std::string sha256_hex(std::string_view s);
+using storage::sha256_hex;
 std::string random_base64url(std::size_t bytes);
 const char* token_prefix(TokenKind k);
 
