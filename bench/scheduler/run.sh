@@ -5,10 +5,11 @@
 # and, in the same run, the raw-SQLite ceiling for the same rows; then the
 # commit-to-agent latency with 100 long-polling regions (latency.py).
 #
-#   bench/scheduler/run.sh [BUILD_DIR]      (default: build-schedbench)
+#   bench/scheduler/run.sh [BUILD_DIR]      (default: build, as scripts/build.sh makes it)
 #   env: FC_BIN, SERVICE_BENCH (the in-process service_bench binary; skipped
 #        when absent), DURATION (wrk seconds, default 10), CONNS (default 64),
-#        MATRIX (default "10:1000 100:100000 1000:1000000"), LATENCY=0 to skip,
+#        MATRIX (default "10:1000 100:100000 1000:1000000 1000:1000 10:1000000": the last two
+#        separate the number of regions from the number of workspaces), LATENCY=0 to skip,
 #        LAT_CREATES (default 2000), LAT_CONC (default 8)
 #
 # Everything runs in a private temp dir on loopback; daemons stopped by pid.
@@ -16,12 +17,12 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-build="$(cd "${1:-$repo/build-schedbench}" && pwd)"
+build="$(cd "${1:-$repo/build}" && pwd)"
 fc_bin="$(realpath -m "${FC_BIN:-$build/app/fleetcommand}")"
 svc_bench="$(realpath -m "${SERVICE_BENCH:-$build/bench/scheduler/service_bench}")"
 duration="${DURATION:-10}"
 conns="${CONNS:-64}"
-matrix="${MATRIX:-10:1000 100:100000 1000:1000000}"
+matrix="${MATRIX:-10:1000 100:100000 1000:1000000 1000:1000 10:1000000}"
 for tool in wrk curl python3; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is not installed" >&2; exit 2; }
 done
