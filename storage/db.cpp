@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <mutex>
 #include <string>
 
 namespace fc::storage {
@@ -71,7 +72,17 @@ struct Conn::Cached {
   ~Cached() { sqlite3_finalize(stmt); }
 };
 
+namespace {
+// Before SQLite initialises: no memory statistics. With them on, every
+// allocation SQLite makes takes a global mutex (8 % of a placement's CPU).
+void configure_sqlite_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+}  // namespace
+
 Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, OpenMode mode) {
+  configure_sqlite_once();
   std::unique_ptr<Conn> c(new Conn());
   c->path_ = path;
   int flags = SQLITE_OPEN_NOMUTEX | (mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY

@@ -54,9 +54,10 @@ awaitable<Response> create_workspace(Context& ctx, Request& r) {
   const json& j = body.value();
   std::string idem = r.header("idempotency-key");
   std::string scope = r.principal->token_id + " POST /v1/workspaces";
-  std::string body_hash = sha256_hex(j.dump());
+  std::string body_hash;  // only requests with a key are fingerprinted
   if (!idem.empty()) {
     if (idem.size() > 255) co_return validation_failed({{"Idempotency-Key", "must be at most 255 characters"}});
+    body_hash = sha256_hex(j.dump());
     auto prior = lookup_idempotent(ctx, scope, idem, body_hash);
     if (prior) co_return *prior;
   }
