@@ -24,6 +24,7 @@ struct IssuerConfig {
   std::string name;  // "acme:<directory>" | "internal"
   AcmeConfig acme;
   detail::BudgetLimits budgets;
+  std::int64_t validity_s = 90LL * 24 * 3600;  // internal issuer: leaf lifetime
 };
 
 Result<std::vector<IssuerConfig>> parse_issuers(const nlohmann::json& list);
@@ -67,6 +68,13 @@ struct Service::Impl {
   awaitable<Status> persist_step(detail::CertRow& row, const OrderState& st, const std::string& prev_url,
                                  std::int64_t idx);
   std::optional<storage::JobOutcome> not_due(detail::CertRow& row, std::int64_t now);
+
+  // renew.cpp
+  std::optional<std::int64_t> issuer_by_name(const std::string& name) const;
+  awaitable<void> check_ari(detail::CertRow& row, std::int64_t now);
+  awaitable<std::optional<storage::JobOutcome>> reserve_order(detail::CertRow& row, std::int64_t idx,
+                                                              std::int64_t now);
+  awaitable<void> order_invalid(const detail::CertRow& row, std::int64_t idx);
 };
 
 }  // namespace fc::certs
