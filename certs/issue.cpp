@@ -61,6 +61,7 @@ class DbDns01 final : public Solver {
   std::string type() const override { return "dns-01"; }
   awaitable<Status> present(std::string domain, std::string, std::string key_auth) override {
     const std::string name = owner(domain), value = dns01_txt_value(key_auth);
+    if (const auto* z = s_.rfc2136_zone_for(name)) co_return co_await s_.rfc2136_txt(*z, name, value, true);
     const auto now = s_.clock.now_ms();
     auto st = co_await s_.db.write([&](storage::Conn& c) -> Status {
       BOOST_OUTCOME_TRY(d, c.prepare("DELETE FROM dns_challenges WHERE name = ?1 AND value = ?2"));
@@ -74,6 +75,7 @@ class DbDns01 final : public Solver {
   }
   awaitable<Status> cleanup(std::string domain, std::string, std::string key_auth) override {
     const std::string name = owner(domain), value = dns01_txt_value(key_auth);
+    if (const auto* z = s_.rfc2136_zone_for(name)) co_return co_await s_.rfc2136_txt(*z, name, value, false);
     auto st = co_await s_.db.write([&](storage::Conn& c) -> Status {
       BOOST_OUTCOME_TRY(d, c.prepare("DELETE FROM dns_challenges WHERE name = ?1 AND value = ?2"));
       return d.bind_all(name, value).run();

@@ -192,6 +192,8 @@ Service::~Service() = default;
 Status Service::init(storage::JobRunner& jobs) {
   BOOST_OUTCOME_TRY(iss, parse_issuers(impl_->o.issuers));
   impl_->issuers = std::move(iss);
+  BOOST_OUTCOME_TRY(zones, parse_rfc2136_zones(impl_->o.dns_providers));
+  impl_->rfc2136 = std::move(zones);
   BOOST_OUTCOME_TRY(impl_->load_kek());
   BOOST_OUTCOME_TRY(impl_->load_internal_ca());
   impl_->jobs = &jobs;

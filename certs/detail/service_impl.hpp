@@ -12,6 +12,7 @@
 #include "certs/pki.hpp"
 #include "certs/service.hpp"
 #include "common/ids.hpp"
+#include "dns/codec.hpp"
 #include "storage/db.hpp"
 #include "storage/jobs.hpp"
 
@@ -29,6 +30,14 @@ struct IssuerConfig {
 
 Result<std::vector<IssuerConfig>> parse_issuers(const nlohmann::json& list);
 
+// A zone whose primary takes RFC 2136 updates (from dns.providers[]).
+struct Rfc2136Zone {
+  std::string server;  // host:port
+  std::string zone;    // lower case, no trailing dot
+  std::optional<dns::TsigKey> key;
+};
+Result<std::vector<Rfc2136Zone>> parse_rfc2136_zones(const nlohmann::json& providers);
+
 struct Service::Impl {
   asio::io_context& io;
   storage::Database& db;
@@ -36,6 +45,7 @@ struct Service::Impl {
   ServiceOptions o;
   std::array<std::uint8_t, 32> kek{};
   std::vector<IssuerConfig> issuers;
+  std::vector<Rfc2136Zone> rfc2136;
   std::optional<InternalCa> internal_ca;
   std::map<std::int64_t, std::unique_ptr<AcmeClient>> clients;
   std::set<std::string> in_flight;
@@ -75,6 +85,11 @@ struct Service::Impl {
   awaitable<std::optional<storage::JobOutcome>> reserve_order(detail::CertRow& row, std::int64_t idx,
                                                               std::int64_t now);
   awaitable<void> order_invalid(const detail::CertRow& row, std::int64_t idx);
+
+  // dns01_rfc2136.cpp: the external zone for a challenge owner name (nullptr:
+  // the platform zone or no provider), and one TXT add/delete there.
+  const Rfc2136Zone* rfc2136_zone_for(const std::string& owner) const;
+  awaitable<Status> rfc2136_txt(const Rfc2136Zone& z, std::string owner, std::string value, bool add);
 };
 
 }  // namespace fc::certs
