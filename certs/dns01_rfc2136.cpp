@@ -40,13 +40,18 @@ Result<std::vector<Rfc2136Zone>> parse_rfc2136_zones(const nlohmann::json& provi
   return out;
 }
 
-const Rfc2136Zone* Service::Impl::rfc2136_zone_for(const std::string& owner) const {
+const Rfc2136Zone* match_rfc2136_zone(const std::vector<Rfc2136Zone>& zones, const std::string& platform_zone,
+                                      const std::string& owner) {
   const std::string name = lower_name(owner);
-  if (!o.zone.empty() && dns::name_in_zone(name, lower_name(o.zone))) return nullptr;  // ours
+  if (!platform_zone.empty() && dns::name_in_zone(name, lower_name(platform_zone))) return nullptr;  // ours
   const Rfc2136Zone* best = nullptr;
-  for (const auto& z : rfc2136)
+  for (const auto& z : zones)
     if (dns::name_in_zone(name, z.zone) && (best == nullptr || z.zone.size() > best->zone.size())) best = &z;
   return best;
+}
+
+const Rfc2136Zone* Service::Impl::rfc2136_zone_for(const std::string& owner) const {
+  return match_rfc2136_zone(rfc2136, o.zone, owner);
 }
 
 // RFC 2136 §2.5.1 add / §2.5.4 delete one RR: only our TXT value is touched,

@@ -37,6 +37,10 @@ struct Rfc2136Zone {
   std::optional<dns::TsigKey> key;
 };
 Result<std::vector<Rfc2136Zone>> parse_rfc2136_zones(const nlohmann::json& providers);
+// The zone whose primary gets the TXT for `owner`: the longest provider zone
+// containing it; nullptr for names in the platform zone (embedded server).
+const Rfc2136Zone* match_rfc2136_zone(const std::vector<Rfc2136Zone>& zones, const std::string& platform_zone,
+                                      const std::string& owner);
 
 struct Service::Impl {
   asio::io_context& io;
