@@ -82,6 +82,8 @@ BudgetVerdict plan_budget(const std::vector<BucketUse>& uses, const TatMap& tats
                         "budget " + bucket_title(u.bucket) + who + " exhausted: next token in " +
                             format_wait(c.retry_at - now),
                         c.retry_at, {}};
+      if (u.reserve > 0 && gcra_take(u.limit, tat, now).allowed)
+        v.reason += " (" + std::to_string(u.reserve) + " kept for due renewals)";
       return v;
     }
     if (u.spend) v.new_tats[k] = c.new_tat;

@@ -70,6 +70,9 @@ TEST_SUITE("certs") {
     REQUIRE(r.allowed);
     CHECK_FALSE(gcra_take(l, r.new_tat, kNow, 1, 2).allowed);
     CHECK(gcra_take(l, r.new_tat, kNow, 1, 0).allowed);
+    BucketUse use{"new_orders", "", l, true, 2};
+    auto v = plan_budget({use}, TatMap{{{"new_orders", ""}, r.new_tat}}, kNow);
+    CHECK(v.reason == "budget new orders per account exhausted: next token in 1h0m (2 kept for due renewals)");
     CHECK_FALSE(gcra_take(l, std::nullopt, kNow, 1, 3).allowed);
     auto zero = gcra_take(BucketLimit{0, kHour}, std::nullopt, kNow);
     CHECK_FALSE(zero.allowed);
