@@ -6,6 +6,8 @@
   the first two certificates under example.co.uk are issued, the third waits
   with the reason in last_error; the registered domain comes from the Public
   Suffix List (example.co.uk, not co.uk).
+* Renewals are served before new orders: with 2 new orders per 3 h, a
+  renewal asked for just before a new certificate gets the last token.
 * A short-lived certificate (internal issuer, validity_s 30) renews on time
   (not before renew_after, within 2 s after it), its version goes up, and the
   reference agent of the serving region (`fleetcommand agent --out`) writes
@@ -95,6 +97,59 @@ class PebbleRenewalAndBudgetTest(unittest.TestCase):
         rows = du.query(self.d, "SELECT bucket, key FROM cert_budget_buckets ORDER BY bucket, key")
         self.assertIn(("certs_per_domain", "example.co.uk"), rows)
         self.assertNotIn(("certs_per_domain", "co.uk"), rows)
+
+
+class RenewalsBeforeNewOrdersTest(unittest.TestCase):
+    """new_orders: 2 per 3 h. A certificate takes the first token. While the
+    daemon is down its renewal comes due (renew_after moved into the past in
+    the database, its job set to run 3 s after the restart, as if the daemon
+    had been down over the renewal time). After the restart a new certificate
+    is asked for at once: its order must leave the last token to the due
+    renewal and wait; the renewal then takes it."""
+
+    def setUp(self):
+        if not fctest.FC_BIN:
+            raise unittest.SkipTest("FC_BIN not set")
+        budgets = {"new_orders": {"capacity": 2, "period_s": 3 * 3600}}
+        self.d, self.peb = du.daemon_with_pebble(lambda p: [du.acme_issuer(p, budgets=budgets)])
+
+    def tearDown(self):
+        code = self.d.stop()
+        logs = self.d.logs()
+        self.peb.stop()
+        self.d.cleanup()
+        self.assertEqual(code, 0, logs[-4000:])
+
+    def test_due_renewal_keeps_the_last_token(self):
+        d = self.d.start()
+        first = post_cert(d, ["renew-first.fleet.test"])
+        du.wait_cert(d, first, lambda x: x["status"] == "valid", what="first certificate")
+        self.assertEqual(d.stop(), 0)
+        now_ms = int(time.time() * 1000)
+        c = du.db(d)
+        try:
+            with c:
+                c.execute("UPDATE certificates SET renew_after = ? WHERE id = ?", (now_ms - 1000, first))
+                c.execute("UPDATE jobs SET run_at = ? WHERE kind = 'cert.order' AND key = ?", (now_ms + 60000, first))
+        finally:
+            c.close()
+        d.start()
+        c = du.db(d)  # the renewal's job runs 3 s from now
+        try:
+            with c:
+                c.execute("UPDATE jobs SET run_at = ? WHERE kind = 'cert.order' AND key = ?",
+                          (int(time.time() * 1000) + 3000, first))
+        finally:
+            c.close()
+        newcomer = post_cert(d, ["newcomer.fleet.test"])
+        n = du.wait_cert(d, newcomer, lambda x: x["last_error"] and "budget" in x["last_error"], timeout=10,
+                         what="newcomer waits")
+        self.assertRegex(n["last_error"], r"budget new orders per account exhausted: next token in \S+"
+                                          r" \(1 kept for due renewals\)$")
+        du.wait_cert(d, first, lambda x: x["version"] == 2 and x["status"] == "valid", what="renewal")
+        self.assertEqual(du.cert(d, newcomer)["version"], 0)
+        self.assertEqual(du.query(d, "SELECT count(*) FROM cert_orders WHERE cert_id = ?", newcomer)[0][0], 0)
+        self.assertEqual(du.query(d, "SELECT count(*) FROM cert_orders WHERE cert_id = ?", first)[0][0], 2)
 
 
 class ShortLivedRenewalTest(unittest.TestCase):
