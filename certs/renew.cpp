@@ -22,16 +22,45 @@ SysTime from_ms(std::int64_t ms) { return SysTime{std::chrono::milliseconds(ms)}
 
 }  // namespace
 
+OrderInputs order_inputs(const CertRow& row, const std::string& issuer_name, std::int64_t now) {
+  OrderInputs in;
+  in.state.identifiers = row.hostnames;
+  const bool same_ca = row.version > 0 && row.issuer == issuer_name && row.chain_pem;
+  if (!same_ca) return in;
+  auto info = parse_leaf(*row.chain_pem);
+  if (info) in.state.replaces = info.value().ari_id;  // sent only when the CA offers ARI (acme_order.cpp)
+  // Let's Encrypt exempts ARI renewals (`replaces` inside the window) from its limits.
+  in.ari_renewal = !in.state.replaces.empty() && row.ari_window_start && now >= *row.ari_window_start;
+  return in;
+}
+
 std::optional<std::int64_t> Service::Impl::issuer_by_name(const std::string& name) const {
   for (std::size_t i = 0; i < issuers.size(); ++i)
     if (issuers[i].name == name) return static_cast<std::int64_t>(i);
   return std::nullopt;
 }
 
+void apply_ari_answer(CertRow& row, const CertInfo& cert, const Result<std::optional<RenewalInfo>>& answer,
+                      std::int64_t now, double u) {
+  if (!answer) {  // keep the time planned so far, ask again in an hour
+    row.ari_check_at = now + ari_poll_interval(std::nullopt, true).count() * 1000;
+    return;
+  }
+  if (!answer.value()) {  // the directory has no renewalInfo: 2/3 of the lifetime stays
+    row.ari_check_at.reset();
+    return;
+  }
+  const RenewalInfo& w = *answer.value();
+  std::optional<SysTime> current;
+  if (row.renew_after) current = from_ms(*row.renew_after);
+  row.renew_after = to_ms(plan_renewal(cert, w, current, from_ms(now), u));
+  row.ari_window_start = to_ms(w.window_start);
+  row.ari_window_end = to_ms(w.window_end);
+  row.ari_check_at = now + ari_poll_interval(w.retry_after_s, false).count() * 1000;
+}
+
 // Asks the CA that issued the current version for its renewal window when
-// the row says a request is due, and re-plans renew_after. The CA has no
-// renewalInfo → no more requests, 2/3 of the lifetime stays; a failed
-// request → again in an hour, the time planned so far stays.
+// the row says a request is due (apply_ari_answer decides what follows).
 awaitable<void> Service::Impl::check_ari(CertRow& row, std::int64_t now) {
   if (!row.ari_check_at || *row.ari_check_at > now || row.version == 0 || !row.renew || row.order_state ||
       !row.chain_pem || row.status != "valid")
@@ -41,32 +70,21 @@ awaitable<void> Service::Impl::check_ari(CertRow& row, std::int64_t now) {
   if (!info || !idx || issuers[static_cast<std::size_t>(*idx)].type != "acme") {
     row.ari_check_at.reset();
   } else {
-    auto cl = co_await client(*idx);
     // No co_await inside ?: — GCC 12 miscompiles temporaries there.
-    Result<std::optional<RenewalInfo>> ri = make_error(Code::kInternal, "no client");
+    Result<std::optional<RenewalInfo>> answer = make_error(Code::kInternal, "no client");
+    auto cl = co_await client(*idx);
     if (cl) {
-      auto answer = co_await cl.value()->renewal_info(*row.chain_pem);
-      ri = std::move(answer);
+      auto got = co_await cl.value()->renewal_info(*row.chain_pem);
+      answer = std::move(got);
     } else {
-      ri = cl.error();
+      answer = cl.error();
     }
-    std::optional<SysTime> current;
-    if (row.renew_after) current = from_ms(*row.renew_after);
     std::uniform_real_distribution<double> u(0.0, 1.0);
-    if (!ri) {
-      row.ari_check_at = now + ari_poll_interval(std::nullopt, true).count() * 1000;
-      spdlog::warn("certs: {} renewalInfo failed: {}", row.id, ri.error().detail);
-    } else if (!ri.value()) {
-      row.ari_check_at.reset();  // the directory has no renewalInfo: 2/3 of the lifetime
-    } else {
-      const RenewalInfo& w = *ri.value();
-      row.renew_after = to_ms(plan_renewal(info.value(), w, current, from_ms(now), u(rng)));
-      row.ari_window_start = to_ms(w.window_start);
-      row.ari_window_end = to_ms(w.window_end);
-      row.ari_check_at = now + ari_poll_interval(w.retry_after_s, false).count() * 1000;
+    apply_ari_answer(row, info.value(), answer, now, u(rng));
+    if (!answer) spdlog::warn("certs: {} renewalInfo failed: {}", row.id, answer.error().detail);
+    else if (answer.value())
       spdlog::info("certs: {} ARI window {}..{} renew_after={}", row.id, format_rfc3339(*row.ari_window_start),
                    format_rfc3339(*row.ari_window_end), format_rfc3339(*row.renew_after));
-    }
   }
   auto st = co_await db.write([&](storage::Conn& c) { return detail::update_cert(c, row, now); });
   if (!st) spdlog::warn("certs: {} storing renewal plan: {}", row.id, st.error().detail);
@@ -79,19 +97,11 @@ awaitable<void> Service::Impl::check_ari(CertRow& row, std::int64_t now) {
 awaitable<std::optional<JobOutcome>> Service::Impl::reserve_order(CertRow& row, std::int64_t idx, std::int64_t now) {
   const IssuerConfig& iss = issuers[static_cast<std::size_t>(idx)];
   const bool renewal = row.version > 0;
-  const bool same_ca = renewal && row.issuer == iss.name && row.chain_pem;
-  OrderState st;
-  st.identifiers = row.hostnames;
-  if (same_ca) {
-    auto info = parse_leaf(*row.chain_pem);
-    if (info) st.replaces = info.value().ari_id;  // sent only when the CA offers ARI (acme_order.cpp)
-  }
-  // Let's Encrypt exempts ARI renewals (`replaces` inside the window) from its limits.
-  const bool ari_renewal = same_ca && !st.replaces.empty() && row.ari_window_start && now >= *row.ari_window_start;
+  const OrderInputs in = order_inputs(row, iss.name, now);
   detail::BudgetVerdict verdict;
   auto w = co_await db.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(due, detail::count_due_renewals(c, now));
-    auto uses = detail::order_buckets(iss.budgets, row.hostnames, row.names_key, renewal, ari_renewal, due);
+    auto uses = detail::order_buckets(iss.budgets, row.hostnames, row.names_key, renewal, in.ari_renewal, due);
     BOOST_OUTCOME_TRY(tats, detail::load_tats(c, iss.name, uses));
     verdict = detail::plan_budget(uses, tats, now);
     if (!verdict.allowed) {
@@ -99,7 +109,7 @@ awaitable<std::optional<JobOutcome>> Service::Impl::reserve_order(CertRow& row, 
       return detail::update_cert(c, row, now);
     }
     BOOST_OUTCOME_TRY(detail::save_tats(c, iss.name, verdict.new_tats));
-    row.order_state = serialize_order_state(st);
+    row.order_state = serialize_order_state(in.state);
     row.order_issuer = idx;
     row.order_url.reset();
     return detail::update_cert(c, row, now);

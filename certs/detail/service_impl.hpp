@@ -30,6 +30,22 @@ struct IssuerConfig {
 
 Result<std::vector<IssuerConfig>> parse_issuers(const nlohmann::json& list);
 
+// What a new order is placed with: the names, and for a renewal at the CA
+// that issued the current version its ARI id as `replaces` (RFC 9773 §5);
+// `ari_renewal` when that CA's suggested window has started (budget-exempt).
+struct OrderInputs {
+  OrderState state;
+  bool ari_renewal = false;
+};
+OrderInputs order_inputs(const detail::CertRow& row, const std::string& issuer_name, std::int64_t now);
+
+// A renewalInfo answer applied to the row: a window → renew_after inside it
+// (plan_renewal), the window stored, next request after Retry-After (1-24 h);
+// no renewalInfo at this CA → no more requests; a failed request → again in
+// 1 h, renew_after unchanged. `u` is the jitter draw in [0, 1).
+void apply_ari_answer(detail::CertRow& row, const CertInfo& cert,
+                      const Result<std::optional<RenewalInfo>>& answer, std::int64_t now, double u);
+
 // A zone whose primary takes RFC 2136 updates (from dns.providers[]).
 struct Rfc2136Zone {
   std::string server;  // host:port
