@@ -128,6 +128,7 @@ awaitable<void> Daemon::chores() {
     co_await api->tick();
     co_await sched->tick();
     if (domains) co_await domains->tick();
+    if (certs) co_await certs->tick();
   }
 }
 

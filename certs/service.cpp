@@ -212,6 +212,8 @@ Status Service::init(storage::JobRunner& jobs) {
 
 void Service::on_dns_change(std::function<void()> f) { impl_->dns_changed = std::move(f); }
 
+awaitable<void> Service::tick() { co_await impl_->sweep_external_txt(); }
+
 void Service::on_issued(std::function<void(const std::string&, const std::string&)> f) {
   impl_->issued.push_back(std::move(f));
 }

@@ -92,6 +92,9 @@ class Service {
   static Result<std::string> http01_answer(storage::Conn& c, const std::string& token);
   // Called after commit when a certificate version was stored (the lead/domains will refresh assignments).
   void on_issued(std::function<void(const std::string& cert_id, const std::string& workspace_id)> f);
+  // Periodic chores (the daemon calls it every second): deletes DNS-01 TXT
+  // values left in external zones (RFC 2136) after they expired.
+  awaitable<void> tick();
 
   struct Impl;
 

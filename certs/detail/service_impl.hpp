@@ -110,6 +110,8 @@ struct Service::Impl {
   // the platform zone or no provider), and one TXT add/delete there.
   const Rfc2136Zone* rfc2136_zone_for(const std::string& owner) const;
   awaitable<Status> rfc2136_txt(const Rfc2136Zone& z, std::string owner, std::string value, bool add);
+  awaitable<void> sweep_external_txt();
+  std::int64_t next_txt_sweep = 0;
 };
 
 }  // namespace fc::certs

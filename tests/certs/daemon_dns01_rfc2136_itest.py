@@ -3,7 +3,8 @@ a TSIG key) hosts customer.test; the daemon's dns.providers[] names it; Pebble's
 only DNS server (-dnsserver) is that BIND. A DNS-01 certificate for
 www.customer.test is issued, the daemon's `_acme-challenge` TXT is gone from
 BIND afterwards while a TXT someone else put at the same name stays, and a
-provider with the wrong TSIG secret fails with a clear last_error."""
+provider with the wrong TSIG secret fails with a clear last_error, and a TXT
+left behind by a crash (recorded, expired) is deleted after a restart."""
 import os
 import subprocess
 import sys
@@ -95,8 +96,9 @@ class Rfc2136Dns01Test(unittest.TestCase):
                           what="only the foreign TXT left at BIND")
         fctest.wait_until(lambda: self.txt_at_bind("_acme-challenge.customer.test") == [], timeout=10,
                           what="apex challenge TXT gone from BIND")
-        # nothing went through the embedded zone
+        # nothing went through the embedded zone, and nothing is left to sweep
         self.assertEqual(du.query(self.d, "SELECT count(*) FROM dns_challenges")[0][0], 0)
+        self.assertEqual(du.query(self.d, "SELECT count(*) FROM cert_dns01_external")[0][0], 0)
 
     def test_02_wrong_tsig_secret_is_a_clear_error(self):
         cid = self.post(["www.locked.test"])
@@ -106,6 +108,30 @@ class Rfc2136Dns01Test(unittest.TestCase):
         self.assertRegex(c["last_error"], r"BADSIG|BADKEY|TSIG")
         self.assertNotIn(WRONG, self.d.logs())
         self.assertEqual(self.txt_at_bind("_acme-challenge.www.locked.test"), [])
+        # BIND answered (BADSIG): nothing was written, so nothing is kept for the sweep
+        self.assertEqual(du.query(self.d, "SELECT count(*) FROM cert_dns01_external WHERE zone = 'locked.test'")[0][0],
+                         0)
+
+    def test_03_leftover_txt_is_swept_after_a_restart(self):
+        # A TXT the daemon wrote before it crashed (its cleanup never ran):
+        # in BIND, and recorded as expired in cert_dns01_external.
+        owner = "_acme-challenge.crashed.customer.test"
+        out = self.nsupdate(f'update add {owner} 60 TXT "left-behind"\nupdate add {owner} 60 TXT "not-ours"')
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(self.txt_at_bind(owner), ['"left-behind"', '"not-ours"'])
+        self.assertEqual(self.d.stop(), 0)
+        c = du.db(self.d)
+        try:
+            with c:
+                c.execute("INSERT INTO cert_dns01_external(server, zone, name, value, expires_at)"
+                          " VALUES(?, 'customer.test', ?, 'left-behind', 1)", (f"127.0.0.1:{self.bind_port}", owner))
+        finally:
+            c.close()
+        self.d.start()
+        fctest.wait_until(lambda: self.txt_at_bind(owner) == ['"not-ours"'], timeout=15,
+                          what="leftover TXT deleted from BIND")
+        fctest.wait_until(lambda: du.query(self.d, "SELECT count(*) FROM cert_dns01_external")[0][0] == 0,
+                          timeout=10, what="leftover row forgotten")
 
 
 if __name__ == "__main__":
