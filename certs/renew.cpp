@@ -109,6 +109,8 @@ awaitable<std::optional<JobOutcome>> Service::Impl::reserve_order(CertRow& row, 
       return detail::update_cert(c, row, now);
     }
     BOOST_OUTCOME_TRY(detail::save_tats(c, iss.name, verdict.new_tats));
+    // a budget reason shown while the order waited is no longer true
+    if (row.last_error && row.last_error->rfind(iss.name + ": budget ", 0) == 0) row.last_error.reset();
     row.order_state = serialize_order_state(in.state);
     row.order_issuer = idx;
     row.order_url.reset();
@@ -122,10 +124,11 @@ awaitable<std::optional<JobOutcome>> Service::Impl::reserve_order(CertRow& row, 
 
 // An order the CA declared invalid produced no certificate: its
 // certificate-counting tokens come back, and every name spends a
-// failed-validations token.
+// failed-validations token (an ARI renewal took none and spends none).
 awaitable<void> Service::Impl::order_invalid(const CertRow& row, std::int64_t idx) {
   const IssuerConfig& iss = issuers[static_cast<std::size_t>(idx)];
   const auto now = clock.now_ms();
+  if (order_inputs(row, iss.name, now).ari_renewal) co_return;
   auto uses = detail::order_buckets(iss.budgets, row.hostnames, row.names_key, row.version > 0, false, 0);
   auto st = co_await db.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(tats, detail::load_tats(c, iss.name, uses));
