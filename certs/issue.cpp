@@ -150,11 +150,16 @@ awaitable<JobOutcome> Service::Impl::run_job(storage::Job j) {
   // A bounded number of orders in flight; renewals go first.
   if (static_cast<int>(in_flight.size()) >= o.max_orders_in_flight) co_return wait_ms(row.version > 0 ? 200 : 1000);
   in_flight.insert(id);
+  // The daemon's io_context outlives the services: a job suspended here at
+  // shutdown is destroyed after this Impl, so the guard checks it still is.
   struct Guard {
     Impl& s;
+    std::shared_ptr<const bool> alive;
     std::string id;
-    ~Guard() { s.in_flight.erase(id); }
-  } guard{*this, id};
+    ~Guard() {
+      if (*alive) s.in_flight.erase(id);
+    }
+  } guard{*this, alive, id};
   auto out = co_await run_order(std::move(row));
   if (kicked.erase(id) > 0) out = wait_ms(0);
   co_return out;

@@ -76,8 +76,13 @@ struct Service::Impl {
   IdGenerator ids;
   std::mt19937_64 rng{std::random_device{}()};
 
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);  // false once destroyed
+
   Impl(asio::io_context& i, storage::Database& d, const Clock& c, ServiceOptions opt)
       : io(i), db(d), clock(c), o(std::move(opt)) {}
+  ~Impl() { *alive = false; }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   Result<std::string> seal_text(std::string_view plain);
   Result<std::string> open_text(const std::string& sealed_b64);
