@@ -4,6 +4,9 @@ ALTER TABLE certificates ADD COLUMN ari_check_at INTEGER;      -- next renewalIn
 ALTER TABLE certificates ADD COLUMN ari_window_start INTEGER;  -- last suggested window (ms), NULL: none
 ALTER TABLE certificates ADD COLUMN ari_window_end INTEGER;
 
+-- From now on cert_order_names.domain (0005) holds the registered domain by
+-- the Public Suffix List (example.co.uk), no longer the last two labels.
+
 -- One GCRA bucket per issuer, limit and key: `tat` is the theoretical
 -- arrival time (ms); a bucket with no row is full.
 CREATE TABLE cert_budget_buckets (
