@@ -128,6 +128,7 @@ awaitable<void> Daemon::chores() {
     co_await api->tick();
     co_await sched->tick();
     if (domains) co_await domains->tick();
+    if (certs) co_await certs->tick();
   }
 }
 
@@ -155,6 +156,7 @@ std::unique_ptr<certs::Service> make_certs(Daemon& d) {
   co.kek_file = d.cfg.certs_kek_file;
   co.zone = d.cfg.dns_zone;
   co.platform_wildcard = d.cfg.certs_platform_wildcard;
+  co.dns_providers = d.cfg.dns_providers;
   return std::make_unique<certs::Service>(d.io, *d.db, d.clock, co);
 }
 

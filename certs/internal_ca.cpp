@@ -2,6 +2,8 @@
 // serverAuth leaves. For development and for names no public CA may certify.
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 #include "certs/detail/ossl.hpp"
 #include "certs/pki.hpp"
 
@@ -92,7 +94,8 @@ Result<InternalCa> create_internal_ca(SysTime now, std::string_view common_name)
 }
 
 Result<std::string> issue_from_csr(const InternalCa& ca, std::span<const std::uint8_t> csr_der,
-                                   SysTime now) {
+                                   SysTime now, std::chrono::seconds validity) {
+  if (validity.count() <= 0) return make_error(Code::kInvalidArgument, "validity must be positive");
   const unsigned char* p = csr_der.data();
   X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(csr_der.size())));
   if (!req) return ossl_error("d2i_X509_REQ: malformed CSR");
@@ -102,7 +105,9 @@ Result<std::string> issue_from_csr(const InternalCa& ca, std::span<const std::ui
   BOOST_OUTCOME_TRY(names, csr_dns_names(req.get()));
   BOOST_OUTCOME_TRY(root, parse_cert_pem(ca.root_cert_pem));
   BOOST_OUTCOME_TRY(root_key, load_private_key(ca.root_key_pem));
-  BOOST_OUTCOME_TRY(leaf, new_cert(req_key, now - hours(1), now + hours(24 * 90)));
+  // Backdated for clock skew: an hour, or a tenth of a short lifetime.
+  const auto backdate = std::min<std::chrono::seconds>(hours(1), validity / 10);
+  BOOST_OUTCOME_TRY(leaf, new_cert(req_key, now - backdate, now + validity));
   BOOST_OUTCOME_TRY(set_cn(X509_get_subject_name(leaf.get()), names.front()));
   if (X509_set_issuer_name(leaf.get(), X509_get_subject_name(root.get())) != 1)
     return ossl_error("X509_set_issuer_name");
@@ -119,10 +124,10 @@ Result<std::string> issue_from_csr(const InternalCa& ca, std::span<const std::ui
 }
 
 Result<IssuedCert> issue_with_new_key(const InternalCa& ca, const std::vector<std::string>& names,
-                                      SysTime now, KeyType type) {
+                                      SysTime now, KeyType type, std::chrono::seconds validity) {
   BOOST_OUTCOME_TRY(key_pem, generate_key_pem(type));
   BOOST_OUTCOME_TRY(csr, make_csr_der(key_pem, names));
-  BOOST_OUTCOME_TRY(chain, issue_from_csr(ca, csr, now));
+  BOOST_OUTCOME_TRY(chain, issue_from_csr(ca, csr, now, validity));
   return IssuedCert{std::move(chain), std::move(key_pem)};
 }
 

@@ -61,6 +61,7 @@ class DbDns01 final : public Solver {
   std::string type() const override { return "dns-01"; }
   awaitable<Status> present(std::string domain, std::string, std::string key_auth) override {
     const std::string name = owner(domain), value = dns01_txt_value(key_auth);
+    if (const auto* z = s_.rfc2136_zone_for(name)) co_return co_await s_.rfc2136_txt(*z, name, value, true);
     const auto now = s_.clock.now_ms();
     auto st = co_await s_.db.write([&](storage::Conn& c) -> Status {
       BOOST_OUTCOME_TRY(d, c.prepare("DELETE FROM dns_challenges WHERE name = ?1 AND value = ?2"));
@@ -74,6 +75,7 @@ class DbDns01 final : public Solver {
   }
   awaitable<Status> cleanup(std::string domain, std::string, std::string key_auth) override {
     const std::string name = owner(domain), value = dns01_txt_value(key_auth);
+    if (const auto* z = s_.rfc2136_zone_for(name)) co_return co_await s_.rfc2136_txt(*z, name, value, false);
     auto st = co_await s_.db.write([&](storage::Conn& c) -> Status {
       BOOST_OUTCOME_TRY(d, c.prepare("DELETE FROM dns_challenges WHERE name = ?1 AND value = ?2"));
       return d.bind_all(name, value).run();
@@ -124,7 +126,9 @@ std::optional<JobOutcome> Service::Impl::not_due(CertRow& row, std::int64_t now)
     return wait_ms(row.not_after.value_or(now) - now);
   }
   if (row.status == "renewing" || row.status == "expired") return std::nullopt;
-  if (row.renew_after && *row.renew_after > now) return wait_ms(*row.renew_after - now);
+  if (row.renew_after && *row.renew_after > now)
+    return wait_ms((row.ari_check_at && *row.ari_check_at > now ? std::min(*row.renew_after, *row.ari_check_at)
+                                                                 : *row.renew_after) - now);
   return std::nullopt;
 }
 
@@ -141,15 +145,21 @@ awaitable<JobOutcome> Service::Impl::run_job(storage::Job j) {
     auto st = co_await db.write([&](storage::Conn& c) { return detail::update_cert(c, row, now); });
     if (!st) co_return JobOutcome{false, st.error().detail, 5s, false};
   }
+  co_await check_ari(row, now);
   if (auto w = not_due(row, now)) co_return *w;
   // A bounded number of orders in flight; renewals go first.
   if (static_cast<int>(in_flight.size()) >= o.max_orders_in_flight) co_return wait_ms(row.version > 0 ? 200 : 1000);
   in_flight.insert(id);
+  // The daemon's io_context outlives the services: a job suspended here at
+  // shutdown is destroyed after this Impl, so the guard checks it still is.
   struct Guard {
     Impl& s;
+    std::shared_ptr<const bool> alive;
     std::string id;
-    ~Guard() { s.in_flight.erase(id); }
-  } guard{*this, id};
+    ~Guard() {
+      if (*alive) s.in_flight.erase(id);
+    }
+  } guard{*this, alive, id};
   auto out = co_await run_order(std::move(row));
   if (kicked.erase(id) > 0) out = wait_ms(0);
   co_return out;
@@ -162,20 +172,13 @@ awaitable<JobOutcome> Service::Impl::run_order(CertRow row) {
   if (row.version > 0 && row.status == "valid") row.status = "renewing";
   const IssuerConfig& iss = issuers[static_cast<std::size_t>(idx)];
   if (iss.type == "internal") {
-    auto issued = issue_with_new_key(*internal_ca, row.hostnames, clock.now(), KeyType::kEcdsaP256);
+    auto issued = issue_with_new_key(*internal_ca, row.hostnames, clock.now(), KeyType::kEcdsaP256,
+                                     std::chrono::seconds(iss.validity_s));
     if (!issued) co_return co_await record_failure(std::move(row), issued.error(), true, std::nullopt);
     co_return co_await store_issued(std::move(row), issued.value().chain_pem, issued.value().key_pem, iss.name);
   }
   if (!row.order_state) {
-    auto verdict = detail::check_budget(db.read(), iss.name, iss.budgets, row, row.version > 0, now);
-    if (!verdict) co_return JobOutcome{false, verdict.error().detail, 5s, false};
-    if (!verdict.value().allowed) {
-      row.last_error = iss.name + ": " + verdict.value().reason;
-      auto st = co_await db.write([&](storage::Conn& c) { return detail::update_cert(c, row, now); });
-      (void)st;
-      spdlog::info("certs: {} waits: {}", row.id, *row.last_error);
-      co_return wait_ms(verdict.value().retry_at - now);
-    }
+    if (auto w = co_await reserve_order(row, idx, now)) co_return *w;
   }
   co_return co_await run_acme(std::move(row), idx);
 }
@@ -225,7 +228,7 @@ Result<OrderState> Service::Impl::load_order(const CertRow& row) {
     BOOST_OUTCOME_TRY(key, open_text(*row.order_key_sealed));
     st.key_pem = std::move(key);
   }
-  spdlog::info("certs: {} resumes order {}", row.id, st.order_url);
+  if (!st.order_url.empty()) spdlog::info("certs: {} resumes order {}", row.id, st.order_url);
   return st;
 }
 
@@ -294,6 +297,7 @@ awaitable<JobOutcome> Service::Impl::run_acme(CertRow row, std::int64_t idx) {
     co_return co_await store_issued(std::move(row), st.certificate_pem, st.key_pem, iss.name);
   if (st.status == "invalid") {
     Error e = st.error ? problem_error(*st.error) : make_error(Code::kInvalidArgument, "order became invalid");
+    co_await order_invalid(row, idx);
     co_return co_await record_failure(std::move(row), e, true, std::nullopt);
   }
   co_return wait_ms(1000);
@@ -307,10 +311,9 @@ awaitable<JobOutcome> Service::Impl::store_issued(CertRow row, std::string chain
   if (!sealed) co_return co_await record_failure(std::move(row), sealed.error(), true, std::nullopt);
   const auto now = clock.now_ms();
   std::uniform_real_distribution<double> u(0.0, 1.0);
-  // 2/3 of the lifetime with up to 5 % of the lifetime as jitter before it.
-  const auto life = info.value().not_after - info.value().not_before;
-  const auto base = choose_renewal_time(info.value(), std::nullopt, clock.now(), u(rng));
-  const auto renew_at = base - std::chrono::duration_cast<SysTime::duration>(life * (0.05 * u(rng)));
+  // 2/3 of the lifetime minus up to 5 % jitter; an ACME issuer is asked for
+  // its renewal window right after (check_ari).
+  const auto renew_at = plan_renewal(info.value(), std::nullopt, std::nullopt, clock.now(), u(rng));
   auto ms = [](SysTime t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count(); };
   const std::string finished_url = row.order_url.value_or("");
   row.version += 1;
@@ -324,6 +327,10 @@ awaitable<JobOutcome> Service::Impl::store_issued(CertRow row, std::string chain
   row.last_error.reset();
   row.failures = row.issuer_failures = 0;
   row.next_attempt_at.reset();
+  row.ari_window_start.reset();
+  row.ari_window_end.reset();
+  if (issuer != "internal") row.ari_check_at = now;
+  else row.ari_check_at.reset();
   clear_order(row);
   auto st = co_await db.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(detail::update_cert(c, row, now));
@@ -337,7 +344,7 @@ awaitable<JobOutcome> Service::Impl::store_issued(CertRow row, std::string chain
   spdlog::info("certs: {} version {} issued by {} not_after={}", row.id, row.version, issuer,
                format_rfc3339(*row.not_after));
   for (const auto& f : this->issued) f(row.id, row.workspace_id);
-  co_return wait_ms(*row.renew_after - now);
+  co_return wait_ms(row.ari_check_at ? 0 : *row.renew_after - now);
 }
 
 awaitable<JobOutcome> Service::Impl::record_failure(CertRow row, const Error& e, bool drop_order,

@@ -2,6 +2,7 @@
 // renewal timing and the ACME order state. Plain values and pure functions:
 // no Asio, SQLite or OpenSSL types (STYLE.md "Layout"). See docs/certs.md.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -65,16 +66,19 @@ struct InternalCa {
 };
 // A new root: ECDSA P-256, valid from now-1h for 10 years, CA:TRUE.
 Result<InternalCa> create_internal_ca(SysTime now, std::string_view common_name);
-// A 90-day leaf (serverAuth, SANs from the CSR) for a DER CSR whose signature
-// verifies. Returns the chain PEM, leaf first, then the root.
+// A leaf (serverAuth, SANs from the CSR; 90 days unless `validity` says
+// otherwise, backdated by min(1 h, validity/10)) for a DER CSR whose
+// signature verifies. Returns the chain PEM, leaf first, then the root.
+inline constexpr std::chrono::seconds kInternalLeafValidity{90LL * 24 * 3600};
 Result<std::string> issue_from_csr(const InternalCa& ca, std::span<const std::uint8_t> csr_der,
-                                   SysTime now);
+                                   SysTime now, std::chrono::seconds validity = kInternalLeafValidity);
 struct IssuedCert {
   std::string chain_pem;
   std::string key_pem;
 };
 Result<IssuedCert> issue_with_new_key(const InternalCa& ca, const std::vector<std::string>& names,
-                                      SysTime now, KeyType type);
+                                      SysTime now, KeyType type,
+                                      std::chrono::seconds validity = kInternalLeafValidity);
 
 // ---- renewal timing (pure; time is a parameter) ----
 // RFC 9773 §4.1: base64url(AKI keyIdentifier) "." base64url(serial DER content).
@@ -97,6 +101,18 @@ struct RenewalInfo {
 // over means now), else at `ratio` of the lifetime. `u` as in pick_in_window.
 SysTime choose_renewal_time(const CertInfo& cert, const std::optional<RenewalInfo>& ari,
                             SysTime now, double u, double ratio = 2.0 / 3.0);
+// The daemon's renewal decision after each renewalInfo answer (or none).
+// With a window: keep `current` when it is still ahead and inside the window
+// (no churn on every poll), else a uniform time inside it (RFC 9773 §4.2),
+// never before `now`. Without one: keep `current`, else `ratio` of the
+// lifetime minus up to 5 % of the lifetime (jitter `u`, so renewals of
+// certificates issued together do not storm).
+SysTime plan_renewal(const CertInfo& cert, const std::optional<RenewalInfo>& ari,
+                     std::optional<SysTime> current, SysTime now, double u,
+                     double ratio = 2.0 / 3.0);
+// When to ask for renewalInfo again (RFC 9773 §4.3): the CA's Retry-After
+// bounded to [1 h, 24 h], 6 h when it sent none; after a failed request 1 h.
+std::chrono::seconds ari_poll_interval(std::optional<std::int64_t> retry_after_s, bool failed);
 
 // ---- ACME problem documents (RFC 8555 §6.7, RFC 9457) ----
 struct Subproblem {

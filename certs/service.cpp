@@ -77,6 +77,27 @@ std::optional<std::int64_t> opt_int(const json& o, const char* k) {
   return std::nullopt;
 }
 
+// `budgets`: the original keys give a capacity over Let's Encrypt's period
+// ("orders_per_3h": 300); the bucket keys give both ({"capacity", "period_s"}).
+void parse_budgets(const json& b, detail::BudgetLimits& l) {
+  const std::pair<const char*, detail::BucketLimit*> counts[] = {
+      {"orders_per_3h", &l.new_orders},
+      {"certs_per_domain_per_week", &l.certs_per_domain},
+      {"duplicates_per_week", &l.duplicates},
+      {"failed_validations_per_hour", &l.failed_validations}};
+  for (const auto& [key, limit] : counts) limit->capacity = opt_int(b, key).value_or(limit->capacity);
+  const std::pair<const char*, detail::BucketLimit*> buckets[] = {
+      {"new_orders", &l.new_orders},
+      {"certs_per_domain", &l.certs_per_domain},
+      {"duplicates", &l.duplicates},
+      {"failed_validations", &l.failed_validations}};
+  for (const auto& [key, limit] : buckets) {
+    if (!b.contains(key) || !b[key].is_object()) continue;
+    limit->capacity = opt_int(b[key], "capacity").value_or(limit->capacity);
+    if (auto p = opt_int(b[key], "period_s")) limit->period_ms = *p * 1000;
+  }
+}
+
 }  // namespace
 
 Result<std::vector<IssuerConfig>> parse_issuers(const json& list) {
@@ -87,6 +108,7 @@ Result<std::vector<IssuerConfig>> parse_issuers(const json& list) {
     ic.type = it.value("type", "");
     if (ic.type == "internal") {
       ic.name = "internal";
+      ic.validity_s = opt_int(it, "validity_s").value_or(ic.validity_s);
     } else {
       ic.acme.directory_url = it.value("directory", "");
       ic.name = "acme:" + ic.acme.directory_url;
@@ -97,12 +119,7 @@ Result<std::vector<IssuerConfig>> parse_issuers(const json& list) {
       if (it.value("key_type", "ecdsa-p256") == "rsa2048") ic.acme.certificate_key_type = KeyType::kRsa2048;
       if (it.contains("eab") && it["eab"].is_object())
         ic.acme.eab = ExternalAccountBinding{it["eab"].value("kid", ""), it["eab"].value("hmac_key", "")};
-      const json b = it.value("budgets", json::object());
-      ic.budgets.orders_per_3h = opt_int(b, "orders_per_3h").value_or(ic.budgets.orders_per_3h);
-      ic.budgets.certs_per_domain_per_week = opt_int(b, "certs_per_domain_per_week").value_or(ic.budgets.certs_per_domain_per_week);
-      ic.budgets.duplicates_per_week = opt_int(b, "duplicates_per_week").value_or(ic.budgets.duplicates_per_week);
-      ic.budgets.failed_validations_per_hour =
-          opt_int(b, "failed_validations_per_hour").value_or(ic.budgets.failed_validations_per_hour);
+      parse_budgets(it.value("budgets", json::object()), ic.budgets);
     }
     out.push_back(std::move(ic));
   }
@@ -175,6 +192,8 @@ Service::~Service() = default;
 Status Service::init(storage::JobRunner& jobs) {
   BOOST_OUTCOME_TRY(iss, parse_issuers(impl_->o.issuers));
   impl_->issuers = std::move(iss);
+  BOOST_OUTCOME_TRY(zones, parse_rfc2136_zones(impl_->o.dns_providers));
+  impl_->rfc2136 = std::move(zones);
   BOOST_OUTCOME_TRY(impl_->load_kek());
   BOOST_OUTCOME_TRY(impl_->load_internal_ca());
   impl_->jobs = &jobs;
@@ -192,6 +211,8 @@ Status Service::init(storage::JobRunner& jobs) {
 }
 
 void Service::on_dns_change(std::function<void()> f) { impl_->dns_changed = std::move(f); }
+
+awaitable<void> Service::tick() { co_await impl_->sweep_external_txt(); }
 
 void Service::on_issued(std::function<void(const std::string&, const std::string&)> f) {
   impl_->issued.push_back(std::move(f));

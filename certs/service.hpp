@@ -54,6 +54,9 @@ struct ServiceOptions {
   std::string kek_file;                               // config certs.key_encryption_key_file
   std::string zone;                                   // platform zone (dns.zone)
   bool platform_wildcard = false;                     // ensure *.<zone> by DNS-01 at start
+  // config dns.providers: DNS-01 for names outside `zone` inside one of these
+  // zones is answered by RFC 2136 update at its primary (longest suffix wins).
+  nlohmann::json dns_providers = nlohmann::json::array();
   int max_orders_in_flight = 4;
   int failures_before_fallback = 3;                   // failed orders before the next issuer
 };
@@ -89,6 +92,9 @@ class Service {
   static Result<std::string> http01_answer(storage::Conn& c, const std::string& token);
   // Called after commit when a certificate version was stored (the lead/domains will refresh assignments).
   void on_issued(std::function<void(const std::string& cert_id, const std::string& workspace_id)> f);
+  // Periodic chores (the daemon calls it every second): deletes DNS-01 TXT
+  // values left in external zones (RFC 2136) after they expired.
+  awaitable<void> tick();
 
   struct Impl;
 

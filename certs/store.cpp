@@ -12,7 +12,8 @@ namespace {
 constexpr const char* kCols =
     "id, names_key, hostnames, workspace_id, challenge, dns01_delegate, status, issuer, issuer_index,"
     " issuer_failures, failures, version, not_before, not_after, renew_after, next_attempt_at, last_error,"
-    " renew, chain_pem, key_sealed, order_issuer, order_url, order_state, order_key_sealed";
+    " renew, chain_pem, key_sealed, order_issuer, order_url, order_state, order_key_sealed, ari_check_at,"
+    " ari_window_start, ari_window_end";
 
 std::vector<std::string> parse_names(const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
@@ -49,6 +50,9 @@ CertRow read_row(const storage::Stmt& s) {
   r.order_url = s.col_opt_text(21);
   r.order_state = s.col_opt_text(22);
   r.order_key_sealed = s.col_opt_text(23);
+  r.ari_check_at = s.col_opt_int(24);
+  r.ari_window_start = s.col_opt_int(25);
+  r.ari_window_end = s.col_opt_int(26);
   return r;
 }
 
@@ -72,14 +76,6 @@ std::string names_key(std::vector<std::string> names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
   return out;
-}
-
-std::string registered_domain(const std::string& name) {
-  std::string n = name.rfind("*.", 0) == 0 ? name.substr(2) : name;
-  auto last = n.rfind('.');
-  if (last == std::string::npos || last == 0) return n;
-  auto prev = n.rfind('.', last - 1);
-  return prev == std::string::npos ? n : n.substr(prev + 1);
 }
 
 Result<std::optional<CertRow>> load_cert(storage::Conn& c, const std::string& id) {
@@ -120,10 +116,12 @@ Status update_cert(storage::Conn& c, const CertRow& r, std::int64_t now) {
       "UPDATE certificates SET status = ?2, issuer = ?3, issuer_index = ?4, issuer_failures = ?5, failures = ?6,"
       " version = ?7, not_before = ?8, not_after = ?9, renew_after = ?10, next_attempt_at = ?11, last_error = ?12,"
       " renew = ?13, chain_pem = ?14, key_sealed = ?15, order_issuer = ?16, order_url = ?17, order_state = ?18,"
-      " order_key_sealed = ?19, updated_at = ?20 WHERE id = ?1"));
+      " order_key_sealed = ?19, updated_at = ?20, ari_check_at = ?21, ari_window_start = ?22,"
+      " ari_window_end = ?23 WHERE id = ?1"));
   s.bind_all(r.id, r.status, r.issuer, r.issuer_index, r.issuer_failures, r.failures, r.version, r.not_before,
              r.not_after, r.renew_after, r.next_attempt_at, r.last_error, r.renew ? 1 : 0, r.chain_pem, r.key_sealed,
-             r.order_issuer, r.order_url, r.order_state, r.order_key_sealed, now);
+             r.order_issuer, r.order_url, r.order_state, r.order_key_sealed, now, r.ari_check_at,
+             r.ari_window_start, r.ari_window_end);
   BOOST_OUTCOME_TRY(s.run());
   if (c.changes() == 0) return make_error(Code::kNotFound, "certificate " + r.id + " not found");
   return ok();
@@ -184,62 +182,33 @@ Status finish_order(storage::Conn& c, const std::string& order_url, const std::s
   return s.bind_all(order_url, result, now).run();
 }
 
-namespace {
-
-constexpr std::int64_t kHour = 3600 * 1000;
-constexpr std::int64_t kWeek = 7 * 24 * kHour;
-
-struct Window {
-  std::int64_t count = 0;
-  std::int64_t oldest = 0;
-};
-
-Result<Window> window(storage::Conn& c, const std::string& sql, const std::string& a, const std::string& b,
-                      std::int64_t since) {
-  BOOST_OUTCOME_TRY(s, c.prepare(sql));
-  s.bind_all(a, b, since);
-  BOOST_OUTCOME_TRY(row, s.step());
-  if (!row) return Window{};
-  return Window{s.col_int(0), s.col_opt_int(1).value_or(0)};
-}
-
-BudgetVerdict deny(const std::string& what, std::int64_t used, std::int64_t limit, std::int64_t retry_at) {
-  return BudgetVerdict{false,
-                       "budget " + what + " exhausted (" + std::to_string(used) + "/" + std::to_string(limit) +
-                           "); the order waits until " + format_rfc3339(retry_at),
-                       retry_at};
-}
-
-}  // namespace
-
-Result<BudgetVerdict> check_budget(storage::Conn& c, const std::string& issuer, const BudgetLimits& l,
-                                   const CertRow& r, bool renewal, std::int64_t now) {
-  BOOST_OUTCOME_TRY(orders, window(c, "SELECT count(*), min(created_at) FROM cert_orders WHERE issuer = ?1"
-                                      " AND ?2 = ?2 AND created_at > ?3", issuer, "", now - 3 * kHour));
-  if (orders.count >= l.orders_per_3h)
-    return deny("orders_per_3h", orders.count, l.orders_per_3h, orders.oldest + 3 * kHour);
-  BOOST_OUTCOME_TRY(dups, window(c, "SELECT count(*), min(finished_at) FROM cert_orders WHERE issuer = ?1"
-                                    " AND names_key = ?2 AND result = 'valid' AND finished_at > ?3",
-                                 issuer, r.names_key, now - kWeek));
-  if (dups.count >= l.duplicates_per_week)
-    return deny("duplicates_per_week", dups.count, l.duplicates_per_week, dups.oldest + kWeek);
-  for (const auto& name : r.hostnames) {
-    BOOST_OUTCOME_TRY(failed, window(c, "SELECT count(*), min(o.finished_at) FROM cert_orders o JOIN cert_order_names n"
-                                        " ON n.order_id = o.id WHERE o.issuer = ?1 AND n.name = ?2 AND"
-                                        " o.result = 'invalid' AND o.finished_at > ?3", issuer, name, now - kHour));
-    if (failed.count >= l.failed_validations_per_hour)
-      return deny("failed_validations_per_hour for " + name, failed.count, l.failed_validations_per_hour,
-                  failed.oldest + kHour);
-    if (renewal) continue;  // renewals do not count against certificates per domain (as at Let's Encrypt)
-    BOOST_OUTCOME_TRY(per_domain, window(c, "SELECT count(DISTINCT o.id), min(o.finished_at) FROM cert_orders o"
-                                            " JOIN cert_order_names n ON n.order_id = o.id WHERE o.issuer = ?1 AND"
-                                            " n.domain = ?2 AND o.result = 'valid' AND o.finished_at > ?3",
-                                         issuer, registered_domain(name), now - kWeek));
-    if (per_domain.count >= l.certs_per_domain_per_week)
-      return deny("certs_per_domain_per_week for " + registered_domain(name), per_domain.count,
-                  l.certs_per_domain_per_week, per_domain.oldest + kWeek);
+Result<TatMap> load_tats(storage::Conn& c, const std::string& issuer, const std::vector<BucketUse>& uses) {
+  TatMap out;
+  for (const auto& u : uses) {  // one statement per bucket: it resets when it goes out of scope
+    BOOST_OUTCOME_TRY(s, c.prepare("SELECT tat FROM cert_budget_buckets WHERE issuer = ?1 AND bucket = ?2"
+                                   " AND key = ?3"));
+    s.bind_all(issuer, u.bucket, u.key);
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (row) out[{u.bucket, u.key}] = s.col_int(0);
   }
-  return BudgetVerdict{};
+  return out;
+}
+
+Status save_tats(storage::Conn& c, const std::string& issuer, const TatMap& tats) {
+  BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO cert_budget_buckets(issuer, bucket, key, tat) VALUES(?1, ?2, ?3, ?4)"
+                                 " ON CONFLICT(issuer, bucket, key) DO UPDATE SET tat = excluded.tat"));
+  for (const auto& [k, tat] : tats) {
+    BOOST_OUTCOME_TRY(s.bind_all(issuer, k.first, k.second, tat).run());
+  }
+  return ok();
+}
+
+Result<std::int64_t> count_due_renewals(storage::Conn& c, std::int64_t now) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT count(*) FROM certificates WHERE version > 0 AND renew = 1 AND"
+                                 " order_state IS NULL AND renew_after <= ?1 AND status <> 'expired'"));
+  s.bind(1, now);
+  BOOST_OUTCOME_TRY(row, s.step());
+  return row ? s.col_int(0) : 0;
 }
 
 }  // namespace fc::certs::detail

@@ -41,10 +41,17 @@ Result<bool> Stmt::step() {
   return make_error(code, std::string("sqlite: ") + sqlite3_errmsg(db));
 }
 
+// Resets when done so that one statement can be bound and run again in a
+// loop: sqlite3_bind_* on a statement that is not reset fails with
+// SQLITE_MISUSE (ignored here), and the next step would silently run with
+// the previous values.
 Status Stmt::run() {
   for (;;) {
     BOOST_OUTCOME_TRY(row, step());
-    if (!row) return ok();
+    if (!row) {
+      sqlite3_reset(s_);
+      return ok();
+    }
   }
 }
 

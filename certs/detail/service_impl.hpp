@@ -12,6 +12,7 @@
 #include "certs/pki.hpp"
 #include "certs/service.hpp"
 #include "common/ids.hpp"
+#include "dns/codec.hpp"
 #include "storage/db.hpp"
 #include "storage/jobs.hpp"
 
@@ -24,9 +25,38 @@ struct IssuerConfig {
   std::string name;  // "acme:<directory>" | "internal"
   AcmeConfig acme;
   detail::BudgetLimits budgets;
+  std::int64_t validity_s = 90LL * 24 * 3600;  // internal issuer: leaf lifetime
 };
 
 Result<std::vector<IssuerConfig>> parse_issuers(const nlohmann::json& list);
+
+// What a new order is placed with: the names, and for a renewal at the CA
+// that issued the current version its ARI id as `replaces` (RFC 9773 §5);
+// `ari_renewal` when that CA's suggested window has started (budget-exempt).
+struct OrderInputs {
+  OrderState state;
+  bool ari_renewal = false;
+};
+OrderInputs order_inputs(const detail::CertRow& row, const std::string& issuer_name, std::int64_t now);
+
+// A renewalInfo answer applied to the row: a window → renew_after inside it
+// (plan_renewal), the window stored, next request after Retry-After (1-24 h);
+// no renewalInfo at this CA → no more requests; a failed request → again in
+// 1 h, renew_after unchanged. `u` is the jitter draw in [0, 1).
+void apply_ari_answer(detail::CertRow& row, const CertInfo& cert,
+                      const Result<std::optional<RenewalInfo>>& answer, std::int64_t now, double u);
+
+// A zone whose primary takes RFC 2136 updates (from dns.providers[]).
+struct Rfc2136Zone {
+  std::string server;  // host:port
+  std::string zone;    // lower case, no trailing dot
+  std::optional<dns::TsigKey> key;
+};
+Result<std::vector<Rfc2136Zone>> parse_rfc2136_zones(const nlohmann::json& providers);
+// The zone whose primary gets the TXT for `owner`: the longest provider zone
+// containing it; nullptr for names in the platform zone (embedded server).
+const Rfc2136Zone* match_rfc2136_zone(const std::vector<Rfc2136Zone>& zones, const std::string& platform_zone,
+                                      const std::string& owner);
 
 struct Service::Impl {
   asio::io_context& io;
@@ -35,6 +65,7 @@ struct Service::Impl {
   ServiceOptions o;
   std::array<std::uint8_t, 32> kek{};
   std::vector<IssuerConfig> issuers;
+  std::vector<Rfc2136Zone> rfc2136;
   std::optional<InternalCa> internal_ca;
   std::map<std::int64_t, std::unique_ptr<AcmeClient>> clients;
   std::set<std::string> in_flight;
@@ -45,8 +76,13 @@ struct Service::Impl {
   IdGenerator ids;
   std::mt19937_64 rng{std::random_device{}()};
 
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);  // false once destroyed
+
   Impl(asio::io_context& i, storage::Database& d, const Clock& c, ServiceOptions opt)
       : io(i), db(d), clock(c), o(std::move(opt)) {}
+  ~Impl() { *alive = false; }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   Result<std::string> seal_text(std::string_view plain);
   Result<std::string> open_text(const std::string& sealed_b64);
@@ -67,6 +103,20 @@ struct Service::Impl {
   awaitable<Status> persist_step(detail::CertRow& row, const OrderState& st, const std::string& prev_url,
                                  std::int64_t idx);
   std::optional<storage::JobOutcome> not_due(detail::CertRow& row, std::int64_t now);
+
+  // renew.cpp
+  std::optional<std::int64_t> issuer_by_name(const std::string& name) const;
+  awaitable<void> check_ari(detail::CertRow& row, std::int64_t now);
+  awaitable<std::optional<storage::JobOutcome>> reserve_order(detail::CertRow& row, std::int64_t idx,
+                                                              std::int64_t now);
+  awaitable<void> order_invalid(const detail::CertRow& row, std::int64_t idx);
+
+  // dns01_rfc2136.cpp: the external zone for a challenge owner name (nullptr:
+  // the platform zone or no provider), and one TXT add/delete there.
+  const Rfc2136Zone* rfc2136_zone_for(const std::string& owner) const;
+  awaitable<Status> rfc2136_txt(const Rfc2136Zone& z, std::string owner, std::string value, bool add);
+  awaitable<void> sweep_external_txt();
+  std::int64_t next_txt_sweep = 0;
 };
 
 }  // namespace fc::certs

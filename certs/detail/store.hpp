@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "certs/detail/budget.hpp"
 #include "certs/service.hpp"
 #include "common/result.hpp"
 #include "storage/db.hpp"
@@ -31,12 +32,12 @@ struct CertRow {
   std::optional<std::string> chain_pem, key_sealed;
   std::optional<std::int64_t> order_issuer;
   std::optional<std::string> order_url, order_state, order_key_sealed;
+  // RFC 9773: next renewalInfo request and the last suggested window (0008).
+  std::optional<std::int64_t> ari_check_at, ari_window_start, ari_window_end;
 };
 
 // Lower-cased, sorted, de-duplicated names joined by ','.
 std::string names_key(std::vector<std::string> names);
-// Last two labels ("a.b.example.com" → "example.com"); no public suffix list.
-std::string registered_domain(const std::string& name);
 
 Result<std::optional<CertRow>> load_cert(storage::Conn& c, const std::string& id);
 Result<std::optional<std::string>> find_by_names(storage::Conn& c, const std::string& key);
@@ -54,18 +55,10 @@ Status record_order(storage::Conn& c, const std::string& issuer, const CertRow& 
                     std::int64_t now);
 Status finish_order(storage::Conn& c, const std::string& order_url, const std::string& result, std::int64_t now);
 
-struct BudgetLimits {
-  std::int64_t orders_per_3h = 300;
-  std::int64_t certs_per_domain_per_week = 50;
-  std::int64_t duplicates_per_week = 5;
-  std::int64_t failed_validations_per_hour = 5;
-};
-struct BudgetVerdict {
-  bool allowed = true;
-  std::string reason;       // which budget, with counts
-  std::int64_t retry_at = 0;  // when the oldest counted order leaves the window
-};
-Result<BudgetVerdict> check_budget(storage::Conn& c, const std::string& issuer, const BudgetLimits& l,
-                                   const CertRow& r, bool renewal, std::int64_t now);
+// Budget buckets (cert_budget_buckets, migration 0008).
+Result<TatMap> load_tats(storage::Conn& c, const std::string& issuer, const std::vector<BucketUse>& uses);
+Status save_tats(storage::Conn& c, const std::string& issuer, const TatMap& tats);
+// Renewals due now that have no order yet (new orders leave them tokens).
+Result<std::int64_t> count_due_renewals(storage::Conn& c, std::int64_t now);
 
 }  // namespace fc::certs::detail

@@ -174,7 +174,8 @@ std::string issuer_item(const json& v) {
   if (!v.is_object() || !v.contains("type")) return ": must be an object with a \"type\"";
   std::string e = enum_v({"acme", "internal"})(v["type"]);
   if (!e.empty()) return ".type: " + e;
-  if (v["type"] == "internal") return check_fields(v, {{"type", {true, string_v(false)}}});
+  if (v["type"] == "internal")  // validity_s: leaf lifetime (short ones for tests), 10 s … 397 days
+    return check_fields(v, {{"type", {true, string_v(false)}}, {"validity_s", {false, int_v(10, 397 * 86400)}}});
   auto url_v = [](const json& u) -> std::string {
     if (!u.is_string() || u.get<std::string>().rfind("https://", 0) != 0) return "must be an https:// URL";
     return "";
@@ -182,11 +183,19 @@ std::string issuer_item(const json& v) {
   auto eab_v = [](const json& x) {
     return check_fields(x, {{"kid", {true, string_v(false)}}, {"hmac_key", {true, string_v(false)}}});
   };
-  auto budget_v = [](const json& x) {
+  // A token bucket: capacity tokens, refilled continuously over period_s.
+  auto bucket_v = [](const json& x) {
+    return check_fields(x, {{"capacity", {true, int_v(0, 1000000)}}, {"period_s", {true, int_v(1, 366 * 86400)}}});
+  };
+  auto budget_v = [bucket_v](const json& x) {
     return check_fields(x, {{"orders_per_3h", {false, int_v(0, 1000000)}},
                             {"certs_per_domain_per_week", {false, int_v(0, 1000000)}},
                             {"duplicates_per_week", {false, int_v(0, 1000000)}},
-                            {"failed_validations_per_hour", {false, int_v(0, 1000000)}}});
+                            {"failed_validations_per_hour", {false, int_v(0, 1000000)}},
+                            {"new_orders", {false, bucket_v}},
+                            {"certs_per_domain", {false, bucket_v}},
+                            {"duplicates", {false, bucket_v}},
+                            {"failed_validations", {false, bucket_v}}});
   };
   return check_fields(v, {
       {"type", {true, string_v(false)}},

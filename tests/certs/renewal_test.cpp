@@ -49,6 +49,62 @@ TEST_SUITE("certs") {
     CHECK(choose_renewal_time(cert, std::nullopt, at(10), 0.5) == at(60 * 86400));
   }
 
+  // RFC 9773 §4.2's example answer: a one-day window, Retry-After: 21600.
+  RenewalInfo rfc9773_example() {
+    auto ri = parse_renewal_info(
+        R"({"suggestedWindow":{"start":"2025-01-02T04:00:00Z","end":"2025-01-03T04:00:00Z"},)"
+        R"("explanationURL":"https://acme.example.com/docs/ari"})");
+    REQUIRE(ri);
+    auto v = ri.value();
+    v.retry_after_s = parse_retry_after("21600", at(0));
+    return v;
+  }
+
+  TEST_CASE("plan_renewal on RFC 9773's example window") {
+    const RenewalInfo ri = rfc9773_example();
+    const SysTime start = parse_rfc3339("2025-01-02T04:00:00Z").value();
+    const SysTime end = parse_rfc3339("2025-01-03T04:00:00Z").value();
+    CertInfo cert;  // a 90-day certificate whose 2/3 point is well after the window
+    cert.not_before = start - hours(24 * 40);
+    cert.not_after = cert.not_before + hours(24 * 90);
+    const SysTime before = start - hours(24 * 5);
+    // uniform inside the window: u = 0 → start, 0.5 → noon of the window, never `end`
+    CHECK(plan_renewal(cert, ri, std::nullopt, before, 0.0) == start);
+    CHECK(plan_renewal(cert, ri, std::nullopt, before, 0.5) == start + hours(12));
+    CHECK(plan_renewal(cert, ri, std::nullopt, before, 1.0) < end);
+    // a time already planned inside the window is kept on the next poll …
+    CHECK(plan_renewal(cert, ri, start + hours(3), before, 0.9) == start + hours(3));
+    // … one outside it (the 2/3 fallback, or a moved window) is replaced
+    const SysTime fallback = renewal_time_by_ratio(cert.not_before, cert.not_after);
+    CHECK(plan_renewal(cert, ri, fallback, before, 0.25) == start + hours(6));
+    // inside the window now: never in the past
+    CHECK(plan_renewal(cert, ri, std::nullopt, start + hours(20), 0.0) == start + hours(20));
+    // window over (RFC 9773 §4.2: renew immediately)
+    CHECK(plan_renewal(cert, ri, fallback, end + hours(1), 0.5) == end + hours(1));
+  }
+
+  TEST_CASE("plan_renewal without ARI: 2/3 of the lifetime minus up to 5 % jitter") {
+    CertInfo cert;
+    cert.not_before = at(0);
+    cert.not_after = at(90 * 86400);
+    CHECK(plan_renewal(cert, std::nullopt, std::nullopt, at(10), 0.0) == at(60 * 86400));
+    CHECK(plan_renewal(cert, std::nullopt, std::nullopt, at(10), 1.0) == at(60 * 86400 - 90 * 86400 / 20));
+    CHECK(plan_renewal(cert, std::nullopt, at(1234), at(10), 0.7) == at(1234));  // kept
+    CertInfo short_lived;  // the daemon's short-lived test: 33 s from not_before
+    short_lived.not_before = at(1000);
+    short_lived.not_after = at(1033);
+    CHECK(plan_renewal(short_lived, std::nullopt, std::nullopt, at(1003), 0.0) == at(1022));
+  }
+
+  TEST_CASE("renewalInfo poll interval: Retry-After bounded to 1 h .. 24 h") {
+    CHECK(ari_poll_interval(rfc9773_example().retry_after_s, false) == seconds(21600));
+    CHECK(ari_poll_interval(std::nullopt, false) == hours(6));
+    CHECK(ari_poll_interval(5, false) == hours(1));
+    CHECK(ari_poll_interval(7 * 86400, false) == hours(24));
+    CHECK(ari_poll_interval(-3, false) == hours(1));
+    CHECK(ari_poll_interval(21600, true) == hours(1));  // failed request: again in an hour
+  }
+
   TEST_CASE("RFC 3339 parsing") {
     CHECK(parse_rfc3339("1970-01-01T00:00:00Z").value() == at(0));
     CHECK(parse_rfc3339("2021-01-03T00:00:00Z").value() == at(1609632000));

@@ -1,5 +1,5 @@
-// The certificates store: name keys, registered domains, and budgets derived
-// from the orders history (table-driven, on a migrated SQLite file).
+// The certificates store: name keys, rows, and the budget buckets' state
+// (on a migrated SQLite file). Bucket maths: budget_test.cpp.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -42,19 +42,11 @@ CertRow row(const std::string& id, std::vector<std::string> names) {
   return r;
 }
 
-void order(storage::Conn& c, const CertRow& r, const std::string& url, std::int64_t at, const char* result) {
-  REQUIRE(record_order(c, "acme:x", r, url, at));
-  if (std::string(result) != "pending") REQUIRE(finish_order(c, url, result, at));
-}
-
 }  // namespace
 
 TEST_SUITE("certs") {
-  TEST_CASE("names_key and registered_domain") {
+  TEST_CASE("names_key") {
     CHECK(names_key({"B.example.com", "a.example.com", "b.example.com"}) == "a.example.com,b.example.com");
-    CHECK(registered_domain("a.b.example.com") == "example.com");
-    CHECK(registered_domain("*.fleet.test") == "fleet.test");
-    CHECK(registered_domain("localhost") == "localhost");
   }
 
   TEST_CASE("certificate row round trip, view never carries a key") {
@@ -66,11 +58,17 @@ TEST_SUITE("certs") {
     r.key_sealed = "sealed";
     r.renew = false;
     r.renew_after = kNow + 5;
+    r.ari_check_at = kNow + 6;
+    r.ari_window_start = kNow + 7;
+    r.ari_window_end = kNow + 8;
     REQUIRE(update_cert(*db.conn, r, kNow));
     auto back = load_cert(*db.conn, "crt_1");
     REQUIRE(back);
     REQUIRE(back.value());
     CHECK(back.value()->version == 3);
+    CHECK(back.value()->ari_check_at == kNow + 6);
+    CHECK(back.value()->ari_window_start == kNow + 7);
+    CHECK(back.value()->ari_window_end == kNow + 8);
     CHECK(back.value()->hostnames == std::vector<std::string>{"a.example.com"});
     auto v = to_view(*back.value());
     CHECK(v.status == "valid");
@@ -82,57 +80,50 @@ TEST_SUITE("certs") {
     CHECK(update_cert(*db.conn, other, kNow).error().code == Code::kNotFound);
   }
 
-  TEST_CASE("budgets from the orders history") {
-    struct Case {
-      const char* name;
-      BudgetLimits limits;
-      int orders_before;        // other names, valid, 1 h ago
-      int same_names_valid;     // duplicates, 1 day ago
-      int failed_same_name;     // invalid, 10 min ago
-      bool renewal;
-      bool allowed;
-      const char* reason_has;
+  TEST_CASE("budget buckets persist per issuer; reservations are all or nothing") {
+    TempDb db;
+    BudgetLimits l;
+    l.certs_per_domain = {2, 7 * 24 * kHour};
+    auto take = [&](const std::string& issuer, const std::vector<std::string>& names, std::int64_t now) {
+      auto uses = order_buckets(l, names, names_key(names), false, false, 0);
+      auto tats = load_tats(*db.conn, issuer, uses);
+      REQUIRE(tats);
+      auto v = plan_budget(uses, tats.value(), now);
+      if (v.allowed) REQUIRE(save_tats(*db.conn, issuer, v.new_tats));
+      return v;
     };
-    const Case cases[] = {
-        {"empty history", {}, 0, 0, 0, false, true, ""},
-        {"orders per 3h reached", {2, 50, 5, 5}, 2, 0, 0, false, false, "orders_per_3h exhausted (2/2)"},
-        {"orders per 3h not reached", {3, 50, 5, 5}, 2, 0, 0, false, true, ""},
-        {"duplicates reached", {300, 50, 2, 5}, 0, 2, 0, false, false, "duplicates_per_week"},
-        {"failed validations reached", {300, 50, 5, 1}, 0, 0, 1, false, false, "failed_validations_per_hour"},
-        {"per domain reached", {300, 2, 5, 5}, 2, 0, 0, false, false, "certs_per_domain_per_week for example.com"},
-        {"per domain does not count renewals", {300, 2, 5, 5}, 2, 0, 0, true, true, ""},
-    };
-    for (const auto& tc : cases) {
-      CAPTURE(tc.name);
-      TempDb db;
-      auto me = row("crt_me", {"www.example.com"});
-      int n = 0;
-      for (int i = 0; i < tc.orders_before; ++i)
-        order(*db.conn, row("crt_o" + std::to_string(i), {"o" + std::to_string(i) + ".example.com"}),
-              "https://ca/o/" + std::to_string(++n), kNow - kHour, "valid");
-      for (int i = 0; i < tc.same_names_valid; ++i)
-        order(*db.conn, me, "https://ca/o/" + std::to_string(++n), kNow - 24 * kHour, "valid");
-      for (int i = 0; i < tc.failed_same_name; ++i)
-        order(*db.conn, me, "https://ca/o/" + std::to_string(++n), kNow - kHour / 6, "invalid");
-      auto v = check_budget(*db.conn, "acme:x", tc.limits, me, tc.renewal, kNow);
-      REQUIRE(v);
-      CHECK(v.value().allowed == tc.allowed);
-      CHECK(v.value().reason.find(tc.reason_has) != std::string::npos);
-      if (!tc.allowed) CHECK(v.value().retry_at > kNow);
-    }
+    CHECK(take("acme:x", {"a.example.co.uk"}, kNow).allowed);
+    CHECK(take("acme:x", {"b.example.co.uk"}, kNow).allowed);
+    auto third = take("acme:x", {"c.example.co.uk", "other.example.org"}, kNow);
+    CHECK_FALSE(third.allowed);
+    CHECK(third.reason == "budget certificates per registered domain example.co.uk exhausted: next token in 3d12h");
+    CHECK(third.retry_at == kNow + 7 * 24 * kHour / 2);
+    // nothing of the denied order was taken: other.example.org is still full
+    auto org = take("acme:x", {"x.example.org"}, kNow);
+    CHECK(org.allowed);
+    CHECK(take("acme:x", {"y.example.org"}, kNow).allowed);
+    // another issuer has its own buckets
+    CHECK(take("acme:other", {"c.example.co.uk"}, kNow).allowed);
+    // refilled continuously: one token after period/capacity
+    CHECK(take("acme:x", {"c.example.co.uk"}, kNow + 7 * 24 * kHour / 2).allowed);
   }
 
-  TEST_CASE("orders outside the window and of another issuer do not count") {
+  TEST_CASE("due renewals are counted for the new-orders reserve") {
     TempDb db;
-    auto me = row("crt_me", {"www.example.com"});
-    order(*db.conn, me, "https://ca/o/1", kNow - 4 * kHour, "valid");
-    REQUIRE(record_order(*db.conn, "acme:other", me, "https://other/o/2", kNow));
-    auto v = check_budget(*db.conn, "acme:x", BudgetLimits{1, 50, 5, 5}, me, false, kNow);
-    REQUIRE(v);
-    CHECK(v.value().allowed);
-    auto w = check_budget(*db.conn, "acme:other", BudgetLimits{1, 50, 5, 5}, me, false, kNow);
-    REQUIRE(w);
-    CHECK_FALSE(w.value().allowed);
-    CHECK(w.value().retry_at == kNow + 3 * kHour);
+    auto a = row("crt_a", {"a.example.com"});
+    REQUIRE(insert_cert(*db.conn, a, kNow));
+    a.version = 1;
+    a.status = "valid";
+    a.renew_after = kNow - 1;
+    REQUIRE(update_cert(*db.conn, a, kNow));
+    auto b = row("crt_b", {"b.example.com"});
+    REQUIRE(insert_cert(*db.conn, b, kNow));
+    b.version = 1;
+    b.status = "valid";
+    b.renew_after = kNow + kHour;
+    REQUIRE(update_cert(*db.conn, b, kNow));
+    auto n = count_due_renewals(*db.conn, kNow);
+    REQUIRE(n);
+    CHECK(n.value() == 1);
   }
 }

@@ -101,6 +101,15 @@ TEST_SUITE("config") {
         {R"({"certs":{"issuers":[]}})", "certs.issuers", "non-empty"},
         {R"({"certs":{"issuers":[{"type":"acme","directory":"http://x"}]}})", "certs.issuers[0].directory",
          "https://"},
+        {R"({"certs":{"issuers":[{"type":"internal","validity_s":5}]}})", "certs.issuers[0].validity_s",
+         "between 10 and"},
+        {R"({"certs":{"issuers":[{"type":"internal","budgets":{}}]}})", "certs.issuers[0].budgets", "unknown key"},
+        {R"({"certs":{"issuers":[{"type":"acme","directory":"https://ca/dir","budgets":{"new_orders":{"capacity":3}}}]}})",
+         "certs.issuers[0].budgets.new_orders.period_s", "required"},
+        {R"({"certs":{"issuers":[{"type":"acme","directory":"https://ca/dir","budgets":{"duplicates":{"capacity":-1,"period_s":60}}}]}})",
+         "certs.issuers[0].budgets.duplicates.capacity", "between 0 and"},
+        {R"({"certs":{"issuers":[{"type":"acme","directory":"https://ca/dir","budgets":{"orders_per_day":3}}]}})",
+         "certs.issuers[0].budgets.orders_per_day", "unknown key"},
         {R"({"database":{"path":""}})", "database.path", "non-empty"},
         {R"({"api":"127.0.0.1:1"})", "api", "JSON object"},
     };
@@ -163,6 +172,18 @@ TEST_SUITE("config") {
     CHECK(contains(e, "FLEETCOMMAND_NO_SUCH_THING"));
     e = env_error({{"FLEETCOMMAND_API_LISTEN", "127.0.0.1:99999"}});
     CHECK(contains(e, "api.listen"));
+  }
+
+  TEST_CASE("issuer budgets (legacy counts and token buckets) and the internal validity are accepted") {
+    TempFile f(R"({"certs":{"issuers":[
+      {"type":"acme","directory":"https://127.0.0.1:14000/dir",
+       "budgets":{"orders_per_3h":10,"certs_per_domain":{"capacity":2,"period_s":604800},
+                  "failed_validations":{"capacity":0,"period_s":3600}}},
+      {"type":"internal","validity_s":30}]}})");
+    auto c = load(f.str(), {}, kNoResolv);
+    if (!c) FAIL(c.error().detail);
+    CHECK(c.value().certs_issuers[1]["validity_s"] == 30);
+    CHECK(c.value().certs_issuers[0]["budgets"]["certs_per_domain"]["capacity"] == 2);
   }
 
   TEST_CASE("redacted() hides TSIG secrets and EAB HMAC keys, and nothing else changes") {

@@ -206,3 +206,15 @@ TEST_SUITE("storage") {
     CHECK(scalar(again.value()->read(), "SELECT count(*) FROM rows") == 1);
   }
 }
+
+TEST_SUITE("storage") {
+  TEST_CASE("one statement bound and run in a loop inserts every row") {
+    test::TempDir dir;
+    auto c = test::open_migrated(dir.file("loop.db"));
+    REQUIRE(c->exec("CREATE TABLE t(k TEXT PRIMARY KEY)"));
+    auto s = c->prepare("INSERT INTO t(k) VALUES(?1)");
+    REQUIRE(s);
+    for (const char* k : {"a", "b", "c"}) REQUIRE(s.value().bind_all(k).run());
+    CHECK(scalar(*c, "SELECT count(*) FROM t") == 3);
+  }
+}
