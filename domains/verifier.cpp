@@ -142,18 +142,10 @@ std::int64_t Service::Impl::start_due_checks() {
   return 1000;
 }
 
-// One check, then the domain's next check time; the slot is freed and the
-// loop woken whatever happens.
+// One check, then the domain's next check time; then the slot is freed and
+// the loop woken. (Not in a destructor: a frame destroyed with the io_context
+// at shutdown must not touch the service.)
 awaitable<void> Service::Impl::run_check(std::string id) {
-  struct Slot {
-    Impl& s;
-    std::string id;
-    ~Slot() {
-      s.in_flight.erase(id);
-      s.asked_again.erase(id);
-      s.poke();
-    }
-  } slot{*this, id};
   std::chrono::milliseconds next{o.verify_base_s * 1000};
   try {
     next = co_await check_once(id);
@@ -164,6 +156,9 @@ awaitable<void> Service::Impl::run_check(std::string id) {
   if (asked_again.count(id) > 0) at = now();  // POST …/check while this check ran
   auto st = co_await db.write([&](storage::Conn& c) { return store::check_at(c, id, at); });
   if (!st) logger()->warn("scheduling the next check of {} failed: {}", id, st.error().detail);
+  in_flight.erase(id);
+  asked_again.erase(id);
+  poke();
 }
 
 awaitable<std::chrono::milliseconds> Service::Impl::check_once(std::string id) {
