@@ -223,7 +223,7 @@ awaitable<seconds> Service::Impl::verify(Domain d) {
   co_await refresh(d.workspace_id);
   auto fresh = store::find_by_id(db.read(), d.id);
   if (!fresh || !fresh.value()) co_return retry_delay(d);
-  co_return co_await preflight_and_order(*fresh.value());
+  co_return co_await preflight_and_order(*fresh.value(), true);  // routing was just seen ok
 }
 
 }  // namespace fc::domains

@@ -76,8 +76,8 @@ struct Service::Impl {
   awaitable<Observed> observe(const Domain& d);
   Result<Expected> expected(const Domain& d);
   awaitable<std::chrono::seconds> verify(Domain d);
-  awaitable<std::chrono::seconds> preflight_and_order(Domain d);
-  awaitable<std::optional<std::string>> preflight(const Domain& d, bool& dns01);
+  awaitable<std::chrono::seconds> preflight_and_order(Domain d, bool routing_checked = false);
+  awaitable<std::optional<std::string>> preflight(const Domain& d, bool& dns01, bool routing_checked);
   awaitable<std::chrono::seconds> follow_certificate(Domain d);
   awaitable<std::chrono::seconds> recheck(Domain d);
   awaitable<std::chrono::seconds> come_back(Domain d, Evaluation ev);
