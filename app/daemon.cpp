@@ -139,6 +139,7 @@ awaitable<void> Daemon::shutdown() {
   api->begin_shutdown();
   dns->stop();
   if (jobs) jobs->stop();
+  if (domains) domains->stop();
   ticker.cancel();
   asio::steady_timer t(io);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
@@ -216,6 +217,8 @@ std::unique_ptr<domains::Service> make_domains(Daemon& d) {
   o.moved_grace_s = d.cfg.domains_moved_grace_s;
   o.reservation_s = d.cfg.domains_reservation_s;
   o.verify_base_s = d.cfg.domains_verify_base_s;
+  o.queries_per_second = static_cast<double>(d.cfg.domains_queries_per_second);
+  o.max_concurrent_checks = static_cast<int>(d.cfg.domains_max_concurrent_checks);
   // CAA is checked against the first ACME issuer's identities (the one orders go to).
   for (const auto& is : d.cfg.certs_issuers) {
     if (!is.is_object() || is.value("type", "") != "acme") continue;
@@ -239,9 +242,10 @@ void wire_domains(Daemon& d) {
     return domains::CertInfo{v.id, v.status, v.not_after_ms, v.last_error, v.version};
   };
   p.stop_renewing = [c](std::string id) { return c->stop_renewing(std::move(id)); };
+  p.resume_renewing = [c](std::string id) { return c->resume_renewing(std::move(id)); };
   p.remove = [c](std::string id) { return c->remove(std::move(id)); };
   d.domains->set_certs(std::move(p));
-  d.domains->init(*d.jobs);
+  d.domains->start();
 }
 
 }  // namespace

@@ -298,6 +298,21 @@ awaitable<Status> Service::stop_renewing(std::string id) {
   });
 }
 
+awaitable<Status> Service::resume_renewing(std::string id) {
+  const auto now = impl_->clock.now_ms();
+  auto st = co_await impl_->db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(row, detail::load_cert(c, id));
+    if (!row) return make_error(Code::kNotFound, "certificate " + id + " not found");
+    row->renew = true;
+    BOOST_OUTCOME_TRY(detail::update_cert(c, *row, now));
+    // The job ended when the certificate expired unrenewed; run_job decides
+    // whether it is due (not_due) and otherwise waits for renew_after.
+    return impl_->enqueue_now(c, id, now);
+  });
+  if (st && impl_->jobs) impl_->jobs->poke();
+  co_return st;
+}
+
 awaitable<Status> Service::remove(std::string id) {
   co_return co_await impl_->db.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(row, detail::load_cert(c, id));

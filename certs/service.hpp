@@ -85,6 +85,9 @@ class Service {
   Result<CertificateMaterial> material(const std::string& id);
   awaitable<Status> renew_now(std::string id);
   awaitable<Status> stop_renewing(std::string id);   // domain moved: keep until expiry, never renew
+  // Domain came back: renew again — at renew_after, or now when that passed or
+  // the certificate expired meanwhile (a new order).
+  awaitable<Status> resume_renewing(std::string id);
   awaitable<Status> remove(std::string id);          // domain/workspace deleted
   // Certificates of a workspace as assignment refs [{id, hostnames, version}] (inside a transaction).
   static Result<nlohmann::json> refs_for_workspace(storage::Conn& c, const std::string& workspace_id);

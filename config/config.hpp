@@ -76,6 +76,8 @@ struct Config {
   std::int64_t domains_moved_grace_s = 0;
   std::int64_t domains_reservation_s = 0;
   std::int64_t domains_verify_base_s = 60;  // first verification retry; grows 5% per attempt
+  std::int64_t domains_queries_per_second = 50;   // the verifier's DNS query-rate cap (token bucket)
+  std::int64_t domains_max_concurrent_checks = 8;  // domains checked at once
   std::int64_t jobs_concurrency = 0;
 
   nlohmann::json effective;  // every key with its effective value (secrets included)

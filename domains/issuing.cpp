@@ -40,14 +40,18 @@ std::vector<std::string> texts(const Answer& a) {
 }  // namespace
 
 // Returns the reason the order would fail, or nullopt; sets dns01 when the
-// customer delegated _acme-challenge to us.
-awaitable<std::optional<std::string>> Service::Impl::preflight(const Domain& d, bool& dns01) {
+// customer delegated _acme-challenge to us. `routing_checked`: the caller has
+// just seen the routing record point at us (verification, a re-check), so it
+// is not asked again (2–4 queries fewer under the query cap).
+awaitable<std::optional<std::string>> Service::Impl::preflight(const Domain& d, bool& dns01, bool routing_checked) {
   auto exp = expected(d);
   if (!exp) co_return "the workspace no longer exists";
-  auto obs = co_await observe(d);
-  obs.txt = Lookup{"", {d.token}};  // ownership was proven once; routing must still hold
-  auto ev = evaluate(exp.value(), obs);
-  if (!ev.routing_ok) co_return ev.last_error.value_or("routing does not point at us");
+  if (!routing_checked) {
+    auto obs = co_await observe(d);
+    obs.txt = Lookup{"", {d.token}};  // ownership was proven once; routing must still hold
+    auto ev = evaluate(exp.value(), obs);
+    if (!ev.routing_ok) co_return ev.last_error.value_or("routing does not point at us");
+  }
   // RFC 8659 §3: climb from the name towards the root; the first non-empty
   // CAA RRset is the relevant one. Top-level labels are not asked.
   std::string name = d.hostname;
@@ -76,9 +80,9 @@ awaitable<std::optional<std::string>> Service::Impl::preflight(const Domain& d, 
   co_return std::nullopt;
 }
 
-awaitable<seconds> Service::Impl::preflight_and_order(Domain d) {
+awaitable<seconds> Service::Impl::preflight_and_order(Domain d, bool routing_checked) {
   bool dns01 = false;
-  auto why = co_await preflight(d, dns01);
+  auto why = co_await preflight(d, dns01, routing_checked);
   if (why) {
     logger()->info("domain pre-flight failed id={} hostname={} reason=\"{}\"", d.id, d.hostname, *why);
     (void)co_await save(d.id, [&](Domain& x) {
@@ -111,9 +115,13 @@ awaitable<seconds> Service::Impl::preflight_and_order(Domain d) {
   }
   logger()->info("domain certificate ordered id={} hostname={} cert={} challenge={}", d.id, d.hostname, cert.value(),
                dns01 ? "dns-01" : "http-01");
+  // The same names give the same certificate: when it is the one this domain
+  // had before it moved away, its renewal was stopped and must run again.
+  if (d.certificate_id == cert.value()) co_await resume_renewal(d);
   (void)co_await save(d.id, [&](Domain& x) {
     x.state = State::kIssuing;
     x.certificate_id = cert.value();
+    x.cert_generation.reset();  // a new delivery: active once the agent runs it
     x.challenge = dns01 ? "dns-01" : "http-01";
     x.last_error.reset();
     x.attempts = 0;
@@ -195,10 +203,10 @@ awaitable<seconds> Service::Impl::recheck(Domain d) {
   bool lookup_failed = !ev.routing_ok && (!obs.cname.error.empty() || !obs.addrs.error.empty());
   if (lookup_failed) co_return retry_delay(d);  // a resolver failure is not evidence of a move
   auto now_ms = now();
+  if (ev.routing_ok && !d.routed) co_return co_await come_back(d, ev);
   bool withdraw = !ev.routing_ok && d.moved_at && now_ms >= *d.moved_at + o.moved_grace_s * 1000 && d.routed;
-  bool restore = ev.routing_ok && !d.routed;
   (void)co_await save(d.id, [&](Domain& x) { apply_recheck(x, ev, now_ms, withdraw); });
-  if (withdraw || restore) co_await refresh(d.workspace_id);
+  if (withdraw) co_await refresh(d.workspace_id);
   if (withdraw && d.certificate_id && certs.stop_renewing) (void)co_await certs.stop_renewing(*d.certificate_id);
   if (withdraw) logger()->info("domain moved, route withdrawn id={} hostname={}", d.id, d.hostname);
   if (ev.routing_ok) co_return interval;
@@ -206,6 +214,44 @@ awaitable<seconds> Service::Impl::recheck(Domain d) {
   if (d.routed && !withdraw && grace_end > now_ms)
     co_return std::min(interval, seconds((grace_end - now_ms) / 1000 + 1));
   co_return interval;
+}
+
+// A moved domain whose route was withdrawn points at us again: the route goes
+// back into the assignment, renewal is switched on again (a new order when the
+// certificate expired meanwhile) after a fresh pre-flight, and the domain is
+// `issuing` until the agent runs the generation that carries the certificate
+// (follow_certificate delivers it, tick makes it `active`).
+awaitable<seconds> Service::Impl::come_back(Domain d, Evaluation ev) {
+  bool dns01 = false;
+  auto why = co_await preflight(d, dns01, true);
+  auto now_ms = now();
+  (void)co_await save(d.id, [&](Domain& x) {
+    apply_recheck(x, ev, now_ms, false);
+    x.cert_generation.reset();
+    x.state = why ? State::kFailed : State::kIssuing;
+    x.last_error = why;
+    x.attempts = why ? x.attempts + 1 : 0;
+  });
+  co_await refresh(d.workspace_id);
+  logger()->info("domain points at us again, route restored id={} hostname={} preflight={}", d.id, d.hostname,
+                 why ? *why : "ok");
+  if (why) {
+    d.attempts += 1;
+    co_return retry_delay(d);  // failed: preflight_and_order resumes the renewal once it passes
+  }
+  co_await resume_renewal(d);
+  co_return seconds(std::clamp<std::int64_t>(o.verify_base_s / 6, 1, 60));
+}
+
+// Renewal back on for the domain's certificate; a certificate that is gone
+// (removed meanwhile) is forgotten so that the next step orders a new one.
+awaitable<void> Service::Impl::resume_renewal(Domain d) {
+  if (!d.certificate_id || !certs.resume_renewing) co_return;
+  auto st = co_await certs.resume_renewing(*d.certificate_id);
+  if (st) co_return;
+  logger()->warn("resuming renewal of {} failed: {}", *d.certificate_id, st.error().detail);
+  if (st.error().code != Code::kNotFound) co_return;
+  (void)co_await save(d.id, [](Domain& x) { x.certificate_id.reset(); });
 }
 
 awaitable<void> Service::tick() {

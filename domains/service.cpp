@@ -20,10 +20,18 @@ Service::~Service() = default;
 
 void Service::set_certs(CertPort p) { impl_->certs = std::move(p); }
 
-void Service::init(storage::JobRunner& jobs) {
-  impl_->jobs = &jobs;
+void Service::start() {
   auto* i = impl_.get();
-  jobs.on(kCheckJob, [i](storage::Job j) { return i->run_check(std::move(j)); });
+  if (i->started) return;
+  i->started = true;
+  asio::co_spawn(i->io, i->check_loop(), [](std::exception_ptr e) {
+    if (e) logger()->critical("the domain verifier loop stopped on an exception");
+  });
+}
+
+void Service::stop() {
+  impl_->stopping = true;
+  impl_->wake.cancel();
 }
 
 std::string Service::Impl::new_token() {
@@ -40,12 +48,10 @@ std::string Service::Impl::delegate_name(const Domain& d) const {
 }
 
 Status Service::Impl::enqueue_check(storage::Conn& c, const Domain& d, std::int64_t run_at) {
-  return storage::enqueue(c, storage::NewJob{kCheckJob, d.id, "{}", run_at, 0}, now());
+  return store::check_by(c, d.id, run_at);
 }
 
-void Service::Impl::poke() {
-  if (jobs) jobs->poke();
-}
+void Service::Impl::poke() { wake.cancel(); }
 
 Result<Domain> Service::Impl::visible(const std::string& hostname, const std::string& viewer_ws) {
   auto name = normalize_hostname(hostname, "");
@@ -147,7 +153,10 @@ Result<Domain> Service::get(const std::string& hostname, const std::string& view
 awaitable<Status> Service::check_now(std::string hostname, std::string viewer_ws) {
   auto& i = *impl_;
   BOOST_OUTCOME_CO_TRY(d, i.visible(hostname, viewer_ws));
-  auto st = co_await i.db.write([&](storage::Conn& c) { return i.enqueue_check(c, d, i.now()); });
+  auto now = i.now();
+  auto st = co_await i.db.write([&](storage::Conn& c) { return i.enqueue_check(c, d, now); });
+  // A check asked for while one runs must not be lost when that one reschedules.
+  if (st && i.in_flight.count(d.id) > 0) i.asked_again.insert(d.id);
   if (st) i.poke();
   co_return st;
 }

@@ -20,7 +20,6 @@
 namespace fc::storage {
 class Conn;
 class Database;
-class JobRunner;
 }  // namespace fc::storage
 namespace fc::scheduler { class Service; }
 
@@ -65,6 +64,7 @@ struct CertPort {
                                                std::string dns01_delegate)> ensure;
   std::function<Result<CertInfo>(const std::string& id)> get;
   std::function<awaitable<Status>(std::string id)> stop_renewing;
+  std::function<awaitable<Status>(std::string id)> resume_renewing;  // the domain points at us again
   std::function<awaitable<Status>(std::string id)> remove;
 };
 
@@ -77,8 +77,8 @@ struct Options {
   std::int64_t reservation_s = 2592000;
   std::int64_t verify_base_s = 60;
   std::vector<std::string> caa_identities;  // of the first ACME issuer
-  int max_concurrent_checks = 8;             // verifier coroutines at once
-  double queries_per_second = 50;            // token bucket over every lookup
+  int max_concurrent_checks = 8;             // domains checked at once (domains.max_concurrent_checks)
+  double queries_per_second = 50;            // cap over every lookup (domains.queries_per_second)
   std::chrono::milliseconds resolver_timeout{2000};
 };
 
@@ -90,8 +90,11 @@ class Service {
   Service& operator=(const Service&) = delete;
 
   void set_certs(CertPort p);
-  // Registers the verifier job handler; call before jobs.start().
-  void init(storage::JobRunner& jobs);
+  // Starts the verifier loop (docs/domains.md "Verification and limits"): it
+  // checks due domains (domains.next_check_at), the longest-waiting first, at
+  // most max_concurrent_checks at once, every lookup paced by the query cap.
+  void start();
+  void stop();
 
   // `viewer_ws`: "" for admins, else the tenant's workspace (others → 404).
   awaitable<Result<Domain>> claim(std::string workspace_id, std::string hostname, std::string viewer_ws);

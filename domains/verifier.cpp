@@ -1,6 +1,6 @@
-// The verifier job (one durable job per live domain, key = domain id): each
-// run reads the row, takes one step of the state machine and says when to
-// run again (docs/domains.md). Lookups go through the configured resolvers,
+// The verifier (docs/domains.md): a loop on the I/O thread picks due domains
+// (domains.next_check_at) and runs one step of the state machine for each,
+// which says when to check again. Lookups go through the configured resolvers,
 // at most `max_concurrent_checks` domains at once and `queries_per_second`.
 #include <arpa/inet.h>
 #include <spdlog/spdlog.h>
@@ -51,11 +51,12 @@ std::string canonical_ip(const std::string& s) {
 }  // namespace
 
 awaitable<Answer> Service::Impl::lookup(std::string name, dns::RrType type) {
-  asio::steady_timer t(io);
-  for (int i = 0; i < 600; ++i) {  // bounded: at most ~a minute of waiting at 0.1 qps
-    auto wait = bucket.take(now());
-    if (wait == 0) break;
-    t.expires_after(std::chrono::milliseconds(std::min<std::int64_t>(wait, 1000)));
+  // The query's slot under the cap: callers queue in order, one slot each
+  // (at most max_concurrent_checks waiting, so the wait is bounded).
+  auto wait = bucket.reserve(now());
+  if (wait > 0) {
+    asio::steady_timer t(io);
+    t.expires_after(std::chrono::milliseconds(wait));
     co_await t.async_wait(use_awaitable);
   }
   auto n = dns::Name::from_text(name);
@@ -105,26 +106,67 @@ std::chrono::seconds Service::Impl::retry_delay(const Domain& d) const {
   return verify_backoff(d.attempts, seconds(o.verify_base_s));
 }
 
-awaitable<storage::JobOutcome> Service::Impl::run_check(storage::Job j) {
-  auto found = store::find_by_id(db.read(), j.key);
-  if (!found) co_return storage::JobOutcome{false, found.error().detail, seconds(o.verify_base_s), false};
-  if (!found.value() || found.value()->deleted_at) co_return storage::JobOutcome{};  // done
-  if (checks_in_flight >= o.max_concurrent_checks) {
-    // Bounded concurrency: come back shortly, spread out.
-    auto ms = 500 + static_cast<std::int64_t>(std::random_device{}() % 1500);
-    co_return storage::JobOutcome{false, "throttled", std::chrono::milliseconds(ms), false};
+// The verifier loop: start due checks (the longest-waiting first) while there
+// is room, then sleep until the next one is due (at most a second) or until a
+// claim, a check request or a finished check wakes it. One indexed query per
+// round; no per-domain job rows (migration 0009).
+awaitable<void> Service::Impl::check_loop() {
+  while (!stopping) {
+    auto wait_ms = start_due_checks();
+    wake.expires_after(std::chrono::milliseconds(wait_ms));
+    boost::system::error_code ec;
+    co_await wake.async_wait(asio::redirect_error(use_awaitable, ec));
   }
-  ++checks_in_flight;
-  seconds next{o.verify_base_s};
+}
+
+// Starts what is due and returns how long the loop may sleep. Domains in
+// flight stay due until they reschedule, so they are skipped, not waited for.
+std::int64_t Service::Impl::start_due_checks() {
+  int room = o.max_concurrent_checks - static_cast<int>(in_flight.size());
+  if (room <= 0) return 1000;  // a finishing check wakes the loop
+  auto rows = store::earliest(db.read(), room + static_cast<int>(in_flight.size()));
+  if (!rows) {
+    logger()->warn("reading due domains failed: {}", rows.error().detail);
+    return 1000;
+  }
+  const auto t = now();
+  for (const auto& [id, at] : rows.value()) {
+    if (in_flight.count(id) > 0) continue;
+    if (at > t) return std::min<std::int64_t>(at - t, 1000);
+    if (room-- <= 0) return 1000;
+    in_flight.insert(id);
+    asio::co_spawn(io, run_check(id), [](std::exception_ptr e) {
+      if (e) logger()->error("a domain check threw");
+    });
+  }
+  return 1000;
+}
+
+// One check, then the domain's next check time; then the slot is freed and
+// the loop woken. (Not in a destructor: a frame destroyed with the io_context
+// at shutdown must not touch the service.)
+awaitable<void> Service::Impl::run_check(std::string id) {
+  std::chrono::milliseconds next{o.verify_base_s * 1000};
   try {
-    next = co_await step(*found.value());
-  } catch (...) {
-    --checks_in_flight;
-    throw;
+    next = co_await check_once(id);
+  } catch (const std::exception& e) {
+    logger()->error("domain check id={} threw: {}", id, e.what());
   }
-  --checks_in_flight;
-  co_return storage::JobOutcome{false, "next check", std::chrono::duration_cast<std::chrono::milliseconds>(next),
-                                false};
+  auto at = now() + next.count();
+  if (asked_again.count(id) > 0) at = now();  // POST …/check while this check ran
+  auto st = co_await db.write([&](storage::Conn& c) { return store::check_at(c, id, at); });
+  if (!st) logger()->warn("scheduling the next check of {} failed: {}", id, st.error().detail);
+  in_flight.erase(id);
+  asked_again.erase(id);
+  poke();
+}
+
+awaitable<std::chrono::milliseconds> Service::Impl::check_once(std::string id) {
+  auto found = store::find_by_id(db.read(), id);
+  if (!found) co_return seconds(o.verify_base_s);
+  if (!found.value() || found.value()->deleted_at) co_return seconds(o.recheck_interval_s);  // never due again
+  auto next = co_await step(*found.value());
+  co_return std::chrono::duration_cast<std::chrono::milliseconds>(next);
 }
 
 awaitable<seconds> Service::Impl::step(Domain d) {
@@ -181,7 +223,7 @@ awaitable<seconds> Service::Impl::verify(Domain d) {
   co_await refresh(d.workspace_id);
   auto fresh = store::find_by_id(db.read(), d.id);
   if (!fresh || !fresh.value()) co_return retry_delay(d);
-  co_return co_await preflight_and_order(*fresh.value());
+  co_return co_await preflight_and_order(*fresh.value(), true);  // routing was just seen ok
 }
 
 }  // namespace fc::domains

@@ -257,6 +257,8 @@ Schema::Schema() {
   S("domains.moved_grace_s", Kind::kInt, duration_v());
   S("domains.reservation_s", Kind::kInt, duration_v());
   S("domains.verify_base_s", Kind::kInt, int_v(1, 86400, "must be from 1 to 86400 seconds"));
+  S("domains.queries_per_second", Kind::kInt, int_v(1, 100000));
+  S("domains.max_concurrent_checks", Kind::kInt, int_v(1, 1024));
   S("jobs.concurrency", Kind::kInt, int_v(1, 1024));
 }
 

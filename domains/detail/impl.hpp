@@ -1,6 +1,7 @@
 // Internals of domains::Service shared by its source files.
 #pragma once
 #include <random>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -14,7 +15,6 @@
 
 namespace fc::domains {
 
-inline constexpr const char* kCheckJob = "domain.check";
 
 // The component's own logger ("domains"), a clone of the default one.
 inline std::shared_ptr<spdlog::logger> logger() {
@@ -41,35 +41,47 @@ struct Service::Impl {
   Options o;
   CertPort certs;
   IdGenerator ids;
-  storage::JobRunner* jobs = nullptr;
-  int checks_in_flight = 0;
+  // The verifier's own scheduler (verifier.cpp): domains in flight, those
+  // whose check was asked for while in flight, and the loop's wake-up timer.
+  std::set<std::string> in_flight;
+  std::set<std::string> asked_again;
+  asio::steady_timer wake;
+  bool started = false;
+  bool stopping = false;
+  // Burst of one query: the rate never exceeds the cap in any one-second window.
   detail::TokenBucket bucket;
   std::int64_t last_sweep_ms = 0;
 
   Impl(asio::io_context& i, storage::Database& d, const Clock& c, scheduler::Service& s, Options opt)
-      : io(i), db(d), clock(c), sched(s), o(std::move(opt)), bucket(o.queries_per_second, o.queries_per_second) {}
+      : io(i), db(d), clock(c), sched(s), o(std::move(opt)), wake(i), bucket(o.queries_per_second, 1.0) {}
   std::int64_t now() const { return clock.now_ms(); }
   std::string new_token();
   std::string delegate_name(const Domain& d) const;
   Result<Domain> visible(const std::string& hostname, const std::string& viewer_ws);
+  // Inside a write transaction: check `d` no later than `run_at`.
   Status enqueue_check(storage::Conn& c, const Domain& d, std::int64_t run_at);
-  void poke();
+  void poke();  // wakes the verifier loop
   // Re-reads the row inside the transaction and applies `fn` when it is
   // still live; false when it was deleted meanwhile.
   awaitable<Result<bool>> save(std::string id, std::function<void(Domain&)> fn);
   awaitable<void> refresh(std::string workspace_id);
 
   // verifier.cpp
-  awaitable<storage::JobOutcome> run_check(storage::Job j);
+  awaitable<void> check_loop();
+  std::int64_t start_due_checks();
+  awaitable<void> run_check(std::string id);
+  awaitable<std::chrono::milliseconds> check_once(std::string id);
   awaitable<std::chrono::seconds> step(Domain d);
   awaitable<Answer> lookup(std::string name, dns::RrType type);
   awaitable<Observed> observe(const Domain& d);
   Result<Expected> expected(const Domain& d);
   awaitable<std::chrono::seconds> verify(Domain d);
-  awaitable<std::chrono::seconds> preflight_and_order(Domain d);
-  awaitable<std::optional<std::string>> preflight(const Domain& d, bool& dns01);
+  awaitable<std::chrono::seconds> preflight_and_order(Domain d, bool routing_checked = false);
+  awaitable<std::optional<std::string>> preflight(const Domain& d, bool& dns01, bool routing_checked);
   awaitable<std::chrono::seconds> follow_certificate(Domain d);
   awaitable<std::chrono::seconds> recheck(Domain d);
+  awaitable<std::chrono::seconds> come_back(Domain d, Evaluation ev);
+  awaitable<void> resume_renewal(Domain d);
   awaitable<void> deliver(std::string workspace_id, std::string cert_id);
   std::chrono::seconds retry_delay(const Domain& d) const;
 };

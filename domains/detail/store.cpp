@@ -137,4 +137,27 @@ Status purge_reservations(storage::Conn& c, std::int64_t now) {
   return s.bind(1, now).run();
 }
 
+Status check_at(storage::Conn& c, const std::string& id, std::int64_t at) {
+  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE domains SET next_check_at = ?2 WHERE id = ?1 AND deleted_at IS NULL"));
+  return s.bind_all(id, at).run();
+}
+
+Status check_by(storage::Conn& c, const std::string& id, std::int64_t at) {
+  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE domains SET next_check_at = min(coalesce(next_check_at, ?2), ?2)"
+                                 " WHERE id = ?1 AND deleted_at IS NULL"));
+  return s.bind_all(id, at).run();
+}
+
+Result<std::vector<std::pair<std::string, std::int64_t>>> earliest(storage::Conn& c, int limit) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT id, next_check_at FROM domains WHERE deleted_at IS NULL"
+                                 " AND next_check_at IS NOT NULL ORDER BY next_check_at, id LIMIT ?1"));
+  s.bind(1, static_cast<std::int64_t>(limit));
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(more, s.step());
+    if (!more) return out;
+    out.emplace_back(s.col_text(0), s.col_int(1));
+  }
+}
+
 }  // namespace fc::domains::store

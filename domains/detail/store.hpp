@@ -3,6 +3,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.hpp"
@@ -28,5 +29,13 @@ Result<std::vector<Domain>> orphaned(storage::Conn& c);
 Result<std::vector<Domain>> with_certificate(storage::Conn& c, const std::string& cert_id);
 // Removes reservations that ended.
 Status purge_reservations(storage::Conn& c, std::int64_t now);
+
+// The verifier's schedule (next_check_at, migration 0009; deleted rows are
+// never due). `check_at` sets it; `check_by` only moves it earlier.
+Status check_at(storage::Conn& c, const std::string& id, std::int64_t at);
+Status check_by(storage::Conn& c, const std::string& id, std::int64_t at);
+// The `limit` live domains with the earliest next_check_at, earliest first
+// (index domains_due): {id, next_check_at}.
+Result<std::vector<std::pair<std::string, std::int64_t>>> earliest(storage::Conn& c, int limit);
 
 }  // namespace fc::domains::store

@@ -18,6 +18,16 @@ class TokenBucket {
     }
     return static_cast<std::int64_t>((1.0 - tokens_) * 1000.0 / rate_) + 1;
   }
+  // Reserves the next slot: takes a token even when none is left (the count
+  // goes negative) and returns how many ms the caller must wait before using
+  // it. Callers are served in order and never contend; in any window of T
+  // seconds at most burst + rate × T slots start.
+  std::int64_t reserve(std::int64_t now_ms) {
+    refill(now_ms);
+    tokens_ -= 1.0;
+    if (tokens_ >= 0.0) return 0;
+    return static_cast<std::int64_t>(-tokens_ * 1000.0 / rate_ + 0.999);
+  }
   double tokens(std::int64_t now_ms) {
     refill(now_ms);
     return tokens_;

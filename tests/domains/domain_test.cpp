@@ -201,4 +201,24 @@ TEST_CASE("token bucket caps the query rate") {
   CHECK(b.tokens(t) == doctest::Approx(10));
 }
 
+TEST_CASE("token bucket reservations pace callers in order under the cap") {
+  fc::domains::detail::TokenBucket b(400, 1);  // the verifier's: 400 per second, burst of one
+  const std::int64_t t = 5000;
+  CHECK(b.reserve(t) == 0);
+  std::int64_t last = 0;
+  int within_a_second = 1;
+  for (int i = 1; i < 1000; ++i) {
+    auto wait = b.reserve(t);
+    CHECK(wait >= last);  // first come, first served
+    last = wait;
+    within_a_second += wait < 1000;
+  }
+  // Slots every 2.5 ms: at most burst + rate × 1 s start in the first second.
+  CHECK(within_a_second <= 401);
+  CHECK(within_a_second >= 399);
+  CHECK(last == doctest::Approx(999 * 2.5).epsilon(0.01));
+  // Once the reserved slots have passed, the bucket refills to its burst only.
+  CHECK(b.tokens(t + 100000) == doctest::Approx(1));
+}
+
 }  // TEST_SUITE

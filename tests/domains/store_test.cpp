@@ -140,4 +140,35 @@ TEST_CASE("claims of missing or deleting workspaces are orphaned") {
   CHECK(ids == std::vector<std::string>{"dom_2", "dom_3"});
 }
 
+TEST_CASE("verifier schedule: earliest live domains first, deleted ones never") {
+  auto c = fresh_db();
+  for (int i = 1; i <= 4; ++i) {
+    auto id = "dom_" + std::to_string(i);
+    REQUIRE(store::insert(*c, make(id, "h" + std::to_string(i) + ".example", "ws_1")));
+  }
+  CHECK(store::earliest(*c, 10).value().empty());  // never scheduled: not due
+  REQUIRE(store::check_at(*c, "dom_1", 300));
+  REQUIRE(store::check_at(*c, "dom_2", 100));
+  REQUIRE(store::check_at(*c, "dom_3", 200));
+  REQUIRE(store::check_at(*c, "dom_4", 50));
+  // check_by only moves a check earlier (POST …/check, a claim).
+  REQUIRE(store::check_by(*c, "dom_1", 400));
+  REQUIRE(store::check_by(*c, "dom_3", 10));
+  auto e = store::earliest(*c, 3).value();
+  REQUIRE(e.size() == 3);
+  CHECK(e[0] == std::make_pair(std::string("dom_3"), std::int64_t{10}));
+  CHECK(e[1] == std::make_pair(std::string("dom_4"), std::int64_t{50}));
+  CHECK(e[2] == std::make_pair(std::string("dom_2"), std::int64_t{100}));
+  // A deleted domain leaves the schedule and cannot be put back on it.
+  auto d4 = store::find_by_id(*c, "dom_4").value().value();
+  d4.deleted_at = 60;
+  d4.state = State::kDeleted;
+  REQUIRE(store::update(*c, d4));
+  REQUIRE(store::check_at(*c, "dom_4", 1));
+  e = store::earliest(*c, 10).value();
+  REQUIRE(e.size() == 3);
+  CHECK(e[1].first == "dom_2");
+  CHECK(e[2] == std::make_pair(std::string("dom_1"), std::int64_t{300}));
+}
+
 }  // TEST_SUITE

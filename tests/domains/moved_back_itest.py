@@ -1,0 +1,209 @@
+"""A moved domain that comes back resumes renewal, end to end with real peers on
+loopback: BIND plays the customer's DNS (nsupdate + TSIG), unbound resolves
+for the daemon and Pebble, Pebble issues short-lived certificates (60 s, its
+`certificateValidityPeriod`) by HTTP-01 through the daemon's responder, the
+reference agent writes manifests in directory mode.
+
+1. The customer removes the CNAME → `moved` → after the grace period the route
+   is withdrawn and the certificate's `renew_after` disappears (renewal
+   stopped); the CNAME comes back → the Ingress rule is back, the status is
+   `active` again and `renew_after` is set again (same certificate).
+2. Same, but the certificate expires while the domain points elsewhere: when
+   the CNAME comes back a new order is placed (version + 1, `valid`, a
+   `not_after` in the future) and delivered to the agent → `active`."""
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import peers_env  # noqa: E402  (sets sys.path for the shared helpers)
+import fctest  # noqa: E402
+import daemon_util  # noqa: E402
+import peers  # noqa: E402
+from e2e_itest import Agent, ZONE, RES  # noqa: E402
+
+VALIDITY_S = 60
+
+
+class ShortLivedPebble(daemon_util.PebbleOnOurDns):
+    """Pebble whose certificates live VALIDITY_S seconds (config key
+    certificateValidityPeriod, seconds), so that expiry happens within a test."""
+
+    def _spawn(self, name, cmd, env):
+        cfg = cmd[cmd.index("-config") + 1]
+        with open(cfg) as f:
+            conf = json.load(f)
+        conf["pebble"]["certificateValidityPeriod"] = VALIDITY_S
+        with open(cfg, "w") as f:
+            json.dump(conf, f)
+        return super()._spawn(name, cmd, env)
+
+
+class MovedBack(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = cls.peb = cls.agent = None
+        try:
+            cls.start_all()
+        except BaseException:
+            cls.stop_all()
+            raise
+
+    @classmethod
+    def start_all(cls):
+        if not fctest.FC_BIN:
+            raise unittest.SkipTest("FC_BIN not set")
+        for tool in ("named", "unbound", "nsupdate", "pebble"):
+            if subprocess.run(["which", tool], capture_output=True).returncode != 0:
+                raise unittest.SkipTest(f"{tool} is not installed")
+        cls.d = fctest.Daemon()
+        cls.bind = peers_env.CustomerDns(cls.d.dir).start()
+        cls.unbound = peers_env.Resolver(cls.d.dir, {"customer.test": cls.bind.port, ZONE: cls.d.dns_port}).start()
+        cls.peb = ShortLivedPebble(os.path.join(cls.d.dir, "pebble"), cls.d.acme_port, cls.unbound.port).start()
+        cls.d.config["dns"]["zone"] = ZONE
+        cls.d.config["resolver"] = {"servers": [cls.unbound.addr()]}
+        cls.d.config["certs"] = {"issuers": [daemon_util.acme_issuer(cls.peb)]}
+        cls.d.config["domains"] = {"recheck_interval_s": 2, "moved_grace_s": 3, "verify_base_s": 1}
+        cls.d.start()
+        cls.d.create_region("r1", ingress={"ipv4": ["127.0.0.1"], "ipv6": [], "hostname": None})
+        cls.agent = Agent(cls.d, cls.d.agent_token("r1"), os.path.join(cls.d.dir, "agent-r1"))
+        fctest.wait_until(lambda: cls.d.request("GET", "/v1/regions/r1").json().get("health") == "healthy",
+                          timeout=30, interval=0.2, what="agent heartbeat")
+        r = cls.d.request("POST", "/v1/workspaces", {"name": "shop", "resources": RES})
+        assert r.status == 201, r
+        cls.ws = r.json()
+        fctest.wait_until(lambda: cls.d.request("GET", f"/v1/workspaces/{cls.ws['id']}").json()["dns"]["published"],
+                          timeout=30, what="workspace running and published")
+
+    @classmethod
+    def stop_all(cls):
+        code, logs = 0, ""
+        if cls.agent:
+            cls.agent.stop()
+        if cls.d:
+            code = cls.d.stop()
+            logs = cls.d.logs()
+        if cls.peb:
+            cls.peb.stop()
+        peers.cleanup()
+        if cls.d:
+            cls.d.cleanup()
+        return code, logs
+
+    @classmethod
+    def tearDownClass(cls):
+        code, logs = cls.stop_all()
+        assert code == 0, f"daemon exited {code}\n{logs[-4000:]}"
+
+    def domain(self, host):
+        r = self.d.request("GET", f"/v1/domains/{host}")
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def cert(self, cid):
+        r = self.d.request("GET", f"/v1/certificates/{cid}")
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def wait(self, pred, what, timeout):
+        try:
+            fctest.wait_until(pred, timeout=timeout, interval=0.5, what=what)
+        except AssertionError:
+            self.fail(f"{what} never happened\n{self.d.logs()[-3000:]}")
+
+    def wait_status(self, host, want, timeout=90):
+        last = {}
+
+        def reached():
+            last["d"] = self.domain(host)
+            return last["d"]["status"] == want
+
+        self.wait(reached, f"{host} {want} (last: {json.dumps(last.get('d'))})", timeout)
+        return last["d"]
+
+    def cname(self, host, present):
+        if present:
+            self.bind.update(f"add {host} 1 CNAME shop.{ZONE}.")
+        else:
+            self.bind.update(f"delete {host} CNAME")
+        self.assertEqual(self.d.request("POST", f"/v1/domains/{host}/check").status, 202)
+
+    def secret_valid_for(self, host):
+        """True when the agent's directory holds a TLS Secret for `host` whose
+        certificate has not expired (openssl x509 -checkend 0)."""
+        for s in self.agent.secrets():
+            pem = base64.b64decode(s["data"]["tls.crt"]).decode()
+            san = subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName"], input=pem,
+                                 capture_output=True, text=True).stdout
+            if host in san and subprocess.run(["openssl", "x509", "-noout", "-checkend", "0"], input=pem,
+                                              capture_output=True, text=True).returncode == 0:
+                return True
+        return False
+
+    def move_away_until_withdrawn(self, host, cid):
+        self.cname(host, False)
+        d = self.wait_status(host, "moved", timeout=30)
+        self.assertFalse(d["routing"]["ok"])
+        self.wait(lambda: host not in self.agent.ingress_hosts(), "route withdrawn from the agent's Ingress", 40)
+        self.wait(lambda: self.cert(cid)["renew_after"] is None, "renewal stopped (renew_after null)", 20)
+        self.assertEqual(self.domain(host)["status"], "moved")
+
+    def test_1_comes_back_with_a_valid_certificate(self):
+        host = "back.customer.test"
+        r = self.d.request("POST", f"/v1/workspaces/{self.ws['id']}/domains", {"hostname": host})
+        self.assertEqual(r.status, 201, r)
+        token = r.json()["verification"]["value"]
+        self.bind.update(f"add _fleetcommand.{host} 1 TXT \"{token}\"")
+        self.cname(host, True)
+        d = self.wait_status(host, "active", timeout=120)
+        cid = d["certificate"]["id"]
+        c = self.cert(cid)
+        self.assertIsNotNone(c["renew_after"])
+        self.assertIn(host, self.agent.ingress_hosts())
+        self.move_away_until_withdrawn(host, cid)
+        # The customer points the CNAME back: route, renewal and `active` return.
+        self.cname(host, True)
+        d = self.wait_status(host, "active", timeout=60)
+        self.assertTrue(d["routing"]["ok"])
+        self.assertIsNone(d["last_error"])
+        self.assertEqual(d["certificate"]["id"], cid)
+        self.wait(lambda: host in self.agent.ingress_hosts(), "route back in the agent's Ingress", 30)
+        c = self.cert(cid)
+        self.assertIsNotNone(c["renew_after"], c)
+        self.assertIn(c["status"], ("valid", "renewing"))
+        self.assertTrue(self.secret_valid_for(host))
+        MovedBack.cert_id = cid
+
+    def test_2_comes_back_after_the_certificate_expired(self):
+        host = "back.customer.test"
+        cid = getattr(MovedBack, "cert_id", None)
+        if not cid:
+            self.skipTest("test_1 did not get the domain active")
+        self.wait_status(host, "active", timeout=60)
+        self.move_away_until_withdrawn(host, cid)
+        before = self.cert(cid)
+        # Renewal is off: the certificate runs out while the name points elsewhere.
+        self.wait(lambda: self.cert(cid)["status"] == "expired", "certificate expired unrenewed",
+                  VALIDITY_S + 90)
+        self.assertEqual(self.domain(host)["status"], "moved")
+        self.assertEqual(self.cert(cid)["version"], before["version"])
+        self.cname(host, True)
+        d = self.wait_status(host, "active", timeout=120)
+        c = self.cert(cid)
+        self.assertEqual(d["certificate"]["id"], cid)
+        self.assertEqual(c["status"], "valid")
+        self.assertGreater(c["version"], before["version"])
+        self.assertIsNotNone(c["renew_after"])
+        not_after = time.mktime(time.strptime(c["not_after"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+        self.assertGreater(not_after, time.time())
+        self.wait(lambda: host in self.agent.ingress_hosts() and self.secret_valid_for(host),
+                  "the new certificate and the route in the agent's directory", 30)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
