@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <openssl/x509v3.h>
+#include <spdlog/spdlog.h>
 
 namespace fc::certs::detail {
 namespace beast = boost::beast;
@@ -107,6 +108,7 @@ awaitable<Result<HttpResponse>> HttpsClient::request(std::string method, std::st
   if (!parsed) co_return parsed.error();
   const Url u = parsed.value();
   const std::string where = u.host + ":" + u.port;
+  const auto t0 = std::chrono::steady_clock::now();
   auto ex = co_await asio::this_coro::executor;
   error_code ec;
   tcp::resolver resolver(ex);
@@ -118,6 +120,8 @@ awaitable<Result<HttpResponse>> HttpsClient::request(std::string method, std::st
   beast::get_lowest_layer(stream).expires_after(impl_->options.timeout);
   co_await beast::get_lowest_layer(stream).async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
   if (ec) co_return net_error(ec, "connect to " + where);
+  beast::get_lowest_layer(stream).socket().set_option(tcp::no_delay(true), ec);
+  const auto t_conn = std::chrono::steady_clock::now();
   co_await stream.async_handshake(ssl::stream_base::client, asio::redirect_error(use_awaitable, ec));
   if (ec) {
     const long vr = SSL_get_verify_result(stream.native_handle());
@@ -126,6 +130,7 @@ awaitable<Result<HttpResponse>> HttpsClient::request(std::string method, std::st
     co_return net_error(ec, what);
   }
 
+  const auto t_tls = std::chrono::steady_clock::now();
   http::request<http::string_body> req{http::string_to_verb(method), u.target, 11};
   // RFC 9110 §7.2: Host carries the port unless it is the default; CAs build
   // their URLs from it.
@@ -153,6 +158,10 @@ awaitable<Result<HttpResponse>> HttpsClient::request(std::string method, std::st
   if (ec) co_return net_error(ec, "read from " + where);
   // No TLS close_notify dance: the CA's answer is complete; just drop the socket.
   beast::get_lowest_layer(stream).close();
+  auto us = [](auto d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count() / 1000.0; };
+  spdlog::debug("https {} {} status={} connect_ms={:.1f} tls_ms={:.1f} total_ms={:.1f}", method, u.target,
+                parser.get().result_int(), us(t_conn - t0), us(t_tls - t_conn),
+                us(std::chrono::steady_clock::now() - t0));
   co_return to_response(parser.get());
 }
 

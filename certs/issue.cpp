@@ -130,6 +130,7 @@ std::optional<JobOutcome> Service::Impl::not_due(CertRow& row, std::int64_t now)
 
 awaitable<JobOutcome> Service::Impl::run_job(storage::Job j) {
   const std::string id = j.key;
+  spdlog::debug("certs: {} job start attempt={} late_ms={}", id, j.attempts, clock.now_ms() - j.run_at);
   if (in_flight.count(id) > 0) co_return wait_ms(1000);
   auto loaded = detail::load_cert(db.read(), id);
   if (!loaded) co_return JobOutcome{false, loaded.error().detail, 5s, false};
