@@ -155,6 +155,7 @@ std::unique_ptr<certs::Service> make_certs(Daemon& d) {
   co.kek_file = d.cfg.certs_kek_file;
   co.zone = d.cfg.dns_zone;
   co.platform_wildcard = d.cfg.certs_platform_wildcard;
+  co.max_orders_in_flight = static_cast<int>(d.cfg.certs_max_orders_in_flight);
   return std::make_unique<certs::Service>(d.io, *d.db, d.clock, co);
 }
 

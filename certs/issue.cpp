@@ -143,13 +143,13 @@ awaitable<JobOutcome> Service::Impl::run_job(storage::Job j) {
     if (!st) co_return JobOutcome{false, st.error().detail, 5s, false};
   }
   if (auto w = not_due(row, now)) co_return *w;
-  // A bounded number of orders in flight; renewals go first.
-  if (static_cast<int>(in_flight.size()) >= o.max_orders_in_flight) co_return wait_ms(row.version > 0 ? 200 : 1000);
-  in_flight.insert(id);
+  // A bounded number of orders in flight; renewals go first (service.cpp).
+  if (static_cast<int>(in_flight.size()) >= o.max_orders_in_flight) co_return wait_for_slot(id, row.version > 0);
+  take_slot(id);
   struct Guard {
     Impl& s;
     std::string id;
-    ~Guard() { s.in_flight.erase(id); }
+    ~Guard() { s.release_slot(id); }
   } guard{*this, id};
   auto out = co_await run_order(std::move(row));
   if (kicked.erase(id) > 0) out = wait_ms(0);

@@ -83,7 +83,8 @@ class JobRunner {
   JobRunner(asio::io_context& io, Database& db, const Clock& clock, Options o);
   void on(const std::string& kind, JobHandler h) { handlers_[kind] = std::move(h); }
   void start();
-  // Wakes the runner now (after enqueuing due work).
+  // Wakes the runner now (after enqueuing due work). A poke that arrives while
+  // the runner is leasing (not waiting) makes it lease again at once.
   void poke();
   void stop();
   int in_flight() const { return in_flight_; }
@@ -100,6 +101,7 @@ class JobRunner {
   std::mt19937_64 rng_{std::random_device{}()};
   int in_flight_ = 0;
   bool stopping_ = false;
+  bool poked_ = false;
 };
 
 }  // namespace fc::storage

@@ -91,4 +91,33 @@ TEST_SUITE("storage") {
     CHECK(st.value().col_text(1) == "permanent");
     CHECK(st.value().col_int(2) == 1);
   }
+
+  TEST_CASE("JobRunner: a poke while it leases is not lost (no wait for the next poll tick)") {
+    test::TempDir dir;
+    test::open_migrated(dir.file("p.db"));
+    auto db = Database::open({dir.file("p.db")});
+    REQUIRE(db);
+    fc::ManualClock clock;
+    fc::asio::io_context io;
+    JobRunner::Options o;
+    o.poll = std::chrono::hours(1);  // only a poke can make it lease again within the test
+    JobRunner runner(io, *db.value(), clock, o);
+    int ran = 0;
+    runner.on("task", [&ran, &runner](Job) -> fc::awaitable<JobOutcome> {
+      ++ran;
+      runner.stop();
+      co_return JobOutcome{};
+    });
+    runner.start();  // its first lease is submitted to the writer before the enqueue below
+    auto* d = db.value().get();
+    fc::asio::post(io, [&] {
+      // Blocks the I/O thread: the runner's (empty) lease has run but it has not
+      // resumed yet, so it is not waiting on its timer when poke() comes.
+      const auto now = clock.now_ms();
+      REQUIRE(d->write_sync([now](Conn& c) { return enqueue(c, NewJob{"task", "k", "{}", now, 0}, now); }));
+      runner.poke();
+    });
+    io.run_for(std::chrono::seconds(10));
+    CHECK(ran == 1);
+  }
 }
