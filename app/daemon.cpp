@@ -183,6 +183,7 @@ void assignment_extras(storage::Conn& c, const std::string& ws, std::vector<std:
 Status wire_certs(Daemon& d) {
   BOOST_OUTCOME_TRY(d.certs->init(*d.jobs));
   d.certs->on_dns_change([&d] { d.dns->changed(); });
+  d.certs->on_dns_settled([&d]() { return d.dns->settled(std::chrono::seconds(2)); });
   d.sched->set_assignment_extras(assignment_extras);
   if (d.cfg.certs_platform_wildcard) {
     asio::co_spawn(d.io, [&d]() -> awaitable<void> {

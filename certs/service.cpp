@@ -230,6 +230,7 @@ Status Service::init(storage::JobRunner& jobs) {
 }
 
 void Service::on_dns_change(std::function<void()> f) { impl_->dns_changed = std::move(f); }
+void Service::on_dns_settled(std::function<awaitable<void>()> f) { impl_->dns_settled = std::move(f); }
 
 void Service::on_issued(std::function<void(const std::string&, const std::string&)> f) {
   impl_->issued.push_back(std::move(f));

@@ -43,6 +43,7 @@ struct Service::Impl {
   std::set<std::string> slot_waiters_renewal, slot_waiters_new;
   storage::JobRunner* jobs = nullptr;
   std::function<void()> dns_changed;
+  std::function<awaitable<void>()> dns_settled;
   std::vector<std::function<void(const std::string&, const std::string&)>> issued;
   IdGenerator ids;
   std::mt19937_64 rng{std::random_device{}()};
