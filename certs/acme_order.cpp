@@ -240,7 +240,8 @@ awaitable<Result<OrderState>> AcmeClient::step(OrderState st, std::vector<Solver
     next = make_error(Code::kParse, "unknown order status \"" + st.status.substr(0, 40) + "\"");
   }
   // One line per step (debug): where an order's time goes (docs/BENCHMARKS.md "ACME").
-  const auto ms = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   if (next)
     certs_logger()->debug("acme step order={} from={} to={} ms={:.1f} wait_ms={}", next.value().order_url,
                           from.empty() ? "new" : from, next.value().status, ms.count() / 1000.0,

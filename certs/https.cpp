@@ -188,7 +188,8 @@ struct Exchange {
   http::response<http::string_body> res;
 };
 
-awaitable<Exchange> exchange(Stream& stream, const http::request<http::string_body>& req, const HttpsOptions& o) {
+awaitable<Exchange> exchange(Stream& stream, const http::request<http::string_body>& req,
+                             const HttpsOptions& o) {
   Exchange x;
   beast::get_lowest_layer(stream).expires_after(o.timeout);
   co_await http::async_write(stream, req, asio::redirect_error(use_awaitable, x.ec));
@@ -247,7 +248,8 @@ awaitable<Result<HttpResponse>> HttpsClient::request(std::string method, std::st
                                               std::to_string(impl_->options.body_limit) + " bytes");
   if (x.ec) co_return net_error(x.ec, (x.wrote ? "read from " : "write to ") + where);
   if (x.reusable) impl_->keep_idle(where, std::move(stream));
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+  const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   spdlog::debug("https {} {} status={} reused={} ms={:.1f}", method, u.target, x.res.result_int(), reused,
                 us.count() / 1000.0);
   co_return to_response(x.res);

@@ -153,7 +153,8 @@ awaitable<JobOutcome> Service::Impl::run_job(storage::Job j) {
   }
   if (auto w = not_due(row, now)) co_return *w;
   // A bounded number of orders in flight; renewals go first (service.cpp).
-  if (static_cast<int>(in_flight.size()) >= o.max_orders_in_flight) co_return wait_for_slot(id, row.version > 0);
+  if (static_cast<int>(in_flight.size()) >= o.max_orders_in_flight)
+    co_return wait_for_slot(id, row.version > 0);
   take_slot(id);
   struct Guard {
     Impl& s;
