@@ -107,6 +107,7 @@ awaitable<void> JobRunner::loop() {
       });
       (void)st;
     }
+    saturated_ = room <= 0 || static_cast<int>(jobs.size()) == room;
     for (auto& j : jobs) asio::co_spawn(io_, run_job(std::move(j)), asio::detached);
     if (stopping_) break;
     // Poked while leasing: new work was committed after our lease query ran.
@@ -133,10 +134,11 @@ awaitable<void> JobRunner::run_job(Job j) {
     return fail(c, j.id, out.error, now + delay.count(), out.permanent, now);
   });
   (void)st;
-  const bool was_full = in_flight_ == o_.concurrency;
   --in_flight_;
-  // A finished job may have made more due; a full runner has room again.
-  if (out.done || was_full) poke();
+  // A finished job may have made more due; a runner whose last lease was cut
+  // short by its concurrency leases again now that it has room (not at the
+  // next poll tick).
+  if (out.done || saturated_) poke();
 }
 
 }  // namespace fc::storage

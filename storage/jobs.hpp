@@ -84,7 +84,8 @@ class JobRunner {
   void on(const std::string& kind, JobHandler h) { handlers_[kind] = std::move(h); }
   void start();
   // Wakes the runner now (after enqueuing due work). A poke that arrives while
-  // the runner is leasing (not waiting) makes it lease again at once.
+  // the runner is leasing (not waiting) makes it lease again at once. The
+  // runner pokes itself when a job ends and the last lease was full.
   void poke();
   void stop();
   int in_flight() const { return in_flight_; }
@@ -102,6 +103,7 @@ class JobRunner {
   int in_flight_ = 0;
   bool stopping_ = false;
   bool poked_ = false;
+  bool saturated_ = false;  // the last lease was cut by `concurrency`: more may be due
 };
 
 }  // namespace fc::storage
