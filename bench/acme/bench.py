@@ -4,7 +4,9 @@ names resolved by its embedded DNS server) and through lego (one process per
 certificate, as from cron), for the same N names. Prints a JSON summary.
 
 Usage: bench.py FC_BIN [N] [K]   (N certificates, default 100; K parallel lego
-processes for the fairness run, default 10, 0 = skip it)
+processes for the fairness run, default 10, 0 = skip it). Environment:
+FC_BENCH_MAX_ORDERS=M sets certs.max_orders_in_flight; FC_BENCH_DAEMON_ONLY=1
+skips lego (tuning runs).
 
 Daemon: "sequential" = one request at a time (request -> status valid);
 "concurrent" = N more requested at once (at most certs.max_orders_in_flight
@@ -210,6 +212,9 @@ def main():
             "sequential": {"total_s": round(seq_total, 3), "latency": stats(seq)},
             "concurrent": {"total_s": round(conc_total, 3), "latency": stats(conc)},
             "daemon_rows_all_2N": {"request_to_stored": req, "ca_order_to_stored": ca}}
+        if os.environ.get("FC_BENCH_DAEMON_ONLY"):  # for tuning runs: no lego, no ratios
+            print(json.dumps(out, indent=2))
+            return
         out["lego"] = lego_side(d, peb, work, [f"{w['name']}.fleet.test" for w in wss[:N]])
     finally:
         d.stop()

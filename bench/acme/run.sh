@@ -4,8 +4,9 @@
 # the same N names. Usage: bench/acme/run.sh [BUILD_DIR] [N] [K]
 #   N certificates (default 100), K parallel lego processes for the fairness
 #   run (default 10, 0 skips it). FC_BENCH_MAX_ORDERS=M overrides
-#   certs.max_orders_in_flight. About 12 min for N=100 (lego's sleeps); killed
-#   after 20 min. See docs/BENCHMARKS.md ("ACME").
+#   certs.max_orders_in_flight; FC_BENCH_DAEMON_ONLY=1 skips lego (~20 s).
+#   About 11 min for N=100 (lego's sleeps); killed after 20 min.
+#   See docs/BENCHMARKS.md ("ACME").
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../../build}
