@@ -158,6 +158,7 @@ std::unique_ptr<certs::Service> make_certs(Daemon& d) {
   co.zone = d.cfg.dns_zone;
   co.platform_wildcard = d.cfg.certs_platform_wildcard;
   co.dns_providers = d.cfg.dns_providers;
+  co.max_orders_in_flight = static_cast<int>(d.cfg.certs_max_orders_in_flight);
   return std::make_unique<certs::Service>(d.io, *d.db, d.clock, co);
 }
 
@@ -185,6 +186,7 @@ void assignment_extras(storage::Conn& c, const std::string& ws, std::vector<std:
 Status wire_certs(Daemon& d) {
   BOOST_OUTCOME_TRY(d.certs->init(*d.jobs));
   d.certs->on_dns_change([&d] { d.dns->changed(); });
+  d.certs->on_dns_settled([&d]() { return d.dns->settled(std::chrono::seconds(2)); });
   d.sched->set_assignment_extras(assignment_extras);
   if (d.cfg.certs_platform_wildcard) {
     asio::co_spawn(d.io, [&d]() -> awaitable<void> {

@@ -54,7 +54,7 @@ Result<std::vector<ChallengeRow>> read_challenges(storage::Conn& c, std::int64_t
 DnsPublisher::DnsPublisher(asio::io_context& io, const config::Config& cfg, storage::Database& db,
                            const Clock& clock)
     : io_(io), cfg_(cfg), db_(db), clock_(clock), server_(io, server_options(cfg), clock), timer_(io),
-      expiry_(io), sweeper_(io) {
+      expiry_(io), sweeper_(io), pass_done_(io, asio::steady_timer::time_point::max()) {
   auto p = parse_providers(cfg.dns_providers);
   if (p) providers_ = std::move(p).value();
   else spdlog::error("{}", p.error().detail);
@@ -141,10 +141,30 @@ awaitable<void> DnsPublisher::rebuild() {
     boost::system::error_code ec;
     co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
     pending_ = false;
+    ++passes_started_;
     if (stopped_) break;
     co_await publish_delta();
+    ++passes_done_;
+    pass_done_.cancel();
   }
   running_ = false;
+}
+
+awaitable<void> DnsPublisher::settled(std::chrono::milliseconds max) {
+  // Pending changes are taken by the next pass; without any, a pass that is
+  // running may still be publishing one taken before the call.
+  const std::uint64_t target = pending_ ? passes_started_ + 1 : passes_started_;
+  const auto deadline = std::chrono::steady_clock::now() + max;
+  while (passes_done_ < target && !stopped_ && std::chrono::steady_clock::now() < deadline) {
+    // Whichever comes first: a pass ends or the deadline (both cancel the
+    // never-expiring pass_done_ wait; every waiter then checks again).
+    asio::steady_timer limit(io_, deadline);
+    limit.async_wait([this](const boost::system::error_code& e) {
+      if (!e) pass_done_.cancel();
+    });
+    boost::system::error_code ec;
+    co_await pass_done_.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
 }
 
 awaitable<void> DnsPublisher::publish_delta() {
@@ -195,6 +215,7 @@ Result<std::shared_ptr<const dns::ZoneSnapshot>> DnsPublisher::next_snapshot(std
 
 void DnsPublisher::stop() {
   stopped_ = true;
+  pass_done_.cancel();
   timer_.cancel();
   expiry_.cancel();
   sweeper_.cancel();

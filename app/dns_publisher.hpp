@@ -63,6 +63,9 @@ class DnsPublisher {
   // Something changed (workspaces, regions, dns_challenges rows): recompute
   // soon, coalescing bursts into one delta.
   void changed();
+  // Returns once every change signalled before the call is served (or after
+  // `max`): what the ACME solvers wait for before the CA looks up a name.
+  awaitable<void> settled(std::chrono::milliseconds max);
   void stop();
   dns::Server& server() { return server_; }
 
@@ -86,11 +89,13 @@ class DnsPublisher {
   const Clock& clock_;
   dns::Server server_;
   asio::steady_timer timer_, expiry_, sweeper_;
+  asio::steady_timer pass_done_;  // never expires; cancelled after each pass to wake settled()
   storage::JobRunner* jobs_ = nullptr;
   std::vector<ProviderConf> providers_;
   RecordMap current_;
   bool pending_ = false;
   bool running_ = false;
+  std::uint64_t passes_started_ = 0, passes_done_ = 0;  // a pass takes all pending changes
   bool stopped_ = false;
   std::uint32_t serial_ = 0;
 };

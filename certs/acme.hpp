@@ -57,8 +57,11 @@ struct AcmeConfig {
   int max_bad_nonce_retries = 10;
   std::chrono::milliseconds request_timeout{15000};
   std::size_t body_limit = 1 << 20;
-  std::chrono::milliseconds default_poll{500};   // when the CA sends no Retry-After
-  std::chrono::milliseconds max_poll{60000};     // cap on any single wait
+  // While an authorization or the order stays pending/processing: wait
+  // first_poll, then twice as long each time, up to max_poll; never sooner
+  // than the CA's Retry-After (detail::poll_delay_ms).
+  std::chrono::milliseconds first_poll{50};
+  std::chrono::milliseconds max_poll{60000};
 };
 
 // How run_order waits between steps; tests inject one that does not sleep.

@@ -13,6 +13,8 @@ std::shared_ptr<spdlog::logger> certs_logger() {
   if (existing) return existing;
   auto sinks = spdlog::default_logger()->sinks();
   auto logger = std::make_shared<spdlog::logger>("certs", sinks.begin(), sinks.end());
+  logger->set_level(spdlog::default_logger()->level());  // log.level applies here too
+  logger->flush_on(spdlog::level::info);
   spdlog::register_logger(logger);
   return logger;
 }
@@ -55,9 +57,16 @@ Error AcmeClient::Impl::fail(const HttpResponse& r) {
   return problem_error(p);
 }
 
-std::int64_t AcmeClient::Impl::poll_delay_ms(const HttpResponse& r) const {
-  return detail::poll_delay_ms(r.retry_after, clock->now(), cfg.default_poll.count(),
-                               cfg.max_poll.count());
+void AcmeClient::Impl::schedule_poll(OrderState& st, const std::string& prev_status,
+                                     const HttpResponse& r) const {
+  if (st.status != "pending" && st.status != "processing") {  // the next step can act now
+    st.polls = 0;
+    st.retry_after_ms = 0;
+    return;
+  }
+  st.polls = st.status == prev_status ? st.polls + 1 : 1;
+  st.retry_after_ms = detail::poll_delay_ms(r.retry_after, clock->now(), st.polls,
+                                            {cfg.first_poll.count(), cfg.max_poll.count()});
 }
 
 awaitable<Result<detail::Directory>> AcmeClient::Impl::directory() {

@@ -61,8 +61,9 @@ awaitable<Result<OrderState>> AcmeClient::Impl::refresh_order(OrderState st) {
   if (!resp) co_return resp.error();
   auto order = detail::parse_order(resp.value().body);
   if (!order) co_return order.error();
+  const std::string prev = st.status;
   apply_order(st, order.value());
-  st.retry_after_ms = poll_delay_ms(resp.value());
+  schedule_poll(st, prev, resp.value());
   co_return st;
 }
 
@@ -140,8 +141,9 @@ awaitable<Result<OrderState>> AcmeClient::Impl::finalize(OrderState st) {
   if (!resp) co_return resp.error();
   auto order = detail::parse_order(resp.value().body);
   if (!order) co_return order.error();
+  const std::string prev = st.status;
   apply_order(st, order.value());
-  st.retry_after_ms = st.status == "valid" ? 0 : poll_delay_ms(resp.value());
+  schedule_poll(st, prev, resp.value());
   co_return st;
 }
 
@@ -214,6 +216,8 @@ awaitable<Result<OrderState>> AcmeClient::Impl::diagnose_invalid(OrderState st, 
 
 awaitable<Result<OrderState>> AcmeClient::step(OrderState st, std::vector<Solver*> solvers) {
   if (st.finished()) co_return st;
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string from = st.status;
   auto acct = co_await impl_->ensure_account();
   if (!acct) co_return acct.error();
   st.account_url = impl_->kid;
@@ -235,6 +239,16 @@ awaitable<Result<OrderState>> AcmeClient::step(OrderState st, std::vector<Solver
   } else {
     next = make_error(Code::kParse, "unknown order status \"" + st.status.substr(0, 40) + "\"");
   }
+  // One line per step (debug): where an order's time goes (docs/BENCHMARKS.md "ACME").
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+  if (next)
+    certs_logger()->debug("acme step order={} from={} to={} ms={:.1f} wait_ms={}", next.value().order_url,
+                          from.empty() ? "new" : from, next.value().status, ms.count() / 1000.0,
+                          next.value().retry_after_ms);
+  else
+    certs_logger()->debug("acme step from={} failed ms={:.1f}: {}", from.empty() ? "new" : from,
+                          ms.count() / 1000.0, next.error().detail);
   co_return next;
 }
 

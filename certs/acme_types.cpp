@@ -108,11 +108,15 @@ std::optional<std::int64_t> parse_retry_after(std::string_view raw, SysTime now)
   return std::clamp<std::int64_t>(at - now_s, 0, kMax);
 }
 
-std::int64_t poll_delay_ms(std::string_view retry_after, SysTime now, std::int64_t fallback_ms,
-                           std::int64_t max_ms) {
-  auto ra = parse_retry_after(retry_after, now);
-  const std::int64_t ms = ra ? *ra * 1000 : fallback_ms;
-  return std::clamp<std::int64_t>(ms, 0, max_ms);
+std::int64_t poll_delay_ms(std::string_view retry_after, SysTime now, int n, PollSchedule s) {
+  const std::int64_t first = std::max<std::int64_t>(s.first_ms, 1);
+  const std::int64_t cap = std::max(s.max_ms, first);
+  std::int64_t ms = first;
+  // Doubling stops at the cap, so the loop runs at most ~63 times for any n.
+  for (int i = 1; i < n && ms < cap; ++i) ms *= 2;
+  ms = std::min(ms, cap);
+  if (auto ra = parse_retry_after(retry_after, now)) ms = std::max(ms, *ra * 1000);
+  return ms;
 }
 
 std::vector<Link> parse_links(const std::vector<std::string>& header_values) {
@@ -215,7 +219,7 @@ std::string serialize_order_state(const OrderState& st) {
          {"order_url", st.order_url}, {"finalize_url", st.finalize_url},
          {"certificate_url", st.certificate_url}, {"authorization_urls", st.authorization_urls},
          {"challenges", chs}, {"key_pem", st.key_pem}, {"certificate_pem", st.certificate_pem},
-         {"retry_after_ms", st.retry_after_ms}, {"steps", st.steps}};
+         {"retry_after_ms", st.retry_after_ms}, {"steps", st.steps}, {"polls", st.polls}};
   if (st.error) j["error"] = problem_json(*st.error);
   return j.dump();
 }
@@ -236,6 +240,7 @@ Result<OrderState> parse_order_state(std::string_view text) {
   BOOST_OUTCOME_TRY(get_to(j, "certificate_pem", st.certificate_pem));
   BOOST_OUTCOME_TRY(get_to(j, "retry_after_ms", st.retry_after_ms));
   BOOST_OUTCOME_TRY(get_to(j, "steps", st.steps));
+  BOOST_OUTCOME_TRY(get_to(j, "polls", st.polls));
   auto chs = j.find("challenges");
   if (chs != j.end() && chs->is_array()) {
     for (const auto& c : *chs) {

@@ -28,10 +28,14 @@ JobOutcome wait_ms(std::int64_t ms) {
 // HTTP-01 answers live in the database, so every instance serves them.
 class DbHttp01 final : public Solver {
  public:
-  DbHttp01(storage::Database& db, const Clock& clock, std::string cert_id)
-      : db_(db), clock_(clock), cert_id_(std::move(cert_id)) {}
+  DbHttp01(storage::Database& db, const Clock& clock, std::string cert_id,
+           std::function<awaitable<void>()> dns_settled)
+      : db_(db), clock_(clock), cert_id_(std::move(cert_id)), dns_settled_(std::move(dns_settled)) {}
   std::string type() const override { return "http-01"; }
   awaitable<Status> present(std::string, std::string token, std::string key_auth) override {
+    // A name of our zone (a workspace that just started) must resolve before
+    // the CA looks: wait for DNS changes already signalled (none: no wait).
+    if (dns_settled_) co_await dns_settled_();
     const auto exp = clock_.now_ms() + kChallengeTtlMs;
     co_return co_await db_.write([&](storage::Conn& c) -> Status {
       BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO acme_http_tokens(token, key_authorization, cert_id, expires_at)"
@@ -51,6 +55,7 @@ class DbHttp01 final : public Solver {
   storage::Database& db_;
   const Clock& clock_;
   std::string cert_id_;
+  std::function<awaitable<void>()> dns_settled_;
 };
 
 // DNS-01 through the embedded DNS server: rows in dns_challenges, published
@@ -91,10 +96,14 @@ class DbDns01 final : public Solver {
     std::transform(d.begin(), d.end(), d.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     return "_acme-challenge." + d;
   }
-  // The zone is rebuilt asynchronously (coalesced, a few ms): give it time
-  // before the CA is told to look.
+  // The zone is rebuilt asynchronously (coalesced, ~20 ms): wait until it
+  // serves the record before the CA is told to look (fixed wait: fallback).
   awaitable<Status> published() {
     if (s_.dns_changed) s_.dns_changed();
+    if (s_.dns_settled) {
+      co_await s_.dns_settled();
+      co_return ok();
+    }
     asio::steady_timer t(s_.io);
     t.expires_after(300ms);
     co_await t.async_wait(use_awaitable);
@@ -134,6 +143,7 @@ std::optional<JobOutcome> Service::Impl::not_due(CertRow& row, std::int64_t now)
 
 awaitable<JobOutcome> Service::Impl::run_job(storage::Job j) {
   const std::string id = j.key;
+  spdlog::debug("certs: {} job start attempt={} late_ms={}", id, j.attempts, clock.now_ms() - j.run_at);
   if (in_flight.count(id) > 0) co_return wait_ms(1000);
   auto loaded = detail::load_cert(db.read(), id);
   if (!loaded) co_return JobOutcome{false, loaded.error().detail, 5s, false};
@@ -147,9 +157,10 @@ awaitable<JobOutcome> Service::Impl::run_job(storage::Job j) {
   }
   co_await check_ari(row, now);
   if (auto w = not_due(row, now)) co_return *w;
-  // A bounded number of orders in flight; renewals go first.
-  if (static_cast<int>(in_flight.size()) >= o.max_orders_in_flight) co_return wait_ms(row.version > 0 ? 200 : 1000);
-  in_flight.insert(id);
+  // A bounded number of orders in flight; renewals go first (service.cpp).
+  if (static_cast<int>(in_flight.size()) >= o.max_orders_in_flight)
+    co_return wait_for_slot(id, row.version > 0);
+  take_slot(id);
   // The daemon's io_context outlives the services: a job suspended here at
   // shutdown is destroyed after this Impl, so the guard checks it still is.
   struct Guard {
@@ -157,7 +168,7 @@ awaitable<JobOutcome> Service::Impl::run_job(storage::Job j) {
     std::shared_ptr<const bool> alive;
     std::string id;
     ~Guard() {
-      if (*alive) s.in_flight.erase(id);
+      if (*alive) s.release_slot(id);
     }
   } guard{*this, alive, id};
   auto out = co_await run_order(std::move(row));
@@ -262,7 +273,7 @@ awaitable<JobOutcome> Service::Impl::run_acme(CertRow row, std::int64_t idx) {
   auto loaded = load_order(row);
   if (!loaded) co_return co_await record_failure(std::move(row), loaded.error(), true, std::nullopt);
   OrderState st = std::move(loaded).value();
-  DbHttp01 http(db, clock, row.id);
+  DbHttp01 http(db, clock, row.id, dns_settled);
   DbDns01 dns(*this, row.dns01_delegate);
   std::vector<Solver*> solvers{row.challenge == "dns-01" ? static_cast<Solver*>(&dns) : &http};
   const auto deadline = std::chrono::steady_clock::now() + 45s;

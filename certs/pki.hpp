@@ -161,6 +161,7 @@ struct OrderState {
   std::optional<Problem> error;  // why the order became invalid
   std::int64_t retry_after_ms = 0;  // how long to wait before the next step
   int steps = 0;
+  int polls = 0;  // consecutive steps that left the order pending/processing (poll schedule)
 
   bool finished() const;  // valid with a certificate, or invalid
 };

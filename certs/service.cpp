@@ -185,6 +185,44 @@ Status Service::Impl::enqueue_now(storage::Conn& c, const std::string& id, std::
   return storage::enqueue(c, storage::NewJob{kOrderJob, id, "{}", run_at, 0}, clock.now_ms());
 }
 
+storage::JobOutcome Service::Impl::wait_for_slot(const std::string& id, bool renewal) {
+  (renewal ? slot_waiters_renewal : slot_waiters_new).insert(id);
+  // release_slot() wakes it; this re-check is only the fallback.
+  const auto fallback = std::chrono::milliseconds(renewal ? 1000 : 5000);
+  return storage::JobOutcome{false, "", fallback, false};
+}
+
+void Service::Impl::take_slot(const std::string& id) {
+  in_flight.insert(id);
+  slot_waiters_renewal.erase(id);
+  slot_waiters_new.erase(id);
+}
+
+void Service::Impl::release_slot(const std::string& id) {
+  in_flight.erase(id);
+  auto& waiters = slot_waiters_renewal.empty() ? slot_waiters_new : slot_waiters_renewal;
+  if (waiters.empty()) return;
+  std::string next = *waiters.begin();
+  waiters.erase(waiters.begin());
+  asio::co_spawn(io, wake_job(std::move(next)), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("certs: waking an order job: {}", ex.what());
+    }
+  });
+}
+
+// Moves the waiting job's run_at to now (its handler has returned, so the job
+// is queued again) and wakes the runner.
+awaitable<void> Service::Impl::wake_job(std::string id) {
+  const auto now = clock.now_ms();
+  auto st = co_await db.write([&](storage::Conn& c) { return enqueue_now(c, id, now); });
+  if (!st) spdlog::warn("certs: {} could not be woken for a free order slot: {}", id, st.error().detail);
+  if (jobs) jobs->poke();
+}
+
 Service::Service(asio::io_context& io, storage::Database& db, const Clock& clock, ServiceOptions o)
     : impl_(std::make_unique<Impl>(io, db, clock, std::move(o))) {}
 Service::~Service() = default;
@@ -211,6 +249,7 @@ Status Service::init(storage::JobRunner& jobs) {
 }
 
 void Service::on_dns_change(std::function<void()> f) { impl_->dns_changed = std::move(f); }
+void Service::on_dns_settled(std::function<awaitable<void>()> f) { impl_->dns_settled = std::move(f); }
 
 awaitable<void> Service::tick() { co_await impl_->sweep_external_txt(); }
 

@@ -74,6 +74,9 @@ class Service {
   Status init(storage::JobRunner& jobs);
   // Called after commits that changed dns_challenges (DNS publisher changed()).
   void on_dns_change(std::function<void()> f);
+  // Waits (bounded) until the DNS changes signalled so far are served; the
+  // solvers call it before the CA looks a name up (DnsPublisher::settled).
+  void on_dns_settled(std::function<awaitable<void>()> f);
 
   // Creates (or returns the existing) certificate for exactly these names and
   // enqueues its order; never places a second order for the same names.

@@ -71,6 +71,7 @@ struct Config {
   nlohmann::json certs_issuers;      // validated list, parsed by certs/
   std::string certs_kek_file;
   bool certs_platform_wildcard = false;  // *.<dns.zone> by DNS-01 on the embedded server
+  std::int64_t certs_max_orders_in_flight = 4;  // ACME orders running at once
   std::int64_t domains_recheck_interval_s = 0;
   std::int64_t domains_max_per_workspace = 0;
   std::int64_t domains_moved_grace_s = 0;

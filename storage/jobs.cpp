@@ -80,7 +80,10 @@ void JobRunner::start() {
   });
 }
 
-void JobRunner::poke() { timer_.cancel(); }
+void JobRunner::poke() {
+  poked_ = true;
+  timer_.cancel();
+}
 
 void JobRunner::stop() {
   stopping_ = true;
@@ -92,6 +95,7 @@ awaitable<void> JobRunner::loop() {
   for (const auto& [k, h] : handlers_) kinds += (kinds.size() > 1 ? ",\"" : "\"") + k + "\"";
   kinds += "]";
   while (!stopping_) {
+    poked_ = false;
     int room = o_.concurrency - in_flight_;
     std::vector<Job> jobs;
     if (room > 0 && !handlers_.empty()) {
@@ -103,8 +107,12 @@ awaitable<void> JobRunner::loop() {
       });
       (void)st;
     }
+    saturated_ = room <= 0 || static_cast<int>(jobs.size()) == room;
     for (auto& j : jobs) asio::co_spawn(io_, run_job(std::move(j)), asio::detached);
     if (stopping_) break;
+    // Poked while leasing: new work was committed after our lease query ran.
+    // Each poke follows a commit (or a finished job), so this is no busy loop.
+    if (poked_) continue;
     timer_.expires_after(o_.poll);
     boost::system::error_code ec;
     co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
@@ -127,7 +135,10 @@ awaitable<void> JobRunner::run_job(Job j) {
   });
   (void)st;
   --in_flight_;
-  if (out.done) poke();
+  // A finished job may have made more due; a runner whose last lease was cut
+  // short by its concurrency leases again now that it has room (not at the
+  // next poll tick).
+  if (out.done || saturated_) poke();
 }
 
 }  // namespace fc::storage

@@ -83,7 +83,9 @@ class JobRunner {
   JobRunner(asio::io_context& io, Database& db, const Clock& clock, Options o);
   void on(const std::string& kind, JobHandler h) { handlers_[kind] = std::move(h); }
   void start();
-  // Wakes the runner now (after enqueuing due work).
+  // Wakes the runner now (after enqueuing due work). A poke that arrives while
+  // the runner is leasing (not waiting) makes it lease again at once. The
+  // runner pokes itself when a job ends and the last lease was full.
   void poke();
   void stop();
   int in_flight() const { return in_flight_; }
@@ -100,6 +102,8 @@ class JobRunner {
   std::mt19937_64 rng_{std::random_device{}()};
   int in_flight_ = 0;
   bool stopping_ = false;
+  bool poked_ = false;
+  bool saturated_ = false;  // the last lease was cut by `concurrency`: more may be due
 };
 
 }  // namespace fc::storage

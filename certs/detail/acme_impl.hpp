@@ -43,7 +43,9 @@ struct AcmeClient::Impl {
   awaitable<Result<detail::HttpResponse>> post_as_get(std::string url, std::string accept = {});
   awaitable<Result<AccountResult>> account(bool only_return_existing);
   awaitable<Status> ensure_account();
-  std::int64_t poll_delay_ms(const detail::HttpResponse& r) const;
+  // Sets st.polls and st.retry_after_ms after a response that may leave the
+  // order waiting: no wait once it is ready/valid/invalid, else the schedule.
+  void schedule_poll(OrderState& st, const std::string& prev_status, const detail::HttpResponse& r) const;
 
   // order steps (acme_order.cpp)
   awaitable<Result<OrderState>> new_order(OrderState st);

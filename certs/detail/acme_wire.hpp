@@ -56,10 +56,17 @@ std::vector<Link> parse_links(const std::vector<std::string>& header_values);
 // Retry-After (RFC 9110 §10.2.3): delay-seconds or an IMF-fixdate.
 std::optional<std::int64_t> parse_retry_after(std::string_view value, SysTime now);
 Result<SysTime> parse_rfc3339(std::string_view text);
-// How long to wait before polling again: the CA's Retry-After when it sent a
-// valid one, else `fallback_ms`; never more than `max_ms` (RFC 8555 §7.5.1).
-std::int64_t poll_delay_ms(std::string_view retry_after, SysTime now, std::int64_t fallback_ms,
-                           std::int64_t max_ms);
+// Polling an authorization or order that is still pending/processing.
+struct PollSchedule {
+  std::int64_t first_ms = 50;    // wait before the first poll (values < 1 count as 1)
+  std::int64_t max_ms = 60000;   // cap on the schedule's own growth
+};
+// How long to wait before the n-th poll in a row of an unchanged status
+// (n >= 1; smaller counts as 1): first_ms * 2^(n-1) capped by max_ms, and never
+// sooner than the CA's Retry-After when it sent a valid one (RFC 8555 §7.5.1
+// and §7.4: "Retry-After" tells the client when to poll again). A Retry-After
+// beyond max_ms is honoured too (parse_retry_after caps it at 7 days).
+std::int64_t poll_delay_ms(std::string_view retry_after, SysTime now, int n, PollSchedule s);
 
 // RFC 8555 §6.7 error types.
 inline constexpr std::string_view kErrPrefix = "urn:ietf:params:acme:error:";

@@ -1,5 +1,5 @@
 // A small HTTPS client for talking to ACME CAs: Boost.Beast over OpenSSL on
-// the caller's io_context, one connection per request, server certificate and
+// the caller's io_context, keep-alive connections reused per host, server certificate and
 // host name verified against the system store plus an optional extra bundle.
 #pragma once
 #include <chrono>

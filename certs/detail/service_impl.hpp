@@ -70,8 +70,11 @@ struct Service::Impl {
   std::map<std::int64_t, std::unique_ptr<AcmeClient>> clients;
   std::set<std::string> in_flight;
   std::set<std::string> kicked;  // renew_now while its job ran
+  // Jobs that found every order slot taken, oldest certificate id first.
+  std::set<std::string> slot_waiters_renewal, slot_waiters_new;
   storage::JobRunner* jobs = nullptr;
   std::function<void()> dns_changed;
+  std::function<awaitable<void>()> dns_settled;
   std::vector<std::function<void(const std::string&, const std::string&)>> issued;
   IdGenerator ids;
   std::mt19937_64 rng{std::random_device{}()};
@@ -89,6 +92,12 @@ struct Service::Impl {
   Status load_kek();
   Status load_internal_ca();
   Status enqueue_now(storage::Conn& c, const std::string& id, std::int64_t run_at);
+  // Order slots (max_orders_in_flight): a job that finds none waits; a slot
+  // that frees wakes the oldest waiting renewal, else the oldest new order.
+  storage::JobOutcome wait_for_slot(const std::string& id, bool renewal);
+  void take_slot(const std::string& id);
+  void release_slot(const std::string& id);
+  awaitable<void> wake_job(std::string id);
 
   // issue.cpp
   awaitable<storage::JobOutcome> run_job(storage::Job j);

@@ -131,7 +131,6 @@ awaitable<json> run(Args a) {
   cfg.account_key_pem = key.value();
   cfg.account_url = a.get("--account-url");
   cfg.preferred_chain_issuer_cn = a.get("--preferred-chain");
-  cfg.default_poll = std::chrono::milliseconds(200);
   cfg.request_timeout = std::chrono::milliseconds(std::stoi(a.get("--timeout-ms", "10000")));
   if (a.get("--key-type") == "rsa") cfg.certificate_key_type = KeyType::kRsa2048;
   if (a.has("--email")) cfg.contact = {"mailto:" + a.get("--email")};

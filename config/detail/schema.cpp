@@ -252,6 +252,7 @@ Schema::Schema() {
   });
   S("certs.key_encryption_key_file", Kind::kString, string_v(true));
   S("certs.platform_wildcard", Kind::kBool, bool_v());
+  S("certs.max_orders_in_flight", Kind::kInt, int_v(1, 1000));
   S("domains.recheck_interval_s", Kind::kInt, duration_v());
   S("domains.max_per_workspace", Kind::kInt, int_v(1, 100000));
   S("domains.moved_grace_s", Kind::kInt, duration_v());

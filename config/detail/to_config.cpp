@@ -86,6 +86,7 @@ Result<Config> to_config(const json& t) {
   c.log_format = t["log"]["format"].get<std::string>();
   c.certs_issuers = t["certs"]["issuers"];
   c.certs_platform_wildcard = t["certs"]["platform_wildcard"].get<bool>();
+  c.certs_max_orders_in_flight = t["certs"]["max_orders_in_flight"].get<std::int64_t>();
   c.certs_kek_file = opt_string(t["certs"]["key_encryption_key_file"]);
   if (c.certs_kek_file.empty()) {
     auto slash = c.database_path.rfind('/');

@@ -205,17 +205,63 @@ class HostileCA(BaseHTTPRequestHandler):
         pass
 
 
-def tls_server(tmp, name, san=None):
+def tls_server(tmp, name, san=None, handler=HostileCA):
     import ssl
     tls_dir = os.path.join(tmp, name)
     os.makedirs(tls_dir, exist_ok=True)
     ca, cert, key = pebble.make_tls(tls_dir, san) if san else pebble.make_tls(tls_dir)
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), HostileCA)
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv, ca
+
+
+class ClosingCA(BaseHTTPRequestHandler):
+    """Answers in HTTP/1.1 without "Connection: close", then closes the
+    connection anyway (as a CA's idle timeout does between two requests): the
+    client's next request on that connection must go out again on a new one."""
+    protocol_version = "HTTP/1.1"
+    closes = True
+    connections = set()
+
+    def setup(self):
+        super().setup()
+        type(self).connections.add(self.client_address)
+
+    def reply(self, status, body=b"", headers=()):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Replay-Nonce", f"nonce-{len(type(self).connections)}")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.close_connection = self.closes
+
+    def do_GET(self):
+        base = f"https://127.0.0.1:{self.server.server_address[1]}"
+        self.reply(200, json.dumps({"newNonce": base + "/nonce", "newAccount": base + "/acct",
+                                    "newOrder": base + "/order"}).encode(), [("Content-Type", "application/json")])
+
+    def do_HEAD(self):
+        self.reply(200)
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        base = f"https://127.0.0.1:{self.server.server_address[1]}"
+        self.reply(201, b'{"status":"valid"}', [("Content-Type", "application/json"), ("Location", base + "/acct/1")])
+
+    def log_message(self, *args):
+        pass
+
+
+class KeepingCA(ClosingCA):
+    """The same CA keeping its connections open: the client uses just one."""
+    closes = False
+    connections = set()
 
 
 def hostile_server_tests(tmp):
@@ -233,6 +279,19 @@ def hostile_server_tests(tmp):
         junk = fixture("account", "--directory", base + "/junk", "--ca-bundle", ca, "--account-key", key_file)
         check(junk.get("ok") is False and junk.get("code") == "parse" and "directory" in junk.get("error", ""),
               "non-JSON directory → parse error")
+        for handler, want, what in ((ClosingCA, 3, "CA closed each kept-alive connection → request sent again"
+                                                    " on a new one"),
+                                    (KeepingCA, 1, "CA keeps connections open → one connection for"
+                                                   " directory, nonce and account")):
+            server, server_ca = tls_server(tmp, handler.__name__, handler=handler)
+            try:
+                acct = fixture("account", "--directory", f"https://127.0.0.1:{server.server_address[1]}/dir",
+                               "--ca-bundle", server_ca, "--account-key", os.path.join(tmp, "c.pem"))
+            finally:
+                server.shutdown()
+                server.server_close()
+            check(acct.get("ok") is True and acct.get("account_url", "").endswith("/acct/1")
+                  and len(handler.connections) == want, f"{what} ({acct}, {len(handler.connections)} connections)")
     finally:
         for server in (srv, other):
             server.shutdown()

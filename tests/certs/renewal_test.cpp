@@ -130,12 +130,31 @@ TEST_SUITE("certs") {
     CHECK_FALSE(parse_retry_after("Sun, 06 Foo 1994 08:49:37 GMT", now));
   }
 
-  TEST_CASE("poll delay honours Retry-After, falls back, and is capped") {
-    const SysTime now = at(1000);
-    CHECK(poll_delay_ms("3", now, 500, 60000) == 3000);
-    CHECK(poll_delay_ms("0", now, 500, 60000) == 0);  // the CA says: no delay
-    CHECK(poll_delay_ms("", now, 500, 60000) == 500);
-    CHECK(poll_delay_ms("junk", now, 500, 60000) == 500);
-    CHECK(poll_delay_ms("86400", now, 500, 60000) == 60000);
+  TEST_CASE("poll schedule: 50 ms doubling to the cap, never sooner than Retry-After") {
+    const SysTime now = at(784111777 - 60);
+    const PollSchedule s{50, 60000};
+    struct Row {
+      const char* retry_after;
+      int n;
+      std::int64_t want_ms;
+    };
+    const Row rows[] = {
+        {"", 1, 50},         {"", 2, 100},        {"", 3, 200},         {"", 4, 400},
+        {"", 11, 51200},     {"", 12, 60000},     {"", 1000000, 60000},  // capped, no overflow
+        {"", 0, 50},         {"", -3, 50},                               // n < 1 counts as 1
+        {"junk", 2, 100},    {"-1", 2, 100},                             // bad Retry-After ignored
+        {"0", 1, 50},                                                    // never a busy loop
+        {"3", 1, 3000},      {"3", 7, 3200},      {"3", 8, 6400},        // the later of the two
+        {"86400", 1, 86400000},                                          // honoured beyond the cap
+        {"Sun, 06 Nov 1994 08:49:37 GMT", 1, 60000},                     // an HTTP date a minute away
+    };
+    for (const auto& r : rows) {
+      CAPTURE(r.retry_after);
+      CAPTURE(r.n);
+      CHECK(poll_delay_ms(r.retry_after, now, r.n, s) == r.want_ms);
+    }
+    CHECK(poll_delay_ms("", now, 1, PollSchedule{0, 0}) == 1);       // a zero schedule still waits
+    CHECK(poll_delay_ms("", now, 5, PollSchedule{500, 100}) == 500);  // cap below first: first
+    CHECK(poll_delay_ms("", now, 3, PollSchedule{50, 150}) == 150);
   }
 }

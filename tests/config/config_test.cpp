@@ -67,6 +67,7 @@ TEST_SUITE("config") {
     CHECK(c.value().dns_zone == "fleet.test");
     CHECK(c.value().log_format == "text");
     CHECK(c.value().jobs_concurrency == 16);
+    CHECK(c.value().certs_max_orders_in_flight == 4);
     // No resolv.conf: the fallback resolver.
     REQUIRE(c.value().resolver_servers.size() == 1);
     CHECK(c.value().resolver_servers[0].str() == "127.0.0.1:53");
@@ -99,6 +100,7 @@ TEST_SUITE("config") {
         {R"({"dns":{"secondaries":"127.0.0.1:53"}})", "dns.secondaries", "JSON list"},
         {R"({"dns":{"axfr_tsig":[{"name":"k."}]}})", "dns.axfr_tsig[0].secret", "required"},
         {R"({"certs":{"issuers":[]}})", "certs.issuers", "non-empty"},
+        {R"({"certs":{"max_orders_in_flight":0}})", "certs.max_orders_in_flight", "between"},
         {R"({"certs":{"issuers":[{"type":"acme","directory":"http://x"}]}})", "certs.issuers[0].directory",
          "https://"},
         {R"({"certs":{"issuers":[{"type":"internal","validity_s":5}]}})", "certs.issuers[0].validity_s",

@@ -91,4 +91,63 @@ TEST_SUITE("storage") {
     CHECK(st.value().col_text(1) == "permanent");
     CHECK(st.value().col_int(2) == 1);
   }
+
+  TEST_CASE("JobRunner: a poke while it leases is not lost (no wait for the next poll tick)") {
+    test::TempDir dir;
+    test::open_migrated(dir.file("p.db"));
+    auto db = Database::open({dir.file("p.db")});
+    REQUIRE(db);
+    fc::ManualClock clock;
+    fc::asio::io_context io;
+    JobRunner::Options o;
+    o.poll = std::chrono::hours(1);  // only a poke can make it lease again within the test
+    JobRunner runner(io, *db.value(), clock, o);
+    int ran = 0;
+    runner.on("task", [&ran, &runner](Job) -> fc::awaitable<JobOutcome> {
+      ++ran;
+      runner.stop();
+      co_return JobOutcome{};
+    });
+    runner.start();  // its first lease is submitted to the writer before the enqueue below
+    auto* d = db.value().get();
+    fc::asio::post(io, [&] {
+      // Blocks the I/O thread: the runner's (empty) lease has run but it has not
+      // resumed yet, so it is not waiting on its timer when poke() comes.
+      const auto now = clock.now_ms();
+      REQUIRE(d->write_sync([now](Conn& c) { return enqueue(c, NewJob{"task", "k", "{}", now, 0}, now); }));
+      runner.poke();
+    });
+    io.run_for(std::chrono::seconds(10));
+    CHECK(ran == 1);
+  }
+
+  TEST_CASE("JobRunner: more due jobs than its concurrency run back to back, not one batch per poll tick") {
+    test::TempDir dir;
+    test::open_migrated(dir.file("s.db"));
+    auto db = Database::open({dir.file("s.db")});
+    REQUIRE(db);
+    fc::ManualClock clock;
+    const auto now = clock.now_ms();
+    REQUIRE(db.value()->write_sync([now](Conn& c) -> fc::Status {
+      for (int i = 0; i < 6; ++i) {
+        BOOST_OUTCOME_TRY(enqueue(c, NewJob{"task", "k" + std::to_string(i), "{}", now, 0}, now));
+      }
+      return fc::ok();
+    }));
+    fc::asio::io_context io;
+    JobRunner::Options o;
+    o.concurrency = 2;
+    o.poll = std::chrono::hours(1);  // only its own pokes can make it lease the rest
+    JobRunner runner(io, *db.value(), clock, o);
+    int ran = 0;
+    runner.on("task", [&ran, &runner](Job) -> fc::awaitable<JobOutcome> {
+      if (++ran == 6) runner.stop();
+      // Not done: re-queued far ahead (like a certificate's next renewal), so
+      // nothing else pokes the runner.
+      co_return JobOutcome{false, "later", std::chrono::hours(24), false};
+    });
+    runner.start();
+    io.run_for(std::chrono::seconds(10));
+    CHECK(ran == 6);
+  }
 }
