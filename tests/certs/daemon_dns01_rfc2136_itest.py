@@ -56,12 +56,7 @@ class Rfc2136Dns01Test(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.d.stop()
-        logs = cls.d.logs()
-        cls.peb.stop()
-        peers.stop(cls.named)
-        cls.d.cleanup()
-        assert code == 0, f"daemon exited {code}\n{logs[-4000:]}"
+        du.stop_all(cls.d, cls.peb, lambda: peers.stop(cls.named))
 
     def txt_at_bind(self, name):
         out = peers.dig(self.bind_port, name, "TXT", "+norec")

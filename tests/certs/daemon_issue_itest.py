@@ -44,11 +44,7 @@ class IssueTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.d.stop()
-        logs = cls.d.logs()
-        cls.peb.stop()
-        cls.d.cleanup()
-        assert code == 0, f"daemon exited {code}\n{logs[-4000:]}"
+        du.stop_all(cls.d, cls.peb)
 
     def issue(self, names, challenge, ws=None):
         body = {"hostnames": names, "challenge": challenge}

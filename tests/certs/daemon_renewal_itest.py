@@ -59,11 +59,7 @@ class PebbleRenewalAndBudgetTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.d.stop()
-        logs = cls.d.logs()
-        cls.peb.stop()
-        cls.d.cleanup()
-        assert code == 0, f"daemon exited {code}\n{logs[-4000:]}"
+        du.stop_all(cls.d, cls.peb)
 
     def test_01_no_ari_falls_back_to_two_thirds(self):
         cid = post_cert(self.d, [f"a.{self.ZONE}"])

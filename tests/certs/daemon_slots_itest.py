@@ -45,11 +45,7 @@ class SlotsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.d.stop()
-        logs = cls.d.logs()
-        cls.peb.stop()
-        cls.d.cleanup()
-        assert code == 0, f"daemon exited {code}\n{logs[-4000:]}"
+        du.stop_all(cls.d, cls.peb)
 
     def order(self, w):
         r = self.d.request("POST", "/v1/certificates", {"hostnames": [f"{w['name']}.{ZONE}"],

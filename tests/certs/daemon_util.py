@@ -82,6 +82,19 @@ def daemon_with_pebble(issuers_fn, pebble_env=None, certs_extra=None):
     return d, peb
 
 
+def stop_all(d, peb, *more_stops):
+    """Stops the daemon, Pebble and any other peers (callables), removes the
+    daemon's directory, and fails with the daemon's last logs if it did not
+    exit 0 (a crash at shutdown is a bug)."""
+    code = d.stop()
+    logs = d.logs()
+    peb.stop()
+    for stop in more_stops:
+        stop()
+    d.cleanup()
+    assert code == 0, f"daemon exited {code}\n{logs[-4000:]}"
+
+
 def db(d):
     return sqlite3.connect(os.path.join(d.dir, "var", "fleetcommand.db"), timeout=10)
 
