@@ -62,7 +62,7 @@ std::optional<Pick> pick(const WorkspaceRequest& req, std::span<const RegionView
   std::size_t best_rank = prefer.size();
   for (std::size_t i = 0; i < regions.size(); ++i) {
     const RegionView& region = regions[i];
-    if (excluded(region, exclude_region) || !run_filters(req, region).fits()) continue;
+    if (excluded(region, exclude_region) || !passes_filters(req, region)) continue;
     // The first region of `prefer` that passes every filter wins outright.
     if (const std::size_t rank = preference_rank(prefer, region.id); rank < best_rank) {
       best_rank = rank;

@@ -86,6 +86,22 @@ Fit filter_resources(const WorkspaceRequest& req, const RegionView& region) {
   return fit_quantities(region.capacity, region.allocated, Quantities::of(req.resources));
 }
 
+bool passes_filters(const WorkspaceRequest& req, const RegionView& region) {
+  if (region.state != RegionState::kActive || region.health.health != Health::kHealthy) return false;
+  const auto& allowed = req.placement.regions;
+  if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), region.id) == allowed.end()) return false;
+  for (const auto& [key, want] : req.placement.labels) {
+    const auto it = region.labels.find(key);
+    if (it == region.labels.end() || it->second != want) return false;
+  }
+  const Quantities want = Quantities::of(req.resources);
+  const Quantities& cap = region.capacity;
+  const Quantities& used = region.allocated;
+  return want.memory_mib <= free_amount(cap.memory_mib, used.memory_mib) &&
+         want.cpu_millis <= free_amount(cap.cpu_millis, used.cpu_millis) &&
+         want.workspaces <= free_amount(cap.workspaces, used.workspaces);
+}
+
 Fit run_filters(const WorkspaceRequest& req, const RegionView& region) {
   for (const FilterFn f : kFilters) {
     Fit fit = f(req, region);

@@ -22,6 +22,11 @@ inline constexpr std::array<FilterFn, 5> kFilters = {filter_state, filter_health
 // Runs every filter in order; the first rejection wins.
 Fit run_filters(const WorkspaceRequest& req, const RegionView& region);
 
+// run_filters(req, region).fits() without building a Fit or a reason: the
+// per-region test of pick(), which runs it for every region on every create.
+// Same conditions as the filters above (a randomized test keeps them equal).
+bool passes_filters(const WorkspaceRequest& req, const RegionView& region);
+
 // The resource check behind filter_resources: memory_mib, then cpu_millis,
 // then workspaces; each needs want <= free_amount(capacity, allocated).
 Fit fit_quantities(const Quantities& capacity, const Quantities& allocated, const Quantities& want);

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -186,5 +187,23 @@ TEST_SUITE("scheduler") {
     CHECK(free_amount(100, -5) == 100);
     CHECK(free_amount(INT64_MAX, INT64_MIN) == INT64_MAX);
     CHECK(free_amount(INT64_MIN, INT64_MAX) == 0);
+  }
+
+  TEST_CASE("passes_filters() agrees with run_filters() on random regions and requests") {
+    std::mt19937 rng(4242);
+    auto n = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    const std::vector<std::string> ids = {"a", "b", "c"};
+    for (int round = 0; round < 2000; ++round) {
+      RegionView r = region(ids[static_cast<std::size_t>(n(0, 2))], {n(0, 500), n(0, 500), n(0, 5)},
+                            {n(0, 600), n(0, 600), n(0, 6)});
+      r.state = static_cast<RegionState>(n(0, 2));
+      r.health = HealthStatus{static_cast<Health>(n(0, 2)), 5};
+      if (n(0, 1)) r.labels["tier"] = n(0, 1) ? "gold" : "silver";
+      WorkspaceRequest req = request(n(1, 300), n(1, 300));
+      for (int k = n(0, 2); k > 0; --k) req.placement.regions.push_back(ids[static_cast<std::size_t>(n(0, 2))]);
+      if (n(0, 2) == 0) req.placement.labels["tier"] = "gold";
+      CAPTURE(round);
+      CHECK(passes_filters(req, r) == run_filters(req, r).fits());
+    }
   }
 }
