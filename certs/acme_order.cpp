@@ -56,15 +56,21 @@ awaitable<Result<OrderState>> AcmeClient::Impl::new_order(OrderState st) {
   co_return st;
 }
 
+// An order object in a response (refresh or finalize): new status, URLs and
+// the wait before the next poll.
+Result<OrderState> AcmeClient::Impl::take_order(OrderState st, const detail::HttpResponse& r) const {
+  auto order = detail::parse_order(r.body);
+  if (!order) return order.error();
+  const std::string prev = st.status;
+  apply_order(st, order.value());
+  schedule_poll(st, prev, r);
+  return st;
+}
+
 awaitable<Result<OrderState>> AcmeClient::Impl::refresh_order(OrderState st) {
   auto resp = co_await post_as_get(st.order_url);
   if (!resp) co_return resp.error();
-  auto order = detail::parse_order(resp.value().body);
-  if (!order) co_return order.error();
-  const std::string prev = st.status;
-  apply_order(st, order.value());
-  schedule_poll(st, prev, resp.value());
-  co_return st;
+  co_return take_order(std::move(st), resp.value());
 }
 
 // RFC 8555 §7.5.1: present the answer, then tell the CA to validate.
@@ -139,12 +145,7 @@ awaitable<Result<OrderState>> AcmeClient::Impl::finalize(OrderState st) {
   json payload{{"csr", base64url_encode(csr.value())}};
   auto resp = co_await post(st.finalize_url, payload, false);
   if (!resp) co_return resp.error();
-  auto order = detail::parse_order(resp.value().body);
-  if (!order) co_return order.error();
-  const std::string prev = st.status;
-  apply_order(st, order.value());
-  schedule_poll(st, prev, resp.value());
-  co_return st;
+  co_return take_order(std::move(st), resp.value());
 }
 
 awaitable<Status> AcmeClient::Impl::present_again(ChallengeRecord rec, std::vector<Solver*> solvers) {

@@ -154,6 +154,10 @@ bool Problem::retryable() const {
          is_problem_type(*this, "serverInternal") || status >= 500 || status == 429;
 }
 
+bool Problem::resource_gone() const {
+  return status == 404 && !detail::is_problem_type(*this, "accountDoesNotExist");
+}
+
 Error problem_error(const Problem& p) {
   using detail::is_problem_type;
   Code code = Code::kInvalidArgument;

@@ -283,14 +283,9 @@ awaitable<JobOutcome> Service::Impl::run_acme(CertRow row, std::int64_t idx) {
     if (!res) {
       const auto& p = cl.value()->last_problem();
       std::optional<std::int64_t> ra = p ? p->retry_after_s : std::nullopt;
-      bool drop = !retryable(res.error().code);
-      // A 404 that is not accountDoesNotExist means the CA no longer knows the
-      // order (e.g. it was restarted and forgot it): resuming that URL can never
-      // succeed, so drop it and place a new order on the next attempt.
-      if (res.error().code == Code::kNotFound &&
-          !(p && p->type == "urn:ietf:params:acme:error:accountDoesNotExist")) {
-        drop = true;
-      }
+      // An order the CA forgot is dropped: the next attempt places a new one.
+      const bool drop = !retryable(res.error().code) ||
+                        (res.error().code == Code::kNotFound && p && p->resource_gone());
       co_return co_await record_failure(std::move(row), res.error(), drop, ra);
     }
     st = std::move(res).value();

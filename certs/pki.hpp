@@ -129,6 +129,10 @@ struct Problem {
   // Worth retrying later (rate limit, server trouble, bad nonce); the rest
   // are terminal for the order, as in cert-manager's acmeorders sync.
   bool retryable() const;
+  // The CA no longer knows the resource asked for (404 other than
+  // accountDoesNotExist, e.g. an order a restarted CA forgot): resuming its
+  // URL can never succeed, a new one must be created.
+  bool resource_gone() const;
 };
 // Maps a problem to the closed Code set; `detail` keeps type, status, detail,
 // subproblems and retry_after so that nothing the CA said is lost.

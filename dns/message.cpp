@@ -177,8 +177,8 @@ Result<Message> parse(std::span<const std::uint8_t> wire) {
 }
 
 namespace {
-void write_record(Writer& w, const Record& rec) {
-  w.name(rec.name, true);
+void write_record(Writer& w, const Record& rec, bool compress = true) {
+  w.name(rec.name, compress);
   w.u16(static_cast<std::uint16_t>(rec.type));
   w.u16(rec.klass);
   w.u32(rec.ttl);
@@ -210,14 +210,7 @@ std::vector<std::uint8_t> serialize(const Message& m) {
 
 void detail::append_record(std::vector<std::uint8_t>& wire, const Record& rec) {
   Writer w;  // no compression against the existing message: start fresh
-  w.name(rec.name, false);
-  w.u16(static_cast<std::uint16_t>(rec.type));
-  w.u16(rec.klass);
-  w.u32(rec.ttl);
-  const std::size_t len_at = w.size();
-  w.u16(0);
-  detail::write_rdata(w, rec.rdata);
-  w.patch_u16(len_at, static_cast<std::uint16_t>(w.size() - len_at - 2));
+  write_record(w, rec, false);
   wire.insert(wire.end(), w.buffer().begin(), w.buffer().end());
 }
 

@@ -46,6 +46,7 @@ struct AcmeClient::Impl {
   // Sets st.polls and st.retry_after_ms after a response that may leave the
   // order waiting: no wait once it is ready/valid/invalid, else the schedule.
   void schedule_poll(OrderState& st, const std::string& prev_status, const detail::HttpResponse& r) const;
+  Result<OrderState> take_order(OrderState st, const detail::HttpResponse& r) const;
 
   // order steps (acme_order.cpp)
   awaitable<Result<OrderState>> new_order(OrderState st);

@@ -78,6 +78,9 @@ TEST_SUITE("certs") {
     CHECK(junk.retryable());
     CHECK(problem_error(junk).code == Code::kUnavailable);
     CHECK(problem_error(parse_problem(R"({"type":"urn:ietf:params:acme:error:accountDoesNotExist"})", 400)).code == Code::kNotFound);
+    CHECK(parse_problem(R"({"type":"urn:ietf:params:acme:error:malformed","detail":"no such order"})", 404).resource_gone());
+    CHECK_FALSE(parse_problem(R"({"type":"urn:ietf:params:acme:error:accountDoesNotExist"})", 404).resource_gone());
+    CHECK_FALSE(rl.resource_gone());
     CHECK(problem_error(parse_problem(R"({"type":"urn:ietf:params:acme:error:alreadyRevoked"})", 400)).code == Code::kConflict);
     CHECK(problem_error(parse_problem(R"({"type":"urn:ietf:params:acme:error:externalAccountRequired"})", 400)).code == Code::kForbidden);
     CHECK(parse_problem(R"({"type":"urn:ietf:params:acme:error:badNonce"})", 400).retryable());
