@@ -73,7 +73,16 @@ class Agent:
         return hosts
 
 
-class DomainsE2E(unittest.TestCase):
+class CustomerWorld(unittest.TestCase):
+    """The whole world of a custom-domain test, on loopback: BIND for the
+    customer zone, unbound resolving through it and the daemon's zone, Pebble
+    validating through unbound, the daemon, and the reference agent of region
+    r1 (healthy). Subclasses set PEBBLE, ISSUER_EXTRA, DOMAINS and add their
+    own workspaces in after_start()."""
+    PEBBLE = daemon_util.PebbleOnOurDns
+    ISSUER_EXTRA = {}
+    DOMAINS = {}
+
     @classmethod
     def setUpClass(cls):
         cls.d = cls.peb = cls.agent = None
@@ -93,22 +102,21 @@ class DomainsE2E(unittest.TestCase):
         cls.d = fctest.Daemon()
         cls.bind = peers_env.CustomerDns(cls.d.dir).start()
         cls.unbound = peers_env.Resolver(cls.d.dir, {"customer.test": cls.bind.port, ZONE: cls.d.dns_port}).start()
-        cls.peb = daemon_util.PebbleOnOurDns(os.path.join(cls.d.dir, "pebble"), cls.d.acme_port,
-                                             cls.unbound.port).start()
+        cls.peb = cls.PEBBLE(os.path.join(cls.d.dir, "pebble"), cls.d.acme_port, cls.unbound.port).start()
         cls.d.config["dns"]["zone"] = ZONE
         cls.d.config["resolver"] = {"servers": [cls.unbound.addr()]}
-        cls.d.config["certs"] = {"issuers": [daemon_util.acme_issuer(cls.peb, caa_identities=["pebble.example"])]}
-        cls.d.config["domains"] = {"recheck_interval_s": 2, "moved_grace_s": 3, "verify_base_s": 1,
-                                   "reservation_s": 3600, "max_per_workspace": 3}
+        cls.d.config["certs"] = {"issuers": [daemon_util.acme_issuer(cls.peb, **cls.ISSUER_EXTRA)]}
+        cls.d.config["domains"] = dict(cls.DOMAINS)
         cls.d.start()
         cls.d.create_region("r1", ingress={"ipv4": ["127.0.0.1"], "ipv6": [], "hostname": None})
         cls.agent = Agent(cls.d, cls.d.agent_token("r1"), os.path.join(cls.d.dir, "agent-r1"))
         fctest.wait_until(lambda: cls.d.request("GET", "/v1/regions/r1").json().get("health")
                           == "healthy", timeout=30, interval=0.2, what="agent heartbeat")
-        cls.ws = cls.create_ws("shop")
-        cls.ws2 = cls.create_ws("other")
-        fctest.wait_until(lambda: cls.ws_json(cls.ws["id"])["dns"]["published"], timeout=30,
-                          what="workspace running and published")
+        cls.after_start()
+
+    @classmethod
+    def after_start(cls):
+        pass
 
     @classmethod
     def stop_all(cls):
@@ -129,6 +137,19 @@ class DomainsE2E(unittest.TestCase):
     def tearDownClass(cls):
         code, logs = cls.stop_all()
         assert code == 0, f"daemon exited {code}\n{logs[-4000:]}"
+
+
+class DomainsE2E(CustomerWorld):
+    ISSUER_EXTRA = {"caa_identities": ["pebble.example"]}
+    DOMAINS = {"recheck_interval_s": 2, "moved_grace_s": 3, "verify_base_s": 1,
+               "reservation_s": 3600, "max_per_workspace": 3}
+
+    @classmethod
+    def after_start(cls):
+        cls.ws = cls.create_ws("shop")
+        cls.ws2 = cls.create_ws("other")
+        fctest.wait_until(lambda: cls.ws_json(cls.ws["id"])["dns"]["published"], timeout=30,
+                          what="workspace running and published")
 
     @classmethod
     def create_ws(cls, name):

@@ -24,8 +24,7 @@ sys.path.insert(0, HERE)
 import peers_env  # noqa: E402  (sets sys.path for the shared helpers)
 import fctest  # noqa: E402
 import daemon_util  # noqa: E402
-import peers  # noqa: E402
-from e2e_itest import Agent, ZONE, RES  # noqa: E402
+from e2e_itest import CustomerWorld, RES, ZONE  # noqa: E402
 
 VALIDITY_S = 60
 
@@ -44,61 +43,17 @@ class ShortLivedPebble(daemon_util.PebbleOnOurDns):
         return super()._spawn(name, cmd, env)
 
 
-class MovedBack(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.d = cls.peb = cls.agent = None
-        try:
-            cls.start_all()
-        except BaseException:
-            cls.stop_all()
-            raise
+class MovedBack(CustomerWorld):
+    PEBBLE = ShortLivedPebble
+    DOMAINS = {"recheck_interval_s": 2, "moved_grace_s": 3, "verify_base_s": 1}
 
     @classmethod
-    def start_all(cls):
-        if not fctest.FC_BIN:
-            raise unittest.SkipTest("FC_BIN not set")
-        for tool in ("named", "unbound", "nsupdate", "pebble"):
-            if subprocess.run(["which", tool], capture_output=True).returncode != 0:
-                raise unittest.SkipTest(f"{tool} is not installed")
-        cls.d = fctest.Daemon()
-        cls.bind = peers_env.CustomerDns(cls.d.dir).start()
-        cls.unbound = peers_env.Resolver(cls.d.dir, {"customer.test": cls.bind.port, ZONE: cls.d.dns_port}).start()
-        cls.peb = ShortLivedPebble(os.path.join(cls.d.dir, "pebble"), cls.d.acme_port, cls.unbound.port).start()
-        cls.d.config["dns"]["zone"] = ZONE
-        cls.d.config["resolver"] = {"servers": [cls.unbound.addr()]}
-        cls.d.config["certs"] = {"issuers": [daemon_util.acme_issuer(cls.peb)]}
-        cls.d.config["domains"] = {"recheck_interval_s": 2, "moved_grace_s": 3, "verify_base_s": 1}
-        cls.d.start()
-        cls.d.create_region("r1", ingress={"ipv4": ["127.0.0.1"], "ipv6": [], "hostname": None})
-        cls.agent = Agent(cls.d, cls.d.agent_token("r1"), os.path.join(cls.d.dir, "agent-r1"))
-        fctest.wait_until(lambda: cls.d.request("GET", "/v1/regions/r1").json().get("health") == "healthy",
-                          timeout=30, interval=0.2, what="agent heartbeat")
+    def after_start(cls):
         r = cls.d.request("POST", "/v1/workspaces", {"name": "shop", "resources": RES})
         assert r.status == 201, r
         cls.ws = r.json()
         fctest.wait_until(lambda: cls.d.request("GET", f"/v1/workspaces/{cls.ws['id']}").json()["dns"]["published"],
                           timeout=30, what="workspace running and published")
-
-    @classmethod
-    def stop_all(cls):
-        code, logs = 0, ""
-        if cls.agent:
-            cls.agent.stop()
-        if cls.d:
-            code = cls.d.stop()
-            logs = cls.d.logs()
-        if cls.peb:
-            cls.peb.stop()
-        peers.cleanup()
-        if cls.d:
-            cls.d.cleanup()
-        return code, logs
-
-    @classmethod
-    def tearDownClass(cls):
-        code, logs = cls.stop_all()
-        assert code == 0, f"daemon exited {code}\n{logs[-4000:]}"
 
     def domain(self, host):
         r = self.d.request("GET", f"/v1/domains/{host}")
