@@ -4,7 +4,6 @@ running, GET /v1/dns/records shows the provider state failed with a last_error
 naming the TSIG rejection (BIND answers NOTAUTH with TSIG error BADSIG), the
 record never reaches BIND across retries, and the right key still works."""
 import os
-import subprocess
 import sys
 import time
 
@@ -21,25 +20,16 @@ if not fctest.FC_BIN:
 
 bind_port = peers.free_port()
 work = peers.tmpdir("fc-bind-badkey-")
-ZONE = """$TTL 300
-@ IN SOA ns1.pub.test. hostmaster.pub.test. 1 60 5 86400 30
-@ IN NS ns1.pub.test.
-ns1 IN A 127.0.0.1
-"""
-CONF = '''key "upd" { algorithm hmac-sha256; secret "%s"; };
-zone "pub.test" { type primary; file "pub.test.db"; allow-update { key "upd"; }; };
-''' % SECRET
+CONF, ZONE = peers.update_primary("pub.test", SECRET)
 named = peers.start_named(CONF, work, bind_port, {"pub.test.db": ZONE})
 
 
 def nsupdate(cmds, secret):
-    script = "server 127.0.0.1 %d\nzone pub.test\n%s\nsend\n" % (bind_port, cmds)
-    return subprocess.run(["nsupdate", "-y", "hmac-sha256:upd:" + secret], input=script, text=True,
-                          capture_output=True, timeout=20)
+    return peers.nsupdate(bind_port, "pub.test", cmds, secret)
 
 
 def at_bind(name, rtype="A"):
-    return sorted(r[3] for r in peers.answers(peers.dig(bind_port, name, rtype, "+norec")) if r[2] == rtype)
+    return peers.rrset(bind_port, name, rtype)
 
 
 provider = {"type": "rfc2136", "server": "127.0.0.1:%d" % bind_port, "zone": "pub.test",

@@ -220,6 +220,35 @@ def tcp_recv(sock):
 
 # --- BIND ---------------------------------------------------------------------
 
+UPDATE_KEY = "upd"
+
+
+def update_primary(zone_name, secret, key=UPDATE_KEY):
+    """named.conf body and zone file of a BIND primary for `zone_name` that
+    accepts RFC 2136 updates signed with TSIG `key` (hmac-sha256, `secret`):
+    start it with start_named(conf, workdir, port, {zone_name + ".db": text})."""
+    text = ("$TTL 300\n"
+            "@ IN SOA ns1.%(z)s. hostmaster.%(z)s. 1 60 5 86400 30\n"
+            "@ IN NS ns1.%(z)s.\n"
+            "ns1 IN A 127.0.0.1\n") % {"z": zone_name}
+    conf = ('key "%(k)s" { algorithm hmac-sha256; secret "%(s)s"; };\n'
+            'zone "%(z)s" { type primary; file "%(z)s.db"; allow-update { key "%(k)s"; }; };\n'
+            ) % {"k": key, "s": secret, "z": zone_name}
+    return conf, text
+
+
+def nsupdate(port, zone_name, cmds, secret, key=UPDATE_KEY):
+    """Runs `cmds` (nsupdate lines) against 127.0.0.1:port, signed with the key."""
+    script = "server 127.0.0.1 %d\nzone %s\n%s\nsend\n" % (port, zone_name, cmds)
+    return subprocess.run(["nsupdate", "-y", "hmac-sha256:%s:%s" % (key, secret)], input=script, text=True,
+                          capture_output=True, timeout=20)
+
+
+def rrset(port, name, rtype="A"):
+    """The sorted values of name/rtype at the server on `port` (no recursion)."""
+    return sorted(r[3] for r in answers(dig(port, name, rtype, "+norec")) if r[2] == rtype)
+
+
 def start_named(conf_body, workdir, port, zone_files=None):
     """named -g -4 -c CONF in workdir (own conf, controls {}, run as root; see docs/dns.md)."""
     for name, text in (zone_files or {}).items():
