@@ -15,12 +15,6 @@ import fctest  # noqa: E402
 ZONE = "fleet.test"
 
 
-def post_cert(d, names, challenge="dns-01"):
-    r = d.request("POST", "/v1/certificates", {"hostnames": names, "challenge": challenge})
-    assert r.status == 202, r
-    return r.json()["id"]
-
-
 class PebbleFaultsTest(unittest.TestCase):
     def setUp(self):
         if not fctest.FC_BIN:
@@ -45,7 +39,7 @@ class PebbleFaultsTest(unittest.TestCase):
         self.d, self.peb = du.daemon_with_pebble(lambda p: [du.acme_issuer(p)],
                                                  pebble_env={"PEBBLE_WFE_NONCEREJECT": "50"})
         d = self.d.start()
-        ids = [post_cert(d, [f"nonce{i}.{ZONE}"]) for i in range(5)]
+        ids = [du.post_cert(d, [f"nonce{i}.{ZONE}"]) for i in range(5)]
         for cid in ids:
             c = du.wait_cert(d, cid, lambda x: x["status"] == "valid", timeout=45,
                              what=f"certificate {cid} valid despite badNonce")
@@ -68,21 +62,12 @@ class PebbleFaultsTest(unittest.TestCase):
                                                  pebble_env={"PEBBLE_VA_NOSLEEP": "0"})
         d = self.d.start()
 
-        def order_url(cid):
-            rows = du.query(d, "SELECT order_url FROM certificates WHERE id = ?", cid)
-            return rows[0][0] if rows and rows[0][0] else None
-        # Pebble's sleep may be 0 s: then the order is over before we can
-        # stop Pebble; try another name (bounded).
-        for attempt in range(5):
-            cid = post_cert(d, [f"restart{attempt}.{ZONE}"])
-            fctest.wait_until(lambda: order_url(cid), timeout=20, interval=0.01, what="order URL stored")
-            old_url = order_url(cid)
-            if du.cert(d, cid)["status"] != "valid":
-                break
+        # Pebble's sleep may be 0 s: then the order is over before we can stop it.
+        cid, old_url = du.pending_order(d, "restart", ZONE)
         self.peb.stop()
         c = du.cert(d, cid)
         self.assertNotEqual(c["status"], "valid", f"every order finished before Pebble stopped: {c}")
-        self.assertEqual(order_url(cid), old_url)
+        self.assertEqual(du.order_url(d, cid), old_url)
         time.sleep(3)  # the daemon tries meanwhile: connection refused
         self.peb.restart(env={"PEBBLE_VA_NOSLEEP": "1"})
         try:

@@ -32,15 +32,6 @@ def ts(rfc3339):
     return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
 
 
-def post_cert(d, names, challenge="dns-01", ws=None):
-    body = {"hostnames": names, "challenge": challenge}
-    if ws:
-        body["workspace_id"] = ws
-    r = d.request("POST", "/v1/certificates", body)
-    assert r.status == 202, r
-    return r.json()["id"]
-
-
 class PebbleRenewalAndBudgetTest(unittest.TestCase):
     ZONE = "fleet.example.co.uk"
 
@@ -62,7 +53,7 @@ class PebbleRenewalAndBudgetTest(unittest.TestCase):
         du.stop_all(cls.d, cls.peb)
 
     def test_01_no_ari_falls_back_to_two_thirds(self):
-        cid = post_cert(self.d, [f"a.{self.ZONE}"])
+        cid = du.post_cert(self.d, [f"a.{self.ZONE}"])
         c = du.wait_cert(self.d, cid, lambda x: x["status"] == "valid", what="first certificate")
         nb, na, ra = ts(c["not_before"]), ts(c["not_after"]), ts(c["renew_after"])
         life = na - nb
@@ -79,9 +70,9 @@ class PebbleRenewalAndBudgetTest(unittest.TestCase):
 
     def test_02_budget_per_registered_domain(self):
         # test_01 took one token of example.co.uk; one more is left
-        second = post_cert(self.d, [f"b.{self.ZONE}"])
+        second = du.post_cert(self.d, [f"b.{self.ZONE}"])
         du.wait_cert(self.d, second, lambda x: x["status"] == "valid", what="second certificate")
-        third = post_cert(self.d, [f"c.{self.ZONE}", f"www.c.{self.ZONE}"])
+        third = du.post_cert(self.d, [f"c.{self.ZONE}", f"www.c.{self.ZONE}"])
         c = du.wait_cert(self.d, third, lambda x: x["last_error"] and "budget" in x["last_error"], timeout=20,
                          what="budget reason")
         self.assertRegex(c["last_error"], r"^acme:https://127\.0\.0\.1:\d+/dir: budget certificates per registered"
@@ -118,7 +109,7 @@ class RenewalsBeforeNewOrdersTest(unittest.TestCase):
 
     def test_due_renewal_keeps_the_last_token(self):
         d = self.d.start()
-        first = post_cert(d, ["renew-first.fleet.test"])
+        first = du.post_cert(d, ["renew-first.fleet.test"])
         du.wait_cert(d, first, lambda x: x["status"] == "valid", what="first certificate")
         self.assertEqual(d.stop(), 0)
         now_ms = int(time.time() * 1000)
@@ -137,7 +128,7 @@ class RenewalsBeforeNewOrdersTest(unittest.TestCase):
                           (int(time.time() * 1000) + 3000, first))
         finally:
             c.close()
-        newcomer = post_cert(d, ["newcomer.fleet.test"])
+        newcomer = du.post_cert(d, ["newcomer.fleet.test"])
         n = du.wait_cert(d, newcomer, lambda x: x["last_error"] and "budget" in x["last_error"], timeout=10,
                          what="newcomer waits")
         self.assertRegex(n["last_error"], r"budget new orders per account exhausted: next token in \S+"
@@ -201,7 +192,7 @@ class ShortLivedRenewalTest(unittest.TestCase):
                                                 "placement": {"regions": ["sl-r1"]}})
         self.assertEqual(r.status, 201, r)
         ws = r.json()["id"]
-        cid = post_cert(d, ["short.example.com"], challenge="http-01", ws=ws)
+        cid = du.post_cert(d, ["short.example.com"], challenge="http-01", ws=ws)
         c1 = du.wait_cert(d, cid, lambda x: x["status"] == "valid", what="version 1")
         self.assertEqual(c1["version"], 1)
         life = ts(c1["not_after"]) - ts(c1["not_before"])

@@ -16,12 +16,6 @@ import fctest  # noqa: E402
 ZONE = "fleet.test"
 
 
-def post_cert(d, names, challenge="dns-01"):
-    r = d.request("POST", "/v1/certificates", {"hostnames": names, "challenge": challenge})
-    assert r.status == 202, r
-    return r.json()["id"]
-
-
 class KekAndFallbackTest(unittest.TestCase):
     def setUp(self):
         if not fctest.FC_BIN:
@@ -33,7 +27,7 @@ class KekAndFallbackTest(unittest.TestCase):
             d.start()
             kek = os.path.join(d.dir, "var", "kek.key")
             self.assertEqual(stat.S_IMODE(os.stat(kek).st_mode), 0o600)
-            cid = post_cert(d, [f"int.{ZONE}"])
+            cid = du.post_cert(d, [f"int.{ZONE}"])
             c = du.wait_cert(d, cid, lambda x: x["status"] == "valid", what="internal certificate")
             self.assertEqual(c["issuer"], "internal")
             self.assertEqual(d.stop(), 0)
@@ -60,7 +54,7 @@ class KekAndFallbackTest(unittest.TestCase):
             {"type": "acme", "directory": f"https://127.0.0.1:{dead}/dir"}, {"type": "internal"}]}})
         try:
             d.start()
-            cid = post_cert(d, [f"fallback.{ZONE}"])
+            cid = du.post_cert(d, [f"fallback.{ZONE}"])
             c = du.wait_cert(d, cid, lambda x: x["status"] == "failed", timeout=20, what="first failure")
             self.assertIn("Connection refused", c["last_error"])
             c = du.wait_cert(d, cid, lambda x: x["status"] == "valid", timeout=40, what="fallback to internal")
@@ -87,9 +81,9 @@ class PebbleResilienceTest(unittest.TestCase):
         self.d, self.peb = du.daemon_with_pebble(
             lambda p: [du.acme_issuer(p, budgets={"orders_per_3h": 1})])
         d = self.d.start()
-        first = post_cert(d, [f"budget-a.{ZONE}"])
+        first = du.post_cert(d, [f"budget-a.{ZONE}"])
         du.wait_cert(d, first, lambda x: x["status"] == "valid", what="first certificate")
-        second = post_cert(d, [f"budget-b.{ZONE}"])
+        second = du.post_cert(d, [f"budget-b.{ZONE}"])
         c = du.wait_cert(d, second, lambda x: x["last_error"] and "budget" in x["last_error"], timeout=20,
                          what="budget reason")
         self.assertRegex(c["last_error"], r"budget new orders per account exhausted: next token in (2h5\dm|3h0m)")
@@ -111,17 +105,8 @@ class PebbleResilienceTest(unittest.TestCase):
                                                  pebble_env={"PEBBLE_VA_NOSLEEP": "0"})
         d = self.d.start()
 
-        def order_url(cid):
-            rows = du.query(d, "SELECT order_url FROM certificates WHERE id = ?", cid)
-            return rows[0][0] if rows and rows[0][0] else None
-        # Pebble's sleep is a whole number of seconds and may be 0: then the
-        # order is over before we can kill; try another name (bounded).
-        for attempt in range(5):
-            cid = post_cert(d, [f"resume{attempt}.{ZONE}"])
-            fctest.wait_until(lambda: order_url(cid), timeout=20, interval=0.01, what="order URL stored")
-            url = order_url(cid)
-            if du.cert(d, cid)["status"] != "valid":
-                break
+        # Pebble's sleep may be 0 s: then the order is over before we can kill.
+        cid, url = du.pending_order(d, "resume", ZONE)
         self.assertNotEqual(du.cert(d, cid)["status"], "valid", "every order finished before the kill")
         d.proc.send_signal(signal.SIGKILL)
         d.proc.wait(timeout=10)

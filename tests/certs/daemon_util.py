@@ -117,6 +117,36 @@ def cert(d, cid):
     return r.json()
 
 
+def post_cert(d, names, challenge="dns-01", ws=None):
+    """POST /v1/certificates; returns the new certificate's id (202 expected)."""
+    body = {"hostnames": names, "challenge": challenge}
+    if ws:
+        body["workspace_id"] = ws
+    r = d.request("POST", "/v1/certificates", body)
+    assert r.status == 202, r
+    return r.json()["id"]
+
+
+def order_url(d, cid):
+    """The ACME order URL the daemon stored for a certificate, or None."""
+    rows = query(d, "SELECT order_url FROM certificates WHERE id = ?", cid)
+    return rows[0][0] if rows and rows[0][0] else None
+
+
+def pending_order(d, prefix, zone, attempts=5):
+    """Asks for <prefix><n>.<zone> until a certificate's order URL is stored
+    while the order is still pending, and returns (cert id, order URL). For a
+    Pebble with PEBBLE_VA_NOSLEEP=0, which sleeps a whole number of seconds,
+    0 to 15, before validating: at 0 s the order is over at once (bounded)."""
+    for attempt in range(attempts):
+        cid = post_cert(d, [f"{prefix}{attempt}.{zone}"])
+        fctest.wait_until(lambda: order_url(d, cid), timeout=20, interval=0.01, what="order URL stored")
+        url = order_url(d, cid)
+        if cert(d, cid)["status"] != "valid":
+            break
+    return cid, url
+
+
 def wait_cert(d, cid, pred, timeout=60, what="certificate state"):
     box = {}
 
