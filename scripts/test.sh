@@ -18,6 +18,10 @@ if [ "${FC_SKIP_ASAN:-0}" != 1 ]; then
   if [ ! -f "$ASAN_DIR/build.ninja" ]; then
     cmake -S . -B "$ASAN_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFC_SANITIZE=ON \
       -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g"
+  else
+    # Re-configure first (cached options kept): the target list below is read
+    # from build.ninja, which must already know tests added since the last run.
+    cmake -S . -B "$ASAN_DIR" >/dev/null
   fi
   # Only what the sanitizer run executes: unit-test and corpus-replay binaries.
   targets=$(ninja -C "$ASAN_DIR" -t targets all | sed -n 's/^\(\(test\|replay\)_[a-z_]*\): phony$/\1/p' | sort -u)
