@@ -1,6 +1,7 @@
 #include "storage/db.hpp"
 
 #include <sqlite3.h>
+#include <spdlog/spdlog.h>
 
 #include <mutex>
 #include <string>
@@ -151,7 +152,10 @@ int Conn::changes() const { return sqlite3_changes(db_); }
 // ---- Tx ----
 Tx::Tx(Conn& c, bool immediate) : c_(c), begin_(c.exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN")) {}
 Tx::~Tx() {
-  if (!done_ && begin_) (void)c_.exec("ROLLBACK");
+  if (done_ || !begin_) return;
+  Status rolled_back = c_.exec("ROLLBACK");
+  if (!rolled_back)
+    spdlog::warn("transaction rollback failed reason={}", rolled_back.error().detail);
 }
 Status Tx::commit() {
   BOOST_OUTCOME_TRY(begin_);

@@ -1,5 +1,7 @@
 #include "storage/jobs.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -105,7 +107,7 @@ awaitable<void> JobRunner::loop() {
         jobs = std::move(v);
         return ok();
       });
-      (void)st;
+      if (!st) spdlog::warn("leasing jobs failed reason={}", st.error().detail);
     }
     saturated_ = room <= 0 || static_cast<int>(jobs.size()) == room;
     for (auto& j : jobs) asio::co_spawn(io_, run_job(std::move(j)), asio::detached);
@@ -133,7 +135,11 @@ awaitable<void> JobRunner::run_job(Job j) {
     if (out.done) return complete(c, j.id);
     return fail(c, j.id, out.error, now + delay.count(), out.permanent, now);
   });
-  (void)st;
+  // Not saved: the lease runs out and the job runs again (handlers are idempotent).
+  if (!st) {
+    spdlog::warn("saving job outcome failed id={} kind={} reason={}", j.id, j.kind,
+                 st.error().detail);
+  }
   --in_flight_;
   // A finished job may have made more due; a runner whose last lease was cut
   // short by its concurrency leases again now that it has room (not at the

@@ -1,7 +1,9 @@
 // The group-commit writer thread (STYLE.md "SQLite").
 #include <sqlite3.h>
+#include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -45,8 +47,14 @@ Status run_one(Conn& c, WriteFn& fn) {
     st = make_error(Code::kInternal, std::string("transaction threw: ") + e.what());
   }
   if (st) return run_sql(c, "RELEASE fc_tx");
-  (void)run_sql(c, "ROLLBACK TO fc_tx");
-  (void)run_sql(c, "RELEASE fc_tx");
+  // Undo only this caller's writes. If that fails, its partial writes would
+  // be committed with the rest of the batch: a broken invariant.
+  Status undone = run_sql(c, "ROLLBACK TO fc_tx");
+  if (undone) undone = run_sql(c, "RELEASE fc_tx");
+  if (!undone) {
+    spdlog::critical("rolling back a caller's savepoint failed reason={}", undone.error().detail);
+    std::abort();
+  }
   return st;
 }
 }  // namespace
@@ -65,7 +73,13 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
   }
   for (auto& t : batch) results.push_back(run_one(*conn, t.fn));
   Status commit = conn->exec("COMMIT");
-  if (!commit) (void)conn->exec("ROLLBACK");
+  if (!commit) {
+    // SQLite may have rolled back already (an I/O error or a full disk ends
+    // the transaction), so this one may fail with "no transaction is active".
+    Status rolled_back = conn->exec("ROLLBACK");
+    spdlog::error("group commit failed transactions={} reason={} rolled_back={}", batch.size(),
+                  commit.error().detail, rolled_back ? "yes" : rolled_back.error().detail);
+  }
   std::uint64_t okc = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!commit) results[i] = commit;
@@ -124,7 +138,10 @@ void Database::close() {
   }
   impl_->cv.notify_one();
   if (impl_->thread.joinable()) impl_->thread.join();
-  if (impl_->conn) (void)impl_->conn->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  if (!impl_->conn) return;
+  Status checkpoint = impl_->conn->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  if (!checkpoint)
+    spdlog::warn("wal checkpoint at close failed reason={}", checkpoint.error().detail);
 }
 
 void Database::submit(WriteFn fn, std::function<void(Status)> done) {
