@@ -5,6 +5,7 @@
 
 #include "domains/detail/impl.hpp"
 #include "domains/detail/store.hpp"
+#include "domains/detail/sweep.hpp"
 
 namespace fc::domains {
 
@@ -80,22 +81,28 @@ awaitable<std::optional<std::string>> Service::Impl::preflight(const Domain& d, 
   co_return std::nullopt;
 }
 
+awaitable<seconds> Service::Impl::preflight_failed(Domain d, std::string why) {
+  logger()->info("domain pre-flight failed id={} hostname={} reason=\"{}\"", d.id, d.hostname,
+                 why);
+  co_await save_logged(d.id, "preflight", [&](Domain& x) {
+    x.state = State::kFailed;
+    x.last_error = why;
+    x.attempts += 1;
+    x.last_checked_at = now();
+  });
+  d.attempts += 1;
+  co_return retry_delay(d);
+}
+
 awaitable<seconds> Service::Impl::preflight_and_order(Domain d, bool routing_checked) {
   bool dns01 = false;
   auto why = co_await preflight(d, dns01, routing_checked);
   if (why) {
-    logger()->info("domain pre-flight failed id={} hostname={} reason=\"{}\"", d.id, d.hostname, *why);
-    (void)co_await save(d.id, [&](Domain& x) {
-      x.state = State::kFailed;
-      x.last_error = *why;
-      x.attempts += 1;
-      x.last_checked_at = now();
-    });
-    d.attempts += 1;
-    co_return retry_delay(d);
+    auto delay = co_await preflight_failed(d, *why);
+    co_return delay;
   }
   if (!certs.ensure) {
-    (void)co_await save(d.id, [&](Domain& x) {
+    co_await save_logged(d.id, "no_cert_service", [&](Domain& x) {
       x.state = State::kIssuing;
       x.last_error = "the certificate service is not available yet";
     });
@@ -105,7 +112,7 @@ awaitable<seconds> Service::Impl::preflight_and_order(Domain d, bool routing_che
   std::vector<std::string> names{d.hostname};  // named: GCC 12 mishandles init lists in co_await
   auto cert = co_await certs.ensure(std::move(names), d.workspace_id, delegate);
   if (!cert) {
-    (void)co_await save(d.id, [&](Domain& x) {
+    co_await save_logged(d.id, "order", [&](Domain& x) {
       x.state = State::kIssuing;
       x.last_error = "certificate order: " + cert.error().detail;
       x.attempts += 1;
@@ -113,14 +120,21 @@ awaitable<seconds> Service::Impl::preflight_and_order(Domain d, bool routing_che
     d.attempts += 1;
     co_return retry_delay(d);
   }
-  logger()->info("domain certificate ordered id={} hostname={} cert={} challenge={}", d.id, d.hostname, cert.value(),
-               dns01 ? "dns-01" : "http-01");
+  auto next = co_await ordered(d, cert.value(), dns01);
+  co_return next;
+}
+
+// The order is placed (or the certificate exists): the domain is `issuing`
+// until the agent runs the generation that carries the certificate.
+awaitable<seconds> Service::Impl::ordered(Domain d, std::string cert, bool dns01) {
+  logger()->info("domain certificate ordered id={} hostname={} cert={} challenge={}", d.id,
+                 d.hostname, cert, dns01 ? "dns-01" : "http-01");
   // The same names give the same certificate: when it is the one this domain
   // had before it moved away, its renewal was stopped and must run again.
-  if (d.certificate_id == cert.value()) co_await resume_renewal(d);
-  (void)co_await save(d.id, [&](Domain& x) {
+  if (d.certificate_id == cert) co_await resume_renewal(d);
+  co_await save_logged(d.id, "ordered", [&](Domain& x) {
     x.state = State::kIssuing;
-    x.certificate_id = cert.value();
+    x.certificate_id = cert;
     x.cert_generation.reset();  // a new delivery: active once the agent runs it
     x.challenge = dns01 ? "dns-01" : "http-01";
     x.last_error.reset();
@@ -137,7 +151,7 @@ awaitable<seconds> Service::Impl::follow_certificate(Domain d) {
   if (!info) co_return poll;
   const auto& c = info.value();
   if (c.status == "failed") {
-    (void)co_await save(d.id, [&](Domain& x) {
+    co_await save_logged(d.id, "cert_failed", [&](Domain& x) {
       x.state = State::kFailed;
       x.last_error = "certificate " + c.id + ": " + c.last_error.value_or("the order failed");
       x.attempts += 1;
@@ -166,7 +180,9 @@ awaitable<void> Service::Impl::deliver(std::string workspace_id, std::string cer
     }
     return ok();
   });
-  if (!st) logger()->warn("recording delivery of {} failed: {}", cert_id, st.error().detail);
+  if (!st)
+    logger()->warn("recording delivery failed cert={} workspace={} reason={}", cert_id,
+                   workspace_id, st.error().detail);
 }
 
 namespace {
@@ -205,9 +221,14 @@ awaitable<seconds> Service::Impl::recheck(Domain d) {
   auto now_ms = now();
   if (ev.routing_ok && !d.routed) co_return co_await come_back(d, ev);
   bool withdraw = !ev.routing_ok && d.moved_at && now_ms >= *d.moved_at + o.moved_grace_s * 1000 && d.routed;
-  (void)co_await save(d.id, [&](Domain& x) { apply_recheck(x, ev, now_ms, withdraw); });
+  co_await save_logged(d.id, "recheck", [&](Domain& x) { apply_recheck(x, ev, now_ms, withdraw); });
   if (withdraw) co_await refresh(d.workspace_id);
-  if (withdraw && d.certificate_id && certs.stop_renewing) (void)co_await certs.stop_renewing(*d.certificate_id);
+  if (withdraw && d.certificate_id && certs.stop_renewing) {
+    auto stopped = co_await certs.stop_renewing(*d.certificate_id);
+    if (!stopped)
+      logger()->warn("stopping renewal failed id={} cert={} reason={}", d.id, *d.certificate_id,
+                     stopped.error().detail);
+  }
   if (withdraw) logger()->info("domain moved, route withdrawn id={} hostname={}", d.id, d.hostname);
   if (ev.routing_ok) co_return interval;
   auto grace_end = d.moved_at.value_or(now_ms) + o.moved_grace_s * 1000;
@@ -225,7 +246,7 @@ awaitable<seconds> Service::Impl::come_back(Domain d, Evaluation ev) {
   bool dns01 = false;
   auto why = co_await preflight(d, dns01, true);
   auto now_ms = now();
-  (void)co_await save(d.id, [&](Domain& x) {
+  co_await save_logged(d.id, "come_back", [&](Domain& x) {
     apply_recheck(x, ev, now_ms, false);
     x.cert_generation.reset();
     x.state = why ? State::kFailed : State::kIssuing;
@@ -249,48 +270,68 @@ awaitable<void> Service::Impl::resume_renewal(Domain d) {
   if (!d.certificate_id || !certs.resume_renewing) co_return;
   auto st = co_await certs.resume_renewing(*d.certificate_id);
   if (st) co_return;
-  logger()->warn("resuming renewal of {} failed: {}", *d.certificate_id, st.error().detail);
+  logger()->warn("resuming renewal failed id={} cert={} reason={}", d.id, *d.certificate_id,
+                 st.error().detail);
   if (st.error().code != Code::kNotFound) co_return;
-  (void)co_await save(d.id, [](Domain& x) { x.certificate_id.reset(); });
+  co_await save_logged(d.id, "cert_gone", [](Domain& x) { x.certificate_id.reset(); });
+}
+
+// Issuing domains whose certificate's generation the agent runs are active.
+awaitable<void> Service::Impl::activate_running() {
+  auto running = sweep::issuing_running(db.read());
+  if (!running) {
+    logger()->warn("listing issuing domains failed reason={}", running.error().detail);
+    co_return;
+  }
+  for (const auto& d : running.value()) {
+    co_await save_logged(d.id, "active", [&](Domain& x) {
+      if (x.state == State::kIssuing && x.cert_generation) x.state = State::kActive;
+    });
+    logger()->info("domain active id={} hostname={}", d.id, d.hostname);
+  }
+}
+
+// A claim whose workspace is gone: deleted (reserved when it was verified),
+// its certificate removed.
+awaitable<void> Service::Impl::release(Domain d) {
+  auto at = now();
+  co_await save_logged(d.id, "release", [&](Domain& x) {
+    x.state = State::kDeleted;
+    x.deleted_at = at;
+    if (x.verified_at) x.reserved_until = at + o.reservation_s * 1000;
+    x.routed = false;
+  });
+  if (d.certificate_id && certs.remove) {
+    auto removed = co_await certs.remove(*d.certificate_id);
+    if (!removed)
+      logger()->warn("removing certificate failed id={} cert={} reason={}", d.id,
+                     *d.certificate_id, removed.error().detail);
+  }
+  logger()->info("domain released with its workspace id={} hostname={} workspace={}", d.id,
+                 d.hostname, d.workspace_id);
 }
 
 awaitable<void> Service::tick() {
   auto& i = *impl_;
-  auto running = store::issuing_running(i.db.read());
-  if (running) {
-    for (const auto& d : running.value()) {
-      (void)co_await i.save(d.id, [&](Domain& x) {
-        if (x.state == State::kIssuing && x.cert_generation) x.state = State::kActive;
-      });
-      logger()->info("domain active id={} hostname={}", d.id, d.hostname);
-    }
-  }
+  co_await i.activate_running();
   if (i.now() - i.last_sweep_ms < 5000) co_return;
   i.last_sweep_ms = i.now();
-  auto gone = store::orphaned(i.db.read());
+  auto gone = sweep::orphaned(i.db.read());
+  if (!gone) logger()->warn("listing orphaned domains failed reason={}", gone.error().detail);
   if (gone) {
-    for (const auto& d : gone.value()) {
-      auto now = i.now();
-      (void)co_await i.save(d.id, [&](Domain& x) {
-        x.state = State::kDeleted;
-        x.deleted_at = now;
-        if (x.verified_at) x.reserved_until = now + i.o.reservation_s * 1000;
-        x.routed = false;
-      });
-      if (d.certificate_id && i.certs.remove) (void)co_await i.certs.remove(*d.certificate_id);
-      logger()->info("domain released with its workspace id={} hostname={} workspace={}", d.id, d.hostname,
-                   d.workspace_id);
-    }
+    for (const auto& d : gone.value()) co_await i.release(d);
   }
   auto now = i.now();
-  (void)co_await i.db.write([&](storage::Conn& c) { return store::purge_reservations(c, now); });
+  auto purged =
+      co_await i.db.write([&](storage::Conn& c) { return store::purge_reservations(c, now); });
+  if (!purged) logger()->warn("purging reservations failed reason={}", purged.error().detail);
 }
 
 void Service::certificate_issued(const std::string& cert_id, const std::string& workspace_id) {
   if (workspace_id.empty()) return;
   auto* i = impl_.get();
-  asio::co_spawn(i->io, i->deliver(workspace_id, cert_id), [](std::exception_ptr e) {
-    if (e) logger()->error("delivering a certificate threw");
+  asio::co_spawn(i->io, i->deliver(workspace_id, cert_id), [cert_id](std::exception_ptr e) {
+    if (e) logger()->error("delivering certificate failed cert={} reason=exception", cert_id);
   });
 }
 

@@ -25,7 +25,7 @@ void Service::start() {
   if (i->started) return;
   i->started = true;
   asio::co_spawn(i->io, i->check_loop(), [](std::exception_ptr e) {
-    if (e) logger()->critical("the domain verifier loop stopped on an exception");
+    if (e) logger()->critical("domain verifier loop stopped reason=exception");
   });
 }
 
@@ -66,6 +66,13 @@ Result<Domain> Service::Impl::visible(const std::string& hostname, const std::st
   return *pick;
 }
 
+awaitable<void> Service::Impl::save_logged(std::string id, std::string step,
+                                           std::function<void(Domain&)> fn) {
+  auto saved = co_await save(id, std::move(fn));
+  if (saved) co_return;
+  logger()->warn("domain save failed id={} step={} reason={}", id, step, saved.error().detail);
+}
+
 awaitable<Result<bool>> Service::Impl::save(std::string id, std::function<void(Domain&)> fn) {
   bool live = false;
   auto st = co_await db.write([&](storage::Conn& c) -> Status {
@@ -82,7 +89,9 @@ awaitable<Result<bool>> Service::Impl::save(std::string id, std::function<void(D
 
 awaitable<void> Service::Impl::refresh(std::string workspace_id) {
   auto st = co_await sched.refresh_assignment(workspace_id);
-  if (!st) logger()->warn("refresh_assignment workspace={} failed: {}", workspace_id, st.error().detail);
+  if (!st)
+    logger()->warn("refresh_assignment failed workspace={} reason={}", workspace_id,
+                   st.error().detail);
 }
 
 namespace {
@@ -176,7 +185,9 @@ awaitable<Status> Service::remove(std::string hostname, std::string viewer_ws) {
   if (d.routed) co_await i.refresh(d.workspace_id);
   if (d.certificate_id && i.certs.remove) {
     auto st = co_await i.certs.remove(*d.certificate_id);
-    if (!st) logger()->warn("removing certificate {} failed: {}", *d.certificate_id, st.error().detail);
+    if (!st)
+      logger()->warn("removing certificate failed id={} cert={} reason={}", d.id,
+                     *d.certificate_id, st.error().detail);
   }
   logger()->info("domain deleted id={} hostname={} workspace={}", d.id, d.hostname, d.workspace_id);
   co_return ok();

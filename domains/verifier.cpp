@@ -126,7 +126,7 @@ std::int64_t Service::Impl::start_due_checks() {
   if (room <= 0) return 1000;  // a finishing check wakes the loop
   auto rows = store::earliest(db.read(), room + static_cast<int>(in_flight.size()));
   if (!rows) {
-    logger()->warn("reading due domains failed: {}", rows.error().detail);
+    logger()->warn("reading due domains failed reason={}", rows.error().detail);
     return 1000;
   }
   const auto t = now();
@@ -135,8 +135,8 @@ std::int64_t Service::Impl::start_due_checks() {
     if (at > t) return std::min<std::int64_t>(at - t, 1000);
     if (room-- <= 0) return 1000;
     in_flight.insert(id);
-    asio::co_spawn(io, run_check(id), [](std::exception_ptr e) {
-      if (e) logger()->error("a domain check threw");
+    asio::co_spawn(io, run_check(id), [domain = id](std::exception_ptr e) {
+      if (e) logger()->error("domain check failed id={} reason=exception", domain);
     });
   }
   return 1000;
@@ -150,12 +150,12 @@ awaitable<void> Service::Impl::run_check(std::string id) {
   try {
     next = co_await check_once(id);
   } catch (const std::exception& e) {
-    logger()->error("domain check id={} threw: {}", id, e.what());
+    logger()->error("domain check failed id={} reason=exception what=\"{}\"", id, e.what());
   }
   auto at = now() + next.count();
   if (asked_again.count(id) > 0) at = now();  // POST …/check while this check ran
   auto st = co_await db.write([&](storage::Conn& c) { return store::check_at(c, id, at); });
-  if (!st) logger()->warn("scheduling the next check of {} failed: {}", id, st.error().detail);
+  if (!st) logger()->warn("scheduling next check failed id={} reason={}", id, st.error().detail);
   in_flight.erase(id);
   asked_again.erase(id);
   poke();
@@ -208,7 +208,7 @@ awaitable<seconds> Service::Impl::verify(Domain d) {
   });
   if (!saved && saved.error().code == Code::kConflict) {
     // domains_verified: another workspace verified this name first.
-    (void)co_await save(d.id, [&](Domain& x) {
+    co_await save_logged(d.id, "verify_conflict", [&](Domain& x) {
       x.last_error = d.hostname + " is already verified by another workspace";
       x.attempts += 1;
     });

@@ -21,6 +21,7 @@
 #include "scheduler/detail/drain.hpp"
 #include "scheduler/detail/migration.hpp"
 #include "scheduler/detail/types.hpp"
+#include "scheduler/detail/validate.hpp"
 
 namespace fc::scheduler {
 

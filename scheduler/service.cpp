@@ -1,6 +1,8 @@
 // Regions, agents and the assignment log.
 #include "scheduler/service.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "scheduler/detail/impl.hpp"
 
 namespace fc::scheduler {
@@ -33,6 +35,13 @@ Status Service::load() {
     impl_->revisions[r.id] = r.revision;
   }
   return impl_->index.load(std::move(recs));
+}
+
+void Service::Impl::index_updated(const Status& st, std::string_view op,
+                                  std::string_view region) const {
+  if (st) return;
+  spdlog::warn("capacity index update failed op={} region={} reason={}", op, region,
+               st.error().detail);
 }
 
 void Service::Impl::committed(const std::map<std::string, std::int64_t>& revs) {
@@ -81,7 +90,7 @@ awaitable<Result<Region>> Service::create_region(RegionInput in) {
     return store::insert_region(c, r);
   });
   if (!st) co_return st.error();
-  (void)impl_->index.add_region(to_record(r));
+  impl_->index_updated(impl_->index.add_region(to_record(r)), "add_region", r.id);
   r.revision = 1;  // so that an agent's first long-poll (since=1) can wait
   impl_->revisions[r.id] = 1;
   co_return r;
@@ -138,9 +147,9 @@ awaitable<Result<Region>> Service::patch_region(std::string id, RegionPatch p) {
     return store::update_region(c, r);
   });
   if (!st) co_return st.error();
-  (void)impl_->index.set_state(id, r.state);
-  (void)impl_->index.set_labels(id, r.labels);
-  (void)impl_->index.set_capacity(id, r.capacity);
+  impl_->index_updated(impl_->index.set_state(id, r.state), "set_state", id);
+  impl_->index_updated(impl_->index.set_labels(id, r.labels), "set_labels", id);
+  impl_->index_updated(impl_->index.set_capacity(id, r.capacity), "set_capacity", id);
   if (r.state != RegionState::kDraining) impl_->drains.erase(id);
   if (ingress_changed) impl_->dns_changed();
   co_return get_region(id);
@@ -154,14 +163,15 @@ awaitable<Status> Service::delete_region(std::string id) {
     if (n > 0)
       return make_error(Code::kConflict, "region " + id + " still holds " + std::to_string(n) +
                                              " workspace(s); migrate or delete them first");
+    BOOST_OUTCOME_TRY(impl_->scope_removing(c, id, ""));
     return store::delete_region(c, id);
   });
   if (!st) co_return st;
-  (void)impl_->index.remove_region(id);
+  impl_->index_updated(impl_->index.remove_region(id), "remove_region", id);
   impl_->revisions.erase(id);
   impl_->agents.erase(id);
   impl_->committed({{id, 0}});
-  if (scope_deleted_) scope_deleted_(id, "");
+  impl_->scope_removed(id, "");
   co_return ok();
 }
 
@@ -215,7 +225,7 @@ void Service::shutdown() {
 
 void Service::heartbeat(const std::string& region, const std::string& agent_id, const std::string& version) {
   auto now = impl_->clock.now();
-  (void)impl_->index.record_heartbeat(region, now);
+  impl_->index_updated(impl_->index.record_heartbeat(region, now), "heartbeat", region);
   impl_->heartbeats_dirty[region] = impl_->now();
   impl_->agents[region][agent_id] = AgentSeen{agent_id, version, impl_->now()};
 }
@@ -229,15 +239,12 @@ std::vector<Service::AgentSeen> Service::agents(const std::string& region) const
 }
 
 Result<std::vector<Service::Published>> Service::published(storage::Conn& c) {
-  BOOST_OUTCOME_TRY(s, c.prepare(
-      "SELECT w.name, r.ingress FROM workspaces w JOIN regions r ON r.id = w.dns_region"
-      " WHERE w.dns_region IS NOT NULL ORDER BY w.name"));
-  std::vector<Published> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) return out;
-    out.push_back(Published{s.col_text(0), store::ingress_from(json::parse(s.col_text(1), nullptr, false))});
-  }
+  return store::published(c);
+}
+
+Result<std::vector<WorkspaceStatus>> Service::workspace_statuses(
+    storage::Conn& c, const std::vector<std::string>& ids) {
+  return store::workspace_statuses(c, ids);
 }
 
 }  // namespace fc::scheduler

@@ -18,7 +18,6 @@
 #include "common/ids.hpp"
 #include "common/result.hpp"
 #include "scheduler/placement.hpp"
-#include "scheduler/validate.hpp"
 #include "storage/db.hpp"
 
 namespace fc::scheduler {
@@ -103,6 +102,38 @@ struct DrainProgress {
   std::vector<std::pair<std::string, std::string>> blocked;  // workspace id, reason
 };
 
+// The JSON forms of labels, ingress and placement constraints, as stored and
+// as the API serves them (json.cpp). The *_from functions skip what does not parse.
+nlohmann::json labels_json(const Labels& l);
+Labels labels_from(const nlohmann::json& j);
+nlohmann::json ingress_json(const Ingress& i);
+Ingress ingress_from(const nlohmann::json& j);
+nlohmann::json placement_json(const PlacementConstraints& p);
+PlacementConstraints placement_from(const nlohmann::json& j);
+
+// Told about every region and workspace the scheduler deletes, so that what
+// another component keeps per scope (api: agent and tenant tokens) goes with
+// it. The scheduler owns no such table and runs no SQL on one. Exactly one of
+// `region` and `workspace_id` is non-empty.
+class ScopeListener {
+ public:
+  virtual ~ScopeListener() = default;
+  // Inside the deleting transaction: an error rolls the delete back.
+  virtual Status removing(storage::Conn& c, const std::string& region,
+                          const std::string& workspace_id) = 0;
+  // After the commit.
+  virtual void removed(const std::string& region, const std::string& workspace_id) = 0;
+};
+
+// What other components may know of a workspace (domains: is it live, which
+// generation runs).
+struct WorkspaceStatus {
+  std::string id;
+  std::string state;  // scheduled | migrating | deleting
+  std::int64_t observed_generation = 0;
+  std::string observed_phase;
+};
+
 // Runs inside the create transaction (idempotency records).
 using CreateHook = std::function<Status(storage::Conn&, const Workspace&)>;
 // Extra hostnames and certificate references of a workspace's assignment
@@ -171,10 +202,10 @@ class Service {
     Ingress ingress;   // of the region DNS points at
   };
   static Result<std::vector<Published>> published(storage::Conn& c);
-  // Called after commit with the region and workspace whose tokens were deleted.
-  void on_scope_deleted(std::function<void(const std::string&, const std::string&)> f) {
-    scope_deleted_ = std::move(f);
-  }
+  // The statuses of those of `ids` that exist (any order), in one query.
+  static Result<std::vector<WorkspaceStatus>> workspace_statuses(
+      storage::Conn& c, const std::vector<std::string>& ids);
+  void set_scope_listener(std::unique_ptr<ScopeListener> l) { scope_listener_ = std::move(l); }
   struct AgentSeen {
     std::string agent_id;
     std::string version;
@@ -189,7 +220,7 @@ class Service {
   Options o_;
   std::function<void()> dns_changed_;
   AssignmentExtras extras_;
-  std::function<void(const std::string&, const std::string&)> scope_deleted_;
+  std::unique_ptr<ScopeListener> scope_listener_;
   friend struct Impl;
 };
 

@@ -23,48 +23,39 @@ bool valid_phase(const std::string& p) {
 
 }  // namespace
 
-// One report item inside the transaction. Returns "" when accepted, else why not.
-static Result<std::string> apply_item(Service::Impl& i, storage::Conn& c, const std::string& region,
-                                      const ReportItem& it, ReportEffects& fx) {
-  if (!valid_phase(it.phase)) return std::string("unknown phase '" + it.phase + "'");
-  BOOST_OUTCOME_TRY(found, store::find_workspace(c, it.workspace_id));
-  if (!found) return std::string("workspace " + it.workspace_id + " is not assigned to region " + region);
-  Workspace w = *found;
-  // The agent confirms a delete in a region the workspace is leaving.
-  BOOST_OUTCOME_TRY(releasing, store::has_placement(c, region, w.id, true));
-  if (releasing) {
-    if (it.phase != "deleted") return std::string();  // still tearing down; nothing to record
-    BOOST_OUTCOME_TRY(rel, store::release(c, region, w.id));
-    if (rel) fx.freed.emplace_back(region, *rel);
-    if (w.state == "deleting") {
-      BOOST_OUTCOME_TRY(left, store::has_placement(c, w.region, w.id, true));
-      bool target_left = false;
-      if (w.target_region) {
-        BOOST_OUTCOME_TRY(t, store::has_placement(c, *w.target_region, w.id, true));
-        target_left = t;
-      }
-      if (!left && !target_left) {
-        BOOST_OUTCOME_TRY(store::delete_workspace(c, w.id));
-        fx.deleted_workspaces.push_back(w.id);
-        fx.dns = fx.dns || w.dns_region.has_value();
-      }
-    }
-    return std::string();
+// The agent confirms a delete in a region the workspace is leaving: the
+// reservation there is freed, and a deleting workspace that holds no region
+// any more is gone (with what its scope listener keeps for it).
+static Status confirm_release(Service::Impl& i, storage::Conn& c, const std::string& region,
+                              const Workspace& w, ReportEffects& fx) {
+  BOOST_OUTCOME_TRY(rel, store::release(c, region, w.id));
+  if (rel) fx.freed.emplace_back(region, *rel);
+  if (w.state != "deleting") return ok();
+  BOOST_OUTCOME_TRY(left, store::has_placement(c, w.region, w.id, true));
+  bool target_left = false;
+  if (w.target_region) {
+    BOOST_OUTCOME_TRY(t, store::has_placement(c, *w.target_region, w.id, true));
+    target_left = t;
   }
-  bool is_home = w.state == "scheduled" && w.region == region;
-  bool is_target = w.state == "migrating" && w.target_region == region;
-  if (!is_home && !is_target)
-    return std::string("workspace " + w.id + " is not assigned to region " + region);
-  if (it.generation > w.generation)
-    return std::string("generation " + std::to_string(it.generation) + " is newer than the assignment's " +
-                       std::to_string(w.generation));
-  if (it.phase == "deleted") return std::string("workspace " + w.id + " was not deleted from region " + region);
+  if (left || target_left) return ok();
+  BOOST_OUTCOME_TRY(i.scope_removing(c, "", w.id));
+  BOOST_OUTCOME_TRY(store::delete_workspace(c, w.id));
+  fx.deleted_workspaces.push_back(w.id);
+  fx.dns = fx.dns || w.dns_region.has_value();
+  return ok();
+}
+
+// Records what the agent of `region` observed. DNS follows readiness: it
+// points at the region once the current generation runs there.
+static Status record_observed(Service::Impl& i, storage::Conn& c, const std::string& region,
+                              Workspace w, const ReportItem& it, ReportEffects& fx) {
   w.observed_generation = it.generation;
   w.observed_phase = it.phase;
   w.observed_message = it.message;
   w.updated_at = i.now();
   bool running_now = it.phase == "running" && it.generation == w.generation;
-  if (is_home && running_now && w.dns_region != region) {
+  bool is_target = w.state == "migrating" && w.target_region == region;
+  if (!is_target && running_now && w.dns_region != region) {
     w.dns_region = region;
     fx.dns = true;
   }
@@ -79,7 +70,35 @@ static Result<std::string> apply_item(Service::Impl& i, storage::Conn& c, const 
     BOOST_OUTCOME_TRY(store::mark_releasing(c, old, w.id));
     BOOST_OUTCOME_TRY(i.publish(c, w, old, "delete", fx.revs));
   }
-  BOOST_OUTCOME_TRY(store::update_workspace(c, w));
+  return store::update_workspace(c, w);
+}
+
+// One report item inside the transaction. Returns "" when accepted, else why not.
+static Result<std::string> apply_item(Service::Impl& i, storage::Conn& c,
+                                      const std::string& region, const ReportItem& it,
+                                      ReportEffects& fx) {
+  if (!valid_phase(it.phase)) return std::string("unknown phase '" + it.phase + "'");
+  auto not_here = [&](const std::string& id) {
+    return "workspace " + id + " is not assigned to region " + region;
+  };
+  BOOST_OUTCOME_TRY(found, store::find_workspace(c, it.workspace_id));
+  if (!found) return not_here(it.workspace_id);
+  const Workspace& w = *found;
+  BOOST_OUTCOME_TRY(releasing, store::has_placement(c, region, w.id, true));
+  if (releasing) {
+    if (it.phase != "deleted") return std::string();  // still tearing down; nothing to record
+    BOOST_OUTCOME_TRY(confirm_release(i, c, region, w, fx));
+    return std::string();
+  }
+  bool is_home = w.state == "scheduled" && w.region == region;
+  bool is_target = w.state == "migrating" && w.target_region == region;
+  if (!is_home && !is_target) return not_here(w.id);
+  if (it.generation > w.generation)
+    return "generation " + std::to_string(it.generation) + " is newer than the assignment's " +
+           std::to_string(w.generation);
+  if (it.phase == "deleted")
+    return "workspace " + w.id + " was not deleted from region " + region;
+  BOOST_OUTCOME_TRY(record_observed(i, c, region, w, it, fx));
   return std::string();
 }
 
@@ -97,11 +116,11 @@ awaitable<Result<std::vector<ReportResult>>> Service::report(std::string region,
     return ok();
   });
   if (!st) co_return st.error();
-  for (const auto& [r, res] : fx.freed) (void)i.index.release(r, res);
+  for (const auto& [r, res] : fx.freed) i.index_updated(i.index.release(r, res), "release", r);
   if (fx.dns) i.dns_changed();
   i.committed(fx.revs);
   for (const auto& ws : fx.deleted_workspaces) {
-    if (scope_deleted_) scope_deleted_("", ws);
+    i.scope_removed("", ws);
   }
   co_return results;
 }
@@ -153,10 +172,10 @@ awaitable<void> Service::Impl::compact_logs() {
   for (const auto& id : due) {
     auto st = co_await db.write([&](storage::Conn& c) -> Status {
       BOOST_OUTCOME_TRY(n, store::compact(c, id, svc.o_.changelog_retention, 1000));
-      (void)n;
+      if (n > 0) spdlog::debug("compacted region={} tombstones={}", id, n);
       return ok();
     });
-    if (!st) spdlog::warn("compaction of region={} failed: {}", id, st.error().detail);
+    if (!st) spdlog::warn("compaction failed region={} reason={}", id, st.error().detail);
   }
 }
 
@@ -171,7 +190,10 @@ awaitable<void> Service::tick() {
       }
       return ok();
     });
-    (void)st;
+    if (!st) {
+      spdlog::warn("persisting heartbeats failed regions={} reason={}", dirty.size(),
+                   st.error().detail);
+    }
   }
   co_await i.advance_drains();
   co_await i.compact_logs();
@@ -179,37 +201,24 @@ awaitable<void> Service::tick() {
 
 Result<std::vector<std::string>> Service::fsck(storage::Conn& c) {
   std::vector<std::string> problems;
-  BOOST_OUTCOME_TRY(s, c.prepare(
-      "SELECT r.id, r.alloc_memory_mib, r.alloc_cpu_millis, r.alloc_workspaces,"
-      " coalesce(sum(p.memory_mib), 0), coalesce(sum(p.cpu_millis), 0), count(p.workspace_id)"
-      " FROM regions r LEFT JOIN placements p ON p.region = r.id GROUP BY r.id ORDER BY r.id"));
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) break;
-    if (s.col_int(1) != s.col_int(4) || s.col_int(2) != s.col_int(5) || s.col_int(3) != s.col_int(6)) {
-      problems.push_back("region " + s.col_text(0) + ": allocated memory_mib=" + std::to_string(s.col_int(1)) +
-                         " cpu_millis=" + std::to_string(s.col_int(2)) + " workspaces=" +
-                         std::to_string(s.col_int(3)) + " but its placements sum to " +
-                         std::to_string(s.col_int(4)) + "/" + std::to_string(s.col_int(5)) + "/" +
-                         std::to_string(s.col_int(6)));
-    }
+  BOOST_OUTCOME_TRY(sums, store::ledger_sums(c));
+  for (const auto& l : sums) {
+    const Quantities& a = l.allocated;
+    const Quantities& p = l.placed;
+    if (a == p) continue;
+    problems.push_back("region " + l.region + ": allocated memory_mib=" +
+                       std::to_string(a.memory_mib) + " cpu_millis=" +
+                       std::to_string(a.cpu_millis) + " workspaces=" +
+                       std::to_string(a.workspaces) + " but its placements sum to " +
+                       std::to_string(p.memory_mib) + "/" + std::to_string(p.cpu_millis) + "/" +
+                       std::to_string(p.workspaces));
   }
-  BOOST_OUTCOME_TRY(w, c.prepare(
-      "SELECT w.id, w.region FROM workspaces w WHERE w.state <> 'deleting' AND NOT EXISTS"
-      " (SELECT 1 FROM placements p WHERE p.workspace_id = w.id AND p.region = w.region)"));
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, w.step());
-    if (!row) break;
-    problems.push_back("workspace " + w.col_text(0) + " holds no capacity in its region " + w.col_text(1));
-  }
-  BOOST_OUTCOME_TRY(a, c.prepare(
-      "SELECT w.id, w.region FROM workspaces w WHERE w.state <> 'deleting' AND NOT EXISTS"
-      " (SELECT 1 FROM assignments a WHERE a.workspace_id = w.id AND a.region = w.region AND a.action = 'apply')"));
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, a.step());
-    if (!row) break;
-    problems.push_back("workspace " + a.col_text(0) + " has no apply assignment in region " + a.col_text(1));
-  }
+  BOOST_OUTCOME_TRY(unplaced, store::unplaced_workspaces(c));
+  for (const auto& [ws, region] : unplaced)
+    problems.push_back("workspace " + ws + " holds no capacity in its region " + region);
+  BOOST_OUTCOME_TRY(unassigned, store::unassigned_workspaces(c));
+  for (const auto& [ws, region] : unassigned)
+    problems.push_back("workspace " + ws + " has no apply assignment in region " + region);
   return problems;
 }
 

@@ -9,6 +9,18 @@ using nlohmann::json;
 namespace {
 // A reservation that lost a race with a concurrent commit: place again.
 constexpr int kPlacementAttempts = 4;
+Workspace new_workspace(Service::Impl& i, const WorkspaceInput& in, const std::string& region) {
+  Workspace w;
+  w.id = i.ids.next("ws_", i.now());
+  w.name = in.name;
+  w.region = region;
+  w.resources = in.request.resources;
+  w.placement = in.request.placement;
+  w.spec = in.spec;
+  w.created_at = w.updated_at = i.now();
+  return w;
+}
+
 }  // namespace
 
 awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, CreateHook hook,
@@ -21,14 +33,7 @@ awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, Create
       if (reasons) *reasons = rejection_reasons(place(in.request, regions, o_.policy));
       co_return make_error(Code::kNoCapacity, "no region can take this workspace");
     }
-    Workspace w;
-    w.id = i.ids.next("ws_", i.now());
-    w.name = in.name;
-    w.region = regions[picked->index].id;
-    w.resources = in.request.resources;
-    w.placement = in.request.placement;
-    w.spec = in.spec;
-    w.created_at = w.updated_at = i.now();
+    Workspace w = new_workspace(i, in, regions[picked->index].id);
     bool lost_race = false;
     std::map<std::string, std::int64_t> revs;
     auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
@@ -48,7 +53,7 @@ awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, Create
     });
     if (lost_race) continue;
     if (!st) co_return st.error();
-    (void)i.index.reserve(w.region, w.resources);
+    i.index_updated(i.index.reserve(w.region, w.resources), "reserve", w.region);
     i.committed(revs);
     co_return w;
   }
@@ -93,8 +98,8 @@ awaitable<Result<Workspace>> Service::patch_workspace(std::string id, std::optio
   });
   if (!st) co_return st.error();
   if (before != w.resources) {
-    (void)i.index.release(w.region, before);
-    (void)i.index.reserve(w.region, w.resources);
+    i.index_updated(i.index.release(w.region, before), "release", w.region);
+    i.index_updated(i.index.reserve(w.region, w.resources), "reserve", w.region);
   }
   i.committed(revs);
   co_return w;
@@ -137,7 +142,7 @@ awaitable<Result<Workspace>> Service::migrate_workspace(std::string id, std::str
     return i.publish(c, w, region, "apply", revs);
   });
   if (!st) co_return st.error();
-  (void)i.index.reserve(region, w.resources);
+  i.index_updated(i.index.reserve(region, w.resources), "reserve", region);
   i.committed(revs);
   co_return w;
 }
@@ -165,15 +170,16 @@ awaitable<Result<Workspace>> Service::delete_workspace(std::string id, bool forc
         BOOST_OUTCOME_TRY(store::mark_releasing(c, r, w.id));
       }
     }
-    if (force) return store::delete_workspace(c, w.id);
-    return store::update_workspace(c, w);
+    if (!force) return store::update_workspace(c, w);
+    BOOST_OUTCOME_TRY(i.scope_removing(c, "", w.id));
+    return store::delete_workspace(c, w.id);
   });
   if (!st) co_return st.error();
-  for (const auto& [r, res] : freed) (void)i.index.release(r, res);
+  for (const auto& [r, res] : freed) i.index_updated(i.index.release(r, res), "release", r);
   i.committed(revs);
   if (force) {
     i.dns_changed();
-    if (scope_deleted_) scope_deleted_("", w.id);
+    i.scope_removed("", w.id);
   }
   co_return w;
 }

@@ -1,4 +1,4 @@
-#include "scheduler/validate.hpp"
+#include "scheduler/detail/validate.hpp"
 
 #include <arpa/inet.h>
 

@@ -10,7 +10,6 @@
 
 #include "api/http.hpp"
 #include "scheduler/placement.hpp"
-#include "scheduler/validate.hpp"
 
 namespace fc::api::detail {
 

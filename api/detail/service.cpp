@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/detail/context.hpp"
+#include "api/detail/scope_tokens.hpp"
 #include "api/server.hpp"
 #include "scheduler/service.hpp"
 
@@ -32,9 +33,7 @@ Status Service::init() {
   detail::register_acme_http_routes(*ctx);
   detail::register_dns_routes(*ctx);
   if (ctx->domains) detail::register_domain_routes(*ctx);
-  ctx->scheduler->on_scope_deleted([ctx](const std::string& region, const std::string& ws) {
-    ctx->tokens.remove_scope(region, ws);
-  });
+  ctx->scheduler->set_scope_listener(detail::token_scope_listener(ctx->tokens));
   return ok();
 }
 

@@ -3,7 +3,6 @@
 
 #include "api/detail/context.hpp"
 #include "api/detail/json_in.hpp"
-#include "scheduler/detail/store.hpp"
 #include "scheduler/service.hpp"
 
 namespace fc::api::detail {
@@ -21,7 +20,7 @@ json workspace_json(Context& ctx, const sch::Workspace& w) {
             {"observed", {{"generation", w.observed_generation}, {"phase", w.observed_phase},
                           {"message", w.observed_message}}},
             {"resources", {{"memory_mib", w.resources.memory_mib}, {"cpu_millis", w.resources.cpu_millis}}},
-            {"placement", sch::store::placement_json(w.placement)},
+            {"placement", sch::placement_json(w.placement)},
             {"spec", w.spec},
             {"dns", {{"published", w.dns_region.has_value()},
                      {"region", w.dns_region ? json(*w.dns_region) : json(nullptr)}}},

@@ -64,6 +64,9 @@ struct Service::Impl {
   // Re-reads the row inside the transaction and applies `fn` when it is
   // still live; false when it was deleted meanwhile.
   awaitable<Result<bool>> save(std::string id, std::function<void(Domain&)> fn);
+  // save() where nothing else depends on the write: a failure is logged
+  // (id=… step=… reason=…) and the next check retries.
+  awaitable<void> save_logged(std::string id, std::string step, std::function<void(Domain&)> fn);
   awaitable<void> refresh(std::string workspace_id);
 
   // verifier.cpp
@@ -77,12 +80,16 @@ struct Service::Impl {
   Result<Expected> expected(const Domain& d);
   awaitable<std::chrono::seconds> verify(Domain d);
   awaitable<std::chrono::seconds> preflight_and_order(Domain d, bool routing_checked = false);
+  awaitable<std::chrono::seconds> preflight_failed(Domain d, std::string why);
+  awaitable<std::chrono::seconds> ordered(Domain d, std::string cert, bool dns01);
   awaitable<std::optional<std::string>> preflight(const Domain& d, bool& dns01, bool routing_checked);
   awaitable<std::chrono::seconds> follow_certificate(Domain d);
   awaitable<std::chrono::seconds> recheck(Domain d);
   awaitable<std::chrono::seconds> come_back(Domain d, Evaluation ev);
   awaitable<void> resume_renewal(Domain d);
   awaitable<void> deliver(std::string workspace_id, std::string cert_id);
+  awaitable<void> activate_running();
+  awaitable<void> release(Domain d);
   std::chrono::seconds retry_delay(const Domain& d) const;
 };
 

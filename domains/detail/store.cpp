@@ -102,30 +102,22 @@ Result<std::vector<Domain>> reservations(storage::Conn& c, const std::string& ho
   return rows(s);
 }
 
-Result<std::vector<Domain>> issuing_running(storage::Conn& c) {
-  BOOST_OUTCOME_TRY(s, c.prepare(
-      "SELECT d.id FROM domains d JOIN workspaces w ON w.id = d.workspace_id"
-      " WHERE d.status = 'issuing' AND d.deleted_at IS NULL AND d.cert_generation IS NOT NULL"
-      " AND w.observed_phase = 'running' AND w.observed_generation >= d.cert_generation"));
-  std::vector<std::string> ids;
-  for (;;) {
-    BOOST_OUTCOME_TRY(more, s.step());
-    if (!more) break;
-    ids.push_back(s.col_text(0));
-  }
-  std::vector<Domain> out;
-  for (const auto& id : ids) {
-    BOOST_OUTCOME_TRY(d, find_by_id(c, id));
-    if (d) out.push_back(std::move(*d));
-  }
-  return out;
+Result<std::vector<Domain>> issuing_with_generation(storage::Conn& c) {
+  return query(c,
+               "WHERE status = 'issuing' AND deleted_at IS NULL AND cert_generation IS NOT NULL"
+               " ORDER BY created_at, id",
+               "");
 }
 
-Result<std::vector<Domain>> orphaned(storage::Conn& c) {
-  return query(c,
-               "WHERE deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM workspaces w"
-               " WHERE w.id = domains.workspace_id AND w.state <> 'deleting')",
-               "");
+Result<std::vector<std::string>> live_workspace_ids(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT DISTINCT workspace_id FROM domains"
+                                 " WHERE deleted_at IS NULL ORDER BY workspace_id"));
+  std::vector<std::string> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(more, s.step());
+    if (!more) return out;
+    out.push_back(s.col_text(0));
+  }
 }
 
 Result<std::vector<Domain>> with_certificate(storage::Conn& c, const std::string& cert_id) {

@@ -21,10 +21,10 @@ Result<std::vector<Domain>> live_for_host(storage::Conn& c, const std::string& h
 Result<std::vector<Domain>> live_for_workspace(storage::Conn& c, const std::string& workspace_id);
 // Deleted claims of a hostname still reserved at `now`.
 Result<std::vector<Domain>> reservations(storage::Conn& c, const std::string& hostname, std::int64_t now);
-// Live claims in `issuing` whose certificate's generation is running.
-Result<std::vector<Domain>> issuing_running(storage::Conn& c);
-// Live claims whose workspace is gone or being deleted.
-Result<std::vector<Domain>> orphaned(storage::Conn& c);
+// Live claims in `issuing` that know the generation carrying their certificate.
+Result<std::vector<Domain>> issuing_with_generation(storage::Conn& c);
+// The workspaces that hold live claims, each once.
+Result<std::vector<std::string>> live_workspace_ids(storage::Conn& c);
 // Live claims holding a certificate id.
 Result<std::vector<Domain>> with_certificate(storage::Conn& c, const std::string& cert_id);
 // Removes reservations that ended.

@@ -28,6 +28,16 @@ struct Service::Impl {
   // After commit: revisions, long-poll wake-ups.
   void committed(const std::map<std::string, std::int64_t>& revs);
   void dns_changed() { if (svc.dns_changed_) svc.dns_changed_(); }
+  // The in-memory index follows each commit; a failed update is logged
+  // (op=… region=…), never fatal: the next load() rebuilds it from the database.
+  void index_updated(const Status& st, std::string_view op, std::string_view region) const;
+  // The scope listener inside the deleting transaction, and after its commit.
+  Status scope_removing(storage::Conn& c, const std::string& region, const std::string& ws) {
+    return svc.scope_listener_ ? svc.scope_listener_->removing(c, region, ws) : ok();
+  }
+  void scope_removed(const std::string& region, const std::string& ws) {
+    if (svc.scope_listener_) svc.scope_listener_->removed(region, ws);
+  }
   nlohmann::json assignment_body(storage::Conn& c, const Workspace& w, const std::string& action);
   // Appends the workspace's assignment to `region`'s log inside the transaction.
   Status publish(storage::Conn& c, const Workspace& w, const std::string& region, const std::string& action,

@@ -4,50 +4,6 @@ namespace fc::scheduler::store {
 
 using nlohmann::json;
 
-json labels_json(const Labels& l) {
-  json j = json::object();
-  for (const auto& [k, v] : l) j[k] = v;
-  return j;
-}
-
-Labels labels_from(const json& j) {
-  Labels l;
-  if (!j.is_object()) return l;
-  for (const auto& [k, v] : j.items()) {
-    if (v.is_string()) l[k] = v.get<std::string>();
-  }
-  return l;
-}
-
-json ingress_json(const Ingress& i) {
-  return {{"ipv4", i.ipv4},
-          {"ipv6", i.ipv6},
-          {"hostname", i.hostname ? json(*i.hostname) : json(nullptr)}};
-}
-
-Ingress ingress_from(const json& j) {
-  Ingress i;
-  if (!j.is_object()) return i;
-  i.ipv4 = j.value("ipv4", std::vector<std::string>{});
-  i.ipv6 = j.value("ipv6", std::vector<std::string>{});
-  if (j.contains("hostname") && j["hostname"].is_string())
-    i.hostname = j["hostname"].get<std::string>();
-  return i;
-}
-
-json placement_json(const PlacementConstraints& p) {
-  return {{"regions", p.regions}, {"labels", labels_json(p.labels)}, {"prefer", p.prefer}};
-}
-
-PlacementConstraints placement_from(const json& j) {
-  PlacementConstraints p;
-  if (!j.is_object()) return p;
-  p.regions = j.value("regions", std::vector<std::string>{});
-  p.labels = labels_from(j.value("labels", json::object()));
-  p.prefer = j.value("prefer", std::vector<std::string>{});
-  return p;
-}
-
 namespace {
 
 constexpr const char* kRegionCols =
@@ -149,8 +105,6 @@ Status update_region(storage::Conn& c, const Region& r) {
 Status delete_region(storage::Conn& c, const std::string& id) {
   BOOST_OUTCOME_TRY(a, c.prepare("DELETE FROM assignments WHERE region = ?"));
   BOOST_OUTCOME_TRY(a.bind(1, id).run());
-  BOOST_OUTCOME_TRY(t, c.prepare("DELETE FROM tokens WHERE region = ?"));
-  BOOST_OUTCOME_TRY(t.bind(1, id).run());
   BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM regions WHERE id = ?"));
   return s.bind(1, id).run();
 }
@@ -213,8 +167,6 @@ Status update_workspace(storage::Conn& c, const Workspace& w) {
 }
 
 Status delete_workspace(storage::Conn& c, const std::string& id) {
-  BOOST_OUTCOME_TRY(t, c.prepare("DELETE FROM tokens WHERE workspace_id = ?"));
-  BOOST_OUTCOME_TRY(t.bind(1, id).run());
   BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM workspaces WHERE id = ?"));
   return s.bind(1, id).run();
 }

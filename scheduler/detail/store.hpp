@@ -11,13 +11,6 @@
 
 namespace fc::scheduler::store {
 
-nlohmann::json labels_json(const Labels& l);
-Labels labels_from(const nlohmann::json& j);
-nlohmann::json ingress_json(const Ingress& i);
-Ingress ingress_from(const nlohmann::json& j);
-nlohmann::json placement_json(const PlacementConstraints& p);
-PlacementConstraints placement_from(const nlohmann::json& j);
-
 Status insert_region(storage::Conn& c, const Region& r);
 Result<std::optional<Region>> find_region(storage::Conn& c, const std::string& id);
 Result<std::vector<Region>> all_regions(storage::Conn& c);
@@ -56,5 +49,25 @@ Result<int> compact(storage::Conn& c, const std::string& region, std::int64_t re
 Result<bool> compactable(storage::Conn& c, const std::string& region, std::int64_t retention);
 Result<std::int64_t> min_revision(storage::Conn& c, const std::string& region);
 Status set_heartbeat(storage::Conn& c, const std::string& region, std::int64_t at);
+
+// ---- store_views.cpp: what other components read, and fsck ----
+
+// Every workspace DNS points at a region, by name, with that region's ingress.
+Result<std::vector<Service::Published>> published(storage::Conn& c);
+// The statuses of those of `ids` that exist, in one statement.
+Result<std::vector<WorkspaceStatus>> workspace_statuses(storage::Conn& c,
+                                                        const std::vector<std::string>& ids);
+
+// A region's allocation next to the sum of its placements (fsck).
+struct LedgerSums {
+  std::string region;
+  Quantities allocated;
+  Quantities placed;
+};
+Result<std::vector<LedgerSums>> ledger_sums(storage::Conn& c);
+// {workspace id, region} of live workspaces without a placement in their region.
+Result<std::vector<std::pair<std::string, std::string>>> unplaced_workspaces(storage::Conn& c);
+// {workspace id, region} of live workspaces without an apply assignment there.
+Result<std::vector<std::pair<std::string, std::string>>> unassigned_workspaces(storage::Conn& c);
 
 }  // namespace fc::scheduler::store

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "domains/detail/store.hpp"
+#include "domains/detail/sweep.hpp"
 #include "domains/service.hpp"
 #include "storage/db.hpp"
 
@@ -119,7 +120,7 @@ TEST_CASE("issuing domains become due for active once their generation runs") {
   auto no_cert = make("dom_3", "c.example", "ws_1");
   no_cert.state = State::kIssuing;
   for (const auto& d : {ready, early, no_cert}) REQUIRE(store::insert(*c, d));
-  auto due = store::issuing_running(*c);
+  auto due = sweep::issuing_running(*c);
   REQUIRE(due);
   REQUIRE(due.value().size() == 1);
   CHECK(due.value()[0].id == "dom_1");
@@ -132,7 +133,7 @@ TEST_CASE("claims of missing or deleting workspaces are orphaned") {
   REQUIRE(store::insert(*c, make("dom_1", "a.example", "ws_live")));
   REQUIRE(store::insert(*c, make("dom_2", "b.example", "ws_dying")));
   REQUIRE(store::insert(*c, make("dom_3", "c.example", "ws_gone")));
-  auto o = store::orphaned(*c);
+  auto o = sweep::orphaned(*c);
   REQUIRE(o);
   std::vector<std::string> ids;
   for (const auto& d : o.value()) ids.push_back(d.id);

@@ -1,4 +1,4 @@
-#include "scheduler/validate.hpp"
+#include "scheduler/placement.hpp"
 
 #include <doctest/doctest.h>
 

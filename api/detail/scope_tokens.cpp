@@ -1,0 +1,41 @@
+#include "api/detail/scope_tokens.hpp"
+
+namespace fc::api::detail {
+
+namespace {
+
+class TokenScopeListener : public scheduler::ScopeListener {
+ public:
+  explicit TokenScopeListener(TokenStore& tokens) : tokens_(tokens) {}
+  Status removing(storage::Conn& c, const std::string& region,
+                  const std::string& workspace_id) override {
+    return delete_scope_tokens(c, region, workspace_id);
+  }
+  void removed(const std::string& region, const std::string& workspace_id) override {
+    tokens_.remove_scope(region, workspace_id);
+  }
+
+ private:
+  TokenStore& tokens_;
+};
+
+}  // namespace
+
+Status delete_scope_tokens(storage::Conn& c, const std::string& region,
+                           const std::string& workspace_id) {
+  if (!region.empty()) {
+    BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM tokens WHERE region = ?"));
+    BOOST_OUTCOME_TRY(s.bind(1, region).run());
+  }
+  if (!workspace_id.empty()) {
+    BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM tokens WHERE workspace_id = ?"));
+    BOOST_OUTCOME_TRY(s.bind(1, workspace_id).run());
+  }
+  return ok();
+}
+
+std::unique_ptr<scheduler::ScopeListener> token_scope_listener(TokenStore& tokens) {
+  return std::make_unique<TokenScopeListener>(tokens);
+}
+
+}  // namespace fc::api::detail

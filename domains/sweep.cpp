@@ -1,0 +1,55 @@
+#include "domains/detail/sweep.hpp"
+
+#include <map>
+
+#include "domains/detail/store.hpp"
+#include "scheduler/service.hpp"
+
+namespace fc::domains::sweep {
+
+namespace {
+
+using Statuses = std::map<std::string, scheduler::WorkspaceStatus>;
+
+Result<Statuses> statuses_of(storage::Conn& c, const std::vector<std::string>& ids) {
+  BOOST_OUTCOME_TRY(found, scheduler::Service::workspace_statuses(c, ids));
+  Statuses out;
+  for (auto& s : found) {
+    std::string id = s.id;
+    out.emplace(std::move(id), std::move(s));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<Domain>> issuing_running(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(issuing, store::issuing_with_generation(c));
+  std::vector<std::string> ids;
+  for (const auto& d : issuing) ids.push_back(d.workspace_id);
+  BOOST_OUTCOME_TRY(statuses, statuses_of(c, ids));
+  std::vector<Domain> out;
+  for (auto& d : issuing) {
+    auto it = statuses.find(d.workspace_id);
+    if (it == statuses.end()) continue;
+    const auto& w = it->second;
+    if (w.observed_phase == "running" && w.observed_generation >= *d.cert_generation)
+      out.push_back(std::move(d));
+  }
+  return out;
+}
+
+Result<std::vector<Domain>> orphaned(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(ids, store::live_workspace_ids(c));
+  BOOST_OUTCOME_TRY(statuses, statuses_of(c, ids));
+  std::vector<Domain> out;
+  for (const auto& ws : ids) {
+    auto it = statuses.find(ws);
+    if (it != statuses.end() && it->second.state != "deleting") continue;
+    BOOST_OUTCOME_TRY(claims, store::live_for_workspace(c, ws));
+    for (auto& d : claims) out.push_back(std::move(d));
+  }
+  return out;
+}
+
+}  // namespace fc::domains::sweep

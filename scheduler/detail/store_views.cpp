@@ -1,0 +1,85 @@
+// Reads of the scheduler's tables for other components (DNS, domains) and for
+// fsck. Plain rows out; the callers decide what they mean.
+#include "scheduler/detail/store.hpp"
+
+namespace fc::scheduler::store {
+
+using nlohmann::json;
+
+namespace {
+
+using IdPairs = std::vector<std::pair<std::string, std::string>>;
+
+Result<IdPairs> id_pairs(storage::Conn& c, std::string_view sql) {
+  BOOST_OUTCOME_TRY(s, c.prepare(sql));
+  IdPairs out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return out;
+    out.emplace_back(s.col_text(0), s.col_text(1));
+  }
+}
+
+}  // namespace
+
+Result<std::vector<Service::Published>> published(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT w.name, r.ingress FROM workspaces w"
+                                 " JOIN regions r ON r.id = w.dns_region"
+                                 " WHERE w.dns_region IS NOT NULL ORDER BY w.name"));
+  std::vector<Service::Published> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return out;
+    Ingress ingress = ingress_from(json::parse(s.col_text(1), nullptr, false));
+    out.push_back(Service::Published{s.col_text(0), std::move(ingress)});
+  }
+}
+
+// The ids travel as one JSON array parameter (json_each), so a batch of any
+// size is one statement; PostgreSQL spells this `id = ANY($1)`.
+Result<std::vector<WorkspaceStatus>> workspace_statuses(storage::Conn& c,
+                                                        const std::vector<std::string>& ids) {
+  std::vector<WorkspaceStatus> out;
+  if (ids.empty()) return out;
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT id, state, observed_generation, observed_phase"
+                                 " FROM workspaces WHERE id IN (SELECT value FROM json_each(?1))"));
+  s.bind(1, json(ids).dump());
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return out;
+    out.push_back(WorkspaceStatus{s.col_text(0), s.col_text(1), s.col_int(2), s.col_text(3)});
+  }
+}
+
+Result<std::vector<LedgerSums>> ledger_sums(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("SELECT r.id, r.alloc_memory_mib, r.alloc_cpu_millis, r.alloc_workspaces,"
+                   " coalesce(sum(p.memory_mib), 0), coalesce(sum(p.cpu_millis), 0),"
+                   " count(p.workspace_id)"
+                   " FROM regions r LEFT JOIN placements p ON p.region = r.id"
+                   " GROUP BY r.id ORDER BY r.id"));
+  std::vector<LedgerSums> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return out;
+    out.push_back(LedgerSums{s.col_text(0),
+                             {s.col_int(1), s.col_int(2), s.col_int(3)},
+                             {s.col_int(4), s.col_int(5), s.col_int(6)}});
+  }
+}
+
+Result<IdPairs> unplaced_workspaces(storage::Conn& c) {
+  return id_pairs(c,
+                  "SELECT w.id, w.region FROM workspaces w WHERE w.state <> 'deleting'"
+                  " AND NOT EXISTS (SELECT 1 FROM placements p"
+                  " WHERE p.workspace_id = w.id AND p.region = w.region)");
+}
+
+Result<IdPairs> unassigned_workspaces(storage::Conn& c) {
+  return id_pairs(c,
+                  "SELECT w.id, w.region FROM workspaces w WHERE w.state <> 'deleting'"
+                  " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = w.id"
+                  " AND a.region = w.region AND a.action = 'apply')");
+}
+
+}  // namespace fc::scheduler::store
