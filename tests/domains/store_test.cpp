@@ -141,6 +141,36 @@ TEST_CASE("claims of missing or deleting workspaces are orphaned") {
   CHECK(ids == std::vector<std::string>{"dom_2", "dom_3"});
 }
 
+TEST_CASE("the sweep asks the scheduler once for many workspaces") {
+  auto c = fresh_db();
+  // 300 live workspaces (every third deleting), 600 claims, plus claims of
+  // 50 workspaces that never existed; half the claims issuing generation 2.
+  for (int w = 0; w < 300; ++w) {
+    add_workspace(*c, "ws_" + std::to_string(w), w % 3 == 0 ? "deleting" : "scheduled",
+                  w % 2 == 0 ? 2 : 1, "running");
+  }
+  std::size_t expect_orphaned = 0, expect_running = 0;
+  for (int i = 0; i < 700; ++i) {
+    int w = i < 600 ? i % 300 : 300 + i % 50;
+    auto d = make("dom_" + std::to_string(i), "h" + std::to_string(i) + ".example",
+                  "ws_" + std::to_string(w));
+    if (i % 2 == 0) {
+      d.state = State::kIssuing;
+      d.cert_generation = 2;
+    }
+    REQUIRE(store::insert(*c, d));
+    bool exists = w < 300;
+    if (!exists || w % 3 == 0) ++expect_orphaned;
+    if (exists && i % 2 == 0 && w % 2 == 0) ++expect_running;
+  }
+  auto gone = sweep::orphaned(*c);
+  REQUIRE(gone);
+  CHECK(gone.value().size() == expect_orphaned);
+  auto running = sweep::issuing_running(*c);
+  REQUIRE(running);
+  CHECK(running.value().size() == expect_running);
+}
+
 TEST_CASE("verifier schedule: earliest live domains first, deleted ones never") {
   auto c = fresh_db();
   for (int i = 1; i <= 4; ++i) {
