@@ -176,7 +176,8 @@ Error problem_error(const Problem& p) {
 }
 
 bool OrderState::finished() const {
-  return status == "invalid" || (status == "valid" && !certificate_pem.empty());
+  return status == OrderStatus::kInvalid ||
+         (status == OrderStatus::kValid && !certificate_pem.empty());
 }
 
 namespace {
@@ -219,7 +220,7 @@ std::string serialize_order_state(const OrderState& st) {
                    {"url", c.url}, {"token", c.token}, {"key_authorization", c.key_authorization},
                    {"responded", c.responded}});
   json j{{"identifiers", st.identifiers}, {"replaces", st.replaces},
-         {"account_url", st.account_url}, {"status", st.status},
+         {"account_url", st.account_url}, {"status", order_status_name(st.status)},
          {"order_url", st.order_url}, {"finalize_url", st.finalize_url},
          {"certificate_url", st.certificate_url}, {"authorization_urls", st.authorization_urls},
          {"challenges", chs}, {"key_pem", st.key_pem}, {"certificate_pem", st.certificate_pem},
@@ -235,7 +236,11 @@ Result<OrderState> parse_order_state(std::string_view text) {
   BOOST_OUTCOME_TRY(get_to(j, "identifiers", st.identifiers));
   BOOST_OUTCOME_TRY(get_to(j, "replaces", st.replaces));
   BOOST_OUTCOME_TRY(get_to(j, "account_url", st.account_url));
-  BOOST_OUTCOME_TRY(get_to(j, "status", st.status));
+  std::string status;
+  BOOST_OUTCOME_TRY(get_to(j, "status", status));
+  auto parsed_status = parse_order_status(status);
+  if (!parsed_status) return make_error(Code::kParse, "order state: bad \"status\"");
+  st.status = *parsed_status;
   BOOST_OUTCOME_TRY(get_to(j, "order_url", st.order_url));
   BOOST_OUTCOME_TRY(get_to(j, "finalize_url", st.finalize_url));
   BOOST_OUTCOME_TRY(get_to(j, "certificate_url", st.certificate_url));

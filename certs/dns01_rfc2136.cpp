@@ -157,7 +157,10 @@ awaitable<void> Service::Impl::sweep_external_txt() {
     if (z == nullptr) {
       Rfc2136Zone gone{r.server, r.zone, std::nullopt};
       auto st = co_await db.write([&](storage::Conn& c) { return remember_txt(c, gone, r.name, r.value, std::nullopt); });
-      (void)st;
+      if (!st) {
+        spdlog::warn("certs: dns-01 sweep could not forget a leftover name={} server={} zone={} error={}",
+                     r.name, r.server, r.zone, st.error().detail);
+      }
       continue;
     }
     auto st = co_await rfc2136_txt(*z, r.name, r.value, false);

@@ -10,6 +10,7 @@
 namespace fc::certs {
 
 using detail::CertRow;
+using detail::CertStatus;
 using storage::JobOutcome;
 using namespace std::chrono_literals;
 
@@ -63,7 +64,7 @@ void apply_ari_answer(CertRow& row, const CertInfo& cert, const Result<std::opti
 // the row says a request is due (apply_ari_answer decides what follows).
 awaitable<void> Service::Impl::check_ari(CertRow& row, std::int64_t now) {
   if (!row.ari_check_at || *row.ari_check_at > now || row.version == 0 || !row.renew || row.order_state ||
-      !row.chain_pem || row.status != "valid")
+      !row.chain_pem || row.status != CertStatus::kValid)
     co_return;
   auto info = parse_leaf(*row.chain_pem);
   auto idx = issuer_by_name(row.issuer);

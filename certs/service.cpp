@@ -18,6 +18,7 @@
 namespace fc::certs {
 
 using detail::CertRow;
+using detail::CertStatus;
 using nlohmann::json;
 
 namespace {
@@ -312,7 +313,7 @@ awaitable<Status> Service::renew_now(std::string id) {
     BOOST_OUTCOME_TRY(row, detail::load_cert(c, id));
     if (!row) return make_error(Code::kNotFound, "certificate " + id + " not found");
     if (row->version > 0 && !row->order_state) {
-      row->status = "renewing";
+      row->status = CertStatus::kRenewing;
       row->renew_after = now;
     }
     row->renew = true;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "certs/detail/budget.hpp"
+#include "certs/detail/status.hpp"
 #include "certs/service.hpp"
 #include "common/result.hpp"
 #include "storage/db.hpp"
@@ -20,7 +21,7 @@ struct CertRow {
   std::string workspace_id;
   std::string challenge = "http-01";
   std::string dns01_delegate;
-  std::string status = "pending";
+  CertStatus status = CertStatus::kPending;
   std::string issuer;
   std::int64_t issuer_index = 0;
   std::int64_t issuer_failures = 0;
@@ -53,7 +54,9 @@ Status put_meta(storage::Conn& c, const std::string& key, const std::string& val
 // Orders history (budgets are derived from it).
 Status record_order(storage::Conn& c, const std::string& issuer, const CertRow& r, const std::string& order_url,
                     std::int64_t now);
-Status finish_order(storage::Conn& c, const std::string& order_url, const std::string& result, std::int64_t now);
+// `result`: kValid or kInvalid (cert_orders.result, stored by its name).
+Status finish_order(storage::Conn& c, const std::string& order_url, OrderStatus result,
+                    std::int64_t now);
 
 // Budget buckets (cert_budget_buckets, migration 0008).
 Result<TatMap> load_tats(storage::Conn& c, const std::string& issuer, const std::vector<BucketUse>& uses);

@@ -100,7 +100,7 @@ awaitable<json> cmd_issue(const Args& a, AcmeClient& client) {
   auto done = co_await client.run_order(st, solvers, timer_sleeper(), max_steps, persist);
   if (!done) co_return error_json(done.error(), &client);
   const OrderState& fin = done.value();
-  if (fin.status == "invalid") {
+  if (fin.status == OrderStatus::kInvalid) {
     json j{{"ok", false}, {"code", "invalid_order"}, {"order_url", fin.order_url}};
     if (fin.error) {
       j["error"] = problem_error(*fin.error).detail;
