@@ -117,7 +117,7 @@ struct Service::Impl {
                                  std::int64_t idx);
   std::optional<storage::JobOutcome> not_due(detail::CertRow& row, std::int64_t now);
 
-  // renew.cpp
+  // renewal_job.cpp
   std::optional<std::int64_t> issuer_by_name(const std::string& name) const;
   awaitable<void> check_ari(detail::CertRow& row, std::int64_t now);
   awaitable<std::optional<storage::JobOutcome>> reserve_order(detail::CertRow& row, std::int64_t idx,
