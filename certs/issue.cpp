@@ -43,18 +43,12 @@ class DbHttp01 final : public Solver {
     // the CA looks: wait for DNS changes already signalled (none: no wait).
     if (dns_settled_) co_await dns_settled_();
     const auto exp = clock_.now_ms() + kChallengeTtlMs;
-    co_return co_await db_.write([&](storage::Conn& c) -> Status {
-      BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO acme_http_tokens(token, key_authorization, cert_id, expires_at)"
-                                     " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(token) DO UPDATE SET"
-                                     " key_authorization = excluded.key_authorization, expires_at = excluded.expires_at"));
-      return s.bind_all(token, key_auth, cert_id_, exp).run();
+    co_return co_await db_.write([&](storage::Conn& c) {
+      return detail::put_http_token(c, token, key_auth, cert_id_, exp);
     });
   }
   awaitable<Status> cleanup(std::string, std::string token, std::string) override {
-    co_return co_await db_.write([&](storage::Conn& c) -> Status {
-      BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM acme_http_tokens WHERE token = ?"));
-      return s.bind(1, token).run();
-    });
+    co_return co_await db_.write([&](storage::Conn& c) { return detail::delete_http_token(c, token); });
   }
 
  private:
@@ -74,12 +68,8 @@ class DbDns01 final : public Solver {
     const std::string name = owner(domain), value = dns01_txt_value(key_auth);
     if (const auto* z = s_.rfc2136_zone_for(name)) co_return co_await s_.rfc2136_txt(*z, name, value, true);
     const auto now = s_.clock.now_ms();
-    auto st = co_await s_.db.write([&](storage::Conn& c) -> Status {
-      BOOST_OUTCOME_TRY(d, c.prepare("DELETE FROM dns_challenges WHERE name = ?1 AND value = ?2"));
-      BOOST_OUTCOME_TRY(d.bind_all(name, value).run());
-      BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO dns_challenges(name, value, created_at, expires_at)"
-                                     " VALUES(?1, ?2, ?3, ?4)"));
-      return s.bind_all(name, value, now, now + kChallengeTtlMs).run();
+    auto st = co_await s_.db.write([&](storage::Conn& c) {
+      return detail::put_dns_challenge(c, name, value, now, now + kChallengeTtlMs);
     });
     if (!st) co_return st;
     co_return co_await published();
@@ -87,10 +77,8 @@ class DbDns01 final : public Solver {
   awaitable<Status> cleanup(std::string domain, std::string, std::string key_auth) override {
     const std::string name = owner(domain), value = dns01_txt_value(key_auth);
     if (const auto* z = s_.rfc2136_zone_for(name)) co_return co_await s_.rfc2136_txt(*z, name, value, false);
-    auto st = co_await s_.db.write([&](storage::Conn& c) -> Status {
-      BOOST_OUTCOME_TRY(d, c.prepare("DELETE FROM dns_challenges WHERE name = ?1 AND value = ?2"));
-      return d.bind_all(name, value).run();
-    });
+    auto st = co_await s_.db.write(
+        [&](storage::Conn& c) { return detail::delete_dns_challenge(c, name, value); });
     if (s_.dns_changed) s_.dns_changed();
     co_return st;
   }
@@ -361,8 +349,7 @@ awaitable<JobOutcome> Service::Impl::store_issued(CertRow row, std::string chain
     if (!finished_url.empty()) {
       BOOST_OUTCOME_TRY(detail::finish_order(c, finished_url, OrderStatus::kValid, now));
     }
-    BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM acme_http_tokens WHERE cert_id = ?1 OR expires_at < ?2"));
-    return s.bind_all(row.id, now).run();
+    return detail::delete_http_tokens(c, row.id, now);
   });
   if (!st) co_return JobOutcome{false, st.error().detail, 5s, false};
   spdlog::info("certs: {} version {} issued by {} not_after={}", row.id, row.version, issuer,

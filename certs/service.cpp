@@ -239,11 +239,8 @@ Status Service::init(storage::JobRunner& jobs) {
   // One daemon owns the database: an order job leased by a process that died
   // (kill -9) is resumed now instead of after its lease.
   const auto now = impl_->clock.now_ms();
-  BOOST_OUTCOME_TRY(impl_->db.write_sync([&](storage::Conn& c) -> Status {
-    BOOST_OUTCOME_TRY(s, c.prepare("UPDATE jobs SET state = 'queued', run_at = ?2, lease_until = NULL"
-                                   " WHERE kind = ?1 AND state = 'leased'"));
-    return s.bind_all(kOrderJob, now).run();
-  }));
+  BOOST_OUTCOME_TRY(impl_->db.write_sync(
+      [&](storage::Conn& c) { return storage::requeue_leased(c, kOrderJob, now); }));
   auto* impl = impl_.get();
   jobs.on(kOrderJob, [impl](storage::Job j) { return impl->run_job(std::move(j)); });
   return ok();
@@ -371,11 +368,9 @@ Result<json> Service::refs_for_workspace(storage::Conn& c, const std::string& wo
 }
 
 Result<std::string> Service::http01_answer(storage::Conn& c, const std::string& token) {
-  BOOST_OUTCOME_TRY(s, c.prepare("SELECT key_authorization FROM acme_http_tokens WHERE token = ?"));
-  s.bind(1, token);
-  BOOST_OUTCOME_TRY(row, s.step());
-  if (!row) return make_error(Code::kNotFound, "no challenge for this token");
-  return s.col_text(0);
+  BOOST_OUTCOME_TRY(answer, detail::http_token_answer(c, token));
+  if (!answer) return make_error(Code::kNotFound, "no challenge for this token");
+  return std::move(*answer);
 }
 
 }  // namespace fc::certs

@@ -64,4 +64,31 @@ Status save_tats(storage::Conn& c, const std::string& issuer, const TatMap& tats
 // Renewals due now that have no order yet (new orders leave them tokens).
 Result<std::int64_t> count_due_renewals(storage::Conn& c, std::int64_t now);
 
+// ---- challenge answers (challenge_store.cpp) ----
+// HTTP-01 key authorizations by token (acme_http_tokens, 0005): served by the
+// responder of every instance.
+Status put_http_token(storage::Conn& c, const std::string& token, const std::string& key_auth,
+                      const std::string& cert_id, std::int64_t expires_at);
+Status delete_http_token(storage::Conn& c, const std::string& token);
+// A certificate's tokens, and every token that expired before `now`.
+Status delete_http_tokens(storage::Conn& c, const std::string& cert_id, std::int64_t now);
+Result<std::optional<std::string>> http_token_answer(storage::Conn& c, const std::string& token);
+
+// DNS-01 TXT values written to another zone's primary (cert_dns01_external,
+// 0008), so that a leftover can be deleted later.
+struct ExternalTxt {
+  std::string server, zone, name, value;
+};
+Status remember_external_txt(storage::Conn& c, const ExternalTxt& t, std::int64_t expires_at);
+Status forget_external_txt(storage::Conn& c, const ExternalTxt& t);
+// The oldest `limit` values that expired by `now`.
+Result<std::vector<ExternalTxt>> expired_external_txt(storage::Conn& c, std::int64_t now, int limit);
+
+// DNS-01 TXT values the embedded server publishes (dns_challenges, 0003;
+// read by the zone builder). NOTE(issue #21): the dns component should own
+// this table; these two move there once it offers them.
+Status put_dns_challenge(storage::Conn& c, const std::string& name, const std::string& value,
+                         std::int64_t now, std::int64_t expires_at);
+Status delete_dns_challenge(storage::Conn& c, const std::string& name, const std::string& value);
+
 }  // namespace fc::certs::detail
