@@ -218,14 +218,21 @@ awaitable<Result<OrderState>> AcmeClient::Impl::diagnose_invalid(OrderState st, 
 }
 
 // The one step the order's status calls for (RFC 8555 §7.4).
-awaitable<Result<OrderState>> AcmeClient::Impl::advance(OrderState st, std::vector<Solver*> solvers) {
+awaitable<Result<OrderState>> AcmeClient::Impl::advance(OrderState st,
+                                                        std::vector<Solver*> solvers) {
   switch (st.status) {
-    case OrderStatus::kNone: co_return co_await new_order(std::move(st));
-    case OrderStatus::kPending: co_return co_await authorize(std::move(st), std::move(solvers));
-    case OrderStatus::kReady: co_return co_await finalize(std::move(st));
-    case OrderStatus::kProcessing: co_return co_await refresh_order(std::move(st));
-    case OrderStatus::kValid: co_return co_await download(std::move(st), std::move(solvers));
-    case OrderStatus::kInvalid: co_return co_await diagnose_invalid(std::move(st), std::move(solvers));
+    case OrderStatus::kNone:
+      co_return co_await new_order(std::move(st));
+    case OrderStatus::kPending:
+      co_return co_await authorize(std::move(st), std::move(solvers));
+    case OrderStatus::kReady:
+      co_return co_await finalize(std::move(st));
+    case OrderStatus::kProcessing:
+      co_return co_await refresh_order(std::move(st));
+    case OrderStatus::kValid:
+      co_return co_await download(std::move(st), std::move(solvers));
+    case OrderStatus::kInvalid:
+      co_return co_await diagnose_invalid(std::move(st), std::move(solvers));
   }
   co_return make_error(Code::kInternal, "order status out of range");
 }

@@ -60,7 +60,8 @@ constexpr std::int64_t kExternalTxtTtlMs = 3600 * 1000;  // validation is long o
 constexpr std::int64_t kSweepEveryMs = 60 * 1000;
 constexpr int kSweepBatch = 50;
 
-detail::ExternalTxt external_txt(const Rfc2136Zone& z, const std::string& name, const std::string& value) {
+detail::ExternalTxt external_txt(const Rfc2136Zone& z, const std::string& name,
+                                 const std::string& value) {
   return detail::ExternalTxt{z.server, z.zone, name, value};
 }
 
@@ -107,11 +108,16 @@ awaitable<Status> Service::Impl::rfc2136_txt(const Rfc2136Zone& z, std::string o
   }
   auto sent = co_await send_txt_update(z, owner, value, add, clock);
   const bool forget = add ? (!sent && sent.error().code != Code::kTimeout) : static_cast<bool>(sent);
-  if (sent) spdlog::info("certs: dns-01 {} TXT {} at {} zone={}", add ? "added" : "deleted", owner, z.server, z.zone);
+  if (sent)
+    spdlog::info("certs: dns-01 TXT {} name={} server={} zone={}", add ? "added" : "deleted", owner,
+                 z.server, z.zone);
   if (forget) {
-    auto st = co_await db.write(
-        [&](storage::Conn& c) { return detail::forget_external_txt(c, external_txt(z, owner, value)); });
-    if (!st) spdlog::warn("certs: dns-01 forgetting {}: {}", owner, st.error().detail);
+    auto st = co_await db.write([&](storage::Conn& c) {
+      return detail::forget_external_txt(c, external_txt(z, owner, value));
+    });
+    if (!st)
+      spdlog::warn("certs: dns-01 forgetting a TXT failed name={} error={}", owner,
+                   st.error().detail);
   }
   co_return sent;
 }
@@ -125,7 +131,7 @@ awaitable<void> Service::Impl::sweep_external_txt() {
   next_txt_sweep = now + kSweepEveryMs;
   auto rows = detail::expired_external_txt(db.read(), now, kSweepBatch);
   if (!rows) {
-    spdlog::warn("certs: dns-01 sweep: {}", rows.error().detail);
+    spdlog::warn("certs: dns-01 sweep failed error={}", rows.error().detail);
     co_return;
   }
   for (const auto& r : rows.value()) {
@@ -133,15 +139,19 @@ awaitable<void> Service::Impl::sweep_external_txt() {
     for (const auto& x : rfc2136)
       if (x.server == r.server && x.zone == r.zone) z = &x;
     if (z == nullptr) {
-      auto st = co_await db.write([&](storage::Conn& c) { return detail::forget_external_txt(c, r); });
+      auto st =
+          co_await db.write([&](storage::Conn& c) { return detail::forget_external_txt(c, r); });
       if (!st) {
-        spdlog::warn("certs: dns-01 sweep could not forget a leftover name={} server={} zone={} error={}",
-                     r.name, r.server, r.zone, st.error().detail);
+        spdlog::warn(
+            "certs: dns-01 sweep could not forget a leftover name={} server={} zone={} error={}",
+            r.name, r.server, r.zone, st.error().detail);
       }
       continue;
     }
     auto st = co_await rfc2136_txt(*z, r.name, r.value, false);
-    if (!st) spdlog::warn("certs: dns-01 leftover {} at {}: {}", r.name, r.server, st.error().detail);
+    if (!st)
+      spdlog::warn("certs: dns-01 leftover not deleted name={} server={} error={}", r.name,
+                   r.server, st.error().detail);
   }
 }
 

@@ -48,7 +48,8 @@ class DbHttp01 final : public Solver {
     });
   }
   awaitable<Status> cleanup(std::string, std::string token, std::string) override {
-    co_return co_await db_.write([&](storage::Conn& c) { return detail::delete_http_token(c, token); });
+    co_return co_await db_.write(
+        [&](storage::Conn& c) { return detail::delete_http_token(c, token); });
   }
 
  private:
@@ -122,6 +123,34 @@ void clear_order(CertRow& row) {
   row.order_key_sealed.reset();
 }
 
+std::int64_t to_ms(SysTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// The row once a new version is stored: its dates and renewal plan, no order,
+// no error; an ACME issuer is asked for its renewal window at once (check_ari).
+void stamp_version(CertRow& row, const CertInfo& info, std::string chain, std::string key_sealed,
+                   const std::string& issuer, SysTime renew_at, std::int64_t now) {
+  row.version += 1;
+  row.chain_pem = std::move(chain);
+  row.key_sealed = std::move(key_sealed);
+  row.not_before = to_ms(info.not_before);
+  row.not_after = to_ms(info.not_after);
+  row.renew_after = to_ms(renew_at);
+  row.status = CertStatus::kValid;
+  row.issuer = issuer;
+  row.last_error.reset();
+  row.failures = row.issuer_failures = 0;
+  row.next_attempt_at.reset();
+  row.ari_window_start.reset();
+  row.ari_window_end.reset();
+  if (issuer != "internal")
+    row.ari_check_at = now;
+  else
+    row.ari_check_at.reset();
+  clear_order(row);
+}
+
 }  // namespace
 
 std::optional<JobOutcome> Service::Impl::not_due(CertRow& row, std::int64_t now) {
@@ -131,7 +160,8 @@ std::optional<JobOutcome> Service::Impl::not_due(CertRow& row, std::int64_t now)
     if (row.status == CertStatus::kExpired) return JobOutcome{};
     return wait_ms(row.not_after.value_or(now) - now);
   }
-  if (row.status == CertStatus::kRenewing || row.status == CertStatus::kExpired) return std::nullopt;
+  if (row.status == CertStatus::kRenewing || row.status == CertStatus::kExpired)
+    return std::nullopt;
   if (row.renew_after && *row.renew_after > now)
     return wait_ms((row.ari_check_at && *row.ari_check_at > now ? std::min(*row.renew_after, *row.ari_check_at)
                                                                  : *row.renew_after) - now);
@@ -140,14 +170,16 @@ std::optional<JobOutcome> Service::Impl::not_due(CertRow& row, std::int64_t now)
 
 awaitable<JobOutcome> Service::Impl::run_job(storage::Job j) {
   const std::string id = j.key;
-  spdlog::debug("certs: {} job start attempt={} late_ms={}", id, j.attempts, clock.now_ms() - j.run_at);
+  spdlog::debug("certs: job start id={} attempt={} late_ms={}", id, j.attempts,
+                clock.now_ms() - j.run_at);
   if (in_flight.count(id) > 0) co_return wait_ms(1000);
   auto loaded = detail::load_cert(db.read(), id);
   if (!loaded) co_return JobOutcome{false, loaded.error().detail, 5s, false};
   if (!loaded.value()) co_return JobOutcome{};  // removed
   CertRow row = *loaded.value();
   const auto now = clock.now_ms();
-  if (row.version > 0 && !row.order_state && row.not_after && *row.not_after <= now && row.status != CertStatus::kExpired) {
+  if (row.version > 0 && !row.order_state && row.not_after && *row.not_after <= now &&
+      row.status != CertStatus::kExpired) {
     row.status = CertStatus::kExpired;
     auto st = co_await db.write([&](storage::Conn& c) { return detail::update_cert(c, row, now); });
     if (!st) co_return JobOutcome{false, st.error().detail, 5s, false};
@@ -182,7 +214,8 @@ awaitable<JobOutcome> Service::Impl::run_order(CertRow row) {
   if (iss.type == "internal") {
     auto issued = issue_with_new_key(*internal_ca, row.hostnames, clock.now(), KeyType::kEcdsaP256,
                                      std::chrono::seconds(iss.validity_s));
-    if (!issued) co_return co_await record_failure(std::move(row), issued.error(), kTerminal, std::nullopt);
+    if (!issued)
+      co_return co_await record_failure(std::move(row), issued.error(), kTerminal, std::nullopt);
     co_return co_await store_issued(std::move(row), issued.value().chain_pem, issued.value().key_pem, iss.name);
   }
   if (!row.order_state) {
@@ -236,7 +269,7 @@ Result<OrderState> Service::Impl::load_order(const CertRow& row) {
     BOOST_OUTCOME_TRY(key, open_text(*row.order_key_sealed));
     st.key_pem = std::move(key);
   }
-  if (!st.order_url.empty()) spdlog::info("certs: {} resumes order {}", row.id, st.order_url);
+  if (!st.order_url.empty()) spdlog::info("certs: id={} resumes order {}", row.id, st.order_url);
   return st;
 }
 
@@ -270,7 +303,8 @@ awaitable<JobOutcome> Service::Impl::run_acme(CertRow row, std::int64_t idx) {
   auto cl = co_await client(idx);
   if (!cl) co_return co_await record_failure(std::move(row), cl.error(), kRetryable, std::nullopt);
   auto loaded = load_order(row);
-  if (!loaded) co_return co_await record_failure(std::move(row), loaded.error(), kTerminal, std::nullopt);
+  if (!loaded)
+    co_return co_await record_failure(std::move(row), loaded.error(), kTerminal, std::nullopt);
   OrderState st = std::move(loaded).value();
   DbHttp01 http(db, clock, row.id, dns_settled);
   DbDns01 dns(*this, row.dns01_delegate);
@@ -284,7 +318,8 @@ awaitable<JobOutcome> Service::Impl::run_acme(CertRow row, std::int64_t idx) {
     auto w = co_await persist_step(row, st, prev_url, idx);
     if (!w) co_return JobOutcome{false, w.error().detail, 5s, false};
     if (st.finished()) break;
-    if (st.retry_after_ms > kInJobWaitMs || clock.now_ms() > deadline) co_return wait_ms(st.retry_after_ms);
+    if (st.retry_after_ms > kInJobWaitMs || clock.now_ms() > deadline)
+      co_return wait_ms(st.retry_after_ms);
     if (st.retry_after_ms > 0) {
       asio::steady_timer t(io);
       t.expires_after(std::chrono::milliseconds(st.retry_after_ms));
@@ -310,7 +345,8 @@ awaitable<JobOutcome> Service::Impl::order_done(CertRow row, OrderState st, std:
   if (st.status == OrderStatus::kValid && !st.certificate_pem.empty())
     co_return co_await store_issued(std::move(row), st.certificate_pem, st.key_pem, iss.name);
   if (st.status != OrderStatus::kInvalid) co_return wait_ms(1000);
-  Error e = st.error ? problem_error(*st.error) : make_error(Code::kInvalidArgument, "order became invalid");
+  Error e = st.error ? problem_error(*st.error)
+                     : make_error(Code::kInvalidArgument, "order became invalid");
   co_await order_invalid(row, idx);
   co_return co_await record_failure(std::move(row), e, kTerminal, std::nullopt);
 }
@@ -318,32 +354,19 @@ awaitable<JobOutcome> Service::Impl::order_done(CertRow row, OrderState st, std:
 awaitable<JobOutcome> Service::Impl::store_issued(CertRow row, std::string chain, std::string key,
                                                   const std::string& issuer) {
   auto info = parse_leaf(chain);
-  if (!info) co_return co_await record_failure(std::move(row), info.error(), kTerminal, std::nullopt);
+  if (!info)
+    co_return co_await record_failure(std::move(row), info.error(), kTerminal, std::nullopt);
   auto sealed = seal_text(key);
-  if (!sealed) co_return co_await record_failure(std::move(row), sealed.error(), kTerminal, std::nullopt);
+  if (!sealed)
+    co_return co_await record_failure(std::move(row), sealed.error(), kTerminal, std::nullopt);
   const auto now = clock.now_ms();
   std::uniform_real_distribution<double> u(0.0, 1.0);
   // 2/3 of the lifetime minus up to 5 % jitter; an ACME issuer is asked for
   // its renewal window right after (check_ari).
   const auto renew_at = plan_renewal(info.value(), std::nullopt, std::nullopt, clock.now(), u(rng));
-  auto ms = [](SysTime t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count(); };
   const std::string finished_url = row.order_url.value_or("");
-  row.version += 1;
-  row.chain_pem = chain;
-  row.key_sealed = sealed.value();
-  row.not_before = ms(info.value().not_before);
-  row.not_after = ms(info.value().not_after);
-  row.renew_after = ms(renew_at);
-  row.status = CertStatus::kValid;
-  row.issuer = issuer;
-  row.last_error.reset();
-  row.failures = row.issuer_failures = 0;
-  row.next_attempt_at.reset();
-  row.ari_window_start.reset();
-  row.ari_window_end.reset();
-  if (issuer != "internal") row.ari_check_at = now;
-  else row.ari_check_at.reset();
-  clear_order(row);
+  stamp_version(row, info.value(), std::move(chain), std::move(sealed).value(), issuer, renew_at,
+                now);
   auto st = co_await db.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(detail::update_cert(c, row, now));
     if (!finished_url.empty()) {
@@ -352,7 +375,7 @@ awaitable<JobOutcome> Service::Impl::store_issued(CertRow row, std::string chain
     return detail::delete_http_tokens(c, row.id, now);
   });
   if (!st) co_return JobOutcome{false, st.error().detail, 5s, false};
-  spdlog::info("certs: {} version {} issued by {} not_after={}", row.id, row.version, issuer,
+  spdlog::info("certs: issued id={} version={} issuer={} not_after={}", row.id, row.version, issuer,
                format_rfc3339(*row.not_after));
   for (const auto& f : this->issued) f(row.id, row.workspace_id);
   co_return wait_ms(row.ari_check_at ? 0 : *row.renew_after - now);
@@ -373,14 +396,15 @@ awaitable<JobOutcome> Service::Impl::record_failure(CertRow row, const Error& e,
   row.issuer_failures += 1;
   row.last_error = issuers[static_cast<std::size_t>(idx)].name + ": " + e.detail;
   std::uniform_real_distribution<double> u(0.0, 1.0);
-  const auto d = detail::decide_retry({row.failures, row.issuer_failures, cls, retry_after_s, now,
-                                       row.issuer_index, last + 1, o.failures_before_fallback,
-                                       u(rng)});
+  const auto d =
+      detail::decide_retry({row.failures, row.issuer_failures, cls, retry_after_s, now,
+                            row.issuer_index, last + 1, o.failures_before_fallback, u(rng)});
   if (d.action != detail::RetryAction::kResume) clear_order(row);
   if (d.action == detail::RetryAction::kFallBack) {
     row.issuer_index = d.issuer_index;
     row.issuer_failures = 0;
-    *row.last_error += "; falling back to issuer " + issuers[static_cast<std::size_t>(d.issuer_index)].name;
+    *row.last_error +=
+        "; falling back to issuer " + issuers[static_cast<std::size_t>(d.issuer_index)].name;
   }
   row.next_attempt_at = d.at_ms;
   row.status = status_after_failure(row, now);
@@ -394,8 +418,8 @@ awaitable<JobOutcome> Service::Impl::record_failure(CertRow row, const Error& e,
                  row.failures, st.error().detail);
     co_return JobOutcome{false, st.error().detail, 5s, false};
   }
-  spdlog::warn("certs: attempt failed id={} attempt={} next_in_ms={} error={}", row.id, row.failures,
-               d.delay_ms, *row.last_error);
+  spdlog::warn("certs: attempt failed id={} attempt={} next_in_ms={} error={}", row.id,
+               row.failures, d.delay_ms, *row.last_error);
   co_return wait_ms(d.delay_ms);
 }
 

@@ -82,13 +82,16 @@ awaitable<void> Service::Impl::check_ari(CertRow& row, std::int64_t now) {
     }
     std::uniform_real_distribution<double> u(0.0, 1.0);
     apply_ari_answer(row, info.value(), answer, now, u(rng));
-    if (!answer) spdlog::warn("certs: {} renewalInfo failed: {}", row.id, answer.error().detail);
+    if (!answer)
+      spdlog::warn("certs: renewalInfo failed id={} error={}", row.id, answer.error().detail);
     else if (answer.value())
-      spdlog::info("certs: {} ARI window {}..{} renew_after={}", row.id, format_rfc3339(*row.ari_window_start),
-                   format_rfc3339(*row.ari_window_end), format_rfc3339(*row.renew_after));
+      spdlog::info("certs: ARI window id={} start={} end={} renew_after={}", row.id,
+                   format_rfc3339(*row.ari_window_start), format_rfc3339(*row.ari_window_end),
+                   format_rfc3339(*row.renew_after));
   }
   auto st = co_await db.write([&](storage::Conn& c) { return detail::update_cert(c, row, now); });
-  if (!st) spdlog::warn("certs: {} storing renewal plan: {}", row.id, st.error().detail);
+  if (!st)
+    spdlog::warn("certs: storing renewal plan failed id={} error={}", row.id, st.error().detail);
 }
 
 // Before a new order: the budgets it needs (all or none, in one write
@@ -119,7 +122,7 @@ awaitable<std::optional<JobOutcome>> Service::Impl::reserve_order(CertRow& row, 
   });
   if (!w) co_return JobOutcome{false, w.error().detail, 5s, false};
   if (verdict.allowed) co_return std::nullopt;
-  spdlog::info("certs: {} waits: {}", row.id, *row.last_error);
+  spdlog::info("certs: order waits id={} reason={}", row.id, *row.last_error);
   co_return JobOutcome{false, "", std::chrono::milliseconds(std::max<std::int64_t>(verdict.retry_at - now, 0)), false};
 }
 
@@ -144,7 +147,10 @@ awaitable<void> Service::Impl::order_invalid(const CertRow& row, std::int64_t id
     }
     return detail::save_tats(c, iss.name, next);
   });
-  if (!st) spdlog::warn("certs: {} budget after invalid order: {}", row.id, st.error().detail);
+  if (!st) {
+    spdlog::warn("certs: budget after invalid order failed id={} error={}", row.id,
+                 st.error().detail);
+  }
 }
 
 }  // namespace fc::certs

@@ -39,7 +39,8 @@ RetryDecision decide_retry(const RetryInput& in) {
   }
   d.action = in.error == ErrorClass::kTerminal ? RetryAction::kNewOrder : RetryAction::kResume;
   const auto doublings = std::clamp<std::int64_t>(in.failures - 1, 0, kMaxDoublings);
-  double delay = std::min(kMaxDelayMs, kFirstDelayMs * std::pow(2.0, static_cast<double>(doublings)));
+  double delay =
+      std::min(kMaxDelayMs, kFirstDelayMs * std::pow(2.0, static_cast<double>(doublings)));
   delay *= 0.9 + 0.2 * std::clamp(in.jitter_u, 0.0, 1.0);
   if (in.retry_after_s) delay = std::max(delay, static_cast<double>(*in.retry_after_s) * 1000.0);
   d.delay_ms = static_cast<std::int64_t>(delay);

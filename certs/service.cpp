@@ -146,7 +146,7 @@ Status Service::Impl::load_kek() {
     std::array<std::uint8_t, 32> fresh{};
     if (RAND_bytes(fresh.data(), static_cast<int>(fresh.size())) != 1) return make_error(Code::kCrypto, "RAND_bytes failed");
     BOOST_OUTCOME_TRY(write_new_kek(path, to_hex(fresh)));
-    spdlog::info("certs: generated a new key-encryption key in {} (mode 0600)", path);
+    spdlog::info("certs: generated a new key-encryption key path={} mode=0600", path);
   }
   BOOST_OUTCOME_TRY(text, read_small_file(path));
   BOOST_OUTCOME_TRY(k, parse_kek(text, path));
@@ -178,7 +178,7 @@ Status Service::Impl::load_internal_ca() {
     return detail::put_meta(c, "internal_root_key", sealed);
   }));
   internal_ca = ca;
-  spdlog::info("certs: created the internal root");
+  spdlog::info("certs: created the internal root cn=\"fleetcommand internal root\"");
   return ok();
 }
 
@@ -210,7 +210,7 @@ void Service::Impl::release_slot(const std::string& id) {
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex) {
-      spdlog::error("certs: waking an order job: {}", ex.what());
+      spdlog::error("certs: waking an order job failed error={}", ex.what());
     }
   });
 }
@@ -220,7 +220,9 @@ void Service::Impl::release_slot(const std::string& id) {
 awaitable<void> Service::Impl::wake_job(std::string id) {
   const auto now = clock.now_ms();
   auto st = co_await db.write([&](storage::Conn& c) { return enqueue_now(c, id, now); });
-  if (!st) spdlog::warn("certs: {} could not be woken for a free order slot: {}", id, st.error().detail);
+  if (!st)
+    spdlog::warn("certs: order job not woken for a free slot id={} error={}", id,
+                 st.error().detail);
   if (jobs) jobs->poke();
 }
 

@@ -1,9 +1,9 @@
 // Names of the typed states (certs/detail/status.hpp, OrderStatus in
 // pki.hpp): one table per enum, read both ways, so that parse(name(s)) == s.
+#include "certs/detail/status.hpp"
+
 #include <array>
 #include <utility>
-
-#include "certs/detail/status.hpp"
 
 namespace fc::certs {
 
@@ -77,9 +77,7 @@ std::optional<ChallengeStatus> parse_challenge_status(std::string_view text) {
 }
 std::string_view challenge_status_name(ChallengeStatus s) { return name_in(kChallenge, s); }
 
-std::optional<CertStatus> parse_cert_status(std::string_view text) {
-  return parse_in(kCert, text);
-}
+std::optional<CertStatus> parse_cert_status(std::string_view text) { return parse_in(kCert, text); }
 std::string_view cert_status_name(CertStatus s) { return name_in(kCert, s); }
 
 }  // namespace detail

@@ -114,8 +114,10 @@ Status insert_cert(storage::Conn& c, const CertRow& r, std::int64_t now) {
   BOOST_OUTCOME_TRY(s, c.prepare(
       "INSERT INTO certificates(id, names_key, hostnames, workspace_id, challenge, dns01_delegate, status,"
       " issuer_index, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"));
-  return s.bind_all(r.id, r.names_key, nlohmann::json(r.hostnames).dump(), r.workspace_id, r.challenge,
-                    r.dns01_delegate, cert_status_name(r.status), r.issuer_index, now).run();
+  return s
+      .bind_all(r.id, r.names_key, nlohmann::json(r.hostnames).dump(), r.workspace_id, r.challenge,
+                r.dns01_delegate, cert_status_name(r.status), r.issuer_index, now)
+      .run();
 }
 
 Status update_cert(storage::Conn& c, const CertRow& r, std::int64_t now) {
@@ -125,10 +127,11 @@ Status update_cert(storage::Conn& c, const CertRow& r, std::int64_t now) {
       " renew = ?13, chain_pem = ?14, key_sealed = ?15, order_issuer = ?16, order_url = ?17, order_state = ?18,"
       " order_key_sealed = ?19, updated_at = ?20, ari_check_at = ?21, ari_window_start = ?22,"
       " ari_window_end = ?23 WHERE id = ?1"));
-  s.bind_all(r.id, cert_status_name(r.status), r.issuer, r.issuer_index, r.issuer_failures, r.failures, r.version, r.not_before,
-             r.not_after, r.renew_after, r.next_attempt_at, r.last_error, r.renew ? 1 : 0, r.chain_pem, r.key_sealed,
-             r.order_issuer, r.order_url, r.order_state, r.order_key_sealed, now, r.ari_check_at,
-             r.ari_window_start, r.ari_window_end);
+  s.bind_all(r.id, cert_status_name(r.status), r.issuer, r.issuer_index, r.issuer_failures,
+             r.failures, r.version, r.not_before, r.not_after, r.renew_after, r.next_attempt_at,
+             r.last_error, r.renew ? 1 : 0, r.chain_pem, r.key_sealed, r.order_issuer, r.order_url,
+             r.order_state, r.order_key_sealed, now, r.ari_check_at, r.ari_window_start,
+             r.ari_window_end);
   BOOST_OUTCOME_TRY(s.run());
   if (c.changes() == 0) return make_error(Code::kNotFound, "certificate " + r.id + " not found");
   return ok();

@@ -82,7 +82,8 @@ struct ExternalTxt {
 Status remember_external_txt(storage::Conn& c, const ExternalTxt& t, std::int64_t expires_at);
 Status forget_external_txt(storage::Conn& c, const ExternalTxt& t);
 // The oldest `limit` values that expired by `now`.
-Result<std::vector<ExternalTxt>> expired_external_txt(storage::Conn& c, std::int64_t now, int limit);
+Result<std::vector<ExternalTxt>> expired_external_txt(storage::Conn& c, std::int64_t now,
+                                                      int limit);
 
 // DNS-01 TXT values the embedded server publishes (dns_challenges, 0003;
 // read by the zone builder). NOTE(issue #21): the dns component should own

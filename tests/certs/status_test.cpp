@@ -3,12 +3,12 @@
 // anything else is rejected.
 #include "certs/detail/status.hpp"
 
-#include "certs/detail/acme_wire.hpp"
-
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
+
+#include "certs/detail/acme_wire.hpp"
 
 using namespace fc::certs;
 using namespace fc::certs::detail;
@@ -16,9 +16,9 @@ using namespace fc::certs::detail;
 TEST_SUITE("certs") {
   TEST_CASE("order status: RFC 8555 §7.1.6 names round trip") {
     const std::vector<std::pair<OrderStatus, std::string>> table{
-        {OrderStatus::kNone, ""},           {OrderStatus::kPending, "pending"},
-        {OrderStatus::kReady, "ready"},     {OrderStatus::kProcessing, "processing"},
-        {OrderStatus::kValid, "valid"},     {OrderStatus::kInvalid, "invalid"}};
+        {OrderStatus::kNone, ""},       {OrderStatus::kPending, "pending"},
+        {OrderStatus::kReady, "ready"}, {OrderStatus::kProcessing, "processing"},
+        {OrderStatus::kValid, "valid"}, {OrderStatus::kInvalid, "invalid"}};
     for (const auto& [s, name] : table) {
       CAPTURE(name);
       CHECK(order_status_name(s) == name);
@@ -42,8 +42,10 @@ TEST_SUITE("certs") {
     CHECK_FALSE(parse_authz_status("ready"));
     CHECK_FALSE(parse_authz_status(""));
     const std::vector<std::pair<ChallengeStatus, std::string>> challenge{
-        {ChallengeStatus::kPending, "pending"}, {ChallengeStatus::kProcessing, "processing"},
-        {ChallengeStatus::kValid, "valid"}, {ChallengeStatus::kInvalid, "invalid"}};
+        {ChallengeStatus::kPending, "pending"},
+        {ChallengeStatus::kProcessing, "processing"},
+        {ChallengeStatus::kValid, "valid"},
+        {ChallengeStatus::kInvalid, "invalid"}};
     for (const auto& [s, name] : challenge) {
       CAPTURE(name);
       CHECK(challenge_status_name(s) == name);
@@ -53,10 +55,11 @@ TEST_SUITE("certs") {
   }
 
   TEST_CASE("stored certificate status names round trip") {
-    const std::vector<std::pair<CertStatus, std::string>> table{
-        {CertStatus::kPending, "pending"}, {CertStatus::kValid, "valid"},
-        {CertStatus::kRenewing, "renewing"}, {CertStatus::kFailed, "failed"},
-        {CertStatus::kExpired, "expired"}};
+    const std::vector<std::pair<CertStatus, std::string>> table{{CertStatus::kPending, "pending"},
+                                                                {CertStatus::kValid, "valid"},
+                                                                {CertStatus::kRenewing, "renewing"},
+                                                                {CertStatus::kFailed, "failed"},
+                                                                {CertStatus::kExpired, "expired"}};
     for (const auto& [s, name] : table) {
       CAPTURE(name);
       CHECK(cert_status_name(s) == name);
@@ -70,9 +73,12 @@ TEST_SUITE("certs") {
     auto o = parse_order(R"({"status":"done","finalize":"f"})");
     REQUIRE_FALSE(o);
     CHECK(o.error().code == fc::Code::kParse);
-    CHECK(parse_order(R"({"status":"ready","finalize":"f"})").value().status == OrderStatus::kReady);
-    CHECK_FALSE(parse_authorization(R"({"status":"ready","identifier":{"value":"x"},"challenges":[]})"));
+    CHECK(parse_order(R"({"status":"ready","finalize":"f"})").value().status ==
+          OrderStatus::kReady);
+    CHECK_FALSE(
+        parse_authorization(R"({"status":"ready","identifier":{"value":"x"},"challenges":[]})"));
     CHECK_FALSE(parse_order_state(R"({"status":"done"})"));
-    CHECK(parse_order_state(R"({"status":"processing"})").value().status == OrderStatus::kProcessing);
+    CHECK(parse_order_state(R"({"status":"processing"})").value().status ==
+          OrderStatus::kProcessing);
   }
 }

@@ -19,8 +19,10 @@ TEST_SUITE("storage") {
     REQUIRE(leased);
     REQUIRE(leased.value().size() == 2);
     REQUIRE(requeue_leased(*c, "cert.order", kT0 + 5));
-    CHECK(scalar(*c, "SELECT count(*) FROM jobs WHERE kind = 'cert.order' AND state = 'queued'"
-                     " AND run_at = " + std::to_string(kT0 + 5) + " AND lease_until IS NULL") == 1);
+    CHECK(scalar(*c,
+                 "SELECT count(*) FROM jobs WHERE kind = 'cert.order' AND state = 'queued'"
+                 " AND run_at = " +
+                     std::to_string(kT0 + 5) + " AND lease_until IS NULL") == 1);
     CHECK(scalar(*c, "SELECT count(*) FROM jobs WHERE kind = 'mail' AND state = 'leased'") == 1);
     // Due again at once, well before the 60 s lease would have run out.
     auto again = lease(*c, R"(["cert.order"])", kT0 + 5, 60'000, 10);
