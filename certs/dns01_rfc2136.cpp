@@ -109,7 +109,7 @@ awaitable<Status> Service::Impl::rfc2136_txt(const Rfc2136Zone& z, std::string o
   auto sent = co_await send_txt_update(z, owner, value, add, clock);
   const bool forget = add ? (!sent && sent.error().code != Code::kTimeout) : static_cast<bool>(sent);
   if (sent)
-    spdlog::info("certs: dns-01 TXT {} name={} server={} zone={}", add ? "added" : "deleted", owner,
+    spdlog::info("certs: dns-01 {} TXT {} server={} zone={}", add ? "added" : "deleted", owner,
                  z.server, z.zone);
   if (forget) {
     auto st = co_await db.write([&](storage::Conn& c) {
