@@ -57,9 +57,10 @@ Error AcmeClient::Impl::fail(const HttpResponse& r) {
   return problem_error(p);
 }
 
-void AcmeClient::Impl::schedule_poll(OrderState& st, const std::string& prev_status,
+void AcmeClient::Impl::schedule_poll(OrderState& st, OrderStatus prev_status,
                                      const HttpResponse& r) const {
-  if (st.status != "pending" && st.status != "processing") {  // the next step can act now
+  if (st.status != OrderStatus::kPending && st.status != OrderStatus::kProcessing) {
+    // the next step can act now
     st.polls = 0;
     st.retry_after_ms = 0;
     return;

@@ -52,7 +52,8 @@ awaitable<Result<OrderState>> AcmeClient::Impl::new_order(OrderState st) {
     co_return make_error(Code::kUnavailable, "newOrder answered without Location");
   st.order_url = resp.value().location;
   apply_order(st, order.value());
-  certs_logger()->info("acme order placed url={} status={}", st.order_url, st.status);
+  certs_logger()->info("acme order placed url={} status={}", st.order_url,
+                       order_status_name(st.status));
   co_return st;
 }
 
@@ -61,7 +62,7 @@ awaitable<Result<OrderState>> AcmeClient::Impl::new_order(OrderState st) {
 Result<OrderState> AcmeClient::Impl::take_order(OrderState st, const detail::HttpResponse& r) const {
   auto order = detail::parse_order(r.body);
   if (!order) return order.error();
-  const std::string prev = st.status;
+  const OrderStatus prev = st.status;
   apply_order(st, order.value());
   schedule_poll(st, prev, r);
   return st;
@@ -98,7 +99,7 @@ awaitable<Result<OrderState>> AcmeClient::Impl::respond(OrderState st, detail::A
   auto presented = co_await solver->present(rec.domain, rec.token, rec.key_authorization);
   if (!presented) co_return presented.error();
   presented_here.insert(authz_url);
-  if (chosen->status == "pending") {
+  if (chosen->status == detail::ChallengeStatus::kPending) {
     auto resp = co_await post(rec.url, json::object(), false);
     if (!resp) co_return resp.error();
   }
@@ -116,7 +117,8 @@ awaitable<Result<OrderState>> AcmeClient::Impl::authorize(OrderState st, std::ve
     if (!resp) co_return resp.error();
     auto authz = detail::parse_authorization(resp.value().body);
     if (!authz) co_return authz.error();
-    if (authz.value().status != "pending") continue;  // valid, or the order turns invalid
+    // valid, or the order turns invalid
+    if (authz.value().status != detail::AuthzStatus::kPending) continue;
     const ChallengeRecord* rec = record_for(st, url);
     if (rec != nullptr && rec->responded) {  // waiting for the CA
       if (presented_here.count(url) > 0) continue;
@@ -203,7 +205,7 @@ awaitable<Result<OrderState>> AcmeClient::Impl::diagnose_invalid(OrderState st, 
     auto resp = co_await post_as_get(url);
     if (!resp) break;  // the order is invalid anyway; keep what we know
     auto authz = detail::parse_authorization(resp.value().body);
-    if (!authz || authz.value().status != "invalid") continue;
+    if (!authz || authz.value().status != detail::AuthzStatus::kInvalid) continue;
     for (const auto& c : authz.value().challenges) {
       if (!c.error) continue;
       if (!st.error) st.error = Problem{c.error->type, "authorization failed", 403, {}, std::nullopt};
@@ -215,40 +217,46 @@ awaitable<Result<OrderState>> AcmeClient::Impl::diagnose_invalid(OrderState st, 
   co_return st;
 }
 
+// The one step the order's status calls for (RFC 8555 §7.4).
+awaitable<Result<OrderState>> AcmeClient::Impl::advance(OrderState st,
+                                                        std::vector<Solver*> solvers) {
+  switch (st.status) {
+    case OrderStatus::kNone:
+      co_return co_await new_order(std::move(st));
+    case OrderStatus::kPending:
+      co_return co_await authorize(std::move(st), std::move(solvers));
+    case OrderStatus::kReady:
+      co_return co_await finalize(std::move(st));
+    case OrderStatus::kProcessing:
+      co_return co_await refresh_order(std::move(st));
+    case OrderStatus::kValid:
+      co_return co_await download(std::move(st), std::move(solvers));
+    case OrderStatus::kInvalid:
+      co_return co_await diagnose_invalid(std::move(st), std::move(solvers));
+  }
+  co_return make_error(Code::kInternal, "order status out of range");
+}
+
 awaitable<Result<OrderState>> AcmeClient::step(OrderState st, std::vector<Solver*> solvers) {
   if (st.finished()) co_return st;
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string from = st.status;
+  const OrderStatus from = st.status;
   auto acct = co_await impl_->ensure_account();
   if (!acct) co_return acct.error();
   st.account_url = impl_->kid;
   st.retry_after_ms = 0;
   ++st.steps;
-  Result<OrderState> next = make_error(Code::kInternal, "unset");
-  if (st.status.empty()) {
-    next = co_await impl_->new_order(std::move(st));
-  } else if (st.status == "pending") {
-    next = co_await impl_->authorize(std::move(st), solvers);
-  } else if (st.status == "ready") {
-    next = co_await impl_->finalize(std::move(st));
-  } else if (st.status == "processing") {
-    next = co_await impl_->refresh_order(std::move(st));
-  } else if (st.status == "valid") {
-    next = co_await impl_->download(std::move(st), solvers);
-  } else if (st.status == "invalid") {
-    next = co_await impl_->diagnose_invalid(std::move(st), solvers);
-  } else {
-    next = make_error(Code::kParse, "unknown order status \"" + st.status.substr(0, 40) + "\"");
-  }
+  auto next = co_await impl_->advance(std::move(st), std::move(solvers));
   // One line per step (debug): where an order's time goes (docs/BENCHMARKS.md "ACME").
   const auto ms =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+  const std::string_view from_name = from == OrderStatus::kNone ? "new" : order_status_name(from);
   if (next)
-    certs_logger()->debug("acme step order={} from={} to={} ms={:.1f} wait_ms={}", next.value().order_url,
-                          from.empty() ? "new" : from, next.value().status, ms.count() / 1000.0,
-                          next.value().retry_after_ms);
+    certs_logger()->debug("acme step order={} from={} to={} ms={:.1f} wait_ms={}",
+                          next.value().order_url, from_name, order_status_name(next.value().status),
+                          ms.count() / 1000.0, next.value().retry_after_ms);
   else
-    certs_logger()->debug("acme step from={} failed ms={:.1f}: {}", from.empty() ? "new" : from,
+    certs_logger()->debug("acme step from={} failed ms={:.1f} error={}", from_name,
                           ms.count() / 1000.0, next.error().detail);
   co_return next;
 }
@@ -258,17 +266,18 @@ awaitable<Result<OrderState>> AcmeClient::run_order(OrderState st, std::vector<S
                                                     std::function<void(const OrderState&)> persist) {
   for (int i = 0; i < max_steps; ++i) {
     // An invalid order needs one more step (diagnosis + cleanup) unless done.
-    if (st.finished() && !(st.status == "invalid" && !st.error)) co_return st;
+    if (st.finished() && !(st.status == OrderStatus::kInvalid && !st.error)) co_return st;
     auto next = co_await step(std::move(st), solvers);
     if (!next) co_return next.error();
     st = std::move(next.value());
     if (persist) persist(st);
-    if (st.status == "invalid" && st.error) co_return st;
+    if (st.status == OrderStatus::kInvalid && st.error) co_return st;
     if (st.retry_after_ms > 0) co_await sleep(std::chrono::milliseconds(st.retry_after_ms));
   }
   if (st.finished()) co_return st;
   co_return make_error(Code::kTimeout, "order not finished after " + std::to_string(max_steps) +
-                                           " steps (status " + st.status + ")");
+                                           " steps (status " +
+                                           std::string(order_status_name(st.status)) + ")");
 }
 
 }  // namespace fc::certs

@@ -176,7 +176,8 @@ Error problem_error(const Problem& p) {
 }
 
 bool OrderState::finished() const {
-  return status == "invalid" || (status == "valid" && !certificate_pem.empty());
+  return status == OrderStatus::kInvalid ||
+         (status == OrderStatus::kValid && !certificate_pem.empty());
 }
 
 namespace {
@@ -210,6 +211,28 @@ Status get_to(const json& j, const char* key, T& out) {
   return ok();
 }
 
+Result<ChallengeRecord> challenge_record(const json& c) {
+  if (!c.is_object()) return make_error(Code::kParse, "order state: bad challenge");
+  ChallengeRecord r;
+  BOOST_OUTCOME_TRY(get_to(c, "authz_url", r.authz_url));
+  BOOST_OUTCOME_TRY(get_to(c, "domain", r.domain));
+  BOOST_OUTCOME_TRY(get_to(c, "type", r.type));
+  BOOST_OUTCOME_TRY(get_to(c, "url", r.url));
+  BOOST_OUTCOME_TRY(get_to(c, "token", r.token));
+  BOOST_OUTCOME_TRY(get_to(c, "key_authorization", r.key_authorization));
+  BOOST_OUTCOME_TRY(get_to(c, "responded", r.responded));
+  return r;
+}
+
+// problem_json() read back: the HTTP status and retry_after_s are ours.
+Problem stored_problem(const json& err) {
+  Problem p = detail::parse_problem(err.dump(), 0);
+  if (auto it = err.find("status"); it != err.end() && it->is_number_integer()) p.status = *it;
+  if (auto it = err.find("retry_after_s"); it != err.end() && it->is_number_integer())
+    p.retry_after_s = it->get<std::int64_t>();
+  return p;
+}
+
 }  // namespace
 
 std::string serialize_order_state(const OrderState& st) {
@@ -218,12 +241,20 @@ std::string serialize_order_state(const OrderState& st) {
     chs.push_back({{"authz_url", c.authz_url}, {"domain", c.domain}, {"type", c.type},
                    {"url", c.url}, {"token", c.token}, {"key_authorization", c.key_authorization},
                    {"responded", c.responded}});
-  json j{{"identifiers", st.identifiers}, {"replaces", st.replaces},
-         {"account_url", st.account_url}, {"status", st.status},
-         {"order_url", st.order_url}, {"finalize_url", st.finalize_url},
-         {"certificate_url", st.certificate_url}, {"authorization_urls", st.authorization_urls},
-         {"challenges", chs}, {"key_pem", st.key_pem}, {"certificate_pem", st.certificate_pem},
-         {"retry_after_ms", st.retry_after_ms}, {"steps", st.steps}, {"polls", st.polls}};
+  json j{{"identifiers", st.identifiers},
+         {"replaces", st.replaces},
+         {"account_url", st.account_url},
+         {"status", order_status_name(st.status)},
+         {"order_url", st.order_url},
+         {"finalize_url", st.finalize_url},
+         {"certificate_url", st.certificate_url},
+         {"authorization_urls", st.authorization_urls},
+         {"challenges", chs},
+         {"key_pem", st.key_pem},
+         {"certificate_pem", st.certificate_pem},
+         {"retry_after_ms", st.retry_after_ms},
+         {"steps", st.steps},
+         {"polls", st.polls}};
   if (st.error) j["error"] = problem_json(*st.error);
   return j.dump();
 }
@@ -235,7 +266,11 @@ Result<OrderState> parse_order_state(std::string_view text) {
   BOOST_OUTCOME_TRY(get_to(j, "identifiers", st.identifiers));
   BOOST_OUTCOME_TRY(get_to(j, "replaces", st.replaces));
   BOOST_OUTCOME_TRY(get_to(j, "account_url", st.account_url));
-  BOOST_OUTCOME_TRY(get_to(j, "status", st.status));
+  std::string status;
+  BOOST_OUTCOME_TRY(get_to(j, "status", status));
+  auto parsed_status = parse_order_status(status);
+  if (!parsed_status) return make_error(Code::kParse, "order state: bad \"status\"");
+  st.status = *parsed_status;
   BOOST_OUTCOME_TRY(get_to(j, "order_url", st.order_url));
   BOOST_OUTCOME_TRY(get_to(j, "finalize_url", st.finalize_url));
   BOOST_OUTCOME_TRY(get_to(j, "certificate_url", st.certificate_url));
@@ -248,26 +283,12 @@ Result<OrderState> parse_order_state(std::string_view text) {
   auto chs = j.find("challenges");
   if (chs != j.end() && chs->is_array()) {
     for (const auto& c : *chs) {
-      if (!c.is_object()) return make_error(Code::kParse, "order state: bad challenge");
-      ChallengeRecord r;
-      BOOST_OUTCOME_TRY(get_to(c, "authz_url", r.authz_url));
-      BOOST_OUTCOME_TRY(get_to(c, "domain", r.domain));
-      BOOST_OUTCOME_TRY(get_to(c, "type", r.type));
-      BOOST_OUTCOME_TRY(get_to(c, "url", r.url));
-      BOOST_OUTCOME_TRY(get_to(c, "token", r.token));
-      BOOST_OUTCOME_TRY(get_to(c, "key_authorization", r.key_authorization));
-      BOOST_OUTCOME_TRY(get_to(c, "responded", r.responded));
+      BOOST_OUTCOME_TRY(r, challenge_record(c));
       st.challenges.push_back(std::move(r));
     }
   }
   auto err = j.find("error");
-  if (err != j.end() && err->is_object()) {
-    Problem p = detail::parse_problem(err->dump(), 0);
-    if (auto it = err->find("status"); it != err->end() && it->is_number_integer()) p.status = *it;
-    if (auto it = err->find("retry_after_s"); it != err->end() && it->is_number_integer())
-      p.retry_after_s = it->get<std::int64_t>();
-    st.error = std::move(p);
-  }
+  if (err != j.end() && err->is_object()) st.error = stored_problem(*err);
   return st;
 }
 

@@ -30,6 +30,17 @@ Result<std::string> req_str(const json& j, const char* key, std::string_view wha
   return s;
 }
 
+// A required RFC 8555 §7.1.6 status member, parsed into its enum; a status
+// the RFC does not list is malformed input.
+template <class Parse>
+auto req_status(const json& j, std::string_view what, Parse parse)
+    -> Result<typename decltype(parse(std::string_view()))::value_type> {
+  BOOST_OUTCOME_TRY(text, req_str(j, "status", what));
+  if (auto s = parse(text)) return *s;
+  return make_error(Code::kParse,
+                    std::string(what) + ": unknown status \"" + text.substr(0, 40) + "\"");
+}
+
 Result<std::vector<std::string>> str_array(const json& j, const char* key, std::string_view what) {
   std::vector<std::string> out;
   auto it = j.find(key);
@@ -79,11 +90,11 @@ Result<Challenge> challenge_from_json(const json& j) {
   Challenge c;
   BOOST_OUTCOME_TRY(type, req_str(j, "type", w));
   BOOST_OUTCOME_TRY(url, req_str(j, "url", w));
-  BOOST_OUTCOME_TRY(status, req_str(j, "status", w));
+  BOOST_OUTCOME_TRY(status, req_status(j, w, parse_challenge_status));
   BOOST_OUTCOME_TRY(token, opt_str(j, "token", w));
   c.type = std::move(type);
   c.url = std::move(url);
-  c.status = std::move(status);
+  c.status = status;
   c.token = std::move(token);
   c.error = opt_problem(j);
   return c;
@@ -126,7 +137,7 @@ Result<Order> parse_order(std::string_view body) {
   constexpr std::string_view w = "order";
   BOOST_OUTCOME_TRY(j, parse_object(body, w));
   Order o;
-  BOOST_OUTCOME_TRY(status, req_str(j, "status", w));
+  BOOST_OUTCOME_TRY(status, req_status(j, w, parse_order_status));
   BOOST_OUTCOME_TRY(authz, str_array(j, "authorizations", w));
   BOOST_OUTCOME_TRY(fin, req_str(j, "finalize", w));
   BOOST_OUTCOME_TRY(cert, opt_str(j, "certificate", w));
@@ -150,7 +161,7 @@ Result<Authorization> parse_authorization(std::string_view body) {
   constexpr std::string_view w = "authorization";
   BOOST_OUTCOME_TRY(j, parse_object(body, w));
   Authorization a;
-  BOOST_OUTCOME_TRY(status, req_str(j, "status", w));
+  BOOST_OUTCOME_TRY(status, req_status(j, w, parse_authz_status));
   a.status = status;
   auto id = j.find("identifier");
   if (id == j.end() || !id->is_object()) return make_error(Code::kParse, "authorization: no identifier");

@@ -58,35 +58,11 @@ namespace {
 
 constexpr std::int64_t kExternalTxtTtlMs = 3600 * 1000;  // validation is long over by then
 constexpr std::int64_t kSweepEveryMs = 60 * 1000;
+constexpr int kSweepBatch = 50;
 
-// The TXT values we wrote, so that a leftover can be deleted later.
-Status remember_txt(storage::Conn& c, const Rfc2136Zone& z, const std::string& name, const std::string& value,
-                    std::optional<std::int64_t> expires_at) {
-  if (!expires_at) {
-    BOOST_OUTCOME_TRY(d, c.prepare("DELETE FROM cert_dns01_external WHERE server = ?1 AND zone = ?2 AND name = ?3"
-                                   " AND value = ?4"));
-    return d.bind_all(z.server, z.zone, name, value).run();
-  }
-  BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO cert_dns01_external(server, zone, name, value, expires_at)"
-                                 " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(server, zone, name, value)"
-                                 " DO UPDATE SET expires_at = excluded.expires_at"));
-  return s.bind_all(z.server, z.zone, name, value, *expires_at).run();
-}
-
-struct ExternalTxt {
-  std::string server, zone, name, value;
-};
-
-Result<std::vector<ExternalTxt>> expired_txt(storage::Conn& c, std::int64_t now) {
-  BOOST_OUTCOME_TRY(s, c.prepare("SELECT server, zone, name, value FROM cert_dns01_external WHERE expires_at <= ?1"
-                                 " ORDER BY expires_at LIMIT 50"));
-  s.bind(1, now);
-  std::vector<ExternalTxt> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) return out;
-    out.push_back(ExternalTxt{s.col_text(0), s.col_text(1), s.col_text(2), s.col_text(3)});
-  }
+detail::ExternalTxt external_txt(const Rfc2136Zone& z, const std::string& name,
+                                 const std::string& value) {
+  return detail::ExternalTxt{z.server, z.zone, name, value};
 }
 
 }  // namespace
@@ -125,15 +101,23 @@ awaitable<Status> Service::Impl::rfc2136_txt(const Rfc2136Zone& z, std::string o
   owner = lower_name(owner);
   if (add) {
     const auto exp = clock.now_ms() + kExternalTxtTtlMs;
-    auto st = co_await db.write([&](storage::Conn& c) { return remember_txt(c, z, owner, value, exp); });
+    auto st = co_await db.write([&](storage::Conn& c) {
+      return detail::remember_external_txt(c, external_txt(z, owner, value), exp);
+    });
     if (!st) co_return st;
   }
   auto sent = co_await send_txt_update(z, owner, value, add, clock);
   const bool forget = add ? (!sent && sent.error().code != Code::kTimeout) : static_cast<bool>(sent);
-  if (sent) spdlog::info("certs: dns-01 {} TXT {} at {} zone={}", add ? "added" : "deleted", owner, z.server, z.zone);
+  if (sent)
+    spdlog::info("certs: dns-01 {} TXT {} server={} zone={}", add ? "added" : "deleted", owner,
+                 z.server, z.zone);
   if (forget) {
-    auto st = co_await db.write([&](storage::Conn& c) { return remember_txt(c, z, owner, value, std::nullopt); });
-    if (!st) spdlog::warn("certs: dns-01 forgetting {}: {}", owner, st.error().detail);
+    auto st = co_await db.write([&](storage::Conn& c) {
+      return detail::forget_external_txt(c, external_txt(z, owner, value));
+    });
+    if (!st)
+      spdlog::warn("certs: dns-01 forgetting a TXT failed name={} error={}", owner,
+                   st.error().detail);
   }
   co_return sent;
 }
@@ -145,9 +129,9 @@ awaitable<void> Service::Impl::sweep_external_txt() {
   const auto now = clock.now_ms();
   if (jobs == nullptr || now < next_txt_sweep) co_return;  // not before init(): providers unknown
   next_txt_sweep = now + kSweepEveryMs;
-  auto rows = expired_txt(db.read(), now);
+  auto rows = detail::expired_external_txt(db.read(), now, kSweepBatch);
   if (!rows) {
-    spdlog::warn("certs: dns-01 sweep: {}", rows.error().detail);
+    spdlog::warn("certs: dns-01 sweep failed error={}", rows.error().detail);
     co_return;
   }
   for (const auto& r : rows.value()) {
@@ -155,13 +139,19 @@ awaitable<void> Service::Impl::sweep_external_txt() {
     for (const auto& x : rfc2136)
       if (x.server == r.server && x.zone == r.zone) z = &x;
     if (z == nullptr) {
-      Rfc2136Zone gone{r.server, r.zone, std::nullopt};
-      auto st = co_await db.write([&](storage::Conn& c) { return remember_txt(c, gone, r.name, r.value, std::nullopt); });
-      (void)st;
+      auto st =
+          co_await db.write([&](storage::Conn& c) { return detail::forget_external_txt(c, r); });
+      if (!st) {
+        spdlog::warn(
+            "certs: dns-01 sweep could not forget a leftover name={} server={} zone={} error={}",
+            r.name, r.server, r.zone, st.error().detail);
+      }
       continue;
     }
     auto st = co_await rfc2136_txt(*z, r.name, r.value, false);
-    if (!st) spdlog::warn("certs: dns-01 leftover {} at {}: {}", r.name, r.server, st.error().detail);
+    if (!st)
+      spdlog::warn("certs: dns-01 leftover not deleted name={} server={} error={}", r.name,
+                   r.server, st.error().detail);
   }
 }
 

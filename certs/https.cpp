@@ -250,8 +250,8 @@ awaitable<Result<HttpResponse>> HttpsClient::request(std::string method, std::st
   if (x.reusable) impl_->keep_idle(where, std::move(stream));
   const auto us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
-  spdlog::debug("https {} {} status={} reused={} ms={:.1f}", method, u.target, x.res.result_int(), reused,
-                us.count() / 1000.0);
+  spdlog::debug("https method={} path={} status={} reused={} ms={:.1f}", method, u.target,
+                x.res.result_int(), reused, us.count() / 1000.0);
   co_return to_response(x.res);
 }
 

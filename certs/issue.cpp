@@ -14,12 +14,18 @@
 namespace fc::certs {
 
 using detail::CertRow;
+using detail::CertStatus;
+using detail::ErrorClass::kRetryable;
+using detail::ErrorClass::kTerminal;
 using storage::JobOutcome;
 using namespace std::chrono_literals;
 
 namespace {
 
 constexpr std::int64_t kChallengeTtlMs = 24 * 3600 * 1000;
+constexpr std::int64_t kRunBudgetMs = 45 * 1000;  // stepping per job run
+constexpr std::int64_t kInJobWaitMs = 5000;       // longer waits go back to the queue
+constexpr int kMaxStepsPerRun = 200;
 
 JobOutcome wait_ms(std::int64_t ms) {
   return JobOutcome{false, "", std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)), false};
@@ -37,18 +43,13 @@ class DbHttp01 final : public Solver {
     // the CA looks: wait for DNS changes already signalled (none: no wait).
     if (dns_settled_) co_await dns_settled_();
     const auto exp = clock_.now_ms() + kChallengeTtlMs;
-    co_return co_await db_.write([&](storage::Conn& c) -> Status {
-      BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO acme_http_tokens(token, key_authorization, cert_id, expires_at)"
-                                     " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(token) DO UPDATE SET"
-                                     " key_authorization = excluded.key_authorization, expires_at = excluded.expires_at"));
-      return s.bind_all(token, key_auth, cert_id_, exp).run();
+    co_return co_await db_.write([&](storage::Conn& c) {
+      return detail::put_http_token(c, token, key_auth, cert_id_, exp);
     });
   }
   awaitable<Status> cleanup(std::string, std::string token, std::string) override {
-    co_return co_await db_.write([&](storage::Conn& c) -> Status {
-      BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM acme_http_tokens WHERE token = ?"));
-      return s.bind(1, token).run();
-    });
+    co_return co_await db_.write(
+        [&](storage::Conn& c) { return detail::delete_http_token(c, token); });
   }
 
  private:
@@ -68,12 +69,8 @@ class DbDns01 final : public Solver {
     const std::string name = owner(domain), value = dns01_txt_value(key_auth);
     if (const auto* z = s_.rfc2136_zone_for(name)) co_return co_await s_.rfc2136_txt(*z, name, value, true);
     const auto now = s_.clock.now_ms();
-    auto st = co_await s_.db.write([&](storage::Conn& c) -> Status {
-      BOOST_OUTCOME_TRY(d, c.prepare("DELETE FROM dns_challenges WHERE name = ?1 AND value = ?2"));
-      BOOST_OUTCOME_TRY(d.bind_all(name, value).run());
-      BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO dns_challenges(name, value, created_at, expires_at)"
-                                     " VALUES(?1, ?2, ?3, ?4)"));
-      return s.bind_all(name, value, now, now + kChallengeTtlMs).run();
+    auto st = co_await s_.db.write([&](storage::Conn& c) {
+      return detail::put_dns_challenge(c, name, value, now, now + kChallengeTtlMs);
     });
     if (!st) co_return st;
     co_return co_await published();
@@ -81,10 +78,8 @@ class DbDns01 final : public Solver {
   awaitable<Status> cleanup(std::string domain, std::string, std::string key_auth) override {
     const std::string name = owner(domain), value = dns01_txt_value(key_auth);
     if (const auto* z = s_.rfc2136_zone_for(name)) co_return co_await s_.rfc2136_txt(*z, name, value, false);
-    auto st = co_await s_.db.write([&](storage::Conn& c) -> Status {
-      BOOST_OUTCOME_TRY(d, c.prepare("DELETE FROM dns_challenges WHERE name = ?1 AND value = ?2"));
-      return d.bind_all(name, value).run();
-    });
+    auto st = co_await s_.db.write(
+        [&](storage::Conn& c) { return detail::delete_dns_challenge(c, name, value); });
     if (s_.dns_changed) s_.dns_changed();
     co_return st;
   }
@@ -113,9 +108,12 @@ class DbDns01 final : public Solver {
   std::string delegate_;
 };
 
-bool retryable(Code c) {
-  return c == Code::kUnavailable || c == Code::kTimeout || c == Code::kRateLimited || c == Code::kIo ||
-         c == Code::kNotFound;
+// What a certificate shows after a failed attempt: failed while it has no
+// version, expired once its last one did, else renewing.
+CertStatus status_after_failure(const CertRow& row, std::int64_t now) {
+  if (row.version == 0) return CertStatus::kFailed;
+  if (row.not_after && *row.not_after <= now) return CertStatus::kExpired;
+  return CertStatus::kRenewing;
 }
 
 void clear_order(CertRow& row) {
@@ -125,16 +123,45 @@ void clear_order(CertRow& row) {
   row.order_key_sealed.reset();
 }
 
+std::int64_t to_ms(SysTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// The row once a new version is stored: its dates and renewal plan, no order,
+// no error; an ACME issuer is asked for its renewal window at once (check_ari).
+void stamp_version(CertRow& row, const CertInfo& info, std::string chain, std::string key_sealed,
+                   const std::string& issuer, SysTime renew_at, std::int64_t now) {
+  row.version += 1;
+  row.chain_pem = std::move(chain);
+  row.key_sealed = std::move(key_sealed);
+  row.not_before = to_ms(info.not_before);
+  row.not_after = to_ms(info.not_after);
+  row.renew_after = to_ms(renew_at);
+  row.status = CertStatus::kValid;
+  row.issuer = issuer;
+  row.last_error.reset();
+  row.failures = row.issuer_failures = 0;
+  row.next_attempt_at.reset();
+  row.ari_window_start.reset();
+  row.ari_window_end.reset();
+  if (issuer != "internal")
+    row.ari_check_at = now;
+  else
+    row.ari_check_at.reset();
+  clear_order(row);
+}
+
 }  // namespace
 
 std::optional<JobOutcome> Service::Impl::not_due(CertRow& row, std::int64_t now) {
   if (row.next_attempt_at && *row.next_attempt_at > now) return wait_ms(*row.next_attempt_at - now);
   if (row.order_state || row.version == 0) return std::nullopt;
   if (!row.renew) {
-    if (row.status == "expired") return JobOutcome{};
+    if (row.status == CertStatus::kExpired) return JobOutcome{};
     return wait_ms(row.not_after.value_or(now) - now);
   }
-  if (row.status == "renewing" || row.status == "expired") return std::nullopt;
+  if (row.status == CertStatus::kRenewing || row.status == CertStatus::kExpired)
+    return std::nullopt;
   if (row.renew_after && *row.renew_after > now)
     return wait_ms((row.ari_check_at && *row.ari_check_at > now ? std::min(*row.renew_after, *row.ari_check_at)
                                                                  : *row.renew_after) - now);
@@ -143,15 +170,17 @@ std::optional<JobOutcome> Service::Impl::not_due(CertRow& row, std::int64_t now)
 
 awaitable<JobOutcome> Service::Impl::run_job(storage::Job j) {
   const std::string id = j.key;
-  spdlog::debug("certs: {} job start attempt={} late_ms={}", id, j.attempts, clock.now_ms() - j.run_at);
+  spdlog::debug("certs: job start id={} attempt={} late_ms={}", id, j.attempts,
+                clock.now_ms() - j.run_at);
   if (in_flight.count(id) > 0) co_return wait_ms(1000);
   auto loaded = detail::load_cert(db.read(), id);
   if (!loaded) co_return JobOutcome{false, loaded.error().detail, 5s, false};
   if (!loaded.value()) co_return JobOutcome{};  // removed
   CertRow row = *loaded.value();
   const auto now = clock.now_ms();
-  if (row.version > 0 && !row.order_state && row.not_after && *row.not_after <= now && row.status != "expired") {
-    row.status = "expired";
+  if (row.version > 0 && !row.order_state && row.not_after && *row.not_after <= now &&
+      row.status != CertStatus::kExpired) {
+    row.status = CertStatus::kExpired;
     auto st = co_await db.write([&](storage::Conn& c) { return detail::update_cert(c, row, now); });
     if (!st) co_return JobOutcome{false, st.error().detail, 5s, false};
   }
@@ -180,12 +209,13 @@ awaitable<JobOutcome> Service::Impl::run_order(CertRow row) {
   const auto now = clock.now_ms();
   auto idx = row.order_state ? row.order_issuer.value_or(row.issuer_index) : row.issuer_index;
   idx = std::min<std::int64_t>(idx, static_cast<std::int64_t>(issuers.size()) - 1);
-  if (row.version > 0 && row.status == "valid") row.status = "renewing";
+  if (row.version > 0 && row.status == CertStatus::kValid) row.status = CertStatus::kRenewing;
   const IssuerConfig& iss = issuers[static_cast<std::size_t>(idx)];
   if (iss.type == "internal") {
     auto issued = issue_with_new_key(*internal_ca, row.hostnames, clock.now(), KeyType::kEcdsaP256,
                                      std::chrono::seconds(iss.validity_s));
-    if (!issued) co_return co_await record_failure(std::move(row), issued.error(), true, std::nullopt);
+    if (!issued)
+      co_return co_await record_failure(std::move(row), issued.error(), kTerminal, std::nullopt);
     co_return co_await store_issued(std::move(row), issued.value().chain_pem, issued.value().key_pem, iss.name);
   }
   if (!row.order_state) {
@@ -239,7 +269,7 @@ Result<OrderState> Service::Impl::load_order(const CertRow& row) {
     BOOST_OUTCOME_TRY(key, open_text(*row.order_key_sealed));
     st.key_pem = std::move(key);
   }
-  if (!st.order_url.empty()) spdlog::info("certs: {} resumes order {}", row.id, st.order_url);
+  if (!st.order_url.empty()) spdlog::info("certs: id={} resumes order {}", row.id, st.order_url);
   return st;
 }
 
@@ -266,128 +296,131 @@ awaitable<Status> Service::Impl::persist_step(CertRow& row, const OrderState& st
   });
 }
 
+// Steps the order while the CA answers quickly: waits of up to 5 s happen
+// here, for at most 45 s of the injected clock per run; a longer wait goes
+// back to the job queue (the state is persisted after every step).
 awaitable<JobOutcome> Service::Impl::run_acme(CertRow row, std::int64_t idx) {
-  const IssuerConfig& iss = issuers[static_cast<std::size_t>(idx)];
   auto cl = co_await client(idx);
-  if (!cl) co_return co_await record_failure(std::move(row), cl.error(), false, std::nullopt);
+  if (!cl) co_return co_await record_failure(std::move(row), cl.error(), kRetryable, std::nullopt);
   auto loaded = load_order(row);
-  if (!loaded) co_return co_await record_failure(std::move(row), loaded.error(), true, std::nullopt);
+  if (!loaded)
+    co_return co_await record_failure(std::move(row), loaded.error(), kTerminal, std::nullopt);
   OrderState st = std::move(loaded).value();
   DbHttp01 http(db, clock, row.id, dns_settled);
   DbDns01 dns(*this, row.dns01_delegate);
   std::vector<Solver*> solvers{row.challenge == "dns-01" ? static_cast<Solver*>(&dns) : &http};
-  const auto deadline = std::chrono::steady_clock::now() + 45s;
-  for (int i = 0; i < 200 && !st.finished(); ++i) {
+  const auto deadline = clock.now_ms() + kRunBudgetMs;
+  for (int i = 0; i < kMaxStepsPerRun && !st.finished(); ++i) {
     const std::string prev_url = st.order_url;
     auto res = co_await cl.value()->step(st, solvers);
-    if (!res) {
-      const auto& p = cl.value()->last_problem();
-      std::optional<std::int64_t> ra = p ? p->retry_after_s : std::nullopt;
-      // An order the CA forgot is dropped: the next attempt places a new one.
-      const bool drop = !retryable(res.error().code) ||
-                        (res.error().code == Code::kNotFound && p && p->resource_gone());
-      co_return co_await record_failure(std::move(row), res.error(), drop, ra);
-    }
+    if (!res) co_return co_await step_failed(std::move(row), *cl.value(), res.error());
     st = std::move(res).value();
     auto w = co_await persist_step(row, st, prev_url, idx);
     if (!w) co_return JobOutcome{false, w.error().detail, 5s, false};
     if (st.finished()) break;
-    if (st.retry_after_ms > 5000 || std::chrono::steady_clock::now() > deadline) co_return wait_ms(st.retry_after_ms);
+    if (st.retry_after_ms > kInJobWaitMs || clock.now_ms() > deadline)
+      co_return wait_ms(st.retry_after_ms);
     if (st.retry_after_ms > 0) {
       asio::steady_timer t(io);
       t.expires_after(std::chrono::milliseconds(st.retry_after_ms));
       co_await t.async_wait(use_awaitable);
     }
   }
-  if (st.status == "valid" && !st.certificate_pem.empty())
+  co_return co_await order_done(std::move(row), std::move(st), idx);
+}
+
+// A step the CA (or the transport) refused: classified for the retry policy,
+// with the CA's Retry-After.
+awaitable<JobOutcome> Service::Impl::step_failed(CertRow row, const AcmeClient& cl, Error e) {
+  const auto& p = cl.last_problem();
+  std::optional<std::int64_t> ra = p ? p->retry_after_s : std::nullopt;
+  const auto cls = detail::classify_acme_error(e.code, p && p->resource_gone());
+  co_return co_await record_failure(std::move(row), e, cls, ra);
+}
+
+// After the stepping: a certificate to store, an invalid order to count, or
+// an order still under way (the job comes back in a second).
+awaitable<JobOutcome> Service::Impl::order_done(CertRow row, OrderState st, std::int64_t idx) {
+  const IssuerConfig& iss = issuers[static_cast<std::size_t>(idx)];
+  if (st.status == OrderStatus::kValid && !st.certificate_pem.empty())
     co_return co_await store_issued(std::move(row), st.certificate_pem, st.key_pem, iss.name);
-  if (st.status == "invalid") {
-    Error e = st.error ? problem_error(*st.error) : make_error(Code::kInvalidArgument, "order became invalid");
-    co_await order_invalid(row, idx);
-    co_return co_await record_failure(std::move(row), e, true, std::nullopt);
-  }
-  co_return wait_ms(1000);
+  if (st.status != OrderStatus::kInvalid) co_return wait_ms(1000);
+  Error e = st.error ? problem_error(*st.error)
+                     : make_error(Code::kInvalidArgument, "order became invalid");
+  co_await order_invalid(row, idx);
+  co_return co_await record_failure(std::move(row), e, kTerminal, std::nullopt);
 }
 
 awaitable<JobOutcome> Service::Impl::store_issued(CertRow row, std::string chain, std::string key,
                                                   const std::string& issuer) {
   auto info = parse_leaf(chain);
-  if (!info) co_return co_await record_failure(std::move(row), info.error(), true, std::nullopt);
+  if (!info)
+    co_return co_await record_failure(std::move(row), info.error(), kTerminal, std::nullopt);
   auto sealed = seal_text(key);
-  if (!sealed) co_return co_await record_failure(std::move(row), sealed.error(), true, std::nullopt);
+  if (!sealed)
+    co_return co_await record_failure(std::move(row), sealed.error(), kTerminal, std::nullopt);
   const auto now = clock.now_ms();
   std::uniform_real_distribution<double> u(0.0, 1.0);
   // 2/3 of the lifetime minus up to 5 % jitter; an ACME issuer is asked for
   // its renewal window right after (check_ari).
   const auto renew_at = plan_renewal(info.value(), std::nullopt, std::nullopt, clock.now(), u(rng));
-  auto ms = [](SysTime t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count(); };
   const std::string finished_url = row.order_url.value_or("");
-  row.version += 1;
-  row.chain_pem = chain;
-  row.key_sealed = sealed.value();
-  row.not_before = ms(info.value().not_before);
-  row.not_after = ms(info.value().not_after);
-  row.renew_after = ms(renew_at);
-  row.status = "valid";
-  row.issuer = issuer;
-  row.last_error.reset();
-  row.failures = row.issuer_failures = 0;
-  row.next_attempt_at.reset();
-  row.ari_window_start.reset();
-  row.ari_window_end.reset();
-  if (issuer != "internal") row.ari_check_at = now;
-  else row.ari_check_at.reset();
-  clear_order(row);
+  stamp_version(row, info.value(), std::move(chain), std::move(sealed).value(), issuer, renew_at,
+                now);
   auto st = co_await db.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(detail::update_cert(c, row, now));
     if (!finished_url.empty()) {
-      BOOST_OUTCOME_TRY(detail::finish_order(c, finished_url, "valid", now));
+      BOOST_OUTCOME_TRY(detail::finish_order(c, finished_url, OrderStatus::kValid, now));
     }
-    BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM acme_http_tokens WHERE cert_id = ?1 OR expires_at < ?2"));
-    return s.bind_all(row.id, now).run();
+    return detail::delete_http_tokens(c, row.id, now);
   });
   if (!st) co_return JobOutcome{false, st.error().detail, 5s, false};
-  spdlog::info("certs: {} version {} issued by {} not_after={}", row.id, row.version, issuer,
+  spdlog::info("certs: issued id={} version={} issuer={} not_after={}", row.id, row.version, issuer,
                format_rfc3339(*row.not_after));
   for (const auto& f : this->issued) f(row.id, row.workspace_id);
   co_return wait_ms(row.ari_check_at ? 0 : *row.renew_after - now);
 }
 
-awaitable<JobOutcome> Service::Impl::record_failure(CertRow row, const Error& e, bool drop_order,
+// A failed attempt: the retry policy (retry_policy.hpp) says when and with
+// which issuer the next one runs and whether the order is kept; the row says
+// why (last_error) and what remains (status).
+awaitable<JobOutcome> Service::Impl::record_failure(CertRow row, const Error& e,
+                                                    detail::ErrorClass cls,
                                                     std::optional<std::int64_t> retry_after_s) {
   const auto now = clock.now_ms();
-  const IssuerConfig& iss = issuers[static_cast<std::size_t>(
-      std::min<std::int64_t>(row.order_issuer.value_or(row.issuer_index), static_cast<std::int64_t>(issuers.size()) - 1))];
-  const std::string failed_url = drop_order ? row.order_url.value_or("") : "";
+  const auto last = static_cast<std::int64_t>(issuers.size()) - 1;
+  const auto idx = std::min<std::int64_t>(row.order_issuer.value_or(row.issuer_index), last);
+  const bool terminal = cls == detail::ErrorClass::kTerminal;
+  const std::string failed_url = terminal ? row.order_url.value_or("") : "";
   row.failures += 1;
   row.issuer_failures += 1;
-  row.last_error = iss.name + ": " + e.detail;
-  if (drop_order) clear_order(row);
-  std::uniform_real_distribution<double> jitter(0.9, 1.1);
-  double delay = std::min(3600000.0, 1000.0 * std::pow(2.0, static_cast<double>(std::min<std::int64_t>(row.failures - 1, 30))));
-  delay *= jitter(rng);
-  if (retry_after_s) delay = std::max(delay, static_cast<double>(*retry_after_s) * 1000.0);
-  if (row.issuer_failures >= o.failures_before_fallback &&
-      row.issuer_index + 1 < static_cast<std::int64_t>(issuers.size())) {
-    row.issuer_index += 1;
+  row.last_error = issuers[static_cast<std::size_t>(idx)].name + ": " + e.detail;
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  const auto d =
+      detail::decide_retry({row.failures, row.issuer_failures, cls, retry_after_s, now,
+                            row.issuer_index, last + 1, o.failures_before_fallback, u(rng)});
+  if (d.action != detail::RetryAction::kResume) clear_order(row);
+  if (d.action == detail::RetryAction::kFallBack) {
+    row.issuer_index = d.issuer_index;
     row.issuer_failures = 0;
-    clear_order(row);
-    *row.last_error += "; falling back to issuer " + issuers[static_cast<std::size_t>(row.issuer_index)].name;
-    delay = 0;
+    *row.last_error +=
+        "; falling back to issuer " + issuers[static_cast<std::size_t>(d.issuer_index)].name;
   }
-  row.next_attempt_at = now + static_cast<std::int64_t>(delay);
-  if (row.version == 0) row.status = "failed";
-  else if (row.not_after && *row.not_after <= now) row.status = "expired";
-  else row.status = "renewing";
+  row.next_attempt_at = d.at_ms;
+  row.status = status_after_failure(row, now);
   auto st = co_await db.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(detail::update_cert(c, row, now));
-    if (!failed_url.empty()) return detail::finish_order(c, failed_url, "invalid", now);
+    if (!failed_url.empty()) return detail::finish_order(c, failed_url, OrderStatus::kInvalid, now);
     return ok();
   });
-  (void)st;
-  spdlog::warn("certs: {} attempt {} failed: {} (next in {} ms)", row.id, row.failures, *row.last_error,
-               static_cast<std::int64_t>(delay));
-  co_return wait_ms(static_cast<std::int64_t>(delay));
+  if (!st) {
+    spdlog::warn("certs: storing a failed attempt failed id={} attempt={} error={}", row.id,
+                 row.failures, st.error().detail);
+    co_return JobOutcome{false, st.error().detail, 5s, false};
+  }
+  spdlog::warn("certs: attempt failed id={} attempt={} next_in_ms={} error={}", row.id,
+               row.failures, d.delay_ms, *row.last_error);
+  co_return wait_ms(d.delay_ms);
 }
 
 }  // namespace fc::certs

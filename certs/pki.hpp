@@ -139,6 +139,12 @@ struct Problem {
 Error problem_error(const Problem& p);
 
 // ---- the persisted ACME order (resumable, one idempotent step at a time) ----
+// RFC 8555 §7.1.6 order status; kNone before newOrder. Text only at the wire
+// and storage boundary: parse gives nullopt for anything else, and
+// parse_order_status(order_status_name(s)) == s.
+enum class OrderStatus { kNone, kPending, kReady, kProcessing, kValid, kInvalid };
+std::optional<OrderStatus> parse_order_status(std::string_view text);
+std::string_view order_status_name(OrderStatus s);  // kNone → ""
 struct ChallengeRecord {
   std::string authz_url;
   std::string domain;
@@ -154,7 +160,7 @@ struct OrderState {
   std::string replaces;                  // ARI id of the certificate this renews
   // progress, written by AcmeClient::step
   std::string account_url;
-  std::string status;  // "" before newOrder, then RFC 8555 §7.1.6 order status
+  OrderStatus status = OrderStatus::kNone;
   std::string order_url;
   std::string finalize_url;
   std::string certificate_url;

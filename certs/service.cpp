@@ -18,6 +18,7 @@
 namespace fc::certs {
 
 using detail::CertRow;
+using detail::CertStatus;
 using nlohmann::json;
 
 namespace {
@@ -145,7 +146,7 @@ Status Service::Impl::load_kek() {
     std::array<std::uint8_t, 32> fresh{};
     if (RAND_bytes(fresh.data(), static_cast<int>(fresh.size())) != 1) return make_error(Code::kCrypto, "RAND_bytes failed");
     BOOST_OUTCOME_TRY(write_new_kek(path, to_hex(fresh)));
-    spdlog::info("certs: generated a new key-encryption key in {} (mode 0600)", path);
+    spdlog::info("certs: generated a new key-encryption key path={} mode=0600", path);
   }
   BOOST_OUTCOME_TRY(text, read_small_file(path));
   BOOST_OUTCOME_TRY(k, parse_kek(text, path));
@@ -177,7 +178,7 @@ Status Service::Impl::load_internal_ca() {
     return detail::put_meta(c, "internal_root_key", sealed);
   }));
   internal_ca = ca;
-  spdlog::info("certs: created the internal root");
+  spdlog::info("certs: created the internal root cn=\"fleetcommand internal root\"");
   return ok();
 }
 
@@ -209,7 +210,7 @@ void Service::Impl::release_slot(const std::string& id) {
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex) {
-      spdlog::error("certs: waking an order job: {}", ex.what());
+      spdlog::error("certs: waking an order job failed error={}", ex.what());
     }
   });
 }
@@ -219,7 +220,9 @@ void Service::Impl::release_slot(const std::string& id) {
 awaitable<void> Service::Impl::wake_job(std::string id) {
   const auto now = clock.now_ms();
   auto st = co_await db.write([&](storage::Conn& c) { return enqueue_now(c, id, now); });
-  if (!st) spdlog::warn("certs: {} could not be woken for a free order slot: {}", id, st.error().detail);
+  if (!st)
+    spdlog::warn("certs: order job not woken for a free slot id={} error={}", id,
+                 st.error().detail);
   if (jobs) jobs->poke();
 }
 
@@ -238,11 +241,8 @@ Status Service::init(storage::JobRunner& jobs) {
   // One daemon owns the database: an order job leased by a process that died
   // (kill -9) is resumed now instead of after its lease.
   const auto now = impl_->clock.now_ms();
-  BOOST_OUTCOME_TRY(impl_->db.write_sync([&](storage::Conn& c) -> Status {
-    BOOST_OUTCOME_TRY(s, c.prepare("UPDATE jobs SET state = 'queued', run_at = ?2, lease_until = NULL"
-                                   " WHERE kind = ?1 AND state = 'leased'"));
-    return s.bind_all(kOrderJob, now).run();
-  }));
+  BOOST_OUTCOME_TRY(impl_->db.write_sync(
+      [&](storage::Conn& c) { return storage::requeue_leased(c, kOrderJob, now); }));
   auto* impl = impl_.get();
   jobs.on(kOrderJob, [impl](storage::Job j) { return impl->run_job(std::move(j)); });
   return ok();
@@ -312,7 +312,7 @@ awaitable<Status> Service::renew_now(std::string id) {
     BOOST_OUTCOME_TRY(row, detail::load_cert(c, id));
     if (!row) return make_error(Code::kNotFound, "certificate " + id + " not found");
     if (row->version > 0 && !row->order_state) {
-      row->status = "renewing";
+      row->status = CertStatus::kRenewing;
       row->renew_after = now;
     }
     row->renew = true;
@@ -370,11 +370,9 @@ Result<json> Service::refs_for_workspace(storage::Conn& c, const std::string& wo
 }
 
 Result<std::string> Service::http01_answer(storage::Conn& c, const std::string& token) {
-  BOOST_OUTCOME_TRY(s, c.prepare("SELECT key_authorization FROM acme_http_tokens WHERE token = ?"));
-  s.bind(1, token);
-  BOOST_OUTCOME_TRY(row, s.step());
-  if (!row) return make_error(Code::kNotFound, "no challenge for this token");
-  return s.col_text(0);
+  BOOST_OUTCOME_TRY(answer, detail::http_token_answer(c, token));
+  if (!answer) return make_error(Code::kNotFound, "no challenge for this token");
+  return std::move(*answer);
 }
 
 }  // namespace fc::certs

@@ -24,15 +24,21 @@ std::vector<std::string> parse_names(const std::string& text) {
   return out;
 }
 
-CertRow read_row(const storage::Stmt& s) {
+Result<CertRow> read_row(const storage::Stmt& s) {
   CertRow r;
+  const std::string status = s.col_text(6);
+  auto parsed = parse_cert_status(status);
+  if (!parsed) {
+    return make_error(Code::kInternal,
+                      "certificate " + s.col_text(0) + ": unknown status \"" + status + "\"");
+  }
+  r.status = *parsed;
   r.id = s.col_text(0);
   r.names_key = s.col_text(1);
   r.hostnames = parse_names(s.col_text(2));
   r.workspace_id = s.col_text(3);
   r.challenge = s.col_text(4);
   r.dns01_delegate = s.col_text(5);
-  r.status = s.col_text(6);
   r.issuer = s.col_text(7);
   r.issuer_index = s.col_int(8);
   r.issuer_failures = s.col_int(9);
@@ -61,7 +67,8 @@ Result<std::vector<CertRow>> collect(storage::Stmt& s) {
   for (;;) {
     BOOST_OUTCOME_TRY(row, s.step());
     if (!row) break;
-    out.push_back(read_row(s));
+    BOOST_OUTCOME_TRY(r, read_row(s));
+    out.push_back(std::move(r));
   }
   return out;
 }
@@ -107,8 +114,10 @@ Status insert_cert(storage::Conn& c, const CertRow& r, std::int64_t now) {
   BOOST_OUTCOME_TRY(s, c.prepare(
       "INSERT INTO certificates(id, names_key, hostnames, workspace_id, challenge, dns01_delegate, status,"
       " issuer_index, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"));
-  return s.bind_all(r.id, r.names_key, nlohmann::json(r.hostnames).dump(), r.workspace_id, r.challenge,
-                    r.dns01_delegate, r.status, r.issuer_index, now).run();
+  return s
+      .bind_all(r.id, r.names_key, nlohmann::json(r.hostnames).dump(), r.workspace_id, r.challenge,
+                r.dns01_delegate, cert_status_name(r.status), r.issuer_index, now)
+      .run();
 }
 
 Status update_cert(storage::Conn& c, const CertRow& r, std::int64_t now) {
@@ -118,10 +127,11 @@ Status update_cert(storage::Conn& c, const CertRow& r, std::int64_t now) {
       " renew = ?13, chain_pem = ?14, key_sealed = ?15, order_issuer = ?16, order_url = ?17, order_state = ?18,"
       " order_key_sealed = ?19, updated_at = ?20, ari_check_at = ?21, ari_window_start = ?22,"
       " ari_window_end = ?23 WHERE id = ?1"));
-  s.bind_all(r.id, r.status, r.issuer, r.issuer_index, r.issuer_failures, r.failures, r.version, r.not_before,
-             r.not_after, r.renew_after, r.next_attempt_at, r.last_error, r.renew ? 1 : 0, r.chain_pem, r.key_sealed,
-             r.order_issuer, r.order_url, r.order_state, r.order_key_sealed, now, r.ari_check_at,
-             r.ari_window_start, r.ari_window_end);
+  s.bind_all(r.id, cert_status_name(r.status), r.issuer, r.issuer_index, r.issuer_failures,
+             r.failures, r.version, r.not_before, r.not_after, r.renew_after, r.next_attempt_at,
+             r.last_error, r.renew ? 1 : 0, r.chain_pem, r.key_sealed, r.order_issuer, r.order_url,
+             r.order_state, r.order_key_sealed, now, r.ari_check_at, r.ari_window_start,
+             r.ari_window_end);
   BOOST_OUTCOME_TRY(s.run());
   if (c.changes() == 0) return make_error(Code::kNotFound, "certificate " + r.id + " not found");
   return ok();
@@ -139,7 +149,7 @@ CertificateView to_view(const CertRow& r) {
   v.id = r.id;
   v.hostnames = r.hostnames;
   v.issuer = r.issuer;
-  v.status = r.status;
+  v.status = std::string(cert_status_name(r.status));
   v.not_before_ms = r.not_before;
   v.not_after_ms = r.not_after;
   v.renew_after_ms = r.renew ? r.renew_after : std::nullopt;
@@ -176,10 +186,11 @@ Status record_order(storage::Conn& c, const std::string& issuer, const CertRow& 
   return ok();
 }
 
-Status finish_order(storage::Conn& c, const std::string& order_url, const std::string& result, std::int64_t now) {
+Status finish_order(storage::Conn& c, const std::string& order_url, OrderStatus result,
+                    std::int64_t now) {
   BOOST_OUTCOME_TRY(s, c.prepare("UPDATE cert_orders SET result = ?2, finished_at = ?3"
                                  " WHERE order_url = ?1 AND result = 'pending'"));
-  return s.bind_all(order_url, result, now).run();
+  return s.bind_all(order_url, order_status_name(result), now).run();
 }
 
 Result<TatMap> load_tats(storage::Conn& c, const std::string& issuer, const std::vector<BucketUse>& uses) {

@@ -147,4 +147,11 @@ awaitable<void> JobRunner::run_job(Job j) {
   if (out.done || saturated_) poke();
 }
 
+// ---- added for certs (issue #21): requeue leased jobs at start ----
+Status requeue_leased(Conn& c, const std::string& kind, std::int64_t run_at) {
+  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE jobs SET state = 'queued', run_at = ?2, lease_until = NULL"
+                                 " WHERE kind = ?1 AND state = 'leased'"));
+  return s.bind_all(kind, run_at).run();
+}
+
 }  // namespace fc::storage

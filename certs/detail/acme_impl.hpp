@@ -45,10 +45,11 @@ struct AcmeClient::Impl {
   awaitable<Status> ensure_account();
   // Sets st.polls and st.retry_after_ms after a response that may leave the
   // order waiting: no wait once it is ready/valid/invalid, else the schedule.
-  void schedule_poll(OrderState& st, const std::string& prev_status, const detail::HttpResponse& r) const;
+  void schedule_poll(OrderState& st, OrderStatus prev_status, const detail::HttpResponse& r) const;
   Result<OrderState> take_order(OrderState st, const detail::HttpResponse& r) const;
 
   // order steps (acme_order.cpp)
+  awaitable<Result<OrderState>> advance(OrderState st, std::vector<Solver*> solvers);
   awaitable<Result<OrderState>> new_order(OrderState st);
   awaitable<Result<OrderState>> refresh_order(OrderState st);
   awaitable<Result<OrderState>> authorize(OrderState st, std::vector<Solver*> solvers);

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "certs/detail/status.hpp"
 #include "certs/pki.hpp"
 
 namespace fc::certs::detail {
@@ -18,19 +19,20 @@ struct Directory {
 };
 
 struct Challenge {
-  std::string type, url, status, token;
+  std::string type, url, token;
+  ChallengeStatus status = ChallengeStatus::kPending;
   std::optional<Problem> error;
 };
 
 struct Authorization {
   std::string identifier;  // DNS name
-  std::string status;      // pending | valid | invalid | deactivated | expired | revoked
+  AuthzStatus status = AuthzStatus::kPending;
   bool wildcard = false;
   std::vector<Challenge> challenges;
 };
 
 struct Order {
-  std::string status;
+  OrderStatus status = OrderStatus::kPending;
   std::vector<std::string> identifiers;
   std::vector<std::string> authorizations;
   std::string finalize;

@@ -2,7 +2,7 @@
 // Let's Encrypt computes its own limits ("How Our Rate Limits Work": a
 // bucket of `capacity` tokens refilled continuously over `period`). Pure
 // functions; certs/store.cpp keeps each bucket's state in
-// cert_budget_buckets and certs/renew.cpp decides which buckets an order takes.
+// cert_budget_buckets and certs/renewal_job.cpp decides which buckets an order takes.
 #pragma once
 #include <cstdint>
 #include <map>

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "certs/acme.hpp"
+#include "certs/detail/retry_policy.hpp"
 #include "certs/detail/store.hpp"
 #include "certs/pki.hpp"
 #include "certs/service.hpp"
@@ -103,9 +104,12 @@ struct Service::Impl {
   awaitable<storage::JobOutcome> run_job(storage::Job j);
   awaitable<storage::JobOutcome> run_order(detail::CertRow row);
   awaitable<storage::JobOutcome> run_acme(detail::CertRow row, std::int64_t idx);
+  awaitable<storage::JobOutcome> step_failed(detail::CertRow row, const AcmeClient& cl, Error e);
+  awaitable<storage::JobOutcome> order_done(detail::CertRow row, OrderState st, std::int64_t idx);
   awaitable<storage::JobOutcome> store_issued(detail::CertRow row, std::string chain, std::string key,
                                               const std::string& issuer);
-  awaitable<storage::JobOutcome> record_failure(detail::CertRow row, const Error& e, bool drop_order,
+  awaitable<storage::JobOutcome> record_failure(detail::CertRow row, const Error& e,
+                                                detail::ErrorClass cls,
                                                 std::optional<std::int64_t> retry_after_s);
   awaitable<Result<AcmeClient*>> client(std::int64_t idx);
   Result<OrderState> load_order(const detail::CertRow& row);
@@ -113,7 +117,7 @@ struct Service::Impl {
                                  std::int64_t idx);
   std::optional<storage::JobOutcome> not_due(detail::CertRow& row, std::int64_t now);
 
-  // renew.cpp
+  // renewal_job.cpp
   std::optional<std::int64_t> issuer_by_name(const std::string& name) const;
   awaitable<void> check_ari(detail::CertRow& row, std::int64_t now);
   awaitable<std::optional<storage::JobOutcome>> reserve_order(detail::CertRow& row, std::int64_t idx,

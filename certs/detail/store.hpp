@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "certs/detail/budget.hpp"
+#include "certs/detail/status.hpp"
 #include "certs/service.hpp"
 #include "common/result.hpp"
 #include "storage/db.hpp"
@@ -20,7 +21,7 @@ struct CertRow {
   std::string workspace_id;
   std::string challenge = "http-01";
   std::string dns01_delegate;
-  std::string status = "pending";
+  CertStatus status = CertStatus::kPending;
   std::string issuer;
   std::int64_t issuer_index = 0;
   std::int64_t issuer_failures = 0;
@@ -53,12 +54,42 @@ Status put_meta(storage::Conn& c, const std::string& key, const std::string& val
 // Orders history (budgets are derived from it).
 Status record_order(storage::Conn& c, const std::string& issuer, const CertRow& r, const std::string& order_url,
                     std::int64_t now);
-Status finish_order(storage::Conn& c, const std::string& order_url, const std::string& result, std::int64_t now);
+// `result`: kValid or kInvalid (cert_orders.result, stored by its name).
+Status finish_order(storage::Conn& c, const std::string& order_url, OrderStatus result,
+                    std::int64_t now);
 
 // Budget buckets (cert_budget_buckets, migration 0008).
 Result<TatMap> load_tats(storage::Conn& c, const std::string& issuer, const std::vector<BucketUse>& uses);
 Status save_tats(storage::Conn& c, const std::string& issuer, const TatMap& tats);
 // Renewals due now that have no order yet (new orders leave them tokens).
 Result<std::int64_t> count_due_renewals(storage::Conn& c, std::int64_t now);
+
+// ---- challenge answers (challenge_store.cpp) ----
+// HTTP-01 key authorizations by token (acme_http_tokens, 0005): served by the
+// responder of every instance.
+Status put_http_token(storage::Conn& c, const std::string& token, const std::string& key_auth,
+                      const std::string& cert_id, std::int64_t expires_at);
+Status delete_http_token(storage::Conn& c, const std::string& token);
+// A certificate's tokens, and every token that expired before `now`.
+Status delete_http_tokens(storage::Conn& c, const std::string& cert_id, std::int64_t now);
+Result<std::optional<std::string>> http_token_answer(storage::Conn& c, const std::string& token);
+
+// DNS-01 TXT values written to another zone's primary (cert_dns01_external,
+// 0008), so that a leftover can be deleted later.
+struct ExternalTxt {
+  std::string server, zone, name, value;
+};
+Status remember_external_txt(storage::Conn& c, const ExternalTxt& t, std::int64_t expires_at);
+Status forget_external_txt(storage::Conn& c, const ExternalTxt& t);
+// The oldest `limit` values that expired by `now`.
+Result<std::vector<ExternalTxt>> expired_external_txt(storage::Conn& c, std::int64_t now,
+                                                      int limit);
+
+// DNS-01 TXT values the embedded server publishes (dns_challenges, 0003;
+// read by the zone builder). NOTE(issue #21): the dns component should own
+// this table; these two move there once it offers them.
+Status put_dns_challenge(storage::Conn& c, const std::string& name, const std::string& value,
+                         std::int64_t now, std::int64_t expires_at);
+Status delete_dns_challenge(storage::Conn& c, const std::string& name, const std::string& value);
 
 }  // namespace fc::certs::detail

@@ -73,40 +73,34 @@ Result<std::string> account_key(const Args& a) {
   return pem;
 }
 
-awaitable<json> cmd_issue(const Args& a, AcmeClient& client) {
-  auto ex = co_await asio::this_coro::executor;
-  std::unique_ptr<Solver> solver;
+std::unique_ptr<Solver> make_solver(const Args& a, asio::any_io_executor ex) {
   if (a.get("--challenge", "http-01") == "http-01") {
-    solver = std::make_unique<fixture::Http01Responder>(
+    return std::make_unique<fixture::Http01Responder>(
         ex, static_cast<unsigned short>(std::stoi(a.get("--http-port", "5002"))));
-  } else {
-    const std::string hp = a.get("--challtestsrv");
-    solver = std::make_unique<fixture::ChallTestSrvDns01>(hp.substr(0, hp.rfind(':')), hp.substr(hp.rfind(':') + 1));
   }
+  const std::string hp = a.get("--challtestsrv");
+  return std::make_unique<fixture::ChallTestSrvDns01>(hp.substr(0, hp.rfind(':')),
+                                                      hp.substr(hp.rfind(':') + 1));
+}
+
+// The order to run: resumed from --state when that file exists, else new.
+Result<OrderState> initial_state(const Args& a) {
   const std::string state_file = a.get("--state");
+  if (!state_file.empty() && std::filesystem::exists(state_file))
+    return parse_order_state(read_file(state_file));
   OrderState st;
-  if (!state_file.empty() && std::filesystem::exists(state_file)) {
-    auto parsed = parse_order_state(read_file(state_file));
-    if (!parsed) co_return error_json(parsed.error(), &client);
-    st = parsed.value();
-  } else {
-    st.identifiers = a.all("--domain");
-  }
-  auto persist = [&](const OrderState& s) {
-    if (!state_file.empty()) write_file(state_file, serialize_order_state(s));
-  };
-  const int max_steps = std::stoi(a.get("--max-steps", "60"));
-  std::vector<Solver*> solvers{solver.get()};
-  auto done = co_await client.run_order(st, solvers, timer_sleeper(), max_steps, persist);
-  if (!done) co_return error_json(done.error(), &client);
-  const OrderState& fin = done.value();
-  if (fin.status == "invalid") {
+  st.identifiers = a.all("--domain");
+  return st;
+}
+
+json issue_result(const Args& a, const OrderState& fin, const AcmeClient& client) {
+  if (fin.status == OrderStatus::kInvalid) {
     json j{{"ok", false}, {"code", "invalid_order"}, {"order_url", fin.order_url}};
     if (fin.error) {
       j["error"] = problem_error(*fin.error).detail;
       j["problem_type"] = fin.error->type;
     }
-    co_return j;
+    return j;
   }
   const std::string dir = a.get("--out-dir", ".");
   write_file(dir + "/chain.pem", fin.certificate_pem);
@@ -119,24 +113,44 @@ awaitable<json> cmd_issue(const Args& a, AcmeClient& client) {
     j["issuer_cn"] = info.value().issuer_cn;
     j["ari_id"] = info.value().ari_id;
   }
-  co_return j;
+  return j;
 }
 
-awaitable<json> run(Args a) {
-  auto key = account_key(a);
-  if (!key) co_return error_json(key.error(), nullptr);
+awaitable<json> cmd_issue(const Args& a, AcmeClient& client) {
+  auto ex = co_await asio::this_coro::executor;
+  std::unique_ptr<Solver> solver = make_solver(a, ex);
+  auto st = initial_state(a);
+  if (!st) co_return error_json(st.error(), &client);
+  const std::string state_file = a.get("--state");
+  auto persist = [&](const OrderState& s) {
+    if (!state_file.empty()) write_file(state_file, serialize_order_state(s));
+  };
+  const int max_steps = std::stoi(a.get("--max-steps", "60"));
+  std::vector<Solver*> solvers{solver.get()};
+  auto done = co_await client.run_order(st.value(), solvers, timer_sleeper(), max_steps, persist);
+  if (!done) co_return error_json(done.error(), &client);
+  co_return issue_result(a, done.value(), client);
+}
+
+AcmeConfig acme_config(const Args& a, std::string account_key_pem) {
   AcmeConfig cfg;
   cfg.directory_url = a.get("--directory");
   cfg.ca_bundle = a.get("--ca-bundle");
-  cfg.account_key_pem = key.value();
+  cfg.account_key_pem = std::move(account_key_pem);
   cfg.account_url = a.get("--account-url");
   cfg.preferred_chain_issuer_cn = a.get("--preferred-chain");
   cfg.request_timeout = std::chrono::milliseconds(std::stoi(a.get("--timeout-ms", "10000")));
   if (a.get("--key-type") == "rsa") cfg.certificate_key_type = KeyType::kRsa2048;
   if (a.has("--email")) cfg.contact = {"mailto:" + a.get("--email")};
   if (a.has("--eab-kid")) cfg.eab = ExternalAccountBinding{a.get("--eab-kid"), a.get("--eab-hmac")};
+  return cfg;
+}
+
+awaitable<json> run(Args a) {
+  auto key = account_key(a);
+  if (!key) co_return error_json(key.error(), nullptr);
   SystemClock clock;
-  auto client = AcmeClient::create(cfg, clock);
+  auto client = AcmeClient::create(acme_config(a, key.value()), clock);
   if (!client) co_return error_json(client.error(), nullptr);
   AcmeClient& c = *client.value();
   if (a.command == "issue") {

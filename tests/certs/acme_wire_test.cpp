@@ -112,7 +112,7 @@ TEST_SUITE("certs") {
   TEST_CASE("order state survives serialize/parse; bad state is an error") {
     OrderState st;
     st.identifiers = {"a.example.test"};
-    st.status = "pending";
+    st.status = OrderStatus::kPending;
     st.order_url = "https://ca/order/1";
     st.authorization_urls = {"https://ca/authz/1"};
     st.challenges.push_back({"https://ca/authz/1", "a.example.test", "http-01", "https://ca/ch/1", "tok", "tok.th", true});

@@ -53,7 +53,7 @@ TEST_SUITE("certs") {
     TempDb db;
     auto r = row("crt_1", {"a.example.com"});
     REQUIRE(insert_cert(*db.conn, r, kNow));
-    r.status = "valid";
+    r.status = CertStatus::kValid;
     r.version = 3;
     r.key_sealed = "sealed";
     r.renew = false;
@@ -113,13 +113,13 @@ TEST_SUITE("certs") {
     auto a = row("crt_a", {"a.example.com"});
     REQUIRE(insert_cert(*db.conn, a, kNow));
     a.version = 1;
-    a.status = "valid";
+    a.status = CertStatus::kValid;
     a.renew_after = kNow - 1;
     REQUIRE(update_cert(*db.conn, a, kNow));
     auto b = row("crt_b", {"b.example.com"});
     REQUIRE(insert_cert(*db.conn, b, kNow));
     b.version = 1;
-    b.status = "valid";
+    b.status = CertStatus::kValid;
     b.renew_after = kNow + kHour;
     REQUIRE(update_cert(*db.conn, b, kNow));
     auto n = count_due_renewals(*db.conn, kNow);

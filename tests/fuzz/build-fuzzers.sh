@@ -26,7 +26,7 @@ build_acme() {
   local c="$SRC/certs"
   "$CXX" "${FLAGS[@]}" "$SRC/tests/fuzz/fuzz_acme.cpp" \
     "$c/acme_wire.cpp" "$c/acme_types.cpp" "$c/base64url.cpp" "$c/x509.cpp" "$c/keys.cpp" \
-    "$c/renewal.cpp" -lssl -lcrypto -o "$OUT/fuzz_acme"
+    "$c/renewal_window.cpp" "$c/status.cpp" -lssl -lcrypto -o "$OUT/fuzz_acme"
 }
 
 build_http() {

@@ -10,6 +10,7 @@
 namespace fc::certs {
 
 using detail::CertRow;
+using detail::CertStatus;
 using storage::JobOutcome;
 using namespace std::chrono_literals;
 
@@ -63,7 +64,7 @@ void apply_ari_answer(CertRow& row, const CertInfo& cert, const Result<std::opti
 // the row says a request is due (apply_ari_answer decides what follows).
 awaitable<void> Service::Impl::check_ari(CertRow& row, std::int64_t now) {
   if (!row.ari_check_at || *row.ari_check_at > now || row.version == 0 || !row.renew || row.order_state ||
-      !row.chain_pem || row.status != "valid")
+      !row.chain_pem || row.status != CertStatus::kValid)
     co_return;
   auto info = parse_leaf(*row.chain_pem);
   auto idx = issuer_by_name(row.issuer);
@@ -81,13 +82,16 @@ awaitable<void> Service::Impl::check_ari(CertRow& row, std::int64_t now) {
     }
     std::uniform_real_distribution<double> u(0.0, 1.0);
     apply_ari_answer(row, info.value(), answer, now, u(rng));
-    if (!answer) spdlog::warn("certs: {} renewalInfo failed: {}", row.id, answer.error().detail);
+    if (!answer)
+      spdlog::warn("certs: renewalInfo failed id={} error={}", row.id, answer.error().detail);
     else if (answer.value())
-      spdlog::info("certs: {} ARI window {}..{} renew_after={}", row.id, format_rfc3339(*row.ari_window_start),
-                   format_rfc3339(*row.ari_window_end), format_rfc3339(*row.renew_after));
+      spdlog::info("certs: ARI window id={} start={} end={} renew_after={}", row.id,
+                   format_rfc3339(*row.ari_window_start), format_rfc3339(*row.ari_window_end),
+                   format_rfc3339(*row.renew_after));
   }
   auto st = co_await db.write([&](storage::Conn& c) { return detail::update_cert(c, row, now); });
-  if (!st) spdlog::warn("certs: {} storing renewal plan: {}", row.id, st.error().detail);
+  if (!st)
+    spdlog::warn("certs: storing renewal plan failed id={} error={}", row.id, st.error().detail);
 }
 
 // Before a new order: the budgets it needs (all or none, in one write
@@ -118,7 +122,7 @@ awaitable<std::optional<JobOutcome>> Service::Impl::reserve_order(CertRow& row, 
   });
   if (!w) co_return JobOutcome{false, w.error().detail, 5s, false};
   if (verdict.allowed) co_return std::nullopt;
-  spdlog::info("certs: {} waits: {}", row.id, *row.last_error);
+  spdlog::info("certs: order waits id={} reason={}", row.id, *row.last_error);
   co_return JobOutcome{false, "", std::chrono::milliseconds(std::max<std::int64_t>(verdict.retry_at - now, 0)), false};
 }
 
@@ -143,7 +147,10 @@ awaitable<void> Service::Impl::order_invalid(const CertRow& row, std::int64_t id
     }
     return detail::save_tats(c, iss.name, next);
   });
-  if (!st) spdlog::warn("certs: {} budget after invalid order: {}", row.id, st.error().detail);
+  if (!st) {
+    spdlog::warn("certs: budget after invalid order failed id={} error={}", row.id,
+                 st.error().detail);
+  }
 }
 
 }  // namespace fc::certs

@@ -1,4 +1,4 @@
-// certs/renew.cpp decisions on plain values: the inputs of a renewal order
+// certs/renewal_job.cpp decisions on plain values: the inputs of a renewal order
 // (`replaces` only when the same CA renews; ARI renewals budget-exempt once
 // the window has started) and a renewalInfo answer applied to the row.
 #include <doctest/doctest.h>
