@@ -101,6 +101,7 @@ class Router {
  private:
   const Route* match(const Request& r, std::vector<std::string>& allowed,
                      std::map<std::string, std::string>& params) const;
+  std::optional<Response> admit(const Route& route, Request& r) const;
   std::vector<Route> routes_;
   Authenticator auth_;
   RateLimiter limiter_;

@@ -1,5 +1,6 @@
-// Token buckets (GCRA) for CA budgets and the registered domain by the
-// Public Suffix List. Pure apart from libpsl's list, loaded once.
+// Token buckets (GCRA over the shared common/token_bucket.hpp) for CA budgets
+// and the registered domain by the Public Suffix List. Pure apart from
+// libpsl's list, loaded once.
 #include <libpsl.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <set>
 
 #include "certs/detail/budget.hpp"
+#include "common/token_bucket.hpp"
 
 namespace fc::certs::detail {
 
@@ -16,36 +18,53 @@ std::int64_t BucketLimit::interval_ms() const {
   return std::max<std::int64_t>(1, period_ms / capacity);
 }
 
-BucketCheck gcra_take(const BucketLimit& l, std::optional<std::int64_t> tat, std::int64_t now, std::int64_t cost,
-                      std::int64_t reserve) {
-  const std::int64_t t = l.interval_ms();
-  const std::int64_t tau = std::max<std::int64_t>(0, l.capacity) * t;
-  const std::int64_t base = std::max(tat.value_or(now), now);
-  const std::int64_t new_tat = base + cost * t;
-  const std::int64_t limit = tau - std::max<std::int64_t>(0, reserve) * t;
+namespace {
+
+// A GCRA state is the shared token bucket (common/token_bucket.hpp) seen
+// from its end: tat is when the bucket is full again. With one credit per ms
+// and one token per interval, credit = capacity·interval − (tat − now), exactly.
+BucketRate as_rate(const BucketLimit& l, std::int64_t min_capacity = 0) {
+  return BucketRate{1, l.interval_ms(), std::max(min_capacity, l.capacity)};
+}
+
+BucketState at_tat(const BucketRate& r, std::optional<std::int64_t> tat, std::int64_t now) {
+  return BucketState{r.full() - std::max<std::int64_t>(0, tat.value_or(now) - now), now};
+}
+
+std::int64_t to_tat(const BucketRate& r, const BucketState& s) {
+  return s.at_ms + r.full() - s.credit;
+}
+
+}  // namespace
+
+BucketCheck gcra_take(const BucketLimit& l, std::optional<std::int64_t> tat, std::int64_t now,
+                      std::int64_t cost, std::int64_t reserve) {
+  const auto rate = as_rate(l);
   BucketCheck out;
   if (l.capacity <= 0) {
-    out.retry_at = now + t;  // a zero budget: look again after one period
+    out.retry_at = now + rate.period_ms;  // a zero budget: look again after one period
     return out;
   }
-  if (new_tat - now <= limit) {
-    out.allowed = true;
-    out.new_tat = new_tat;
-    out.tokens_left = (tau - (new_tat - now)) / t;
+  const auto taken =
+      bucket_take(rate, at_tat(rate, tat, now), now, cost, std::max<std::int64_t>(0, reserve));
+  if (!taken.allowed) {
+    out.retry_at = now + taken.wait_ms;
     return out;
   }
-  out.retry_at = new_tat - limit;
+  out.allowed = true;
+  out.new_tat = to_tat(rate, taken.state);
+  out.tokens_left = taken.state.credit / rate.period_ms;
   return out;
 }
 
 std::int64_t gcra_spend(const BucketLimit& l, std::optional<std::int64_t> tat, std::int64_t now) {
-  const std::int64_t t = l.interval_ms();
-  const std::int64_t tau = std::max<std::int64_t>(1, l.capacity) * t;
-  return std::min(std::max(tat.value_or(now), now) + t, now + 2 * tau);
+  const auto rate = as_rate(l, 1);  // at most one full bucket in debt
+  return to_tat(rate, bucket_spend(rate, at_tat(rate, tat, now), now, 1, rate.burst));
 }
 
 std::int64_t gcra_refund(const BucketLimit& l, std::int64_t tat, std::int64_t now) {
-  return std::max(now, tat - l.interval_ms());
+  const auto rate = as_rate(l);
+  return to_tat(rate, bucket_refund(rate, at_tat(rate, tat, now), now));
 }
 
 std::vector<BucketUse> order_buckets(const BudgetLimits& l, const std::vector<std::string>& hostnames,

@@ -27,26 +27,22 @@ RateLimiter::RateLimiter(std::uint32_t responses_per_second, std::size_t max_ent
 
 void RateLimiter::make_room(std::int64_t now_ms) {
   // Forget prefixes idle for over a second (their bucket would be full again).
-  std::erase_if(table_, [now_ms](const auto& kv) { return now_ms - kv.second.last_ms > 1000; });
+  std::erase_if(table_, [now_ms](const auto& kv) { return now_ms - kv.second.level.at_ms > 1000; });
   if (table_.size() >= max_entries_) table_.clear();  // under a flood: start over, stay bounded
 }
 
 RrlVerdict RateLimiter::check(const PrefixKey& key, std::int64_t now_ms) {
   if (rate_ == 0) return RrlVerdict::kSend;
+  const auto rate = BucketRate::per_second(rate_, rate_);  // a burst of one second
   auto it = table_.find(key);
   if (it == table_.end()) {
     if (table_.size() >= max_entries_) make_room(now_ms);
-    it = table_.emplace(key, Bucket{static_cast<double>(rate_), now_ms, 0}).first;
+    it = table_.emplace(key, Bucket{bucket_full(rate, now_ms), 0}).first;
   }
   Bucket& b = it->second;
-  const double elapsed =
-      static_cast<double>(std::max<std::int64_t>(0, now_ms - b.last_ms)) / 1000.0;
-  b.tokens = std::min<double>(rate_, b.tokens + elapsed * rate_);
-  b.last_ms = std::max(b.last_ms, now_ms);
-  if (b.tokens >= 1.0) {
-    b.tokens -= 1.0;
-    return RrlVerdict::kSend;
-  }
+  const auto taken = bucket_take(rate, b.level, now_ms);
+  b.level = taken.state;
+  if (taken.allowed) return RrlVerdict::kSend;
   ++b.dropped;
   return b.dropped % 2 == 0 ? RrlVerdict::kSlip : RrlVerdict::kDrop;
 }

@@ -251,3 +251,24 @@ Result<std::vector<UpdateOp>> provider_ops(const std::vector<ProviderRow>& rows)
 
 
 }  // namespace fc::dns
+
+namespace fc::storage {
+class Conn;
+}
+
+namespace fc::dns {
+
+// One external provider's sync state of one RRset (table dns_provider_records,
+// kept by the RFC 2136 provider sync). `provider` is "server/zone".
+struct ProviderRecordState {
+  std::string state;  // pending | synced | failed
+  std::optional<std::string> last_error;
+  std::optional<std::int64_t> synced_at;  // ms since the epoch
+};
+// nullopt while the provider has no row for it yet (dns/provider_records.cpp).
+Result<std::optional<ProviderRecordState>> provider_record_state(storage::Conn& c,
+                                                                 const std::string& provider,
+                                                                 const std::string& name,
+                                                                 const std::string& type);
+
+}  // namespace fc::dns

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "api/detail/metrics.hpp"
+#include "api/detail/rate_limit.hpp"
 #include "api/detail/tokens.hpp"
 #include "api/http.hpp"
 #include "common/clock.hpp"
@@ -17,11 +18,6 @@ namespace fc::dns { class Server; }
 namespace fc::domains { class Service; }
 
 namespace fc::api::detail {
-
-struct RateBucket {
-  double tokens = 0;
-  std::int64_t last_ms = 0;
-};
 
 struct Context {
   asio::io_context& io;
@@ -39,10 +35,10 @@ struct Context {
   domains::Service* domains = nullptr;  // custom domains (set by the daemon before init)
   bool ready = false;
   bool shutting_down = false;
-  std::unordered_map<std::string, RateBucket> rate;
+  RequestRateLimiter rate;  // per token
 
   Context(asio::io_context& i, const config::Config& c, storage::Database& d, const Clock& k)
-      : io(i), cfg(c), db(d), clock(k) {}
+      : io(i), cfg(c), db(d), clock(k), rate(c.api_rate_limit_rps) {}
 };
 
 void register_system_routes(Context& ctx);
@@ -61,7 +57,5 @@ std::optional<Response> lookup_idempotent(Context& ctx, const std::string& scope
 Status store_idempotent(storage::Conn& c, const std::string& scope, const std::string& key,
                         const std::string& body_hash, int status, const std::string& response, std::int64_t now);
 void register_token_routes(Context& ctx);
-std::optional<int> rate_limit(Context& ctx, const Principal& p);
-void access_log(const Request& req, const Response& resp, std::chrono::nanoseconds d);
 
 }  // namespace fc::api::detail

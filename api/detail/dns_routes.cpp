@@ -1,6 +1,6 @@
 // GET /v1/dns/records?name= (admin): the records the embedded server serves
 // at a name (from its in-memory zone, as a query would see them), each with
-// every external provider's sync state (table dns_provider_records).
+// every external provider's sync state (dns::provider_record_state).
 #include <algorithm>
 
 #include "api/detail/context.hpp"
@@ -40,16 +40,13 @@ bool in_zone(const std::string& name, const std::string& zone) {
 
 Result<json> provider_state(storage::Conn& c, const ProviderId& p, const std::string& name,
                             const std::string& type) {
-  BOOST_OUTCOME_TRY(q, c.prepare(
-      "SELECT state, last_error, synced_at FROM dns_provider_records WHERE provider = ? AND name = ? AND type = ?"));
-  q.bind_all(p.id, name, type);
-  BOOST_OUTCOME_TRY(row, q.step());
-  json out = {{"server", p.server}, {"zone", p.zone}, {"state", "pending"}, {"last_error", nullptr},
-              {"synced_at", nullptr}};
-  if (!row) return out;
-  out["state"] = q.col_text(0);
-  if (auto e = q.col_opt_text(1)) out["last_error"] = *e;
-  if (auto t = q.col_opt_int(2)) out["synced_at"] = format_rfc3339(*t);
+  BOOST_OUTCOME_TRY(found, dns::provider_record_state(c, p.id, name, type));
+  json out = {{"server", p.server}, {"zone", p.zone}, {"state", "pending"},
+              {"last_error", nullptr}, {"synced_at", nullptr}};
+  if (!found) return out;
+  out["state"] = found->state;
+  if (found->last_error) out["last_error"] = *found->last_error;
+  if (found->synced_at) out["synced_at"] = format_rfc3339(*found->synced_at);
   return out;
 }
 

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <set>
+#include <sstream>
 
 #include "api/server.hpp"
 #include "api/detail/request_convert.hpp"
@@ -39,6 +40,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   static awaitable<void> run_connection(std::shared_ptr<Impl> self, tcp::socket s, std::string remote);
   template <class Stream>
   awaitable<void> session(Stream& stream, std::string remote);
+  template <class Stream>
+  awaitable<bool> wait_for_request(Stream& stream, beast::flat_buffer& buf);
+  awaitable<Response> handle(Request& req);
   template <class Stream>
   awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buf, const std::string& remote);
 };
@@ -71,6 +75,21 @@ Response framing_error(const boost::system::error_code& ec) {
   return problem(400, "malformed-request", "Bad Request", "malformed HTTP request: " + ec.message());
 }
 
+// Over the connection cap: a 503 written without waiting, then the socket is
+// closed at once (the client is refused politely, the server stays bounded).
+void refuse_busy(tcp::socket& sock) {
+  Response resp = problem(503, "unavailable", "Service Unavailable", "too many connections");
+  resp.headers.emplace_back("Retry-After", "1");
+  resp.close = true;
+  std::ostringstream wire;
+  wire << to_beast(resp, 11, false, detail::new_request_id());
+  const std::string busy = wire.str();
+  boost::system::error_code ignore;
+  sock.non_blocking(true);
+  sock.write_some(asio::buffer(busy), ignore);
+  sock.close(ignore);
+}
+
 bool is_disconnect(const boost::system::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
@@ -81,50 +100,63 @@ bool is_disconnect(const boost::system::error_code& ec) {
 }  // namespace
 
 template <class Stream>
+awaitable<bool> HttpServer::Impl::wait_for_request(Stream& stream, beast::flat_buffer& buf) {
+  if (buf.size() != 0) co_return true;
+  // Between requests: wait for the first byte with the idle timeout.
+  boost::system::error_code ec;
+  idle.insert(&socket_of(stream));
+  beast::get_lowest_layer(stream).expires_after(o.idle_timeout);
+  auto n = co_await stream.async_read_some(buf.prepare(4096),
+                                           asio::redirect_error(use_awaitable, ec));
+  idle.erase(&socket_of(stream));
+  if (ec || stopping) co_return false;
+  buf.commit(n);
+  co_return true;
+}
+
+awaitable<Response> HttpServer::Impl::handle(Request& req) {
+  ++active;
+  Response resp;
+  try {
+    resp = co_await router.dispatch(req);
+  } catch (const std::exception& e) {
+    spdlog::critical("handler threw request_id={} what={}", req.request_id, e.what());
+    resp = problem(500, "internal", "Internal Server Error",
+                   "internal error; request " + req.request_id);
+  }
+  --active;
+  co_return resp;
+}
+
+template <class Stream>
 awaitable<bool> HttpServer::Impl::serve_one(Stream& stream, beast::flat_buffer& buf,
                                             const std::string& remote) {
-  boost::system::error_code ec;
-  auto& lowest = beast::get_lowest_layer(stream);
-  if (buf.size() == 0) {
-    // Between requests: wait for the first byte with the idle timeout.
-    idle.insert(&socket_of(stream));
-    lowest.expires_after(o.idle_timeout);
-    auto n = co_await stream.async_read_some(buf.prepare(4096), asio::redirect_error(use_awaitable, ec));
-    idle.erase(&socket_of(stream));
-    if (ec || stopping) co_return false;
-    buf.commit(n);
-  }
+  bool ready = co_await wait_for_request(stream, buf);
+  if (!ready) co_return false;
   http::request_parser<http::string_body> parser;
   parser.body_limit(o.body_limit);
   parser.header_limit(o.header_limit);
+  auto& lowest = beast::get_lowest_layer(stream);
   lowest.expires_after(o.read_timeout);  // the whole request, so slow clients are cut off
+  boost::system::error_code ec;
   co_await http::async_read(stream, buf, parser, asio::redirect_error(use_awaitable, ec));
   auto start = std::chrono::steady_clock::now();
+  if (ec && is_disconnect(ec)) co_return false;  // EOF, timeout, reset, partial message
   Request req;
   req.remote = remote;
   Response resp;
   bool keep_alive = false;
   unsigned version = 11;
   if (ec) {
-    if (is_disconnect(ec) && ec != http::error::partial_message) co_return false;
-    if (ec == beast::error::timeout || ec == http::error::partial_message) co_return false;
     resp = framing_error(ec);
     req.method = "-";
     req.path = "-";
     req.request_id = detail::new_request_id();
   } else {
-    auto& msg = parser.get();
-    version = msg.version();
-    keep_alive = msg.keep_alive();
-    detail::convert_request(msg, req);
-    ++active;
-    try {
-      resp = co_await router.dispatch(req);
-    } catch (const std::exception& e) {
-      spdlog::critical("request_id={} handler threw: {}", req.request_id, e.what());
-      resp = problem(500, "internal", "Internal Server Error", "internal error; request " + req.request_id);
-    }
-    --active;
+    version = parser.get().version();
+    keep_alive = parser.get().keep_alive();
+    detail::convert_request(parser.get(), req);
+    resp = co_await handle(req);
   }
   if (stopping) resp.close = true;
   auto res = to_beast(resp, version, keep_alive, req.request_id);
@@ -173,18 +205,7 @@ awaitable<void> HttpServer::Impl::accept_loop() {
     }
     std::string remote = detail::endpoint_string(sock);
     if (conns >= o.max_connections) {
-      // Over the cap: refuse politely and close at once.
-      static const std::string kBusyBody =
-          "{\"type\":\"https://fleetcommand.dev/problems/unavailable\",\"title\":\"Service Unavailable\","
-          "\"status\":503,\"detail\":\"too many connections\"}";
-      const std::string busy =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
-          "Connection: close\r\nRetry-After: 1\r\nX-Request-Id: " + detail::new_request_id() +
-          "\r\nContent-Length: " + std::to_string(kBusyBody.size()) + "\r\n\r\n" + kBusyBody;
-      boost::system::error_code ignore;
-      sock.non_blocking(true);
-      sock.write_some(asio::buffer(busy), ignore);
-      sock.close(ignore);
+      refuse_busy(sock);
       continue;
     }
     sock.set_option(tcp::no_delay(true), ec);
@@ -195,7 +216,7 @@ awaitable<void> HttpServer::Impl::accept_loop() {
       try {
         std::rethrow_exception(e);
       } catch (const std::exception& ex) {
-        spdlog::warn("server={} connection error: {}", self->o.name, ex.what());
+        spdlog::warn("connection error server={} what={}", self->o.name, ex.what());
       }
     });
   }

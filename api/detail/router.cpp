@@ -1,10 +1,7 @@
-#include <spdlog/spdlog.h>
-
+// Route matching, bearer authentication, scopes and the rate-limit hook.
 #include "api/http.hpp"
 
 namespace fc::api {
-
-using nlohmann::json;
 
 const char* kind_name(TokenKind k) {
   switch (k) {
@@ -77,133 +74,65 @@ const Route* Router::match(const Request& r, std::vector<std::string>& allowed,
   return found;
 }
 
+namespace {
+
+// No route with this method: 404 when the path matches nothing, else 405 + Allow.
+Response no_route(const Request& r, const std::vector<std::string>& allowed) {
+  if (allowed.empty()) return problem(404, "not-found", "Not Found", "no such endpoint: " + r.path);
+  std::string allow;
+  for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
+  auto resp = problem(405, "method-not-allowed", "Method Not Allowed",
+                      r.method + " is not allowed on " + r.path);
+  resp.headers.emplace_back("Allow", allow);
+  return resp;
+}
+
+std::optional<Principal> bearer_principal(const Request& r, const Authenticator& auth) {
+  const std::string bearer = "Bearer ";
+  std::string header = r.header("authorization");
+  if (!auth || header.size() <= bearer.size() || header.compare(0, bearer.size(), bearer) != 0)
+    return std::nullopt;
+  return auth(header.substr(bearer.size()));
+}
+
+}  // namespace
+
+// Authentication, scope and rate limit of a non-public route: the error
+// response, or nullopt with r.principal set.
+std::optional<Response> Router::admit(const Route& route, Request& r) const {
+  auto p = bearer_principal(r, auth_);
+  if (!p) {
+    auto resp = problem(401, "unauthorized", "Unauthorized",
+                        r.header("authorization").empty() ? "missing bearer token"
+                                                          : "unknown or revoked token");
+    resp.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return resp;
+  }
+  r.principal = p;
+  if (!scope_allows(route.scope, p->kind)) {
+    return problem(403, "forbidden", "Forbidden",
+                   std::string("a ") + kind_name(p->kind) + " token may not call " + r.method +
+                       " " + route.pattern);
+  }
+  if (!limiter_) return std::nullopt;
+  auto wait = limiter_(*p);
+  if (!wait) return std::nullopt;
+  auto resp = problem(429, "rate-limited", "Too Many Requests",
+                      "request rate limit for this token exceeded");
+  resp.headers.emplace_back("Retry-After", std::to_string(*wait));
+  return resp;
+}
+
 awaitable<Response> Router::dispatch(Request& r) const {
   std::vector<std::string> allowed;
   const Route* route = match(r, allowed, r.params);
-  if (!route) {
-    if (allowed.empty()) co_return problem(404, "not-found", "Not Found", "no such endpoint: " + r.path);
-    std::string allow;
-    for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
-    auto resp = problem(405, "method-not-allowed", "Method Not Allowed",
-                        r.method + " is not allowed on " + r.path);
-    resp.headers.emplace_back("Allow", allow);
-    co_return resp;
-  }
+  if (!route) co_return no_route(r, allowed);
   r.route = route->pattern;
   if (route->scope != Scope::kPublic) {
-    std::string auth = r.header("authorization");
-    const std::string bearer = "Bearer ";
-    std::optional<Principal> p;
-    if (auth.size() > bearer.size() && auth.compare(0, bearer.size(), bearer) == 0 && auth_) {
-      p = auth_(auth.substr(bearer.size()));
-    }
-    if (!p) {
-      auto resp = problem(401, "unauthorized", "Unauthorized",
-                          auth.empty() ? "missing bearer token" : "unknown or revoked token");
-      resp.headers.emplace_back("WWW-Authenticate", "Bearer");
-      co_return resp;
-    }
-    r.principal = p;
-    if (!scope_allows(route->scope, p->kind)) {
-      co_return problem(403, "forbidden", "Forbidden",
-                        std::string("a ") + kind_name(p->kind) + " token may not call " + r.method + " " +
-                            route->pattern);
-    }
-    if (limiter_) {
-      if (auto wait = limiter_(*p)) {
-        auto resp = problem(429, "rate-limited", "Too Many Requests",
-                            "request rate limit for this token exceeded");
-        resp.headers.emplace_back("Retry-After", std::to_string(*wait));
-        co_return resp;
-      }
-    }
+    if (auto refused = admit(*route, r)) co_return *refused;
   }
   Response resp = co_await route->handler(r);
   co_return resp;
-}
-
-// ---- responses ----
-Response json_response(int status, const json& body) {
-  Response r;
-  r.status = status;
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return r;
-}
-
-Response no_content() {
-  Response r;
-  r.status = 204;
-  r.content_type.clear();
-  return r;
-}
-
-Response problem(int status, const std::string& type_suffix, const std::string& title,
-                 const std::string& detail, json extra) {
-  json j = {{"type", "https://fleetcommand.dev/problems/" + type_suffix},
-            {"title", title},
-            {"status", status},
-            {"detail", detail}};
-  for (auto& [k, v] : extra.items()) j[k] = v;
-  Response r = json_response(status, j);
-  r.content_type = "application/problem+json";
-  return r;
-}
-
-Response validation_failed(const std::vector<FieldError>& errors) {
-  json list = json::array();
-  for (const auto& e : errors) list.push_back({{"field", e.field}, {"message", e.message}});
-  std::string detail = errors.empty() ? "invalid request" : errors[0].field + ": " + errors[0].message;
-  return problem(422, "validation-failed", "Unprocessable Content", detail, {{"errors", list}});
-}
-
-Response problem_from(const Error& e, const std::string& request_id) {
-  switch (e.code) {
-    case Code::kInvalidArgument:
-      return validation_failed({{"", e.detail}});
-    case Code::kParse: return problem(400, "malformed-request", "Bad Request", e.detail);
-    case Code::kUnauthorized: return problem(401, "unauthorized", "Unauthorized", e.detail);
-    case Code::kForbidden: return problem(403, "forbidden", "Forbidden", e.detail);
-    case Code::kNotFound: return problem(404, "not-found", "Not Found", e.detail);
-    case Code::kConflict: return problem(409, "conflict", "Conflict", e.detail);
-    case Code::kGone: return problem(410, "gone", "Gone", e.detail);
-    case Code::kTooLarge: return problem(413, "too-large", "Content Too Large", e.detail);
-    case Code::kUnsupported: return problem(415, "unsupported-media-type", "Unsupported Media Type", e.detail);
-    case Code::kRateLimited: return problem(429, "rate-limited", "Too Many Requests", e.detail);
-    case Code::kNoCapacity: return problem(503, "no-capacity", "No Capacity", e.detail);
-    case Code::kUnavailable:
-    case Code::kTimeout: return problem(503, "unavailable", "Service Unavailable", e.detail);
-    case Code::kIo:
-    case Code::kCrypto:
-    case Code::kInternal:
-      break;
-  }
-  spdlog::error("request_id={} internal error code={} detail={}", request_id, code_name(e.code), e.detail);
-  return problem(500, "internal", "Internal Server Error",
-                 "internal error; see the server log for request " + request_id);
-}
-
-Result<json> parse_json_body(const Request& r, Response& error_out) {
-  std::string ct = r.header("content-type");
-  auto semi = ct.find(';');
-  std::string media = ct.substr(0, semi);
-  while (!media.empty() && media.back() == ' ') media.pop_back();
-  for (auto& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (media != "application/json") {
-    error_out = problem(415, "unsupported-media-type", "Unsupported Media Type",
-                        "Content-Type must be application/json, got '" + ct + "'");
-    return make_error(Code::kUnsupported, "content type");
-  }
-  json j = json::parse(r.body, nullptr, false);
-  if (j.is_discarded()) {
-    error_out = problem(400, "malformed-json", "Bad Request",
-                        "request body is not valid JSON (or not valid UTF-8)");
-    return make_error(Code::kParse, "json");
-  }
-  if (!j.is_object()) {
-    error_out = validation_failed({{"", "request body must be a JSON object"}});
-    return make_error(Code::kInvalidArgument, "not an object");
-  }
-  return j;
 }
 
 }  // namespace fc::api

@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include "api/detail/access_log.hpp"
 #include "api/detail/context.hpp"
 #include "api/detail/scope_tokens.hpp"
 #include "api/server.hpp"
@@ -23,7 +24,8 @@ Status Service::init() {
   ctx->router.set_authenticator([ctx](const std::string& token) {
     return ctx->tokens.authenticate(token, ctx->clock.now_ms(), &ctx->db.read());
   });
-  ctx->router.set_rate_limiter([ctx](const Principal& p) { return detail::rate_limit(*ctx, p); });
+  ctx->router.set_rate_limiter(
+      [ctx](const Principal& p) { return ctx->rate.check(p.token_id, ctx->clock.now_ms()); });
   detail::register_system_routes(*ctx);
   detail::register_token_routes(*ctx);
   detail::register_region_routes(*ctx);
@@ -44,9 +46,8 @@ awaitable<Result<std::string>> Service::bootstrap_admin() {
   bool created = false;
   auto st = co_await ctx_->db.write([&](storage::Conn& c) -> Status {
     // Only on an empty token table, checked inside the transaction.
-    BOOST_OUTCOME_TRY(q, c.prepare("SELECT count(*) FROM tokens"));
-    BOOST_OUTCOME_TRY(row, q.step());
-    if (row && q.col_int(0) > 0) return ok();
+    BOOST_OUTCOME_TRY(count, detail::count_tokens(c));
+    if (count > 0) return ok();
     BOOST_OUTCOME_TRY(detail::insert_token(c, minted.record));
     created = true;
     return ok();
@@ -89,8 +90,10 @@ Status Service::listen() {
 void Service::start() {
   api_->start();
   acme_->start();
-  spdlog::info("listening api={}://{}:{} acme_http=http://{}:{}", ctx_->cfg.api_tls_cert_file.empty() ? "http" : "https",
-               ctx_->cfg.api_listen.host, api_->port(), ctx_->cfg.acme_http_listen.host, acme_->port());
+  const auto& cfg = ctx_->cfg;
+  spdlog::info("listening api={}://{}:{} acme_http=http://{}:{}",
+               cfg.api_tls_cert_file.empty() ? "http" : "https", cfg.api_listen.host, api_->port(),
+               cfg.acme_http_listen.host, acme_->port());
 }
 
 std::uint16_t Service::api_port() const { return api_ ? api_->port() : 0; }
@@ -115,7 +118,10 @@ awaitable<void> Service::tick() {
   auto used = ctx_->tokens.take_dirty();
   if (used.empty()) co_return;
   auto st = co_await ctx_->db.write([&](storage::Conn& c) { return detail::write_last_used(c, used); });
-  if (!st) spdlog::warn("could not record token last use: {}", st.error().detail);
+  if (!st) {
+    spdlog::warn("token last-use flush failed tokens={} code={} detail={}", used.size(),
+                 code_name(st.error().code), st.error().detail);
+  }
 }
 
 }  // namespace fc::api

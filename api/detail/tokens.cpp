@@ -4,17 +4,17 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdio>
+#include <cstdlib>
 
 namespace fc::api::detail {
-
 
 std::string random_base64url(std::size_t n) {
   std::vector<std::uint8_t> b(n);
   if (RAND_bytes(b.data(), static_cast<int>(n)) != 1) {
-    std::fprintf(stderr, "RAND_bytes failed: no entropy\n");
+    spdlog::critical("token entropy failed call=RAND_bytes bytes={}", n);  // a broken invariant
     std::abort();
   }
   return certs::base64url_encode(std::span<const std::uint8_t>(b));
@@ -29,14 +29,6 @@ const char* token_prefix(TokenKind k) {
   return "fc_adm_";
 }
 
-namespace {
-TokenKind kind_from(const std::string& s) {
-  if (s == "agent") return TokenKind::kAgent;
-  if (s == "tenant") return TokenKind::kTenant;
-  return TokenKind::kAdmin;
-}
-}  // namespace
-
 Minted mint(TokenKind kind, std::string region, std::string workspace_id, std::int64_t now_ms,
             IdGenerator& ids) {
   Minted m;
@@ -50,26 +42,11 @@ Minted mint(TokenKind kind, std::string region, std::string workspace_id, std::i
   return m;
 }
 
-Status insert_token(storage::Conn& c, const TokenRecord& r) {
-  BOOST_OUTCOME_TRY(st, c.prepare("INSERT INTO tokens(id, kind, sha256, region, workspace_id, created_at)"
-                                  " VALUES(?,?,?,?,?,?)"));
-  std::optional<std::string> region, ws;
-  if (!r.region.empty()) region = r.region;
-  if (!r.workspace_id.empty()) ws = r.workspace_id;
-  return st.bind_all(r.id, std::string(kind_name(r.kind)), r.sha256, region, ws, r.created_at).run();
-}
-
 Status TokenStore::load(storage::Conn& c) {
-  BOOST_OUTCOME_TRY(st, c.prepare("SELECT id, kind, sha256, region, workspace_id, created_at, last_used_at"
-                                  " FROM tokens"));
+  BOOST_OUTCOME_TRY(rows, load_tokens(c));
   by_hash_.clear();
   hash_by_id_.clear();
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, st.step());
-    if (!row) break;
-    add(TokenRecord{st.col_text(0), kind_from(st.col_text(1)), st.col_text(2), st.col_text(3), st.col_text(4),
-                    st.col_int(5), st.col_opt_int(6)});
-  }
+  for (const auto& r : rows) add(r);
   return ok();
 }
 
@@ -95,28 +72,15 @@ void TokenStore::remove_scope(const std::string& region, const std::string& work
   for (const auto& id : ids) remove(id);
 }
 
-namespace {
-std::optional<TokenRecord> lookup(storage::Conn& c, const std::string& hash) {
-  auto st = c.prepare("SELECT id, kind, sha256, region, workspace_id, created_at, last_used_at"
-                      " FROM tokens WHERE sha256 = ?");
-  if (!st) return std::nullopt;
-  auto& s = st.value();
-  s.bind(1, hash);
-  auto row = s.step();
-  if (!row || !row.value()) return std::nullopt;
-  return TokenRecord{s.col_text(0), kind_from(s.col_text(1)), s.col_text(2), s.col_text(3), s.col_text(4),
-                     s.col_int(5), s.col_opt_int(6)};
-}
-}  // namespace
-
 std::optional<Principal> TokenStore::authenticate(const std::string& token, std::int64_t now_ms,
                                                   storage::Conn* fallback) {
   if (token.size() < 8 || token.size() > 128) return std::nullopt;
   std::string hash = sha256_hex(token);
   auto it = by_hash_.find(hash);
   if (it == by_hash_.end() && fallback) {
-    if (auto rec = lookup(*fallback, hash)) {
-      add(*rec);
+    auto rec = find_token(*fallback, hash);
+    if (rec && rec.value()) {
+      add(*rec.value());
       it = by_hash_.find(hash);
     }
   }
@@ -140,14 +104,6 @@ std::vector<std::pair<std::string, std::int64_t>> TokenStore::take_dirty() {
   std::vector<std::pair<std::string, std::int64_t>> out(dirty_.begin(), dirty_.end());
   dirty_.clear();
   return out;
-}
-
-Status write_last_used(storage::Conn& c, const std::vector<std::pair<std::string, std::int64_t>>& used) {
-  for (const auto& [id, t] : used) {
-    BOOST_OUTCOME_TRY(st, c.prepare("UPDATE tokens SET last_used_at = ? WHERE id = ?"));
-    BOOST_OUTCOME_TRY(st.bind_all(t, id).run());
-  }
-  return ok();
 }
 
 }  // namespace fc::api::detail

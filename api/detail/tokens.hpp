@@ -10,22 +10,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/detail/token_store.hpp"
 #include "api/http.hpp"
 #include "common/ids.hpp"
 #include "storage/db.hpp"
 #include "storage/digest.hpp"
 
 namespace fc::api::detail {
-
-struct TokenRecord {
-  std::string id;
-  TokenKind kind = TokenKind::kAdmin;
-  std::string sha256;
-  std::string region;
-  std::string workspace_id;
-  std::int64_t created_at = 0;
-  std::optional<std::int64_t> last_used_at;
-};
 
 struct Minted {
   std::string token;  // the secret: shown once, never stored or logged
@@ -38,7 +29,6 @@ const char* token_prefix(TokenKind k);
 
 Minted mint(TokenKind kind, std::string region, std::string workspace_id, std::int64_t now_ms,
             IdGenerator& ids);
-Status insert_token(storage::Conn& c, const TokenRecord& r);
 
 class TokenStore {
  public:
@@ -61,7 +51,5 @@ class TokenStore {
   std::unordered_map<std::string, std::string> hash_by_id_;
   std::unordered_map<std::string, std::int64_t> dirty_;
 };
-
-Status write_last_used(storage::Conn& c, const std::vector<std::pair<std::string, std::int64_t>>& used);
 
 }  // namespace fc::api::detail

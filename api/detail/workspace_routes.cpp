@@ -46,21 +46,27 @@ void check_spec(JsonIn& in, const json& s) {
   (void)in.str_map(s, "env", "spec.env");
 }
 
-awaitable<Response> create_workspace(Context& ctx, Request& r) {
-  Response err;
-  auto body = parse_json_body(r, err);
-  if (!body) co_return err;
-  const json& j = body.value();
-  std::string idem = r.header("idempotency-key");
-  std::string scope = r.principal->token_id + " POST /v1/workspaces";
+// The Idempotency-Key of a create request (docs/api.md); key "" = none.
+struct IdemKey {
+  std::string key;
+  std::string scope;
   std::string body_hash;  // only requests with a key are fingerprinted
-  if (!idem.empty()) {
-    if (idem.size() > 255) co_return validation_failed({{"Idempotency-Key", "must be at most 255 characters"}});
-    body_hash = sha256_hex(j.dump());
-    auto prior = lookup_idempotent(ctx, scope, idem, body_hash);
-    if (prior) co_return *prior;
-  }
-  std::vector<FieldError> errors;
+};
+
+// Reads the request's key into `k`; a response to send at once when the key
+// is too long or was seen before (its stored response, or 409).
+std::optional<Response> begin_idempotent(Context& ctx, const Request& r, const json& j,
+                                         IdemKey& k) {
+  k.key = r.header("idempotency-key");
+  k.scope = r.principal->token_id + " POST /v1/workspaces";
+  if (k.key.empty()) return std::nullopt;
+  if (k.key.size() > 255)
+    return validation_failed({{"Idempotency-Key", "must be at most 255 characters"}});
+  k.body_hash = sha256_hex(j.dump());
+  return lookup_idempotent(ctx, k.scope, k.key, k.body_hash);
+}
+
+sch::WorkspaceInput read_workspace(const json& j, std::vector<FieldError>& errors) {
   JsonIn in(errors);
   in.only(j, {"name", "resources", "placement", "spec"}, "");
   sch::WorkspaceInput wi;
@@ -69,35 +75,52 @@ awaitable<Response> create_workspace(Context& ctx, Request& r) {
     if (auto rr = read_resources(in, *res)) wi.request.resources = *rr;
   }
   if (const json* p = in.object(j, "placement", "placement", false)) {
+    auto& pl = wi.request.placement;
     in.only(*p, {"regions", "labels", "prefer"}, "placement.");
-    wi.request.placement.regions = in.str_list(*p, "regions", "placement.regions").value_or(std::vector<std::string>{});
-    wi.request.placement.labels = in.str_map(*p, "labels", "placement.labels").value_or(sch::Labels{});
-    wi.request.placement.prefer = in.str_list(*p, "prefer", "placement.prefer").value_or(std::vector<std::string>{});
+    const std::vector<std::string> none;
+    pl.regions = in.str_list(*p, "regions", "placement.regions").value_or(none);
+    pl.labels = in.str_map(*p, "labels", "placement.labels").value_or(sch::Labels{});
+    pl.prefer = in.str_list(*p, "prefer", "placement.prefer").value_or(none);
   }
   if (const json* s = in.object(j, "spec", "spec", false)) {
     check_spec(in, *s);
     wi.spec = *s;
   }
+  return wi;
+}
+
+Response create_failed(Context& ctx, const Request& r, const IdemKey& idem, const Error& e,
+                       const std::vector<sch::RegionReason>& reasons) {
+  if (e.code == Code::kNoCapacity) return no_capacity("no region can take this workspace", reasons);
+  if (!idem.key.empty() && e.code == Code::kConflict) {
+    // A concurrent request with the same key may have won.
+    auto prior = lookup_idempotent(ctx, idem.scope, idem.key, idem.body_hash);
+    if (prior) return *prior;
+  }
+  return problem_from(e, r.request_id);
+}
+
+awaitable<Response> create_workspace(Context& ctx, Request& r) {
+  Response err;
+  auto body = parse_json_body(r, err);
+  if (!body) co_return err;
+  const json& j = body.value();
+  IdemKey idem;
+  if (auto early = begin_idempotent(ctx, r, j, idem)) co_return *early;
+  std::vector<FieldError> errors;
+  sch::WorkspaceInput wi = read_workspace(j, errors);
   if (errors.empty()) errors = to_api(sch::validate_workspace(wi.name, wi.request));
   if (!errors.empty()) co_return validation_failed(errors);
   std::vector<sch::RegionReason> reasons;
-  std::string stored;
   auto hook = [&](storage::Conn& c, const sch::Workspace& w) -> Status {
-    if (idem.empty()) return ok();
-    stored = workspace_json(ctx, w).dump();
-    return store_idempotent(c, scope, idem, body_hash, 201, stored, ctx.clock.now_ms());
+    if (idem.key.empty()) return ok();
+    return store_idempotent(c, idem.scope, idem.key, idem.body_hash, 201,
+                            workspace_json(ctx, w).dump(), ctx.clock.now_ms());
   };
   auto w = co_await ctx.scheduler->create_workspace(wi, hook, &reasons);
-  if (!w) {
-    if (w.error().code == Code::kNoCapacity) co_return no_capacity("no region can take this workspace", reasons);
-    if (!idem.empty() && w.error().code == Code::kConflict) {
-      // A concurrent request with the same key may have won.
-      auto prior = lookup_idempotent(ctx, scope, idem, body_hash);
-      if (prior) co_return *prior;
-    }
-    co_return problem_from(w.error(), r.request_id);
-  }
-  spdlog::info("workspace created id={} name={} region={}", w.value().id, w.value().name, w.value().region);
+  if (!w) co_return create_failed(ctx, r, idem, w.error(), reasons);
+  spdlog::info("workspace created id={} name={} region={}", w.value().id, w.value().name,
+               w.value().region);
   co_return json_response(201, workspace_json(ctx, w.value()));
 }
 

@@ -7,6 +7,8 @@
 #include <span>
 #include <unordered_map>
 
+#include "common/token_bucket.hpp"
+
 namespace fc::dns::detail {
 
 using PrefixKey = std::array<std::uint8_t, 8>;  // 7 bytes of /56 or 3 of /24, plus family
@@ -22,8 +24,7 @@ class RateLimiter {
 
  private:
   struct Bucket {
-    double tokens = 0;
-    std::int64_t last_ms = 0;
+    BucketState level;  // the shared token bucket; level.at_ms is the last use
     std::uint32_t dropped = 0;
   };
   struct KeyHash {

@@ -1,13 +1,14 @@
 // Internals of domains::Service shared by its source files.
 #pragma once
+#include <cmath>
 #include <random>
 #include <set>
 
 #include <spdlog/spdlog.h>
 
 #include "common/ids.hpp"
+#include "common/token_bucket.hpp"
 #include "dns/codec.hpp"
-#include "domains/detail/token_bucket.hpp"
 #include "domains/service.hpp"
 #include "scheduler/service.hpp"
 #include "storage/db.hpp"
@@ -26,6 +27,11 @@ inline std::shared_ptr<spdlog::logger> logger() {
     return created;
   }();
   return l;
+}
+
+// domains.queries_per_second (an integer ≥ 1 in the config) with a burst of one query.
+inline BucketRate query_rate(double per_second) {
+  return BucketRate::per_second(std::max<std::int64_t>(1, std::llround(per_second)), 1);
 }
 
 struct Answer {
@@ -49,11 +55,12 @@ struct Service::Impl {
   bool started = false;
   bool stopping = false;
   // Burst of one query: the rate never exceeds the cap in any one-second window.
-  detail::TokenBucket bucket;
+  TokenBucket bucket;  // the verifier's query-rate cap
   std::int64_t last_sweep_ms = 0;
 
   Impl(asio::io_context& i, storage::Database& d, const Clock& c, scheduler::Service& s, Options opt)
-      : io(i), db(d), clock(c), sched(s), o(std::move(opt)), wake(i), bucket(o.queries_per_second, 1.0) {}
+      : io(i), db(d), clock(c), sched(s), o(std::move(opt)), wake(i),
+        bucket(query_rate(o.queries_per_second)) {}
   std::int64_t now() const { return clock.now_ms(); }
   std::string new_token();
   std::string delegate_name(const Domain& d) const;

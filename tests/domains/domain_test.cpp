@@ -1,7 +1,7 @@
 // The pure core of domains: normalisation, CAA, backoff, status messages.
 #include <doctest/doctest.h>
 
-#include "domains/detail/token_bucket.hpp"
+#include "common/token_bucket.hpp"
 #include "domains/domain.hpp"
 
 using namespace fc::domains;
@@ -185,7 +185,7 @@ TEST_CASE("state names round-trip") {
 }
 
 TEST_CASE("token bucket caps the query rate") {
-  fc::domains::detail::TokenBucket b(10, 10);  // 10 per second, burst 10
+  fc::TokenBucket b(fc::BucketRate::per_second(10, 10));  // 10 per second, burst 10
   std::int64_t t = 1000;
   int granted = 0;
   for (int i = 0; i < 100; ++i) granted += b.take(t) == 0;
@@ -202,7 +202,8 @@ TEST_CASE("token bucket caps the query rate") {
 }
 
 TEST_CASE("token bucket reservations pace callers in order under the cap") {
-  fc::domains::detail::TokenBucket b(400, 1);  // the verifier's: 400 per second, burst of one
+  // the verifier's: 400 per second, burst of one
+  fc::TokenBucket b(fc::BucketRate::per_second(400, 1));
   const std::int64_t t = 5000;
   CHECK(b.reserve(t) == 0);
   std::int64_t last = 0;
