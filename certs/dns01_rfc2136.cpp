@@ -20,26 +20,6 @@ std::string lower_name(std::string s) {
 
 }  // namespace
 
-Result<std::vector<Rfc2136Zone>> parse_rfc2136_zones(const nlohmann::json& providers) {
-  std::vector<Rfc2136Zone> out;
-  if (!providers.is_array()) return out;
-  for (const auto& p : providers) {
-    if (!p.is_object() || p.value("type", "rfc2136") != "rfc2136") continue;
-    Rfc2136Zone z;
-    z.server = p.value("server", "");
-    z.zone = lower_name(p.value("zone", ""));
-    if (p.contains("tsig") && p["tsig"].is_object()) {
-      const auto& t = p["tsig"];
-      auto key = dns::TsigKey::from_base64(t.value("name", ""), t.value("algorithm", "hmac-sha256"),
-                                           t.value("secret", ""));
-      if (!key) return make_error(key.error().code, "dns.providers " + z.zone + ".tsig: " + key.error().detail);
-      z.key = key.value();
-    }
-    out.push_back(std::move(z));
-  }
-  return out;
-}
-
 const Rfc2136Zone* match_rfc2136_zone(const std::vector<Rfc2136Zone>& zones, const std::string& platform_zone,
                                       const std::string& owner) {
   const std::string name = lower_name(owner);
@@ -95,26 +75,20 @@ namespace {
 
 // RFC 2136 §2.5.1 add / §2.5.4 delete one RR: only our TXT value is touched,
 // so concurrent challenges for the same name (and records of others) stay.
-awaitable<Status> send_txt_update(const Rfc2136Zone& z, std::string owner, std::string value, bool add,
-                                  const Clock& clock) {
+awaitable<Status> send_txt_update(const Rfc2136Zone& z, std::string owner, std::string value,
+                                  bool add, const Clock& clock) {
   auto name = dns::Name::from_text(owner + ".");
   if (!name) co_return name.error();
   auto rd = dns::rdata_from_text(dns::RrType::kTxt, "\"" + value + "\"");
   if (!rd) co_return rd.error();
-  dns::UpdateRequest req;
-  req.server = z.server;
-  req.zone = z.zone + ".";
-  req.key = z.key;
-  req.timeout = std::chrono::milliseconds(2000);
   const auto kind = add ? dns::UpdateOp::Kind::kAdd : dns::UpdateOp::Kind::kDeleteRecord;
-  req.ops.push_back(dns::UpdateOp{kind, dns::Record{name.value(), dns::RrType::kTxt, dns::kClassIn,
-                                                    add ? 60u : 0u, rd.value()}});
-  auto rc = co_await dns::send_update(std::move(req), clock);
+  std::vector<dns::UpdateOp> ops;
+  ops.push_back(dns::UpdateOp{kind, dns::Record{name.value(), dns::RrType::kTxt, dns::kClassIn,
+                                                add ? 60u : 0u, rd.value()}});
+  auto sent = co_await dns::update(z, std::move(ops), std::chrono::milliseconds(2000), clock);
+  if (sent) co_return ok();
   const std::string what = "RFC 2136 update of " + owner + " TXT at " + z.server;
-  if (!rc) co_return make_error(rc.error().code, what + ": " + rc.error().detail);
-  if (rc.value() != dns::Rcode::kNoError)
-    co_return make_error(Code::kUnavailable, what + " answered " + dns::rcode_name(rc.value()));
-  co_return ok();
+  co_return make_error(sent.error().code, what + ": " + sent.error().detail);
 }
 
 }  // namespace
@@ -155,7 +129,9 @@ awaitable<void> Service::Impl::sweep_external_txt() {
     for (const auto& x : rfc2136)
       if (x.server == r.server && x.zone == r.zone) z = &x;
     if (z == nullptr) {
-      Rfc2136Zone gone{r.server, r.zone, std::nullopt};
+      Rfc2136Zone gone;
+      gone.server = r.server;
+      gone.zone = r.zone;
       auto st = co_await db.write([&](storage::Conn& c) { return remember_txt(c, gone, r.name, r.value, std::nullopt); });
       (void)st;
       continue;

@@ -48,7 +48,8 @@ void Service::Impl::committed(const std::map<std::string, std::int64_t>& revs) {
 json Service::Impl::assignment_body(storage::Conn& c, const Workspace& w, const std::string& action) {
   std::vector<std::string> hostnames{svc.hostname_of(w)};
   json certs = json::array();
-  if (svc.extras_ && action == "apply") svc.extras_(c, w.id, hostnames, certs);
+  if (svc.extras_ != nullptr && action == "apply")
+    svc.extras_->add_to_assignment(c, w.id, hostnames, certs);
   return {{"workspace_id", w.id},
           {"name", w.name},
           {"generation", w.generation},

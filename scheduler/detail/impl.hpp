@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "dns/server.hpp"
 #include "scheduler/detail/store.hpp"
 #include "scheduler/service.hpp"
 
@@ -27,7 +28,9 @@ struct Service::Impl {
 
   // After commit: revisions, long-poll wake-ups.
   void committed(const std::map<std::string, std::int64_t>& revs);
-  void dns_changed() { if (svc.dns_changed_) svc.dns_changed_(); }
+  void dns_changed() {
+    if (svc.zone_ != nullptr) svc.zone_->changed();
+  }
   nlohmann::json assignment_body(storage::Conn& c, const Workspace& w, const std::string& action);
   // Appends the workspace's assignment to `region`'s log inside the transaction.
   Status publish(storage::Conn& c, const Workspace& w, const std::string& region, const std::string& action,
