@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/protocol.hpp"
 #include "common/asio.hpp"
 #include "common/clock.hpp"
 #include "common/ids.hpp"
@@ -91,7 +92,7 @@ struct AssignmentsPage {
 struct ReportItem {
   std::string workspace_id;
   std::int64_t generation = 0;
-  std::string phase;  // provisioning | running | failed | deleted
+  agent::proto::Phase phase = agent::proto::Phase::kProvisioning;
   std::string message;
 };
 

@@ -7,6 +7,7 @@
 namespace fc::scheduler {
 
 using nlohmann::json;
+using agent::proto::Phase;
 
 namespace {
 
@@ -17,23 +18,18 @@ struct ReportEffects {
   bool dns = false;
 };
 
-bool valid_phase(const std::string& p) {
-  return p == "provisioning" || p == "running" || p == "failed" || p == "deleted";
-}
-
 }  // namespace
 
 // One report item inside the transaction. Returns "" when accepted, else why not.
 static Result<std::string> apply_item(Service::Impl& i, storage::Conn& c, const std::string& region,
                                       const ReportItem& it, ReportEffects& fx) {
-  if (!valid_phase(it.phase)) return std::string("unknown phase '" + it.phase + "'");
   BOOST_OUTCOME_TRY(found, store::find_workspace(c, it.workspace_id));
   if (!found) return std::string("workspace " + it.workspace_id + " is not assigned to region " + region);
   Workspace w = *found;
   // The agent confirms a delete in a region the workspace is leaving.
   BOOST_OUTCOME_TRY(releasing, store::has_placement(c, region, w.id, true));
   if (releasing) {
-    if (it.phase != "deleted") return std::string();  // still tearing down; nothing to record
+    if (it.phase != Phase::kDeleted) return std::string();  // still tearing down; nothing to record
     BOOST_OUTCOME_TRY(rel, store::release(c, region, w.id));
     if (rel) fx.freed.emplace_back(region, *rel);
     if (w.state == "deleting") {
@@ -58,12 +54,12 @@ static Result<std::string> apply_item(Service::Impl& i, storage::Conn& c, const 
   if (it.generation > w.generation)
     return std::string("generation " + std::to_string(it.generation) + " is newer than the assignment's " +
                        std::to_string(w.generation));
-  if (it.phase == "deleted") return std::string("workspace " + w.id + " was not deleted from region " + region);
+  if (it.phase == Phase::kDeleted) return std::string("workspace " + w.id + " was not deleted from region " + region);
   w.observed_generation = it.generation;
-  w.observed_phase = it.phase;
+  w.observed_phase = std::string(agent::proto::to_string(it.phase));
   w.observed_message = it.message;
   w.updated_at = i.now();
-  bool running_now = it.phase == "running" && it.generation == w.generation;
+  bool running_now = it.phase == Phase::kRunning && it.generation == w.generation;
   if (is_home && running_now && w.dns_region != region) {
     w.dns_region = region;
     fx.dns = true;
