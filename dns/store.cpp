@@ -88,7 +88,7 @@ Result<StoredProvider> provider_records(storage::Conn& c, const std::string& pro
   }
 }
 
-// TODO(r-dns): the NOT EXISTS reads storage's jobs table; swap for a storage
+// TODO(r-dns): issue #21: the NOT EXISTS reads storage's jobs table; use a storage
 // function ("is a job of this kind and key queued?") once storage has one.
 Result<std::vector<std::string>> providers_without_job(storage::Conn& c,
                                                        const std::string& job_kind) {
@@ -133,8 +133,8 @@ Status mark_synced(storage::Conn& c, const std::string& provider,
   for (const auto& r : rows) {
     BOOST_OUTCOME_TRY(u.bind_all(provider, r.key.name, r.key.type, r.desired_json, now_ms).run());
   }
-  BOOST_OUTCOME_TRY(d, c.prepare(
-      "DELETE FROM dns_provider_records WHERE provider = ? AND desired IS NULL AND pushed IS NULL"));
+  BOOST_OUTCOME_TRY(d, c.prepare("DELETE FROM dns_provider_records"
+                                 " WHERE provider = ? AND desired IS NULL AND pushed IS NULL"));
   return d.bind(1, provider).run();
 }
 

@@ -54,7 +54,8 @@ static Result<std::string> apply_item(Service::Impl& i, storage::Conn& c, const 
   if (it.generation > w.generation)
     return std::string("generation " + std::to_string(it.generation) + " is newer than the assignment's " +
                        std::to_string(w.generation));
-  if (it.phase == Phase::kDeleted) return std::string("workspace " + w.id + " was not deleted from region " + region);
+  if (it.phase == Phase::kDeleted)
+    return std::string("workspace " + w.id + " was not deleted from region " + region);
   w.observed_generation = it.generation;
   w.observed_phase = std::string(agent::proto::to_string(it.phase));
   w.observed_message = it.message;
