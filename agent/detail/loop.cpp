@@ -176,7 +176,7 @@ awaitable<Status> Loop::round() {
   int wait = opts_.once ? 0 : opts_.poll_wait_s;
   auto resp = co_await poll(state_.revision, wait);
   if (!resp && resp.error().code == Code::kGone) {
-    log_->info("revision expired status=410 revision={} next=snapshot", state_.revision);
+    log_->info("revision expired (410), listing a complete snapshot revision={}", state_.revision);
     resp = co_await poll(0, 0);
   }
   if (!resp) co_return resp.error();
