@@ -99,7 +99,7 @@ int run(Options o) {
   asio::signal_set signals(ctx, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
-    log->info("signal {} received; stopping", sig);
+    log->info("stopping signal={}", sig);
     ctx.stop();
   });
   asio::co_spawn(ctx, loop.run(), [&](std::exception_ptr e) {

@@ -12,9 +12,9 @@
 #include <fstream>
 
 #include "api/server.hpp"
-#include "app/dns_publisher.hpp"
 #include "app/app.hpp"
 #include "certs/service.hpp"
+#include "dns/publisher.hpp"
 #include "domains/service.hpp"
 #include "common/clock.hpp"
 #include "common/ids.hpp"
@@ -38,7 +38,7 @@ bool ensure_parent_dir(const std::string& path) {
   if (parent.empty()) return true;
   std::error_code ec;
   std::filesystem::create_directories(parent, ec);
-  if (ec) spdlog::error("cannot create directory {}: {}", parent.string(), ec.message());
+  if (ec) spdlog::error("cannot create directory path={} reason={}", parent.string(), ec.message());
   return !ec;
 }
 
@@ -62,12 +62,14 @@ bool prepare_database(const config::Config& cfg, const Clock& clock) {
   if (!ensure_parent_dir(cfg.database_path)) return false;
   auto conn = storage::Conn::open(cfg.database_path, storage::OpenMode::kReadWrite);
   if (!conn) {
-    spdlog::critical("{}", conn.error().detail);
+    spdlog::critical("database not opened path={} reason={}", cfg.database_path,
+                     conn.error().detail);
     return false;
   }
   auto applied = storage::migrate(*conn.value(), clock.now_ms());
   if (!applied) {
-    spdlog::critical("database {}: {}", cfg.database_path, applied.error().detail);
+    spdlog::critical("migrations failed path={} reason={}", cfg.database_path,
+                     applied.error().detail);
     return false;
   }
   for (const auto& m : applied.value()) spdlog::info("migration applied name={}", m.name);
@@ -88,7 +90,7 @@ struct Daemon {
   std::unique_ptr<storage::Database> db;
   std::unique_ptr<scheduler::Service> sched;
   std::unique_ptr<api::Service> api;
-  std::unique_ptr<DnsPublisher> dns;
+  std::unique_ptr<dns::Publisher> dns;
   std::unique_ptr<storage::JobRunner> jobs;  // the one shared durable job runner
   std::unique_ptr<certs::Service> certs;
   std::unique_ptr<domains::Service> domains;  // custom domains
@@ -111,19 +113,19 @@ awaitable<void> Daemon::startup() {
   if (!api->has_tokens()) {
     auto token = co_await api->bootstrap_admin();
     if (!token) {
-      spdlog::critical("cannot create the first admin token: {}", token.error().detail);
+      spdlog::critical("cannot create the first admin token reason={}", token.error().detail);
       exit_code = kExitFailure;
       io.stop();
       co_return;
     }
     if (!token.value().empty()) {
       if (!write_secret_file(cfg.admin_token_file, token.value())) {
-        spdlog::critical("cannot write the first admin token to {}", cfg.admin_token_file);
+        spdlog::critical("cannot write the first admin token path={}", cfg.admin_token_file);
         exit_code = kExitFailure;
         io.stop();
         co_return;
       }
-      spdlog::info("first admin token written to {} (mode 0600)", cfg.admin_token_file);
+      spdlog::info("first admin token written path={} mode=0600", cfg.admin_token_file);
     }
   }
   api->start();
@@ -147,7 +149,7 @@ awaitable<void> Daemon::chores() {
 awaitable<void> Daemon::shutdown() {
   if (stopping) co_return;
   stopping = true;
-  spdlog::info("shutting down: no new connections, answering open requests");
+  spdlog::info("shutting down phase=drain active_requests={}", api->active_requests());
   api->begin_shutdown();
   dns->stop();
   if (jobs) jobs->stop();
@@ -163,6 +165,28 @@ awaitable<void> Daemon::shutdown() {
   io.stop();
 }
 
+// The certificate of *.<zone>, by DNS-01 through the embedded server.
+awaitable<void> ensure_wildcard(Daemon& d) {
+  std::vector<std::string> names;
+  names.push_back("*." + d.cfg.dns_zone);
+  auto id = co_await d.certs->ensure(std::move(names), "", certs::ChallengePref::kDns01, "");
+  if (!id) {
+    spdlog::error("platform wildcard certificate failed zone={} reason={}", d.cfg.dns_zone,
+                  id.error().detail);
+    co_return;
+  }
+  spdlog::info("platform wildcard certificate id={} zone={}", id.value(), d.cfg.dns_zone);
+}
+
+std::unique_ptr<scheduler::Service> make_scheduler(Daemon& d) {
+  scheduler::Service::Options so;
+  so.policy = scheduler::parse_policy(d.cfg.scheduler_policy).value_or(scheduler::Policy::kSpread);
+  so.heartbeat_timeout_s = d.cfg.heartbeat_timeout_s;
+  so.changelog_retention = d.cfg.changelog_retention;
+  so.zone = d.cfg.dns_zone;
+  return std::make_unique<scheduler::Service>(d.io, *d.db, d.clock, so);
+}
+
 std::unique_ptr<certs::Service> make_certs(Daemon& d) {
   certs::ServiceOptions co;
   co.issuers = d.cfg.certs_issuers;
@@ -174,51 +198,12 @@ std::unique_ptr<certs::Service> make_certs(Daemon& d) {
   return std::make_unique<certs::Service>(d.io, *d.db, d.clock, co);
 }
 
-// A workspace's assignment carries its hostnames and certificate refs; the
-// domains part adds its hostnames here too (one function, one call each).
-void assignment_extras(storage::Conn& c, const std::string& ws, std::vector<std::string>& hostnames,
-                       nlohmann::json& certificates) {
-  // Custom domains: routed hostnames; certificates of unrouted domains are withheld.
-  std::vector<std::string> withheld;
-  if (auto st = domains::Service::assignment_extras(c, ws, hostnames, withheld); !st)
-    spdlog::warn("domain hostnames for {}: {}", ws, st.error().detail);
-  auto refs = certs::Service::refs_for_workspace(c, ws);
-  if (!refs) {
-    spdlog::warn("certificate refs for {}: {}", ws, refs.error().detail);
-    return;
-  }
-  for (auto& r : refs.value()) {
-    bool skip = r.contains("id") && std::find(withheld.begin(), withheld.end(), r["id"].get<std::string>()) != withheld.end();
-    if (!skip) certificates.push_back(std::move(r));
-  }
-}
-
-// Certificates: KEK check (a wrong key stops the start), job handlers,
-// DNS-01 publishing, and new versions pushed to the regions that serve them.
+// Certificates: KEK check (a wrong key stops the start), job handlers, the
+// embedded DNS for DNS-01, and the platform wildcard when configured.
 Status wire_certs(Daemon& d) {
   BOOST_OUTCOME_TRY(d.certs->init(*d.jobs));
-  d.certs->on_dns_change([&d] { d.dns->changed(); });
-  d.certs->on_dns_settled([&d]() { return d.dns->settled(std::chrono::seconds(2)); });
-  d.sched->set_assignment_extras(assignment_extras);
-  if (d.cfg.certs_platform_wildcard) {
-    asio::co_spawn(d.io, [&d]() -> awaitable<void> {
-      std::vector<std::string> names;
-      names.push_back("*." + d.cfg.dns_zone);
-      auto id = co_await d.certs->ensure(std::move(names), "", certs::ChallengePref::kDns01, "");
-      if (!id) spdlog::error("platform wildcard certificate: {}", id.error().detail);
-      else spdlog::info("platform wildcard certificate {} for *.{}", id.value(), d.cfg.dns_zone);
-    }, asio::detached);
-  }
-  d.certs->on_issued([&d](const std::string& id, const std::string& ws) {
-    if (ws.empty()) return;
-    // Domains refresh the assignment themselves and record the generation
-    // that carries the certificate (`active` once it runs).
-    if (d.domains) return d.domains->certificate_issued(id, ws);
-    asio::co_spawn(d.io, [&d, id, ws]() -> awaitable<void> {
-      auto st = co_await d.sched->refresh_assignment(ws);
-      if (!st) spdlog::warn("certificate {}: refreshing the assignment of {}: {}", id, ws, st.error().detail);
-    }, asio::detached);
-  });
+  d.certs->set_zone(d.dns.get());
+  if (d.cfg.certs_platform_wildcard) asio::co_spawn(d.io, ensure_wildcard(d), asio::detached);
   return ok();
 }
 
@@ -243,23 +228,57 @@ std::unique_ptr<domains::Service> make_domains(Daemon& d) {
   return std::make_unique<domains::Service>(d.io, *d.db, d.clock, *d.sched, o);
 }
 
-// Custom domains: the verifier job on the shared runner and the certificate service behind them.
+// Custom domains: the certificate service behind them (and they behind its
+// issued versions), what they add to assignments, then the verifier loop.
 void wire_domains(Daemon& d) {
-  domains::CertPort p;
-  auto* c = d.certs.get();
-  p.ensure = [c](std::vector<std::string> names, std::string ws, std::string delegate) {
-    auto pref = delegate.empty() ? certs::ChallengePref::kHttp01 : certs::ChallengePref::kDns01;
-    return c->ensure(std::move(names), std::move(ws), pref, std::move(delegate));
-  };
-  p.get = [c](const std::string& id) -> Result<domains::CertInfo> {
-    BOOST_OUTCOME_TRY(v, c->get(id));
-    return domains::CertInfo{v.id, v.status, v.not_after_ms, v.last_error, v.version};
-  };
-  p.stop_renewing = [c](std::string id) { return c->stop_renewing(std::move(id)); };
-  p.resume_renewing = [c](std::string id) { return c->resume_renewing(std::move(id)); };
-  p.remove = [c](std::string id) { return c->remove(std::move(id)); };
-  d.domains->set_certs(std::move(p));
+  d.domains->set_certs(d.certs.get());
+  d.sched->set_assignment_extras(d.domains.get());
   d.domains->start();
+}
+
+// The database, the scheduler and the services the API serves.
+bool open_services(Daemon& d) {
+  auto db = storage::Database::open({d.cfg.database_path});
+  if (!db) {
+    spdlog::critical("database not opened reason={}", db.error().detail);
+    return false;
+  }
+  d.db = std::move(db).value();
+  d.sched = make_scheduler(d);
+  if (auto st = d.sched->load(); !st) {
+    spdlog::critical("cannot load the scheduler state reason={}", st.error().detail);
+    return false;
+  }
+  d.api = std::make_unique<api::Service>(d.io, d.cfg, *d.db, d.clock, *d.sched);
+  d.certs = make_certs(d);
+  d.api->set_certs(d.certs.get());
+  d.domains = make_domains(d);
+  d.api->set_domains(d.domains.get());
+  if (auto st = d.api->init(); !st) {
+    spdlog::critical("startup failed reason={}", st.error().detail);
+    return false;
+  }
+  if (auto st = d.api->listen(); !st) {
+    spdlog::critical("api not listening reason={}", st.error().detail);
+    return false;
+  }
+  return true;
+}
+
+// The shared job runner and the DNS publisher, told by the scheduler.
+bool start_dns(Daemon& d) {
+  storage::JobRunner::Options jo;
+  if (d.cfg.jobs_concurrency > 0) jo.concurrency = static_cast<int>(d.cfg.jobs_concurrency);
+  d.jobs = std::make_unique<storage::JobRunner>(d.io, *d.db, d.clock, jo);
+  d.dns = std::make_unique<dns::Publisher>(d.io, d.cfg, *d.db, d.clock);
+  d.dns->attach_jobs(*d.jobs);
+  d.api->set_dns(&d.dns->server());
+  if (auto st = d.dns->start(); !st) {
+    spdlog::critical("dns not started reason={}", st.error().detail);
+    return false;
+  }
+  d.sched->set_zone_notifier(d.dns.get());
+  return true;
 }
 
 }  // namespace
@@ -267,55 +286,16 @@ void wire_domains(Daemon& d) {
 int serve(const config::Config& cfg) {
   Daemon d(cfg);
   if (!prepare_database(cfg, d.clock)) return kExitFailure;
-  auto db = storage::Database::open({cfg.database_path});
-  if (!db) {
-    spdlog::critical("{}", db.error().detail);
-    return kExitFailure;
-  }
-  d.db = std::move(db).value();
-  scheduler::Service::Options so;
-  so.policy = scheduler::parse_policy(cfg.scheduler_policy).value_or(scheduler::Policy::kSpread);
-  so.heartbeat_timeout_s = cfg.heartbeat_timeout_s;
-  so.changelog_retention = cfg.changelog_retention;
-  so.zone = cfg.dns_zone;
-  d.sched = std::make_unique<scheduler::Service>(d.io, *d.db, d.clock, so);
-  if (auto st = d.sched->load(); !st) {
-    spdlog::critical("cannot load the scheduler state: {}", st.error().detail);
-    return kExitFailure;
-  }
-  d.api = std::make_unique<api::Service>(d.io, cfg, *d.db, d.clock, *d.sched);
-  d.certs = make_certs(d);
-  d.api->set_certs(d.certs.get());
-  d.domains = make_domains(d);
-  d.api->set_domains(d.domains.get());
-  if (auto st = d.api->init(); !st) {
-    spdlog::critical("startup failed: {}", st.error().detail);
-    return kExitFailure;
-  }
-  if (auto st = d.api->listen(); !st) {
-    spdlog::critical("{}", st.error().detail);
-    return kExitFailure;
-  }
-  storage::JobRunner::Options jo;
-  if (cfg.jobs_concurrency > 0) jo.concurrency = static_cast<int>(cfg.jobs_concurrency);
-  d.jobs = std::make_unique<storage::JobRunner>(d.io, *d.db, d.clock, jo);
-  d.dns = std::make_unique<DnsPublisher>(d.io, cfg, *d.db, d.clock);
-  d.dns->attach_jobs(*d.jobs);
-  d.api->set_dns(&d.dns->server());
-  if (auto st = d.dns->start(); !st) {
-    spdlog::critical("{}", st.error().detail);
-    return kExitFailure;
-  }
-  d.sched->on_dns_change([&d] { d.dns->changed(); });
+  if (!open_services(d) || !start_dns(d)) return kExitFailure;
   if (auto st = wire_certs(d); !st) {
-    spdlog::critical("certificates: {}", st.error().detail);
+    spdlog::critical("certificates not started reason={}", st.error().detail);
     return kExitFailure;
   }
   wire_domains(d);
   asio::signal_set signals(d.io, SIGINT, SIGTERM);
   signals.async_wait([&d](const boost::system::error_code& ec, int sig) {
     if (ec) return;
-    spdlog::info("signal {} received", sig);
+    spdlog::info("signal received signal={}", sig);
     asio::co_spawn(d.io, d.shutdown(), asio::detached);
   });
   asio::co_spawn(d.io, d.startup(), asio::detached);
@@ -357,7 +337,8 @@ int token_create_admin(const config::Config& cfg) {
   if (!prepare_database(cfg, clock)) return kExitFailure;
   auto db = storage::Database::open({cfg.database_path});
   if (!db) {
-    spdlog::critical("{}", db.error().detail);
+    spdlog::critical("database not opened path={} reason={}", cfg.database_path,
+                     db.error().detail);
     return kExitFailure;
   }
   IdGenerator ids;
@@ -368,7 +349,7 @@ int token_create_admin(const config::Config& cfg) {
     return ok();
   });
   if (!st) {
-    spdlog::critical("cannot create token: {}", st.error().detail);
+    spdlog::critical("cannot create token reason={}", st.error().detail);
     return kExitFailure;
   }
   std::printf("%s\n", token.c_str());

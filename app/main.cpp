@@ -49,24 +49,10 @@ std::optional<Args> parse(int argc, char** argv, int from) {
   return a;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The subcommands that read the configuration: serve, migrate, fsck,
+// check-config and token create --admin.
+int run_configured(const std::string& cmd, int argc, char** argv) {
   using namespace fc::app;
-  if (argc < 2) {
-    std::fputs(kUsage, stderr);
-    return kExitUsage;
-  }
-  std::string cmd = argv[1];
-  if (cmd == "version" || cmd == "--version") {
-    std::printf("fleetcommand %s\n", FC_VERSION);
-    return kExitOk;
-  }
-  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
-    std::fputs(kUsage, stdout);
-    return kExitOk;
-  }
-  if (cmd == "agent") return fc::agent::main(argc - 2, argv + 2);
   int from = 2;
   if (cmd == "token") {
     if (argc < 3 || std::strcmp(argv[2], "create") != 0) {
@@ -97,4 +83,25 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "fleetcommand: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
   return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace fc::app;
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "version" || cmd == "--version") {
+    std::printf("fleetcommand %s\n", FC_VERSION);
+    return kExitOk;
+  }
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  if (cmd == "agent") return fc::agent::main(argc - 2, argv + 2);
+  return run_configured(cmd, argc, argv);
 }

@@ -60,17 +60,4 @@ Result<std::vector<ExternalTxt>> expired_external_txt(storage::Conn& c, std::int
   }
 }
 
-Status put_dns_challenge(storage::Conn& c, const std::string& name, const std::string& value,
-                         std::int64_t now, std::int64_t expires_at) {
-  BOOST_OUTCOME_TRY(delete_dns_challenge(c, name, value));
-  BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO dns_challenges(name, value, created_at, expires_at)"
-                                 " VALUES(?1, ?2, ?3, ?4)"));
-  return s.bind_all(name, value, now, expires_at).run();
-}
-
-Status delete_dns_challenge(storage::Conn& c, const std::string& name, const std::string& value) {
-  BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM dns_challenges WHERE name = ?1 AND value = ?2"));
-  return s.bind_all(name, value).run();
-}
-
 }  // namespace fc::certs::detail

@@ -68,18 +68,17 @@ class DbDns01 final : public Solver {
   awaitable<Status> present(std::string domain, std::string, std::string key_auth) override {
     const std::string name = owner(domain), value = dns01_txt_value(key_auth);
     if (const auto* z = s_.rfc2136_zone_for(name)) co_return co_await s_.rfc2136_txt(*z, name, value, true);
-    const auto now = s_.clock.now_ms();
-    auto st = co_await s_.db.write([&](storage::Conn& c) {
-      return detail::put_dns_challenge(c, name, value, now, now + kChallengeTtlMs);
-    });
+    if (s_.zone == nullptr) co_return make_error(Code::kUnavailable, "no embedded DNS for " + name);
+    const auto expires = s_.clock.now_ms() + kChallengeTtlMs;
+    auto st = co_await s_.zone->put_challenge(name, value, expires);
     if (!st) co_return st;
     co_return co_await published();
   }
   awaitable<Status> cleanup(std::string domain, std::string, std::string key_auth) override {
     const std::string name = owner(domain), value = dns01_txt_value(key_auth);
     if (const auto* z = s_.rfc2136_zone_for(name)) co_return co_await s_.rfc2136_txt(*z, name, value, false);
-    auto st = co_await s_.db.write(
-        [&](storage::Conn& c) { return detail::delete_dns_challenge(c, name, value); });
+    if (s_.zone == nullptr) co_return make_error(Code::kUnavailable, "no embedded DNS for " + name);
+    auto st = co_await s_.zone->remove_challenge(name, value);
     if (s_.dns_changed) s_.dns_changed();
     co_return st;
   }
@@ -377,7 +376,7 @@ awaitable<JobOutcome> Service::Impl::store_issued(CertRow row, std::string chain
   if (!st) co_return JobOutcome{false, st.error().detail, 5s, false};
   spdlog::info("certs: issued id={} version={} issuer={} not_after={}", row.id, row.version, issuer,
                format_rfc3339(*row.not_after));
-  for (const auto& f : this->issued) f(row.id, row.workspace_id);
+  for (auto* l : this->issued) l->certificate_issued(row.id, row.workspace_id);
   co_return wait_ms(row.ari_check_at ? 0 : *row.renew_after - now);
 }
 

@@ -233,7 +233,7 @@ Service::~Service() = default;
 Status Service::init(storage::JobRunner& jobs) {
   BOOST_OUTCOME_TRY(iss, parse_issuers(impl_->o.issuers));
   impl_->issuers = std::move(iss);
-  BOOST_OUTCOME_TRY(zones, parse_rfc2136_zones(impl_->o.dns_providers));
+  BOOST_OUTCOME_TRY(zones, dns::parse_rfc2136_targets(impl_->o.dns_providers));
   impl_->rfc2136 = std::move(zones);
   BOOST_OUTCOME_TRY(impl_->load_kek());
   BOOST_OUTCOME_TRY(impl_->load_internal_ca());
@@ -248,14 +248,18 @@ Status Service::init(storage::JobRunner& jobs) {
   return ok();
 }
 
-void Service::on_dns_change(std::function<void()> f) { impl_->dns_changed = std::move(f); }
-void Service::on_dns_settled(std::function<awaitable<void>()> f) { impl_->dns_settled = std::move(f); }
+void Service::set_zone(dns::ZoneNotifier* zone) {
+  impl_->zone = zone;
+  impl_->dns_changed = nullptr;
+  impl_->dns_settled = nullptr;
+  if (zone == nullptr) return;
+  impl_->dns_changed = [zone] { zone->changed(); };
+  impl_->dns_settled = [zone] { return zone->settled(std::chrono::seconds(2)); };
+}
 
 awaitable<void> Service::tick() { co_await impl_->sweep_external_txt(); }
 
-void Service::on_issued(std::function<void(const std::string&, const std::string&)> f) {
-  impl_->issued.push_back(std::move(f));
-}
+void Service::add_issued_listener(IssuedListener& l) { impl_->issued.push_back(&l); }
 
 awaitable<Result<std::string>> Service::ensure(std::vector<std::string> hostnames, std::string workspace_id,
                                                ChallengePref pref, std::string dns01_delegate_name) {

@@ -23,6 +23,10 @@ class Database;
 class JobRunner;
 }  // namespace fc::storage
 
+namespace fc::dns {
+class ZoneNotifier;
+}
+
 namespace fc::certs {
 
 struct CertificateView {            // what the API shows (never a key)
@@ -61,6 +65,14 @@ struct ServiceOptions {
   int failures_before_fallback = 3;                   // failed orders before the next issuer
 };
 
+// What certs tells the components above it (domains) after a certificate
+// version was stored.
+class IssuedListener {
+ public:
+  virtual ~IssuedListener() = default;
+  virtual void certificate_issued(const std::string& cert_id, const std::string& workspace_id) = 0;
+};
+
 class Service {
  public:
   Service(asio::io_context& io, storage::Database& db, const Clock& clock, ServiceOptions o);
@@ -72,11 +84,10 @@ class Service {
   // check value in the database (a wrong key fails with a clear message),
   // creates the internal root on first start, registers the job handlers.
   Status init(storage::JobRunner& jobs);
-  // Called after commits that changed dns_challenges (DNS publisher changed()).
-  void on_dns_change(std::function<void()> f);
-  // Waits (bounded) until the DNS changes signalled so far are served; the
-  // solvers call it before the CA looks a name up (DnsPublisher::settled).
-  void on_dns_settled(std::function<awaitable<void>()> f);
+  // The embedded DNS (dns::Publisher): DNS-01 TXT records of names in the
+  // platform zone, and settled() before the CA looks a name up. Without it,
+  // DNS-01 in the platform zone fails.
+  void set_zone(dns::ZoneNotifier* zone);
 
   // Creates (or returns the existing) certificate for exactly these names and
   // enqueues its order; never places a second order for the same names.
@@ -96,8 +107,9 @@ class Service {
   static Result<nlohmann::json> refs_for_workspace(storage::Conn& c, const std::string& workspace_id);
   // HTTP-01 key authorization for a token (read connection), kNotFound otherwise.
   static Result<std::string> http01_answer(storage::Conn& c, const std::string& token);
-  // Called after commit when a certificate version was stored (the lead/domains will refresh assignments).
-  void on_issued(std::function<void(const std::string& cert_id, const std::string& workspace_id)> f);
+  // Told after commit when a certificate version was stored (domains
+  // delivers it to the workspace's assignment). `l` must outlive the service.
+  void add_issued_listener(IssuedListener& l);
   // Periodic chores (the daemon calls it every second): deletes DNS-01 TXT
   // values left in external zones (RFC 2136) after they expired.
   awaitable<void> tick();

@@ -1,4 +1,4 @@
-// Pure core of the daemon's DNS publisher (app/dns_publisher): the record set derived from the database,
+// Pure core of the DNS publisher (dns/publisher.cpp): the record set derived from the database,
 // its difference from the previous one, and what to send to the embedded
 // zone and to external providers. No I/O.
 #include <algorithm>

@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "common/asio.hpp"
 #include "common/clock.hpp"
 #include "common/result.hpp"
@@ -202,7 +204,43 @@ awaitable<Result<Rcode>> send_update(UpdateRequest req, const Clock& clock);
 // Builds the UPDATE message (pure; exposed for tests).
 Result<Message> build_update(const UpdateRequest& req, std::uint16_t id);
 
-// --- The record set the daemon publishes (pure; app/dns_publisher feeds it) ---
+// One external primary that takes RFC 2136 updates: an entry of dns.providers,
+// used by the provider sync (dns::Publisher) and by certs' DNS-01 solver.
+struct Rfc2136Target {
+  std::string id;      // "<server>/<zone>"
+  std::string server;  // host:port
+  std::string zone;    // lower case, no trailing dot
+  std::optional<TsigKey> key;
+  std::chrono::milliseconds retry_base{2000};  // retry_base_ms: the provider sync's backoff base
+};
+// The "rfc2136" entries of dns.providers (the list config validated); a bad
+// TSIG secret is an error naming "dns.providers <zone>.tsig".
+Result<std::vector<Rfc2136Target>> parse_rfc2136_targets(const nlohmann::json& providers);
+// Sends `ops` in one UPDATE to the target's primary (TSIG-signed when it has a
+// key) and checks the answer: send_update's errors, or kUnavailable
+// "update answered <RCODE>" for any rcode but NOERROR. `clock` must outlive it.
+awaitable<Status> update(const Rfc2136Target& target, std::vector<UpdateOp> ops,
+                         std::chrono::milliseconds timeout, const Clock& clock);
+
+// --- What the publisher offers the components that change the zone -----------
+// The scheduler (workspaces, regions) and certs (DNS-01 challenges) call this;
+// dns::Publisher (dns/publisher.hpp, library fc_dns_publisher) implements it,
+// so they link fc_dns only.
+class ZoneNotifier {
+ public:
+  virtual ~ZoneNotifier() = default;
+  // Something the zone is built from changed: recompute soon (bursts coalesce).
+  virtual void changed() = 0;
+  // Returns once every change signalled before the call is served, or after `max`.
+  virtual awaitable<void> settled(std::chrono::milliseconds max) = 0;
+  // A TXT `value` at `name` (absolute, no trailing dot) until removed or
+  // `expires_at_ms` (table dns_challenges). Call changed() to publish it.
+  virtual awaitable<Status> put_challenge(std::string name, std::string value,
+                                          std::int64_t expires_at_ms) = 0;
+  virtual awaitable<Status> remove_challenge(std::string name, std::string value) = 0;
+};
+
+// --- The record set the daemon publishes (pure; dns::Publisher feeds it) ---------
 struct RrKey {
   std::string name;  // absolute, lower case, no trailing dot
   std::string type;  // "A", "AAAA", "CNAME", "TXT"
@@ -249,26 +287,5 @@ struct ProviderRow {
 };
 Result<std::vector<UpdateOp>> provider_ops(const std::vector<ProviderRow>& rows);
 
-
-}  // namespace fc::dns
-
-namespace fc::storage {
-class Conn;
-}
-
-namespace fc::dns {
-
-// One external provider's sync state of one RRset (table dns_provider_records,
-// kept by the RFC 2136 provider sync). `provider` is "server/zone".
-struct ProviderRecordState {
-  std::string state;  // pending | synced | failed
-  std::optional<std::string> last_error;
-  std::optional<std::int64_t> synced_at;  // ms since the epoch
-};
-// nullopt while the provider has no row for it yet (dns/provider_records.cpp).
-Result<std::optional<ProviderRecordState>> provider_record_state(storage::Conn& c,
-                                                                 const std::string& provider,
-                                                                 const std::string& name,
-                                                                 const std::string& type);
 
 }  // namespace fc::dns

@@ -1,4 +1,9 @@
 // RFC 2136 dynamic update client with TSIG (RFC 8945).
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+
 #include "dns/detail/net.hpp"
 #include "dns/server.hpp"
 
@@ -110,6 +115,60 @@ awaitable<Result<Rcode>> send_update(UpdateRequest req, const Clock& clock) {
   auto got = co_await exchange(ep.value(), wire, id, req);
   if (!got) co_return got.error();
   co_return check_response(got.value(), req, mac, now);
+}
+
+}  // namespace fc::dns
+
+namespace fc::dns {
+namespace {
+
+std::string lower_zone(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  while (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+Result<std::vector<Rfc2136Target>> parse_rfc2136_targets(const nlohmann::json& providers) {
+  std::vector<Rfc2136Target> out;
+  if (!providers.is_array()) return out;
+  for (const auto& p : providers) {
+    if (!p.is_object() || p.value("type", "rfc2136") != "rfc2136") continue;
+    Rfc2136Target t;
+    t.server = p.value("server", "");
+    t.zone = lower_zone(p.value("zone", ""));
+    t.id = t.server + "/" + t.zone;
+    if (p.contains("retry_base_ms"))
+      t.retry_base = std::chrono::milliseconds(p["retry_base_ms"].get<std::int64_t>());
+    if (p.contains("tsig") && p["tsig"].is_object()) {
+      const auto& k = p["tsig"];
+      auto key = TsigKey::from_base64(k.value("name", ""), k.value("algorithm", "hmac-sha256"),
+                                      k.value("secret", ""));
+      if (!key)
+        return make_error(key.error().code,
+                          "dns.providers " + t.zone + ".tsig: " + key.error().detail);
+      t.key = key.value();
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+awaitable<Status> update(const Rfc2136Target& target, std::vector<UpdateOp> ops,
+                         std::chrono::milliseconds timeout, const Clock& clock) {
+  UpdateRequest req;
+  req.server = target.server;
+  req.zone = target.zone + ".";
+  req.key = target.key;
+  req.ops = std::move(ops);
+  req.timeout = timeout;
+  auto rc = co_await send_update(std::move(req), clock);
+  if (!rc) co_return rc.error();
+  if (rc.value() != Rcode::kNoError)
+    co_return make_error(Code::kUnavailable, "update answered " + rcode_name(rc.value()));
+  co_return ok();
 }
 
 }  // namespace fc::dns

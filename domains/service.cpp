@@ -18,7 +18,10 @@ Service::Service(asio::io_context& io, storage::Database& db, const Clock& clock
     : impl_(std::make_unique<Impl>(io, db, clock, sched, std::move(o))) {}
 Service::~Service() = default;
 
-void Service::set_certs(CertPort p) { impl_->certs = std::move(p); }
+void Service::set_certs(certs::Service* certs) {
+  impl_->certs = certs == nullptr ? CertPort{} : cert_port(*certs);
+  if (certs != nullptr) certs->add_issued_listener(*this);
+}
 
 void Service::start() {
   auto* i = impl_.get();

@@ -15,7 +15,9 @@
 #include "common/asio.hpp"
 #include "common/clock.hpp"
 #include "common/result.hpp"
+#include "certs/service.hpp"
 #include "domains/domain.hpp"
+#include "scheduler/service.hpp"
 
 namespace fc::storage {
 class Conn;
@@ -49,25 +51,6 @@ struct Domain {
   std::int64_t updated_at = 0;
 };
 
-// What domains needs from the certificate service (certs::Service), wired
-// by the daemon; kept as functions so this component builds and tests alone.
-struct CertInfo {
-  std::string id;
-  std::string status;  // pending|valid|renewing|failed|expired
-  std::optional<std::int64_t> not_after_ms;
-  std::optional<std::string> last_error;
-  std::int64_t version = 0;
-};
-struct CertPort {
-  // dns01_delegate: "" for HTTP-01, else "<id>._acme.<zone>".
-  std::function<awaitable<Result<std::string>>(std::vector<std::string> hostnames, std::string workspace_id,
-                                               std::string dns01_delegate)> ensure;
-  std::function<Result<CertInfo>(const std::string& id)> get;
-  std::function<awaitable<Status>(std::string id)> stop_renewing;
-  std::function<awaitable<Status>(std::string id)> resume_renewing;  // the domain points at us again
-  std::function<awaitable<Status>(std::string id)> remove;
-};
-
 struct Options {
   std::string zone = "fleet.test";
   std::vector<std::string> resolvers;  // host:port
@@ -82,14 +65,18 @@ struct Options {
   std::chrono::milliseconds resolver_timeout{2000};
 };
 
-class Service {
+// Also what the scheduler (routed hostnames and certificates of an
+// assignment) and certs (a new certificate version) call back into.
+class Service final : public scheduler::AssignmentExtras, public certs::IssuedListener {
  public:
   Service(asio::io_context& io, storage::Database& db, const Clock& clock, scheduler::Service& sched, Options o);
-  ~Service();
+  ~Service() override;
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
 
-  void set_certs(CertPort p);
+  // The certificate service behind claimed domains; registers this service
+  // as its issued listener. `certs` must outlive this service.
+  void set_certs(certs::Service* certs);
   // Starts the verifier loop (docs/domains.md "Verification and limits"): it
   // checks due domains (domains.next_check_at), the longest-waiting first, at
   // most max_concurrent_checks at once, every lookup paced by the query cap.
@@ -109,8 +96,12 @@ class Service {
   // generation carrying the certificate; claims of deleted workspaces become
   // reservations; ended reservations are purged.
   awaitable<void> tick();
-  // certs::Service::on_issued: deliver the new certificate version.
-  void certificate_issued(const std::string& cert_id, const std::string& workspace_id);
+  // certs::IssuedListener: deliver the new certificate version.
+  void certificate_issued(const std::string& cert_id, const std::string& workspace_id) override;
+  // scheduler::AssignmentExtras: routed hostnames, and the certificate refs of
+  // the workspace except those of unrouted domains (assignment_extras below).
+  void add_to_assignment(storage::Conn& c, const std::string& workspace_id,
+                         std::vector<std::string>& hostnames, nlohmann::json& certificates) override;
 
   // Inside the scheduler's write transaction: adds the routed hostnames of
   // the workspace's domains, and lists the certificates of its unrouted

@@ -54,18 +54,28 @@ void Service::Impl::committed(const std::map<std::string, std::int64_t>& revs) {
   }
 }
 
-json Service::Impl::assignment_body(storage::Conn& c, const Workspace& w, const std::string& action) {
-  std::vector<std::string> hostnames{svc.hostname_of(w)};
+// The agent's wire shape (agent/protocol.hpp); `spec` passes through as the
+// tenant wrote it (API.md: an agent ignores fields it does not know).
+json Service::Impl::assignment_body(storage::Conn& c, const Workspace& w,
+                                    const std::string& action) {
+  namespace proto = agent::proto;
+  proto::Assignment a;
+  a.workspace_id = w.id;
+  a.name = w.name;
+  a.generation = w.generation;
+  a.action = action == "apply" ? proto::Action::kApply : proto::Action::kDelete;
+  a.resources = proto::Resources{w.resources.memory_mib, w.resources.cpu_millis};
+  a.hostnames.push_back(svc.hostname_of(w));
   json certs = json::array();
-  if (svc.extras_ && action == "apply") svc.extras_(c, w.id, hostnames, certs);
-  return {{"workspace_id", w.id},
-          {"name", w.name},
-          {"generation", w.generation},
-          {"action", action},
-          {"resources", {{"memory_mib", w.resources.memory_mib}, {"cpu_millis", w.resources.cpu_millis}}},
-          {"spec", w.spec},
-          {"hostnames", hostnames},
-          {"certificates", certs}};
+  if (svc.extras_ != nullptr && a.action == proto::Action::kApply)
+    svc.extras_->add_to_assignment(c, w.id, a.hostnames, certs);
+  for (const auto& r : certs) {
+    auto ref = proto::decode<proto::CertificateRef>(r);
+    if (ref) a.certificates.push_back(std::move(ref).value());
+  }
+  json j = a;
+  j["spec"] = w.spec;
+  return j;
 }
 
 Status Service::Impl::publish(storage::Conn& c, const Workspace& w, const std::string& region,

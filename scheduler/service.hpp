@@ -13,12 +13,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/protocol.hpp"
 #include "common/asio.hpp"
 #include "common/clock.hpp"
 #include "common/ids.hpp"
 #include "common/result.hpp"
 #include "scheduler/placement.hpp"
 #include "storage/db.hpp"
+
+namespace fc::dns {
+class ZoneNotifier;
+}
 
 namespace fc::scheduler {
 
@@ -86,7 +91,7 @@ struct AssignmentsPage {
 struct ReportItem {
   std::string workspace_id;
   std::int64_t generation = 0;
-  std::string phase;  // provisioning | running | failed | deleted
+  agent::proto::Phase phase = agent::proto::Phase::kProvisioning;
   std::string message;
 };
 
@@ -136,10 +141,16 @@ struct WorkspaceStatus {
 
 // Runs inside the create transaction (idempotency records).
 using CreateHook = std::function<Status(storage::Conn&, const Workspace&)>;
-// Extra hostnames and certificate references of a workspace's assignment
-// (custom domains), supplied by the domains component.
-using AssignmentExtras = std::function<void(storage::Conn&, const std::string& workspace_id,
-                                            std::vector<std::string>& hostnames, nlohmann::json& certificates)>;
+// Extra hostnames and certificate references of a workspace's `apply`
+// assignment (custom domains): implemented by domains::Service, called inside
+// the scheduler's write transaction.
+class AssignmentExtras {
+ public:
+  virtual ~AssignmentExtras() = default;
+  virtual void add_to_assignment(storage::Conn& c, const std::string& workspace_id,
+                                 std::vector<std::string>& hostnames,
+                                 nlohmann::json& certificates) = 0;
+};
 
 class Service {
  public:
@@ -153,9 +164,9 @@ class Service {
   ~Service();
 
   Status load();
-  // Called after each commit that changed what DNS publishes.
-  void on_dns_change(std::function<void()> f) { dns_changed_ = std::move(f); }
-  void set_assignment_extras(AssignmentExtras f) { extras_ = std::move(f); }
+  // Told after each commit that changed what DNS publishes (dns::Publisher).
+  void set_zone_notifier(dns::ZoneNotifier* zone) { zone_ = zone; }
+  void set_assignment_extras(AssignmentExtras* extras) { extras_ = extras; }
 
   // Regions
   awaitable<Result<Region>> create_region(RegionInput in);
@@ -218,8 +229,8 @@ class Service {
  private:
   std::unique_ptr<Impl> impl_;
   Options o_;
-  std::function<void()> dns_changed_;
-  AssignmentExtras extras_;
+  dns::ZoneNotifier* zone_ = nullptr;
+  AssignmentExtras* extras_ = nullptr;
   std::unique_ptr<ScopeListener> scope_listener_;
   friend struct Impl;
 };

@@ -7,6 +7,7 @@
 namespace fc::scheduler {
 
 using nlohmann::json;
+using agent::proto::Phase;
 
 namespace {
 
@@ -16,10 +17,6 @@ struct ReportEffects {
   std::vector<std::string> deleted_workspaces;
   bool dns = false;
 };
-
-bool valid_phase(const std::string& p) {
-  return p == "provisioning" || p == "running" || p == "failed" || p == "deleted";
-}
 
 }  // namespace
 
@@ -50,10 +47,10 @@ static Status confirm_release(Service::Impl& i, storage::Conn& c, const std::str
 static Status record_observed(Service::Impl& i, storage::Conn& c, const std::string& region,
                               Workspace w, const ReportItem& it, ReportEffects& fx) {
   w.observed_generation = it.generation;
-  w.observed_phase = it.phase;
+  w.observed_phase = std::string(agent::proto::to_string(it.phase));
   w.observed_message = it.message;
   w.updated_at = i.now();
-  bool running_now = it.phase == "running" && it.generation == w.generation;
+  bool running_now = it.phase == Phase::kRunning && it.generation == w.generation;
   bool is_target = w.state == "migrating" && w.target_region == region;
   if (!is_target && running_now && w.dns_region != region) {
     w.dns_region = region;
@@ -77,7 +74,6 @@ static Status record_observed(Service::Impl& i, storage::Conn& c, const std::str
 static Result<std::string> apply_item(Service::Impl& i, storage::Conn& c,
                                       const std::string& region, const ReportItem& it,
                                       ReportEffects& fx) {
-  if (!valid_phase(it.phase)) return std::string("unknown phase '" + it.phase + "'");
   auto not_here = [&](const std::string& id) {
     return "workspace " + id + " is not assigned to region " + region;
   };
@@ -86,7 +82,7 @@ static Result<std::string> apply_item(Service::Impl& i, storage::Conn& c,
   const Workspace& w = *found;
   BOOST_OUTCOME_TRY(releasing, store::has_placement(c, region, w.id, true));
   if (releasing) {
-    if (it.phase != "deleted") return std::string();  // still tearing down; nothing to record
+    if (it.phase != Phase::kDeleted) return std::string();  // still tearing down; nothing to record
     BOOST_OUTCOME_TRY(confirm_release(i, c, region, w, fx));
     return std::string();
   }
@@ -96,7 +92,7 @@ static Result<std::string> apply_item(Service::Impl& i, storage::Conn& c,
   if (it.generation > w.generation)
     return "generation " + std::to_string(it.generation) + " is newer than the assignment's " +
            std::to_string(w.generation);
-  if (it.phase == "deleted")
+  if (it.phase == Phase::kDeleted)
     return "workspace " + w.id + " was not deleted from region " + region;
   BOOST_OUTCOME_TRY(record_observed(i, c, region, w, it, fx));
   return std::string();

@@ -176,7 +176,7 @@ awaitable<Status> Loop::round() {
   int wait = opts_.once ? 0 : opts_.poll_wait_s;
   auto resp = co_await poll(state_.revision, wait);
   if (!resp && resp.error().code == Code::kGone) {
-    log_->info("revision {} expired (410); listing a complete snapshot", state_.revision);
+    log_->info("revision expired (410), listing a complete snapshot revision={}", state_.revision);
     resp = co_await poll(0, 0);
   }
   if (!resp) co_return resp.error();
@@ -193,10 +193,10 @@ awaitable<Status> Loop::round() {
 void Loop::restore() {
   std::string warning;
   state_ = store_.load_or_fresh(warning);
-  if (!warning.empty()) log_->warn("{}", warning);
+  if (!warning.empty()) log_->warn("state restored with a warning reason=\"{}\"", warning);
   warning.clear();
   certs_ = store_.load_certs(warning);
-  if (!warning.empty()) log_->warn("{}", warning);
+  if (!warning.empty()) log_->warn("certificates restored with a warning reason=\"{}\"", warning);
   for (const auto& [id, rec] : state_.workspaces) {
     if (rec.observed.generation > 0) pending_[id] = rec.observed;  // re-report after a restart
   }

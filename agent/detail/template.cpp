@@ -19,7 +19,7 @@ const std::map<std::string, std::string>& builtin_defaults() {
 
 // One Deployment, one Service, an ExternalName Service to the control plane's
 // HTTP-01 responder, one Ingress (a rule per hostname, the ACME path on every
-// one) and a kubernetes.io/tls Secret per certificate.
+// one) and a kubernetes.io/tls Secret per certificate. One text literal: reads better whole.
 const char* builtin_template_text() {
   return R"JSON({
   "objects": [

@@ -23,11 +23,12 @@ std::optional<std::int64_t> query_int(const Request& r, const std::string& k, st
   return v;
 }
 
+// The agent's wire shape; the assignments are stored encoded (scheduler) and
+// go out as stored.
 Response page_json(const sch::AssignmentsPage& p) {
-  return json_response(200, {{"region", p.region},
-                             {"revision", p.revision},
-                             {"complete", p.complete},
-                             {"assignments", p.assignments}});
+  json j = agent::proto::AssignmentsResponse{p.region, p.revision, p.complete, {}};
+  j["assignments"] = p.assignments;
+  return json_response(200, j);
 }
 
 awaitable<Response> get_assignments(Context& ctx, Request& r) {
@@ -71,7 +72,7 @@ awaitable<Response> post_status(Context& ctx, Request& r) {
     co_return validation_failed({{"workspaces", "at most 10000 items per report"}});
   std::vector<sch::ReportItem> items;
   for (const auto& w : rep.value().workspaces) {
-    items.push_back({w.workspace_id, w.generation, std::string(agent::proto::to_string(w.phase)), w.message});
+    items.push_back({w.workspace_id, w.generation, w.phase, w.message});
   }
   auto res = co_await ctx.scheduler->report(r.principal->region, items);
   if (!res) co_return problem_from(res.error(), r.request_id);

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/protocol.hpp"
 #include "api/detail/context.hpp"
 #include "api/detail/json_in.hpp"
 #include "api/server.hpp"
@@ -89,12 +90,9 @@ awaitable<Response> agent_cert(Context& ctx, Request& r) {
   const auto& region = r.principal->region;
   if (ws.value().region != region && ws.value().target_region.value_or("") != region) co_return not_found;
   const auto& v = m.value();
-  co_return json_response(200, {{"id", v.id},
-                                {"version", v.version},
-                                {"hostnames", v.hostnames},
-                                {"certificate_pem", v.certificate_pem},
-                                {"private_key_pem", v.private_key_pem},
-                                {"not_after", format_rfc3339(v.not_after_ms)}});
+  const agent::proto::CertificateBundle b{v.id, v.version, v.hostnames, v.certificate_pem,
+                                          v.private_key_pem, format_rfc3339(v.not_after_ms)};
+  co_return json_response(200, b);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "api/detail/context.hpp"
 #include "api/server.hpp"
+#include "dns/publisher.hpp"
 #include "dns/server.hpp"
 
 namespace fc::api {

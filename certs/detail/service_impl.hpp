@@ -13,7 +13,7 @@
 #include "certs/pki.hpp"
 #include "certs/service.hpp"
 #include "common/ids.hpp"
-#include "dns/codec.hpp"
+#include "dns/server.hpp"
 #include "storage/db.hpp"
 #include "storage/jobs.hpp"
 
@@ -47,13 +47,9 @@ OrderInputs order_inputs(const detail::CertRow& row, const std::string& issuer_n
 void apply_ari_answer(detail::CertRow& row, const CertInfo& cert,
                       const Result<std::optional<RenewalInfo>>& answer, std::int64_t now, double u);
 
-// A zone whose primary takes RFC 2136 updates (from dns.providers[]).
-struct Rfc2136Zone {
-  std::string server;  // host:port
-  std::string zone;    // lower case, no trailing dot
-  std::optional<dns::TsigKey> key;
-};
-Result<std::vector<Rfc2136Zone>> parse_rfc2136_zones(const nlohmann::json& providers);
+// A zone whose primary takes RFC 2136 updates (dns.providers[], parsed by
+// dns::parse_rfc2136_targets; updates go through dns::update).
+using Rfc2136Zone = dns::Rfc2136Target;
 // The zone whose primary gets the TXT for `owner`: the longest provider zone
 // containing it; nullptr for names in the platform zone (embedded server).
 const Rfc2136Zone* match_rfc2136_zone(const std::vector<Rfc2136Zone>& zones, const std::string& platform_zone,
@@ -74,9 +70,10 @@ struct Service::Impl {
   // Jobs that found every order slot taken, oldest certificate id first.
   std::set<std::string> slot_waiters_renewal, slot_waiters_new;
   storage::JobRunner* jobs = nullptr;
+  dns::ZoneNotifier* zone = nullptr;  // set_zone(); the two below call it
   std::function<void()> dns_changed;
   std::function<awaitable<void>()> dns_settled;
-  std::vector<std::function<void(const std::string&, const std::string&)>> issued;
+  std::vector<IssuedListener*> issued;
   IdGenerator ids;
   std::mt19937_64 rng{std::random_device{}()};
 

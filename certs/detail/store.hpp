@@ -85,11 +85,4 @@ Status forget_external_txt(storage::Conn& c, const ExternalTxt& t);
 Result<std::vector<ExternalTxt>> expired_external_txt(storage::Conn& c, std::int64_t now,
                                                       int limit);
 
-// DNS-01 TXT values the embedded server publishes (dns_challenges, 0003;
-// read by the zone builder). NOTE(issue #21): the dns component should own
-// this table; these two move there once it offers them.
-Status put_dns_challenge(storage::Conn& c, const std::string& name, const std::string& value,
-                         std::int64_t now, std::int64_t expires_at);
-Status delete_dns_challenge(storage::Conn& c, const std::string& name, const std::string& value);
-
 }  // namespace fc::certs::detail

@@ -39,6 +39,27 @@ struct Answer {
   std::vector<dns::Record> records;
 };
 
+// What domains needs from certs::Service, bound by set_certs() (an empty
+// function: no certificate service).
+struct CertInfo {
+  std::string id;
+  std::string status;  // pending|valid|renewing|failed|expired
+  std::optional<std::int64_t> not_after_ms;
+  std::optional<std::string> last_error;
+  std::int64_t version = 0;
+};
+struct CertPort {
+  // dns01_delegate: "" for HTTP-01, else "<id>._acme.<zone>".
+  std::function<awaitable<Result<std::string>>(std::vector<std::string> hostnames,
+                                               std::string workspace_id,
+                                               std::string dns01_delegate)> ensure;
+  std::function<Result<CertInfo>(const std::string& id)> get;
+  std::function<awaitable<Status>(std::string id)> stop_renewing;
+  std::function<awaitable<Status>(std::string id)> resume_renewing;  // points at us again
+  std::function<awaitable<Status>(std::string id)> remove;
+};
+CertPort cert_port(certs::Service& c);
+
 struct Service::Impl {
   asio::io_context& io;
   storage::Database& db;

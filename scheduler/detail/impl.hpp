@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "dns/server.hpp"
 #include "scheduler/detail/store.hpp"
 #include "scheduler/service.hpp"
 
@@ -27,7 +28,9 @@ struct Service::Impl {
 
   // After commit: revisions, long-poll wake-ups.
   void committed(const std::map<std::string, std::int64_t>& revs);
-  void dns_changed() { if (svc.dns_changed_) svc.dns_changed_(); }
+  void dns_changed() {
+    if (svc.zone_ != nullptr) svc.zone_->changed();
+  }
   // The in-memory index follows each commit; a failed update is logged
   // (op=… region=…), never fatal: the next load() rebuilds it from the database.
   void index_updated(const Status& st, std::string_view op, std::string_view region) const;

@@ -77,15 +77,4 @@ TEST_SUITE("certs") {
     REQUIRE(forget_external_txt(c, a));
     CHECK(count(c, "SELECT count(*) FROM cert_dns01_external") == 1);
   }
-
-  TEST_CASE("dns_challenges: one row per name and value") {
-    TempDb db;
-    auto& c = *db.conn;
-    REQUIRE(put_dns_challenge(c, "_acme-challenge.x.fleet.test", "v", kNow, kNow + 10));
-    REQUIRE(put_dns_challenge(c, "_acme-challenge.x.fleet.test", "v", kNow, kNow + 20));
-    REQUIRE(put_dns_challenge(c, "_acme-challenge.x.fleet.test", "w", kNow, kNow + 20));
-    CHECK(count(c, "SELECT count(*) FROM dns_challenges") == 2);
-    REQUIRE(delete_dns_challenge(c, "_acme-challenge.x.fleet.test", "v"));
-    CHECK(count(c, "SELECT count(*) FROM dns_challenges") == 1);
-  }
 }

@@ -1,1 +1,1 @@
-target_link_libraries(replay_agent_protocol PRIVATE fc_agent)
+target_link_libraries(replay_agent_protocol PRIVATE fc_agent_protocol)

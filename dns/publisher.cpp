@@ -1,76 +1,61 @@
-#include "app/dns_publisher.hpp"
+// Publisher: the zone built from the scheduler's published names and the
+// open DNS-01 challenges, rebuilt as a delta after each change (docs/dns.md).
+#include "dns/publisher.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include "dns/detail/publisher.hpp"
+#include "dns/detail/store.hpp"
 #include "scheduler/service.hpp"
 
-namespace fc::app {
+namespace fc::dns {
 
 namespace {
 
-dns::ServerOptions server_options(const config::Config& cfg) {
-  dns::ServerOptions o;
+ServerOptions server_options(const config::Config& cfg) {
+  ServerOptions o;
   o.listen = cfg.dns_listen.str();
   o.axfr_allow = cfg.dns_axfr_allow;
   for (const auto& k : cfg.dns_axfr_tsig) {
-    auto key = dns::TsigKey::from_base64(k.name, k.algorithm, k.secret);
+    auto key = TsigKey::from_base64(k.name, k.algorithm, k.secret);
     if (key) o.axfr_tsig.push_back(key.value());
-    else spdlog::error("dns.axfr_tsig {}: {}", k.name, key.error().detail);
+    else spdlog::error("dns.axfr_tsig key={} reason={}", k.name, key.error().detail);
   }
   for (const auto& s : cfg.dns_secondaries) o.secondaries.push_back(s.str());
   o.rrl_responses_per_second = static_cast<std::uint32_t>(cfg.dns_rrl_rps);
   return o;
 }
 
-// The next SOA serial, persisted in the same transaction as the change it
-// stands for: strictly increasing across restarts (wraps after 2^32-1, RFC 1982).
-Result<std::uint32_t> next_serial(storage::Conn& c) {
-  BOOST_OUTCOME_TRY(s, c.prepare(
-      "INSERT INTO settings(key, value) VALUES('dns.serial', '1') ON CONFLICT(key) DO UPDATE SET"
-      " value = CAST((CAST(value AS INTEGER) % 4294967295) + 1 AS TEXT) RETURNING CAST(value AS INTEGER)"));
-  BOOST_OUTCOME_TRY(row, s.step());
-  if (!row) return make_error(Code::kInternal, "no serial");
-  auto v = static_cast<std::uint32_t>(s.col_int(0));
-  BOOST_OUTCOME_TRY(s.run());
-  return v;
-}
-
-Result<std::vector<ChallengeRow>> read_challenges(storage::Conn& c, std::int64_t now_ms,
-                                                  std::optional<std::int64_t>* next_expiry) {
-  BOOST_OUTCOME_TRY(s, c.prepare("SELECT name, value, expires_at FROM dns_challenges WHERE expires_at > ?"));
-  s.bind(1, now_ms);
-  std::vector<ChallengeRow> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) return out;
-    out.push_back(ChallengeRow{s.col_text(0), s.col_text(1)});
-    auto exp = s.col_int(2);
-    if (!*next_expiry || exp < **next_expiry) *next_expiry = exp;
-  }
-}
-
 }  // namespace
 
-DnsPublisher::DnsPublisher(asio::io_context& io, const config::Config& cfg, storage::Database& db,
+Publisher::Impl::Impl(asio::io_context& io, const config::Config& cfg, storage::Database& db,
                            const Clock& clock)
-    : io_(io), cfg_(cfg), db_(db), clock_(clock), server_(io, server_options(cfg), clock), timer_(io),
+    : io_(io),
+      cfg_(cfg),
+      db_(db),
+      clock_(clock),
+      server_(io, server_options(cfg), clock),
+      timer_(io),
       expiry_(io), sweeper_(io), pass_done_(io, asio::steady_timer::time_point::max()) {
-  auto p = parse_providers(cfg.dns_providers);
+  auto p = parse_rfc2136_targets(cfg.dns_providers);
   if (p) providers_ = std::move(p).value();
-  else spdlog::error("{}", p.error().detail);
+  else spdlog::error("dns providers not loaded reason={}", p.error().detail);
 }
 
-Result<RecordMap> DnsPublisher::read_desired(std::int64_t now_ms, std::optional<std::int64_t>* next_expiry) {
+Result<RecordMap> Publisher::Impl::read_desired(std::int64_t now_ms,
+                                                std::optional<std::int64_t>* next_expiry) {
   BOOST_OUTCOME_TRY(pub, scheduler::Service::published(db_.read()));
   std::vector<PublishedName> names;
   names.reserve(pub.size());
-  for (auto& p : pub) names.push_back(PublishedName{p.name, p.ingress.hostname, p.ingress.ipv4, p.ingress.ipv6});
-  BOOST_OUTCOME_TRY(ch, read_challenges(db_.read(), now_ms, next_expiry));
+  for (auto& p : pub)
+    names.push_back(PublishedName{p.name, p.ingress.hostname, p.ingress.ipv4, p.ingress.ipv6});
+  BOOST_OUTCOME_TRY(ch, detail::read_challenges(db_.read(), now_ms, next_expiry));
   return desired_records(names, ch, cfg_.dns_zone, cfg_.dns_ttl);
 }
 
-Result<std::shared_ptr<const dns::ZoneSnapshot>> DnsPublisher::build(std::uint32_t serial, const RecordMap& m) {
-  dns::ZoneSpec z;
+Result<std::shared_ptr<const ZoneSnapshot>> Publisher::Impl::build(std::uint32_t serial,
+                                                                    const RecordMap& m) {
+  ZoneSpec z;
   z.origin = cfg_.dns_zone + ".";
   z.mname = cfg_.dns_soa.mname + ".";
   z.rname = cfg_.dns_soa.rname + ".";
@@ -80,17 +65,18 @@ Result<std::shared_ptr<const dns::ZoneSnapshot>> DnsPublisher::build(std::uint32
   z.expire = cfg_.dns_soa.expire;
   z.minimum = cfg_.dns_soa.minimum;
   z.ttl = cfg_.dns_ttl;
-  for (const auto& ns : cfg_.dns_nameservers) z.nameservers.push_back({ns.name + ".", ns.ipv4, ns.ipv6});
+  for (const auto& ns : cfg_.dns_nameservers)
+    z.nameservers.push_back({ns.name + ".", ns.ipv4, ns.ipv6});
   BOOST_OUTCOME_TRY(recs, zone_records(m));
   z.records = std::move(recs);
-  return dns::ZoneSnapshot::build(z);
+  return ZoneSnapshot::build(z);
 }
 
-Status DnsPublisher::start() {
+Status Publisher::Impl::start() {
   std::optional<std::int64_t> expiry;
   BOOST_OUTCOME_TRY(next, read_desired(clock_.now_ms(), &expiry));
   auto st = db_.write_sync([&](storage::Conn& c) -> Status {
-    BOOST_OUTCOME_TRY(s, next_serial(c));
+    BOOST_OUTCOME_TRY(s, detail::next_serial(c));
     serial_ = s;
     return reconcile_providers_at_start(c, next);
   });
@@ -99,15 +85,17 @@ Status DnsPublisher::start() {
   current_ = std::move(next);
   server_.publish(zone);
   auto bound = server_.start();
-  if (!bound) return make_error(bound.error().code, "dns.listen " + cfg_.dns_listen.str() + ": " + bound.error().detail);
+  if (!bound)
+    return make_error(bound.error().code,
+                      "dns.listen " + cfg_.dns_listen.str() + ": " + bound.error().detail);
   arm_expiry(expiry);
   if (!providers_.empty()) asio::co_spawn(io_, sweep(), asio::detached);
-  spdlog::info("dns serving zone={} serial={} records={} providers={} listen={}", cfg_.dns_zone, serial_,
-               current_.size(), providers_.size(), cfg_.dns_listen.str());
+  spdlog::info("dns serving zone={} serial={} records={} providers={} listen={}", cfg_.dns_zone,
+               serial_, current_.size(), providers_.size(), cfg_.dns_listen.str());
   return ok();
 }
 
-void DnsPublisher::changed() {
+void Publisher::Impl::changed() {
   if (pending_ || stopped_) return;
   pending_ = true;
   if (running_) return;  // the running pass starts another one when it ends
@@ -117,12 +105,12 @@ void DnsPublisher::changed() {
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex) {
-      spdlog::error("dns: rebuild failed: {}", ex.what());
+      spdlog::error("dns rebuild failed reason={}", ex.what());
     }
   });
 }
 
-void DnsPublisher::arm_expiry(std::optional<std::int64_t> at_ms) {
+void Publisher::Impl::arm_expiry(std::optional<std::int64_t> at_ms) {
   expiry_.cancel();
   if (!at_ms || stopped_) return;
   auto wait = std::max<std::int64_t>(0, *at_ms - clock_.now_ms()) + 1;
@@ -134,7 +122,7 @@ void DnsPublisher::arm_expiry(std::optional<std::int64_t> at_ms) {
 
 // One pass at a time, so each delta is computed against the set the server
 // really has; changes arriving meanwhile start the next pass.
-awaitable<void> DnsPublisher::rebuild() {
+awaitable<void> Publisher::Impl::rebuild() {
   while (pending_ && !stopped_) {
     // Coalesce a burst of commits into one delta.
     timer_.expires_after(std::chrono::milliseconds(20));
@@ -150,7 +138,7 @@ awaitable<void> DnsPublisher::rebuild() {
   running_ = false;
 }
 
-awaitable<void> DnsPublisher::settled(std::chrono::milliseconds max) {
+awaitable<void> Publisher::Impl::settled(std::chrono::milliseconds max) {
   // Pending changes are taken by the next pass; without any, a pass that is
   // running may still be publishing one taken before the call.
   const std::uint64_t target = pending_ ? passes_started_ + 1 : passes_started_;
@@ -167,11 +155,11 @@ awaitable<void> DnsPublisher::settled(std::chrono::milliseconds max) {
   }
 }
 
-awaitable<void> DnsPublisher::publish_delta() {
+awaitable<void> Publisher::Impl::publish_delta() {
   std::optional<std::int64_t> expiry;
   auto next = read_desired(clock_.now_ms(), &expiry);
   if (!next) {
-    spdlog::error("dns: cannot read the published records: {}", next.error().detail);
+    spdlog::error("dns cannot read the published records reason={}", next.error().detail);
     co_return;
   }
   arm_expiry(expiry);
@@ -179,41 +167,41 @@ awaitable<void> DnsPublisher::publish_delta() {
   if (keys.empty()) co_return;  // nothing DNS-visible changed: same serial
   std::uint32_t serial = 0;
   auto st = co_await db_.write([&](storage::Conn& c) -> Status {
-    BOOST_OUTCOME_TRY(s, next_serial(c));
+    BOOST_OUTCOME_TRY(s, detail::next_serial(c));
     serial = s;
     return record_provider_changes(c, next.value(), keys);
   });
   if (!st) {
-    spdlog::error("dns: cannot advance the SOA serial: {}", st.error().detail);
+    spdlog::error("dns cannot advance the SOA serial reason={}", st.error().detail);
     co_return;
   }
   auto zone = next_snapshot(serial, next.value(), keys);
   if (!zone) {
-    spdlog::error("dns: cannot build the zone: {}", zone.error().detail);
+    spdlog::error("dns cannot build the zone serial={} reason={}", serial, zone.error().detail);
     co_return;
   }
   server_.publish(zone.value());
   serial_ = serial;
   current_ = std::move(next).value();
   if (jobs_ != nullptr && !providers_.empty()) jobs_->poke();
-  spdlog::debug("dns zone published serial={} changed={} nodes={}", serial, keys.size(), zone.value()->node_count());
+  spdlog::debug("dns zone published serial={} changed={} nodes={}", serial, keys.size(),
+                zone.value()->node_count());
 }
 
 // The delta on top of the served snapshot; a full build only if the delta is
 // rejected (it should not be: that would be a bug in zone_changes).
-Result<std::shared_ptr<const dns::ZoneSnapshot>> DnsPublisher::next_snapshot(std::uint32_t serial,
-                                                                             const RecordMap& next,
-                                                                             const std::vector<RrKey>& keys) {
+Result<std::shared_ptr<const ZoneSnapshot>> Publisher::Impl::next_snapshot(
+    std::uint32_t serial, const RecordMap& next, const std::vector<RrKey>& keys) {
   auto changes = zone_changes(next, keys);
   if (changes) {
-    auto zone = dns::ZoneSnapshot::apply(*server_.zone(), serial, changes.value());
+    auto zone = ZoneSnapshot::apply(*server_.zone(), serial, changes.value());
     if (zone) return zone;
-    spdlog::warn("dns: delta rejected ({}), rebuilding the zone", zone.error().detail);
+    spdlog::warn("dns delta rejected, rebuilding the zone reason={}", zone.error().detail);
   }
   return build(serial, next);
 }
 
-void DnsPublisher::stop() {
+void Publisher::Impl::stop() {
   stopped_ = true;
   pass_done_.cancel();
   timer_.cancel();
@@ -222,4 +210,33 @@ void DnsPublisher::stop() {
   server_.stop();
 }
 
-}  // namespace fc::app
+// --- Publisher: the public face of Impl --------------------------------------
+
+Publisher::Publisher(asio::io_context& io, const config::Config& cfg, storage::Database& db,
+                     const Clock& clock)
+    : impl_(std::make_unique<Impl>(io, cfg, db, clock)) {}
+Publisher::~Publisher() = default;
+
+void Publisher::attach_jobs(storage::JobRunner& jobs) { impl_->attach_jobs(jobs); }
+Status Publisher::start() { return impl_->start(); }
+void Publisher::stop() { impl_->stop(); }
+Server& Publisher::server() { return impl_->server_; }
+void Publisher::changed() { impl_->changed(); }
+awaitable<void> Publisher::settled(std::chrono::milliseconds max) { return impl_->settled(max); }
+
+awaitable<Status> Publisher::put_challenge(std::string name, std::string value,
+                                           std::int64_t expires_at_ms) {
+  const auto now = impl_->clock_.now_ms();
+  auto st = co_await impl_->db_.write([&](storage::Conn& c) {
+    return detail::put_challenge(c, name, value, now, expires_at_ms);
+  });
+  co_return st;
+}
+
+awaitable<Status> Publisher::remove_challenge(std::string name, std::string value) {
+  auto st = co_await impl_->db_.write(
+      [&](storage::Conn& c) { return detail::remove_challenge(c, name, value); });
+  co_return st;
+}
+
+}  // namespace fc::dns

@@ -1,0 +1,64 @@
+// dns::Publisher's state (dns/publisher.cpp, dns/provider_sync.cpp); see
+// dns/publisher.hpp and docs/dns.md "Publishing".
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/asio.hpp"
+#include "common/clock.hpp"
+#include "config/config.hpp"
+#include "dns/publisher.hpp"
+#include "dns/server.hpp"
+#include "storage/db.hpp"
+#include "storage/jobs.hpp"
+
+namespace fc::dns {
+
+inline constexpr const char* kProviderJob = "dns.provider.sync";
+
+struct Publisher::Impl {
+  Impl(asio::io_context& io, const config::Config& cfg, storage::Database& db, const Clock& clock);
+
+  Status start();
+  void changed();
+  awaitable<void> settled(std::chrono::milliseconds max);
+  void stop();
+
+  awaitable<void> rebuild();
+  awaitable<void> publish_delta();
+  awaitable<void> sweep();
+  Result<RecordMap> read_desired(std::int64_t now_ms, std::optional<std::int64_t>* next_expiry);
+  Result<std::shared_ptr<const ZoneSnapshot>> build(std::uint32_t serial, const RecordMap& m);
+  Result<std::shared_ptr<const ZoneSnapshot>> next_snapshot(std::uint32_t serial,
+                                                            const RecordMap& next,
+                                                            const std::vector<RrKey>& keys);
+  Status record_provider_changes(storage::Conn& c, const RecordMap& next,
+                                 const std::vector<RrKey>& keys);
+  Status reconcile_providers_at_start(storage::Conn& c, const RecordMap& next);
+  void arm_expiry(std::optional<std::int64_t> at_ms);
+  void attach_jobs(storage::JobRunner& jobs);
+  awaitable<storage::JobOutcome> sync_provider(storage::Job job);
+  awaitable<Result<bool>> push_batch(const Rfc2136Target& p);
+
+  asio::io_context& io_;
+  const config::Config& cfg_;
+  storage::Database& db_;
+  const Clock& clock_;
+  Server server_;
+  asio::steady_timer timer_, expiry_, sweeper_;
+  asio::steady_timer pass_done_;  // never expires; cancelled after each pass to wake settled()
+  storage::JobRunner* jobs_ = nullptr;
+  std::vector<Rfc2136Target> providers_;
+  RecordMap current_;
+  bool pending_ = false;
+  bool running_ = false;
+  std::uint64_t passes_started_ = 0, passes_done_ = 0;  // a pass takes all pending changes
+  bool stopped_ = false;
+  std::uint32_t serial_ = 0;
+};
+
+}  // namespace fc::dns
