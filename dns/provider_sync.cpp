@@ -2,6 +2,8 @@
 // provider, name and type in dns_provider_records; a durable job per
 // provider ("dns.provider.sync", key = provider id) pushes the difference and
 // retries with exponential backoff (base dns.providers[].retry_base_ms).
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -90,11 +92,14 @@ awaitable<void> Publisher::Impl::sweep() {
     if (stopped_ || jobs_ == nullptr) co_return;
     bool queued = false;
     auto st = co_await db_.write([&](storage::Conn& c) -> Status {
-      BOOST_OUTCOME_TRY(ids, detail::providers_without_job(c, kProviderJob));
+      queued = false;
+      BOOST_OUTCOME_TRY(ids, detail::unsynced_providers(c));
+      BOOST_OUTCOME_TRY(with_job, storage::job_keys(c, kProviderJob));
       for (const auto& id : ids) {
+        if (std::find(with_job.begin(), with_job.end(), id) != with_job.end()) continue;
         BOOST_OUTCOME_TRY(enqueue_sync(c, id, clock_.now_ms()));
+        queued = true;
       }
-      queued = !ids.empty();
       return ok();
     });
     if (!st) spdlog::warn("dns provider sweep failed reason={}", st.error().detail);

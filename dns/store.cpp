@@ -89,14 +89,11 @@ Result<StoredProvider> provider_records(storage::Conn& c, const std::string& pro
   }
 }
 
-// TODO(r-dns): issue #21: the NOT EXISTS reads storage's jobs table; use a storage
-// function ("is a job of this kind and key queued?") once storage has one.
-Result<std::vector<std::string>> providers_without_job(storage::Conn& c,
-                                                       const std::string& job_kind) {
+// Providers with a record not yet synced (the sweep gives each a job unless
+// one is queued: storage::job_keys).
+Result<std::vector<std::string>> unsynced_providers(storage::Conn& c) {
   BOOST_OUTCOME_TRY(q, c.prepare(
-      "SELECT DISTINCT provider FROM dns_provider_records d WHERE state <> 'synced' AND NOT EXISTS"
-      " (SELECT 1 FROM jobs j WHERE j.kind = ?1 AND j.key = d.provider)"));
-  q.bind(1, job_kind);
+      "SELECT DISTINCT provider FROM dns_provider_records WHERE state <> 'synced'"));
   std::vector<std::string> ids;
   for (;;) {
     BOOST_OUTCOME_TRY(row, q.step());

@@ -154,4 +154,15 @@ Status requeue_leased(Conn& c, const std::string& kind, std::int64_t run_at) {
   return s.bind_all(kind, run_at).run();
 }
 
+Result<std::vector<std::string>> job_keys(Conn& c, const std::string& kind) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT DISTINCT key FROM jobs WHERE kind = ?1 AND key <> ''"));
+  s.bind(1, kind);
+  std::vector<std::string> keys;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return keys;
+    keys.push_back(s.col_text(0));
+  }
+}
+
 }  // namespace fc::storage

@@ -106,10 +106,12 @@ class JobRunner {
   bool saturated_ = false;  // the last lease was cut by `concurrency`: more may be due
 };
 
-// ---- added for certs (issue #21): requeue leased jobs at start ----
 // Inside the caller's transaction: every job of `kind` still leased (by a
 // process that died) is queued again to run at `run_at`, its lease cleared.
 // One daemon owns the database, so a lease left at start is stale.
 Status requeue_leased(Conn& c, const std::string& kind, std::int64_t run_at);
+// The keys of every job of `kind` still in the queue (queued or leased), for
+// callers that enqueue only what has no job yet.
+Result<std::vector<std::string>> job_keys(Conn& c, const std::string& kind);
 
 }  // namespace fc::storage

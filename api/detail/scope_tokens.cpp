@@ -1,4 +1,5 @@
 #include "api/detail/scope_tokens.hpp"
+#include "api/detail/token_store.hpp"
 
 namespace fc::api::detail {
 
@@ -20,19 +21,6 @@ class TokenScopeListener : public scheduler::ScopeListener {
 };
 
 }  // namespace
-
-Status delete_scope_tokens(storage::Conn& c, const std::string& region,
-                           const std::string& workspace_id) {
-  if (!region.empty()) {
-    BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM tokens WHERE region = ?"));
-    BOOST_OUTCOME_TRY(s.bind(1, region).run());
-  }
-  if (!workspace_id.empty()) {
-    BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM tokens WHERE workspace_id = ?"));
-    BOOST_OUTCOME_TRY(s.bind(1, workspace_id).run());
-  }
-  return ok();
-}
 
 std::unique_ptr<scheduler::ScopeListener> token_scope_listener(TokenStore& tokens) {
   return std::make_unique<TokenScopeListener>(tokens);

@@ -9,11 +9,6 @@
 
 namespace fc::api::detail {
 
-// Deletes the rows of `tokens` of a region (agent tokens) or a workspace
-// (tenant tokens) inside the caller's transaction.
-Status delete_scope_tokens(storage::Conn& c, const std::string& region,
-                           const std::string& workspace_id);
-
 // Deletes in the scheduler's transaction, forgets them in `tokens` after commit.
 std::unique_ptr<scheduler::ScopeListener> token_scope_listener(TokenStore& tokens);
 

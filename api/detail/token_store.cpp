@@ -75,4 +75,17 @@ Status write_last_used(storage::Conn& c,
   return ok();
 }
 
+Status delete_scope_tokens(storage::Conn& c, const std::string& region,
+                           const std::string& workspace_id) {
+  if (!region.empty()) {
+    BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM tokens WHERE region = ?"));
+    BOOST_OUTCOME_TRY(s.bind(1, region).run());
+  }
+  if (!workspace_id.empty()) {
+    BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM tokens WHERE workspace_id = ?"));
+    BOOST_OUTCOME_TRY(s.bind(1, workspace_id).run());
+  }
+  return ok();
+}
+
 }  // namespace fc::api::detail

@@ -33,6 +33,10 @@ Result<std::optional<TokenRecord>> find_token(storage::Conn& c, const std::strin
 // False when no token has this id.
 Result<bool> delete_token(storage::Conn& c, const std::string& id);
 Result<std::int64_t> count_tokens(storage::Conn& c);
+// Every token scoped to `region` (when not empty) and to `workspace_id` (when
+// not empty), inside the caller's transaction (the scheduler's scope listener).
+Status delete_scope_tokens(storage::Conn& c, const std::string& region,
+                           const std::string& workspace_id);
 // (token id, last use in ms) pairs.
 Status write_last_used(storage::Conn& c,
                        const std::vector<std::pair<std::string, std::int64_t>>& used);

@@ -35,9 +35,8 @@ struct StoredProvider {
   bool unsynced = false;  // any row not 'synced'
 };
 Result<StoredProvider> provider_records(storage::Conn& c, const std::string& provider);
-// Providers with unsynced rows and no job of `job_kind` (the sweep's safety net).
-Result<std::vector<std::string>> providers_without_job(storage::Conn& c,
-                                                       const std::string& job_kind);
+// Providers with unsynced rows (the sweep's safety net).
+Result<std::vector<std::string>> unsynced_providers(storage::Conn& c);
 // Up to `limit` unsynced rows, ordered by name and type.
 Result<std::vector<ProviderRow>> unsynced_rows(storage::Conn& c, const std::string& provider,
                                                int limit);
