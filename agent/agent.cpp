@@ -1,3 +1,4 @@
+#include "common/asio_net.hpp"
 #include "agent/agent.hpp"
 
 #include <csignal>

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/asio_net.hpp"
 #include "api/server.hpp"
 #include "app/app.hpp"
 #include "certs/service.hpp"

@@ -1,6 +1,7 @@
 // HTTPS client on Beast + OpenSSL (STYLE.md "Async on Boost 1.74": expected
 // failures through redirect_error, time-outs through tcp_stream::expires_after),
 // with keep-alive connections per host.
+#include "common/asio_net.hpp"
 #include "certs/detail/https.hpp"
 
 #include <boost/asio/ssl.hpp>

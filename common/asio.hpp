@@ -1,17 +1,29 @@
-// The one Asio include of the project. Boost 1.74's asio/awaitable.hpp uses
-// std::exchange without including <utility>, which breaks under GCC 12.
+// The one Asio include of the project: the core that coroutine code needs
+// (io_context, awaitable, co_spawn, timers, post, thread_pool). Sockets,
+// resolvers and signals are in common/asio_net.hpp, included only by the units
+// that do network I/O — <boost/asio.hpp> in every unit cost ~0.8 s of parsing
+// each (docs/building.md). Boost 1.74's asio/awaitable.hpp uses std::exchange
+// without including <utility>, which breaks under GCC 12.
 #pragma once
 #include <optional>
 #include <utility>
 
-#include <boost/asio.hpp>
+#include <boost/asio/detail/config.hpp>
 #ifndef BOOST_ASIO_HAS_CO_AWAIT
 #error "Boost.Asio coroutine support (BOOST_ASIO_HAS_CO_AWAIT) is required: build with -std=c++20"
 #endif
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace fc {

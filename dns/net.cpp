@@ -1,3 +1,4 @@
+#include "common/asio_net.hpp"
 #include "dns/detail/net.hpp"
 
 #include <algorithm>

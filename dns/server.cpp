@@ -1,5 +1,6 @@
 // The authoritative server's sockets: a UDP loop, a TCP acceptor with one
 // coroutine per connection, and NOTIFY senders. All on one io_context thread.
+#include "common/asio_net.hpp"
 #include "dns/server.hpp"
 
 #include <spdlog/spdlog.h>

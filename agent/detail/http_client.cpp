@@ -1,3 +1,4 @@
+#include "common/asio_net.hpp"
 #include "agent/detail/http_client.hpp"
 
 #include <boost/asio/ssl.hpp>

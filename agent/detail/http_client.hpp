@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "common/asio_net.hpp"
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 

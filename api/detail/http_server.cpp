@@ -1,6 +1,7 @@
 // One coroutine per connection, in the style of Beast's awaitable and
 // advanced server examples: a fresh parser with limits per message, a timeout
 // before every read, errors on bad input answered and the connection closed.
+#include "common/asio_net.hpp"
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>

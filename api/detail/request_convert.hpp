@@ -1,4 +1,5 @@
 #pragma once
+#include "common/asio_net.hpp"
 #include <boost/beast/http.hpp>
 
 #include <atomic>

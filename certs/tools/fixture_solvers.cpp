@@ -1,3 +1,4 @@
+#include "common/asio_net.hpp"
 #include "certs/tools/fixture_solvers.hpp"
 
 #include <boost/beast/core.hpp>

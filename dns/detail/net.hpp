@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/asio_net.hpp"
 #include "common/asio.hpp"
 #include "common/result.hpp"
 

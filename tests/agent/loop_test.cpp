@@ -1,6 +1,7 @@
 // The agent loop over real HTTP on loopback (port 0) against a scripted
 // endpoint that speaks API.md's agent shapes; the real daemon is exercised by
 // the integration tests.
+#include "common/asio_net.hpp"
 #include "agent/detail/loop.hpp"
 
 #include <boost/beast/core.hpp>
