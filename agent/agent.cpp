@@ -1,5 +1,5 @@
-#include "common/asio_net.hpp"
 #include "agent/agent.hpp"
+#include "common/asio_net.hpp"
 
 #include <csignal>
 #include <cstdio>
@@ -44,7 +44,8 @@ Result<std::string> read_token(const std::string& path) {
   std::string t = *text;
   auto b = t.find_first_not_of(" \t\r\n");
   auto e = t.find_last_not_of(" \t\r\n");
-  if (b == std::string::npos) return make_error(Code::kInvalidArgument, "--token-file " + path + ": empty");
+  if (b == std::string::npos)
+    return make_error(Code::kInvalidArgument, "--token-file " + path + ": empty");
   t = t.substr(b, e - b + 1);
   if (t.find_first_of(" \t\r\n") != std::string::npos) {
     return make_error(Code::kInvalidArgument, "--token-file " + path + ": not a single token");
@@ -56,7 +57,9 @@ Result<Template> load_template(const Options& o) {
   std::string text = builtin_template_text();
   if (o.template_file) {
     BOOST_OUTCOME_TRY(t, read_file(*o.template_file));
-    if (!t) return make_error(Code::kInvalidArgument, "--template " + *o.template_file + ": no such file");
+    if (!t)
+      return make_error(Code::kInvalidArgument,
+                        "--template " + *o.template_file + ": no such file");
     text = *t;
   }
   auto tmpl = parse_template(text);

@@ -18,8 +18,8 @@ Error nest(const std::string& path, const Error& e) {
 }
 
 Error field_error(const std::string& path, std::string_view message) {
-  return make_error(Code::kInvalidArgument, (path.empty() ? "body" : path) + ": " +
-                                                std::string(message));
+  return make_error(Code::kInvalidArgument,
+                    (path.empty() ? "body" : path) + ": " + std::string(message));
 }
 
 // Reads typed fields of one JSON object; `path` names it in error details.

@@ -121,15 +121,24 @@ void to_json(json& j, const CertificateBundle& v);
 template <class T>
 Result<T> decode(const json& j);
 
-template <> Result<Resources> decode<Resources>(const json& j);
-template <> Result<Spec> decode<Spec>(const json& j);
-template <> Result<CertificateRef> decode<CertificateRef>(const json& j);
-template <> Result<Assignment> decode<Assignment>(const json& j);
-template <> Result<AssignmentsResponse> decode<AssignmentsResponse>(const json& j);
-template <> Result<Heartbeat> decode<Heartbeat>(const json& j);
-template <> Result<WorkspaceStatus> decode<WorkspaceStatus>(const json& j);
-template <> Result<StatusReport> decode<StatusReport>(const json& j);
-template <> Result<CertificateBundle> decode<CertificateBundle>(const json& j);
+template <>
+Result<Resources> decode<Resources>(const json& j);
+template <>
+Result<Spec> decode<Spec>(const json& j);
+template <>
+Result<CertificateRef> decode<CertificateRef>(const json& j);
+template <>
+Result<Assignment> decode<Assignment>(const json& j);
+template <>
+Result<AssignmentsResponse> decode<AssignmentsResponse>(const json& j);
+template <>
+Result<Heartbeat> decode<Heartbeat>(const json& j);
+template <>
+Result<WorkspaceStatus> decode<WorkspaceStatus>(const json& j);
+template <>
+Result<StatusReport> decode<StatusReport>(const json& j);
+template <>
+Result<CertificateBundle> decode<CertificateBundle>(const json& j);
 
 // Parses a request/response body: malformed JSON → Code::kParse (400),
 // then decode<T>.

@@ -1,5 +1,5 @@
 // HTTP vocabulary of the API: requests, responses, problem+json errors, and
-// the router with per-route scopes (docs/api.md).
+// the router with per-route scopes (docs/api-server.md).
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -35,8 +35,8 @@ struct Request {
   std::string method;  // "GET", "POST", …
   std::string path;    // without the query
   std::map<std::string, std::string> query;
-  std::map<std::string, std::string> params;  // from the route pattern
-  std::map<std::string, std::string> headers; // lower-case names
+  std::map<std::string, std::string> params;   // from the route pattern
+  std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::string request_id;
   std::string remote;

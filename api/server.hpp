@@ -16,8 +16,8 @@ namespace fc::api {
 struct HttpServerOptions {
   std::string name = "api";  // for logs: api, acme_http
   std::string host = "127.0.0.1";
-  std::uint16_t port = 0;    // 0: any free port
-  std::string tls_cert_file; // both set: TLS
+  std::uint16_t port = 0;     // 0: any free port
+  std::string tls_cert_file;  // both set: TLS
   std::string tls_key_file;
   int max_connections = 4096;
   std::chrono::seconds read_timeout{10};  // a whole request must arrive within this
@@ -52,24 +52,41 @@ class HttpServer {
 
 }  // namespace fc::api
 
-namespace fc::config { struct Config; }
-namespace fc::storage { class Database; }
-namespace fc { class Clock; class IdGenerator; }
-namespace fc::scheduler { class Service; }
-namespace fc::certs { class Service; }
-namespace fc::dns { class Server; }
-namespace fc::domains { class Service; }
+namespace fc::config {
+struct Config;
+}
+namespace fc::storage {
+class Database;
+}
+namespace fc {
+class Clock;
+class IdGenerator;
+}  // namespace fc
+namespace fc::scheduler {
+class Service;
+}
+namespace fc::certs {
+class Service;
+}
+namespace fc::dns {
+class Server;
+}
+namespace fc::domains {
+class Service;
+}
 
 namespace fc::api {
 
-namespace detail { struct Context; }
+namespace detail {
+struct Context;
+}
 
 // The API service: the router with every route, the token store, metrics and
 // the two listeners (API and HTTP-01 responder).
 class Service {
  public:
-  Service(asio::io_context& io, const config::Config& cfg, storage::Database& db, const Clock& clock,
-          scheduler::Service& sched);
+  Service(asio::io_context& io, const config::Config& cfg, storage::Database& db,
+          const Clock& clock, scheduler::Service& sched);
   ~Service();
   // Loads state from the database and registers routes.
   Status init();
@@ -104,7 +121,9 @@ class Service {
 
 }  // namespace fc::api
 
-namespace fc::storage { class Conn; }
+namespace fc::storage {
+class Conn;
+}
 namespace fc::api {
 // Offline: inserts a new admin token (inside the caller's transaction) and
 // returns it; the running daemon sees it on its next start.

@@ -11,14 +11,14 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/asio_net.hpp"
 #include "api/server.hpp"
 #include "app/app.hpp"
 #include "certs/service.hpp"
-#include "dns/publisher.hpp"
-#include "domains/service.hpp"
+#include "common/asio_net.hpp"
 #include "common/clock.hpp"
 #include "common/ids.hpp"
+#include "dns/publisher.hpp"
+#include "domains/service.hpp"
 #include "scheduler/service.hpp"
 #include "storage/db.hpp"
 #include "storage/jobs.hpp"
@@ -132,7 +132,8 @@ awaitable<void> Daemon::startup() {
   api->start();
   if (jobs) jobs->start();
   api->set_ready(true);
-  spdlog::info("ready database={} dns={} zone={}", cfg.database_path, cfg.dns_listen.str(), cfg.dns_zone);
+  spdlog::info("ready database={} dns={} zone={}", cfg.database_path, cfg.dns_listen.str(),
+               cfg.dns_zone);
 }
 
 awaitable<void> Daemon::chores() {
@@ -338,8 +339,7 @@ int token_create_admin(const config::Config& cfg) {
   if (!prepare_database(cfg, clock)) return kExitFailure;
   auto db = storage::Database::open({cfg.database_path});
   if (!db) {
-    spdlog::critical("database not opened path={} reason={}", cfg.database_path,
-                     db.error().detail);
+    spdlog::critical("database not opened path={} reason={}", cfg.database_path, db.error().detail);
     return kExitFailure;
   }
   IdGenerator ids;

@@ -34,7 +34,8 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
 // every line stays valid JSON (RFC 8259 §8.1).
 class JsonMessageFlag final : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
     std::string_view s(msg.payload.data(), msg.payload.size());
     for (std::size_t i = 0; i < s.size(); ++i) {
       char c = s[i];
@@ -66,7 +67,9 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
       }
     }
   }
-  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessageFlag>(); }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonMessageFlag>();
+  }
 };
 
 }  // namespace

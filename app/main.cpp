@@ -19,7 +19,8 @@ constexpr const char* kUsage =
     "  check-config [--config FILE]          print the effective configuration, secrets redacted\n"
     "  migrate [--config FILE]               apply pending database migrations and exit\n"
     "  token create --admin [--config FILE]  mint an admin token offline; prints it once\n"
-    "  fsck [--config FILE]                  check the capacity ledger and assignments; exit 1 on any difference\n"
+    "  fsck [--config FILE]                  check the capacity ledger and assignments; exit 1 on "
+    "any difference\n"
     "  agent --api URL --token-file FILE --state-dir DIR (--out DIR | --apply-command CMD)\n"
     "                                        run the reference region agent (see docs/agent.md)\n"
     "  version                               print the version\n";
@@ -75,8 +76,9 @@ int run_configured(const std::string& cmd, int argc, char** argv) {
   if (cmd == "fsck") return fsck_cmd(*cfg);
   if (cmd == "token") {
     if (!args->admin) {
-      std::fprintf(stderr, "fleetcommand: only 'token create --admin' is available offline; "
-                           "agent and tenant tokens are minted through the API\n");
+      std::fprintf(stderr,
+                   "fleetcommand: only 'token create --admin' is available offline; "
+                   "agent and tenant tokens are minted through the API\n");
       return kExitUsage;
     }
     return token_create_admin(*cfg);

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "certs/pki.hpp"
 #include <optional>  // common/asio.hpp uses std::optional without including it
+#include "certs/pki.hpp"
 
 #include "common/asio.hpp"
 #include "common/clock.hpp"
@@ -46,10 +46,10 @@ struct ExternalAccountBinding {
 
 struct AcmeConfig {
   std::string directory_url;
-  std::string ca_bundle;                  // extra trust anchors for the CA's HTTPS
-  std::string account_key_pem;            // ES256 (P-256); required
-  std::string account_url;                // known account (kid); else looked up/created
-  std::vector<std::string> contact;       // "mailto:…"
+  std::string ca_bundle;             // extra trust anchors for the CA's HTTPS
+  std::string account_key_pem;       // ES256 (P-256); required
+  std::string account_url;           // known account (kid); else looked up/created
+  std::vector<std::string> contact;  // "mailto:…"
   bool terms_of_service_agreed = true;
   std::optional<ExternalAccountBinding> eab;
   std::string preferred_chain_issuer_cn;  // pick the chain whose top issuer CN matches

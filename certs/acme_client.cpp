@@ -108,7 +108,8 @@ awaitable<Result<HttpResponse>> AcmeClient::Impl::post(std::string url, std::opt
   for (int attempt = 0;; ++attempt) {
     auto nonce = co_await take_nonce();
     if (!nonce) co_return nonce.error();
-    auto body = detail::acme_jws(key, with_jwk ? std::string_view() : kid, nonce.value(), url, payload);
+    auto body =
+        detail::acme_jws(key, with_jwk ? std::string_view() : kid, nonce.value(), url, payload);
     if (!body) co_return body.error();
     auto resp = co_await http->request("POST", url, "application/jose+json", body.value(), accept);
     if (!resp) co_return resp.error();
@@ -141,7 +142,8 @@ awaitable<Result<AccountResult>> AcmeClient::Impl::account(bool only_return_exis
     payload["termsOfServiceAgreed"] = cfg.terms_of_service_agreed;
     if (!cfg.contact.empty()) payload["contact"] = cfg.contact;
     if (cfg.eab) {
-      auto eab = detail::eab_jws(cfg.eab->kid, cfg.eab->hmac_key_b64url, key.jwk(), d.value().new_account);
+      auto eab =
+          detail::eab_jws(cfg.eab->kid, cfg.eab->hmac_key_b64url, key.jwk(), d.value().new_account);
       if (!eab) co_return eab.error();
       payload["externalAccountBinding"] = eab.value();
     }
@@ -154,7 +156,8 @@ awaitable<Result<AccountResult>> AcmeClient::Impl::account(bool only_return_exis
   out.url = resp.value().location;
   out.created = resp.value().status == 201;
   json body = json::parse(resp.value().body, nullptr, false);
-  if (!body.is_discarded() && body.is_object() && body.contains("status") && body["status"].is_string())
+  if (!body.is_discarded() && body.is_object() && body.contains("status") &&
+      body["status"].is_string())
     out.status = body["status"];
   kid = out.url;
   certs_logger()->info("acme account url={} created={}", out.url, out.created);
@@ -180,7 +183,8 @@ awaitable<Status> AcmeClient::revoke(std::string certificate_pem, std::optional<
   if (!acct) co_return acct.error();
   auto d = co_await impl_->directory();
   if (!d) co_return d.error();
-  if (d.value().revoke_cert.empty()) co_return make_error(Code::kUnsupported, "CA has no revokeCert");
+  if (d.value().revoke_cert.empty())
+    co_return make_error(Code::kUnsupported, "CA has no revokeCert");
   json payload{{"certificate", base64url_encode(der.value())}};
   if (reason) payload["reason"] = *reason;  // RFC 5280 §5.3.1 codes
   auto resp = co_await impl_->post(d.value().revoke_cert, payload, false);
@@ -188,7 +192,8 @@ awaitable<Status> AcmeClient::revoke(std::string certificate_pem, std::optional<
   co_return ok();
 }
 
-awaitable<Result<std::optional<RenewalInfo>>> AcmeClient::renewal_info(std::string certificate_pem) {
+awaitable<Result<std::optional<RenewalInfo>>> AcmeClient::renewal_info(
+    std::string certificate_pem) {
   auto d = co_await impl_->directory();
   if (!d) co_return d.error();
   if (d.value().renewal_info.empty()) co_return std::optional<RenewalInfo>();
@@ -203,7 +208,8 @@ awaitable<Result<std::optional<RenewalInfo>>> AcmeClient::renewal_info(std::stri
   if (resp.value().status != 200) co_return impl_->fail(resp.value());
   auto ri = detail::parse_renewal_info(resp.value().body);
   if (!ri) co_return ri.error();
-  ri.value().retry_after_s = detail::parse_retry_after(resp.value().retry_after, impl_->clock->now());
+  ri.value().retry_after_s =
+      detail::parse_retry_after(resp.value().retry_after, impl_->clock->now());
   co_return std::optional<RenewalInfo>(ri.value());
 }
 

@@ -36,7 +36,8 @@ ChallengeRecord* record_for(OrderState& st, const std::string& authz_url) {
 }  // namespace
 
 awaitable<Result<OrderState>> AcmeClient::Impl::new_order(OrderState st) {
-  if (st.identifiers.empty()) co_return make_error(Code::kInvalidArgument, "order without identifiers");
+  if (st.identifiers.empty())
+    co_return make_error(Code::kInvalidArgument, "order without identifiers");
   auto d = co_await directory();
   if (!d) co_return d.error();
   json ids = json::array();
@@ -59,7 +60,8 @@ awaitable<Result<OrderState>> AcmeClient::Impl::new_order(OrderState st) {
 
 // An order object in a response (refresh or finalize): new status, URLs and
 // the wait before the next poll.
-Result<OrderState> AcmeClient::Impl::take_order(OrderState st, const detail::HttpResponse& r) const {
+Result<OrderState> AcmeClient::Impl::take_order(OrderState st,
+                                                const detail::HttpResponse& r) const {
   auto order = detail::parse_order(r.body);
   if (!order) return order.error();
   const OrderStatus prev = st.status;
@@ -89,13 +91,16 @@ awaitable<Result<OrderState>> AcmeClient::Impl::respond(OrderState st, detail::A
     }
   }
   if (chosen == nullptr)
-    co_return make_error(Code::kUnsupported, "no solver for any challenge offered for " + authz.identifier);
+    co_return make_error(Code::kUnsupported,
+                         "no solver for any challenge offered for " + authz.identifier);
   if (chosen->token.empty() || chosen->token.size() > 256 ||
-      chosen->token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
-          std::string::npos)
+      chosen->token.find_first_not_of(
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
     co_return make_error(Code::kParse, "challenge token is not base64url");  // §8.3, §8.4
-  ChallengeRecord rec{authz_url, authz.identifier, chosen->type, chosen->url, chosen->token,
-                      detail::key_authorization(chosen->token, key.thumbprint()), false};
+  ChallengeRecord rec{authz_url,     authz.identifier,
+                      chosen->type,  chosen->url,
+                      chosen->token, detail::key_authorization(chosen->token, key.thumbprint()),
+                      false};
   auto presented = co_await solver->present(rec.domain, rec.token, rec.key_authorization);
   if (!presented) co_return presented.error();
   presented_here.insert(authz_url);
@@ -104,13 +109,16 @@ awaitable<Result<OrderState>> AcmeClient::Impl::respond(OrderState st, detail::A
     if (!resp) co_return resp.error();
   }
   rec.responded = true;
-  if (ChallengeRecord* old = record_for(st, authz_url)) *old = rec;
-  else st.challenges.push_back(rec);
+  if (ChallengeRecord* old = record_for(st, authz_url))
+    *old = rec;
+  else
+    st.challenges.push_back(rec);
   certs_logger()->info("acme challenge answered domain={} type={}", rec.domain, rec.type);
   co_return st;
 }
 
-awaitable<Result<OrderState>> AcmeClient::Impl::authorize(OrderState st, std::vector<Solver*> solvers) {
+awaitable<Result<OrderState>> AcmeClient::Impl::authorize(OrderState st,
+                                                          std::vector<Solver*> solvers) {
   const std::vector<std::string> urls = st.authorization_urls;
   for (const auto& url : urls) {
     auto resp = co_await post_as_get(url);
@@ -150,9 +158,11 @@ awaitable<Result<OrderState>> AcmeClient::Impl::finalize(OrderState st) {
   co_return take_order(std::move(st), resp.value());
 }
 
-awaitable<Status> AcmeClient::Impl::present_again(ChallengeRecord rec, std::vector<Solver*> solvers) {
+awaitable<Status> AcmeClient::Impl::present_again(ChallengeRecord rec,
+                                                  std::vector<Solver*> solvers) {
   Solver* s = solver_for(solvers, rec.type);
-  if (s == nullptr) co_return make_error(Code::kUnsupported, "no solver for " + rec.type + " to resume with");
+  if (s == nullptr)
+    co_return make_error(Code::kUnsupported, "no solver for " + rec.type + " to resume with");
   auto r = co_await s->present(rec.domain, rec.token, rec.key_authorization);
   if (!r) co_return r.error();
   presented_here.insert(rec.authz_url);
@@ -164,14 +174,16 @@ awaitable<void> AcmeClient::Impl::cleanup_all(OrderState& st, std::vector<Solver
     Solver* s = solver_for(solvers, c.type);
     if (s == nullptr) continue;
     auto r = co_await s->cleanup(c.domain, c.token, c.key_authorization);
-    if (!r) certs_logger()->warn("acme cleanup failed domain={} error={}", c.domain, r.error().detail);
+    if (!r)
+      certs_logger()->warn("acme cleanup failed domain={} error={}", c.domain, r.error().detail);
   }
   st.challenges.clear();
 }
 
 // §7.4.2: the chain, plus alternates from Link rel="alternate"; the preferred
 // one is chosen by the issuer CN of its topmost certificate.
-awaitable<Result<OrderState>> AcmeClient::Impl::download(OrderState st, std::vector<Solver*> solvers) {
+awaitable<Result<OrderState>> AcmeClient::Impl::download(OrderState st,
+                                                         std::vector<Solver*> solvers) {
   auto resp = co_await post_as_get(st.certificate_url, std::string(kPemChain));
   if (!resp) co_return resp.error();
   auto leaf = parse_leaf(resp.value().body);
@@ -194,11 +206,13 @@ awaitable<Result<OrderState>> AcmeClient::Impl::download(OrderState st, std::vec
   }
   st.certificate_pem = chosen;
   co_await cleanup_all(st, solvers);
-  certs_logger()->info("acme certificate issued order={} serial={}", st.order_url, leaf.value().serial_hex);
+  certs_logger()->info("acme certificate issued order={} serial={}", st.order_url,
+                       leaf.value().serial_hex);
   co_return st;
 }
 
-awaitable<Result<OrderState>> AcmeClient::Impl::diagnose_invalid(OrderState st, std::vector<Solver*> solvers) {
+awaitable<Result<OrderState>> AcmeClient::Impl::diagnose_invalid(OrderState st,
+                                                                 std::vector<Solver*> solvers) {
   const std::vector<std::string> urls = st.authorization_urls;
   for (const auto& url : urls) {
     if (st.error && !st.error->subproblems.empty()) break;
@@ -208,7 +222,8 @@ awaitable<Result<OrderState>> AcmeClient::Impl::diagnose_invalid(OrderState st, 
     if (!authz || authz.value().status != detail::AuthzStatus::kInvalid) continue;
     for (const auto& c : authz.value().challenges) {
       if (!c.error) continue;
-      if (!st.error) st.error = Problem{c.error->type, "authorization failed", 403, {}, std::nullopt};
+      if (!st.error)
+        st.error = Problem{c.error->type, "authorization failed", 403, {}, std::nullopt};
       st.error->subproblems.push_back({c.error->type, c.error->detail, authz.value().identifier});
     }
   }
@@ -221,16 +236,11 @@ awaitable<Result<OrderState>> AcmeClient::Impl::diagnose_invalid(OrderState st, 
 awaitable<Result<OrderState>> AcmeClient::Impl::advance(OrderState st,
                                                         std::vector<Solver*> solvers) {
   switch (st.status) {
-    case OrderStatus::kNone:
-      co_return co_await new_order(std::move(st));
-    case OrderStatus::kPending:
-      co_return co_await authorize(std::move(st), std::move(solvers));
-    case OrderStatus::kReady:
-      co_return co_await finalize(std::move(st));
-    case OrderStatus::kProcessing:
-      co_return co_await refresh_order(std::move(st));
-    case OrderStatus::kValid:
-      co_return co_await download(std::move(st), std::move(solvers));
+    case OrderStatus::kNone: co_return co_await new_order(std::move(st));
+    case OrderStatus::kPending: co_return co_await authorize(std::move(st), std::move(solvers));
+    case OrderStatus::kReady: co_return co_await finalize(std::move(st));
+    case OrderStatus::kProcessing: co_return co_await refresh_order(std::move(st));
+    case OrderStatus::kValid: co_return co_await download(std::move(st), std::move(solvers));
     case OrderStatus::kInvalid:
       co_return co_await diagnose_invalid(std::move(st), std::move(solvers));
   }
@@ -261,9 +271,9 @@ awaitable<Result<OrderState>> AcmeClient::step(OrderState st, std::vector<Solver
   co_return next;
 }
 
-awaitable<Result<OrderState>> AcmeClient::run_order(OrderState st, std::vector<Solver*> solvers,
-                                                    Sleeper sleep, int max_steps,
-                                                    std::function<void(const OrderState&)> persist) {
+awaitable<Result<OrderState>> AcmeClient::run_order(
+    OrderState st, std::vector<Solver*> solvers, Sleeper sleep, int max_steps,
+    std::function<void(const OrderState&)> persist) {
   for (int i = 0; i < max_steps; ++i) {
     // An invalid order needs one more step (diagnosis + cleanup) unless done.
     if (st.finished() && !(st.status == OrderStatus::kInvalid && !st.error)) co_return st;

@@ -48,7 +48,9 @@ std::string trim(std::string_view s) {
 namespace detail {
 
 Result<SysTime> parse_rfc3339(std::string_view s) {
-  const auto bad = [&] { return make_error(Code::kParse, "not an RFC 3339 time: " + std::string(s.substr(0, 40))); };
+  const auto bad = [&] {
+    return make_error(Code::kParse, "not an RFC 3339 time: " + std::string(s.substr(0, 40)));
+  };
   const int y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2);
   const int h = digits(s, 11, 2), mi = digits(s, 14, 2), sec = digits(s, 17, 2);
   if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
@@ -72,15 +74,17 @@ Result<SysTime> parse_rfc3339(std::string_view s) {
     ++pos;
   } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
     const int oh = digits(s, pos + 1, 2), om = digits(s, pos + 4, 2);
-    if (oh < 0 || om < 0 || oh > 23 || om > 59 || pos + 3 >= s.size() || s[pos + 3] != ':') return bad();
+    if (oh < 0 || om < 0 || oh > 23 || om > 59 || pos + 3 >= s.size() || s[pos + 3] != ':')
+      return bad();
     offset_s = (s[pos] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
     pos += 6;
   } else {
     return bad();
   }
   if (pos != s.size()) return bad();
-  const std::int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-                            h * 3600 + mi * 60 + sec - offset_s;
+  const std::int64_t secs =
+      days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
+      mi * 60 + sec - offset_s;
   return SysTime{} + std::chrono::seconds(secs) +
          std::chrono::duration_cast<SysTime::duration>(std::chrono::nanoseconds(nanos));
 }
@@ -88,8 +92,9 @@ Result<SysTime> parse_rfc3339(std::string_view s) {
 std::optional<std::int64_t> parse_retry_after(std::string_view raw, SysTime now) {
   const std::string v = trim(raw);
   constexpr std::int64_t kMax = 7 * 86400;  // a CA asking for more is capped
-  if (!v.empty() && v.size() <= 12 &&
-      std::all_of(v.begin(), v.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+  if (!v.empty() && v.size() <= 12 && std::all_of(v.begin(), v.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+      }))
     return std::min<std::int64_t>(std::stoll(v), kMax);
   // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7).
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -100,9 +105,11 @@ std::optional<std::int64_t> parse_retry_after(std::string_view raw, SysTime now)
     if (v.compare(8, 3, kMonths[i]) == 0) mo = i + 1;
   const int d = digits(v, 5, 2), y = digits(v, 12, 4);
   const int h = digits(v, 17, 2), mi = digits(v, 20, 2), sec = digits(v, 23, 2);
-  if (mo == 0 || !valid_civil(y, mo, d, h, mi, sec) || v[19] != ':' || v[22] != ':') return std::nullopt;
-  const std::int64_t at = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-                          h * 3600 + mi * 60 + sec;
+  if (mo == 0 || !valid_civil(y, mo, d, h, mi, sec) || v[19] != ':' || v[22] != ':')
+    return std::nullopt;
+  const std::int64_t at =
+      days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
+      mi * 60 + sec;
   const std::int64_t now_s =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   return std::clamp<std::int64_t>(at - now_s, 0, kMax);
@@ -161,13 +168,17 @@ bool Problem::resource_gone() const {
 Error problem_error(const Problem& p) {
   using detail::is_problem_type;
   Code code = Code::kInvalidArgument;
-  if (is_problem_type(p, "rateLimited") || p.status == 429) code = Code::kRateLimited;
-  else if (p.retryable()) code = Code::kUnavailable;
-  else if (is_problem_type(p, "accountDoesNotExist") || p.status == 404) code = Code::kNotFound;
+  if (is_problem_type(p, "rateLimited") || p.status == 429)
+    code = Code::kRateLimited;
+  else if (p.retryable())
+    code = Code::kUnavailable;
+  else if (is_problem_type(p, "accountDoesNotExist") || p.status == 404)
+    code = Code::kNotFound;
   else if (is_problem_type(p, "unauthorized") || is_problem_type(p, "externalAccountRequired") ||
            p.status == 403)
     code = Code::kForbidden;
-  else if (is_problem_type(p, "alreadyRevoked") || p.status == 409) code = Code::kConflict;
+  else if (is_problem_type(p, "alreadyRevoked") || p.status == 409)
+    code = Code::kConflict;
   std::string d = "acme problem " + p.type + " (HTTP " + std::to_string(p.status) + ")";
   if (!p.detail.empty()) d += ": " + p.detail;
   for (const auto& s : p.subproblems) d += "; " + s.identifier + ": " + s.type + " " + s.detail;
@@ -185,7 +196,8 @@ namespace {
 json problem_json(const Problem& p) {
   json subs = json::array();
   for (const auto& s : p.subproblems)
-    subs.push_back({{"type", s.type}, {"detail", s.detail},
+    subs.push_back({{"type", s.type},
+                    {"detail", s.detail},
                     {"identifier", {{"type", "dns"}, {"value", s.identifier}}}});
   json j{{"type", p.type}, {"detail", p.detail}, {"status", p.status}, {"subproblems", subs}};
   if (p.retry_after_s) j["retry_after_s"] = *p.retry_after_s;
@@ -194,10 +206,15 @@ json problem_json(const Problem& p) {
 
 template <class T>
 bool has_type(const json& v) {
-  if constexpr (std::is_same_v<T, std::string>) return v.is_string();
-  else if constexpr (std::is_same_v<T, bool>) return v.is_boolean();
-  else if constexpr (std::is_integral_v<T>) return v.is_number_integer();
-  else return v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); });
+  if constexpr (std::is_same_v<T, std::string>)
+    return v.is_string();
+  else if constexpr (std::is_same_v<T, bool>)
+    return v.is_boolean();
+  else if constexpr (std::is_integral_v<T>)
+    return v.is_number_integer();
+  else
+    return v.is_array() &&
+           std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); });
 }
 
 // Absent keeps the default (fields may be added); a wrong type is an error,
@@ -206,7 +223,8 @@ template <class T>
 Status get_to(const json& j, const char* key, T& out) {
   auto it = j.find(key);
   if (it == j.end()) return ok();
-  if (!has_type<T>(*it)) return make_error(Code::kParse, std::string("order state: bad \"") + key + "\"");
+  if (!has_type<T>(*it))
+    return make_error(Code::kParse, std::string("order state: bad \"") + key + "\"");
   out = it->get<T>();
   return ok();
 }
@@ -238,8 +256,12 @@ Problem stored_problem(const json& err) {
 std::string serialize_order_state(const OrderState& st) {
   json chs = json::array();
   for (const auto& c : st.challenges)
-    chs.push_back({{"authz_url", c.authz_url}, {"domain", c.domain}, {"type", c.type},
-                   {"url", c.url}, {"token", c.token}, {"key_authorization", c.key_authorization},
+    chs.push_back({{"authz_url", c.authz_url},
+                   {"domain", c.domain},
+                   {"type", c.type},
+                   {"url", c.url},
+                   {"token", c.token},
+                   {"key_authorization", c.key_authorization},
                    {"responded", c.responded}});
   json j{{"identifiers", st.identifiers},
          {"replaces", st.replaces},
@@ -261,7 +283,8 @@ std::string serialize_order_state(const OrderState& st) {
 
 Result<OrderState> parse_order_state(std::string_view text) {
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return make_error(Code::kParse, "order state: not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return make_error(Code::kParse, "order state: not a JSON object");
   OrderState st;
   BOOST_OUTCOME_TRY(get_to(j, "identifiers", st.identifiers));
   BOOST_OUTCOME_TRY(get_to(j, "replaces", st.replaces));

@@ -103,8 +103,8 @@ Result<Challenge> challenge_from_json(const json& j) {
 }  // namespace
 
 bool is_problem_type(const Problem& p, std::string_view short_type) {
-  return p.type.size() == kErrPrefix.size() + short_type.size() &&
-         p.type.starts_with(kErrPrefix) && p.type.ends_with(short_type);
+  return p.type.size() == kErrPrefix.size() + short_type.size() && p.type.starts_with(kErrPrefix) &&
+         p.type.ends_with(short_type);
 }
 
 Result<Directory> parse_directory(std::string_view body) {
@@ -164,7 +164,8 @@ Result<Authorization> parse_authorization(std::string_view body) {
   BOOST_OUTCOME_TRY(status, req_status(j, w, parse_authz_status));
   a.status = status;
   auto id = j.find("identifier");
-  if (id == j.end() || !id->is_object()) return make_error(Code::kParse, "authorization: no identifier");
+  if (id == j.end() || !id->is_object())
+    return make_error(Code::kParse, "authorization: no identifier");
   BOOST_OUTCOME_TRY(value, req_str(*id, "value", w));
   a.identifier = value;
   auto wc = j.find("wildcard");

@@ -45,8 +45,8 @@ std::string base64url_encode(std::span<const std::uint8_t> data) {
 }
 
 std::string base64url_encode(std::string_view data) {
-  return base64url_encode(
-      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
+  return base64url_encode(std::span<const std::uint8_t>(
+      reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
 }
 
 Result<std::vector<std::uint8_t>> base64url_decode(std::string_view text) {

@@ -67,7 +67,8 @@ std::int64_t gcra_refund(const BucketLimit& l, std::int64_t tat, std::int64_t no
   return to_tat(rate, bucket_refund(rate, at_tat(rate, tat, now), now));
 }
 
-std::vector<BucketUse> order_buckets(const BudgetLimits& l, const std::vector<std::string>& hostnames,
+std::vector<BucketUse> order_buckets(const BudgetLimits& l,
+                                     const std::vector<std::string>& hostnames,
                                      const std::string& names_key, bool renewal, bool ari_renewal,
                                      std::int64_t due_renewals) {
   std::vector<BucketUse> out;
@@ -76,31 +77,39 @@ std::vector<BucketUse> order_buckets(const BudgetLimits& l, const std::vector<st
   std::set<std::string> names, domains;
   for (const auto& h : hostnames) {
     std::string n = h;
-    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(n.begin(), n.end(), n.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     names.insert(n);
     domains.insert(registered_domain(n));
   }
-  for (const auto& n : names) out.push_back(BucketUse{"failed_validations", n, l.failed_validations, false, 0});
+  for (const auto& n : names)
+    out.push_back(BucketUse{"failed_validations", n, l.failed_validations, false, 0});
   out.push_back(BucketUse{"duplicates", names_key, l.duplicates, true, 0});
   if (!renewal)
-    for (const auto& d : domains) out.push_back(BucketUse{"certs_per_domain", d, l.certs_per_domain, true, 0});
+    for (const auto& d : domains)
+      out.push_back(BucketUse{"certs_per_domain", d, l.certs_per_domain, true, 0});
   return out;
 }
 
-BudgetVerdict plan_budget(const std::vector<BucketUse>& uses, const TatMap& tats, std::int64_t now) {
+BudgetVerdict plan_budget(const std::vector<BucketUse>& uses, const TatMap& tats,
+                          std::int64_t now) {
   BudgetVerdict v;
   for (const auto& u : uses) {
     const auto k = std::make_pair(u.bucket, u.key);
     std::optional<std::int64_t> tat;
-    if (auto it = v.new_tats.find(k); it != v.new_tats.end()) tat = it->second;
-    else if (auto jt = tats.find(k); jt != tats.end()) tat = jt->second;
+    if (auto it = v.new_tats.find(k); it != v.new_tats.end())
+      tat = it->second;
+    else if (auto jt = tats.find(k); jt != tats.end())
+      tat = jt->second;
     const auto c = gcra_take(u.limit, tat, now, 1, u.reserve);
     if (!c.allowed) {
-      const std::string who = u.key.empty() ? "" : (u.bucket == "duplicates" ? " for " : " ") + u.key;
+      const std::string who =
+          u.key.empty() ? "" : (u.bucket == "duplicates" ? " for " : " ") + u.key;
       v = BudgetVerdict{false,
                         "budget " + bucket_title(u.bucket) + who + " exhausted: next token in " +
                             format_wait(c.retry_at - now),
-                        c.retry_at, {}};
+                        c.retry_at,
+                        {}};
       if (u.reserve > 0 && gcra_take(u.limit, tat, now).allowed)
         v.reason += " (" + std::to_string(u.reserve) + " kept for due renewals)";
       return v;
@@ -144,7 +153,8 @@ const psl_ctx_t* psl() {
 
 std::string registered_domain(const std::string& name) {
   std::string n = name.rfind("*.", 0) == 0 ? name.substr(2) : name;
-  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(n.begin(), n.end(), n.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   while (!n.empty() && n.back() == '.') n.pop_back();
   const psl_ctx_t* ctx = psl();
   if (ctx == nullptr || n.empty()) return n;

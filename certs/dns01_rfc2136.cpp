@@ -13,7 +13,8 @@ namespace fc::certs {
 namespace {
 
 std::string lower_name(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   while (!s.empty() && s.back() == '.') s.pop_back();
   return s;
 }
@@ -32,7 +33,9 @@ Result<std::vector<Rfc2136Zone>> parse_rfc2136_zones(const nlohmann::json& provi
       const auto& t = p["tsig"];
       auto key = dns::TsigKey::from_base64(t.value("name", ""), t.value("algorithm", "hmac-sha256"),
                                            t.value("secret", ""));
-      if (!key) return make_error(key.error().code, "dns.providers " + z.zone + ".tsig: " + key.error().detail);
+      if (!key)
+        return make_error(key.error().code,
+                          "dns.providers " + z.zone + ".tsig: " + key.error().detail);
       z.key = key.value();
     }
     out.push_back(std::move(z));
@@ -40,13 +43,15 @@ Result<std::vector<Rfc2136Zone>> parse_rfc2136_zones(const nlohmann::json& provi
   return out;
 }
 
-const Rfc2136Zone* match_rfc2136_zone(const std::vector<Rfc2136Zone>& zones, const std::string& platform_zone,
-                                      const std::string& owner) {
+const Rfc2136Zone* match_rfc2136_zone(const std::vector<Rfc2136Zone>& zones,
+                                      const std::string& platform_zone, const std::string& owner) {
   const std::string name = lower_name(owner);
-  if (!platform_zone.empty() && dns::name_in_zone(name, lower_name(platform_zone))) return nullptr;  // ours
+  if (!platform_zone.empty() && dns::name_in_zone(name, lower_name(platform_zone)))
+    return nullptr;  // ours
   const Rfc2136Zone* best = nullptr;
   for (const auto& z : zones)
-    if (dns::name_in_zone(name, z.zone) && (best == nullptr || z.zone.size() > best->zone.size())) best = &z;
+    if (dns::name_in_zone(name, z.zone) && (best == nullptr || z.zone.size() > best->zone.size()))
+      best = &z;
   return best;
 }
 
@@ -71,8 +76,8 @@ namespace {
 
 // RFC 2136 §2.5.1 add / §2.5.4 delete one RR: only our TXT value is touched,
 // so concurrent challenges for the same name (and records of others) stay.
-awaitable<Status> send_txt_update(const Rfc2136Zone& z, std::string owner, std::string value, bool add,
-                                  const Clock& clock) {
+awaitable<Status> send_txt_update(const Rfc2136Zone& z, std::string owner, std::string value,
+                                  bool add, const Clock& clock) {
   auto name = dns::Name::from_text(owner + ".");
   if (!name) co_return name.error();
   auto rd = dns::rdata_from_text(dns::RrType::kTxt, "\"" + value + "\"");
@@ -97,7 +102,8 @@ awaitable<Status> send_txt_update(const Rfc2136Zone& z, std::string owner, std::
 
 // The value is recorded before it is added and forgotten once deleted, or
 // when the add certainly wrote nothing (anything but a time-out).
-awaitable<Status> Service::Impl::rfc2136_txt(const Rfc2136Zone& z, std::string owner, std::string value, bool add) {
+awaitable<Status> Service::Impl::rfc2136_txt(const Rfc2136Zone& z, std::string owner,
+                                             std::string value, bool add) {
   owner = lower_name(owner);
   if (add) {
     const auto exp = clock.now_ms() + kExternalTxtTtlMs;
@@ -107,7 +113,8 @@ awaitable<Status> Service::Impl::rfc2136_txt(const Rfc2136Zone& z, std::string o
     if (!st) co_return st;
   }
   auto sent = co_await send_txt_update(z, owner, value, add, clock);
-  const bool forget = add ? (!sent && sent.error().code != Code::kTimeout) : static_cast<bool>(sent);
+  const bool forget =
+      add ? (!sent && sent.error().code != Code::kTimeout) : static_cast<bool>(sent);
   if (sent)
     spdlog::info("certs: dns-01 {} TXT {} server={} zone={}", add ? "added" : "deleted", owner,
                  z.server, z.zone);

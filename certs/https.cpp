@@ -1,17 +1,17 @@
 // HTTPS client on Beast + OpenSSL (STYLE.md "Async on Boost 1.74": expected
 // failures through redirect_error, time-outs through tcp_stream::expires_after),
 // with keep-alive connections per host.
-#include "common/asio_net.hpp"
 #include "certs/detail/https.hpp"
+#include "common/asio_net.hpp"
 
+#include <openssl/x509v3.h>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <openssl/x509v3.h>
 
-#include <map>
 #include <spdlog/spdlog.h>
+#include <map>
 
 namespace fc::certs::detail {
 namespace beast = boost::beast;
@@ -22,7 +22,9 @@ using boost::system::error_code;
 
 Result<Url> parse_https_url(std::string_view url) {
   constexpr std::string_view kScheme = "https://";
-  if (!url.starts_with(kScheme)) return make_error(Code::kInvalidArgument, "not an https URL: " + std::string(url.substr(0, 100)));
+  if (!url.starts_with(kScheme))
+    return make_error(Code::kInvalidArgument,
+                      "not an https URL: " + std::string(url.substr(0, 100)));
   std::string_view rest = url.substr(kScheme.size());
   const std::size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
@@ -30,7 +32,8 @@ Result<Url> parse_https_url(std::string_view url) {
   u.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (!authority.empty() && authority.front() == '[') {  // [v6]:port
     const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos) return make_error(Code::kInvalidArgument, "bad IPv6 URL host");
+    if (close == std::string_view::npos)
+      return make_error(Code::kInvalidArgument, "bad IPv6 URL host");
     u.host = std::string(authority.substr(1, close - 1));
     authority.remove_prefix(close + 1);
     u.port = authority.starts_with(":") ? std::string(authority.substr(1)) : "443";
@@ -41,7 +44,8 @@ Result<Url> parse_https_url(std::string_view url) {
   }
   if (u.host.empty() || u.port.empty() || u.port.size() > 5 ||
       u.port.find_first_not_of("0123456789") != std::string::npos)
-    return make_error(Code::kInvalidArgument, "bad URL authority: " + std::string(url.substr(0, 100)));
+    return make_error(Code::kInvalidArgument,
+                      "bad URL authority: " + std::string(url.substr(0, 100)));
   return u;
 }
 
@@ -89,7 +93,9 @@ Result<std::unique_ptr<HttpsClient>> HttpsClient::create(HttpsOptions options) {
   if (ec) return make_error(Code::kCrypto, "system trust store: " + ec.message());
   if (!options.ca_bundle.empty()) {
     impl->ctx.load_verify_file(options.ca_bundle, ec);
-    if (ec) return make_error(Code::kInvalidArgument, "ca_bundle " + options.ca_bundle + ": " + ec.message());
+    if (ec)
+      return make_error(Code::kInvalidArgument,
+                        "ca_bundle " + options.ca_bundle + ": " + ec.message());
   }
   impl->ctx.set_verify_mode(ssl::verify_peer);
   impl->options = std::move(options);
@@ -123,11 +129,16 @@ HttpResponse to_response(const http::response<http::string_body>& res) {
   out.body = res.body();
   for (const auto& f : res) {
     const auto name = f.name_string();
-    if (beast::iequals(name, "Content-Type")) out.content_type = std::string(f.value());
-    else if (beast::iequals(name, "Location")) out.location = std::string(f.value());
-    else if (beast::iequals(name, "Replay-Nonce")) out.replay_nonce = std::string(f.value());
-    else if (beast::iequals(name, "Retry-After")) out.retry_after = std::string(f.value());
-    else if (beast::iequals(name, "Link")) out.links.emplace_back(f.value());
+    if (beast::iequals(name, "Content-Type"))
+      out.content_type = std::string(f.value());
+    else if (beast::iequals(name, "Location"))
+      out.location = std::string(f.value());
+    else if (beast::iequals(name, "Replay-Nonce"))
+      out.replay_nonce = std::string(f.value());
+    else if (beast::iequals(name, "Retry-After"))
+      out.retry_after = std::string(f.value());
+    else if (beast::iequals(name, "Link"))
+      out.links.emplace_back(f.value());
   }
   return out;
 }
@@ -137,32 +148,38 @@ HttpResponse to_response(const http::response<http::string_body>& res) {
 namespace {
 
 awaitable<Result<std::unique_ptr<Stream>>> open_stream(ssl::context& ctx, const Url& u,
-                                                      std::chrono::milliseconds timeout) {
+                                                       std::chrono::milliseconds timeout) {
   const std::string where = u.host + ":" + u.port;
   auto ex = co_await asio::this_coro::executor;
   error_code ec;
   tcp::resolver resolver(ex);
-  auto endpoints = co_await resolver.async_resolve(u.host, u.port, asio::redirect_error(use_awaitable, ec));
+  auto endpoints =
+      co_await resolver.async_resolve(u.host, u.port, asio::redirect_error(use_awaitable, ec));
   if (ec) co_return net_error(ec, "resolve " + u.host);
   auto stream = std::make_unique<Stream>(ex, ctx);
   if (auto st = set_peer_identity(stream->native_handle(), u.host); !st) co_return st.error();
   beast::get_lowest_layer(*stream).expires_after(timeout);
-  co_await beast::get_lowest_layer(*stream).async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
+  co_await beast::get_lowest_layer(*stream).async_connect(endpoints,
+                                                          asio::redirect_error(use_awaitable, ec));
   if (ec) co_return net_error(ec, "connect to " + where);
   // Without it each request waits ~40 ms: the body's TLS record sits behind
   // Nagle until the CA's delayed ACK of the header's record.
   beast::get_lowest_layer(*stream).socket().set_option(tcp::no_delay(true), ec);
-  co_await stream->async_handshake(ssl::stream_base::client, asio::redirect_error(use_awaitable, ec));
+  co_await stream->async_handshake(ssl::stream_base::client,
+                                   asio::redirect_error(use_awaitable, ec));
   if (ec) {
     const long vr = SSL_get_verify_result(stream->native_handle());
     std::string what = "TLS handshake with " + where;
-    if (vr != X509_V_OK) what += " (certificate verify failed: " + std::string(X509_verify_cert_error_string(vr)) + ")";
+    if (vr != X509_V_OK)
+      what +=
+          " (certificate verify failed: " + std::string(X509_verify_cert_error_string(vr)) + ")";
     co_return net_error(ec, what);
   }
   co_return stream;
 }
 
-http::request<http::string_body> make_request(const Url& u, const std::string& method, const HttpsOptions& o,
+http::request<http::string_body> make_request(const Url& u, const std::string& method,
+                                              const HttpsOptions& o,
                                               const std::string& content_type, std::string body,
                                               const std::string& accept) {
   http::request<http::string_body> req{http::string_to_verb(method), u.target, 11};

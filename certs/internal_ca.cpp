@@ -112,13 +112,15 @@ Result<std::string> issue_from_csr(const InternalCa& ca, std::span<const std::ui
   if (X509_set_issuer_name(leaf.get(), X509_get_subject_name(root.get())) != 1)
     return ossl_error("X509_set_issuer_name");
   BOOST_OUTCOME_TRY(add_ext(leaf.get(), root.get(), NID_basic_constraints, "critical,CA:FALSE"));
-  BOOST_OUTCOME_TRY(add_ext(leaf.get(), root.get(), NID_key_usage, "critical,digitalSignature,keyEncipherment"));
+  BOOST_OUTCOME_TRY(
+      add_ext(leaf.get(), root.get(), NID_key_usage, "critical,digitalSignature,keyEncipherment"));
   BOOST_OUTCOME_TRY(add_ext(leaf.get(), root.get(), NID_ext_key_usage, "serverAuth"));
   BOOST_OUTCOME_TRY(add_ext(leaf.get(), root.get(), NID_subject_key_identifier, "hash"));
   BOOST_OUTCOME_TRY(add_ext(leaf.get(), root.get(), NID_authority_key_identifier, "keyid:always"));
   BOOST_OUTCOME_TRY(san, make_san_extension(names));
   if (X509_add_ext(leaf.get(), san.get(), -1) != 1) return ossl_error("X509_add_ext(SAN)");
-  if (X509_sign(leaf.get(), root_key.get(), EVP_sha256()) <= 0) return ossl_error("X509_sign(leaf)");
+  if (X509_sign(leaf.get(), root_key.get(), EVP_sha256()) <= 0)
+    return ossl_error("X509_sign(leaf)");
   BOOST_OUTCOME_TRY(leaf_text, cert_pem(leaf.get()));
   return leaf_text + ca.root_cert_pem;
 }

@@ -36,7 +36,10 @@ class DbHttp01 final : public Solver {
  public:
   DbHttp01(storage::Database& db, const Clock& clock, std::string cert_id,
            std::function<awaitable<void>()> dns_settled)
-      : db_(db), clock_(clock), cert_id_(std::move(cert_id)), dns_settled_(std::move(dns_settled)) {}
+      : db_(db),
+        clock_(clock),
+        cert_id_(std::move(cert_id)),
+        dns_settled_(std::move(dns_settled)) {}
   std::string type() const override { return "http-01"; }
   awaitable<Status> present(std::string, std::string token, std::string key_auth) override {
     // A name of our zone (a workspace that just started) must resolve before
@@ -67,7 +70,8 @@ class DbDns01 final : public Solver {
   std::string type() const override { return "dns-01"; }
   awaitable<Status> present(std::string domain, std::string, std::string key_auth) override {
     const std::string name = owner(domain), value = dns01_txt_value(key_auth);
-    if (const auto* z = s_.rfc2136_zone_for(name)) co_return co_await s_.rfc2136_txt(*z, name, value, true);
+    if (const auto* z = s_.rfc2136_zone_for(name))
+      co_return co_await s_.rfc2136_txt(*z, name, value, true);
     if (s_.zone == nullptr) co_return make_error(Code::kUnavailable, "no embedded DNS for " + name);
     const auto expires = s_.clock.now_ms() + kChallengeTtlMs;
     auto st = co_await s_.zone->put_challenge(name, value, expires);
@@ -76,7 +80,8 @@ class DbDns01 final : public Solver {
   }
   awaitable<Status> cleanup(std::string domain, std::string, std::string key_auth) override {
     const std::string name = owner(domain), value = dns01_txt_value(key_auth);
-    if (const auto* z = s_.rfc2136_zone_for(name)) co_return co_await s_.rfc2136_txt(*z, name, value, false);
+    if (const auto* z = s_.rfc2136_zone_for(name))
+      co_return co_await s_.rfc2136_txt(*z, name, value, false);
     if (s_.zone == nullptr) co_return make_error(Code::kUnavailable, "no embedded DNS for " + name);
     auto st = co_await s_.zone->remove_challenge(name, value);
     if (s_.dns_changed) s_.dns_changed();
@@ -87,7 +92,8 @@ class DbDns01 final : public Solver {
   std::string owner(const std::string& domain) const {
     if (!delegate_.empty()) return delegate_;
     std::string d = domain.rfind("*.", 0) == 0 ? domain.substr(2) : domain;
-    std::transform(d.begin(), d.end(), d.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    std::transform(d.begin(), d.end(), d.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     return "_acme-challenge." + d;
   }
   // The zone is rebuilt asynchronously (coalesced, ~20 ms): wait until it
@@ -162,8 +168,10 @@ std::optional<JobOutcome> Service::Impl::not_due(CertRow& row, std::int64_t now)
   if (row.status == CertStatus::kRenewing || row.status == CertStatus::kExpired)
     return std::nullopt;
   if (row.renew_after && *row.renew_after > now)
-    return wait_ms((row.ari_check_at && *row.ari_check_at > now ? std::min(*row.renew_after, *row.ari_check_at)
-                                                                 : *row.renew_after) - now);
+    return wait_ms((row.ari_check_at && *row.ari_check_at > now
+                        ? std::min(*row.renew_after, *row.ari_check_at)
+                        : *row.renew_after) -
+                   now);
   return std::nullopt;
 }
 
@@ -215,7 +223,8 @@ awaitable<JobOutcome> Service::Impl::run_order(CertRow row) {
                                      std::chrono::seconds(iss.validity_s));
     if (!issued)
       co_return co_await record_failure(std::move(row), issued.error(), kTerminal, std::nullopt);
-    co_return co_await store_issued(std::move(row), issued.value().chain_pem, issued.value().key_pem, iss.name);
+    co_return co_await store_issued(std::move(row), issued.value().chain_pem,
+                                    issued.value().key_pem, iss.name);
   }
   if (!row.order_state) {
     if (auto w = co_await reserve_order(row, idx, now)) co_return *w;
@@ -225,7 +234,8 @@ awaitable<JobOutcome> Service::Impl::run_order(CertRow row) {
 
 namespace {
 
-Result<std::string> open_or_new_account_key(Service::Impl& s, const std::string& meta_key, bool& created) {
+Result<std::string> open_or_new_account_key(Service::Impl& s, const std::string& meta_key,
+                                            bool& created) {
   BOOST_OUTCOME_TRY(existing, detail::get_meta(s.db.read(), meta_key));
   created = !existing;
   if (existing) return s.open_text(*existing);
@@ -244,7 +254,8 @@ awaitable<Result<AcmeClient*>> Service::Impl::client(std::int64_t idx) {
   if (created) {
     auto sealed = seal_text(key.value());
     if (!sealed) co_return sealed.error();
-    auto st = co_await db.write([&](storage::Conn& c) { return detail::put_meta(c, meta_key, sealed.value()); });
+    auto st = co_await db.write(
+        [&](storage::Conn& c) { return detail::put_meta(c, meta_key, sealed.value()); });
     if (!st) co_return st.error();
   }
   AcmeConfig cfg = iss.acme;
@@ -274,8 +285,8 @@ Result<OrderState> Service::Impl::load_order(const CertRow& row) {
 
 // The step's result is durable before it is used: order state (key sealed
 // apart), and the orders history row when the order URL first appears.
-awaitable<Status> Service::Impl::persist_step(CertRow& row, const OrderState& st, const std::string& prev_url,
-                                              std::int64_t idx) {
+awaitable<Status> Service::Impl::persist_step(CertRow& row, const OrderState& st,
+                                              const std::string& prev_url, std::int64_t idx) {
   OrderState stored = st;
   stored.key_pem.clear();
   row.order_state = serialize_order_state(stored);
@@ -290,7 +301,8 @@ awaitable<Status> Service::Impl::persist_step(CertRow& row, const OrderState& st
   const std::string& issuer = issuers[static_cast<std::size_t>(idx)].name;
   co_return co_await db.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(detail::update_cert(c, row, now));
-    if (prev_url.empty() && !st.order_url.empty()) return detail::record_order(c, issuer, row, st.order_url, now);
+    if (prev_url.empty() && !st.order_url.empty())
+      return detail::record_order(c, issuer, row, st.order_url, now);
     return ok();
   });
 }

@@ -68,7 +68,8 @@ Result<EcKey> EcKey::from_jwk(std::string_view x, std::string_view y, std::strin
   ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!bld) return ossl_error("OSSL_PARAM_BLD_new");
   BnPtr priv;
-  if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
+  if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) !=
+          1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
                                        point.size()) != 1)
     return ossl_error("OSSL_PARAM_BLD_push");
@@ -148,9 +149,12 @@ Result<std::string> jwk_thumbprint(const nlohmann::json& jwk) {
     return make_error(Code::kInvalidArgument, "JWK without kty");
   const std::string kty = jwk["kty"];
   std::vector<const char*> members;
-  if (kty == "EC") members = {"crv", "kty", "x", "y"};
-  else if (kty == "RSA") members = {"e", "kty", "n"};
-  else return make_error(Code::kUnsupported, "JWK kty " + kty);
+  if (kty == "EC")
+    members = {"crv", "kty", "x", "y"};
+  else if (kty == "RSA")
+    members = {"e", "kty", "n"};
+  else
+    return make_error(Code::kUnsupported, "JWK kty " + kty);
   nlohmann::json canon = nlohmann::json::object();
   for (const char* m : members) {
     if (!jwk.contains(m) || !jwk[m].is_string())
@@ -164,8 +168,10 @@ Result<std::string> jwk_thumbprint(const nlohmann::json& jwk) {
 Result<std::string> acme_jws(const EcKey& key, std::string_view kid, std::string_view nonce,
                              std::string_view url, const std::optional<nlohmann::json>& payload) {
   nlohmann::json prot{{"alg", "ES256"}, {"nonce", nonce}, {"url", url}};
-  if (kid.empty()) prot["jwk"] = key.jwk();
-  else prot["kid"] = kid;
+  if (kid.empty())
+    prot["jwk"] = key.jwk();
+  else
+    prot["kid"] = kid;
   const std::string p64 = base64url_encode(prot.dump());
   const std::string b64 = payload ? base64url_encode(payload->dump()) : std::string();
   BOOST_OUTCOME_TRY(sig, key.sign_es256(p64 + "." + b64));

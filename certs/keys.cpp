@@ -107,9 +107,9 @@ Result<std::vector<std::uint8_t>> make_csr_der(std::string_view key_pem,
   if (!req || X509_REQ_set_version(req.get(), 0) != 1) return ossl_error("X509_REQ_new");
   X509_NAME* subject = X509_REQ_get_subject_name(req.get());
   const auto& cn = dns_names.front();
-  if (cn.size() <= 64 &&
-      X509_NAME_add_entry_by_NID(subject, NID_commonName, MBSTRING_UTF8,
-                                 reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0) != 1)
+  if (cn.size() <= 64 && X509_NAME_add_entry_by_NID(
+                             subject, NID_commonName, MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0) != 1)
     return ossl_error("X509_NAME_add_entry_by_NID(CN)");
   BOOST_OUTCOME_TRY(ext, san_extension(dns_names));
   ExtStackPtr exts(sk_X509_EXTENSION_new_null());

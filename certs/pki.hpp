@@ -38,8 +38,8 @@ struct CertInfo {
   std::vector<std::string> dns_names;  // subjectAltName dNSName entries
   std::string subject_cn;
   std::string issuer_cn;
-  std::string serial_hex;              // upper-case hex, no separators
-  std::string ari_id;                  // RFC 9773 §4.1; empty when there is no AKI
+  std::string serial_hex;  // upper-case hex, no separators
+  std::string ari_id;      // RFC 9773 §4.1; empty when there is no AKI
 };
 // Splits a PEM bundle into one PEM block per certificate (order kept).
 Result<std::vector<std::string>> split_pem_chain(std::string_view pem);
@@ -71,7 +71,8 @@ Result<InternalCa> create_internal_ca(SysTime now, std::string_view common_name)
 // signature verifies. Returns the chain PEM, leaf first, then the root.
 inline constexpr std::chrono::seconds kInternalLeafValidity{90LL * 24 * 3600};
 Result<std::string> issue_from_csr(const InternalCa& ca, std::span<const std::uint8_t> csr_der,
-                                   SysTime now, std::chrono::seconds validity = kInternalLeafValidity);
+                                   SysTime now,
+                                   std::chrono::seconds validity = kInternalLeafValidity);
 struct IssuedCert {
   std::string chain_pem;
   std::string key_pem;
@@ -121,9 +122,9 @@ struct Subproblem {
   std::string identifier;  // the DNS name it is about
 };
 struct Problem {
-  std::string type;    // e.g. urn:ietf:params:acme:error:rateLimited
+  std::string type;  // e.g. urn:ietf:params:acme:error:rateLimited
   std::string detail;
-  int status = 0;      // HTTP status it came with
+  int status = 0;  // HTTP status it came with
   std::vector<Subproblem> subproblems;
   std::optional<std::int64_t> retry_after_s;
   // Worth retrying later (rate limit, server trouble, bad nonce); the rest
@@ -166,9 +167,9 @@ struct OrderState {
   std::string certificate_url;
   std::vector<std::string> authorization_urls;
   std::vector<ChallengeRecord> challenges;
-  std::string key_pem;          // certificate key, generated before finalize
-  std::string certificate_pem;  // chosen chain, leaf first
-  std::optional<Problem> error;  // why the order became invalid
+  std::string key_pem;              // certificate key, generated before finalize
+  std::string certificate_pem;      // chosen chain, leaf first
+  std::optional<Problem> error;     // why the order became invalid
   std::int64_t retry_after_ms = 0;  // how long to wait before the next step
   int steps = 0;
   int polls = 0;  // consecutive steps that left the order pending/processing (poll schedule)

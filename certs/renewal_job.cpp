@@ -29,9 +29,11 @@ OrderInputs order_inputs(const CertRow& row, const std::string& issuer_name, std
   const bool same_ca = row.version > 0 && row.issuer == issuer_name && row.chain_pem;
   if (!same_ca) return in;
   auto info = parse_leaf(*row.chain_pem);
-  if (info) in.state.replaces = info.value().ari_id;  // sent only when the CA offers ARI (acme_order.cpp)
+  if (info)
+    in.state.replaces = info.value().ari_id;  // sent only when the CA offers ARI (acme_order.cpp)
   // Let's Encrypt exempts ARI renewals (`replaces` inside the window) from its limits.
-  in.ari_renewal = !in.state.replaces.empty() && row.ari_window_start && now >= *row.ari_window_start;
+  in.ari_renewal =
+      !in.state.replaces.empty() && row.ari_window_start && now >= *row.ari_window_start;
   return in;
 }
 
@@ -41,8 +43,9 @@ std::optional<std::int64_t> Service::Impl::issuer_by_name(const std::string& nam
   return std::nullopt;
 }
 
-void apply_ari_answer(CertRow& row, const CertInfo& cert, const Result<std::optional<RenewalInfo>>& answer,
-                      std::int64_t now, double u) {
+void apply_ari_answer(CertRow& row, const CertInfo& cert,
+                      const Result<std::optional<RenewalInfo>>& answer, std::int64_t now,
+                      double u) {
   if (!answer) {  // keep the time planned so far, ask again in an hour
     row.ari_check_at = now + ari_poll_interval(std::nullopt, true).count() * 1000;
     return;
@@ -63,8 +66,8 @@ void apply_ari_answer(CertRow& row, const CertInfo& cert, const Result<std::opti
 // Asks the CA that issued the current version for its renewal window when
 // the row says a request is due (apply_ari_answer decides what follows).
 awaitable<void> Service::Impl::check_ari(CertRow& row, std::int64_t now) {
-  if (!row.ari_check_at || *row.ari_check_at > now || row.version == 0 || !row.renew || row.order_state ||
-      !row.chain_pem || row.status != CertStatus::kValid)
+  if (!row.ari_check_at || *row.ari_check_at > now || row.version == 0 || !row.renew ||
+      row.order_state || !row.chain_pem || row.status != CertStatus::kValid)
     co_return;
   auto info = parse_leaf(*row.chain_pem);
   auto idx = issuer_by_name(row.issuer);
@@ -98,14 +101,16 @@ awaitable<void> Service::Impl::check_ari(CertRow& row, std::int64_t now) {
 // transaction with the reservation) and the order's inputs (names, and
 // `replaces` for a renewal at the same CA), stored as an order without URL
 // so that a retry or a restart does not take the tokens twice.
-awaitable<std::optional<JobOutcome>> Service::Impl::reserve_order(CertRow& row, std::int64_t idx, std::int64_t now) {
+awaitable<std::optional<JobOutcome>> Service::Impl::reserve_order(CertRow& row, std::int64_t idx,
+                                                                  std::int64_t now) {
   const IssuerConfig& iss = issuers[static_cast<std::size_t>(idx)];
   const bool renewal = row.version > 0;
   const OrderInputs in = order_inputs(row, iss.name, now);
   detail::BudgetVerdict verdict;
   auto w = co_await db.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(due, detail::count_due_renewals(c, now));
-    auto uses = detail::order_buckets(iss.budgets, row.hostnames, row.names_key, renewal, in.ari_renewal, due);
+    auto uses = detail::order_buckets(iss.budgets, row.hostnames, row.names_key, renewal,
+                                      in.ari_renewal, due);
     BOOST_OUTCOME_TRY(tats, detail::load_tats(c, iss.name, uses));
     verdict = detail::plan_budget(uses, tats, now);
     if (!verdict.allowed) {
@@ -114,7 +119,8 @@ awaitable<std::optional<JobOutcome>> Service::Impl::reserve_order(CertRow& row, 
     }
     BOOST_OUTCOME_TRY(detail::save_tats(c, iss.name, verdict.new_tats));
     // a budget reason shown while the order waited is no longer true
-    if (row.last_error && row.last_error->rfind(iss.name + ": budget ", 0) == 0) row.last_error.reset();
+    if (row.last_error && row.last_error->rfind(iss.name + ": budget ", 0) == 0)
+      row.last_error.reset();
     row.order_state = serialize_order_state(in.state);
     row.order_issuer = idx;
     row.order_url.reset();
@@ -123,7 +129,9 @@ awaitable<std::optional<JobOutcome>> Service::Impl::reserve_order(CertRow& row, 
   if (!w) co_return JobOutcome{false, w.error().detail, 5s, false};
   if (verdict.allowed) co_return std::nullopt;
   spdlog::info("certs: order waits id={} reason={}", row.id, *row.last_error);
-  co_return JobOutcome{false, "", std::chrono::milliseconds(std::max<std::int64_t>(verdict.retry_at - now, 0)), false};
+  co_return JobOutcome{false, "",
+                       std::chrono::milliseconds(std::max<std::int64_t>(verdict.retry_at - now, 0)),
+                       false};
 }
 
 // An order the CA declared invalid produced no certificate: its
@@ -133,7 +141,8 @@ awaitable<void> Service::Impl::order_invalid(const CertRow& row, std::int64_t id
   const IssuerConfig& iss = issuers[static_cast<std::size_t>(idx)];
   const auto now = clock.now_ms();
   if (order_inputs(row, iss.name, now).ari_renewal) co_return;
-  auto uses = detail::order_buckets(iss.budgets, row.hostnames, row.names_key, row.version > 0, false, 0);
+  auto uses =
+      detail::order_buckets(iss.budgets, row.hostnames, row.names_key, row.version > 0, false, 0);
   auto st = co_await db.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(tats, detail::load_tats(c, iss.name, uses));
     detail::TatMap next;
@@ -141,7 +150,8 @@ awaitable<void> Service::Impl::order_invalid(const CertRow& row, std::int64_t id
       auto it = tats.find({u.bucket, u.key});
       std::optional<std::int64_t> tat;
       if (it != tats.end()) tat = it->second;
-      if (u.bucket == "failed_validations") next[{u.bucket, u.key}] = detail::gcra_spend(u.limit, tat, now);
+      if (u.bucket == "failed_validations")
+        next[{u.bucket, u.key}] = detail::gcra_spend(u.limit, tat, now);
       else if (tat && (u.bucket == "certs_per_domain" || u.bucket == "duplicates"))
         next[{u.bucket, u.key}] = detail::gcra_refund(u.limit, *tat, now);
     }

@@ -54,13 +54,15 @@ SysTime plan_renewal(const CertInfo& cert, const std::optional<RenewalInfo>& ari
   const auto base = renewal_time_by_ratio(cert.not_before, cert.not_after, ratio);
   if (cert.not_after <= cert.not_before || !std::isfinite(u)) return base;
   const auto life = cert.not_after - cert.not_before;
-  return base - std::chrono::duration_cast<SysTime::duration>(life * (0.05 * std::clamp(u, 0.0, 1.0)));
+  return base -
+         std::chrono::duration_cast<SysTime::duration>(life * (0.05 * std::clamp(u, 0.0, 1.0)));
 }
 
 std::chrono::seconds ari_poll_interval(std::optional<std::int64_t> retry_after_s, bool failed) {
   constexpr std::int64_t kMin = 3600, kMax = 24 * 3600, kDefault = 6 * 3600;
   if (failed) return std::chrono::seconds(kMin);
-  return std::chrono::seconds(std::clamp<std::int64_t>(retry_after_s.value_or(kDefault), kMin, kMax));
+  return std::chrono::seconds(
+      std::clamp<std::int64_t>(retry_after_s.value_or(kDefault), kMin, kMax));
 }
 
 }  // namespace fc::certs

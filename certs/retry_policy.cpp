@@ -21,10 +21,8 @@ ErrorClass classify_acme_error(Code code, bool resource_gone) {
     case Code::kUnavailable:
     case Code::kTimeout:
     case Code::kRateLimited:
-    case Code::kIo:
-      return ErrorClass::kRetryable;
-    default:
-      return ErrorClass::kTerminal;
+    case Code::kIo: return ErrorClass::kRetryable;
+    default: return ErrorClass::kTerminal;
   }
 }
 

@@ -13,7 +13,8 @@ constexpr std::size_t kTag = 16;
 
 Result<EvpCipherCtxPtr> gcm_ctx(std::span<const std::uint8_t> key32,
                                 std::span<const std::uint8_t> nonce, bool encrypt) {
-  if (key32.size() != 32) return make_error(Code::kInvalidArgument, "AES-256-GCM key must be 32 bytes");
+  if (key32.size() != 32)
+    return make_error(Code::kInvalidArgument, "AES-256-GCM key must be 32 bytes");
   EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   if (!ctx) return ossl_error("EVP_CIPHER_CTX_new");
   if (EVP_CipherInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key32.data(), nonce.data(),
@@ -27,14 +28,16 @@ Result<EvpCipherCtxPtr> gcm_ctx(std::span<const std::uint8_t> key32,
 Result<std::string> seal_with_nonce(std::span<const std::uint8_t> key32,
                                     std::span<const std::uint8_t> nonce12,
                                     std::string_view plaintext) {
-  if (nonce12.size() != kNonce) return make_error(Code::kInvalidArgument, "GCM nonce must be 12 bytes");
+  if (nonce12.size() != kNonce)
+    return make_error(Code::kInvalidArgument, "GCM nonce must be 12 bytes");
   BOOST_OUTCOME_TRY(ctx, gcm_ctx(key32, nonce12, true));
   std::string out(reinterpret_cast<const char*>(nonce12.data()), kNonce);
   out.resize(kNonce + plaintext.size() + kTag);
   auto* o = reinterpret_cast<unsigned char*>(out.data()) + kNonce;
   int len = 0;
   if (!plaintext.empty() &&
-      EVP_EncryptUpdate(ctx.get(), o, &len, reinterpret_cast<const unsigned char*>(plaintext.data()),
+      EVP_EncryptUpdate(ctx.get(), o, &len,
+                        reinterpret_cast<const unsigned char*>(plaintext.data()),
                         static_cast<int>(plaintext.size())) != 1)
     return ossl_error("EVP_EncryptUpdate");
   int fin = 0;

@@ -40,7 +40,8 @@ Result<std::array<std::uint8_t, 32>> parse_kek(const std::string& text, const st
   while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
   std::array<std::uint8_t, 32> k{};
   if (t.size() == 64 && std::all_of(t.begin(), t.end(), ::isxdigit)) {
-    for (std::size_t i = 0; i < 32; ++i) k[i] = static_cast<std::uint8_t>(std::stoi(t.substr(2 * i, 2), nullptr, 16));
+    for (std::size_t i = 0; i < 32; ++i)
+      k[i] = static_cast<std::uint8_t>(std::stoi(t.substr(2 * i, 2), nullptr, 16));
     return k;
   }
   if (text.size() == 32) {
@@ -86,7 +87,8 @@ void parse_budgets(const json& b, detail::BudgetLimits& l) {
       {"certs_per_domain_per_week", &l.certs_per_domain},
       {"duplicates_per_week", &l.duplicates},
       {"failed_validations_per_hour", &l.failed_validations}};
-  for (const auto& [key, limit] : counts) limit->capacity = opt_int(b, key).value_or(limit->capacity);
+  for (const auto& [key, limit] : counts)
+    limit->capacity = opt_int(b, key).value_or(limit->capacity);
   const std::pair<const char*, detail::BucketLimit*> buckets[] = {
       {"new_orders", &l.new_orders},
       {"certs_per_domain", &l.certs_per_domain},
@@ -103,7 +105,8 @@ void parse_budgets(const json& b, detail::BudgetLimits& l) {
 
 Result<std::vector<IssuerConfig>> parse_issuers(const json& list) {
   std::vector<IssuerConfig> out;
-  if (!list.is_array() || list.empty()) return make_error(Code::kInvalidArgument, "certs.issuers: must be a non-empty list");
+  if (!list.is_array() || list.empty())
+    return make_error(Code::kInvalidArgument, "certs.issuers: must be a non-empty list");
   for (const auto& it : list) {
     IssuerConfig ic;
     ic.type = it.value("type", "");
@@ -113,13 +116,17 @@ Result<std::vector<IssuerConfig>> parse_issuers(const json& list) {
     } else {
       ic.acme.directory_url = it.value("directory", "");
       ic.name = "acme:" + ic.acme.directory_url;
-      if (it.contains("ca_bundle") && it["ca_bundle"].is_string()) ic.acme.ca_bundle = it["ca_bundle"].get<std::string>();
-      if (it.contains("email") && it["email"].is_string()) ic.acme.contact.push_back("mailto:" + it["email"].get<std::string>());
+      if (it.contains("ca_bundle") && it["ca_bundle"].is_string())
+        ic.acme.ca_bundle = it["ca_bundle"].get<std::string>();
+      if (it.contains("email") && it["email"].is_string())
+        ic.acme.contact.push_back("mailto:" + it["email"].get<std::string>());
       if (it.contains("preferred_chain") && it["preferred_chain"].is_string())
         ic.acme.preferred_chain_issuer_cn = it["preferred_chain"].get<std::string>();
-      if (it.value("key_type", "ecdsa-p256") == "rsa2048") ic.acme.certificate_key_type = KeyType::kRsa2048;
+      if (it.value("key_type", "ecdsa-p256") == "rsa2048")
+        ic.acme.certificate_key_type = KeyType::kRsa2048;
       if (it.contains("eab") && it["eab"].is_object())
-        ic.acme.eab = ExternalAccountBinding{it["eab"].value("kid", ""), it["eab"].value("hmac_key", "")};
+        ic.acme.eab =
+            ExternalAccountBinding{it["eab"].value("kid", ""), it["eab"].value("hmac_key", "")};
       parse_budgets(it.value("budgets", json::object()), ic.budgets);
     }
     out.push_back(std::move(ic));
@@ -141,10 +148,13 @@ Status Service::Impl::load_kek() {
   const std::string& path = o.kek_file;
   BOOST_OUTCOME_TRY(check, detail::get_meta(db.read(), "kek_check"));
   if (!std::filesystem::exists(path)) {
-    if (check) return make_error(Code::kCrypto, "certs.key_encryption_key_file " + path +
-                                                    " is missing, but this database holds keys sealed with one");
+    if (check)
+      return make_error(Code::kCrypto,
+                        "certs.key_encryption_key_file " + path +
+                            " is missing, but this database holds keys sealed with one");
     std::array<std::uint8_t, 32> fresh{};
-    if (RAND_bytes(fresh.data(), static_cast<int>(fresh.size())) != 1) return make_error(Code::kCrypto, "RAND_bytes failed");
+    if (RAND_bytes(fresh.data(), static_cast<int>(fresh.size())) != 1)
+      return make_error(Code::kCrypto, "RAND_bytes failed");
     BOOST_OUTCOME_TRY(write_new_kek(path, to_hex(fresh)));
     spdlog::info("certs: generated a new key-encryption key path={} mode=0600", path);
   }
@@ -154,9 +164,10 @@ Status Service::Impl::load_kek() {
   if (check) {
     auto opened = open_text(*check);
     if (!opened || opened.value() != kKekCheck)
-      return make_error(Code::kCrypto, "certs.key_encryption_key_file " + path +
-                                           " is not the key this database's private keys were sealed with"
-                                           " (wrong key-encryption key)");
+      return make_error(Code::kCrypto,
+                        "certs.key_encryption_key_file " + path +
+                            " is not the key this database's private keys were sealed with"
+                            " (wrong key-encryption key)");
     return ok();
   }
   BOOST_OUTCOME_TRY(sealed, seal_text(kKekCheck));
@@ -261,8 +272,9 @@ awaitable<void> Service::tick() { co_await impl_->sweep_external_txt(); }
 
 void Service::add_issued_listener(IssuedListener& l) { impl_->issued.push_back(&l); }
 
-awaitable<Result<std::string>> Service::ensure(std::vector<std::string> hostnames, std::string workspace_id,
-                                               ChallengePref pref, std::string dns01_delegate_name) {
+awaitable<Result<std::string>> Service::ensure(std::vector<std::string> hostnames,
+                                               std::string workspace_id, ChallengePref pref,
+                                               std::string dns01_delegate_name) {
   if (hostnames.empty() || hostnames.size() > 100)
     co_return make_error(Code::kInvalidArgument, "hostnames: 1 to 100 names");
   CertRow row;
@@ -306,8 +318,9 @@ Result<CertificateMaterial> Service::material(const std::string& id) {
   if (!row || row->version == 0 || !row->chain_pem || !row->key_sealed)
     return make_error(Code::kNotFound, "certificate " + id + " not found");
   BOOST_OUTCOME_TRY(key, impl_->open_text(*row->key_sealed));
-  return CertificateMaterial{row->id, row->version, row->hostnames, *row->chain_pem, key,
-                             row->not_after.value_or(0), row->workspace_id};
+  return CertificateMaterial{row->id,          row->version, row->hostnames,
+                             *row->chain_pem,  key,          row->not_after.value_or(0),
+                             row->workspace_id};
 }
 
 awaitable<Status> Service::renew_now(std::string id) {
@@ -369,7 +382,8 @@ Result<json> Service::refs_for_workspace(storage::Conn& c, const std::string& wo
   if (workspace_id.empty()) return out;
   BOOST_OUTCOME_TRY(rows, detail::list_certs(c, "", workspace_id));
   for (const auto& r : rows)
-    if (r.version > 0) out.push_back({{"id", r.id}, {"hostnames", r.hostnames}, {"version", r.version}});
+    if (r.version > 0)
+      out.push_back({{"id", r.id}, {"hostnames", r.hostnames}, {"version", r.version}});
   return out;
 }
 

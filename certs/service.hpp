@@ -29,15 +29,15 @@ class ZoneNotifier;
 
 namespace fc::certs {
 
-struct CertificateView {            // what the API shows (never a key)
-  std::string id;                   // crt_<time-ordered id>
+struct CertificateView {  // what the API shows (never a key)
+  std::string id;         // crt_<time-ordered id>
   std::vector<std::string> hostnames;
-  std::string issuer;               // "acme:<directory>" or "internal"
-  std::string status;               // pending|valid|renewing|failed|expired
+  std::string issuer;  // "acme:<directory>" or "internal"
+  std::string status;  // pending|valid|renewing|failed|expired
   std::optional<std::int64_t> not_before_ms, not_after_ms, renew_after_ms;
-  std::int64_t version = 0;         // bumps on each stored certificate
+  std::int64_t version = 0;  // bumps on each stored certificate
   std::optional<std::string> last_error;
-  std::string workspace_id;         // "" for platform certificates
+  std::string workspace_id;  // "" for platform certificates
 };
 
 // The current material of a certificate, for the agent endpoint only.
@@ -55,14 +55,14 @@ enum class ChallengePref { kHttp01, kDns01 };
 
 struct ServiceOptions {
   nlohmann::json issuers = nlohmann::json::array();  // config certs.issuers
-  std::string kek_file;                               // config certs.key_encryption_key_file
-  std::string zone;                                   // platform zone (dns.zone)
-  bool platform_wildcard = false;                     // ensure *.<zone> by DNS-01 at start
+  std::string kek_file;                              // config certs.key_encryption_key_file
+  std::string zone;                                  // platform zone (dns.zone)
+  bool platform_wildcard = false;                    // ensure *.<zone> by DNS-01 at start
   // config dns.providers: DNS-01 for names outside `zone` inside one of these
   // zones is answered by RFC 2136 update at its primary (longest suffix wins).
   nlohmann::json dns_providers = nlohmann::json::array();
   int max_orders_in_flight = 4;
-  int failures_before_fallback = 3;                   // failed orders before the next issuer
+  int failures_before_fallback = 3;  // failed orders before the next issuer
 };
 
 // What certs tells the components above it (domains) after a certificate
@@ -91,20 +91,23 @@ class Service {
 
   // Creates (or returns the existing) certificate for exactly these names and
   // enqueues its order; never places a second order for the same names.
-  awaitable<Result<std::string>> ensure(std::vector<std::string> hostnames, std::string workspace_id,
-                                        ChallengePref pref, std::string dns01_delegate_name /* "" or "<id>._acme.<zone>" */);
+  awaitable<Result<std::string>> ensure(
+      std::vector<std::string> hostnames, std::string workspace_id, ChallengePref pref,
+      std::string dns01_delegate_name /* "" or "<id>._acme.<zone>" */);
   Result<CertificateView> get(const std::string& id);
   Result<std::vector<CertificateView>> list(const std::string& hostname_filter);
   // Private key included: only for the agent of a region serving the names.
   Result<CertificateMaterial> material(const std::string& id);
   awaitable<Status> renew_now(std::string id);
-  awaitable<Status> stop_renewing(std::string id);   // domain moved: keep until expiry, never renew
+  awaitable<Status> stop_renewing(std::string id);  // domain moved: keep until expiry, never renew
   // Domain came back: renew again — at renew_after, or now when that passed or
   // the certificate expired meanwhile (a new order).
   awaitable<Status> resume_renewing(std::string id);
-  awaitable<Status> remove(std::string id);          // domain/workspace deleted
-  // Certificates of a workspace as assignment refs [{id, hostnames, version}] (inside a transaction).
-  static Result<nlohmann::json> refs_for_workspace(storage::Conn& c, const std::string& workspace_id);
+  awaitable<Status> remove(std::string id);  // domain/workspace deleted
+  // Certificates of a workspace as assignment refs [{id, hostnames, version}] (inside a
+  // transaction).
+  static Result<nlohmann::json> refs_for_workspace(storage::Conn& c,
+                                                   const std::string& workspace_id);
   // HTTP-01 key authorization for a token (read connection), kNotFound otherwise.
   static Result<std::string> http01_answer(storage::Conn& c, const std::string& token);
   // Told after commit when a certificate version was stored (domains

@@ -10,9 +10,12 @@ namespace fc::certs::detail {
 namespace {
 
 constexpr const char* kCols =
-    "id, names_key, hostnames, workspace_id, challenge, dns01_delegate, status, issuer, issuer_index,"
-    " issuer_failures, failures, version, not_before, not_after, renew_after, next_attempt_at, last_error,"
-    " renew, chain_pem, key_sealed, order_issuer, order_url, order_state, order_key_sealed, ari_check_at,"
+    "id, names_key, hostnames, workspace_id, challenge, dns01_delegate, status, issuer, "
+    "issuer_index,"
+    " issuer_failures, failures, version, not_before, not_after, renew_after, next_attempt_at, "
+    "last_error,"
+    " renew, chain_pem, key_sealed, order_issuer, order_url, order_state, order_key_sealed, "
+    "ari_check_at,"
     " ari_window_start, ari_window_end";
 
 std::vector<std::string> parse_names(const std::string& text) {
@@ -77,7 +80,8 @@ Result<std::vector<CertRow>> collect(storage::Stmt& s) {
 
 std::string names_key(std::vector<std::string> names) {
   for (auto& n : names)
-    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    std::transform(n.begin(), n.end(), n.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   std::string out;
@@ -86,7 +90,8 @@ std::string names_key(std::vector<std::string> names) {
 }
 
 Result<std::optional<CertRow>> load_cert(storage::Conn& c, const std::string& id) {
-  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kCols + " FROM certificates WHERE id = ?"));
+  BOOST_OUTCOME_TRY(s,
+                    c.prepare(std::string("SELECT ") + kCols + " FROM certificates WHERE id = ?"));
   s.bind(1, id);
   BOOST_OUTCOME_TRY(rows, collect(s));
   if (rows.empty()) return std::optional<CertRow>();
@@ -101,19 +106,29 @@ Result<std::optional<std::string>> find_by_names(storage::Conn& c, const std::st
   return std::optional<std::string>(s.col_text(0));
 }
 
-Result<std::vector<CertRow>> list_certs(storage::Conn& c, const std::string& hostname, const std::string& workspace) {
-  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kCols +
-                                 " FROM certificates WHERE (?1 = '' OR EXISTS (SELECT 1 FROM json_each(hostnames)"
-                                 " WHERE lower(value) = lower(?1))) AND (?2 IS NULL OR workspace_id = ?2) ORDER BY id"));
+Result<std::vector<CertRow>> list_certs(storage::Conn& c, const std::string& hostname,
+                                        const std::string& workspace) {
+  BOOST_OUTCOME_TRY(
+      s,
+      c.prepare(
+          std::string("SELECT ") + kCols +
+          " FROM certificates WHERE (?1 = '' OR EXISTS (SELECT 1 FROM json_each(hostnames)"
+          " WHERE lower(value) = lower(?1))) AND (?2 IS NULL OR workspace_id = ?2) ORDER BY id"));
   s.bind(1, hostname);
-  if (workspace.empty()) s.bind(2, nullptr); else s.bind(2, workspace);
+  if (workspace.empty())
+    s.bind(2, nullptr);
+  else
+    s.bind(2, workspace);
   return collect(s);
 }
 
 Status insert_cert(storage::Conn& c, const CertRow& r, std::int64_t now) {
-  BOOST_OUTCOME_TRY(s, c.prepare(
-      "INSERT INTO certificates(id, names_key, hostnames, workspace_id, challenge, dns01_delegate, status,"
-      " issuer_index, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"));
+  BOOST_OUTCOME_TRY(
+      s,
+      c.prepare(
+          "INSERT INTO certificates(id, names_key, hostnames, workspace_id, challenge, "
+          "dns01_delegate, status,"
+          " issuer_index, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"));
   return s
       .bind_all(r.id, r.names_key, nlohmann::json(r.hostnames).dump(), r.workspace_id, r.challenge,
                 r.dns01_delegate, cert_status_name(r.status), r.issuer_index, now)
@@ -121,12 +136,17 @@ Status insert_cert(storage::Conn& c, const CertRow& r, std::int64_t now) {
 }
 
 Status update_cert(storage::Conn& c, const CertRow& r, std::int64_t now) {
-  BOOST_OUTCOME_TRY(s, c.prepare(
-      "UPDATE certificates SET status = ?2, issuer = ?3, issuer_index = ?4, issuer_failures = ?5, failures = ?6,"
-      " version = ?7, not_before = ?8, not_after = ?9, renew_after = ?10, next_attempt_at = ?11, last_error = ?12,"
-      " renew = ?13, chain_pem = ?14, key_sealed = ?15, order_issuer = ?16, order_url = ?17, order_state = ?18,"
-      " order_key_sealed = ?19, updated_at = ?20, ari_check_at = ?21, ari_window_start = ?22,"
-      " ari_window_end = ?23 WHERE id = ?1"));
+  BOOST_OUTCOME_TRY(
+      s,
+      c.prepare(
+          "UPDATE certificates SET status = ?2, issuer = ?3, issuer_index = ?4, issuer_failures = "
+          "?5, failures = ?6,"
+          " version = ?7, not_before = ?8, not_after = ?9, renew_after = ?10, next_attempt_at = "
+          "?11, last_error = ?12,"
+          " renew = ?13, chain_pem = ?14, key_sealed = ?15, order_issuer = ?16, order_url = ?17, "
+          "order_state = ?18,"
+          " order_key_sealed = ?19, updated_at = ?20, ari_check_at = ?21, ari_window_start = ?22,"
+          " ari_window_end = ?23 WHERE id = ?1"));
   s.bind_all(r.id, cert_status_name(r.status), r.issuer, r.issuer_index, r.issuer_failures,
              r.failures, r.version, r.not_before, r.not_after, r.renew_after, r.next_attempt_at,
              r.last_error, r.renew ? 1 : 0, r.chain_pem, r.key_sealed, r.order_issuer, r.order_url,
@@ -173,13 +193,17 @@ Status put_meta(storage::Conn& c, const std::string& key, const std::string& val
   return s.bind_all(key, value).run();
 }
 
-Status record_order(storage::Conn& c, const std::string& issuer, const CertRow& r, const std::string& order_url,
-                    std::int64_t now) {
-  BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO cert_orders(issuer, cert_id, names_key, order_url, renewal, created_at)"
-                                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"));
-  BOOST_OUTCOME_TRY(s.bind_all(issuer, r.id, r.names_key, order_url, r.version > 0 ? 1 : 0, now).run());
+Status record_order(storage::Conn& c, const std::string& issuer, const CertRow& r,
+                    const std::string& order_url, std::int64_t now) {
+  BOOST_OUTCOME_TRY(
+      s, c.prepare(
+             "INSERT INTO cert_orders(issuer, cert_id, names_key, order_url, renewal, created_at)"
+             " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"));
+  BOOST_OUTCOME_TRY(
+      s.bind_all(issuer, r.id, r.names_key, order_url, r.version > 0 ? 1 : 0, now).run());
   const auto order_id = c.last_insert_rowid();
-  BOOST_OUTCOME_TRY(n, c.prepare("INSERT INTO cert_order_names(order_id, name, domain) VALUES(?1, ?2, ?3)"));
+  BOOST_OUTCOME_TRY(
+      n, c.prepare("INSERT INTO cert_order_names(order_id, name, domain) VALUES(?1, ?2, ?3)"));
   for (const auto& name : r.hostnames) {
     BOOST_OUTCOME_TRY(n.bind_all(order_id, name, registered_domain(name)).run());
   }
@@ -193,11 +217,13 @@ Status finish_order(storage::Conn& c, const std::string& order_url, OrderStatus 
   return s.bind_all(order_url, order_status_name(result), now).run();
 }
 
-Result<TatMap> load_tats(storage::Conn& c, const std::string& issuer, const std::vector<BucketUse>& uses) {
+Result<TatMap> load_tats(storage::Conn& c, const std::string& issuer,
+                         const std::vector<BucketUse>& uses) {
   TatMap out;
   for (const auto& u : uses) {  // one statement per bucket: it resets when it goes out of scope
-    BOOST_OUTCOME_TRY(s, c.prepare("SELECT tat FROM cert_budget_buckets WHERE issuer = ?1 AND bucket = ?2"
-                                   " AND key = ?3"));
+    BOOST_OUTCOME_TRY(
+        s, c.prepare("SELECT tat FROM cert_budget_buckets WHERE issuer = ?1 AND bucket = ?2"
+                     " AND key = ?3"));
     s.bind_all(issuer, u.bucket, u.key);
     BOOST_OUTCOME_TRY(row, s.step());
     if (row) out[{u.bucket, u.key}] = s.col_int(0);
@@ -206,8 +232,10 @@ Result<TatMap> load_tats(storage::Conn& c, const std::string& issuer, const std:
 }
 
 Status save_tats(storage::Conn& c, const std::string& issuer, const TatMap& tats) {
-  BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO cert_budget_buckets(issuer, bucket, key, tat) VALUES(?1, ?2, ?3, ?4)"
-                                 " ON CONFLICT(issuer, bucket, key) DO UPDATE SET tat = excluded.tat"));
+  BOOST_OUTCOME_TRY(
+      s,
+      c.prepare("INSERT INTO cert_budget_buckets(issuer, bucket, key, tat) VALUES(?1, ?2, ?3, ?4)"
+                " ON CONFLICT(issuer, bucket, key) DO UPDATE SET tat = excluded.tat"));
   for (const auto& [k, tat] : tats) {
     BOOST_OUTCOME_TRY(s.bind_all(issuer, k.first, k.second, tat).run());
   }
@@ -215,8 +243,9 @@ Status save_tats(storage::Conn& c, const std::string& issuer, const TatMap& tats
 }
 
 Result<std::int64_t> count_due_renewals(storage::Conn& c, std::int64_t now) {
-  BOOST_OUTCOME_TRY(s, c.prepare("SELECT count(*) FROM certificates WHERE version > 0 AND renew = 1 AND"
-                                 " order_state IS NULL AND renew_after <= ?1 AND status <> 'expired'"));
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("SELECT count(*) FROM certificates WHERE version > 0 AND renew = 1 AND"
+                   " order_state IS NULL AND renew_after <= ?1 AND status <> 'expired'"));
   s.bind(1, now);
   BOOST_OUTCOME_TRY(row, s.step());
   return row ? s.col_int(0) : 0;

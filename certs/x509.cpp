@@ -30,8 +30,8 @@ std::string name_cn(const X509_NAME* name) {
 
 std::vector<std::string> dns_sans(X509* cert) {
   std::vector<std::string> out;
-  GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  GeneralNamesPtr names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   if (!names) return out;
   for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* g = sk_GENERAL_NAME_value(names.get(), i);
@@ -76,7 +76,8 @@ Result<std::vector<std::string>> split_pem_chain(std::string_view pem) {
     const std::size_t b = pem.find(kBegin, pos);
     if (b == std::string_view::npos) break;
     const std::size_t e = pem.find(kEnd, b);
-    if (e == std::string_view::npos) return make_error(Code::kParse, "PEM chain: unterminated block");
+    if (e == std::string_view::npos)
+      return make_error(Code::kParse, "PEM chain: unterminated block");
     std::string block(pem.substr(b, e + kEnd.size() - b));
     block += '\n';
     out.push_back(std::move(block));

@@ -44,11 +44,17 @@ inline std::string format_rfc3339(SysTime t) {
 inline std::string format_rfc3339(std::int64_t unix_ms) {
   std::int64_t secs = unix_ms / 1000;
   int ms = static_cast<int>(unix_ms % 1000);
-  if (ms < 0) { ms += 1000; secs -= 1; }
+  if (ms < 0) {
+    ms += 1000;
+    secs -= 1;
+  }
   // Civil-from-days (Howard Hinnant), valid for the proleptic Gregorian calendar.
   std::int64_t days = secs / 86400;
   std::int64_t rem = secs % 86400;
-  if (rem < 0) { rem += 86400; days -= 1; }
+  if (rem < 0) {
+    rem += 86400;
+    days -= 1;
+  }
   days += 719468;
   const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
   const std::int64_t doe = days - era * 146097;

@@ -29,7 +29,10 @@ class IdGenerator {
     std::array<char, 26> out{};
     // 48-bit time → 10 chars (50 bits; top 2 bits zero).
     std::uint64_t t = static_cast<std::uint64_t>(last_ms_);
-    for (int i = 9; i >= 0; --i) { out[i] = kAlphabet[t & 31]; t >>= 5; }
+    for (int i = 9; i >= 0; --i) {
+      out[i] = kAlphabet[t & 31];
+      t >>= 5;
+    }
     // 80 random bits → 16 chars: 16 bits of hi_ then 64 bits of lo_.
     std::uint64_t lo = lo_;
     std::uint64_t hi = hi_;

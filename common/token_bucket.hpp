@@ -24,7 +24,7 @@ struct BucketRate {
   static constexpr BucketRate per_second(std::int64_t rate, std::int64_t burst) {
     return BucketRate{rate, 1000, burst};
   }
-  constexpr std::int64_t full() const { return burst * period_ms; }   // credit when full
+  constexpr std::int64_t full() const { return burst * period_ms; }  // credit when full
   constexpr std::int64_t credit(std::int64_t tokens) const { return tokens * period_ms; }
 };
 
@@ -58,8 +58,8 @@ constexpr std::int64_t bucket_wait_ms(const BucketRate& r, const BucketState& s,
 
 struct BucketTake {
   bool allowed = false;
-  BucketState state;        // after taking (when allowed), else refilled to now
-  std::int64_t wait_ms = 0; // when not allowed: until `cost + keep` tokens are there
+  BucketState state;         // after taking (when allowed), else refilled to now
+  std::int64_t wait_ms = 0;  // when not allowed: until `cost + keep` tokens are there
 };
 
 // Takes `cost` tokens when at least `cost + keep` are there (`keep` tokens

@@ -42,11 +42,14 @@ Result<HostPort> parse_host_port(const std::string& s) {
   if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit))
     return make_error(Code::kInvalidArgument, "bad port in '" + s + "'");
   long p = std::strtol(port.c_str(), nullptr, 10);
-  if (p < 0 || p > 65535) return make_error(Code::kInvalidArgument, "port out of range in '" + s + "'");
+  if (p < 0 || p > 65535)
+    return make_error(Code::kInvalidArgument, "port out of range in '" + s + "'");
   unsigned char buf[16];
-  bool is_ip = inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+  bool is_ip =
+      inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
   if (!is_ip && host != "localhost")
-    return make_error(Code::kInvalidArgument, "host must be an IP address or localhost: '" + host + "'");
+    return make_error(Code::kInvalidArgument,
+                      "host must be an IP address or localhost: '" + host + "'");
   return HostPort{host == "localhost" ? "127.0.0.1" : host, static_cast<std::uint16_t>(p)};
 }
 
@@ -71,7 +74,8 @@ Result<json> read_file_json(const std::string& path) {
   if (j.is_discarded())
     return make_error(Code::kParse, "configuration file '" + path + "' is not valid JSON");
   if (!j.is_object())
-    return make_error(Code::kInvalidArgument, "configuration file '" + path + "' must hold a JSON object");
+    return make_error(Code::kInvalidArgument,
+                      "configuration file '" + path + "' must hold a JSON object");
   return j;
 }
 
@@ -84,7 +88,8 @@ std::vector<HostPort> system_resolvers(const std::string& resolv_conf) {
     std::string word, addr;
     ls >> word >> addr;
     if (word != "nameserver" || addr.empty()) continue;
-    auto hp = parse_host_port(addr.find(':') != std::string::npos ? "[" + addr + "]:53" : addr + ":53");
+    auto hp =
+        parse_host_port(addr.find(':') != std::string::npos ? "[" + addr + "]:53" : addr + ":53");
     if (hp) out.push_back(hp.value());
   }
   if (out.empty()) out.push_back(HostPort{"127.0.0.1", 53});
@@ -94,8 +99,7 @@ std::vector<HostPort> system_resolvers(const std::string& resolv_conf) {
 }  // namespace
 
 Result<Config> load(const std::optional<std::string>& file,
-                    const std::map<std::string, std::string>& env,
-                    const std::string& resolv_conf) {
+                    const std::map<std::string, std::string>& env, const std::string& resolv_conf) {
   detail::Schema schema;
   json tree = schema.defaults();
   if (file) {
@@ -121,10 +125,12 @@ nlohmann::json redacted(const Config& cfg) {
   };
   scrub(j["dns"]["axfr_tsig"], "secret");
   for (auto& p : j["dns"]["providers"]) {
-    if (p.is_object() && p.contains("tsig") && p["tsig"].is_object()) p["tsig"]["secret"] = "<redacted>";
+    if (p.is_object() && p.contains("tsig") && p["tsig"].is_object())
+      p["tsig"]["secret"] = "<redacted>";
   }
   for (auto& i : j["certs"]["issuers"]) {
-    if (i.is_object() && i.contains("eab") && i["eab"].is_object()) i["eab"]["hmac_key"] = "<redacted>";
+    if (i.is_object() && i.contains("eab") && i["eab"].is_object())
+      i["eab"]["hmac_key"] = "<redacted>";
   }
   return j;
 }

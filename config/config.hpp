@@ -61,23 +61,23 @@ struct Config {
   std::vector<HostPort> dns_secondaries;
   std::vector<std::string> dns_axfr_allow;
   std::vector<TsigKey> dns_axfr_tsig;
-  nlohmann::json dns_providers;      // validated list, parsed by dns/
+  nlohmann::json dns_providers;  // validated list, parsed by dns/
   std::vector<HostPort> resolver_servers;
   std::int64_t heartbeat_timeout_s = 30;
   std::int64_t changelog_retention = 0;
   std::string log_level;
   std::string log_format;
   std::string scheduler_policy;
-  nlohmann::json certs_issuers;      // validated list, parsed by certs/
+  nlohmann::json certs_issuers;  // validated list, parsed by certs/
   std::string certs_kek_file;
-  bool certs_platform_wildcard = false;  // *.<dns.zone> by DNS-01 on the embedded server
+  bool certs_platform_wildcard = false;         // *.<dns.zone> by DNS-01 on the embedded server
   std::int64_t certs_max_orders_in_flight = 4;  // ACME orders running at once
   std::int64_t domains_recheck_interval_s = 0;
   std::int64_t domains_max_per_workspace = 0;
   std::int64_t domains_moved_grace_s = 0;
   std::int64_t domains_reservation_s = 0;
-  std::int64_t domains_verify_base_s = 60;  // first verification retry; grows 5% per attempt
-  std::int64_t domains_queries_per_second = 50;   // the verifier's DNS query-rate cap (token bucket)
+  std::int64_t domains_verify_base_s = 60;       // first verification retry; grows 5% per attempt
+  std::int64_t domains_queries_per_second = 50;  // the verifier's DNS query-rate cap (token bucket)
   std::int64_t domains_max_concurrent_checks = 8;  // domains checked at once
   std::int64_t jobs_concurrency = 0;
 

@@ -1,5 +1,5 @@
-#include "common/asio_net.hpp"
 #include "dns/detail/net.hpp"
+#include "common/asio_net.hpp"
 
 #include <algorithm>
 #include <memory>

@@ -18,8 +18,10 @@ ServerOptions server_options(const config::Config& cfg) {
   o.axfr_allow = cfg.dns_axfr_allow;
   for (const auto& k : cfg.dns_axfr_tsig) {
     auto key = TsigKey::from_base64(k.name, k.algorithm, k.secret);
-    if (key) o.axfr_tsig.push_back(key.value());
-    else spdlog::error("dns.axfr_tsig key={} reason={}", k.name, key.error().detail);
+    if (key)
+      o.axfr_tsig.push_back(key.value());
+    else
+      spdlog::error("dns.axfr_tsig key={} reason={}", k.name, key.error().detail);
   }
   for (const auto& s : cfg.dns_secondaries) o.secondaries.push_back(s.str());
   o.rrl_responses_per_second = static_cast<std::uint32_t>(cfg.dns_rrl_rps);
@@ -29,17 +31,21 @@ ServerOptions server_options(const config::Config& cfg) {
 }  // namespace
 
 Publisher::Impl::Impl(asio::io_context& io, const config::Config& cfg, storage::Database& db,
-                           const Clock& clock)
+                      const Clock& clock)
     : io_(io),
       cfg_(cfg),
       db_(db),
       clock_(clock),
       server_(io, server_options(cfg), clock),
       timer_(io),
-      expiry_(io), sweeper_(io), pass_done_(io, asio::steady_timer::time_point::max()) {
+      expiry_(io),
+      sweeper_(io),
+      pass_done_(io, asio::steady_timer::time_point::max()) {
   auto p = parse_rfc2136_targets(cfg.dns_providers);
-  if (p) providers_ = std::move(p).value();
-  else spdlog::error("dns providers not loaded reason={}", p.error().detail);
+  if (p)
+    providers_ = std::move(p).value();
+  else
+    spdlog::error("dns providers not loaded reason={}", p.error().detail);
 }
 
 Result<RecordMap> Publisher::Impl::read_desired(std::int64_t now_ms,
@@ -54,7 +60,7 @@ Result<RecordMap> Publisher::Impl::read_desired(std::int64_t now_ms,
 }
 
 Result<std::shared_ptr<const ZoneSnapshot>> Publisher::Impl::build(std::uint32_t serial,
-                                                                    const RecordMap& m) {
+                                                                   const RecordMap& m) {
   ZoneSpec z;
   z.origin = cfg_.dns_zone + ".";
   z.mname = cfg_.dns_soa.mname + ".";
@@ -227,9 +233,8 @@ awaitable<void> Publisher::settled(std::chrono::milliseconds max) { return impl_
 awaitable<Status> Publisher::put_challenge(std::string name, std::string value,
                                            std::int64_t expires_at_ms) {
   const auto now = impl_->clock_.now_ms();
-  auto st = co_await impl_->db_.write([&](storage::Conn& c) {
-    return detail::put_challenge(c, name, value, now, expires_at_ms);
-  });
+  auto st = co_await impl_->db_.write(
+      [&](storage::Conn& c) { return detail::put_challenge(c, name, value, now, expires_at_ms); });
   co_return st;
 }
 

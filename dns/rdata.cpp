@@ -99,18 +99,12 @@ Result<Rdata> read_known(Reader& r, RrType type, std::size_t end) {
       BOOST_OUTCOME_TRY(n, r.name());
       return Rdata{CnameRdata{std::move(n)}};
     }
-    case RrType::kSoa:
-      return read_soa(r);
-    case RrType::kTxt:
-      return read_txt(r, end);
-    case RrType::kCaa:
-      return read_caa(r, end);
-    case RrType::kHinfo:
-      return read_hinfo(r);
-    case RrType::kTsig:
-      return read_tsig(r);
-    default:
-      break;
+    case RrType::kSoa: return read_soa(r);
+    case RrType::kTxt: return read_txt(r, end);
+    case RrType::kCaa: return read_caa(r, end);
+    case RrType::kHinfo: return read_hinfo(r);
+    case RrType::kTsig: return read_tsig(r);
+    default: break;
   }
   BOOST_OUTCOME_TRY(b, r.bytes(end - r.pos()));
   return Rdata{OpaqueRdata{std::move(b)}};

@@ -19,10 +19,12 @@ std::string strip_dot(std::string s) {
   return s;
 }
 
-void put(RecordMap& m, const std::string& name, const char* type, std::uint32_t ttl, std::string data) {
+void put(RecordMap& m, const std::string& name, const char* type, std::uint32_t ttl,
+         std::string data) {
   auto& v = m[RrKey{name, type}];
   v.ttl = ttl;
-  if (std::find(v.data.begin(), v.data.end(), data) == v.data.end()) v.data.push_back(std::move(data));
+  if (std::find(v.data.begin(), v.data.end(), data) == v.data.end())
+    v.data.push_back(std::move(data));
 }
 
 // TXT presentation: one quoted character-string (values are base64url).
@@ -45,12 +47,14 @@ Result<ZoneRecord> zone_record(const RrKey& k, std::uint32_t ttl, const std::str
 
 bool name_in_zone(const std::string& name, const std::string& zone) {
   if (name == zone) return true;
-  return name.size() > zone.size() && name.compare(name.size() - zone.size(), zone.size(), zone) == 0 &&
+  return name.size() > zone.size() &&
+         name.compare(name.size() - zone.size(), zone.size(), zone) == 0 &&
          name[name.size() - zone.size() - 1] == '.';
 }
 
-RecordMap desired_records(const std::vector<PublishedName>& pub, const std::vector<ChallengeRow>& ch,
-                          const std::string& zone, std::uint32_t ttl) {
+RecordMap desired_records(const std::vector<PublishedName>& pub,
+                          const std::vector<ChallengeRow>& ch, const std::string& zone,
+                          std::uint32_t ttl) {
   RecordMap m;
   for (const auto& p : pub) {
     std::string owner = lower(p.name) + "." + zone;
@@ -88,7 +92,8 @@ std::vector<RrKey> diff_records(const RecordMap& a, const RecordMap& b) {
   return out;
 }
 
-Result<std::vector<ZoneChange>> zone_changes(const RecordMap& next, const std::vector<RrKey>& changed) {
+Result<std::vector<ZoneChange>> zone_changes(const RecordMap& next,
+                                             const std::vector<RrKey>& changed) {
   std::vector<ZoneChange> removes, adds;
   for (const auto& k : changed) {
     BOOST_OUTCOME_TRY(type, type_from_name(k.type));
@@ -104,7 +109,8 @@ Result<std::vector<ZoneChange>> zone_changes(const RecordMap& next, const std::v
       adds.push_back(ZoneChange{ZoneChange::Kind::kAdd, std::move(rec)});
     }
   }
-  removes.insert(removes.end(), std::make_move_iterator(adds.begin()), std::make_move_iterator(adds.end()));
+  removes.insert(removes.end(), std::make_move_iterator(adds.begin()),
+                 std::make_move_iterator(adds.end()));
   return removes;
 }
 
@@ -138,7 +144,8 @@ Result<std::vector<UpdateOp>> provider_ops(const std::vector<ProviderRow>& rows)
       adds.push_back(UpdateOp{UpdateOp::Kind::kAdd, Record{owner, type, kClassIn, r.ttl, rd}});
     }
   }
-  dels.insert(dels.end(), std::make_move_iterator(adds.begin()), std::make_move_iterator(adds.end()));
+  dels.insert(dels.end(), std::make_move_iterator(adds.begin()),
+              std::make_move_iterator(adds.end()));
   return dels;
 }
 

@@ -1,7 +1,7 @@
 // The authoritative server's sockets: a UDP loop, a TCP acceptor with one
 // coroutine per connection, and NOTIFY senders. All on one io_context thread.
-#include "common/asio_net.hpp"
 #include "dns/server.hpp"
+#include "common/asio_net.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -125,13 +125,9 @@ std::optional<std::vector<std::uint8_t>> Server::Impl::rate_limit(const asio::ip
     bytes.assign(b.begin(), b.end());
   }
   switch (rrl.check(detail::prefix_key(bytes), clock.now_ms())) {
-    case detail::RrlVerdict::kSend:
-      return wire;
-    case detail::RrlVerdict::kDrop:
-      ++stats.rate_limited;
-      return std::nullopt;
-    case detail::RrlVerdict::kSlip:
-      break;
+    case detail::RrlVerdict::kSend: return wire;
+    case detail::RrlVerdict::kDrop: ++stats.rate_limited; return std::nullopt;
+    case detail::RrlVerdict::kSlip: break;
   }
   ++stats.slipped;
   auto m = parse(wire);  // our own reply: always parses

@@ -265,13 +265,15 @@ struct ChallengeRow {
 
 // Workspaces → A/AAAA (or CNAME to the region's ingress hostname); open
 // challenges → TXT. Names outside `zone` are skipped.
-RecordMap desired_records(const std::vector<PublishedName>& pub, const std::vector<ChallengeRow>& ch,
-                          const std::string& zone, std::uint32_t ttl);
+RecordMap desired_records(const std::vector<PublishedName>& pub,
+                          const std::vector<ChallengeRow>& ch, const std::string& zone,
+                          std::uint32_t ttl);
 // Keys whose value differs between a and b (added, removed or changed), sorted.
 std::vector<RrKey> diff_records(const RecordMap& a, const RecordMap& b);
 // The ZoneSnapshot::apply batch that turns the old set into `next` for the
 // changed keys: every removal first, then the adds (so A ↔ CNAME swaps work).
-Result<std::vector<ZoneChange>> zone_changes(const RecordMap& next, const std::vector<RrKey>& changed);
+Result<std::vector<ZoneChange>> zone_changes(const RecordMap& next,
+                                             const std::vector<RrKey>& changed);
 // Records for ZoneSpec (the full build at start).
 Result<std::vector<ZoneRecord>> zone_records(const RecordMap& m);
 bool name_in_zone(const std::string& name, const std::string& zone);
@@ -286,6 +288,5 @@ struct ProviderRow {
   std::optional<std::string> desired_json;  // as stored, to confirm after the push
 };
 Result<std::vector<UpdateOp>> provider_ops(const std::vector<ProviderRow>& rows);
-
 
 }  // namespace fc::dns

@@ -22,10 +22,10 @@ std::optional<std::vector<std::string>> parse_list(const std::optional<std::stri
 }  // namespace
 
 Result<std::uint32_t> next_serial(storage::Conn& c) {
-  BOOST_OUTCOME_TRY(s, c.prepare(
-      "INSERT INTO settings(key, value) VALUES('dns.serial', '1') ON CONFLICT(key) DO UPDATE SET"
-      " value = CAST((CAST(value AS INTEGER) % 4294967295) + 1 AS TEXT)"
-      " RETURNING CAST(value AS INTEGER)"));
+  BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO settings(key, value) VALUES('dns.serial', '1') ON "
+                                 "CONFLICT(key) DO UPDATE SET"
+                                 " value = CAST((CAST(value AS INTEGER) % 4294967295) + 1 AS TEXT)"
+                                 " RETURNING CAST(value AS INTEGER)"));
   BOOST_OUTCOME_TRY(row, s.step());
   if (!row) return make_error(Code::kInternal, "no serial");
   auto v = static_cast<std::uint32_t>(s.col_int(0));
@@ -35,8 +35,8 @@ Result<std::uint32_t> next_serial(storage::Conn& c) {
 
 Result<std::vector<ChallengeRow>> read_challenges(storage::Conn& c, std::int64_t now_ms,
                                                   std::optional<std::int64_t>* next_expiry) {
-  BOOST_OUTCOME_TRY(s, c.prepare(
-      "SELECT name, value, expires_at FROM dns_challenges WHERE expires_at > ?"));
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("SELECT name, value, expires_at FROM dns_challenges WHERE expires_at > ?"));
   s.bind(1, now_ms);
   std::vector<ChallengeRow> out;
   for (;;) {
@@ -64,18 +64,21 @@ Status remove_challenge(storage::Conn& c, const std::string& name, const std::st
 Status upsert_provider_record(storage::Conn& c, const std::string& provider, const RrKey& k,
                               std::uint32_t ttl, const std::optional<std::string>& desired,
                               std::int64_t now_ms) {
-  BOOST_OUTCOME_TRY(s, c.prepare(
-      "INSERT INTO dns_provider_records(provider, name, type, ttl, desired, pushed, state,"
-      " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, NULL, 'pending', ?6)"
-      " ON CONFLICT(provider, name, type) DO UPDATE SET ttl = excluded.ttl,"
-      " desired = excluded.desired, state = 'pending', updated_at = excluded.updated_at"));
+  BOOST_OUTCOME_TRY(
+      s, c.prepare(
+             "INSERT INTO dns_provider_records(provider, name, type, ttl, desired, pushed, state,"
+             " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, NULL, 'pending', ?6)"
+             " ON CONFLICT(provider, name, type) DO UPDATE SET ttl = excluded.ttl,"
+             " desired = excluded.desired, state = 'pending', updated_at = excluded.updated_at"));
   return s.bind_all(provider, k.name, k.type, static_cast<std::int64_t>(ttl), desired, now_ms)
       .run();
 }
 
 Result<StoredProvider> provider_records(storage::Conn& c, const std::string& provider) {
-  BOOST_OUTCOME_TRY(q, c.prepare(
-      "SELECT name, type, ttl, desired, state FROM dns_provider_records WHERE provider = ?"));
+  BOOST_OUTCOME_TRY(
+      q,
+      c.prepare(
+          "SELECT name, type, ttl, desired, state FROM dns_provider_records WHERE provider = ?"));
   q.bind(1, provider);
   StoredProvider out;
   for (;;) {
@@ -92,8 +95,8 @@ Result<StoredProvider> provider_records(storage::Conn& c, const std::string& pro
 // Providers with a record not yet synced (the sweep gives each a job unless
 // one is queued: storage::job_keys).
 Result<std::vector<std::string>> unsynced_providers(storage::Conn& c) {
-  BOOST_OUTCOME_TRY(q, c.prepare(
-      "SELECT DISTINCT provider FROM dns_provider_records WHERE state <> 'synced'"));
+  BOOST_OUTCOME_TRY(
+      q, c.prepare("SELECT DISTINCT provider FROM dns_provider_records WHERE state <> 'synced'"));
   std::vector<std::string> ids;
   for (;;) {
     BOOST_OUTCOME_TRY(row, q.step());
@@ -104,9 +107,9 @@ Result<std::vector<std::string>> unsynced_providers(storage::Conn& c) {
 
 Result<std::vector<ProviderRow>> unsynced_rows(storage::Conn& c, const std::string& provider,
                                                int limit) {
-  BOOST_OUTCOME_TRY(q, c.prepare(
-      "SELECT name, type, ttl, desired, pushed FROM dns_provider_records"
-      " WHERE provider = ? AND state <> 'synced' ORDER BY name, type LIMIT ?"));
+  BOOST_OUTCOME_TRY(
+      q, c.prepare("SELECT name, type, ttl, desired, pushed FROM dns_provider_records"
+                   " WHERE provider = ? AND state <> 'synced' ORDER BY name, type LIMIT ?"));
   q.bind_all(provider, limit);
   std::vector<ProviderRow> rows;
   for (;;) {
@@ -124,10 +127,10 @@ Result<std::vector<ProviderRow>> unsynced_rows(storage::Conn& c, const std::stri
 
 Status mark_synced(storage::Conn& c, const std::string& provider,
                    const std::vector<ProviderRow>& rows, std::int64_t now_ms) {
-  BOOST_OUTCOME_TRY(u, c.prepare(
-      "UPDATE dns_provider_records SET pushed = ?4, last_error = NULL, synced_at = ?5,"
-      " state = CASE WHEN desired IS ?4 THEN 'synced' ELSE 'pending' END"
-      " WHERE provider = ?1 AND name = ?2 AND type = ?3"));
+  BOOST_OUTCOME_TRY(
+      u, c.prepare("UPDATE dns_provider_records SET pushed = ?4, last_error = NULL, synced_at = ?5,"
+                   " state = CASE WHEN desired IS ?4 THEN 'synced' ELSE 'pending' END"
+                   " WHERE provider = ?1 AND name = ?2 AND type = ?3"));
   for (const auto& r : rows) {
     BOOST_OUTCOME_TRY(u.bind_all(provider, r.key.name, r.key.type, r.desired_json, now_ms).run());
   }
@@ -139,9 +142,10 @@ Status mark_synced(storage::Conn& c, const std::string& provider,
 Status mark_failed(storage::Conn& c, const std::string& provider,
                    const std::vector<ProviderRow>& rows, const std::string& error,
                    std::int64_t now_ms) {
-  BOOST_OUTCOME_TRY(u, c.prepare(
-      "UPDATE dns_provider_records SET state = 'failed', last_error = ?4, updated_at = ?5"
-      " WHERE provider = ?1 AND name = ?2 AND type = ?3 AND state <> 'synced'"));
+  BOOST_OUTCOME_TRY(
+      u,
+      c.prepare("UPDATE dns_provider_records SET state = 'failed', last_error = ?4, updated_at = ?5"
+                " WHERE provider = ?1 AND name = ?2 AND type = ?3 AND state <> 'synced'"));
   for (const auto& r : rows) {
     BOOST_OUTCOME_TRY(u.bind_all(provider, r.key.name, r.key.type, error, now_ms).run());
   }

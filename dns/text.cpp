@@ -217,8 +217,7 @@ Result<Rdata> from_tokens(RrType type, const std::vector<std::string>& t) {
       if (type == RrType::kNs) return Rdata{NsRdata{std::move(n)}};
       return Rdata{CnameRdata{std::move(n)}};
     }
-    case RrType::kSoa:
-      return soa(t);
+    case RrType::kSoa: return soa(t);
     case RrType::kTxt: {
       if (t.empty()) return make_error(Code::kParse, "TXT needs a string");
       BOOST_OUTCOME_TRY(strings, unescape_all(t));
@@ -236,8 +235,7 @@ Result<Rdata> from_tokens(RrType type, const std::vector<std::string>& t) {
       BOOST_OUTCOME_TRY(strings, unescape_all(t));
       return Rdata{HinfoRdata{strings[0], strings[1]}};
     }
-    default:
-      return make_error(Code::kParse, "use \\# LEN HEX for " + type_name(type));
+    default: return make_error(Code::kParse, "use \\# LEN HEX for " + type_name(type));
   }
 }
 

@@ -63,9 +63,7 @@ Result<Rcode> check_response(std::span<const std::uint8_t> wire, const UpdateReq
 Record update_record(const UpdateOp& op) {
   Record r = op.record;
   switch (op.kind) {
-    case UpdateOp::Kind::kAdd:
-      r.klass = kClassIn;
-      break;
+    case UpdateOp::Kind::kAdd: r.klass = kClassIn; break;
     case UpdateOp::Kind::kDeleteRrset:  // RFC 2136 §2.5.2
       r = Record{op.record.name, op.record.type, kClassAny, 0, Rdata{OpaqueRdata{}}};
       break;

@@ -7,8 +7,7 @@
 namespace fc::domains {
 
 void Service::add_to_assignment(storage::Conn& c, const std::string& ws,
-                                std::vector<std::string>& hostnames,
-                                nlohmann::json& certificates) {
+                                std::vector<std::string>& hostnames, nlohmann::json& certificates) {
   // Custom domains: routed hostnames; certificates of unrouted domains are withheld.
   std::vector<std::string> withheld;
   if (auto st = assignment_extras(c, ws, hostnames, withheld); !st)

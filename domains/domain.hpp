@@ -79,8 +79,9 @@ struct AcmeChallengeCheck {
   bool delegated = false;
   std::string message;  // when conflict
 };
-AcmeChallengeCheck evaluate_acme_challenge(const std::string& host, const std::string& delegate_name,
-                                           const Lookup& cname, const Lookup& txt);
+AcmeChallengeCheck evaluate_acme_challenge(const std::string& host,
+                                           const std::string& delegate_name, const Lookup& cname,
+                                           const Lookup& txt);
 
 // Formats `"a", "b"` or `none`.
 std::string quoted_list(const std::vector<std::string>& v);

@@ -25,7 +25,9 @@ std::string strip_dot(std::string s) {
 }
 
 // RFC 8659 §4.2: issuer-domain-name, then optional ";" parameters.
-std::string issuer_of(const std::string& value) { return lower(trim(value.substr(0, value.find(';')))); }
+std::string issuer_of(const std::string& value) {
+  return lower(trim(value.substr(0, value.find(';'))));
+}
 
 std::string lookup_found(const Lookup& l) {
   if (!l.error.empty()) return "lookup failed (" + l.error + ")";
@@ -53,8 +55,8 @@ const char* state_name(State s) {
 }
 
 std::optional<State> parse_state(std::string_view s) {
-  for (auto st : {State::kPendingVerification, State::kIssuing, State::kActive, State::kFailed, State::kMoved,
-                  State::kDeleted}) {
+  for (auto st : {State::kPendingVerification, State::kIssuing, State::kActive, State::kFailed,
+                  State::kMoved, State::kDeleted}) {
     if (s == state_name(st)) return st;
   }
   return std::nullopt;
@@ -81,11 +83,14 @@ CaaVerdict evaluate_caa(const std::string& owner, const std::vector<CaaRecord>& 
   std::vector<std::string> issue, issuewild;
   for (const auto& r : set) {
     auto tag = lower(r.tag);
-    if (tag == "issue") issue.push_back(r.value);
-    else if (tag == "issuewild") issuewild.push_back(r.value);
+    if (tag == "issue")
+      issue.push_back(r.value);
+    else if (tag == "issuewild")
+      issuewild.push_back(r.value);
     else if ((r.flags & 0x80) && tag != "iodef" && tag != "contactemail" && tag != "contactphone")
       // RFC 8659 §4.1: an unknown property with the critical flag forbids issuance.
-      return {false, "CAA at " + owner + ": unknown critical property \"" + r.tag + "\" forbids issuance"};
+      return {false,
+              "CAA at " + owner + ": unknown critical property \"" + r.tag + "\" forbids issuance"};
   }
   // RFC 8659 §4.3: for a wildcard, issuewild takes precedence when present.
   const auto& relevant = (wildcard && !issuewild.empty()) ? issuewild : issue;
@@ -98,20 +103,24 @@ CaaVerdict evaluate_caa(const std::string& owner, const std::vector<CaaRecord>& 
     }
   }
   std::string tag = (wildcard && !issuewild.empty()) ? "issuewild" : "issue";
-  std::string ours = identities.empty() ? "no CAA identity configured for the issuer" : "ours: " + join(identities, ", ");
-  return {false, "CAA at " + owner + " forbids our CA: " + tag + " " + quoted_list(relevant) + " (" + ours + ")"};
+  std::string ours = identities.empty() ? "no CAA identity configured for the issuer"
+                                        : "ours: " + join(identities, ", ");
+  return {false, "CAA at " + owner + " forbids our CA: " + tag + " " + quoted_list(relevant) +
+                     " (" + ours + ")"};
 }
 
 namespace {
 
-void check_routing(const Expected& e, const Observed& o, Evaluation& ev, std::vector<std::string>& errors) {
+void check_routing(const Expected& e, const Observed& o, Evaluation& ev,
+                   std::vector<std::string>& errors) {
   auto want = strip_dot(e.cname_target);
   if (!o.cname.values.empty()) {
     ev.routing_type = "CNAME";
     ev.routing_found = strip_dot(o.cname.values.front());
     ev.routing_ok = ev.routing_found == want;
     if (!ev.routing_ok)
-      errors.push_back("CNAME " + e.host + ": expected \"" + want + "\", found " + quoted_list({ev.routing_found}));
+      errors.push_back("CNAME " + e.host + ": expected \"" + want + "\", found " +
+                       quoted_list({ev.routing_found}));
     return;
   }
   std::vector<std::string> addrs = o.addrs.values;
@@ -123,13 +132,16 @@ void check_routing(const Expected& e, const Observed& o, Evaluation& ev, std::ve
       return std::find(e.addresses.begin(), e.addresses.end(), a) != e.addresses.end();
     });
     if (!ev.routing_ok)
-      errors.push_back("A/AAAA " + e.host + ": expected " + join(e.addresses, ", ") + ", found " + ev.routing_found);
+      errors.push_back("A/AAAA " + e.host + ": expected " + join(e.addresses, ", ") + ", found " +
+                       ev.routing_found);
     return;
   }
   ev.routing_type = "CNAME";
   ev.routing_found = addrs.empty() ? "" : join(addrs, ", ");
   const Lookup& shown = o.cname.error.empty() ? o.addrs : o.cname;
-  std::string found = !shown.error.empty() ? lookup_found(shown) : addrs.empty() ? "none" : "A/AAAA " + ev.routing_found;
+  std::string found = !shown.error.empty() ? lookup_found(shown)
+                      : addrs.empty()      ? "none"
+                                           : "A/AAAA " + ev.routing_found;
   errors.push_back("CNAME " + e.host + ": expected \"" + want + "\", found " + found);
 }
 
@@ -138,30 +150,34 @@ void check_routing(const Expected& e, const Observed& o, Evaluation& ev, std::ve
 Evaluation evaluate(const Expected& e, const Observed& o) {
   Evaluation ev;
   std::vector<std::string> errors;
-  ev.ownership_ok = o.txt.error.empty() &&
-                    std::find(o.txt.values.begin(), o.txt.values.end(), e.token) != o.txt.values.end();
+  ev.ownership_ok = o.txt.error.empty() && std::find(o.txt.values.begin(), o.txt.values.end(),
+                                                     e.token) != o.txt.values.end();
   if (!ev.ownership_ok)
-    errors.push_back("TXT " + txt_name(e.host) + ": expected \"" + e.token + "\", found " + lookup_found(o.txt));
+    errors.push_back("TXT " + txt_name(e.host) + ": expected \"" + e.token + "\", found " +
+                     lookup_found(o.txt));
   check_routing(e, o, ev, errors);
   if (!errors.empty()) ev.last_error = join(errors, "; ");
   return ev;
 }
 
-AcmeChallengeCheck evaluate_acme_challenge(const std::string& host, const std::string& delegate_name,
-                                           const Lookup& cname, const Lookup& txt) {
+AcmeChallengeCheck evaluate_acme_challenge(const std::string& host,
+                                           const std::string& delegate_name, const Lookup& cname,
+                                           const Lookup& txt) {
   std::string name = "_acme-challenge." + host;
   AcmeChallengeCheck out;
   if (!cname.error.empty()) return {true, false, "CNAME " + name + ": " + lookup_found(cname)};
   if (!cname.values.empty()) {
     auto target = strip_dot(cname.values.front());
     if (target == strip_dot(delegate_name)) return {false, true, ""};
-    return {true, false, "CNAME " + name + ": expected none or \"" + strip_dot(delegate_name) + "\", found " +
-                             quoted_list({target}) + " (a conflicting _acme-challenge record)"};
+    return {true, false,
+            "CNAME " + name + ": expected none or \"" + strip_dot(delegate_name) + "\", found " +
+                quoted_list({target}) + " (a conflicting _acme-challenge record)"};
   }
   if (!txt.error.empty()) return {true, false, "TXT " + name + ": " + lookup_found(txt)};
   if (!txt.values.empty())
-    return {true, false, "TXT " + name + ": expected none, found " + quoted_list(txt.values) +
-                             " (a conflicting _acme-challenge record)"};
+    return {true, false,
+            "TXT " + name + ": expected none, found " + quoted_list(txt.values) +
+                " (a conflicting _acme-challenge record)"};
   return out;
 }
 

@@ -38,7 +38,8 @@ std::vector<std::string_view> split_labels(std::string_view s) {
 }
 
 bool all_ascii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
 // libidn2: non-transitional first (IDNA2008 keeps ß and ς); names that only
@@ -46,9 +47,11 @@ bool all_ascii(std::string_view s) {
 Result<std::string> to_ascii(const std::string& in) {
   char* out = nullptr;
   int rc = idn2_to_ascii_8z(in.c_str(), &out, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
-  if (rc == IDN2_DISALLOWED) rc = idn2_to_ascii_8z(in.c_str(), &out, IDN2_TRANSITIONAL | IDN2_NFC_INPUT);
+  if (rc == IDN2_DISALLOWED)
+    rc = idn2_to_ascii_8z(in.c_str(), &out, IDN2_TRANSITIONAL | IDN2_NFC_INPUT);
   std::unique_ptr<char, decltype(&idn2_free)> guard(out, &idn2_free);
-  if (rc != IDN2_OK) return reject(std::string("not a valid internationalised name: ") + idn2_strerror(rc));
+  if (rc != IDN2_OK)
+    return reject(std::string("not a valid internationalised name: ") + idn2_strerror(rc));
   return std::string(out);
 }
 
@@ -63,7 +66,8 @@ Status check_syntax(const std::string& name) {
     if (l.size() > kMaxLabel) return reject("a label longer than 63 characters");
     if (!std::all_of(l.begin(), l.end(), ldh))
       return reject("only letters, digits and hyphens are allowed in a label");
-    if (l.front() == '-' || l.back() == '-') return reject("a label may not start or end with a hyphen");
+    if (l.front() == '-' || l.back() == '-')
+      return reject("a label may not start or end with a hyphen");
   }
   auto tld = labels.back();
   if (std::all_of(tld.begin(), tld.end(), [](char c) { return c >= '0' && c <= '9'; }))
@@ -119,7 +123,8 @@ Result<std::string> normalize_hostname(std::string_view input, std::string_view 
     BOOST_OUTCOME_TRY(checked, to_ascii(name));
     if (lower(checked) != name) return reject("not a valid internationalised name: bad A-label");
   }
-  if (inside_zone(name, platform_zone)) return reject("a name inside the platform zone cannot be claimed");
+  if (inside_zone(name, platform_zone))
+    return reject("a name inside the platform zone cannot be claimed");
   return name;
 }
 

@@ -44,7 +44,8 @@ std::vector<std::string> texts(const Answer& a) {
 // customer delegated _acme-challenge to us. `routing_checked`: the caller has
 // just seen the routing record point at us (verification, a re-check), so it
 // is not asked again (2–4 queries fewer under the query cap).
-awaitable<std::optional<std::string>> Service::Impl::preflight(const Domain& d, bool& dns01, bool routing_checked) {
+awaitable<std::optional<std::string>> Service::Impl::preflight(const Domain& d, bool& dns01,
+                                                               bool routing_checked) {
   auto exp = expected(d);
   if (!exp) co_return "the workspace no longer exists";
   if (!routing_checked) {
@@ -82,8 +83,7 @@ awaitable<std::optional<std::string>> Service::Impl::preflight(const Domain& d, 
 }
 
 awaitable<seconds> Service::Impl::preflight_failed(Domain d, std::string why) {
-  logger()->info("domain pre-flight failed id={} hostname={} reason=\"{}\"", d.id, d.hostname,
-                 why);
+  logger()->info("domain pre-flight failed id={} hostname={} reason=\"{}\"", d.id, d.hostname, why);
   co_await save_logged(d.id, "preflight", [&](Domain& x) {
     x.state = State::kFailed;
     x.last_error = why;
@@ -159,7 +159,8 @@ awaitable<seconds> Service::Impl::follow_certificate(Domain d) {
     d.attempts += 1;
     co_return retry_delay(d);
   }
-  if ((c.status == "valid" || c.status == "renewing") && !d.cert_generation) co_await deliver(d.workspace_id, c.id);
+  if ((c.status == "valid" || c.status == "renewing") && !d.cert_generation)
+    co_await deliver(d.workspace_id, c.id);
   co_return poll;
 }
 
@@ -220,7 +221,8 @@ awaitable<seconds> Service::Impl::recheck(Domain d) {
   if (lookup_failed) co_return retry_delay(d);  // a resolver failure is not evidence of a move
   auto now_ms = now();
   if (ev.routing_ok && !d.routed) co_return co_await come_back(d, ev);
-  bool withdraw = !ev.routing_ok && d.moved_at && now_ms >= *d.moved_at + o.moved_grace_s * 1000 && d.routed;
+  bool withdraw =
+      !ev.routing_ok && d.moved_at && now_ms >= *d.moved_at + o.moved_grace_s * 1000 && d.routed;
   co_await save_logged(d.id, "recheck", [&](Domain& x) { apply_recheck(x, ev, now_ms, withdraw); });
   if (withdraw) co_await refresh(d.workspace_id);
   if (withdraw && d.certificate_id && certs.stop_renewing) {
@@ -254,8 +256,8 @@ awaitable<seconds> Service::Impl::come_back(Domain d, Evaluation ev) {
     x.attempts = why ? x.attempts + 1 : 0;
   });
   co_await refresh(d.workspace_id);
-  logger()->info("domain points at us again, route restored id={} hostname={} preflight={}", d.id, d.hostname,
-                 why ? *why : "ok");
+  logger()->info("domain points at us again, route restored id={} hostname={} preflight={}", d.id,
+                 d.hostname, why ? *why : "ok");
   if (why) {
     d.attempts += 1;
     co_return retry_delay(d);  // failed: preflight_and_order resumes the renewal once it passes
@@ -304,8 +306,8 @@ awaitable<void> Service::Impl::release(Domain d) {
   if (d.certificate_id && certs.remove) {
     auto removed = co_await certs.remove(*d.certificate_id);
     if (!removed)
-      logger()->warn("removing certificate failed id={} cert={} reason={}", d.id,
-                     *d.certificate_id, removed.error().detail);
+      logger()->warn("removing certificate failed id={} cert={} reason={}", d.id, *d.certificate_id,
+                     removed.error().detail);
   }
   logger()->info("domain released with its workspace id={} hostname={} workspace={}", d.id,
                  d.hostname, d.workspace_id);

@@ -13,8 +13,8 @@ namespace fc::domains {
 
 using nlohmann::json;
 
-Service::Service(asio::io_context& io, storage::Database& db, const Clock& clock, scheduler::Service& sched,
-                 Options o)
+Service::Service(asio::io_context& io, storage::Database& db, const Clock& clock,
+                 scheduler::Service& sched, Options o)
     : impl_(std::make_unique<Impl>(io, db, clock, sched, std::move(o))) {}
 Service::~Service() = default;
 
@@ -63,7 +63,7 @@ Result<Domain> Service::Impl::visible(const std::string& hostname, const std::st
   const Domain* pick = nullptr;
   for (const auto& d : live) {
     if (!viewer_ws.empty() && d.workspace_id != viewer_ws) continue;  // a tenant sees only its own
-    if (!pick || d.verified_at) pick = &d;                            // admins: the verified claim wins
+    if (!pick || d.verified_at) pick = &d;  // admins: the verified claim wins
   }
   if (!pick) return make_error(Code::kNotFound, "no domain " + name.value());
   return *pick;
@@ -99,11 +99,12 @@ awaitable<void> Service::Impl::refresh(std::string workspace_id) {
 
 namespace {
 
-Status claim_rules(storage::Conn& c, const std::string& host, const std::string& ws, std::int64_t now,
-                   std::int64_t max_per_ws, std::optional<Domain>& existing) {
+Status claim_rules(storage::Conn& c, const std::string& host, const std::string& ws,
+                   std::int64_t now, std::int64_t max_per_ws, std::optional<Domain>& existing) {
   BOOST_OUTCOME_TRY(live, store::live_for_host(c, host));
   for (const auto& d : live) {
-    if (d.workspace_id == ws) existing = d;
+    if (d.workspace_id == ws)
+      existing = d;
     else if (d.verified_at)
       return make_error(Code::kConflict, host + " is already verified by another workspace");
   }
@@ -116,20 +117,22 @@ Status claim_rules(storage::Conn& c, const std::string& host, const std::string&
   }
   BOOST_OUTCOME_TRY(mine, store::live_for_workspace(c, ws));
   if (static_cast<std::int64_t>(mine.size()) >= max_per_ws)
-    return make_error(Code::kInvalidArgument,
-                      "a workspace may claim at most " + std::to_string(max_per_ws) + " custom domains");
+    return make_error(Code::kInvalidArgument, "a workspace may claim at most " +
+                                                  std::to_string(max_per_ws) + " custom domains");
   return ok();
 }
 
 }  // namespace
 
-awaitable<Result<Domain>> Service::claim(std::string workspace_id, std::string hostname, std::string viewer_ws) {
+awaitable<Result<Domain>> Service::claim(std::string workspace_id, std::string hostname,
+                                         std::string viewer_ws) {
   auto& i = *impl_;
   BOOST_OUTCOME_CO_TRY(host, normalize_hostname(hostname, i.o.zone));
   auto w = i.sched.get_workspace(workspace_id);
   if (!w || (!viewer_ws.empty() && w.value().id != viewer_ws))
     co_return make_error(Code::kNotFound, "no workspace " + workspace_id);
-  if (w.value().state == "deleting") co_return make_error(Code::kConflict, "the workspace is being deleted");
+  if (w.value().state == "deleting")
+    co_return make_error(Code::kConflict, "the workspace is being deleted");
   Domain d;
   d.id = i.ids.next("dom_", i.now());
   d.hostname = host;
@@ -139,7 +142,8 @@ awaitable<Result<Domain>> Service::claim(std::string workspace_id, std::string h
   std::optional<Domain> existing;
   auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
     existing.reset();
-    BOOST_OUTCOME_TRY(claim_rules(c, host, d.workspace_id, i.now(), i.o.max_per_workspace, existing));
+    BOOST_OUTCOME_TRY(
+        claim_rules(c, host, d.workspace_id, i.now(), i.o.max_per_workspace, existing));
     if (existing) return ok();
     BOOST_OUTCOME_TRY(store::insert(c, d));
     return i.enqueue_check(c, d, i.now());
@@ -151,7 +155,8 @@ awaitable<Result<Domain>> Service::claim(std::string workspace_id, std::string h
   co_return d;
 }
 
-Result<std::vector<Domain>> Service::list(const std::string& workspace_id, const std::string& viewer_ws) {
+Result<std::vector<Domain>> Service::list(const std::string& workspace_id,
+                                          const std::string& viewer_ws) {
   auto w = impl_->sched.get_workspace(workspace_id);
   if (!w || (!viewer_ws.empty() && w.value().id != viewer_ws))
     return make_error(Code::kNotFound, "no workspace " + workspace_id);
@@ -189,21 +194,26 @@ awaitable<Status> Service::remove(std::string hostname, std::string viewer_ws) {
   if (d.certificate_id && i.certs.remove) {
     auto st = co_await i.certs.remove(*d.certificate_id);
     if (!st)
-      logger()->warn("removing certificate failed id={} cert={} reason={}", d.id,
-                     *d.certificate_id, st.error().detail);
+      logger()->warn("removing certificate failed id={} cert={} reason={}", d.id, *d.certificate_id,
+                     st.error().detail);
   }
   logger()->info("domain deleted id={} hostname={} workspace={}", d.id, d.hostname, d.workspace_id);
   co_return ok();
 }
 
 json Service::view(const Domain& d) const {
-  auto opt_time = [](const std::optional<std::int64_t>& t) { return t ? json(format_rfc3339(*t)) : json(nullptr); };
+  auto opt_time = [](const std::optional<std::int64_t>& t) {
+    return t ? json(format_rfc3339(*t)) : json(nullptr);
+  };
   json cert = nullptr;
   if (d.certificate_id) {
     cert = {{"id", *d.certificate_id}, {"status", "pending"}, {"not_after", nullptr}};
     if (impl_->certs.get) {
       auto c = impl_->certs.get(*d.certificate_id);
-      if (c) cert = {{"id", c.value().id}, {"status", c.value().status}, {"not_after", opt_time(c.value().not_after_ms)}};
+      if (c)
+        cert = {{"id", c.value().id},
+                {"status", c.value().status},
+                {"not_after", opt_time(c.value().not_after_ms)}};
     }
   }
   auto w = impl_->sched.get_workspace(d.workspace_id);
@@ -211,11 +221,19 @@ json Service::view(const Domain& d) const {
   return {{"hostname", d.hostname},
           {"workspace_id", d.workspace_id},
           {"status", state_name(d.state)},
-          {"verification", {{"type", "TXT"}, {"name", txt_name(d.hostname)}, {"value", d.token},
-                            {"verified_at", opt_time(d.verified_at)}}},
-          {"routing", {{"type", d.routing_type}, {"name", d.hostname}, {"target", target}, {"ok", d.routing_ok},
-                       {"found", d.routing_found.empty() ? json(nullptr) : json(d.routing_found)}}},
-          {"acme_challenge_delegation", {{"name", "_acme-challenge." + d.hostname}, {"target", impl_->delegate_name(d)}}},
+          {"verification",
+           {{"type", "TXT"},
+            {"name", txt_name(d.hostname)},
+            {"value", d.token},
+            {"verified_at", opt_time(d.verified_at)}}},
+          {"routing",
+           {{"type", d.routing_type},
+            {"name", d.hostname},
+            {"target", target},
+            {"ok", d.routing_ok},
+            {"found", d.routing_found.empty() ? json(nullptr) : json(d.routing_found)}}},
+          {"acme_challenge_delegation",
+           {{"name", "_acme-challenge." + d.hostname}, {"target", impl_->delegate_name(d)}}},
           {"certificate", cert},
           {"last_error", d.last_error ? json(*d.last_error) : json(nullptr)},
           {"last_checked_at", opt_time(d.last_checked_at)},
@@ -223,14 +241,16 @@ json Service::view(const Domain& d) const {
 }
 
 Status Service::assignment_extras(storage::Conn& c, const std::string& workspace_id,
-                                  std::vector<std::string>& hostnames, std::vector<std::string>& withheld_cert_ids) {
+                                  std::vector<std::string>& hostnames,
+                                  std::vector<std::string>& withheld_cert_ids) {
   BOOST_OUTCOME_TRY(mine, store::live_for_workspace(c, workspace_id));
   for (const auto& d : mine) {
     if (!d.routed) {
       if (d.certificate_id) withheld_cert_ids.push_back(*d.certificate_id);
       continue;
     }
-    if (std::find(hostnames.begin(), hostnames.end(), d.hostname) == hostnames.end()) hostnames.push_back(d.hostname);
+    if (std::find(hostnames.begin(), hostnames.end(), d.hostname) == hostnames.end())
+      hostnames.push_back(d.hostname);
   }
   return ok();
 }

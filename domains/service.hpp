@@ -12,10 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "certs/service.hpp"
 #include "common/asio.hpp"
 #include "common/clock.hpp"
 #include "common/result.hpp"
-#include "certs/service.hpp"
 #include "domains/domain.hpp"
 #include "scheduler/service.hpp"
 
@@ -23,7 +23,9 @@ namespace fc::storage {
 class Conn;
 class Database;
 }  // namespace fc::storage
-namespace fc::scheduler { class Service; }
+namespace fc::scheduler {
+class Service;
+}
 
 namespace fc::domains {
 
@@ -60,8 +62,8 @@ struct Options {
   std::int64_t reservation_s = 2592000;
   std::int64_t verify_base_s = 60;
   std::vector<std::string> caa_identities;  // of the first ACME issuer
-  int max_concurrent_checks = 8;             // domains checked at once (domains.max_concurrent_checks)
-  double queries_per_second = 50;            // cap over every lookup (domains.queries_per_second)
+  int max_concurrent_checks = 8;   // domains checked at once (domains.max_concurrent_checks)
+  double queries_per_second = 50;  // cap over every lookup (domains.queries_per_second)
   std::chrono::milliseconds resolver_timeout{2000};
 };
 
@@ -69,7 +71,8 @@ struct Options {
 // assignment) and certs (a new certificate version) call back into.
 class Service final : public scheduler::AssignmentExtras, public certs::IssuedListener {
  public:
-  Service(asio::io_context& io, storage::Database& db, const Clock& clock, scheduler::Service& sched, Options o);
+  Service(asio::io_context& io, storage::Database& db, const Clock& clock,
+          scheduler::Service& sched, Options o);
   ~Service() override;
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -84,7 +87,8 @@ class Service final : public scheduler::AssignmentExtras, public certs::IssuedLi
   void stop();
 
   // `viewer_ws`: "" for admins, else the tenant's workspace (others → 404).
-  awaitable<Result<Domain>> claim(std::string workspace_id, std::string hostname, std::string viewer_ws);
+  awaitable<Result<Domain>> claim(std::string workspace_id, std::string hostname,
+                                  std::string viewer_ws);
   Result<std::vector<Domain>> list(const std::string& workspace_id, const std::string& viewer_ws);
   Result<Domain> get(const std::string& hostname, const std::string& viewer_ws);
   awaitable<Status> check_now(std::string hostname, std::string viewer_ws);
@@ -101,14 +105,16 @@ class Service final : public scheduler::AssignmentExtras, public certs::IssuedLi
   // scheduler::AssignmentExtras: routed hostnames, and the certificate refs of
   // the workspace except those of unrouted domains (assignment_extras below).
   void add_to_assignment(storage::Conn& c, const std::string& workspace_id,
-                         std::vector<std::string>& hostnames, nlohmann::json& certificates) override;
+                         std::vector<std::string>& hostnames,
+                         nlohmann::json& certificates) override;
 
   // Inside the scheduler's write transaction: adds the routed hostnames of
   // the workspace's domains, and lists the certificates of its unrouted
   // domains (not verified yet, or moved past the grace period), which the
   // assignment must not carry.
   static Status assignment_extras(storage::Conn& c, const std::string& workspace_id,
-                                  std::vector<std::string>& hostnames, std::vector<std::string>& withheld_cert_ids);
+                                  std::vector<std::string>& hostnames,
+                                  std::vector<std::string>& withheld_cert_ids);
 
   struct Impl;
 

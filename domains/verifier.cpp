@@ -28,8 +28,10 @@ std::string text_of(const dns::Record& r) {
     return s;
   }
   char buf[INET6_ADDRSTRLEN] = {};
-  if (auto* a = std::get_if<dns::ARdata>(&r.rdata)) ::inet_ntop(AF_INET, a->addr.data(), buf, sizeof buf);
-  if (auto* a = std::get_if<dns::AaaaRdata>(&r.rdata)) ::inet_ntop(AF_INET6, a->addr.data(), buf, sizeof buf);
+  if (auto* a = std::get_if<dns::ARdata>(&r.rdata))
+    ::inet_ntop(AF_INET, a->addr.data(), buf, sizeof buf);
+  if (auto* a = std::get_if<dns::AaaaRdata>(&r.rdata))
+    ::inet_ntop(AF_INET6, a->addr.data(), buf, sizeof buf);
   return buf;
 }
 
@@ -67,7 +69,8 @@ awaitable<Answer> Service::Impl::lookup(std::string name, dns::RrType type) {
   auto r = co_await dns::resolve(ro, n.value(), type);
   if (!r) co_return Answer{r.error().code == Code::kTimeout ? "timeout" : r.error().detail, {}};
   if (r.value().rcode == dns::Rcode::kNxDomain) co_return Answer{};
-  if (r.value().rcode != dns::Rcode::kNoError) co_return Answer{dns::rcode_name(r.value().rcode), {}};
+  if (r.value().rcode != dns::Rcode::kNoError)
+    co_return Answer{dns::rcode_name(r.value().rcode), {}};
   Answer a;
   for (auto& rec : r.value().records) {
     if (rec.type == type) a.records.push_back(std::move(rec));
@@ -164,7 +167,8 @@ awaitable<void> Service::Impl::run_check(std::string id) {
 awaitable<std::chrono::milliseconds> Service::Impl::check_once(std::string id) {
   auto found = store::find_by_id(db.read(), id);
   if (!found) co_return seconds(o.verify_base_s);
-  if (!found.value() || found.value()->deleted_at) co_return seconds(o.recheck_interval_s);  // never due again
+  if (!found.value() || found.value()->deleted_at)
+    co_return seconds(o.recheck_interval_s);  // never due again
   auto next = co_await step(*found.value());
   co_return std::chrono::duration_cast<std::chrono::milliseconds>(next);
 }
@@ -187,7 +191,8 @@ awaitable<seconds> Service::Impl::step(Domain d) {
 
 awaitable<seconds> Service::Impl::verify(Domain d) {
   auto exp = expected(d);
-  if (!exp) co_return retry_delay(d);  // workspace gone: the sweep turns the claim into a reservation
+  if (!exp)
+    co_return retry_delay(d);  // workspace gone: the sweep turns the claim into a reservation
   auto obs = co_await observe(d);
   auto ev = evaluate(exp.value(), obs);
   bool verified = ev.ownership_ok && ev.routing_ok;
@@ -219,7 +224,8 @@ awaitable<seconds> Service::Impl::verify(Domain d) {
     d.attempts += 1;
     co_return retry_delay(d);
   }
-  logger()->info("domain verified id={} hostname={} workspace={}", d.id, d.hostname, d.workspace_id);
+  logger()->info("domain verified id={} hostname={} workspace={}", d.id, d.hostname,
+                 d.workspace_id);
   co_await refresh(d.workspace_id);
   auto fresh = store::find_by_id(db.read(), d.id);
   if (!fresh || !fresh.value()) co_return retry_delay(d);

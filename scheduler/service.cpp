@@ -17,7 +17,8 @@ RegionRecord to_record(const Region& r) {
   rec.labels = r.labels;
   rec.capacity = r.capacity;
   rec.allocated = r.allocated;
-  if (r.last_heartbeat_ms) rec.last_heartbeat = SysTime{std::chrono::milliseconds(*r.last_heartbeat_ms)};
+  if (r.last_heartbeat_ms)
+    rec.last_heartbeat = SysTime{std::chrono::milliseconds(*r.last_heartbeat_ms)};
   return rec;
 }
 }  // namespace
@@ -79,8 +80,10 @@ json Service::Impl::assignment_body(storage::Conn& c, const Workspace& w,
 }
 
 Status Service::Impl::publish(storage::Conn& c, const Workspace& w, const std::string& region,
-                              const std::string& action, std::map<std::string, std::int64_t>& revs) {
-  BOOST_OUTCOME_TRY(rev, store::append(c, region, w.id, action, assignment_body(c, w, action), now()));
+                              const std::string& action,
+                              std::map<std::string, std::int64_t>& revs) {
+  BOOST_OUTCOME_TRY(rev,
+                    store::append(c, region, w.id, action, assignment_body(c, w, action), now()));
   revs[region] = rev;
   return ok();
 }
@@ -120,7 +123,8 @@ Result<std::vector<Region>> Service::list_regions() {
 }
 
 HealthStatus Service::health(const Region& r) const {
-  return evaluate_health(impl_->index.last_heartbeat(r.id), impl_->clock.now(), o_.heartbeat_timeout_s);
+  return evaluate_health(impl_->index.last_heartbeat(r.id), impl_->clock.now(),
+                         o_.heartbeat_timeout_s);
 }
 
 DrainProgress Service::drain_progress(const std::string& region) {
@@ -197,7 +201,8 @@ Result<AssignmentsPage> Service::assignments(const std::string& region, std::int
     BOOST_OUTCOME_TRY(min_rev, store::min_revision(c, region));
     if (since < min_rev || since > r->revision)
       return make_error(Code::kGone, "revision " + std::to_string(since) +
-                                         " is outside the retained log [" + std::to_string(min_rev) + ", " +
+                                         " is outside the retained log [" +
+                                         std::to_string(min_rev) + ", " +
                                          std::to_string(r->revision) + "]; list again from 0");
     BOOST_OUTCOME_TRY(items, store::assignments_after(c, region, since, false));
     page.assignments = std::move(items);
@@ -209,7 +214,8 @@ Result<AssignmentsPage> Service::assignments(const std::string& region, std::int
   return page;
 }
 
-awaitable<void> Service::wait_for_change(std::string region, std::int64_t since, std::chrono::milliseconds wait) {
+awaitable<void> Service::wait_for_change(std::string region, std::int64_t since,
+                                         std::chrono::milliseconds wait) {
   auto& i = *impl_;
   if (i.shutting_down || wait.count() <= 0) co_return;
   auto it = i.revisions.find(region);
@@ -233,7 +239,8 @@ void Service::shutdown() {
   }
 }
 
-void Service::heartbeat(const std::string& region, const std::string& agent_id, const std::string& version) {
+void Service::heartbeat(const std::string& region, const std::string& agent_id,
+                        const std::string& version) {
   auto now = impl_->clock.now();
   impl_->index_updated(impl_->index.record_heartbeat(region, now), "heartbeat", region);
   impl_->heartbeats_dirty[region] = impl_->now();

@@ -181,8 +181,9 @@ class Service {
   awaitable<Result<Workspace>> create_workspace(WorkspaceInput in, CreateHook hook,
                                                 std::vector<RegionReason>* reasons);
   Result<Workspace> get_workspace(const std::string& id_or_name);
-  Result<std::vector<Workspace>> list_workspaces(const std::string& region, const std::string& state,
-                                                 int limit, const std::string& after_id);
+  Result<std::vector<Workspace>> list_workspaces(const std::string& region,
+                                                 const std::string& state, int limit,
+                                                 const std::string& after_id);
   awaitable<Result<Workspace>> patch_workspace(std::string id, std::optional<Resources> resources,
                                                std::optional<nlohmann::json> spec);
   awaitable<Result<Workspace>> migrate_workspace(std::string id, std::string region,
@@ -195,9 +196,12 @@ class Service {
   // Agents
   Result<AssignmentsPage> assignments(const std::string& region, std::int64_t since);
   // Waits until the region's revision passes `since`, `wait` ends, or shutdown.
-  awaitable<void> wait_for_change(std::string region, std::int64_t since, std::chrono::milliseconds wait);
-  void heartbeat(const std::string& region, const std::string& agent_id, const std::string& version);
-  awaitable<Result<std::vector<ReportResult>>> report(std::string region, std::vector<ReportItem> items);
+  awaitable<void> wait_for_change(std::string region, std::int64_t since,
+                                  std::chrono::milliseconds wait);
+  void heartbeat(const std::string& region, const std::string& agent_id,
+                 const std::string& version);
+  awaitable<Result<std::vector<ReportResult>>> report(std::string region,
+                                                      std::vector<ReportItem> items);
   // Wakes every long-poll (shutdown).
   void shutdown();
 

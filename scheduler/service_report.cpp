@@ -6,8 +6,8 @@
 
 namespace fc::scheduler {
 
-using nlohmann::json;
 using agent::proto::Phase;
+using nlohmann::json;
 
 namespace {
 
@@ -71,9 +71,8 @@ static Status record_observed(Service::Impl& i, storage::Conn& c, const std::str
 }
 
 // One report item inside the transaction. Returns "" when accepted, else why not.
-static Result<std::string> apply_item(Service::Impl& i, storage::Conn& c,
-                                      const std::string& region, const ReportItem& it,
-                                      ReportEffects& fx) {
+static Result<std::string> apply_item(Service::Impl& i, storage::Conn& c, const std::string& region,
+                                      const ReportItem& it, ReportEffects& fx) {
   auto not_here = [&](const std::string& id) {
     return "workspace " + id + " is not assigned to region " + region;
   };
@@ -98,7 +97,8 @@ static Result<std::string> apply_item(Service::Impl& i, storage::Conn& c,
   return std::string();
 }
 
-awaitable<Result<std::vector<ReportResult>>> Service::report(std::string region, std::vector<ReportItem> items) {
+awaitable<Result<std::vector<ReportResult>>> Service::report(std::string region,
+                                                             std::vector<ReportItem> items) {
   auto& i = *impl_;
   std::vector<ReportResult> results;
   ReportEffects fx;
@@ -145,7 +145,8 @@ awaitable<void> Service::Impl::advance_drains() {
         progress.blocked.emplace_back(b.workspace_id, why.empty() ? "no other region" : why);
       }
       if (plan.status == DrainStatus::kMove && plan.move) {
-        auto moved = co_await svc.migrate_workspace(plan.move->workspace_id, *plan.move->placement.chosen, nullptr);
+        auto moved = co_await svc.migrate_workspace(plan.move->workspace_id,
+                                                    *plan.move->placement.chosen, nullptr);
         if (moved) {
           progress.moving = plan.move->workspace_id;
           spdlog::info("drain region={} moving workspace={} to={}", v.id, plan.move->workspace_id,
@@ -202,12 +203,12 @@ Result<std::vector<std::string>> Service::fsck(storage::Conn& c) {
     const Quantities& a = l.allocated;
     const Quantities& p = l.placed;
     if (a == p) continue;
-    problems.push_back("region " + l.region + ": allocated memory_mib=" +
-                       std::to_string(a.memory_mib) + " cpu_millis=" +
-                       std::to_string(a.cpu_millis) + " workspaces=" +
-                       std::to_string(a.workspaces) + " but its placements sum to " +
-                       std::to_string(p.memory_mib) + "/" + std::to_string(p.cpu_millis) + "/" +
-                       std::to_string(p.workspaces));
+    problems.push_back("region " + l.region +
+                       ": allocated memory_mib=" + std::to_string(a.memory_mib) +
+                       " cpu_millis=" + std::to_string(a.cpu_millis) +
+                       " workspaces=" + std::to_string(a.workspaces) +
+                       " but its placements sum to " + std::to_string(p.memory_mib) + "/" +
+                       std::to_string(p.cpu_millis) + "/" + std::to_string(p.workspaces));
   }
   BOOST_OUTCOME_TRY(unplaced, store::unplaced_workspaces(c));
   for (const auto& [ws, region] : unplaced)

@@ -38,7 +38,8 @@ awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, Create
     std::map<std::string, std::int64_t> revs;
     auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
       BOOST_OUTCOME_TRY(existing, store::find_workspace(c, w.name));
-      if (existing) return make_error(Code::kConflict, "a workspace named " + w.name + " already exists");
+      if (existing)
+        return make_error(Code::kConflict, "a workspace named " + w.name + " already exists");
       BOOST_OUTCOME_TRY(store::insert_workspace(c, w));
       BOOST_OUTCOME_TRY(fits, store::reserve(c, w.region, w.id, w.resources, true));
       if (!fits) {
@@ -57,7 +58,8 @@ awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, Create
     i.committed(revs);
     co_return w;
   }
-  co_return make_error(Code::kUnavailable, "placement kept losing races with concurrent creates; retry");
+  co_return make_error(Code::kUnavailable,
+                       "placement kept losing races with concurrent creates; retry");
 }
 
 Result<Workspace> Service::get_workspace(const std::string& id_or_name) {
@@ -66,12 +68,14 @@ Result<Workspace> Service::get_workspace(const std::string& id_or_name) {
   return *w;
 }
 
-Result<std::vector<Workspace>> Service::list_workspaces(const std::string& region, const std::string& state,
-                                                        int limit, const std::string& after_id) {
+Result<std::vector<Workspace>> Service::list_workspaces(const std::string& region,
+                                                        const std::string& state, int limit,
+                                                        const std::string& after_id) {
   return store::list_workspaces(impl_->db.read(), region, state, limit, after_id);
 }
 
-awaitable<Result<Workspace>> Service::patch_workspace(std::string id, std::optional<Resources> resources,
+awaitable<Result<Workspace>> Service::patch_workspace(std::string id,
+                                                      std::optional<Resources> resources,
                                                       std::optional<json> spec) {
   auto& i = *impl_;
   Workspace w;
@@ -83,7 +87,8 @@ awaitable<Result<Workspace>> Service::patch_workspace(std::string id, std::optio
     w = *found;
     before = w.resources;
     if (w.state != "scheduled")
-      return make_error(Code::kConflict, "workspace " + w.name + " is " + w.state + "; try again when it is done");
+      return make_error(Code::kConflict,
+                        "workspace " + w.name + " is " + w.state + "; try again when it is done");
     if (resources && *resources != w.resources) {
       BOOST_OUTCOME_TRY(fits, store::resize(c, w.region, w.id, w.resources, *resources));
       if (!fits)
@@ -112,7 +117,8 @@ awaitable<Result<Workspace>> Service::migrate_workspace(std::string id, std::str
   if (current.state != "scheduled")
     co_return make_error(Code::kConflict, "workspace " + current.name + " is " + current.state);
   if (current.region == region)
-    co_return make_error(Code::kConflict, "workspace " + current.name + " already runs in " + region);
+    co_return make_error(Code::kConflict,
+                         "workspace " + current.name + " already runs in " + region);
   const RegionView* target = nullptr;
   for (const auto& v : i.views()) {
     if (v.id == region) target = &v;
@@ -130,7 +136,8 @@ awaitable<Result<Workspace>> Service::migrate_workspace(std::string id, std::str
   std::map<std::string, std::int64_t> revs;
   auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(found, store::find_workspace(c, id));
-    if (!found || found->state != "scheduled") return make_error(Code::kConflict, "workspace changed; retry");
+    if (!found || found->state != "scheduled")
+      return make_error(Code::kConflict, "workspace changed; retry");
     w = *found;
     BOOST_OUTCOME_TRY(fits, store::reserve(c, region, w.id, w.resources, true));
     if (!fits) return make_error(Code::kConflict, "region " + region + " no longer has room");

@@ -20,6 +20,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/phases.sh
 
 phase install bash scripts/install-deps.sh
+phase format bash scripts/check-format.sh
 
 # Let ccache share objects between clones in different folders (CI clones
 # fresh each time): paths below the source dir are hashed relative to it.

@@ -1,7 +1,7 @@
 #include "storage/db.hpp"
 
-#include <sqlite3.h>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include <mutex>
 #include <string>
@@ -25,20 +25,30 @@ Stmt::~Stmt() {
   }
 }
 
-Stmt& Stmt::bind(int i, std::int64_t v) { sqlite3_bind_int64(s_, i, v); return *this; }
+Stmt& Stmt::bind(int i, std::int64_t v) {
+  sqlite3_bind_int64(s_, i, v);
+  return *this;
+}
 Stmt& Stmt::bind(int i, std::string_view v) {
   sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
 }
-Stmt& Stmt::bind(int i, double v) { sqlite3_bind_double(s_, i, v); return *this; }
-Stmt& Stmt::bind(int i, std::nullptr_t) { sqlite3_bind_null(s_, i); return *this; }
+Stmt& Stmt::bind(int i, double v) {
+  sqlite3_bind_double(s_, i, v);
+  return *this;
+}
+Stmt& Stmt::bind(int i, std::nullptr_t) {
+  sqlite3_bind_null(s_, i);
+  return *this;
+}
 
 Result<bool> Stmt::step() {
   int rc = sqlite3_step(s_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   sqlite3* db = sqlite3_db_handle(s_);
-  Code code = rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT ? Code::kConflict : Code::kIo;
+  Code code =
+      rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT ? Code::kConflict : Code::kIo;
   return make_error(code, std::string("sqlite: ") + sqlite3_errmsg(db));
 }
 
@@ -61,7 +71,8 @@ double Stmt::col_double(int c) const { return sqlite3_column_double(s_, c); }
 std::string Stmt::col_text(int c) const {
   const auto* p = sqlite3_column_text(s_, c);
   if (!p) return {};
-  return std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s_, c)));
+  return std::string(reinterpret_cast<const char*>(p),
+                     static_cast<std::size_t>(sqlite3_column_bytes(s_, c)));
 }
 std::optional<std::string> Stmt::col_opt_text(int c) const {
   if (col_null(c)) return std::nullopt;
@@ -93,8 +104,9 @@ Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, OpenMode mode)
   configure_sqlite_once();
   std::unique_ptr<Conn> c(new Conn());
   c->path_ = path;
-  int flags = SQLITE_OPEN_NOMUTEX | (mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY
-                                                                  : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int flags = SQLITE_OPEN_NOMUTEX |
+              (mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY
+                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (sqlite3_open_v2(path.c_str(), &c->db_, flags, nullptr) != SQLITE_OK) {
     Error e = sqlite_error(c->db_, "cannot open database '" + path + "'");
     return e;
@@ -121,10 +133,11 @@ Conn::~Conn() {
 Result<Stmt> Conn::prepare(std::string_view sql) {
   const auto found = cache_.find(sql);
   // A statement still stepping (nested use of the same SQL) gets its own copy.
-  if (found != cache_.end() && !sqlite3_stmt_busy(found->second->stmt)) return Stmt(found->second->stmt, false);
+  if (found != cache_.end() && !sqlite3_stmt_busy(found->second->stmt))
+    return Stmt(found->second->stmt, false);
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s,
-                         nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &s, nullptr) != SQLITE_OK) {
     return sqlite_error(db_, "prepare failed");
   }
   if (found != cache_.end()) return Stmt(s, true);

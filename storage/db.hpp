@@ -6,8 +6,8 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/asio.hpp"
@@ -35,9 +35,15 @@ class Stmt {
   Stmt& bind(int i, double v);
   Stmt& bind(int i, std::nullptr_t);
   template <class T>
-  Stmt& bind(int i, const std::optional<T>& v) { return v ? bind(i, *v) : bind(i, nullptr); }
+  Stmt& bind(int i, const std::optional<T>& v) {
+    return v ? bind(i, *v) : bind(i, nullptr);
+  }
   template <class... A>
-  Stmt& bind_all(const A&... a) { int i = 0; (bind(++i, a), ...); return *this; }
+  Stmt& bind_all(const A&... a) {
+    int i = 0;
+    (bind(++i, a), ...);
+    return *this;
+  }
 
   // One step: true when a row is available, false when done.
   Result<bool> step();
@@ -80,7 +86,9 @@ class Conn {
   std::string path_;
   struct SqlHash {  // transparent: look up by string_view without a copy
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
   std::unordered_map<std::string, std::unique_ptr<Cached>, SqlHash, std::equal_to<>> cache_;
 };
@@ -160,7 +168,8 @@ inline awaitable<Status> Database::write(WriteFn fn) {
       asio::post(ex, [h, st = std::move(st)]() mutable { (*h)(std::move(st)); });
     });
   };
-  return asio::async_initiate<decltype(use_awaitable), void(Status)>(std::move(initiate), use_awaitable);
+  return asio::async_initiate<decltype(use_awaitable), void(Status)>(std::move(initiate),
+                                                                     use_awaitable);
 }
 
 }  // namespace fc::storage

@@ -8,25 +8,30 @@
 namespace fc::storage {
 
 Status enqueue(Conn& c, const NewJob& j, std::int64_t now_ms) {
-  BOOST_OUTCOME_TRY(st, c.prepare(
-      "INSERT INTO jobs(kind, key, payload, run_at, max_attempts, created_at, updated_at)"
-      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)"
-      " ON CONFLICT(kind, key) WHERE key <> '' DO UPDATE SET"
-      "  run_at = CASE WHEN state = 'queued' THEN min(run_at, excluded.run_at) ELSE excluded.run_at END,"
-      "  payload = excluded.payload, updated_at = excluded.updated_at,"
-      "  state = CASE WHEN state = 'dead' THEN 'queued' ELSE state END,"
-      "  attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END"));
+  BOOST_OUTCOME_TRY(
+      st,
+      c.prepare("INSERT INTO jobs(kind, key, payload, run_at, max_attempts, created_at, updated_at)"
+                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+                " ON CONFLICT(kind, key) WHERE key <> '' DO UPDATE SET"
+                "  run_at = CASE WHEN state = 'queued' THEN min(run_at, excluded.run_at) ELSE "
+                "excluded.run_at END,"
+                "  payload = excluded.payload, updated_at = excluded.updated_at,"
+                "  state = CASE WHEN state = 'dead' THEN 'queued' ELSE state END,"
+                "  attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END"));
   return st.bind_all(j.kind, j.key, j.payload, j.run_at, j.max_attempts, now_ms).run();
 }
 
 Result<std::vector<Job>> lease(Conn& c, const std::string& kinds_json, std::int64_t now_ms,
                                std::int64_t lease_ms, int limit) {
-  BOOST_OUTCOME_TRY(st, c.prepare(
-      "UPDATE jobs SET state = 'leased', lease_until = ?2, attempts = attempts + 1, updated_at = ?1"
-      " WHERE id IN (SELECT id FROM jobs WHERE kind IN (SELECT value FROM json_each(?4)) AND ("
-      "   (state = 'queued' AND run_at <= ?1) OR (state = 'leased' AND lease_until <= ?1))"
-      "   ORDER BY run_at, id LIMIT ?3)"
-      " RETURNING id, kind, key, payload, attempts, run_at, last_error"));
+  BOOST_OUTCOME_TRY(
+      st,
+      c.prepare(
+          "UPDATE jobs SET state = 'leased', lease_until = ?2, attempts = attempts + 1, updated_at "
+          "= ?1"
+          " WHERE id IN (SELECT id FROM jobs WHERE kind IN (SELECT value FROM json_each(?4)) AND ("
+          "   (state = 'queued' AND run_at <= ?1) OR (state = 'leased' AND lease_until <= ?1))"
+          "   ORDER BY run_at, id LIMIT ?3)"
+          " RETURNING id, kind, key, payload, attempts, run_at, last_error"));
   st.bind_all(now_ms, now_ms + lease_ms, limit, kinds_json);
   std::vector<Job> out;
   for (;;) {
@@ -45,25 +50,29 @@ Status complete(Conn& c, std::int64_t id) {
 
 Status fail(Conn& c, std::int64_t id, const std::string& error, std::int64_t retry_at, bool dead,
             std::int64_t now_ms) {
-  BOOST_OUTCOME_TRY(st, c.prepare(
-      "UPDATE jobs SET state = CASE WHEN ?5 OR (max_attempts > 0 AND attempts >= max_attempts)"
-      "  THEN 'dead' ELSE 'queued' END,"
-      " run_at = ?3, lease_until = NULL, last_error = ?2, updated_at = ?4 WHERE id = ?1"));
+  BOOST_OUTCOME_TRY(
+      st,
+      c.prepare(
+          "UPDATE jobs SET state = CASE WHEN ?5 OR (max_attempts > 0 AND attempts >= max_attempts)"
+          "  THEN 'dead' ELSE 'queued' END,"
+          " run_at = ?3, lease_until = NULL, last_error = ?2, updated_at = ?4 WHERE id = ?1"));
   return st.bind_all(id, error, retry_at, now_ms, dead ? 1 : 0).run();
 }
 
 Result<QueueGauges> gauges(Conn& c, std::int64_t now_ms) {
-  BOOST_OUTCOME_TRY(st, c.prepare(
-      "SELECT coalesce(sum(state = 'queued'), 0), coalesce(sum(state = 'leased'), 0),"
-      " coalesce(sum(state = 'dead'), 0), coalesce(sum(state = 'queued' AND run_at <= ?), 0) FROM jobs"));
+  BOOST_OUTCOME_TRY(
+      st, c.prepare("SELECT coalesce(sum(state = 'queued'), 0), coalesce(sum(state = 'leased'), 0),"
+                    " coalesce(sum(state = 'dead'), 0), coalesce(sum(state = 'queued' AND run_at "
+                    "<= ?), 0) FROM jobs"));
   st.bind(1, now_ms);
   BOOST_OUTCOME_TRY(row, st.step());
   if (!row) return QueueGauges{};
   return QueueGauges{st.col_int(0), st.col_int(1), st.col_int(2), st.col_int(3)};
 }
 
-std::chrono::milliseconds backoff(std::int64_t attempt, std::chrono::milliseconds base, double factor,
-                                  std::chrono::milliseconds cap, double jitter, std::mt19937_64& rng) {
+std::chrono::milliseconds backoff(std::int64_t attempt, std::chrono::milliseconds base,
+                                  double factor, std::chrono::milliseconds cap, double jitter,
+                                  std::mt19937_64& rng) {
   double exp = std::max<std::int64_t>(attempt - 1, 0);
   double raw = static_cast<double>(base.count()) * std::pow(factor, std::min(exp, 200.0));
   double capped = std::min(raw, static_cast<double>(cap.count()));
@@ -130,7 +139,8 @@ awaitable<void> JobRunner::run_job(Job j) {
     out = JobOutcome{false, std::string("handler threw: ") + e.what(), std::nullopt, false};
   }
   auto now = clock_.now_ms();
-  auto delay = out.retry_after.value_or(backoff(j.attempts, o_.backoff_base, 2.0, o_.backoff_cap, 0.2, rng_));
+  auto delay = out.retry_after.value_or(
+      backoff(j.attempts, o_.backoff_base, 2.0, o_.backoff_cap, 0.2, rng_));
   auto st = co_await db_.write([&](Conn& c) -> Status {
     if (out.done) return complete(c, j.id);
     return fail(c, j.id, out.error, now + delay.count(), out.permanent, now);

@@ -31,9 +31,9 @@ struct Job {
 
 struct NewJob {
   std::string kind;
-  std::string key;           // a queued job with the same kind+key is reused
+  std::string key;  // a queued job with the same kind+key is reused
   std::string payload = "{}";
-  std::int64_t run_at = 0;   // unix ms
+  std::int64_t run_at = 0;  // unix ms
   std::int64_t max_attempts = 0;
 };
 
@@ -64,9 +64,9 @@ std::chrono::milliseconds backoff(std::int64_t attempt, std::chrono::millisecond
 // What a handler tells the runner.
 struct JobOutcome {
   bool done = true;
-  std::string error;                              // when !done
+  std::string error;                                     // when !done
   std::optional<std::chrono::milliseconds> retry_after;  // e.g. from Retry-After
-  bool permanent = false;                         // stop retrying (dead)
+  bool permanent = false;                                // stop retrying (dead)
 };
 
 using JobHandler = std::function<awaitable<JobOutcome>(Job)>;

@@ -20,7 +20,6 @@ struct Embedded {
   std::string checksum;
 };
 
-
 std::vector<Embedded> embedded_migrations() {
   std::vector<Embedded> out;
   for (std::size_t i = 0; i < embedded::kMigrations_count; ++i) {
@@ -33,11 +32,12 @@ std::vector<Embedded> embedded_migrations() {
 }
 
 Result<std::map<std::int64_t, AppliedMigration>> applied(Conn& c) {
-  BOOST_OUTCOME_TRY(c.exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations ("
-      " version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
-      " applied_at INTEGER NOT NULL)"));
-  BOOST_OUTCOME_TRY(st, c.prepare("SELECT version, name, checksum FROM schema_migrations ORDER BY version"));
+  BOOST_OUTCOME_TRY(
+      c.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
+             " applied_at INTEGER NOT NULL)"));
+  BOOST_OUTCOME_TRY(
+      st, c.prepare("SELECT version, name, checksum FROM schema_migrations ORDER BY version"));
   std::map<std::int64_t, AppliedMigration> out;
   for (;;) {
     BOOST_OUTCOME_TRY(row, st.step());
@@ -48,15 +48,17 @@ Result<std::map<std::int64_t, AppliedMigration>> applied(Conn& c) {
 }
 
 // The database must not hold a migration we do not know, nor a changed one.
-Status verify(const std::map<std::int64_t, AppliedMigration>& done, const std::vector<Embedded>& mine) {
+Status verify(const std::map<std::int64_t, AppliedMigration>& done,
+              const std::vector<Embedded>& mine) {
   std::map<std::int64_t, const Embedded*> by_version;
   for (const auto& m : mine) by_version[m.version] = &m;
   for (const auto& [v, a] : done) {
     auto it = by_version.find(v);
     if (it == by_version.end()) {
-      return make_error(Code::kConflict, "database has migration " + a.name +
-                                             " that this binary does not know: it was written by a newer "
-                                             "fleetcommand; run that version or restore a backup");
+      return make_error(Code::kConflict,
+                        "database has migration " + a.name +
+                            " that this binary does not know: it was written by a newer "
+                            "fleetcommand; run that version or restore a backup");
     }
     if (it->second->checksum != a.checksum) {
       return make_error(Code::kConflict, "migration " + a.name +
@@ -91,8 +93,9 @@ Result<std::vector<AppliedMigration>> migrate(Conn& c, std::int64_t now_ms) {
     BOOST_OUTCOME_TRY(tx.begin_status());
     auto st = c.exec(m.sql);
     if (!st) return make_error(Code::kIo, "migration " + m.name + " failed: " + st.error().detail);
-    BOOST_OUTCOME_TRY(ins, c.prepare("INSERT INTO schema_migrations(version, name, checksum, applied_at)"
-                                     " VALUES(?,?,?,?)"));
+    BOOST_OUTCOME_TRY(ins,
+                      c.prepare("INSERT INTO schema_migrations(version, name, checksum, applied_at)"
+                                " VALUES(?,?,?,?)"));
     BOOST_OUTCOME_TRY(ins.bind_all(m.version, m.name, m.checksum, now_ms).run());
     BOOST_OUTCOME_TRY(tx.commit());
     out.push_back(AppliedMigration{m.version, m.name, m.checksum});

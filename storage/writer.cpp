@@ -1,6 +1,6 @@
 // The group-commit writer thread (STYLE.md "SQLite").
-#include <sqlite3.h>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include <condition_variable>
 #include <cstdlib>

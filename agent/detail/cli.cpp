@@ -20,7 +20,8 @@ Result<int> parse_int(const std::string& opt, const std::string& v, int lo, int 
 
 Status set_var(Options& o, const std::string& kv) {
   auto eq = kv.find('=');
-  if (eq == std::string::npos || eq == 0) return usage_error("--set: expected KEY=VALUE, got '" + kv + "'");
+  if (eq == std::string::npos || eq == 0)
+    return usage_error("--set: expected KEY=VALUE, got '" + kv + "'");
   std::string key = kv.substr(0, eq);
   for (char c : key) {
     bool okc = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -35,34 +36,74 @@ using Handler = std::function<Status(Options&, const std::string&)>;
 
 const std::map<std::string, Handler>& value_options() {
   static const std::map<std::string, Handler> kOpts = {
-      {"--api", [](Options& o, const std::string& v) -> Status {
+      {"--api",
+       [](Options& o, const std::string& v) -> Status {
          BOOST_OUTCOME_TRY(u, parse_url(v));
          o.api = v;
          o.api_url = std::move(u);
          return ok();
        }},
-      {"--token-file", [](Options& o, const std::string& v) -> Status { o.token_file = v; return ok(); }},
-      {"--state-dir", [](Options& o, const std::string& v) -> Status { o.state_dir = v; return ok(); }},
-      {"--out", [](Options& o, const std::string& v) -> Status { o.out_dir = v; return ok(); }},
-      {"--apply-command", [](Options& o, const std::string& v) -> Status { o.apply_command = v; return ok(); }},
-      {"--delete-command", [](Options& o, const std::string& v) -> Status { o.delete_command = v; return ok(); }},
-      {"--template", [](Options& o, const std::string& v) -> Status { o.template_file = v; return ok(); }},
+      {"--token-file",
+       [](Options& o, const std::string& v) -> Status {
+         o.token_file = v;
+         return ok();
+       }},
+      {"--state-dir",
+       [](Options& o, const std::string& v) -> Status {
+         o.state_dir = v;
+         return ok();
+       }},
+      {"--out",
+       [](Options& o, const std::string& v) -> Status {
+         o.out_dir = v;
+         return ok();
+       }},
+      {"--apply-command",
+       [](Options& o, const std::string& v) -> Status {
+         o.apply_command = v;
+         return ok();
+       }},
+      {"--delete-command",
+       [](Options& o, const std::string& v) -> Status {
+         o.delete_command = v;
+         return ok();
+       }},
+      {"--template",
+       [](Options& o, const std::string& v) -> Status {
+         o.template_file = v;
+         return ok();
+       }},
       {"--set", [](Options& o, const std::string& v) { return set_var(o, v); }},
-      {"--agent-id", [](Options& o, const std::string& v) -> Status { o.agent_id = v; return ok(); }},
-      {"--ca-bundle", [](Options& o, const std::string& v) -> Status { o.ca_bundle = v; return ok(); }},
-      {"--log-level", [](Options& o, const std::string& v) -> Status {
-         static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+      {"--agent-id",
+       [](Options& o, const std::string& v) -> Status {
+         o.agent_id = v;
+         return ok();
+       }},
+      {"--ca-bundle",
+       [](Options& o, const std::string& v) -> Status {
+         o.ca_bundle = v;
+         return ok();
+       }},
+      {"--log-level",
+       [](Options& o, const std::string& v) -> Status {
+         static const char* kLevels[] = {"trace", "debug",    "info", "warn",
+                                         "error", "critical", "off"};
          for (const char* l : kLevels) {
-           if (v == l) { o.log_level = v; return ok(); }
+           if (v == l) {
+             o.log_level = v;
+             return ok();
+           }
          }
          return usage_error("--log-level: expected trace|debug|info|warn|error|critical|off");
        }},
-      {"--poll-wait", [](Options& o, const std::string& v) -> Status {
+      {"--poll-wait",
+       [](Options& o, const std::string& v) -> Status {
          BOOST_OUTCOME_TRY(n, parse_int("--poll-wait", v, 0, 60));
          o.poll_wait_s = n;
          return ok();
        }},
-      {"--apply-timeout", [](Options& o, const std::string& v) -> Status {
+      {"--apply-timeout",
+       [](Options& o, const std::string& v) -> Status {
          BOOST_OUTCOME_TRY(n, parse_int("--apply-timeout", v, 1, 86400));
          o.apply_timeout_s = n;
          return ok();
@@ -112,7 +153,8 @@ Result<Url> parse_url(std::string_view s) {
     u.host = std::string(authority.substr(0, colon));
     if (colon != std::string_view::npos) port = authority.substr(colon + 1);
   }
-  if (u.host.empty() || u.host.find('@') != std::string::npos) return usage_error("--api: missing host");
+  if (u.host.empty() || u.host.find('@') != std::string::npos)
+    return usage_error("--api: missing host");
   if (port.empty()) {
     u.port = u.tls ? "443" : "80";
     return u;

@@ -38,8 +38,8 @@ struct Options {
   bool once = false;
   std::optional<std::string> ca_bundle;
   std::string log_level = "info";
-  int poll_wait_s = 30;         // long-poll `wait`, 1..60
-  int apply_timeout_s = 300;    // per apply/delete command
+  int poll_wait_s = 30;       // long-poll `wait`, 1..60
+  int apply_timeout_s = 300;  // per apply/delete command
 };
 
 // args excludes the program and the "agent" word. Errors are usage errors

@@ -22,8 +22,8 @@ std::vector<ObjectRef> refs(const std::vector<RenderedObject>& objs) {
 
 }  // namespace
 
-std::vector<proto::CertificateRef> Engine::missing_certificates(
-    const proto::AssignmentsResponse& r, const CertCache& certs) {
+std::vector<proto::CertificateRef> Engine::missing_certificates(const proto::AssignmentsResponse& r,
+                                                                const CertCache& certs) {
   std::vector<proto::CertificateRef> out;
   std::set<std::string> seen;
   for (const auto& a : r.assignments) {
@@ -94,7 +94,9 @@ proto::WorkspaceStatus Engine::apply_one(AgentState& st, const proto::Assignment
     auto it = certs.find(id);
     return it == certs.end() ? nullptr : &it->second;
   };
-  auto fail = [&](const std::string& msg) { return rec.observed = status_of(a, Phase::kFailed, msg); };
+  auto fail = [&](const std::string& msg) {
+    return rec.observed = status_of(a, Phase::kFailed, msg);
+  };
   auto scope = workspace_scope(a, tmpl_, settings_, lookup);
   if (!scope) return fail("render: " + scope.error().detail);
   auto objs = render(tmpl_, scope.value());
@@ -118,7 +120,8 @@ proto::WorkspaceStatus Engine::apply_one(AgentState& st, const proto::Assignment
 std::vector<ObjectRef> Engine::refs_of(const proto::Assignment& a) const {
   if (a.name.empty()) return {};
   std::map<std::string, proto::CertificateBundle> fake;
-  for (const auto& c : a.certificates) fake[c.id] = proto::CertificateBundle{c.id, c.version, {}, "", "", ""};
+  for (const auto& c : a.certificates)
+    fake[c.id] = proto::CertificateBundle{c.id, c.version, {}, "", "", ""};
   CertLookup lookup = [&fake](const std::string& id) { return &fake[id]; };
   auto scope = workspace_scope(a, tmpl_, settings_, lookup);
   if (!scope) return {};

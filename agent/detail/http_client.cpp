@@ -1,12 +1,12 @@
-#include "common/asio_net.hpp"
 #include "agent/detail/http_client.hpp"
+#include "common/asio_net.hpp"
 
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <openssl/err.h>
-#include <openssl/x509v3.h>
 
 namespace fc::agent {
 namespace beast = boost::beast;
@@ -86,8 +86,8 @@ HttpClient::HttpClient(Url url, std::string token, std::unique_ptr<ssl::context>
 
 HttpClient::~HttpClient() = default;
 
-Result<std::unique_ptr<HttpClient>> HttpClient::create(Url url, std::string token,
-                                                       const std::optional<std::string>& ca_bundle) {
+Result<std::unique_ptr<HttpClient>> HttpClient::create(
+    Url url, std::string token, const std::optional<std::string>& ca_bundle) {
   std::unique_ptr<ssl::context> ctx;
   if (url.tls) {
     ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
@@ -101,10 +101,12 @@ Result<std::unique_ptr<HttpClient>> HttpClient::create(Url url, std::string toke
       if (ec) return make_error(Code::kCrypto, "system trust store: " + ec.message());
     }
   }
-  return std::unique_ptr<HttpClient>(new HttpClient(std::move(url), std::move(token), std::move(ctx)));
+  return std::unique_ptr<HttpClient>(
+      new HttpClient(std::move(url), std::move(token), std::move(ctx)));
 }
 
-awaitable<Result<HttpResponse>> HttpClient::get(std::string path, std::chrono::milliseconds timeout) {
+awaitable<Result<HttpResponse>> HttpClient::get(std::string path,
+                                                std::chrono::milliseconds timeout) {
   auto r = co_await request(false, std::move(path), {}, timeout);
   co_return r;
 }
@@ -132,8 +134,8 @@ awaitable<Result<HttpResponse>> HttpClient::request(bool post, std::string path,
 
   boost::system::error_code ec;
   tcp::resolver resolver(ex);
-  auto endpoints =
-      co_await resolver.async_resolve(url_.host, url_.port, asio::redirect_error(use_awaitable, ec));
+  auto endpoints = co_await resolver.async_resolve(url_.host, url_.port,
+                                                   asio::redirect_error(use_awaitable, ec));
   if (ec) co_return net_error("resolve " + url_.host, ec);
 
   if (!url_.tls) {
@@ -149,9 +151,9 @@ awaitable<Result<HttpResponse>> HttpClient::request(bool post, std::string path,
   co_return r;
 }
 
-awaitable<Result<HttpResponse>> HttpClient::tls_request(asio::ip::tcp::resolver::results_type endpoints,
-                                                        HttpRequest& req,
-                                                        std::chrono::milliseconds timeout) {
+awaitable<Result<HttpResponse>> HttpClient::tls_request(
+    asio::ip::tcp::resolver::results_type endpoints, HttpRequest& req,
+    std::chrono::milliseconds timeout) {
   auto ex = co_await asio::this_coro::executor;
   boost::system::error_code ec;
   beast::ssl_stream<beast::tcp_stream> stream(ex, *ssl_);
@@ -164,7 +166,8 @@ awaitable<Result<HttpResponse>> HttpClient::tls_request(asio::ip::tcp::resolver:
   // Requests are small and written whole: never hold a segment back for an
   // ACK (Nagle + delayed ACK cost the ACME client ~40 ms per request).
   beast::get_lowest_layer(stream).socket().set_option(asio::ip::tcp::no_delay(true), ec);
-  co_await stream.async_handshake(ssl::stream_base::client, asio::redirect_error(use_awaitable, ec));
+  co_await stream.async_handshake(ssl::stream_base::client,
+                                  asio::redirect_error(use_awaitable, ec));
   if (ec) co_return net_error("tls handshake", ec);
   auto r = co_await exchange(stream, req);
   co_return r;

@@ -7,9 +7,9 @@
 #include <optional>
 #include <string>
 
-#include "common/asio_net.hpp"
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include "common/asio_net.hpp"
 
 #include "agent/detail/cli.hpp"
 #include "common/asio.hpp"

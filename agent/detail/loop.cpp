@@ -13,11 +13,11 @@ using namespace std::chrono_literals;
 constexpr const char* kVersion = "0.1.0";
 constexpr auto kHeartbeatEvery = 5s;  // DESIGN.md: at least every 10 s
 constexpr auto kRequestTimeout = 10s;
-constexpr auto kPollMargin = 10s;     // long-poll timeout = wait + margin
+constexpr auto kPollMargin = 10s;  // long-poll timeout = wait + margin
 constexpr auto kBackoffFirst = 250ms;
-constexpr auto kBackoffCap = 5s;      // DESIGN.md: lost control plane, capped at 5 s
+constexpr auto kBackoffCap = 5s;  // DESIGN.md: lost control plane, capped at 5 s
 constexpr auto kAuthBackoffFirst = 2s;
-constexpr auto kAuthBackoffCap = 30s; // rejected token: don't spin
+constexpr auto kAuthBackoffCap = 30s;  // rejected token: don't spin
 constexpr std::size_t kReportChunk = 500;
 
 bool is_auth(const Error& e) { return e.code == Code::kUnauthorized || e.code == Code::kForbidden; }
@@ -40,8 +40,10 @@ Status Loop::check_http(const Result<HttpResponse>& r, const char* what) const {
   unsigned s = r.value().status;
   if (s >= 200 && s < 300) return ok();
   std::string detail = std::string(what) + ": HTTP " + std::to_string(s);
-  if (s == 401) return make_error(Code::kUnauthorized, detail + " (agent token rejected; check --token-file)");
-  if (s == 403) return make_error(Code::kForbidden, detail + " (token not valid for the agent API)");
+  if (s == 401)
+    return make_error(Code::kUnauthorized, detail + " (agent token rejected; check --token-file)");
+  if (s == 403)
+    return make_error(Code::kForbidden, detail + " (token not valid for the agent API)");
   if (s == 410) return make_error(Code::kGone, detail);
   if (s == 404) return make_error(Code::kNotFound, detail);
   if (s == 429) return make_error(Code::kRateLimited, detail);
@@ -75,8 +77,8 @@ awaitable<void> Loop::heartbeat_loop() {
 }
 
 awaitable<Result<proto::AssignmentsResponse>> Loop::poll(std::int64_t since, int wait_s) {
-  std::string path = "/v1/agent/assignments?since=" + std::to_string(since) +
-                     "&wait=" + std::to_string(wait_s);
+  std::string path =
+      "/v1/agent/assignments?since=" + std::to_string(since) + "&wait=" + std::to_string(wait_s);
   auto r = co_await http_.get(path, std::chrono::seconds(wait_s) + kPollMargin);
   auto st = check_http(r, "assignments");
   if (!st) co_return st.error();
@@ -99,7 +101,8 @@ awaitable<Status> Loop::fetch_certificates(std::vector<proto::CertificateRef> re
     }
     auto b = proto::decode_body<proto::CertificateBundle>(r.value().body);
     if (!b || b.value().id != ref.id) {
-      log_->warn("certificate unusable id={} error=\"{}\"", ref.id, b ? "id mismatch" : b.error().detail);
+      log_->warn("certificate unusable id={} error=\"{}\"", ref.id,
+                 b ? "id mismatch" : b.error().detail);
       continue;
     }
     if (auto saved = store_.save_cert(b.value()); !saved) {
@@ -114,7 +117,8 @@ awaitable<Status> Loop::fetch_certificates(std::vector<proto::CertificateRef> re
 awaitable<Status> Loop::report() {
   while (!pending_.empty()) {
     proto::StatusReport rep;
-    for (auto it = pending_.begin(); it != pending_.end() && rep.workspaces.size() < kReportChunk; ++it) {
+    for (auto it = pending_.begin(); it != pending_.end() && rep.workspaces.size() < kReportChunk;
+         ++it) {
       rep.workspaces.push_back(it->second);
     }
     json body = rep;
@@ -136,7 +140,11 @@ void Loop::drop_unused_certificates() {
       ++it;
       continue;
     }
-    (void)store_.remove_cert(it->first);
+    // A file left behind is only disk space: the next start lists it again.
+    if (auto st = store_.remove_cert(it->first); !st) {
+      log_->warn("agent: could not remove an unused certificate id={} error={}", it->first,
+                 st.error().detail);
+    }
     it = certs_.erase(it);
   }
 }
@@ -160,9 +168,11 @@ awaitable<Status> Loop::apply(proto::AssignmentsResponse resp) {
   if (!saved) log_->error("state not saved error=\"{}\"", saved.error().detail);
   for (const auto& s : statuses) {
     if (s.phase == proto::Phase::kFailed) {
-      log_->warn("workspace failed id={} generation={} error=\"{}\"", s.workspace_id, s.generation, s.message);
+      log_->warn("workspace failed id={} generation={} error=\"{}\"", s.workspace_id, s.generation,
+                 s.message);
     } else {
-      log_->info("workspace {} id={} generation={}", proto::to_string(s.phase), s.workspace_id, s.generation);
+      log_->info("workspace {} id={} generation={}", proto::to_string(s.phase), s.workspace_id,
+                 s.generation);
     }
     pending_[s.workspace_id] = s;
   }

@@ -47,7 +47,8 @@ Result<std::optional<json>> render_int(const std::string& s, const Chain& chain)
   }
   std::string inner = s.substr(2, s.size() - 4);
   auto bar = inner.find('|');
-  if (bar == std::string::npos || trim(inner.substr(bar + 1)) != "int") return std::optional<json>{};
+  if (bar == std::string::npos || trim(inner.substr(bar + 1)) != "int")
+    return std::optional<json>{};
   std::string name = trim(inner.substr(0, bar));
   const std::string* v = lookup_var(chain, name);
   if (v == nullptr) return make_error(Code::kInvalidArgument, "unknown variable '" + name + "'");
@@ -99,7 +100,8 @@ Status render_array(const json& node, Chain& chain, json& out) {
     }
     const auto* list = lookup_list(chain, list_name.get<std::string>());
     if (list == nullptr) {
-      return make_error(Code::kInvalidArgument, "unknown list '" + list_name.get<std::string>() + "'");
+      return make_error(Code::kInvalidArgument,
+                        "unknown list '" + list_name.get<std::string>() + "'");
     }
     for (const Scope& s : *list) {
       chain.push_back(&s);

@@ -29,8 +29,8 @@ struct Scope {
 };
 
 struct Template {
-  json objects;                                  // the "objects" array
-  std::map<std::string, std::string> defaults;   // the template's own defaults
+  json objects;                                 // the "objects" array
+  std::map<std::string, std::string> defaults;  // the template's own defaults
 };
 
 // Identifies one Kubernetes object; `key()` is its deterministic file name

@@ -51,8 +51,10 @@ Status fsync_dir(const fs::path& dir) {
 }
 
 json ref_to_json(const ObjectRef& r) {
-  return json{{"apiVersion", r.api_version}, {"kind", r.kind},
-              {"namespace", r.name_space},   {"name", r.name}};
+  return json{{"apiVersion", r.api_version},
+              {"kind", r.kind},
+              {"namespace", r.name_space},
+              {"name", r.name}};
 }
 
 Result<ObjectRef> ref_from_json(const json& j) {
@@ -93,16 +95,16 @@ json state_to_json(const AgentState& s) {
     for (const auto& o : r.objects) objs.push_back(ref_to_json(o));
     ws[id] = json{{"assignment", r.assignment}, {"objects", objs}, {"observed", r.observed}};
   }
-  return json{{"format", kFormat}, {"region", s.region}, {"revision", s.revision},
-              {"workspaces", ws}};
+  return json{
+      {"format", kFormat}, {"region", s.region}, {"revision", s.revision}, {"workspaces", ws}};
 }
 
 Result<AgentState> state_from_json(const json& j) {
   if (!j.is_object() || j.value("format", 0) != kFormat) {
     return make_error(Code::kParse, "unknown state format");
   }
-  if (!j.contains("revision") || !j["revision"].is_number_integer() ||
-      !j.contains("workspaces") || !j["workspaces"].is_object()) {
+  if (!j.contains("revision") || !j["revision"].is_number_integer() || !j.contains("workspaces") ||
+      !j["workspaces"].is_object()) {
     return make_error(Code::kParse, "state lacks revision or workspaces");
   }
   AgentState s;
@@ -119,7 +121,8 @@ Result<AgentState> state_from_json(const json& j) {
 Status write_file_atomic(const fs::path& path, std::string_view data, mode_t mode) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
-  if (ec) return make_error(Code::kIo, "mkdir " + path.parent_path().string() + ": " + ec.message());
+  if (ec)
+    return make_error(Code::kIo, "mkdir " + path.parent_path().string() + ": " + ec.message());
   fs::path tmp = path;
   tmp += ".tmp." + std::to_string(::getpid());
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));

@@ -1,5 +1,5 @@
 // The agent's durable state under --state-dir (docs/agent.md "State dir"):
-//   state.json          {"format":1,"region","revision","workspaces":{id:{assignment,objects,observed}}}
+//   state.json {"format":1,"region","revision","workspaces":{id:{assignment,objects,observed}}}
 //   certs/<id>.json     certificate bundles (mode 0600), cached by id + version
 // Every file is written atomically (temp file, fsync, rename, fsync dir).
 #pragma once
@@ -20,9 +20,9 @@
 namespace fc::agent {
 
 struct WorkspaceRecord {
-  proto::Assignment assignment;      // last assignment seen for the workspace
-  std::vector<ObjectRef> objects;    // objects applied for it (what a delete removes)
-  proto::WorkspaceStatus observed;   // last phase reached, reported or not
+  proto::Assignment assignment;     // last assignment seen for the workspace
+  std::vector<ObjectRef> objects;   // objects applied for it (what a delete removes)
+  proto::WorkspaceStatus observed;  // last phase reached, reported or not
   bool operator==(const WorkspaceRecord&) const = default;
 };
 

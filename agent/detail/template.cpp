@@ -169,7 +169,8 @@ Status validate_template(const Template& t, const std::map<std::string, std::str
   a.spec.env = {{"KEY", "value"}};
   a.hostnames = {"example.fleet.test", "chat.example.com"};
   a.certificates = {{"crt_0", {"chat.example.com"}, 1}};
-  proto::CertificateBundle b{"crt_0", 1, {"chat.example.com"}, "CERT", "KEY", "2030-01-01T00:00:00Z"};
+  proto::CertificateBundle b{"crt_0", 1,     {"chat.example.com"},
+                             "CERT",  "KEY", "2030-01-01T00:00:00Z"};
   CertLookup lookup = [&](const std::string&) { return &b; };
   BOOST_OUTCOME_TRY(scope, workspace_scope(a, t, settings, lookup));
   BOOST_OUTCOME_TRY(objs, render(t, scope));

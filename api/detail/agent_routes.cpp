@@ -13,7 +13,8 @@ namespace sch = fc::scheduler;
 
 namespace {
 
-std::optional<std::int64_t> query_int(const Request& r, const std::string& k, std::int64_t lo, std::int64_t hi) {
+std::optional<std::int64_t> query_int(const Request& r, const std::string& k, std::int64_t lo,
+                                      std::int64_t hi) {
   auto it = r.query.find(k);
   if (it == r.query.end() || it->second.empty()) return lo;
   const auto& s = it->second;
@@ -57,9 +58,10 @@ awaitable<Response> post_heartbeat(Context& ctx, Request& r) {
   if (!hb) co_return validation_failed({{"", hb.error().detail}});
   if (hb.value().agent_id.empty() || hb.value().agent_id.size() > 253)
     co_return validation_failed({{"agent_id", "must be 1 to 253 characters"}});
-  ctx.scheduler->heartbeat(r.principal->region, hb.value().agent_id, hb.value().version.value_or(""));
-  co_return json_response(200, {{"region", r.principal->region},
-                                {"heartbeat_timeout_s", ctx.cfg.heartbeat_timeout_s}});
+  ctx.scheduler->heartbeat(r.principal->region, hb.value().agent_id,
+                           hb.value().version.value_or(""));
+  co_return json_response(
+      200, {{"region", r.principal->region}, {"heartbeat_timeout_s", ctx.cfg.heartbeat_timeout_s}});
 }
 
 awaitable<Response> post_status(Context& ctx, Request& r) {
@@ -89,9 +91,12 @@ awaitable<Response> post_status(Context& ctx, Request& r) {
 
 void register_agent_routes(Context& ctx) {
   auto& rt = ctx.router;
-  rt.add("GET", "/v1/agent/assignments", Scope::kAgent, [&ctx](Request& r) { return get_assignments(ctx, r); });
-  rt.add("POST", "/v1/agent/heartbeat", Scope::kAgent, [&ctx](Request& r) { return post_heartbeat(ctx, r); });
-  rt.add("POST", "/v1/agent/status", Scope::kAgent, [&ctx](Request& r) { return post_status(ctx, r); });
+  rt.add("GET", "/v1/agent/assignments", Scope::kAgent,
+         [&ctx](Request& r) { return get_assignments(ctx, r); });
+  rt.add("POST", "/v1/agent/heartbeat", Scope::kAgent,
+         [&ctx](Request& r) { return post_heartbeat(ctx, r); });
+  rt.add("POST", "/v1/agent/status", Scope::kAgent,
+         [&ctx](Request& r) { return post_status(ctx, r); });
 }
 
 }  // namespace fc::api::detail

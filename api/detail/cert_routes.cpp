@@ -17,7 +17,9 @@ using nlohmann::json;
 
 namespace {
 
-json opt_time(const std::optional<std::int64_t>& ms) { return ms ? json(format_rfc3339(*ms)) : json(nullptr); }
+json opt_time(const std::optional<std::int64_t>& ms) {
+  return ms ? json(format_rfc3339(*ms)) : json(nullptr);
+}
 
 json cert_json(const certs::CertificateView& v) {
   return {{"id", v.id},
@@ -39,7 +41,8 @@ bool valid_hostname(const std::string& h) {
     auto end = h.find('.', start);
     if (end == std::string::npos) end = h.size();
     const auto label = h.substr(start, end - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
     for (unsigned char ch : label)
       if (!(std::islower(ch) || std::isdigit(ch) || ch == '-')) return false;
     ++labels;
@@ -60,13 +63,18 @@ awaitable<Response> create_cert(Context& ctx, Request& r) {
   auto challenge = in.str(body.value(), "challenge", "challenge", false).value_or("http-01");
   auto delegate = in.str(body.value(), "dns01_delegate", "dns01_delegate", false).value_or("");
   if (!body.value().contains("hostnames")) in.error("hostnames", "is required");
-  if (names && (names->empty() || names->size() > 100)) in.error("hostnames", "must hold 1 to 100 names");
+  if (names && (names->empty() || names->size() > 100))
+    in.error("hostnames", "must hold 1 to 100 names");
   for (std::size_t i = 0; names && i < names->size(); ++i)
-    if (!valid_hostname((*names)[i])) in.error("hostnames[" + std::to_string(i) + "]", "must be a lower-case DNS name");
-  if (challenge != "http-01" && challenge != "dns-01") in.error("challenge", "must be http-01 or dns-01");
+    if (!valid_hostname((*names)[i]))
+      in.error("hostnames[" + std::to_string(i) + "]", "must be a lower-case DNS name");
+  if (challenge != "http-01" && challenge != "dns-01")
+    in.error("challenge", "must be http-01 or dns-01");
   for (std::size_t i = 0; names && challenge == "http-01" && i < names->size(); ++i)
-    if ((*names)[i].rfind("*.", 0) == 0) in.error("hostnames[" + std::to_string(i) + "]", "a wildcard needs dns-01");
-  if (ws && !ws->empty() && !ctx.scheduler->get_workspace(*ws)) in.error("workspace_id", "no such workspace");
+    if ((*names)[i].rfind("*.", 0) == 0)
+      in.error("hostnames[" + std::to_string(i) + "]", "a wildcard needs dns-01");
+  if (ws && !ws->empty() && !ctx.scheduler->get_workspace(*ws))
+    in.error("workspace_id", "no such workspace");
   if (!errors.empty()) co_return validation_failed(errors);
   auto pref = challenge == "dns-01" ? certs::ChallengePref::kDns01 : certs::ChallengePref::kHttp01;
   auto id = co_await ctx.certs->ensure(*names, ws.value_or(""), pref, delegate);
@@ -88,10 +96,15 @@ awaitable<Response> agent_cert(Context& ctx, Request& r) {
   auto ws = ctx.scheduler->get_workspace(m.value().workspace_id);
   if (!ws) co_return not_found;
   const auto& region = r.principal->region;
-  if (ws.value().region != region && ws.value().target_region.value_or("") != region) co_return not_found;
+  if (ws.value().region != region && ws.value().target_region.value_or("") != region)
+    co_return not_found;
   const auto& v = m.value();
-  const agent::proto::CertificateBundle b{v.id, v.version, v.hostnames, v.certificate_pem,
-                                          v.private_key_pem, format_rfc3339(v.not_after_ms)};
+  const agent::proto::CertificateBundle b{v.id,
+                                          v.version,
+                                          v.hostnames,
+                                          v.certificate_pem,
+                                          v.private_key_pem,
+                                          format_rfc3339(v.not_after_ms)};
   co_return json_response(200, b);
 }
 
@@ -99,7 +112,8 @@ awaitable<Response> agent_cert(Context& ctx, Request& r) {
 
 void register_cert_routes(Context& ctx) {
   auto& rt = ctx.router;
-  rt.add("POST", "/v1/certificates", Scope::kAdmin, [&ctx](Request& r) { return create_cert(ctx, r); });
+  rt.add("POST", "/v1/certificates", Scope::kAdmin,
+         [&ctx](Request& r) { return create_cert(ctx, r); });
   rt.add("GET", "/v1/certificates", Scope::kAdmin, [&ctx](Request& r) -> awaitable<Response> {
     auto it = r.query.find("hostname");
     auto all = ctx.certs->list(it == r.query.end() ? "" : it->second);
@@ -113,14 +127,16 @@ void register_cert_routes(Context& ctx) {
     if (!v) co_return problem_from(v.error(), r.request_id);
     co_return json_response(200, cert_json(v.value()));
   });
-  rt.add("POST", "/v1/certificates/{id}/renew", Scope::kAdmin, [&ctx](Request& r) -> awaitable<Response> {
-    auto st = co_await ctx.certs->renew_now(r.params["id"]);
-    if (!st) co_return problem_from(st.error(), r.request_id);
-    auto v = ctx.certs->get(r.params["id"]);
-    if (!v) co_return problem_from(v.error(), r.request_id);
-    co_return json_response(202, cert_json(v.value()));
-  });
-  rt.add("GET", "/v1/agent/certificates/{id}", Scope::kAnyToken, [&ctx](Request& r) { return agent_cert(ctx, r); });
+  rt.add("POST", "/v1/certificates/{id}/renew", Scope::kAdmin,
+         [&ctx](Request& r) -> awaitable<Response> {
+           auto st = co_await ctx.certs->renew_now(r.params["id"]);
+           if (!st) co_return problem_from(st.error(), r.request_id);
+           auto v = ctx.certs->get(r.params["id"]);
+           if (!v) co_return problem_from(v.error(), r.request_id);
+           co_return json_response(202, cert_json(v.value()));
+         });
+  rt.add("GET", "/v1/agent/certificates/{id}", Scope::kAnyToken,
+         [&ctx](Request& r) { return agent_cert(ctx, r); });
 }
 
 }  // namespace fc::api::detail

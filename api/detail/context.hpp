@@ -12,10 +12,18 @@
 #include "config/config.hpp"
 #include "storage/db.hpp"
 
-namespace fc::scheduler { class Service; }
-namespace fc::certs { class Service; }
-namespace fc::dns { class Server; }
-namespace fc::domains { class Service; }
+namespace fc::scheduler {
+class Service;
+}
+namespace fc::certs {
+class Service;
+}
+namespace fc::dns {
+class Server;
+}
+namespace fc::domains {
+class Service;
+}
 
 namespace fc::api::detail {
 
@@ -30,8 +38,8 @@ struct Context {
   Router router;
   Router acme_router;
   scheduler::Service* scheduler = nullptr;
-  certs::Service* certs = nullptr;  // certificates (set by the daemon before init)
-  dns::Server* dns_server = nullptr;  // the embedded DNS server (set by the daemon)
+  certs::Service* certs = nullptr;      // certificates (set by the daemon before init)
+  dns::Server* dns_server = nullptr;    // the embedded DNS server (set by the daemon)
   domains::Service* domains = nullptr;  // custom domains (set by the daemon before init)
   bool ready = false;
   bool shutting_down = false;
@@ -52,10 +60,11 @@ void register_domain_routes(Context& ctx);  // needs ctx.domains
 
 // Idempotency-Key: the stored response for (scope, key), or a 409 when the
 // key was used with another body; nullopt when the key is new.
-std::optional<Response> lookup_idempotent(Context& ctx, const std::string& scope, const std::string& key,
-                                          const std::string& body_hash);
+std::optional<Response> lookup_idempotent(Context& ctx, const std::string& scope,
+                                          const std::string& key, const std::string& body_hash);
 Status store_idempotent(storage::Conn& c, const std::string& scope, const std::string& key,
-                        const std::string& body_hash, int status, const std::string& response, std::int64_t now);
+                        const std::string& body_hash, int status, const std::string& response,
+                        std::int64_t now);
 void register_token_routes(Context& ctx);
 
 }  // namespace fc::api::detail

@@ -27,7 +27,8 @@ std::vector<ProviderId> providers(const config::Config& cfg) {
   if (!cfg.dns_providers.is_array()) return out;
   for (const auto& p : cfg.dns_providers) {
     std::string zone = p.value("zone", "");
-    std::transform(zone.begin(), zone.end(), zone.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(zone.begin(), zone.end(), zone.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     if (!zone.empty() && zone.back() == '.') zone.pop_back();
     std::string server = p.value("server", "");
     out.push_back({server + "/" + zone, server, zone});
@@ -42,8 +43,11 @@ bool in_zone(const std::string& name, const std::string& zone) {
 Result<json> provider_state(storage::Conn& c, const ProviderId& p, const std::string& name,
                             const std::string& type) {
   BOOST_OUTCOME_TRY(found, dns::provider_record_state(c, p.id, name, type));
-  json out = {{"server", p.server}, {"zone", p.zone}, {"state", "pending"},
-              {"last_error", nullptr}, {"synced_at", nullptr}};
+  json out = {{"server", p.server},
+              {"zone", p.zone},
+              {"state", "pending"},
+              {"last_error", nullptr},
+              {"synced_at", nullptr}};
   if (!found) return out;
   out["state"] = found->state;
   if (found->last_error) out["last_error"] = *found->last_error;
@@ -69,7 +73,8 @@ Result<json> records_at(Context& ctx, const dns::Name& name) {
       BOOST_OUTCOME_TRY(st, provider_state(ctx.db.read(), p, key, type));
       provs.push_back(std::move(st));
     }
-    items.push_back({{"name", key}, {"type", type}, {"ttl", set.ttl}, {"data", data}, {"providers", provs}});
+    items.push_back(
+        {{"name", key}, {"type", type}, {"ttl", set.ttl}, {"data", data}, {"providers", provs}});
   }
   return items;
 }
@@ -77,18 +82,20 @@ Result<json> records_at(Context& ctx, const dns::Name& name) {
 }  // namespace
 
 void register_dns_routes(Context& ctx) {
-  ctx.router.add("GET", "/v1/dns/records", Scope::kAdmin, [&ctx](Request& r) -> awaitable<Response> {
-    auto it = r.query.find("name");
-    if (it == r.query.end() || it->second.empty())
-      co_return validation_failed({{"name", "is required (a name inside the zone)"}});
-    auto name = dns::Name::from_text(it->second);
-    if (!name) co_return validation_failed({{"name", "must be a DNS name"}});
-    if (ctx.dns_server == nullptr)
-      co_return problem_from(make_error(Code::kUnavailable, "the DNS server is not running"), r.request_id);
-    auto items = records_at(ctx, name.value());
-    if (!items) co_return problem_from(items.error(), r.request_id);
-    co_return json_response(200, {{"items", items.value()}});
-  });
+  ctx.router.add(
+      "GET", "/v1/dns/records", Scope::kAdmin, [&ctx](Request& r) -> awaitable<Response> {
+        auto it = r.query.find("name");
+        if (it == r.query.end() || it->second.empty())
+          co_return validation_failed({{"name", "is required (a name inside the zone)"}});
+        auto name = dns::Name::from_text(it->second);
+        if (!name) co_return validation_failed({{"name", "must be a DNS name"}});
+        if (ctx.dns_server == nullptr)
+          co_return problem_from(make_error(Code::kUnavailable, "the DNS server is not running"),
+                                 r.request_id);
+        auto items = records_at(ctx, name.value());
+        if (!items) co_return problem_from(items.error(), r.request_id);
+        co_return json_response(200, {{"items", items.value()}});
+      });
 }
 
 }  // namespace detail

@@ -36,7 +36,8 @@ awaitable<Response> claim(Context& ctx, Request& r) {
   auto norm = domains::normalize_hostname(*host, ctx.cfg.dns_zone);
   if (!norm) co_return validation_failed({{"hostname", norm.error().detail}});
   auto d = co_await ctx.domains->claim(r.params.at("id"), norm.value(), viewer(r));
-  if (!d && d.error().code == Code::kInvalidArgument) co_return validation_failed({{"hostname", d.error().detail}});
+  if (!d && d.error().code == Code::kInvalidArgument)
+    co_return validation_failed({{"hostname", d.error().detail}});
   if (!d) co_return problem_from(d.error(), r.request_id);
   co_return json_response(201, ctx.domains->view(d.value()));
 }
@@ -74,11 +75,16 @@ awaitable<Response> remove(Context& ctx, Request& r) {
 void register_domain_routes(Context& ctx) {
   auto& rt = ctx.router;
   auto* c = &ctx;
-  rt.add("POST", "/v1/workspaces/{id}/domains", Scope::kAdminOrTenant, [c](Request& r) { return claim(*c, r); });
-  rt.add("GET", "/v1/workspaces/{id}/domains", Scope::kAdminOrTenant, [c](Request& r) { return list(*c, r); });
-  rt.add("GET", "/v1/domains/{hostname}", Scope::kAdminOrTenant, [c](Request& r) { return get(*c, r); });
-  rt.add("POST", "/v1/domains/{hostname}/check", Scope::kAdminOrTenant, [c](Request& r) { return check(*c, r); });
-  rt.add("DELETE", "/v1/domains/{hostname}", Scope::kAdminOrTenant, [c](Request& r) { return remove(*c, r); });
+  rt.add("POST", "/v1/workspaces/{id}/domains", Scope::kAdminOrTenant,
+         [c](Request& r) { return claim(*c, r); });
+  rt.add("GET", "/v1/workspaces/{id}/domains", Scope::kAdminOrTenant,
+         [c](Request& r) { return list(*c, r); });
+  rt.add("GET", "/v1/domains/{hostname}", Scope::kAdminOrTenant,
+         [c](Request& r) { return get(*c, r); });
+  rt.add("POST", "/v1/domains/{hostname}/check", Scope::kAdminOrTenant,
+         [c](Request& r) { return check(*c, r); });
+  rt.add("DELETE", "/v1/domains/{hostname}", Scope::kAdminOrTenant,
+         [c](Request& r) { return remove(*c, r); });
 }
 
 }  // namespace fc::api::detail

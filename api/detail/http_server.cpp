@@ -1,19 +1,19 @@
 // One coroutine per connection, in the style of Beast's awaitable and
 // advanced server examples: a fresh parser with limits per message, a timeout
 // before every read, errors on bad input answered and the connection closed.
-#include "common/asio_net.hpp"
+#include <spdlog/spdlog.h>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <spdlog/spdlog.h>
+#include "common/asio_net.hpp"
 
 #include <atomic>
 #include <set>
 #include <sstream>
 
-#include "api/server.hpp"
 #include "api/detail/request_convert.hpp"
+#include "api/server.hpp"
 
 namespace fc::api {
 
@@ -38,7 +38,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       : io(i), router(r), o(std::move(opts)), observe(std::move(obs)), acceptor(i) {}
 
   awaitable<void> accept_loop();
-  static awaitable<void> run_connection(std::shared_ptr<Impl> self, tcp::socket s, std::string remote);
+  static awaitable<void> run_connection(std::shared_ptr<Impl> self, tcp::socket s,
+                                        std::string remote);
   template <class Stream>
   awaitable<void> session(Stream& stream, std::string remote);
   template <class Stream>
@@ -51,7 +52,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 namespace {
 
 template <class Stream>
-tcp::socket& socket_of(Stream& s) { return beast::get_lowest_layer(s).socket(); }
+tcp::socket& socket_of(Stream& s) {
+  return beast::get_lowest_layer(s).socket();
+}
 
 http::response<http::string_body> to_beast(const Response& r, unsigned version, bool keep_alive,
                                            const std::string& request_id) {
@@ -73,7 +76,8 @@ Response framing_error(const boost::system::error_code& ec) {
   if (ec == http::error::header_limit)
     return problem(431, "headers-too-large", "Request Header Fields Too Large",
                    "request headers are larger than 16 KiB");
-  return problem(400, "malformed-request", "Bad Request", "malformed HTTP request: " + ec.message());
+  return problem(400, "malformed-request", "Bad Request",
+                 "malformed HTTP request: " + ec.message());
 }
 
 // Over the connection cap: a 503 written without waiting, then the socket is
@@ -92,10 +96,10 @@ void refuse_busy(tcp::socket& sock) {
 }
 
 bool is_disconnect(const boost::system::error_code& ec) {
-  return ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
-         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
-         ec == asio::error::broken_pipe || ec == http::error::partial_message ||
-         ec == asio::ssl::error::stream_truncated;
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == beast::error::timeout || ec == asio::error::connection_reset ||
+         ec == asio::error::operation_aborted || ec == asio::error::broken_pipe ||
+         ec == http::error::partial_message || ec == asio::ssl::error::stream_truncated;
 }
 
 }  // namespace
@@ -107,8 +111,8 @@ awaitable<bool> HttpServer::Impl::wait_for_request(Stream& stream, beast::flat_b
   boost::system::error_code ec;
   idle.insert(&socket_of(stream));
   beast::get_lowest_layer(stream).expires_after(o.idle_timeout);
-  auto n = co_await stream.async_read_some(buf.prepare(4096),
-                                           asio::redirect_error(use_awaitable, ec));
+  auto n =
+      co_await stream.async_read_some(buf.prepare(4096), asio::redirect_error(use_awaitable, ec));
   idle.erase(&socket_of(stream));
   if (ec || stopping) co_return false;
   buf.commit(n);
@@ -178,12 +182,14 @@ awaitable<void> HttpServer::Impl::session(Stream& stream, std::string remote) {
 
 // One connection. A free coroutine taking its arguments by value: a lambda's
 // captures would die with the accept loop's iteration (STYLE.md "Async").
-awaitable<void> HttpServer::Impl::run_connection(std::shared_ptr<Impl> self, tcp::socket s, std::string remote) {
+awaitable<void> HttpServer::Impl::run_connection(std::shared_ptr<Impl> self, tcp::socket s,
+                                                 std::string remote) {
   if (self->tls) {
     beast::ssl_stream<beast::tcp_stream> stream(std::move(s), *self->tls);
     beast::get_lowest_layer(stream).expires_after(self->o.read_timeout);
     boost::system::error_code hec;
-    co_await stream.async_handshake(ssl::stream_base::server, asio::redirect_error(use_awaitable, hec));
+    co_await stream.async_handshake(ssl::stream_base::server,
+                                    asio::redirect_error(use_awaitable, hec));
     if (!hec) co_await self->session(stream, remote);
   } else {
     beast::tcp_stream stream(std::move(s));
@@ -211,19 +217,21 @@ awaitable<void> HttpServer::Impl::accept_loop() {
     }
     sock.set_option(tcp::no_delay(true), ec);
     ++conns;
-    asio::co_spawn(io, run_connection(self, std::move(sock), std::move(remote)), [self](std::exception_ptr e) {
-      --self->conns;
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::warn("connection error server={} what={}", self->o.name, ex.what());
-      }
-    });
+    asio::co_spawn(io, run_connection(self, std::move(sock), std::move(remote)),
+                   [self](std::exception_ptr e) {
+                     --self->conns;
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       spdlog::warn("connection error server={} what={}", self->o.name, ex.what());
+                     }
+                   });
   }
 }
 
-HttpServer::HttpServer(asio::io_context& io, const Router& router, HttpServerOptions o, Observer observe)
+HttpServer::HttpServer(asio::io_context& io, const Router& router, HttpServerOptions o,
+                       Observer observe)
     : impl_(std::make_shared<Impl>(io, router, std::move(o), std::move(observe))) {}
 
 HttpServer::~HttpServer() = default;
@@ -235,14 +243,15 @@ Status HttpServer::listen() {
   if (ec) return make_error(Code::kInvalidArgument, i.o.name + ": bad listen address " + i.o.host);
   tcp::endpoint ep(addr, i.o.port);
   std::string where = i.o.name + " listen " + i.o.host + ":" + std::to_string(i.o.port);
-  if (i.acceptor.open(ep.protocol(), ec); ec) return make_error(Code::kIo, where + ": " + ec.message());
+  if (i.acceptor.open(ep.protocol(), ec); ec)
+    return make_error(Code::kIo, where + ": " + ec.message());
   i.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (i.acceptor.bind(ep, ec); ec) return make_error(Code::kIo, where + ": " + ec.message());
   if (i.acceptor.listen(1024, ec); ec) return make_error(Code::kIo, where + ": " + ec.message());
   if (!i.o.tls_cert_file.empty()) {
     i.tls = std::make_unique<ssl::context>(ssl::context::tls_server);
-    i.tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    i.tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     i.tls->use_certificate_chain_file(i.o.tls_cert_file, ec);
     if (ec) return make_error(Code::kInvalidArgument, "api.tls.cert_file: " + ec.message());
     i.tls->use_private_key_file(i.o.tls_key_file, ssl::context::pem, ec);
@@ -257,9 +266,7 @@ std::uint16_t HttpServer::port() const {
   return ec ? 0 : ep.port();
 }
 
-void HttpServer::start() {
-  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
-}
+void HttpServer::start() { asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached); }
 
 void HttpServer::stop_accepting() {
   impl_->stopping = true;

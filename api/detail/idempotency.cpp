@@ -1,4 +1,4 @@
-// Idempotency-Key on POST /v1/workspaces (docs/api.md): replay or 409.
+// Idempotency-Key on POST /v1/workspaces (docs/api-server.md): replay or 409.
 #include "api/detail/context.hpp"
 #include "api/detail/idempotency_store.hpp"
 
@@ -23,8 +23,7 @@ std::optional<Response> lookup_idempotent(Context& ctx, const std::string& scope
 Status store_idempotent(storage::Conn& c, const std::string& scope, const std::string& key,
                         const std::string& body_hash, int status, const std::string& response,
                         std::int64_t now) {
-  return insert_idempotency_key(c, scope, key, IdempotencyRecord{body_hash, status, response},
-                                now);
+  return insert_idempotency_key(c, scope, key, IdempotencyRecord{body_hash, status, response}, now);
 }
 
 }  // namespace fc::api::detail

@@ -16,7 +16,7 @@ namespace fc::api::detail {
 struct IdempotencyRecord {
   std::string body_sha256;  // of the request that stored it
   int status = 0;
-  std::string response;     // the body
+  std::string response;  // the body
 };
 
 Result<std::optional<IdempotencyRecord>> find_idempotency_key(storage::Conn& c,

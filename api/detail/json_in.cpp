@@ -4,8 +4,8 @@ namespace fc::api::detail {
 
 using nlohmann::json;
 
-std::optional<std::string> JsonIn::str(const json& o, const std::string& key, const std::string& field,
-                                       bool required) {
+std::optional<std::string> JsonIn::str(const json& o, const std::string& key,
+                                       const std::string& field, bool required) {
   if (!o.contains(key) || o[key].is_null()) {
     if (required) error(field, "is required");
     return std::nullopt;
@@ -17,8 +17,8 @@ std::optional<std::string> JsonIn::str(const json& o, const std::string& key, co
   return o[key].get<std::string>();
 }
 
-std::optional<std::int64_t> JsonIn::integer(const json& o, const std::string& key, const std::string& field,
-                                            bool required) {
+std::optional<std::int64_t> JsonIn::integer(const json& o, const std::string& key,
+                                            const std::string& field, bool required) {
   if (!o.contains(key) || o[key].is_null()) {
     if (required) error(field, "is required");
     return std::nullopt;
@@ -28,7 +28,8 @@ std::optional<std::int64_t> JsonIn::integer(const json& o, const std::string& ke
     error(field, "must be an integer");
     return std::nullopt;
   }
-  if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX / 4)) {
+  if (v.is_number_unsigned() &&
+      v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX / 4)) {
     error(field, "is too large");
     return std::nullopt;
   }
@@ -58,7 +59,8 @@ std::optional<std::vector<std::string>> JsonIn::str_list(const json& o, const st
   return out;
 }
 
-std::optional<std::map<std::string, std::string>> JsonIn::str_map(const json& o, const std::string& key,
+std::optional<std::map<std::string, std::string>> JsonIn::str_map(const json& o,
+                                                                  const std::string& key,
                                                                   const std::string& field) {
   if (!o.contains(key) || o[key].is_null()) return std::nullopt;
   if (!o[key].is_object()) {
@@ -76,7 +78,8 @@ std::optional<std::map<std::string, std::string>> JsonIn::str_map(const json& o,
   return out;
 }
 
-const json* JsonIn::object(const json& o, const std::string& key, const std::string& field, bool required) {
+const json* JsonIn::object(const json& o, const std::string& key, const std::string& field,
+                           bool required) {
   if (!o.contains(key) || o[key].is_null()) {
     if (required) error(field, "is required");
     return nullptr;
@@ -88,7 +91,8 @@ const json* JsonIn::object(const json& o, const std::string& key, const std::str
   return &o[key];
 }
 
-void JsonIn::only(const json& o, std::initializer_list<const char*> known, const std::string& prefix) {
+void JsonIn::only(const json& o, std::initializer_list<const char*> known,
+                  const std::string& prefix) {
   for (const auto& [k, v] : o.items()) {
     bool found = false;
     for (const char* n : known) found = found || k == n;
@@ -102,7 +106,8 @@ std::vector<FieldError> to_api(const scheduler::FieldErrors& e) {
   return out;
 }
 
-Response no_capacity(const std::string& detail, const std::vector<scheduler::RegionReason>& reasons) {
+Response no_capacity(const std::string& detail,
+                     const std::vector<scheduler::RegionReason>& reasons) {
   json regions = json::array();
   for (const auto& r : reasons) regions.push_back({{"id", r.id}, {"reason", r.reason}});
   return problem(503, "no-capacity", "No Capacity", detail, {{"regions", regions}});

@@ -16,19 +16,23 @@ namespace fc::api::detail {
 class JsonIn {
  public:
   explicit JsonIn(std::vector<FieldError>& errors) : errors_(errors) {}
-  std::optional<std::string> str(const nlohmann::json& o, const std::string& key, const std::string& field,
-                                 bool required);
-  std::optional<std::int64_t> integer(const nlohmann::json& o, const std::string& key, const std::string& field,
-                                      bool required);
+  std::optional<std::string> str(const nlohmann::json& o, const std::string& key,
+                                 const std::string& field, bool required);
+  std::optional<std::int64_t> integer(const nlohmann::json& o, const std::string& key,
+                                      const std::string& field, bool required);
   std::optional<std::vector<std::string>> str_list(const nlohmann::json& o, const std::string& key,
                                                    const std::string& field);
-  std::optional<std::map<std::string, std::string>> str_map(const nlohmann::json& o, const std::string& key,
+  std::optional<std::map<std::string, std::string>> str_map(const nlohmann::json& o,
+                                                            const std::string& key,
                                                             const std::string& field);
-  const nlohmann::json* object(const nlohmann::json& o, const std::string& key, const std::string& field,
-                               bool required);
+  const nlohmann::json* object(const nlohmann::json& o, const std::string& key,
+                               const std::string& field, bool required);
   // Rejects keys not in `known` (a typo should not be silently ignored).
-  void only(const nlohmann::json& o, std::initializer_list<const char*> known, const std::string& prefix);
-  void error(const std::string& field, const std::string& message) { errors_.push_back({field, message}); }
+  void only(const nlohmann::json& o, std::initializer_list<const char*> known,
+            const std::string& prefix);
+  void error(const std::string& field, const std::string& message) {
+    errors_.push_back({field, message});
+  }
 
  private:
   std::vector<FieldError>& errors_;
@@ -38,6 +42,7 @@ class JsonIn {
 std::vector<FieldError> to_api(const scheduler::FieldErrors& e);
 
 // 503 /no-capacity with one reason per rejected region.
-Response no_capacity(const std::string& detail, const std::vector<scheduler::RegionReason>& reasons);
+Response no_capacity(const std::string& detail,
+                     const std::vector<scheduler::RegionReason>& reasons);
 
 }  // namespace fc::api::detail

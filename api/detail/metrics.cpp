@@ -8,7 +8,10 @@ std::string prom_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') { out += "\\n"; continue; }
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
     out += c;
   }
   return out;
@@ -29,24 +32,28 @@ void Metrics::observe(const std::string& route, const std::string& method, int s
 
 std::string Metrics::render() const {
   std::ostringstream o;
-  o << "# HELP fleetcommand_http_requests_total HTTP requests answered, by route, method and status.\n"
+  o << "# HELP fleetcommand_http_requests_total HTTP requests answered, by route, method and "
+       "status.\n"
     << "# TYPE fleetcommand_http_requests_total counter\n";
   for (const auto& [k, v] : requests_) {
-    o << "fleetcommand_http_requests_total{route=\"" << prom_escape(std::get<0>(k)) << "\",method=\""
-      << prom_escape(std::get<1>(k)) << "\",status=\"" << std::get<2>(k) << "\"} " << v << "\n";
+    o << "fleetcommand_http_requests_total{route=\"" << prom_escape(std::get<0>(k))
+      << "\",method=\"" << prom_escape(std::get<1>(k)) << "\",status=\"" << std::get<2>(k) << "\"} "
+      << v << "\n";
   }
-  o << "# HELP fleetcommand_http_request_duration_seconds Time from a complete request to its response.\n"
+  o << "# HELP fleetcommand_http_request_duration_seconds Time from a complete request to its "
+       "response.\n"
     << "# TYPE fleetcommand_http_request_duration_seconds histogram\n";
   for (const auto& [route, h] : latency_) {
     std::string r = prom_escape(route);
     for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-      o << "fleetcommand_http_request_duration_seconds_bucket{route=\"" << r << "\",le=\"" << kBuckets[i]
-        << "\"} " << h.buckets[i] << "\n";
+      o << "fleetcommand_http_request_duration_seconds_bucket{route=\"" << r << "\",le=\""
+        << kBuckets[i] << "\"} " << h.buckets[i] << "\n";
     }
-    o << "fleetcommand_http_request_duration_seconds_bucket{route=\"" << r << "\",le=\"+Inf\"} " << h.count
-      << "\n";
+    o << "fleetcommand_http_request_duration_seconds_bucket{route=\"" << r << "\",le=\"+Inf\"} "
+      << h.count << "\n";
     o << "fleetcommand_http_request_duration_seconds_sum{route=\"" << r << "\"} " << h.sum << "\n";
-    o << "fleetcommand_http_request_duration_seconds_count{route=\"" << r << "\"} " << h.count << "\n";
+    o << "fleetcommand_http_request_duration_seconds_count{route=\"" << r << "\"} " << h.count
+      << "\n";
   }
   for (const auto& c : collectors_) o << c();
   return o.str();

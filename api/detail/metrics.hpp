@@ -13,9 +13,10 @@ namespace fc::api::detail {
 
 class Metrics {
  public:
-  static constexpr std::array<double, 14> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                      0.1,    0.25,  0.5,    1.0,   2.5,  10.0,  60.0};
-  void observe(const std::string& route, const std::string& method, int status, std::chrono::nanoseconds d);
+  static constexpr std::array<double, 14> kBuckets = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0};
+  void observe(const std::string& route, const std::string& method, int status,
+               std::chrono::nanoseconds d);
   // Extra exposition text (gauges) appended at scrape time.
   void add_collector(std::function<std::string()> f) { collectors_.push_back(std::move(f)); }
   std::string render() const;

@@ -1,4 +1,4 @@
-// Response builders and RFC 9457 problem details (docs/api.md "Errors"):
+// Response builders and RFC 9457 problem details (docs/api-server.md "Errors"):
 // every error body the API sends is built here.
 #include <spdlog/spdlog.h>
 

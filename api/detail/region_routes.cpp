@@ -22,19 +22,23 @@ json region_json(Context& ctx, const sch::Region& r) {
   for (const auto& [k, v] : r.labels) labels[k] = v;
   json agents = json::array();
   for (const auto& a : ctx.scheduler->agents(r.id)) {
-    agents.push_back({{"agent_id", a.agent_id}, {"version", a.version},
+    agents.push_back({{"agent_id", a.agent_id},
+                      {"version", a.version},
                       {"last_heartbeat_at", format_rfc3339(a.last_heartbeat_ms)}});
   }
   json j = {{"id", r.id},
             {"name", r.name},
             {"labels", labels},
-            {"ingress", {{"ipv4", r.ingress.ipv4}, {"ipv6", r.ingress.ipv6},
-                         {"hostname", r.ingress.hostname ? json(*r.ingress.hostname) : json(nullptr)}}},
+            {"ingress",
+             {{"ipv4", r.ingress.ipv4},
+              {"ipv6", r.ingress.ipv6},
+              {"hostname", r.ingress.hostname ? json(*r.ingress.hostname) : json(nullptr)}}},
             {"capacity", quantities_json(r.capacity)},
             {"allocated", quantities_json(r.allocated)},
             {"state", std::string(sch::region_state_name(r.state))},
             {"health", std::string(sch::health_name(h.health))},
-            {"last_heartbeat_at", r.last_heartbeat_ms ? json(format_rfc3339(*r.last_heartbeat_ms)) : json(nullptr)},
+            {"last_heartbeat_at",
+             r.last_heartbeat_ms ? json(format_rfc3339(*r.last_heartbeat_ms)) : json(nullptr)},
             {"revision", r.revision},
             {"agents", agents},
             {"created_at", format_rfc3339(r.created_at)},
@@ -42,7 +46,8 @@ json region_json(Context& ctx, const sch::Region& r) {
   if (r.state == sch::RegionState::kDraining) {
     auto d = ctx.scheduler->drain_progress(r.id);
     json blocked = json::array();
-    for (const auto& [ws, why] : d.blocked) blocked.push_back({{"workspace_id", ws}, {"reason", why}});
+    for (const auto& [ws, why] : d.blocked)
+      blocked.push_back({{"workspace_id", ws}, {"reason", why}});
     j["drain"] = {{"remaining", d.remaining},
                   {"moving", d.moving ? json(*d.moving) : json(nullptr)},
                   {"blocked", blocked}};
@@ -76,9 +81,12 @@ awaitable<Response> create_region(Context& ctx, Request& r) {
   ri.id = in.str(j, "id", "id", true).value_or("");
   ri.name = in.str(j, "name", "name", false).value_or("");
   ri.labels = in.str_map(j, "labels", "labels").value_or(sch::Labels{});
-  if (const json* ing = in.object(j, "ingress", "ingress", true)) read_ingress(in, *ing, ri.ingress);
-  if (const json* cap = in.object(j, "capacity", "capacity", true)) read_capacity(in, *cap, ri.capacity);
-  if (errors.empty()) errors = to_api(sch::validate_region({ri.id, ri.labels, ri.ingress, ri.capacity}));
+  if (const json* ing = in.object(j, "ingress", "ingress", true))
+    read_ingress(in, *ing, ri.ingress);
+  if (const json* cap = in.object(j, "capacity", "capacity", true))
+    read_capacity(in, *cap, ri.capacity);
+  if (errors.empty())
+    errors = to_api(sch::validate_region({ri.id, ri.labels, ri.ingress, ri.capacity}));
   if (!errors.empty()) co_return validation_failed(errors);
   auto region = co_await ctx.scheduler->create_region(ri);
   if (!region) co_return problem_from(region.error(), r.request_id);
@@ -126,7 +134,8 @@ awaitable<Response> patch_region(Context& ctx, Request& r) {
 
 void register_region_routes(Context& ctx) {
   auto& rt = ctx.router;
-  rt.add("POST", "/v1/regions", Scope::kAdmin, [&ctx](Request& r) { return create_region(ctx, r); });
+  rt.add("POST", "/v1/regions", Scope::kAdmin,
+         [&ctx](Request& r) { return create_region(ctx, r); });
   rt.add("GET", "/v1/regions", Scope::kAdmin, [&ctx](Request& r) -> awaitable<Response> {
     auto all = ctx.scheduler->list_regions();
     if (!all) co_return problem_from(all.error(), r.request_id);
@@ -139,22 +148,26 @@ void register_region_routes(Context& ctx) {
     if (!reg) co_return problem_from(reg.error(), r.request_id);
     co_return json_response(200, region_json(ctx, reg.value()));
   });
-  rt.add("PATCH", "/v1/regions/{id}", Scope::kAdmin, [&ctx](Request& r) { return patch_region(ctx, r); });
+  rt.add("PATCH", "/v1/regions/{id}", Scope::kAdmin,
+         [&ctx](Request& r) { return patch_region(ctx, r); });
   rt.add("DELETE", "/v1/regions/{id}", Scope::kAdmin, [&ctx](Request& r) -> awaitable<Response> {
     auto st = co_await ctx.scheduler->delete_region(r.params["id"]);
     if (!st) co_return problem_from(st.error(), r.request_id);
     co_return no_content();
   });
-  rt.add("POST", "/v1/regions/{id}/agent-tokens", Scope::kAdmin, [&ctx](Request& r) -> awaitable<Response> {
-    auto reg = ctx.scheduler->get_region(r.params["id"]);
-    if (!reg) co_return problem_from(reg.error(), r.request_id);
-    auto m = mint(TokenKind::kAgent, reg.value().id, "", ctx.clock.now_ms(), ctx.ids);
-    auto st = co_await ctx.db.write([&](storage::Conn& c) { return insert_token(c, m.record); });
-    if (!st) co_return problem_from(st.error(), r.request_id);
-    ctx.tokens.add(m.record);
-    spdlog::info("agent token minted id={} region={}", m.record.id, m.record.region);
-    co_return json_response(201, {{"token", m.token}, {"id", m.record.id}, {"region", m.record.region}});
-  });
+  rt.add("POST", "/v1/regions/{id}/agent-tokens", Scope::kAdmin,
+         [&ctx](Request& r) -> awaitable<Response> {
+           auto reg = ctx.scheduler->get_region(r.params["id"]);
+           if (!reg) co_return problem_from(reg.error(), r.request_id);
+           auto m = mint(TokenKind::kAgent, reg.value().id, "", ctx.clock.now_ms(), ctx.ids);
+           auto st =
+               co_await ctx.db.write([&](storage::Conn& c) { return insert_token(c, m.record); });
+           if (!st) co_return problem_from(st.error(), r.request_id);
+           ctx.tokens.add(m.record);
+           spdlog::info("agent token minted id={} region={}", m.record.id, m.record.region);
+           co_return json_response(
+               201, {{"token", m.token}, {"id", m.record.id}, {"region", m.record.region}});
+         });
 }
 
 }  // namespace fc::api::detail

@@ -1,6 +1,6 @@
 #pragma once
-#include "common/asio_net.hpp"
 #include <boost/beast/http.hpp>
+#include "common/asio_net.hpp"
 
 #include <atomic>
 #include <random>
@@ -14,7 +14,8 @@ namespace fc::api::detail {
 inline std::string new_request_id() {
   static IdGenerator gen;
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch()).count();
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
   return gen.next("req_", now);
 }
 
@@ -76,7 +77,8 @@ void convert_request(boost::beast::http::request<Body>& msg, Request& req) {
   }
   std::string rid = req.header("x-request-id");
   bool sane = !rid.empty() && rid.size() <= 64;
-  for (char c : rid) sane = sane && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+  for (char c : rid)
+    sane = sane && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
   req.request_id = sane ? rid : new_request_id();
   req.body = std::move(msg.body());
 }

@@ -58,8 +58,10 @@ const Route* Router::match(const Request& r, std::vector<std::string>& allowed,
     for (std::size_t i = 0; i < segs.size() && ok; ++i) {
       const auto& s = route.segments[i];
       if (s.size() > 2 && s.front() == '{' && s.back() == '}') {
-        if (segs[i].empty()) ok = false;
-        else p[s.substr(1, s.size() - 2)] = segs[i];
+        if (segs[i].empty())
+          ok = false;
+        else
+          p[s.substr(1, s.size() - 2)] = segs[i];
       } else {
         ok = s == segs[i];
       }
@@ -102,9 +104,9 @@ std::optional<Principal> bearer_principal(const Request& r, const Authenticator&
 std::optional<Response> Router::admit(const Route& route, Request& r) const {
   auto p = bearer_principal(r, auth_);
   if (!p) {
-    auto resp = problem(401, "unauthorized", "Unauthorized",
-                        r.header("authorization").empty() ? "missing bearer token"
-                                                          : "unknown or revoked token");
+    auto resp = problem(
+        401, "unauthorized", "Unauthorized",
+        r.header("authorization").empty() ? "missing bearer token" : "unknown or revoked token");
     resp.headers.emplace_back("WWW-Authenticate", "Bearer");
     return resp;
   }

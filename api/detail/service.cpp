@@ -10,8 +10,8 @@ namespace fc::api {
 
 using detail::Context;
 
-Service::Service(asio::io_context& io, const config::Config& cfg, storage::Database& db, const Clock& clock,
-                 scheduler::Service& sched)
+Service::Service(asio::io_context& io, const config::Config& cfg, storage::Database& db,
+                 const Clock& clock, scheduler::Service& sched)
     : ctx_(std::make_unique<Context>(io, cfg, db, clock)) {
   ctx_->scheduler = &sched;
 }
@@ -117,7 +117,8 @@ int Service::active_requests() const {
 awaitable<void> Service::tick() {
   auto used = ctx_->tokens.take_dirty();
   if (used.empty()) co_return;
-  auto st = co_await ctx_->db.write([&](storage::Conn& c) { return detail::write_last_used(c, used); });
+  auto st =
+      co_await ctx_->db.write([&](storage::Conn& c) { return detail::write_last_used(c, used); });
   if (!st) {
     spdlog::warn("token last-use flush failed tokens={} code={} detail={}", used.size(),
                  code_name(st.error().code), st.error().detail);

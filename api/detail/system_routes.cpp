@@ -13,20 +13,22 @@ std::string gauges_text(Context& ctx) {
   std::string o;
   auto ws = ctx.db.stats();
   auto line = [&](const char* name, const char* help, const char* type, double v) {
-    o += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
-         std::to_string(v) + "\n";
+    o += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+         name + " " + std::to_string(v) + "\n";
   };
-  line("fleetcommand_db_transactions_total", "Write transactions committed through the group-commit writer.",
-       "counter", static_cast<double>(ws.transactions));
-  line("fleetcommand_db_commits_total", "SQLite commits (one fsync each) made by the writer.", "counter",
-       static_cast<double>(ws.batches));
+  line("fleetcommand_db_transactions_total",
+       "Write transactions committed through the group-commit writer.", "counter",
+       static_cast<double>(ws.transactions));
+  line("fleetcommand_db_commits_total", "SQLite commits (one fsync each) made by the writer.",
+       "counter", static_cast<double>(ws.batches));
   line("fleetcommand_db_failed_transactions_total", "Write transactions rolled back.", "counter",
        static_cast<double>(ws.failed));
   line("fleetcommand_db_write_queue", "Write transactions waiting for the writer.", "gauge",
        static_cast<double>(ws.queued));
   auto g = storage::gauges(ctx.db.read(), ctx.clock.now_ms());
   if (g) {
-    o += "# HELP fleetcommand_jobs Jobs in the durable queue by state.\n# TYPE fleetcommand_jobs gauge\n";
+    o += "# HELP fleetcommand_jobs Jobs in the durable queue by state.\n# TYPE fleetcommand_jobs "
+         "gauge\n";
     o += "fleetcommand_jobs{state=\"queued\"} " + std::to_string(g.value().queued) + "\n";
     o += "fleetcommand_jobs{state=\"leased\"} " + std::to_string(g.value().leased) + "\n";
     o += "fleetcommand_jobs{state=\"dead\"} " + std::to_string(g.value().dead) + "\n";
@@ -56,8 +58,8 @@ void register_system_routes(Context& ctx) {
     r.body = ctx.metrics.render() + gauges_text(ctx);
     co_return r;
   };
-  ctx.router.add("GET", "/metrics", ctx.cfg.api_metrics_require_admin ? Scope::kAdmin : Scope::kPublic,
-                 metrics);
+  ctx.router.add("GET", "/metrics",
+                 ctx.cfg.api_metrics_require_admin ? Scope::kAdmin : Scope::kPublic, metrics);
 }
 
 }  // namespace fc::api::detail

@@ -16,8 +16,7 @@ json token_json(const TokenRecord& r) {
           {"region", r.region.empty() ? json(nullptr) : json(r.region)},
           {"workspace_id", r.workspace_id.empty() ? json(nullptr) : json(r.workspace_id)},
           {"created_at", format_rfc3339(r.created_at)},
-          {"last_used_at",
-           r.last_used_at ? json(format_rfc3339(*r.last_used_at)) : json(nullptr)}};
+          {"last_used_at", r.last_used_at ? json(format_rfc3339(*r.last_used_at)) : json(nullptr)}};
 }
 
 awaitable<Response> list_tokens(Context& ctx) {

@@ -19,8 +19,9 @@ TokenKind kind_from(const std::string& s) {
 
 // A row selected by kSelectAll or kSelectByHash.
 TokenRecord token_row(const storage::Stmt& s) {
-  return TokenRecord{s.col_text(0), kind_from(s.col_text(1)), s.col_text(2), s.col_text(3),
-                     s.col_text(4), s.col_int(5),  s.col_opt_int(6)};
+  return TokenRecord{
+      s.col_text(0), kind_from(s.col_text(1)), s.col_text(2), s.col_text(3), s.col_text(4),
+      s.col_int(5),  s.col_opt_int(6)};
 }
 
 }  // namespace

@@ -66,7 +66,8 @@ void TokenStore::remove(const std::string& id) {
 void TokenStore::remove_scope(const std::string& region, const std::string& workspace_id) {
   std::vector<std::string> ids;
   for (const auto& [h, r] : by_hash_) {
-    if ((!region.empty() && r.region == region) || (!workspace_id.empty() && r.workspace_id == workspace_id))
+    if ((!region.empty() && r.region == region) ||
+        (!workspace_id.empty() && r.workspace_id == workspace_id))
       ids.push_back(r.id);
   }
   for (const auto& id : ids) remove(id);

@@ -17,13 +17,17 @@ json workspace_json(Context& ctx, const sch::Workspace& w) {
             {"region", w.region},
             {"state", w.state},
             {"generation", w.generation},
-            {"observed", {{"generation", w.observed_generation}, {"phase", w.observed_phase},
-                          {"message", w.observed_message}}},
-            {"resources", {{"memory_mib", w.resources.memory_mib}, {"cpu_millis", w.resources.cpu_millis}}},
+            {"observed",
+             {{"generation", w.observed_generation},
+              {"phase", w.observed_phase},
+              {"message", w.observed_message}}},
+            {"resources",
+             {{"memory_mib", w.resources.memory_mib}, {"cpu_millis", w.resources.cpu_millis}}},
             {"placement", sch::placement_json(w.placement)},
             {"spec", w.spec},
-            {"dns", {{"published", w.dns_region.has_value()},
-                     {"region", w.dns_region ? json(*w.dns_region) : json(nullptr)}}},
+            {"dns",
+             {{"published", w.dns_region.has_value()},
+              {"region", w.dns_region ? json(*w.dns_region) : json(nullptr)}}},
             {"created_at", format_rfc3339(w.created_at)},
             {"updated_at", format_rfc3339(w.updated_at)}};
   if (w.target_region) j["target_region"] = *w.target_region;
@@ -46,7 +50,7 @@ void check_spec(JsonIn& in, const json& s) {
   (void)in.str_map(s, "env", "spec.env");
 }
 
-// The Idempotency-Key of a create request (docs/api.md); key "" = none.
+// The Idempotency-Key of a create request (docs/api-server.md); key "" = none.
 struct IdemKey {
   std::string key;
   std::string scope;
@@ -139,19 +143,21 @@ awaitable<Response> list_workspaces(Context& ctx, Request& r) {
     const auto& s = r.query["limit"];
     bool digits = !s.empty() && s.size() <= 5 && std::all_of(s.begin(), s.end(), ::isdigit);
     limit = digits ? std::stoi(s) : -1;
-    if (limit < 1 || limit > 1000) co_return validation_failed({{"limit", "must be an integer from 1 to 1000"}});
+    if (limit < 1 || limit > 1000)
+      co_return validation_failed({{"limit", "must be an integer from 1 to 1000"}});
   }
   std::string state = r.query.count("state") ? r.query["state"] : "";
   if (!state.empty() && state != "scheduled" && state != "migrating" && state != "deleting")
     co_return validation_failed({{"state", "must be one of scheduled, migrating, deleting"}});
   std::string cursor = r.query.count("cursor") ? r.query["cursor"] : "";
-  auto items = ctx.scheduler->list_workspaces(r.query.count("region") ? r.query["region"] : "", state, limit + 1,
-                                              cursor);
+  auto items = ctx.scheduler->list_workspaces(r.query.count("region") ? r.query["region"] : "",
+                                              state, limit + 1, cursor);
   if (!items) co_return problem_from(items.error(), r.request_id);
   auto& v = items.value();
   json out = json::array();
   json next = nullptr;
-  for (std::size_t i = 0; i < v.size() && static_cast<int>(i) < limit; ++i) out.push_back(workspace_json(ctx, v[i]));
+  for (std::size_t i = 0; i < v.size() && static_cast<int>(i) < limit; ++i)
+    out.push_back(workspace_json(ctx, v[i]));
   if (static_cast<int>(v.size()) > limit) next = v[static_cast<std::size_t>(limit) - 1].id;
   co_return json_response(200, {{"items", out}, {"next_cursor", next}});
 }
@@ -202,14 +208,18 @@ awaitable<Response> migrate_workspace(Context& ctx, Request& r) {
 
 void register_workspace_routes(Context& ctx) {
   auto& rt = ctx.router;
-  rt.add("POST", "/v1/workspaces", Scope::kAdmin, [&ctx](Request& r) { return create_workspace(ctx, r); });
-  rt.add("GET", "/v1/workspaces", Scope::kAdmin, [&ctx](Request& r) { return list_workspaces(ctx, r); });
-  rt.add("GET", "/v1/workspaces/{id}", Scope::kAdminOrTenant, [&ctx](Request& r) -> awaitable<Response> {
-    auto w = visible_workspace(ctx, r);
-    if (!w) co_return problem_from(w.error(), r.request_id);
-    co_return json_response(200, workspace_json(ctx, w.value()));
-  });
-  rt.add("PATCH", "/v1/workspaces/{id}", Scope::kAdmin, [&ctx](Request& r) { return patch_workspace(ctx, r); });
+  rt.add("POST", "/v1/workspaces", Scope::kAdmin,
+         [&ctx](Request& r) { return create_workspace(ctx, r); });
+  rt.add("GET", "/v1/workspaces", Scope::kAdmin,
+         [&ctx](Request& r) { return list_workspaces(ctx, r); });
+  rt.add("GET", "/v1/workspaces/{id}", Scope::kAdminOrTenant,
+         [&ctx](Request& r) -> awaitable<Response> {
+           auto w = visible_workspace(ctx, r);
+           if (!w) co_return problem_from(w.error(), r.request_id);
+           co_return json_response(200, workspace_json(ctx, w.value()));
+         });
+  rt.add("PATCH", "/v1/workspaces/{id}", Scope::kAdmin,
+         [&ctx](Request& r) { return patch_workspace(ctx, r); });
   rt.add("POST", "/v1/workspaces/{id}/migrate", Scope::kAdmin,
          [&ctx](Request& r) { return migrate_workspace(ctx, r); });
   rt.add("DELETE", "/v1/workspaces/{id}", Scope::kAdmin, [&ctx](Request& r) -> awaitable<Response> {
@@ -219,15 +229,18 @@ void register_workspace_routes(Context& ctx) {
     if (force) ctx.tokens.remove_scope("", w.value().id);
     co_return json_response(202, workspace_json(ctx, w.value()));
   });
-  rt.add("POST", "/v1/workspaces/{id}/tenant-tokens", Scope::kAdmin, [&ctx](Request& r) -> awaitable<Response> {
-    auto w = ctx.scheduler->get_workspace(r.params["id"]);
-    if (!w) co_return problem_from(w.error(), r.request_id);
-    auto m = mint(TokenKind::kTenant, "", w.value().id, ctx.clock.now_ms(), ctx.ids);
-    auto st = co_await ctx.db.write([&](storage::Conn& c) { return insert_token(c, m.record); });
-    if (!st) co_return problem_from(st.error(), r.request_id);
-    ctx.tokens.add(m.record);
-    co_return json_response(201, {{"token", m.token}, {"id", m.record.id}, {"workspace_id", w.value().id}});
-  });
+  rt.add("POST", "/v1/workspaces/{id}/tenant-tokens", Scope::kAdmin,
+         [&ctx](Request& r) -> awaitable<Response> {
+           auto w = ctx.scheduler->get_workspace(r.params["id"]);
+           if (!w) co_return problem_from(w.error(), r.request_id);
+           auto m = mint(TokenKind::kTenant, "", w.value().id, ctx.clock.now_ms(), ctx.ids);
+           auto st =
+               co_await ctx.db.write([&](storage::Conn& c) { return insert_token(c, m.record); });
+           if (!st) co_return problem_from(st.error(), r.request_id);
+           ctx.tokens.add(m.record);
+           co_return json_response(
+               201, {{"token", m.token}, {"id", m.record.id}, {"workspace_id", w.value().id}});
+         });
 }
 
 }  // namespace fc::api::detail

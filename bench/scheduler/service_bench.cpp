@@ -77,7 +77,8 @@ fc::awaitable<void> worker(Run& r) {
 double pct(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(static_cast<double>(v.size()) * p / 100))];
+  return v[std::min(v.size() - 1,
+                    static_cast<std::size_t>(static_cast<double>(v.size()) * p / 100))];
 }
 
 int migrate(const std::string& path) {
@@ -97,8 +98,14 @@ int bench(const Args& a) {
   fc::scheduler::Service::Options o;
   o.heartbeat_timeout_s = 86400;
   fc::scheduler::Service svc(io, *db.value(), clock, o);
-  if (auto st = svc.load(); !st) return std::fprintf(stderr, "load: %s\n", st.error().detail.c_str()), 1;
-  Run r{svc, a.count, 0, 0, Steady::now() + std::chrono::milliseconds(static_cast<long>(a.budget_s * 1000)), {}};
+  if (auto st = svc.load(); !st)
+    return std::fprintf(stderr, "load: %s\n", st.error().detail.c_str()), 1;
+  Run r{svc,
+        a.count,
+        0,
+        0,
+        Steady::now() + std::chrono::milliseconds(static_cast<long>(a.budget_s * 1000)),
+        {}};
   r.lat_ms.reserve(static_cast<std::size_t>(a.count));
   for (int i = 0; i < a.coroutines; ++i) fc::asio::co_spawn(io, worker(r), fc::asio::detached);
   auto t0 = Steady::now();
@@ -106,9 +113,11 @@ int bench(const Args& a) {
   double s = std::chrono::duration<double>(Steady::now() - t0).count();
   db.value()->close();
   long ok = static_cast<long>(r.lat_ms.size()) - r.failed;
-  std::printf("in-process: %ld placements (%ld failed) in %.2f s = %.0f placements/s, %d coroutines, "
-              "p50 %.2f ms p99 %.2f ms\n",
-              ok, r.failed, s, static_cast<double>(ok) / s, a.coroutines, pct(r.lat_ms, 50), pct(r.lat_ms, 99));
+  std::printf(
+      "in-process: %ld placements (%ld failed) in %.2f s = %.0f placements/s, %d coroutines, "
+      "p50 %.2f ms p99 %.2f ms\n",
+      ok, r.failed, s, static_cast<double>(ok) / s, a.coroutines, pct(r.lat_ms, 50),
+      pct(r.lat_ms, 99));
   return r.failed ? 1 : 0;
 }
 
@@ -117,8 +126,9 @@ int bench(const Args& a) {
 int main(int argc, char** argv) {
   Args a;
   if (!parse(argc, argv, a)) {
-    std::fprintf(stderr, "usage: service_bench --db FILE [--migrate-only] [--count N] [--coroutines C] "
-                         "[--budget-s S]\n");
+    std::fprintf(stderr,
+                 "usage: service_bench --db FILE [--migrate-only] [--count N] [--coroutines C] "
+                 "[--budget-s S]\n");
     return 2;
   }
   return a.migrate_only ? migrate(a.db) : bench(a);

@@ -59,11 +59,13 @@ std::vector<Row> make_rows(int n) {
   const std::int64_t t0 = 1'764'000'000'000;
   for (int i = 0; i < n; ++i) {
     std::string id = ids.next("ws_", t0 + i / 8);
-    std::string p = R"({"name":"tenant-)" + std::to_string(i) +
-                    R"(","resources":{"memory_mib":600,"cpu_millis":250},"placement":{"regions":["eu-west-1",)"
-                    R"("us-east-1"],"labels":{"jurisdiction":"eu"}},"spec":{"image":"rocketchat/rocket.chat:6.5.0",)"
-                    R"("env":{"ROOT_URL":"https://tenant-)" + std::to_string(i) +
-                    R"(.fleet.example","MONGO_OPLOG":"true","PAD":"xxxxxxxxxxxxxxxxxxxxxxxxxxxx"}}})";
+    std::string p =
+        R"({"name":"tenant-)" + std::to_string(i) +
+        R"(","resources":{"memory_mib":600,"cpu_millis":250},"placement":{"regions":["eu-west-1",)"
+        R"("us-east-1"],"labels":{"jurisdiction":"eu"}},"spec":{"image":"rocketchat/rocket.chat:6.5.0",)"
+        R"("env":{"ROOT_URL":"https://tenant-)" +
+        std::to_string(i) +
+        R"(.fleet.example","MONGO_OPLOG":"true","PAD":"xxxxxxxxxxxxxxxxxxxxxxxxxxxx"}}})";
     out.push_back({std::move(id), std::move(p), t0 + i});
   }
   return out;
@@ -74,7 +76,9 @@ fc::Status insert(Conn& c, const Row& r) {
   return st.bind_all(r.id, r.payload, r.created_at).run();
 }
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 void percentiles(std::vector<double>& lat, Result& r) {
   if (lat.empty()) return;
@@ -123,7 +127,8 @@ Result group_commit(const Args& a, const std::vector<Row>& rows, const std::stri
   fc::asio::io_context io;
   auto before = db.value()->stats();
   auto t0 = Clock::now();
-  s.deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.budget_s));
+  s.deadline =
+      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.budget_s));
   for (int w = 0; w < a.writers; ++w) fc::asio::co_spawn(io, writer(&s), fc::asio::detached);
   io.run();
   Result r{"group commit (Database::write)"};
@@ -134,15 +139,16 @@ Result group_commit(const Args& a, const std::vector<Row>& rows, const std::stri
   return r;
 }
 
-Result raw(const Args& a, const std::vector<Row>& rows, int limit, int per_tx, const std::string& path,
-           const char* name) {
+Result raw(const Args& a, const std::vector<Row>& rows, int limit, int per_tx,
+           const std::string& path, const char* name) {
   auto c = Conn::open(path, fc::storage::OpenMode::kReadWrite);  // WAL + synchronous=FULL
   if (!c || !c.value()->exec(kSchema)) die("cannot create " + path);
   Conn& conn = *c.value();
   Result r{name};
   std::vector<double> lat;
   auto t0 = Clock::now();
-  auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.budget_s));
+  auto deadline =
+      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.budget_s));
   int n = std::min<int>(limit, static_cast<int>(rows.size()));
   for (int i = 0; i < n && Clock::now() < deadline;) {
     auto t = Clock::now();
@@ -164,9 +170,12 @@ Result raw(const Args& a, const std::vector<Row>& rows, int limit, int per_tx, c
 void print(const Result& r) {
   double rps = r.seconds > 0 ? r.rows / r.seconds : 0;
   std::printf("| %-34s | %7d | %7.2f | %9.0f | %7llu | %7.1f |", r.name, r.rows, r.seconds, rps,
-              static_cast<unsigned long long>(r.commits), r.commits ? double(r.rows) / r.commits : 0.0);
-  if (r.p99_ms > 0) std::printf(" %6.2f / %6.2f |\n", r.p50_ms, r.p99_ms);
-  else std::printf(" %15s |\n", "-");
+              static_cast<unsigned long long>(r.commits),
+              r.commits ? double(r.rows) / r.commits : 0.0);
+  if (r.p99_ms > 0)
+    std::printf(" %6.2f / %6.2f |\n", r.p50_ms, r.p99_ms);
+  else
+    std::printf(" %15s |\n", "-");
 }
 
 Args parse(int argc, char** argv) {
@@ -177,12 +186,18 @@ Args parse(int argc, char** argv) {
       if (i + 1 >= argc) die("missing value for " + k);
       return argv[++i];
     };
-    if (k == "--rows") a.rows = std::atoi(next());
-    else if (k == "--writers") a.writers = std::atoi(next());
-    else if (k == "--raw-rows") a.raw_rows = std::atoi(next());
-    else if (k == "--budget-s") a.budget_s = std::atof(next());
-    else if (k == "--dir") a.dir = next();
-    else die("unknown argument " + k);
+    if (k == "--rows")
+      a.rows = std::atoi(next());
+    else if (k == "--writers")
+      a.writers = std::atoi(next());
+    else if (k == "--raw-rows")
+      a.raw_rows = std::atoi(next());
+    else if (k == "--budget-s")
+      a.budget_s = std::atof(next());
+    else if (k == "--dir")
+      a.dir = next();
+    else
+      die("unknown argument " + k);
   }
   if (a.rows < 1 || a.writers < 1 || a.raw_rows < 1 || a.budget_s <= 0) die("bad arguments");
   return a;
@@ -199,21 +214,24 @@ int main(int argc, char** argv) {
   if (!::mkdtemp(buf.data())) die("mkdtemp failed in " + base);
   std::filesystem::path dir(buf.data());
   auto rows = make_rows(std::max(a.rows, a.raw_rows));
-  std::printf("storage_bench: %d rows of ~%zu bytes, %d writers, dir %s\n\n", a.rows, rows[0].payload.size() + 30,
-              a.writers, dir.c_str());
-  std::printf("| %-34s | %7s | %7s | %9s | %7s | %7s | %15s |\n", "variant", "rows", "seconds", "rows/s", "commits",
-              "rows/commit", "p50/p99 ms");
+  std::printf("storage_bench: %d rows of ~%zu bytes, %d writers, dir %s\n\n", a.rows,
+              rows[0].payload.size() + 30, a.writers, dir.c_str());
+  std::printf("| %-34s | %7s | %7s | %9s | %7s | %7s | %15s |\n", "variant", "rows", "seconds",
+              "rows/s", "commits", "rows/commit", "p50/p99 ms");
   std::printf("|%s|---------|---------|-----------|---------|---------|-----------------|\n",
               std::string(36, '-').c_str());
   auto g = group_commit(a, rows, (dir / "group.db").string());
   print(g);
-  auto one = raw(a, rows, a.raw_rows, 1, (dir / "raw1.db").string(), "raw SQLite, 1 row per transaction");
+  auto one =
+      raw(a, rows, a.raw_rows, 1, (dir / "raw1.db").string(), "raw SQLite, 1 row per transaction");
   print(one);
-  auto batched = raw(a, rows, a.rows, 1000, (dir / "raw1000.db").string(), "raw SQLite, 1000 rows per tx");
+  auto batched =
+      raw(a, rows, a.rows, 1000, (dir / "raw1000.db").string(), "raw SQLite, 1000 rows per tx");
   print(batched);
-  double g_rps = g.rows / g.seconds, one_rps = one.rows / one.seconds, b_rps = batched.rows / batched.seconds;
-  std::printf("\ngroup commit = %.1fx one-row transactions, %.2fx of 1000-row batches\n", g_rps / one_rps,
-              g_rps / b_rps);
+  double g_rps = g.rows / g.seconds, one_rps = one.rows / one.seconds,
+         b_rps = batched.rows / batched.seconds;
+  std::printf("\ngroup commit = %.1fx one-row transactions, %.2fx of 1000-row batches\n",
+              g_rps / one_rps, g_rps / b_rps);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   return 0;

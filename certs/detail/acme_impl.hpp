@@ -17,7 +17,11 @@ std::shared_ptr<spdlog::logger> certs_logger();
 
 struct AcmeClient::Impl {
   Impl(AcmeConfig c, const Clock& clk, std::unique_ptr<detail::HttpsClient> h, detail::EcKey k)
-      : cfg(std::move(c)), clock(&clk), http(std::move(h)), key(std::move(k)), kid(cfg.account_url) {}
+      : cfg(std::move(c)),
+        clock(&clk),
+        http(std::move(h)),
+        key(std::move(k)),
+        kid(cfg.account_url) {}
 
   AcmeConfig cfg;
   const Clock* clock;
@@ -38,8 +42,9 @@ struct AcmeClient::Impl {
   void keep_nonce(const detail::HttpResponse& r);
   Error fail(const detail::HttpResponse& r);
   // RFC 8555 §6.2: signed POST; badNonce retried with the fresh nonce (§6.5).
-  awaitable<Result<detail::HttpResponse>> post(std::string url, std::optional<nlohmann::json> payload,
-                                               bool with_jwk, std::string accept = {});
+  awaitable<Result<detail::HttpResponse>> post(std::string url,
+                                               std::optional<nlohmann::json> payload, bool with_jwk,
+                                               std::string accept = {});
   awaitable<Result<detail::HttpResponse>> post_as_get(std::string url, std::string accept = {});
   awaitable<Result<AccountResult>> account(bool only_return_existing);
   awaitable<Status> ensure_account();

@@ -60,8 +60,8 @@ std::optional<std::int64_t> parse_retry_after(std::string_view value, SysTime no
 Result<SysTime> parse_rfc3339(std::string_view text);
 // Polling an authorization or order that is still pending/processing.
 struct PollSchedule {
-  std::int64_t first_ms = 50;    // wait before the first poll (values < 1 count as 1)
-  std::int64_t max_ms = 60000;   // cap on the schedule's own growth
+  std::int64_t first_ms = 50;   // wait before the first poll (values < 1 count as 1)
+  std::int64_t max_ms = 60000;  // cap on the schedule's own growth
 };
 // How long to wait before the n-th poll in a row of an unchanged status
 // (n >= 1; smaller counts as 1): first_ms * 2^(n-1) capped by max_ms, and never

@@ -17,7 +17,7 @@ namespace fc::certs::detail {
 struct HttpsOptions {
   std::string ca_bundle;  // extra trust anchors (PEM file); system store always used
   std::chrono::milliseconds timeout{15000};  // per request: connect + TLS + write + read
-  std::size_t body_limit = 1 << 20;           // larger bodies → kTooLarge
+  std::size_t body_limit = 1 << 20;          // larger bodies → kTooLarge
   std::string user_agent = "fleetcommand-acme/0.1";
 };
 

@@ -38,7 +38,8 @@ struct OrderInputs {
   OrderState state;
   bool ari_renewal = false;
 };
-OrderInputs order_inputs(const detail::CertRow& row, const std::string& issuer_name, std::int64_t now);
+OrderInputs order_inputs(const detail::CertRow& row, const std::string& issuer_name,
+                         std::int64_t now);
 
 // A renewalInfo answer applied to the row: a window → renew_after inside it
 // (plan_renewal), the window stored, next request after Retry-After (1-24 h);
@@ -52,8 +53,8 @@ void apply_ari_answer(detail::CertRow& row, const CertInfo& cert,
 using Rfc2136Zone = dns::Rfc2136Target;
 // The zone whose primary gets the TXT for `owner`: the longest provider zone
 // containing it; nullptr for names in the platform zone (embedded server).
-const Rfc2136Zone* match_rfc2136_zone(const std::vector<Rfc2136Zone>& zones, const std::string& platform_zone,
-                                      const std::string& owner);
+const Rfc2136Zone* match_rfc2136_zone(const std::vector<Rfc2136Zone>& zones,
+                                      const std::string& platform_zone, const std::string& owner);
 
 struct Service::Impl {
   asio::io_context& io;
@@ -103,28 +104,29 @@ struct Service::Impl {
   awaitable<storage::JobOutcome> run_acme(detail::CertRow row, std::int64_t idx);
   awaitable<storage::JobOutcome> step_failed(detail::CertRow row, const AcmeClient& cl, Error e);
   awaitable<storage::JobOutcome> order_done(detail::CertRow row, OrderState st, std::int64_t idx);
-  awaitable<storage::JobOutcome> store_issued(detail::CertRow row, std::string chain, std::string key,
-                                              const std::string& issuer);
+  awaitable<storage::JobOutcome> store_issued(detail::CertRow row, std::string chain,
+                                              std::string key, const std::string& issuer);
   awaitable<storage::JobOutcome> record_failure(detail::CertRow row, const Error& e,
                                                 detail::ErrorClass cls,
                                                 std::optional<std::int64_t> retry_after_s);
   awaitable<Result<AcmeClient*>> client(std::int64_t idx);
   Result<OrderState> load_order(const detail::CertRow& row);
-  awaitable<Status> persist_step(detail::CertRow& row, const OrderState& st, const std::string& prev_url,
-                                 std::int64_t idx);
+  awaitable<Status> persist_step(detail::CertRow& row, const OrderState& st,
+                                 const std::string& prev_url, std::int64_t idx);
   std::optional<storage::JobOutcome> not_due(detail::CertRow& row, std::int64_t now);
 
   // renewal_job.cpp
   std::optional<std::int64_t> issuer_by_name(const std::string& name) const;
   awaitable<void> check_ari(detail::CertRow& row, std::int64_t now);
-  awaitable<std::optional<storage::JobOutcome>> reserve_order(detail::CertRow& row, std::int64_t idx,
-                                                              std::int64_t now);
+  awaitable<std::optional<storage::JobOutcome>> reserve_order(detail::CertRow& row,
+                                                              std::int64_t idx, std::int64_t now);
   awaitable<void> order_invalid(const detail::CertRow& row, std::int64_t idx);
 
   // dns01_rfc2136.cpp: the external zone for a challenge owner name (nullptr:
   // the platform zone or no provider), and one TXT add/delete there.
   const Rfc2136Zone* rfc2136_zone_for(const std::string& owner) const;
-  awaitable<Status> rfc2136_txt(const Rfc2136Zone& z, std::string owner, std::string value, bool add);
+  awaitable<Status> rfc2136_txt(const Rfc2136Zone& z, std::string owner, std::string value,
+                                bool add);
   awaitable<void> sweep_external_txt();
   std::int64_t next_txt_sweep = 0;
 };

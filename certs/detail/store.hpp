@@ -42,7 +42,8 @@ std::string names_key(std::vector<std::string> names);
 
 Result<std::optional<CertRow>> load_cert(storage::Conn& c, const std::string& id);
 Result<std::optional<std::string>> find_by_names(storage::Conn& c, const std::string& key);
-Result<std::vector<CertRow>> list_certs(storage::Conn& c, const std::string& hostname, const std::string& workspace);
+Result<std::vector<CertRow>> list_certs(storage::Conn& c, const std::string& hostname,
+                                        const std::string& workspace);
 Status insert_cert(storage::Conn& c, const CertRow& r, std::int64_t now);
 Status update_cert(storage::Conn& c, const CertRow& r, std::int64_t now);
 Status delete_cert(storage::Conn& c, const std::string& id);
@@ -52,14 +53,15 @@ Result<std::optional<std::string>> get_meta(storage::Conn& c, const std::string&
 Status put_meta(storage::Conn& c, const std::string& key, const std::string& value);
 
 // Orders history (budgets are derived from it).
-Status record_order(storage::Conn& c, const std::string& issuer, const CertRow& r, const std::string& order_url,
-                    std::int64_t now);
+Status record_order(storage::Conn& c, const std::string& issuer, const CertRow& r,
+                    const std::string& order_url, std::int64_t now);
 // `result`: kValid or kInvalid (cert_orders.result, stored by its name).
 Status finish_order(storage::Conn& c, const std::string& order_url, OrderStatus result,
                     std::int64_t now);
 
 // Budget buckets (cert_budget_buckets, migration 0008).
-Result<TatMap> load_tats(storage::Conn& c, const std::string& issuer, const std::vector<BucketUse>& uses);
+Result<TatMap> load_tats(storage::Conn& c, const std::string& issuer,
+                         const std::vector<BucketUse>& uses);
 Status save_tats(storage::Conn& c, const std::string& issuer, const TatMap& tats);
 // Renewals due now that have no order yet (new orders leave them tokens).
 Result<std::int64_t> count_due_renewals(storage::Conn& c, std::int64_t now);

@@ -15,9 +15,9 @@
 #include <map>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "certs/acme.hpp"
 #include "certs/tools/fixture_solvers.hpp"
@@ -106,8 +106,11 @@ json issue_result(const Args& a, const OrderState& fin, const AcmeClient& client
   write_file(dir + "/chain.pem", fin.certificate_pem);
   write_file(dir + "/key.pem", fin.key_pem);
   auto info = parse_leaf(fin.certificate_pem);
-  json j{{"ok", true}, {"order_url", fin.order_url}, {"account_url", fin.account_url},
-         {"steps", fin.steps}, {"bad_nonce_retries", client.bad_nonce_retries()}};
+  json j{{"ok", true},
+         {"order_url", fin.order_url},
+         {"account_url", fin.account_url},
+         {"steps", fin.steps},
+         {"bad_nonce_retries", client.bad_nonce_retries()}};
   if (info) {
     j["dns_names"] = info.value().dns_names;
     j["issuer_cn"] = info.value().issuer_cn;
@@ -160,8 +163,11 @@ awaitable<json> run(Args a) {
   if (a.command == "account") {
     auto acct = co_await c.account(a.has("--only-existing"));
     if (!acct) co_return error_json(acct.error(), &c);
-    co_return json{{"ok", true}, {"account_url", acct.value().url}, {"created", acct.value().created},
-                   {"status", acct.value().status}, {"bad_nonce_retries", c.bad_nonce_retries()}};
+    co_return json{{"ok", true},
+                   {"account_url", acct.value().url},
+                   {"created", acct.value().created},
+                   {"status", acct.value().status},
+                   {"bad_nonce_retries", c.bad_nonce_retries()}};
   }
   const std::string cert = read_file(a.get("--cert"));
   if (a.command == "revoke") {
@@ -200,13 +206,15 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("fixture"));  // stdout: the JSON result
   asio::io_context io;
   json result;
-  asio::co_spawn(io, [&]() -> awaitable<void> {
-                   result = co_await run(args);
-                   io.stop();  // the HTTP-01 responder's accept loop would keep run() going
-                 },
-                 [](std::exception_ptr e) {
-                   if (e) std::rethrow_exception(e);
-                 });
+  asio::co_spawn(
+      io,
+      [&]() -> awaitable<void> {
+        result = co_await run(args);
+        io.stop();  // the HTTP-01 responder's accept loop would keep run() going
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
   io.run();
   std::cout << result.dump() << std::endl;
   return result.value("ok", false) ? 0 : 1;

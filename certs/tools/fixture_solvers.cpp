@@ -1,5 +1,5 @@
-#include "common/asio_net.hpp"
 #include "certs/tools/fixture_solvers.hpp"
+#include "common/asio_net.hpp"
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -15,7 +15,8 @@ namespace {
 
 constexpr std::string_view kPrefix = "/.well-known/acme-challenge/";
 
-awaitable<void> serve_one(tcp::socket sock, std::shared_ptr<std::map<std::string, std::string>> tokens,
+awaitable<void> serve_one(tcp::socket sock,
+                          std::shared_ptr<std::map<std::string, std::string>> tokens,
                           std::shared_ptr<int> served) {
   beast::tcp_stream stream(std::move(sock));
   beast::flat_buffer buf;
@@ -43,20 +44,23 @@ awaitable<void> serve_one(tcp::socket sock, std::shared_ptr<std::map<std::string
   }
 }
 
-awaitable<void> accept_loop(tcp::acceptor acceptor, std::shared_ptr<std::map<std::string, std::string>> tokens,
+awaitable<void> accept_loop(tcp::acceptor acceptor,
+                            std::shared_ptr<std::map<std::string, std::string>> tokens,
                             std::shared_ptr<int> served) {
   while (true) {
     error_code ec;
     tcp::socket sock = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
     if (ec) co_return;
-    asio::co_spawn(acceptor.get_executor(), serve_one(std::move(sock), tokens, served), asio::detached);
+    asio::co_spawn(acceptor.get_executor(), serve_one(std::move(sock), tokens, served),
+                   asio::detached);
   }
 }
 
 }  // namespace
 
 Http01Responder::Http01Responder(asio::any_io_executor ex, unsigned short port)
-    : tokens_(std::make_shared<std::map<std::string, std::string>>()), served_(std::make_shared<int>(0)) {
+    : tokens_(std::make_shared<std::map<std::string, std::string>>()),
+      served_(std::make_shared<int>(0)) {
   tcp::acceptor acceptor(ex, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   asio::co_spawn(ex, accept_loop(std::move(acceptor), tokens_, served_), asio::detached);
 }
@@ -93,12 +97,15 @@ awaitable<Status> ChallTestSrvDns01::post(std::string path, std::string body) {
   co_await http::async_read(stream, buf, res, asio::redirect_error(use_awaitable, ec));
   if (ec) co_return make_error(Code::kUnavailable, "challtestsrv read: " + ec.message());
   if (res.result_int() != 200)
-    co_return make_error(Code::kUnavailable, "challtestsrv " + path + " → " + std::to_string(res.result_int()));
+    co_return make_error(Code::kUnavailable,
+                         "challtestsrv " + path + " → " + std::to_string(res.result_int()));
   co_return ok();
 }
 
-awaitable<Status> ChallTestSrvDns01::present(std::string domain, std::string, std::string key_auth) {
-  nlohmann::json body{{"host", "_acme-challenge." + domain + "."}, {"value", dns01_txt_value(key_auth)}};
+awaitable<Status> ChallTestSrvDns01::present(std::string domain, std::string,
+                                             std::string key_auth) {
+  nlohmann::json body{{"host", "_acme-challenge." + domain + "."},
+                      {"value", dns01_txt_value(key_auth)}};
   auto r = co_await post("/set-txt", body.dump());
   co_return r;
 }

@@ -25,7 +25,8 @@ class Http01Responder final : public Solver {
 
 class ChallTestSrvDns01 final : public Solver {
  public:
-  ChallTestSrvDns01(std::string host, std::string port) : host_(std::move(host)), port_(std::move(port)) {}
+  ChallTestSrvDns01(std::string host, std::string port)
+      : host_(std::move(host)), port_(std::move(port)) {}
   std::string type() const override { return "dns-01"; }
   awaitable<Status> present(std::string domain, std::string token, std::string key_auth) override;
   awaitable<Status> cleanup(std::string domain, std::string token, std::string key_auth) override;

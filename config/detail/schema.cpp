@@ -19,7 +19,8 @@ std::string json_pointer(const std::string& path) {
 
 std::string env_name(const std::string& path) {
   std::string n = "FLEETCOMMAND_";
-  for (char c : path) n += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : path)
+    n += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return n;
 }
 
@@ -54,7 +55,8 @@ bool valid_ip_or_cidr(const std::string& s) {
   if (!valid_ip(addr, fam)) return false;
   if (slash == std::string::npos) return true;
   std::string bits = s.substr(slash + 1);
-  if (bits.empty() || bits.size() > 3 || !std::all_of(bits.begin(), bits.end(), ::isdigit)) return false;
+  if (bits.empty() || bits.size() > 3 || !std::all_of(bits.begin(), bits.end(), ::isdigit))
+    return false;
   int b = std::stoi(bits);
   return b >= 0 && b <= (fam == AF_INET ? 32 : 128);
 }
@@ -79,7 +81,9 @@ Validator int_v(std::int64_t lo, std::int64_t hi, const char* what = nullptr) {
   };
 }
 
-Validator duration_v() { return int_v(1, 10LL * 365 * 86400, "must be a duration in seconds, at least 1"); }
+Validator duration_v() {
+  return int_v(1, 10LL * 365 * 86400, "must be a duration in seconds, at least 1");
+}
 
 Validator bool_v() {
   return [](const json& v) -> std::string { return v.is_boolean() ? "" : "must be true or false"; };
@@ -126,7 +130,8 @@ Validator list_v(F item, bool nullable = false) {
 }
 
 // Checks an object's fields: required ones present, no unknown ones.
-std::string check_fields(const json& v, const std::map<std::string, std::pair<bool, Validator>>& fields) {
+std::string check_fields(const json& v,
+                         const std::map<std::string, std::pair<bool, Validator>>& fields) {
   if (!v.is_object()) return ": must be a JSON object";
   for (const auto& [k, spec] : fields) {
     if (spec.first && !v.contains(k)) return "." + k + ": is required";
@@ -142,10 +147,12 @@ std::string check_fields(const json& v, const std::map<std::string, std::pair<bo
 
 std::string tsig_item(const json& v) {
   return check_fields(v, {
-      {"name", {true, dns_name_v(false)}},
-      {"algorithm", {false, enum_v({"hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"})}},
-      {"secret", {true, string_v(false)}},
-  });
+                             {"name", {true, dns_name_v(false)}},
+                             {"algorithm",
+                              {false, enum_v({"hmac-sha1", "hmac-sha224", "hmac-sha256",
+                                              "hmac-sha384", "hmac-sha512"})}},
+                             {"secret", {true, string_v(false)}},
+                         });
 }
 
 std::string ip_item(const json& v, int fam) {
@@ -153,21 +160,23 @@ std::string ip_item(const json& v, int fam) {
 }
 
 std::string nameserver_item(const json& v) {
-  return check_fields(v, {
-      {"name", {true, dns_name_v(false)}},
-      {"ipv4", {false, list_v([](const json& x) { return ip_item(x, AF_INET); })}},
-      {"ipv6", {false, list_v([](const json& x) { return ip_item(x, AF_INET6); })}},
-  });
+  return check_fields(
+      v, {
+             {"name", {true, dns_name_v(false)}},
+             {"ipv4", {false, list_v([](const json& x) { return ip_item(x, AF_INET); })}},
+             {"ipv6", {false, list_v([](const json& x) { return ip_item(x, AF_INET6); })}},
+         });
 }
 
 std::string provider_item(const json& v) {
-  return check_fields(v, {
-      {"type", {true, enum_v({"rfc2136"})}},
-      {"server", {true, host_port_v()}},
-      {"zone", {true, dns_name_v(false)}},
-      {"tsig", {false, [](const json& t) { return tsig_item(t); }}},
-      {"retry_base_ms", {false, int_v(10, 3600000)}},  // provider sync backoff base (dns/)
-  });
+  return check_fields(
+      v, {
+             {"type", {true, enum_v({"rfc2136"})}},
+             {"server", {true, host_port_v()}},
+             {"zone", {true, dns_name_v(false)}},
+             {"tsig", {false, [](const json& t) { return tsig_item(t); }}},
+             {"retry_base_ms", {false, int_v(10, 3600000)}},  // provider sync backoff base (dns/)
+         });
 }
 
 std::string issuer_item(const json& v) {
@@ -175,17 +184,21 @@ std::string issuer_item(const json& v) {
   std::string e = enum_v({"acme", "internal"})(v["type"]);
   if (!e.empty()) return ".type: " + e;
   if (v["type"] == "internal")  // validity_s: leaf lifetime (short ones for tests), 10 s … 397 days
-    return check_fields(v, {{"type", {true, string_v(false)}}, {"validity_s", {false, int_v(10, 397 * 86400)}}});
+    return check_fields(
+        v, {{"type", {true, string_v(false)}}, {"validity_s", {false, int_v(10, 397 * 86400)}}});
   auto url_v = [](const json& u) -> std::string {
-    if (!u.is_string() || u.get<std::string>().rfind("https://", 0) != 0) return "must be an https:// URL";
+    if (!u.is_string() || u.get<std::string>().rfind("https://", 0) != 0)
+      return "must be an https:// URL";
     return "";
   };
   auto eab_v = [](const json& x) {
-    return check_fields(x, {{"kid", {true, string_v(false)}}, {"hmac_key", {true, string_v(false)}}});
+    return check_fields(x,
+                        {{"kid", {true, string_v(false)}}, {"hmac_key", {true, string_v(false)}}});
   };
   // A token bucket: capacity tokens, refilled continuously over period_s.
   auto bucket_v = [](const json& x) {
-    return check_fields(x, {{"capacity", {true, int_v(0, 1000000)}}, {"period_s", {true, int_v(1, 366 * 86400)}}});
+    return check_fields(
+        x, {{"capacity", {true, int_v(0, 1000000)}}, {"period_s", {true, int_v(1, 366 * 86400)}}});
   };
   auto budget_v = [bucket_v](const json& x) {
     return check_fields(x, {{"orders_per_3h", {false, int_v(0, 1000000)}},
@@ -198,16 +211,17 @@ std::string issuer_item(const json& v) {
                             {"failed_validations", {false, bucket_v}}});
   };
   return check_fields(v, {
-      {"type", {true, string_v(false)}},
-      {"directory", {true, url_v}},
-      {"email", {false, string_v(true)}},
-      {"ca_bundle", {false, string_v(true)}},
-      {"eab", {false, eab_v}},
-      {"caa_identities", {false, list_v([](const json& x) { return dns_name_v(false)(x); })}},
-      {"preferred_chain", {false, string_v(true)}},
-      {"key_type", {false, enum_v({"ecdsa-p256", "rsa2048"})}},
-      {"budgets", {false, budget_v}},
-  });
+                             {"type", {true, string_v(false)}},
+                             {"directory", {true, url_v}},
+                             {"email", {false, string_v(true)}},
+                             {"ca_bundle", {false, string_v(true)}},
+                             {"eab", {false, eab_v}},
+                             {"caa_identities",
+                              {false, list_v([](const json& x) { return dns_name_v(false)(x); })}},
+                             {"preferred_chain", {false, string_v(true)}},
+                             {"key_type", {false, enum_v({"ecdsa-p256", "rsa2048"})}},
+                             {"budgets", {false, budget_v}},
+                         });
 }
 
 }  // namespace
@@ -236,7 +250,8 @@ Schema::Schema() {
   S("dns.rrl.responses_per_second", Kind::kInt, int_v(0, 1000000));
   S("dns.secondaries", Kind::kJson, list_v(host_port_v()));
   S("dns.axfr_allow", Kind::kJson, list_v([](const json& v) -> std::string {
-      return v.is_string() && valid_ip_or_cidr(v.get<std::string>()) ? "" : "must be an address or CIDR";
+      return v.is_string() && valid_ip_or_cidr(v.get<std::string>()) ? ""
+                                                                     : "must be an address or CIDR";
     }));
   S("dns.axfr_tsig", Kind::kJson, list_v(tsig_item));
   S("dns.providers", Kind::kJson, list_v(provider_item));
@@ -244,7 +259,8 @@ Schema::Schema() {
   S("agents.heartbeat_timeout_s", Kind::kInt, duration_v());
   S("scheduler.policy", Kind::kString, enum_v({"spread", "binpack"}));
   S("scheduler.changelog_retention", Kind::kInt, int_v(100, 100000000));
-  S("log.level", Kind::kString, enum_v({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  S("log.level", Kind::kString,
+    enum_v({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   S("log.format", Kind::kString, enum_v({"text", "json"}));
   S("certs.issuers", Kind::kJson, [](const json& v) -> std::string {
     if (!v.is_array() || v.empty()) return "must be a non-empty JSON list";
@@ -274,8 +290,7 @@ Status Schema::set_leaf(json& tree, const std::string& path, const json& v) cons
   const auto& leaf = leaves_.at(path);
   std::string e = leaf.check(v);
   if (!e.empty()) {
-    return make_error(Code::kInvalidArgument,
-                      path + (e[0] == '.' || e[0] == '[' ? "" : ": ") + e);
+    return make_error(Code::kInvalidArgument, path + (e[0] == '.' || e[0] == '[' ? "" : ": ") + e);
   }
   tree[json::json_pointer(json_pointer(path))] = v;
   return ok();
@@ -287,7 +302,8 @@ Status Schema::merge(json& tree, const json& j, const std::string& prefix) const
     if (leaves_.count(path)) {
       BOOST_OUTCOME_TRY(set_leaf(tree, path, v));
     } else if (is_object_prefix(path)) {
-      if (!v.is_object()) return make_error(Code::kInvalidArgument, path + ": must be a JSON object");
+      if (!v.is_object())
+        return make_error(Code::kInvalidArgument, path + ": must be a JSON object");
       BOOST_OUTCOME_TRY(merge(tree, v, path));
     } else {
       return make_error(Code::kInvalidArgument, path + ": unknown configuration key");
@@ -304,15 +320,17 @@ Status Schema::merge_env(json& tree, const std::string& name, const std::string&
       case Kind::kString: v = value; break;
       case Kind::kBool:
         if (value != "true" && value != "false")
-          return make_error(Code::kInvalidArgument, path + " (from " + name + "): must be true or false");
+          return make_error(Code::kInvalidArgument,
+                            path + " (from " + name + "): must be true or false");
         v = value == "true";
         break;
       case Kind::kInt:
       case Kind::kJson:
         v = json::parse(value, nullptr, false);
         if (v.is_discarded())
-          return make_error(Code::kInvalidArgument, path + " (from " + name + "): not a valid " +
-                                                        (leaf.kind == Kind::kInt ? "integer" : "JSON value"));
+          return make_error(Code::kInvalidArgument,
+                            path + " (from " + name + "): not a valid " +
+                                (leaf.kind == Kind::kInt ? "integer" : "JSON value"));
         break;
     }
     auto st = set_leaf(tree, path, v);
@@ -326,7 +344,8 @@ Status Schema::merge_env(json& tree, const std::string& name, const std::string&
       if (env_name(prefix) != name) continue;
       json v = json::parse(value, nullptr, false);
       if (v.is_discarded() || !v.is_object())
-        return make_error(Code::kInvalidArgument, prefix + " (from " + name + "): must be a JSON object");
+        return make_error(Code::kInvalidArgument,
+                          prefix + " (from " + name + "): must be a JSON object");
       return merge(tree, v, prefix);
     }
   }

@@ -17,8 +17,8 @@ using Validator = std::function<std::string(const nlohmann::json&)>;
 enum class Kind { kString, kInt, kBool, kJson };
 
 struct Leaf {
-  Kind kind;         // how an environment value is parsed
-  Validator check;   // what the value must satisfy
+  Kind kind;        // how an environment value is parsed
+  Validator check;  // what the value must satisfy
 };
 
 class Schema {

@@ -9,7 +9,9 @@ using nlohmann::json;
 
 namespace {
 
-std::string opt_string(const json& v) { return v.is_string() ? v.get<std::string>() : std::string(); }
+std::string opt_string(const json& v) {
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
 
 std::vector<HostPort> host_ports(const json& list) {
   std::vector<HostPort> out;
@@ -41,13 +43,17 @@ void fill_dns(Config& c, const json& d) {
   if (c.dns_nameservers.empty()) {
     NameServer ns{"ns1." + c.dns_zone, {}, {}};
     unsigned char buf[16];
-    if (inet_pton(AF_INET, c.dns_listen.host.c_str(), buf) == 1) ns.ipv4.push_back(c.dns_listen.host);
-    else ns.ipv6.push_back(c.dns_listen.host);
+    if (inet_pton(AF_INET, c.dns_listen.host.c_str(), buf) == 1)
+      ns.ipv4.push_back(c.dns_listen.host);
+    else
+      ns.ipv6.push_back(c.dns_listen.host);
     c.dns_nameservers.push_back(ns);
   }
   const json& soa = d["soa"];
-  c.dns_soa.mname = soa["mname"].is_string() ? lower(soa["mname"].get<std::string>()) : c.dns_nameservers[0].name;
-  c.dns_soa.rname = soa["rname"].is_string() ? lower(soa["rname"].get<std::string>()) : "hostmaster." + c.dns_zone;
+  c.dns_soa.mname =
+      soa["mname"].is_string() ? lower(soa["mname"].get<std::string>()) : c.dns_nameservers[0].name;
+  c.dns_soa.rname = soa["rname"].is_string() ? lower(soa["rname"].get<std::string>())
+                                             : "hostmaster." + c.dns_zone;
   c.dns_soa.refresh = soa["refresh"].get<std::uint32_t>();
   c.dns_soa.retry = soa["retry"].get<std::uint32_t>();
   c.dns_soa.expire = soa["expire"].get<std::uint32_t>();
@@ -70,7 +76,8 @@ Result<Config> to_config(const json& t) {
   c.api_tls_cert_file = opt_string(api["tls"]["cert_file"]);
   c.api_tls_key_file = opt_string(api["tls"]["key_file"]);
   if (c.api_tls_cert_file.empty() != c.api_tls_key_file.empty())
-    return make_error(Code::kInvalidArgument, "api.tls: cert_file and key_file must be set together");
+    return make_error(Code::kInvalidArgument,
+                      "api.tls: cert_file and key_file must be set together");
   c.api_rate_limit_rps = api["rate_limit"]["requests_per_second"].get<std::int64_t>();
   c.api_max_connections = api["max_connections"].get<std::int64_t>();
   c.api_read_timeout_s = api["read_timeout_s"].get<std::int64_t>();
@@ -90,7 +97,9 @@ Result<Config> to_config(const json& t) {
   c.certs_kek_file = opt_string(t["certs"]["key_encryption_key_file"]);
   if (c.certs_kek_file.empty()) {
     auto slash = c.database_path.rfind('/');
-    c.certs_kek_file = (slash == std::string::npos ? std::string(".") : c.database_path.substr(0, slash)) + "/kek.key";
+    c.certs_kek_file =
+        (slash == std::string::npos ? std::string(".") : c.database_path.substr(0, slash)) +
+        "/kek.key";
   }
   const json& d = t["domains"];
   c.domains_recheck_interval_s = d["recheck_interval_s"].get<std::int64_t>();

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "common/asio_net.hpp"
 #include "common/asio.hpp"
+#include "common/asio_net.hpp"
 #include "common/result.hpp"
 
 namespace fc::dns::detail {

@@ -16,7 +16,6 @@
 
 namespace fc::domains {
 
-
 // The component's own logger ("domains"), a clone of the default one.
 inline std::shared_ptr<spdlog::logger> logger() {
   static auto l = [] {
@@ -50,9 +49,9 @@ struct CertInfo {
 };
 struct CertPort {
   // dns01_delegate: "" for HTTP-01, else "<id>._acme.<zone>".
-  std::function<awaitable<Result<std::string>>(std::vector<std::string> hostnames,
-                                               std::string workspace_id,
-                                               std::string dns01_delegate)> ensure;
+  std::function<awaitable<Result<std::string>>(
+      std::vector<std::string> hostnames, std::string workspace_id, std::string dns01_delegate)>
+      ensure;
   std::function<Result<CertInfo>(const std::string& id)> get;
   std::function<awaitable<Status>(std::string id)> stop_renewing;
   std::function<awaitable<Status>(std::string id)> resume_renewing;  // points at us again
@@ -79,8 +78,14 @@ struct Service::Impl {
   TokenBucket bucket;  // the verifier's query-rate cap
   std::int64_t last_sweep_ms = 0;
 
-  Impl(asio::io_context& i, storage::Database& d, const Clock& c, scheduler::Service& s, Options opt)
-      : io(i), db(d), clock(c), sched(s), o(std::move(opt)), wake(i),
+  Impl(asio::io_context& i, storage::Database& d, const Clock& c, scheduler::Service& s,
+       Options opt)
+      : io(i),
+        db(d),
+        clock(c),
+        sched(s),
+        o(std::move(opt)),
+        wake(i),
         bucket(query_rate(o.queries_per_second)) {}
   std::int64_t now() const { return clock.now_ms(); }
   std::string new_token();
@@ -110,7 +115,8 @@ struct Service::Impl {
   awaitable<std::chrono::seconds> preflight_and_order(Domain d, bool routing_checked = false);
   awaitable<std::chrono::seconds> preflight_failed(Domain d, std::string why);
   awaitable<std::chrono::seconds> ordered(Domain d, std::string cert, bool dns01);
-  awaitable<std::optional<std::string>> preflight(const Domain& d, bool& dns01, bool routing_checked);
+  awaitable<std::optional<std::string>> preflight(const Domain& d, bool& dns01,
+                                                  bool routing_checked);
   awaitable<std::chrono::seconds> follow_certificate(Domain d);
   awaitable<std::chrono::seconds> recheck(Domain d);
   awaitable<std::chrono::seconds> come_back(Domain d, Evaluation ev);

@@ -4,8 +4,10 @@ namespace fc::domains::store {
 namespace {
 
 constexpr const char* kCols =
-    "id, hostname, workspace_id, status, token, verified_at, routing_type, routing_ok, routing_found,"
-    " challenge, certificate_id, cert_generation, routed, last_error, attempts, last_checked_at, moved_at,"
+    "id, hostname, workspace_id, status, token, verified_at, routing_type, routing_ok, "
+    "routing_found,"
+    " challenge, certificate_id, cert_generation, routed, last_error, attempts, last_checked_at, "
+    "moved_at,"
     " deleted_at, reserved_until, created_at, updated_at";
 
 Domain row(const storage::Stmt& s) {
@@ -43,7 +45,8 @@ Result<std::vector<Domain>> rows(storage::Stmt& s) {
   }
 }
 
-Result<std::vector<Domain>> query(storage::Conn& c, const std::string& where, const std::string& arg) {
+Result<std::vector<Domain>> query(storage::Conn& c, const std::string& where,
+                                  const std::string& arg) {
   BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kCols + " FROM domains " + where));
   if (!arg.empty()) s.bind(1, arg);
   return rows(s);
@@ -52,10 +55,11 @@ Result<std::vector<Domain>> query(storage::Conn& c, const std::string& where, co
 template <class Bind>
 Status write(storage::Conn& c, const char* sql, const Domain& d, Bind extra) {
   BOOST_OUTCOME_TRY(s, c.prepare(sql));
-  s.bind_all(d.id, d.hostname, d.workspace_id, std::string(state_name(d.state)), d.token, d.verified_at,
-             d.routing_type, d.routing_ok ? 1 : 0, d.routing_found, d.challenge, d.certificate_id,
-             d.cert_generation, d.routed ? 1 : 0, d.last_error, d.attempts, d.last_checked_at, d.moved_at,
-             d.deleted_at, d.reserved_until, d.created_at, d.updated_at);
+  s.bind_all(d.id, d.hostname, d.workspace_id, std::string(state_name(d.state)), d.token,
+             d.verified_at, d.routing_type, d.routing_ok ? 1 : 0, d.routing_found, d.challenge,
+             d.certificate_id, d.cert_generation, d.routed ? 1 : 0, d.last_error, d.attempts,
+             d.last_checked_at, d.moved_at, d.deleted_at, d.reserved_until, d.created_at,
+             d.updated_at);
   extra(s);
   return s.run();
 }
@@ -63,21 +67,24 @@ Status write(storage::Conn& c, const char* sql, const Domain& d, Bind extra) {
 }  // namespace
 
 Status insert(storage::Conn& c, const Domain& d) {
-  return write(c,
-               "INSERT INTO domains(id, hostname, workspace_id, status, token, verified_at, routing_type,"
-               " routing_ok, routing_found, challenge, certificate_id, cert_generation, routed, last_error,"
-               " attempts, last_checked_at, moved_at, deleted_at, reserved_until, created_at, updated_at)"
-               " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)",
-               d, [](storage::Stmt&) {});
+  return write(
+      c,
+      "INSERT INTO domains(id, hostname, workspace_id, status, token, verified_at, routing_type,"
+      " routing_ok, routing_found, challenge, certificate_id, cert_generation, routed, last_error,"
+      " attempts, last_checked_at, moved_at, deleted_at, reserved_until, created_at, updated_at)"
+      " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)",
+      d, [](storage::Stmt&) {});
 }
 
 Status update(storage::Conn& c, const Domain& d) {
-  return write(c,
-               "UPDATE domains SET hostname=?2, workspace_id=?3, status=?4, token=?5, verified_at=?6,"
-               " routing_type=?7, routing_ok=?8, routing_found=?9, challenge=?10, certificate_id=?11,"
-               " cert_generation=?12, routed=?13, last_error=?14, attempts=?15, last_checked_at=?16,"
-               " moved_at=?17, deleted_at=?18, reserved_until=?19, created_at=?20, updated_at=?21 WHERE id=?1",
-               d, [](storage::Stmt&) {});
+  return write(
+      c,
+      "UPDATE domains SET hostname=?2, workspace_id=?3, status=?4, token=?5, verified_at=?6,"
+      " routing_type=?7, routing_ok=?8, routing_found=?9, challenge=?10, certificate_id=?11,"
+      " cert_generation=?12, routed=?13, last_error=?14, attempts=?15, last_checked_at=?16,"
+      " moved_at=?17, deleted_at=?18, reserved_until=?19, created_at=?20, updated_at=?21 WHERE "
+      "id=?1",
+      d, [](storage::Stmt&) {});
 }
 
 Result<std::optional<Domain>> find_by_id(storage::Conn& c, const std::string& id) {
@@ -91,10 +98,12 @@ Result<std::vector<Domain>> live_for_host(storage::Conn& c, const std::string& h
 }
 
 Result<std::vector<Domain>> live_for_workspace(storage::Conn& c, const std::string& workspace_id) {
-  return query(c, "WHERE workspace_id = ?1 AND deleted_at IS NULL ORDER BY created_at, id", workspace_id);
+  return query(c, "WHERE workspace_id = ?1 AND deleted_at IS NULL ORDER BY created_at, id",
+               workspace_id);
 }
 
-Result<std::vector<Domain>> reservations(storage::Conn& c, const std::string& hostname, std::int64_t now) {
+Result<std::vector<Domain>> reservations(storage::Conn& c, const std::string& hostname,
+                                         std::int64_t now) {
   BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kCols +
                                  " FROM domains WHERE hostname = ?1 AND deleted_at IS NOT NULL"
                                  " AND reserved_until > ?2 ORDER BY created_at, id"));
@@ -125,24 +134,28 @@ Result<std::vector<Domain>> with_certificate(storage::Conn& c, const std::string
 }
 
 Status purge_reservations(storage::Conn& c, std::int64_t now) {
-  BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM domains WHERE deleted_at IS NOT NULL AND reserved_until <= ?1"));
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("DELETE FROM domains WHERE deleted_at IS NOT NULL AND reserved_until <= ?1"));
   return s.bind(1, now).run();
 }
 
 Status check_at(storage::Conn& c, const std::string& id, std::int64_t at) {
-  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE domains SET next_check_at = ?2 WHERE id = ?1 AND deleted_at IS NULL"));
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("UPDATE domains SET next_check_at = ?2 WHERE id = ?1 AND deleted_at IS NULL"));
   return s.bind_all(id, at).run();
 }
 
 Status check_by(storage::Conn& c, const std::string& id, std::int64_t at) {
-  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE domains SET next_check_at = min(coalesce(next_check_at, ?2), ?2)"
-                                 " WHERE id = ?1 AND deleted_at IS NULL"));
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("UPDATE domains SET next_check_at = min(coalesce(next_check_at, ?2), ?2)"
+                   " WHERE id = ?1 AND deleted_at IS NULL"));
   return s.bind_all(id, at).run();
 }
 
 Result<std::vector<std::pair<std::string, std::int64_t>>> earliest(storage::Conn& c, int limit) {
-  BOOST_OUTCOME_TRY(s, c.prepare("SELECT id, next_check_at FROM domains WHERE deleted_at IS NULL"
-                                 " AND next_check_at IS NOT NULL ORDER BY next_check_at, id LIMIT ?1"));
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("SELECT id, next_check_at FROM domains WHERE deleted_at IS NULL"
+                   " AND next_check_at IS NOT NULL ORDER BY next_check_at, id LIMIT ?1"));
   s.bind(1, static_cast<std::int64_t>(limit));
   std::vector<std::pair<std::string, std::int64_t>> out;
   for (;;) {

@@ -20,7 +20,8 @@ Result<std::vector<Domain>> live_for_host(storage::Conn& c, const std::string& h
 // Live claims of a workspace, oldest first.
 Result<std::vector<Domain>> live_for_workspace(storage::Conn& c, const std::string& workspace_id);
 // Deleted claims of a hostname still reserved at `now`.
-Result<std::vector<Domain>> reservations(storage::Conn& c, const std::string& hostname, std::int64_t now);
+Result<std::vector<Domain>> reservations(storage::Conn& c, const std::string& hostname,
+                                         std::int64_t now);
 // Live claims in `issuing` that know the generation carrying their certificate.
 Result<std::vector<Domain>> issuing_with_generation(storage::Conn& c);
 // The workspaces that hold live claims, each once.

@@ -43,13 +43,14 @@ struct Service::Impl {
   }
   nlohmann::json assignment_body(storage::Conn& c, const Workspace& w, const std::string& action);
   // Appends the workspace's assignment to `region`'s log inside the transaction.
-  Status publish(storage::Conn& c, const Workspace& w, const std::string& region, const std::string& action,
-                 std::map<std::string, std::int64_t>& revs);
+  Status publish(storage::Conn& c, const Workspace& w, const std::string& region,
+                 const std::string& action, std::map<std::string, std::int64_t>& revs);
   std::int64_t now() const { return clock.now_ms(); }
   // Heartbeats are newest in memory (persisted once a second).
   void overlay_heartbeat(Region& r) const {
     if (auto hb = index.last_heartbeat(r.id))
-      r.last_heartbeat_ms = std::chrono::duration_cast<std::chrono::milliseconds>(hb->time_since_epoch()).count();
+      r.last_heartbeat_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(hb->time_since_epoch()).count();
   }
   std::span<const RegionView> views() {
     return index.views(clock.now(), svc.o_.heartbeat_timeout_s);

@@ -7,14 +7,10 @@ namespace fc::scheduler {
 
 std::string_view agent_phase_name(AgentPhase p) {
   switch (p) {
-    case AgentPhase::kProvisioning:
-      return "provisioning";
-    case AgentPhase::kRunning:
-      return "running";
-    case AgentPhase::kFailed:
-      return "failed";
-    case AgentPhase::kDeleted:
-      return "deleted";
+    case AgentPhase::kProvisioning: return "provisioning";
+    case AgentPhase::kRunning: return "running";
+    case AgentPhase::kFailed: return "failed";
+    case AgentPhase::kDeleted: return "deleted";
   }
   std::abort();  // out-of-range enum value: a bug, crash (STYLE.md)
 }
@@ -29,14 +25,10 @@ std::optional<AgentPhase> parse_agent_phase(std::string_view s) {
 
 std::string_view migration_step_name(MigrationStep s) {
   switch (s) {
-    case MigrationStep::kAwaitRunning:
-      return "await_running";
-    case MigrationStep::kFlipDns:
-      return "flip_dns";
-    case MigrationStep::kAwaitDeleted:
-      return "await_deleted";
-    case MigrationStep::kDone:
-      return "done";
+    case MigrationStep::kAwaitRunning: return "await_running";
+    case MigrationStep::kFlipDns: return "flip_dns";
+    case MigrationStep::kAwaitDeleted: return "await_deleted";
+    case MigrationStep::kDone: return "done";
   }
   std::abort();  // out-of-range enum value: a bug, crash (STYLE.md)
 }

@@ -65,9 +65,10 @@ auto collect(storage::Stmt& s, F row) -> Result<std::vector<decltype(row(s))>> {
 }  // namespace
 
 Status insert_region(storage::Conn& c, const Region& r) {
-  BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO regions(id, name, labels, ingress, cap_memory_mib, "
-                                 "cap_cpu_millis, cap_workspaces,"
-                                 " state, revision, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,1,?,?)"));
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("INSERT INTO regions(id, name, labels, ingress, cap_memory_mib, "
+                   "cap_cpu_millis, cap_workspaces,"
+                   " state, revision, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,1,?,?)"));
   return s
       .bind_all(r.id, r.name, labels_json(r.labels).dump(), ingress_json(r.ingress).dump(),
                 r.capacity.memory_mib, r.capacity.cpu_millis, r.capacity.workspaces,

@@ -21,26 +21,30 @@ Result<std::int64_t> count_placements(storage::Conn& c, const std::string& regio
 Status insert_workspace(storage::Conn& c, const Workspace& w);
 Result<std::optional<Workspace>> find_workspace(storage::Conn& c, const std::string& id_or_name);
 Result<std::vector<Workspace>> list_workspaces(storage::Conn& c, const std::string& region,
-                                               const std::string& state, int limit, const std::string& after);
+                                               const std::string& state, int limit,
+                                               const std::string& after);
 Result<std::vector<Workspace>> workspaces_in(storage::Conn& c, const std::string& region);
 Status update_workspace(storage::Conn& c, const Workspace& w);
 Status delete_workspace(storage::Conn& c, const std::string& id);
 
 // Reserves the resources in the region when they fit (checked in SQL inside
 // the transaction, so concurrent creates can never overcommit). false: no fit.
-Result<bool> reserve(storage::Conn& c, const std::string& region, const std::string& ws, const Resources& r,
-                     bool check_fit);
+Result<bool> reserve(storage::Conn& c, const std::string& region, const std::string& ws,
+                     const Resources& r, bool check_fit);
 // Changes a reservation's size (PATCH); false when the new size does not fit.
-Result<bool> resize(storage::Conn& c, const std::string& region, const std::string& ws, const Resources& from,
-                    const Resources& to);
+Result<bool> resize(storage::Conn& c, const std::string& region, const std::string& ws,
+                    const Resources& from, const Resources& to);
 Status mark_releasing(storage::Conn& c, const std::string& region, const std::string& ws);
 // Frees the reservation; returns what was freed (nullopt when there was none).
-Result<std::optional<Resources>> release(storage::Conn& c, const std::string& region, const std::string& ws);
-Result<bool> has_placement(storage::Conn& c, const std::string& region, const std::string& ws, bool releasing);
+Result<std::optional<Resources>> release(storage::Conn& c, const std::string& region,
+                                         const std::string& ws);
+Result<bool> has_placement(storage::Conn& c, const std::string& region, const std::string& ws,
+                           bool releasing);
 
 // Appends an assignment to the region's log: revision + 1. Returns it.
 Result<std::int64_t> append(storage::Conn& c, const std::string& region, const std::string& ws,
-                            const std::string& action, const nlohmann::json& body, std::int64_t now);
+                            const std::string& action, const nlohmann::json& body,
+                            std::int64_t now);
 Result<std::vector<nlohmann::json>> assignments_after(storage::Conn& c, const std::string& region,
                                                       std::int64_t since, bool live_only);
 // Removes at most `limit` tombstones older than revision - retention.

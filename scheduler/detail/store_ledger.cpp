@@ -95,10 +95,11 @@ Result<std::int64_t> append(storage::Conn& c, const std::string& region, const s
 Result<std::vector<json>> assignments_after(storage::Conn& c, const std::string& region,
                                             std::int64_t since, bool live_only) {
   // A pending delete (its agent has not confirmed yet) is still live.
-  BOOST_OUTCOME_TRY(s, c.prepare(
-      "SELECT body FROM assignments a WHERE region = ?1 AND revision > ?2 AND (?3 = 0 OR action = 'apply'"
-      " OR EXISTS (SELECT 1 FROM placements p WHERE p.workspace_id = a.workspace_id AND p.region = a.region"
-      " AND p.releasing = 1)) ORDER BY revision"));
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT body FROM assignments a WHERE region = ?1 AND revision > "
+                                 "?2 AND (?3 = 0 OR action = 'apply'"
+                                 " OR EXISTS (SELECT 1 FROM placements p WHERE p.workspace_id = "
+                                 "a.workspace_id AND p.region = a.region"
+                                 " AND p.releasing = 1)) ORDER BY revision"));
   s.bind_all(region, since, live_only ? 1 : 0);
   std::vector<json> out;
   for (;;) {
@@ -144,11 +145,12 @@ Result<int> compact(storage::Conn& c, const std::string& region, std::int64_t re
 }
 
 Result<bool> compactable(storage::Conn& c, const std::string& region, std::int64_t retention) {
-  BOOST_OUTCOME_TRY(s, c.prepare(
-      "SELECT 1 FROM assignments a JOIN regions r ON r.id = a.region"
-      " WHERE a.region = ?1 AND a.action = 'delete' AND a.revision <= r.revision - ?2"
-      " AND NOT EXISTS (SELECT 1 FROM placements p WHERE p.workspace_id = a.workspace_id AND p.region = a.region)"
-      " LIMIT 1"));
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("SELECT 1 FROM assignments a JOIN regions r ON r.id = a.region"
+                   " WHERE a.region = ?1 AND a.action = 'delete' AND a.revision <= r.revision - ?2"
+                   " AND NOT EXISTS (SELECT 1 FROM placements p WHERE p.workspace_id = "
+                   "a.workspace_id AND p.region = a.region)"
+                   " LIMIT 1"));
   s.bind_all(region, retention);
   BOOST_OUTCOME_TRY(row, s.step());
   return row;

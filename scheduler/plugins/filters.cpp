@@ -8,26 +8,21 @@ namespace fc::scheduler {
 
 Fit filter_state(const WorkspaceRequest& /*req*/, const RegionView& region) {
   switch (region.state) {
-    case RegionState::kActive:
-      return Fit::yes();
-    case RegionState::kCordoned:
-      return Fit::no(Reject::kCordoned, "cordoned");
-    case RegionState::kDraining:
-      return Fit::no(Reject::kDraining, "draining");
+    case RegionState::kActive: return Fit::yes();
+    case RegionState::kCordoned: return Fit::no(Reject::kCordoned, "cordoned");
+    case RegionState::kDraining: return Fit::no(Reject::kDraining, "draining");
   }
   std::abort();  // out-of-range enum value: a bug, crash (STYLE.md)
 }
 
 Fit filter_health(const WorkspaceRequest& /*req*/, const RegionView& region) {
   switch (region.health.health) {
-    case Health::kHealthy:
-      return Fit::yes();
+    case Health::kHealthy: return Fit::yes();
     case Health::kUnhealthy: {
       const std::int64_t s = region.health.seconds_since_heartbeat.value_or(0);
       return Fit::no(Reject::kUnhealthy, "unhealthy: no heartbeat for " + std::to_string(s) + " s");
     }
-    case Health::kUnknown:
-      break;
+    case Health::kUnknown: break;
   }
   return Fit::no(Reject::kHealthUnknown, "health unknown: no agent has sent a heartbeat");
 }
@@ -87,9 +82,11 @@ Fit filter_resources(const WorkspaceRequest& req, const RegionView& region) {
 }
 
 bool passes_filters(const WorkspaceRequest& req, const RegionView& region) {
-  if (region.state != RegionState::kActive || region.health.health != Health::kHealthy) return false;
+  if (region.state != RegionState::kActive || region.health.health != Health::kHealthy)
+    return false;
   const auto& allowed = req.placement.regions;
-  if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), region.id) == allowed.end()) return false;
+  if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), region.id) == allowed.end())
+    return false;
   for (const auto& [key, want] : req.placement.labels) {
     const auto it = region.labels.find(key);
     if (it == region.labels.end() || it->second != want) return false;

@@ -67,10 +67,8 @@ int score_binpack(const WorkspaceRequest& req, const RegionView& region) {
 
 int score(Policy policy, const WorkspaceRequest& req, const RegionView& region) {
   switch (policy) {
-    case Policy::kSpread:
-      return score_spread(req, region);
-    case Policy::kBinpack:
-      return score_binpack(req, region);
+    case Policy::kSpread: return score_spread(req, region);
+    case Policy::kBinpack: return score_binpack(req, region);
   }
   std::abort();  // out-of-range enum value: a bug, crash (STYLE.md)
 }

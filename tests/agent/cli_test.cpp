@@ -60,7 +60,8 @@ TEST_SUITE("agent") {
         {with({"--set", "a b=c"}), "--set: bad variable name 'a b'"},
         {with({"--out", "/o", "--apply-command", "x"}),
          "--out and --apply-command/--delete-command are mutually exclusive"},
-        {with({"--log-level", "loud"}), "--log-level: expected trace|debug|info|warn|error|critical|off"},
+        {with({"--log-level", "loud"}),
+         "--log-level: expected trace|debug|info|warn|error|critical|off"},
         {with({"--poll-wait", "61"}), "--poll-wait: expected an integer in 0..60, got '61'"},
         {with({"--ca-bundle", "/ca.pem"}), "--ca-bundle needs an https:// --api"},
     };

@@ -1,13 +1,13 @@
 // The agent loop over real HTTP on loopback (port 0) against a scripted
 // endpoint that speaks API.md's agent shapes; the real daemon is exercised by
 // the integration tests.
-#include "common/asio_net.hpp"
 #include "agent/detail/loop.hpp"
+#include "common/asio_net.hpp"
 
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 
 #include <doctest/doctest.h>
 
@@ -74,7 +74,8 @@ struct Harness {
     Engine engine(parse_template(builtin_template_text()).value(), {}, sink);
     auto http = HttpClient::create(o.api_url, "fc_agt_secret", std::nullopt);
     REQUIRE(http);
-    auto log = std::make_shared<spdlog::logger>("agent-test", std::make_shared<spdlog::sinks::null_sink_mt>());
+    auto log = std::make_shared<spdlog::logger>("agent-test",
+                                                std::make_shared<spdlog::sinks::null_sink_mt>());
     Loop loop(o, engine, store, *http.value(), log);
     asio::co_spawn(ctx, serve(acc, handler, seen), asio::detached);
     asio::co_spawn(ctx, loop.run(), [&](std::exception_ptr) { ctx.stop(); });
@@ -116,7 +117,10 @@ TEST_SUITE("agent") {
     CHECK(h.seen[3].target == "/v1/agent/status");
     for (const auto& s : h.seen) CHECK(s.auth == "Bearer fc_agt_secret");
     json rep = json::parse(h.seen[3].body);
-    CHECK(rep == json::parse(R"({"workspaces":[{"workspace_id":"ws_a","generation":2,"phase":"running","message":""}]})"));
+    CHECK(
+        rep ==
+        json::parse(
+            R"({"workspaces":[{"workspace_id":"ws_a","generation":2,"phase":"running","message":""}]})"));
     CHECK(fs::exists(h.out() / "fleet" / "deployment-ws-a.json"));
     CHECK(fs::exists(h.out() / "fleet" / "ingress-ws-a.json"));
     auto secret = json::parse(test::slurp(h.out() / "fleet" / "secret-ws-a-crt-1.json"));

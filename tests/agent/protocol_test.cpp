@@ -55,15 +55,21 @@ TEST_SUITE("agent") {
     CHECK_FALSE(json(hb2).contains("version"));
     CHECK(decode<Heartbeat>(json(hb2)).value() == hb2);
 
-    StatusReport rep{{{"ws_01", 3, Phase::kRunning, ""}, {"ws_02", 7, Phase::kFailed, "boom"},
-                      {"ws_03", 1, Phase::kProvisioning, ""}, {"ws_04", 2, Phase::kDeleted, ""}}};
+    StatusReport rep{{{"ws_01", 3, Phase::kRunning, ""},
+                      {"ws_02", 7, Phase::kFailed, "boom"},
+                      {"ws_03", 1, Phase::kProvisioning, ""},
+                      {"ws_04", 2, Phase::kDeleted, ""}}};
     json rj = rep;
     CHECK(rj["workspaces"][1]["phase"] == "failed");
     CHECK(rj["workspaces"][1]["message"] == "boom");
     CHECK(decode<StatusReport>(rj).value() == rep);
 
-    CertificateBundle b{"crt_1", 2, {"chat.customer.com"}, "-----BEGIN CERTIFICATE-----\n",
-                        "-----BEGIN PRIVATE KEY-----\n", "2027-01-01T00:00:00Z"};
+    CertificateBundle b{"crt_1",
+                        2,
+                        {"chat.customer.com"},
+                        "-----BEGIN CERTIFICATE-----\n",
+                        "-----BEGIN PRIVATE KEY-----\n",
+                        "2027-01-01T00:00:00Z"};
     CHECK(decode<CertificateBundle>(json(b)).value() == b);
   }
 
@@ -104,7 +110,8 @@ TEST_SUITE("agent") {
     auto bad_phase = decode_body<StatusReport>(
         R"({"workspaces":[{"workspace_id":"w","generation":1,"phase":"sleeping"}]})");
     REQUIRE_FALSE(bad_phase);
-    CHECK(bad_phase.error().detail == "workspaces[0].phase: must be provisioning, running, failed or deleted");
+    CHECK(bad_phase.error().detail ==
+          "workspaces[0].phase: must be provisioning, running, failed or deleted");
     auto no_msg = decode_body<StatusReport>(
         R"({"workspaces":[{"workspace_id":"w","generation":1,"phase":"running"}]})");
     REQUIRE(no_msg);
@@ -121,7 +128,7 @@ TEST_SUITE("agent") {
     }
     // Type confusion: every value replaced by each JSON type in turn.
     json doc = json::parse(body);
-    const json kinds[] = {nullptr, true, -1, 1.5, "s", json::array(), json::object(),
+    const json kinds[] = {nullptr,         true, -1, 1.5, "s", json::array(), json::object(),
                           json(UINT64_MAX)};
     std::vector<json::json_pointer> ptrs;
     const json flat = doc.flatten();

@@ -92,8 +92,11 @@ TEST_SUITE("agent") {
 
   TEST_CASE("--set overrides defaults; spec.image wins over --set image") {
     auto a = sample();
-    auto objs = render_builtin(a, {{"namespace", "tenants"}, {"replicas", "3"}, {"image", "img:set"},
-                                   {"acme_responder_port", "9090"}, {"ingress_class", "traefik"}});
+    auto objs = render_builtin(a, {{"namespace", "tenants"},
+                                   {"replicas", "3"},
+                                   {"image", "img:set"},
+                                   {"acme_responder_port", "9090"},
+                                   {"ingress_class", "traefik"}});
     REQUIRE(objs);
     const json* dep = find(objs.value(), "Deployment", "ws-01jdabc");
     REQUIRE(dep != nullptr);
@@ -113,7 +116,8 @@ TEST_SUITE("agent") {
     a.spec.env = {{"LOG", "debug"}};
     auto objs2 = render_builtin(a, {{"image", "img:set"}});
     REQUIRE(objs2);
-    const json& c2 = find(objs2.value(), "Deployment", "ws-01jdabc")->at("spec")["template"]["spec"]["containers"][0];
+    const json& c2 = find(objs2.value(), "Deployment", "ws-01jdabc")
+                         ->at("spec")["template"]["spec"]["containers"][0];
     CHECK(c2["image"] == "img:spec");
     CHECK(c2["env"].back() == json{{"name", "LOG"}, {"value", "debug"}});
     CHECK_FALSE(render_builtin(a, {{"replicas", "three"}}));  // |int needs an integer
@@ -126,14 +130,16 @@ TEST_SUITE("agent") {
     auto objs = render_builtin(a, {{"mongo_url", "{{image}}\"}]"}});
     REQUIRE(objs);
     CHECK(objs.value().size() == 5);
-    const json& env = find(objs.value(), "Deployment", "ws-01jdabc")->at("spec")["template"]["spec"]["containers"][0]["env"];
+    const json& env = find(objs.value(), "Deployment", "ws-01jdabc")
+                          ->at("spec")["template"]["spec"]["containers"][0]["env"];
     CHECK(env.back()["value"] == evil);  // verbatim: substituted values are not re-expanded
     CHECK(env[2]["value"] == "{{image}}\"}]/ws-01jdabc");
     for (const auto& o : objs.value()) CHECK(o.ref.kind != "ClusterRole");
   }
 
   TEST_CASE("template errors: unknown variable, bad $each, bad names") {
-    auto t1 = parse_template(R"({"objects":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"{{nope}}"}}]})");
+    auto t1 = parse_template(
+        R"({"objects":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"{{nope}}"}}]})");
     REQUIRE(t1);
     auto v1 = validate_template(t1.value(), {});
     REQUIRE_FALSE(v1);
@@ -142,13 +148,15 @@ TEST_SUITE("agent") {
     auto t2 = parse_template(R"({"objects":[{"$each":"bogus","item":{}}]})");
     REQUIRE(t2);
     CHECK_FALSE(validate_template(t2.value(), {}));
-    auto t3 = parse_template(R"({"objects":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"../etc"}}]})");
+    auto t3 = parse_template(
+        R"({"objects":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"../etc"}}]})");
     REQUIRE(t3);
     CHECK_FALSE(validate_template(t3.value(), {}));
     CHECK_FALSE(parse_template("{"));
     CHECK_FALSE(parse_template(R"({"objects":{}})"));
     CHECK_FALSE(parse_template(R"({"objects":[],"defaults":{"a":1}})"));
-    auto t4 = parse_template(R"({"defaults":{"cm":"from-template"},"objects":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"{{ cm }}-{{name}}"}}]})");
+    auto t4 = parse_template(
+        R"({"defaults":{"cm":"from-template"},"objects":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"{{ cm }}-{{name}}"}}]})");
     REQUIRE(t4);
     auto scope = workspace_scope(sample(), t4.value(), {}, nullptr);
     CHECK_FALSE(scope);  // the sample has a certificate and no lookup

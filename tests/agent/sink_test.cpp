@@ -14,8 +14,10 @@ using namespace std::chrono_literals;
 
 RenderedObject obj(const std::string& kind, const std::string& name, const std::string& v) {
   ObjectRef ref{"v1", kind, "fleet", name};
-  json body{{"apiVersion", "v1"}, {"kind", kind},
-            {"metadata", {{"name", name}, {"namespace", "fleet"}}}, {"data", {{"v", v}}}};
+  json body{{"apiVersion", "v1"},
+            {"kind", kind},
+            {"metadata", {{"name", name}, {"namespace", "fleet"}}},
+            {"data", {{"v", v}}}};
   return {ref, body};
 }
 
@@ -78,7 +80,8 @@ TEST_SUITE("agent") {
     CHECK(list["items"] == json::array({a.body}));
     REQUIRE(sink.remove({a.ref}));
     json del = json::parse(test::slurp(deleted));
-    CHECK(del["items"][0] == json{{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+    CHECK(del["items"][0] == json{{"apiVersion", "v1"},
+                                  {"kind", "ConfigMap"},
                                   {"metadata", {{"name", "ws-1"}, {"namespace", "fleet"}}}});
     CommandSink failing("echo 'error: forbidden' >&2; exit 1", "true", 10s);
     auto st = failing.apply({a});

@@ -29,10 +29,14 @@ TEST_SUITE("api") {
       int status;
     };
     const Case cases[] = {
-        {"text/plain", "{}", 415},        {"", "{}", 415},
-        {"application/jsonp", "{}", 415}, {"application/json", "{", 400},
-        {"application/json", "", 400},    {"application/json", "{\"a\":\"\xff\"}", 400},
-        {"application/json", "{\"a\":\"\xc3\"}", 400}, {"application/json", "[]", 422},
+        {"text/plain", "{}", 415},
+        {"", "{}", 415},
+        {"application/jsonp", "{}", 415},
+        {"application/json", "{", 400},
+        {"application/json", "", 400},
+        {"application/json", "{\"a\":\"\xff\"}", 400},
+        {"application/json", "{\"a\":\"\xc3\"}", 400},
+        {"application/json", "[]", 422},
         {"application/json", "42", 422},
     };
     for (const auto& c : cases) {

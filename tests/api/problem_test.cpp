@@ -14,17 +14,26 @@ json body(const Response& r) { return json::parse(r.body); }
 
 TEST_SUITE("api") {
   TEST_CASE("problem_from never leaks internal detail; maps each code to its status") {
-    auto r = problem_from(fc::make_error(fc::Code::kIo, "sqlite: disk I/O error at /var/db"), "req_1");
+    auto r =
+        problem_from(fc::make_error(fc::Code::kIo, "sqlite: disk I/O error at /var/db"), "req_1");
     CHECK(r.status == 500);
     CHECK(r.body.find("sqlite") == std::string::npos);
     CHECK(r.body.find("req_1") != std::string::npos);
     CHECK(problem_from(fc::make_error(fc::Code::kCrypto, "EVP failure"), "r").body.find("EVP") ==
           std::string::npos);
     const std::pair<fc::Code, int> map[] = {
-        {fc::Code::kInvalidArgument, 422}, {fc::Code::kParse, 400},       {fc::Code::kUnauthorized, 401},
-        {fc::Code::kForbidden, 403},       {fc::Code::kNotFound, 404},    {fc::Code::kConflict, 409},
-        {fc::Code::kGone, 410},            {fc::Code::kTooLarge, 413},    {fc::Code::kUnsupported, 415},
-        {fc::Code::kRateLimited, 429},     {fc::Code::kNoCapacity, 503},  {fc::Code::kUnavailable, 503},
+        {fc::Code::kInvalidArgument, 422},
+        {fc::Code::kParse, 400},
+        {fc::Code::kUnauthorized, 401},
+        {fc::Code::kForbidden, 403},
+        {fc::Code::kNotFound, 404},
+        {fc::Code::kConflict, 409},
+        {fc::Code::kGone, 410},
+        {fc::Code::kTooLarge, 413},
+        {fc::Code::kUnsupported, 415},
+        {fc::Code::kRateLimited, 429},
+        {fc::Code::kNoCapacity, 503},
+        {fc::Code::kUnavailable, 503},
         {fc::Code::kInternal, 500},
     };
     for (const auto& [code, status] : map) {

@@ -14,8 +14,8 @@ TEST_SUITE("api") {
     CHECK_FALSE(rl.check("tok_a", t));
     auto wait = rl.check("tok_a", t);
     REQUIRE(wait);
-    CHECK(*wait == 1);                    // 500 ms, rounded up to a second
-    CHECK_FALSE(rl.check("tok_b", t));    // its own bucket
+    CHECK(*wait == 1);                  // 500 ms, rounded up to a second
+    CHECK_FALSE(rl.check("tok_b", t));  // its own bucket
     CHECK_FALSE(rl.check("tok_a", t + 500));
     CHECK(rl.check("tok_a", t + 500));
   }

@@ -8,8 +8,8 @@ using namespace fc::certs;
 TEST_SUITE("certs") {
   TEST_CASE("base64url: RFC 4648 §10 vectors without padding, both ways") {
     const std::pair<const char*, const char*> cases[] = {
-        {"", ""}, {"f", "Zg"}, {"fo", "Zm8"}, {"foo", "Zm9v"}, {"foob", "Zm9vYg"},
-        {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}};
+        {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},         {"foo", "Zm9v"},
+        {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}};
     for (auto [plain, enc] : cases) {
       CHECK(base64url_encode(std::string_view(plain)) == enc);
       auto dec = base64url_decode(enc);

@@ -72,7 +72,8 @@ TEST_SUITE("certs") {
     CHECK(gcra_take(l, r.new_tat, kNow, 1, 0).allowed);
     BucketUse use{"new_orders", "", l, true, 2};
     auto v = plan_budget({use}, TatMap{{{"new_orders", ""}, r.new_tat}}, kNow);
-    CHECK(v.reason == "budget new orders per account exhausted: next token in 1h0m (2 kept for due renewals)");
+    CHECK(v.reason ==
+          "budget new orders per account exhausted: next token in 1h0m (2 kept for due renewals)");
     CHECK_FALSE(gcra_take(l, std::nullopt, kNow, 1, 3).allowed);
     auto zero = gcra_take(BucketLimit{0, kHour}, std::nullopt, kNow);
     CHECK_FALSE(zero.allowed);
@@ -87,19 +88,21 @@ TEST_SUITE("certs") {
 
   TEST_CASE("the buckets an order takes") {
     BudgetLimits l;
-    auto names = std::vector<std::string>{"www.example.co.uk", "api.example.co.uk", "Shop.Example.org"};
+    auto names =
+        std::vector<std::string>{"www.example.co.uk", "api.example.co.uk", "Shop.Example.org"};
     auto uses = order_buckets(l, names, "k", false, false, 4);
     std::vector<std::string> got;
     for (const auto& u : uses) got.push_back(u.bucket + ":" + u.key + (u.spend ? "" : "(check)"));
     CHECK(got == std::vector<std::string>{
                      "new_orders:", "failed_validations:api.example.co.uk(check)",
-                     "failed_validations:shop.example.org(check)", "failed_validations:www.example.co.uk(check)",
-                     "duplicates:k", "certs_per_domain:example.co.uk", "certs_per_domain:example.org"});
-    CHECK(uses[0].reserve == 4);                                     // new orders leave tokens to due renewals
+                     "failed_validations:shop.example.org(check)",
+                     "failed_validations:www.example.co.uk(check)", "duplicates:k",
+                     "certs_per_domain:example.co.uk", "certs_per_domain:example.org"});
+    CHECK(uses[0].reserve == 4);  // new orders leave tokens to due renewals
     auto renewal = order_buckets(l, names, "k", true, false, 4);
     CHECK(renewal[0].reserve == 0);
-    CHECK(renewal.back().bucket == "duplicates");                    // renewals: no per-domain tokens
-    CHECK(order_buckets(l, names, "k", true, true, 4).empty());      // ARI renewals are exempt
+    CHECK(renewal.back().bucket == "duplicates");                // renewals: no per-domain tokens
+    CHECK(order_buckets(l, names, "k", true, true, 4).empty());  // ARI renewals are exempt
   }
 
   TEST_CASE("plan_budget: the first empty bucket denies with its reason; nothing is taken") {
@@ -108,19 +111,24 @@ TEST_SUITE("certs") {
     auto uses = order_buckets(l, {"a.example.com"}, "a.example.com", false, false, 0);
     auto first = plan_budget(uses, {}, kNow);
     REQUIRE(first.allowed);
-    CHECK(first.new_tats.count({"failed_validations", "a.example.com"}) == 0);  // checked, not taken
+    CHECK(first.new_tats.count({"failed_validations", "a.example.com"}) ==
+          0);  // checked, not taken
     auto second = plan_budget(uses, first.new_tats, kNow + 1000);
     CHECK_FALSE(second.allowed);
     CHECK(second.reason == "budget new orders per account exhausted: next token in 3h0m");
     CHECK(second.new_tats.empty());
     TatMap failed{{{"failed_validations", "a.example.com"}, kNow + 5 * kHour}};
     l.new_orders = {300, 3 * kHour};
-    auto f = plan_budget(order_buckets(l, {"a.example.com"}, "a.example.com", false, false, 0), failed, kNow);
+    auto f = plan_budget(order_buckets(l, {"a.example.com"}, "a.example.com", false, false, 0),
+                         failed, kNow);
     CHECK_FALSE(f.allowed);
-    CHECK(f.reason == "budget failed validations per hostname a.example.com exhausted: next token in 4h12m");
+    CHECK(f.reason ==
+          "budget failed validations per hostname a.example.com exhausted: next token in 4h12m");
     TatMap dups{{{"duplicates", "a.example.com"}, kNow + kWeek}};
-    auto d = plan_budget(order_buckets(l, {"a.example.com"}, "a.example.com", true, false, 0), dups, kNow);
-    CHECK(d.reason == "budget duplicate certificates for a.example.com exhausted: next token in 1d10h");
+    auto d = plan_budget(order_buckets(l, {"a.example.com"}, "a.example.com", true, false, 0), dups,
+                         kNow);
+    CHECK(d.reason ==
+          "budget duplicate certificates for a.example.com exhausted: next token in 1d10h");
   }
 
   TEST_CASE("format_wait") {
@@ -135,13 +143,14 @@ TEST_SUITE("certs") {
 
   TEST_CASE("registered domain by the Public Suffix List") {
     CHECK(registered_domain("a.b.example.co.uk") == "example.co.uk");
-    CHECK(registered_domain("new.blog.example.co.uk") == "example.co.uk");  // Let's Encrypt's own example
+    CHECK(registered_domain("new.blog.example.co.uk") ==
+          "example.co.uk");  // Let's Encrypt's own example
     CHECK(registered_domain("www.example.com") == "example.com");
     CHECK(registered_domain("WWW.Example.COM.") == "example.com");
     CHECK(registered_domain("*.shop.example.com.au") == "example.com.au");
-    CHECK(registered_domain("alice.github.io") == "alice.github.io");      // private section
-    CHECK(registered_domain("x.y.fleet.test") == "fleet.test");            // unlisted TLD: the "*" rule
-    CHECK(registered_domain("co.uk") == "co.uk");                          // a suffix stays as it is
+    CHECK(registered_domain("alice.github.io") == "alice.github.io");  // private section
+    CHECK(registered_domain("x.y.fleet.test") == "fleet.test");        // unlisted TLD: the "*" rule
+    CHECK(registered_domain("co.uk") == "co.uk");                      // a suffix stays as it is
     CHECK(registered_domain("localhost") == "localhost");
   }
 }

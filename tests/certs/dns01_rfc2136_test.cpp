@@ -29,7 +29,7 @@ TEST_SUITE("certs") {
         {"_acme-challenge.www.customer.test", "127.0.0.1:53"},
         {"_acme-challenge.customer.test", "127.0.0.1:53"},
         {"_acme-challenge.shop.EU.customer.test.", "127.0.0.1:54"},
-        {"_acme-challenge.www.fleet.test", ""},       // platform zone: embedded server (and its mirror)
+        {"_acme-challenge.www.fleet.test", ""},  // platform zone: embedded server (and its mirror)
         {"_acme-challenge.www.notcustomer.test", ""},  // not inside customer.test
         {"_acme-challenge.example.org", ""},
     };

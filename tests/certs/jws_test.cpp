@@ -17,9 +17,16 @@ json decode_json(const std::string& b64) {
 
 TEST_SUITE("certs") {
   TEST_CASE("RFC 7638 §3.1 thumbprint of the example RSA key") {
-    json jwk{{"kty", "RSA"},
-             {"n", "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"},
-             {"e", "AQAB"}, {"alg", "RS256"}, {"kid", "2011-04-29"}};
+    json jwk{
+        {"kty", "RSA"},
+        {"n",
+         "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_"
+         "BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_"
+         "FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-"
+         "bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"},
+        {"e", "AQAB"},
+        {"alg", "RS256"},
+        {"kid", "2011-04-29"}};
     CHECK(jwk_thumbprint(jwk).value() == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
   }
 
@@ -37,7 +44,10 @@ TEST_SUITE("certs") {
     const std::string input =
         "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxl"
         "LmNvbS9pc19yb290Ijp0cnVlfQ";
-    std::string sig = test::str(base64url_decode("DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q").value());
+    std::string sig =
+        test::str(base64url_decode("DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-"
+                                   "F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q")
+                      .value());
     REQUIRE(sig.size() == 64);
     CHECK(key.value().verify_es256(input, sig).value());
     sig[10] ^= 1;
@@ -50,7 +60,8 @@ TEST_SUITE("certs") {
   }
 
   TEST_CASE("RFC 7515 A.1: HMAC-SHA256 example") {
-    auto k = base64url_decode("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow");
+    auto k = base64url_decode(
+        "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow");
     REQUIRE(k);
     const std::string input =
         "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQog"
@@ -77,7 +88,8 @@ TEST_SUITE("certs") {
 
   TEST_CASE("acme_jws: jwk for newAccount, kid afterwards, empty payload for POST-as-GET") {
     auto key = EcKey::generate().value();
-    auto with_jwk = json::parse(acme_jws(key, "", "n1", "https://ca/new-acct", json{{"a", 1}}).value());
+    auto with_jwk =
+        json::parse(acme_jws(key, "", "n1", "https://ca/new-acct", json{{"a", 1}}).value());
     auto prot = decode_json(with_jwk["protected"]);
     CHECK(prot["alg"] == "ES256");
     CHECK(prot["nonce"] == "n1");
@@ -85,10 +97,15 @@ TEST_SUITE("certs") {
     CHECK(prot["jwk"] == key.jwk());
     CHECK_FALSE(prot.contains("kid"));
     CHECK(decode_json(with_jwk["payload"]) == json{{"a", 1}});
-    const std::string sig = test::str(base64url_decode(with_jwk["signature"].get<std::string>()).value());
-    CHECK(key.verify_es256(with_jwk["protected"].get<std::string>() + "." + with_jwk["payload"].get<std::string>(), sig).value());
+    const std::string sig =
+        test::str(base64url_decode(with_jwk["signature"].get<std::string>()).value());
+    CHECK(key.verify_es256(with_jwk["protected"].get<std::string>() + "." +
+                               with_jwk["payload"].get<std::string>(),
+                           sig)
+              .value());
 
-    auto get = json::parse(acme_jws(key, "https://ca/acct/1", "n2", "https://ca/order/1", std::nullopt).value());
+    auto get = json::parse(
+        acme_jws(key, "https://ca/acct/1", "n2", "https://ca/order/1", std::nullopt).value());
     auto prot2 = decode_json(get["protected"]);
     CHECK(prot2["kid"] == "https://ca/acct/1");
     CHECK_FALSE(prot2.contains("jwk"));

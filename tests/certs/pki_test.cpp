@@ -47,7 +47,8 @@ TEST_SUITE("certs") {
     auto ca = create_internal_ca(kNow, "fleetcommand internal root");
     REQUIRE(ca);
     for (KeyType kt : {KeyType::kEcdsaP256, KeyType::kRsa2048}) {
-      auto issued = issue_with_new_key(ca.value(), {"a.example.test", "www.a.example.test"}, kNow, kt);
+      auto issued =
+          issue_with_new_key(ca.value(), {"a.example.test", "www.a.example.test"}, kNow, kt);
       REQUIRE(issued);
       auto chain = split_pem_chain(issued.value().chain_pem);
       REQUIRE(chain);
@@ -55,7 +56,8 @@ TEST_SUITE("certs") {
       CHECK(chain.value()[1] == ca.value().root_cert_pem);
       auto info = parse_leaf(issued.value().chain_pem);
       REQUIRE(info);
-      CHECK(info.value().dns_names == std::vector<std::string>{"a.example.test", "www.a.example.test"});
+      CHECK(info.value().dns_names ==
+            std::vector<std::string>{"a.example.test", "www.a.example.test"});
       CHECK(info.value().subject_cn == "a.example.test");
       CHECK(info.value().issuer_cn == "fleetcommand internal root");
       CHECK(info.value().not_after - info.value().not_before == hours(24 * 90 + 1));

@@ -30,7 +30,8 @@ TEST_SUITE("certs") {
     CHECK(same.state.replaces == info.value().ari_id);
     CHECK_FALSE(same.ari_renewal);  // no window known
     row.ari_window_start = now_ms + 1000;
-    CHECK_FALSE(order_inputs(row, "acme:https://ca/dir", now_ms).ari_renewal);  // window not started
+    CHECK_FALSE(
+        order_inputs(row, "acme:https://ca/dir", now_ms).ari_renewal);  // window not started
     row.ari_window_start = now_ms - 1000;
     CHECK(order_inputs(row, "acme:https://ca/dir", now_ms).ari_renewal);
     // another CA (fallback) must not be told to replace a certificate it never issued
@@ -73,7 +74,8 @@ TEST_SUITE("certs") {
     CHECK_FALSE(row.ari_window_start);
 
     row = base;  // the request failed
-    apply_ari_answer(row, cert, fc::make_error(fc::Code::kUnavailable, "connect refused"), now, 0.5);
+    apply_ari_answer(row, cert, fc::make_error(fc::Code::kUnavailable, "connect refused"), now,
+                     0.5);
     CHECK(row.renew_after == two_thirds);
     CHECK(row.ari_check_at == now + 3600 * 1000);
   }

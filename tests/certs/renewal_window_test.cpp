@@ -88,7 +88,8 @@ TEST_SUITE("certs") {
     cert.not_before = at(0);
     cert.not_after = at(90 * 86400);
     CHECK(plan_renewal(cert, std::nullopt, std::nullopt, at(10), 0.0) == at(60 * 86400));
-    CHECK(plan_renewal(cert, std::nullopt, std::nullopt, at(10), 1.0) == at(60 * 86400 - 90 * 86400 / 20));
+    CHECK(plan_renewal(cert, std::nullopt, std::nullopt, at(10), 1.0) ==
+          at(60 * 86400 - 90 * 86400 / 20));
     CHECK(plan_renewal(cert, std::nullopt, at(1234), at(10), 0.7) == at(1234));  // kept
     CertInfo short_lived;  // the daemon's short-lived test: 33 s from not_before
     short_lived.not_before = at(1000);
@@ -110,8 +111,9 @@ TEST_SUITE("certs") {
     CHECK(parse_rfc3339("2021-01-03T00:00:00Z").value() == at(1609632000));
     CHECK(parse_rfc3339("2021-01-03T01:30:00+01:30").value() == at(1609632000));
     CHECK(parse_rfc3339("2021-01-03T00:00:00.5Z").value() == at(1609632000) + milliseconds(500));
-    for (const char* bad : {"", "2021-01-03", "2021-01-03T00:00:00", "2021-13-03T00:00:00Z",
-                            "2021-01-03T00:00:00Zjunk", "2021-01-03T00:00:00.Z", "abcd-ef-ghTij:kl:mnZ"}) {
+    for (const char* bad :
+         {"", "2021-01-03", "2021-01-03T00:00:00", "2021-13-03T00:00:00Z",
+          "2021-01-03T00:00:00Zjunk", "2021-01-03T00:00:00.Z", "abcd-ef-ghTij:kl:mnZ"}) {
       CAPTURE(bad);
       CHECK_FALSE(parse_rfc3339(bad));
     }
@@ -139,21 +141,30 @@ TEST_SUITE("certs") {
       std::int64_t want_ms;
     };
     const Row rows[] = {
-        {"", 1, 50},         {"", 2, 100},        {"", 3, 200},         {"", 4, 400},
-        {"", 11, 51200},     {"", 12, 60000},     {"", 1000000, 60000},  // capped, no overflow
-        {"", 0, 50},         {"", -3, 50},                               // n < 1 counts as 1
-        {"junk", 2, 100},    {"-1", 2, 100},                             // bad Retry-After ignored
-        {"0", 1, 50},                                                    // never a busy loop
-        {"3", 1, 3000},      {"3", 7, 3200},      {"3", 8, 6400},        // the later of the two
-        {"86400", 1, 86400000},                                          // honoured beyond the cap
-        {"Sun, 06 Nov 1994 08:49:37 GMT", 1, 60000},                     // an HTTP date a minute away
+        {"", 1, 50},
+        {"", 2, 100},
+        {"", 3, 200},
+        {"", 4, 400},
+        {"", 11, 51200},
+        {"", 12, 60000},
+        {"", 1000000, 60000},  // capped, no overflow
+        {"", 0, 50},
+        {"", -3, 50},  // n < 1 counts as 1
+        {"junk", 2, 100},
+        {"-1", 2, 100},  // bad Retry-After ignored
+        {"0", 1, 50},    // never a busy loop
+        {"3", 1, 3000},
+        {"3", 7, 3200},
+        {"3", 8, 6400},                               // the later of the two
+        {"86400", 1, 86400000},                       // honoured beyond the cap
+        {"Sun, 06 Nov 1994 08:49:37 GMT", 1, 60000},  // an HTTP date a minute away
     };
     for (const auto& r : rows) {
       CAPTURE(r.retry_after);
       CAPTURE(r.n);
       CHECK(poll_delay_ms(r.retry_after, now, r.n, s) == r.want_ms);
     }
-    CHECK(poll_delay_ms("", now, 1, PollSchedule{0, 0}) == 1);       // a zero schedule still waits
+    CHECK(poll_delay_ms("", now, 1, PollSchedule{0, 0}) == 1);        // a zero schedule still waits
     CHECK(poll_delay_ms("", now, 5, PollSchedule{500, 100}) == 500);  // cap below first: first
     CHECK(poll_delay_ms("", now, 3, PollSchedule{50, 150}) == 150);
   }

@@ -46,7 +46,8 @@ CertRow row(const std::string& id, std::vector<std::string> names) {
 
 TEST_SUITE("certs") {
   TEST_CASE("names_key") {
-    CHECK(names_key({"B.example.com", "a.example.com", "b.example.com"}) == "a.example.com,b.example.com");
+    CHECK(names_key({"B.example.com", "a.example.com", "b.example.com"}) ==
+          "a.example.com,b.example.com");
   }
 
   TEST_CASE("certificate row round trip, view never carries a key") {
@@ -84,7 +85,8 @@ TEST_SUITE("certs") {
     TempDb db;
     BudgetLimits l;
     l.certs_per_domain = {2, 7 * 24 * kHour};
-    auto take = [&](const std::string& issuer, const std::vector<std::string>& names, std::int64_t now) {
+    auto take = [&](const std::string& issuer, const std::vector<std::string>& names,
+                    std::int64_t now) {
       auto uses = order_buckets(l, names, names_key(names), false, false, 0);
       auto tats = load_tats(*db.conn, issuer, uses);
       REQUIRE(tats);
@@ -96,7 +98,8 @@ TEST_SUITE("certs") {
     CHECK(take("acme:x", {"b.example.co.uk"}, kNow).allowed);
     auto third = take("acme:x", {"c.example.co.uk", "other.example.org"}, kNow);
     CHECK_FALSE(third.allowed);
-    CHECK(third.reason == "budget certificates per registered domain example.co.uk exhausted: next token in 3d12h");
+    CHECK(third.reason ==
+          "budget certificates per registered domain example.co.uk exhausted: next token in 3d12h");
     CHECK(third.retry_at == kNow + 7 * 24 * kHour / 2);
     // nothing of the denied order was taken: other.example.org is still full
     auto org = take("acme:x", {"x.example.org"}, kNow);

@@ -15,9 +15,9 @@ constexpr std::int64_t kT0 = 1'700'000'000'000;  // a realistic epoch in ms
 TEST_SUITE("common") {
   TEST_CASE("token bucket: take and refill, step by step") {
     struct Step {
-      std::int64_t at;   // ms after kT0
-      bool allowed;      // the take at that time
-      std::int64_t wait; // its wait when refused
+      std::int64_t at;    // ms after kT0
+      bool allowed;       // the take at that time
+      std::int64_t wait;  // its wait when refused
     };
     struct Case {
       const char* name;
@@ -27,25 +27,43 @@ TEST_SUITE("common") {
     const Case cases[] = {
         {"5/s burst 5: five at once, then one per 200 ms",
          BucketRate::per_second(5, 5),
-         {{0, true, 0}, {0, true, 0}, {0, true, 0}, {0, true, 0}, {0, true, 0},
-          {0, false, 200}, {199, false, 1}, {200, true, 0}, {200, false, 200}}},
+         {{0, true, 0},
+          {0, true, 0},
+          {0, true, 0},
+          {0, true, 0},
+          {0, true, 0},
+          {0, false, 200},
+          {199, false, 1},
+          {200, true, 0},
+          {200, false, 200}}},
         {"3/s: exactly three at once, the fourth after 333.3 ms (rounded up)",
          BucketRate::per_second(3, 3),
-         {{0, true, 0}, {0, true, 0}, {0, true, 0}, {0, false, 334}, {333, false, 1},
+         {{0, true, 0},
+          {0, true, 0},
+          {0, true, 0},
+          {0, false, 334},
+          {333, false, 1},
           {334, true, 0}}},
         {"burst 1 at 400/s: one slot every 2.5 ms",
          BucketRate::per_second(400, 1),
          {{0, true, 0}, {0, false, 3}, {2, false, 1}, {3, true, 0}, {5, false, 1}}},
         {"idle refills only to the burst",
          BucketRate::per_second(2, 2),
-         {{0, true, 0}, {0, true, 0}, {100'000, true, 0}, {100'000, true, 0},
+         {{0, true, 0},
+          {0, true, 0},
+          {100'000, true, 0},
+          {100'000, true, 0},
           {100'000, false, 500}}},
         {"a clock stepping back neither adds nor removes",
          BucketRate::per_second(1, 1),
          {{1000, true, 0}, {0, false, 1000}, {1999, false, 1}, {2000, true, 0}}},
         {"one per hour, burst 5 (a CA budget)",
          BucketRate{1, 720'000, 5},  // one token per 12 min
-         {{0, true, 0}, {0, true, 0}, {0, true, 0}, {0, true, 0}, {0, true, 0},
+         {{0, true, 0},
+          {0, true, 0},
+          {0, true, 0},
+          {0, true, 0},
+          {0, true, 0},
           {0, false, 720'000}}},
     };
     for (const auto& c : cases) {

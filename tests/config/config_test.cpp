@@ -74,7 +74,8 @@ TEST_SUITE("config") {
   }
 
   TEST_CASE("an unknown key is an error naming the key") {
-    CHECK(contains(load_error(R"({"api":{"listen":"127.0.0.1:1","bogus_key":1}})"), "api.bogus_key"));
+    CHECK(
+        contains(load_error(R"({"api":{"listen":"127.0.0.1:1","bogus_key":1}})"), "api.bogus_key"));
     CHECK(contains(load_error(R"({"no_such_section":{}})"), "no_such_section"));
     CHECK(contains(load_error(R"({"api":{"tls":{"cert":"x"}}})"), "api.tls.cert"));
   }
@@ -92,7 +93,8 @@ TEST_SUITE("config") {
         {R"({"api":{"read_timeout_s":"ten"}})", "api.read_timeout_s", "integer"},
         {R"({"api":{"read_timeout_s":0}})", "api.read_timeout_s", "at least 1"},
         {R"({"api":{"max_connections":1.5}})", "api.max_connections", "integer"},
-        {R"({"api":{"metrics_require_admin":"yes"}})", "api.metrics_require_admin", "true or false"},
+        {R"({"api":{"metrics_require_admin":"yes"}})", "api.metrics_require_admin",
+         "true or false"},
         {R"({"log":{"level":"loud"}})", "log.level", "one of"},
         {R"({"log":{"format":"xml"}})", "log.format", "text, json"},
         {R"({"dns":{"zone":"bad zone"}})", "dns.zone", "DNS name"},
@@ -101,11 +103,12 @@ TEST_SUITE("config") {
         {R"({"dns":{"axfr_tsig":[{"name":"k."}]}})", "dns.axfr_tsig[0].secret", "required"},
         {R"({"certs":{"issuers":[]}})", "certs.issuers", "non-empty"},
         {R"({"certs":{"max_orders_in_flight":0}})", "certs.max_orders_in_flight", "between"},
-        {R"({"certs":{"issuers":[{"type":"acme","directory":"http://x"}]}})", "certs.issuers[0].directory",
-         "https://"},
-        {R"({"certs":{"issuers":[{"type":"internal","validity_s":5}]}})", "certs.issuers[0].validity_s",
-         "between 10 and"},
-        {R"({"certs":{"issuers":[{"type":"internal","budgets":{}}]}})", "certs.issuers[0].budgets", "unknown key"},
+        {R"({"certs":{"issuers":[{"type":"acme","directory":"http://x"}]}})",
+         "certs.issuers[0].directory", "https://"},
+        {R"({"certs":{"issuers":[{"type":"internal","validity_s":5}]}})",
+         "certs.issuers[0].validity_s", "between 10 and"},
+        {R"({"certs":{"issuers":[{"type":"internal","budgets":{}}]}})", "certs.issuers[0].budgets",
+         "unknown key"},
         {R"({"certs":{"issuers":[{"type":"acme","directory":"https://ca/dir","budgets":{"new_orders":{"capacity":3}}}]}})",
          "certs.issuers[0].budgets.new_orders.period_s", "required"},
         {R"({"certs":{"issuers":[{"type":"acme","directory":"https://ca/dir","budgets":{"duplicates":{"capacity":-1,"period_s":60}}}]}})",
@@ -176,7 +179,8 @@ TEST_SUITE("config") {
     CHECK(contains(e, "api.listen"));
   }
 
-  TEST_CASE("issuer budgets (legacy counts and token buckets) and the internal validity are accepted") {
+  TEST_CASE(
+      "issuer budgets (legacy counts and token buckets) and the internal validity are accepted") {
     TempFile f(R"({"certs":{"issuers":[
       {"type":"acme","directory":"https://127.0.0.1:14000/dir",
        "budgets":{"orders_per_3h":10,"certs_per_domain":{"capacity":2,"period_s":604800},

@@ -25,12 +25,16 @@ TEST_SUITE("dns") {
     CHECK(m.at({"acme.fleet.test", "AAAA"}).data == std::vector<std::string>{"2001:db8::1"});
     CHECK(m.at({"lb.fleet.test", "CNAME"}).data == std::vector<std::string>{"edge.example.net."});
     CHECK(m.count({"lb.fleet.test", "A"}) == 0);  // hostname wins
-    CHECK(m.at({"_acme-challenge.acme.fleet.test", "TXT"}).data == std::vector<std::string>{"\"v1\"", "\"v2\""});
+    CHECK(m.at({"_acme-challenge.acme.fleet.test", "TXT"}).data ==
+          std::vector<std::string>{"\"v1\"", "\"v2\""});
     CHECK(m.at({"x1._acme.fleet.test", "TXT"}).data == std::vector<std::string>{"\"d\""});
   }
 
   TEST_CASE("records: name_in_zone") {
-    struct Row { const char* name; bool in; };
+    struct Row {
+      const char* name;
+      bool in;
+    };
     for (auto r : {Row{"fleet.test", true}, Row{"a.fleet.test", true}, Row{"a.b.fleet.test", true},
                    Row{"xfleet.test", false}, Row{"fleet.test.org", false}, Row{"test", false}}) {
       CAPTURE(r.name);
@@ -39,9 +43,11 @@ TEST_SUITE("dns") {
   }
 
   TEST_CASE("records: diff is added + removed + changed, sorted") {
-    RecordMap a = {{{"a.z", "A"}, {30, {"1.1.1.1"}}}, {{"b.z", "A"}, {30, {"1.1.1.2"}}},
+    RecordMap a = {{{"a.z", "A"}, {30, {"1.1.1.1"}}},
+                   {{"b.z", "A"}, {30, {"1.1.1.2"}}},
                    {{"c.z", "A"}, {30, {"1.1.1.3"}}}};
-    RecordMap b = {{{"b.z", "A"}, {30, {"1.1.1.2"}}}, {{"c.z", "A"}, {60, {"1.1.1.3"}}},
+    RecordMap b = {{{"b.z", "A"}, {30, {"1.1.1.2"}}},
+                   {{"c.z", "A"}, {60, {"1.1.1.3"}}},
                    {{"d.z", "A"}, {30, {"1.1.1.4"}}}};
     auto d = diff_records(a, b);
     REQUIRE(d.size() == 3);
@@ -59,11 +65,13 @@ TEST_SUITE("dns") {
     s.rname = "hostmaster.fleet.test.";
     s.serial = 7;
     s.nameservers = {{"ns1.fleet.test.", {"127.0.0.1"}, {}}};
-    RecordMap before = desired_records({{"w", std::nullopt, {"192.0.2.1"}, {}}, {"gone", std::nullopt, {"192.0.2.5"}, {}}},
-                                       {}, "fleet.test", 60);
+    RecordMap before = desired_records(
+        {{"w", std::nullopt, {"192.0.2.1"}, {}}, {"gone", std::nullopt, {"192.0.2.5"}, {}}}, {},
+        "fleet.test", 60);
     s.records = zone_records(before).value();
     auto base = ZoneSnapshot::build(s).value();
-    RecordMap after = desired_records({{"w", std::string("lb.example.net"), {}, {}}}, {}, "fleet.test", 60);
+    RecordMap after =
+        desired_records({{"w", std::string("lb.example.net"), {}, {}}}, {}, "fleet.test", 60);
     auto keys = diff_records(before, after);
     auto changes = zone_changes(after, keys);
     REQUIRE(changes);
@@ -79,10 +87,15 @@ TEST_SUITE("dns") {
   }
 
   TEST_CASE("records: provider_ops delete only what we pushed, then add") {
-    ProviderRow moved{{"w.z", "A"}, 30, std::vector<std::string>{"192.0.2.2"},
-                      std::vector<std::string>{"192.0.2.1", "192.0.2.2"}, std::nullopt};
-    ProviderRow removed{{"old.z", "A"}, 0, std::nullopt, std::vector<std::string>{"192.0.2.9"}, std::nullopt};
-    ProviderRow fresh{{"new.z", "TXT"}, 30, std::vector<std::string>{"\"t\""}, std::nullopt, std::nullopt};
+    ProviderRow moved{{"w.z", "A"},
+                      30,
+                      std::vector<std::string>{"192.0.2.2"},
+                      std::vector<std::string>{"192.0.2.1", "192.0.2.2"},
+                      std::nullopt};
+    ProviderRow removed{
+        {"old.z", "A"}, 0, std::nullopt, std::vector<std::string>{"192.0.2.9"}, std::nullopt};
+    ProviderRow fresh{
+        {"new.z", "TXT"}, 30, std::vector<std::string>{"\"t\""}, std::nullopt, std::nullopt};
     auto ops = provider_ops({moved, removed, fresh});
     REQUIRE(ops);
     REQUIRE(ops.value().size() == 4);
@@ -94,7 +107,8 @@ TEST_SUITE("dns") {
     CHECK(ops.value()[2].record.ttl == 30);
     CHECK(ops.value()[3].record.type == RrType::kTxt);
     for (const auto& op : ops.value()) CHECK(op.kind != UpdateOp::Kind::kDeleteRrset);
-    ProviderRow bad{{"w.z", "A"}, 30, std::vector<std::string>{"not-an-ip"}, std::nullopt, std::nullopt};
+    ProviderRow bad{
+        {"w.z", "A"}, 30, std::vector<std::string>{"not-an-ip"}, std::nullopt, std::nullopt};
     CHECK_FALSE(provider_ops({bad}));
   }
 }

@@ -1,7 +1,7 @@
 // End to end on loopback, port 0: the server, the stub resolver and NOTIFY, on
 // one io_context that runs until the work is done (bounded by run_for).
-#include "common/asio_net.hpp"
 #include "dns/server.hpp"
+#include "common/asio_net.hpp"
 
 #include <doctest/doctest.h>
 

@@ -25,9 +25,9 @@ TEST_SUITE("dns") {
   }
 
   TEST_CASE("parse_rfc2136_targets: a bad TSIG secret is a clear error") {
-    auto bad = parse_rfc2136_targets(nlohmann::json::parse(
-        R"([{"type":"rfc2136","server":"127.0.0.1:53","zone":"c.test",)"
-        R"("tsig":{"name":"k","secret":"***"}}])"));
+    auto bad = parse_rfc2136_targets(
+        nlohmann::json::parse(R"([{"type":"rfc2136","server":"127.0.0.1:53","zone":"c.test",)"
+                              R"("tsig":{"name":"k","secret":"***"}}])"));
     REQUIRE_FALSE(bad);
     CHECK(bad.error().detail.find("dns.providers c.test.tsig") != std::string::npos);
     CHECK(parse_rfc2136_targets(nlohmann::json()).value().empty());

@@ -27,7 +27,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     }
     case 4: (void)parse_renewal_info(body); break;
-    case 5: (void)parse_links({std::string(body)}); (void)parse_retry_after(body, now); break;
+    case 5:
+      (void)parse_links({std::string(body)});
+      (void)parse_retry_after(body, now);
+      break;
     case 6: (void)parse_rfc3339(body); break;
     case 7: {
       auto st = parse_order_state(body);

@@ -2,9 +2,9 @@
 // handler runs: Beast's request parser with our limits, the conversion into
 // api::Request (path and query percent-decoding, headers), and JSON body
 // parsing with typed field reads.
-#include "common/asio_net.hpp"
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include "common/asio_net.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -200,7 +200,8 @@ TEST_SUITE("scheduler") {
       r.health = HealthStatus{static_cast<Health>(n(0, 2)), 5};
       if (n(0, 1)) r.labels["tier"] = n(0, 1) ? "gold" : "silver";
       WorkspaceRequest req = request(n(1, 300), n(1, 300));
-      for (int k = n(0, 2); k > 0; --k) req.placement.regions.push_back(ids[static_cast<std::size_t>(n(0, 2))]);
+      for (int k = n(0, 2); k > 0; --k)
+        req.placement.regions.push_back(ids[static_cast<std::size_t>(n(0, 2))]);
       if (n(0, 2) == 0) req.placement.labels["tier"] = "gold";
       CAPTURE(round);
       CHECK(passes_filters(req, r) == run_filters(req, r).fits());

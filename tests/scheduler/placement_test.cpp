@@ -283,7 +283,8 @@ TEST_SUITE("scheduler") {
         regions.push_back(std::move(r));
       }
       WorkspaceRequest req = request(n(1, 300), n(1, 300));
-      for (int k = n(0, 3); k > 0; --k) req.placement.prefer.push_back("r" + std::to_string(n(0, 20)));
+      for (int k = n(0, 3); k > 0; --k)
+        req.placement.prefer.push_back("r" + std::to_string(n(0, 20)));
       const Policy policy = n(0, 1) ? Policy::kSpread : Policy::kBinpack;
       const PlacementResult full = place(req, regions, policy);
       std::optional<std::string> want;
@@ -295,7 +296,8 @@ TEST_SUITE("scheduler") {
         std::optional<std::pair<int, std::string>> best;
         for (const RegionOutcome& o : full.regions) {
           if (!o.score) continue;
-          if (!best || *o.score > best->first || (*o.score == best->first && o.region_id < best->second))
+          if (!best || *o.score > best->first ||
+              (*o.score == best->first && o.region_id < best->second))
             best = std::pair{*o.score, o.region_id};
         }
         if (best) want = best->second;

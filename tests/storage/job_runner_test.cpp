@@ -30,8 +30,8 @@ fc::awaitable<JobOutcome> handle(Seen* seen, Job j) {
 }
 
 // Advances the manual clock and stops the runner once the queue settled.
-fc::awaitable<void> watch(fc::asio::io_context* io, JobRunner* runner, Database* db, fc::ManualClock* clock,
-                          Seen* seen, bool* settled) {
+fc::awaitable<void> watch(fc::asio::io_context* io, JobRunner* runner, Database* db,
+                          fc::ManualClock* clock, Seen* seen, bool* settled) {
   fc::asio::steady_timer t(*io);
   for (int tick = 0; tick < 2000 && !*settled; ++tick) {
     t.expires_after(milliseconds(5));
@@ -39,12 +39,14 @@ fc::awaitable<void> watch(fc::asio::io_context* io, JobRunner* runner, Database*
     clock->advance(milliseconds(500));  // past any backoff within a few ticks
     runner->poke();
     auto g = gauges(db->read(), clock->now_ms());
-    bool empty_but_dead = g && g.value().queued == 0 && g.value().leased == 0 && g.value().dead == 1;
+    bool empty_but_dead =
+        g && g.value().queued == 0 && g.value().leased == 0 && g.value().dead == 1;
     *settled = empty_but_dead && seen->calls["flaky"] == 2 && seen->calls["throws"] >= 2 &&
                runner->in_flight() == 0;
     if (seen->calls["throws"] >= 2) {
       // Stop the thrower once it has been retried, so the queue can settle.
-      (void)co_await db->write([](Conn& c) { return c.exec("DELETE FROM jobs WHERE key = 'throws'"); });
+      (void)co_await db->write(
+          [](Conn& c) { return c.exec("DELETE FROM jobs WHERE key = 'throws'"); });
     }
   }
   runner->stop();
@@ -76,7 +78,8 @@ TEST_SUITE("storage") {
     runner.on("task", [&seen](Job j) { return handle(&seen, std::move(j)); });
     runner.start();
     bool settled = false;
-    fc::asio::co_spawn(io, watch(&io, &runner, db.value().get(), &clock, &seen, &settled), fc::asio::detached);
+    fc::asio::co_spawn(io, watch(&io, &runner, db.value().get(), &clock, &seen, &settled),
+                       fc::asio::detached);
     io.run_for(std::chrono::seconds(30));
     REQUIRE(settled);
     CHECK(seen.calls["ok"] == 1);
@@ -114,14 +117,18 @@ TEST_SUITE("storage") {
       // Blocks the I/O thread: the runner's (empty) lease has run but it has not
       // resumed yet, so it is not waiting on its timer when poke() comes.
       const auto now = clock.now_ms();
-      REQUIRE(d->write_sync([now](Conn& c) { return enqueue(c, NewJob{"task", "k", "{}", now, 0}, now); }));
+      REQUIRE(d->write_sync([now](Conn& c) {
+        return enqueue(c, NewJob{"task", "k", "{}", now, 0}, now);
+      }));
       runner.poke();
     });
     io.run_for(std::chrono::seconds(10));
     CHECK(ran == 1);
   }
 
-  TEST_CASE("JobRunner: more due jobs than its concurrency run back to back, not one batch per poll tick") {
+  TEST_CASE(
+      "JobRunner: more due jobs than its concurrency run back to back, not one batch per poll "
+      "tick") {
     test::TempDir dir;
     test::open_migrated(dir.file("s.db"));
     auto db = Database::open({dir.file("s.db")});

@@ -14,20 +14,22 @@
 #include "test_util.hpp"
 
 using namespace fc::storage;
+using fc::Result;
 using fc::storage::test::kT0;
 using fc::storage::test::scalar;
 using std::chrono::milliseconds;
-using fc::Result;
 
 namespace {
 
 const std::string kKinds = R"(["mail","other"])";
 
-NewJob job(std::string kind, std::string key = "", std::int64_t run_at = kT0, std::int64_t max_attempts = 0) {
+NewJob job(std::string kind, std::string key = "", std::int64_t run_at = kT0,
+           std::int64_t max_attempts = 0) {
   return NewJob{std::move(kind), std::move(key), R"({"to":"x"})", run_at, max_attempts};
 }
 
-std::vector<Job> lease_now(Conn& c, std::int64_t now, std::int64_t lease_ms = 1000, int limit = 10) {
+std::vector<Job> lease_now(Conn& c, std::int64_t now, std::int64_t lease_ms = 1000,
+                           int limit = 10) {
   auto r = lease(c, kKinds, now, lease_ms, limit);
   REQUIRE(r);
   return std::move(r).value();

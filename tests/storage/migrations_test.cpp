@@ -72,8 +72,9 @@ TEST_SUITE("storage") {
   TEST_CASE("a migration newer than the binary is refused") {
     test::TempDir dir;
     auto c = test::open_migrated(dir.file("a.db"));
-    REQUIRE(c->exec("INSERT INTO schema_migrations(version, name, checksum, applied_at)"
-                    " VALUES (9999, '9999_from_the_future', 'abc', 0)"));
+    REQUIRE(
+        c->exec("INSERT INTO schema_migrations(version, name, checksum, applied_at)"
+                " VALUES (9999, '9999_from_the_future', 'abc', 0)"));
     auto m = migrate(*c, kT0);
     REQUIRE_FALSE(m);
     CHECK(contains(m.error().detail, "9999_from_the_future"));

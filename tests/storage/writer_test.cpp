@@ -23,7 +23,8 @@ std::unique_ptr<Database> open_db(const test::TempDir& dir, std::size_t max_batc
   auto db = Database::open({dir.file("w.db"), max_batch});
   REQUIRE(db);
   auto st = db.value()->write_sync([](Conn& c) {
-    return c.exec("CREATE TABLE rows(writer INTEGER, seq INTEGER, payload TEXT, PRIMARY KEY(writer, seq))");
+    return c.exec(
+        "CREATE TABLE rows(writer INTEGER, seq INTEGER, payload TEXT, PRIMARY KEY(writer, seq))");
   });
   REQUIRE(st);
   return std::move(db).value();
@@ -81,7 +82,9 @@ fc::awaitable<void> write_mixed(Database* db, int i, std::optional<Status>* out)
 }  // namespace
 
 TEST_SUITE("storage") {
-  TEST_CASE("64 concurrent coroutine writers: nothing lost, all committed, fewer commits than transactions") {
+  TEST_CASE(
+      "64 concurrent coroutine writers: nothing lost, all committed, fewer commits than "
+      "transactions") {
     test::TempDir dir;
     auto db = open_db(dir);
     const auto before = db->stats();
@@ -89,7 +92,8 @@ TEST_SUITE("storage") {
     fc::asio::io_context io;
     int ok_count = 0, failed = 0;
     for (int w = 0; w < kWriters; ++w)
-      fc::asio::co_spawn(io, write_many(db.get(), w, kEach, &ok_count, &failed), fc::asio::detached);
+      fc::asio::co_spawn(io, write_many(db.get(), w, kEach, &ok_count, &failed),
+                         fc::asio::detached);
     io.run();
     CHECK(ok_count == kWriters * kEach);
     CHECK(failed == 0);
@@ -106,7 +110,8 @@ TEST_SUITE("storage") {
     CHECK(scalar(*c.value(), "SELECT count(DISTINCT writer) FROM rows") == kWriters);
   }
 
-  TEST_CASE("transactions queued behind a busy commit go out in one batch; failures roll back alone") {
+  TEST_CASE(
+      "transactions queued behind a busy commit go out in one batch; failures roll back alone") {
     test::TempDir dir;
     auto db = open_db(dir);
     Gate gate;
@@ -146,7 +151,10 @@ TEST_SUITE("storage") {
     CHECK(s.failed - before.failed == static_cast<std::uint64_t>(kTx - good));
     auto& r = db->read();
     CHECK(scalar(r, "SELECT count(*) FROM rows WHERE writer = 1") == good);
-    CHECK(scalar(r, "SELECT count(*) FROM rows WHERE writer = 1 AND (seq % 10 IN (3, 7) OR seq = 25)") == 0);
+    CHECK(
+        scalar(r,
+               "SELECT count(*) FROM rows WHERE writer = 1 AND (seq % 10 IN (3, 7) OR seq = 25)") ==
+        0);
     CHECK(scalar(r, "SELECT count(*) FROM rows WHERE writer = 999") == 1);
   }
 
