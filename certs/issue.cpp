@@ -128,10 +128,6 @@ void clear_order(CertRow& row) {
   row.order_key_sealed.reset();
 }
 
-std::int64_t to_ms(SysTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 // The row once a new version is stored: its dates and renewal plan, no order,
 // no error; an ACME issuer is asked for its renewal window at once (check_ari).
 void stamp_version(CertRow& row, const CertInfo& info, std::string chain, std::string key_sealed,

@@ -14,15 +14,6 @@ using detail::CertStatus;
 using storage::JobOutcome;
 using namespace std::chrono_literals;
 
-namespace {
-
-std::int64_t to_ms(SysTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-SysTime from_ms(std::int64_t ms) { return SysTime{std::chrono::milliseconds(ms)}; }
-
-}  // namespace
-
 OrderInputs order_inputs(const CertRow& row, const std::string& issuer_name, std::int64_t now) {
   OrderInputs in;
   in.state.identifiers = row.hostnames;

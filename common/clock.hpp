@@ -18,6 +18,12 @@ class Clock {
   }
 };
 
+// Milliseconds since the Unix epoch, as the database stores times.
+inline std::int64_t to_ms(SysTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+inline SysTime from_ms(std::int64_t ms) { return SysTime{std::chrono::milliseconds(ms)}; }
+
 class SystemClock final : public Clock {
  public:
   SysTime now() const override { return std::chrono::system_clock::now(); }

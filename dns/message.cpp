@@ -127,6 +127,7 @@ Status lift_pseudo(Message& m, std::size_t* tsig_start, const std::vector<std::s
 
 }  // namespace
 
+// Header, then each section against the bytes left (RFC 1035 §4.1): reads better whole.
 Result<detail::Parsed> detail::parse_detailed(std::span<const std::uint8_t> wire) {
   Reader r(wire);
   if (wire.size() < kHeaderSize) return parse_error("shorter than a header");

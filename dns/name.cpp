@@ -83,6 +83,7 @@ std::string rcode_name(Rcode r) {
   return "RCODE" + std::to_string(v);
 }
 
+// RFC 1035 §5.1 presentation format, escapes and limits in one scan: reads better whole.
 Result<Name> Name::from_text(std::string_view text) {
   Name n;
   if (text == "." || text.empty()) return n;

@@ -6,6 +6,8 @@
 #pragma once
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "common/asio.hpp"
 #include "common/clock.hpp"
@@ -16,6 +18,7 @@ namespace fc::config {
 struct Config;
 }
 namespace fc::storage {
+class Conn;
 class Database;
 class JobRunner;
 }  // namespace fc::storage
@@ -29,7 +32,7 @@ struct ProviderRecordState {
   std::optional<std::string> last_error;
   std::optional<std::int64_t> synced_at;  // ms since the epoch
 };
-// nullopt while the provider has no row for it yet (dns/provider_records.cpp).
+// nullopt while the provider has no row for it yet (dns/store.cpp).
 Result<std::optional<ProviderRecordState>> provider_record_state(storage::Conn& c,
                                                                  const std::string& provider,
                                                                  const std::string& name,

@@ -34,6 +34,7 @@ Status set_var(Options& o, const std::string& kv) {
 
 using Handler = std::function<Status(Options&, const std::string&)>;
 
+// The table of value options, one entry per flag: reads better whole.
 const std::map<std::string, Handler>& value_options() {
   static const std::map<std::string, Handler> kOpts = {
       {"--api",

@@ -7,9 +7,10 @@
 #include <optional>
 #include <string>
 
+#include "common/asio_net.hpp"  // first: Boost 1.74 Asio needs <utility> (STYLE.md)
+
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include "common/asio_net.hpp"
 
 #include "agent/detail/cli.hpp"
 #include "common/asio.hpp"

@@ -2,11 +2,12 @@
 // advanced server examples: a fresh parser with limits per message, a timeout
 // before every read, errors on bad input answered and the connection closed.
 #include <spdlog/spdlog.h>
+#include "common/asio_net.hpp"  // first: Boost 1.74 Asio needs <utility> (STYLE.md)
+
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include "common/asio_net.hpp"
 
 #include <atomic>
 #include <set>

@@ -1,6 +1,7 @@
 #pragma once
+#include "common/asio_net.hpp"  // first: Boost 1.74 Asio needs <utility> (STYLE.md)
+
 #include <boost/beast/http.hpp>
-#include "common/asio_net.hpp"
 
 #include <atomic>
 #include <random>

@@ -179,6 +179,7 @@ std::string provider_item(const json& v) {
          });
 }
 
+// The certs.issuers[] schema as one table: reads better whole.
 std::string issuer_item(const json& v) {
   if (!v.is_object() || !v.contains("type")) return ": must be an object with a \"type\"";
   std::string e = enum_v({"acme", "internal"})(v["type"]);
@@ -226,6 +227,7 @@ std::string issuer_item(const json& v) {
 
 }  // namespace
 
+// Every configuration key with its kind and validator, one line each: reads better whole.
 Schema::Schema() {
   auto S = [&](const char* p, Kind k, Validator v) { leaves_[p] = Leaf{k, std::move(v)}; };
   S("database.path", Kind::kString, string_v(false));

@@ -67,6 +67,7 @@ void fill_dns(Config& c, const json& d) {
 
 }  // namespace
 
+// One assignment per configuration key, in the order of the schema: reads better whole.
 Result<Config> to_config(const json& t) {
   Config c;
   c.database_path = t["database"]["path"].get<std::string>();

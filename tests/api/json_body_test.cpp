@@ -4,12 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http.hpp"
+#include "api/test_util.hpp"
 
 using namespace fc::api;
 using nlohmann::json;
 
 namespace {
-json body(const Response& r) { return json::parse(r.body); }
+using fc::api::test::body;
 }  // namespace
 
 TEST_SUITE("api") {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http.hpp"
+#include "api/test_util.hpp"
 
 using namespace fc::api;
 using nlohmann::json;
@@ -58,7 +59,7 @@ Router make_router() {
   return rt;
 }
 
-json body(const Response& r) { return json::parse(r.body); }
+using fc::api::test::body;
 
 }  // namespace
 

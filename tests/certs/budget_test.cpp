@@ -3,12 +3,13 @@
 #include <doctest/doctest.h>
 
 #include "certs/detail/budget.hpp"
+#include "certs/test_util.hpp"
 
 namespace {
 
 using namespace fc::certs::detail;
 
-constexpr std::int64_t kNow = 1'700'000'000'000;
+using fc::certs::test::kNow;
 constexpr std::int64_t kHour = 3'600'000;
 constexpr std::int64_t kWeek = 7 * 24 * kHour;
 

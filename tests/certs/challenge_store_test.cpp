@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "certs/detail/store.hpp"
+#include "certs/test_util.hpp"
 #include "storage/db.hpp"
 
 namespace {
@@ -13,7 +14,7 @@ namespace {
 using namespace fc;
 using namespace fc::certs::detail;
 
-constexpr std::int64_t kNow = 1'700'000'000'000;
+using fc::certs::test::kNow;
 
 struct TempDb {
   std::filesystem::path dir;

@@ -9,7 +9,7 @@ using namespace fc::certs;
 using namespace std::chrono;
 
 namespace {
-const fc::SysTime kNow = fc::SysTime{seconds(1'800'000'000)};
+const fc::SysTime kPkiNow = fc::SysTime{seconds(1'800'000'000)};
 }
 
 TEST_SUITE("certs") {
@@ -44,11 +44,11 @@ TEST_SUITE("certs") {
   }
 
   TEST_CASE("CSR with SANs is accepted by the internal CA; leaf facts come back") {
-    auto ca = create_internal_ca(kNow, "fleetcommand internal root");
+    auto ca = create_internal_ca(kPkiNow, "fleetcommand internal root");
     REQUIRE(ca);
     for (KeyType kt : {KeyType::kEcdsaP256, KeyType::kRsa2048}) {
       auto issued =
-          issue_with_new_key(ca.value(), {"a.example.test", "www.a.example.test"}, kNow, kt);
+          issue_with_new_key(ca.value(), {"a.example.test", "www.a.example.test"}, kPkiNow, kt);
       REQUIRE(issued);
       auto chain = split_pem_chain(issued.value().chain_pem);
       REQUIRE(chain);
@@ -70,12 +70,13 @@ TEST_SUITE("certs") {
   }
 
   TEST_CASE("internal CA refuses bad CSRs") {
-    auto ca = create_internal_ca(kNow, "root").value();
-    CHECK_FALSE(issue_from_csr(ca, std::vector<std::uint8_t>{0x30, 0x03, 0x02, 0x01, 0x00}, kNow));
+    auto ca = create_internal_ca(kPkiNow, "root").value();
+    CHECK_FALSE(
+        issue_from_csr(ca, std::vector<std::uint8_t>{0x30, 0x03, 0x02, 0x01, 0x00}, kPkiNow));
     auto key = generate_key_pem(KeyType::kEcdsaP256).value();
     auto csr = make_csr_der(key, {"x.example.test"}).value();
     csr[csr.size() - 5] ^= 0x40;  // break the signature
-    CHECK_FALSE(issue_from_csr(ca, csr, kNow));
+    CHECK_FALSE(issue_from_csr(ca, csr, kPkiNow));
     CHECK_FALSE(make_csr_der(key, {}));
     CHECK_FALSE(make_csr_der("junk", {"x.example.test"}));
   }

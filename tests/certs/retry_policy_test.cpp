@@ -6,13 +6,14 @@
 
 #include <string>
 #include <vector>
+#include "certs/test_util.hpp"
 
 using namespace fc::certs::detail;
 using fc::Code;
 
 namespace {
 
-constexpr std::int64_t kNow = 1'700'000'000'000;
+using fc::certs::test::kNow;
 
 }  // namespace
 

@@ -5,6 +5,9 @@
 #include <vector>
 
 namespace fc::certs::test {
+
+// The time the table tests run at, in ms since the epoch (2023-11-14).
+inline constexpr std::int64_t kNow = 1'700'000'000'000;
 inline std::vector<std::uint8_t> unhex(std::string_view h) {
   std::vector<std::uint8_t> out;
   auto nib = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };

@@ -31,7 +31,8 @@ build_acme() {
 
 build_http() {
   "$CXX" "${FLAGS[@]}" "$SRC/tests/fuzz/fuzz_http.cpp" "$SRC/api/detail/json_in.cpp" \
-    "$SRC/api/detail/router.cpp" -lspdlog -lfmt -o "$OUT/fuzz_http"
+    "$SRC/api/detail/router.cpp" "$SRC/api/detail/problem.cpp" "$SRC/api/detail/json_body.cpp" \
+    -lspdlog -lfmt -o "$OUT/fuzz_http"
 }
 
 build_agent_protocol() {

@@ -2,9 +2,10 @@
 // handler runs: Beast's request parser with our limits, the conversion into
 // api::Request (path and query percent-decoding, headers), and JSON body
 // parsing with typed field reads.
+#include "common/asio_net.hpp"  // first: Boost 1.74 Asio needs <utility> (STYLE.md)
+
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include "common/asio_net.hpp"
 
 #include <cstddef>
 #include <cstdint>

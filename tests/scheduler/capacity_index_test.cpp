@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "scheduler/fixtures.hpp"
 #include "scheduler/placement.hpp"
 
 using namespace fc::scheduler;
@@ -11,7 +12,7 @@ using std::chrono::seconds;
 
 namespace {
 
-const fc::SysTime kNow{seconds(1'700'000'000)};
+using fc::scheduler::test::kNow;
 
 RegionRecord record(std::string id, Quantities capacity, Quantities allocated = {}) {
   return RegionRecord{std::move(id), RegionState::kActive, {}, capacity, allocated, kNow};

@@ -1,10 +1,15 @@
 // Builders for plain scheduler values used by the scheduler unit tests.
 #pragma once
+#include <chrono>
 #include <string>
 
+#include "common/clock.hpp"
 #include "scheduler/placement.hpp"
 
 namespace fc::scheduler::test {
+
+// The time the scheduler tests run at (2023-11-14).
+inline const fc::SysTime kNow{std::chrono::seconds(1'700'000'000)};
 
 // An active, healthy region with no labels.
 inline RegionView region(std::string id, Quantities capacity, Quantities allocated = {}) {

@@ -18,7 +18,7 @@ using std::chrono::seconds;
 
 namespace {
 
-const fc::SysTime kNow{seconds(1'700'000'000)};
+using fc::scheduler::test::kNow;
 
 // Three regions on {1000 MiB, 1000 millis, 10 slots}: a half full, b empty,
 // c almost full (room for exactly one 100/100 workspace).
