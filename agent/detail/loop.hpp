@@ -25,6 +25,12 @@ class Loop {
  public:
   Loop(Options opts, Engine& engine, StateStore& store, HttpClient& http,
        std::shared_ptr<spdlog::logger> log);
+  // Waits for an apply still running on the pool: it uses state_ and certs_,
+  // which are destroyed after this body (seen by ASan as a heap-use-after-free
+  // when SIGTERM arrived during an apply).
+  ~Loop() { pool_.join(); }
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
 
   // Runs until stopped (or one round with --once); sets exit_code().
   awaitable<void> run();
