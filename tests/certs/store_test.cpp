@@ -8,6 +8,7 @@
 #include "certs/detail/store.hpp"
 #include "certs/test_util.hpp"
 #include "storage/db.hpp"
+#include "storage/test_util.hpp"
 
 namespace {
 
@@ -17,22 +18,10 @@ using namespace fc::certs::detail;
 using fc::certs::test::kNow;
 constexpr std::int64_t kHour = 3'600'000;
 
+// A migrated database file in a private directory.
 struct TempDb {
-  std::filesystem::path dir;
-  std::unique_ptr<storage::Conn> conn;
-  TempDb() {
-    char tmpl[] = "/tmp/fc-certs-store-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-    auto c = storage::Conn::open((dir / "t.db").string(), storage::OpenMode::kReadWrite);
-    REQUIRE(c);
-    conn = std::move(c).value();
-    REQUIRE(storage::migrate(*conn, kNow));
-  }
-  ~TempDb() {
-    conn.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
+  storage::test::TempDir dir;
+  std::unique_ptr<storage::Conn> conn = storage::test::open_migrated(dir.file("t.db"));
 };
 
 CertRow row(const std::string& id, std::vector<std::string> names) {

@@ -4,18 +4,15 @@
 
 #include "dns/detail/store.hpp"
 #include "storage/db.hpp"
+#include "storage/test_util.hpp"
 
 using namespace fc;
 using namespace fc::dns;
 
 namespace {
 
-std::unique_ptr<storage::Conn> fresh_db() {
-  auto c = storage::Conn::open(":memory:", storage::OpenMode::kReadWrite);
-  REQUIRE(c);
-  REQUIRE(storage::migrate(*c.value(), 1000));
-  return std::move(c).value();
-}
+// A migrated in-memory database (the storage tests' helper).
+std::unique_ptr<storage::Conn> fresh_db() { return storage::test::open_migrated(":memory:"); }
 
 }  // namespace
 

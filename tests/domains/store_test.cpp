@@ -8,18 +8,15 @@
 #include "domains/detail/sweep.hpp"
 #include "domains/service.hpp"
 #include "storage/db.hpp"
+#include "storage/test_util.hpp"
 
 using namespace fc;
 using namespace fc::domains;
 
 namespace {
 
-std::unique_ptr<storage::Conn> fresh_db() {
-  auto c = storage::Conn::open(":memory:", storage::OpenMode::kReadWrite);
-  REQUIRE(c);
-  REQUIRE(storage::migrate(*c.value(), 1000));
-  return std::move(c).value();
-}
+// A migrated in-memory database (the storage tests' helper).
+std::unique_ptr<storage::Conn> fresh_db() { return storage::test::open_migrated(":memory:"); }
 
 Domain make(const std::string& id, const std::string& host, const std::string& ws) {
   Domain d;
