@@ -106,6 +106,8 @@ class Service {
   std::uint16_t api_port() const;
   std::uint16_t acme_http_port() const;
   void set_ready(bool r);
+  // Applies a new api.rate_limit.requests_per_second without a restart (SIGHUP).
+  void set_rate_limit(std::int64_t requests_per_second);
   // Graceful shutdown: stop accepting, wake long-polls, close idle connections.
   void begin_shutdown();
   int active_requests() const;

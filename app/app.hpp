@@ -15,7 +15,9 @@ inline constexpr int kExitUsage = 2;
 void setup_logging(const std::string& level, const std::string& format);
 // Loads the configuration or prints the error (naming the key) and returns nullopt.
 std::optional<config::Config> load_config_or_report(const std::optional<std::string>& file);
-int serve(const config::Config& cfg);
+// Runs the daemon until SIGINT/SIGTERM; SIGHUP re-reads `config_file` and the
+// environment (app/daemon.cpp Daemon::reload).
+int serve(const config::Config& cfg, const std::optional<std::string>& config_file);
 int migrate_cmd(const config::Config& cfg);
 // Checks the capacity ledger and assignments against the workspaces table.
 int fsck_cmd(const config::Config& cfg);

@@ -13,6 +13,7 @@
 
 #include "api/server.hpp"
 #include "app/app.hpp"
+#include "app/systemd.hpp"
 #include "certs/service.hpp"
 #include "common/asio_net.hpp"
 #include "common/clock.hpp"
@@ -86,6 +87,8 @@ struct IoContext : asio::io_context {
 
 struct Daemon {
   const config::Config& cfg;
+  std::optional<std::string> config_file;  // re-read on SIGHUP
+  config::Config live;                     // what the last (re)load applied
   SystemClock clock;
   IoContext io{1};
   std::unique_ptr<storage::Database> db;
@@ -96,10 +99,12 @@ struct Daemon {
   std::unique_ptr<certs::Service> certs;
   std::unique_ptr<domains::Service> domains;  // custom domains
   asio::steady_timer ticker{io};
+  asio::steady_timer watchdog_timer{io};
   bool stopping = false;
   int exit_code = kExitOk;
 
-  explicit Daemon(const config::Config& c) : cfg(c) {}
+  Daemon(const config::Config& c, std::optional<std::string> file)
+      : cfg(c), config_file(std::move(file)), live(c) {}
   // Members are destroyed after this body, the io_context last of them: shut
   // it down first, so coroutine frames suspended at exit (an order waiting on
   // the CA, a verifier on DNS) are destroyed while the services they point to
@@ -108,6 +113,8 @@ struct Daemon {
   awaitable<void> startup();
   awaitable<void> shutdown();
   awaitable<void> chores();
+  awaitable<void> watchdog();
+  void reload();
 };
 
 awaitable<void> Daemon::startup() {
@@ -134,6 +141,58 @@ awaitable<void> Daemon::startup() {
   api->set_ready(true);
   spdlog::info("ready database={} dns={} zone={}", cfg.database_path, cfg.dns_listen.str(),
                cfg.dns_zone);
+  systemd::ready("serving api=" + cfg.api_listen.str() + " dns=" + cfg.dns_listen.str());
+}
+
+// WATCHDOG=1 at half the unit's WatchdogSec, from the I/O thread: a loop that
+// stops turning stops the pings, and the service manager restarts the daemon.
+awaitable<void> Daemon::watchdog() {
+  const auto interval = systemd::watchdog_interval() / 2;
+  if (interval.count() == 0) co_return;
+  spdlog::info("watchdog enabled interval_ms={}", interval.count() / 1000);
+  while (!stopping) {
+    systemd::watchdog();
+    watchdog_timer.expires_after(interval);
+    boost::system::error_code ec;
+    co_await watchdog_timer.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+}
+
+// SIGHUP: re-reads the configuration (file and environment) and applies what
+// can change while running; every other changed key is named as needing a
+// restart, and a configuration that does not load changes nothing.
+void Daemon::reload() {
+  systemd::reloading();
+  auto next = config::load(config_file, config::process_env());
+  if (!next) {
+    spdlog::error("reload failed, configuration unchanged reason={}", next.error().detail);
+    systemd::ready("reload failed: configuration unchanged");
+    return;
+  }
+  live.log_level = next.value().log_level;
+  live.api_rate_limit_rps = next.value().api_rate_limit_rps;
+  int applied = 0;
+  for (const auto& key : config::changed_keys(live, next.value())) {
+    if (key == "log.level") {
+      spdlog::set_level(spdlog::level::from_str(next.value().log_level));
+      spdlog::default_logger()->set_level(spdlog::level::from_str(next.value().log_level));
+    } else if (key == "api.rate_limit.requests_per_second") {
+      api->set_rate_limit(next.value().api_rate_limit_rps);
+    } else {
+      spdlog::warn("setting changed but needs a restart key={}", key);
+      continue;
+    }
+    spdlog::info("setting reloaded key={}", key);
+    // Only applied keys move into `live`: the others stay different, so every
+    // later reload names them again until the restart.
+    std::string pointer = "/" + key;
+    std::replace(pointer.begin(), pointer.end(), '.', '/');
+    const nlohmann::json::json_pointer at(pointer);
+    live.effective[at] = next.value().effective[at];
+    ++applied;
+  }
+  spdlog::info("configuration reloaded applied={}", applied);
+  systemd::ready("serving; configuration reloaded");
 }
 
 awaitable<void> Daemon::chores() {
@@ -151,6 +210,8 @@ awaitable<void> Daemon::chores() {
 awaitable<void> Daemon::shutdown() {
   if (stopping) co_return;
   stopping = true;
+  systemd::stopping();
+  watchdog_timer.cancel();
   spdlog::info("shutting down phase=drain active_requests={}", api->active_requests());
   api->begin_shutdown();
   dns->stop();
@@ -283,10 +344,20 @@ bool start_dns(Daemon& d) {
   return true;
 }
 
+// SIGHUP reloads, again and again, until shutdown cancels the wait.
+void arm_reload(Daemon& d, asio::signal_set& hup) {
+  hup.async_wait([&d, &hup](const boost::system::error_code& ec, int) {
+    if (ec || d.stopping) return;
+    spdlog::info("signal received signal=SIGHUP action=reload");
+    d.reload();
+    arm_reload(d, hup);
+  });
+}
+
 }  // namespace
 
-int serve(const config::Config& cfg) {
-  Daemon d(cfg);
+int serve(const config::Config& cfg, const std::optional<std::string>& config_file) {
+  Daemon d(cfg, config_file);
   if (!prepare_database(cfg, d.clock)) return kExitFailure;
   if (!open_services(d) || !start_dns(d)) return kExitFailure;
   if (auto st = wire_certs(d); !st) {
@@ -300,8 +371,11 @@ int serve(const config::Config& cfg) {
     spdlog::info("signal received signal={}", sig);
     asio::co_spawn(d.io, d.shutdown(), asio::detached);
   });
+  asio::signal_set hup(d.io, SIGHUP);
+  arm_reload(d, hup);
   asio::co_spawn(d.io, d.startup(), asio::detached);
   asio::co_spawn(d.io, d.chores(), asio::detached);
+  asio::co_spawn(d.io, d.watchdog(), asio::detached);
   d.io.run();
   d.db->close();
   spdlog::info("stopped cleanly");

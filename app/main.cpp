@@ -71,7 +71,7 @@ int run_configured(const std::string& cmd, int argc, char** argv) {
     return kExitOk;
   }
   setup_logging(cfg->log_level, cfg->log_format);
-  if (cmd == "serve") return serve(*cfg);
+  if (cmd == "serve") return serve(*cfg, args->config);
   if (cmd == "migrate") return migrate_cmd(*cfg);
   if (cmd == "fsck") return fsck_cmd(*cfg);
   if (cmd == "token") {

@@ -135,4 +135,34 @@ nlohmann::json redacted(const Config& cfg) {
   return j;
 }
 
+namespace {
+
+void diff_keys(const json& a, const json& b, const std::string& prefix,
+               std::vector<std::string>& out) {
+  if (a.is_object() && b.is_object()) {
+    for (const auto& [k, v] : a.items()) {
+      auto key = prefix.empty() ? k : prefix + "." + k;
+      if (!b.contains(k)) {
+        out.push_back(key);
+      } else {
+        diff_keys(v, b.at(k), key, out);
+      }
+    }
+    for (const auto& [k, v] : b.items()) {
+      if (!a.contains(k)) out.push_back(prefix.empty() ? k : prefix + "." + k);
+    }
+    return;
+  }
+  if (a != b) out.push_back(prefix);
+}
+
+}  // namespace
+
+std::vector<std::string> changed_keys(const Config& before, const Config& after) {
+  std::vector<std::string> out;
+  diff_keys(before.effective, after.effective, "", out);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace fc::config

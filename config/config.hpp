@@ -94,6 +94,11 @@ Result<Config> load(const std::optional<std::string>& file,
 // The effective configuration with every secret replaced by "<redacted>".
 nlohmann::json redacted(const Config& cfg);
 
+// The dotted keys whose values differ between two configurations (objects are
+// compared key by key, anything else whole: "dns.providers" when one provider
+// changed). Names only, never values, so the result may be logged.
+std::vector<std::string> changed_keys(const Config& before, const Config& after);
+
 // The process environment as a map, for load().
 std::map<std::string, std::string> process_env();
 

@@ -10,4 +10,10 @@ std::optional<int> RequestRateLimiter::check(const std::string& token_id, std::i
   return static_cast<int>((wait_ms + 999) / 1000);  // whole seconds, rounded up
 }
 
+void RequestRateLimiter::set_rate(std::int64_t requests_per_second) {
+  if (requests_per_second == rps_) return;
+  rps_ = requests_per_second;
+  buckets_.clear();
+}
+
 }  // namespace fc::api::detail

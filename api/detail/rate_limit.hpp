@@ -16,6 +16,8 @@ class RequestRateLimiter {
   explicit RequestRateLimiter(std::int64_t requests_per_second) : rps_(requests_per_second) {}
   // nullopt when the request may go, else the seconds to wait (Retry-After).
   std::optional<int> check(const std::string& token_id, std::int64_t now_ms);
+  // A new rate (SIGHUP reload): buckets restart full at the new size.
+  void set_rate(std::int64_t requests_per_second);
 
  private:
   std::int64_t rps_;  // 0: off

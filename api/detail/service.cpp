@@ -99,6 +99,9 @@ void Service::start() {
 std::uint16_t Service::api_port() const { return api_ ? api_->port() : 0; }
 std::uint16_t Service::acme_http_port() const { return acme_ ? acme_->port() : 0; }
 void Service::set_ready(bool r) { ctx_->ready = r; }
+void Service::set_rate_limit(std::int64_t requests_per_second) {
+  ctx_->rate.set_rate(requests_per_second);
+}
 const Router& Service::router() const { return ctx_->router; }
 
 void Service::begin_shutdown() {

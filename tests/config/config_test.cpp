@@ -214,6 +214,21 @@ TEST_SUITE("config") {
     CHECK(r["api"] == c.value().effective["api"]);
   }
 
+  TEST_CASE("changed_keys names the dotted keys that differ, never their values") {
+    auto a = load(std::nullopt, {}, kNoResolv);
+    REQUIRE(a);
+    CHECK(fc::config::changed_keys(a.value(), a.value()).empty());
+    TempFile f(R"({"log":{"level":"debug"},"api":{"rate_limit":{"requests_per_second":5}},
+      "dns":{"axfr_tsig":[{"name":"xfr.fleet.test","secret":"c2VjcmV0LXRzaWctdmFsdWU="}]}})");
+    auto b = load(f.str(), {{"FLEETCOMMAND_API_LISTEN", "127.0.0.1:2222"}}, kNoResolv);
+    if (!b) FAIL(b.error().detail);
+    auto keys = fc::config::changed_keys(a.value(), b.value());
+    std::vector<std::string> want = {"api.listen", "api.rate_limit.requests_per_second",
+                                     "dns.axfr_tsig", "log.level"};
+    CHECK(keys == want);
+    for (const auto& k : keys) CHECK_FALSE(contains(k, "c2VjcmV0"));
+  }
+
   TEST_CASE("parse_host_port") {
     CHECK(fc::config::parse_host_port("[::1]:53").value().str() == "[::1]:53");
     CHECK(fc::config::parse_host_port("localhost:80").value().host == "127.0.0.1");
