@@ -1,0 +1,54 @@
+"""/metrics checked by Prometheus' own linter: after traffic that touches
+every metric family (API requests and errors, placements, agent long-poll and
+reports, DNS queries), `promtool check metrics` (Debian package prometheus)
+accepts the exposition with no problem reported."""
+import os
+import subprocess
+import sys
+import unittest
+
+import fctest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dns"))
+import peers  # noqa: E402
+
+
+class PromtoolTest(fctest.DaemonTest):
+    def traffic(self):
+        d = self.d
+        d.create_region("r-1")
+        tok = d.agent_token("r-1")
+        d.heartbeat(tok)
+        r = d.request("POST", "/v1/workspaces", {"name": "w1", "resources": {"memory_mib": 1,
+                                                                          "cpu_millis": 1}})
+        self.assertEqual(r.status, 201, r)
+        w = r.json()
+        self.assertEqual(d.request("GET", "/v1/agent/assignments?since=0&wait=0",
+                                   token=tok).status, 200)
+        d.request("POST", "/v1/agent/status", {"workspaces": [
+            {"workspace_id": w["id"], "generation": w["generation"], "phase": "running"}]},
+            token=tok)
+        d.request("GET", "/v1/workspaces/nope")
+        d.request("POST", "/v1/workspaces", raw_body=b"{", headers={"Content-Type":
+                                                                  "application/json"})
+        d.request("GET", "/v1/regions", auth=False)
+        peers.dig(d.dns_port, "w1.fleet.test", "A")
+        peers.dig(d.dns_port, "nothing.fleet.test", "A")
+
+    def test_promtool_accepts_metrics(self):
+        self.traffic()
+        r = self.d.request("GET", "/metrics", auth=False)
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("text/plain", r.headers.get("content-type", ""))
+        body = r.body.decode()
+        self.assertIn("# TYPE", body)
+        check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                               text=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertEqual((check.stdout + check.stderr).strip(), "", "promtool reported problems")
+        families = sum(1 for line in body.splitlines() if line.startswith("# TYPE"))
+        print(f"promtool: {families} metric families, no problems")
+
+
+if __name__ == "__main__":
+    fctest.main()
