@@ -12,7 +12,7 @@ BUILD_PKGS=(
 PEER_PKGS=(
   python3 sqlite3 curl openssl ca-certificates procps iproute2
   pebble bind9 bind9-dnsutils unbound knot knot-dnsutils dnsperf lego nginx-light wrk
-  systemd lintian adduser prometheus
+  systemd lintian adduser prometheus buildah debootstrap
 )
 
 missing=()
