@@ -132,6 +132,10 @@ int main(int argc, char** argv) {
     std::cout << usage();
     return 0;
   }
+  if (opts.value().print_template) {
+    std::cout << builtin_template_text() << "\n";
+    return 0;
+  }
   return run(std::move(opts).value());
 }
 

@@ -16,6 +16,13 @@ PEER_PKGS=(
 )
 
 missing=()
+# kubectl renders the Kubernetes manifests (kustomize); Debian's is
+# kubernetes-client. A machine that already has a kubectl (another package)
+# keeps it: both provide /usr/bin/kubectl.
+if ! command -v kubectl >/dev/null; then PEER_PKGS+=(kubernetes-client); fi
+# npm installs the pinned test tools (package-lock.json files); likewise a
+# machine with another Node.js keeps it.
+if ! command -v npm >/dev/null; then PEER_PKGS+=(nodejs npm); fi
 for p in "${BUILD_PKGS[@]}" "${PEER_PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")

@@ -174,6 +174,10 @@ Result<Options> parse_args(const std::vector<std::string>& args) {
       o.help = true;
       return o;
     }
+    if (a == "--print-template") {
+      o.print_template = true;
+      return o;
+    }
     if (a == "--once") {
       o.once = true;
       continue;
@@ -207,6 +211,7 @@ std::string usage() {
   --apply-command CMD    objects as a List on stdin (default: kubectl apply --server-side -f -)
   --delete-command CMD   deletions as a List on stdin (default: kubectl delete --ignore-not-found -f -)
   --template FILE        replaces the built-in template (docs/agent.md)
+  --print-template       prints the built-in template (a starting point for --template)
   --set KEY=VALUE        template variable (namespace, image, replicas, ingress_class,
                          mongo_url, acme_responder_host, acme_responder_port, …)
   --agent-id ID          this agent's id (default: the host name)

@@ -25,6 +25,7 @@ Result<Url> parse_url(std::string_view s);
 
 struct Options {
   bool help = false;
+  bool print_template = false;  // --print-template: the built-in template, then exit
   std::string api;
   Url api_url;
   std::string token_file;
