@@ -27,6 +27,7 @@ Status Service::init() {
   ctx->router.set_rate_limiter(
       [ctx](const Principal& p) { return ctx->rate.check(p.token_id, ctx->clock.now_ms()); });
   detail::register_system_routes(*ctx);
+  detail::register_openapi_routes(*ctx);
   detail::register_token_routes(*ctx);
   detail::register_region_routes(*ctx);
   detail::register_workspace_routes(*ctx);
@@ -100,6 +101,7 @@ std::uint16_t Service::api_port() const { return api_ ? api_->port() : 0; }
 std::uint16_t Service::acme_http_port() const { return acme_ ? acme_->port() : 0; }
 void Service::set_ready(bool r) { ctx_->ready = r; }
 const Router& Service::router() const { return ctx_->router; }
+const Router& Service::acme_router() const { return ctx_->acme_router; }
 
 void Service::begin_shutdown() {
   ctx_->shutting_down = true;

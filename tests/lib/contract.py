@@ -1,0 +1,157 @@
+"""Contract checks: every HTTP response an integration test receives through
+fctest.Daemon.request is validated against the OpenAPI document
+(api/openapi/openapi.yaml, built to $FC_OPENAPI_JSON) with Debian's
+python3-jsonschema: the operation is matched by method and path template, then
+the status must be documented (or `default`), the content type must be one the
+response lists, and a JSON body must validate against its schema.
+
+Enabled when FC_OPENAPI_JSON is set (ctest sets it for every itest). Each
+(operationId, status) seen is kept in `SEEN` and appended to
+$FC_CONTRACT_LOG_DIR/<pid>.log when that is set."""
+import json
+import os
+import re
+import threading
+
+try:
+    import jsonschema
+except ImportError:  # reported by enabled(): the contract tests need it
+    jsonschema = None
+
+METHODS = ("get", "put", "post", "patch", "delete")
+SEEN = set()
+_lock = threading.Lock()
+_doc = None
+_routes = None
+_validators = {}
+
+
+class ContractError(AssertionError):
+    pass
+
+
+def enabled():
+    if not os.environ.get("FC_OPENAPI_JSON"):
+        return False
+    if jsonschema is None:
+        raise ContractError("FC_OPENAPI_JSON is set but python3-jsonschema is not installed")
+    return True
+
+
+def document():
+    global _doc, _routes
+    if _doc is None:
+        with open(os.environ["FC_OPENAPI_JSON"], encoding="utf-8") as f:
+            _doc = json.load(f)
+        _routes = []
+        for path in _doc["paths"]:
+            segs = path.split("/")[1:]
+            literal = sum(1 for s in segs if not s.startswith("{"))
+            _routes.append((segs, literal, path))
+        _routes.sort(key=lambda r: -r[1])  # literal segments win over parameters
+    return _doc
+
+
+def match_path(path):
+    """The document's path template for a request path, or None."""
+    document()
+    segs = path.split("?", 1)[0].split("/")[1:]
+    for tmpl, _, key in _routes:
+        if len(tmpl) == len(segs) and all(
+                (t.startswith("{") and s != "") or t == s for t, s in zip(tmpl, segs)):
+            return key
+    return None
+
+
+def resolve(obj):
+    doc = document()
+    while isinstance(obj, dict) and "$ref" in obj:
+        node = doc
+        for part in obj["$ref"][2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        obj = node
+    return obj
+
+
+def validator(key, schema):
+    v = _validators.get(key)
+    if v is None:
+        root = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+                "allOf": [schema], "components": document()["components"]}
+        v = jsonschema.Draft202012Validator(root)
+        _validators[key] = v
+    return v
+
+
+def operation(method, path):
+    """(template, operation object) of a request, or (None, None) when no
+    documented path matches (then the router answers 404/405 itself)."""
+    tmpl = match_path(path)
+    if tmpl is None:
+        return None, None
+    return tmpl, document()["paths"][tmpl].get(method.lower())
+
+
+def check_response(method, path, status, content_type, body):
+    """Raises ContractError when the response breaks the document."""
+    tmpl, op = operation(method, path)
+    if op is None:
+        return None
+    op_id = op.get("operationId", f"{method} {tmpl}")
+    responses = op["responses"]
+    resp = responses.get(str(status)) or responses.get("default")
+    if resp is None:
+        raise ContractError(f"{op_id}: status {status} is not documented for {method} {tmpl} "
+                            f"(documented: {sorted(responses)}); body {body[:300]!r}")
+    resp = resolve(resp)
+    content = resp.get("content")
+    record(op_id, status)
+    if not content:
+        if body:
+            raise ContractError(f"{op_id} {status}: documented without a body, got {body[:200]!r}")
+        return op_id
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media not in content:
+        raise ContractError(f"{op_id} {status}: content type {content_type!r} is not one of {sorted(content)}")
+    schema = content[media].get("schema")
+    if schema is None or not media.endswith("json"):
+        return op_id
+    try:
+        data = json.loads(body)
+    except ValueError as e:
+        raise ContractError(f"{op_id} {status}: body is not JSON ({e}): {body[:200]!r}")
+    errors = sorted(validator((op_id, status, media), schema).iter_errors(data), key=lambda e: list(e.path))
+    if errors:
+        lines = [f"  at /{'/'.join(map(str, e.path))}: {e.message[:300]}" for e in errors[:5]]
+        raise ContractError(f"{op_id} {status}: the response breaks the schema:\n" + "\n".join(lines))
+    return op_id
+
+
+def record(op_id, status):
+    with _lock:
+        if (op_id, status) in SEEN:
+            return
+        SEEN.add((op_id, status))
+        d = os.environ.get("FC_CONTRACT_LOG_DIR")
+        if d:
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, f"{os.getpid()}.log"), "a") as f:
+                f.write(f"{op_id} {status}\n")
+
+
+def operations():
+    """Every documented operationId."""
+    out = []
+    for item in document()["paths"].values():
+        for m in METHODS:
+            if m in item:
+                out.append(item[m]["operationId"])
+    return out
+
+
+def missing_coverage(seen=None):
+    """Operations without a seen 2xx/3xx, or without a seen 4xx/5xx."""
+    seen = SEEN if seen is None else seen
+    ok = {o for o, s in seen if s < 400}
+    err = {o for o, s in seen if s >= 400}
+    return ([o for o in operations() if o not in ok], [o for o in operations() if o not in err])
