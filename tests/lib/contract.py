@@ -93,7 +93,8 @@ def operation(method, path):
 
 
 def check_response(method, path, status, content_type, body):
-    """Raises ContractError when the response breaks the document."""
+    """Raises ContractError when the response breaks the document; records
+    (operationId, status) of a response that keeps it."""
     tmpl, op = operation(method, path)
     if op is None:
         return None
@@ -105,16 +106,17 @@ def check_response(method, path, status, content_type, body):
                             f"(documented: {sorted(responses)}); body {body[:300]!r}")
     resp = resolve(resp)
     content = resp.get("content")
-    record(op_id, status)
     if not content:
         if body:
             raise ContractError(f"{op_id} {status}: documented without a body, got {body[:200]!r}")
+        record(op_id, status)
         return op_id
     media = (content_type or "").split(";")[0].strip().lower()
     if media not in content:
         raise ContractError(f"{op_id} {status}: content type {content_type!r} is not one of {sorted(content)}")
     schema = content[media].get("schema")
     if schema is None or not media.endswith("json"):
+        record(op_id, status)
         return op_id
     try:
         data = json.loads(body)
@@ -124,6 +126,7 @@ def check_response(method, path, status, content_type, body):
     if errors:
         lines = [f"  at /{'/'.join(map(str, e.path))}: {e.message[:300]}" for e in errors[:5]]
         raise ContractError(f"{op_id} {status}: the response breaks the schema:\n" + "\n".join(lines))
+    record(op_id, status)
     return op_id
 
 

@@ -208,6 +208,19 @@ class Daemon:
             contract.check_response(method, path, resp.status, resp.headers.get("content-type"), resp.body)
         return resp
 
+    def acme_request(self, path, timeout=10):
+        """GET on the HTTP-01 listener (acme_http.listen), checked like request()."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.acme_port, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            resp = Response(r.status, r.getheaders(), r.read())
+        finally:
+            conn.close()
+        if contract.enabled():
+            contract.check_response("GET", path, resp.status, resp.headers.get("content-type"), resp.body)
+        return resp
+
     def cli(self, *args, env=None, timeout=60):
         """Runs `fleetcommand ARGS --config <this daemon's config>` in its directory."""
         e = dict(self.env)
