@@ -8,11 +8,26 @@ BUILD_PKGS=(
   libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev
   libfmt-dev doctest-dev libidn2-dev libpsl-dev publicsuffix
   clang libclang-rt-14-dev clang-format
+  python3-yaml
 )
 PEER_PKGS=(
   python3 sqlite3 curl openssl ca-certificates procps iproute2
   pebble bind9 bind9-dnsutils unbound knot knot-dnsutils dnsperf lego nginx-light wrk
+  python3-jsonschema
 )
+
+# The OpenAPI lint test (tests/api/openapi_lint_itest.sh) runs the @redocly/cli
+# pinned in tools/openapi/package-lock.json, which needs Node.js >= 20.19 with
+# npm >= 10; Debian 12's nodejs is 18, so it comes from NodeSource's
+# node_20.x repository (https://github.com/nodesource/distributions). The test
+# runs `npm ci` itself and fails (never skips) without them.
+node_ok() {
+  command -v node >/dev/null && command -v npm >/dev/null &&
+    node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a==20&&b>=19)?0:1)'
+}
+if ! node_ok; then
+  echo "install-deps: WARNING: Node.js >= 20.19 with npm not found; itest_api_openapi_lint_itest will fail" >&2
+fi
 
 missing=()
 for p in "${BUILD_PKGS[@]}" "${PEER_PKGS[@]}"; do
