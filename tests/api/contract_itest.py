@@ -188,9 +188,20 @@ class AContractSelfTest(unittest.TestCase):
         with self.assertRaises(contract.ContractError):  # wrong content type
             contract.check_response("GET", "/v1/regions/x", 404, "text/html", b"<p>")
         problem = {"type": "https://fleetcommand.dev/problems/not-found", "title": "Not Found",
-                   "status": 404, "detail": "no region x", "extra": 1}
+                   "status": 404, "detail": "no region x"}
         contract.check_response("GET", "/v1/regions/x", 404, "application/problem+json",
-                                json.dumps(problem).encode())  # additional fields stay open
+                                json.dumps(problem).encode())
+        # The document leaves additionalProperties open for clients, but every
+        # field the server emits must be described: the check is strict.
+        with self.assertRaises(contract.ContractError):
+            contract.check_response("GET", "/v1/regions/x", 404, "application/problem+json",
+                                    json.dumps(dict(problem, undescribed=1)).encode())
+        # allOf compositions are merged: a 422 with `errors` is fine, an extra field is not.
+        v = dict(problem, status=422, errors=[{"field": "x", "message": "bad"}])
+        contract.check_response("POST", "/v1/regions", 422, "application/problem+json", json.dumps(v).encode())
+        with self.assertRaises(contract.ContractError):
+            contract.check_response("POST", "/v1/regions", 422, "application/problem+json",
+                                    json.dumps(dict(v, errors=[{"field": "x", "message": "m", "z": 1}])).encode())
 
 
 if __name__ == "__main__":

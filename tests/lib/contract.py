@@ -5,6 +5,12 @@ python3-jsonschema: the operation is matched by method and path template, then
 the status must be documented (or `default`), the content type must be one the
 response lists, and a JSON body must validate against its schema.
 
+The document keeps `additionalProperties` open for clients, but the server
+must describe every field it emits: responses are validated against a strict
+copy in which each object schema that lists `properties` (and says nothing
+about `additionalProperties`) admits no other field, and `allOf` compositions
+are merged into one object first. FC_CONTRACT_STRICT=0 turns that off.
+
 Enabled when FC_OPENAPI_JSON is set (ctest sets it for every itest). Each
 (operationId, status) seen is kept in `SEEN` and appended to
 $FC_CONTRACT_LOG_DIR/<pid>.log when that is set."""
@@ -73,11 +79,51 @@ def resolve(obj):
     return obj
 
 
+def merged_all_of(node):
+    """One object schema with the properties and required fields of every
+    member of node's allOf (members may be $refs or allOfs themselves)."""
+    out = {k: v for k, v in node.items() if k != "allOf"}
+    out.setdefault("type", "object")
+    props, required = dict(out.get("properties", {})), list(out.get("required", []))
+    for member in node["allOf"]:
+        m = resolve(member)
+        if "allOf" in m:
+            m = merged_all_of(m)
+        props.update(m.get("properties", {}))
+        required += [r for r in m.get("required", []) if r not in required]
+    out["properties"], out["required"] = props, required
+    return out
+
+
+def strict(node):
+    """The strict copy of a schema tree (see the module doc)."""
+    if isinstance(node, list):
+        return [strict(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    if "allOf" in node:
+        node = merged_all_of(node)
+    out = {}
+    for k, v in node.items():
+        if k in ("example", "examples", "default", "const", "enum"):
+            out[k] = v
+        elif k == "properties":
+            out[k] = {name: strict(p) for name, p in v.items()}
+        else:
+            out[k] = strict(v)
+    if "properties" in node and "additionalProperties" not in node:
+        out["additionalProperties"] = False
+    return out
+
+
 def validator(key, schema):
     v = _validators.get(key)
     if v is None:
+        components = document()["components"]
+        if os.environ.get("FC_CONTRACT_STRICT", "1") != "0":
+            schema, components = strict(schema), strict(components)
         root = {"$schema": "https://json-schema.org/draft/2020-12/schema",
-                "allOf": [schema], "components": document()["components"]}
+                "allOf": [schema], "components": components}
         v = jsonschema.Draft202012Validator(root)
         _validators[key] = v
     return v
