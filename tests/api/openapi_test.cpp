@@ -17,8 +17,10 @@
 #include "storage/db.hpp"
 #include "storage/test_util.hpp"
 
+// In a namespace of its own: unity builds batch this file with the other api tests.
+namespace fc::openapi_test {
+
 using nlohmann::json;
-using namespace fc;
 
 namespace {
 
@@ -123,3 +125,5 @@ TEST_SUITE("api") {
     CHECK(std::string(api::detail::kDocsHtml).find("<script") == std::string::npos);
   }
 }
+
+}  // namespace fc::openapi_test
