@@ -175,7 +175,13 @@ class ContractTest(fctest.DaemonTest):
 
 
 class AContractSelfTest(unittest.TestCase):
-    """The validator rejects what breaks the document (so the checks above can fail)."""
+    """The validator rejects what breaks the document (so the checks above can
+    fail), and the document's own examples keep its schemas."""
+
+    def test_examples_match_their_schemas(self):
+        if not os.environ.get("FC_OPENAPI_JSON"):
+            raise AssertionError("FC_OPENAPI_JSON is not set: run through ctest")
+        self.assertEqual(contract.example_errors(), [])
 
     def test_rejects(self):
         if not os.environ.get("FC_OPENAPI_JSON"):

@@ -204,3 +204,34 @@ def missing_coverage(seen=None):
     ok = {o for o, s in seen if s < 400}
     err = {o for o, s in seen if s >= 400}
     return ([o for o in operations() if o not in ok], [o for o in operations() if o not in err])
+
+
+def _media_examples():
+    """(where, schema, example) of every media-type example in the document."""
+    doc = document()
+    for path, item in doc["paths"].items():
+        for m in METHODS:
+            op = item.get(m)
+            if not op:
+                continue
+            bodies = [("request", op.get("requestBody", {}))]
+            bodies += [(status, resolve(r)) for status, r in op["responses"].items()]
+            for where, b in bodies:
+                for mt, media in b.get("content", {}).items():
+                    if "example" in media and "schema" in media and mt.endswith("json"):
+                        yield f"{op['operationId']} {where} {mt}", media["schema"], media["example"]
+
+
+def example_errors():
+    """Every example in the document (component schemas and media types)
+    checked strictly against its schema: a list of error lines."""
+    out = []
+    items = [(f"schema {n}", {k: v for k, v in s.items() if k != "example"}, s["example"])
+             for n, s in document()["components"]["schemas"].items() if "example" in s]
+    items += list(_media_examples())
+    for where, schema, ex in items:
+        root = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+                "allOf": [strict(schema)], "components": strict(document()["components"])}
+        for e in jsonschema.Draft202012Validator(root).iter_errors(ex):
+            out.append(f"{where}: at /{'/'.join(map(str, e.path))}: {e.message[:200]}")
+    return out
