@@ -4,6 +4,7 @@ and examples; a table per component schema. Plain HTML and a little CSS, no
 scripts and nothing loaded from elsewhere."""
 import html
 import json
+import re
 
 METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -25,6 +26,12 @@ pre{background:#f4f6fa;border:1px solid #e2e6ee;padding:.5rem;overflow:auto;max-
 
 def esc(s):
     return html.escape(str(s), quote=True)
+
+
+def prose(s):
+    """Description text: escaped, `code` spans and paragraphs kept."""
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", esc(s))
+    return out.replace("\n\n", "</p><p>")
 
 
 def ref_name(ref):
@@ -62,7 +69,7 @@ def props_table(s, doc):
         req = set(part.get("required", []))
         for name, p in part.get("properties", {}).items():
             rows.append(f"<tr><td><code>{esc(name)}</code></td><td>{type_text(p)}</td>"
-                        f"<td>{'yes' if name in req else ''}</td><td>{esc(p.get('description', ''))}</td></tr>")
+                        f"<td>{'yes' if name in req else ''}</td><td>{prose(p.get('description', ''))}</td></tr>")
     if not rows:
         return ""
     return ("<table><tr><th>field</th><th>type</th><th>required</th><th>description</th></tr>"
@@ -104,7 +111,7 @@ def params_html(params, doc):
         p = resolve(p, doc)
         rows.append(f"<tr><td><code>{esc(p['name'])}</code></td><td>{esc(p['in'])}</td>"
                     f"<td>{type_text(p.get('schema', {}))}</td><td>{'yes' if p.get('required') else ''}</td>"
-                    f"<td>{esc(p.get('description', ''))}</td></tr>")
+                    f"<td>{prose(p.get('description', ''))}</td></tr>")
     return ("<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>type</th><th>required</th>"
             "<th>description</th></tr>" + "".join(rows) + "</table>")
 
@@ -121,7 +128,7 @@ def operation_html(path, method, op, path_params, doc):
            f"<p><b>{esc(op.get('summary', ''))}</b></p>",
            f'<p class="sec">{esc(security_text(op, doc))}</p>']
     if op.get("description"):
-        out.append("<p>" + esc(op["description"]).replace("\n\n", "</p><p>") + "</p>")
+        out.append("<p>" + prose(op["description"]) + "</p>")
     out.append(params_html(path_params + op.get("parameters", []), doc))
     if "requestBody" in op:
         out.append("<h4>Request body</h4>" + body_html(op["requestBody"].get("content"), doc))
@@ -131,7 +138,7 @@ def operation_html(path, method, op, path_params, doc):
         if "$ref" in resp:
             link = f' <a href="#response-{esc(ref_name(resp["$ref"]))}">{esc(ref_name(resp["$ref"]))}</a>'
         r = resolve(resp, doc)
-        out.append(f'<div><span class="st">{esc(status)}</span> {esc(r.get("description", ""))}{link}</div>')
+        out.append(f'<div><span class="st">{esc(status)}</span> {prose(r.get("description", ""))}{link}</div>')
         if "$ref" not in resp:
             out.append(body_html(r.get("content"), doc))
     out.append("</div>")
@@ -159,19 +166,19 @@ def render(doc):
            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
            f"<style>{CSS}</style></head><body><nav>{nav}</nav><main>",
            f"<h1>{esc(info.get('title', 'API'))} <small>{esc(info.get('version', ''))}</small></h1>",
-           "<p>" + esc(info.get("description", "")).replace("\n\n", "</p><p>") + "</p>",
+           "<p>" + prose(info.get("description", "")) + "</p>",
            '<p>The machine-readable document: <a href="/v1/openapi.json">/v1/openapi.json</a> (OpenAPI 3.1).</p>']
     for tag, ops in groups.items():
-        out.append(f'<h2 id="tag-{esc(tag)}">{esc(tag)}</h2><p>{esc(tags.get(tag, ""))}</p>')
+        out.append(f'<h2 id="tag-{esc(tag)}">{esc(tag)}</h2><p>{prose(tags.get(tag, ""))}</p>')
         out.extend(operation_html(p, m, op, pp, doc) for p, m, op, pp in ops)
     out.append('<h2 id="responses">Error responses</h2>')
     for name, r in doc.get("components", {}).get("responses", {}).items():
         out.append(f'<div class="op" id="response-{esc(name)}"><h3>{esc(name)}</h3>'
-                   f'<p>{esc(r.get("description", ""))}</p>{body_html(r.get("content"), doc)}</div>')
+                   f'<p>{prose(r.get("description", ""))}</p>{body_html(r.get("content"), doc)}</div>')
     out.append('<h2 id="schemas">Schemas</h2>')
     for name, s in doc.get("components", {}).get("schemas", {}).items():
         out.append(f'<div class="op" id="schema-{esc(name)}"><h3>{esc(name)}</h3>'
-                   f'<p>{type_text(s)} {esc(s.get("description", ""))}</p>{props_table(s, doc)}'
+                   f'<p>{type_text(s)} {prose(s.get("description", ""))}</p>{props_table(s, doc)}'
                    f'{example_block(s)}</div>')
     out.append("</main></body></html>\n")
     return "\n".join(out)
