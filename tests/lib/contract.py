@@ -235,3 +235,26 @@ def example_errors():
         for e in jsonschema.Draft202012Validator(root).iter_errors(ex):
             out.append(f"{where}: at /{'/'.join(map(str, e.path))}: {e.message[:200]}")
     return out
+
+
+def main(argv):
+    """By hand, after a ctest run: which operations the whole suite left
+    without a success or an error response.
+      FC_OPENAPI_JSON=build/api/openapi/openapi.json python3 tests/lib/contract.py build/contract-log"""
+    import glob
+    seen = set()
+    for path in glob.glob(os.path.join(argv[1], "*.log")):
+        with open(path) as f:
+            for line in f:
+                op, status = line.split()
+                seen.add((op, int(status)))
+    no_ok, no_err = missing_coverage(seen)
+    print(f"{len(seen)} (operation, status) pairs seen; {len(operations())} operations")
+    print("without a success:", ", ".join(no_ok) or "none")
+    print("without an error:", ", ".join(no_err) or "none")
+    return 1 if no_ok or no_err else 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main(sys.argv))
