@@ -114,6 +114,8 @@ class Service {
   // Background chores (token last-use flush); call about once a second.
   awaitable<void> tick();
   const Router& router() const;
+  // The HTTP-01 listener's routes (tests compare both with api/openapi/openapi.yaml).
+  const Router& acme_router() const;
 
  private:
   std::unique_ptr<detail::Context> ctx_;

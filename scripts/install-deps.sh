@@ -8,11 +8,12 @@ BUILD_PKGS=(
   libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev
   libfmt-dev doctest-dev libidn2-dev libpsl-dev publicsuffix libsystemd-dev
   clang libclang-rt-14-dev clang-format
+  python3-yaml
 )
 PEER_PKGS=(
   python3 sqlite3 curl openssl ca-certificates procps iproute2
   pebble bind9 bind9-dnsutils unbound knot knot-dnsutils dnsperf lego nginx-light wrk
-  systemd lintian adduser prometheus buildah debootstrap
+  systemd lintian adduser prometheus buildah debootstrap python3-jsonschema
 )
 
 missing=()
@@ -20,8 +21,9 @@ missing=()
 # kubernetes-client. A machine that already has a kubectl (another package)
 # keeps it: both provide /usr/bin/kubectl.
 if ! command -v kubectl >/dev/null; then PEER_PKGS+=(kubernetes-client); fi
-# npm installs the pinned test tools (package-lock.json files); likewise a
-# machine with another Node.js keeps it.
+# npm installs the pinned test tools (package-lock.json files: @redocly/cli
+# for the OpenAPI lint, kubernetes-models for the manifests), which run on
+# Debian 12's Node.js 18; a machine with another Node.js keeps it.
 if ! command -v npm >/dev/null; then PEER_PKGS+=(nodejs npm); fi
 for p in "${BUILD_PKGS[@]}" "${PEER_PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -56,7 +56,8 @@ void register_agent_routes(Context& ctx);
 void register_cert_routes(Context& ctx);       // needs ctx.certs
 void register_acme_http_routes(Context& ctx);  // HTTP-01 answers on acme_router
 void register_dns_routes(Context& ctx);
-void register_domain_routes(Context& ctx);  // needs ctx.domains
+void register_domain_routes(Context& ctx);   // needs ctx.domains
+void register_openapi_routes(Context& ctx);  // /v1/openapi.json, /v1/docs
 
 // Idempotency-Key: the stored response for (scope, key), or a 409 when the
 // key was used with another body; nullopt when the key is new.

@@ -27,6 +27,7 @@ Status Service::init() {
   ctx->router.set_rate_limiter(
       [ctx](const Principal& p) { return ctx->rate.check(p.token_id, ctx->clock.now_ms()); });
   detail::register_system_routes(*ctx);
+  detail::register_openapi_routes(*ctx);
   detail::register_token_routes(*ctx);
   detail::register_region_routes(*ctx);
   detail::register_workspace_routes(*ctx);
@@ -103,6 +104,7 @@ void Service::set_rate_limit(std::int64_t requests_per_second) {
   ctx_->rate.set_rate(requests_per_second);
 }
 const Router& Service::router() const { return ctx_->router; }
+const Router& Service::acme_router() const { return ctx_->acme_router; }
 
 void Service::begin_shutdown() {
   ctx_->shutting_down = true;

@@ -13,6 +13,8 @@ import tempfile
 import time
 import unittest
 
+import contract
+
 FC_BIN = os.environ.get("FC_BIN", "")
 BUILD_DIR = os.environ.get("FC_BUILD_DIR", "")
 SOURCE_DIR = os.environ.get("FC_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
@@ -199,9 +201,25 @@ class Daemon:
         try:
             conn.request(method, path, body=data, headers=h)
             r = conn.getresponse()
-            return Response(r.status, r.getheaders(), r.read())
+            resp = Response(r.status, r.getheaders(), r.read())
         finally:
             conn.close()
+        if contract.enabled():  # the OpenAPI document's schemas (tests/lib/contract.py)
+            contract.check_response(method, path, resp.status, resp.headers.get("content-type"), resp.body)
+        return resp
+
+    def acme_request(self, path, timeout=10):
+        """GET on the HTTP-01 listener (acme_http.listen), checked like request()."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.acme_port, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            resp = Response(r.status, r.getheaders(), r.read())
+        finally:
+            conn.close()
+        if contract.enabled():
+            contract.check_response("GET", path, resp.status, resp.headers.get("content-type"), resp.body)
+        return resp
 
     def cli(self, *args, env=None, timeout=60):
         """Runs `fleetcommand ARGS --config <this daemon's config>` in its directory."""
