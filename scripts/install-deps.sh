@@ -6,7 +6,7 @@ set -euo pipefail
 BUILD_PKGS=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev
-  libfmt-dev doctest-dev libidn2-dev libpsl-dev publicsuffix
+  libfmt-dev doctest-dev libidn2-dev libpsl-dev publicsuffix libcli11-dev libyaml-cpp-dev
   clang libclang-rt-14-dev clang-format
 )
 PEER_PKGS=(
