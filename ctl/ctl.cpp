@@ -25,6 +25,9 @@ void add_globals(CLI::App& app, Globals& g) {
                  "Use this context of ctl.json instead of the current");
   app.add_option("-o,--output", g.output, "Output: table (default), wide, json, yaml");
   app.add_option("--request-timeout", g.timeout, "Timeout of each request (default 30s)");
+  app.add_option("--chunk-size", g.chunk_size,
+                 "Page size asked for when following pages (default 500)")
+      ->check(CLI::Range(1, 1000));
 }
 
 void add_version(CLI::App& app, Env& env) {

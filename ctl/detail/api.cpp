@@ -1,5 +1,7 @@
 #include "ctl/detail/api.hpp"
 
+#include <algorithm>
+
 #include "ctl/detail/http.hpp"
 
 namespace fc::ctl {
@@ -14,8 +16,13 @@ std::string problem_text(const json& p, unsigned status) {
   std::string title = p.value("title", "");
   std::string detail = p.value("detail", "");
   std::string s = title.empty() ? status_line(status) : title + " (" + status_line(status) + ")";
-  if (!detail.empty()) s += ": " + detail;
-  if (p.contains("errors") && p["errors"].is_array()) {
+  bool has_fields = p.contains("errors") && p["errors"].is_array() && !p["errors"].empty();
+  // The detail of a 422 usually repeats its first field error: print that once.
+  bool repeats =
+      has_fields && p["errors"][0].is_object() &&
+      detail.find(p["errors"][0].value("message", std::string("\x01"))) != std::string::npos;
+  if (!detail.empty() && !repeats) s += ": " + detail;
+  if (has_fields) {
     for (const auto& e : p["errors"]) {
       if (!e.is_object()) continue;
       s += "\n  " + e.value("field", std::string("(body)")) + ": " + e.value("message", "");
@@ -70,8 +77,8 @@ std::string version_mismatch(const json& v, const std::string& server) {
          FC_VERSION + " (API " + kApiMajor + "): use a ctl of the server's major version";
 }
 
-Api::Api(Target target, std::chrono::milliseconds timeout)
-    : target_(std::move(target)), timeout_(timeout) {}
+Api::Api(Target target, std::chrono::milliseconds timeout, size_t chunk)
+    : target_(std::move(target)), timeout_(timeout), chunk_(std::clamp<size_t>(chunk, 1, 1000)) {}
 Api::~Api() = default;
 
 Result<HttpResponse> Api::send(const std::string& method, const std::string& target,
@@ -128,7 +135,8 @@ Result<std::vector<json>> Api::list(const std::string& path, const std::string& 
   for (int page = 0; page < 100000; ++page) {
     std::string q = query;
     auto add = [&q](const std::string& kv) { q += (q.empty() ? "?" : "&") + kv; };
-    if (limit) add("limit=" + std::to_string(std::min<size_t>(1000, limit - items.size())));
+    size_t want = limit ? std::min(chunk_, limit - items.size()) : chunk_;
+    add("limit=" + std::to_string(want));
     if (!cursor.empty()) add("cursor=" + url_encode(cursor));
     BOOST_OUTCOME_TRY(j, call("GET", path + q));
     if (!j.is_object() || !j.contains("items") || !j["items"].is_array())

@@ -30,7 +30,8 @@ std::string version_mismatch(const nlohmann::json& v, const std::string& server)
 
 class Api {
  public:
-  Api(Target target, std::chrono::milliseconds timeout);
+  // chunk: the page size asked for when following pages (kubectl's --chunk-size).
+  Api(Target target, std::chrono::milliseconds timeout, size_t chunk = 500);
   ~Api();
 
   // Errors carry a finished message: Code::kUnavailable/kTimeout for the
@@ -50,6 +51,7 @@ class Api {
                             const std::string& body, bool auth);
   Target target_;
   std::chrono::milliseconds timeout_;
+  size_t chunk_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<HttpClient> anon_;
   bool checked_ = false;

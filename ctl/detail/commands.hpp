@@ -33,6 +33,7 @@ struct Globals {
   Flags flags;
   std::string output = "table";
   std::string timeout = "30s";  // per request
+  size_t chunk_size = 500;      // page size when following pages
   std::string config_path;      // ctl.json
 };
 

@@ -24,7 +24,7 @@ Result<Api*> Env::api() {
   if (const char* t = std::getenv("FLEETCOMMAND_TOKEN"); t && *t) e.token = t;
   BOOST_OUTCOME_TRY(target, resolve_target(g.flags, e, cfg));
   BOOST_OUTCOME_TRY(timeout, parse_duration(g.timeout));
-  api_ = std::make_unique<Api>(std::move(target), timeout);
+  api_ = std::make_unique<Api>(std::move(target), timeout, g.chunk_size);
   return api_.get();
 }
 

@@ -7,7 +7,7 @@
 
 namespace fc::ctl {
 
-// Levenshtein distance (insert, delete, substitute: cost 1 each).
+// Edit distance: insert, delete, substitute and swap two neighbours cost 1 each.
 size_t edit_distance(std::string_view a, std::string_view b);
 
 // The candidate nearest to `word` when it is close enough to be a typo (at
