@@ -138,19 +138,8 @@ int report_parse_error(const CLI::App& app, const CLI::ParseError& e,
   return kExitUsage;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Env env;
-  env.out = &std::cout;
-  env.err = &std::cerr;
-  env.stdout_tty = ::isatty(STDOUT_FILENO) == 1;
-  const char* no_colour = std::getenv("NO_COLOR");
-  env.style.colour = env.stdout_tty && !(no_colour && *no_colour);
-  env.g.config_path = ctl_config_path();
-
-  CLI::App app{"fleetcommand ctl: the operator CLI of the fleetcommand API (docs/cli.md)",
-               "fleetcommand ctl"};
+// The whole command tree; every command's callback stores its action in env.
+void build_app(CLI::App& app, Env& env) {
   app.fallthrough();
   app.require_subcommand(1);
   app.footer(
@@ -169,7 +158,21 @@ int main(int argc, char** argv) {
   add_context_commands(app, env);
   add_version(app, env);
   add_completion_command(app, env);
+}
 
+}  // namespace
+
+int main(int argc, char** argv) {
+  Env env;
+  env.out = &std::cout;
+  env.err = &std::cerr;
+  env.stdout_tty = ::isatty(STDOUT_FILENO) == 1;
+  const char* no_colour = std::getenv("NO_COLOR");
+  env.style.colour = env.stdout_tty && !(no_colour && *no_colour);
+  env.g.config_path = ctl_config_path();
+  CLI::App app{"fleetcommand ctl: the operator CLI of the fleetcommand API (docs/cli.md)",
+               "fleetcommand ctl"};
+  build_app(app, env);
   std::vector<std::string> args(argv, argv + argc);
   try {
     std::vector<std::string> rev(args.rbegin(), args.rend());

@@ -120,4 +120,10 @@ int wait_for(Env& env, const WaitSpec& w);
 
 std::string path_escape(const std::string& s);
 
+// A 404 for `name` gets "(did you mean …?)" from the names the list at
+// `list_path` holds (field `key`, at most `scan` items looked at); any other
+// error is returned unchanged.
+Error with_name_hint(Api& api, Error e, const std::string& list_path, const char* key,
+                     const std::string& name, size_t scan = 2000);
+
 }  // namespace fc::ctl

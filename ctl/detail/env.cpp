@@ -11,6 +11,7 @@
 #include "CLI/CLI.hpp"
 #include "ctl/detail/commands.hpp"
 #include "ctl/detail/http.hpp"
+#include "ctl/detail/suggest.hpp"
 
 namespace fc::ctl {
 
@@ -179,6 +180,19 @@ void on_run(CLI::App* cmd, Env& env, std::function<int()> fn) {
 }
 
 std::string path_escape(const std::string& s) { return url_encode(s); }
+
+Error with_name_hint(Api& api, Error e, const std::string& list_path, const char* key,
+                     const std::string& name, size_t scan) {
+  if (e.code != Code::kNotFound) return e;
+  auto items = api.list(list_path, "", scan);
+  if (!items) return e;
+  std::vector<std::string> names;
+  for (const auto& it : items.value())
+    if (it.contains(key) && it[key].is_string()) names.push_back(it[key].get<std::string>());
+  auto best = nearest(name, names);
+  if (best && *best != name) e.detail += " (did you mean " + *best + "?)";
+  return e;
+}
 
 namespace {
 

@@ -28,7 +28,7 @@ int region_set_state(Env& env, const std::string& id, const std::string& state) 
   auto api = env.api();
   if (!api) return env.fail(api.error());
   auto r = api.value()->call("PATCH", "/v1/regions/" + path_escape(id), json{{"state", state}});
-  if (!r) return env.fail(r.error());
+  if (!r) return env.fail(with_name_hint(*api.value(), r.error(), "/v1/regions", "id", id));
   if (env.structured()) return print_object(env, region_columns(env), r.value());
   *env.out << "region " << id << " is " << r.value().value("state", state) << "\n";
   return kExitOk;
@@ -98,7 +98,7 @@ void add_region_list_get(CLI::App* cmd, Env& env) {
       auto api = env.api();
       if (!api) return env.fail(api.error());
       auto r = api.value()->call("GET", "/v1/regions/" + path_escape(*id));
-      if (!r) return env.fail(r.error());
+      if (!r) return env.fail(with_name_hint(*api.value(), r.error(), "/v1/regions", "id", *id));
       return print_object(env, region_columns(env), r.value());
     });
   });

@@ -82,7 +82,8 @@ void add_ws_list_get(CLI::App* cmd, Env& env) {
       auto api = env.api();
       if (!api) return env.fail(api.error());
       auto r = api.value()->call("GET", ws_path(*id));
-      if (!r) return env.fail(r.error());
+      if (!r)
+        return env.fail(with_name_hint(*api.value(), r.error(), "/v1/workspaces", "name", *id));
       return print_object(env, workspace_columns(env), r.value());
     });
   });

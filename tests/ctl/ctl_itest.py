@@ -210,6 +210,13 @@ class Ctl(fctest.DaemonTest):
         r = self.ctl("regions", "get", "nowhere")
         self.assertEqual(r.returncode, 1)
         self.assertIn("HTTP 404", r.stderr)
+        self.assertNotIn("did you mean", r.stderr)
+        r = self.ctl("regions", "get", "r-c")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("(did you mean r-a?)", r.stderr)
+        r = self.ctl("workspaces", "get", "alpah")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("(did you mean alpha?)", r.stderr)
         bad = os.path.join(self.home, "bad.yaml")
         with open(bad, "w") as f:
             f.write("id: [unclosed\n")
@@ -265,6 +272,24 @@ class Ctl(fctest.DaemonTest):
         self.assertEqual(p.returncode, 1, out + err)
         self.assertIn("deleted", out)
         self.assertIn("does not exist", err)
+
+    def test_07b_workspace_wait(self):
+        self.ensure_world()
+        r = self.ctl("workspaces", "wait", "beta", "--for=running", "--timeout=1s", "--interval=200ms")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("timed out after 1s waiting for workspace beta to be running (it is pending)", r.stderr)
+        # The agent of r-b reports this generation running (the real agent API).
+        tok = self.ok("tokens", "create", "--region", "r-b").strip()
+        beta = self.api("/v1/workspaces/beta")
+        st = self.d.request("POST", "/v1/agent/status", {"workspaces": [
+            {"workspace_id": beta["id"], "generation": beta["generation"], "phase": "running", "message": ""}]},
+            token=tok)
+        self.assertEqual(st.status, 200, st)
+        r = self.ctl("workspaces", "wait", "beta", "--for=running", "--timeout=10s", "--interval=200ms")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"workspace beta  running\n$")
+        out = self.ok("workspaces", "get", "beta")
+        self.assertEqual(cells(out)[1][:5], ["beta", "r-b", "scheduled", "running", "1/1"])
 
     # -- bad input and failure ---------------------------------------------------------------
 
