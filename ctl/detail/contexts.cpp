@@ -1,4 +1,6 @@
 // ctl context: list, use, set, current, delete (ctl.json, like kubeconfig).
+#include <filesystem>
+
 #include "CLI/CLI.hpp"
 #include "ctl/detail/commands.hpp"
 #include "ctl/detail/http.hpp"
@@ -52,15 +54,48 @@ int ctx_set(Env& env, const CtxSetOpts& o) {
   if (!cfg) return env.fail(cfg.error());
   auto url = parse_url(o.server);
   if (!url) return env.usage("--server: " + url.error().detail);
+  // Relative file names are stored absolute: ctl may run from anywhere later.
+  auto absolute = [](const std::string& f) {
+    if (f.empty() || f[0] == '~' || f[0] == '/') return f;
+    std::error_code ec;
+    auto p = std::filesystem::absolute(f, ec);
+    return ec ? f : p.string();
+  };
   Context c{o.server, std::nullopt, std::nullopt};
-  if (!o.token_file.empty()) c.token_file = o.token_file;
-  if (!o.ca_file.empty()) c.ca_file = o.ca_file;
+  if (!o.token_file.empty()) c.token_file = absolute(o.token_file);
+  if (!o.ca_file.empty()) c.ca_file = absolute(o.ca_file);
   cfg.value().contexts[o.name] = c;
   if (cfg.value().current.empty()) cfg.value().current = o.name;
   auto st = save_ctl_config(env.g.config_path, cfg.value());
   if (!st) return env.fail(st.error());
   *env.out << "context " << o.name << " saved in " << env.g.config_path << "\n";
   return kExitOk;
+}
+
+void add_context_current_delete(CLI::App* cmd, Env& env) {
+  auto* cur = cmd->add_subcommand("current", "Print the current context's name");
+  on_run(cur, env, [&env] {
+    auto cfg = load_ctl_config(env.g.config_path);
+    if (!cfg) return env.fail(cfg.error());
+    if (cfg.value().current.empty())
+      return env.fail(make_error(Code::kNotFound, "no current context"));
+    *env.out << cfg.value().current << "\n";
+    return kExitOk;
+  });
+  auto* del = cmd->add_subcommand("delete", "Remove a context");
+  auto dname = std::make_shared<std::string>();
+  del->add_option("NAME", *dname, "Context name")->required();
+  on_run(del, env, [&env, dname] {
+    auto cfg = load_ctl_config(env.g.config_path);
+    if (!cfg) return env.fail(cfg.error());
+    if (!cfg.value().contexts.erase(*dname))
+      return env.fail(make_error(Code::kNotFound, "no context named '" + *dname + "'"));
+    if (cfg.value().current == *dname) cfg.value().current.clear();
+    auto st = save_ctl_config(env.g.config_path, cfg.value());
+    if (!st) return env.fail(st.error());
+    *env.out << "context " << *dname << " deleted\n";
+    return kExitOk;
+  });
 }
 
 }  // namespace
@@ -88,29 +123,7 @@ void add_context_commands(CLI::App& root, Env& env) {
       "Examples:\n  fleetcommand ctl context set prod --server https://fleet.example.com "
       "--token-file ~/.config/fleetcommand/prod.token");
   on_run(set, env, [&env, o] { return ctx_set(env, *o); });
-  auto* cur = cmd->add_subcommand("current", "Print the current context's name");
-  on_run(cur, env, [&env] {
-    auto cfg = load_ctl_config(env.g.config_path);
-    if (!cfg) return env.fail(cfg.error());
-    if (cfg.value().current.empty())
-      return env.fail(make_error(Code::kNotFound, "no current context"));
-    *env.out << cfg.value().current << "\n";
-    return kExitOk;
-  });
-  auto* del = cmd->add_subcommand("delete", "Remove a context");
-  auto dname = std::make_shared<std::string>();
-  del->add_option("NAME", *dname, "Context name")->required();
-  on_run(del, env, [&env, dname] {
-    auto cfg = load_ctl_config(env.g.config_path);
-    if (!cfg) return env.fail(cfg.error());
-    if (!cfg.value().contexts.erase(*dname))
-      return env.fail(make_error(Code::kNotFound, "no context named '" + *dname + "'"));
-    if (cfg.value().current == *dname) cfg.value().current.clear();
-    auto st = save_ctl_config(env.g.config_path, cfg.value());
-    if (!st) return env.fail(st.error());
-    *env.out << "context " << *dname << " deleted\n";
-    return kExitOk;
-  });
+  add_context_current_delete(cmd, env);
 }
 
 }  // namespace fc::ctl
