@@ -32,6 +32,7 @@ void add_globals(CLI::App& app, Globals& g) {
 
 void add_version(CLI::App& app, Env& env) {
   auto* v = app.add_subcommand("version", "Print this ctl's version and the server's");
+  v->footer("Examples:\n  fleetcommand ctl version\n  fleetcommand ctl version --context prod");
   on_run(v, env, [&env] {
     *env.out << "client: fleetcommand " << FC_VERSION << " (API " << kApiMajor << ")\n";
     auto api = env.api();

@@ -74,6 +74,7 @@ int ctx_set(Env& env, const CtxSetOpts& o) {
 
 void add_context_current_delete(CLI::App* cmd, Env& env) {
   auto* cur = cmd->add_subcommand("current", "Print the current context's name");
+  cur->footer("Examples:\n  fleetcommand ctl context current");
   on_run(cur, env, [&env] {
     auto cfg = load_ctl_config(env.g.config_path);
     if (!cfg) return env.fail(cfg.error());
@@ -85,6 +86,7 @@ void add_context_current_delete(CLI::App* cmd, Env& env) {
   auto* del = cmd->add_subcommand("delete", "Remove a context");
   auto dname = std::make_shared<std::string>();
   del->add_option("NAME", *dname, "Context name")->required();
+  del->footer("Examples:\n  fleetcommand ctl context delete prod");
   on_run(del, env, [&env, dname] {
     auto cfg = load_ctl_config(env.g.config_path);
     if (!cfg) return env.fail(cfg.error());
@@ -105,8 +107,12 @@ void add_context_commands(CLI::App& root, Env& env) {
       "context", "Named servers and tokens in ctl.json: list, use, set, current, delete");
   cmd->alias("contexts");
   cmd->require_subcommand(1);
-  cmd->footer("The file: $FLEETCOMMAND_CTL_CONFIG, else ~/.config/fleetcommand/ctl.json.");
+  cmd->footer(
+      "The file: $FLEETCOMMAND_CTL_CONFIG, else ~/.config/fleetcommand/ctl.json.\nExamples:\n"
+      "  fleetcommand ctl context set prod --server https://fleet.example.com --token-file "
+      "prod.token\n  fleetcommand ctl context use prod");
   auto* list = cmd->add_subcommand("list", "List contexts; * marks the current one")->alias("ls");
+  list->footer("Examples:\n  fleetcommand ctl context list");
   on_run(list, env, [&env] { return ctx_list(env); });
   auto* use = cmd->add_subcommand("use", "Make a context the current one");
   auto name = std::make_shared<std::string>();

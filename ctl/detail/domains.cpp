@@ -191,6 +191,9 @@ void add_domain_commands(CLI::App& root, Env& env) {
   auto* cmd = root.add_subcommand("domains", "Custom domains: list, get, add, check, delete, wait");
   cmd->alias("domain");
   cmd->require_subcommand(1);
+  cmd->footer(
+      "Examples:\n  fleetcommand ctl domains add chat.example.com --workspace acme\n"
+      "  fleetcommand ctl domains wait chat.example.com --for=active --timeout=10m");
   add_dom_list_get(cmd, env);
   add_dom_mutations(cmd, env);
   add_dom_wait(cmd, env);

@@ -127,6 +127,7 @@ void add_region_create_delete(CLI::App* cmd, Env& env) {
       cmd->add_subcommand("delete", "Delete a region (refused while workspaces are placed there)");
   auto id = std::make_shared<std::string>();
   del->add_option("ID", *id, "Region id")->required();
+  del->footer("Examples:\n  fleetcommand ctl regions delete eu-west-1");
   on_run(del, env, [&env, id] {
     auto api = env.api();
     if (!api) return env.fail(api.error());
@@ -193,6 +194,10 @@ void add_region_commands(CLI::App& root, Env& env) {
       "regions", "Regions: list, get, create, cordon, uncordon, drain, capacity, delete");
   cmd->alias("region");
   cmd->require_subcommand(1);
+  cmd->footer(
+      "Examples:\n  fleetcommand ctl regions list -o wide\n"
+      "  fleetcommand ctl regions create -f eu-west-1.yaml\n"
+      "  fleetcommand ctl regions drain eu-west-1");
   add_region_list_get(cmd, env);
   add_region_create_delete(cmd, env);
   add_region_state_cmds(cmd, env);

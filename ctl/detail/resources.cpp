@@ -120,6 +120,9 @@ void add_token_commands(CLI::App& root, Env& env) {
       root.add_subcommand("tokens", "API tokens (admin, agent, tenant): list, create, revoke");
   cmd->alias("token")->alias("agents");
   cmd->require_subcommand(1);
+  cmd->footer(
+      "Examples:\n  fleetcommand ctl tokens list\n"
+      "  fleetcommand ctl tokens create --region eu-west-1 > agent.token");
   auto* list = cmd->add_subcommand("list", "List tokens (never the secret)")->alias("ls");
   auto kind = std::make_shared<std::string>();
   list->add_option("--kind", *kind, "Only admin, agent or tenant tokens");
@@ -153,6 +156,9 @@ void add_certificate_commands(CLI::App& root, Env& env) {
   auto* cmd = root.add_subcommand("certificates", "Certificates: list, get, renew");
   cmd->alias("certificate")->alias("certs");
   cmd->require_subcommand(1);
+  cmd->footer(
+      "Examples:\n  fleetcommand ctl certificates list -o wide\n"
+      "  fleetcommand ctl certificates renew crt_0123");
   auto* list = cmd->add_subcommand("list", "List certificates")->alias("ls");
   auto host = std::make_shared<std::string>();
   auto w = std::make_shared<WatchFlags>();
@@ -169,6 +175,7 @@ void add_certificate_commands(CLI::App& root, Env& env) {
   auto gw = std::make_shared<WatchFlags>();
   get->add_option("ID", *id, "Certificate id")->required();
   add_watch_flags(get, *gw);
+  get->footer("Examples:\n  fleetcommand ctl certificates get crt_0123 -o yaml");
   auto grun = getter(
       env, cert_columns, [id] { return "/v1/certificates/" + path_escape(*id); }, false);
   on_run(get, env, [&env, gw, grun] { return run_maybe_watching(env, *gw, grun); });
@@ -190,6 +197,8 @@ void add_certificate_commands(CLI::App& root, Env& env) {
 void add_dns_commands(CLI::App& root, Env& env) {
   auto* cmd = root.add_subcommand("dns", "The embedded DNS zone: zone (dump), lookup NAME");
   cmd->require_subcommand(1);
+  cmd->footer(
+      "Examples:\n  fleetcommand ctl dns zone\n  fleetcommand ctl dns lookup acme.fleet.test");
   auto* zone = cmd->add_subcommand("zone", "Every RRset of the platform zone (every page)");
   auto limit = std::make_shared<size_t>(0);
   zone->add_option("--limit", *limit, "At most this many RRsets");

@@ -263,6 +263,10 @@ void add_workspace_commands(CLI::App& root, Env& env) {
       "workspaces", "Workspaces: list, get, create, patch, migrate, delete, tenant-token, wait");
   cmd->alias("workspace")->alias("ws");
   cmd->require_subcommand(1);
+  cmd->footer(
+      "Examples:\n  fleetcommand ctl workspaces list --region eu-west-1\n"
+      "  fleetcommand ctl workspaces create --name acme --memory-mib 600 --cpu-millis 250\n"
+      "  fleetcommand ctl workspaces migrate acme --to us-east-1");
   add_ws_list_get(cmd, env);
   add_ws_create(cmd, env);
   add_ws_patch_migrate(cmd, env);

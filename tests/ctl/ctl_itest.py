@@ -367,10 +367,18 @@ http {{ access_log off; client_body_temp_path {root}; proxy_temp_path {root};
         r = self.ctl("regions", "list", "-o", "xml")
         self.assertEqual(r.returncode, 2)
         self.assertIn("unknown output format", r.stderr)
-        for cmd in (["regions", "create"], ["workspaces", "create"], ["domains", "wait"], ["dns", "zone"]):
-            r = self.ctl(*cmd, "--help", server=False)
-            self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertIn("Examples:", r.stdout)
+        # Every command (from the completion script's table) has --help with
+        # its own examples.
+        script = self.ok("completion", "bash", server=False)
+        paths = re.findall(r'^    "([^"]+)"\)', script, re.M)
+        canonical = {"regions", "workspaces", "domains", "certificates", "tokens", "dns", "context",
+                     "version", "completion"}
+        paths = [p for p in paths if p.split()[0] in canonical and "ls" not in p.split()]
+        self.assertGreater(len(paths), 35, paths)
+        for path in paths:
+            r = self.ctl(*path.split(), "--help", server=False)
+            self.assertEqual(r.returncode, 0, (path, r.stderr))
+            self.assertIn(f"fleetcommand ctl {path}", r.stdout.partition("Examples:")[2], path)
 
     def test_11_contexts(self):
         cfg = os.path.join(self.home, "ctx.json")

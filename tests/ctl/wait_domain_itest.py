@@ -63,6 +63,13 @@ class CtlDomainWait(CustomerWorld):
         self.assertRegex(rows[1][4], r"^in \d+[dh]$")
         api = self.d.request("GET", f"/v1/certificates?hostname={host}").json()
         self.assertEqual(json.loads(self.ctl("certs", "list", "--hostname", host, "-o", "json").stdout), api)
+        cid = api["items"][0]["id"]
+        got = self.ctl("certificates", "get", cid, "-o", "json")
+        self.assertEqual(json.loads(got.stdout), self.d.request("GET", f"/v1/certificates/{cid}").json())
+        renew = self.ctl("certificates", "renew", cid)
+        self.assertEqual(renew.returncode, 0, renew.stderr)
+        self.assertIn(cid, renew.stdout)
+        self.assertEqual(self.ctl("certificates", "renew", "crt_nope").returncode, 1)
 
     def test_2_caa_forbids_exit_1_with_reason(self):
         host = "app.caa.customer.test"
