@@ -56,6 +56,7 @@ std::string span_text(std::int64_t d) {
 void emit_yaml(YAML::Emitter& e, const json& j) {
   switch (j.type()) {
     case json::value_t::object:
+      if (j.empty()) e << YAML::Flow;  // "spec: {}" rather than a block on its own line
       e << YAML::BeginMap;
       for (const auto& [k, v] : j.items()) {
         e << YAML::Key << k << YAML::Value;
@@ -64,6 +65,7 @@ void emit_yaml(YAML::Emitter& e, const json& j) {
       e << YAML::EndMap;
       return;
     case json::value_t::array:
+      if (j.empty()) e << YAML::Flow;
       e << YAML::BeginSeq;
       for (const auto& v : j) emit_yaml(e, v);
       e << YAML::EndSeq;

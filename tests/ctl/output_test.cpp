@@ -68,13 +68,18 @@ TEST_SUITE("ctl") {
   }
 
   TEST_CASE("YAML output keeps strings that look like other scalars as strings") {
-    json j = {{"a", "true"}, {"b", 1}, {"c", nullptr}, {"d", json::array({"x"})}, {"e", false}};
+    json j = {{"a", "true"},        {"b", 1},
+              {"c", nullptr},       {"d", json::array({"x"})},
+              {"e", false},         {"f", json::array()},
+              {"g", json::object()}};
     auto y = to_yaml(j);
     CHECK(y.find("a: \"true\"") != std::string::npos);
     CHECK(y.find("b: 1") != std::string::npos);
     CHECK(y.find("c: ~") != std::string::npos);
     CHECK(y.find("- \"x\"") != std::string::npos);
     CHECK(y.find("e: false") != std::string::npos);
+    CHECK(y.find("f: []") != std::string::npos);
+    CHECK(y.find("g: {}") != std::string::npos);
   }
 
   TEST_CASE("output formats") {
