@@ -1,4 +1,4 @@
-// fleetcommand: serve | check-config | migrate | token create --admin | agent | version
+// fleetcommand: serve | check-config | migrate | token create --admin | agent | ctl | version
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -8,6 +8,7 @@
 
 #include "agent/agent.hpp"
 #include "app/app.hpp"
+#include "ctl/ctl.hpp"
 
 namespace {
 
@@ -23,6 +24,8 @@ constexpr const char* kUsage =
     "any difference\n"
     "  agent --api URL --token-file FILE --state-dir DIR (--out DIR | --apply-command CMD)\n"
     "                                        run the reference region agent (see docs/agent.md)\n"
+    "  ctl <resource> <verb> [options]       the operator CLI over the HTTP API (docs/cli.md;\n"
+    "                                        'fleetcommand ctl --help')\n"
     "  version                               print the version\n";
 
 struct Args {
@@ -105,5 +108,6 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (cmd == "agent") return fc::agent::main(argc - 2, argv + 2);
+  if (cmd == "ctl") return fc::ctl::main(argc - 2, argv + 2);
   return run_configured(cmd, argc, argv);
 }

@@ -108,6 +108,11 @@ Result<Config> load(const std::optional<std::string>& file,
   }
   for (const auto& [name, value] : env) {
     if (name.rfind("FLEETCOMMAND_", 0) != 0) continue;
+    // The operator CLI's own variables (docs/cli.md), not the daemon's: an
+    // operator's shell may export them on the host that runs the daemon.
+    if (name == "FLEETCOMMAND_SERVER" || name == "FLEETCOMMAND_TOKEN" ||
+        name == "FLEETCOMMAND_CTL_CONFIG")
+      continue;
     BOOST_OUTCOME_TRY(schema.merge_env(tree, name, value));
   }
   BOOST_OUTCOME_TRY(cfg, detail::to_config(tree));

@@ -7,6 +7,7 @@ BUILD_PKGS=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev
   libfmt-dev doctest-dev libidn2-dev libpsl-dev publicsuffix libsystemd-dev
+  libcli11-dev libyaml-cpp-dev
   clang libclang-rt-14-dev clang-format
   python3-yaml
 )

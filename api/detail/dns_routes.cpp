@@ -1,7 +1,9 @@
 // GET /v1/dns/records?name= (admin): the records the embedded server serves
 // at a name (from its in-memory zone, as a query would see them), each with
-// every external provider's sync state (dns::provider_record_state).
+// every external provider's sync state (dns::provider_record_state); and
+// GET /v1/dns/zone?limit=&cursor= (admin): every RRset of the zone, paged.
 #include <algorithm>
+#include <map>
 
 #include "api/detail/context.hpp"
 #include "api/server.hpp"
@@ -79,9 +81,67 @@ Result<json> records_at(Context& ctx, const dns::Name& name) {
   return items;
 }
 
+constexpr std::size_t kZonePageDefault = 1000;
+constexpr std::size_t kZonePageMax = 5000;
+
+std::string zone_owner_text(const dns::Name& n) {
+  std::string key = n.key();
+  if (!key.empty() && key.back() == '.') key.pop_back();
+  return key;
+}
+
+// Every RRset in (owner, type) order; the cursor is the last item's
+// "owner type", so a page boundary survives changes to the zone in between.
+json zone_page(const dns::ZoneSnapshot& zone, const std::string& after, std::size_t limit) {
+  std::map<std::pair<std::string, std::string>, json> sets;
+  for (const auto& rec : zone.all_records()) {
+    auto key = std::make_pair(zone_owner_text(rec.name), dns::type_name(rec.type));
+    auto [it, fresh] = sets.try_emplace(key, json::object());
+    if (fresh)
+      it->second = {
+          {"name", key.first}, {"type", key.second}, {"ttl", rec.ttl}, {"data", json::array()}};
+    it->second["data"].push_back(dns::rdata_to_text(rec.rdata));
+  }
+  json items = json::array();
+  json next = nullptr;
+  auto sp = after.find(' ');
+  auto it = after.empty() ? sets.begin()
+                          : sets.upper_bound({after.substr(0, sp),
+                                              sp == std::string::npos ? "" : after.substr(sp + 1)});
+  for (; it != sets.end(); ++it) {
+    if (items.size() == limit) {
+      next =
+          items.back()["name"].get<std::string>() + " " + items.back()["type"].get<std::string>();
+      break;
+    }
+    items.push_back(it->second);
+  }
+  return {{"serial", zone.serial()}, {"items", items}, {"next_cursor", next}};
+}
+
+awaitable<Response> zone_dump(Context& ctx, Request& r) {
+  std::size_t limit = kZonePageDefault;
+  if (auto it = r.query.find("limit"); it != r.query.end()) {
+    char* end = nullptr;
+    long v = std::strtol(it->second.c_str(), &end, 10);
+    if (it->second.empty() || *end != '\0' || v < 1 || v > static_cast<long>(kZonePageMax))
+      co_return validation_failed({{"limit", "must be an integer from 1 to 5000"}});
+    limit = static_cast<std::size_t>(v);
+  }
+  if (ctx.dns_server == nullptr)
+    co_return problem_from(make_error(Code::kUnavailable, "the DNS server is not running"),
+                           r.request_id);
+  auto zone = ctx.dns_server->zone();
+  if (!zone) co_return problem_from(make_error(Code::kUnavailable, "no zone loaded"), r.request_id);
+  auto cursor = r.query.count("cursor") ? r.query.at("cursor") : std::string();
+  co_return json_response(200, zone_page(*zone, cursor, limit));
+}
+
 }  // namespace
 
 void register_dns_routes(Context& ctx) {
+  ctx.router.add("GET", "/v1/dns/zone", Scope::kAdmin,
+                 [&ctx](Request& r) -> awaitable<Response> { return zone_dump(ctx, r); });
   ctx.router.add(
       "GET", "/v1/dns/records", Scope::kAdmin, [&ctx](Request& r) -> awaitable<Response> {
         auto it = r.query.find("name");

@@ -1,4 +1,4 @@
-// /healthz, /readyz and /metrics.
+// /healthz, /readyz, /metrics and /v1/version.
 #include "api/detail/context.hpp"
 #include "common/clock.hpp"
 #include "storage/jobs.hpp"
@@ -51,6 +51,10 @@ void register_system_routes(Context& ctx) {
       co_return problem(503, "not-ready", "Service Unavailable",
                         ctx.shutting_down ? "shutting down" : "starting");
     co_return json_response(200, {{"status", "ready"}});
+  });
+  // Public: a client (fleetcommand ctl) checks the API major before anything else.
+  ctx.router.add("GET", "/v1/version", Scope::kPublic, [](Request&) -> awaitable<Response> {
+    co_return json_response(200, {{"version", FC_VERSION}, {"api", "v1"}});
   });
   auto metrics = [&ctx](Request&) -> awaitable<Response> {
     Response r;
