@@ -41,7 +41,7 @@ class ContractTest(fctest.DaemonTest):
         return r
 
     def test_01_system(self):
-        for path in ("/healthz", "/readyz", "/metrics"):
+        for path in ("/healthz", "/readyz", "/metrics", "/v1/version"):
             self.ok(200, "GET", path, auth=False)
             self.ok(431, "GET", path, auth=False, headers=BIG)
 
@@ -153,6 +153,10 @@ class ContractTest(fctest.DaemonTest):
     def test_08_dns(self):
         self.ok(200, "GET", f"/v1/dns/records?name={ZONE}")
         self.ok(422, "GET", "/v1/dns/records")
+        page = self.ok(200, "GET", "/v1/dns/zone?limit=2").json()
+        self.assertEqual(len(page["items"]), 2)
+        self.ok(200, "GET", "/v1/dns/zone?cursor=" + page["next_cursor"].replace(" ", "%20"))
+        self.ok(422, "GET", "/v1/dns/zone?limit=0")
 
     def test_09_acme_http01(self):
         self.assertEqual(self.d.acme_request("/.well-known/acme-challenge/nope").status, 404)
