@@ -47,9 +47,10 @@ Result<bool> Stmt::step() {
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   sqlite3* db = sqlite3_db_handle(s_);
-  Code code =
-      rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT ? Code::kConflict : Code::kIo;
-  return make_error(code, std::string("sqlite: ") + sqlite3_errmsg(db));
+  std::string detail = std::string("sqlite: ") + sqlite3_errmsg(db);
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) return make_error(Errc::kConstraint, std::move(detail));
+  if ((rc & 0xff) == SQLITE_BUSY) return make_error(Errc::kBusy, std::move(detail));
+  return make_error(Code::kIo, std::move(detail));
 }
 
 // Resets when done so that one statement can be bound and run again in a

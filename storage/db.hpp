@@ -12,6 +12,7 @@
 
 #include "common/asio.hpp"
 #include "common/result.hpp"
+#include "storage/detail/errc.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;

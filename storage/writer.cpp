@@ -148,7 +148,7 @@ void Database::submit(WriteFn fn, std::function<void(Status)> done) {
   {
     std::lock_guard lk(impl_->mu);
     if (impl_->stopping) {
-      done(make_error(Code::kUnavailable, "database is closing"));
+      done(make_error(Errc::kClosing, "database is closing"));
       return;
     }
     impl_->queue.push_back(Impl::Task{std::move(fn), std::move(done)});

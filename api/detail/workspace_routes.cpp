@@ -95,7 +95,8 @@ sch::WorkspaceInput read_workspace(const json& j, std::vector<FieldError>& error
 
 Response create_failed(Context& ctx, const Request& r, const IdemKey& idem, const Error& e,
                        const std::vector<sch::RegionReason>& reasons) {
-  if (e.code == Code::kNoCapacity) return no_capacity("no region can take this workspace", reasons);
+  if (e.is(sch::Errc::kNoCapacity))
+    return no_capacity("no region can take this workspace", reasons);
   if (!idem.key.empty() && e.code == Code::kConflict) {
     // A concurrent request with the same key may have won.
     auto prior = lookup_idempotent(ctx, idem.scope, idem.key, idem.body_hash);
@@ -198,7 +199,7 @@ awaitable<Response> migrate_workspace(Context& ctx, Request& r) {
   std::vector<sch::RegionReason> reasons;
   auto w = co_await ctx.scheduler->migrate_workspace(r.params["id"], *region, &reasons);
   if (!w) {
-    if (w.error().code == Code::kNoCapacity) co_return no_capacity(w.error().detail, reasons);
+    if (w.error().is(sch::Errc::kNoCapacity)) co_return no_capacity(w.error().detail, reasons);
     co_return problem_from(w.error(), r.request_id);
   }
   co_return json_response(202, workspace_json(ctx, w.value()));

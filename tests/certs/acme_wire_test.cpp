@@ -87,12 +87,14 @@ TEST_SUITE("certs") {
 
     Problem junk = parse_problem("<html>502</html>", 502);
     CHECK(junk.type == "about:blank");
+    CHECK(problem_error(rl).is(fc::certs::Errc::kCaRateLimited));
     CHECK(junk.retryable());
     CHECK(problem_error(junk).code == Code::kUnavailable);
     CHECK(problem_error(
               parse_problem(R"({"type":"urn:ietf:params:acme:error:accountDoesNotExist"})", 400))
               .code == Code::kNotFound);
     CHECK(parse_problem(
+    CHECK(problem_error(junk).is(fc::certs::Errc::kCaUnavailable));
               R"({"type":"urn:ietf:params:acme:error:malformed","detail":"no such order"})", 404)
               .resource_gone());
     CHECK_FALSE(parse_problem(R"({"type":"urn:ietf:params:acme:error:accountDoesNotExist"})", 404)
