@@ -19,6 +19,11 @@ struct sqlite3_stmt;
 
 namespace fc::storage {
 
+// SHA-256 as lower-case hex: migration checksums, and the stored form of what
+// must never be stored in clear (token hashes, idempotency request
+// fingerprints). storage/digest.cpp.
+std::string sha256_hex(std::string_view data);
+
 // A prepared statement borrowed from a connection's cache. Resets itself and
 // clears its bindings when it goes out of scope. Bind indexes start at 1.
 class Stmt {
