@@ -1,9 +1,8 @@
 // Regions, agents and the assignment log.
 #include "scheduler/service.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include "scheduler/detail/impl.hpp"
+#include "scheduler/detail/log.hpp"
 
 namespace fc::scheduler {
 
@@ -41,8 +40,8 @@ Status Service::load() {
 void Service::Impl::index_updated(const Status& st, std::string_view op,
                                   std::string_view region) const {
   if (st) return;
-  spdlog::warn("capacity index update failed op={} region={} reason={}", op, region,
-               st.error().detail);
+  detail::logger()->warn("capacity index update failed op={} region={} reason={}", op, region,
+                         st.error().detail);
 }
 
 void Service::Impl::committed(const std::map<std::string, std::int64_t>& revs) {

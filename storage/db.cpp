@@ -1,10 +1,11 @@
 #include "storage/db.hpp"
 
-#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <mutex>
 #include <string>
+
+#include "storage/detail/log.hpp"
 
 namespace fc::storage {
 
@@ -169,7 +170,7 @@ Tx::~Tx() {
   if (done_ || !begin_) return;
   Status rolled_back = c_.exec("ROLLBACK");
   if (!rolled_back)
-    spdlog::warn("transaction rollback failed reason={}", rolled_back.error().detail);
+    detail::logger()->warn("transaction rollback failed reason={}", rolled_back.error().detail);
 }
 Status Tx::commit() {
   BOOST_OUTCOME_TRY(begin_);
