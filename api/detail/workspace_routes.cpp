@@ -3,6 +3,7 @@
 
 #include "api/detail/context.hpp"
 #include "api/detail/json_in.hpp"
+#include "api/detail/paging.hpp"
 #include "scheduler/service.hpp"
 
 namespace fc::api::detail {
@@ -139,20 +140,15 @@ Result<sch::Workspace> visible_workspace(Context& ctx, const Request& r) {
 }
 
 awaitable<Response> list_workspaces(Context& ctx, Request& r) {
-  int limit = 100;
-  if (r.query.count("limit")) {
-    const auto& s = r.query["limit"];
-    bool digits = !s.empty() && s.size() <= 5 && std::all_of(s.begin(), s.end(), ::isdigit);
-    limit = digits ? std::stoi(s) : -1;
-    if (limit < 1 || limit > 1000)
-      co_return validation_failed({{"limit", "must be an integer from 1 to 1000"}});
-  }
+  std::vector<FieldError> errors;
+  const PageQuery page = read_page_query(r, "ws_", errors);
   std::string state = r.query.count("state") ? r.query["state"] : "";
   if (!state.empty() && state != "scheduled" && state != "migrating" && state != "deleting")
-    co_return validation_failed({{"state", "must be one of scheduled, migrating, deleting"}});
-  std::string cursor = r.query.count("cursor") ? r.query["cursor"] : "";
+    errors.push_back({"state", "must be one of scheduled, migrating, deleting"});
+  if (!errors.empty()) co_return validation_failed(errors);
+  const int limit = page.limit;
   auto items = ctx.scheduler->list_workspaces(r.query.count("region") ? r.query["region"] : "",
-                                              state, limit + 1, cursor);
+                                              state, limit + 1, page.after);
   if (!items) co_return problem_from(items.error(), r.request_id);
   auto& v = items.value();
   json out = json::array();
