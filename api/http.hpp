@@ -60,6 +60,22 @@ Response problem(int status, const std::string& type_suffix, const std::string& 
 // Maps an Error to its problem response (never leaks SQLite/OpenSSL text for
 // kIo/kInternal/kCrypto: those log the detail and answer a generic message).
 Response problem_from(const Error& e, const std::string& request_id);
+
+// How an Error is answered over HTTP: the one mapping from error codes to
+// HTTP (docs/api-server.md "Error model"). `type` is the suffix of
+// https://fleetcommand.dev/problems/.
+struct ProblemShape {
+  int status;
+  const char* type;
+  const char* title;
+};
+// The shape of a generic class (500 "internal" for kIo, kCrypto, kInternal).
+ProblemShape problem_shape(Code code);
+// The shape of a component code from the API's table; nullopt when the table
+// lacks it (problem_from then logs it and answers by its generic class).
+std::optional<ProblemShape> component_problem_shape(const Error& e);
+// component_problem_shape, else the generic class's shape.
+ProblemShape problem_shape(const Error& e);
 Response json_response(int status, const nlohmann::json& body);
 Response no_content();
 

@@ -72,6 +72,10 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
   }
 };
 
+// The components' named loggers (each also creates its own on first use when
+// nothing registered it, as in unit tests).
+constexpr const char* kComponentLoggers[] = {"storage", "scheduler", "dns", "certs", "domains"};
+
 }  // namespace
 
 void setup_logging(const std::string& level, const std::string& format) {
@@ -88,6 +92,13 @@ void setup_logging(const std::string& level, const std::string& format) {
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+  // Each component logs through its own named logger (STYLE.md "Naming"),
+  // found with spdlog::get(name): registered here so that every one has the
+  // configured format and level, whichever logs first.
+  for (const char* name : kComponentLoggers) {
+    spdlog::drop(name);
+    spdlog::register_logger(logger->clone(name));
+  }
 }
 
 }  // namespace fc::app

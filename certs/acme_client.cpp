@@ -99,7 +99,7 @@ awaitable<Result<std::string>> AcmeClient::Impl::take_nonce() {
   if (!resp) co_return resp.error();
   if (resp.value().status >= 400) co_return fail(resp.value());
   if (resp.value().replay_nonce.empty())
-    co_return make_error(Code::kUnavailable, "newNonce answered without Replay-Nonce");
+    co_return make_error(Errc::kCaProtocol, "newNonce answered without Replay-Nonce");
   co_return resp.value().replay_nonce;
 }
 
@@ -151,7 +151,7 @@ awaitable<Result<AccountResult>> AcmeClient::Impl::account(bool only_return_exis
   auto resp = co_await post(d.value().new_account, payload, true);
   if (!resp) co_return resp.error();
   if (resp.value().location.empty())
-    co_return make_error(Code::kUnavailable, "newAccount answered without Location");
+    co_return make_error(Errc::kCaProtocol, "newAccount answered without Location");
   AccountResult out;
   out.url = resp.value().location;
   out.created = resp.value().status == 201;

@@ -50,7 +50,7 @@ awaitable<Result<OrderState>> AcmeClient::Impl::new_order(OrderState st) {
   auto order = detail::parse_order(resp.value().body);
   if (!order) co_return order.error();
   if (resp.value().location.empty())
-    co_return make_error(Code::kUnavailable, "newOrder answered without Location");
+    co_return make_error(Errc::kCaProtocol, "newOrder answered without Location");
   st.order_url = resp.value().location;
   apply_order(st, order.value());
   certs_logger()->info("acme order placed url={} status={}", st.order_url,

@@ -167,18 +167,18 @@ bool Problem::resource_gone() const {
 
 Error problem_error(const Problem& p) {
   using detail::is_problem_type;
-  Code code = Code::kInvalidArgument;
+  Errc code = Errc::kCaRejected;
   if (is_problem_type(p, "rateLimited") || p.status == 429)
-    code = Code::kRateLimited;
+    code = Errc::kCaRateLimited;
   else if (p.retryable())
-    code = Code::kUnavailable;
+    code = Errc::kCaUnavailable;
   else if (is_problem_type(p, "accountDoesNotExist") || p.status == 404)
-    code = Code::kNotFound;
+    code = Errc::kCaNotFound;
   else if (is_problem_type(p, "unauthorized") || is_problem_type(p, "externalAccountRequired") ||
            p.status == 403)
-    code = Code::kForbidden;
+    code = Errc::kCaForbidden;
   else if (is_problem_type(p, "alreadyRevoked") || p.status == 409)
-    code = Code::kConflict;
+    code = Errc::kCaConflict;
   std::string d = "acme problem " + p.type + " (HTTP " + std::to_string(p.status) + ")";
   if (!p.detail.empty()) d += ": " + p.detail;
   for (const auto& s : p.subproblems) d += "; " + s.identifier + ": " + s.type + " " + s.detail;

@@ -92,9 +92,10 @@ awaitable<Status> send_txt_update(const Rfc2136Zone& z, std::string owner, std::
                                                     add ? 60u : 0u, rd.value()}});
   auto rc = co_await dns::send_update(std::move(req), clock);
   const std::string what = "RFC 2136 update of " + owner + " TXT at " + z.server;
-  if (!rc) co_return make_error(rc.error().code, what + ": " + rc.error().detail);
+  if (!rc) co_return with_context(rc.error(), what);
   if (rc.value() != dns::Rcode::kNoError)
-    co_return make_error(Code::kUnavailable, what + " answered " + dns::rcode_name(rc.value()));
+    co_return make_error(dns::Errc::kUpdateRejected,
+                         what + " answered " + dns::rcode_name(rc.value()));
   co_return ok();
 }
 

@@ -352,8 +352,8 @@ awaitable<JobOutcome> Service::Impl::order_done(CertRow row, OrderState st, std:
   if (st.status == OrderStatus::kValid && !st.certificate_pem.empty())
     co_return co_await store_issued(std::move(row), st.certificate_pem, st.key_pem, iss.name);
   if (st.status != OrderStatus::kInvalid) co_return wait_ms(1000);
-  Error e = st.error ? problem_error(*st.error)
-                     : make_error(Code::kInvalidArgument, "order became invalid");
+  Error e =
+      st.error ? problem_error(*st.error) : make_error(Errc::kOrderInvalid, "order became invalid");
   co_await order_invalid(row, idx);
   co_return co_await record_failure(std::move(row), e, kTerminal, std::nullopt);
 }

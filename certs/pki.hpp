@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "certs/detail/errc.hpp"
 #include "common/clock.hpp"
 #include "common/result.hpp"
 
@@ -135,7 +136,7 @@ struct Problem {
   // URL can never succeed, a new one must be created.
   bool resource_gone() const;
 };
-// Maps a problem to the closed Code set; `detail` keeps type, status, detail,
+// Maps a problem to one of the Errc::kCa* codes; `detail` keeps type, status, detail,
 // subproblems and retry_after so that nothing the CA said is lost.
 Error problem_error(const Problem& p);
 

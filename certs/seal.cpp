@@ -70,7 +70,8 @@ Result<std::string> open(std::span<const std::uint8_t> key32, std::string_view s
   int fin = 0;
   if (EVP_DecryptFinal_ex(ctx.get(), o + len, &fin) != 1) {
     ERR_clear_error();
-    return make_error(Code::kCrypto, "sealed box failed authentication (wrong key or tampered)");
+    return make_error(Errc::kSealBroken,
+                      "sealed box failed authentication (wrong key or tampered)");
   }
   return out;
 }

@@ -18,6 +18,7 @@
 #include "common/clock.hpp"
 #include "common/result.hpp"
 #include "dns/codec.hpp"
+#include "dns/detail/errc.hpp"
 
 namespace fc::dns {
 
@@ -196,8 +197,9 @@ struct UpdateRequest {
 
 // Sends one UPDATE and returns the server's rcode (NOERROR, REFUSED, NOTZONE …)
 // after checking the response's TSIG. A TSIG failure reported by the server
-// (BADSIG/BADKEY/BADTIME) or a bad signature on the response is
-// Code::kUnauthorized; no answer is kTimeout.
+// (BADSIG/BADKEY/BADTIME) or NOTAUTH is Errc::kNotAuth, a missing or bad
+// signature on the response Errc::kBadResponseTsig (both of class
+// kUnauthorized); no answer is kTimeout.
 // `clock` (TSIG time) must outlive the returned awaitable.
 awaitable<Result<Rcode>> send_update(UpdateRequest req, const Clock& clock);
 
@@ -217,7 +219,7 @@ struct Rfc2136Target {
 // TSIG secret is an error naming "dns.providers <zone>.tsig".
 Result<std::vector<Rfc2136Target>> parse_rfc2136_targets(const nlohmann::json& providers);
 // Sends `ops` in one UPDATE to the target's primary (TSIG-signed when it has a
-// key) and checks the answer: send_update's errors, or kUnavailable
+// key) and checks the answer: send_update's errors, or Errc::kUpdateRejected
 // "update answered <RCODE>" for any rcode but NOERROR. `clock` must outlive it.
 awaitable<Status> update(const Rfc2136Target& target, std::vector<UpdateOp> ops,
                          std::chrono::milliseconds timeout, const Clock& clock);

@@ -43,20 +43,20 @@ Result<Rcode> check_response(std::span<const std::uint8_t> wire, const UpdateReq
   if (m.tsig) {
     const auto& t = std::get<TsigRdata>(m.tsig->rdata);
     if (t.error != 0)
-      return make_error(Code::kUnauthorized,
+      return make_error(Errc::kNotAuth,
                         "server rejected our TSIG: " + rcode_name(static_cast<Rcode>(t.error)) +
                             " (rcode " + rcode_name(rc) + ")");
-    if (!req.key) return make_error(Code::kUnauthorized, "signed answer to an unsigned update");
+    if (!req.key) return make_error(Errc::kBadResponseTsig, "signed answer to an unsigned update");
     const TsigKey keys[] = {*req.key};
     BOOST_OUTCOME_TRY(v, tsig_verify(wire, keys, TsigSignOptions{now, 300, request_mac, false, 0}));
     if (v.error != 0)
-      return make_error(Code::kUnauthorized,
+      return make_error(Errc::kBadResponseTsig,
                         "bad TSIG on the response: " + rcode_name(static_cast<Rcode>(v.error)));
     return rc;
   }
-  if (rc == Rcode::kNotAuth) return make_error(Code::kUnauthorized, "server answered NOTAUTH");
+  if (rc == Rcode::kNotAuth) return make_error(Errc::kNotAuth, "server answered NOTAUTH");
   if (req.key && rc == Rcode::kNoError)
-    return make_error(Code::kUnauthorized, "unsigned answer to a signed update");
+    return make_error(Errc::kBadResponseTsig, "unsigned answer to a signed update");
   return rc;
 }
 
@@ -165,7 +165,7 @@ awaitable<Status> update(const Rfc2136Target& target, std::vector<UpdateOp> ops,
   auto rc = co_await send_update(std::move(req), clock);
   if (!rc) co_return rc.error();
   if (rc.value() != Rcode::kNoError)
-    co_return make_error(Code::kUnavailable, "update answered " + rcode_name(rc.value()));
+    co_return make_error(Errc::kUpdateRejected, "update answered " + rcode_name(rc.value()));
   co_return ok();
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "domains/detail/errc.hpp"
 
 namespace fc::domains {
 

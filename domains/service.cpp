@@ -106,19 +106,19 @@ Status claim_rules(storage::Conn& c, const std::string& host, const std::string&
     if (d.workspace_id == ws)
       existing = d;
     else if (d.verified_at)
-      return make_error(Code::kConflict, host + " is already verified by another workspace");
+      return make_error(Errc::kTaken, host + " is already verified by another workspace");
   }
   if (existing) return ok();
   BOOST_OUTCOME_TRY(reserved, store::reservations(c, host, now));
   for (const auto& d : reserved) {
     if (d.workspace_id != ws)
-      return make_error(Code::kConflict, host + " is reserved for its previous workspace until " +
+      return make_error(Errc::kReserved, host + " is reserved for its previous workspace until " +
                                              format_rfc3339(*d.reserved_until));
   }
   BOOST_OUTCOME_TRY(mine, store::live_for_workspace(c, ws));
   if (static_cast<std::int64_t>(mine.size()) >= max_per_ws)
-    return make_error(Code::kInvalidArgument, "a workspace may claim at most " +
-                                                  std::to_string(max_per_ws) + " custom domains");
+    return make_error(Errc::kQuotaExceeded, "a workspace may claim at most " +
+                                                std::to_string(max_per_ws) + " custom domains");
   return ok();
 }
 
@@ -132,7 +132,7 @@ awaitable<Result<Domain>> Service::claim(std::string workspace_id, std::string h
   if (!w || (!viewer_ws.empty() && w.value().id != viewer_ws))
     co_return make_error(Code::kNotFound, "no workspace " + workspace_id);
   if (w.value().state == "deleting")
-    co_return make_error(Code::kConflict, "the workspace is being deleted");
+    co_return make_error(Errc::kWorkspaceDeleting, "the workspace is being deleted");
   Domain d;
   d.id = i.ids.next("dom_", i.now());
   d.hostname = host;

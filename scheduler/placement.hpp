@@ -19,6 +19,7 @@
 #include "common/clock.hpp"
 #include "scheduler/detail/capacity_index.hpp"
 #include "scheduler/detail/drain.hpp"
+#include "scheduler/detail/errc.hpp"
 #include "scheduler/detail/migration.hpp"
 #include "scheduler/detail/types.hpp"
 #include "scheduler/detail/validate.hpp"

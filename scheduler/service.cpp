@@ -1,9 +1,8 @@
 // Regions, agents and the assignment log.
 #include "scheduler/service.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include "scheduler/detail/impl.hpp"
+#include "scheduler/detail/log.hpp"
 
 namespace fc::scheduler {
 
@@ -41,8 +40,8 @@ Status Service::load() {
 void Service::Impl::index_updated(const Status& st, std::string_view op,
                                   std::string_view region) const {
   if (st) return;
-  spdlog::warn("capacity index update failed op={} region={} reason={}", op, region,
-               st.error().detail);
+  detail::logger()->warn("capacity index update failed op={} region={} reason={}", op, region,
+                         st.error().detail);
 }
 
 void Service::Impl::committed(const std::map<std::string, std::int64_t>& revs) {
@@ -99,7 +98,7 @@ awaitable<Result<Region>> Service::create_region(RegionInput in) {
   r.created_at = r.updated_at = impl_->now();
   auto st = co_await impl_->db.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(existing, store::find_region(c, r.id));
-    if (existing) return make_error(Code::kConflict, "region " + r.id + " already exists");
+    if (existing) return make_error(Errc::kRegionExists, "region " + r.id + " already exists");
     return store::insert_region(c, r);
   });
   if (!st) co_return st.error();
@@ -175,8 +174,9 @@ awaitable<Status> Service::delete_region(std::string id) {
     if (!found) return make_error(Code::kNotFound, "no region " + id);
     BOOST_OUTCOME_TRY(n, store::count_placements(c, id));
     if (n > 0)
-      return make_error(Code::kConflict, "region " + id + " still holds " + std::to_string(n) +
-                                             " workspace(s); migrate or delete them first");
+      return make_error(Errc::kRegionNotEmpty, "region " + id + " still holds " +
+                                                   std::to_string(n) +
+                                                   " workspace(s); migrate or delete them first");
     BOOST_OUTCOME_TRY(impl_->scope_removing(c, id, ""));
     return store::delete_region(c, id);
   });
@@ -200,10 +200,10 @@ Result<AssignmentsPage> Service::assignments(const std::string& region, std::int
   if (since > 0) {
     BOOST_OUTCOME_TRY(min_rev, store::min_revision(c, region));
     if (since < min_rev || since > r->revision)
-      return make_error(Code::kGone, "revision " + std::to_string(since) +
-                                         " is outside the retained log [" +
-                                         std::to_string(min_rev) + ", " +
-                                         std::to_string(r->revision) + "]; list again from 0");
+      return make_error(Errc::kRevisionGone,
+                        "revision " + std::to_string(since) + " is outside the retained log [" +
+                            std::to_string(min_rev) + ", " + std::to_string(r->revision) +
+                            "]; list again from 0");
     BOOST_OUTCOME_TRY(items, store::assignments_after(c, region, since, false));
     page.assignments = std::move(items);
     return page;

@@ -1,8 +1,8 @@
 // Agent status reports (DNS follows readiness, migrations, deletes), and the
 // periodic work: heartbeats to disk, drains, log compaction; plus fsck.
-#include <spdlog/spdlog.h>
 
 #include "scheduler/detail/impl.hpp"
+#include "scheduler/detail/log.hpp"
 
 namespace fc::scheduler {
 
@@ -149,8 +149,8 @@ awaitable<void> Service::Impl::advance_drains() {
                                                     *plan.move->placement.chosen, nullptr);
         if (moved) {
           progress.moving = plan.move->workspace_id;
-          spdlog::info("drain region={} moving workspace={} to={}", v.id, plan.move->workspace_id,
-                       *plan.move->placement.chosen);
+          detail::logger()->info("drain region={} moving workspace={} to={}", v.id,
+                                 plan.move->workspace_id, *plan.move->placement.chosen);
         }
       }
     }
@@ -169,10 +169,10 @@ awaitable<void> Service::Impl::compact_logs() {
   for (const auto& id : due) {
     auto st = co_await db.write([&](storage::Conn& c) -> Status {
       BOOST_OUTCOME_TRY(n, store::compact(c, id, svc.o_.changelog_retention, 1000));
-      if (n > 0) spdlog::debug("compacted region={} tombstones={}", id, n);
+      if (n > 0) detail::logger()->debug("compacted region={} tombstones={}", id, n);
       return ok();
     });
-    if (!st) spdlog::warn("compaction failed region={} reason={}", id, st.error().detail);
+    if (!st) detail::logger()->warn("compaction failed region={} reason={}", id, st.error().detail);
   }
 }
 
@@ -188,8 +188,8 @@ awaitable<void> Service::tick() {
       return ok();
     });
     if (!st) {
-      spdlog::warn("persisting heartbeats failed regions={} reason={}", dirty.size(),
-                   st.error().detail);
+      detail::logger()->warn("persisting heartbeats failed regions={} reason={}", dirty.size(),
+                             st.error().detail);
     }
   }
   co_await i.advance_drains();

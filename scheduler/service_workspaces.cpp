@@ -31,7 +31,7 @@ awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, Create
     const std::optional<Pick> picked = pick(in.request, regions, o_.policy);
     if (!picked) {  // only now build the per-region explanation for the 503
       if (reasons) *reasons = rejection_reasons(place(in.request, regions, o_.policy));
-      co_return make_error(Code::kNoCapacity, "no region can take this workspace");
+      co_return make_error(Errc::kNoCapacity, "no region can take this workspace");
     }
     Workspace w = new_workspace(i, in, regions[picked->index].id);
     bool lost_race = false;
@@ -39,12 +39,12 @@ awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, Create
     auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
       BOOST_OUTCOME_TRY(existing, store::find_workspace(c, w.name));
       if (existing)
-        return make_error(Code::kConflict, "a workspace named " + w.name + " already exists");
+        return make_error(Errc::kNameTaken, "a workspace named " + w.name + " already exists");
       BOOST_OUTCOME_TRY(store::insert_workspace(c, w));
       BOOST_OUTCOME_TRY(fits, store::reserve(c, w.region, w.id, w.resources, true));
       if (!fits) {
         lost_race = true;
-        return make_error(Code::kConflict, "capacity changed");
+        return make_error(Errc::kConcurrentChange, "capacity changed");
       }
       BOOST_OUTCOME_TRY(i.publish(c, w, w.region, "apply", revs));
       if (hook) {
@@ -87,12 +87,12 @@ awaitable<Result<Workspace>> Service::patch_workspace(std::string id,
     w = *found;
     before = w.resources;
     if (w.state != "scheduled")
-      return make_error(Code::kConflict,
+      return make_error(Errc::kWorkspaceBusy,
                         "workspace " + w.name + " is " + w.state + "; try again when it is done");
     if (resources && *resources != w.resources) {
       BOOST_OUTCOME_TRY(fits, store::resize(c, w.region, w.id, w.resources, *resources));
       if (!fits)
-        return make_error(Code::kConflict, "the new resources do not fit in region " + w.region);
+        return make_error(Errc::kDoesNotFit, "the new resources do not fit in region " + w.region);
       w.resources = *resources;
     }
     if (spec) w.spec = *spec;
@@ -115,9 +115,10 @@ awaitable<Result<Workspace>> Service::migrate_workspace(std::string id, std::str
   auto& i = *impl_;
   BOOST_OUTCOME_CO_TRY(current, get_workspace(id));
   if (current.state != "scheduled")
-    co_return make_error(Code::kConflict, "workspace " + current.name + " is " + current.state);
+    co_return make_error(Errc::kWorkspaceBusy,
+                         "workspace " + current.name + " is " + current.state);
   if (current.region == region)
-    co_return make_error(Code::kConflict,
+    co_return make_error(Errc::kWorkspaceBusy,
                          "workspace " + current.name + " already runs in " + region);
   const RegionView* target = nullptr;
   for (const auto& v : i.views()) {
@@ -130,17 +131,17 @@ awaitable<Result<Workspace>> Service::migrate_workspace(std::string id, std::str
   Fit fit = evaluate(req, *target);
   if (!fit.fits()) {
     if (reasons) *reasons = {{region, fit.reason}};
-    co_return make_error(Code::kNoCapacity, "region " + region + " cannot take the workspace");
+    co_return make_error(Errc::kNoCapacity, "region " + region + " cannot take the workspace");
   }
   Workspace w;
   std::map<std::string, std::int64_t> revs;
   auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(found, store::find_workspace(c, id));
     if (!found || found->state != "scheduled")
-      return make_error(Code::kConflict, "workspace changed; retry");
+      return make_error(Errc::kConcurrentChange, "workspace changed; retry");
     w = *found;
     BOOST_OUTCOME_TRY(fits, store::reserve(c, region, w.id, w.resources, true));
-    if (!fits) return make_error(Code::kConflict, "region " + region + " no longer has room");
+    if (!fits) return make_error(Errc::kDoesNotFit, "region " + region + " no longer has room");
     w.state = "migrating";
     w.target_region = region;
     w.generation += 1;

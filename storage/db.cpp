@@ -1,10 +1,11 @@
 #include "storage/db.hpp"
 
-#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <mutex>
 #include <string>
+
+#include "storage/detail/log.hpp"
 
 namespace fc::storage {
 
@@ -47,9 +48,10 @@ Result<bool> Stmt::step() {
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   sqlite3* db = sqlite3_db_handle(s_);
-  Code code =
-      rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT ? Code::kConflict : Code::kIo;
-  return make_error(code, std::string("sqlite: ") + sqlite3_errmsg(db));
+  std::string detail = std::string("sqlite: ") + sqlite3_errmsg(db);
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) return make_error(Errc::kConstraint, std::move(detail));
+  if ((rc & 0xff) == SQLITE_BUSY) return make_error(Errc::kBusy, std::move(detail));
+  return make_error(Code::kIo, std::move(detail));
 }
 
 // Resets when done so that one statement can be bound and run again in a
@@ -168,7 +170,7 @@ Tx::~Tx() {
   if (done_ || !begin_) return;
   Status rolled_back = c_.exec("ROLLBACK");
   if (!rolled_back)
-    spdlog::warn("transaction rollback failed reason={}", rolled_back.error().detail);
+    detail::logger()->warn("transaction rollback failed reason={}", rolled_back.error().detail);
 }
 Status Tx::commit() {
   BOOST_OUTCOME_TRY(begin_);

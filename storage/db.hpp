@@ -12,11 +12,17 @@
 
 #include "common/asio.hpp"
 #include "common/result.hpp"
+#include "storage/detail/errc.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace fc::storage {
+
+// SHA-256 as lower-case hex: migration checksums, and the stored form of what
+// must never be stored in clear (token hashes, idempotency request
+// fingerprints). storage/digest.cpp.
+std::string sha256_hex(std::string_view data);
 
 // A prepared statement borrowed from a connection's cache. Resets itself and
 // clears its bindings when it goes out of scope. Bind indexes start at 1.

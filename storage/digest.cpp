@@ -1,4 +1,5 @@
-#include "storage/digest.hpp"
+// sha256_hex (storage/db.hpp).
+#include "storage/db.hpp"
 
 #include <openssl/evp.h>
 

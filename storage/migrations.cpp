@@ -3,7 +3,6 @@
 #include <map>
 
 #include "storage/db.hpp"
-#include "storage/digest.hpp"
 
 namespace fc::storage {
 namespace embedded {

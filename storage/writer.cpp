@@ -1,5 +1,4 @@
 // The group-commit writer thread (STYLE.md "SQLite").
-#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <condition_variable>
@@ -9,6 +8,7 @@
 #include <thread>
 
 #include "storage/db.hpp"
+#include "storage/detail/log.hpp"
 
 namespace fc::storage {
 
@@ -52,7 +52,8 @@ Status run_one(Conn& c, WriteFn& fn) {
   Status undone = run_sql(c, "ROLLBACK TO fc_tx");
   if (undone) undone = run_sql(c, "RELEASE fc_tx");
   if (!undone) {
-    spdlog::critical("rolling back a caller's savepoint failed reason={}", undone.error().detail);
+    detail::logger()->critical("rolling back a caller's savepoint failed reason={}",
+                               undone.error().detail);
     std::abort();
   }
   return st;
@@ -77,8 +78,9 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
     // SQLite may have rolled back already (an I/O error or a full disk ends
     // the transaction), so this one may fail with "no transaction is active".
     Status rolled_back = conn->exec("ROLLBACK");
-    spdlog::error("group commit failed transactions={} reason={} rolled_back={}", batch.size(),
-                  commit.error().detail, rolled_back ? "yes" : rolled_back.error().detail);
+    detail::logger()->error("group commit failed transactions={} reason={} rolled_back={}",
+                            batch.size(), commit.error().detail,
+                            rolled_back ? "yes" : rolled_back.error().detail);
   }
   std::uint64_t okc = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -141,14 +143,14 @@ void Database::close() {
   if (!impl_->conn) return;
   Status checkpoint = impl_->conn->exec("PRAGMA wal_checkpoint(TRUNCATE)");
   if (!checkpoint)
-    spdlog::warn("wal checkpoint at close failed reason={}", checkpoint.error().detail);
+    detail::logger()->warn("wal checkpoint at close failed reason={}", checkpoint.error().detail);
 }
 
 void Database::submit(WriteFn fn, std::function<void(Status)> done) {
   {
     std::lock_guard lk(impl_->mu);
     if (impl_->stopping) {
-      done(make_error(Code::kUnavailable, "database is closing"));
+      done(make_error(Errc::kClosing, "database is closing"));
       return;
     }
     impl_->queue.push_back(Impl::Task{std::move(fn), std::move(done)});

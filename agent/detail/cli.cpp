@@ -209,7 +209,8 @@ std::string usage() {
   --state-dir DIR        where the snapshot, revision and certificates are kept
   --out DIR              GitOps mode: each object as DIR/<namespace>/<kind>-<name>.json
   --apply-command CMD    objects as a List on stdin (default: kubectl apply --server-side -f -)
-  --delete-command CMD   deletions as a List on stdin (default: kubectl delete --ignore-not-found -f -)
+  --delete-command CMD   deletions as a List on stdin
+                         (default: kubectl delete --ignore-not-found -f -)
   --template FILE        replaces the built-in template (docs/agent.md)
   --print-template       prints the built-in template (a starting point for --template)
   --set KEY=VALUE        template variable (namespace, image, replicas, ingress_class,

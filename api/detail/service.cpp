@@ -126,7 +126,7 @@ awaitable<void> Service::tick() {
       co_await ctx_->db.write([&](storage::Conn& c) { return detail::write_last_used(c, used); });
   if (!st) {
     spdlog::warn("token last-use flush failed tokens={} code={} detail={}", used.size(),
-                 code_name(st.error().code), st.error().detail);
+                 st.error().name(), st.error().detail);
   }
 }
 

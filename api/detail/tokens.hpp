@@ -14,7 +14,6 @@
 #include "api/http.hpp"
 #include "common/ids.hpp"
 #include "storage/db.hpp"
-#include "storage/digest.hpp"
 
 namespace fc::api::detail {
 

@@ -3,6 +3,7 @@
 
 #include "api/detail/context.hpp"
 #include "api/detail/json_in.hpp"
+#include "api/detail/paging.hpp"
 #include "scheduler/service.hpp"
 
 namespace fc::api::detail {
@@ -95,7 +96,8 @@ sch::WorkspaceInput read_workspace(const json& j, std::vector<FieldError>& error
 
 Response create_failed(Context& ctx, const Request& r, const IdemKey& idem, const Error& e,
                        const std::vector<sch::RegionReason>& reasons) {
-  if (e.code == Code::kNoCapacity) return no_capacity("no region can take this workspace", reasons);
+  if (e.is(sch::Errc::kNoCapacity))
+    return no_capacity("no region can take this workspace", reasons);
   if (!idem.key.empty() && e.code == Code::kConflict) {
     // A concurrent request with the same key may have won.
     auto prior = lookup_idempotent(ctx, idem.scope, idem.key, idem.body_hash);
@@ -138,20 +140,15 @@ Result<sch::Workspace> visible_workspace(Context& ctx, const Request& r) {
 }
 
 awaitable<Response> list_workspaces(Context& ctx, Request& r) {
-  int limit = 100;
-  if (r.query.count("limit")) {
-    const auto& s = r.query["limit"];
-    bool digits = !s.empty() && s.size() <= 5 && std::all_of(s.begin(), s.end(), ::isdigit);
-    limit = digits ? std::stoi(s) : -1;
-    if (limit < 1 || limit > 1000)
-      co_return validation_failed({{"limit", "must be an integer from 1 to 1000"}});
-  }
+  std::vector<FieldError> errors;
+  const PageQuery page = read_page_query(r, "ws_", errors);
   std::string state = r.query.count("state") ? r.query["state"] : "";
   if (!state.empty() && state != "scheduled" && state != "migrating" && state != "deleting")
-    co_return validation_failed({{"state", "must be one of scheduled, migrating, deleting"}});
-  std::string cursor = r.query.count("cursor") ? r.query["cursor"] : "";
+    errors.push_back({"state", "must be one of scheduled, migrating, deleting"});
+  if (!errors.empty()) co_return validation_failed(errors);
+  const int limit = page.limit;
   auto items = ctx.scheduler->list_workspaces(r.query.count("region") ? r.query["region"] : "",
-                                              state, limit + 1, cursor);
+                                              state, limit + 1, page.after);
   if (!items) co_return problem_from(items.error(), r.request_id);
   auto& v = items.value();
   json out = json::array();
@@ -198,7 +195,7 @@ awaitable<Response> migrate_workspace(Context& ctx, Request& r) {
   std::vector<sch::RegionReason> reasons;
   auto w = co_await ctx.scheduler->migrate_workspace(r.params["id"], *region, &reasons);
   if (!w) {
-    if (w.error().code == Code::kNoCapacity) co_return no_capacity(w.error().detail, reasons);
+    if (w.error().is(sch::Errc::kNoCapacity)) co_return no_capacity(w.error().detail, reasons);
     co_return problem_from(w.error(), r.request_id);
   }
   co_return json_response(202, workspace_json(ctx, w.value()));

@@ -62,7 +62,8 @@ std::vector<Row> make_rows(int n) {
     std::string p =
         R"({"name":"tenant-)" + std::to_string(i) +
         R"(","resources":{"memory_mib":600,"cpu_millis":250},"placement":{"regions":["eu-west-1",)"
-        R"("us-east-1"],"labels":{"jurisdiction":"eu"}},"spec":{"image":"rocketchat/rocket.chat:6.5.0",)"
+        R"("us-east-1"],"labels":{"jurisdiction":"eu"}},)"
+        R"("spec":{"image":"rocketchat/rocket.chat:6.5.0",)"
         R"("env":{"ROOT_URL":"https://tenant-)" +
         std::to_string(i) +
         R"(.fleet.example","MONGO_OPLOG":"true","PAD":"xxxxxxxxxxxxxxxxxxxxxxxxxxxx"}}})";

@@ -66,7 +66,8 @@ std::optional<std::size_t> CapacityIndex::index_of(std::string_view id) const {
 
 Status CapacityIndex::add_region(RegionRecord record) {
   BOOST_OUTCOME_TRYV(check_record(record));
-  if (index_of(record.id)) return make_error(Code::kConflict, "region " + record.id + " exists");
+  if (index_of(record.id))
+    return make_error(Errc::kRegionExists, "region " + record.id + " exists");
   const auto it =
       std::lower_bound(views_.begin(), views_.end(), record.id,
                        [](const RegionView& v, const std::string& k) { return v.id < k; });

@@ -117,10 +117,9 @@ TEST_SUITE("agent") {
     CHECK(h.seen[3].target == "/v1/agent/status");
     for (const auto& s : h.seen) CHECK(s.auth == "Bearer fc_agt_secret");
     json rep = json::parse(h.seen[3].body);
-    CHECK(
-        rep ==
-        json::parse(
-            R"({"workspaces":[{"workspace_id":"ws_a","generation":2,"phase":"running","message":""}]})"));
+    CHECK(rep ==
+          json::parse(R"({"workspaces":[{"workspace_id":"ws_a","generation":2,"phase":"running",)"
+                      R"("message":""}]})"));
     CHECK(fs::exists(h.out() / "fleet" / "deployment-ws-a.json"));
     CHECK(fs::exists(h.out() / "fleet" / "ingress-ws-a.json"));
     auto secret = json::parse(test::slurp(h.out() / "fleet" / "secret-ws-a-crt-1.json"));

@@ -84,16 +84,21 @@ TEST_SUITE("agent") {
         {R"({"region":"r","revision":1})", "assignments: missing"},
         {R"({"region":"r","revision":"1","assignments":[]})", "revision: must be an integer"},
         {R"({"region":"r","revision":-1,"assignments":[]})", "revision: must not be negative"},
-        {R"({"region":"r","revision":1,"assignments":[{"workspace_id":"w","action":"apply","name":"n"}]})",
+        {R"({"region":"r","revision":1,)"
+         R"("assignments":[{"workspace_id":"w","action":"apply","name":"n"}]})",
          "assignments[0].generation: missing"},
-        {R"({"region":"r","revision":1,"assignments":[{"workspace_id":"w","generation":1,"action":"apply"}]})",
+        {R"({"region":"r","revision":1,)"
+         R"("assignments":[{"workspace_id":"w","generation":1,"action":"apply"}]})",
          "assignments[0].name: missing"},
-        {R"({"region":"r","revision":1,"assignments":[{"workspace_id":"w","generation":1,"action":"move"}]})",
+        {R"({"region":"r","revision":1,)"
+         R"("assignments":[{"workspace_id":"w","generation":1,"action":"move"}]})",
          "assignments[0].action: must be apply or delete"},
         {R"({"region":"r","revision":1,"assignments":[7]})", "assignments[0]: must be an object"},
-        {R"({"region":"r","revision":1,"assignments":[{"workspace_id":"w","generation":1,"action":"apply","name":"n","certificates":[{"id":"c"}]}]})",
+        {R"({"region":"r","revision":1,"assignments":[{"workspace_id":"w","generation":1,)"
+         R"("action":"apply","name":"n","certificates":[{"id":"c"}]}]})",
          "assignments[0].certificates[0].version: missing"},
-        {R"({"region":"r","revision":1,"assignments":[{"workspace_id":"w","generation":1,"action":"apply","name":"n","spec":{"env":{"A":1}}}]})",
+        {R"({"region":"r","revision":1,"assignments":[{"workspace_id":"w","generation":1,)"
+         R"("action":"apply","name":"n","spec":{"env":{"A":1}}}]})",
          "assignments[0].spec.env.A: must be a string"},
         {R"([])", "body: must be an object"},
     };

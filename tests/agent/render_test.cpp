@@ -156,7 +156,8 @@ TEST_SUITE("agent") {
     CHECK_FALSE(parse_template(R"({"objects":{}})"));
     CHECK_FALSE(parse_template(R"({"objects":[],"defaults":{"a":1}})"));
     auto t4 = parse_template(
-        R"({"defaults":{"cm":"from-template"},"objects":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"{{ cm }}-{{name}}"}}]})");
+        R"({"defaults":{"cm":"from-template"},"objects":[{"apiVersion":"v1","kind":"ConfigMap",)"
+        R"("metadata":{"name":"{{ cm }}-{{name}}"}}]})");
     REQUIRE(t4);
     auto scope = workspace_scope(sample(), t4.value(), {}, nullptr);
     CHECK_FALSE(scope);  // the sample has a certificate and no lookup

@@ -12,8 +12,9 @@ TEST_SUITE("certs") {
   TEST_CASE("directory: Pebble's shape, optional members, wrong types") {
     auto d = parse_directory(
         R"({"keyChange":"https://ca/rollover","meta":{"externalAccountRequired":true,
-      "termsOfService":"data:text/plain,x"},"newAccount":"https://ca/acct","newNonce":"https://ca/nonce",
-      "newOrder":"https://ca/order","revokeCert":"https://ca/revoke","renewalInfo":"https://ca/ari"})");
+      "termsOfService":"data:text/plain,x"},"newAccount":"https://ca/acct",
+      "newNonce":"https://ca/nonce","newOrder":"https://ca/order","revokeCert":"https://ca/revoke",
+      "renewalInfo":"https://ca/ari"})");
     REQUIRE(d);
     CHECK(d.value().new_nonce == "https://ca/nonce");
     CHECK(d.value().renewal_info == "https://ca/ari");
@@ -35,12 +36,14 @@ TEST_SUITE("certs") {
   TEST_CASE("order and authorization parsing") {
     auto o =
         parse_order(R"({"status":"valid","identifiers":[{"type":"dns","value":"a.example.test"}],
-      "authorizations":["https://ca/authz/1"],"finalize":"https://ca/fin","certificate":"https://ca/cert"})");
+      "authorizations":["https://ca/authz/1"],"finalize":"https://ca/fin",
+      "certificate":"https://ca/cert"})");
     REQUIRE(o);
     CHECK(o.value().identifiers == std::vector<std::string>{"a.example.test"});
     CHECK(o.value().certificate == "https://ca/cert");
-    auto inv = parse_order(
-        R"({"status":"invalid","finalize":"f","error":{"type":"urn:ietf:params:acme:error:unauthorized","detail":"no"}})");
+    auto inv =
+        parse_order(R"({"status":"invalid","finalize":"f",)"
+                    R"("error":{"type":"urn:ietf:params:acme:error:unauthorized","detail":"no"}})");
     REQUIRE(inv);
     REQUIRE(inv.value().error);
     CHECK(inv.value().error->type == "urn:ietf:params:acme:error:unauthorized");
@@ -66,7 +69,8 @@ TEST_SUITE("certs") {
   TEST_CASE("problem documents keep type, detail, subproblems; classification") {
     Problem p = parse_problem(
         R"({"type":"urn:ietf:params:acme:error:rejectedIdentifier","detail":"bad names",
-      "status":400,"subproblems":[{"type":"urn:ietf:params:acme:error:malformed","detail":"wildcard",
+      "status":400,"subproblems":[{"type":"urn:ietf:params:acme:error:malformed",
+      "detail":"wildcard",
       "identifier":{"type":"dns","value":"*.x.test"}}, 7]})",
         400);
     CHECK(p.type == "urn:ietf:params:acme:error:rejectedIdentifier");
@@ -83,12 +87,14 @@ TEST_SUITE("certs") {
     rl.retry_after_s = 30;
     CHECK(rl.retryable());
     CHECK(problem_error(rl).code == Code::kRateLimited);
+    CHECK(problem_error(rl).is(fc::certs::Errc::kCaRateLimited));
     CHECK(problem_error(rl).detail.find("retry_after=30s") != std::string::npos);
 
     Problem junk = parse_problem("<html>502</html>", 502);
     CHECK(junk.type == "about:blank");
     CHECK(junk.retryable());
     CHECK(problem_error(junk).code == Code::kUnavailable);
+    CHECK(problem_error(junk).is(fc::certs::Errc::kCaUnavailable));
     CHECK(problem_error(
               parse_problem(R"({"type":"urn:ietf:params:acme:error:accountDoesNotExist"})", 400))
               .code == Code::kNotFound);
@@ -114,7 +120,8 @@ TEST_SUITE("certs") {
 
   TEST_CASE("renewalInfo parsing") {
     auto ri = parse_renewal_info(
-        R"({"suggestedWindow":{"start":"2025-01-02T04:00:00Z","end":"2025-01-03T04:00:00Z"},"explanationURL":"https://ca/why"})");
+        R"({"suggestedWindow":{"start":"2025-01-02T04:00:00Z","end":"2025-01-03T04:00:00Z"},)"
+        R"("explanationURL":"https://ca/why"})");
     REQUIRE(ri);
     CHECK(ri.value().window_end - ri.value().window_start == std::chrono::hours(24));
     CHECK(ri.value().explanation_url == "https://ca/why");

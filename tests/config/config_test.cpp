@@ -109,11 +109,14 @@ TEST_SUITE("config") {
          "certs.issuers[0].validity_s", "between 10 and"},
         {R"({"certs":{"issuers":[{"type":"internal","budgets":{}}]}})", "certs.issuers[0].budgets",
          "unknown key"},
-        {R"({"certs":{"issuers":[{"type":"acme","directory":"https://ca/dir","budgets":{"new_orders":{"capacity":3}}}]}})",
+        {R"({"certs":{"issuers":[{"type":"acme","directory":"https://ca/dir",)"
+         R"("budgets":{"new_orders":{"capacity":3}}}]}})",
          "certs.issuers[0].budgets.new_orders.period_s", "required"},
-        {R"({"certs":{"issuers":[{"type":"acme","directory":"https://ca/dir","budgets":{"duplicates":{"capacity":-1,"period_s":60}}}]}})",
+        {R"({"certs":{"issuers":[{"type":"acme","directory":"https://ca/dir",)"
+         R"("budgets":{"duplicates":{"capacity":-1,"period_s":60}}}]}})",
          "certs.issuers[0].budgets.duplicates.capacity", "between 0 and"},
-        {R"({"certs":{"issuers":[{"type":"acme","directory":"https://ca/dir","budgets":{"orders_per_day":3}}]}})",
+        {R"({"certs":{"issuers":[{"type":"acme","directory":"https://ca/dir",)"
+         R"("budgets":{"orders_per_day":3}}]}})",
          "certs.issuers[0].budgets.orders_per_day", "unknown key"},
         {R"({"database":{"path":""}})", "database.path", "non-empty"},
         {R"({"api":"127.0.0.1:1"})", "api", "JSON object"},

@@ -64,6 +64,7 @@ TEST_SUITE("domains") {
     auto dup = store::insert(*c, v3);
     REQUIRE_FALSE(dup);
     CHECK(dup.error().code == Code::kConflict);
+    CHECK(dup.error().is(fc::storage::Errc::kConstraint));
     // One live claim per workspace and hostname.
     CHECK_FALSE(store::insert(*c, make("dom_4", "a.example", "ws_2")));
     CHECK(store::live_for_host(*c, "a.example").value().size() == 2);

@@ -109,7 +109,7 @@ TEST_SUITE("scheduler") {
     REQUIRE(idx.add_region(record("a", {10, 10, 1})));
     REQUIRE(idx.add_region(record("z", {10, 10, 1})));
     CHECK(ids(idx.views(kNow, 30)) == std::vector<std::string>{"a", "m", "z"});
-    CHECK(idx.add_region(record("m", {1, 1, 1})).error().code == fc::Code::kConflict);
+    CHECK(idx.add_region(record("m", {1, 1, 1})).error().is(fc::scheduler::Errc::kRegionExists));
     CHECK(idx.add_region(record("x", {-1, 1, 1})).error().code == fc::Code::kInvalidArgument);
     REQUIRE(idx.remove_region("m"));
     CHECK(idx.remove_region("m").error().code == fc::Code::kNotFound);

@@ -208,6 +208,7 @@ TEST_SUITE("storage") {
     auto st = db->write_sync([](Conn& c) { return insert_row(c, 7, 8); });
     REQUIRE_FALSE(st);
     CHECK(st.error().code == fc::Code::kUnavailable);
+    CHECK(st.error().is(fc::storage::Errc::kClosing));
     db.reset();
     auto again = Database::open({dir.file("w.db")});
     REQUIRE(again);

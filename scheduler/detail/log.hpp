@@ -1,0 +1,21 @@
+// scheduler's own named logger ("scheduler"): the one app/logging.cpp registers with
+// the configured format and level, else a clone of the default logger.
+#pragma once
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+namespace fc::scheduler::detail {
+
+inline std::shared_ptr<spdlog::logger> logger() {
+  static auto l = [] {
+    auto existing = spdlog::get("scheduler");
+    if (existing) return existing;
+    auto created = spdlog::default_logger()->clone("scheduler");
+    spdlog::register_logger(created);
+    return created;
+  }();
+  return l;
+}
+
+}  // namespace fc::scheduler::detail
