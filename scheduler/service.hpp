@@ -157,7 +157,8 @@ class Service {
   struct Options {
     Policy policy = Policy::kSpread;
     std::int64_t heartbeat_timeout_s = 30;
-    std::int64_t changelog_retention = 10000;
+    std::int64_t changelog_retention = 10000;   // tombstones kept by count (revisions)...
+    std::int64_t changelog_retention_s = 3600;  // ...and by age: compacted only past both
     std::string zone = "fleet.test";
   };
   Service(asio::io_context& io, storage::Database& db, const Clock& clock, Options o);
