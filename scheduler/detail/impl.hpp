@@ -55,7 +55,9 @@ struct Service::Impl {
   void scope_removed(const std::string& region, const std::string& ws) {
     if (svc.scope_listener_) svc.scope_listener_->removed(region, ws);
   }
-  nlohmann::json assignment_body(storage::Conn& c, const Workspace& w, const std::string& action);
+  nlohmann::json assignment_body(const Workspace& w, const std::string& action);
+  // Serving: the custom domains' hostnames and certificates of an `apply`.
+  void attach_extras(storage::Conn& c, nlohmann::json& assignment) const;
   // Appends the workspace's assignment to `region`'s log inside the transaction.
   Status publish(storage::Conn& c, const Workspace& w, const std::string& region,
                  const std::string& action, std::map<std::string, std::int64_t>& revs);

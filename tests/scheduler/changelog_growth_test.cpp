@@ -18,6 +18,7 @@
 using namespace fc;
 using namespace std::chrono_literals;
 namespace sch = fc::scheduler;
+using nlohmann::json;
 
 namespace {
 
@@ -107,6 +108,79 @@ awaitable<void> growth_refresh_one(GrowthRig* rig, std::string ws, int* pending,
   if (--*pending == 0) all_done->cancel();
 }
 
+struct ChurnCounts {
+  int refreshes = 0;               // refresh_assignment calls (what domains asks for)
+  int polls = 0;                   // slow agent polls
+  int gone = 0;                    // 410s it got
+  std::size_t most_hostnames = 0;  // in one served assignment
+  bool done = false;
+};
+
+// A slow agent: long-polls the region like GET /v1/agent/assignments?wait=,
+// then spends `nap` (manual-clock time: applying 10,000 hostnames) before the
+// next poll; a 410 makes it re-list from 0.
+awaitable<void> growth_slow_agent(GrowthRig* rig, std::chrono::milliseconds nap, ChurnCounts* n) {
+  std::int64_t since = 0;
+  asio::steady_timer t(rig->io);
+  while (!n->done) {
+    auto page = rig->svc->assignments(kGrowthRegion, since);
+    ++n->polls;
+    if (!page && page.error().code == Code::kGone) {
+      ++n->gone;
+      since = 0;
+      continue;
+    }
+    REQUIRE(page);
+    since = page.value().revision;
+    for (const auto& a : page.value().assignments)
+      n->most_hostnames = std::max(n->most_hostnames, a.value("hostnames", json()).size());
+    if (page.value().assignments.empty())
+      co_await rig->svc->wait_for_change(kGrowthRegion, since, 5ms);
+    const auto wake = rig->clock.now() + nap;
+    while (!n->done && rig->clock.now() < wake) {
+      t.expires_after(1ms);
+      co_await t.async_wait(use_awaitable);
+    }
+  }
+}
+
+// What domains does for 10,000 claims: a verification and then a certificate
+// delivery for each, `concurrency` at a time (domains.max_concurrent_checks),
+// each wave taking `wave` of manual-clock time; every `tomb_every` calls a
+// short-lived workspace is force-deleted (a tombstone in the log). Stops early
+// once the agent got a 410 (the test has failed then).
+awaitable<void> growth_churn(GrowthRig* rig, std::string ws, int calls, int concurrency,
+                             std::chrono::milliseconds wave, int tomb_every, ChurnCounts* n) {
+  asio::steady_timer all_done(rig->io, asio::steady_timer::time_point::max());
+  for (int k = 0; k < calls && n->gone == 0; k += concurrency) {
+    int pending = concurrency;
+    for (int j = 0; j < concurrency; ++j)
+      asio::co_spawn(rig->io, growth_refresh_one(rig, ws, &pending, &all_done), asio::detached);
+    boost::system::error_code ec;
+    co_await all_done.async_wait(asio::redirect_error(use_awaitable, ec));
+    n->refreshes += concurrency;
+    rig->clock.advance(wave);
+    if (k % tomb_every == 0) {
+      rig->svc->heartbeat(kGrowthRegion, "agent-1", "test");
+      sch::WorkspaceInput in;
+      in.name = "t" + std::to_string(k);
+      in.request.resources = {1, 1};
+      auto t = co_await rig->svc->create_workspace(in, nullptr, nullptr);
+      REQUIRE(t);
+      auto gone = co_await rig->svc->delete_workspace(t.value().id, true);
+      REQUIRE(gone);
+    }
+    if ((k / concurrency) % 25 == 0) co_await rig->svc->tick();  // the daemon's 1 s tick
+  }
+  n->done = true;
+}
+
+awaitable<Status> growth_scenario(GrowthRig* rig, std::string ws, ChurnCounts* n) {
+  asio::co_spawn(rig->io, growth_slow_agent(rig, 60s, n), asio::detached);
+  co_await growth_churn(rig, ws, 20'000, 8, 40ms, 400, n);
+  co_return ok();
+}
+
 awaitable<Status> growth_concurrent_refreshes(GrowthRig* rig, std::string ws, int calls) {
   asio::steady_timer all_done(rig->io, asio::steady_timer::time_point::max());
   int pending = calls;
@@ -177,5 +251,27 @@ TEST_SUITE("scheduler") {
     REQUIRE_FALSE(late);
     CHECK(late.error().code == Code::kGone);
     CHECK(rig.svc->assignments(kGrowthRegion, tomb).value().assignments.size() == 105);
+  }
+
+  TEST_CASE("10,000 domains of one workspace: churn does not push a slow agent into 410") {
+    GrowthRig rig(sch::Service::Options{});  // default retention: 10,000 revisions, 3600 s
+    growth_region(rig);
+    auto big = growth_workspace(rig, "big");
+    growth_domains(rig, big.id, 10'000);
+    const auto before = rig.svc->get_region(kGrowthRegion).value().revision;
+    ChurnCounts n;
+    REQUIRE(growth_run(rig, growth_scenario(&rig, big.id, &n), 120s));
+    const auto after = rig.svc->get_region(kGrowthRegion).value().revision;
+    MESSAGE("refresh calls=" << n.refreshes << " revisions=" << (after - before)
+                             << " agent polls=" << n.polls << " 410s=" << n.gone);
+    CHECK(n.refreshes == 20'000);
+    CHECK(n.gone == 0);
+    CHECK(n.polls >= 2);
+    CHECK(n.most_hostnames == 1 + 10'000);  // its own name + every custom domain
+    // Coalesced: the 8 concurrent calls of a wave make one new generation.
+    CHECK(after - before < 20'000 / 4);
+    auto w = rig.svc->get_workspace(big.id);
+    REQUIRE(w);
+    CHECK(w.value().generation < 1 + 20'000 / 4);
   }
 }
