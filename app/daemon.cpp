@@ -246,6 +246,7 @@ std::unique_ptr<scheduler::Service> make_scheduler(Daemon& d) {
   so.policy = scheduler::parse_policy(d.cfg.scheduler_policy).value_or(scheduler::Policy::kSpread);
   so.heartbeat_timeout_s = d.cfg.heartbeat_timeout_s;
   so.changelog_retention = d.cfg.changelog_retention;
+  so.changelog_retention_s = d.cfg.changelog_retention_s;
   so.zone = d.cfg.dns_zone;
   return std::make_unique<scheduler::Service>(d.io, *d.db, d.clock, so);
 }

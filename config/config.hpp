@@ -65,6 +65,7 @@ struct Config {
   std::vector<HostPort> resolver_servers;
   std::int64_t heartbeat_timeout_s = 30;
   std::int64_t changelog_retention = 0;
+  std::int64_t changelog_retention_s = 0;
   std::string log_level;
   std::string log_format;
   std::string scheduler_policy;

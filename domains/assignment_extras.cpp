@@ -1,6 +1,6 @@
 // What domains adds to the scheduler (routed hostnames and certificate refs
 // of an assignment) and how it binds the certificate service (CertPort).
-#include <algorithm>
+#include <unordered_set>
 
 #include "domains/detail/impl.hpp"
 
@@ -17,9 +17,10 @@ void Service::add_to_assignment(storage::Conn& c, const std::string& ws,
     logger()->warn("certificate refs not added workspace={} reason={}", ws, refs.error().detail);
     return;
   }
+  const std::unordered_set<std::string> withheld_ids(withheld.begin(), withheld.end());
   for (auto& r : refs.value()) {
-    const bool skip = r.contains("id") && std::find(withheld.begin(), withheld.end(),
-                                                    r["id"].get<std::string>()) != withheld.end();
+    const bool skip = r.contains("id") && r["id"].is_string() &&
+                      withheld_ids.count(r["id"].get<std::string>()) > 0;
     if (!skip) certificates.push_back(std::move(r));
   }
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <unordered_set>
 
 #include "domains/detail/impl.hpp"
 #include "domains/detail/store.hpp"
@@ -243,14 +244,15 @@ json Service::view(const Domain& d) const {
 Status Service::assignment_extras(storage::Conn& c, const std::string& workspace_id,
                                   std::vector<std::string>& hostnames,
                                   std::vector<std::string>& withheld_cert_ids) {
-  BOOST_OUTCOME_TRY(mine, store::live_for_workspace(c, workspace_id));
+  BOOST_OUTCOME_TRY(mine, store::routes_for_workspace(c, workspace_id));
+  // A set, not a search of the list per domain: 10,000 domains took 0.5 s.
+  std::unordered_set<std::string> seen(hostnames.begin(), hostnames.end());
   for (const auto& d : mine) {
     if (!d.routed) {
       if (d.certificate_id) withheld_cert_ids.push_back(*d.certificate_id);
       continue;
     }
-    if (std::find(hostnames.begin(), hostnames.end(), d.hostname) == hostnames.end())
-      hostnames.push_back(d.hostname);
+    if (seen.insert(d.hostname).second) hostnames.push_back(d.hostname);
   }
   return ok();
 }

@@ -108,7 +108,7 @@ class Service final : public scheduler::AssignmentExtras, public certs::IssuedLi
                          std::vector<std::string>& hostnames,
                          nlohmann::json& certificates) override;
 
-  // Inside the scheduler's write transaction: adds the routed hostnames of
+  // When the scheduler serves an assignment: adds the routed hostnames of
   // the workspace's domains, and lists the certificates of its unrouted
   // domains (not verified yet, or moved past the grace period), which the
   // assignment must not carry.

@@ -55,9 +55,11 @@ void Service::Impl::committed(const std::map<std::string, std::int64_t>& revs) {
 }
 
 // The agent's wire shape (agent/protocol.hpp); `spec` passes through as the
-// tenant wrote it (API.md: an agent ignores fields it does not know).
-json Service::Impl::assignment_body(storage::Conn& c, const Workspace& w,
-                                    const std::string& action) {
+// tenant wrote it (API.md: an agent ignores fields it does not know). The
+// custom domains' hostnames and certificates are not stored with it: they are
+// attached when it is served (attach_extras), so publishing costs the same
+// with 1 or 10,000 domains (issue #16).
+json Service::Impl::assignment_body(const Workspace& w, const std::string& action) {
   namespace proto = agent::proto;
   proto::Assignment a;
   a.workspace_id = w.id;
@@ -66,23 +68,34 @@ json Service::Impl::assignment_body(storage::Conn& c, const Workspace& w,
   a.action = action == "apply" ? proto::Action::kApply : proto::Action::kDelete;
   a.resources = proto::Resources{w.resources.memory_mib, w.resources.cpu_millis};
   a.hostnames.push_back(svc.hostname_of(w));
-  json certs = json::array();
-  if (svc.extras_ != nullptr && a.action == proto::Action::kApply)
-    svc.extras_->add_to_assignment(c, w.id, a.hostnames, certs);
-  for (const auto& r : certs) {
-    auto ref = proto::decode<proto::CertificateRef>(r);
-    if (ref) a.certificates.push_back(std::move(ref).value());
-  }
   json j = a;
   j["spec"] = w.spec;
   return j;
 }
 
+// An `apply` gets the routed hostnames and the certificate refs its
+// workspace has now; every change to them published a new generation.
+void Service::Impl::attach_extras(storage::Conn& c, json& j) const {
+  namespace proto = agent::proto;
+  if (svc.extras_ == nullptr || !j.is_object() || j.value("action", "") != "apply") return;
+  std::vector<std::string> hostnames;
+  for (const auto& h : j.value("hostnames", json::array()))
+    if (h.is_string()) hostnames.push_back(h.get<std::string>());
+  json certs = json::array();
+  svc.extras_->add_to_assignment(c, j.value("workspace_id", ""), hostnames, certs);
+  std::vector<proto::CertificateRef> refs;
+  for (const auto& r : certs) {
+    auto ref = proto::decode<proto::CertificateRef>(r);
+    if (ref) refs.push_back(std::move(ref).value());
+  }
+  j["hostnames"] = std::move(hostnames);
+  j["certificates"] = refs;
+}
+
 Status Service::Impl::publish(storage::Conn& c, const Workspace& w, const std::string& region,
                               const std::string& action,
                               std::map<std::string, std::int64_t>& revs) {
-  BOOST_OUTCOME_TRY(rev,
-                    store::append(c, region, w.id, action, assignment_body(c, w, action), now()));
+  BOOST_OUTCOME_TRY(rev, store::append(c, region, w.id, action, assignment_body(w, action), now()));
   revs[region] = rev;
   return ok();
 }
@@ -206,11 +219,12 @@ Result<AssignmentsPage> Service::assignments(const std::string& region, std::int
                             "]; list again from 0");
     BOOST_OUTCOME_TRY(items, store::assignments_after(c, region, since, false));
     page.assignments = std::move(items);
-    return page;
+  } else {
+    page.complete = true;
+    BOOST_OUTCOME_TRY(items, store::assignments_after(c, region, 0, true));
+    page.assignments = std::move(items);
   }
-  page.complete = true;
-  BOOST_OUTCOME_TRY(items, store::assignments_after(c, region, 0, true));
-  page.assignments = std::move(items);
+  for (auto& j : page.assignments) impl_->attach_extras(c, j);
   return page;
 }
 

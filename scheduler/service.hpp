@@ -142,8 +142,10 @@ struct WorkspaceStatus {
 // Runs inside the create transaction (idempotency records).
 using CreateHook = std::function<Status(storage::Conn&, const Workspace&)>;
 // Extra hostnames and certificate references of a workspace's `apply`
-// assignment (custom domains): implemented by domains::Service, called inside
-// the scheduler's write transaction.
+// assignment (custom domains): implemented by domains::Service, called on the
+// read connection each time the assignment is served (so a change costs one
+// refresh_assignment, not a rebuild of every domain's entry). Appends to
+// `hostnames` what is not in it yet.
 class AssignmentExtras {
  public:
   virtual ~AssignmentExtras() = default;
@@ -157,7 +159,8 @@ class Service {
   struct Options {
     Policy policy = Policy::kSpread;
     std::int64_t heartbeat_timeout_s = 30;
-    std::int64_t changelog_retention = 10000;
+    std::int64_t changelog_retention = 10000;   // tombstones kept by count (revisions)...
+    std::int64_t changelog_retention_s = 3600;  // ...and by age: compacted only past both
     std::string zone = "fleet.test";
   };
   Service(asio::io_context& io, storage::Database& db, const Clock& clock, Options o);

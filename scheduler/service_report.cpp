@@ -161,14 +161,18 @@ awaitable<void> Service::Impl::advance_drains() {
 awaitable<void> Service::Impl::compact_logs() {
   // Cheap check on the read connection first; a write transaction only for
   // regions that have tombstones to drop. Bounded: 1000 rows per region a pass.
+  // A tombstone is kept while it is young OR recent by count (retention by
+  // time and count): churn alone never pushes a polling agent into 410.
+  const store::Retention keep{svc.o_.changelog_retention,
+                              now() - svc.o_.changelog_retention_s * 1000};
   std::vector<std::string> due;
   for (const auto& [id, rev] : revisions) {
-    auto n = store::compactable(db.read(), id, svc.o_.changelog_retention);
+    auto n = store::compactable(db.read(), id, keep);
     if (n && n.value()) due.push_back(id);
   }
   for (const auto& id : due) {
     auto st = co_await db.write([&](storage::Conn& c) -> Status {
-      BOOST_OUTCOME_TRY(n, store::compact(c, id, svc.o_.changelog_retention, 1000));
+      BOOST_OUTCOME_TRY(n, store::compact(c, id, keep, 1000));
       if (n > 0) detail::logger()->debug("compacted region={} tombstones={}", id, n);
       return ok();
     });

@@ -1,5 +1,7 @@
 // Workspaces: create (placement + reservation in one transaction), patch,
 // migrate, delete.
+#include <spdlog/spdlog.h>
+
 #include "scheduler/detail/impl.hpp"
 
 namespace fc::scheduler {
@@ -192,23 +194,60 @@ awaitable<Result<Workspace>> Service::delete_workspace(std::string id, bool forc
   co_return w;
 }
 
+// Joins the batch being collected; the caller resumes once that batch is
+// committed, so what it changed before calling is in the new generation.
 awaitable<Status> Service::refresh_assignment(std::string workspace_id) {
   auto& i = *impl_;
+  if (!i.refresh_next) i.refresh_next = std::make_shared<RefreshBatch>(i.io);
+  auto batch = i.refresh_next;
+  batch->workspaces.insert(std::move(workspace_id));
+  if (!i.refresh_running) {
+    i.refresh_running = true;
+    asio::co_spawn(i.io, i.run_refreshes(), [](std::exception_ptr e) {
+      if (e) spdlog::critical("assignment refresh loop stopped reason=exception");
+    });
+  }
+  while (!batch->finished) {
+    boost::system::error_code ec;
+    co_await batch->done.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+  co_return batch->result;
+}
+
+awaitable<void> Service::Impl::run_refreshes() {
+  while (refresh_next) {
+    auto batch = std::move(refresh_next);
+    refresh_next.reset();
+    batch->result = co_await write_refresh(batch->workspaces);
+    if (!batch->result)
+      spdlog::warn("assignment refresh failed workspaces={} reason={}", batch->workspaces.size(),
+                   batch->result.error().detail);
+    batch->finished = true;
+    batch->done.cancel();
+  }
+  refresh_running = false;
+}
+
+// One new generation per workspace of the batch, in one transaction.
+awaitable<Status> Service::Impl::write_refresh(const std::set<std::string>& workspaces) {
   std::map<std::string, std::int64_t> revs;
-  auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
-    BOOST_OUTCOME_TRY(found, store::find_workspace(c, workspace_id));
-    if (!found || found->state == "deleting") return ok();
-    Workspace w = *found;
-    w.generation += 1;
-    w.updated_at = i.now();
-    BOOST_OUTCOME_TRY(store::update_workspace(c, w));
-    BOOST_OUTCOME_TRY(i.publish(c, w, w.region, "apply", revs));
-    if (w.target_region) {
-      BOOST_OUTCOME_TRY(i.publish(c, w, *w.target_region, "apply", revs));
+  auto st = co_await db.write([&](storage::Conn& c) -> Status {
+    revs.clear();
+    for (const auto& id : workspaces) {
+      BOOST_OUTCOME_TRY(found, store::find_workspace(c, id));
+      if (!found || found->state == "deleting") continue;
+      Workspace w = *found;
+      w.generation += 1;
+      w.updated_at = now();
+      BOOST_OUTCOME_TRY(store::update_workspace(c, w));
+      BOOST_OUTCOME_TRY(publish(c, w, w.region, "apply", revs));
+      if (w.target_region) {
+        BOOST_OUTCOME_TRY(publish(c, w, *w.target_region, "apply", revs));
+      }
     }
     return ok();
   });
-  if (st) i.committed(revs);
+  if (st) committed(revs);
   co_return st;
 }
 

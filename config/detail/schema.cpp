@@ -261,6 +261,7 @@ Schema::Schema() {
   S("agents.heartbeat_timeout_s", Kind::kInt, duration_v());
   S("scheduler.policy", Kind::kString, enum_v({"spread", "binpack"}));
   S("scheduler.changelog_retention", Kind::kInt, int_v(100, 100000000));
+  S("scheduler.changelog_retention_s", Kind::kInt, duration_v());
   S("log.level", Kind::kString,
     enum_v({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   S("log.format", Kind::kString, enum_v({"text", "json"}));

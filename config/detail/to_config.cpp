@@ -90,6 +90,7 @@ Result<Config> to_config(const json& t) {
   c.heartbeat_timeout_s = t["agents"]["heartbeat_timeout_s"].get<std::int64_t>();
   c.scheduler_policy = t["scheduler"]["policy"].get<std::string>();
   c.changelog_retention = t["scheduler"]["changelog_retention"].get<std::int64_t>();
+  c.changelog_retention_s = t["scheduler"]["changelog_retention_s"].get<std::int64_t>();
   c.log_level = t["log"]["level"].get<std::string>();
   c.log_format = t["log"]["format"].get<std::string>();
   c.certs_issuers = t["certs"]["issuers"];

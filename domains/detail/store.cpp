@@ -102,6 +102,19 @@ Result<std::vector<Domain>> live_for_workspace(storage::Conn& c, const std::stri
                workspace_id);
 }
 
+Result<std::vector<Route>> routes_for_workspace(storage::Conn& c, const std::string& workspace_id) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT hostname, routed, certificate_id FROM domains"
+                                 " WHERE workspace_id = ?1 AND deleted_at IS NULL"
+                                 " ORDER BY created_at, id"));
+  s.bind(1, workspace_id);
+  std::vector<Route> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(more, s.step());
+    if (!more) return out;
+    out.push_back(Route{s.col_text(0), s.col_int(1) != 0, s.col_opt_text(2)});
+  }
+}
+
 Result<std::vector<Domain>> reservations(storage::Conn& c, const std::string& hostname,
                                          std::int64_t now) {
   BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kCols +

@@ -19,6 +19,14 @@ Result<std::optional<Domain>> find_by_id(storage::Conn& c, const std::string& id
 Result<std::vector<Domain>> live_for_host(storage::Conn& c, const std::string& hostname);
 // Live claims of a workspace, oldest first.
 Result<std::vector<Domain>> live_for_workspace(storage::Conn& c, const std::string& workspace_id);
+// What an assignment needs of a workspace's live claims, oldest first: three
+// columns instead of whole rows (served on every agent poll).
+struct Route {
+  std::string hostname;
+  bool routed = false;
+  std::optional<std::string> certificate_id;
+};
+Result<std::vector<Route>> routes_for_workspace(storage::Conn& c, const std::string& workspace_id);
 // Deleted claims of a hostname still reserved at `now`.
 Result<std::vector<Domain>> reservations(storage::Conn& c, const std::string& hostname,
                                          std::int64_t now);

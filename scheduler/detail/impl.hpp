@@ -9,6 +9,18 @@
 
 namespace fc::scheduler {
 
+// Workspaces whose assignment is re-published together: every
+// refresh_assignment() that arrives while the previous batch is being written
+// joins the next one, so a workspace gets one new generation per batch however
+// many domain or certificate changes asked for it meanwhile.
+struct RefreshBatch {
+  explicit RefreshBatch(asio::io_context& io) : done(io, asio::steady_timer::time_point::max()) {}
+  std::set<std::string> workspaces;
+  asio::steady_timer done;  // cancelled when the batch is committed (or failed)
+  bool finished = false;
+  Status result = ok();
+};
+
 struct Service::Impl {
   Service& svc;
   asio::io_context& io;
@@ -22,6 +34,8 @@ struct Service::Impl {
   std::map<std::string, std::map<std::string, AgentSeen>> agents;
   std::map<std::string, DrainProgress> drains;
   bool shutting_down = false;
+  std::shared_ptr<RefreshBatch> refresh_next;  // collecting; written by run_refreshes()
+  bool refresh_running = false;
 
   Impl(Service& s, asio::io_context& i, storage::Database& d, const Clock& c)
       : svc(s), io(i), db(d), clock(c) {}
@@ -41,7 +55,9 @@ struct Service::Impl {
   void scope_removed(const std::string& region, const std::string& ws) {
     if (svc.scope_listener_) svc.scope_listener_->removed(region, ws);
   }
-  nlohmann::json assignment_body(storage::Conn& c, const Workspace& w, const std::string& action);
+  nlohmann::json assignment_body(const Workspace& w, const std::string& action);
+  // Serving: the custom domains' hostnames and certificates of an `apply`.
+  void attach_extras(storage::Conn& c, nlohmann::json& assignment) const;
   // Appends the workspace's assignment to `region`'s log inside the transaction.
   Status publish(storage::Conn& c, const Workspace& w, const std::string& region,
                  const std::string& action, std::map<std::string, std::int64_t>& revs);
@@ -56,6 +72,9 @@ struct Service::Impl {
     return index.views(clock.now(), svc.o_.heartbeat_timeout_s);
   }
   awaitable<void> advance_drains();
+  // Writes the collected refresh batches one after the other until none is left.
+  awaitable<void> run_refreshes();
+  awaitable<Status> write_refresh(const std::set<std::string>& workspaces);
   awaitable<void> compact_logs();
 };
 

@@ -47,10 +47,16 @@ Result<std::int64_t> append(storage::Conn& c, const std::string& region, const s
                             std::int64_t now);
 Result<std::vector<nlohmann::json>> assignments_after(storage::Conn& c, const std::string& region,
                                                       std::int64_t since, bool live_only);
-// Removes at most `limit` tombstones older than revision - retention.
-Result<int> compact(storage::Conn& c, const std::string& region, std::int64_t retention, int limit);
+// What the log keeps: a tombstone goes only once it is at least `revisions`
+// behind the region's revision AND was written at or before `written_before_ms`.
+struct Retention {
+  std::int64_t revisions = 0;
+  std::int64_t written_before_ms = 0;
+};
+// Removes at most `limit` tombstones outside `keep`.
+Result<int> compact(storage::Conn& c, const std::string& region, const Retention& keep, int limit);
 // Whether the region has tombstones compact() would remove.
-Result<bool> compactable(storage::Conn& c, const std::string& region, std::int64_t retention);
+Result<bool> compactable(storage::Conn& c, const std::string& region, const Retention& keep);
 Result<std::int64_t> min_revision(storage::Conn& c, const std::string& region);
 Status set_heartbeat(storage::Conn& c, const std::string& region, std::int64_t at);
 

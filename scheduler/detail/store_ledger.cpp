@@ -84,11 +84,13 @@ Result<std::int64_t> append(storage::Conn& c, const std::string& region, const s
   std::int64_t rev = u.col_int(0);
   BOOST_OUTCOME_TRY(u.run());
   BOOST_OUTCOME_TRY(
-      s, c.prepare("INSERT INTO assignments(region, workspace_id, revision, action, body) "
-                   "VALUES(?1, ?2, ?3, ?4, ?5)"
-                   " ON CONFLICT(region, workspace_id) DO UPDATE SET revision = excluded.revision,"
-                   " action = excluded.action, body = excluded.body"));
-  BOOST_OUTCOME_TRY(s.bind_all(region, ws, rev, action, body.dump()).run());
+      s,
+      c.prepare("INSERT INTO assignments(region, workspace_id, revision, action, body, written_at) "
+                "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+                " ON CONFLICT(region, workspace_id) DO UPDATE SET revision = excluded.revision,"
+                " action = excluded.action, body = excluded.body,"
+                " written_at = excluded.written_at"));
+  BOOST_OUTCOME_TRY(s.bind_all(region, ws, rev, action, body.dump(), now).run());
   return rev;
 }
 
@@ -110,20 +112,20 @@ Result<std::vector<json>> assignments_after(storage::Conn& c, const std::string&
   }
 }
 
-Result<int> compact(storage::Conn& c, const std::string& region, std::int64_t retention,
-                    int limit) {
+Result<int> compact(storage::Conn& c, const std::string& region, const Retention& keep, int limit) {
   // Tombstones whose workspace holds no capacity in the region any more (its
   // agent confirmed `deleted`, or it was forced) and that fell out of the
-  // retained window. Bounded: at most `limit` rows per call.
+  // retained window, by count and by time. Bounded: at most `limit` rows per call.
   BOOST_OUTCOME_TRY(
       s,
       c.prepare(
           "SELECT a.workspace_id, a.revision FROM assignments a JOIN regions r ON r.id = a.region"
           " WHERE a.region = ?1 AND a.action = 'delete' AND a.revision <= r.revision - ?2"
+          " AND a.written_at <= ?4"
           " AND NOT EXISTS (SELECT 1 FROM placements p WHERE p.workspace_id = a.workspace_id AND "
           "p.region = a.region)"
           " ORDER BY a.revision LIMIT ?3"));
-  s.bind_all(region, retention, limit);
+  s.bind_all(region, keep.revisions, limit, keep.written_before_ms);
   std::vector<std::string> ids;
   std::int64_t max_rev = 0;
   for (;;) {
@@ -144,14 +146,15 @@ Result<int> compact(storage::Conn& c, const std::string& region, std::int64_t re
   return static_cast<int>(ids.size());
 }
 
-Result<bool> compactable(storage::Conn& c, const std::string& region, std::int64_t retention) {
+Result<bool> compactable(storage::Conn& c, const std::string& region, const Retention& keep) {
   BOOST_OUTCOME_TRY(
       s, c.prepare("SELECT 1 FROM assignments a JOIN regions r ON r.id = a.region"
                    " WHERE a.region = ?1 AND a.action = 'delete' AND a.revision <= r.revision - ?2"
+                   " AND a.written_at <= ?3"
                    " AND NOT EXISTS (SELECT 1 FROM placements p WHERE p.workspace_id = "
                    "a.workspace_id AND p.region = a.region)"
                    " LIMIT 1"));
-  s.bind_all(region, retention);
+  s.bind_all(region, keep.revisions, keep.written_before_ms);
   BOOST_OUTCOME_TRY(row, s.step());
   return row;
 }

@@ -82,7 +82,8 @@ class AgentsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.d = Daemon({"agents": {"heartbeat_timeout_s": 7},
-                        "scheduler": {"changelog_retention": 100}}).start()
+                        "scheduler": {"changelog_retention": 100,
+                                      "changelog_retention_s": 1}}).start()
         cls.agents = {}
         try:
             for rid, j in (("ag-a", "eu"), ("ag-b", "us")):

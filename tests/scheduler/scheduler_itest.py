@@ -17,7 +17,8 @@ class SchedulerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.d = Daemon({"agents": {"heartbeat_timeout_s": 2},
-                        "scheduler": {"changelog_retention": 100}}).start()
+                        "scheduler": {"changelog_retention": 100,
+                                      "changelog_retention_s": 1}}).start()
 
     @classmethod
     def tearDownClass(cls):
