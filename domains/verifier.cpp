@@ -1,7 +1,8 @@
 // The verifier (docs/domains.md): a loop on the I/O thread picks due domains
 // (domains.next_check_at) and runs one step of the state machine for each,
 // which says when to check again. Lookups go through the configured resolvers,
-// at most `max_concurrent_checks` domains at once and `queries_per_second`.
+// at most `max_concurrent_checks` domains at once and `queries_per_second`
+// per resolver (lookup.cpp).
 #include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 
@@ -51,32 +52,6 @@ std::string canonical_ip(const std::string& s) {
 }
 
 }  // namespace
-
-awaitable<Answer> Service::Impl::lookup(std::string name, dns::RrType type) {
-  // The query's slot under the cap: callers queue in order, one slot each
-  // (at most max_concurrent_checks waiting, so the wait is bounded).
-  auto wait = bucket.reserve(now());
-  if (wait > 0) {
-    asio::steady_timer t(io);
-    t.expires_after(std::chrono::milliseconds(wait));
-    co_await t.async_wait(use_awaitable);
-  }
-  auto n = dns::Name::from_text(name);
-  if (!n) co_return Answer{"bad name", {}};
-  dns::ResolverOptions ro;
-  ro.servers = o.resolvers;
-  ro.timeout = o.resolver_timeout;
-  auto r = co_await dns::resolve(ro, n.value(), type);
-  if (!r) co_return Answer{r.error().code == Code::kTimeout ? "timeout" : r.error().detail, {}};
-  if (r.value().rcode == dns::Rcode::kNxDomain) co_return Answer{};
-  if (r.value().rcode != dns::Rcode::kNoError)
-    co_return Answer{dns::rcode_name(r.value().rcode), {}};
-  Answer a;
-  for (auto& rec : r.value().records) {
-    if (rec.type == type) a.records.push_back(std::move(rec));
-  }
-  co_return a;
-}
 
 Result<Expected> Service::Impl::expected(const Domain& d) {
   BOOST_OUTCOME_TRY(w, sched.get_workspace(d.workspace_id));

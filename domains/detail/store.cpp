@@ -165,4 +165,12 @@ Result<std::vector<std::pair<std::string, std::int64_t>>> earliest(storage::Conn
   }
 }
 
+Result<std::int64_t> due_count(storage::Conn& c, std::int64_t now) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT count(*) FROM domains WHERE deleted_at IS NULL"
+                                 " AND next_check_at <= ?1"));
+  s.bind(1, now);
+  BOOST_OUTCOME_TRY(row, s.step());
+  return row ? s.col_int(0) : 0;
+}
+
 }  // namespace fc::domains::store

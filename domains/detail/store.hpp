@@ -38,5 +38,7 @@ Status check_by(storage::Conn& c, const std::string& id, std::int64_t at);
 // The `limit` live domains with the earliest next_check_at, earliest first
 // (index domains_due): {id, next_check_at}.
 Result<std::vector<std::pair<std::string, std::int64_t>>> earliest(storage::Conn& c, int limit);
+// How many live domains are due at `now` (the verifier's queue depth).
+Result<std::int64_t> due_count(storage::Conn& c, std::int64_t now);
 
 }  // namespace fc::domains::store
