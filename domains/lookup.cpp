@@ -165,6 +165,10 @@ std::string Service::metrics_text() {
               "counter");
   o += "fleetcommand_domain_lookups_coalesced_total " + std::to_string(i.lookup_stats.coalesced) +
        "\n";
+  metric_head(o, "fleetcommand_domain_early_checks_total",
+              "Pending checks started before their time, into spare query capacity.", "counter");
+  o += "fleetcommand_domain_early_checks_total " + std::to_string(i.lookup_stats.early_checks) +
+       "\n";
   auto due = store::due_count(i.db.read(), i.now());
   metric_head(o, "fleetcommand_domain_checks_due",
               "Domains whose check is due (the verifier's queue depth).", "gauge");

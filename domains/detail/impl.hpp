@@ -47,6 +47,7 @@ struct LookupStats {
   std::map<std::string, std::uint64_t> answers;  // by rcode, or "timeout"/"error"
   std::uint64_t cached = 0;                      // lookups answered from a cached answer (TTL)
   std::uint64_t coalesced = 0;                   // lookups that joined the same query in flight
+  std::uint64_t early_checks = 0;  // pending checks pulled forward into spare capacity
 };
 // One (name, type): the answer while its TTL runs (a negative one for the
 // SOA's negative TTL, RFC 2308), or the query in flight that others join.
@@ -90,6 +91,8 @@ struct Service::Impl {
   // whose check was asked for while in flight, and the loop's wake-up timer.
   std::set<std::string> in_flight;
   std::set<std::string> asked_again;
+  std::set<std::string> early_ids;      // checks started before their time
+  std::set<std::string> keep_schedule;  // early checks that found nothing
   asio::steady_timer wake;
   bool started = false;
   bool stopping = false;
@@ -129,6 +132,8 @@ struct Service::Impl {
   // verifier.cpp
   awaitable<void> check_loop();
   std::int64_t start_due_checks();
+  void start_early_checks(int room);
+  void start_check(const std::string& id, bool early);
   awaitable<void> run_check(std::string id);
   awaitable<std::chrono::milliseconds> check_once(std::string id);
   awaitable<std::chrono::seconds> step(Domain d);
