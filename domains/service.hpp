@@ -63,7 +63,7 @@ struct Options {
   std::int64_t verify_base_s = 60;
   std::vector<std::string> caa_identities;  // of the first ACME issuer
   int max_concurrent_checks = 8;   // domains checked at once (domains.max_concurrent_checks)
-  double queries_per_second = 50;  // cap over every lookup (domains.queries_per_second)
+  double queries_per_second = 50;  // cap per resolver (domains.queries_per_second)
   std::chrono::milliseconds resolver_timeout{2000};
 };
 
@@ -93,6 +93,10 @@ class Service final : public scheduler::AssignmentExtras, public certs::IssuedLi
   Result<Domain> get(const std::string& hostname, const std::string& viewer_ws);
   awaitable<Status> check_now(std::string hostname, std::string viewer_ws);
   awaitable<Status> remove(std::string hostname, std::string viewer_ws);
+  // The verifier's series for GET /metrics (Prometheus text): queries by
+  // resolver, answers by rcode, cached and coalesced lookups, checks due and
+  // in flight.
+  std::string metrics_text();
   // The API view (API.md "Custom domains").
   nlohmann::json view(const Domain& d) const;
 

@@ -1,7 +1,8 @@
 // The verifier (docs/domains.md): a loop on the I/O thread picks due domains
 // (domains.next_check_at) and runs one step of the state machine for each,
 // which says when to check again. Lookups go through the configured resolvers,
-// at most `max_concurrent_checks` domains at once and `queries_per_second`.
+// at most `max_concurrent_checks` domains at once and `queries_per_second`
+// per resolver (lookup.cpp).
 #include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 
@@ -51,32 +52,6 @@ std::string canonical_ip(const std::string& s) {
 }
 
 }  // namespace
-
-awaitable<Answer> Service::Impl::lookup(std::string name, dns::RrType type) {
-  // The query's slot under the cap: callers queue in order, one slot each
-  // (at most max_concurrent_checks waiting, so the wait is bounded).
-  auto wait = bucket.reserve(now());
-  if (wait > 0) {
-    asio::steady_timer t(io);
-    t.expires_after(std::chrono::milliseconds(wait));
-    co_await t.async_wait(use_awaitable);
-  }
-  auto n = dns::Name::from_text(name);
-  if (!n) co_return Answer{"bad name", {}};
-  dns::ResolverOptions ro;
-  ro.servers = o.resolvers;
-  ro.timeout = o.resolver_timeout;
-  auto r = co_await dns::resolve(ro, n.value(), type);
-  if (!r) co_return Answer{r.error().code == Code::kTimeout ? "timeout" : r.error().detail, {}};
-  if (r.value().rcode == dns::Rcode::kNxDomain) co_return Answer{};
-  if (r.value().rcode != dns::Rcode::kNoError)
-    co_return Answer{dns::rcode_name(r.value().rcode), {}};
-  Answer a;
-  for (auto& rec : r.value().records) {
-    if (rec.type == type) a.records.push_back(std::move(rec));
-  }
-  co_return a;
-}
 
 Result<Expected> Service::Impl::expected(const Domain& d) {
   BOOST_OUTCOME_TRY(w, sched.get_workspace(d.workspace_id));
@@ -135,14 +110,44 @@ std::int64_t Service::Impl::start_due_checks() {
   const auto t = now();
   for (const auto& [id, at] : rows.value()) {
     if (in_flight.count(id) > 0) continue;
-    if (at > t) return std::min<std::int64_t>(at - t, 1000);
+    if (at > t) {
+      start_early_checks(room);
+      return std::min<std::int64_t>(at - t, 1000);
+    }
     if (room-- <= 0) return 1000;
-    in_flight.insert(id);
-    asio::co_spawn(io, run_check(id), [domain = id](std::exception_ptr e) {
-      if (e) logger()->error("domain check failed id={} reason=exception", domain);
-    });
+    start_check(id, false);
   }
+  start_early_checks(room);
   return 1000;
+}
+
+void Service::Impl::start_check(const std::string& id, bool early) {
+  in_flight.insert(id);
+  if (early) early_ids.insert(id);
+  asio::co_spawn(io, run_check(id), [domain = id](std::exception_ptr e) {
+    if (e) logger()->error("domain check failed id={} reason=exception", domain);
+  });
+}
+
+// Nothing else is due and slots are free: pending domains due within
+// verify_base_s and not checked in the last quarter of it are checked now,
+// in the spare capacity under the query cap, so records that appear after a
+// check are found within about verify_base_s / 4 plus the queue, not at the
+// backoff time. An early check that finds nothing neither counts as an
+// attempt nor moves next_check_at (verify(), run_check()).
+void Service::Impl::start_early_checks(int room) {
+  if (room <= 0) return;
+  const auto t = now();
+  const std::int64_t window = o.verify_base_s * 1000;
+  auto rows = store::pending_due_by(db.read(), t + window, t - window / 4,
+                                    room + static_cast<int>(in_flight.size()));
+  if (!rows) return;
+  for (const auto& [id, at] : rows.value()) {
+    if (in_flight.count(id) > 0) continue;
+    if (room-- <= 0) return;
+    ++lookup_stats.early_checks;
+    start_check(id, true);
+  }
 }
 
 // One check, then the domain's next check time; then the slot is freed and
@@ -156,9 +161,14 @@ awaitable<void> Service::Impl::run_check(std::string id) {
     logger()->error("domain check failed id={} reason=exception what=\"{}\"", id, e.what());
   }
   auto at = now() + next.count();
+  // An early check that found nothing keeps the schedule it had.
+  const bool keep = keep_schedule.erase(id) > 0;
+  early_ids.erase(id);
   if (asked_again.count(id) > 0) at = now();  // POST …/check while this check ran
-  auto st = co_await db.write([&](storage::Conn& c) { return store::check_at(c, id, at); });
-  if (!st) logger()->warn("scheduling next check failed id={} reason={}", id, st.error().detail);
+  if (!keep || asked_again.count(id) > 0) {
+    auto st = co_await db.write([&](storage::Conn& c) { return store::check_at(c, id, at); });
+    if (!st) logger()->warn("scheduling next check failed id={} reason={}", id, st.error().detail);
+  }
   in_flight.erase(id);
   asked_again.erase(id);
   poke();
@@ -196,6 +206,7 @@ awaitable<seconds> Service::Impl::verify(Domain d) {
   auto obs = co_await observe(d);
   auto ev = evaluate(exp.value(), obs);
   bool verified = ev.ownership_ok && ev.routing_ok;
+  const bool early = early_ids.count(d.id) > 0;  // start_early_checks
   auto saved = co_await save(d.id, [&](Domain& x) {
     x.routing_type = ev.routing_type;
     x.routing_ok = ev.routing_ok;
@@ -203,7 +214,7 @@ awaitable<seconds> Service::Impl::verify(Domain d) {
     x.last_error = ev.last_error;
     x.last_checked_at = now();
     if (!verified) {
-      x.attempts += 1;
+      if (!early) x.attempts += 1;
       return;
     }
     x.verified_at = now();
@@ -220,6 +231,7 @@ awaitable<seconds> Service::Impl::verify(Domain d) {
     co_return retry_delay(d);
   }
   if (!saved || !saved.value()) co_return retry_delay(d);
+  if (!verified && early) keep_schedule.insert(d.id);
   if (!verified) {
     d.attempts += 1;
     co_return retry_delay(d);

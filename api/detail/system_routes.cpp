@@ -1,6 +1,7 @@
 // /healthz, /readyz, /metrics and /v1/version.
 #include "api/detail/context.hpp"
 #include "common/clock.hpp"
+#include "domains/service.hpp"
 #include "storage/jobs.hpp"
 
 namespace fc::api::detail {
@@ -60,6 +61,7 @@ void register_system_routes(Context& ctx) {
     Response r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = ctx.metrics.render() + gauges_text(ctx);
+    if (ctx.domains != nullptr) r.body += ctx.domains->metrics_text();
     co_return r;
   };
   ctx.router.add("GET", "/metrics",

@@ -233,7 +233,10 @@ def snapshot(d, ws):
     return out
 
 
-def measure(args, variant, d, knot, unbound, sampler):
+def measure(args, variant, d, knot, unbound, samplers):
+    """`unbound`: the first resolver (to see the records appear); `samplers`:
+    one per resolver. Query totals are summed, the highest rates are per
+    resolver (the cap is per resolver)."""
     d.start()
     t_start = time.time()
     ws, claims = claim_all(args, d)
@@ -275,13 +278,15 @@ def measure(args, variant, d, knot, unbound, sampler):
     lat = [parse_time(v["verification"]["verified_at"]) - t0 for v in snap.values()
            if v["verification"]["verified_at"]]
     last_verified = t0 + max(lat) if lat else t_end
-    total, mean_rate, max_rate = sampler.window(t0, last_verified + 1)
-    _, _, max_rate_all = sampler.window(t_start, t_end)
-    _, _, max_rate_10s = sampler.window(t_start, t_end, span=10)
+    wins = [sm.window(t0, last_verified + 1) for sm in samplers]
+    total, mean_rate = sum(x[0] for x in wins), sum(x[1] for x in wins)
+    max_rate = max(x[2] for x in wins)
+    max_rate_all = max(sm.window(t_start, t_end)[2] for sm in samplers)
+    max_rate_10s = max(sm.window(t_start, t_end, span=10)[2] for sm in samplers)
     return {"variant": variant, "n": len(claims), "verified": len(lat), "checked_before": checked_before,
             "p50": pct(lat, 50), "p90": pct(lat, 90), "max": max(lat) if lat else float("nan"),
             "queries": total, "mean_qps": mean_rate, "max_qps_window": max_rate, "max_qps_run": max_rate_all, "max_qps_10s": max_rate_10s,
-            "cap": args.qps, "budget_s": args.budget_s, "observed_for": t_end - t0}
+            "cap": args.qps, "resolvers": len(samplers), "budget_s": args.budget_s, "observed_for": t_end - t0}
 
 
 def main():
@@ -294,6 +299,7 @@ def main():
     ap.add_argument("--budget-s", type=float, default=300, help="bound on the wait after the records appear")
     ap.add_argument("--precheck-s", type=float, default=300, help="late: bound on the wait for the first checks")
     ap.add_argument("--variants", default="late,early")
+    ap.add_argument("--resolvers", type=int, default=1, help="unbound instances in resolver.servers")
     args = ap.parse_args()
     # FC_BIN in the environment wins (e.g. a saved binary to compare with).
     os.environ.setdefault("FC_BIN", os.path.abspath(os.path.join(args.build, "app", "fleetcommand")))
@@ -303,48 +309,53 @@ def main():
     try:
         import fctest
         knot = Knot(w, fctest.free_port()).start()
-        unbound_port = fctest.free_port()
+        unbound_ports = [fctest.free_port() for _ in range(args.resolvers)]
         for variant in args.variants.split(","):
             # unbound needs the daemon's DNS port (a stub zone): one unbound per variant.
-            results.append(run_one(args, variant, knot, unbound_port, w))
+            results.append(run_one(args, variant, knot, unbound_ports, w))
     finally:
         stop_all()
         shutil.rmtree(w, ignore_errors=True)
-    print("\n| variant | domains | checked before records | verified | p50 | p90 | max | queries | "
-          "mean q/s | max 1-s q/s | max 10-s q/s | cap |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("\n| variant | domains | resolvers | checked before records | verified | p50 | p90 | max | queries | "
+          "mean q/s (all resolvers) | max 1-s q/s (one resolver) | max 10-s q/s (one resolver) | cap per resolver |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['variant']} | {r['n']} | {r['checked_before']} | {r['verified']} | {r['p50']:.1f} s | "
+        print(f"| {r['variant']} | {r['n']} | {r['resolvers']} | {r['checked_before']} | {r['verified']} | {r['p50']:.1f} s | "
               f"{r['p90']:.1f} s | {r['max']:.1f} s | {r['queries']} | {r['mean_qps']:.0f} | "
               f"{max(r['max_qps_window'], r['max_qps_run']):.0f} | {r['max_qps_10s']:.1f} | {r['cap']} |")
     print(json.dumps(results))
 
 
-def run_one(args, variant, knot, unbound_port, w):
+def run_one(args, variant, knot, unbound_ports, w):
     import fctest
     dns_port = fctest.free_port()
-    unbound = Unbound(os.path.join(w, variant), unbound_port, {ZONE: knot.port, PLATFORM: dns_port})
-    os.makedirs(os.path.join(w, variant), exist_ok=True)
-    unbound.start()
-    sampler = Sampler(unbound)
-    sampler.start()
+    unbounds, samplers = [], []
+    for i, port in enumerate(unbound_ports):
+        unbound = Unbound(os.path.join(w, variant, f"r{i}"), port, {ZONE: knot.port, PLATFORM: dns_port})
+        os.makedirs(os.path.join(w, variant, f"r{i}"), exist_ok=True)
+        unbound.start()
+        unbounds.append(unbound)
+        samplers.append(Sampler(unbound))
+        samplers[-1].start()
     knot.write_zone([])
     knot.reload()
     per_ws = (args.n + args.workspaces - 1) // args.workspaces
     d = fctest.Daemon({"log": {"level": "warn"}, "dns": {"zone": PLATFORM, "listen": f"127.0.0.1:{dns_port}"},
-                       "resolver": {"servers": [f"127.0.0.1:{unbound_port}"]},
+                       "resolver": {"servers": [f"127.0.0.1:{p}" for p in unbound_ports]},
                        "domains": {"max_per_workspace": per_ws, "queries_per_second": args.qps,
                                    "max_concurrent_checks": args.concurrency}},
                       workdir=tempfile.mkdtemp(dir=w, prefix=variant + "-"))
     d.dns_port = dns_port
     try:
-        return measure(args, variant, d, knot, unbound, sampler)
+        return measure(args, variant, d, knot, unbounds[0], samplers)
     finally:
-        sampler.stop_flag.set()
-        sampler.join(timeout=5)
+        for sm in samplers:
+            sm.stop_flag.set()
+            sm.join(timeout=5)
         d.stop()
-        unbound.proc.terminate()
-        unbound.proc.wait(timeout=10)
+        for unbound in unbounds:
+            unbound.proc.terminate()
+            unbound.proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 # env: N (10000), WORKSPACES (100), QPS (400, domains.queries_per_second),
 #      CONCURRENCY (16, domains.max_concurrent_checks), BUDGET_S (300: bound on the wait
 #      after the records appear), PRECHECK_S (300: late variant, bound on the wait for first checks),
-#      VARIANTS (late,early)
+#      VARIANTS (late,early), RESOLVERS (1: unbound instances in resolver.servers)
 set -euo pipefail
 BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -16,5 +16,5 @@ for t in knotd knotc unbound unbound-control dig; do
 done
 echo "uptime before: $(uptime)"
 timeout 1800 python3 "$HERE/bench.py" "$BUILD" --n "${N:-10000}" --workspaces "${WORKSPACES:-100}" \
-  --qps "${QPS:-400}" --concurrency "${CONCURRENCY:-16}" --budget-s "${BUDGET_S:-300}" --precheck-s "${PRECHECK_S:-300}" --variants "${VARIANTS:-late,early}"
+  --qps "${QPS:-400}" --concurrency "${CONCURRENCY:-16}" --budget-s "${BUDGET_S:-300}" --precheck-s "${PRECHECK_S:-300}" --variants "${VARIANTS:-late,early}" --resolvers "${RESOLVERS:-1}"
 echo "uptime after: $(uptime)"

@@ -1,6 +1,8 @@
 // Internals of domains::Service shared by its source files.
 #pragma once
 #include <cmath>
+#include <map>
+#include <memory>
 #include <random>
 #include <set>
 
@@ -38,6 +40,24 @@ struct Answer {
   std::vector<dns::Record> records;
 };
 
+// The verifier's resolver client (lookup.cpp): what it asked and heard, for
+// /metrics.
+struct LookupStats {
+  std::map<std::string, std::uint64_t> queries;  // by resolver (host:port)
+  std::map<std::string, std::uint64_t> answers;  // by rcode, or "timeout"/"error"
+  std::uint64_t cached = 0;                      // lookups answered from a cached answer (TTL)
+  std::uint64_t coalesced = 0;                   // lookups that joined the same query in flight
+  std::uint64_t early_checks = 0;  // pending checks pulled forward into spare capacity
+};
+// One (name, type): the answer while its TTL runs (a negative one for the
+// SOA's negative TTL, RFC 2308), or the query in flight that others join.
+struct CachedLookup {
+  Answer answer;
+  std::int64_t until_ms = 0;
+  bool pending = true;
+  std::unique_ptr<asio::steady_timer> ready;  // cancelled when the answer is in
+};
+
 // What domains needs from certs::Service, bound by set_certs() (an empty
 // function: no certificate service).
 struct CertInfo {
@@ -71,11 +91,17 @@ struct Service::Impl {
   // whose check was asked for while in flight, and the loop's wake-up timer.
   std::set<std::string> in_flight;
   std::set<std::string> asked_again;
+  std::set<std::string> early_ids;      // checks started before their time
+  std::set<std::string> keep_schedule;  // early checks that found nothing
   asio::steady_timer wake;
   bool started = false;
   bool stopping = false;
-  // Burst of one query: the rate never exceeds the cap in any one-second window.
-  TokenBucket bucket;  // the verifier's query-rate cap
+  // Per resolver, burst of one query: no resolver gets more than the cap in
+  // any one-second window. Lookups go to the resolver with the earliest slot.
+  std::vector<TokenBucket> buckets;
+  std::map<std::string, std::shared_ptr<CachedLookup>> answers;  // "type name" → answer
+  LookupStats lookup_stats;
+  std::size_t next_resolver = 0;
   std::int64_t last_sweep_ms = 0;
 
   Impl(asio::io_context& i, storage::Database& d, const Clock& c, scheduler::Service& s,
@@ -86,7 +112,8 @@ struct Service::Impl {
         sched(s),
         o(std::move(opt)),
         wake(i),
-        bucket(query_rate(o.queries_per_second)) {}
+        buckets(std::max<std::size_t>(1, o.resolvers.size()),
+                TokenBucket(query_rate(o.queries_per_second))) {}
   std::int64_t now() const { return clock.now_ms(); }
   std::string new_token();
   std::string delegate_name(const Domain& d) const;
@@ -105,10 +132,16 @@ struct Service::Impl {
   // verifier.cpp
   awaitable<void> check_loop();
   std::int64_t start_due_checks();
+  void start_early_checks(int room);
+  void start_check(const std::string& id, bool early);
   awaitable<void> run_check(std::string id);
   awaitable<std::chrono::milliseconds> check_once(std::string id);
   awaitable<std::chrono::seconds> step(Domain d);
+  // lookup.cpp
   awaitable<Answer> lookup(std::string name, dns::RrType type);
+  awaitable<Answer> ask_resolver(dns::Name name, dns::RrType type, std::int64_t& ttl_ms);
+  std::size_t pick_resolver();
+  void forget_expired_answers();
   awaitable<Observed> observe(const Domain& d);
   Result<Expected> expected(const Domain& d);
   awaitable<std::chrono::seconds> verify(Domain d);

@@ -178,4 +178,29 @@ Result<std::vector<std::pair<std::string, std::int64_t>>> earliest(storage::Conn
   }
 }
 
+Result<std::vector<std::pair<std::string, std::int64_t>>> pending_due_by(storage::Conn& c,
+                                                                         std::int64_t by,
+                                                                         std::int64_t checked_by,
+                                                                         int limit) {
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("SELECT id, next_check_at FROM domains WHERE deleted_at IS NULL"
+                   " AND next_check_at <= ?1 AND status = 'pending_verification'"
+                   " AND coalesce(last_checked_at, 0) <= ?2 ORDER BY next_check_at, id LIMIT ?3"));
+  s.bind_all(by, checked_by, static_cast<std::int64_t>(limit));
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(more, s.step());
+    if (!more) return out;
+    out.emplace_back(s.col_text(0), s.col_int(1));
+  }
+}
+
+Result<std::int64_t> due_count(storage::Conn& c, std::int64_t now) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT count(*) FROM domains WHERE deleted_at IS NULL"
+                                 " AND next_check_at <= ?1"));
+  s.bind(1, now);
+  BOOST_OUTCOME_TRY(row, s.step());
+  return row ? s.col_int(0) : 0;
+}
+
 }  // namespace fc::domains::store

@@ -46,5 +46,14 @@ Status check_by(storage::Conn& c, const std::string& id, std::int64_t at);
 // The `limit` live domains with the earliest next_check_at, earliest first
 // (index domains_due): {id, next_check_at}.
 Result<std::vector<std::pair<std::string, std::int64_t>>> earliest(storage::Conn& c, int limit);
+// Up to `limit` live pending_verification domains due by `by` and last
+// checked no later than `checked_by`, earliest first: {id, next_check_at}
+// (re-checks pulled forward into spare capacity).
+Result<std::vector<std::pair<std::string, std::int64_t>>> pending_due_by(storage::Conn& c,
+                                                                         std::int64_t by,
+                                                                         std::int64_t checked_by,
+                                                                         int limit);
+// How many live domains are due at `now` (the verifier's queue depth).
+Result<std::int64_t> due_count(storage::Conn& c, std::int64_t now);
 
 }  // namespace fc::domains::store
