@@ -96,8 +96,9 @@ class KubernetesManifestsTest(unittest.TestCase):
                     self.assertEqual(sc["capabilities"]["drop"], ["ALL"], where)
                     self.assertIn("requests", c["resources"], where)
                     self.assertIn("memory", c["resources"]["limits"], where)
-                    self.assertIn("livenessProbe", c, where)
                     self.assertIn("readinessProbe", c, where)
+                    if o["kind"] == "StatefulSet":  # the daemon serves /healthz
+                        self.assertEqual(c["livenessProbe"]["httpGet"]["path"], "/healthz")
         for d in ("agent/base", "agent/overlays/example"):
             kinds = {o["kind"] for o in self.rendered[d]}
             self.assertTrue({"NetworkPolicy", "PersistentVolumeClaim", "Role", "RoleBinding",
@@ -106,6 +107,7 @@ class KubernetesManifestsTest(unittest.TestCase):
             self.assertIn("Egress", np["spec"]["policyTypes"])
             ports = {p["port"] for rule in np["spec"]["egress"] for p in rule["ports"]}
             self.assertEqual(ports, {443, 6443, 53}, "egress beyond control plane, API, DNS")
+            self.assertNotIn("ingress", np["spec"], "the agent accepts no connections")
             agent = next(o for o in self.rendered[d] if o["kind"] == "Deployment")
             vols = {v["name"]: v for v in agent["spec"]["template"]["spec"]["volumes"]}
             self.assertEqual(vols["token"]["secret"]["secretName"], "fleetcommand-agent-token")
