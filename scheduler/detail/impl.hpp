@@ -21,6 +21,7 @@ struct Service::Impl {
   std::map<std::string, std::int64_t> heartbeats_dirty;
   std::map<std::string, std::map<std::string, AgentSeen>> agents;
   std::map<std::string, DrainProgress> drains;
+  std::map<std::string, std::int64_t> transitions;  // by phase entered, counted after commit
   bool shutting_down = false;
 
   Impl(Service& s, asio::io_context& i, storage::Database& d, const Clock& c)
