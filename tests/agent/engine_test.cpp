@@ -175,21 +175,21 @@ TEST_SUITE("agent") {
     };
     auto now = *observe::parse_time("2026-12-06T12:10:00Z");
     auto failed_pod = test::pod_waiting("ErrImagePull", "not found", "2026-12-06T12:00:00Z");
-    nlohmann::json unavailable = test::deployment_available();
-    unavailable["status"]["availableReplicas"] = 0;
-    auto obs = engine.observe(st, list({unavailable, failed_pod}), now);
+    nlohmann::json down_dep = test::deployment_available();
+    down_dep["status"]["availableReplicas"] = 0;
+    auto obs = engine.observe(st, list({down_dep, failed_pod}), now);
     REQUIRE(obs.size() == 1);
     CHECK(obs[0] == proto::WorkspaceStatus{"ws_a", 3, Phase::kFailed,
                                            "container app: ErrImagePull: not found"});
     sink.fail = true;  // a failed rollout is observed, never re-applied
     CHECK(engine.retry_failed(st, certs).empty());
-    CHECK(engine.observe(st, list({unavailable, failed_pod}), now).empty());  // unchanged
+    CHECK(engine.observe(st, list({down_dep, failed_pod}), now).empty());  // unchanged
 
     auto view = list({test::deployment_available(), test::pod_running()});
     obs = engine.observe(st, view, now);
     REQUIRE(obs.size() == 1);
     CHECK(obs[0] == proto::WorkspaceStatus{"ws_a", 3, Phase::kRunning, ""});
-    obs = engine.observe(st, list({unavailable, failed_pod}), now);
+    obs = engine.observe(st, list({down_dep, failed_pod}), now);
     REQUIRE(obs.size() == 1);  // was running: losing availability is degraded
     CHECK(obs[0].phase == Phase::kDegraded);
     CHECK(obs[0].message ==
