@@ -19,6 +19,9 @@ constexpr auto kBackoffCap = 5s;  // DESIGN.md: lost control plane, capped at 5 
 constexpr auto kAuthBackoffFirst = 2s;
 constexpr auto kAuthBackoffCap = 30s;  // rejected token: don't spin
 constexpr std::size_t kReportChunk = 500;
+// The status List: about 3 kB per Deployment+Pod as the API server prints
+// them, so 10,000 workspaces are ~30 MB; generous for larger objects.
+constexpr std::size_t kMaxStatusOutput = std::size_t{512} << 20;
 
 bool is_auth(const Error& e) { return e.code == Code::kUnauthorized || e.code == Code::kForbidden; }
 
@@ -192,8 +195,14 @@ awaitable<void> Loop::observe_cluster() {
   last_observation_ = now;
   applied_any_ = false;
   auto work = [this]() -> std::pair<Result<std::vector<proto::WorkspaceStatus>>, Status> {
-    auto out = run_command(*opts_.status_command, "", std::chrono::seconds(opts_.apply_timeout_s));
+    auto out = run_command(*opts_.status_command, "", std::chrono::seconds(opts_.apply_timeout_s),
+                           kMaxStatusOutput);
     if (!out) return {out.error(), ok()};
+    if (out.value().truncated) {
+      return {make_error(Code::kUnavailable,
+                         "output over " + std::to_string(kMaxStatusOutput >> 20) + " MiB"),
+              ok()};
+    }
     if (out.value().exit_code != 0) {
       std::string err = out.value().err;
       while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
