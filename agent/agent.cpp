@@ -97,7 +97,11 @@ int run(Options o) {
     return kExitUsage;
   }
   auto sink = make_sink(o);
-  Engine engine(std::move(tmpl).value(), o.settings, *sink);
+  ObserveMode mode;
+  mode.observing = o.status_command.has_value();
+  mode.unobserved_note = "written; not observed";  // --out without --status-command
+  mode.failure_grace = std::chrono::seconds(o.failure_grace_s);
+  Engine engine(std::move(tmpl).value(), o.settings, *sink, mode);
   asio::io_context ctx;
   Loop loop(o, engine, store, *http.value(), log);
   asio::signal_set signals(ctx, SIGINT, SIGTERM);

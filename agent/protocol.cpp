@@ -135,6 +135,9 @@ std::string_view to_string(Phase p) {
     case Phase::kRunning: return "running";
     case Phase::kFailed: return "failed";
     case Phase::kDeleted: return "deleted";
+    case Phase::kProgressing: return "progressing";
+    case Phase::kDegraded: return "degraded";
+    case Phase::kSuspended: return "suspended";
   }
   return "failed";
 }
@@ -150,7 +153,12 @@ Result<Phase> parse_phase(std::string_view s) {
   if (s == "running") return Phase::kRunning;
   if (s == "failed") return Phase::kFailed;
   if (s == "deleted") return Phase::kDeleted;
-  return make_error(Code::kInvalidArgument, "must be provisioning, running, failed or deleted");
+  if (s == "progressing") return Phase::kProgressing;
+  if (s == "degraded") return Phase::kDegraded;
+  if (s == "suspended") return Phase::kSuspended;
+  return make_error(Code::kInvalidArgument,
+                    "must be provisioning, progressing, running, degraded, suspended, failed or "
+                    "deleted");
 }
 
 void to_json(json& j, const Resources& v) {

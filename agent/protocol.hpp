@@ -22,7 +22,19 @@ namespace fc::agent::proto {
 using json = nlohmann::json;
 
 enum class Action { kApply, kDelete };
-enum class Phase { kProvisioning, kRunning, kFailed, kDeleted };
+// API.md "Agent": progressing = applied, rollout not finished; running =
+// every replica of this generation available; degraded = was running, lost
+// availability; suspended = scaled to zero by design. Appended (not
+// reordered) so agents that never send the new ones stay valid.
+enum class Phase {
+  kProvisioning,
+  kRunning,
+  kFailed,
+  kDeleted,
+  kProgressing,
+  kDegraded,
+  kSuspended
+};
 
 std::string_view to_string(Action a);
 std::string_view to_string(Phase p);

@@ -261,6 +261,10 @@ void Service::heartbeat(const std::string& region, const std::string& agent_id,
   impl_->agents[region][agent_id] = AgentSeen{agent_id, version, impl_->now()};
 }
 
+const std::map<std::string, std::int64_t>& Service::phase_transitions() const {
+  return impl_->transitions;
+}
+
 std::vector<Service::AgentSeen> Service::agents(const std::string& region) const {
   std::vector<AgentSeen> out;
   auto it = impl_->agents.find(region);

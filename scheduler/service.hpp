@@ -54,6 +54,7 @@ struct Workspace {
   std::int64_t observed_generation = 0;
   std::string observed_phase = "pending";
   std::string observed_message;
+  std::int64_t observed_since = 0;  // unix ms of the last phase/generation change; 0 = none
   std::optional<std::string> dns_region;
   std::int64_t created_at = 0;
   std::int64_t updated_at = 0;
@@ -230,6 +231,9 @@ class Service {
     std::int64_t last_heartbeat_ms = 0;
   };
   std::vector<AgentSeen> agents(const std::string& region) const;
+  // Transitions of reported phases since start, by the phase entered
+  // (/metrics fleetcommand_workspace_phase_transitions_total).
+  const std::map<std::string, std::int64_t>& phase_transitions() const;
 
   struct Impl;
 

@@ -15,6 +15,7 @@ struct ReportEffects {
   std::map<std::string, std::int64_t> revs;
   std::vector<std::pair<std::string, Resources>> freed;
   std::vector<std::string> deleted_workspaces;
+  std::vector<std::string> transitions;  // phases entered, counted after the commit
   bool dns = false;
 };
 
@@ -43,11 +44,26 @@ static Status confirm_release(Service::Impl& i, storage::Conn& c, const std::str
 }
 
 // Records what the agent of `region` observed. DNS follows readiness: it
-// points at the region once the current generation runs there.
+// points at the region once the current generation runs there (an agent that
+// observes rollouts says `running` only when every replica is available); a
+// later generation that is progressing, failed or degraded keeps the records.
 static Status record_observed(Service::Impl& i, storage::Conn& c, const std::string& region,
                               Workspace w, const ReportItem& it, ReportEffects& fx) {
+  std::string phase(agent::proto::to_string(it.phase));
+  if (phase != w.observed_phase || it.generation != w.observed_generation) {
+    // `observed.since`: the last transition, not the last (idempotent) report.
+    w.observed_since = i.now();
+    fx.transitions.push_back(phase);
+    if (it.phase == Phase::kDegraded || it.phase == Phase::kFailed) {
+      spdlog::warn("workspace {} id={} region={} generation={} message=\"{}\"", phase, w.id, region,
+                   it.generation, it.message);
+    } else if (w.observed_phase == "degraded" && it.phase == Phase::kRunning) {
+      spdlog::info("workspace recovered id={} region={} generation={}", w.id, region,
+                   it.generation);
+    }
+  }
   w.observed_generation = it.generation;
-  w.observed_phase = std::string(agent::proto::to_string(it.phase));
+  w.observed_phase = std::move(phase);
   w.observed_message = it.message;
   w.updated_at = i.now();
   bool running_now = it.phase == Phase::kRunning && it.generation == w.generation;
@@ -114,6 +130,7 @@ awaitable<Result<std::vector<ReportResult>>> Service::report(std::string region,
   if (!st) co_return st.error();
   for (const auto& [r, res] : fx.freed) i.index_updated(i.index.release(r, res), "release", r);
   if (fx.dns) i.dns_changed();
+  for (const auto& p : fx.transitions) ++i.transitions[p];
   i.committed(fx.revs);
   for (const auto& ws : fx.deleted_workspaces) {
     i.scope_removed("", ws);

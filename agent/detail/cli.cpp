@@ -103,6 +103,24 @@ const std::map<std::string, Handler>& value_options() {
          o.poll_wait_s = n;
          return ok();
        }},
+      {"--status-command",
+       [](Options& o, const std::string& v) -> Status {
+         if (v.empty()) return usage_error("--status-command: empty command");
+         o.status_command = v;
+         return ok();
+       }},
+      {"--status-interval",
+       [](Options& o, const std::string& v) -> Status {
+         BOOST_OUTCOME_TRY(n, parse_int("--status-interval", v, 1, 3600));
+         o.status_interval_s = n;
+         return ok();
+       }},
+      {"--failure-grace",
+       [](Options& o, const std::string& v) -> Status {
+         BOOST_OUTCOME_TRY(n, parse_int("--failure-grace", v, 0, 86400));
+         o.failure_grace_s = n;
+         return ok();
+       }},
       {"--apply-timeout",
        [](Options& o, const std::string& v) -> Status {
          BOOST_OUTCOME_TRY(n, parse_int("--apply-timeout", v, 1, 86400));
@@ -198,6 +216,7 @@ Result<Options> parse_args(const std::vector<std::string>& args) {
     BOOST_OUTCOME_TRY(it->second(o, *value));
   }
   BOOST_OUTCOME_TRY(check_required(o, apply_set, delete_set));
+  if (!o.out_dir && !o.status_command) o.status_command = kDefaultStatusCommand;
   return o;
 }
 
@@ -220,7 +239,14 @@ std::string usage() {
   --ca-bundle FILE       trust anchors for an https --api
   --log-level LEVEL      trace|debug|info|warn|error|critical|off (default info)
   --poll-wait SECONDS    long-poll wait, 0..60 (default 30)
-  --apply-timeout SECONDS  limit per apply/delete command (default 300)
+  --apply-timeout SECONDS  limit per apply/delete/status command (default 300)
+  --status-command CMD   prints one List of Deployments and Pods (default in kubectl mode:
+                         kubectl get deployments,pods --all-namespaces
+                           -l app.kubernetes.io/managed-by=fleetcommand -o json;
+                         in --out mode nothing is observed unless given)
+  --status-interval SECONDS  between observations of the cluster (default 10)
+  --failure-grace SECONDS  a pod waiting with ImagePullBackOff, CrashLoopBackOff, … this
+                         long fails the rollout (default 60)
 )";
 }
 

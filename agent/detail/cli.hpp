@@ -12,6 +12,9 @@ namespace fc::agent {
 
 inline constexpr const char* kDefaultApplyCommand = "kubectl apply --server-side -f -";
 inline constexpr const char* kDefaultDeleteCommand = "kubectl delete --ignore-not-found -f -";
+inline constexpr const char* kDefaultStatusCommand =
+    "kubectl get deployments,pods --all-namespaces -l app.kubernetes.io/managed-by=fleetcommand "
+    "-o json";
 
 struct Url {
   bool tls = false;
@@ -40,7 +43,12 @@ struct Options {
   std::optional<std::string> ca_bundle;
   std::string log_level = "info";
   int poll_wait_s = 30;       // long-poll `wait`, 1..60
-  int apply_timeout_s = 300;  // per apply/delete command
+  int apply_timeout_s = 300;  // per apply/delete/status command
+  // Prints one List of Deployments and Pods; set by default in kubectl mode,
+  // only when given in --out mode (else nothing is observed).
+  std::optional<std::string> status_command;
+  int status_interval_s = 10;  // between observations, 1..3600
+  int failure_grace_s = 60;    // a pod waiting with a fatal reason this long fails
 };
 
 // args excludes the program and the "agent" word. Errors are usage errors

@@ -20,6 +20,25 @@ std::vector<ObjectRef> refs(const std::vector<RenderedObject>& objs) {
   return out;
 }
 
+// An apply or delete that failed; a failed rollout of applied objects is not
+// retried (it is observed until a new generation arrives).
+bool needs_retry(const WorkspaceRecord& rec) {
+  if (rec.observed.phase != Phase::kFailed) return false;
+  return rec.assignment.action == proto::Action::kDelete ||
+         rec.applied_generation != rec.assignment.generation;
+}
+
+int severity(Phase p) {
+  switch (p) {
+    case Phase::kFailed: return 4;
+    case Phase::kDegraded: return 3;
+    case Phase::kProgressing:
+    case Phase::kProvisioning: return 2;
+    case Phase::kSuspended: return 1;
+    default: return 0;
+  }
+}
+
 }  // namespace
 
 std::vector<proto::CertificateRef> Engine::missing_certificates(const proto::AssignmentsResponse& r,
@@ -72,7 +91,7 @@ std::vector<proto::WorkspaceStatus> Engine::sync(AgentState& st,
 std::vector<proto::WorkspaceStatus> Engine::retry_failed(AgentState& st, const CertCache& certs) {
   std::vector<proto::Assignment> todo;
   for (const auto& [id, rec] : st.workspaces) {
-    if (rec.observed.phase == Phase::kFailed) todo.push_back(rec.assignment);
+    if (needs_retry(rec)) todo.push_back(rec.assignment);
   }
   std::vector<proto::WorkspaceStatus> out;
   for (const auto& a : todo) {
@@ -84,11 +103,8 @@ std::vector<proto::WorkspaceStatus> Engine::retry_failed(AgentState& st, const C
 proto::WorkspaceStatus Engine::apply_one(AgentState& st, const proto::Assignment& a,
                                          const CertCache& certs) {
   WorkspaceRecord& rec = st.workspaces[a.workspace_id];
-  // Idempotent: the same generation already running needs no work.
-  if (rec.assignment == a && rec.observed.phase == Phase::kRunning &&
-      rec.observed.generation == a.generation) {
-    return rec.observed;
-  }
+  // Idempotent: the same generation already applied needs no work.
+  if (rec.assignment == a && rec.applied_generation == a.generation) return rec.observed;
   rec.assignment = a;
   CertLookup lookup = [&certs](const std::string& id) -> const proto::CertificateBundle* {
     auto it = certs.find(id);
@@ -112,7 +128,53 @@ proto::WorkspaceStatus Engine::apply_one(AgentState& st, const proto::Assignment
                       std::back_inserter(stale));
   if (auto st_rm = sink_.remove(stale); !st_rm) return fail("delete: " + st_rm.error().detail);
   rec.objects = std::move(now);
-  return rec.observed = status_of(a, Phase::kRunning);
+  rec.applied_generation = a.generation;
+  if (mode_.observing) return rec.observed = status_of(a, Phase::kProgressing, "applied");
+  return rec.observed = status_of(a, Phase::kRunning, mode_.unobserved_note);
+}
+
+// Every Deployment applied for the workspace decides; the worst phase wins
+// (failed > degraded > progressing > suspended > running).
+proto::WorkspaceStatus Engine::observe_one(const WorkspaceRecord& rec,
+                                           const observe::ClusterView& view,
+                                           observe::SysTime now) const {
+  const proto::Assignment& a = rec.assignment;
+  bool same_gen = rec.observed.generation == a.generation;
+  bool was_running =
+      same_gen && (rec.observed.phase == Phase::kRunning || rec.observed.phase == Phase::kDegraded);
+  std::optional<observe::Decision> worst;
+  for (const auto& ref : rec.objects) {
+    if (ref.kind != "Deployment") continue;
+    observe::Input in;
+    in.generation = a.generation;
+    in.deployment_name = ref.name_space + "/" + ref.name;
+    in.deployment = view.deployment(ref.name_space, ref.name);
+    in.pods = view.pods_of(ref.name_space, ref.name);
+    in.was_running = was_running;
+    in.now = now;
+    in.failure_grace = mode_.failure_grace;
+    observe::Decision d = observe::decide(in);
+    if (!worst || severity(d.phase) > severity(worst->phase)) worst = std::move(d);
+  }
+  if (!worst) return status_of(a, Phase::kRunning, "no Deployment to observe");
+  return status_of(a, worst->phase, worst->message);
+}
+
+std::vector<proto::WorkspaceStatus> Engine::observe(AgentState& st,
+                                                    const observe::ClusterView& view,
+                                                    observe::SysTime now) const {
+  std::vector<proto::WorkspaceStatus> out;
+  for (auto& [id, rec] : st.workspaces) {
+    if (rec.assignment.action != proto::Action::kApply ||
+        rec.applied_generation != rec.assignment.generation) {
+      continue;  // not applied yet (or its apply failed): nothing of it to observe
+    }
+    proto::WorkspaceStatus s = observe_one(rec, view, now);
+    if (s == rec.observed) continue;
+    rec.observed = s;
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 // Objects an assignment would create; certificate contents do not matter for

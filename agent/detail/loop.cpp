@@ -19,6 +19,9 @@ constexpr auto kBackoffCap = 5s;  // DESIGN.md: lost control plane, capped at 5 
 constexpr auto kAuthBackoffFirst = 2s;
 constexpr auto kAuthBackoffCap = 30s;  // rejected token: don't spin
 constexpr std::size_t kReportChunk = 500;
+// The status List: about 3 kB per Deployment+Pod as the API server prints
+// them, so 10,000 workspaces are ~30 MB; generous for larger objects.
+constexpr std::size_t kMaxStatusOutput = std::size_t{512} << 20;
 
 bool is_auth(const Error& e) { return e.code == Code::kUnauthorized || e.code == Code::kForbidden; }
 
@@ -166,24 +169,71 @@ awaitable<Status> Loop::apply(proto::AssignmentsResponse resp) {
   auto done = co_await offload(pool_, std::move(work));
   auto& [statuses, saved] = *done;
   if (!saved) log_->error("state not saved error=\"{}\"", saved.error().detail);
-  for (const auto& s : statuses) {
-    if (s.phase == proto::Phase::kFailed) {
-      log_->warn("workspace failed id={} generation={} error=\"{}\"", s.workspace_id, s.generation,
-                 s.message);
-    } else {
-      log_->info("workspace {} id={} generation={}", proto::to_string(s.phase), s.workspace_id,
-                 s.generation);
-    }
-    pending_[s.workspace_id] = s;
-  }
+  note(statuses);
+  applied_any_ = applied_any_ || !statuses.empty();
   drop_unused_certificates();
   co_return ok();
+}
+
+void Loop::note(const std::vector<proto::WorkspaceStatus>& statuses) {
+  for (const auto& s : statuses) {
+    bool bad = s.phase == proto::Phase::kFailed || s.phase == proto::Phase::kDegraded;
+    log_->log(bad ? spdlog::level::warn : spdlog::level::info,
+              "workspace {} id={} generation={} message=\"{}\"", proto::to_string(s.phase),
+              s.workspace_id, s.generation, s.message);
+    pending_[s.workspace_id] = s;
+  }
+}
+
+// One call of --status-command for the whole region (never one per
+// workspace), every --status-interval and right after an apply.
+awaitable<void> Loop::observe_cluster() {
+  if (!engine_.observing() || !opts_.status_command) co_return;
+  auto now = std::chrono::steady_clock::now();
+  bool due = now - last_observation_ >= std::chrono::seconds(opts_.status_interval_s);
+  if (!due && !applied_any_ && !opts_.once) co_return;
+  last_observation_ = now;
+  applied_any_ = false;
+  auto work = [this]() -> std::pair<Result<std::vector<proto::WorkspaceStatus>>, Status> {
+    auto out = run_command(*opts_.status_command, "", std::chrono::seconds(opts_.apply_timeout_s),
+                           kMaxStatusOutput);
+    if (!out) return {out.error(), ok()};
+    if (out.value().truncated) {
+      return {make_error(Code::kUnavailable,
+                         "output over " + std::to_string(kMaxStatusOutput >> 20) + " MiB"),
+              ok()};
+    }
+    if (out.value().exit_code != 0) {
+      std::string err = out.value().err;
+      while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
+      auto nl = err.rfind('\n');
+      return {make_error(Code::kUnavailable, "exit code " + std::to_string(out.value().exit_code) +
+                                                 ": " +
+                                                 err.substr(nl == std::string::npos ? 0 : nl + 1)),
+              ok()};
+    }
+    auto view = observe::ClusterView::parse(out.value().out);
+    if (!view) return {view.error(), ok()};
+    auto changed = engine_.observe(state_, view.value(), std::chrono::system_clock::now());
+    Status saved = changed.empty() ? ok() : store_.save(state_);
+    return {std::move(changed), std::move(saved)};
+  };
+  auto done = co_await offload(pool_, std::move(work));
+  auto& [changed, saved] = *done;
+  if (!saved) log_->error("state not saved error=\"{}\"", saved.error().detail);
+  if (!changed) {
+    log_->warn("status command failed; phases unchanged error=\"{}\"", changed.error().detail);
+    co_return;
+  }
+  note(changed.value());
 }
 
 awaitable<Status> Loop::round() {
   auto reported = co_await report();
   if (!reported) co_return reported;
   int wait = opts_.once ? 0 : opts_.poll_wait_s;
+  // Observing: the long-poll returns in time for the next observation.
+  if (engine_.observing() && opts_.status_command) wait = std::min(wait, opts_.status_interval_s);
   auto resp = co_await poll(state_.revision, wait);
   if (!resp && resp.error().code == Code::kGone) {
     log_->info("revision expired (410), listing a complete snapshot revision={}", state_.revision);
@@ -196,6 +246,7 @@ awaitable<Status> Loop::round() {
   }
   auto applied = co_await apply(std::move(resp).value());
   if (!applied) co_return applied;
+  co_await observe_cluster();
   auto sent = co_await report();
   co_return sent;
 }

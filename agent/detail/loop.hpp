@@ -44,6 +44,8 @@ class Loop {
   awaitable<Status> report();
   awaitable<Status> round();
   awaitable<Status> apply(proto::AssignmentsResponse resp);
+  awaitable<void> observe_cluster();
+  void note(const std::vector<proto::WorkspaceStatus>& statuses);  // log + queue for report
   awaitable<void> sleep(std::chrono::milliseconds d);
   Status check_http(const Result<HttpResponse>& r, const char* what) const;
   void drop_unused_certificates();
@@ -59,6 +61,8 @@ class Loop {
   CertCache certs_;
   std::map<std::string, proto::WorkspaceStatus> pending_;  // statuses not yet reported
   int exit_code_ = 0;
+  std::chrono::steady_clock::time_point last_observation_{};
+  bool applied_any_ = false;  // statuses changed by an apply since the last observation
 };
 
 }  // namespace fc::agent

@@ -49,7 +49,7 @@ Result<pid_t> spawn_shell(const std::string& cmd, Pipe& in, Pipe& out, Pipe& err
 
 // Feeds stdin and drains stdout/stderr until both close or the deadline.
 bool pump(Pipe& in, Pipe& out, Pipe& err, std::string_view input, CommandResult& res,
-          std::chrono::steady_clock::time_point deadline) {
+          std::chrono::steady_clock::time_point deadline, std::size_t max_stdout) {
   std::size_t written = 0;
   if (input.empty()) in.close_end(1);
   char buf[8192];
@@ -77,7 +77,12 @@ bool pump(Pipe& in, Pipe& out, Pipe& err, std::string_view input, CommandResult&
         pp.close_end(0);
         continue;
       }
-      if (dst.size() < kMaxOutput) dst.append(buf, static_cast<std::size_t>(r));
+      std::size_t cap = i == 1 ? max_stdout : kMaxOutput;
+      if (dst.size() + static_cast<std::size_t>(r) <= cap) {
+        dst.append(buf, static_cast<std::size_t>(r));
+      } else {
+        res.truncated = res.truncated || i == 1;
+      }
     }
   }
   return true;
@@ -100,7 +105,7 @@ Status run_list(const std::string& cmd, const json& items, std::chrono::millisec
 }  // namespace
 
 Result<CommandResult> run_command(const std::string& cmd, std::string_view input,
-                                  std::chrono::milliseconds timeout) {
+                                  std::chrono::milliseconds timeout, std::size_t max_stdout) {
   std::signal(SIGPIPE, SIG_IGN);  // a command that exits early must not kill us
   Pipe in, out, err;
   if (::pipe2(in.fd, O_CLOEXEC) != 0 || ::pipe2(out.fd, O_CLOEXEC) != 0 ||
@@ -115,7 +120,8 @@ Result<CommandResult> run_command(const std::string& cmd, std::string_view input
   // for the child, which may itself wait for us to drain its output.
   for (int fd : {in.fd[1], out.fd[0], err.fd[0]}) ::fcntl(fd, F_SETFL, O_NONBLOCK);
   CommandResult res;
-  bool done = pump(in, out, err, input, res, std::chrono::steady_clock::now() + timeout);
+  bool done =
+      pump(in, out, err, input, res, std::chrono::steady_clock::now() + timeout, max_stdout);
   if (!done) ::kill(pid, SIGKILL);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {

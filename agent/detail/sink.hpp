@@ -52,11 +52,16 @@ struct CommandResult {
   int exit_code = -1;  // 128+N when killed by signal N
   std::string out;
   std::string err;
+  bool truncated = false;  // stdout exceeded its cap (the rest was read and dropped)
 };
 
+inline constexpr std::size_t kDefaultMaxStdout = std::size_t{1} << 20;
+
 // Runs `/bin/sh -c cmd` with `input` on stdin; kills it after `timeout`
-// (Code::kTimeout). Output is capped at 1 MiB per stream.
+// (Code::kTimeout). Output is capped at 1 MiB per stream; stdout at
+// `max_stdout` (a status List of a large region is tens of MB).
 Result<CommandResult> run_command(const std::string& cmd, std::string_view input,
-                                  std::chrono::milliseconds timeout);
+                                  std::chrono::milliseconds timeout,
+                                  std::size_t max_stdout = kDefaultMaxStdout);
 
 }  // namespace fc::agent

@@ -83,6 +83,14 @@ Result<WorkspaceRecord> record_from_json(const json& j) {
     BOOST_OUTCOME_TRY(ref, ref_from_json(e));
     r.objects.push_back(std::move(ref));
   }
+  // Files written before the observer lack "applied": a running generation
+  // had its objects applied.
+  auto applied = j.find("applied");
+  if (applied != j.end() && applied->is_number_integer()) {
+    r.applied_generation = applied->get<std::int64_t>();
+  } else if (r.observed.phase == proto::Phase::kRunning) {
+    r.applied_generation = r.observed.generation;
+  }
   return r;
 }
 
@@ -93,7 +101,10 @@ json state_to_json(const AgentState& s) {
   for (const auto& [id, r] : s.workspaces) {
     json objs = json::array();
     for (const auto& o : r.objects) objs.push_back(ref_to_json(o));
-    ws[id] = json{{"assignment", r.assignment}, {"objects", objs}, {"observed", r.observed}};
+    ws[id] = json{{"assignment", r.assignment},
+                  {"objects", objs},
+                  {"observed", r.observed},
+                  {"applied", r.applied_generation}};
   }
   return json{
       {"format", kFormat}, {"region", s.region}, {"revision", s.revision}, {"workspaces", ws}};

@@ -1,5 +1,6 @@
 // The agent's durable state under --state-dir (docs/agent.md "State dir"):
-//   state.json {"format":1,"region","revision","workspaces":{id:{assignment,objects,observed}}}
+//   state.json {"format":1,"region","revision",
+//               "workspaces":{id:{assignment,objects,observed,applied}}}
 //   certs/<id>.json     certificate bundles (mode 0600), cached by id + version
 // Every file is written atomically (temp file, fsync, rename, fsync dir).
 #pragma once
@@ -23,6 +24,9 @@ struct WorkspaceRecord {
   proto::Assignment assignment;     // last assignment seen for the workspace
   std::vector<ObjectRef> objects;   // objects applied for it (what a delete removes)
   proto::WorkspaceStatus observed;  // last phase reached, reported or not
+  // The generation whose objects were applied successfully (0: none yet).
+  // Equal to assignment.generation: the rollout is observed, not re-applied.
+  std::int64_t applied_generation = 0;
   bool operator==(const WorkspaceRecord&) const = default;
 };
 

@@ -8,6 +8,7 @@ const std::map<std::string, std::string>& builtin_defaults() {
       {"namespace", "fleet"},
       {"image", "rocketchat/rocket.chat:6.5.0"},
       {"replicas", "1"},
+      {"progress_deadline_s", "600"},
       {"container_port", "3000"},
       {"ingress_class", "traefik"},
       {"mongo_url", "mongodb://mongodb.fleet.svc.cluster.local:27017"},
@@ -32,9 +33,11 @@ const char* builtin_template_text() {
                                    "fleetcommand.io/generation": "{{generation}}"}},
       "spec": {
         "replicas": "{{replicas|int}}",
+        "progressDeadlineSeconds": "{{progress_deadline_s|int}}",
         "selector": {"matchLabels": {"fleetcommand.io/workspace": "{{resource_name}}"}},
         "template": {
-          "metadata": {"labels": {"fleetcommand.io/workspace": "{{resource_name}}"}},
+          "metadata": {"labels": {"app.kubernetes.io/managed-by": "fleetcommand",
+                                  "fleetcommand.io/workspace": "{{resource_name}}"}},
           "spec": {"containers": [{
             "name": "app", "image": "{{image}}",
             "ports": [{"name": "http", "containerPort": "{{container_port|int}}"}],

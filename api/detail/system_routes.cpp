@@ -2,6 +2,7 @@
 #include "api/detail/context.hpp"
 #include "common/clock.hpp"
 #include "domains/service.hpp"
+#include "scheduler/service.hpp"
 #include "storage/jobs.hpp"
 
 namespace fc::api::detail {
@@ -35,6 +36,15 @@ std::string gauges_text(Context& ctx) {
     o += "fleetcommand_jobs{state=\"dead\"} " + std::to_string(g.value().dead) + "\n";
     line("fleetcommand_jobs_due", "Queued jobs whose run time has come.", "gauge",
          static_cast<double>(g.value().due));
+  }
+  if (ctx.scheduler != nullptr) {
+    o += "# HELP fleetcommand_workspace_phase_transitions_total Changes of the phase (or "
+         "generation) agents report, by the phase entered.\n# TYPE "
+         "fleetcommand_workspace_phase_transitions_total counter\n";
+    for (const auto& [phase, n] : ctx.scheduler->phase_transitions()) {
+      o += "fleetcommand_workspace_phase_transitions_total{phase=\"" + phase + "\"} " +
+           std::to_string(n) + "\n";
+    }
   }
   o += "# HELP fleetcommand_build_info Build information.\n# TYPE fleetcommand_build_info gauge\n";
   o += "fleetcommand_build_info{version=\"" FC_VERSION "\"} 1\n";

@@ -12,25 +12,27 @@ using nlohmann::json;
 namespace sch = fc::scheduler;
 
 json workspace_json(Context& ctx, const sch::Workspace& w) {
-  json j = {{"id", w.id},
-            {"name", w.name},
-            {"hostname", ctx.scheduler->hostname_of(w)},
-            {"region", w.region},
-            {"state", w.state},
-            {"generation", w.generation},
-            {"observed",
-             {{"generation", w.observed_generation},
-              {"phase", w.observed_phase},
-              {"message", w.observed_message}}},
-            {"resources",
-             {{"memory_mib", w.resources.memory_mib}, {"cpu_millis", w.resources.cpu_millis}}},
-            {"placement", sch::placement_json(w.placement)},
-            {"spec", w.spec},
-            {"dns",
-             {{"published", w.dns_region.has_value()},
-              {"region", w.dns_region ? json(*w.dns_region) : json(nullptr)}}},
-            {"created_at", format_rfc3339(w.created_at)},
-            {"updated_at", format_rfc3339(w.updated_at)}};
+  json j = {
+      {"id", w.id},
+      {"name", w.name},
+      {"hostname", ctx.scheduler->hostname_of(w)},
+      {"region", w.region},
+      {"state", w.state},
+      {"generation", w.generation},
+      {"observed",
+       {{"generation", w.observed_generation},
+        {"phase", w.observed_phase},
+        {"message", w.observed_message},
+        {"since", w.observed_since > 0 ? json(format_rfc3339(w.observed_since)) : json(nullptr)}}},
+      {"resources",
+       {{"memory_mib", w.resources.memory_mib}, {"cpu_millis", w.resources.cpu_millis}}},
+      {"placement", sch::placement_json(w.placement)},
+      {"spec", w.spec},
+      {"dns",
+       {{"published", w.dns_region.has_value()},
+        {"region", w.dns_region ? json(*w.dns_region) : json(nullptr)}}},
+      {"created_at", format_rfc3339(w.created_at)},
+      {"updated_at", format_rfc3339(w.updated_at)}};
   if (w.target_region) j["target_region"] = *w.target_region;
   return j;
 }

@@ -30,6 +30,29 @@ TEST_SUITE("agent") {
     CHECK(o.value().api_url.port == "8080");
   }
 
+  TEST_CASE("status command: kubectl get by default, none in --out mode unless given") {
+    auto k = parse_args(kBase);
+    REQUIRE(k);
+    CHECK(k.value().status_command ==
+          std::optional<std::string>("kubectl get deployments,pods --all-namespaces -l "
+                                     "app.kubernetes.io/managed-by=fleetcommand -o json"));
+    CHECK(k.value().status_interval_s == 10);
+    CHECK(k.value().failure_grace_s == 60);
+    auto out = parse_args(with({"--out", "/o"}));
+    REQUIRE(out);
+    CHECK_FALSE(out.value().status_command);
+    auto both = parse_args(with({"--out", "/o", "--status-command", "cat list.json",
+                                 "--status-interval=2", "--failure-grace", "0"}));
+    REQUIRE(both);
+    CHECK(both.value().status_command == std::optional<std::string>("cat list.json"));
+    CHECK(both.value().status_interval_s == 2);
+    CHECK(both.value().failure_grace_s == 0);
+    auto bad = parse_args(with({"--status-interval", "0"}));
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().detail == "--status-interval: expected an integer in 1..3600, got '0'");
+    CHECK_FALSE(parse_args(with({"--status-command", ""})));
+  }
+
   TEST_CASE("options with values, --opt=value and repeated --set") {
     auto o = parse_args(with({"--out", "/o", "--set", "namespace=x", "--set=image=a=b", "--once",
                               "--agent-id=agent-7", "--log-level", "debug", "--poll-wait", "0"}));

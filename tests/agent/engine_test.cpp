@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "observe_fixtures.hpp"
 #include "test_util.hpp"
 
 namespace fc::agent {
@@ -153,6 +154,70 @@ TEST_SUITE("agent") {
     auto out = f.engine.sync(f.st, r, f.certs);
     REQUIRE(out.size() == 1);
     CHECK(out[0].phase == Phase::kRunning);
+  }
+
+  TEST_CASE("observing: applied is progressing until the rollout is observed finished") {
+    test::TempDir dir;
+    FlakySink sink{dir.path()};
+    ObserveMode mode;
+    mode.observing = true;
+    Engine engine{parse_template(builtin_template_text()).value(), {}, sink, mode};
+    AgentState st;
+    CertCache certs;
+    auto a = ws("ws_a", "a", 3);
+    auto out = engine.sync(st, {"eu", 1, true, {a}}, certs);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0] == proto::WorkspaceStatus{"ws_a", 3, Phase::kProgressing, "applied"});
+
+    auto list = [](std::vector<nlohmann::json> items) {
+      nlohmann::json l = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", items}};
+      return observe::ClusterView::parse(l.dump()).value();
+    };
+    auto now = *observe::parse_time("2026-12-06T12:10:00Z");
+    auto failed_pod = test::pod_waiting("ErrImagePull", "not found", "2026-12-06T12:00:00Z");
+    nlohmann::json down_dep = test::deployment_available();
+    down_dep["status"]["availableReplicas"] = 0;
+    auto obs = engine.observe(st, list({down_dep, failed_pod}), now);
+    REQUIRE(obs.size() == 1);
+    CHECK(obs[0] == proto::WorkspaceStatus{"ws_a", 3, Phase::kFailed,
+                                           "container app: ErrImagePull: not found"});
+    sink.fail = true;  // a failed rollout is observed, never re-applied
+    CHECK(engine.retry_failed(st, certs).empty());
+    CHECK(engine.observe(st, list({down_dep, failed_pod}), now).empty());  // unchanged
+
+    auto view = list({test::deployment_available(), test::pod_running()});
+    obs = engine.observe(st, view, now);
+    REQUIRE(obs.size() == 1);
+    CHECK(obs[0] == proto::WorkspaceStatus{"ws_a", 3, Phase::kRunning, ""});
+    obs = engine.observe(st, list({down_dep, failed_pod}), now);
+    REQUIRE(obs.size() == 1);  // was running: losing availability is degraded
+    CHECK(obs[0].phase == Phase::kDegraded);
+    CHECK(obs[0].message ==
+          "0 of 1 updated replicas available; container app: ErrImagePull: not found");
+
+    sink.fail = false;
+    auto b = ws("ws_a", "a", 4);  // a new generation is applied and observed afresh
+    out = engine.sync(st, {"eu", 2, false, {b}}, certs);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].phase == Phase::kProgressing);
+    obs = engine.observe(st, view, now);  // the Deployment still says generation 3
+    REQUIRE(obs.size() == 1);
+    CHECK(obs[0] ==
+          proto::WorkspaceStatus{"ws_a", 4, Phase::kProgressing,
+                                 "deployment fleet/ws-a is at generation 3, waiting for 4"});
+  }
+
+  TEST_CASE("not observing (--out alone): running at once, saying it was not observed") {
+    test::TempDir dir;
+    FlakySink sink{dir.path()};
+    Engine engine{parse_template(builtin_template_text()).value(),
+                  {},
+                  sink,
+                  ObserveMode{false, "written; not observed"}};
+    AgentState st;
+    auto out = engine.sync(st, {"eu", 1, true, {ws("ws_a", "a", 1)}}, {});
+    REQUIRE(out.size() == 1);
+    CHECK(out[0] == proto::WorkspaceStatus{"ws_a", 1, Phase::kRunning, "written; not observed"});
   }
 }
 

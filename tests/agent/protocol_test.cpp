@@ -58,10 +58,16 @@ TEST_SUITE("agent") {
     StatusReport rep{{{"ws_01", 3, Phase::kRunning, ""},
                       {"ws_02", 7, Phase::kFailed, "boom"},
                       {"ws_03", 1, Phase::kProvisioning, ""},
-                      {"ws_04", 2, Phase::kDeleted, ""}}};
+                      {"ws_04", 2, Phase::kDeleted, ""},
+                      {"ws_05", 4, Phase::kProgressing, "1 of 2 new replicas updated"},
+                      {"ws_06", 4, Phase::kDegraded, "0 of 1 updated replicas available"},
+                      {"ws_07", 4, Phase::kSuspended, "scaled to zero"}}};
     json rj = rep;
     CHECK(rj["workspaces"][1]["phase"] == "failed");
     CHECK(rj["workspaces"][1]["message"] == "boom");
+    CHECK(rj["workspaces"][4]["phase"] == "progressing");
+    CHECK(rj["workspaces"][5]["phase"] == "degraded");
+    CHECK(rj["workspaces"][6]["phase"] == "suspended");
     CHECK(decode<StatusReport>(rj).value() == rep);
 
     CertificateBundle b{"crt_1",
@@ -116,7 +122,8 @@ TEST_SUITE("agent") {
         R"({"workspaces":[{"workspace_id":"w","generation":1,"phase":"sleeping"}]})");
     REQUIRE_FALSE(bad_phase);
     CHECK(bad_phase.error().detail ==
-          "workspaces[0].phase: must be provisioning, running, failed or deleted");
+          "workspaces[0].phase: must be provisioning, progressing, running, degraded, suspended, "
+          "failed or deleted");
     auto no_msg = decode_body<StatusReport>(
         R"({"workspaces":[{"workspace_id":"w","generation":1,"phase":"running"}]})");
     REQUIRE(no_msg);

@@ -60,6 +60,18 @@ TEST_SUITE("agent") {
     auto r2 = run_command("cat", big, 10s);
     REQUIRE(r2);
     CHECK(r2.value().out.size() == big.size());
+    CHECK_FALSE(r2.value().truncated);
+    // A status List of a large region: stdout beyond 1 MiB when allowed,
+    // flagged as truncated (not silently cut) when not.
+    auto large = run_command("head -c 3000000 /dev/zero", "", 10s, 4u << 20);
+    REQUIRE(large);
+    CHECK(large.value().out.size() == 3000000);
+    CHECK_FALSE(large.value().truncated);
+    auto capped = run_command("head -c 3000000 /dev/zero", "", 10s);
+    REQUIRE(capped);
+    CHECK(capped.value().out.size() <= (1u << 20));
+    CHECK(capped.value().truncated);
+    CHECK(capped.value().exit_code == 0);
     auto r3 = run_command("exit 0", big, 10s);  // never reads its stdin
     REQUIRE(r3);
     CHECK(r3.value().exit_code == 0);

@@ -125,6 +125,24 @@ TEST_SUITE("domains") {
     CHECK(due.value()[0].id == "dom_1");
   }
 
+  TEST_CASE("a domain is not due for active while its generation is not running (issue #18)") {
+    auto c = fresh_db();
+    const char* phases[] = {"provisioning", "progressing", "failed",
+                            "degraded",     "suspended",   "running"};
+    for (int i = 0; i < 6; ++i) {
+      std::string ws = "ws_" + std::to_string(i);
+      add_workspace(*c, ws, "scheduled", 4, phases[i]);
+      auto d = make("dom_" + std::to_string(i), "p" + std::to_string(i) + ".example", ws);
+      d.state = State::kIssuing;
+      d.cert_generation = 4;
+      REQUIRE(store::insert(*c, d));
+    }
+    auto due = sweep::issuing_running(*c);
+    REQUIRE(due);
+    REQUIRE(due.value().size() == 1);
+    CHECK(due.value()[0].id == "dom_5");  // only the running one
+  }
+
   TEST_CASE("claims of missing or deleting workspaces are orphaned") {
     auto c = fresh_db();
     add_workspace(*c, "ws_live", "scheduled", 1, "running");

@@ -195,7 +195,13 @@ class SchedulerTest(unittest.TestCase):
         self.assertFalse(self.d.request("GET", f"/v1/workspaces/{w['id']}").json()["dns"]["published"])
         self.report(tok, [{"workspace_id": w["id"], "generation": 1, "phase": "running"}])
         got = self.d.request("GET", "/v1/workspaces/ag-a").json()
+        since = got["observed"].pop("since")
         self.assertEqual(got["observed"], {"generation": 1, "phase": "running", "message": ""})
+        self.assertRegex(since, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        # the same report again is no transition: `since` stays
+        self.report(tok, [{"workspace_id": w["id"], "generation": 1, "phase": "running"}])
+        again = self.d.request("GET", "/v1/workspaces/ag-a").json()["observed"]["since"]
+        self.assertEqual(again, since)
         self.assertTrue(got["dns"]["published"])
         # another region's agent cannot report on it
         other = self.region("ag-2")
