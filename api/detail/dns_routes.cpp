@@ -119,21 +119,34 @@ json zone_page(const dns::ZoneSnapshot& zone, const std::string& after, std::siz
   return {{"serial", zone.serial()}, {"items", items}, {"next_cursor", next}};
 }
 
+// A next_cursor of zone_page: "<owner> <TYPE>" with a DNS name and a type.
+bool valid_zone_cursor(const std::string& c) {
+  auto sp = c.find(' ');
+  if (sp == std::string::npos || sp == 0) return false;
+  return dns::Name::from_text(c.substr(0, sp)).has_value() &&
+         dns::type_from_name(c.substr(sp + 1)).has_value();
+}
+
 awaitable<Response> zone_dump(Context& ctx, Request& r) {
   std::size_t limit = kZonePageDefault;
+  std::vector<FieldError> bad;  // every bad field in one 422
   if (auto it = r.query.find("limit"); it != r.query.end()) {
     char* end = nullptr;
     long v = std::strtol(it->second.c_str(), &end, 10);
     if (it->second.empty() || *end != '\0' || v < 1 || v > static_cast<long>(kZonePageMax))
-      co_return validation_failed({{"limit", "must be an integer from 1 to 5000"}});
-    limit = static_cast<std::size_t>(v);
+      bad.push_back({"limit", "must be an integer from 1 to 5000"});
+    else
+      limit = static_cast<std::size_t>(v);
   }
+  auto cursor = r.query.count("cursor") ? r.query.at("cursor") : std::string();
+  if (!cursor.empty() && !valid_zone_cursor(cursor))
+    bad.push_back({"cursor", "is not a next_cursor this API returned"});
+  if (!bad.empty()) co_return validation_failed(bad);
   if (ctx.dns_server == nullptr)
     co_return problem_from(make_error(Code::kUnavailable, "the DNS server is not running"),
                            r.request_id);
   auto zone = ctx.dns_server->zone();
   if (!zone) co_return problem_from(make_error(Code::kUnavailable, "no zone loaded"), r.request_id);
-  auto cursor = r.query.count("cursor") ? r.query.at("cursor") : std::string();
   co_return json_response(200, zone_page(*zone, cursor, limit));
 }
 
