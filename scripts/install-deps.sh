@@ -52,7 +52,23 @@ fi
 cleanup() { if [ "$created_policy" = 1 ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi; }
 trap cleanup EXIT
 
-echo "install-deps: installing ${missing[*]}"
+echo "install-deps: installing ${#missing[@]} packages in one transaction: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# One apt-get transaction for everything (one download pass, one dpkg run, the
+# triggers — man-db, ldconfig, systemd — processed once). --force-unsafe-io:
+# dpkg skips its fsync per unpacked file (a throw-away CI machine loses nothing
+# it could not reinstall). `apt-get update` only when the package lists are
+# older than 6 hours (or missing); if the install then fails on a stale list
+# (a 404 after a point release), update and retry once.
+APT_INSTALL=(apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-unsafe-io)
+lists_fresh() {
+  [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -360 -print -quit \
+    2>/dev/null)" ]
+}
+if lists_fresh; then
+  echo "install-deps: package lists are fresh (< 6 h), no apt-get update"
+  if $SUDO "${APT_INSTALL[@]}" "${missing[@]}"; then exit 0; fi
+  echo "install-deps: install failed on the present lists; apt-get update and retry"
+fi
 $SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+$SUDO "${APT_INSTALL[@]}" "${missing[@]}"

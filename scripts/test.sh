@@ -32,12 +32,33 @@ if [ ! -f "$DIR/build.ninja" ]; then
 else
   phase configure cmake -S . -B "$DIR"
 fi
+ABS_DIR=$(cd "$DIR" && pwd)
+# A full run (no ctest arguments, as CI) prepares the network-bound test
+# fixtures (the container test's base image, npm installs) while compiling.
+PREP_PID=
+if [ $# -eq 0 ]; then
+  bash scripts/lib/prepare-peers.sh "$ABS_DIR" >"$ABS_DIR/prepare-peers.log" 2>&1 &
+  PREP_PID=$!
+fi
 phase build cmake --build "$DIR" -j"$(nproc)"
 bash scripts/lib/slowest-units.sh "$DIR" 8
+wait_prepared() {
+  wait "$PREP_PID" || true
+  grep '^prepare-peers:' "$ABS_DIR/prepare-peers.log" || true
+}
+if [ -n "$PREP_PID" ]; then phase prep-wait wait_prepared; fi
 
 # halt_on_error: a sanitizer finding fails the test that caused it, whether it
 # happened in a unit test or in the daemon an integration test started.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-phase test ctest --test-dir "$DIR" --output-on-failure -j2 "$@"
+run_tests() {
+  local rc=0
+  rm -f "$ABS_DIR/ctest-junit.xml"
+  ctest --test-dir "$DIR" --output-on-failure -j2 --output-junit "$ABS_DIR/ctest-junit.xml" \
+    "$@" || rc=$?
+  bash scripts/lib/slowest-tests.sh "$DIR" 10
+  return "$rc"
+}
+phase test run_tests "$@"
 phases_report

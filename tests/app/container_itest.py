@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -154,4 +155,7 @@ class ContainerImagesTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    fctest.main()
+    if sys.argv[1:] == ["--prepare"]:  # scripts/test.sh, during the build
+        ensure_base_image()
+    else:
+        fctest.main()

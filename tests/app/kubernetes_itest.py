@@ -12,6 +12,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import unittest
 
 import yaml
@@ -168,4 +169,7 @@ class KubernetesManifestsTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    fctest.main()
+    if sys.argv[1:] == ["--prepare"]:  # scripts/test.sh, during the build
+        npm_models()
+    else:
+        fctest.main()
