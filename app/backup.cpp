@@ -81,9 +81,10 @@ int backup_cmd(const config::Config& cfg, const std::string& to, const std::stri
                  info.error().detail.c_str());
     return kExitFailure;
   }
-  std::printf("backup: %s written and verified (%lld bytes, migration %s, %lld ms)\n", to.c_str(),
-              static_cast<long long>(info.value().bytes), info.value().migration_name.c_str(),
-              static_cast<long long>(info.value().duration_ms));
+  std::printf("backup: %s written and verified (%lld bytes, migration %s, %lld ms, %d restarts)\n",
+              to.c_str(), static_cast<long long>(info.value().bytes),
+              info.value().migration_name.c_str(), static_cast<long long>(info.value().duration_ms),
+              info.value().restarts);
   return kExitOk;
 }
 
