@@ -100,6 +100,9 @@ class Service {
   void set_dns(dns::Server* server);
   // Custom domains behind /v1/domains; call before init() (detail/domain_routes.cpp).
   void set_domains(domains::Service* domains);
+  // More series appended to /metrics (Prometheus text), e.g. the daemon's
+  // periodic backup; called on the I/O thread (detail/system_routes.cpp).
+  void set_extra_metrics(std::function<std::string()> fn);
   // Binds both listeners; the error names the address.
   Status listen();
   void start();

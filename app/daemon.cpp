@@ -13,6 +13,7 @@
 
 #include "api/server.hpp"
 #include "app/app.hpp"
+#include "app/backup.hpp"
 #include "app/systemd.hpp"
 #include "certs/service.hpp"
 #include "common/asio_net.hpp"
@@ -98,6 +99,7 @@ struct Daemon {
   std::unique_ptr<storage::JobRunner> jobs;  // the one shared durable job runner
   std::unique_ptr<certs::Service> certs;
   std::unique_ptr<domains::Service> domains;  // custom domains
+  std::unique_ptr<PeriodicBackup> backup;     // backup.interval_s > 0
   asio::steady_timer ticker{io};
   asio::steady_timer watchdog_timer{io};
   bool stopping = false;
@@ -138,6 +140,7 @@ awaitable<void> Daemon::startup() {
   }
   api->start();
   if (jobs) jobs->start();
+  if (backup) backup->start();
   api->set_ready(true);
   spdlog::info("ready database={} dns={} zone={}", cfg.database_path, cfg.dns_listen.str(),
                cfg.dns_zone);
@@ -318,6 +321,8 @@ bool open_services(Daemon& d) {
   d.api->set_certs(d.certs.get());
   d.domains = make_domains(d);
   d.api->set_domains(d.domains.get());
+  d.backup = std::make_unique<PeriodicBackup>(d.cfg);
+  d.api->set_extra_metrics([b = d.backup.get()] { return b->metrics_text(); });
   if (auto st = d.api->init(); !st) {
     spdlog::critical("startup failed reason={}", st.error().detail);
     return false;
@@ -358,6 +363,12 @@ void arm_reload(Daemon& d, asio::signal_set& hup) {
 }  // namespace
 
 int serve(const config::Config& cfg, const std::optional<std::string>& config_file) {
+  std::string why;
+  auto lock = StateLock::try_acquire(cfg.database_path, why);
+  if (!lock) {
+    spdlog::critical("state directory in use reason={}", why);
+    return kExitFailure;
+  }
   Daemon d(cfg, config_file);
   if (!prepare_database(cfg, d.clock)) return kExitFailure;
   if (!open_services(d) || !start_dns(d)) return kExitFailure;
@@ -378,6 +389,7 @@ int serve(const config::Config& cfg, const std::optional<std::string>& config_fi
   asio::co_spawn(d.io, d.chores(), asio::detached);
   asio::co_spawn(d.io, d.watchdog(), asio::detached);
   d.io.run();
+  if (d.backup) d.backup->stop();
   d.db->close();
   spdlog::info("stopped cleanly");
   return d.exit_code;

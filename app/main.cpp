@@ -8,6 +8,7 @@
 
 #include "agent/agent.hpp"
 #include "app/app.hpp"
+#include "app/backup.hpp"
 #include "ctl/ctl.hpp"
 
 namespace {
@@ -20,6 +21,12 @@ constexpr const char* kUsage =
     "  check-config [--config FILE]          print the effective configuration, secrets redacted\n"
     "  migrate [--config FILE]               apply pending database migrations and exit\n"
     "  token create --admin [--config FILE]  mint an admin token offline; prints it once\n"
+    "  backup --to FILE [--config FILE]      online backup of the database while the daemon "
+    "serves;\n"
+    "                                        verified, then renamed into place (--method\n"
+    "                                        backup-api|backup-api-stepped|vacuum-into)\n"
+    "  restore FILE [--config FILE | --state-dir DIR]\n"
+    "                                        restore a backup into an empty state directory\n"
     "  fsck [--config FILE]                  check the capacity ledger and assignments; exit 1 on "
     "any difference\n"
     "  agent --api URL --token-file FILE --state-dir DIR (--out DIR | --apply-command CMD)\n"
@@ -30,6 +37,9 @@ constexpr const char* kUsage =
 
 struct Args {
   std::optional<std::string> config;
+  std::optional<std::string> to;         // backup --to
+  std::optional<std::string> state_dir;  // restore --state-dir
+  std::string method;                    // backup --method (benchmark comparisons)
   bool admin = false;
   std::vector<std::string> rest;
 };
@@ -45,12 +55,34 @@ std::optional<Args> parse(int argc, char** argv, int from) {
       a.config = s.substr(9);
     } else if (s == "--admin") {
       a.admin = true;
+    } else if (s == "--to" && i + 1 < argc) {
+      a.to = argv[++i];
+    } else if (s == "--method" && i + 1 < argc) {
+      a.method = argv[++i];
+    } else if (s == "--state-dir" && i + 1 < argc) {
+      a.state_dir = argv[++i];
+    } else if (s.empty() || s[0] != '-') {
+      a.rest.push_back(s);
     } else {
       std::fprintf(stderr, "fleetcommand: unknown argument '%s'\n\n%s", s.c_str(), kUsage);
       return std::nullopt;
     }
   }
   return a;
+}
+
+// Options that only some subcommands take; prints the error.
+bool check_args(const std::string& cmd, const Args& a) {
+  const char* error = nullptr;
+  if (cmd == "backup" && !a.to) error = "backup needs --to FILE";
+  if (cmd != "backup" && (a.to || !a.method.empty()))
+    error = "--to and --method are options of backup only";
+  if (cmd == "restore" && a.rest.size() != 1) error = "restore needs exactly one backup FILE";
+  if (cmd != "restore" && !a.rest.empty()) error = "unexpected argument";
+  if (cmd != "restore" && a.state_dir) error = "--state-dir is an option of restore only";
+  if (!error) return true;
+  std::fprintf(stderr, "fleetcommand: %s\n\n%s", error, kUsage);
+  return false;
 }
 
 // The subcommands that read the configuration: serve, migrate, fsck,
@@ -67,6 +99,7 @@ int run_configured(const std::string& cmd, int argc, char** argv) {
   }
   auto args = parse(argc, argv, from);
   if (!args) return kExitUsage;
+  if (!check_args(cmd, *args)) return kExitUsage;
   auto cfg = load_config_or_report(args->config);
   if (!cfg) return kExitUsage;
   if (cmd == "check-config") {
@@ -77,6 +110,8 @@ int run_configured(const std::string& cmd, int argc, char** argv) {
   if (cmd == "serve") return serve(*cfg, args->config);
   if (cmd == "migrate") return migrate_cmd(*cfg);
   if (cmd == "fsck") return fsck_cmd(*cfg);
+  if (cmd == "backup") return backup_cmd(*cfg, *args->to, args->method);
+  if (cmd == "restore") return restore_cmd(*cfg, args->rest[0], args->state_dir);
   if (cmd == "token") {
     if (!args->admin) {
       std::fprintf(stderr,

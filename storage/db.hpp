@@ -1,6 +1,7 @@
 // SQLite storage: connections, statements, transactions, migrations and the
 // group-commit writer (docs/storage.md).
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -125,6 +126,45 @@ struct AppliedMigration {
 Result<std::vector<AppliedMigration>> migrate(Conn& c, std::int64_t now_ms);
 // Checks without applying: the list of migrations still pending.
 Result<std::vector<std::string>> pending_migrations(Conn& c);
+
+enum class BackupMethod { kBackupApi, kVacuumInto };
+
+struct BackupOptions {
+  BackupMethod method = BackupMethod::kBackupApi;
+  // Backup API: pages per step (< 0: the whole database in one step, one
+  // read transaction) and the pause between steps. In WAL mode a reader
+  // never blocks the writer; a write between steps restarts the copy, so
+  // after max_restarts the rest goes in one step (docs/BENCHMARKS.md).
+  int pages_per_step = -1;
+  std::chrono::milliseconds pause{2};
+  int max_restarts = 3;
+};
+
+// What a backup holds, once checked.
+struct BackupInfo {
+  std::int64_t bytes = 0;
+  std::int64_t pages = 0;
+  std::int64_t migration_level = 0;  // highest applied migration
+  std::string migration_name;        // e.g. "0012_workspace_observed_since"
+  std::int64_t duration_ms = 0;
+  int restarts = 0;  // backup API copies restarted by concurrent writes
+};
+
+// Consistent online copy of the fleetcommand database at `db_path` into
+// `dest` while a daemon writes to it (storage/backup.cpp): written to a
+// temporary file beside `dest`, made self-contained (no -wal), checked
+// (integrity_check, schema_migrations, no migration unknown to this binary),
+// fsync'd and renamed, so `dest` never holds a partial backup. Refuses a path
+// that is not a fleetcommand database.
+Result<BackupInfo> backup_database(const std::string& db_path, const std::string& dest,
+                                   const BackupOptions& o = {});
+// Checks a backup file: SQLite, integrity, a fleetcommand database, and no
+// migration newer than this binary (older levels are fine: serve migrates).
+Result<BackupInfo> verify_backup(const std::string& path);
+// Verifies `backup` and copies it to `db_path` (temporary file, fsync,
+// rename). Refuses (Code::kConflict) when `db_path` or its -wal is not empty.
+// The caller holds the state lock (no daemon serves `db_path`).
+Result<BackupInfo> restore_database(const std::string& backup, const std::string& db_path);
 
 struct WriterStats {
   std::uint64_t transactions = 0;  // caller transactions committed

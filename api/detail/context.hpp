@@ -1,5 +1,6 @@
 // What every handler can reach. Owned by api::Service.
 #pragma once
+#include <functional>
 #include <memory>
 #include <unordered_map>
 
@@ -41,6 +42,8 @@ struct Context {
   certs::Service* certs = nullptr;      // certificates (set by the daemon before init)
   dns::Server* dns_server = nullptr;    // the embedded DNS server (set by the daemon)
   domains::Service* domains = nullptr;  // custom domains (set by the daemon before init)
+  // More /metrics series (the daemon's periodic backup), set before init.
+  std::function<std::string()> extra_metrics;
   bool ready = false;
   bool shutting_down = false;
   RequestRateLimiter rate;  // per token

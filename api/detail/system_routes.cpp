@@ -1,5 +1,6 @@
 // /healthz, /readyz, /metrics and /v1/version.
 #include "api/detail/context.hpp"
+#include "api/server.hpp"
 #include "common/clock.hpp"
 #include "domains/service.hpp"
 #include "scheduler/service.hpp"
@@ -53,6 +54,16 @@ std::string gauges_text(Context& ctx) {
 
 }  // namespace
 
+}  // namespace fc::api::detail
+
+namespace fc::api {
+void Service::set_extra_metrics(std::function<std::string()> fn) {
+  ctx_->extra_metrics = std::move(fn);
+}
+}  // namespace fc::api
+
+namespace fc::api::detail {
+
 void register_system_routes(Context& ctx) {
   ctx.router.add("GET", "/healthz", Scope::kPublic, [](Request&) -> awaitable<Response> {
     co_return json_response(200, {{"status", "ok"}});
@@ -72,6 +83,7 @@ void register_system_routes(Context& ctx) {
     r.content_type = "text/plain; version=0.0.4";
     r.body = ctx.metrics.render() + gauges_text(ctx);
     if (ctx.domains != nullptr) r.body += ctx.domains->metrics_text();
+    if (ctx.extra_metrics) r.body += ctx.extra_metrics();
     co_return r;
   };
   ctx.router.add("GET", "/metrics",

@@ -280,6 +280,11 @@ Schema::Schema() {
   S("domains.queries_per_second", Kind::kInt, int_v(1, 100000));
   S("domains.max_concurrent_checks", Kind::kInt, int_v(1, 1024));
   S("jobs.concurrency", Kind::kInt, int_v(1, 1024));
+  S("backup.interval_s", Kind::kInt,
+    int_v(0, 10LL * 365 * 86400, "must be 0 (off) or a duration in seconds"));
+  S("backup.dir", Kind::kString, string_v(true));
+  S("backup.keep", Kind::kInt, int_v(1, 100000));
+  S("backup.upload_command", Kind::kString, string_v(true));
 }
 
 json Schema::defaults() const { return json::parse(kDefaultConfigJson); }

@@ -68,6 +68,11 @@ TEST_SUITE("config") {
     CHECK(c.value().log_format == "text");
     CHECK(c.value().jobs_concurrency == 16);
     CHECK(c.value().certs_max_orders_in_flight == 4);
+    const auto& backup = c.value().effective["backup"];
+    CHECK(backup["interval_s"] == 0);  // periodic backup off
+    CHECK(backup["keep"] == 7);
+    CHECK(backup["dir"].is_null());  // app/: backups/ beside database.path
+    CHECK(backup["upload_command"].is_null());
     // No resolv.conf: the fallback resolver.
     REQUIRE(c.value().resolver_servers.size() == 1);
     CHECK(c.value().resolver_servers[0].str() == "127.0.0.1:53");
@@ -239,5 +244,22 @@ TEST_SUITE("config") {
     CHECK_FALSE(fc::config::parse_host_port("[::1]53"));
     CHECK_FALSE(fc::config::parse_host_port("127.0.0.1:"));
     CHECK_FALSE(fc::config::parse_host_port("127.0.0.1:-1"));
+  }
+
+  TEST_CASE("backup keys: set and validated") {
+    auto c = load(std::nullopt,
+                  {{"FLEETCOMMAND_BACKUP_INTERVAL_S", "3600"},
+                   {"FLEETCOMMAND_BACKUP_UPLOAD_COMMAND", "true"}},
+                  kNoResolv);
+    REQUIRE(c);
+    CHECK(c.value().effective["backup"]["interval_s"] == 3600);
+    CHECK(c.value().effective["backup"]["upload_command"] == "true");
+    for (const auto& [k, v] : Env{{"FLEETCOMMAND_BACKUP_KEEP", "0"},
+                                  {"FLEETCOMMAND_BACKUP_INTERVAL_S", "-1"},
+                                  {"FLEETCOMMAND_BACKUP_DIR", ""}}) {
+      auto bad = load(std::nullopt, {{k, v}}, kNoResolv);
+      REQUIRE_FALSE(bad);
+      CHECK(bad.error().detail.find("backup.") != std::string::npos);
+    }
   }
 }
