@@ -17,6 +17,7 @@ import unittest
 import yaml
 
 import fctest
+from kubernetes_edge import TraefikEdgeTest  # noqa: F401 (run by fctest.main)
 
 SRC = os.environ.get("FC_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 K8S = os.path.join(SRC, "deploy", "kubernetes")
