@@ -14,7 +14,7 @@
 
 #include "agent/detail/cli.hpp"
 #include "agent/detail/engine.hpp"
-#include "agent/detail/http_client.hpp"
+#include "agent/detail/health.hpp"
 #include "agent/detail/loop.hpp"
 #include "agent/detail/render.hpp"
 #include "agent/detail/sink.hpp"
@@ -71,6 +71,29 @@ Result<Template> load_template(const Options& o) {
   return tmpl;
 }
 
+// Ticks the loop's progress around every apply and delete: a region's first
+// snapshot may take many commands, and the loop is live while they finish.
+class ProgressSink final : public Sink {
+ public:
+  ProgressSink(std::unique_ptr<Sink> inner, AgentMetrics& m) : inner_(std::move(inner)), m_(m) {}
+  Status apply(const std::vector<RenderedObject>& objects) override {
+    m_.tick();
+    auto st = inner_->apply(objects);
+    m_.tick();
+    return st;
+  }
+  Status remove(const std::vector<ObjectRef>& refs) override {
+    m_.tick();
+    auto st = inner_->remove(refs);
+    m_.tick();
+    return st;
+  }
+
+ private:
+  std::unique_ptr<Sink> inner_;
+  AgentMetrics& m_;
+};
+
 std::unique_ptr<Sink> make_sink(const Options& o) {
   if (o.out_dir) return std::make_unique<DirSink>(*o.out_dir);
   return std::make_unique<CommandSink>(o.apply_command, o.delete_command,
@@ -91,25 +114,41 @@ int run(Options o) {
     std::cerr << "fleetcommand agent: --state-dir: " << st.error().detail << "\n";
     return kExitUsage;
   }
-  auto http = HttpClient::create(o.api_url, token.value(), o.ca_bundle);
+  client::ClientOptions copts;
+  copts.user_agent = "fleetcommand-agent/0.1";
+  copts.body_limit = 64ull << 20;  // a large region's snapshot
+  copts.ca_file = o.ca_bundle;
+  copts.ca_option = "--ca-bundle";
+  auto http = client::AsyncClient::create(o.api_url, token.value(), std::move(copts));
   if (!http) {
     std::cerr << "fleetcommand agent: " << http.error().detail << "\n";
     return kExitUsage;
   }
-  auto sink = make_sink(o);
+  AgentMetrics metrics;
+  ProgressSink sink(make_sink(o), metrics);
   ObserveMode mode;
   mode.observing = o.status_command.has_value();
   mode.unobserved_note = "written; not observed";  // --out without --status-command
   mode.failure_grace = std::chrono::seconds(o.failure_grace_s);
-  Engine engine(std::move(tmpl).value(), o.settings, *sink, mode);
+  Engine engine(std::move(tmpl).value(), o.settings, sink, mode);
   asio::io_context ctx;
-  Loop loop(o, engine, store, *http.value(), log);
+  Loop loop(o, engine, store, *http.value(), log, metrics);
+  std::optional<HealthServer> health;
+  if (o.health_listen) {
+    health.emplace(ctx, *o.health_listen, metrics,
+                   liveness_window(o.poll_wait_s, o.apply_timeout_s), log);
+    if (auto st = health->listen(); !st) {
+      std::cerr << "fleetcommand agent: --health-listen: " << st.error().detail << "\n";
+      return kExitUsage;
+    }
+  }
   asio::signal_set signals(ctx, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     log->info("stopping signal={}", sig);
     ctx.stop();
   });
+  metrics.tick();  // the loop starts now
   asio::co_spawn(ctx, loop.run(), [&](std::exception_ptr e) {
     if (e) {
       log->critical("agent loop stopped by an exception");

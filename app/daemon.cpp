@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "api/server.hpp"
 #include "app/app.hpp"
@@ -117,6 +118,7 @@ struct Daemon {
   awaitable<void> chores();
   awaitable<void> watchdog();
   void reload();
+  bool apply_live(const std::string& key, const config::Config& next);
 };
 
 awaitable<void> Daemon::startup() {
@@ -161,6 +163,32 @@ awaitable<void> Daemon::watchdog() {
   }
 }
 
+// One changed key applied to the running daemon: the log level, the API rate
+// limit and the domain verifier's pacing; false = needs a restart.
+bool Daemon::apply_live(const std::string& key, const config::Config& next) {
+  if (key == "log.level") {
+    spdlog::set_level(spdlog::level::from_str(next.log_level));
+    spdlog::default_logger()->set_level(spdlog::level::from_str(next.log_level));
+    return true;
+  }
+  if (key == "api.rate_limit.requests_per_second") {
+    api->set_rate_limit(next.api_rate_limit_rps);
+    return true;
+  }
+  static const std::set<std::string> kPacing = {
+      "domains.recheck_interval_s", "domains.verify_base_s", "domains.max_concurrent_checks",
+      "domains.queries_per_second"};
+  if (!kPacing.count(key) || !domains) return false;
+  live.domains_recheck_interval_s = next.domains_recheck_interval_s;
+  live.domains_verify_base_s = next.domains_verify_base_s;
+  live.domains_max_concurrent_checks = next.domains_max_concurrent_checks;
+  live.domains_queries_per_second = next.domains_queries_per_second;
+  domains->set_pacing({live.domains_recheck_interval_s, live.domains_verify_base_s,
+                       static_cast<int>(live.domains_max_concurrent_checks),
+                       static_cast<double>(live.domains_queries_per_second)});
+  return true;
+}
+
 // SIGHUP: re-reads the configuration (file and environment) and applies what
 // can change while running; every other changed key is named as needing a
 // restart, and a configuration that does not load changes nothing.
@@ -176,12 +204,7 @@ void Daemon::reload() {
   live.api_rate_limit_rps = next.value().api_rate_limit_rps;
   int applied = 0;
   for (const auto& key : config::changed_keys(live, next.value())) {
-    if (key == "log.level") {
-      spdlog::set_level(spdlog::level::from_str(next.value().log_level));
-      spdlog::default_logger()->set_level(spdlog::level::from_str(next.value().log_level));
-    } else if (key == "api.rate_limit.requests_per_second") {
-      api->set_rate_limit(next.value().api_rate_limit_rps);
-    } else {
+    if (!apply_live(key, next.value())) {
       spdlog::warn("setting changed but needs a restart key={}", key);
       continue;
     }

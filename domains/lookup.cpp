@@ -175,6 +175,15 @@ std::string Service::metrics_text() {
   o += "fleetcommand_domain_checks_due " + std::to_string(due ? due.value() : -1) + "\n";
   metric_head(o, "fleetcommand_domain_checks_in_flight", "Domain checks running now.", "gauge");
   o += "fleetcommand_domain_checks_in_flight " + std::to_string(i.in_flight.size()) + "\n";
+  // The pacing in force (domains.*; SIGHUP reloads it).
+  metric_head(o, "fleetcommand_domain_verifier_queries_per_second_limit",
+              "Query-rate cap per resolver (domains.queries_per_second).", "gauge");
+  o += "fleetcommand_domain_verifier_queries_per_second_limit " +
+       std::to_string(std::llround(i.o.queries_per_second)) + "\n";
+  metric_head(o, "fleetcommand_domain_verifier_concurrent_checks_limit",
+              "Domains checked at once at most (domains.max_concurrent_checks).", "gauge");
+  o += "fleetcommand_domain_verifier_concurrent_checks_limit " +
+       std::to_string(i.o.max_concurrent_checks) + "\n";
   return o;
 }
 

@@ -33,6 +33,18 @@ void Service::start() {
   });
 }
 
+void Service::set_pacing(const Pacing& p) {
+  auto& i = *impl_;
+  i.o.recheck_interval_s = p.recheck_interval_s;
+  i.o.verify_base_s = p.verify_base_s;
+  i.o.max_concurrent_checks = p.max_concurrent_checks;
+  if (p.queries_per_second != i.o.queries_per_second) {
+    i.o.queries_per_second = p.queries_per_second;
+    std::fill(i.buckets.begin(), i.buckets.end(), TokenBucket(query_rate(p.queries_per_second)));
+  }
+  i.wake.cancel();  // the loop recomputes its room and its sleep at once
+}
+
 void Service::stop() {
   impl_->stopping = true;
   impl_->wake.cancel();

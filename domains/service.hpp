@@ -67,6 +67,15 @@ struct Options {
   std::chrono::milliseconds resolver_timeout{2000};
 };
 
+// The verification pacing a SIGHUP reload may change (app/, docs/domains.md
+// "Verification and limits"): the rest of Options needs a restart.
+struct Pacing {
+  std::int64_t recheck_interval_s = 3600;
+  std::int64_t verify_base_s = 60;
+  int max_concurrent_checks = 8;
+  double queries_per_second = 50;
+};
+
 // Also what the scheduler (routed hostnames and certificates of an
 // assignment) and certs (a new certificate version) call back into.
 class Service final : public scheduler::AssignmentExtras, public certs::IssuedListener {
@@ -85,6 +94,9 @@ class Service final : public scheduler::AssignmentExtras, public certs::IssuedLi
   // most max_concurrent_checks at once, every lookup paced by the query cap.
   void start();
   void stop();
+  // Applies new pacing from now on: checks already running finish; backoffs
+  // already scheduled keep their time; a new query cap starts full buckets.
+  void set_pacing(const Pacing& p);
 
   // `viewer_ws`: "" for admins, else the tenant's workspace (others → 404).
   awaitable<Result<Domain>> claim(std::string workspace_id, std::string hostname,

@@ -39,9 +39,10 @@ const std::map<std::string, Handler>& value_options() {
   static const std::map<std::string, Handler> kOpts = {
       {"--api",
        [](Options& o, const std::string& v) -> Status {
-         BOOST_OUTCOME_TRY(u, parse_url(v));
+         auto u = client::parse_url(v);
+         if (!u) return usage_error("--api: " + u.error().detail);
          o.api = v;
-         o.api_url = std::move(u);
+         o.api_url = std::move(u).value();
          return ok();
        }},
       {"--token-file",
@@ -121,6 +122,12 @@ const std::map<std::string, Handler>& value_options() {
          o.failure_grace_s = n;
          return ok();
        }},
+      {"--health-listen",
+       [](Options& o, const std::string& v) -> Status {
+         BOOST_OUTCOME_TRY(a, parse_listen(v));
+         o.health_listen = std::move(a);
+         return ok();
+       }},
       {"--apply-timeout",
        [](Options& o, const std::string& v) -> Status {
          BOOST_OUTCOME_TRY(n, parse_int("--apply-timeout", v, 1, 86400));
@@ -145,42 +152,35 @@ Status check_required(const Options& o, bool apply_set, bool delete_set) {
 
 }  // namespace
 
-Result<Url> parse_url(std::string_view s) {
-  Url u;
-  if (s.rfind("http://", 0) == 0) {
-    s.remove_prefix(7);
-  } else if (s.rfind("https://", 0) == 0) {
-    u.tls = true;
-    s.remove_prefix(8);
-  } else {
-    return usage_error("--api: expected an http:// or https:// URL");
-  }
-  auto slash = s.find('/');
-  std::string_view authority = s.substr(0, slash);
-  if (slash != std::string_view::npos) u.base_path = std::string(s.substr(slash));
-  while (!u.base_path.empty() && u.base_path.back() == '/') u.base_path.pop_back();
+Result<ListenAddr> parse_listen(std::string_view s) {
+  auto bad = [&s](const std::string& why) -> Result<ListenAddr> {
+    return make_error(Code::kInvalidArgument, "--health-listen: " + why +
+                                                  " (expected HOST:PORT with an IP literal, e.g. "
+                                                  "127.0.0.1:9102 or [::]:9102), got '" +
+                                                  std::string(s) + "'");
+  };
+  ListenAddr a;
   std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) return usage_error("--api: unterminated IPv6 literal");
-    u.host = std::string(authority.substr(1, close - 1));
-    std::string_view rest = authority.substr(close + 1);
-    if (!rest.empty() && rest.front() != ':') return usage_error("--api: bad authority");
-    if (!rest.empty()) port = rest.substr(1);
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find(']');
+    if (close == std::string_view::npos || s.substr(close + 1, 1) != ":")
+      return bad("bad bracketed address");
+    a.host = std::string(s.substr(1, close - 1));
+    port = s.substr(close + 2);
   } else {
-    auto colon = authority.find(':');
-    u.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos) return bad("no port");
+    a.host = std::string(s.substr(0, colon));
+    if (a.host.find(':') != std::string::npos) return bad("an IPv6 address needs brackets");
+    port = s.substr(colon + 1);
   }
-  if (u.host.empty() || u.host.find('@') != std::string::npos)
-    return usage_error("--api: missing host");
-  if (port.empty()) {
-    u.port = u.tls ? "443" : "80";
-    return u;
-  }
-  BOOST_OUTCOME_TRY(p, parse_int("--api port", std::string(port), 1, 65535));
-  u.port = std::to_string(p);
-  return u;
+  if (a.host.empty()) return bad("no address");
+  int n = 0;
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+  if (ec != std::errc() || p != port.data() + port.size() || n < 1 || n > 65535)
+    return bad("the port is not in 1..65535");
+  a.port = static_cast<std::uint16_t>(n);
+  return a;
 }
 
 Result<Options> parse_args(const std::vector<std::string>& args) {
@@ -245,6 +245,8 @@ std::string usage() {
                            -l app.kubernetes.io/managed-by=fleetcommand -o json;
                          in --out mode nothing is observed unless given)
   --status-interval SECONDS  between observations of the cluster (default 10)
+  --health-listen ADDR   serve /healthz, /readyz and /metrics on ADDR (e.g. 127.0.0.1:9102,
+                         [::]:9102); off by default
   --failure-grace SECONDS  a pod waiting with ImagePullBackOff, CrashLoopBackOff, … this
                          long fails the rollout (default 60)
 )";

@@ -1,11 +1,13 @@
 // Command line of `fleetcommand agent` (docs/agent.md "Command line").
 #pragma once
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "client/client.hpp"
 #include "common/result.hpp"
 
 namespace fc::agent {
@@ -16,21 +18,20 @@ inline constexpr const char* kDefaultStatusCommand =
     "kubectl get deployments,pods --all-namespaces -l app.kubernetes.io/managed-by=fleetcommand "
     "-o json";
 
-struct Url {
-  bool tls = false;
-  std::string host;       // without brackets for IPv6 literals
-  std::string port;       // "80"/"443" when absent
-  std::string base_path;  // "" or "/prefix" (no trailing slash)
+// "127.0.0.1:9102", "[::]:9102", "[::1]:9102": an IP literal and a port
+// 1..65535 (no names: nothing to resolve before the probes work). Whether the
+// host is a valid IP address is checked when binding.
+struct ListenAddr {
+  std::string host;  // without brackets
+  std::uint16_t port = 0;
 };
-
-// http://host[:port][/path] or https://…; IPv6 literals in brackets.
-Result<Url> parse_url(std::string_view s);
+Result<ListenAddr> parse_listen(std::string_view s);
 
 struct Options {
   bool help = false;
   bool print_template = false;  // --print-template: the built-in template, then exit
   std::string api;
-  Url api_url;
+  client::Url api_url;
   std::string token_file;
   std::string state_dir;
   std::optional<std::string> out_dir;  // GitOps mode when set
@@ -47,8 +48,9 @@ struct Options {
   // Prints one List of Deployments and Pods; set by default in kubectl mode,
   // only when given in --out mode (else nothing is observed).
   std::optional<std::string> status_command;
-  int status_interval_s = 10;  // between observations, 1..3600
-  int failure_grace_s = 60;    // a pod waiting with a fatal reason this long fails
+  int status_interval_s = 10;               // between observations, 1..3600
+  int failure_grace_s = 60;                 // a pod waiting with a fatal reason this long fails
+  std::optional<ListenAddr> health_listen;  // /healthz, /readyz, /metrics; off when unset
 };
 
 // args excludes the program and the "agent" word. Errors are usage errors

@@ -1,6 +1,7 @@
 #include "agent/detail/loop.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -27,18 +28,29 @@ bool is_auth(const Error& e) { return e.code == Code::kUnauthorized || e.code ==
 
 }  // namespace
 
-std::chrono::milliseconds next_backoff(std::chrono::milliseconds prev,
-                                       std::chrono::milliseconds first,
-                                       std::chrono::milliseconds cap) {
-  if (prev.count() <= 0) return std::min(first, cap);
-  return std::min(prev * 2, cap);
+Loop::Loop(Options opts, Engine& engine, StateStore& store, client::AsyncClient& http,
+           std::shared_ptr<spdlog::logger> log, AgentMetrics& metrics)
+    : opts_(std::move(opts)),
+      engine_(engine),
+      store_(store),
+      http_(http),
+      log_(std::move(log)),
+      metrics_(metrics) {}
+
+void Loop::count_phases() {
+  metrics_.phases.clear();
+  for (const auto& [id, rec] : state_.workspaces)
+    ++metrics_.phases[std::string(proto::to_string(rec.observed.phase))];
 }
 
-Loop::Loop(Options opts, Engine& engine, StateStore& store, HttpClient& http,
-           std::shared_ptr<spdlog::logger> log)
-    : opts_(std::move(opts)), engine_(engine), store_(store), http_(http), log_(std::move(log)) {}
+void Loop::note_snapshot(const char* source, std::chrono::system_clock::time_point at) {
+  metrics_.snapshot_source = source;
+  metrics_.snapshot_at = at;
+  metrics_.revision = state_.revision;
+  count_phases();
+}
 
-Status Loop::check_http(const Result<HttpResponse>& r, const char* what) const {
+Status Loop::check_http(const Result<client::Response>& r, const char* what) const {
   if (!r) return r.error();
   unsigned s = r.value().status;
   if (s >= 200 && s < 300) return ok();
@@ -83,8 +95,14 @@ awaitable<Result<proto::AssignmentsResponse>> Loop::poll(std::int64_t since, int
   std::string path =
       "/v1/agent/assignments?since=" + std::to_string(since) + "&wait=" + std::to_string(wait_s);
   auto r = co_await http_.get(path, std::chrono::seconds(wait_s) + kPollMargin);
+  metrics_.tick();
   auto st = check_http(r, "assignments");
-  if (!st) co_return st.error();
+  if (!st) {
+    ++metrics_.polls_failed;
+    co_return st.error();
+  }
+  ++metrics_.polls_ok;
+  metrics_.last_poll_ok = std::chrono::system_clock::now();
   auto resp = proto::decode_body<proto::AssignmentsResponse>(r.value().body);
   if (!resp) co_return make_error(Code::kUnavailable, "assignments: " + resp.error().detail);
   co_return resp;
@@ -92,7 +110,8 @@ awaitable<Result<proto::AssignmentsResponse>> Loop::poll(std::int64_t since, int
 
 awaitable<Status> Loop::fetch_certificates(std::vector<proto::CertificateRef> refs) {
   for (const auto& ref : refs) {
-    auto r = co_await http_.get("/v1/agent/certificates/" + url_encode(ref.id), kRequestTimeout);
+    auto r =
+        co_await http_.get("/v1/agent/certificates/" + client::url_encode(ref.id), kRequestTimeout);
     auto st = check_http(r, "certificate");
     if (!st && st.error().code != Code::kNotFound && st.error().code != Code::kInvalidArgument) {
       co_return st;  // the control plane is unreachable: retry the whole round
@@ -127,6 +146,7 @@ awaitable<Status> Loop::report() {
     json body = rep;
     auto r = co_await http_.post("/v1/agent/status", body.dump(), kRequestTimeout);
     auto st = check_http(r, "status");
+    ++(st ? metrics_.reports_sent : metrics_.reports_failed);
     if (!st) co_return st;
     for (const auto& s : rep.workspaces) {
       auto it = pending_.find(s.workspace_id);
@@ -170,6 +190,9 @@ awaitable<Status> Loop::apply(proto::AssignmentsResponse resp) {
   auto& [statuses, saved] = *done;
   if (!saved) log_->error("state not saved error=\"{}\"", saved.error().detail);
   note(statuses);
+  for (const auto& st : statuses)
+    ++(st.phase == proto::Phase::kFailed ? metrics_.applies_failed : metrics_.applies_ok);
+  note_snapshot("fetched", std::chrono::system_clock::now());
   applied_any_ = applied_any_ || !statuses.empty();
   drop_unused_certificates();
   co_return ok();
@@ -219,6 +242,8 @@ awaitable<void> Loop::observe_cluster() {
     return {std::move(changed), std::move(saved)};
   };
   auto done = co_await offload(pool_, std::move(work));
+  metrics_.tick();
+  ++metrics_.observation_rounds;
   auto& [changed, saved] = *done;
   if (!saved) log_->error("state not saved error=\"{}\"", saved.error().detail);
   if (!changed) {
@@ -226,6 +251,7 @@ awaitable<void> Loop::observe_cluster() {
     co_return;
   }
   note(changed.value());
+  count_phases();
 }
 
 awaitable<Status> Loop::round() {
@@ -261,6 +287,12 @@ void Loop::restore() {
   for (const auto& [id, rec] : state_.workspaces) {
     if (rec.observed.generation > 0) pending_[id] = rec.observed;  // re-report after a restart
   }
+  metrics_.tick();
+  if (state_.revision <= 0) return;  // a first start: no snapshot until the first poll
+  std::error_code ec;
+  auto mtime = std::filesystem::last_write_time(store_.state_path(), ec);
+  auto at = ec ? std::chrono::system_clock::now() : std::chrono::file_clock::to_sys(mtime);
+  note_snapshot("restored", std::chrono::time_point_cast<std::chrono::system_clock::duration>(at));
 }
 
 awaitable<void> Loop::run() {
@@ -277,6 +309,7 @@ awaitable<void> Loop::run() {
   }
   std::chrono::milliseconds delay{0};
   for (;;) {
+    metrics_.tick();
     auto st = co_await round();
     if (opts_.once) {
       if (!st) log_->error("sync round failed error=\"{}\"", st.error().detail);
@@ -288,8 +321,8 @@ awaitable<void> Loop::run() {
       continue;
     }
     bool auth = is_auth(st.error());
-    delay = auth ? next_backoff(delay, kAuthBackoffFirst, kAuthBackoffCap)
-                 : next_backoff(delay, kBackoffFirst, kBackoffCap);
+    delay = auth ? client::next_backoff(delay, kAuthBackoffFirst, kAuthBackoffCap)
+                 : client::next_backoff(delay, kBackoffFirst, kBackoffCap);
     auto level = auth ? spdlog::level::err : spdlog::level::warn;
     log_->log(level, "control plane round failed error=\"{}\" retry_in_ms={}", st.error().detail,
               delay.count());

@@ -10,21 +10,19 @@
 
 #include "agent/detail/cli.hpp"
 #include "agent/detail/engine.hpp"
-#include "agent/detail/http_client.hpp"
+#include "agent/detail/health.hpp"
 #include "agent/detail/state.hpp"
+#include "client/async.hpp"
 #include "common/asio.hpp"
 
 namespace fc::agent {
 
-// Next delay of an exponential backoff: doubles from `first`, capped at `cap`.
-std::chrono::milliseconds next_backoff(std::chrono::milliseconds prev,
-                                       std::chrono::milliseconds first,
-                                       std::chrono::milliseconds cap);
-
 class Loop {
  public:
-  Loop(Options opts, Engine& engine, StateStore& store, HttpClient& http,
-       std::shared_ptr<spdlog::logger> log);
+  // `metrics` is written by the loop (on the I/O thread) and read by the
+  // health listener.
+  Loop(Options opts, Engine& engine, StateStore& store, client::AsyncClient& http,
+       std::shared_ptr<spdlog::logger> log, AgentMetrics& metrics);
   // Waits for an apply still running on the pool: it uses state_ and certs_,
   // which are destroyed after this body (seen by ASan as a heap-use-after-free
   // when SIGTERM arrived during an apply).
@@ -47,15 +45,18 @@ class Loop {
   awaitable<void> observe_cluster();
   void note(const std::vector<proto::WorkspaceStatus>& statuses);  // log + queue for report
   awaitable<void> sleep(std::chrono::milliseconds d);
-  Status check_http(const Result<HttpResponse>& r, const char* what) const;
+  Status check_http(const Result<client::Response>& r, const char* what) const;
   void drop_unused_certificates();
   void restore();  // state, certificate cache, statuses to re-report
+  void count_phases();
+  void note_snapshot(const char* source, std::chrono::system_clock::time_point at);
 
   Options opts_;
   Engine& engine_;
   StateStore& store_;
-  HttpClient& http_;
+  client::AsyncClient& http_;
   std::shared_ptr<spdlog::logger> log_;
+  AgentMetrics& metrics_;
   asio::thread_pool pool_{1};  // blocking work: apply commands, fsync
   AgentState state_;
   CertCache certs_;

@@ -86,6 +86,46 @@ Result<std::string> render_string(const std::string& s, const Chain& chain) {
 
 Result<json> render_node(const json& node, Chain& chain);
 
+// {"$merge": "VAR"} in an object: VAR holds a JSON object of string values
+// (empty: none) whose members are added as literal strings (not expanded);
+// the template's own members win, so a variable cannot replace, say, the
+// generation annotation the observer reads.
+Status render_merge(const json& name, const Chain& chain, json& out) {
+  if (!name.is_string()) return make_error(Code::kInvalidArgument, "$merge needs a variable name");
+  const std::string* v = lookup_var(chain, name.get<std::string>());
+  if (v == nullptr)
+    return make_error(Code::kInvalidArgument, "unknown variable '" + name.get<std::string>() + "'");
+  if (trim(*v).empty()) return ok();
+  auto bad = [&name]() {
+    return make_error(Code::kInvalidArgument, "variable '" + name.get<std::string>() +
+                                                  "' must be a JSON object of strings ($merge)");
+  };
+  json m = json::parse(*v, nullptr, false);
+  if (m.is_discarded() || !m.is_object()) return bad();
+  for (const auto& [k, val] : m.items()) {
+    if (!val.is_string()) return bad();
+    if (!out.contains(k)) out[k] = val;
+  }
+  return ok();
+}
+
+// An object: members rendered, "$merge" applied last. A member that is an
+// object made only of "$merge" and renders empty is left out (annotations
+// with nothing to add do not appear at all).
+Result<json> render_object(const json& node, Chain& chain) {
+  json out = json::object();
+  for (const auto& [k, v] : node.items()) {
+    if (k == "$merge") continue;
+    BOOST_OUTCOME_TRY(r, render_node(v, chain));
+    bool merge_only = v.is_object() && v.size() == 1 && v.contains("$merge");
+    if (merge_only && r.empty()) continue;
+    out[k] = std::move(r);
+  }
+  if (!node.contains("$merge")) return out;
+  BOOST_OUTCOME_TRY(render_merge(node["$merge"], chain, out));
+  return out;
+}
+
 Status render_array(const json& node, Chain& chain, json& out) {
   out = json::array();
   for (const auto& e : node) {
@@ -127,14 +167,7 @@ Result<json> render_node(const json& node, Chain& chain) {
     BOOST_OUTCOME_TRY(render_array(node, chain, out));
     return out;
   }
-  if (node.is_object()) {
-    json out = json::object();
-    for (const auto& [k, v] : node.items()) {
-      BOOST_OUTCOME_TRY(r, render_node(v, chain));
-      out[k] = std::move(r);
-    }
-    return out;
-  }
+  if (node.is_object()) return render_object(node, chain);
   return node;  // numbers, booleans, null: unchanged
 }
 

@@ -14,6 +14,11 @@ const std::map<std::string, std::string>& builtin_defaults() {
       {"mongo_url", "mongodb://mongodb.fleet.svc.cluster.local:27017"},
       {"acme_responder_host", "fleetcommand-acme.fleet-system.svc.cluster.local"},
       {"acme_responder_port", "8081"},
+      // JSON objects of string values merged into the workspace Service's
+      // and the Ingress's annotations ($merge); empty = none (docs/deploy.md
+      // "The edge": Traefik sticky sessions and circuit breaker).
+      {"service_annotations", ""},
+      {"ingress_annotations", ""},
   };
   return kDefaults;
 }
@@ -63,7 +68,8 @@ const char* builtin_template_text() {
       "apiVersion": "v1", "kind": "Service",
       "metadata": {"name": "{{resource_name}}", "namespace": "{{namespace}}",
                    "labels": {"app.kubernetes.io/managed-by": "fleetcommand",
-                              "fleetcommand.io/workspace": "{{resource_name}}"}},
+                              "fleetcommand.io/workspace": "{{resource_name}}"},
+                   "annotations": {"$merge": "service_annotations"}},
       "spec": {"selector": {"fleetcommand.io/workspace": "{{resource_name}}"},
                "ports": [{"name": "http", "port": 80, "targetPort": "{{container_port|int}}"}]}
     },
@@ -79,7 +85,8 @@ const char* builtin_template_text() {
       "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
       "metadata": {"name": "{{resource_name}}", "namespace": "{{namespace}}",
                    "labels": {"app.kubernetes.io/managed-by": "fleetcommand",
-                              "fleetcommand.io/workspace": "{{resource_name}}"}},
+                              "fleetcommand.io/workspace": "{{resource_name}}"},
+                   "annotations": {"$merge": "ingress_annotations"}},
       "spec": {
         "ingressClassName": "{{ingress_class}}",
         "tls": [{"$each": "certificates", "item": {

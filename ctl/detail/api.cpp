@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "ctl/detail/http.hpp"
-
 namespace fc::ctl {
 
 using nlohmann::json;
@@ -12,24 +10,18 @@ namespace {
 
 std::string status_line(unsigned status) { return "HTTP " + std::to_string(status); }
 
-std::string problem_text(const json& p, unsigned status) {
-  std::string title = p.value("title", "");
-  std::string detail = p.value("detail", "");
-  std::string s = title.empty() ? status_line(status) : title + " (" + status_line(status) + ")";
-  bool has_fields = p.contains("errors") && p["errors"].is_array() && !p["errors"].empty();
+std::string problem_text(const client::Problem& p, unsigned status) {
+  std::string s =
+      p.title.empty() ? status_line(status) : p.title + " (" + status_line(status) + ")";
   // The detail of a 422 usually repeats its first field error: print that once.
-  bool repeats =
-      has_fields && p["errors"][0].is_object() &&
-      detail.find(p["errors"][0].value("message", std::string("\x01"))) != std::string::npos;
-  if (!detail.empty() && !repeats) s += ": " + detail;
-  if (has_fields) {
-    for (const auto& e : p["errors"]) {
-      if (!e.is_object()) continue;
-      s += "\n  " + e.value("field", std::string("(body)")) + ": " + e.value("message", "");
-    }
-  }
-  if (p.contains("regions") && p["regions"].is_array()) {
-    for (const auto& r : p["regions"]) {
+  bool repeats = !p.errors.empty() && !p.errors[0].message.empty() &&
+                 p.detail.find(p.errors[0].message) != std::string::npos;
+  if (!p.detail.empty() && !repeats) s += ": " + p.detail;
+  for (const auto& e : p.errors)
+    s += "\n  " + (e.field.empty() ? std::string("(body)") : e.field) + ": " + e.message;
+  const auto& doc = p.document;
+  if (doc.contains("regions") && doc["regions"].is_array()) {
+    for (const auto& r : doc["regions"]) {
       if (!r.is_object()) continue;
       s += "\n  region " + r.value("id", "?") + ": " + r.value("reason", "");
     }
@@ -54,10 +46,8 @@ Code code_for_status(unsigned s) {
 }  // namespace
 
 std::string describe_failure(const HttpResponse& r, const std::string& server) {
-  auto p = json::parse(r.body, nullptr, false);
-  bool problem =
-      !p.is_discarded() && p.is_object() && (p.contains("title") || p.contains("detail"));
-  std::string s = problem ? problem_text(p, r.status)
+  auto problem = client::decode_problem(r.body);
+  std::string s = problem ? problem_text(*problem, r.status)
                           : server + " answered " + status_line(r.status) +
                                 " without a problem document (is it a fleetcommand API server?)";
   if (r.status == 401)
@@ -85,12 +75,17 @@ Result<HttpResponse> Api::send(const std::string& method, const std::string& tar
                                const std::string& body, bool auth) {
   auto& client = auth ? http_ : anon_;
   if (!client) {
-    auto url = parse_url(target_.server);
+    auto url = client::parse_url(target_.server);
     if (!url)
       return make_error(Code::kInvalidArgument,
                         "bad server URL (from " + target_.source + "): " + url.error().detail);
-    BOOST_OUTCOME_TRY(c,
-                      HttpClient::create(url.value(), auth ? target_.token : "", target_.ca_file));
+    client::ClientOptions opts;
+    opts.user_agent = "fleetcommand-ctl/" FC_VERSION;
+    opts.body_limit = 256ull << 20;  // a whole zone or a large page
+    opts.ca_file = target_.ca_file;
+    opts.ca_option = "--ca-file";
+    BOOST_OUTCOME_TRY(
+        c, client::Client::create(url.value(), auth ? target_.token : "", std::move(opts)));
     client = std::move(c);
   }
   auto r = client->request(method, target, body, timeout_);
@@ -130,27 +125,8 @@ Result<json> Api::call(const std::string& method, const std::string& target,
 
 Result<std::vector<json>> Api::list(const std::string& path, const std::string& query,
                                     size_t limit) {
-  std::vector<json> items;
-  std::string cursor;
-  for (int page = 0; page < 100000; ++page) {
-    std::string q = query;
-    auto add = [&q](const std::string& kv) { q += (q.empty() ? "?" : "&") + kv; };
-    size_t want = limit ? std::min(chunk_, limit - items.size()) : chunk_;
-    add("limit=" + std::to_string(want));
-    if (!cursor.empty()) add("cursor=" + url_encode(cursor));
-    BOOST_OUTCOME_TRY(j, call("GET", path + q));
-    if (!j.is_object() || !j.contains("items") || !j["items"].is_array())
-      return make_error(Code::kParse, "GET " + path + " answered without an items list");
-    for (auto& it : j["items"]) items.push_back(std::move(it));
-    if (limit && items.size() >= limit) {
-      items.resize(limit);
-      break;
-    }
-    if (!j.contains("next_cursor") || !j["next_cursor"].is_string()) break;
-    cursor = j["next_cursor"].get<std::string>();
-    if (cursor.empty()) break;
-  }
-  return items;
+  auto page = [&](const std::string& q) { return call("GET", path + q); };
+  return client::paginate(page, "GET " + path, query, chunk_, limit);
 }
 
 }  // namespace fc::ctl

@@ -9,13 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "client/client.hpp"
 #include "common/result.hpp"
 #include "ctl/detail/config.hpp"
 
 namespace fc::ctl {
 
-class HttpClient;
-struct HttpResponse;
+using HttpResponse = client::Response;
 
 // The API major this ctl speaks, and what it sends in User-Agent.
 inline constexpr const char* kApiMajor = "v1";
@@ -52,8 +52,8 @@ class Api {
   Target target_;
   std::chrono::milliseconds timeout_;
   size_t chunk_;
-  std::unique_ptr<HttpClient> http_;
-  std::unique_ptr<HttpClient> anon_;
+  std::unique_ptr<client::Client> http_;
+  std::unique_ptr<client::Client> anon_;
   bool checked_ = false;
 };
 

@@ -2,8 +2,8 @@
 #include <filesystem>
 
 #include "CLI/CLI.hpp"
+#include "client/client.hpp"
 #include "ctl/detail/commands.hpp"
-#include "ctl/detail/http.hpp"
 
 namespace fc::ctl {
 
@@ -52,7 +52,7 @@ struct CtxSetOpts {
 int ctx_set(Env& env, const CtxSetOpts& o) {
   auto cfg = load_ctl_config(env.g.config_path);
   if (!cfg) return env.fail(cfg.error());
-  auto url = parse_url(o.server);
+  auto url = client::parse_url(o.server);
   if (!url) return env.usage("--server: " + url.error().detail);
   // Relative file names are stored absolute: ctl may run from anywhere later.
   auto absolute = [](const std::string& f) {

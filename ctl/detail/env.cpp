@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "client/client.hpp"
 #include "ctl/detail/commands.hpp"
-#include "ctl/detail/http.hpp"
 #include "ctl/detail/suggest.hpp"
 
 namespace fc::ctl {
@@ -179,7 +179,7 @@ void on_run(CLI::App* cmd, Env& env, std::function<int()> fn) {
   cmd->callback([&env, fn = std::move(fn)]() { env.action = fn; });
 }
 
-std::string path_escape(const std::string& s) { return url_encode(s); }
+std::string path_escape(const std::string& s) { return client::url_encode(s); }
 
 Error with_name_hint(Api& api, Error e, const std::string& list_path, const char* key,
                      const std::string& name, size_t scan) {

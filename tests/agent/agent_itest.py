@@ -194,7 +194,10 @@ class AgentOnceTest(fctest.DaemonTest):
         self.assertNotIn("A" * 43, r.stderr)  # never log the token
 
 
-class AgentStaticStabilityTest(unittest.TestCase):
+class DaemonAgentCase(unittest.TestCase):
+    """A fresh daemon per test, an agent stopped after it, and a daemon restart
+    on the same directory and ports."""
+
     def setUp(self):
         if not fctest.FC_BIN:
             raise unittest.SkipTest("FC_BIN not set")
@@ -215,6 +218,8 @@ class AgentStaticStabilityTest(unittest.TestCase):
         new.config = old.config
         self.d = new.start()
 
+
+class AgentStaticStabilityTest(DaemonAgentCase):
     def test_follows_changes_and_keeps_objects_while_control_plane_is_down(self):
         self.d.create_region("eu")
         token = self.d.agent_token("eu")

@@ -55,6 +55,7 @@ struct Harness {
   test::TempDir dir;
   Handler handler;
   std::vector<Seen> seen;
+  AgentMetrics metrics;
 
   fs::path out() const { return dir.path() / "out"; }
 
@@ -72,11 +73,11 @@ struct Harness {
     REQUIRE(store.init());
     DirSink sink(out());
     Engine engine(parse_template(builtin_template_text()).value(), {}, sink);
-    auto http = HttpClient::create(o.api_url, "fc_agt_secret", std::nullopt);
+    auto http = client::AsyncClient::create(o.api_url, "fc_agt_secret", {});
     REQUIRE(http);
     auto log = std::make_shared<spdlog::logger>("agent-test",
                                                 std::make_shared<spdlog::sinks::null_sink_mt>());
-    Loop loop(o, engine, store, *http.value(), log);
+    Loop loop(o, engine, store, *http.value(), log, metrics);
     asio::co_spawn(ctx, serve(acc, handler, seen), asio::detached);
     asio::co_spawn(ctx, loop.run(), [&](std::exception_ptr) { ctx.stop(); });
     ctx.run_for(20s);  // bounded; a --once round ends long before

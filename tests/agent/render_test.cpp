@@ -123,6 +123,52 @@ TEST_SUITE("agent") {
     CHECK_FALSE(render_builtin(a, {{"replicas", "three"}}));  // |int needs an integer
   }
 
+  TEST_CASE("edge annotations: none by default, merged from the two variables") {
+    auto plain = render_builtin(sample(), {});
+    REQUIRE(plain);
+    CHECK_FALSE(
+        find(plain.value(), "Ingress", "ws-01jdabc")->at("metadata").contains("annotations"));
+    CHECK_FALSE(
+        find(plain.value(), "Service", "ws-01jdabc")->at("metadata").contains("annotations"));
+    const std::string sticky =
+        R"({"traefik.ingress.kubernetes.io/service.sticky.cookie":"true",)"
+        R"("traefik.ingress.kubernetes.io/service.sticky.cookie.name":"fc_affinity"})";
+    const std::string breaker =
+        R"({"traefik.ingress.kubernetes.io/router.middlewares":"fleet-circuit-breaker@kubernetescrd",)"
+        R"( "note":"{{name}} stays literal"})";
+    auto objs = render_builtin(sample(),
+                               {{"service_annotations", sticky}, {"ingress_annotations", breaker}});
+    REQUIRE(objs);
+    const json& svc = find(objs.value(), "Service", "ws-01jdabc")->at("metadata")["annotations"];
+    CHECK(svc == json::parse(sticky));
+    const json& ing = find(objs.value(), "Ingress", "ws-01jdabc")->at("metadata")["annotations"];
+    CHECK(ing["traefik.ingress.kubernetes.io/router.middlewares"] ==
+          "fleet-circuit-breaker@kubernetescrd");
+    CHECK(ing["note"] == "{{name}} stays literal");
+    // Only the workspace Service: the ExternalName one to the responder keeps none.
+    CHECK_FALSE(
+        find(objs.value(), "Service", "ws-01jdabc-acme")->at("metadata").contains("annotations"));
+  }
+
+  TEST_CASE("$merge: the template's own members win; a bad value is a render error") {
+    auto tmpl = parse_template(R"({"objects":[{"apiVersion":"v1","kind":"ConfigMap",
+      "metadata":{"name":"c","annotations":{"mine":"{{name}}","$merge":"extra"}}}]})");
+    REQUIRE(tmpl);
+    Scope root;
+    root.vars = {{"name", "n"}, {"namespace", "fleet"}, {"extra", R"({"mine":"theirs","x":"1"})"}};
+    auto objs = render(tmpl.value(), root);
+    REQUIRE(objs);
+    CHECK(objs.value()[0].body["metadata"]["annotations"] == json{{"mine", "n"}, {"x", "1"}});
+    for (const char* bad : {"[1]", "{\"a\":1}", "not json", "{\"a\":{\"b\":\"c\"}}"}) {
+      CAPTURE(bad);
+      root.vars["extra"] = bad;
+      auto r = render(tmpl.value(), root);
+      REQUIRE_FALSE(r);
+      CHECK(r.error().detail == "variable 'extra' must be a JSON object of strings ($merge)");
+    }
+    CHECK_FALSE(render_builtin(sample(), {{"ingress_annotations", "{"}}));
+  }
+
   TEST_CASE("values with quotes, braces and placeholders cannot break the JSON") {
     auto a = sample();
     const std::string evil = R"(x", "kind": "ClusterRole"}, {"a": "{{name}} \u0000 ])";

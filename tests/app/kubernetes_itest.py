@@ -18,6 +18,7 @@ import unittest
 import yaml
 
 import fctest
+from kubernetes_edge import TraefikEdgeTest  # noqa: F401 (run by fctest.main)
 
 SRC = os.environ.get("FC_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 K8S = os.path.join(SRC, "deploy", "kubernetes")
@@ -108,8 +109,15 @@ class KubernetesManifestsTest(unittest.TestCase):
             self.assertIn("Egress", np["spec"]["policyTypes"])
             ports = {p["port"] for rule in np["spec"]["egress"] for p in rule["ports"]}
             self.assertEqual(ports, {443, 6443, 53}, "egress beyond control plane, API, DNS")
-            self.assertNotIn("ingress", np["spec"], "the agent accepts no connections")
+            self.assertIn("Ingress", np["spec"]["policyTypes"])
+            self.assertEqual([(p["protocol"], p["port"]) for rule in np["spec"]["ingress"]
+                              for p in rule["ports"]], [("TCP", 9102)],
+                             "ingress only to the health port")
+            for rule in np["spec"]["ingress"]:
+                self.assertEqual([f["namespaceSelector"]["matchLabels"] for f in rule["from"]],
+                                 [{"kubernetes.io/metadata.name": "monitoring"}])
             agent = next(o for o in self.rendered[d] if o["kind"] == "Deployment")
+            self.assert_agent_probes(d, agent)
             vols = {v["name"]: v for v in agent["spec"]["template"]["spec"]["volumes"]}
             self.assertEqual(vols["token"]["secret"]["secretName"], "fleetcommand-agent-token")
             self.assertIn("persistentVolumeClaim", vols["state"])
@@ -120,6 +128,19 @@ class KubernetesManifestsTest(unittest.TestCase):
             dns = next(o for o in self.rendered[d] if o["metadata"]["name"] == "fleetcommand-dns")
             self.assertEqual({(p["port"], p["protocol"]) for p in dns["spec"]["ports"]},
                              {(53, "UDP"), (53, "TCP")})
+
+    def assert_agent_probes(self, d, agent):
+        """HTTP probes on the port --health-listen binds, named `health`."""
+        c = agent["spec"]["template"]["spec"]["containers"][0]
+        ports = {p["name"]: p for p in c.get("ports", [])}
+        self.assertIn("health", ports, f"{d}: no containerPort named health")
+        listen = [a.split("=", 1)[1] for a in c["args"] if a.startswith("--health-listen=")]
+        self.assertEqual(len(listen), 1, f"{d}: --health-listen missing")
+        self.assertEqual(int(listen[0].rsplit(":", 1)[1]), ports["health"]["containerPort"], d)
+        for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+            self.assertIn(probe, c, f"{d}: {probe} missing")
+            self.assertNotIn("exec", c[probe], f"{d}: {probe} must be HTTP")
+            self.assertEqual(c[probe]["httpGet"], {"path": path, "port": "health"}, d)
 
     def test_agent_arguments_are_flags_the_agent_knows(self):
         usage = run(fctest.FC_BIN, "agent", "--help").stdout

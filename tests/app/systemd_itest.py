@@ -146,6 +146,10 @@ class NotifyAndReloadTest(unittest.TestCase):
         # needs a restart and says so; the daemon keeps its old address.
         self.d.config["log"] = {"level": "debug"}
         self.d.config["api"]["rate_limit"] = {"requests_per_second": 1}
+        # The domain verifier's pacing applies live too.
+        self.d.config["domains"] = {"queries_per_second": 7, "max_concurrent_checks": 3}
+        metrics = self.d.request("GET", "/metrics", auth=False).body.decode()
+        self.assertIn("fleetcommand_domain_verifier_queries_per_second_limit 50\n", metrics)
         old_port = self.d.api_port
         self.d.config["api"]["listen"] = f"127.0.0.1:{fctest.free_port()}"
         self.d.config_path()
@@ -156,7 +160,12 @@ class NotifyAndReloadTest(unittest.TestCase):
         self.assertIn("setting reloaded key=log.level", logs)
         self.assertIn("setting reloaded key=api.rate_limit.requests_per_second", logs)
         self.assertIn("setting changed but needs a restart key=api.listen", logs)
+        self.assertIn("setting reloaded key=domains.queries_per_second", logs)
+        self.assertIn("setting reloaded key=domains.max_concurrent_checks", logs)
         self.d.api_port = old_port
+        metrics = self.d.request("GET", "/metrics", auth=False).body.decode()
+        self.assertIn("fleetcommand_domain_verifier_queries_per_second_limit 7\n", metrics)
+        self.assertIn("fleetcommand_domain_verifier_concurrent_checks_limit 3\n", metrics)
         statuses = [self.d.request("GET", "/v1/regions").status for _ in range(3)]
         self.assertIn(429, statuses, statuses)
 

@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include "ctl/detail/commands.hpp"
-#include "ctl/detail/http.hpp"
 
 namespace fc::ctl {
 namespace {

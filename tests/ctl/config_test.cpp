@@ -8,8 +8,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "ctl/detail/http.hpp"
-
 namespace fc::ctl {
 namespace {
 
@@ -88,21 +86,6 @@ TEST_SUITE("ctl") {
     missing.server = "http://x";
     missing.token_file = "/nonexistent/token";
     CHECK_FALSE(resolve_target(missing, {}, {}));
-  }
-
-  TEST_CASE("server URLs") {
-    auto u = parse_url("https://fleet.example.com/api/");
-    REQUIRE(u);
-    CHECK(u.value().tls);
-    CHECK(u.value().port == "443");
-    CHECK(u.value().base_path == "/api");
-    u = parse_url("http://[::1]:8080");
-    REQUIRE(u);
-    CHECK(u.value().host == "::1");
-    CHECK(u.value().port == "8080");
-    CHECK_FALSE(parse_url("ftp://x"));
-    CHECK_FALSE(parse_url("http://:80"));
-    CHECK_FALSE(parse_url("http://x:port"));
   }
 }
 
