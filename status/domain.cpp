@@ -58,6 +58,12 @@ Condition ownership(const DomainFacts& f) {
     return make("OwnershipVerified", Truth::kTrue, "TxtFound",
                 "TXT " + txt + " holds the token (verification waits for routing)",
                 f.last_checked_at_ms, gen(f));
+  if (seg.find("found lookup failed") != std::string::npos) {
+    auto c = make("OwnershipVerified", Truth::kUnknown, "LookupFailed", seg,
+                  opt_ms(f.created_at_ms), gen(f));
+    c.fix = "make the DNS servers of " + f.hostname + " answer for " + txt + ", then " + create;
+    return c;
+  }
   const bool none = seg.ends_with("found none");
   auto c = make("OwnershipVerified", Truth::kFalse, none ? "TxtMissing" : "TxtMismatch", seg,
                 opt_ms(f.created_at_ms), gen(f));

@@ -289,12 +289,21 @@ TEST_SUITE("status") {
     CHECK(c.since_ms == kNow - 900'000);
   }
 
-  TEST_CASE("a wrong TXT value, and a domain not checked yet") {
+  TEST_CASE("a wrong TXT value, a failed lookup, and a domain not checked yet") {
     auto f = pending_domain();
     f.last_error = verifier_error({"", {"fc-verify=old"}}, {"", {"acme.fleet.test"}});
     auto c = first_failing(domain_conditions(f, Audience::kAdmin));
     CHECK(c.reason == "TxtMismatch");
     CHECK(c.fix->find("set TXT _fleetcommand.chat.example.com to the value fc-verify=abc") == 0);
+    f.last_error = verifier_error({"SERVFAIL", {}}, {"", {"acme.fleet.test"}});
+    c = first_failing(domain_conditions(f, Audience::kAdmin));
+    CHECK(c.status == Truth::kUnknown);
+    CHECK(c.reason == "LookupFailed");
+    CHECK(c.message.find("lookup failed (SERVFAIL)") != std::string::npos);
+    CHECK(c.fix ==
+          "make the DNS servers of chat.example.com answer for "
+          "_fleetcommand.chat.example.com, then create TXT "
+          "_fleetcommand.chat.example.com with value fc-verify=abc");
     f.last_checked_at_ms.reset();
     f.last_error.reset();
     c = first_failing(domain_conditions(f, Audience::kAdmin));
