@@ -217,8 +217,9 @@ class Service {
                                   std::chrono::milliseconds wait);
   void heartbeat(const std::string& region, const std::string& agent_id,
                  const std::string& version);
-  // An agent of `region` was served the log up to `revision` (the API calls
-  // it once per response). In memory; tick() persists it at most once a second.
+  // An agent of `region` holds the log up to `revision`: it asked for the
+  // changes after it (the API calls this with each poll's `since`). In
+  // memory; tick() persists it at most once a second.
   void fetched(const std::string& region, std::int64_t revision);
   // The delivery fact of `workspace_id`'s assignment in `region` (one read).
   Result<Delivery> delivery(const std::string& region, const std::string& workspace_id);
