@@ -34,6 +34,8 @@ Status Service::load() {
     recs.push_back(to_record(r));
     impl_->revisions[r.id] = r.revision;
   }
+  BOOST_OUTCOME_TRY(fetched, store::delivered_revisions(impl_->db.read()));
+  for (const auto& [region, rev] : fetched) impl_->delivered[region] = rev;
   return impl_->index.load(std::move(recs));
 }
 
@@ -197,6 +199,8 @@ awaitable<Status> Service::delete_region(std::string id) {
   impl_->index_updated(impl_->index.remove_region(id), "remove_region", id);
   impl_->revisions.erase(id);
   impl_->agents.erase(id);
+  impl_->delivered.erase(id);
+  impl_->delivered_dirty.erase(id);
   impl_->committed({{id, 0}});
   impl_->scope_removed(id, "");
   co_return ok();
@@ -259,6 +263,27 @@ void Service::heartbeat(const std::string& region, const std::string& agent_id,
   impl_->index_updated(impl_->index.record_heartbeat(region, now), "heartbeat", region);
   impl_->heartbeats_dirty[region] = impl_->now();
   impl_->agents[region][agent_id] = AgentSeen{agent_id, version, impl_->now()};
+}
+
+void Service::fetched(const std::string& region, std::int64_t revision) {
+  auto& cur = impl_->delivered[region];
+  if (revision <= cur) return;
+  cur = revision;
+  impl_->delivered_dirty[region] = revision;
+}
+
+Result<Delivery> Service::delivery(const std::string& region, const std::string& workspace_id) {
+  Delivery d;
+  BOOST_OUTCOME_TRY(row, store::assignment_row(impl_->db.read(), region, workspace_id));
+  if (row) {
+    d.assigned = true;
+    d.action = row->action;
+    d.revision = row->revision;
+    d.written_at = row->written_at;
+  }
+  auto it = impl_->delivered.find(region);
+  if (it != impl_->delivered.end()) d.delivered_revision = it->second;
+  return d;
 }
 
 const std::map<std::string, std::int64_t>& Service::phase_transitions() const {

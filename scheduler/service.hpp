@@ -140,6 +140,19 @@ struct WorkspaceStatus {
   std::string observed_phase;
 };
 
+// Whether an agent of a region fetched a workspace's current assignment
+// (status chains, docs/status.md "AssignmentDelivered"): the revision that
+// last changed the workspace's assignment row in `region`, when it was
+// written, and the highest revision an agent of the region has fetched.
+struct Delivery {
+  bool assigned = false;        // the region's log has a row for the workspace
+  std::string action;           // apply | delete
+  std::int64_t revision = 0;    // of that row
+  std::int64_t written_at = 0;  // unix ms; 0 for rows older than migration 0010
+  std::int64_t delivered_revision = 0;
+  bool delivered() const { return assigned && delivered_revision >= revision; }
+};
+
 // Runs inside the create transaction (idempotency records).
 using CreateHook = std::function<Status(storage::Conn&, const Workspace&)>;
 // Extra hostnames and certificate references of a workspace's `apply`
@@ -204,6 +217,13 @@ class Service {
                                   std::chrono::milliseconds wait);
   void heartbeat(const std::string& region, const std::string& agent_id,
                  const std::string& version);
+  // An agent of `region` holds the log up to `revision`: it asked for the
+  // changes after it (the API calls this with each poll's `since`). In
+  // memory; tick() persists it at most once a second.
+  void fetched(const std::string& region, std::int64_t revision);
+  // The delivery fact of `workspace_id`'s assignment in `region` (one read).
+  Result<Delivery> delivery(const std::string& region, const std::string& workspace_id);
+  std::int64_t heartbeat_timeout_s() const { return o_.heartbeat_timeout_s; }
   awaitable<Result<std::vector<ReportResult>>> report(std::string region,
                                                       std::vector<ReportItem> items);
   // Wakes every long-poll (shutdown).

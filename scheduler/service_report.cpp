@@ -199,18 +199,23 @@ awaitable<void> Service::Impl::compact_logs() {
 
 awaitable<void> Service::tick() {
   auto& i = *impl_;
-  if (!i.heartbeats_dirty.empty()) {
+  if (!i.heartbeats_dirty.empty() || !i.delivered_dirty.empty()) {
     auto dirty = std::move(i.heartbeats_dirty);
+    auto fetched = std::move(i.delivered_dirty);
     i.heartbeats_dirty.clear();
+    i.delivered_dirty.clear();
     auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
       for (const auto& [r, at] : dirty) {
         BOOST_OUTCOME_TRY(store::set_heartbeat(c, r, at));
       }
+      for (const auto& [r, rev] : fetched) {
+        BOOST_OUTCOME_TRY(store::set_delivered_revision(c, r, rev));
+      }
       return ok();
     });
     if (!st) {
-      detail::logger()->warn("persisting heartbeats failed regions={} reason={}", dirty.size(),
-                             st.error().detail);
+      detail::logger()->warn("persisting heartbeats failed regions={} delivered={} reason={}",
+                             dirty.size(), fetched.size(), st.error().detail);
     }
   }
   co_await i.advance_drains();

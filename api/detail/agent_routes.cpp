@@ -42,6 +42,10 @@ awaitable<Response> get_assignments(Context& ctx, Request& r) {
   const std::string region = r.principal->region;
   auto page = ctx.scheduler->assignments(region, *since);
   if (!page) co_return problem_from(page.error(), r.request_id);
+  // An agent asks since=REV only once it has received REV: the acknowledgement
+  // AssignmentDelivered reads (a response built for a poll whose agent has gone
+  // proves nothing). In memory; persisted at most once a second.
+  if (*since > 0) ctx.scheduler->fetched(region, *since);
   if (*since == 0 || !page.value().assignments.empty() || *wait == 0 || ctx.shutting_down)
     co_return page_json(page.value());
   co_await ctx.scheduler->wait_for_change(region, *since, std::chrono::seconds(*wait));

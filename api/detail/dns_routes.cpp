@@ -6,6 +6,7 @@
 #include <map>
 
 #include "api/detail/context.hpp"
+#include "api/detail/status_routes.hpp"
 #include "api/server.hpp"
 #include "dns/publisher.hpp"
 #include "dns/server.hpp"
@@ -151,6 +152,8 @@ awaitable<Response> zone_dump(Context& ctx, Request& r) {
 }
 
 }  // namespace
+
+Result<json> dns_records_at(Context& ctx, const dns::Name& name) { return records_at(ctx, name); }
 
 void register_dns_routes(Context& ctx) {
   ctx.router.add("GET", "/v1/dns/zone", Scope::kAdmin,

@@ -120,6 +120,16 @@ int wait_for(Env& env, const WaitSpec& w);
 
 std::string path_escape(const std::string& s);
 
+// `why` under `workspaces` or `domains` (why.cpp): GET …/status as a checklist.
+void add_why_command(CLI::App* resource, Env& env, bool domain);
+struct ChecklistStyle {
+  bool symbols = false;  // ✓/✗/? (a UTF-8 terminal with colour), else [ok]/[FAIL]/[?]
+  bool colour = false;
+};
+// The chain document as lines "  [ok] Type   message (since)", the fix under
+// the first step that is not ok; `now` in seconds since the epoch.
+std::string render_checklist(const nlohmann::json& doc, const ChecklistStyle& s, std::int64_t now);
+
 // A 404 for `name` gets "(did you mean …?)" from the names the list at
 // `list_path` holds (field `key`, at most `scan` items looked at); any other
 // error is returned unchanged.

@@ -188,7 +188,8 @@ std::vector<Column> domain_columns(const Env& env) {
 }
 
 void add_domain_commands(CLI::App& root, Env& env) {
-  auto* cmd = root.add_subcommand("domains", "Custom domains: list, get, add, check, delete, wait");
+  auto* cmd =
+      root.add_subcommand("domains", "Custom domains: list, get, add, check, delete, wait, why");
   cmd->alias("domain");
   cmd->require_subcommand(1);
   cmd->footer(
@@ -197,6 +198,7 @@ void add_domain_commands(CLI::App& root, Env& env) {
   add_dom_list_get(cmd, env);
   add_dom_mutations(cmd, env);
   add_dom_wait(cmd, env);
+  add_why_command(cmd, env, true);
 }
 
 }  // namespace fc::ctl

@@ -260,7 +260,8 @@ std::vector<Column> workspace_columns(const Env& env) {
 
 void add_workspace_commands(CLI::App& root, Env& env) {
   auto* cmd = root.add_subcommand(
-      "workspaces", "Workspaces: list, get, create, patch, migrate, delete, tenant-token, wait");
+      "workspaces",
+      "Workspaces: list, get, create, patch, migrate, delete, tenant-token, wait, why");
   cmd->alias("workspace")->alias("ws");
   cmd->require_subcommand(1);
   cmd->footer(
@@ -272,6 +273,7 @@ void add_workspace_commands(CLI::App& root, Env& env) {
   add_ws_patch_migrate(cmd, env);
   add_ws_delete_token(cmd, env);
   add_ws_wait(cmd, env);
+  add_why_command(cmd, env, false);
 }
 
 }  // namespace fc::ctl

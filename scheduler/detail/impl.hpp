@@ -31,6 +31,8 @@ struct Service::Impl {
   std::map<std::string, std::int64_t> revisions;  // committed revision per region
   std::map<std::string, std::set<asio::steady_timer*>> waiters;
   std::map<std::string, std::int64_t> heartbeats_dirty;
+  std::map<std::string, std::int64_t> delivered;        // highest revision fetched, per region
+  std::map<std::string, std::int64_t> delivered_dirty;  // not persisted yet
   std::map<std::string, std::map<std::string, AgentSeen>> agents;
   std::map<std::string, DrainProgress> drains;
   std::map<std::string, std::int64_t> transitions;  // by phase entered, counted after commit

@@ -47,6 +47,13 @@ Result<std::int64_t> append(storage::Conn& c, const std::string& region, const s
                             std::int64_t now);
 Result<std::vector<nlohmann::json>> assignments_after(storage::Conn& c, const std::string& region,
                                                       std::int64_t since, bool live_only);
+// The revision that last changed a workspace's assignment, and when.
+struct AssignmentRow {
+  std::int64_t revision = 0;
+  std::string action;
+  std::int64_t written_at = 0;
+};
+
 // What the log keeps: a tombstone goes only once it is at least `revisions`
 // behind the region's revision AND was written at or before `written_before_ms`.
 struct Retention {
@@ -59,6 +66,15 @@ Result<int> compact(storage::Conn& c, const std::string& region, const Retention
 Result<bool> compactable(storage::Conn& c, const std::string& region, const Retention& keep);
 Result<std::int64_t> min_revision(storage::Conn& c, const std::string& region);
 Status set_heartbeat(storage::Conn& c, const std::string& region, std::int64_t at);
+// The highest revision an agent of the region fetched (migration 0013): only
+// raised, never lowered.
+Status set_delivered_revision(storage::Conn& c, const std::string& region, std::int64_t rev);
+// Every region's delivered revision (Service::load).
+Result<std::vector<std::pair<std::string, std::int64_t>>> delivered_revisions(storage::Conn& c);
+// The workspace's assignment row in `region` (status chains): nullopt when
+// the region's log has none.
+Result<std::optional<AssignmentRow>> assignment_row(storage::Conn& c, const std::string& region,
+                                                    const std::string& workspace_id);
 
 // ---- store_views.cpp: what other components read, and fsck ----
 

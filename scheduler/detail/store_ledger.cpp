@@ -172,4 +172,31 @@ Status set_heartbeat(storage::Conn& c, const std::string& region, std::int64_t a
   return s.bind_all(region, at).run();
 }
 
+Status set_delivered_revision(storage::Conn& c, const std::string& region, std::int64_t rev) {
+  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE regions SET delivered_revision = "
+                                 "max(delivered_revision, ?2) WHERE id = ?1"));
+  return s.bind_all(region, rev).run();
+}
+
+Result<std::vector<std::pair<std::string, std::int64_t>>> delivered_revisions(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT id, delivered_revision FROM regions"));
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) break;
+    out.emplace_back(s.col_text(0), s.col_int(1));
+  }
+  return out;
+}
+
+Result<std::optional<AssignmentRow>> assignment_row(storage::Conn& c, const std::string& region,
+                                                    const std::string& workspace_id) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT revision, action, written_at FROM assignments "
+                                 "WHERE region = ?1 AND workspace_id = ?2"));
+  s.bind_all(region, workspace_id);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return std::optional<AssignmentRow>{};
+  return std::optional<AssignmentRow>{AssignmentRow{s.col_int(0), s.col_text(1), s.col_int(2)}};
+}
+
 }  // namespace fc::scheduler::store

@@ -123,6 +123,10 @@ class ContractTest(fctest.DaemonTest):
         self.ok(404, "GET", "/v1/domains/nope.contract.test")
         self.ok(202, "POST", "/v1/domains/chat.contract.test/check")
         self.ok(404, "POST", "/v1/domains/nope.contract.test/check")
+        self.ok(200, "GET", "/v1/domains/chat.contract.test/status")
+        self.ok(404, "GET", "/v1/domains/nope.contract.test/status")
+        self.ok(200, "GET", f"/v1/workspaces/{ws}/status")
+        self.ok(404, "GET", "/v1/workspaces/ws_nope/status")
         self.ok(204, "DELETE", "/v1/domains/chat.contract.test")
         self.ok(404, "DELETE", "/v1/domains/chat.contract.test")
 

@@ -475,7 +475,7 @@ http {{ access_log off; client_body_temp_path {root}; proxy_temp_path {root};
     def test_14_completion_and_version(self):
         script = self.ok("completion", "bash", server=False)
         prog = script + '\nCOMP_WORDS=(fleetcommand ctl wor); COMP_CWORD=2; _fleetcommand_ctl; echo "${COMPREPLY[@]}"\n' \
-            'COMP_WORDS=(fleetcommand ctl domains w); COMP_CWORD=3; _fleetcommand_ctl; echo "${COMPREPLY[@]}"\n' \
+            'COMP_WORDS=(fleetcommand ctl domains wa); COMP_CWORD=3; _fleetcommand_ctl; echo "${COMPREPLY[@]}"\n' \
             'COMP_WORDS=(fleetcommand ctl regions list --w); COMP_CWORD=4; _fleetcommand_ctl; echo "${COMPREPLY[@]}"\n'
         r = subprocess.run(["bash", "-c", prog], capture_output=True, text=True, timeout=20)
         self.assertEqual(r.stdout.split("\n")[:3], ["workspaces", "wait", "--watch"], r.stderr)
