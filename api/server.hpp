@@ -74,6 +74,9 @@ class Server;
 namespace fc::domains {
 class Service;
 }
+namespace fc::probes {
+class Service;
+}
 
 namespace fc::api {
 
@@ -100,6 +103,9 @@ class Service {
   void set_dns(dns::Server* server);
   // Custom domains behind /v1/domains; call before init() (detail/domain_routes.cpp).
   void set_domains(domains::Service* domains);
+  // Live checks: `live` on workspaces and domains, POST /v1/domains/{hostname}/probe
+  // and their /metrics series; call before init() (detail/domain_routes.cpp).
+  void set_probes(probes::Service* probes);
   // Binds both listeners; the error names the address.
   Status listen();
   void start();

@@ -2,6 +2,7 @@
 #include "api/detail/context.hpp"
 #include "common/clock.hpp"
 #include "domains/service.hpp"
+#include "probes/service.hpp"
 #include "scheduler/service.hpp"
 #include "storage/jobs.hpp"
 
@@ -72,6 +73,7 @@ void register_system_routes(Context& ctx) {
     r.content_type = "text/plain; version=0.0.4";
     r.body = ctx.metrics.render() + gauges_text(ctx);
     if (ctx.domains != nullptr) r.body += ctx.domains->metrics_text();
+    if (ctx.probes != nullptr) r.body += ctx.probes->metrics_text();
     co_return r;
   };
   ctx.router.add("GET", "/metrics",
