@@ -84,7 +84,7 @@ struct Config {
   // Live checks (probes/, docs/probes.md).
   bool probes_enabled = true;
   std::int64_t probes_interval_s = 60;             // between rounds, jittered ±10 %
-  std::int64_t probes_rate_per_s = 20;             // probes started per second, at most
+  std::int64_t probes_rate_per_s = 10;             // probes started per second, at most
   std::int64_t probes_per_region_concurrency = 4;  // probes in flight per region
   std::int64_t probes_timeout_ms = 5000;           // per step
   std::int64_t probes_https_port = 443;

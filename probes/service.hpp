@@ -26,7 +26,7 @@ namespace fc::probes {
 struct Options {
   bool enabled = true;
   std::int64_t interval_s = 60;
-  std::int64_t rate_per_s = 20;
+  std::int64_t rate_per_s = 10;
   std::int64_t per_region_concurrency = 4;
   std::int64_t timeout_ms = 5000;  // per step
   std::uint16_t https_port = 443;
