@@ -74,6 +74,9 @@ class Server;
 namespace fc::domains {
 class Service;
 }
+namespace fc::probes {
+class Service;
+}
 
 namespace fc::api {
 
@@ -103,6 +106,9 @@ class Service {
   // More series appended to /metrics (Prometheus text), e.g. the daemon's
   // periodic backup; called on the I/O thread (detail/system_routes.cpp).
   void set_extra_metrics(std::function<std::string()> fn);
+  // Live checks: `live` on workspaces and domains, POST /v1/domains/{hostname}/probe
+  // and their /metrics series; call before init() (detail/domain_routes.cpp).
+  void set_probes(probes::Service* probes);
   // Binds both listeners; the error names the address.
   Status listen();
   void start();

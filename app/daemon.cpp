@@ -22,6 +22,7 @@
 #include "common/ids.hpp"
 #include "dns/publisher.hpp"
 #include "domains/service.hpp"
+#include "probes/service.hpp"
 #include "scheduler/service.hpp"
 #include "storage/db.hpp"
 #include "storage/jobs.hpp"
@@ -101,6 +102,7 @@ struct Daemon {
   std::unique_ptr<certs::Service> certs;
   std::unique_ptr<domains::Service> domains;  // custom domains
   std::unique_ptr<PeriodicBackup> backup;     // backup.interval_s > 0
+  std::unique_ptr<probes::Service> probes;    // live checks
   asio::steady_timer ticker{io};
   asio::steady_timer watchdog_timer{io};
   bool stopping = false;
@@ -243,6 +245,7 @@ awaitable<void> Daemon::shutdown() {
   dns->stop();
   if (jobs) jobs->stop();
   if (domains) domains->stop();
+  if (probes) probes->stop();
   ticker.cancel();
   asio::steady_timer t(io);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
@@ -326,6 +329,21 @@ void wire_domains(Daemon& d) {
   d.domains->start();
 }
 
+std::unique_ptr<probes::Service> make_probes(Daemon& d) {
+  probes::Options o;
+  o.enabled = d.cfg.probes_enabled;
+  o.interval_s = d.cfg.probes_interval_s;
+  o.rate_per_s = d.cfg.probes_rate_per_s;
+  o.per_region_concurrency = d.cfg.probes_per_region_concurrency;
+  o.timeout_ms = d.cfg.probes_timeout_ms;
+  o.https_port = static_cast<std::uint16_t>(d.cfg.probes_https_port);
+  o.path = d.cfg.probes_path;
+  o.ca_bundle = d.cfg.probes_ca_bundle;
+  for (const auto& s : d.cfg.resolver_servers) o.resolvers.push_back(s.str());
+  o.zone = d.cfg.dns_zone;
+  return std::make_unique<probes::Service>(d.io, *d.db, d.clock, o);
+}
+
 // The database, the scheduler and the services the API serves.
 bool open_services(Daemon& d) {
   auto db = storage::Database::open({d.cfg.database_path});
@@ -346,6 +364,8 @@ bool open_services(Daemon& d) {
   d.api->set_domains(d.domains.get());
   d.backup = std::make_unique<PeriodicBackup>(d.cfg);
   d.api->set_extra_metrics([b = d.backup.get()] { return b->metrics_text(); });
+  d.probes = make_probes(d);
+  d.api->set_probes(d.probes.get());
   if (auto st = d.api->init(); !st) {
     spdlog::critical("startup failed reason={}", st.error().detail);
     return false;
@@ -400,6 +420,12 @@ int serve(const config::Config& cfg, const std::optional<std::string>& config_fi
     return kExitFailure;
   }
   wire_domains(d);
+  // After certs: the internal root is one of the probes' trust anchors.
+  if (auto st = d.probes->init(); !st) {
+    spdlog::critical("live checks not started reason={}", st.error().detail);
+    return kExitFailure;
+  }
+  d.probes->start();
   asio::signal_set signals(d.io, SIGINT, SIGTERM);
   signals.async_wait([&d](const boost::system::error_code& ec, int sig) {
     if (ec) return;

@@ -74,7 +74,8 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
 
 // The components' named loggers (each also creates its own on first use when
 // nothing registered it, as in unit tests).
-constexpr const char* kComponentLoggers[] = {"storage", "scheduler", "dns", "certs", "domains"};
+constexpr const char* kComponentLoggers[] = {"storage", "scheduler", "dns",
+                                             "certs",   "domains",   "probes"};
 
 }  // namespace
 

@@ -51,6 +51,15 @@ struct CertificateMaterial {
   std::string workspace_id;
 };
 
+// The current chain of an issued certificate, for the live checks (probes/):
+// the leaf a hostname must serve.
+struct IssuedChain {
+  std::string id;
+  std::int64_t version = 0;
+  std::vector<std::string> hostnames;
+  std::string chain_pem;  // leaf first
+};
+
 enum class ChallengePref { kHttp01, kDns01 };
 
 struct ServiceOptions {
@@ -110,6 +119,11 @@ class Service {
                                                    const std::string& workspace_id);
   // HTTP-01 key authorization for a token (read connection), kNotFound otherwise.
   static Result<std::string> http01_answer(storage::Conn& c, const std::string& token);
+  // Every certificate with a stored version (valid, renewing or expired),
+  // for the live checks (certs/probe_store.cpp).
+  static Result<std::vector<IssuedChain>> issued_chains(storage::Conn& c);
+  // The internal issuer's root certificate (PEM), "" before it was created.
+  static Result<std::string> internal_root_pem(storage::Conn& c);
   // Told after commit when a certificate version was stored (domains
   // delivers it to the workspace's assignment). `l` must outlive the service.
   void add_issued_listener(IssuedListener& l);

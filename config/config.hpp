@@ -81,6 +81,15 @@ struct Config {
   std::int64_t domains_queries_per_second = 50;  // the verifier's DNS query-rate cap (token bucket)
   std::int64_t domains_max_concurrent_checks = 8;  // domains checked at once
   std::int64_t jobs_concurrency = 0;
+  // Live checks (probes/, docs/probes.md).
+  bool probes_enabled = true;
+  std::int64_t probes_interval_s = 60;             // between rounds, jittered ±10 %
+  std::int64_t probes_rate_per_s = 10;             // probes started per second, at most
+  std::int64_t probes_per_region_concurrency = 4;  // probes in flight per region
+  std::int64_t probes_timeout_ms = 5000;           // per step
+  std::int64_t probes_https_port = 443;
+  std::string probes_path = "/api/info";
+  std::string probes_ca_bundle;  // "" = the system store; the internal root is always trusted
 
   nlohmann::json effective;  // every key with its effective value (secrets included)
 };

@@ -176,6 +176,11 @@ Result<std::vector<Domain>> Service::list(const std::string& workspace_id,
   return store::live_for_workspace(impl_->db.read(), w.value().id);
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> Service::active_hostnames(
+    storage::Conn& c) {
+  return store::active_hostnames(c);
+}
+
 Result<Domain> Service::get(const std::string& hostname, const std::string& viewer_ws) {
   return impl_->visible(hostname, viewer_ws);
 }

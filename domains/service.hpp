@@ -132,6 +132,10 @@ class Service final : public scheduler::AssignmentExtras, public certs::IssuedLi
                                   std::vector<std::string>& hostnames,
                                   std::vector<std::string>& withheld_cert_ids);
 
+  // (hostname, workspace id) of every `active` domain, for the live checks.
+  static Result<std::vector<std::pair<std::string, std::string>>> active_hostnames(
+      storage::Conn& c);
+
   struct Impl;
 
  private:

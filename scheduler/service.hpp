@@ -239,6 +239,8 @@ class Service {
   struct Published {
     std::string name;  // workspace name (the label under the zone)
     Ingress ingress;   // of the region DNS points at
+    std::string workspace_id;
+    std::string region;  // the region DNS points at (probes pace per region)
   };
   static Result<std::vector<Published>> published(storage::Conn& c);
   // The statuses of those of `ids` that exist (any order), in one query.

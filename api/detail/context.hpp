@@ -25,6 +25,9 @@ class Server;
 namespace fc::domains {
 class Service;
 }
+namespace fc::probes {
+class Service;
+}
 
 namespace fc::api::detail {
 
@@ -44,6 +47,7 @@ struct Context {
   domains::Service* domains = nullptr;  // custom domains (set by the daemon before init)
   // More /metrics series (the daemon's periodic backup), set before init.
   std::function<std::string()> extra_metrics;
+  probes::Service* probes = nullptr;    // live checks (set by the daemon before init)
   bool ready = false;
   bool shutting_down = false;
   RequestRateLimiter rate;  // per token
@@ -61,6 +65,8 @@ void register_acme_http_routes(Context& ctx);  // HTTP-01 answers on acme_router
 void register_dns_routes(Context& ctx);
 void register_domain_routes(Context& ctx);   // needs ctx.domains
 void register_openapi_routes(Context& ctx);  // /v1/openapi.json, /v1/docs
+// The `live` object of a hostname (workspace_routes.cpp).
+nlohmann::json live_json(Context& ctx, const std::string& hostname);
 
 // Idempotency-Key: the stored response for (scope, key), or a 409 when the
 // key was used with another body; nullopt when the key is new.

@@ -7,10 +7,12 @@
 #include "api/detail/json_in.hpp"
 #include "api/server.hpp"
 #include "domains/service.hpp"
+#include "probes/service.hpp"
 
 namespace fc::api {
 
 void Service::set_domains(domains::Service* d) { ctx_->domains = d; }
+void Service::set_probes(probes::Service* p) { ctx_->probes = p; }
 
 }  // namespace fc::api
 
@@ -50,10 +52,32 @@ awaitable<Response> list(Context& ctx, Request& r) {
   co_return json_response(200, {{"items", items}});
 }
 
+// The domain view with the hostname's latest live check.
+json domain_with_live(Context& ctx, const domains::Domain& d) {
+  json j = ctx.domains->view(d);
+  j["live"] = live_json(ctx, d.hostname);
+  return j;
+}
+
 awaitable<Response> get(Context& ctx, Request& r) {
   auto d = ctx.domains->get(r.params.at("hostname"), viewer(r));
   if (!d) co_return problem_from(d.error(), r.request_id);
-  co_return json_response(200, ctx.domains->view(d.value()));
+  co_return json_response(200, domain_with_live(ctx, d.value()));
+}
+
+// Probes the hostname now (whatever the domain's status) and answers with
+// the view carrying the new result.
+awaitable<Response> probe(Context& ctx, Request& r) {
+  auto d = ctx.domains->get(r.params.at("hostname"), viewer(r));
+  if (!d) co_return problem_from(d.error(), r.request_id);
+  if (ctx.probes == nullptr)
+    co_return problem_from(make_error(Code::kUnavailable, "live checks are not running"),
+                           r.request_id);
+  auto res = co_await ctx.probes->probe_now(d.value().hostname, d.value().workspace_id);
+  if (!res) co_return problem_from(res.error(), r.request_id);
+  json j = ctx.domains->view(d.value());
+  j["live"] = probes::Service::view(res.value());
+  co_return json_response(200, j);
 }
 
 awaitable<Response> check(Context& ctx, Request& r) {
@@ -83,6 +107,8 @@ void register_domain_routes(Context& ctx) {
          [c](Request& r) { return get(*c, r); });
   rt.add("POST", "/v1/domains/{hostname}/check", Scope::kAdminOrTenant,
          [c](Request& r) { return check(*c, r); });
+  rt.add("POST", "/v1/domains/{hostname}/probe", Scope::kAdminOrTenant,
+         [c](Request& r) { return probe(*c, r); });
   rt.add("DELETE", "/v1/domains/{hostname}", Scope::kAdminOrTenant,
          [c](Request& r) { return remove(*c, r); });
 }

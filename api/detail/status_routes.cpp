@@ -10,6 +10,7 @@
 #include "certs/service.hpp"
 #include "dns/codec.hpp"
 #include "domains/service.hpp"
+#include "probes/probe.hpp"
 #include "scheduler/service.hpp"
 #include "status/status.hpp"
 
@@ -149,6 +150,17 @@ void copy_domain(const domains::Domain& d, status::DomainFacts& f) {
   f.created_at_ms = d.created_at;
 }
 
+// The hostname's latest live check (probes/), nullopt before its first probe
+// or without the live checks: Live is then Unknown/NotProbed.
+std::optional<status::LiveFact> live_fact(Context& ctx, const std::string& hostname) {
+  if (ctx.probes == nullptr) return std::nullopt;
+  auto r = probes::latest(ctx.db.read(), hostname);
+  if (!r || !r.value()) return std::nullopt;
+  const auto& l = *r.value();
+  return status::LiveFact{probes::status_name(l.status), probes::step_name(l.step), l.detail,
+                          l.checked_at};
+}
+
 awaitable<Response> domain_status(Context& ctx, Request& r) {
   const std::string viewer =
       r.principal->kind == TokenKind::kTenant ? r.principal->workspace_id : "";
@@ -167,7 +179,7 @@ awaitable<Response> domain_status(Context& ctx, Request& r) {
   auto wf = workspace_facts(ctx, w.value());
   if (!wf) co_return problem_from(wf.error(), r.request_id);
   f.workspace = std::move(wf.value());
-  f.live = std::nullopt;  // the probes component (#18 §3) fills it once merged
+  f.live = live_fact(ctx, d.value().hostname);
   auto chain = status::domain_conditions(f, audience_of(r));
   co_return json_response(200, {{"hostname", d.value().hostname},
                                 {"workspace_id", d.value().workspace_id},

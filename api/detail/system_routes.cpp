@@ -3,6 +3,7 @@
 #include "api/server.hpp"
 #include "common/clock.hpp"
 #include "domains/service.hpp"
+#include "probes/service.hpp"
 #include "scheduler/service.hpp"
 #include "storage/jobs.hpp"
 
@@ -84,6 +85,7 @@ void register_system_routes(Context& ctx) {
     r.body = ctx.metrics.render() + gauges_text(ctx);
     if (ctx.domains != nullptr) r.body += ctx.domains->metrics_text();
     if (ctx.extra_metrics) r.body += ctx.extra_metrics();
+    if (ctx.probes != nullptr) r.body += ctx.probes->metrics_text();
     co_return r;
   };
   ctx.router.add("GET", "/metrics",

@@ -4,6 +4,7 @@
 #include "api/detail/context.hpp"
 #include "api/detail/json_in.hpp"
 #include "api/detail/paging.hpp"
+#include "probes/service.hpp"
 #include "scheduler/service.hpp"
 
 namespace fc::api::detail {
@@ -35,6 +36,13 @@ json workspace_json(Context& ctx, const sch::Workspace& w) {
       {"updated_at", format_rfc3339(w.updated_at)}};
   if (w.target_region) j["target_region"] = *w.target_region;
   return j;
+}
+
+// The hostname's latest live check (API.md "Live checks"); {status: unknown}
+// before the first probe or without the live checks.
+json live_json(Context& ctx, const std::string& hostname) {
+  if (ctx.probes == nullptr) return probes::Service::view(std::nullopt);
+  return ctx.probes->view_of(hostname);
 }
 
 namespace {
@@ -215,7 +223,9 @@ void register_workspace_routes(Context& ctx) {
          [&ctx](Request& r) -> awaitable<Response> {
            auto w = visible_workspace(ctx, r);
            if (!w) co_return problem_from(w.error(), r.request_id);
-           co_return json_response(200, workspace_json(ctx, w.value()));
+           json j = workspace_json(ctx, w.value());
+           j["live"] = live_json(ctx, j["hostname"].get<std::string>());
+           co_return json_response(200, j);
          });
   rt.add("PATCH", "/v1/workspaces/{id}", Scope::kAdmin,
          [&ctx](Request& r) { return patch_workspace(ctx, r); });

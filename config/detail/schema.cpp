@@ -85,6 +85,20 @@ Validator duration_v() {
   return int_v(1, 10LL * 365 * 86400, "must be a duration in seconds, at least 1");
 }
 
+// An origin-form request target (RFC 9112 §3.2.1): starts with '/', no
+// spaces or control characters (probes.path).
+Validator url_path_v() {
+  return [](const json& v) -> std::string {
+    if (!v.is_string() || v.get<std::string>().rfind('/', 0) != 0)
+      return "must be a path starting with /";
+    for (char ch : v.get<std::string>()) {
+      if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f)
+        return "must not contain spaces or control characters";
+    }
+    return "";
+  };
+}
+
 Validator bool_v() {
   return [](const json& v) -> std::string { return v.is_boolean() ? "" : "must be true or false"; };
 }
@@ -285,6 +299,14 @@ Schema::Schema() {
   S("backup.dir", Kind::kString, string_v(true));
   S("backup.keep", Kind::kInt, int_v(1, 100000));
   S("backup.upload_command", Kind::kString, string_v(true));
+  S("probes.enabled", Kind::kBool, bool_v());
+  S("probes.interval_s", Kind::kInt, int_v(1, 86400, "must be from 1 to 86400 seconds"));
+  S("probes.rate_per_s", Kind::kInt, int_v(1, 10000));
+  S("probes.per_region_concurrency", Kind::kInt, int_v(1, 1024));
+  S("probes.timeout_ms", Kind::kInt, int_v(100, 60000, "must be from 100 to 60000 milliseconds"));
+  S("probes.https_port", Kind::kInt, int_v(1, 65535));
+  S("probes.path", Kind::kString, url_path_v());
+  S("probes.ca_bundle", Kind::kString, string_v(true));
 }
 
 json Schema::defaults() const { return json::parse(kDefaultConfigJson); }

@@ -112,6 +112,15 @@ Result<Config> to_config(const json& t) {
   c.domains_queries_per_second = d["queries_per_second"].get<std::int64_t>();
   c.domains_max_concurrent_checks = d["max_concurrent_checks"].get<std::int64_t>();
   c.jobs_concurrency = t["jobs"]["concurrency"].get<std::int64_t>();
+  const json& p = t["probes"];
+  c.probes_enabled = p["enabled"].get<bool>();
+  c.probes_interval_s = p["interval_s"].get<std::int64_t>();
+  c.probes_rate_per_s = p["rate_per_s"].get<std::int64_t>();
+  c.probes_per_region_concurrency = p["per_region_concurrency"].get<std::int64_t>();
+  c.probes_timeout_ms = p["timeout_ms"].get<std::int64_t>();
+  c.probes_https_port = p["https_port"].get<std::int64_t>();
+  c.probes_path = p["path"].get<std::string>();
+  c.probes_ca_bundle = opt_string(p["ca_bundle"]);
   c.effective = t;
   return c;
 }

@@ -142,6 +142,18 @@ Result<std::vector<std::string>> live_workspace_ids(storage::Conn& c) {
   }
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> active_hostnames(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(s,
+                    c.prepare("SELECT hostname, workspace_id FROM domains"
+                              " WHERE status = 'active' AND deleted_at IS NULL ORDER BY hostname"));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(more, s.step());
+    if (!more) return out;
+    out.emplace_back(s.col_text(0), s.col_text(1));
+  }
+}
+
 Result<std::vector<Domain>> with_certificate(storage::Conn& c, const std::string& cert_id) {
   return query(c, "WHERE certificate_id = ?1 AND deleted_at IS NULL", cert_id);
 }

@@ -34,6 +34,8 @@ Result<std::vector<Domain>> reservations(storage::Conn& c, const std::string& ho
 Result<std::vector<Domain>> issuing_with_generation(storage::Conn& c);
 // The workspaces that hold live claims, each once.
 Result<std::vector<std::string>> live_workspace_ids(storage::Conn& c);
+// (hostname, workspace id) of every active domain (the live checks probe them).
+Result<std::vector<std::pair<std::string, std::string>>> active_hostnames(storage::Conn& c);
 // Live claims holding a certificate id.
 Result<std::vector<Domain>> with_certificate(storage::Conn& c, const std::string& cert_id);
 // Removes reservations that ended.

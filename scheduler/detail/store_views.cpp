@@ -23,7 +23,7 @@ Result<IdPairs> id_pairs(storage::Conn& c, std::string_view sql) {
 }  // namespace
 
 Result<std::vector<Service::Published>> published(storage::Conn& c) {
-  BOOST_OUTCOME_TRY(s, c.prepare("SELECT w.name, r.ingress FROM workspaces w"
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT w.name, r.ingress, w.id, r.id FROM workspaces w"
                                  " JOIN regions r ON r.id = w.dns_region"
                                  " WHERE w.dns_region IS NOT NULL ORDER BY w.name"));
   std::vector<Service::Published> out;
@@ -31,7 +31,8 @@ Result<std::vector<Service::Published>> published(storage::Conn& c) {
     BOOST_OUTCOME_TRY(row, s.step());
     if (!row) return out;
     Ingress ingress = ingress_from(json::parse(s.col_text(1), nullptr, false));
-    out.push_back(Service::Published{s.col_text(0), std::move(ingress)});
+    out.push_back(
+        Service::Published{s.col_text(0), std::move(ingress), s.col_text(2), s.col_text(3)});
   }
 }
 

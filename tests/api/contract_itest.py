@@ -19,6 +19,11 @@ BIG = {"X-Filler": "a" * 20000}  # over the 16 KiB header limit: 431 before rout
 
 
 class ContractTest(fctest.DaemonTest):
+    # POST /v1/domains/{hostname}/probe resolves through resolver.servers: a
+    # loopback port where nothing answers, so the probe fails at `dns` fast.
+    CONFIG = {"resolver": {"servers": [f"127.0.0.1:{fctest.free_port(fctest.socket.SOCK_DGRAM)}"]},
+              "probes": {"enabled": False, "timeout_ms": 300}}
+
     @classmethod
     def setUpClass(cls):
         if not os.environ.get("FC_OPENAPI_JSON"):
@@ -127,6 +132,11 @@ class ContractTest(fctest.DaemonTest):
         self.ok(404, "GET", "/v1/domains/nope.contract.test/status")
         self.ok(200, "GET", f"/v1/workspaces/{ws}/status")
         self.ok(404, "GET", "/v1/workspaces/ws_nope/status")
+        r = self.ok(200, "POST", "/v1/domains/chat.contract.test/probe")
+        self.assertEqual(r.json()["live"]["status"], "failing")
+        self.assertEqual(r.json()["live"]["step"], "dns")
+        self.assertEqual(self.ok(200, "GET", "/v1/domains/chat.contract.test").json()["live"]["step"], "dns")
+        self.ok(404, "POST", "/v1/domains/nope.contract.test/probe")
         self.ok(204, "DELETE", "/v1/domains/chat.contract.test")
         self.ok(404, "DELETE", "/v1/domains/chat.contract.test")
 

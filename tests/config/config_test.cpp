@@ -73,6 +73,11 @@ TEST_SUITE("config") {
     CHECK(backup["keep"] == 7);
     CHECK(backup["dir"].is_null());  // app/: backups/ beside database.path
     CHECK(backup["upload_command"].is_null());
+    CHECK(c.value().probes_enabled);
+    CHECK(c.value().probes_interval_s == 60);
+    CHECK(c.value().probes_https_port == 443);
+    CHECK(c.value().probes_path == "/api/info");
+    CHECK(c.value().probes_ca_bundle.empty());
     // No resolv.conf: the fallback resolver.
     REQUIRE(c.value().resolver_servers.size() == 1);
     CHECK(c.value().resolver_servers[0].str() == "127.0.0.1:53");
@@ -101,6 +106,16 @@ TEST_SUITE("config") {
         {R"({"api":{"metrics_require_admin":"yes"}})", "api.metrics_require_admin",
          "true or false"},
         {R"({"log":{"level":"loud"}})", "log.level", "one of"},
+        {R"({"probes":{"enabled":"yes"}})", "probes.enabled", "true or false"},
+        {R"({"probes":{"interval_s":0}})", "probes.interval_s", "from 1 to 86400"},
+        {R"({"probes":{"rate_per_s":0}})", "probes.rate_per_s", "between 1 and 10000"},
+        {R"({"probes":{"per_region_concurrency":2000}})", "probes.per_region_concurrency",
+         "between 1 and 1024"},
+        {R"({"probes":{"timeout_ms":10}})", "probes.timeout_ms", "from 100 to 60000"},
+        {R"({"probes":{"https_port":70000}})", "probes.https_port", "between 1 and 65535"},
+        {R"({"probes":{"path":"api/info"}})", "probes.path", "starting with /"},
+        {R"({"probes":{"path":"/a b"}})", "probes.path", "spaces"},
+        {R"({"probes":{"ca_bundle":""}})", "probes.ca_bundle", "non-empty string"},
         {R"({"log":{"format":"xml"}})", "log.format", "text, json"},
         {R"({"dns":{"zone":"bad zone"}})", "dns.zone", "DNS name"},
         {R"({"dns":{"axfr_allow":["10.0.0.0/33"]}})", "dns.axfr_allow", "CIDR"},

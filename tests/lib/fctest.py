@@ -122,6 +122,10 @@ class Daemon:
             "api": {"listen": f"127.0.0.1:{self.api_port}"},
             "acme_http": {"listen": f"127.0.0.1:{self.acme_port}"},
             "dns": {"listen": f"127.0.0.1:{self.dns_port}"},
+            # The live checks resolve through resolver.servers (the system's
+            # resolvers by default, not on loopback): tests that probe turn
+            # them on with their own resolver (tests/probes/).
+            "probes": {"enabled": False},
         }
         for k, v in (config or {}).items():
             if isinstance(v, dict) and isinstance(self.config.get(k), dict):

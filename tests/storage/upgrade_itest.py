@@ -217,7 +217,9 @@ class Upgrade(unittest.TestCase):
                     r = d.cli("migrate")
                     self.assertEqual(r.returncode, 0, r.stderr)
                     applied = [ln for ln in r.stderr.splitlines() if "migration applied" in ln]
-                    self.assertEqual(len(applied), self.latest - level, r.stderr)
+                    # Counted, not subtracted: branches may hold numbers with a gap
+                    # (another branch's migration merged later, or renumbered).
+                    self.assertEqual(len(applied), len([v for v, _, _ in self.all if v > level]), r.stderr)
                     self.check_rows(db, level).close()
                     f = d.cli("fsck")
                     self.assertEqual(f.returncode, 0, f.stdout + f.stderr)
