@@ -140,6 +140,11 @@ class LiveChecks(unittest.TestCase):
     def peer(self):
         return f"127.0.0.1:{self.nginx.port}"
 
+    def live_condition(self):
+        r = self.d.request("GET", f"/v1/domains/{HOST}/status")
+        self.assertEqual(r.status, 200, r)
+        return [c for c in r.json()["conditions"] if c["type"] == "Live"][0]
+
     def cert_id(self):
         return self.d.request("GET", f"/v1/domains/{HOST}").json()["certificate"]["id"]
 
@@ -150,6 +155,8 @@ class LiveChecks(unittest.TestCase):
         self.assertIsNotNone(got["checked_at"])
         p = self.probe()
         self.assertEqual((p["status"], p["step"], p["failures"]), ("live", "http", 0))
+        live = self.live_condition()
+        self.assertEqual((live["status"], live["reason"]), ("True", "Live"), live)
         # The workspace hostname: the operator's wildcard, checked by chain and name.
         fctest.wait_until(lambda: self.d.request("GET", f"/v1/workspaces/{self.ws['id']}").json()["live"]["status"]
                           == "live", timeout=30, interval=0.2, what="workspace hostname live")
@@ -161,6 +168,10 @@ class LiveChecks(unittest.TestCase):
         got = self.wait_live("failing at certificate", status="failing", step="certificate")
         self.assertEqual(got["detail"], "TLS: served certificate is not ours (issuer CN=TRAEFIK DEFAULT CERT)")
         self.assertGreaterEqual(got["failures"], 2)
+        # The domain's status chain reads the same result: Live is False, with the detail.
+        live = self.live_condition()
+        self.assertEqual((live["status"], live["reason"]), ("False", "ProbeFailing"), live)
+        self.assertIn("served certificate is not ours", live["message"])
         self.nginx.write(sites)
         self.nginx.reload(HOST, edge.pem_fingerprint(sites[HOST][0]))
         self.wait_live("live again", status="live", failures=0)
