@@ -61,6 +61,7 @@ const std::vector<ComponentRow>& component_rows() {
       shape_row(storage::Errc::kConstraint, kShapeConflict),
       shape_row(storage::Errc::kBusy, kShapeUnavailable),
       shape_row(storage::Errc::kClosing, kShapeUnavailable),
+      shape_row(storage::Errc::kUnavailable, kShapeUnavailable),
       shape_row(dns::Errc::kNotAuth, kShapeUnavailable),
       shape_row(dns::Errc::kBadResponseTsig, kShapeUnavailable),
       shape_row(dns::Errc::kUpdateRejected, kShapeUnavailable),

@@ -72,6 +72,7 @@ TEST_SUITE("api") {
         {fc::make_error(fc::storage::Errc::kConstraint, "d"), 409},
         {fc::make_error(fc::storage::Errc::kBusy, "d"), 503},
         {fc::make_error(fc::storage::Errc::kClosing, "d"), 503},
+        {fc::make_error(fc::storage::Errc::kUnavailable, "d"), 503},
         {fc::make_error(fc::dns::Errc::kNotAuth, "d"), 503},
         {fc::make_error(fc::dns::Errc::kBadResponseTsig, "d"), 503},
         {fc::make_error(fc::dns::Errc::kUpdateRejected, "d"), 503},
