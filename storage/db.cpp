@@ -5,6 +5,7 @@
 
 #include "storage/detail/driver.hpp"
 #include "storage/detail/log.hpp"
+#include "storage/postgres/driver.hpp"
 #include "storage/sqlite/driver.hpp"
 
 namespace fc::storage {
@@ -67,8 +68,8 @@ Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, OpenMode mode)
   return sqlite::open(path, mode);
 }
 
-Result<std::unique_ptr<Conn>> Conn::open_postgres(const std::string&) {
-  return make_error(Code::kUnsupported, "the PostgreSQL driver is not built yet");
+Result<std::unique_ptr<Conn>> Conn::open_postgres(const std::string& url) {
+  return postgres::open(url);
 }
 
 // ---- Tx ----
