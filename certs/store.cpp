@@ -108,12 +108,17 @@ Result<std::optional<std::string>> find_by_names(storage::Conn& c, const std::st
 
 Result<std::vector<CertRow>> list_certs(storage::Conn& c, const std::string& hostname,
                                         const std::string& workspace) {
+  // The JSON list's elements: a per-driver spelling (docs/storage.md "Two backends").
+  // ?2 is compared before it is tested for NULL: PostgreSQL takes a
+  // parameter's type from where it first appears.
+  const char* elements = c.dialect() == storage::Dialect::kPostgres
+                             ? "json_array_elements_text(CAST(hostnames AS json))"
+                             : "json_each(hostnames)";
   BOOST_OUTCOME_TRY(
-      s,
-      c.prepare(
-          std::string("SELECT ") + kCols +
-          " FROM certificates WHERE (?1 = '' OR EXISTS (SELECT 1 FROM json_each(hostnames)"
-          " WHERE lower(value) = lower(?1))) AND (?2 IS NULL OR workspace_id = ?2) ORDER BY id"));
+      s, c.prepare(std::string("SELECT ") + kCols +
+                   " FROM certificates WHERE (?1 = '' OR EXISTS (SELECT 1 FROM " + elements +
+                   " WHERE lower(value) = lower(?1))) AND (workspace_id = ?2"
+                   " OR ?2 IS NULL) ORDER BY id"));
   s.bind(1, hostname);
   if (workspace.empty())
     s.bind(2, nullptr);
@@ -198,10 +203,12 @@ Status record_order(storage::Conn& c, const std::string& issuer, const CertRow& 
   BOOST_OUTCOME_TRY(
       s, c.prepare(
              "INSERT INTO cert_orders(issuer, cert_id, names_key, order_url, renewal, created_at)"
-             " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"));
-  BOOST_OUTCOME_TRY(
-      s.bind_all(issuer, r.id, r.names_key, order_url, r.version > 0 ? 1 : 0, now).run());
-  const auto order_id = c.last_insert_rowid();
+             " VALUES(?1, ?2, ?3, ?4, ?5, ?6) RETURNING id"));
+  s.bind_all(issuer, r.id, r.names_key, order_url, r.version > 0 ? 1 : 0, now);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return make_error(Code::kInternal, "INSERT … RETURNING id returned no row");
+  const auto order_id = s.col_int(0);
+  BOOST_OUTCOME_TRY(s.run());
   BOOST_OUTCOME_TRY(
       n, c.prepare("INSERT INTO cert_order_names(order_id, name, domain) VALUES(?1, ?2, ?3)"));
   for (const auto& name : r.hostnames) {

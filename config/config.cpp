@@ -120,6 +120,31 @@ Result<Config> load(const std::optional<std::string>& file,
   return cfg;
 }
 
+namespace {
+// postgresql://user:secret@host/db and password=secret: the password only.
+std::string redact_url_password(std::string s) {
+  const auto scheme = s.find("://");
+  if (scheme != std::string::npos) {
+    const auto at = s.find('@', scheme + 3);
+    const auto colon = s.find(':', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at)
+      s.replace(colon + 1, at - colon - 1, "<redacted>");
+  }
+  for (std::size_t p = 0; (p = s.find("password=", p)) != std::string::npos;) {
+    p += 9;
+    std::size_t end = p;
+    if (end < s.size() && s[end] == '\'') {
+      const auto close = s.find('\'', end + 1);
+      end = close == std::string::npos ? s.size() : close + 1;
+    } else {
+      while (end < s.size() && s[end] != ' ' && s[end] != '&') ++end;
+    }
+    s.replace(p, end - p, "<redacted>");
+  }
+  return s;
+}
+}  // namespace
+
 nlohmann::json redacted(const Config& cfg) {
   json j = cfg.effective;
   auto scrub = [](json& list, const char* field) {
@@ -133,6 +158,9 @@ nlohmann::json redacted(const Config& cfg) {
     if (p.is_object() && p.contains("tsig") && p["tsig"].is_object())
       p["tsig"]["secret"] = "<redacted>";
   }
+  if (j["storage"]["postgres_url"].is_string())
+    j["storage"]["postgres_url"] =
+        redact_url_password(j["storage"]["postgres_url"].get<std::string>());
   for (auto& i : j["certs"]["issuers"]) {
     if (i.is_object() && i.contains("eab") && i["eab"].is_object())
       i["eab"]["hmac_key"] = "<redacted>";

@@ -42,6 +42,8 @@ struct Soa {
 
 struct Config {
   std::string database_path;
+  std::string storage_backend;       // "sqlite" (the default) or "postgres"
+  std::string storage_postgres_url;  // libpq URL; its password is a secret
   std::string admin_token_file;
   HostPort api_listen;
   std::string api_tls_cert_file;  // both set: TLS on the API listener

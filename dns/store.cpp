@@ -24,8 +24,8 @@ std::optional<std::vector<std::string>> parse_list(const std::optional<std::stri
 Result<std::uint32_t> next_serial(storage::Conn& c) {
   BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO settings(key, value) VALUES('dns.serial', '1') ON "
                                  "CONFLICT(key) DO UPDATE SET"
-                                 " value = CAST((CAST(value AS INTEGER) % 4294967295) + 1 AS TEXT)"
-                                 " RETURNING CAST(value AS INTEGER)"));
+                                 " value = CAST((CAST(settings.value AS BIGINT) % 4294967295) + 1"
+                                 " AS TEXT) RETURNING CAST(value AS BIGINT)"));
   BOOST_OUTCOME_TRY(row, s.step());
   if (!row) return make_error(Code::kInternal, "no serial");
   auto v = static_cast<std::uint32_t>(s.col_int(0));
@@ -128,9 +128,10 @@ Result<std::vector<ProviderRow>> unsynced_rows(storage::Conn& c, const std::stri
 Status mark_synced(storage::Conn& c, const std::string& provider,
                    const std::vector<ProviderRow>& rows, std::int64_t now_ms) {
   BOOST_OUTCOME_TRY(
-      u, c.prepare("UPDATE dns_provider_records SET pushed = ?4, last_error = NULL, synced_at = ?5,"
-                   " state = CASE WHEN desired IS ?4 THEN 'synced' ELSE 'pending' END"
-                   " WHERE provider = ?1 AND name = ?2 AND type = ?3"));
+      u, c.prepare(
+             "UPDATE dns_provider_records SET pushed = ?4, last_error = NULL, synced_at = ?5,"
+             " state = CASE WHEN desired IS NOT DISTINCT FROM ?4 THEN 'synced' ELSE 'pending' END"
+             " WHERE provider = ?1 AND name = ?2 AND type = ?3"));
   for (const auto& r : rows) {
     BOOST_OUTCOME_TRY(u.bind_all(provider, r.key.name, r.key.type, r.desired_json, now_ms).run());
   }

@@ -7,7 +7,7 @@ BUILD_PKGS=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev
   libfmt-dev doctest-dev libidn2-dev libpsl-dev publicsuffix libsystemd-dev
-  libcli11-dev libyaml-cpp-dev
+  libcli11-dev libyaml-cpp-dev libpq-dev
   clang libclang-rt-14-dev clang-format
   python3-yaml
 )
@@ -15,6 +15,7 @@ PEER_PKGS=(
   python3 sqlite3 curl openssl ca-certificates procps iproute2
   pebble bind9 bind9-dnsutils unbound knot knot-dnsutils dnsperf lego nginx-light wrk
   systemd lintian adduser prometheus buildah debootstrap python3-jsonschema
+  postgresql-15
 )
 
 missing=()

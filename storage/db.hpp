@@ -1,5 +1,7 @@
-// SQLite storage: connections, statements, transactions, migrations and the
-// group-commit writer (docs/storage.md).
+// Storage: connections, statements, transactions, migrations and the
+// group-commit writer (docs/storage.md). Conn is the driver interface (the
+// shape of PowerDNS's SSql); SQLite (storage/sqlite/) is the default backend,
+// PostgreSQL (storage/postgres/) the second.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -8,17 +10,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/asio.hpp"
 #include "common/result.hpp"
 #include "storage/detail/errc.hpp"
 
-struct sqlite3;
-struct sqlite3_stmt;
-
 namespace fc::storage {
+namespace detail {
+class StmtDriver;  // storage/detail/driver.hpp
+}  // namespace detail
 
 // SHA-256 as lower-case hex: migration checksums, and the stored form of what
 // must never be stored in clear (token hashes, idempotency request
@@ -29,8 +31,10 @@ std::string sha256_hex(std::string_view data);
 // clears its bindings when it goes out of scope. Bind indexes start at 1.
 class Stmt {
  public:
-  Stmt(sqlite3_stmt* s, bool owned) : s_(s), owned_(owned) {}
-  Stmt(Stmt&& o) noexcept : s_(std::exchange(o.s_, nullptr)), owned_(o.owned_) {}
+  // Only a driver constructs one: a cached statement (owned=false) or one
+  // that this Stmt owns and deletes.
+  Stmt(detail::StmtDriver* d, bool owned) : d_(d), owned_(owned) {}
+  Stmt(Stmt&& o) noexcept : d_(std::exchange(o.d_, nullptr)), owned_(o.owned_) {}
   Stmt& operator=(Stmt&&) = delete;
   ~Stmt();
 
@@ -65,39 +69,50 @@ class Stmt {
   bool col_null(int c) const;
 
  private:
-  sqlite3_stmt* s_;
+  detail::StmtDriver* d_;
   bool owned_;
 };
 
 enum class OpenMode { kReadWrite, kReadOnly };
+enum class Dialect { kSqlite, kPostgres };
 
+// One connection to the database (a driver: storage/sqlite/, storage/postgres/).
+// Not thread-safe: each connection is used by one thread.
 class Conn {
  public:
+  // SQLite: a file path (or ":memory:").
   static Result<std::unique_ptr<Conn>> open(const std::string& path, OpenMode mode);
-  ~Conn();
+  // PostgreSQL: a libpq connection URL or "key=value" string.
+  static Result<std::unique_ptr<Conn>> open_postgres(const std::string& url);
+  virtual ~Conn();
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
-  // A cached prepared statement (compiled once per connection).
-  Result<Stmt> prepare(std::string_view sql);
+  // A cached prepared statement (compiled once per connection). Placeholders
+  // are `?`, bound by position from 1.
+  virtual Result<Stmt> prepare(std::string_view sql) = 0;
   // Runs one or more statements without parameters.
-  Status exec(std::string_view sql);
-  std::int64_t last_insert_rowid() const;
-  int changes() const;
+  virtual Status exec(std::string_view sql) = 0;
+  // SQLite's rowid of the last INSERT; PostgreSQL has none (use RETURNING).
+  virtual std::int64_t last_insert_rowid() const = 0;
+  // Rows changed by the last INSERT/UPDATE/DELETE that ran to completion.
+  virtual int changes() const = 0;
+  virtual Dialect dialect() const = 0;
+  // Transactions (PowerDNS startTransaction/commit/rollback); Tx wraps them.
+  // immediate: the transaction takes the write lock up front (SQLite BEGIN
+  // IMMEDIATE; PostgreSQL SERIALIZABLE, docs/storage.md).
+  virtual Status begin(bool immediate) = 0;
+  virtual Status commit() = 0;
+  virtual Status rollback() = 0;
+  // Called once by Database::close() on the write connection (SQLite: WAL
+  // checkpoint).
+  virtual Status checkpoint() { return ok(); }
+  // The SQLite path, or the PostgreSQL URL without its password.
   const std::string& path() const { return path_; }
 
- private:
-  struct Cached;
+ protected:
   Conn() = default;
-  sqlite3* db_ = nullptr;
   std::string path_;
-  struct SqlHash {  // transparent: look up by string_view without a copy
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-  std::unordered_map<std::string, std::unique_ptr<Cached>, SqlHash, std::equal_to<>> cache_;
 };
 
 // RAII transaction: rolls back in its destructor unless commit() ran.
@@ -181,8 +196,9 @@ using WriteFn = std::function<Status(Conn&)>;
 class Database {
  public:
   struct Options {
-    std::string path;
+    std::string path;  // SQLite file (the default backend)
     std::size_t max_batch = 512;
+    std::string postgres_url{};  // non-empty: PostgreSQL instead of SQLite
   };
   static Result<std::unique_ptr<Database>> open(const Options& o);
   ~Database();

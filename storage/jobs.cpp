@@ -13,11 +13,11 @@ Status enqueue(Conn& c, const NewJob& j, std::int64_t now_ms) {
       c.prepare("INSERT INTO jobs(kind, key, payload, run_at, max_attempts, created_at, updated_at)"
                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)"
                 " ON CONFLICT(kind, key) WHERE key <> '' DO UPDATE SET"
-                "  run_at = CASE WHEN state = 'queued' THEN min(run_at, excluded.run_at) ELSE "
-                "excluded.run_at END,"
+                "  run_at = CASE WHEN jobs.state = 'queued' AND jobs.run_at < excluded.run_at"
+                " THEN jobs.run_at ELSE excluded.run_at END,"
                 "  payload = excluded.payload, updated_at = excluded.updated_at,"
-                "  state = CASE WHEN state = 'dead' THEN 'queued' ELSE state END,"
-                "  attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END"));
+                "  state = CASE WHEN jobs.state = 'dead' THEN 'queued' ELSE jobs.state END,"
+                "  attempts = CASE WHEN jobs.state = 'dead' THEN 0 ELSE jobs.attempts END"));
   return st.bind_all(j.kind, j.key, j.payload, j.run_at, j.max_attempts, now_ms).run();
 }
 
@@ -85,7 +85,10 @@ Result<std::vector<Job>> lease(Conn& c, const std::vector<std::string>& kinds, s
 
 Result<std::vector<Job>> lease(Conn& c, const std::string& kinds_json, std::int64_t now_ms,
                                std::int64_t lease_ms, int limit) {
-  BOOST_OUTCOME_TRY(st, c.prepare("SELECT DISTINCT value FROM json_each(?1)"));
+  // The JSON list's elements: a per-driver spelling (docs/storage.md "Two backends").
+  BOOST_OUTCOME_TRY(st, c.prepare(c.dialect() == Dialect::kPostgres
+                                      ? "SELECT DISTINCT value FROM json_array_elements_text(?1)"
+                                      : "SELECT DISTINCT value FROM json_each(?1)"));
   st.bind(1, kinds_json);
   std::vector<std::string> kinds;
   for (;;) {
@@ -127,7 +130,7 @@ Result<std::optional<std::int64_t>> next_due(Conn& c, const std::vector<std::str
     BOOST_OUTCOME_TRY(st, c.prepare("SELECT min(v) FROM (SELECT min(run_at) AS v FROM jobs"
                                     " WHERE kind = ?1 AND state = 'queued' UNION ALL"
                                     " SELECT min(lease_until) FROM jobs WHERE kind = ?1"
-                                    " AND state = 'leased')"));
+                                    " AND state = 'leased') AS due"));
     st.bind(1, k);
     BOOST_OUTCOME_TRY(row, st.step());
     if (row && !st.col_null(0) && (!best || st.col_int(0) < *best)) best = st.col_int(0);
@@ -137,9 +140,10 @@ Result<std::optional<std::int64_t>> next_due(Conn& c, const std::vector<std::str
 
 Result<QueueGauges> gauges(Conn& c, std::int64_t now_ms) {
   BOOST_OUTCOME_TRY(
-      st, c.prepare("SELECT coalesce(sum(state = 'queued'), 0), coalesce(sum(state = 'leased'), 0),"
-                    " coalesce(sum(state = 'dead'), 0), coalesce(sum(state = 'queued' AND run_at "
-                    "<= ?), 0) FROM jobs"));
+      st,
+      c.prepare("SELECT count(*) FILTER (WHERE state = 'queued'),"
+                " count(*) FILTER (WHERE state = 'leased'), count(*) FILTER (WHERE state ="
+                " 'dead'), count(*) FILTER (WHERE state = 'queued' AND run_at <= ?) FROM jobs"));
   st.bind(1, now_ms);
   BOOST_OUTCOME_TRY(row, st.step());
   if (!row) return QueueGauges{};

@@ -1,8 +1,10 @@
 // Migration runner: migrations/NNNN_name.sql compiled into the binary, applied
-// in order, each in its own transaction, recorded with its SHA-256.
+// in order, each in its own transaction, recorded with its SHA-256 (of the
+// file, whichever backend: the same migration has the same checksum on both).
 #include <map>
 
 #include "storage/db.hpp"
+#include "storage/postgres/driver.hpp"
 
 namespace fc::storage {
 namespace embedded {
@@ -30,11 +32,18 @@ std::vector<Embedded> embedded_migrations() {
   return out;
 }
 
+// The migrations are written in SQLite's DDL; PostgreSQL gets them through
+// postgres::schema_from_sqlite (docs/storage.md "Two backends").
+std::string ddl_for(const Conn& c, const std::string& sqlite_sql) {
+  return c.dialect() == Dialect::kPostgres ? postgres::schema_from_sqlite(sqlite_sql) : sqlite_sql;
+}
+
 Result<std::map<std::int64_t, AppliedMigration>> applied(Conn& c) {
   BOOST_OUTCOME_TRY(
-      c.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
-             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
-             " applied_at INTEGER NOT NULL)"));
+      c.exec(ddl_for(c,
+                     "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                     " version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
+                     " applied_at INTEGER NOT NULL)")));
   BOOST_OUTCOME_TRY(
       st, c.prepare("SELECT version, name, checksum FROM schema_migrations ORDER BY version"));
   std::map<std::int64_t, AppliedMigration> out;
@@ -90,7 +99,7 @@ Result<std::vector<AppliedMigration>> migrate(Conn& c, std::int64_t now_ms) {
     if (done.count(m.version)) continue;
     Tx tx(c);
     BOOST_OUTCOME_TRY(tx.begin_status());
-    auto st = c.exec(m.sql);
+    auto st = c.exec(ddl_for(c, m.sql));
     if (!st) return make_error(Code::kIo, "migration " + m.name + " failed: " + st.error().detail);
     BOOST_OUTCOME_TRY(ins,
                       c.prepare("INSERT INTO schema_migrations(version, name, checksum, applied_at)"

@@ -1,6 +1,4 @@
-// The group-commit writer thread (STYLE.md "SQLite").
-#include <sqlite3.h>
-
+// The group-commit writer thread (STYLE.md "SQLite"), the same on every driver.
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -63,7 +61,7 @@ Status run_one(Conn& c, WriteFn& fn) {
 void Database::Impl::commit_batch(std::vector<Task>& batch) {
   std::vector<Status> results;
   results.reserve(batch.size());
-  Status begin = conn->exec("BEGIN IMMEDIATE");
+  Status begin = conn->begin(true);
   if (!begin) {
     {
       std::lock_guard lk(mu);
@@ -73,11 +71,11 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
     return;
   }
   for (auto& t : batch) results.push_back(run_one(*conn, t.fn));
-  Status commit = conn->exec("COMMIT");
+  Status commit = conn->commit();
   if (!commit) {
     // SQLite may have rolled back already (an I/O error or a full disk ends
     // the transaction), so this one may fail with "no transaction is active".
-    Status rolled_back = conn->exec("ROLLBACK");
+    Status rolled_back = conn->rollback();
     detail::logger()->error("group commit failed transactions={} reason={} rolled_back={}",
                             batch.size(), commit.error().detail,
                             rolled_back ? "yes" : rolled_back.error().detail);
@@ -117,10 +115,13 @@ void Database::Impl::run() {
 
 Result<std::unique_ptr<Database>> Database::open(const Options& o) {
   auto impl = std::make_unique<Impl>();
-  BOOST_OUTCOME_TRY(w, Conn::open(o.path, OpenMode::kReadWrite));
+  const bool pg = !o.postgres_url.empty();
+  BOOST_OUTCOME_TRY(
+      w, pg ? Conn::open_postgres(o.postgres_url) : Conn::open(o.path, OpenMode::kReadWrite));
   impl->conn = std::move(w);
   impl->max_batch = o.max_batch;
-  BOOST_OUTCOME_TRY(r, Conn::open(o.path, OpenMode::kReadOnly));
+  BOOST_OUTCOME_TRY(
+      r, pg ? Conn::open_postgres(o.postgres_url) : Conn::open(o.path, OpenMode::kReadOnly));
   std::unique_ptr<Database> db(new Database(std::move(impl), std::move(r)));
   return db;
 }
@@ -141,7 +142,7 @@ void Database::close() {
   impl_->cv.notify_one();
   if (impl_->thread.joinable()) impl_->thread.join();
   if (!impl_->conn) return;
-  Status checkpoint = impl_->conn->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  Status checkpoint = impl_->conn->checkpoint();
   if (!checkpoint)
     detail::logger()->warn("wal checkpoint at close failed reason={}", checkpoint.error().detail);
 }

@@ -61,6 +61,7 @@ const std::vector<ComponentRow>& component_rows() {
       shape_row(storage::Errc::kConstraint, kShapeConflict),
       shape_row(storage::Errc::kBusy, kShapeUnavailable),
       shape_row(storage::Errc::kClosing, kShapeUnavailable),
+      shape_row(storage::Errc::kUnavailable, kShapeUnavailable),
       shape_row(dns::Errc::kNotAuth, kShapeUnavailable),
       shape_row(dns::Errc::kBadResponseTsig, kShapeUnavailable),
       shape_row(dns::Errc::kUpdateRejected, kShapeUnavailable),
@@ -157,7 +158,13 @@ Response problem_from(const Error& e, const std::string& request_id) {
   }
   const ProblemShape s = problem_shape(e);
   if (s.status == kShapeInvalid.status) return validation_failed({{"", e.detail}});
-  if (s.status != kShapeInternal.status) return problem(s.status, s.type, s.title, e.detail);
+  if (s.status != kShapeInternal.status) {
+    Response r = problem(s.status, s.type, s.title, e.detail);
+    // The database is busy or unreachable (PostgreSQL restarting): retry soon.
+    if (e.is(storage::Errc::kBusy) || e.is(storage::Errc::kUnavailable))
+      r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
   spdlog::error("internal error request_id={} code={} detail={}", request_id, e.name(), e.detail);
   return problem(500, "internal", "Internal Server Error",
                  "internal error; see the server log for request " + request_id);

@@ -245,6 +245,8 @@ std::string issuer_item(const json& v) {
 Schema::Schema() {
   auto S = [&](const char* p, Kind k, Validator v) { leaves_[p] = Leaf{k, std::move(v)}; };
   S("database.path", Kind::kString, string_v(false));
+  S("storage.backend", Kind::kString, enum_v({"sqlite", "postgres"}));
+  S("storage.postgres_url", Kind::kString, string_v(true));
   S("auth.admin_token_file", Kind::kString, string_v(false));
   S("api.listen", Kind::kString, host_port_v());
   S("api.tls.cert_file", Kind::kString, string_v(true));

@@ -65,12 +65,29 @@ void fill_dns(Config& c, const json& d) {
   c.dns_providers = d["providers"];
 }
 
+// The PostgreSQL driver exists (storage/postgres/, issue #15 §2) but the
+// daemon does not run on it yet: refused here, so that check-config says so
+// instead of a daemon starting half-working.
+Status fill_storage(Config& c, const json& s) {
+  c.storage_backend = s["backend"].get<std::string>();
+  c.storage_postgres_url = opt_string(s["postgres_url"]);
+  if (c.storage_backend != "postgres") return ok();
+  if (c.storage_postgres_url.empty())
+    return make_error(Code::kInvalidArgument,
+                      "storage.postgres_url: required when storage.backend is postgres");
+  return make_error(Code::kUnsupported,
+                    "storage.backend: postgres is not yet supported for the daemon (issue #15: "
+                    "the PostgreSQL driver and migrations exist, serving from it does not); "
+                    "use sqlite");
+}
+
 }  // namespace
 
 // One assignment per configuration key, in the order of the schema: reads better whole.
 Result<Config> to_config(const json& t) {
   Config c;
   c.database_path = t["database"]["path"].get<std::string>();
+  BOOST_OUTCOME_TRY(fill_storage(c, t["storage"]));
   c.admin_token_file = t["auth"]["admin_token_file"].get<std::string>();
   const json& api = t["api"];
   c.api_listen = parse_host_port(api["listen"].get<std::string>()).value();

@@ -172,8 +172,10 @@ Status check_at(storage::Conn& c, const std::string& id, std::int64_t at) {
 
 Status check_by(storage::Conn& c, const std::string& id, std::int64_t at) {
   BOOST_OUTCOME_TRY(
-      s, c.prepare("UPDATE domains SET next_check_at = min(coalesce(next_check_at, ?2), ?2)"
-                   " WHERE id = ?1 AND deleted_at IS NULL"));
+      s,
+      c.prepare("UPDATE domains SET next_check_at = CASE WHEN next_check_at < ?2 THEN next_check_at"
+                " ELSE ?2 END"
+                " WHERE id = ?1 AND deleted_at IS NULL"));
   return s.bind_all(id, at).run();
 }
 

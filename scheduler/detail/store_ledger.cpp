@@ -140,8 +140,9 @@ Result<int> compact(storage::Conn& c, const std::string& region, const Retention
     BOOST_OUTCOME_TRY(d.bind_all(region, id).run());
   }
   if (ids.empty()) return 0;
-  BOOST_OUTCOME_TRY(
-      u, c.prepare("UPDATE regions SET min_revision = max(min_revision, ?2) WHERE id = ?1"));
+  BOOST_OUTCOME_TRY(u,
+                    c.prepare("UPDATE regions SET min_revision = CASE WHEN min_revision > ?2 THEN"
+                              " min_revision ELSE ?2 END WHERE id = ?1"));
   BOOST_OUTCOME_TRY(u.bind_all(region, max_rev).run());
   return static_cast<int>(ids.size());
 }
@@ -167,8 +168,9 @@ Result<std::int64_t> min_revision(storage::Conn& c, const std::string& region) {
 }
 
 Status set_heartbeat(storage::Conn& c, const std::string& region, std::int64_t at) {
-  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE regions SET last_heartbeat_at = "
-                                 "max(coalesce(last_heartbeat_at, 0), ?2) WHERE id = ?1"));
+  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE regions SET last_heartbeat_at = CASE WHEN"
+                                 " last_heartbeat_at > ?2 THEN last_heartbeat_at ELSE ?2 END"
+                                 " WHERE id = ?1"));
   return s.bind_all(region, at).run();
 }
 

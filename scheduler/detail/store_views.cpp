@@ -36,14 +36,19 @@ Result<std::vector<Service::Published>> published(storage::Conn& c) {
   }
 }
 
-// The ids travel as one JSON array parameter (json_each), so a batch of any
-// size is one statement; PostgreSQL spells this `id = ANY($1)`.
+// The ids travel as one JSON array parameter, so a batch of any size is one
+// statement; its elements are a per-driver spelling (docs/storage.md "Two
+// backends").
 Result<std::vector<WorkspaceStatus>> workspace_statuses(storage::Conn& c,
                                                         const std::vector<std::string>& ids) {
   std::vector<WorkspaceStatus> out;
   if (ids.empty()) return out;
-  BOOST_OUTCOME_TRY(s, c.prepare("SELECT id, state, observed_generation, observed_phase"
-                                 " FROM workspaces WHERE id IN (SELECT value FROM json_each(?1))"));
+  BOOST_OUTCOME_TRY(
+      s, c.prepare(c.dialect() == storage::Dialect::kPostgres
+                       ? "SELECT id, state, observed_generation, observed_phase FROM workspaces"
+                         " WHERE id IN (SELECT value FROM json_array_elements_text(?1))"
+                       : "SELECT id, state, observed_generation, observed_phase FROM workspaces"
+                         " WHERE id IN (SELECT value FROM json_each(?1))"));
   s.bind(1, json(ids).dump());
   for (;;) {
     BOOST_OUTCOME_TRY(row, s.step());

@@ -19,6 +19,21 @@ using fc::api::test::body;
 }  // namespace
 
 TEST_SUITE("api") {
+  TEST_CASE("a busy or unreachable database is 503 with Retry-After; other 503s are not") {
+    auto has_retry = [](const fc::api::Response& r) {
+      for (const auto& [k, v] : r.headers)
+        if (k == "Retry-After") return v == "1";
+      return false;
+    };
+    auto down = problem_from(fc::make_error(fc::storage::Errc::kUnavailable, "d"), "r");
+    CHECK(down.status == 503);
+    CHECK(has_retry(down));
+    CHECK(has_retry(problem_from(fc::make_error(fc::storage::Errc::kBusy, "d"), "r")));
+    auto closing = problem_from(fc::make_error(fc::storage::Errc::kClosing, "d"), "r");
+    CHECK(closing.status == 503);
+    CHECK_FALSE(has_retry(closing));
+  }
+
   TEST_CASE("problem_from never leaks internal detail; maps each code to its status") {
     auto r =
         problem_from(fc::make_error(fc::Code::kIo, "sqlite: disk I/O error at /var/db"), "req_1");
@@ -72,6 +87,7 @@ TEST_SUITE("api") {
         {fc::make_error(fc::storage::Errc::kConstraint, "d"), 409},
         {fc::make_error(fc::storage::Errc::kBusy, "d"), 503},
         {fc::make_error(fc::storage::Errc::kClosing, "d"), 503},
+        {fc::make_error(fc::storage::Errc::kUnavailable, "d"), 503},
         {fc::make_error(fc::dns::Errc::kNotAuth, "d"), 503},
         {fc::make_error(fc::dns::Errc::kBadResponseTsig, "d"), 503},
         {fc::make_error(fc::dns::Errc::kUpdateRejected, "d"), 503},

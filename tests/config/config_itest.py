@@ -126,6 +126,21 @@ class ConfigCli(unittest.TestCase):
         _, text = self.effective(None, env)
         self.assertNotIn(TSIG_SECRET, text)
 
+    def test_storage_backend_postgres_is_refused_clearly_and_its_password_never_shown(self):
+        url = "postgresql://fc:pg-pass-123@127.0.0.1:5432/fleet"
+        err = self.assert_config_error({"storage": {"backend": "postgres", "postgres_url": url}},
+                                       "storage.backend", "not yet supported for the daemon")
+        self.assertNotIn("pg-pass-123", err)
+        # serve refuses it before touching anything.
+        self.assert_config_error({"storage": {"backend": "postgres", "postgres_url": url}},
+                                 "storage.backend", cmd="serve")
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "var")))
+        self.assert_config_error({"storage": {"backend": "postgres"}}, "storage.postgres_url", "required")
+        eff, text = self.effective({"storage": {"postgres_url": url}})  # kept for later, redacted
+        self.assertNotIn("pg-pass-123", text)
+        self.assertEqual(eff["storage"]["postgres_url"], "postgresql://fc:<redacted>@127.0.0.1:5432/fleet")
+        self.assertEqual(eff["storage"]["backend"], "sqlite")
+
     def test_serve_listens_where_the_env_says(self):
         d = fctest.Daemon()
         try:

@@ -237,6 +237,32 @@ TEST_SUITE("config") {
     CHECK(r["api"] == c.value().effective["api"]);
   }
 
+  TEST_CASE("storage.backend: sqlite by default; postgres is refused for the daemon, clearly") {
+    auto c = load(std::nullopt, {}, kNoResolv);
+    REQUIRE(c);
+    CHECK(c.value().storage_backend == "sqlite");
+    CHECK(contains(load_error(R"({"storage":{"backend":"mysql"}})"), "storage.backend"));
+    CHECK(contains(load_error(R"({"storage":{"backend":"postgres"}})"),
+                   "storage.postgres_url: required when storage.backend is postgres"));
+    const auto e = load_error(
+        R"({"storage":{"backend":"postgres","postgres_url":"postgresql://fc:pw@127.0.0.1/fc"}})");
+    CHECK(contains(e, "storage.backend: postgres is not yet supported for the daemon"));
+    CHECK_FALSE(contains(e, "pw@"));
+  }
+
+  TEST_CASE("redacted() hides the password of storage.postgres_url") {
+    TempFile f(R"({"storage":{"postgres_url":"postgresql://fc:s3cr3t@db:5432/fleet"}})");
+    auto c = load(f.str(), {}, kNoResolv);
+    if (!c) FAIL(c.error().detail);
+    auto r = fc::config::redacted(c.value());
+    CHECK(r["storage"]["postgres_url"] == "postgresql://fc:<redacted>@db:5432/fleet");
+    TempFile g(R"({"storage":{"postgres_url":"host=db password='a b' dbname=fleet"}})");
+    auto d = load(g.str(), {}, kNoResolv);
+    REQUIRE(d);
+    CHECK(fc::config::redacted(d.value())["storage"]["postgres_url"] ==
+          "host=db password=<redacted> dbname=fleet");
+  }
+
   TEST_CASE("changed_keys names the dotted keys that differ, never their values") {
     auto a = load(std::nullopt, {}, kNoResolv);
     REQUIRE(a);

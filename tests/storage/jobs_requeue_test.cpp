@@ -2,6 +2,7 @@
 // jobs of one kind left leased by a dead process are queued again at once.
 #include <doctest/doctest.h>
 
+#include "backend_util.hpp"
 #include "storage/jobs.hpp"
 #include "test_util.hpp"
 
@@ -12,7 +13,7 @@ using fc::storage::test::scalar;
 TEST_SUITE("storage") {
   TEST_CASE("requeue_leased queues a kind's leased jobs again, others untouched") {
     test::TempDir dir;
-    auto c = test::open_migrated(dir.file("r.db"));
+    auto c = test::open_backend(dir.file("r.db"));
     REQUIRE(enqueue(*c, NewJob{"cert.order", "crt_1", "{}", kT0, 0}, kT0));
     REQUIRE(enqueue(*c, NewJob{"mail", "m1", "{}", kT0, 0}, kT0));
     auto leased = lease(*c, R"(["cert.order","mail"])", kT0, 60'000, 10);

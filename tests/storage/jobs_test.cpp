@@ -10,6 +10,7 @@
 #include <cmath>
 #include <set>
 
+#include "backend_util.hpp"
 #include "storage/jobs.hpp"
 #include "test_util.hpp"
 
@@ -49,7 +50,7 @@ std::string state_of(Conn& c, std::int64_t id) {
 TEST_SUITE("storage") {
   TEST_CASE("enqueue inside a transaction that rolls back leaves no job") {
     test::TempDir dir;
-    auto c = test::open_migrated(dir.file("j.db"));
+    auto c = test::open_backend(dir.file("j.db"));
     {
       Tx tx(*c);
       REQUIRE(enqueue(*c, job("mail"), kT0));
@@ -58,7 +59,7 @@ TEST_SUITE("storage") {
     CHECK(scalar(*c, "SELECT count(*) FROM jobs") == 0);
     c.reset();
     // The same through the group-commit writer: the caller's failure rolls back its enqueue.
-    auto db = Database::open({dir.file("j.db")});
+    auto db = test::open_database(dir.file("j.db"));
     REQUIRE(db);
     auto st = db.value()->write_sync([](Conn& w) -> fc::Status {
       BOOST_OUTCOME_TRY(enqueue(w, job("mail"), kT0));
@@ -72,7 +73,7 @@ TEST_SUITE("storage") {
 
   TEST_CASE("lease takes due jobs of known kinds only, once; complete deletes") {
     test::TempDir dir;
-    auto c = test::open_migrated(dir.file("j.db"));
+    auto c = test::open_backend(dir.file("j.db"));
     REQUIRE(enqueue(*c, job("mail", "", kT0), kT0));
     REQUIRE(enqueue(*c, job("mail", "", kT0 + 5000), kT0));  // not due yet
     REQUIRE(enqueue(*c, job("unknown-kind", "", kT0), kT0));
@@ -94,7 +95,7 @@ TEST_SUITE("storage") {
 
   TEST_CASE("a key deduplicates queued jobs and keeps the earlier run time") {
     test::TempDir dir;
-    auto c = test::open_migrated(dir.file("j.db"));
+    auto c = test::open_backend(dir.file("j.db"));
     REQUIRE(enqueue(*c, job("mail", "ws_1", kT0 + 9000), kT0));
     REQUIRE(enqueue(*c, job("mail", "ws_1", kT0 + 1000), kT0));
     REQUIRE(enqueue(*c, job("mail", "ws_1", kT0 + 5000), kT0));
@@ -108,7 +109,7 @@ TEST_SUITE("storage") {
 
   TEST_CASE("fail schedules a retry; max_attempts makes it dead; re-enqueue revives it") {
     test::TempDir dir;
-    auto c = test::open_migrated(dir.file("j.db"));
+    auto c = test::open_backend(dir.file("j.db"));
     REQUIRE(enqueue(*c, job("mail", "k", kT0, 3), kT0));
     std::int64_t now = kT0;
     for (int attempt = 1; attempt <= 3; ++attempt) {
@@ -132,7 +133,7 @@ TEST_SUITE("storage") {
 
   TEST_CASE("a permanent failure is dead at once") {
     test::TempDir dir;
-    auto c = test::open_migrated(dir.file("j.db"));
+    auto c = test::open_backend(dir.file("j.db"));
     REQUIRE(enqueue(*c, job("mail"), kT0));
     auto got = lease_now(*c, kT0);
     REQUIRE(got.size() == 1);
@@ -162,7 +163,7 @@ TEST_SUITE("storage") {
 
   TEST_CASE("lease expiry: a job leased at T is leased again at T + lease") {
     test::TempDir dir;
-    auto c = test::open_migrated(dir.file("j.db"));
+    auto c = test::open_backend(dir.file("j.db"));
     REQUIRE(enqueue(*c, job("mail"), kT0));
     auto first = lease_now(*c, kT0, 30000);
     REQUIRE(first.size() == 1);

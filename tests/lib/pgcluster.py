@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""A throwaway PostgreSQL 15 cluster for tests (issue #15 §2).
+
+Debian's binaries (/usr/lib/postgresql/15/bin: initdb, pg_ctl, createdb) in a
+temporary directory, run as an unprivileged user (initdb refuses root: when
+the tests run as root the cluster runs as `postgres`, the user Debian's
+postgresql-common creates, else as the calling user). It listens on a free
+127.0.0.1 port and on a unix socket inside its own directory, never the
+system service's /var/run/postgresql; fsync and the other durability settings
+are PostgreSQL's defaults. stop() stops it and removes the directory.
+
+As a library:
+    with PgCluster() as pg:
+        url = pg.create_database("t1")   # postgresql://fc@127.0.0.1:PORT/t1
+
+As a wrapper (ctest runs unit tests on PostgreSQL this way):
+    pgcluster.py run -- CMD ARGS...
+starts a cluster, runs CMD with FC_TEST_PG_URL (the `fleetcommand` database;
+unit tests create more next to it) and FC_TEST_PG_ADMIN_URL (the `postgres`
+database) set, stops the cluster and exits with CMD's status. Without the
+binaries it prints why and exits 77 (ctest's SKIP_RETURN_CODE).
+
+Standard library only. Every wait is bounded."""
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+PG_BIN = os.environ.get("FC_PG_BIN", "/usr/lib/postgresql/15/bin")
+SUPERUSER = "fc"  # the cluster's superuser role (initdb -U); trust auth on loopback only
+SKIP = 77
+
+
+def available():
+    """None when the binaries are there, else the reason they are not."""
+    for tool in ("initdb", "pg_ctl", "createdb"):
+        if not os.access(os.path.join(PG_BIN, tool), os.X_OK):
+            return f"PostgreSQL 15 binaries not found ({PG_BIN}/{tool}); scripts/install-deps.sh installs them"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root and there is no `postgres` user to run the cluster as"
+    return None
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PgCluster:
+    def __init__(self):
+        self.dir = None
+        self.port = None
+        self.started = False
+
+    def _as_owner(self, args):
+        """The command, run as the cluster's owner (never root)."""
+        if os.geteuid() == 0:
+            return ["runuser", "-u", "postgres", "--"] + args
+        return args
+
+    def _run(self, args, timeout=120):
+        r = subprocess.run(self._as_owner(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout, cwd=self.dir)
+        if r.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed ({r.returncode}):\n{r.stdout.decode(errors='replace')}")
+        return r.stdout.decode(errors="replace")
+
+    def start(self):
+        why = available()
+        if why:
+            raise RuntimeError(why)
+        self.dir = tempfile.mkdtemp(prefix="fc-pg-")
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        os.chmod(self.dir, 0o700)
+        data = os.path.join(self.dir, "data")
+        self._run([os.path.join(PG_BIN, "initdb"), "-D", data, "-U", SUPERUSER, "-A", "trust",
+                   "-E", "UTF8", "--locale=C"])
+        self.port = _free_port()
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", data, "-l", os.path.join(self.dir, "server.log"),
+                   "-o", opts, "-w", "-t", "60", "start"])
+        self.started = True
+        self.create_database("fleetcommand")
+        return self
+
+    def url(self, dbname="fleetcommand"):
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{dbname}"
+
+    def create_database(self, name):
+        self._run([os.path.join(PG_BIN, "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+                   "-U", SUPERUSER, name], timeout=60)
+        return self.url(name)
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "server.log"), "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.started:
+            try:
+                self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", os.path.join(self.dir, "data"),
+                           "-m", "fast", "-w", "-t", "60", "stop"])
+            finally:
+                self.started = False
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def main(argv):
+    if len(argv) < 3 or argv[0] != "run" or argv[1] != "--":
+        print("usage: pgcluster.py run -- CMD ARGS...", file=sys.stderr)
+        return 2
+    why = available()
+    if why:
+        print(f"skipped: {why}")
+        return SKIP
+    t0 = time.monotonic()
+    with PgCluster() as pg:
+        print(f"pgcluster: started port={pg.port} dir={pg.dir} in {time.monotonic() - t0:.1f}s", flush=True)
+        env = dict(os.environ, FC_TEST_PG_URL=pg.url(), FC_TEST_PG_ADMIN_URL=pg.url("postgres"))
+        rc = subprocess.run(argv[2:], env=env).returncode
+        if rc != 0:
+            print("pgcluster: server log tail:\n" + pg.log()[-4000:])
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
