@@ -39,11 +39,15 @@ Status save(storage::Conn& c, const LiveResult& r) {
       .run();
 }
 
-// The kept names travel as one JSON array parameter (json_each), so any
-// number of them is one statement.
+// The kept names travel as one JSON array parameter, so any number of them is
+// one statement; its elements are a per-driver spelling (docs/storage.md "Two
+// backends").
 Status forget_except(storage::Conn& c, const std::vector<std::string>& keep) {
-  BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM probe_results WHERE hostname NOT IN"
-                                 " (SELECT lower(value) FROM json_each(?1))"));
+  BOOST_OUTCOME_TRY(s, c.prepare(c.dialect() == storage::Dialect::kPostgres
+                                     ? "DELETE FROM probe_results WHERE hostname NOT IN"
+                                       " (SELECT lower(value) FROM json_array_elements_text(?1))"
+                                     : "DELETE FROM probe_results WHERE hostname NOT IN"
+                                       " (SELECT lower(value) FROM json_each(?1))"));
   return s.bind(1, nlohmann::json(keep).dump()).run();
 }
 

@@ -175,8 +175,9 @@ Status set_heartbeat(storage::Conn& c, const std::string& region, std::int64_t a
 }
 
 Status set_delivered_revision(storage::Conn& c, const std::string& region, std::int64_t rev) {
-  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE regions SET delivered_revision = "
-                                 "max(delivered_revision, ?2) WHERE id = ?1"));
+  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE regions SET delivered_revision = CASE WHEN"
+                                 " delivered_revision > ?2 THEN delivered_revision ELSE ?2 END"
+                                 " WHERE id = ?1"));
   return s.bind_all(region, rev).run();
 }
 
