@@ -72,6 +72,7 @@ void register_system_routes(Context& ctx) {
     r.content_type = "text/plain; version=0.0.4";
     r.body = ctx.metrics.render() + gauges_text(ctx);
     if (ctx.domains != nullptr) r.body += ctx.domains->metrics_text();
+    r.body += alert_metrics_text(ctx);
     co_return r;
   };
   ctx.router.add("GET", "/metrics",
