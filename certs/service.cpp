@@ -313,6 +313,10 @@ Result<std::vector<CertificateView>> Service::list(const std::string& hostname_f
   return out;
 }
 
+Result<ExpirySummary> Service::expiry_summary() {
+  return detail::expiry_summary(impl_->db.read(), impl_->clock.now_ms());
+}
+
 Result<CertificateMaterial> Service::material(const std::string& id) {
   BOOST_OUTCOME_TRY(row, detail::load_cert(impl_->db.read(), id));
   if (!row || row->version == 0 || !row->chain_pem || !row->key_sealed)

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,18 @@ struct CertificateView {  // what the API shows (never a key)
   std::int64_t version = 0;  // bumps on each stored certificate
   std::optional<std::string> last_error;
   std::string workspace_id;  // "" for platform certificates
+};
+
+// Issued certificates (valid or renewing) by time to expiry, for alerting
+// (docs/deploy.md "What to alert on"): cumulative counts at kExpiryBoundsS,
+// the earliest not_after. One aggregate query, whatever the count.
+inline constexpr std::int64_t kExpiryBoundsS[] = {86400,      3 * 86400,  7 * 86400,  14 * 86400,
+                                                  21 * 86400, 30 * 86400, 60 * 86400, 90 * 86400};
+struct ExpirySummary {
+  std::int64_t count = 0;
+  double sum_s = 0;  // of the seconds to expiry (negative once expired)
+  std::optional<std::int64_t> earliest_not_after_ms;
+  std::int64_t at_most[std::size(kExpiryBoundsS)] = {};  // expiring within each bound
 };
 
 // The current material of a certificate, for the agent endpoint only.
@@ -105,6 +118,7 @@ class Service {
       std::string dns01_delegate_name /* "" or "<id>._acme.<zone>" */);
   Result<CertificateView> get(const std::string& id);
   Result<std::vector<CertificateView>> list(const std::string& hostname_filter);
+  Result<ExpirySummary> expiry_summary();
   // Private key included: only for the agent of a region serving the names.
   Result<CertificateMaterial> material(const std::string& id);
   awaitable<Status> renew_now(std::string id);

@@ -98,6 +98,28 @@ Result<std::optional<CertRow>> load_cert(storage::Conn& c, const std::string& id
   return std::optional<CertRow>(std::move(rows.front()));
 }
 
+// One pass over the table; ?1 = now, ?2..?9 = now + each bound (ms).
+Result<ExpirySummary> expiry_summary(storage::Conn& c, std::int64_t now) {
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("SELECT COUNT(*), TOTAL(not_after - ?1), MIN(not_after),"
+                   " TOTAL(not_after <= ?2), TOTAL(not_after <= ?3), TOTAL(not_after <= ?4),"
+                   " TOTAL(not_after <= ?5), TOTAL(not_after <= ?6), TOTAL(not_after <= ?7),"
+                   " TOTAL(not_after <= ?8), TOTAL(not_after <= ?9) FROM certificates"
+                   " WHERE status IN ('valid', 'renewing') AND not_after IS NOT NULL"));
+  s.bind(1, now);
+  for (std::size_t i = 0; i < std::size(kExpiryBoundsS); ++i)
+    s.bind(static_cast<int>(i) + 2, now + kExpiryBoundsS[i] * 1000);
+  BOOST_OUTCOME_TRY(row, s.step());
+  ExpirySummary out;
+  if (!row) return out;
+  out.count = s.col_int(0);
+  out.sum_s = s.col_double(1) / 1000.0;
+  out.earliest_not_after_ms = s.col_opt_int(2);
+  for (std::size_t i = 0; i < std::size(kExpiryBoundsS); ++i)
+    out.at_most[i] = static_cast<std::int64_t>(s.col_double(static_cast<int>(i) + 3));
+  return out;
+}
+
 Result<std::optional<std::string>> find_by_names(storage::Conn& c, const std::string& key) {
   BOOST_OUTCOME_TRY(s, c.prepare("SELECT id FROM certificates WHERE names_key = ?"));
   s.bind(1, key);

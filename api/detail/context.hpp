@@ -57,6 +57,9 @@ struct Context {
 };
 
 void register_system_routes(Context& ctx);
+// /metrics series to alert on (alert_metrics.cpp): per-region heartbeat age,
+// certificates by time to expiry and the earliest expiry.
+std::string alert_metrics_text(Context& ctx);
 void register_region_routes(Context& ctx);
 void register_workspace_routes(Context& ctx);
 void register_agent_routes(Context& ctx);

@@ -86,6 +86,7 @@ void register_system_routes(Context& ctx) {
     if (ctx.domains != nullptr) r.body += ctx.domains->metrics_text();
     if (ctx.extra_metrics) r.body += ctx.extra_metrics();
     if (ctx.probes != nullptr) r.body += ctx.probes->metrics_text();
+    r.body += alert_metrics_text(ctx);
     co_return r;
   };
   ctx.router.add("GET", "/metrics",

@@ -45,6 +45,8 @@ Result<std::optional<std::string>> find_by_names(storage::Conn& c, const std::st
 Result<std::vector<CertRow>> list_certs(storage::Conn& c, const std::string& hostname,
                                         const std::string& workspace);
 Status insert_cert(storage::Conn& c, const CertRow& r, std::int64_t now);
+// Valid and renewing certificates by time to expiry at `now` (ms).
+Result<ExpirySummary> expiry_summary(storage::Conn& c, std::int64_t now);
 Status update_cert(storage::Conn& c, const CertRow& r, std::int64_t now);
 Status delete_cert(storage::Conn& c, const std::string& id);
 CertificateView to_view(const CertRow& r);

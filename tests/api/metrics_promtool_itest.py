@@ -49,6 +49,45 @@ class PromtoolTest(fctest.DaemonTest):
         families = sum(1 for line in body.splitlines() if line.startswith("# TYPE"))
         print(f"promtool: {families} metric families, no problems")
 
+    def test_alerting_series(self):
+        """Heartbeat age per region (+Inf when never heard from) and the
+        certificate expiry histogram with the earliest expiry, promtool-clean."""
+        d = self.d
+        d.create_region("a-1")
+        tok = d.agent_token("a-1")
+        d.heartbeat(tok)
+        d.create_region("a-2")  # no agent yet
+        r = d.request("POST", "/v1/workspaces", {"name": "alert", "resources": {"memory_mib": 1,
+                                                                              "cpu_millis": 1}})
+        self.assertEqual(r.status, 201, r)
+        zone = d.request("GET", "/v1/dns/zone").json().get("zone", "fleet.test")
+        c = d.request("POST", "/v1/certificates", {"hostnames": [f"alert-crt.{zone}"],
+                                                   "workspace_id": r.json()["id"]})
+        self.assertEqual(c.status, 202, c)
+        cid = c.json()["id"]
+        fctest.wait_until(lambda: d.request("GET", f"/v1/certificates/{cid}").json()["status"]
+                          == "valid", timeout=30, what="internal certificate valid")
+        not_after = d.request("GET", f"/v1/certificates/{cid}").json()["not_after"]
+        body = d.request("GET", "/metrics", auth=False).body.decode()
+        lines = body.splitlines()
+        age = [l for l in lines if l.startswith('fleetcommand_region_heartbeat_age_seconds{region="a-1"}')]
+        self.assertEqual(len(age), 1, body[-2000:])
+        self.assertLess(float(age[0].split()[-1]), 30)
+        self.assertIn('fleetcommand_region_heartbeat_age_seconds{region="a-2"} +Inf', lines)
+        count = [l for l in lines if l.startswith("fleetcommand_certificates_expiry_seconds_count ")]
+        self.assertEqual(len(count), 1)
+        self.assertGreaterEqual(int(count[0].split()[-1]), 1)
+        self.assertIn('fleetcommand_certificates_expiry_seconds_bucket{le="+Inf"} ' +
+                      count[0].split()[-1], lines)
+        earliest = [l for l in lines
+                    if l.startswith("fleetcommand_certificate_earliest_expiry_timestamp_seconds ")]
+        self.assertEqual(len(earliest), 1)
+        print(f"certificate not_after={not_after} earliest expiry gauge={earliest[0].split()[-1]}")
+        check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                               text=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertEqual((check.stdout + check.stderr).strip(), "", "promtool reported problems")
+
 
 if __name__ == "__main__":
     fctest.main()
