@@ -51,8 +51,15 @@ class Api:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        self.conn.request(method, path, body=data, headers=headers)
-        r = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=data, headers=headers)
+            r = self.conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The daemon closes idle keep-alive connections (the warm-up is
+            # longer than its idle timeout): reconnect once and resend.
+            self.conn.close()
+            self.conn.request(method, path, body=data, headers=headers)
+            r = self.conn.getresponse()
         payload = r.read()
         return r.status, (json.loads(payload) if payload and r.getheader("Content-Type", "").find("json") >= 0
                           else payload)
