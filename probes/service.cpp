@@ -127,7 +127,28 @@ awaitable<void> Service::Impl::run_one(detail::Target t) {
   slot_freed.cancel();
 }
 
+// One probe of a hostname at a time (the loop's and POST .../probe's): a
+// second one waits for the first, then reads the result the first stored, so
+// the stored result is always the newest observation. Without this a loop
+// probe that saw the previous leaf could land after a newer probe and bring
+// that leaf back as "ours at the last success".
+awaitable<void> Service::Impl::claim_host(const std::string& hostname) {
+  asio::steady_timer wait(io);
+  while (busy_hosts.contains(hostname)) {
+    wait.expires_after(std::chrono::milliseconds(20));
+    boost::system::error_code ec;
+    co_await wait.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+  busy_hosts.insert(hostname);
+}
+
 awaitable<Result<LiveResult>> Service::Impl::probe(detail::Target t) {
+  co_await claim_host(t.hostname);
+  struct Release {
+    std::set<std::string>& busy;
+    std::string host;
+    ~Release() { busy.erase(host); }
+  } release{busy_hosts, t.hostname};
   BOOST_OUTCOME_CO_TRY(prev, store::load(db.read(), t.hostname));
   if (prev && !prev->fingerprint.empty()) t.accepted.push_back(prev->fingerprint);
   const Outcome out = co_await checker->check(t);

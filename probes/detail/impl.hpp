@@ -45,6 +45,8 @@ struct Service::Impl {
   std::map<std::pair<std::string, std::string>, std::uint64_t> results;
   std::uint64_t rounds = 0;
   std::size_t last_targets = 0;
+  // Hostnames being probed right now: one probe of a name at a time.
+  std::set<std::string> busy_hosts;
 
   Impl(asio::io_context& i, storage::Database& d, const Clock& c, Options opts)
       : io(i), db(d), clock(c), o(std::move(opts)) {}
@@ -55,6 +57,7 @@ struct Service::Impl {
   awaitable<void> wait_for_slot(const std::string& region);
   awaitable<void> run_one(detail::Target t);
   awaitable<Result<LiveResult>> probe(detail::Target t);
+  awaitable<void> claim_host(const std::string& hostname);
   // Every hostname to probe now: workspace hostnames published in DNS and
   // active custom domains, each with the leaves fleetcommand issued for it.
   Result<std::vector<detail::Target>> targets();
