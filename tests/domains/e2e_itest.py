@@ -94,11 +94,7 @@ class CustomerWorld(unittest.TestCase):
 
     @classmethod
     def start_all(cls):
-        if not fctest.FC_BIN:
-            raise unittest.SkipTest("FC_BIN not set")
-        for tool in ("named", "unbound", "nsupdate", "pebble"):
-            if subprocess.run(["which", tool], capture_output=True).returncode != 0:
-                raise unittest.SkipTest(f"{tool} is not installed")
+        fctest.require_tools("named", "unbound", "nsupdate", "pebble")
         cls.d = fctest.Daemon()
         cls.bind = peers_env.CustomerDns(cls.d.dir).start()
         cls.unbound = peers_env.Resolver(cls.d.dir, {"customer.test": cls.bind.port, ZONE: cls.d.dns_port}).start()

@@ -6,7 +6,6 @@ domain checked once waits 42 s for its next regular check, but an early check
 10 s; early checks that found nothing did not count as attempts."""
 import os
 import re
-import subprocess
 import sys
 import time
 import unittest
@@ -24,11 +23,7 @@ BASE_S = 40
 class EarlyChecks(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not fctest.FC_BIN:
-            raise unittest.SkipTest("FC_BIN not set")
-        for tool in ("named", "unbound", "nsupdate"):
-            if subprocess.run(["which", tool], capture_output=True).returncode != 0:
-                raise unittest.SkipTest(f"{tool} is not installed")
+        fctest.require_tools("named", "unbound", "nsupdate")
         cls.d = None
         try:
             cls.d = fctest.Daemon()

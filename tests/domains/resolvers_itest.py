@@ -10,7 +10,6 @@ after), cached/coalesced lookups (the pre-flight's CAA climb to the customer
 zone is shared) and the checks due (queue depth)."""
 import os
 import re
-import subprocess
 import sys
 import time
 import unittest
@@ -37,11 +36,7 @@ def metric_values(text, name):
 class VerifierResolvers(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not fctest.FC_BIN:
-            raise unittest.SkipTest("FC_BIN not set")
-        for tool in ("named", "unbound", "nsupdate"):
-            if subprocess.run(["which", tool], capture_output=True).returncode != 0:
-                raise unittest.SkipTest(f"{tool} is not installed")
+        fctest.require_tools("named", "unbound", "nsupdate")
         cls.d = None
         try:
             cls.d = fctest.Daemon()

@@ -35,6 +35,15 @@ def free_port(kind=socket.SOCK_STREAM):
     raise RuntimeError("no free port")
 
 
+def require_tools(*tools):
+    """Skips the calling test class unless FC_BIN is set and every tool is on PATH."""
+    if not FC_BIN:
+        raise unittest.SkipTest("FC_BIN not set")
+    for tool in tools:
+        if shutil.which(tool) is None:
+            raise unittest.SkipTest(f"{tool} is not installed")
+
+
 def wait_until(pred, timeout=10.0, interval=0.02, what="condition"):
     deadline = time.monotonic() + timeout
     last = None

@@ -16,7 +16,6 @@ accepted after that. Each failing case first goes through one failed probe
 that stays `live` (two in a row are needed). /metrics counts by result and
 step."""
 import os
-import subprocess
 import sys
 import unittest
 
@@ -45,11 +44,7 @@ class LiveChecks(unittest.TestCase):
 
     @classmethod
     def start_all(cls):
-        if not fctest.FC_BIN:
-            raise unittest.SkipTest("FC_BIN not set")
-        for tool in ("named", "unbound", "nsupdate", "openssl"):
-            if subprocess.run(["which", tool], capture_output=True).returncode != 0:
-                raise unittest.SkipTest(f"{tool} is not installed")
+        fctest.require_tools("named", "unbound", "nsupdate", "openssl")
         if not edge.nginx_binary():
             raise unittest.SkipTest("nginx is not installed")
         cls.d = fctest.Daemon()
