@@ -180,6 +180,7 @@ void to_json(json& j, const Assignment& v) {
            {"generation", v.generation},     {"action", to_string(v.action)},
            {"resources", v.resources},       {"spec", v.spec},
            {"hostnames", v.hostnames},       {"certificates", v.certificates}};
+  if (v.suspended) j["suspended"] = true;
 }
 
 void to_json(json& j, const AssignmentsResponse& v) {
@@ -271,6 +272,10 @@ Result<Assignment> decode<Assignment>(const json& j) {
   BOOST_OUTCOME_TRY(spec, nested<Spec>(f, "spec", false));
   BOOST_OUTCOME_TRY(hostnames, f.strings("hostnames", false));
   BOOST_OUTCOME_TRY(certs, f.list<CertificateRef>("certificates", false));
+  if (const json* sus = f.find("suspended")) {
+    if (!sus->is_boolean()) return field_error("suspended", "must be true or false");
+    a.suspended = sus->get<bool>();
+  }
   a.workspace_id = std::move(id);
   a.name = name.value_or("");
   a.generation = generation;

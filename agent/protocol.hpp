@@ -74,6 +74,9 @@ struct Assignment {
   Spec spec;
   std::vector<std::string> hostnames;
   std::vector<CertificateRef> certificates;
+  // Suspended by the operator (non-payment, docs/tenants.md): scale to zero,
+  // keep the data, route the hostnames to the "suspended" page. Absent = false.
+  bool suspended = false;
   bool operator==(const Assignment&) const = default;
 };
 

@@ -74,6 +74,9 @@ class Server;
 namespace fc::domains {
 class Service;
 }
+namespace fc::tenants {
+class Service;
+}
 namespace fc::probes {
 class Service;
 }
@@ -108,6 +111,8 @@ class Service {
   void set_extra_metrics(std::function<std::string()> fn);
   // Live checks: `live` on workspaces and domains, POST /v1/domains/{hostname}/probe
   // and their /metrics series; call before init() (detail/domain_routes.cpp).
+  // Tenants, plans and usage (docs/tenants.md); before init().
+  void set_tenants(tenants::Service* tenants);
   void set_probes(probes::Service* probes);
   // Binds both listeners; the error names the address.
   Status listen();

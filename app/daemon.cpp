@@ -24,6 +24,7 @@
 #include "domains/service.hpp"
 #include "probes/service.hpp"
 #include "scheduler/service.hpp"
+#include "tenants/service.hpp"
 #include "storage/db.hpp"
 #include "storage/jobs.hpp"
 
@@ -103,6 +104,7 @@ struct Daemon {
   std::unique_ptr<domains::Service> domains;  // custom domains
   std::unique_ptr<PeriodicBackup> backup;     // backup.interval_s > 0
   std::unique_ptr<probes::Service> probes;    // live checks
+  std::unique_ptr<tenants::Service> tenants;  // tenants, plans, usage metering
   asio::steady_timer ticker{io};
   asio::steady_timer watchdog_timer{io};
   bool stopping = false;
@@ -231,6 +233,7 @@ awaitable<void> Daemon::chores() {
     co_await api->tick();
     co_await sched->tick();
     if (domains) co_await domains->tick();
+    if (tenants) co_await tenants->tick();
     if (certs) co_await certs->tick();
   }
 }
@@ -318,6 +321,10 @@ std::unique_ptr<domains::Service> make_domains(Daemon& d) {
       for (const auto& id : is["caa_identities"]) o.caa_identities.push_back(id.get<std::string>());
     break;
   }
+  // A plan's max_custom_domains (docs/tenants.md), read in the claim's transaction.
+  o.workspace_limit = [t = d.tenants.get()](storage::Conn& c, const std::string& ws) {
+    return t->domain_limit(c, ws);
+  };
   return std::make_unique<domains::Service>(d.io, *d.db, d.clock, *d.sched, o);
 }
 
@@ -358,10 +365,15 @@ bool open_services(Daemon& d) {
     return false;
   }
   d.api = std::make_unique<api::Service>(d.io, d.cfg, *d.db, d.clock, *d.sched);
+  d.tenants = std::make_unique<tenants::Service>(*d.db, d.clock, *d.sched,
+                                                 tenants::parse_plans(d.cfg.plans));
+  d.sched->add_scope_listener(d.tenants->scope_listener());
+  d.api->set_tenants(d.tenants.get());
   d.certs = make_certs(d);
   d.api->set_certs(d.certs.get());
   d.domains = make_domains(d);
   d.api->set_domains(d.domains.get());
+  d.tenants->set_domains_in_use(&domains::Service::in_use);
   d.backup = std::make_unique<PeriodicBackup>(d.cfg);
   d.api->set_extra_metrics([b = d.backup.get()] { return b->metrics_text(); });
   d.probes = make_probes(d);

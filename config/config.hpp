@@ -92,6 +92,7 @@ struct Config {
   std::int64_t probes_https_port = 443;
   std::string probes_path = "/api/info";
   std::string probes_ca_bundle;  // "" = the system store; the internal root is always trusted
+  nlohmann::json plans;          // validated object name -> plan, parsed by tenants/
 
   nlohmann::json effective;  // every key with its effective value (secrets included)
 };

@@ -135,6 +135,19 @@ Status claim_rules(storage::Conn& c, const std::string& host, const std::string&
   return ok();
 }
 
+// The workspace's plan limit (max_custom_domains), checked in the same
+// transaction as the insert so concurrent claims cannot pass it together.
+Status plan_rule(const Options& o, storage::Conn& c, const std::string& ws) {
+  if (!o.workspace_limit) return ok();
+  BOOST_OUTCOME_TRY(limit, o.workspace_limit(c, ws));
+  if (!limit) return ok();
+  BOOST_OUTCOME_TRY(mine, store::live_for_workspace(c, ws));
+  if (static_cast<std::int64_t>(mine.size()) >= *limit)
+    return make_error(Errc::kQuotaExceeded, "max_custom_domains " + std::to_string(*limit) +
+                                                " of the workspace's plan reached");
+  return ok();
+}
+
 }  // namespace
 
 awaitable<Result<Domain>> Service::claim(std::string workspace_id, std::string hostname,
@@ -158,6 +171,7 @@ awaitable<Result<Domain>> Service::claim(std::string workspace_id, std::string h
     BOOST_OUTCOME_TRY(
         claim_rules(c, host, d.workspace_id, i.now(), i.o.max_per_workspace, existing));
     if (existing) return ok();
+    BOOST_OUTCOME_TRY(plan_rule(i.o, c, d.workspace_id));
     BOOST_OUTCOME_TRY(store::insert(c, d));
     return i.enqueue_check(c, d, i.now());
   });
@@ -166,6 +180,11 @@ awaitable<Result<Domain>> Service::claim(std::string workspace_id, std::string h
   i.poke();
   logger()->info("domain claimed id={} hostname={} workspace={}", d.id, d.hostname, d.workspace_id);
   co_return d;
+}
+
+Result<std::int64_t> Service::in_use(storage::Conn& c, const std::string& workspace_id) {
+  BOOST_OUTCOME_TRY(mine, store::live_for_workspace(c, workspace_id));
+  return static_cast<std::int64_t>(mine.size());
 }
 
 Result<std::vector<Domain>> Service::list(const std::string& workspace_id,

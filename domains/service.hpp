@@ -65,6 +65,10 @@ struct Options {
   int max_concurrent_checks = 8;   // domains checked at once (domains.max_concurrent_checks)
   double queries_per_second = 50;  // cap per resolver (domains.queries_per_second)
   std::chrono::milliseconds resolver_timeout{2000};
+  // A lower limit for one workspace (its plan's max_custom_domains,
+  // docs/tenants.md), read inside the claim's transaction; empty = none.
+  std::function<Result<std::optional<std::int64_t>>(storage::Conn&, const std::string& ws)>
+      workspace_limit;
 };
 
 // The verification pacing a SIGHUP reload may change (app/, docs/domains.md
@@ -133,6 +137,9 @@ class Service final : public scheduler::AssignmentExtras, public certs::IssuedLi
                                   std::vector<std::string>& withheld_cert_ids);
 
   // (hostname, workspace id) of every `active` domain, for the live checks.
+  // The custom domains a workspace holds (claimed, not deleted): what its
+  // plan's max_custom_domains counts.
+  static Result<std::int64_t> in_use(storage::Conn& c, const std::string& workspace_id);
   static Result<std::vector<std::pair<std::string, std::string>>> active_hostnames(
       storage::Conn& c);
 

@@ -70,6 +70,7 @@ json Service::Impl::assignment_body(const Workspace& w, const std::string& actio
   a.action = action == "apply" ? proto::Action::kApply : proto::Action::kDelete;
   a.resources = proto::Resources{w.resources.memory_mib, w.resources.cpu_millis};
   a.hostnames.push_back(svc.hostname_of(w));
+  a.suspended = w.suspended && action == "apply";
   json j = a;
   j["spec"] = w.spec;
   return j;

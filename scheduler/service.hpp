@@ -56,6 +56,9 @@ struct Workspace {
   std::string observed_message;
   std::int64_t observed_since = 0;  // unix ms of the last phase/generation change; 0 = none
   std::optional<std::string> dns_region;
+  // Suspended (docs/tenants.md): the assignment says so, the agent scales to
+  // zero; the reservation, DNS records and data stay, so resume always fits.
+  bool suspended = false;
   std::int64_t created_at = 0;
   std::int64_t updated_at = 0;
 };
@@ -201,8 +204,14 @@ class Service {
   Result<std::vector<Workspace>> list_workspaces(const std::string& region,
                                                  const std::string& state, int limit,
                                                  const std::string& after_id);
+  // `hook` (may be empty) runs inside the transaction with the patched
+  // workspace (tenants: quota checks, usage intervals); an error rolls back.
   awaitable<Result<Workspace>> patch_workspace(std::string id, std::optional<Resources> resources,
-                                               std::optional<nlohmann::json> spec);
+                                               std::optional<nlohmann::json> spec,
+                                               CreateHook hook = {});
+  // Suspends or resumes: a new generation whose assignment carries
+  // "suspended". Only a `scheduled` workspace; `hook` as for patch.
+  awaitable<Result<Workspace>> set_suspended(std::string id, bool suspended, CreateHook hook);
   awaitable<Result<Workspace>> migrate_workspace(std::string id, std::string region,
                                                  std::vector<RegionReason>* reasons);
   awaitable<Result<Workspace>> delete_workspace(std::string id, bool force);
@@ -246,7 +255,10 @@ class Service {
   // The statuses of those of `ids` that exist (any order), in one query.
   static Result<std::vector<WorkspaceStatus>> workspace_statuses(
       storage::Conn& c, const std::vector<std::string>& ids);
-  void set_scope_listener(std::unique_ptr<ScopeListener> l) { scope_listener_ = std::move(l); }
+  // Listeners are told in the order they were added.
+  void add_scope_listener(std::unique_ptr<ScopeListener> l) {
+    scope_listeners_.push_back(std::move(l));
+  }
   struct AgentSeen {
     std::string agent_id;
     std::string version;
@@ -264,7 +276,7 @@ class Service {
   Options o_;
   dns::ZoneNotifier* zone_ = nullptr;
   AssignmentExtras* extras_ = nullptr;
-  std::unique_ptr<ScopeListener> scope_listener_;
+  std::vector<std::unique_ptr<ScopeListener>> scope_listeners_;
   friend struct Impl;
 };
 

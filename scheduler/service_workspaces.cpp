@@ -78,7 +78,8 @@ Result<std::vector<Workspace>> Service::list_workspaces(const std::string& regio
 
 awaitable<Result<Workspace>> Service::patch_workspace(std::string id,
                                                       std::optional<Resources> resources,
-                                                      std::optional<json> spec) {
+                                                      std::optional<json> spec,
+                                                      CreateHook hook) {
   auto& i = *impl_;
   Workspace w;
   Resources before;
@@ -101,6 +102,9 @@ awaitable<Result<Workspace>> Service::patch_workspace(std::string id,
     w.generation += 1;
     w.updated_at = i.now();
     BOOST_OUTCOME_TRY(store::update_workspace(c, w));
+    if (hook) {
+      BOOST_OUTCOME_TRY(hook(c, w));
+    }
     return i.publish(c, w, w.region, "apply", revs);
   });
   if (!st) co_return st.error();
@@ -112,6 +116,35 @@ awaitable<Result<Workspace>> Service::patch_workspace(std::string id,
   co_return w;
 }
 
+awaitable<Result<Workspace>> Service::set_suspended(std::string id, bool suspended,
+                                                    CreateHook hook) {
+  auto& i = *impl_;
+  Workspace w;
+  std::map<std::string, std::int64_t> revs;
+  auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(found, store::find_workspace(c, id));
+    if (!found) return make_error(Code::kNotFound, "no workspace " + id);
+    w = *found;
+    if (w.state != "scheduled")
+      return make_error(Errc::kWorkspaceBusy,
+                        "workspace " + w.name + " is " + w.state + "; try again when it is done");
+    if (w.suspended == suspended)
+      return make_error(Code::kConflict, "workspace " + w.name + " is already " +
+                                             (suspended ? "suspended" : "not suspended"));
+    w.suspended = suspended;
+    w.generation += 1;
+    w.updated_at = i.now();
+    BOOST_OUTCOME_TRY(store::update_workspace(c, w));
+    if (hook) {
+      BOOST_OUTCOME_TRY(hook(c, w));
+    }
+    return i.publish(c, w, w.region, "apply", revs);
+  });
+  if (!st) co_return st.error();
+  i.committed(revs);
+  co_return w;
+}
+
 awaitable<Result<Workspace>> Service::migrate_workspace(std::string id, std::string region,
                                                         std::vector<RegionReason>* reasons) {
   auto& i = *impl_;
@@ -119,6 +152,9 @@ awaitable<Result<Workspace>> Service::migrate_workspace(std::string id, std::str
   if (current.state != "scheduled")
     co_return make_error(Errc::kWorkspaceBusy,
                          "workspace " + current.name + " is " + current.state);
+  if (current.suspended)  // a suspended workspace never reports running in the target
+    co_return make_error(Errc::kWorkspaceBusy,
+                         "workspace " + current.name + " is suspended; resume it first");
   if (current.region == region)
     co_return make_error(Errc::kWorkspaceBusy,
                          "workspace " + current.name + " already runs in " + region);

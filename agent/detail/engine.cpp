@@ -130,6 +130,9 @@ proto::WorkspaceStatus Engine::apply_one(AgentState& st, const proto::Assignment
   rec.objects = std::move(now);
   rec.applied_generation = a.generation;
   if (mode_.observing) return rec.observed = status_of(a, Phase::kProgressing, "applied");
+  // Unobserved: what was written is what runs; a suspended assignment
+  // wrote zero replicas, which is the `suspended` phase.
+  if (a.suspended) return rec.observed = status_of(a, Phase::kSuspended, mode_.unobserved_note);
   return rec.observed = status_of(a, Phase::kRunning, mode_.unobserved_note);
 }
 

@@ -19,6 +19,11 @@ const std::map<std::string, std::string>& builtin_defaults() {
       // "The edge": Traefik sticky sessions and circuit breaker).
       {"service_annotations", ""},
       {"ingress_annotations", ""},
+      // Where a suspended workspace's hostnames go (docs/tenants.md
+      // "Suspend"): a Service in the namespace that serves the "suspended"
+      // page, deployed once per region by the operator.
+      {"suspended_service", "fleetcommand-suspended"},
+      {"suspended_port", "80"},
   };
   return kDefaults;
 }
@@ -99,7 +104,8 @@ const char* builtin_template_text() {
              "backend": {"service": {"name": "{{resource_name}}-acme",
                                      "port": {"number": "{{acme_responder_port|int}}"}}}},
             {"path": "/", "pathType": "Prefix",
-             "backend": {"service": {"name": "{{resource_name}}", "port": {"number": 80}}}}
+             "backend": {"service": {"name": "{{backend_service}}",
+                                     "port": {"number": "{{backend_port|int}}"}}}}
           ]}}}]
       }
     },
@@ -159,6 +165,16 @@ Result<Scope> workspace_scope(const proto::Assignment& a, const Template& t,
   s.vars["cpu_millis"] = std::to_string(a.resources.cpu_millis);
   s.vars["hostname"] = a.hostnames.empty() ? a.name : a.hostnames.front();
   if (a.spec.image) s.vars["image"] = *a.spec.image;
+  // Suspended: no replica, data (MONGO_URL's database) untouched, and the
+  // Ingress sends "/" to the suspended page; the ACME path keeps working so
+  // certificates still renew.
+  s.vars["backend_service"] = owner;
+  s.vars["backend_port"] = "80";
+  if (a.suspended) {
+    s.vars["replicas"] = "0";
+    s.vars["backend_service"] = s.vars["suspended_service"];
+    s.vars["backend_port"] = s.vars["suspended_port"];
+  }
   s.lists["hostnames"] = hostname_scopes(a.hostnames);
   auto& env = s.lists["env"];
   for (const auto& [k, v] : a.spec.env) env.push_back(Scope{{{"key", k}, {"value", v}}, {}});

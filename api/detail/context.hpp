@@ -15,6 +15,10 @@
 
 namespace fc::scheduler {
 class Service;
+struct Workspace;
+}  // namespace fc::scheduler
+namespace fc::tenants {
+class Service;
 }
 namespace fc::certs {
 class Service;
@@ -48,6 +52,7 @@ struct Context {
   // More /metrics series (the daemon's periodic backup), set before init.
   std::function<std::string()> extra_metrics;
   probes::Service* probes = nullptr;  // live checks (set by the daemon before init)
+  tenants::Service* tenants = nullptr;  // tenants, plans, usage (set by the daemon before init)
   bool ready = false;
   bool shutting_down = false;
   RequestRateLimiter rate;  // per token
@@ -79,5 +84,12 @@ Status store_idempotent(storage::Conn& c, const std::string& scope, const std::s
                         const std::string& body_hash, int status, const std::string& response,
                         std::int64_t now);
 void register_token_routes(Context& ctx);
+// /v1/tenants, /v1/plans, suspend/resume, /v1/usage (tenant_routes.cpp).
+void register_tenant_routes(Context& ctx);
+// A workspace's view (workspace_routes.cpp), with its tenancy (add_tenancy).
+nlohmann::json workspace_json(Context& ctx, const scheduler::Workspace& w);
+void add_tenancy(Context& ctx, const scheduler::Workspace& w, nlohmann::json& j);
+// A tenants::Errc as a 422 naming its field; other errors by the error model.
+Response tenants_failed(const Error& e, const std::string& request_id);
 
 }  // namespace fc::api::detail

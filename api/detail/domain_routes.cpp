@@ -1,6 +1,7 @@
 // /v1/workspaces/{id}/domains and /v1/domains/{hostname} (API.md "Custom
 // domains"): admins, or the workspace's tenant token. A tenant never learns
 // whether another workspace's domain exists (404).
+#include "tenants/service.hpp"
 #include <spdlog/spdlog.h>
 
 #include "api/detail/context.hpp"
@@ -13,6 +14,7 @@ namespace fc::api {
 
 void Service::set_domains(domains::Service* d) { ctx_->domains = d; }
 void Service::set_probes(probes::Service* p) { ctx_->probes = p; }
+void Service::set_tenants(tenants::Service* t) { ctx_->tenants = t; }
 
 }  // namespace fc::api
 

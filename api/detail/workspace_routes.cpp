@@ -6,6 +6,7 @@
 #include "api/detail/paging.hpp"
 #include "probes/service.hpp"
 #include "scheduler/service.hpp"
+#include "tenants/service.hpp"
 
 namespace fc::api::detail {
 
@@ -35,6 +36,7 @@ json workspace_json(Context& ctx, const sch::Workspace& w) {
       {"created_at", format_rfc3339(w.created_at)},
       {"updated_at", format_rfc3339(w.updated_at)}};
   if (w.target_region) j["target_region"] = *w.target_region;
+  add_tenancy(ctx, w, j);
   return j;
 }
 
@@ -81,12 +83,24 @@ std::optional<Response> begin_idempotent(Context& ctx, const Request& r, const j
   return lookup_idempotent(ctx, k.scope, k.key, k.body_hash);
 }
 
-sch::WorkspaceInput read_workspace(const json& j, std::vector<FieldError>& errors) {
+// What a create names besides the scheduler's input (docs/tenants.md).
+struct Ownership {
+  std::string tenant;
+  std::string plan;
+};
+
+sch::WorkspaceInput read_workspace(const json& j, std::vector<FieldError>& errors,
+                                   Ownership& own) {
   JsonIn in(errors);
-  in.only(j, {"name", "resources", "placement", "spec"}, "");
+  in.only(j, {"name", "resources", "placement", "spec", "tenant", "plan"}, "");
   sch::WorkspaceInput wi;
   wi.name = in.str(j, "name", "name", true).value_or("");
-  if (const json* res = in.object(j, "resources", "resources", true)) {
+  own.tenant = in.str(j, "tenant", "tenant", false).value_or("");
+  own.plan = in.str(j, "plan", "plan", false).value_or("");
+  // With a plan the plan sets the resources; giving both is ambiguous.
+  if (!own.plan.empty() && j.contains("resources"))
+    in.error("resources", "set by the plan; give either plan or resources");
+  if (const json* res = in.object(j, "resources", "resources", own.plan.empty())) {
     if (auto rr = read_resources(in, *res)) wi.request.resources = *rr;
   }
   if (const json* p = in.object(j, "placement", "placement", false)) {
@@ -108,6 +122,7 @@ Response create_failed(Context& ctx, const Request& r, const IdemKey& idem, cons
                        const std::vector<sch::RegionReason>& reasons) {
   if (e.is(sch::Errc::kNoCapacity))
     return no_capacity("no region can take this workspace", reasons);
+  if (e.domain == &tenants::error_domain(tenants::Errc{})) return tenants_failed(e, r.request_id);
   if (!idem.key.empty() && e.code == Code::kConflict) {
     // A concurrent request with the same key may have won.
     auto prior = lookup_idempotent(ctx, idem.scope, idem.key, idem.body_hash);
@@ -124,11 +139,21 @@ awaitable<Response> create_workspace(Context& ctx, Request& r) {
   IdemKey idem;
   if (auto early = begin_idempotent(ctx, r, j, idem)) co_return *early;
   std::vector<FieldError> errors;
-  sch::WorkspaceInput wi = read_workspace(j, errors);
+  Ownership own;
+  sch::WorkspaceInput wi = read_workspace(j, errors, own);
+  if (errors.empty() && (!own.tenant.empty() || !own.plan.empty()) && ctx.tenants == nullptr)
+    errors.push_back({own.plan.empty() ? "tenant" : "plan", "tenants are not enabled"});
+  if (errors.empty() && !own.plan.empty()) {
+    auto st = ctx.tenants->apply_plan(own.plan, wi.request);
+    if (!st) co_return tenants_failed(st.error(), r.request_id);
+  }
   if (errors.empty()) errors = to_api(sch::validate_workspace(wi.name, wi.request));
   if (!errors.empty()) co_return validation_failed(errors);
   std::vector<sch::RegionReason> reasons;
   auto hook = [&](storage::Conn& c, const sch::Workspace& w) -> Status {
+    if (ctx.tenants) {
+      BOOST_OUTCOME_TRY(ctx.tenants->on_created(c, w, own.tenant, own.plan));
+    }
     if (idem.key.empty()) return ok();
     return store_idempotent(c, idem.scope, idem.key, idem.body_hash, 201,
                             workspace_json(ctx, w).dump(), ctx.clock.now_ms());
@@ -176,9 +201,13 @@ awaitable<Response> patch_workspace(Context& ctx, Request& r) {
   const json& j = body.value();
   std::vector<FieldError> errors;
   JsonIn in(errors);
-  in.only(j, {"resources", "spec"}, "");
+  in.only(j, {"resources", "spec", "plan"}, "");
   std::optional<sch::Resources> res;
   std::optional<json> spec;
+  std::optional<std::string> plan = in.str(j, "plan", "plan", false);
+  if (plan && j.contains("resources"))
+    in.error("resources", "set by the plan; give either plan or resources");
+  if (plan && ctx.tenants == nullptr) in.error("plan", "tenants are not enabled");
   if (const json* o = in.object(j, "resources", "resources", false)) res = read_resources(in, *o);
   if (const json* s = in.object(j, "spec", "spec", false)) {
     check_spec(in, *s);
@@ -188,8 +217,13 @@ awaitable<Response> patch_workspace(Context& ctx, Request& r) {
   if (res) sch::validate_resources(*res, "resources", v);
   for (const auto& e : to_api(v)) errors.push_back(e);
   if (!errors.empty()) co_return validation_failed(errors);
-  auto w = co_await ctx.scheduler->patch_workspace(r.params["id"], res, spec);
-  if (!w) co_return problem_from(w.error(), r.request_id);
+  if (ctx.tenants == nullptr) {
+    auto w = co_await ctx.scheduler->patch_workspace(r.params["id"], res, spec);
+    if (!w) co_return problem_from(w.error(), r.request_id);
+    co_return json_response(200, workspace_json(ctx, w.value()));
+  }
+  auto w = co_await ctx.tenants->patch(r.params["id"], res, spec, plan);
+  if (!w) co_return tenants_failed(w.error(), r.request_id);
   co_return json_response(200, workspace_json(ctx, w.value()));
 }
 

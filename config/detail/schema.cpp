@@ -239,6 +239,36 @@ std::string issuer_item(const json& v) {
                          });
 }
 
+// plans.<name>: the resources a workspace on the plan gets and the quotas of
+// its tenant (docs/tenants.md "Plans"). Regions are not known at start (the
+// API creates them), so allowed_regions are checked as names only.
+std::string plan_item(const json& v) {
+  auto resources_v = [](const json& r) {
+    return check_fields(r, {{"memory_mib", {true, int_v(1, 1 << 30)}},
+                            {"cpu_millis", {true, int_v(1, 1 << 30)}}});
+  };
+  return check_fields(
+      v, {{"resources", {true, resources_v}},
+          {"max_workspaces", {false, int_v(1, 100000000)}},
+          {"max_custom_domains", {false, int_v(0, 100000)}},
+          {"allowed_regions", {false, list_v(string_v(false))}},
+          {"trial_days", {false, int_v(1, 3650, "must be from 1 to 3650 days")}}});
+}
+
+std::string plans_v(const json& v) {
+  if (!v.is_object()) return "must be a JSON object of plan name -> plan";
+  for (const auto& [name, plan] : v.items()) {
+    bool ok_name = !name.empty() && name.size() <= 63;
+    for (char ch : name)
+      ok_name = ok_name && (std::islower(static_cast<unsigned char>(ch)) ||
+                            std::isdigit(static_cast<unsigned char>(ch)) || ch == '-');
+    if (!ok_name) return "." + name + ": a plan name is 1-63 of a-z, 0-9 and -";
+    std::string e = plan_item(plan);
+    if (!e.empty()) return "." + name + (e[0] == '.' ? "" : ": ") + e;
+  }
+  return "";
+}
+
 }  // namespace
 
 // Every configuration key with its kind and validator, one line each: reads better whole.
@@ -309,6 +339,7 @@ Schema::Schema() {
   S("probes.https_port", Kind::kInt, int_v(1, 65535));
   S("probes.path", Kind::kString, url_path_v());
   S("probes.ca_bundle", Kind::kString, string_v(true));
+  S("plans", Kind::kJson, plans_v);
 }
 
 json Schema::defaults() const { return json::parse(kDefaultConfigJson); }

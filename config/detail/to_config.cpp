@@ -138,6 +138,7 @@ Result<Config> to_config(const json& t) {
   c.probes_https_port = p["https_port"].get<std::int64_t>();
   c.probes_path = p["path"].get<std::string>();
   c.probes_ca_bundle = opt_string(p["ca_bundle"]);
+  c.plans = t["plans"];
   c.effective = t;
   return c;
 }

@@ -53,10 +53,13 @@ struct Service::Impl {
   void index_updated(const Status& st, std::string_view op, std::string_view region) const;
   // The scope listener inside the deleting transaction, and after its commit.
   Status scope_removing(storage::Conn& c, const std::string& region, const std::string& ws) {
-    return svc.scope_listener_ ? svc.scope_listener_->removing(c, region, ws) : ok();
+    for (auto& l : svc.scope_listeners_) {
+      BOOST_OUTCOME_TRY(l->removing(c, region, ws));
+    }
+    return ok();
   }
   void scope_removed(const std::string& region, const std::string& ws) {
-    if (svc.scope_listener_) svc.scope_listener_->removed(region, ws);
+    for (auto& l : svc.scope_listeners_) l->removed(region, ws);
   }
   nlohmann::json assignment_body(const Workspace& w, const std::string& action);
   // Serving: the custom domains' hostnames and certificates of an `apply`.

@@ -30,7 +30,7 @@ Region region_row(storage::Stmt& s) {
 constexpr const char* kWsCols =
     "id, name, region, target_region, state, generation, memory_mib, cpu_millis, placement, spec,"
     " observed_generation, observed_phase, observed_message, dns_region, created_at, updated_at,"
-    " observed_since";
+    " observed_since, suspended";
 
 Workspace ws_row(storage::Stmt& s) {
   Workspace w;
@@ -51,6 +51,7 @@ Workspace ws_row(storage::Stmt& s) {
   w.created_at = s.col_int(14);
   w.updated_at = s.col_int(15);
   w.observed_since = s.col_int(16);
+  w.suspended = s.col_int(17) != 0;
   return w;
 }
 
@@ -121,12 +122,13 @@ Result<std::int64_t> count_placements(storage::Conn& c, const std::string& regio
 
 Status insert_workspace(storage::Conn& c, const Workspace& w) {
   BOOST_OUTCOME_TRY(s, c.prepare(std::string("INSERT INTO workspaces(") + kWsCols +
-                                 ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+                                 ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
   return s
       .bind_all(w.id, w.name, w.region, w.target_region, w.state, w.generation,
                 w.resources.memory_mib, w.resources.cpu_millis, placement_json(w.placement).dump(),
                 w.spec.dump(), w.observed_generation, w.observed_phase, w.observed_message,
-                w.dns_region, w.created_at, w.updated_at, w.observed_since)
+                w.dns_region, w.created_at, w.updated_at, w.observed_since,
+                std::int64_t{w.suspended ? 1 : 0})
       .run();
 }
 
@@ -161,12 +163,14 @@ Status update_workspace(storage::Conn& c, const Workspace& w) {
                                  "?4, generation = ?5, memory_mib = ?6,"
                                  " cpu_millis = ?7, spec = ?8, observed_generation = ?9, "
                                  "observed_phase = ?10, observed_message = ?11,"
-                                 " dns_region = ?12, updated_at = ?13, observed_since = ?14"
+                                 " dns_region = ?12, updated_at = ?13, observed_since = ?14,"
+                                 " suspended = ?15"
                                  " WHERE id = ?1"));
   return s
       .bind_all(w.id, w.region, w.target_region, w.state, w.generation, w.resources.memory_mib,
                 w.resources.cpu_millis, w.spec.dump(), w.observed_generation, w.observed_phase,
-                w.observed_message, w.dns_region, w.updated_at, w.observed_since)
+                w.observed_message, w.dns_region, w.updated_at, w.observed_since,
+                std::int64_t{w.suspended ? 1 : 0})
       .run();
 }
 

@@ -31,6 +31,9 @@ ROUTES = [
     ("GET", "/v1/dns/records", "admin"),
     ("GET", "/v1/agent/assignments?since=0&wait=0", "agent"), ("POST", "/v1/agent/heartbeat", "agent"),
     ("POST", "/v1/agent/status", "agent"), ("GET", "/v1/agent/certificates/{missing}", "agent-else-404"),
+    ("GET", "/v1/plans", "admin"), ("POST", "/v1/tenants", "admin"), ("GET", "/v1/tenants", "admin"),
+    ("GET", "/v1/tenants/{missing}", "admin"), ("POST", "/v1/workspaces/{missing}/suspend", "admin"),
+    ("POST", "/v1/workspaces/{missing}/resume", "admin"), ("GET", "/v1/usage", "admin"),
 ]
 # Every route of the table must be served: a missing one fails the walk.
 

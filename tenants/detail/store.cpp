@@ -1,0 +1,151 @@
+#include "tenants/detail/store.hpp"
+
+namespace fc::tenants::store {
+
+namespace {
+
+TenantRow tenant_row(storage::Stmt& s) { return {s.col_text(0), s.col_text(1), s.col_int(2)}; }
+
+constexpr const char* kKeyCols =
+    "workspace_id, tenant_id, plan, state, memory_mib, cpu_millis";
+
+UsageKey key_row(storage::Stmt& s) {
+  return {s.col_text(0), s.col_text(1), s.col_text(2),
+          s.col_text(3), s.col_int(4),  s.col_int(5)};
+}
+
+template <class T, class F>
+Result<std::vector<T>> collect(storage::Stmt& s, F row) {
+  std::vector<T> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(more, s.step());
+    if (!more) return out;
+    out.push_back(row(s));
+  }
+}
+
+OpenRow open_row(storage::Stmt& s) { return {key_row(s), s.col_int(6)}; }
+Interval interval_row(storage::Stmt& s) { return {key_row(s), s.col_int(6), s.col_int(7)}; }
+
+}  // namespace
+
+Status insert_tenant(storage::Conn& c, const TenantRow& t) {
+  BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO tenants(id, name, created_at) VALUES(?,?,?)"));
+  return s.bind_all(t.id, t.name, t.created_at).run();
+}
+
+Result<std::optional<TenantRow>> find_tenant(storage::Conn& c, const std::string& id_or_name) {
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("SELECT id, name, created_at FROM tenants WHERE id = ?1 OR name = ?1"));
+  s.bind(1, id_or_name);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return std::optional<TenantRow>();
+  return std::optional<TenantRow>(tenant_row(s));
+}
+
+Result<std::vector<TenantRow>> list_tenants(storage::Conn& c, int limit, const std::string& after) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT id, name, created_at FROM tenants WHERE id > ?1"
+                                 " ORDER BY id LIMIT ?2"));
+  s.bind_all(after, limit);
+  return collect<TenantRow>(s, tenant_row);
+}
+
+Status put_tenancy(storage::Conn& c, const TenancyRow& t) {
+  BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO workspace_tenancy(workspace_id, tenant_id, plan,"
+                                 " trial_ends_at) VALUES(?1,?2,?3,?4) ON CONFLICT(workspace_id)"
+                                 " DO UPDATE SET tenant_id = excluded.tenant_id,"
+                                 " plan = excluded.plan, trial_ends_at = excluded.trial_ends_at"));
+  return s.bind_all(t.workspace_id, t.tenant_id, t.plan, t.trial_ends_at).run();
+}
+
+Result<std::optional<TenancyRow>> find_tenancy(storage::Conn& c, const std::string& ws) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT workspace_id, tenant_id, plan, trial_ends_at"
+                                 " FROM workspace_tenancy WHERE workspace_id = ?"));
+  s.bind(1, ws);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return std::optional<TenancyRow>();
+  return std::optional<TenancyRow>(
+      TenancyRow{s.col_text(0), s.col_text(1), s.col_text(2), s.col_int(3)});
+}
+
+Status delete_tenancy(storage::Conn& c, const std::string& ws) {
+  BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM workspace_tenancy WHERE workspace_id = ?"));
+  return s.bind(1, ws).run();
+}
+
+Result<std::int64_t> count_workspaces(storage::Conn& c, const std::string& tenant_id) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT count(*) FROM workspace_tenancy WHERE tenant_id = ?"));
+  s.bind(1, tenant_id);
+  BOOST_OUTCOME_TRY(row, s.step());
+  return row ? s.col_int(0) : 0;
+}
+
+Result<std::vector<std::string>> tenant_workspaces(storage::Conn& c, const std::string& tenant) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT workspace_id FROM workspace_tenancy WHERE tenant_id = ?"
+                                 " ORDER BY workspace_id"));
+  s.bind(1, tenant);
+  return collect<std::string>(s, [](storage::Stmt& st) { return st.col_text(0); });
+}
+
+Result<std::optional<OpenRow>> find_open(storage::Conn& c, const std::string& ws) {
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kKeyCols +
+                                 ", since_s FROM usage_open WHERE workspace_id = ?"));
+  s.bind(1, ws);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return std::optional<OpenRow>();
+  return std::optional<OpenRow>(open_row(s));
+}
+
+Status put_open(storage::Conn& c, const OpenRow& o) {
+  BOOST_OUTCOME_TRY(
+      s, c.prepare(std::string("INSERT INTO usage_open(") + kKeyCols +
+                   ", since_s) VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(workspace_id) DO UPDATE"
+                   " SET tenant_id = excluded.tenant_id, plan = excluded.plan,"
+                   " state = excluded.state, memory_mib = excluded.memory_mib,"
+                   " cpu_millis = excluded.cpu_millis, since_s = excluded.since_s"));
+  const auto& k = o.key;
+  return s.bind_all(k.workspace_id, k.tenant_id, k.plan, k.state, k.memory_mib, k.cpu_millis,
+                    o.since_s)
+      .run();
+}
+
+Status delete_open(storage::Conn& c, const std::string& ws) {
+  BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM usage_open WHERE workspace_id = ?"));
+  return s.bind(1, ws).run();
+}
+
+Result<std::vector<OpenRow>> open_before(storage::Conn& c, std::int64_t before_s) {
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kKeyCols +
+                                 ", since_s FROM usage_open WHERE since_s < ? ORDER BY workspace_id"));
+  s.bind(1, before_s);
+  return collect<OpenRow>(s, open_row);
+}
+
+Result<std::vector<OpenRow>> open_of(storage::Conn& c, const std::string& tenant_id) {
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kKeyCols +
+                                 ", since_s FROM usage_open WHERE tenant_id = ?1 OR ?1 = ''"
+                                 " ORDER BY workspace_id"));
+  s.bind(1, tenant_id);
+  return collect<OpenRow>(s, open_row);
+}
+
+Status insert_interval(storage::Conn& c, const Interval& iv) {
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("INSERT INTO usage_intervals(") + kKeyCols +
+                                 ", start_s, end_s) VALUES(?,?,?,?,?,?,?,?)"));
+  const auto& k = iv.key;
+  return s.bind_all(k.workspace_id, k.tenant_id, k.plan, k.state, k.memory_mib, k.cpu_millis,
+                    iv.start_s, iv.end_s)
+      .run();
+}
+
+Result<std::vector<Interval>> intervals(storage::Conn& c, const std::string& tenant_id,
+                                        std::int64_t from_s, std::int64_t to_s) {
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kKeyCols +
+                                 ", start_s, end_s FROM usage_intervals"
+                                 " WHERE (tenant_id = ?1 OR ?1 = '') AND start_s < ?3"
+                                 " AND end_s > ?2 ORDER BY id"));
+  s.bind_all(tenant_id, from_s, to_s);
+  return collect<Interval>(s, interval_row);
+}
+
+}  // namespace fc::tenants::store
