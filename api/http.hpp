@@ -23,7 +23,8 @@ struct Principal {
   std::string token_id;
   TokenKind kind = TokenKind::kAdmin;
   std::string region;        // agent tokens
-  std::string workspace_id;  // tenant tokens
+  std::string workspace_id;  // tenant tokens of one workspace
+  std::string tenant_id;     // tenant tokens of a whole tenant (workspace_id empty)
 };
 
 // Who may call a route. Admin tokens may call everything except kAgent routes.

@@ -4,6 +4,10 @@
 -- "suspended" and the agent scales it to zero.
 ALTER TABLE workspaces ADD COLUMN suspended INTEGER NOT NULL DEFAULT 0;
 
+-- Tenant-wide tenant tokens (fc_tnt_…): see every workspace of the tenant.
+-- '' for every other token (a per-workspace tenant token keeps workspace_id).
+ALTER TABLE tokens ADD COLUMN tenant_id TEXT NOT NULL DEFAULT '';
+
 -- A customer account. Owns workspaces through workspace_tenancy.
 CREATE TABLE tenants (
   id         TEXT PRIMARY KEY,      -- ten_…
@@ -49,3 +53,9 @@ CREATE TABLE usage_intervals (
 );
 CREATE INDEX usage_intervals_tenant ON usage_intervals(tenant_id, start_s);
 CREATE INDEX usage_intervals_start ON usage_intervals(start_s);
+
+-- The hours whose usage.hourly events were appended (once per hour, also
+-- across restarts).
+CREATE TABLE usage_hours_reported (
+  hour_s INTEGER NOT NULL PRIMARY KEY
+);

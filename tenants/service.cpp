@@ -217,7 +217,7 @@ awaitable<void> Service::tick() {
   auto st = co_await db_.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(n, roll_hours(c, now));
     written = n;
-    return append_hourly(c, h, clock_.now_ms());
+    return append_hourly(c, h - kHour, clock_.now_ms());
   });
   if (!st) {
     spdlog::warn("usage hour close failed reason={}", st.error().detail);

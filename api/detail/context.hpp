@@ -89,6 +89,13 @@ void register_tenant_routes(Context& ctx);
 // A workspace's view (workspace_routes.cpp), with its tenancy (add_tenancy).
 nlohmann::json workspace_json(Context& ctx, const scheduler::Workspace& w);
 void add_tenancy(Context& ctx, const scheduler::Workspace& w, nlohmann::json& j);
+// What a token may see of a workspace (`key`: id or name), for the handlers
+// of kAdminOrTenant routes: "" = no restriction (admin); a per-workspace
+// tenant token: its workspace; a tenant-wide token: the workspace's id when it
+// belongs to the tenant, else a value that matches no workspace.
+std::string viewer_for(Context& ctx, const Request& r, const std::string& key);
+// The same for routes by a custom domain's hostname (its workspace decides).
+std::string viewer_for_host(Context& ctx, const Request& r, const std::string& hostname);
 // A tenants::Errc as a 422 naming its field; other errors by the error model.
 Response tenants_failed(const Error& e, const std::string& request_id);
 

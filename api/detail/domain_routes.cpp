@@ -24,10 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string viewer(const Request& r) {
-  return r.principal->kind == TokenKind::kTenant ? r.principal->workspace_id : "";
-}
-
 awaitable<Response> claim(Context& ctx, Request& r) {
   Response err;
   auto body = parse_json_body(r, err);
@@ -39,7 +35,7 @@ awaitable<Response> claim(Context& ctx, Request& r) {
   if (!errors.empty()) co_return validation_failed(errors);
   auto norm = domains::normalize_hostname(*host, ctx.cfg.dns_zone);
   if (!norm) co_return validation_failed({{"hostname", norm.error().detail}});
-  auto d = co_await ctx.domains->claim(r.params.at("id"), norm.value(), viewer(r));
+  auto d = co_await ctx.domains->claim(r.params.at("id"), norm.value(), viewer_for(ctx, r, r.params.at("id")));
   if (!d && d.error().code == Code::kInvalidArgument)
     co_return validation_failed({{"hostname", d.error().detail}});
   if (!d) co_return problem_from(d.error(), r.request_id);
@@ -47,7 +43,7 @@ awaitable<Response> claim(Context& ctx, Request& r) {
 }
 
 awaitable<Response> list(Context& ctx, Request& r) {
-  auto v = ctx.domains->list(r.params.at("id"), viewer(r));
+  auto v = ctx.domains->list(r.params.at("id"), viewer_for(ctx, r, r.params.at("id")));
   if (!v) co_return problem_from(v.error(), r.request_id);
   json items = json::array();
   for (const auto& d : v.value()) items.push_back(ctx.domains->view(d));
@@ -62,7 +58,7 @@ json domain_with_live(Context& ctx, const domains::Domain& d) {
 }
 
 awaitable<Response> get(Context& ctx, Request& r) {
-  auto d = ctx.domains->get(r.params.at("hostname"), viewer(r));
+  auto d = ctx.domains->get(r.params.at("hostname"), viewer_for_host(ctx, r, r.params.at("hostname")));
   if (!d) co_return problem_from(d.error(), r.request_id);
   co_return json_response(200, domain_with_live(ctx, d.value()));
 }
@@ -70,7 +66,7 @@ awaitable<Response> get(Context& ctx, Request& r) {
 // Probes the hostname now (whatever the domain's status) and answers with
 // the view carrying the new result.
 awaitable<Response> probe(Context& ctx, Request& r) {
-  auto d = ctx.domains->get(r.params.at("hostname"), viewer(r));
+  auto d = ctx.domains->get(r.params.at("hostname"), viewer_for_host(ctx, r, r.params.at("hostname")));
   if (!d) co_return problem_from(d.error(), r.request_id);
   if (ctx.probes == nullptr)
     co_return problem_from(make_error(Code::kUnavailable, "live checks are not running"),
@@ -83,15 +79,15 @@ awaitable<Response> probe(Context& ctx, Request& r) {
 }
 
 awaitable<Response> check(Context& ctx, Request& r) {
-  auto st = co_await ctx.domains->check_now(r.params.at("hostname"), viewer(r));
+  auto st = co_await ctx.domains->check_now(r.params.at("hostname"), viewer_for_host(ctx, r, r.params.at("hostname")));
   if (!st) co_return problem_from(st.error(), r.request_id);
-  auto d = ctx.domains->get(r.params.at("hostname"), viewer(r));
+  auto d = ctx.domains->get(r.params.at("hostname"), viewer_for_host(ctx, r, r.params.at("hostname")));
   if (!d) co_return problem_from(d.error(), r.request_id);
   co_return json_response(202, ctx.domains->view(d.value()));
 }
 
 awaitable<Response> remove(Context& ctx, Request& r) {
-  auto st = co_await ctx.domains->remove(r.params.at("hostname"), viewer(r));
+  auto st = co_await ctx.domains->remove(r.params.at("hostname"), viewer_for_host(ctx, r, r.params.at("hostname")));
   if (!st) co_return problem_from(st.error(), r.request_id);
   co_return no_content();
 }

@@ -104,7 +104,8 @@ Result<sch::Workspace> status_visible_workspace(Context& ctx, const Request& r,
                                                 const std::string& id) {
   auto w = ctx.scheduler->get_workspace(id);
   if (!w) return w;
-  if (r.principal->kind == TokenKind::kTenant && r.principal->workspace_id != w.value().id)
+  const std::string viewer = viewer_for(ctx, r, w.value().id);
+  if (!viewer.empty() && viewer != w.value().id)
     return make_error(Code::kNotFound, "no workspace " + id);
   return w;
 }
@@ -162,8 +163,7 @@ std::optional<status::LiveFact> live_fact(Context& ctx, const std::string& hostn
 }
 
 awaitable<Response> domain_status(Context& ctx, Request& r) {
-  const std::string viewer =
-      r.principal->kind == TokenKind::kTenant ? r.principal->workspace_id : "";
+  const std::string viewer = viewer_for_host(ctx, r, r.params.at("hostname"));
   auto d = ctx.domains->get(r.params.at("hostname"), viewer);
   if (!d) co_return problem_from(d.error(), r.request_id);
   auto w = ctx.scheduler->get_workspace(d.value().workspace_id);

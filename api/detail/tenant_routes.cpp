@@ -5,6 +5,7 @@
 #include "api/detail/context.hpp"
 #include "api/detail/json_in.hpp"
 #include "api/detail/paging.hpp"
+#include "domains/service.hpp"
 #include "scheduler/service.hpp"
 #include "tenants/service.hpp"
 
@@ -23,6 +24,30 @@ Response tenants_failed(const Error& e, const std::string& request_id) {
   if (e.is(tn::Errc::kRegionNotAllowed))
     return validation_failed({{"placement.regions", e.detail}});
   return problem_from(e, request_id);
+}
+
+namespace {
+constexpr const char* kNobody = "-";  // matches no workspace id
+}  // namespace
+
+std::string viewer_for(Context& ctx, const Request& r, const std::string& key) {
+  if (r.principal->kind != TokenKind::kTenant) return "";
+  if (r.principal->tenant_id.empty()) return r.principal->workspace_id;
+  if (ctx.tenants == nullptr) return kNobody;
+  auto w = ctx.scheduler->get_workspace(key);
+  if (!w) return kNobody;
+  auto t = ctx.tenants->tenancy(w.value().id);
+  if (!t || !t.value() || t.value()->tenant_id != r.principal->tenant_id) return kNobody;
+  return w.value().id;
+}
+
+std::string viewer_for_host(Context& ctx, const Request& r, const std::string& hostname) {
+  if (r.principal->kind != TokenKind::kTenant || r.principal->tenant_id.empty())
+    return viewer_for(ctx, r, "");
+  if (ctx.domains == nullptr) return kNobody;
+  auto d = ctx.domains->get(hostname, "");
+  if (!d) return kNobody;
+  return viewer_for(ctx, r, d.value().workspace_id);
 }
 
 // tenant, plan, suspended and trial_ends_at of a workspace's view.
@@ -86,6 +111,21 @@ awaitable<Response> get_tenant(Context& ctx, Request& r) {
   if (!ws) co_return problem_from(ws.error(), r.request_id);
   j["workspaces"] = ws.value();
   co_return json_response(200, j);
+}
+
+// A tenant-wide tenant token (shown once): sees every workspace of the
+// tenant, their domains, status and live checks, nothing else.
+awaitable<Response> create_tenant_token(Context& ctx, Request& r) {
+  auto t = ctx.tenants->get_tenant(r.params.at("id"));
+  if (!t) co_return problem_from(t.error(), r.request_id);
+  auto m = mint(TokenKind::kTenant, "", "", ctx.clock.now_ms(), ctx.ids);
+  m.record.tenant_id = t.value().id;
+  auto st = co_await ctx.db.write([&](storage::Conn& c) { return insert_token(c, m.record); });
+  if (!st) co_return problem_from(st.error(), r.request_id);
+  ctx.tokens.add(m.record);
+  spdlog::info("tenant token created id={} tenant={}", m.record.id, t.value().id);
+  co_return json_response(201,
+                          {{"token", m.token}, {"id", m.record.id}, {"tenant_id", t.value().id}});
 }
 
 awaitable<Response> list_plans(Context& ctx) {
@@ -192,6 +232,8 @@ void register_tenant_routes(Context& ctx) {
   rt.add("GET", "/v1/tenants", Scope::kAdmin, [&ctx](Request& r) { return list_tenants(ctx, r); });
   rt.add("GET", "/v1/tenants/{id}", Scope::kAdmin,
          [&ctx](Request& r) { return get_tenant(ctx, r); });
+  rt.add("POST", "/v1/tenants/{id}/tokens", Scope::kAdmin,
+         [&ctx](Request& r) { return create_tenant_token(ctx, r); });
   rt.add("POST", "/v1/workspaces/{id}/suspend", Scope::kAdmin,
          [&ctx](Request& r) { return suspend(ctx, r, true); });
   rt.add("POST", "/v1/workspaces/{id}/resume", Scope::kAdmin,

@@ -15,6 +15,7 @@ json token_json(const TokenRecord& r) {
           {"kind", kind_name(r.kind)},
           {"region", r.region.empty() ? json(nullptr) : json(r.region)},
           {"workspace_id", r.workspace_id.empty() ? json(nullptr) : json(r.workspace_id)},
+          {"tenant_id", r.tenant_id.empty() ? json(nullptr) : json(r.tenant_id)},
           {"created_at", format_rfc3339(r.created_at)},
           {"last_used_at", r.last_used_at ? json(format_rfc3339(*r.last_used_at)) : json(nullptr)}};
 }

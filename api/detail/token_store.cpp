@@ -6,7 +6,8 @@ namespace fc::api::detail {
 
 namespace {
 
-#define FC_TOKEN_COLUMNS "SELECT id, kind, sha256, region, workspace_id, created_at, last_used_at"
+#define FC_TOKEN_COLUMNS \
+  "SELECT id, kind, sha256, region, workspace_id, created_at, last_used_at, tenant_id"
 constexpr const char* kSelectAll = FC_TOKEN_COLUMNS " FROM tokens";
 constexpr const char* kSelectByHash = FC_TOKEN_COLUMNS " FROM tokens WHERE sha256 = ?";
 #undef FC_TOKEN_COLUMNS
@@ -21,18 +22,20 @@ TokenKind kind_from(const std::string& s) {
 TokenRecord token_row(const storage::Stmt& s) {
   return TokenRecord{
       s.col_text(0), kind_from(s.col_text(1)), s.col_text(2), s.col_text(3), s.col_text(4),
-      s.col_int(5),  s.col_opt_int(6)};
+      s.col_int(5),  s.col_opt_int(6),      s.col_text(7)};
 }
 
 }  // namespace
 
 Status insert_token(storage::Conn& c, const TokenRecord& r) {
   BOOST_OUTCOME_TRY(st, c.prepare("INSERT INTO tokens(id, kind, sha256, region, workspace_id,"
-                                  " created_at) VALUES(?,?,?,?,?,?)"));
+                                  " created_at, tenant_id) VALUES(?,?,?,?,?,?,?)"));
   std::optional<std::string> region, ws;
   if (!r.region.empty()) region = r.region;
   if (!r.workspace_id.empty()) ws = r.workspace_id;
-  return st.bind_all(r.id, std::string(kind_name(r.kind)), r.sha256, region, ws, r.created_at)
+  return st
+      .bind_all(r.id, std::string(kind_name(r.kind)), r.sha256, region, ws, r.created_at,
+                r.tenant_id)
       .run();
 }
 

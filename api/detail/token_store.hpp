@@ -24,6 +24,7 @@ struct TokenRecord {
   std::string workspace_id;  // "" unless a tenant token
   std::int64_t created_at = 0;
   std::optional<std::int64_t> last_used_at;
+  std::string tenant_id;  // "" unless a tenant-wide tenant token
 };
 
 Status insert_token(storage::Conn& c, const TokenRecord& r);

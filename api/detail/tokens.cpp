@@ -91,7 +91,7 @@ std::optional<Principal> TokenStore::authenticate(const std::string& token, std:
     r.last_used_at = now_ms;
     dirty_[r.id] = now_ms;
   }
-  return Principal{r.id, r.kind, r.region, r.workspace_id};
+  return Principal{r.id, r.kind, r.region, r.workspace_id, r.tenant_id};
 }
 
 std::vector<TokenRecord> TokenStore::list() const {

@@ -169,9 +169,32 @@ awaitable<Response> create_workspace(Context& ctx, Request& r) {
 Result<sch::Workspace> visible_workspace(Context& ctx, const Request& r) {
   auto w = ctx.scheduler->get_workspace(r.params.at("id"));
   if (!w) return w;
-  if (r.principal->kind == TokenKind::kTenant && r.principal->workspace_id != w.value().id)
+  const std::string viewer = viewer_for(ctx, r, w.value().id);
+  if (!viewer.empty() && viewer != w.value().id)
     return make_error(Code::kNotFound, "no workspace " + r.params.at("id"));
   return w;
+}
+
+// GET /v1/workspaces with a tenant-wide token: that tenant's workspaces only,
+// with the same filters and paging (by id).
+Result<std::vector<sch::Workspace>> tenant_workspaces(Context& ctx, const std::string& tenant,
+                                                      Request& r, const std::string& state,
+                                                      int limit, const std::string& after) {
+  if (ctx.tenants == nullptr) return std::vector<sch::Workspace>{};
+  BOOST_OUTCOME_TRY(ids, ctx.tenants->workspaces_of(tenant));  // sorted by id
+  const std::string region = r.query.count("region") ? r.query["region"] : "";
+  std::vector<sch::Workspace> out;
+  for (const auto& id : ids) {
+    if (id <= after) continue;
+    auto w = ctx.scheduler->get_workspace(id);
+    if (!w) continue;  // deleted meanwhile
+    if ((!region.empty() && w.value().region != region) ||
+        (!state.empty() && w.value().state != state))
+      continue;
+    out.push_back(std::move(w).value());
+    if (static_cast<int>(out.size()) >= limit) break;
+  }
+  return out;
 }
 
 awaitable<Response> list_workspaces(Context& ctx, Request& r) {
@@ -182,8 +205,12 @@ awaitable<Response> list_workspaces(Context& ctx, Request& r) {
     errors.push_back({"state", "must be one of scheduled, migrating, deleting"});
   if (!errors.empty()) co_return validation_failed(errors);
   const int limit = page.limit;
-  auto items = ctx.scheduler->list_workspaces(r.query.count("region") ? r.query["region"] : "",
-                                              state, limit + 1, page.after);
+  if (r.principal->kind == TokenKind::kTenant && r.principal->tenant_id.empty())
+    co_return problem(403, "forbidden", "Forbidden", "a workspace's tenant token cannot list");
+  auto items = r.principal->kind == TokenKind::kTenant
+                   ? tenant_workspaces(ctx, r.principal->tenant_id, r, state, limit + 1, page.after)
+                   : ctx.scheduler->list_workspaces(r.query.count("region") ? r.query["region"] : "",
+                                                    state, limit + 1, page.after);
   if (!items) co_return problem_from(items.error(), r.request_id);
   auto& v = items.value();
   json out = json::array();
@@ -251,7 +278,7 @@ void register_workspace_routes(Context& ctx) {
   auto& rt = ctx.router;
   rt.add("POST", "/v1/workspaces", Scope::kAdmin,
          [&ctx](Request& r) { return create_workspace(ctx, r); });
-  rt.add("GET", "/v1/workspaces", Scope::kAdmin,
+  rt.add("GET", "/v1/workspaces", Scope::kAdminOrTenant,
          [&ctx](Request& r) { return list_workspaces(ctx, r); });
   rt.add("GET", "/v1/workspaces/{id}", Scope::kAdminOrTenant,
          [&ctx](Request& r) -> awaitable<Response> {

@@ -1,7 +1,6 @@
 // Where the lifecycle events of this component are appended (issue #12 §3):
 // workspace.plan_changed, .suspended, .resumed and usage.hourly, each inside
-// the transaction of the change. The events outbox (events::append, branch
-// w-events) is not merged here yet: these are the one place to call it.
+// the transaction of the change, through the outbox (events::append).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -16,7 +15,8 @@ struct Tenancy;
 // One workspace event (type: workspace.plan_changed | .suspended | .resumed).
 Status append_event(storage::Conn& c, const std::string& type, const scheduler::Workspace& w,
                     const Tenancy& t, std::int64_t now_ms);
-// usage.hourly for the hour that starts at hour_start_s (just closed).
+// usage.hourly for the hour that starts at hour_start_s (just closed): one
+// event per tenant, once per hour (usage_hours_reported).
 Status append_hourly(storage::Conn& c, std::int64_t hour_start_s, std::int64_t now_ms);
 
 }  // namespace fc::tenants

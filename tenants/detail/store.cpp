@@ -148,4 +148,11 @@ Result<std::vector<Interval>> intervals(storage::Conn& c, const std::string& ten
   return collect<Interval>(s, interval_row);
 }
 
+Result<bool> mark_hour_reported(storage::Conn& c, std::int64_t hour_s) {
+  BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO usage_hours_reported(hour_s) VALUES(?)"
+                                 " ON CONFLICT(hour_s) DO NOTHING"));
+  BOOST_OUTCOME_TRY(s.bind(1, hour_s).run());
+  return c.changes() > 0;
+}
+
 }  // namespace fc::tenants::store

@@ -50,4 +50,8 @@ Status insert_interval(storage::Conn& c, const Interval& iv);
 Result<std::vector<Interval>> intervals(storage::Conn& c, const std::string& tenant_id,
                                         std::int64_t from_s, std::int64_t to_s);
 
+// Records that the usage.hourly events of the hour were appended; false when
+// they already were.
+Result<bool> mark_hour_reported(storage::Conn& c, std::int64_t hour_s);
+
 }  // namespace fc::tenants::store

@@ -49,6 +49,18 @@ TEST_SUITE("agent") {
     REQUIRE(back);
     CHECK(back.value() == r.value());
 
+    // "suspended" only when true; absent decodes as false.
+    Assignment sus;
+    sus.workspace_id = "ws_09";
+    sus.name = "zzz";
+    sus.generation = 4;
+    sus.suspended = true;
+    CHECK(json(sus)["suspended"] == true);
+    CHECK(decode<Assignment>(json(sus)).value() == sus);
+    sus.suspended = false;
+    CHECK_FALSE(json(sus).contains("suspended"));
+    CHECK(decode<Assignment>(json(sus)).value() == sus);
+
     Heartbeat hb{"agent-a", std::string("0.1.0")};
     CHECK(decode<Heartbeat>(json(hb)).value() == hb);
     Heartbeat hb2{"agent-b", std::nullopt};
@@ -96,6 +108,10 @@ TEST_SUITE("agent") {
         {R"({"region":"r","revision":1,)"
          R"("assignments":[{"workspace_id":"w","generation":1,"action":"apply"}]})",
          "assignments[0].name: missing"},
+        {R"({"region":"r","revision":1,)"
+         R"("assignments":[{"workspace_id":"w","generation":1,"action":"apply","name":"n",)"
+         R"("suspended":"yes"}]})",
+         "assignments[0].suspended: must be true or false"},
         {R"({"region":"r","revision":1,)"
          R"("assignments":[{"workspace_id":"w","generation":1,"action":"move"}]})",
          "assignments[0].action: must be apply or delete"},

@@ -123,6 +123,35 @@ TEST_SUITE("agent") {
     CHECK_FALSE(render_builtin(a, {{"replicas", "three"}}));  // |int needs an integer
   }
 
+  TEST_CASE("suspended: replicas 0, \"/\" to the suspended page, the ACME path kept") {
+    auto a = sample();
+    a.suspended = true;
+    auto objs = render_builtin(a, {{"suspended_service", "billing-page"}, {"suspended_port", "8080"},
+                                   {"replicas", "3"}});
+    REQUIRE(objs);
+    const json* dep = find(objs.value(), "Deployment", "ws-01jdabc");
+    REQUIRE(dep);
+    CHECK((*dep)["spec"]["replicas"] == 0);  // even over --set replicas
+    const json* ing = find(objs.value(), "Ingress", "ws-01jdabc");
+    REQUIRE(ing);
+    for (const auto& rule : (*ing)["spec"]["rules"]) {
+      const auto& paths = rule["http"]["paths"];
+      CHECK(paths[0]["backend"]["service"]["name"] == "ws-01jdabc-acme");
+      CHECK(paths[1]["backend"]["service"]["name"] == "billing-page");
+      CHECK(paths[1]["backend"]["service"]["port"]["number"] == 8080);
+    }
+    // Resumed: the workspace's own Service again, --set replicas honoured.
+    a.suspended = false;
+    auto back = render_builtin(a, {{"replicas", "3"}});
+    REQUIRE(back);
+    CHECK((*find(back.value(), "Deployment", "ws-01jdabc"))["spec"]["replicas"] == 3);
+    const json* ing2 = find(back.value(), "Ingress", "ws-01jdabc");
+    CHECK((*ing2)["spec"]["rules"][0]["http"]["paths"][1]["backend"]["service"]["name"] ==
+          "ws-01jdabc");
+    CHECK((*ing2)["spec"]["rules"][0]["http"]["paths"][1]["backend"]["service"]["port"]["number"] ==
+          80);
+  }
+
   TEST_CASE("edge annotations: none by default, merged from the two variables") {
     auto plain = render_builtin(sample(), {});
     REQUIRE(plain);

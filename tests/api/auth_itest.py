@@ -34,6 +34,7 @@ ROUTES = [
     ("GET", "/v1/plans", "admin"), ("POST", "/v1/tenants", "admin"), ("GET", "/v1/tenants", "admin"),
     ("GET", "/v1/tenants/{missing}", "admin"), ("POST", "/v1/workspaces/{missing}/suspend", "admin"),
     ("POST", "/v1/workspaces/{missing}/resume", "admin"), ("GET", "/v1/usage", "admin"),
+    ("POST", "/v1/tenants/{missing}/tokens", "admin"),
 ]
 # Every route of the table must be served: a missing one fails the walk.
 

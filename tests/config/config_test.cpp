@@ -138,6 +138,20 @@ TEST_SUITE("config") {
         {R"({"certs":{"issuers":[{"type":"acme","directory":"https://ca/dir",)"
          R"("budgets":{"orders_per_day":3}}]}})",
          "certs.issuers[0].budgets.orders_per_day", "unknown key"},
+        {R"({"plans":[]})", "plans", "JSON object"},
+        {R"({"plans":{"Small":{"resources":{"memory_mib":1,"cpu_millis":1}}}})", "plans.Small",
+         "a-z"},
+        {R"({"plans":{"small":{}}})", "plans.small.resources", "required"},
+        {R"({"plans":{"small":{"resources":{"memory_mib":0,"cpu_millis":1}}}})",
+         "plans.small.resources.memory_mib", "between 1 and"},
+        {R"({"plans":{"s":{"resources":{"memory_mib":1,"cpu_millis":1},"max_workspaces":0}}})",
+         "plans.s.max_workspaces", "between 1 and"},
+        {R"({"plans":{"s":{"resources":{"memory_mib":1,"cpu_millis":1},"allowed_regions":"eu"}}})",
+         "plans.s.allowed_regions", "JSON list"},
+        {R"({"plans":{"s":{"resources":{"memory_mib":1,"cpu_millis":1},"trial_days":0}}})",
+         "plans.s.trial_days", "1 to 3650"},
+        {R"({"plans":{"s":{"resources":{"memory_mib":1,"cpu_millis":1},"price":3}}})",
+         "plans.s.price", "unknown key"},
         {R"({"database":{"path":""}})", "database.path", "non-empty"},
         {R"({"api":"127.0.0.1:1"})", "api", "JSON object"},
     };
@@ -285,6 +299,18 @@ TEST_SUITE("config") {
     CHECK_FALSE(fc::config::parse_host_port("[::1]53"));
     CHECK_FALSE(fc::config::parse_host_port("127.0.0.1:"));
     CHECK_FALSE(fc::config::parse_host_port("127.0.0.1:-1"));
+  }
+
+  TEST_CASE("plans: a valid set loads whole") {
+    auto c = load(std::nullopt,
+                  {{"FLEETCOMMAND_PLANS",
+                    R"({"small":{"resources":{"memory_mib":256,"cpu_millis":100},)"
+                    R"("max_workspaces":3,"max_custom_domains":2,"allowed_regions":["eu"],)"
+                    R"("trial_days":14}})"}},
+                  kNoResolv);
+    REQUIRE(c);
+    CHECK(c.value().plans["small"]["max_workspaces"] == 3);
+    CHECK(c.value().plans["small"]["allowed_regions"][0] == "eu");
   }
 
   TEST_CASE("backup keys: set and validated") {

@@ -45,7 +45,12 @@ build_hostname() {
     "$SRC/domains/evaluate.cpp" -lidn2 -o "$OUT/fuzz_hostname"
 }
 
-for codec in ${FUZZ_TARGETS:-dns acme http agent_protocol hostname}; do
+build_usage_query() {
+  "$CXX" "${FLAGS[@]}" "$SRC/tests/fuzz/fuzz_usage_query.cpp" "$SRC/tenants/usage.cpp" \
+    -o "$OUT/fuzz_usage_query"
+}
+
+for codec in ${FUZZ_TARGETS:-dns acme http agent_protocol hostname usage_query}; do
   echo "building fuzz_$codec"
   "build_$codec"
   if [[ -n "$RUN_SECONDS" ]]; then

@@ -33,15 +33,15 @@ def k8s_name(ws_id):
 class Tenants(fctest.DaemonTest):
     # Claimed domains are verified through resolver.servers: a loopback port
     # nobody answers, so nothing leaves the machine.
-    CONFIG = {"plans": PLANS,
+    CONFIG = {"plans": PLANS, "agents": {"heartbeat_timeout_s": 3600},  # one heartbeat suffices
               "resolver": {"servers": [f"127.0.0.1:{fctest.free_port(fctest.socket.SOCK_DGRAM)}"]}}
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         d = cls.d
-        d.create_region("eu", capacity={"memory_mib": 4096, "cpu_millis": 32000, "workspaces": 100})
-        d.create_region("us", capacity={"memory_mib": 4096, "cpu_millis": 32000, "workspaces": 100})
+        d.create_region("eu")
+        d.create_region("us")
         cls.agent_token = d.agent_token("eu")
         d.heartbeat(cls.agent_token)
         d.heartbeat(d.agent_token("us"))
@@ -152,14 +152,64 @@ class Tenants(fctest.DaemonTest):
         self.assertEqual((now["plan"], now["generation"]), ("large", up["generation"]))
 
     def test_plan_change_that_no_longer_fits_is_409(self):
-        ws = self.create("fits-not", plan="large", placement={"regions": ["us"]}).json()
+        self.d.create_region("tight", capacity={"memory_mib": 4096, "cpu_millis": 32000,
+                                                "workspaces": 100})
+        self.d.heartbeat(self.d.agent_token("tight"))
+        ws = self.create("fits-not", plan="large", placement={"regions": ["tight"]}).json()
         r = self.d.request("PATCH", f"/v1/workspaces/{ws['id']}", {"plan": "huge"})
-        self.assertEqual(r.status, 200, r)  # 3000 of 4096 MiB in us: fits
-        r = self.create("filler", plan="large", placement={"regions": ["us"]})
+        self.assertEqual(r.status, 200, r)  # 3000 of 4096 MiB: fits
+        r = self.create("filler", plan="large", placement={"regions": ["tight"]})
         self.assertEqual(r.status, 201, r)
         r = self.d.request("PATCH", "/v1/workspaces/filler", {"plan": "huge"})
         self.assertEqual(r.status, 409, r)
         self.assertEqual(self.d.request("GET", "/v1/workspaces/filler").json()["plan"], "large")
+
+    def test_tenant_wide_token_sees_only_its_tenant(self):
+        t = self.tenant("scoped")
+        self.tenant("neighbour")
+        mine = [self.create(n, tenant="scoped", plan="large").json()["id"] for n in ("sc-a", "sc-b")]
+        theirs = self.create("nb-a", tenant="neighbour", plan="large").json()["id"]
+        r = self.d.request("POST", "/v1/tenants/scoped/tokens")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["tenant_id"], t["id"])
+        tok = r.json()["token"]
+        self.assertTrue(tok.startswith("fc_tnt_"))
+        r = self.d.request("GET", "/v1/workspaces", token=tok)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(sorted(w["id"] for w in r.json()["items"]), sorted(mine))
+        r = self.d.request("GET", "/v1/workspaces?limit=1", token=tok)
+        self.assertEqual([w["id"] for w in r.json()["items"]], sorted(mine)[:1])
+        self.assertEqual(r.json()["next_cursor"], sorted(mine)[0])
+        for ws in mine:
+            self.assertEqual(self.d.request("GET", f"/v1/workspaces/{ws}", token=tok).status, 200)
+            self.assertEqual(self.d.request("GET", f"/v1/workspaces/{ws}/status", token=tok).status, 200)
+        r = self.d.request("POST", f"/v1/workspaces/{mine[0]}/domains", {"hostname": "x.scoped.test"},
+                           token=tok)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.d.request("GET", "/v1/domains/x.scoped.test", token=tok).status, 200)
+        # The neighbour's workspace and domains: 404, as if they did not exist.
+        self.assertEqual(self.d.request("GET", f"/v1/workspaces/{theirs}", token=tok).status, 404)
+        self.assertEqual(self.d.request("GET", f"/v1/workspaces/{theirs}/status", token=tok).status, 404)
+        r = self.d.request("POST", f"/v1/workspaces/{theirs}/domains", {"hostname": "y.nb.test"},
+                           token=tok)
+        self.assertEqual(r.status, 404, r)
+        self.assertEqual(self.d.request("POST", f"/v1/workspaces/{theirs}/domains",
+                                        {"hostname": "y.nb.test"}).status, 201)
+        for path in ("/v1/domains/y.nb.test", "/v1/domains/y.nb.test/status"):
+            self.assertEqual(self.d.request("GET", path, token=tok).status, 404, path)
+        self.assertEqual(self.d.request("DELETE", "/v1/domains/y.nb.test", token=tok).status, 404)
+        # Admin routes stay closed.
+        for method, path in (("GET", "/v1/tenants"), ("POST", f"/v1/workspaces/{mine[0]}/suspend"),
+                             ("GET", "/v1/usage"), ("PATCH", f"/v1/workspaces/{mine[0]}")):
+            body = {} if method in ("POST", "PATCH") else None
+            self.assertEqual(self.d.request(method, path, body, token=tok).status, 403, path)
+        # A workspace's own tenant token keeps working as before, and cannot list.
+        r = self.d.request("POST", f"/v1/workspaces/{mine[0]}/tenant-tokens")
+        one = r.json()["token"]
+        self.assertEqual(self.d.request("GET", f"/v1/workspaces/{mine[0]}", token=one).status, 200)
+        self.assertEqual(self.d.request("GET", f"/v1/workspaces/{mine[1]}", token=one).status, 404)
+        self.assertEqual(self.d.request("GET", "/v1/workspaces", token=one).status, 403)
+        self.assertEqual(self.d.request("POST", "/v1/tenants/nobody/tokens").status, 404)
 
     def run_agent(self, root):
         with open(os.path.join(root, "token"), "w") as f:
