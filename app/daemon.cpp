@@ -24,9 +24,9 @@
 #include "domains/service.hpp"
 #include "probes/service.hpp"
 #include "scheduler/service.hpp"
-#include "tenants/service.hpp"
 #include "storage/db.hpp"
 #include "storage/jobs.hpp"
+#include "tenants/service.hpp"
 
 namespace fc::app {
 

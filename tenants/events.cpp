@@ -49,12 +49,12 @@ Status append_hourly(storage::Conn& c, std::int64_t hour_start_s, std::int64_t n
   for (const auto& r : aggregate(ivs, hour_start_s, hour_start_s + kHour, kHour)) {
     json& items = by_tenant[r.key.tenant_id];
     if (items.is_null()) items = json::array();
-    items.push_back({{"workspace_id", r.key.workspace_id},
-                     {"plan", r.key.plan.empty() ? json(nullptr) : json(r.key.plan)},
-                     {"state", r.key.state},
-                     {"resources",
-                      {{"memory_mib", r.key.memory_mib}, {"cpu_millis", r.key.cpu_millis}}},
-                     {"seconds", r.seconds}});
+    items.push_back(
+        {{"workspace_id", r.key.workspace_id},
+         {"plan", r.key.plan.empty() ? json(nullptr) : json(r.key.plan)},
+         {"state", r.key.state},
+         {"resources", {{"memory_mib", r.key.memory_mib}, {"cpu_millis", r.key.cpu_millis}}},
+         {"seconds", r.seconds}});
   }
   const std::string hour = format_rfc3339(hour_start_s * 1000);
   for (auto& [tenant, items] : by_tenant) {

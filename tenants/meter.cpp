@@ -24,8 +24,8 @@ Status write_pieces(storage::Conn& c, const UsageKey& k, std::int64_t from, std:
 
 }  // namespace
 
-Status meter(storage::Conn& c, const std::string& workspace_id,
-             const std::optional<UsageKey>& next, std::int64_t now_s) {
+Status meter(storage::Conn& c, const std::string& workspace_id, const std::optional<UsageKey>& next,
+             std::int64_t now_s) {
   BOOST_OUTCOME_TRY(open, store::find_open(c, workspace_id));
   std::int64_t t = now_s;
   if (open) {

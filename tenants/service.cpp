@@ -87,8 +87,7 @@ Status Service::apply_plan(const std::string& plan, sch::WorkspaceRequest& req) 
   }
   std::vector<std::string> both;
   for (const auto& r : regions)
-    if (std::find(p.allowed_regions.begin(), p.allowed_regions.end(), r) !=
-        p.allowed_regions.end())
+    if (std::find(p.allowed_regions.begin(), p.allowed_regions.end(), r) != p.allowed_regions.end())
       both.push_back(r);
   if (both.empty())
     return make_error(Errc::kRegionNotAllowed,
@@ -139,9 +138,8 @@ Status Service::check_plan_quotas(storage::Conn& c, const sch::Workspace& w, con
                                               " < " + std::to_string(n) +
                                               " workspaces of the tenant");
   }
-  if (!p.allowed_regions.empty() &&
-      std::find(p.allowed_regions.begin(), p.allowed_regions.end(), w.region) ==
-          p.allowed_regions.end())
+  if (!p.allowed_regions.empty() && std::find(p.allowed_regions.begin(), p.allowed_regions.end(),
+                                              w.region) == p.allowed_regions.end())
     return make_error(Errc::kPlanQuota,
                       "allowed_regions do not include the workspace's region " + w.region);
   return ok();
@@ -183,8 +181,8 @@ awaitable<Result<sch::Workspace>> Service::set_suspended(std::string id, bool su
   auto hook = [&](storage::Conn& c, const sch::Workspace& w) -> Status {
     BOOST_OUTCOME_TRY(row, store::find_tenancy(c, w.id));
     const Tenancy t = to_tenancy(row);
-    BOOST_OUTCOME_TRY(append_event(c, suspended ? "workspace.suspended" : "workspace.resumed", w,
-                                   t, clock_.now_ms()));
+    BOOST_OUTCOME_TRY(append_event(c, suspended ? "workspace.suspended" : "workspace.resumed", w, t,
+                                   clock_.now_ms()));
     return meter(c, w.id, usage_key(w, t), now_s());
   };
   auto w = co_await sched_.set_suspended(std::move(id), suspended, hook);

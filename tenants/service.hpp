@@ -31,9 +31,10 @@ namespace fc::tenants {
 struct Plan {
   std::string name;
   scheduler::Resources resources;
-  std::optional<std::int64_t> max_workspaces;      // per tenant; empty = no limit
-  std::optional<std::int64_t> max_custom_domains;  // per workspace; empty = domains.max_per_workspace
-  std::vector<std::string> allowed_regions;        // empty = any region
+  std::optional<std::int64_t> max_workspaces;  // per tenant; empty = no limit
+  std::optional<std::int64_t>
+      max_custom_domains;                    // per workspace; empty = domains.max_per_workspace
+  std::vector<std::string> allowed_regions;  // empty = any region
   std::optional<std::int64_t> trial_days;
 };
 using Plans = std::map<std::string, Plan>;
@@ -50,8 +51,8 @@ struct Tenant {
 
 // Who owns a workspace and on which plan.
 struct Tenancy {
-  std::string tenant_id;  // "" = none
-  std::string plan;       // "" = none
+  std::string tenant_id;           // "" = none
+  std::string plan;                // "" = none
   std::int64_t trial_ends_at = 0;  // unix ms; 0 = no trial
 };
 
@@ -61,8 +62,8 @@ UsageKey usage_key(const scheduler::Workspace& w, const Tenancy& t);
 // The meter, on the caller's transaction (usage.hpp has the rules):
 // closes the workspace's open interval at close_at(now_s, since), cut at hour
 // boundaries, and opens `next` there (none: the workspace is gone).
-Status meter(storage::Conn& c, const std::string& workspace_id,
-             const std::optional<UsageKey>& next, std::int64_t now_s);
+Status meter(storage::Conn& c, const std::string& workspace_id, const std::optional<UsageKey>& next,
+             std::int64_t now_s);
 // Closes every open interval that started before the hour of `now_s` at that
 // hour's start (restart catch-up included). Returns the intervals written.
 Result<std::int64_t> roll_hours(storage::Conn& c, std::int64_t now_s);
@@ -78,7 +79,8 @@ class Service {
 
   const Plans& plans() const { return plans_; }
   // The custom domains a workspace holds (domains::Service::in_use; app wires it).
-  void set_domains_in_use(std::function<Result<std::int64_t>(storage::Conn&, const std::string&)> f) {
+  void set_domains_in_use(
+      std::function<Result<std::int64_t>(storage::Conn&, const std::string&)> f) {
     domains_in_use_ = std::move(f);
   }
 

@@ -1,8 +1,8 @@
 // /v1/workspaces/{id}/domains and /v1/domains/{hostname} (API.md "Custom
 // domains"): admins, or the workspace's tenant token. A tenant never learns
 // whether another workspace's domain exists (404).
-#include "tenants/service.hpp"
 #include <spdlog/spdlog.h>
+#include "tenants/service.hpp"
 
 #include "api/detail/context.hpp"
 #include "api/detail/json_in.hpp"
@@ -35,7 +35,8 @@ awaitable<Response> claim(Context& ctx, Request& r) {
   if (!errors.empty()) co_return validation_failed(errors);
   auto norm = domains::normalize_hostname(*host, ctx.cfg.dns_zone);
   if (!norm) co_return validation_failed({{"hostname", norm.error().detail}});
-  auto d = co_await ctx.domains->claim(r.params.at("id"), norm.value(), viewer_for(ctx, r, r.params.at("id")));
+  auto d = co_await ctx.domains->claim(r.params.at("id"), norm.value(),
+                                       viewer_for(ctx, r, r.params.at("id")));
   if (!d && d.error().code == Code::kInvalidArgument)
     co_return validation_failed({{"hostname", d.error().detail}});
   if (!d) co_return problem_from(d.error(), r.request_id);
@@ -58,7 +59,8 @@ json domain_with_live(Context& ctx, const domains::Domain& d) {
 }
 
 awaitable<Response> get(Context& ctx, Request& r) {
-  auto d = ctx.domains->get(r.params.at("hostname"), viewer_for_host(ctx, r, r.params.at("hostname")));
+  auto d =
+      ctx.domains->get(r.params.at("hostname"), viewer_for_host(ctx, r, r.params.at("hostname")));
   if (!d) co_return problem_from(d.error(), r.request_id);
   co_return json_response(200, domain_with_live(ctx, d.value()));
 }
@@ -66,7 +68,8 @@ awaitable<Response> get(Context& ctx, Request& r) {
 // Probes the hostname now (whatever the domain's status) and answers with
 // the view carrying the new result.
 awaitable<Response> probe(Context& ctx, Request& r) {
-  auto d = ctx.domains->get(r.params.at("hostname"), viewer_for_host(ctx, r, r.params.at("hostname")));
+  auto d =
+      ctx.domains->get(r.params.at("hostname"), viewer_for_host(ctx, r, r.params.at("hostname")));
   if (!d) co_return problem_from(d.error(), r.request_id);
   if (ctx.probes == nullptr)
     co_return problem_from(make_error(Code::kUnavailable, "live checks are not running"),
@@ -79,15 +82,18 @@ awaitable<Response> probe(Context& ctx, Request& r) {
 }
 
 awaitable<Response> check(Context& ctx, Request& r) {
-  auto st = co_await ctx.domains->check_now(r.params.at("hostname"), viewer_for_host(ctx, r, r.params.at("hostname")));
+  auto st = co_await ctx.domains->check_now(r.params.at("hostname"),
+                                            viewer_for_host(ctx, r, r.params.at("hostname")));
   if (!st) co_return problem_from(st.error(), r.request_id);
-  auto d = ctx.domains->get(r.params.at("hostname"), viewer_for_host(ctx, r, r.params.at("hostname")));
+  auto d =
+      ctx.domains->get(r.params.at("hostname"), viewer_for_host(ctx, r, r.params.at("hostname")));
   if (!d) co_return problem_from(d.error(), r.request_id);
   co_return json_response(202, ctx.domains->view(d.value()));
 }
 
 awaitable<Response> remove(Context& ctx, Request& r) {
-  auto st = co_await ctx.domains->remove(r.params.at("hostname"), viewer_for_host(ctx, r, r.params.at("hostname")));
+  auto st = co_await ctx.domains->remove(r.params.at("hostname"),
+                                         viewer_for_host(ctx, r, r.params.at("hostname")));
   if (!st) co_return problem_from(st.error(), r.request_id);
   co_return no_content();
 }

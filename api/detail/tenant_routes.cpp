@@ -99,7 +99,8 @@ awaitable<Response> list_tenants(Context& ctx, Request& r) {
   for (std::size_t i = 0; i < v.size() && static_cast<int>(i) < page.limit; ++i)
     out.push_back(tenant_json(v[i]));
   json next = nullptr;
-  if (static_cast<int>(v.size()) > page.limit) next = v[static_cast<std::size_t>(page.limit) - 1].id;
+  if (static_cast<int>(v.size()) > page.limit)
+    next = v[static_cast<std::size_t>(page.limit) - 1].id;
   co_return json_response(200, {{"items", out}, {"next_cursor", next}});
 }
 
@@ -166,8 +167,10 @@ std::optional<UsageQuery> read_usage_query(Context& ctx, Request& r,
   }
   if (r.query.count("granularity")) {
     const std::string& g = r.query["granularity"];
-    if (g == "day") q.granularity_s = tn::kDay;
-    else if (g != "hour") errors.push_back({"granularity", "must be hour or day"});
+    if (g == "day")
+      q.granularity_s = tn::kDay;
+    else if (g != "hour")
+      errors.push_back({"granularity", "must be hour or day"});
   }
   if (errors.empty() && q.to_s <= q.from_s) errors.push_back({"to", "must be after from"});
   if (errors.empty() && q.to_s - q.from_s > 366 * tn::kDay)
@@ -197,8 +200,8 @@ json usage_json(const UsageQuery& q, const std::vector<tn::UsageRow>& rows) {
           {"to", format_rfc3339(q.to_s * 1000)},
           {"granularity", q.granularity_s == tn::kDay ? "day" : "hour"},
           {"items", items},
-          {"totals", {{"running_seconds", totals["running"]},
-                      {"suspended_seconds", totals["suspended"]}}}};
+          {"totals",
+           {{"running_seconds", totals["running"]}, {"suspended_seconds", totals["suspended"]}}}};
 }
 
 awaitable<Response> get_usage(Context& ctx, Request& r) {

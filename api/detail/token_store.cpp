@@ -22,7 +22,7 @@ TokenKind kind_from(const std::string& s) {
 TokenRecord token_row(const storage::Stmt& s) {
   return TokenRecord{
       s.col_text(0), kind_from(s.col_text(1)), s.col_text(2), s.col_text(3), s.col_text(4),
-      s.col_int(5),  s.col_opt_int(6),      s.col_text(7)};
+      s.col_int(5),  s.col_opt_int(6),         s.col_text(7)};
 }
 
 }  // namespace

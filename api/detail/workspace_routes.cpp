@@ -89,8 +89,7 @@ struct Ownership {
   std::string plan;
 };
 
-sch::WorkspaceInput read_workspace(const json& j, std::vector<FieldError>& errors,
-                                   Ownership& own) {
+sch::WorkspaceInput read_workspace(const json& j, std::vector<FieldError>& errors, Ownership& own) {
   JsonIn in(errors);
   in.only(j, {"name", "resources", "placement", "spec", "tenant", "plan"}, "");
   sch::WorkspaceInput wi;
@@ -207,10 +206,11 @@ awaitable<Response> list_workspaces(Context& ctx, Request& r) {
   const int limit = page.limit;
   if (r.principal->kind == TokenKind::kTenant && r.principal->tenant_id.empty())
     co_return problem(403, "forbidden", "Forbidden", "a workspace's tenant token cannot list");
-  auto items = r.principal->kind == TokenKind::kTenant
-                   ? tenant_workspaces(ctx, r.principal->tenant_id, r, state, limit + 1, page.after)
-                   : ctx.scheduler->list_workspaces(r.query.count("region") ? r.query["region"] : "",
-                                                    state, limit + 1, page.after);
+  auto items =
+      r.principal->kind == TokenKind::kTenant
+          ? tenant_workspaces(ctx, r.principal->tenant_id, r, state, limit + 1, page.after)
+          : ctx.scheduler->list_workspaces(r.query.count("region") ? r.query["region"] : "", state,
+                                           limit + 1, page.after);
   if (!items) co_return problem_from(items.error(), r.request_id);
   auto& v = items.value();
   json out = json::array();

@@ -244,15 +244,14 @@ std::string issuer_item(const json& v) {
 // API creates them), so allowed_regions are checked as names only.
 std::string plan_item(const json& v) {
   auto resources_v = [](const json& r) {
-    return check_fields(r, {{"memory_mib", {true, int_v(1, 1 << 30)}},
-                            {"cpu_millis", {true, int_v(1, 1 << 30)}}});
+    return check_fields(
+        r, {{"memory_mib", {true, int_v(1, 1 << 30)}}, {"cpu_millis", {true, int_v(1, 1 << 30)}}});
   };
-  return check_fields(
-      v, {{"resources", {true, resources_v}},
-          {"max_workspaces", {false, int_v(1, 100000000)}},
-          {"max_custom_domains", {false, int_v(0, 100000)}},
-          {"allowed_regions", {false, list_v(string_v(false))}},
-          {"trial_days", {false, int_v(1, 3650, "must be from 1 to 3650 days")}}});
+  return check_fields(v, {{"resources", {true, resources_v}},
+                          {"max_workspaces", {false, int_v(1, 100000000)}},
+                          {"max_custom_domains", {false, int_v(0, 100000)}},
+                          {"allowed_regions", {false, list_v(string_v(false))}},
+                          {"trial_days", {false, int_v(1, 3650, "must be from 1 to 3650 days")}}});
 }
 
 std::string plans_v(const json& v) {

@@ -18,8 +18,8 @@ enum class Errc : std::uint8_t {
 };
 
 inline constexpr ErrcEntry kErrcEntries[] = {
-    {"unknown_tenant", Code::kInvalidArgument},  {"unknown_plan", Code::kInvalidArgument},
-    {"workspace_quota", Code::kInvalidArgument}, {"plan_quota", Code::kInvalidArgument},
+    {"unknown_tenant", Code::kInvalidArgument},     {"unknown_plan", Code::kInvalidArgument},
+    {"workspace_quota", Code::kInvalidArgument},    {"plan_quota", Code::kInvalidArgument},
     {"region_not_allowed", Code::kInvalidArgument}, {"tenant_exists", Code::kConflict},
 };
 static_assert(std::size(kErrcEntries) == static_cast<std::size_t>(Errc::kTenantExists));

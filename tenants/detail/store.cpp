@@ -6,12 +6,10 @@ namespace {
 
 TenantRow tenant_row(storage::Stmt& s) { return {s.col_text(0), s.col_text(1), s.col_int(2)}; }
 
-constexpr const char* kKeyCols =
-    "workspace_id, tenant_id, plan, state, memory_mib, cpu_millis";
+constexpr const char* kKeyCols = "workspace_id, tenant_id, plan, state, memory_mib, cpu_millis";
 
 UsageKey key_row(storage::Stmt& s) {
-  return {s.col_text(0), s.col_text(1), s.col_text(2),
-          s.col_text(3), s.col_int(4),  s.col_int(5)};
+  return {s.col_text(0), s.col_text(1), s.col_text(2), s.col_text(3), s.col_int(4), s.col_int(5)};
 }
 
 template <class T, class F>
@@ -104,8 +102,8 @@ Status put_open(storage::Conn& c, const OpenRow& o) {
                    " state = excluded.state, memory_mib = excluded.memory_mib,"
                    " cpu_millis = excluded.cpu_millis, since_s = excluded.since_s"));
   const auto& k = o.key;
-  return s.bind_all(k.workspace_id, k.tenant_id, k.plan, k.state, k.memory_mib, k.cpu_millis,
-                    o.since_s)
+  return s
+      .bind_all(k.workspace_id, k.tenant_id, k.plan, k.state, k.memory_mib, k.cpu_millis, o.since_s)
       .run();
 }
 
@@ -115,8 +113,9 @@ Status delete_open(storage::Conn& c, const std::string& ws) {
 }
 
 Result<std::vector<OpenRow>> open_before(storage::Conn& c, std::int64_t before_s) {
-  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kKeyCols +
-                                 ", since_s FROM usage_open WHERE since_s < ? ORDER BY workspace_id"));
+  BOOST_OUTCOME_TRY(s,
+                    c.prepare(std::string("SELECT ") + kKeyCols +
+                              ", since_s FROM usage_open WHERE since_s < ? ORDER BY workspace_id"));
   s.bind(1, before_s);
   return collect<OpenRow>(s, open_row);
 }
@@ -133,8 +132,9 @@ Status insert_interval(storage::Conn& c, const Interval& iv) {
   BOOST_OUTCOME_TRY(s, c.prepare(std::string("INSERT INTO usage_intervals(") + kKeyCols +
                                  ", start_s, end_s) VALUES(?,?,?,?,?,?,?,?)"));
   const auto& k = iv.key;
-  return s.bind_all(k.workspace_id, k.tenant_id, k.plan, k.state, k.memory_mib, k.cpu_millis,
-                    iv.start_s, iv.end_s)
+  return s
+      .bind_all(k.workspace_id, k.tenant_id, k.plan, k.state, k.memory_mib, k.cpu_millis,
+                iv.start_s, iv.end_s)
       .run();
 }
 

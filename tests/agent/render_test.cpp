@@ -126,8 +126,8 @@ TEST_SUITE("agent") {
   TEST_CASE("suspended: replicas 0, \"/\" to the suspended page, the ACME path kept") {
     auto a = sample();
     a.suspended = true;
-    auto objs = render_builtin(a, {{"suspended_service", "billing-page"}, {"suspended_port", "8080"},
-                                   {"replicas", "3"}});
+    auto objs = render_builtin(
+        a, {{"suspended_service", "billing-page"}, {"suspended_port", "8080"}, {"replicas", "3"}});
     REQUIRE(objs);
     const json* dep = find(objs.value(), "Deployment", "ws-01jdabc");
     REQUIRE(dep);

@@ -30,8 +30,8 @@ struct Model {
     std::int64_t since = 0;
   };
   std::map<std::string, Ws> live;
-  std::map<std::string, std::int64_t> by_state;              // state -> seconds
-  std::map<std::string, std::int64_t> by_ws;                 // workspace -> seconds
+  std::map<std::string, std::int64_t> by_state;                           // state -> seconds
+  std::map<std::string, std::int64_t> by_ws;                              // workspace -> seconds
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> lifetime;  // created, deleted
   void close(const std::string& ws, std::int64_t now) {
     auto& w = live.at(ws);
@@ -153,8 +153,9 @@ TEST_SUITE("tenants") {
       CHECK_MESSAGE(m.by_ws[ws] == life.second - life.first, ws);
     }
     // Every stored interval is positive and inside one hour.
-    CHECK(storage::test::scalar(*c, "SELECT count(*) FROM usage_intervals WHERE end_s <= start_s"
-                                    " OR start_s / 3600 <> (end_s - 1) / 3600") == 0);
+    CHECK(storage::test::scalar(*c,
+                                "SELECT count(*) FROM usage_intervals WHERE end_s <= start_s"
+                                " OR start_s / 3600 <> (end_s - 1) / 3600") == 0);
     CHECK(storage::test::scalar(*c, "SELECT count(*) FROM usage_open") == 0);
   }
 
