@@ -97,7 +97,7 @@ Status Service::apply_plan(const std::string& plan, sch::WorkspaceRequest& req) 
 }
 
 Status Service::on_created(storage::Conn& c, const sch::Workspace& w, const std::string& tenant_id,
-                           const std::string& plan) {
+                           const std::string& plan, Tenancy* out) {
   Tenancy t{tenant_id, plan, 0};
   const Plan* p = nullptr;
   if (!plan.empty()) {
@@ -119,6 +119,7 @@ Status Service::on_created(storage::Conn& c, const sch::Workspace& w, const std:
   if (!t.tenant_id.empty() || !t.plan.empty()) {
     BOOST_OUTCOME_TRY(store::put_tenancy(c, {w.id, t.tenant_id, t.plan, t.trial_ends_at}));
   }
+  if (out) *out = t;
   return meter(c, w.id, usage_key(w, t), now_s());
 }
 

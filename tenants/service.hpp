@@ -98,8 +98,10 @@ class Service {
   // Inside the create transaction: the tenant exists, its max_workspaces
   // holds (counted in the transaction, so concurrent creates cannot pass it
   // together), the tenancy row, the first usage interval.
+  // `out` gets the tenancy as recorded (the tenant's id, also when it was
+  // named). Runs on the writer thread: only `c`, never the read connection.
   Status on_created(storage::Conn& c, const scheduler::Workspace& w, const std::string& tenant_id,
-                    const std::string& plan);
+                    const std::string& plan, Tenancy* out = nullptr);
   // PATCH /v1/workspaces/{id}: resources/spec as before, `plan` re-checks
   // capacity (scheduler: kDoesNotFit → 409) and quotas (kPlanQuota → 422).
   awaitable<Result<scheduler::Workspace>> patch(std::string id,

@@ -19,7 +19,8 @@ struct Workspace;
 }  // namespace fc::scheduler
 namespace fc::tenants {
 class Service;
-}
+struct Tenancy;
+}  // namespace fc::tenants
 namespace fc::certs {
 class Service;
 }
@@ -88,6 +89,10 @@ void register_token_routes(Context& ctx);
 void register_tenant_routes(Context& ctx);
 // A workspace's view (workspace_routes.cpp), with its tenancy (add_tenancy).
 nlohmann::json workspace_json(Context& ctx, const scheduler::Workspace& w);
+// The view without the tenancy lookup (safe on the writer thread: no read
+// connection), and the tenancy fields from what is known.
+nlohmann::json workspace_json_base(Context& ctx, const scheduler::Workspace& w);
+void put_tenancy(const scheduler::Workspace& w, const tenants::Tenancy* t, nlohmann::json& j);
 void add_tenancy(Context& ctx, const scheduler::Workspace& w, nlohmann::json& j);
 // What a token may see of a workspace (`key`: id or name), for the handlers
 // of kAdminOrTenant routes: "" = no restriction (admin); a per-workspace

@@ -14,6 +14,12 @@ using nlohmann::json;
 namespace sch = fc::scheduler;
 
 json workspace_json(Context& ctx, const sch::Workspace& w) {
+  json j = workspace_json_base(ctx, w);
+  add_tenancy(ctx, w, j);
+  return j;
+}
+
+json workspace_json_base(Context& ctx, const sch::Workspace& w) {
   json j = {
       {"id", w.id},
       {"name", w.name},
@@ -36,7 +42,6 @@ json workspace_json(Context& ctx, const sch::Workspace& w) {
       {"created_at", format_rfc3339(w.created_at)},
       {"updated_at", format_rfc3339(w.updated_at)}};
   if (w.target_region) j["target_region"] = *w.target_region;
-  add_tenancy(ctx, w, j);
   return j;
 }
 
@@ -149,13 +154,17 @@ awaitable<Response> create_workspace(Context& ctx, Request& r) {
   if (errors.empty()) errors = to_api(sch::validate_workspace(wi.name, wi.request));
   if (!errors.empty()) co_return validation_failed(errors);
   std::vector<sch::RegionReason> reasons;
+  // Runs on the writer thread: the stored response is built without a read.
   auto hook = [&](storage::Conn& c, const sch::Workspace& w) -> Status {
+    tenants::Tenancy t;
     if (ctx.tenants) {
-      BOOST_OUTCOME_TRY(ctx.tenants->on_created(c, w, own.tenant, own.plan));
+      BOOST_OUTCOME_TRY(ctx.tenants->on_created(c, w, own.tenant, own.plan, &t));
     }
     if (idem.key.empty()) return ok();
-    return store_idempotent(c, idem.scope, idem.key, idem.body_hash, 201,
-                            workspace_json(ctx, w).dump(), ctx.clock.now_ms());
+    json view = workspace_json_base(ctx, w);
+    put_tenancy(w, &t, view);
+    return store_idempotent(c, idem.scope, idem.key, idem.body_hash, 201, view.dump(),
+                            ctx.clock.now_ms());
   };
   auto w = co_await ctx.scheduler->create_workspace(wi, hook, &reasons);
   if (!w) co_return create_failed(ctx, r, idem, w.error(), reasons);
