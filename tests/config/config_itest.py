@@ -72,6 +72,10 @@ class ConfigCli(unittest.TestCase):
              "dns.providers[0].type", "rfc2136"),
             ({"certs": {"issuers": [{"type": "acme"}]}}, "certs.issuers[0].directory", "required"),
             ({"jobs": {"concurrency": 0}}, "jobs.concurrency", "between"),
+            ({"plans": {"small": {"max_workspaces": 3}}}, "plans.small.resources", "required"),
+            ({"plans": {"small": {"resources": {"memory_mib": 256, "cpu_millis": 100},
+                                  "allowed_regions": [""]}}},
+             "plans.small.allowed_regions[0]", "non-empty"),
         ]
         for cfg, key, reason in cases:
             with self.subTest(key=key):
