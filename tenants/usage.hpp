@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "tenants/detail/errc.hpp"  // the component's error codes, light on purpose
+
 namespace fc::tenants {
 
 constexpr std::int64_t kHour = 3600;

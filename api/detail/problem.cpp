@@ -12,6 +12,7 @@
 #include "domains/domain.hpp"
 #include "scheduler/placement.hpp"
 #include "storage/db.hpp"
+#include "tenants/usage.hpp"  // and tenants::Errc
 
 namespace fc::api {
 
@@ -78,6 +79,13 @@ const std::vector<ComponentRow>& component_rows() {
       shape_row(domains::Errc::kReserved, kShapeConflict),
       shape_row(domains::Errc::kQuotaExceeded, kShapeInvalid),
       shape_row(domains::Errc::kWorkspaceDeleting, kShapeConflict),
+      // The routes answer these as a 422 naming the field (tenants_failed).
+      shape_row(tenants::Errc::kUnknownTenant, kShapeInvalid),
+      shape_row(tenants::Errc::kUnknownPlan, kShapeInvalid),
+      shape_row(tenants::Errc::kWorkspaceQuota, kShapeInvalid),
+      shape_row(tenants::Errc::kPlanQuota, kShapeInvalid),
+      shape_row(tenants::Errc::kRegionNotAllowed, kShapeInvalid),
+      shape_row(tenants::Errc::kTenantExists, kShapeConflict),
   };
   return rows;
 }

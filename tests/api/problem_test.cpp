@@ -8,6 +8,7 @@
 #include "certs/pki.hpp"
 #include "dns/server.hpp"
 #include "domains/domain.hpp"
+#include "tenants/usage.hpp"
 #include "scheduler/placement.hpp"
 #include "storage/db.hpp"
 
@@ -88,6 +89,12 @@ TEST_SUITE("api") {
         {fc::make_error(fc::storage::Errc::kBusy, "d"), 503},
         {fc::make_error(fc::storage::Errc::kClosing, "d"), 503},
         {fc::make_error(fc::storage::Errc::kUnavailable, "d"), 503},
+        {fc::make_error(fc::tenants::Errc::kUnknownTenant, "d"), 422},
+        {fc::make_error(fc::tenants::Errc::kUnknownPlan, "d"), 422},
+        {fc::make_error(fc::tenants::Errc::kWorkspaceQuota, "d"), 422},
+        {fc::make_error(fc::tenants::Errc::kPlanQuota, "d"), 422},
+        {fc::make_error(fc::tenants::Errc::kRegionNotAllowed, "d"), 422},
+        {fc::make_error(fc::tenants::Errc::kTenantExists, "d"), 409},
         {fc::make_error(fc::dns::Errc::kNotAuth, "d"), 503},
         {fc::make_error(fc::dns::Errc::kBadResponseTsig, "d"), 503},
         {fc::make_error(fc::dns::Errc::kUpdateRejected, "d"), 503},
