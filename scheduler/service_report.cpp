@@ -148,6 +148,10 @@ awaitable<void> Service::Impl::advance_drains() {
     progress.remaining = static_cast<std::int64_t>(in_region.value().size());
     for (const auto& w : in_region.value()) {
       if (w.state == "migrating") progress.moving = w.id;
+      if (w.state == "scheduled" && w.suspended) {  // never reports running in a target
+        progress.blocked.emplace_back(w.id, "suspended; resume or delete it");
+        continue;
+      }
       if (w.state == "scheduled") candidates.push_back({w.id, {w.resources, w.placement}});
     }
     if (!progress.moving) {
