@@ -8,9 +8,9 @@
 #include "certs/pki.hpp"
 #include "dns/server.hpp"
 #include "domains/domain.hpp"
-#include "tenants/usage.hpp"
 #include "scheduler/placement.hpp"
 #include "storage/db.hpp"
+#include "tenants/usage.hpp"
 
 using namespace fc::api;
 using nlohmann::json;
