@@ -77,6 +77,9 @@ class Service;
 namespace fc::probes {
 class Service;
 }
+namespace fc::releases {
+class Service;
+}
 
 namespace fc::api {
 
@@ -109,6 +112,10 @@ class Service {
   // Live checks: `live` on workspaces and domains, POST /v1/domains/{hostname}/probe
   // and their /metrics series; call before init() (detail/domain_routes.cpp).
   void set_probes(probes::Service* probes);
+  // Releases, channels and rollouts behind /v1/releases, /v1/channels,
+  // /v1/rollouts, and the `release` of workspaces; call before init()
+  // (detail/release_routes.cpp).
+  void set_releases(releases::Service* releases);
   // Binds both listeners; the error names the address.
   Status listen();
   void start();
