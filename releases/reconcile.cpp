@@ -3,6 +3,7 @@
 // about its in-flight members, and takes one step (Argo Rollouts'
 // canary.go). Every step is one transaction, so a SIGKILL between two steps
 // loses nothing and repeats nothing.
+#include "events/events.hpp"
 #include "releases/detail/impl.hpp"
 
 namespace fc::releases {
@@ -29,12 +30,15 @@ Result<store::RolloutRow> expect(storage::Conn& c, const store::RolloutRow& seen
 
 }  // namespace
 
-// Until the events component is merged (issue #14: w-events' events::append),
-// a transition is logged; this is the one place that will append it.
-Status record_event(storage::Conn&, const std::string& type, const std::string& rollout_id,
-                    const json& data, std::int64_t) {
-  releases_logger()->info("event type={} rollout={} data={}", type, rollout_id, data.dump());
-  return ok();
+// The one place rollout transitions become lifecycle events (docs/events.md):
+// appended in the caller's transaction, subject = the rollout id, data = what
+// changed plus the rollout id.
+Status record_event(storage::Conn& c, const std::string& type, const std::string& rollout_id,
+                    const json& data, std::int64_t now_ms) {
+  json d = data;
+  d["rollout_id"] = rollout_id;
+  releases_logger()->info("rollout event type={} rollout={}", type, rollout_id);
+  return events::append(c, {type, "", rollout_id, d.dump()}, now_ms);
 }
 
 void Service::start() {

@@ -1,0 +1,116 @@
+// The events outbox (migration 0015). Values are bound, never formatted into SQL.
+#include "events/events.hpp"
+
+#include "common/ids.hpp"
+#include "storage/db.hpp"
+
+namespace fc::events {
+namespace {
+
+// append runs on the storage writer thread (inside Database::write); one
+// generator per thread keeps ids strictly increasing without a lock.
+std::string next_id(std::int64_t now_ms) {
+  thread_local IdGenerator gen;
+  return gen.next("evt_", now_ms);
+}
+
+Result<std::int64_t> next_workspace_seq(storage::Conn& c, const std::string& workspace_id) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT coalesce(max(workspace_seq), 0) + 1 FROM events"
+                                 " WHERE workspace_id = ?1"));
+  s.bind(1, workspace_id);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return std::int64_t{1};
+  return s.col_int(0);
+}
+
+Event read_row(const storage::Stmt& s) {
+  Event e;
+  e.seq = s.col_int(0);
+  e.id = s.col_text(1);
+  e.type = s.col_text(2);
+  e.workspace_id = s.col_text(3);
+  e.workspace_seq = s.col_int(4);
+  e.subject = s.col_text(5);
+  e.data_json = s.col_text(6);
+  e.created_at = s.col_int(7);
+  return e;
+}
+
+constexpr const char* kColumns =
+    "seq, id, type, workspace_id, workspace_seq, subject, data, created_at";
+
+}  // namespace
+
+Status append(storage::Conn& c, const NewEvent& e, std::int64_t now_ms) {
+  std::int64_t ws_seq = 0;
+  if (!e.workspace_id.empty()) {
+    BOOST_OUTCOME_TRY(n, next_workspace_seq(c, e.workspace_id));
+    ws_seq = n;
+  }
+  BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO events(id, type, workspace_id, workspace_seq,"
+                                 " subject, data, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  return s
+      .bind_all(next_id(now_ms), e.type, e.workspace_id, ws_seq, e.subject,
+                e.data_json.empty() ? std::string("{}") : e.data_json, now_ms)
+      .run();
+}
+
+Result<std::vector<Event>> list(storage::Conn& c, const Query& q) {
+  // A family filter "workspace.*" matches by prefix "workspace."; "*" or ""
+  // matches every type.
+  std::string exact = q.type == "*" ? std::string() : q.type;
+  std::string prefix;
+  if (exact.size() > 2 && exact.ends_with(".*")) {
+    prefix = exact.substr(0, exact.size() - 1);
+    exact.clear();
+  }
+  BOOST_OUTCOME_TRY(
+      s, c.prepare(std::string("SELECT ") + kColumns +
+                   " FROM events WHERE seq > ?1"
+                   " AND (type = ?2 OR ?2 = '')"
+                   " AND (substr(type, 1, length(?3)) = ?3 OR ?3 = '')"
+                   " AND (workspace_id = ?4 OR ?4 = '')"
+                   " ORDER BY seq LIMIT ?5"));
+  s.bind_all(q.after, exact, prefix, q.workspace_id, static_cast<std::int64_t>(q.limit));
+  std::vector<Event> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return out;
+    out.push_back(read_row(s));
+  }
+}
+
+Result<std::int64_t> last_seq(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT coalesce(max(seq), 0) FROM events"));
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return std::int64_t{0};
+  return s.col_int(0);
+}
+
+Result<std::optional<Event>> get(storage::Conn& c, const std::string& id) {
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kColumns + " FROM events WHERE id = ?1"));
+  s.bind(1, id);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return std::optional<Event>();
+  return std::optional<Event>(read_row(s));
+}
+
+bool valid_type_filter(const std::string& type) {
+  if (type.empty() || type == "*") return true;
+  if (type.size() > 64) return false;
+  std::string body = type;
+  if (body.size() > 2 && body.ends_with(".*")) body.resize(body.size() - 2);
+  bool word_start = true;
+  for (char ch : body) {
+    if (ch == '.') {
+      if (word_start) return false;
+      word_start = true;
+      continue;
+    }
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_')) return false;
+    word_start = false;
+  }
+  return !word_start;
+}
+
+}  // namespace fc::events

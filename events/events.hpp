@@ -1,0 +1,64 @@
+// Lifecycle events (docs/events.md): the durable outbox. Every component
+// appends its events inside the write transaction of the change that caused
+// them (the Conn given to a storage::Database::write fn), so an event never
+// exists for a change that rolled back and no change commits without its
+// event. Readers (the /v1/events feed, webhooks/) page through them by the
+// global sequence. Light on purpose: no Asio, Beast or JSON headers.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace fc::storage {
+class Conn;
+}  // namespace fc::storage
+
+namespace fc::events {
+
+struct NewEvent {
+  std::string type;          // "workspace.created", "domain.verified", "region.unhealthy", …
+  std::string workspace_id;  // "" when the event has no workspace (region.*, webhook.*)
+  std::string subject;       // the resource's id: workspace id, hostname, certificate id, region id
+  std::string data_json;     // the resource's view (a serialized JSON object, as the API shows it)
+};
+
+// Appends inside the caller's open write transaction (the Conn given to a
+// storage::Database::write fn), so the event commits or rolls back with the change.
+// Assigns a stable id ("evt_…"), the time, a global sequence and, when workspace_id
+// is set, the next per-workspace sequence.
+Status append(storage::Conn& c, const NewEvent& e, std::int64_t now_ms);
+
+// A stored event.
+struct Event {
+  std::int64_t seq = 0;            // global sequence (the feed's cursor)
+  std::string id;                  // "evt_…"
+  std::string type;
+  std::string workspace_id;        // "" when none
+  std::int64_t workspace_seq = 0;  // 1, 2, … per workspace; 0 when none
+  std::string subject;
+  std::string data_json;
+  std::int64_t created_at = 0;  // ms since the epoch
+};
+
+struct Query {
+  std::int64_t after = 0;    // events with seq > after
+  std::string type{};        // exact type, or a family "workspace.*"; "" = all
+  std::string workspace_id{};  // "" = all
+  int limit = 100;
+};
+
+// Events in global sequence order.
+Result<std::vector<Event>> list(storage::Conn& c, const Query& q);
+// The highest sequence written so far (0 when none).
+Result<std::int64_t> last_seq(storage::Conn& c);
+// One event by id.
+Result<std::optional<Event>> get(storage::Conn& c, const std::string& id);
+
+// True when `type` is a well-formed event type or family filter:
+// lower-case dotted words ("workspace.created"), optionally "family.*" or "*".
+bool valid_type_filter(const std::string& type);
+
+}  // namespace fc::events

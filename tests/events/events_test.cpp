@@ -1,0 +1,107 @@
+// The events outbox: ids, the global and per-workspace sequences, the reads
+// the feed pages with, and that an event rolls back with its change (the
+// group-commit writer's per-caller savepoint).
+#include <doctest/doctest.h>
+
+#include <map>
+#include <set>
+
+#include "events/events.hpp"
+#include "storage/db.hpp"
+#include "storage/test_util.hpp"
+
+using namespace fc;
+using fc::storage::test::kT0;
+using fc::storage::test::scalar;
+
+namespace {
+
+events::NewEvent ev(const std::string& type, const std::string& ws) {
+  return {type, ws, ws.empty() ? "eu-1" : ws, R"({"id":")" + ws + R"("})"};
+}
+
+}  // namespace
+
+TEST_SUITE("events") {
+  TEST_CASE("append: ids, global sequence and a gap-free sequence per workspace") {
+    auto c = storage::test::open_migrated(":memory:");
+    const char* order[] = {"ws_a", "ws_b", "ws_a", "", "ws_a", "ws_b"};
+    for (const char* ws : order) REQUIRE(events::append(*c, ev("workspace.placed", ws), kT0));
+
+    auto all = events::list(*c, {});
+    REQUIRE(all);
+    REQUIRE(all.value().size() == 6);
+    std::set<std::string> ids;
+    std::int64_t prev = 0;
+    std::map<std::string, std::int64_t> per_ws;
+    for (const auto& e : all.value()) {
+      CHECK(e.seq > prev);
+      prev = e.seq;
+      CHECK(e.id.starts_with("evt_"));
+      ids.insert(e.id);
+      CHECK(e.created_at == kT0);
+      if (e.workspace_id.empty()) {
+        CHECK(e.workspace_seq == 0);
+        continue;
+      }
+      CHECK(e.workspace_seq == ++per_ws[e.workspace_id]);
+    }
+    CHECK(ids.size() == 6);
+    CHECK(per_ws["ws_a"] == 3);
+    CHECK(per_ws["ws_b"] == 2);
+    CHECK(events::last_seq(*c).value() == prev);
+    auto one = events::get(*c, all.value()[2].id);
+    REQUIRE(one.value());
+    CHECK(one.value()->workspace_seq == 2);
+    CHECK(one.value()->data_json == R"({"id":"ws_a"})");
+  }
+
+  TEST_CASE("list: after, type (exact and family), workspace and limit") {
+    auto c = storage::test::open_migrated(":memory:");
+    REQUIRE(events::append(*c, ev("workspace.created", "ws_a"), kT0));
+    REQUIRE(events::append(*c, ev("domain.verified", "ws_a"), kT0));
+    REQUIRE(events::append(*c, ev("workspace.placed", "ws_b"), kT0));
+    REQUIRE(events::append(*c, ev("region.unhealthy", ""), kT0));
+    CHECK(events::list(*c, {.type = "workspace.*"}).value().size() == 2);
+    CHECK(events::list(*c, {.type = "workspace.placed"}).value().size() == 1);
+    CHECK(events::list(*c, {.type = "*"}).value().size() == 4);
+    CHECK(events::list(*c, {.workspace_id = "ws_a"}).value().size() == 2);
+    auto first2 = events::list(*c, {.limit = 2}).value();
+    REQUIRE(first2.size() == 2);
+    auto rest = events::list(*c, {.after = first2.back().seq}).value();
+    REQUIRE(rest.size() == 2);
+    CHECK(rest.front().type == "workspace.placed");
+  }
+
+  TEST_CASE("a rolled-back change leaves no event; its sequence is not skipped") {
+    storage::test::TempDir dir;
+    storage::test::open_migrated(dir.file("e.db"));
+    auto db = storage::Database::open({dir.file("e.db")});
+    REQUIRE(db);
+    auto& d = *db.value();
+    REQUIRE(d.write_sync(
+        [](storage::Conn& c) { return events::append(c, ev("workspace.created", "ws_a"), kT0); }));
+    auto failed = d.write_sync([](storage::Conn& c) -> Status {
+      BOOST_OUTCOME_TRY(events::append(c, ev("workspace.placed", "ws_a"), kT0));
+      return make_error(Code::kConflict, "the change failed after its event was appended");
+    });
+    CHECK_FALSE(failed);
+    REQUIRE(d.write_sync(
+        [](storage::Conn& c) { return events::append(c, ev("workspace.deleted", "ws_a"), kT0); }));
+    auto all = events::list(d.read(), {}).value();
+    REQUIRE(all.size() == 2);
+    CHECK(all[0].type == "workspace.created");
+    CHECK(all[1].type == "workspace.deleted");
+    CHECK(all[1].workspace_seq == 2);
+    CHECK(scalar(d.read(), "SELECT count(*) FROM events WHERE type = 'workspace.placed'") == 0);
+    d.close();
+  }
+
+  TEST_CASE("valid_type_filter") {
+    for (const char* ok : {"", "*", "workspace.created", "workspace.*", "usage.hourly", "a_b.c"})
+      CHECK_MESSAGE(events::valid_type_filter(ok), ok);
+    for (const char* bad : {".", "workspace.", ".created", "Workspace.created", "a..b", "a b", "*.x",
+                            "workspace.**", "x;drop"})
+      CHECK_FALSE_MESSAGE(events::valid_type_filter(bad), bad);
+  }
+}
