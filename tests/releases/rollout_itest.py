@@ -119,6 +119,14 @@ class RolloutTest(fctest.DaemonTest):
         with open(path) as f:
             return json.load(f)["spec"]["template"]["spec"]["containers"][0]["image"]
 
+    def ctl(self, *args):
+        env = dict(os.environ, FLEETCOMMAND_SERVER=f"http://127.0.0.1:{self.d.api_port}",
+                   FLEETCOMMAND_TOKEN=self.d.token, HOME=self.d.dir)
+        r = subprocess.run([fctest.FC_BIN, "ctl", *args], env=env, capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
     def in_flight_ok(self, ids, limit):
         per_region = {}
         for i in ids:
@@ -148,6 +156,10 @@ class RolloutTest(fctest.DaemonTest):
             self.assertEqual(self.deployed_image(i), "chat:2")
         ch = {c["name"]: c["release"] for c in self.d.request("GET", "/v1/channels").json()["items"]}
         self.assertEqual(ch["full"], "v2")
+        out = self.ctl("rollouts", "get", ro, "-o", "json")
+        self.assertEqual(json.loads(out)["state"], "completed")
+        self.assertIn("completed", self.ctl("rollouts", "list"))
+        self.assertIn("chat:2", self.ctl("releases", "list"))
         r = self.d.request("POST", "/v1/rollouts", {"channel": "full", "to_release": "v2"})
         self.assertEqual(r.status, 422, r)
         self.assertEqual(r.json()["errors"][0]["field"], "to_release")
@@ -169,8 +181,7 @@ class RolloutTest(fctest.DaemonTest):
         for i in ids:
             if i != failed["workspace_id"]:
                 self.assertEqual(self.ws(i)["generation"], 1, "the canary's failure stops the rollout")
-        r = self.d.request("POST", f"/v1/rollouts/{ro}/abort")
-        self.assertEqual(r.status, 200, r)
+        self.assertIn(f"rollout {ro} is aborting", self.ctl("rollouts", "abort", ro))
         self.wait_state(ro, {"aborted"}, timeout=20)
         canary = failed["workspace_id"]
         def back():
