@@ -272,8 +272,7 @@ awaitable<Status> Service::Impl::start_members(const store::RolloutRow& r,
   co_return ok();
 }
 
-// Restores every member that got the new release (in flight, done or
-// failed) to the spec it had, through the normal assignment path, in one
+// Restores every member that got the new release to the spec it had, through the normal assignment path, in one
 // transaction with the rollout's final state.
 awaitable<Status> Service::Impl::roll_back(std::string id, std::string final_state,
                                            std::string why) {
@@ -285,9 +284,10 @@ awaitable<Status> Service::Impl::roll_back(std::string id, std::string final_sta
   std::vector<scheduler::SpecChange> changes;
   std::map<std::string, store::MemberRow*> by_id;
   for (auto& m : all) {
-    const auto s = m.m.state;
-    if (s != MemberState::kInFlight && s != MemberState::kDone && s != MemberState::kFailed)
-      continue;
+    // Every member whose spec was changed (it has the generation that
+    // carried the release), whatever became of it: in flight, done, failed,
+    // or skipped once its region went down.
+    if (m.m.generation == 0 || m.m.state == MemberState::kRolledBack) continue;
     json spec = json::parse(m.from_spec, nullptr, false);
     if (spec.is_discarded()) spec = json::object();
     changes.push_back({m.m.workspace_id, spec, 0});
