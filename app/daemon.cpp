@@ -101,9 +101,9 @@ struct Daemon {
   std::unique_ptr<dns::Publisher> dns;
   std::unique_ptr<storage::JobRunner> jobs;  // the one shared durable job runner
   std::unique_ptr<certs::Service> certs;
-  std::unique_ptr<domains::Service> domains;  // custom domains
-  std::unique_ptr<PeriodicBackup> backup;     // backup.interval_s > 0
-  std::unique_ptr<probes::Service> probes;    // live checks
+  std::unique_ptr<domains::Service> domains;    // custom domains
+  std::unique_ptr<PeriodicBackup> backup;       // backup.interval_s > 0
+  std::unique_ptr<probes::Service> probes;      // live checks
   std::unique_ptr<releases::Service> releases;  // releases and rollouts
   asio::steady_timer ticker{io};
   asio::steady_timer watchdog_timer{io};

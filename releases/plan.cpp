@@ -42,11 +42,13 @@ bool valid_digest(std::string_view d) {
 
 void validate_release(const Release& r, FieldErrors& out) {
   if (!valid_name(r.name))
-    out.push_back({"name", "must be 1-63 characters of a-z, 0-9, '.', '-', starting with a-z or 0-9"});
+    out.push_back(
+        {"name", "must be 1-63 characters of a-z, 0-9, '.', '-', starting with a-z or 0-9"});
   if (r.image.empty() || r.image.size() > 512 ||
       std::any_of(r.image.begin(), r.image.end(),
                   [](char c) { return std::isspace(static_cast<unsigned char>(c)) || c == '@'; }))
-    out.push_back({"image", "must be 1-512 characters without spaces or '@' (put the digest in digest)"});
+    out.push_back(
+        {"image", "must be 1-512 characters without spaces or '@' (put the digest in digest)"});
   if (!r.digest.empty() && !valid_digest(r.digest))
     out.push_back({"digest", "must be sha256: followed by 64 lower-case hex digits"});
   if (r.env.size() > 256) out.push_back({"env", "at most 256 variables"});
@@ -94,9 +96,9 @@ std::string_view member_state_name(MemberState s) {
 }
 
 std::optional<MemberState> parse_member_state(std::string_view s) {
-  for (auto m : {MemberState::kPending, MemberState::kInFlight, MemberState::kDone,
-                 MemberState::kFailed, MemberState::kSkippedRegionDown, MemberState::kSkippedBusy,
-                 MemberState::kRolledBack}) {
+  for (auto m :
+       {MemberState::kPending, MemberState::kInFlight, MemberState::kDone, MemberState::kFailed,
+        MemberState::kSkippedRegionDown, MemberState::kSkippedBusy, MemberState::kRolledBack}) {
     if (member_state_name(m) == s) return m;
   }
   return std::nullopt;
@@ -175,7 +177,8 @@ std::optional<Transition> observe(const Member& m, const Observed& o, bool regio
   if (o.observed_generation >= m.generation && o.phase == "running")
     return Transition{MemberState::kDone, ""};
   if (o.observed_generation >= m.generation && o.phase == "failed")
-    return Transition{MemberState::kFailed, o.message.empty() ? "agent reported failed" : o.message};
+    return Transition{MemberState::kFailed,
+                      o.message.empty() ? "agent reported failed" : o.message};
   if (!region_up)
     return Transition{MemberState::kSkippedRegionDown,
                       "region " + m.region + " is down (no agent heartbeat)"};
@@ -255,7 +258,8 @@ Step next_step(const WaveState& w, const RolloutSpec& s, std::int64_t now_ms) {
   return st;
 }
 
-Starts pick_starts(const std::vector<Member>& pending, std::map<std::string, std::int64_t> in_flight,
+Starts pick_starts(const std::vector<Member>& pending,
+                   std::map<std::string, std::int64_t> in_flight,
                    const std::map<std::string, bool>& region_up, std::int64_t max_unavailable) {
   Starts out;
   for (std::size_t i = 0; i < pending.size(); ++i) {

@@ -172,7 +172,8 @@ struct Starts {
   std::vector<std::size_t> start;  // indexes into `pending`
   std::vector<std::size_t> skip;   // region down
 };
-Starts pick_starts(const std::vector<Member>& pending, std::map<std::string, std::int64_t> in_flight,
+Starts pick_starts(const std::vector<Member>& pending,
+                   std::map<std::string, std::int64_t> in_flight,
                    const std::map<std::string, bool>& region_up, std::int64_t max_unavailable);
 
 }  // namespace fc::releases

@@ -96,8 +96,7 @@ awaitable<Status> Service::Impl::reconcile_one(std::string id) {
   if (!found || !active_state(found->state)) co_return ok();
   const store::RolloutRow r = *found;
   const RolloutSpec spec = spec_from_json(json::parse(r.spec, nullptr, false));
-  if (r.state == "aborting")
-    co_return co_await roll_back(id, "aborted", "aborted by an operator");
+  if (r.state == "aborting") co_return co_await roll_back(id, "aborted", "aborted by an operator");
   if (r.state == "rolling_back") co_return co_await roll_back(id, "rolled_back", "");
   BOOST_OUTCOME_CO_TRY(co_await observe_in_flight(r, spec));
   if (r.state != "running") co_return ok();
@@ -196,8 +195,7 @@ awaitable<Status> Service::Impl::observe_in_flight(const store::RolloutRow& r,
   });
 }
 
-awaitable<Status> Service::Impl::start_members(const store::RolloutRow& r,
-                                               const RolloutSpec& spec,
+awaitable<Status> Service::Impl::start_members(const store::RolloutRow& r, const RolloutSpec& spec,
                                                std::vector<store::MemberRow> wave) {
   auto& rc = db.read();
   std::vector<Member> pending;
@@ -256,7 +254,8 @@ awaitable<Status> Service::Impl::start_members(const store::RolloutRow& r,
       if (l.reason == "changed") continue;  // read again next pass
       auto* m = by_id.at(l.workspace_id);
       m->m.state = MemberState::kSkippedBusy;
-      m->m.message = l.reason == "gone" ? "workspace deleted" : "workspace is migrating or deleting";
+      m->m.message =
+          l.reason == "gone" ? "workspace deleted" : "workspace is migrating or deleting";
       BOOST_OUTCOME_TRY(store::update_member(c, r.id, *m, now));
     }
     for (std::size_t k : starts.skip) {
@@ -272,8 +271,8 @@ awaitable<Status> Service::Impl::start_members(const store::RolloutRow& r,
   co_return ok();
 }
 
-// Restores every member that got the new release to the spec it had, through the normal assignment path, in one
-// transaction with the rollout's final state.
+// Restores every member that got the new release to the spec it had, through the normal assignment
+// path, in one transaction with the rollout's final state.
 awaitable<Status> Service::Impl::roll_back(std::string id, std::string final_state,
                                            std::string why) {
   auto& rc = db.read();

@@ -93,15 +93,19 @@ RolloutSpec read_spec(const json& b, FieldErrors& f) {
   if (const json* g = object_at(b, "gate", "gate", f)) {
     only(*g, {"min_running_fraction", "deadline_s", "max_failed"}, "gate.", f);
     if (auto m = g->find("min_running_fraction"); m != g->end()) {
-      if (!m->is_number()) f.push_back({"gate.min_running_fraction", "must be a number"});
-      else s.gate.min_running_fraction = m->get<double>();
+      if (!m->is_number())
+        f.push_back({"gate.min_running_fraction", "must be a number"});
+      else
+        s.gate.min_running_fraction = m->get<double>();
     }
     s.gate.deadline_s = read_int(*g, "deadline_s", "gate.deadline_s", f).value_or(600);
     s.gate.max_failed = read_int(*g, "max_failed", "gate.max_failed", f).value_or(0);
   }
   if (auto of = b.find("on_failure"); of != b.end()) {
-    if (*of == "rollback") s.on_failure = OnFailure::kRollback;
-    else if (*of != "pause") f.push_back({"on_failure", "must be pause or rollback"});
+    if (*of == "rollback")
+      s.on_failure = OnFailure::kRollback;
+    else if (*of != "pause")
+      f.push_back({"on_failure", "must be pause or rollback"});
   }
   validate_rollout_spec(s, f);
   return s;
@@ -133,17 +137,16 @@ RolloutSpec spec_from_json(const json& j) {
 }
 
 json spec_to_json(const RolloutSpec& s) {
-  return {{"waves",
-           {{"regions", s.region_order},
-            {"percentages", s.percentages},
-            {"per_region", s.per_region}}},
-          {"max_unavailable", s.max_unavailable},
-          {"bake_s", s.bake_s},
-          {"gate",
-           {{"min_running_fraction", s.gate.min_running_fraction},
-            {"deadline_s", s.gate.deadline_s},
-            {"max_failed", s.gate.max_failed}}},
-          {"on_failure", s.on_failure == OnFailure::kRollback ? "rollback" : "pause"}};
+  return {
+      {"waves",
+       {{"regions", s.region_order}, {"percentages", s.percentages}, {"per_region", s.per_region}}},
+      {"max_unavailable", s.max_unavailable},
+      {"bake_s", s.bake_s},
+      {"gate",
+       {{"min_running_fraction", s.gate.min_running_fraction},
+        {"deadline_s", s.gate.deadline_s},
+        {"max_failed", s.gate.max_failed}}},
+      {"on_failure", s.on_failure == OnFailure::kRollback ? "rollback" : "pause"}};
 }
 
 awaitable<Result<json>> Service::start_rollout(json body, FieldErrors& f) {
@@ -155,8 +158,10 @@ awaitable<Result<json>> Service::start_rollout(json body, FieldErrors& f) {
   const RolloutSpec spec = read_spec(body, f);
   std::optional<std::string> channel;
   if (auto c = body.find("channel"); c != body.end() && !c->is_null()) {
-    if (!c->is_string()) f.push_back({"channel", "must be a string"});
-    else channel = c->get<std::string>();
+    if (!c->is_string())
+      f.push_back({"channel", "must be a string"});
+    else
+      channel = c->get<std::string>();
   }
   std::vector<std::string> regions;
   json selector = json::object();
@@ -182,7 +187,8 @@ awaitable<Result<json>> Service::start_rollout(json body, FieldErrors& f) {
   if (!to_row) co_return invalid(f, "to_release", "no release " + to);
   const Release& target = to_row->r;
   Path path;
-  for (auto [ref, out] : {std::pair{&target.min_from, &path.min_seq}, {&target.max_from, &path.max_seq}}) {
+  for (auto [ref, out] :
+       {std::pair{&target.min_from, &path.min_seq}, {&target.max_from, &path.max_seq}}) {
     if (!*ref) continue;
     BOOST_OUTCOME_CO_TRY(r, store::find_release(rc, **ref));
     if (r) *out = r->r.seq;
@@ -252,13 +258,14 @@ awaitable<Result<json>> Service::start_rollout(json body, FieldErrors& f) {
     BOOST_OUTCOME_TRY(active, store::list_rollouts(c, true));
     for (const auto& a : active) {
       if (channel && a.channel == channel)
-        return make_error(Code::kConflict, "rollout " + a.id + " is already moving channel " + *channel);
+        return make_error(Code::kConflict,
+                          "rollout " + a.id + " is already moving channel " + *channel);
     }
     BOOST_OUTCOME_TRY(busy, store::active_member_ids(c));
     for (const auto& m : plan.members) {
       if (busy.contains(m.m.workspace_id))
-        return make_error(Code::kConflict, "workspace " + m.m.workspace_id +
-                                               " is already in an active rollout");
+        return make_error(Code::kConflict,
+                          "workspace " + m.m.workspace_id + " is already in an active rollout");
     }
     BOOST_OUTCOME_TRY(store::insert_rollout(c, row));
     for (const auto& m : plan.members) {
@@ -313,10 +320,10 @@ json view(storage::Conn& c, const store::RolloutRow& r) {
     }
     p["total"] = total;
     const bool active = r.state == "running" || r.state == "paused";
-    p["status"] = w < r.wave ? "done"
+    p["status"] = w < r.wave              ? "done"
                   : w > r.wave || !active ? (w == r.wave && !active ? r.state : "waiting")
-                  : r.bake_started_at      ? "baking"
-                                           : "in_progress";
+                  : r.bake_started_at     ? "baking"
+                                          : "in_progress";
     if (w == r.wave && r.bake_started_at) p["bake_started_at"] = format_rfc3339(*r.bake_started_at);
     progress.push_back(p);
   }

@@ -26,8 +26,10 @@ namespace {
 
 // The canonical body of a release: what a second POST must repeat exactly.
 std::string body_hash(const Release& r) {
-  json j = {{"name", r.name},         {"image", r.image},
-            {"digest", r.digest},     {"env", r.env},
+  json j = {{"name", r.name},
+            {"image", r.image},
+            {"digest", r.digest},
+            {"env", r.env},
             {"min_from", r.min_from ? json(*r.min_from) : json(nullptr)},
             {"max_from", r.max_from ? json(*r.max_from) : json(nullptr)}};
   return storage::sha256_hex(j.dump());
@@ -52,8 +54,8 @@ awaitable<Result<Release>> Service::create_release(Release r, bool& created, Fie
     BOOST_OUTCOME_TRY(existing, store::find_release(c, r.name));
     if (existing) {
       if (existing->body_hash != hash)
-        return make_error(Code::kConflict,
-                          "release " + r.name + " exists with another body; releases are immutable");
+        return make_error(Code::kConflict, "release " + r.name +
+                                               " exists with another body; releases are immutable");
       out = existing->r;
       created = false;
       return ok();
@@ -70,7 +72,8 @@ awaitable<Result<Release>> Service::create_release(Release r, bool& created, Fie
     return ok();
   });
   if (!st) co_return st.error();
-  if (created) releases_logger()->info("release created name={} image={}", out.name, image_ref(out));
+  if (created)
+    releases_logger()->info("release created name={} image={}", out.name, image_ref(out));
   co_return out;
 }
 
@@ -100,9 +103,8 @@ awaitable<Result<json>> Service::put_channel(std::string name, std::string relea
     return store::put_channel(c, row);
   });
   if (!st) co_return st.error();
-  co_return json{{"name", row.name},
-                 {"release", row.release},
-                 {"updated_at", format_rfc3339(row.updated_at)}};
+  co_return json{
+      {"name", row.name}, {"release", row.release}, {"updated_at", format_rfc3339(row.updated_at)}};
 }
 
 Result<json> Service::list_channels() {

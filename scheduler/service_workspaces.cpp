@@ -78,8 +78,7 @@ Result<std::vector<Workspace>> Service::list_workspaces(const std::string& regio
 
 awaitable<Result<Workspace>> Service::patch_workspace(std::string id,
                                                       std::optional<Resources> resources,
-                                                      std::optional<json> spec,
-                                                      PatchHook hook) {
+                                                      std::optional<json> spec, PatchHook hook) {
   auto& i = *impl_;
   Workspace w;
   Resources before;

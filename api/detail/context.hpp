@@ -50,7 +50,7 @@ struct Context {
   domains::Service* domains = nullptr;  // custom domains (set by the daemon before init)
   // More /metrics series (the daemon's periodic backup), set before init.
   std::function<std::string()> extra_metrics;
-  probes::Service* probes = nullptr;  // live checks (set by the daemon before init)
+  probes::Service* probes = nullptr;      // live checks (set by the daemon before init)
   releases::Service* releases = nullptr;  // releases and rollouts (set before init)
   bool ready = false;
   bool shutting_down = false;

@@ -121,8 +121,9 @@ Result<std::optional<releases::Binding>> read_binding(Context& ctx, const json& 
   releases::FieldErrors fields;
   auto res = ctx.releases->resolve(channel, release, fields);
   for (const auto& f : fields) errors.push_back({f.field, f.message});
-  if (!res) return fields.empty() ? Result<std::optional<releases::Binding>>(res.error())
-                                  : std::optional<releases::Binding>();
+  if (!res)
+    return fields.empty() ? Result<std::optional<releases::Binding>>(res.error())
+                          : std::optional<releases::Binding>();
   BOOST_OUTCOME_TRY(next, ctx.releases->spec_for(spec, current, res.value().release));
   spec = std::move(next);
   return std::optional<releases::Binding>(res.value().binding);

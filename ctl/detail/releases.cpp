@@ -81,7 +81,8 @@ void add_list_get_create(CLI::App* cmd, Env& env, const std::string& base,
   auto w = std::make_shared<WatchFlags>();
   add_watch_flags(list, *w);
   on_run(list, env, [&env, w, base, cols] {
-    return run_maybe_watching(env, *w, [&env, base, cols] { return show(env, base, cols(), false); });
+    return run_maybe_watching(env, *w,
+                              [&env, base, cols] { return show(env, base, cols(), false); });
   });
   auto* get = cmd->add_subcommand("get", "Show one");
   auto id = std::make_shared<std::string>();
@@ -89,8 +90,9 @@ void add_list_get_create(CLI::App* cmd, Env& env, const std::string& base,
   get->add_option("NAME", *id, "Name or id")->required();
   add_watch_flags(get, *gw);
   on_run(get, env, [&env, id, gw, base, cols] {
-    return run_maybe_watching(
-        env, *gw, [&env, id, base, cols] { return show(env, base + "/" + path_escape(*id), cols(), true); });
+    return run_maybe_watching(env, *gw, [&env, id, base, cols] {
+      return show(env, base + "/" + path_escape(*id), cols(), true);
+    });
   });
   auto* create = cmd->add_subcommand("create", "Create from a JSON or YAML file");
   auto file = std::make_shared<std::string>();
@@ -105,22 +107,24 @@ void add_release_commands(CLI::App& root, Env& env) {
   auto* rel = root.add_subcommand("releases", "Releases: list, get, create (immutable)");
   rel->alias("release");
   rel->require_subcommand(1);
-  add_list_get_create(rel, env, "/v1/releases", [] { return release_columns(); },
-                      "Examples:\n  fleetcommand ctl releases create -f 6.6.0.yaml\n\n"
-                      "6.6.0.yaml:\n  name: 6.6.0\n  image: rocketchat/rocket.chat:6.6.0\n"
-                      "  env: {LOG_LEVEL: info}\n  min_from: 6.5.0");
+  add_list_get_create(
+      rel, env, "/v1/releases", [] { return release_columns(); },
+      "Examples:\n  fleetcommand ctl releases create -f 6.6.0.yaml\n\n"
+      "6.6.0.yaml:\n  name: 6.6.0\n  image: rocketchat/rocket.chat:6.6.0\n"
+      "  env: {LOG_LEVEL: info}\n  min_from: 6.5.0");
 
-  auto* ro = root.add_subcommand(
-      "rollouts", "Rollouts: list, get, create, pause, resume, abort, promote");
+  auto* ro =
+      root.add_subcommand("rollouts", "Rollouts: list, get, create, pause, resume, abort, promote");
   ro->alias("rollout");
   ro->require_subcommand(1);
-  add_list_get_create(ro, env, "/v1/rollouts", [&env] { return rollout_columns(env); },
-                      "Examples:\n  fleetcommand ctl rollouts create -f stable-6.6.0.yaml\n\n"
-                      "stable-6.6.0.yaml:\n  channel: stable\n  to_release: 6.6.0\n"
-                      "  waves: {regions: [eu-west-1], percentages: [1, 10, 50, 100]}\n"
-                      "  max_unavailable: 2\n  bake_s: 300\n"
-                      "  gate: {min_running_fraction: 1.0, deadline_s: 600, max_failed: 0}\n"
-                      "  on_failure: pause");
+  add_list_get_create(
+      ro, env, "/v1/rollouts", [&env] { return rollout_columns(env); },
+      "Examples:\n  fleetcommand ctl rollouts create -f stable-6.6.0.yaml\n\n"
+      "stable-6.6.0.yaml:\n  channel: stable\n  to_release: 6.6.0\n"
+      "  waves: {regions: [eu-west-1], percentages: [1, 10, 50, 100]}\n"
+      "  max_unavailable: 2\n  bake_s: 300\n"
+      "  gate: {min_running_fraction: 1.0, deadline_s: 600, max_failed: 0}\n"
+      "  on_failure: pause");
   for (const char* action : {"pause", "resume", "abort", "promote"}) {
     auto* c = ro->add_subcommand(action, std::string(action) + " a rollout");
     auto id = std::make_shared<std::string>();

@@ -112,9 +112,10 @@ Result<std::vector<ChannelRow>> list_channels(storage::Conn& c) {
 }
 
 Status put_channel(storage::Conn& c, const ChannelRow& ch) {
-  BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO channels(name, release, updated_at) VALUES(?1, ?2, ?3)"
-                                 " ON CONFLICT(name) DO UPDATE SET release = excluded.release,"
-                                 " updated_at = excluded.updated_at"));
+  BOOST_OUTCOME_TRY(s,
+                    c.prepare("INSERT INTO channels(name, release, updated_at) VALUES(?1, ?2, ?3)"
+                              " ON CONFLICT(name) DO UPDATE SET release = excluded.release,"
+                              " updated_at = excluded.updated_at"));
   return s.bind_all(ch.name, ch.release, ch.updated_at).run();
 }
 
@@ -165,9 +166,13 @@ Result<std::optional<RolloutRow>> find_rollout(storage::Conn& c, const std::stri
 }
 
 Result<std::vector<RolloutRow>> list_rollouts(storage::Conn& c, bool active_only) {
-  BOOST_OUTCOME_TRY(s, c.prepare(active_only ? std::string(kRolloutCols) +
-                                                   " WHERE state IN ('running', 'paused', 'aborting', 'rolling_back') ORDER BY id"
-                                             : std::string(kRolloutCols) + " ORDER BY id"));
+  BOOST_OUTCOME_TRY(
+      s,
+      c.prepare(
+          active_only
+              ? std::string(kRolloutCols) +
+                    " WHERE state IN ('running', 'paused', 'aborting', 'rolling_back') ORDER BY id"
+              : std::string(kRolloutCols) + " ORDER BY id"));
   std::vector<RolloutRow> out;
   for (;;) {
     BOOST_OUTCOME_TRY(row, s.step());
@@ -254,9 +259,10 @@ Status update_member(storage::Conn& c, const std::string& rollout_id, const Memb
 }
 
 Result<std::set<std::string>> active_member_ids(storage::Conn& c) {
-  BOOST_OUTCOME_TRY(s, c.prepare("SELECT m.workspace_id FROM rollout_members m JOIN rollouts r"
-                                 " ON r.id = m.rollout_id"
-                                 " WHERE r.state IN ('running', 'paused', 'aborting', 'rolling_back')"));
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("SELECT m.workspace_id FROM rollout_members m JOIN rollouts r"
+                   " ON r.id = m.rollout_id"
+                   " WHERE r.state IN ('running', 'paused', 'aborting', 'rolling_back')"));
   std::set<std::string> out;
   for (;;) {
     BOOST_OUTCOME_TRY(row, s.step());

@@ -44,13 +44,14 @@ Result<std::vector<WorkspaceStatus>> workspace_statuses(storage::Conn& c,
   std::vector<WorkspaceStatus> out;
   if (ids.empty()) return out;
   BOOST_OUTCOME_TRY(
-      s, c.prepare(c.dialect() == storage::Dialect::kPostgres
-                       ? "SELECT id, state, observed_generation, observed_phase, region, generation,"
-                         " observed_message FROM workspaces"
-                         " WHERE id IN (SELECT value FROM json_array_elements_text(?1))"
-                       : "SELECT id, state, observed_generation, observed_phase, region, generation,"
-                         " observed_message FROM workspaces"
-                         " WHERE id IN (SELECT value FROM json_each(?1))"));
+      s,
+      c.prepare(c.dialect() == storage::Dialect::kPostgres
+                    ? "SELECT id, state, observed_generation, observed_phase, region, generation,"
+                      " observed_message FROM workspaces"
+                      " WHERE id IN (SELECT value FROM json_array_elements_text(?1))"
+                    : "SELECT id, state, observed_generation, observed_phase, region, generation,"
+                      " observed_message FROM workspaces"
+                      " WHERE id IN (SELECT value FROM json_each(?1))"));
   s.bind(1, json(ids).dump());
   for (;;) {
     BOOST_OUTCOME_TRY(row, s.step());

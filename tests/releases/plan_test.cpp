@@ -233,15 +233,16 @@ TEST_SUITE("releases") {
       m.region = r;
       pending.push_back(m);
     }
-    const auto s = pick_starts(pending, {{"eu", 1}}, {{"eu", true}, {"us", true}, {"ap", false}}, 2);
+    const auto s =
+        pick_starts(pending, {{"eu", 1}}, {{"eu", true}, {"us", true}, {"ap", false}}, 2);
     CHECK(s.start == std::vector<std::size_t>{0, 3, 4});  // eu has one in flight already
     CHECK(s.skip == std::vector<std::size_t>{5});
   }
 
   TEST_CASE("member state names round-trip") {
-    for (auto m : {MemberState::kPending, MemberState::kInFlight, MemberState::kDone,
-                   MemberState::kFailed, MemberState::kSkippedRegionDown, MemberState::kSkippedBusy,
-                   MemberState::kRolledBack})
+    for (auto m :
+         {MemberState::kPending, MemberState::kInFlight, MemberState::kDone, MemberState::kFailed,
+          MemberState::kSkippedRegionDown, MemberState::kSkippedBusy, MemberState::kRolledBack})
       CHECK(parse_member_state(member_state_name(m)) == m);
     CHECK_FALSE(parse_member_state("bogus"));
   }

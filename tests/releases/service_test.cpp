@@ -236,12 +236,12 @@ TEST_SUITE("releases") {
       json patch;
       const char* field;
     };
-    for (const auto& c : std::vector<Case>{
-             {{{"to_release", "v9"}}, "to_release"},
-             {{{"to_release", "v1"}}, "to_release"},
-             {{{"channel", nullptr}}, "selector"},
-             {{{"waves", {{"percentages", {50, 10, 100}}}}}, "waves.percentages"},
-             {{{"channel", "beta"}}, "channel"}}) {
+    for (const auto& c :
+         std::vector<Case>{{{{"to_release", "v9"}}, "to_release"},
+                           {{{"to_release", "v1"}}, "to_release"},
+                           {{{"channel", nullptr}}, "selector"},
+                           {{{"waves", {{"percentages", {50, 10, 100}}}}}, "waves.percentages"},
+                           {{{"channel", "beta"}}, "channel"}}) {
       json body = rollout_body();
       body.merge_patch(c.patch);
       rel::FieldErrors f;
