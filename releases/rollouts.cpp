@@ -12,11 +12,6 @@ namespace {
 
 constexpr std::size_t kListedMembers = 100;  // failed/skipped members shown per rollout
 
-Error invalid(FieldErrors& fields, std::string field, std::string message) {
-  fields.push_back({field, message});
-  return make_error(Code::kInvalidArgument, field + ": " + message);
-}
-
 std::optional<std::int64_t> read_int(const json& o, const char* key, const std::string& field,
                                      FieldErrors& f) {
   auto it = o.find(key);

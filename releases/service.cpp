@@ -35,11 +35,6 @@ std::string body_hash(const Release& r) {
   return storage::sha256_hex(j.dump());
 }
 
-Error invalid(FieldErrors& fields, std::string field, std::string message) {
-  fields.push_back({field, message});
-  return make_error(Code::kInvalidArgument, field + ": " + message);
-}
-
 }  // namespace
 
 awaitable<Result<Release>> Service::create_release(Release r, bool& created, FieldErrors& fields) {

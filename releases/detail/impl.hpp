@@ -31,6 +31,12 @@ inline std::shared_ptr<spdlog::logger> releases_logger() {
 Status record_event(storage::Conn& c, const std::string& type, const std::string& rollout_id,
                     const nlohmann::json& data, std::int64_t now_ms);
 
+// A 422 entry for `field`, and the error that carries it to the API.
+inline Error invalid(FieldErrors& fields, const std::string& field, const std::string& message) {
+  fields.push_back({field, message});
+  return make_error(Code::kInvalidArgument, field + ": " + message);
+}
+
 RolloutSpec spec_from_json(const nlohmann::json& j);
 nlohmann::json spec_to_json(const RolloutSpec& s);
 
