@@ -19,7 +19,7 @@ namespace rel = fc::releases;
 
 namespace {
 
-std::vector<FieldError> to_api(const rel::FieldErrors& e) {
+std::vector<FieldError> release_field_errors(const rel::FieldErrors& e) {
   std::vector<FieldError> out;
   for (const auto& f : e) out.push_back({f.field, f.message});
   return out;
@@ -27,7 +27,7 @@ std::vector<FieldError> to_api(const rel::FieldErrors& e) {
 
 // A 422 when the service named fields, else the error's own problem.
 Response refused(const Error& e, const rel::FieldErrors& fields, const Request& r) {
-  if (!fields.empty()) return validation_failed(to_api(fields));
+  if (!fields.empty()) return validation_failed(release_field_errors(fields));
   return problem_from(e, r.request_id);
 }
 
