@@ -80,6 +80,9 @@ class Service;
 namespace fc::probes {
 class Service;
 }
+namespace fc::releases {
+class Service;
+}
 
 namespace fc::api {
 
@@ -114,6 +117,10 @@ class Service {
   // Tenants, plans and usage (docs/tenants.md); before init().
   void set_tenants(tenants::Service* tenants);
   void set_probes(probes::Service* probes);
+  // Releases, channels and rollouts behind /v1/releases, /v1/channels,
+  // /v1/rollouts, and the `release` of workspaces; call before init()
+  // (detail/release_routes.cpp).
+  void set_releases(releases::Service* releases);
   // Binds both listeners; the error names the address.
   Status listen();
   void start();

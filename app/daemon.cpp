@@ -23,6 +23,7 @@
 #include "dns/publisher.hpp"
 #include "domains/service.hpp"
 #include "probes/service.hpp"
+#include "releases/service.hpp"
 #include "scheduler/service.hpp"
 #include "storage/db.hpp"
 #include "storage/jobs.hpp"
@@ -105,6 +106,7 @@ struct Daemon {
   std::unique_ptr<PeriodicBackup> backup;     // backup.interval_s > 0
   std::unique_ptr<probes::Service> probes;    // live checks
   std::unique_ptr<tenants::Service> tenants;  // tenants, plans, usage metering
+  std::unique_ptr<releases::Service> releases;  // releases and rollouts
   asio::steady_timer ticker{io};
   asio::steady_timer watchdog_timer{io};
   bool stopping = false;
@@ -249,6 +251,7 @@ awaitable<void> Daemon::shutdown() {
   if (jobs) jobs->stop();
   if (domains) domains->stop();
   if (probes) probes->stop();
+  if (releases) releases->stop();
   ticker.cancel();
   asio::steady_timer t(io);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
@@ -378,6 +381,8 @@ bool open_services(Daemon& d) {
   d.api->set_extra_metrics([b = d.backup.get()] { return b->metrics_text(); });
   d.probes = make_probes(d);
   d.api->set_probes(d.probes.get());
+  d.releases = std::make_unique<releases::Service>(d.io, *d.db, *d.sched, d.clock);
+  d.api->set_releases(d.releases.get());
   if (auto st = d.api->init(); !st) {
     spdlog::critical("startup failed reason={}", st.error().detail);
     return false;
@@ -438,6 +443,7 @@ int serve(const config::Config& cfg, const std::optional<std::string>& config_fi
     return kExitFailure;
   }
   d.probes->start();
+  d.releases->start();  // the rollout reconciler resumes every active rollout
   asio::signal_set signals(d.io, SIGINT, SIGTERM);
   signals.async_wait([&d](const boost::system::error_code& ec, int sig) {
     if (ec) return;

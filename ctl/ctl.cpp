@@ -156,6 +156,7 @@ void build_app(CLI::App& app, Env& env) {
   add_certificate_commands(app, env);
   add_token_commands(app, env);
   add_dns_commands(app, env);
+  add_release_commands(app, env);
   add_context_commands(app, env);
   add_version(app, env);
   add_completion_command(app, env);

@@ -141,6 +141,11 @@ struct WorkspaceStatus {
   std::string state;  // scheduled | migrating | deleting
   std::int64_t observed_generation = 0;
   std::string observed_phase;
+  // Also read by releases (rollout members): the region, the current
+  // generation and the agent's message.
+  std::string region;
+  std::int64_t generation = 0;
+  std::string observed_message;
 };
 
 // Whether an agent of a region fetched a workspace's current assignment
@@ -158,6 +163,25 @@ struct Delivery {
 
 // Runs inside the create transaction (idempotency records).
 using CreateHook = std::function<Status(storage::Conn&, const Workspace&)>;
+// Runs inside a patch transaction, after the workspace row is updated
+// (releases: the workspace's channel or release binding commits with it).
+using PatchHook = std::function<Status(storage::Conn&, const Workspace&)>;
+// One spec change of set_specs().
+struct SpecChange {
+  std::string workspace_id;
+  nlohmann::json spec;
+  std::int64_t expect_generation = 0;  // > 0: left out ("changed") unless still at it
+};
+// Why set_specs left a workspace out: "gone", "busy" (migrating or deleting)
+// or "changed" (its generation is no longer expect_generation).
+struct LeftOut {
+  std::string workspace_id;
+  std::string reason;
+};
+// Runs inside the set_specs transaction: the workspaces changed (with their
+// new generation) and those left out.
+using SpecsHook = std::function<Status(storage::Conn&, const std::vector<Workspace>& changed,
+                                       const std::vector<LeftOut>& left_out)>;
 // Extra hostnames and certificate references of a workspace's `apply`
 // assignment (custom domains): implemented by domains::Service, called on the
 // read connection each time the assignment is served (so a change costs one
@@ -208,10 +232,16 @@ class Service {
   // workspace (tenants: quota checks, usage intervals); an error rolls back.
   awaitable<Result<Workspace>> patch_workspace(std::string id, std::optional<Resources> resources,
                                                std::optional<nlohmann::json> spec,
-                                               CreateHook hook = {});
+                                               PatchHook hook = {});
   // Suspends or resumes: a new generation whose assignment carries
   // "suspended". Only a `scheduled` workspace; `hook` as for patch.
   awaitable<Result<Workspace>> set_suspended(std::string id, bool suspended, CreateHook hook);
+  // Sets the spec of each workspace (generation + 1, an `apply` assignment
+  // through the normal path) in one transaction with `hook`'s writes: a
+  // rollout's wave step and its members' states commit together. A workspace
+  // that is gone or not `scheduled` is left out (told to the hook).
+  awaitable<Result<std::vector<Workspace>>> set_specs(std::vector<SpecChange> changes,
+                                                      SpecsHook hook);
   awaitable<Result<Workspace>> migrate_workspace(std::string id, std::string region,
                                                  std::vector<RegionReason>* reasons);
   awaitable<Result<Workspace>> delete_workspace(std::string id, bool force);

@@ -78,7 +78,7 @@ Result<std::vector<Workspace>> Service::list_workspaces(const std::string& regio
 
 awaitable<Result<Workspace>> Service::patch_workspace(std::string id,
                                                       std::optional<Resources> resources,
-                                                      std::optional<json> spec, CreateHook hook) {
+                                                      std::optional<json> spec, PatchHook hook) {
   auto& i = *impl_;
   Workspace w;
   Resources before;
@@ -142,6 +142,41 @@ awaitable<Result<Workspace>> Service::set_suspended(std::string id, bool suspend
   if (!st) co_return st.error();
   i.committed(revs);
   co_return w;
+}
+
+awaitable<Result<std::vector<Workspace>>> Service::set_specs(std::vector<SpecChange> changes,
+                                                             SpecsHook hook) {
+  auto& i = *impl_;
+  std::vector<Workspace> changed;
+  std::vector<LeftOut> left_out;
+  std::map<std::string, std::int64_t> revs;
+  auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
+    changed.clear();
+    left_out.clear();
+    revs.clear();
+    for (auto& ch : changes) {
+      BOOST_OUTCOME_TRY(found, store::find_workspace(c, ch.workspace_id));
+      if (!found || found->state != "scheduled") {
+        left_out.push_back({ch.workspace_id, found ? "busy" : "gone"});
+        continue;
+      }
+      if (ch.expect_generation > 0 && found->generation != ch.expect_generation) {
+        left_out.push_back({ch.workspace_id, "changed"});
+        continue;
+      }
+      Workspace w = *found;
+      w.spec = ch.spec;
+      w.generation += 1;
+      w.updated_at = i.now();
+      BOOST_OUTCOME_TRY(store::update_workspace(c, w));
+      BOOST_OUTCOME_TRY(i.publish(c, w, w.region, "apply", revs));
+      changed.push_back(std::move(w));
+    }
+    return hook ? hook(c, changed, left_out) : ok();
+  });
+  if (!st) co_return st.error();
+  i.committed(revs);
+  co_return changed;
 }
 
 awaitable<Result<Workspace>> Service::migrate_workspace(std::string id, std::string region,

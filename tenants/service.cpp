@@ -149,7 +149,8 @@ Status Service::check_plan_quotas(storage::Conn& c, const sch::Workspace& w, con
 awaitable<Result<sch::Workspace>> Service::patch(std::string id,
                                                  std::optional<sch::Resources> resources,
                                                  std::optional<nlohmann::json> spec,
-                                                 std::optional<std::string> plan) {
+                                                 std::optional<std::string> plan,
+                                                 sch::PatchHook extra) {
   const Plan* p = nullptr;
   if (plan) {
     auto it = plans_.find(*plan);
@@ -170,7 +171,8 @@ awaitable<Result<sch::Workspace>> Service::patch(std::string id,
         BOOST_OUTCOME_TRY(append_event(c, "workspace.plan_changed", w, t, clock_.now_ms()));
       }
     }
-    return meter(c, w.id, usage_key(w, t), now_s());
+    BOOST_OUTCOME_TRY(meter(c, w.id, usage_key(w, t), now_s()));
+    return extra ? extra(c, w) : ok();
   };
   auto w = co_await sched_.patch_workspace(std::move(id), resources, std::move(spec), hook);
   if (w && plan && old_plan != *plan)

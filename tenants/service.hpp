@@ -107,7 +107,8 @@ class Service {
   awaitable<Result<scheduler::Workspace>> patch(std::string id,
                                                 std::optional<scheduler::Resources> resources,
                                                 std::optional<nlohmann::json> spec,
-                                                std::optional<std::string> plan);
+                                                std::optional<std::string> plan,
+                                                scheduler::PatchHook extra = {});
   awaitable<Result<scheduler::Workspace>> set_suspended(std::string id, bool suspended);
   // The plan limit domains checks when a domain is claimed (in its transaction).
   Result<std::optional<std::int64_t>> domain_limit(storage::Conn& c, const std::string& ws) const;

@@ -33,6 +33,9 @@ class Service;
 namespace fc::probes {
 class Service;
 }
+namespace fc::releases {
+class Service;
+}
 
 namespace fc::api::detail {
 
@@ -54,6 +57,7 @@ struct Context {
   std::function<std::string()> extra_metrics;
   probes::Service* probes = nullptr;    // live checks (set by the daemon before init)
   tenants::Service* tenants = nullptr;  // tenants, plans, usage (set by the daemon before init)
+  releases::Service* releases = nullptr;  // releases and rollouts (set before init)
   bool ready = false;
   bool shutting_down = false;
   RequestRateLimiter rate;  // per token
@@ -74,6 +78,7 @@ void register_acme_http_routes(Context& ctx);  // HTTP-01 answers on acme_router
 void register_dns_routes(Context& ctx);
 void register_domain_routes(Context& ctx);   // needs ctx.domains
 void register_openapi_routes(Context& ctx);  // /v1/openapi.json, /v1/docs
+void register_release_routes(Context& ctx);  // needs ctx.releases
 // The `live` object of a hostname (workspace_routes.cpp).
 nlohmann::json live_json(Context& ctx, const std::string& hostname);
 

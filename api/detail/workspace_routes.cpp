@@ -5,6 +5,7 @@
 #include "api/detail/json_in.hpp"
 #include "api/detail/paging.hpp"
 #include "probes/service.hpp"
+#include "releases/service.hpp"
 #include "scheduler/service.hpp"
 #include "tenants/service.hpp"
 
@@ -42,6 +43,7 @@ json workspace_json_base(Context& ctx, const sch::Workspace& w) {
       {"created_at", format_rfc3339(w.created_at)},
       {"updated_at", format_rfc3339(w.updated_at)}};
   if (w.target_region) j["target_region"] = *w.target_region;
+  if (ctx.releases) j["release"] = ctx.releases->binding_json(w.id);
   return j;
 }
 
@@ -96,7 +98,7 @@ struct Ownership {
 
 sch::WorkspaceInput read_workspace(const json& j, std::vector<FieldError>& errors, Ownership& own) {
   JsonIn in(errors);
-  in.only(j, {"name", "resources", "placement", "spec", "tenant", "plan"}, "");
+  in.only(j, {"name", "resources", "placement", "spec", "tenant", "plan", "channel", "release"}, "");
   sch::WorkspaceInput wi;
   wi.name = in.str(j, "name", "name", true).value_or("");
   own.tenant = in.str(j, "tenant", "tenant", false).value_or("");
@@ -120,6 +122,29 @@ sch::WorkspaceInput read_workspace(const json& j, std::vector<FieldError>& error
     wi.spec = *s;
   }
   return wi;
+}
+
+// `channel` or `release` of a create or PATCH body (docs/releases.md): the
+// binding to store, with `spec` set to carry the release's image and env;
+// nullopt when the body names neither. 422 entries go to `errors`.
+Result<std::optional<releases::Binding>> read_binding(Context& ctx, const json& j, json& spec,
+                                                      std::optional<std::string> current,
+                                                      std::vector<FieldError>& errors) {
+  JsonIn in(errors);
+  auto channel = in.str(j, "channel", "channel", false);
+  auto release = in.str(j, "release", "release", false);
+  if (!channel && !release) return std::optional<releases::Binding>();
+  if (!errors.empty()) return std::optional<releases::Binding>();
+  if (!ctx.releases) return make_error(Code::kUnavailable, "releases are not enabled");
+  releases::FieldErrors fields;
+  auto res = ctx.releases->resolve(channel, release, fields);
+  for (const auto& f : fields) errors.push_back({f.field, f.message});
+  if (!res)
+    return fields.empty() ? Result<std::optional<releases::Binding>>(res.error())
+                          : std::optional<releases::Binding>();
+  BOOST_OUTCOME_TRY(next, ctx.releases->spec_for(spec, current, res.value().release));
+  spec = std::move(next);
+  return std::optional<releases::Binding>(res.value().binding);
 }
 
 Response create_failed(Context& ctx, const Request& r, const IdemKey& idem, const Error& e,
@@ -153,12 +178,18 @@ awaitable<Response> create_workspace(Context& ctx, Request& r) {
   }
   if (errors.empty()) errors = to_api(sch::validate_workspace(wi.name, wi.request));
   if (!errors.empty()) co_return validation_failed(errors);
+  auto binding = read_binding(ctx, j, wi.spec, std::nullopt, errors);
+  if (!errors.empty()) co_return validation_failed(errors);
+  if (!binding) co_return problem_from(binding.error(), r.request_id);
   std::vector<sch::RegionReason> reasons;
   // Runs on the writer thread: the stored response is built without a read.
   auto hook = [&](storage::Conn& c, const sch::Workspace& w) -> Status {
     tenants::Tenancy t;
     if (ctx.tenants) {
       BOOST_OUTCOME_TRY(ctx.tenants->on_created(c, w, own.tenant, own.plan, &t));
+    }
+    if (binding.value()) {
+      BOOST_OUTCOME_TRY(releases::Service::bind(c, w.id, *binding.value(), ctx.clock.now_ms()));
     }
     if (idem.key.empty()) return ok();
     json view = workspace_json_base(ctx, w);
@@ -237,7 +268,7 @@ awaitable<Response> patch_workspace(Context& ctx, Request& r) {
   const json& j = body.value();
   std::vector<FieldError> errors;
   JsonIn in(errors);
-  in.only(j, {"resources", "spec", "plan"}, "");
+  in.only(j, {"resources", "spec", "plan", "channel", "release"}, "");
   std::optional<sch::Resources> res;
   std::optional<json> spec;
   std::optional<std::string> plan = in.str(j, "plan", "plan", false);
@@ -253,12 +284,31 @@ awaitable<Response> patch_workspace(Context& ctx, Request& r) {
   if (res) sch::validate_resources(*res, "resources", v);
   for (const auto& e : to_api(v)) errors.push_back(e);
   if (!errors.empty()) co_return validation_failed(errors);
+  Result<std::optional<releases::Binding>> binding = std::optional<releases::Binding>();
+  sch::PatchHook hook;
+  if (j.contains("channel") || j.contains("release")) {
+    auto current = ctx.scheduler->get_workspace(r.params["id"]);
+    if (!current) co_return problem_from(current.error(), r.request_id);
+    json base = spec ? *spec : current.value().spec;
+    std::optional<std::string> cur_release;
+    if (ctx.releases) {
+      const json b = ctx.releases->binding_json(current.value().id);
+      if (b["current"].is_string()) cur_release = b["current"].get<std::string>();
+    }
+    binding = read_binding(ctx, j, base, cur_release, errors);
+    if (!errors.empty()) co_return validation_failed(errors);
+    if (!binding) co_return problem_from(binding.error(), r.request_id);
+    spec = base;
+    hook = [&ctx, b = *binding.value()](storage::Conn& c, const sch::Workspace& w) {
+      return releases::Service::bind(c, w.id, b, ctx.clock.now_ms());
+    };
+  }
   if (ctx.tenants == nullptr) {
-    auto w = co_await ctx.scheduler->patch_workspace(r.params["id"], res, spec);
+    auto w = co_await ctx.scheduler->patch_workspace(r.params["id"], res, spec, hook);
     if (!w) co_return problem_from(w.error(), r.request_id);
     co_return json_response(200, workspace_json(ctx, w.value()));
   }
-  auto w = co_await ctx.tenants->patch(r.params["id"], res, spec, plan);
+  auto w = co_await ctx.tenants->patch(r.params["id"], res, spec, plan, hook);
   if (!w) co_return tenants_failed(w.error(), r.request_id);
   co_return json_response(200, workspace_json(ctx, w.value()));
 }

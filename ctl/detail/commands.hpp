@@ -94,6 +94,7 @@ void add_token_commands(CLI::App& root, Env& env);
 void add_domain_commands(CLI::App& root, Env& env);
 void add_certificate_commands(CLI::App& root, Env& env);
 void add_dns_commands(CLI::App& root, Env& env);
+void add_release_commands(CLI::App& root, Env& env);  // releases and rollouts
 void add_context_commands(CLI::App& root, Env& env);
 void add_completion_command(CLI::App& root, Env& env);
 

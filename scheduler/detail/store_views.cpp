@@ -44,16 +44,20 @@ Result<std::vector<WorkspaceStatus>> workspace_statuses(storage::Conn& c,
   std::vector<WorkspaceStatus> out;
   if (ids.empty()) return out;
   BOOST_OUTCOME_TRY(
-      s, c.prepare(c.dialect() == storage::Dialect::kPostgres
-                       ? "SELECT id, state, observed_generation, observed_phase FROM workspaces"
-                         " WHERE id IN (SELECT value FROM json_array_elements_text(?1))"
-                       : "SELECT id, state, observed_generation, observed_phase FROM workspaces"
-                         " WHERE id IN (SELECT value FROM json_each(?1))"));
+      s,
+      c.prepare(c.dialect() == storage::Dialect::kPostgres
+                    ? "SELECT id, state, observed_generation, observed_phase, region, generation,"
+                      " observed_message FROM workspaces"
+                      " WHERE id IN (SELECT value FROM json_array_elements_text(?1))"
+                    : "SELECT id, state, observed_generation, observed_phase, region, generation,"
+                      " observed_message FROM workspaces"
+                      " WHERE id IN (SELECT value FROM json_each(?1))"));
   s.bind(1, json(ids).dump());
   for (;;) {
     BOOST_OUTCOME_TRY(row, s.step());
     if (!row) return out;
-    out.push_back(WorkspaceStatus{s.col_text(0), s.col_text(1), s.col_int(2), s.col_text(3)});
+    out.push_back(WorkspaceStatus{s.col_text(0), s.col_text(1), s.col_int(2), s.col_text(3),
+                                  s.col_text(4), s.col_int(5), s.col_text(6)});
   }
 }
 

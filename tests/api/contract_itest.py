@@ -186,6 +186,41 @@ class ContractTest(fctest.DaemonTest):
         r = self.d.acme_request("/.well-known/acme-challenge/ct-tok")
         self.assertEqual((r.status, r.body), (200, b"ct-tok.thumb"))
 
+    def test_10_releases_and_rollouts(self):
+        self.ok(201, "POST", "/v1/releases", {"name": "ct-1", "image": "chat:1"})
+        self.ok(200, "POST", "/v1/releases", {"name": "ct-1", "image": "chat:1"})
+        self.ok(409, "POST", "/v1/releases", {"name": "ct-1", "image": "chat:other"})
+        self.ok(422, "POST", "/v1/releases", {"name": "Bad", "image": "chat:1"})
+        self.ok(201, "POST", "/v1/releases", {"name": "ct-2", "image": "chat:2", "env": {"A": "b"}})
+        self.ok(200, "GET", "/v1/releases")
+        self.ok(401, "GET", "/v1/releases", auth=False)
+        self.ok(200, "GET", "/v1/releases/ct-1")
+        self.ok(404, "GET", "/v1/releases/ct-9")
+        self.ok(200, "PUT", "/v1/channels/ct-stable", {"release": "ct-1"})
+        self.ok(422, "PUT", "/v1/channels/ct-stable", {"release": "ct-9"})
+        self.ok(200, "GET", "/v1/channels")
+        self.ok(403, "GET", "/v1/channels", token=self.agent)
+        r = self.ok(201, "POST", "/v1/workspaces", {"name": "ctrel", "resources": {"memory_mib": 1, "cpu_millis": 1},
+                                                   "placement": {"regions": ["ct-a"]}, "channel": "ct-stable"})
+        self.assertEqual(r.json()["release"], {"channel": "ct-stable", "pinned": None, "current": "ct-1"})
+        self.assertEqual(r.json()["spec"]["image"], "chat:1")
+        body = {"channel": "ct-stable", "to_release": "ct-2", "waves": {"percentages": [100]}}
+        self.ok(422, "POST", "/v1/rollouts", dict(body, waves={"percentages": [50, 10]}))
+        ro = self.ok(201, "POST", "/v1/rollouts", body).json()
+        self.ok(409, "POST", "/v1/rollouts", body)
+        self.ok(200, "GET", "/v1/rollouts")
+        self.ok(403, "GET", "/v1/rollouts", token=self.agent)
+        self.ok(200, "GET", f"/v1/rollouts/{ro['id']}")
+        self.ok(404, "GET", "/v1/rollouts/ro_nope")
+        self.ok(200, "POST", f"/v1/rollouts/{ro['id']}/pause")
+        self.ok(404, "POST", "/v1/rollouts/ro_nope/pause")
+        self.ok(409, "POST", f"/v1/rollouts/{ro['id']}/promote")  # paused
+        self.ok(200, "POST", f"/v1/rollouts/{ro['id']}/resume")
+        self.ok(404, "POST", "/v1/rollouts/ro_nope/resume")
+        self.ok(200, "POST", f"/v1/rollouts/{ro['id']}/promote")
+        self.ok(200, "POST", f"/v1/rollouts/{ro['id']}/abort")
+        self.ok(409, "POST", f"/v1/rollouts/{ro['id']}/abort")
+
     def test_99_every_operation_covered(self):
         no_ok, no_err = contract.missing_coverage()
         self.assertEqual(no_ok, [], "operations without a success response in this test")

@@ -13,6 +13,7 @@
 #include "common/clock.hpp"
 #include "config/config.hpp"
 #include "domains/service.hpp"
+#include "releases/service.hpp"
 #include "scheduler/service.hpp"
 #include "storage/db.hpp"
 #include "storage/test_util.hpp"
@@ -76,6 +77,8 @@ void with_daemon_routers(F check) {
   api::Service svc(io, cfg.value(), *db.value(), clock, sched);
   svc.set_certs(&certs);
   svc.set_domains(&doms);
+  releases::Service rel(io, *db.value(), sched, clock);
+  svc.set_releases(&rel);
   REQUIRE(svc.init());
   check(svc.router(), svc.acme_router());
 }
