@@ -68,6 +68,7 @@ void register_acme_http_routes(Context& ctx);  // HTTP-01 answers on acme_router
 void register_dns_routes(Context& ctx);
 void register_domain_routes(Context& ctx);   // needs ctx.domains
 void register_openapi_routes(Context& ctx);  // /v1/openapi.json, /v1/docs
+void register_console_routes(Context& ctx);  // /ui, /ui/{asset} (docs/console.md)
 // The `live` object of a hostname (workspace_routes.cpp).
 nlohmann::json live_json(Context& ctx, const std::string& hostname);
 

@@ -29,6 +29,7 @@ Status Service::init() {
       [ctx](const Principal& p) { return ctx->rate.check(p.token_id, ctx->clock.now_ms()); });
   detail::register_system_routes(*ctx);
   detail::register_openapi_routes(*ctx);
+  detail::register_console_routes(*ctx);
   detail::register_token_routes(*ctx);
   detail::register_region_routes(*ctx);
   detail::register_workspace_routes(*ctx);
