@@ -75,5 +75,20 @@ FC.charts = (function () {
     }, [weeks, ys]);
   }
 
-  return { capacity, expiryPerWeek };
+  // Placements per minute over the last hour (GET /v1/metrics/history).
+  function placements(container, points) {
+    const xs = points.map((p) => Math.floor(Date.parse(p.t) / 1000));
+    const ys = points.map((p) => p.placements);
+    const total = ys.reduce((a, b) => a + b, 0);
+    const busiest = Math.max(0, ...ys);
+    plot(container, "Bar chart of workspaces placed per minute over the last hour: " + total +
+      " in total, at most " + busiest + " in one minute.", {
+      scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+      axes: [{}, { label: "placements / min" }],
+      series: [{}, { label: "Placements", stroke: "#1f6feb", fill: "#1f6febb3",
+        paths: window.uPlot.paths.bars({ size: [0.8, 20] }), points: { show: false } }],
+    }, [xs, ys]);
+  }
+
+  return { capacity, expiryPerWeek, placements };
 })();

@@ -58,6 +58,12 @@ FC.operator = (function () {
       el("figcaption", {}, "Capacity allocated per region (% of total)"));
     ctx.view.append(chart, el("div", { class: "cards" }, regions.map(regionCard)));
     if (regions.length) FC.charts.capacity(chart, regions);
+    const history = await FC.api.request("GET", "/v1/metrics/history");
+    if (history.ok && FC.app.alive(ctx.g)) {
+      const fig = el("figure", { class: "chart" }, el("figcaption", {}, "Placements per minute, last hour"));
+      chart.after(fig);
+      FC.charts.placements(fig, history.data.points || []);
+    }
     const events = await FC.api.has("/v1/events?limit=20");
     if (events && events.ok && FC.app.alive(ctx.g)) ctx.view.appendChild(eventsSection(events.data.items || []));
   }

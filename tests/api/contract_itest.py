@@ -183,6 +183,10 @@ class ContractTest(fctest.DaemonTest):
         me = self.ok(200, "GET", "/v1/whoami").json()
         self.assertEqual((me["kind"], me["workspace_id"]), ("admin", None))
         self.ok(403, "GET", "/v1/whoami", token=self.agent)
+        hist = self.ok(200, "GET", "/v1/metrics/history").json()
+        self.assertEqual((hist["step_s"], len(hist["points"])), (60, 60))
+        self.assertGreaterEqual(sum(p["placements"] for p in hist["points"]), 1)  # ctshop
+        self.ok(403, "GET", "/v1/metrics/history", token=self.agent)
         # q: a name or hostname prefix; a character no hostname has is a 422 naming q.
         self.assertEqual([w["name"] for w in self.ok(200, "GET", "/v1/workspaces?q=CTSH").json()["items"]],
                          ["ctshop"])
