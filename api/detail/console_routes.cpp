@@ -44,8 +44,9 @@ Response console_response(const Request& r, std::string_view name) {
 
 void register_console_routes(Context& ctx) {
   // "/ui" and "/ui/" are the same route (the router ignores a trailing slash).
-  ctx.router.add("GET", "/ui", Scope::kPublic,
-                 [](Request& r) -> awaitable<Response> { co_return console_response(r, "index.html"); });
+  ctx.router.add("GET", "/ui", Scope::kPublic, [](Request& r) -> awaitable<Response> {
+    co_return console_response(r, "index.html");
+  });
   ctx.router.add("GET", "/ui/{asset}", Scope::kPublic, [](Request& r) -> awaitable<Response> {
     co_return console_response(r, r.params.at("asset"));
   });

@@ -68,9 +68,9 @@ void register_agent_routes(Context& ctx);
 void register_cert_routes(Context& ctx);       // needs ctx.certs
 void register_acme_http_routes(Context& ctx);  // HTTP-01 answers on acme_router
 void register_dns_routes(Context& ctx);
-void register_domain_routes(Context& ctx);   // needs ctx.domains
-void register_openapi_routes(Context& ctx);  // /v1/openapi.json, /v1/docs
-void register_console_routes(Context& ctx);  // /ui, /ui/{asset} (docs/console.md)
+void register_domain_routes(Context& ctx);          // needs ctx.domains
+void register_openapi_routes(Context& ctx);         // /v1/openapi.json, /v1/docs
+void register_console_routes(Context& ctx);         // /ui, /ui/{asset} (docs/console.md)
 void register_metrics_history_route(Context& ctx);  // /v1/metrics/history
 // The `live` object of a hostname (workspace_routes.cpp).
 nlohmann::json live_json(Context& ctx, const std::string& hostname);

@@ -8,9 +8,7 @@ namespace fc::api::detail {
 namespace {
 constexpr std::int64_t kMinuteMs = 60'000;
 
-std::int64_t minute_of(std::int64_t ms) {
-  return ms >= 0 ? ms / kMinuteMs : 0;
-}
+std::int64_t minute_of(std::int64_t ms) { return ms >= 0 ? ms / kMinuteMs : 0; }
 }  // namespace
 
 void MetricsHistory::record(std::int64_t now_ms, const std::string& route,

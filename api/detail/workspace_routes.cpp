@@ -162,8 +162,9 @@ std::optional<std::string> read_search(const Request& r, std::vector<FieldError>
                     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
                   });
   if (ok) return q;
-  errors.push_back({"q", "must be a workspace name or hostname prefix: letters, digits, '-' "
-                         "and '.', at most 253 characters"});
+  errors.push_back({"q",
+                    "must be a workspace name or hostname prefix: letters, digits, '-' "
+                    "and '.', at most 253 characters"});
   return std::nullopt;
 }
 

@@ -141,8 +141,7 @@ Result<std::optional<Workspace>> find_workspace(storage::Conn& c, const std::str
 
 Result<std::vector<Workspace>> list_workspaces(storage::Conn& c, const std::string& region,
                                                const std::string& state, int limit,
-                                               const std::string& after,
-                                               const NameRange& names) {
+                                               const std::string& after, const NameRange& names) {
   if (names.lo.empty()) {
     BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kWsCols +
                                    " FROM workspaces WHERE id > ?1 AND (?2 = '' OR region = ?2)"
