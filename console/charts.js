@@ -44,7 +44,8 @@ FC.charts = (function () {
       axes: [{ splits: () => regions.map((_, i) => 4 * i + 1),
         values: (u, vals) => vals.map((v) => (regions[(v - 1) / 4] ? regions[(v - 1) / 4].id : "")) },
       { label: "% allocated" }],
-      series: [{ label: "Slot" }].concat(kinds.map(([, label, color]) => ({
+      series: [{ label: "Region", value: (u, v) => (v === null || !regions[Math.floor(v / 4)] ? "—"
+        : regions[Math.floor(v / 4)].id) }].concat(kinds.map(([, label, color]) => ({
         label, stroke: color, fill: color + "b3", width: 1, spanGaps: false,
         paths: window.uPlot.paths.bars({ size: [0.9, 40] }), points: { show: false } }))),
     }, [xs].concat(cols));

@@ -137,6 +137,8 @@ class Browser:
         self.find("#signout")
 
     def go(self, fragment, heading=None):
+        # Empty the view first: a heading seen afterwards is the new page's.
+        self.drv.execute_script("const v = document.getElementById('view'); if (v) v.replaceChildren();")
         self.drv.get(self.base + fragment)
         if heading:
             self.wait(lambda d: heading in [h.text for h in d.find_elements(By.CSS_SELECTOR, "h1")], 15,
