@@ -42,6 +42,8 @@ FC.operator = (function () {
       el("h2", { id: "region-" + r.id }, r.name || r.id, " ", el("span", { class: "muted" }, "(" + r.id + ")")),
       el("p", {}, "State ", badge(r.state), " · health ", badge(r.health), " · last heartbeat ",
         when(r.last_heartbeat_at)),
+      Object.keys(r.labels || {}).length ? el("p", { class: "labels" }, "Labels: ",
+        Object.entries(r.labels).map(([k, v], i) => [i ? ", " : "", el("code", {}, k + "=" + v)])) : null,
       RESOURCES.map(([k, label, unit]) => meter(r, k, label, unit)),
       el("div", { class: "actions" }, actions.map(([state, verb]) => el("button", { type: "button",
         class: state === "active" ? "" : "danger", "aria-label": verb + " region " + r.id,

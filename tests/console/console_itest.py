@@ -322,6 +322,7 @@ class ConsoleBrowser(CustomerWorld):
         b.go("#/regions", "Regions")
         b.find('article[data-region="r2"]')
         self.assertIn(XSS_REGION, b.text())
+        self.assertIn("note=" + XSS_LABEL, b.text())
         b.go("#/workspaces?q=marked", "Workspaces")
         b.wait(lambda d: XSS_MESSAGE in d.find_element(By.TAG_NAME, "body").text, 15, "agent message shown")
         b.go(f"#/workspace/{self.marked['id']}", "marked")
