@@ -225,9 +225,13 @@ class Service {
   awaitable<Result<Workspace>> create_workspace(WorkspaceInput in, CreateHook hook,
                                                 std::vector<RegionReason>* reasons);
   Result<Workspace> get_workspace(const std::string& id_or_name);
+  // `name_prefix` (lower case, may be empty): only names that start with it,
+  // in name order, through the unique index on name (fast at 100k
+  // workspaces: BENCHMARKS.md "Console"); without it, id order.
   Result<std::vector<Workspace>> list_workspaces(const std::string& region,
                                                  const std::string& state, int limit,
-                                                 const std::string& after_id);
+                                                 const std::string& after_id,
+                                                 const std::string& name_prefix = "");
   // `hook` (may be empty) runs inside the transaction with the patched
   // workspace (tenants: quota checks, usage intervals); an error rolls back.
   awaitable<Result<Workspace>> patch_workspace(std::string id, std::optional<Resources> resources,

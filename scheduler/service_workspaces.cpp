@@ -72,8 +72,16 @@ Result<Workspace> Service::get_workspace(const std::string& id_or_name) {
 
 Result<std::vector<Workspace>> Service::list_workspaces(const std::string& region,
                                                         const std::string& state, int limit,
-                                                        const std::string& after_id) {
-  return store::list_workspaces(impl_->db.read(), region, state, limit, after_id);
+                                                        const std::string& after_id,
+                                                        const std::string& name_prefix) {
+  store::NameRange names;
+  if (!name_prefix.empty()) {
+    // [prefix, prefix with its last byte + 1): every name that starts with it.
+    names.lo = name_prefix;
+    names.hi = name_prefix;
+    names.hi.back() = static_cast<char>(names.hi.back() + 1);
+  }
+  return store::list_workspaces(impl_->db.read(), region, state, limit, after_id, names);
 }
 
 awaitable<Result<Workspace>> Service::patch_workspace(std::string id,

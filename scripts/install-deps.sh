@@ -16,6 +16,7 @@ PEER_PKGS=(
   pebble bind9 bind9-dnsutils unbound knot knot-dnsutils dnsperf lego nginx-light wrk
   systemd lintian adduser prometheus buildah debootstrap python3-jsonschema
   postgresql-15
+  chromium chromium-driver python3-selenium
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "api/detail/metrics.hpp"
+#include "api/detail/metrics_history.hpp"
 #include "api/detail/rate_limit.hpp"
 #include "api/detail/tokens.hpp"
 #include "api/http.hpp"
@@ -47,6 +48,7 @@ struct Context {
   IdGenerator ids;
   TokenStore tokens;
   Metrics metrics;
+  MetricsHistory history;  // the last hour per minute (GET /v1/metrics/history)
   Router router;
   Router acme_router;
   scheduler::Service* scheduler = nullptr;
@@ -79,6 +81,8 @@ void register_dns_routes(Context& ctx);
 void register_domain_routes(Context& ctx);   // needs ctx.domains
 void register_openapi_routes(Context& ctx);  // /v1/openapi.json, /v1/docs
 void register_release_routes(Context& ctx);  // needs ctx.releases
+void register_console_routes(Context& ctx);         // /ui, /ui/{asset} (docs/console.md)
+void register_metrics_history_route(Context& ctx);  // /v1/metrics/history
 // The `live` object of a hostname (workspace_routes.cpp).
 nlohmann::json live_json(Context& ctx, const std::string& hostname);
 

@@ -26,22 +26,22 @@ bool etag_matches(const std::string& if_none_match, const std::string& etag) {
   return false;
 }
 
-Response static_document(const Request& r, const char* body, const char* etag,
-                         const char* content_type) {
+}  // namespace
+
+Response static_document(const Request& r, std::string_view body, std::string_view etag,
+                         std::string_view content_type) {
   Response resp;
-  resp.headers.emplace_back("ETag", etag);
+  resp.headers.emplace_back("ETag", std::string(etag));
   resp.headers.emplace_back("Cache-Control", "no-cache");
-  if (etag_matches(r.header("if-none-match"), etag)) {
+  if (etag_matches(r.header("if-none-match"), std::string(etag))) {
     resp.status = 304;
     resp.content_type.clear();
     return resp;
   }
-  resp.content_type = content_type;
-  resp.body = body;
+  resp.content_type = std::string(content_type);
+  resp.body = std::string(body);
   return resp;
 }
-
-}  // namespace
 
 void register_openapi_routes(Context& ctx) {
   ctx.router.add("GET", "/v1/openapi.json", Scope::kPublic, [](Request& r) -> awaitable<Response> {

@@ -29,6 +29,8 @@ Status Service::init() {
       [ctx](const Principal& p) { return ctx->rate.check(p.token_id, ctx->clock.now_ms()); });
   detail::register_system_routes(*ctx);
   detail::register_openapi_routes(*ctx);
+  detail::register_console_routes(*ctx);
+  detail::register_metrics_history_route(*ctx);
   detail::register_token_routes(*ctx);
   detail::register_region_routes(*ctx);
   detail::register_workspace_routes(*ctx);
@@ -77,6 +79,7 @@ Status Service::listen() {
   auto* ctx = ctx_.get();
   auto observe = [ctx](const Request& req, const Response& resp, std::chrono::nanoseconds d) {
     ctx->metrics.observe(req.route, req.method, resp.status, d);
+    ctx->history.record(ctx->clock.now_ms(), req.route, req.method, resp.status);
     detail::access_log(req, resp, d);
   };
   api_ = std::make_unique<HttpServer>(ctx_->io, ctx_->router, a, observe);

@@ -1,4 +1,6 @@
-// GET /v1/tokens and DELETE /v1/tokens/{id} (admin).
+// GET /v1/tokens and DELETE /v1/tokens/{id} (admin); GET /v1/whoami (admin or
+// tenant: what the caller's own token is, so that a client such as the web
+// console knows which view to show and which workspace a tenant owns).
 #include <spdlog/spdlog.h>
 
 #include "api/detail/context.hpp"
@@ -44,6 +46,14 @@ awaitable<Response> revoke_token(Context& ctx, Request& r) {
 }  // namespace
 
 void register_token_routes(Context& ctx) {
+  ctx.router.add("GET", "/v1/whoami", Scope::kAdminOrTenant, [](Request& r) -> awaitable<Response> {
+    const Principal& p = *r.principal;
+    co_return json_response(
+        200, {{"kind", kind_name(p.kind)},
+              {"token_id", p.token_id},
+              {"region", p.region.empty() ? json(nullptr) : json(p.region)},
+              {"workspace_id", p.workspace_id.empty() ? json(nullptr) : json(p.workspace_id)}});
+  });
   ctx.router.add("GET", "/v1/tokens", Scope::kAdmin,
                  [&ctx](Request&) -> awaitable<Response> { return list_tokens(ctx); });
   ctx.router.add("DELETE", "/v1/tokens/{id}", Scope::kAdmin,

@@ -218,7 +218,8 @@ Result<sch::Workspace> visible_workspace(Context& ctx, const Request& r) {
 // with the same filters and paging (by id).
 Result<std::vector<sch::Workspace>> tenant_workspaces(Context& ctx, const std::string& tenant,
                                                       Request& r, const std::string& state,
-                                                      int limit, const std::string& after) {
+                                                      int limit, const std::string& after,
+                                                      const std::string& q) {
   if (ctx.tenants == nullptr) return std::vector<sch::Workspace>{};
   BOOST_OUTCOME_TRY(ids, ctx.tenants->workspaces_of(tenant));  // sorted by id
   const std::string region = r.query.count("region") ? r.query["region"] : "";
@@ -230,10 +231,55 @@ Result<std::vector<sch::Workspace>> tenant_workspaces(Context& ctx, const std::s
     if ((!region.empty() && w.value().region != region) ||
         (!state.empty() && w.value().state != state))
       continue;
+    if (!q.empty() && w.value().name.rfind(q, 0) != 0 &&
+        ctx.scheduler->hostname_of(w.value()).rfind(q, 0) != 0)
+      continue;
     out.push_back(std::move(w).value());
     if (static_cast<int>(out.size()) >= limit) break;
   }
   return out;
+}
+
+// The `q` parameter: a prefix of a workspace name, or of its hostname
+// (name.<zone>); lower-cased, a trailing dot dropped. Letters, digits, '-' and
+// '.' only (names are DNS labels), at most 253 characters.
+std::optional<std::string> read_search(const Request& r, std::vector<FieldError>& errors) {
+  auto it = r.query.find("q");
+  if (it == r.query.end()) return std::string();
+  std::string q = it->second;
+  for (char& c : q) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!q.empty() && q.back() == '.') q.pop_back();
+  const bool ok = q.size() <= 253 && std::all_of(q.begin(), q.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+                  });
+  if (ok) return q;
+  errors.push_back({"q",
+                    "must be a workspace name or hostname prefix: letters, digits, '-' "
+                    "and '.', at most 253 characters"});
+  return std::nullopt;
+}
+
+// One workspace against the list filters (a hostname search names at most one).
+bool list_filters_match(Context& ctx, const sch::Workspace& w, const Request& r,
+                        const std::string& state, const std::string& q, const std::string& after) {
+  auto region = r.query.find("region");
+  if (region != r.query.end() && !region->second.empty() && region->second != w.region)
+    return false;
+  if (!state.empty() && state != w.state) return false;
+  if (!after.empty() && w.id <= after) return false;
+  return ctx.scheduler->hostname_of(w).rfind(q, 0) == 0 || w.name.rfind(q, 0) == 0;
+}
+
+// A list of at most one workspace: the one whose hostname `q` (with a dot)
+// starts.
+Response single_workspace_page(Context& ctx, const Request& r, const std::string& key,
+                               const std::string& state, const std::string& q,
+                               const std::string& after) {
+  json out = json::array();
+  auto w = ctx.scheduler->get_workspace(key);
+  if (w && list_filters_match(ctx, w.value(), r, state, q, after))
+    out.push_back(workspace_json(ctx, w.value()));
+  return json_response(200, {{"items", out}, {"next_cursor", nullptr}});
 }
 
 awaitable<Response> list_workspaces(Context& ctx, Request& r) {
@@ -242,15 +288,21 @@ awaitable<Response> list_workspaces(Context& ctx, Request& r) {
   std::string state = r.query.count("state") ? r.query["state"] : "";
   if (!state.empty() && state != "scheduled" && state != "migrating" && state != "deleting")
     errors.push_back({"state", "must be one of scheduled, migrating, deleting"});
+  const auto q = read_search(r, errors);
   if (!errors.empty()) co_return validation_failed(errors);
   const int limit = page.limit;
   if (r.principal->kind == TokenKind::kTenant && r.principal->tenant_id.empty())
     co_return problem(403, "forbidden", "Forbidden", "a workspace's tenant token cannot list");
+  // A hostname prefix names at most one workspace: the label before the dot
+  // (a tenant's list is filtered by its own workspaces below).
+  const auto dot = q->find('.');
+  if (dot != std::string::npos && r.principal->kind != TokenKind::kTenant)
+    co_return single_workspace_page(ctx, r, q->substr(0, dot), state, *q, page.after);
   auto items =
       r.principal->kind == TokenKind::kTenant
-          ? tenant_workspaces(ctx, r.principal->tenant_id, r, state, limit + 1, page.after)
+          ? tenant_workspaces(ctx, r.principal->tenant_id, r, state, limit + 1, page.after, *q)
           : ctx.scheduler->list_workspaces(r.query.count("region") ? r.query["region"] : "", state,
-                                           limit + 1, page.after);
+                                           limit + 1, page.after, *q);
   if (!items) co_return problem_from(items.error(), r.request_id);
   auto& v = items.value();
   json out = json::array();

@@ -20,9 +20,15 @@ Result<std::int64_t> count_placements(storage::Conn& c, const std::string& regio
 
 Status insert_workspace(storage::Conn& c, const Workspace& w);
 Result<std::optional<Workspace>> find_workspace(storage::Conn& c, const std::string& id_or_name);
+// `names`: only names in [lo, hi), in name order, the page after workspace
+// `after` starting past its name; lo empty: every name, in id order.
+struct NameRange {
+  std::string lo, hi;
+};
 Result<std::vector<Workspace>> list_workspaces(storage::Conn& c, const std::string& region,
                                                const std::string& state, int limit,
-                                               const std::string& after);
+                                               const std::string& after,
+                                               const NameRange& names = {});
 Result<std::vector<Workspace>> workspaces_in(storage::Conn& c, const std::string& region);
 Status update_workspace(storage::Conn& c, const Workspace& w);
 Status delete_workspace(storage::Conn& c, const std::string& id);

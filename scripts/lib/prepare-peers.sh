@@ -3,8 +3,8 @@
 # would otherwise fetch from the network in the test phase:
 #   - the container test's Debian base image (debootstrap, ~2 min, only on a
 #     machine whose buildah store does not have it yet),
-#   - the npm installs of the OpenAPI lint and the Kubernetes manifest checks
-#     (once per lock file, into the build tree).
+#   - the npm installs of the OpenAPI lint, the Kubernetes manifest checks and
+#     the console's axe-core (once per lock file, into the build tree).
 # Each is the test's own code (`--prepare`), so what is prepared is exactly what
 # the test would make; a step that fails here is only logged: the test does it
 # again and fails with its own message. Network and disk bound, so it runs
@@ -26,5 +26,6 @@ fi
 if command -v npm >/dev/null; then
   step npm-openapi-lint bash tests/api/openapi_lint_itest.sh --prepare
   step npm-kubernetes-models python3 tests/app/kubernetes_itest.py --prepare
+  step npm-console-axe python3 tests/console/console_itest.py --prepare
 fi
 exit 0

@@ -172,6 +172,26 @@ class ContractTest(fctest.DaemonTest):
         self.ok(200, "GET", "/v1/dns/zone?cursor=" + page["next_cursor"].replace(" ", "%20"))
         self.ok(422, "GET", "/v1/dns/zone?limit=0")
 
+    def test_03_console_and_whoami(self):
+        # The web console's files (docs/console.md), public, with an ETag.
+        r = self.ok(200, "GET", "/ui/", auth=False)
+        self.assertIn("text/html", r.headers["content-type"])
+        self.ok(304, "GET", "/ui", auth=False, headers={"If-None-Match": r.headers["etag"]})
+        self.ok(431, "GET", "/ui", auth=False, headers=BIG)
+        self.ok(200, "GET", "/ui/app.js", auth=False)
+        self.ok(404, "GET", "/ui/nope.js", auth=False)
+        me = self.ok(200, "GET", "/v1/whoami").json()
+        self.assertEqual((me["kind"], me["workspace_id"]), ("admin", None))
+        self.ok(403, "GET", "/v1/whoami", token=self.agent)
+        hist = self.ok(200, "GET", "/v1/metrics/history").json()
+        self.assertEqual((hist["step_s"], len(hist["points"])), (60, 60))
+        self.assertGreaterEqual(sum(p["placements"] for p in hist["points"]), 1)  # ctshop
+        self.ok(403, "GET", "/v1/metrics/history", token=self.agent)
+        # q: a name or hostname prefix; a character no hostname has is a 422 naming q.
+        self.assertEqual([w["name"] for w in self.ok(200, "GET", "/v1/workspaces?q=CTSH").json()["items"]],
+                         ["ctshop"])
+        self.assertEqual(self.ok(422, "GET", "/v1/workspaces?q=a%20b").json()["errors"][0]["field"], "q")
+
     def test_09_acme_http01(self):
         self.assertEqual(self.d.acme_request("/.well-known/acme-challenge/nope").status, 404)
         # As tests/certs/daemon_issue_itest.py does: a row another instance

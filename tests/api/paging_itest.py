@@ -85,6 +85,31 @@ class Paging(fctest.DaemonTest):
             first = self.get(route, extra, "limit=2").json()["items"]
             self.assertEqual([w["id"] for w in first], seen[:2])
 
+    def names(self, query):
+        r = self.d.request("GET", "/v1/workspaces?" + query)
+        self.assertEqual(r.status, 200, r)
+        return [w["name"] for w in r.json()["items"]], r.json()["next_cursor"]
+
+    def test_search_by_name_or_hostname_prefix_pages_in_name_order(self):
+        seen, cursor = [], ""
+        for _ in range(10):  # pg-0 … pg-4, 2 a page
+            page, cursor = self.names("q=PG-&limit=2&cursor=" + urllib.parse.quote(cursor or ""))
+            seen += page
+            if not cursor:
+                break
+        self.assertEqual(seen, [f"pg-{i}" for i in range(5)])
+        self.assertEqual(self.names("q=pg-3")[0], ["pg-3"])
+        zone = self.d.request("GET", "/v1/workspaces?q=pg-3").json()["items"][0]["hostname"].split(".", 1)[1]
+        self.assertEqual(self.names("q=pg-3." + zone[:3])[0], ["pg-3"])  # a hostname prefix
+        self.assertEqual(self.names("q=pg-3." + zone + ".")[0], ["pg-3"])  # trailing dot
+        self.assertEqual(self.names("q=pg-3.elsewhere")[0], [])
+        self.assertEqual(self.names("q=pg-")[0][:1], ["pg-0"])
+        self.assertEqual(self.names("q=zz")[0], [])
+        self.assertEqual(len(self.names("q=")[0]), 5)  # empty: no filter
+        for bad in ("a%2Fb", "%3Cb%3E", "a%20b", "x" * 254, "%C3%A9"):
+            with self.subTest(q=bad):
+                self.assert_field_problem(self.d.request("GET", "/v1/workspaces?q=" + bad), "q")
+
 
 if __name__ == "__main__":
     fctest.main()

@@ -1,0 +1,423 @@
+"""The web console (docs/console.md) against the real daemon, in Debian's
+headless Chromium driven by Debian's python3-selenium, with axe-core (npm,
+pinned by tests/console/package-lock.json) injected on every page: zero
+serious or critical violations.
+
+World: the custom-domain fixtures of tests/domains (BIND for the customer's
+zone, unbound, Pebble issuing by HTTP-01, the reference agent of region r1).
+Scenarios: a customer signs in with a tenant token, adds a domain, reads the
+records to create from the page, creates them in BIND and watches the
+checklist reach CertificateIssued without reloading; an operator cordons
+(cancelled) and drains a region through the confirmation dialog, and searches
+workspaces; markup in a region name, a label and an agent's message renders
+literally; a tenant editing the URL to another tenant's objects sees nothing.
+Plain HTTP: the /ui headers (CSP, nosniff, ETag) and every embedded file
+byte-identical to console/; the vendored uPlot byte-identical to the file of
+the npm package console/package-lock.json pins (skipped when npm cannot reach
+its registry). Screenshots go to $FC_BUILD_DIR/console-screenshots/.
+
+`--prepare` only installs axe-core (scripts/lib/prepare-peers.sh)."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import unittest
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.environ.get("FC_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
+BUILD = os.environ.get("FC_BUILD_DIR", "")
+DEBIAN_PYTHON = "/usr/bin/python3"
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+except ImportError:
+    webdriver = None
+    # Debian's python3-selenium lives in Debian's interpreter; a python3
+    # earlier on PATH (pyenv, a venv) does not see it: run under Debian's.
+    if (os.path.realpath(sys.executable) != os.path.realpath(DEBIAN_PYTHON) and os.path.exists(DEBIAN_PYTHON)
+            and "--prepare" not in sys.argv and not os.environ.get("FC_CONSOLE_REEXEC")):
+        os.environ["FC_CONSOLE_REEXEC"] = "1"
+        os.execv(DEBIAN_PYTHON, [DEBIAN_PYTHON] + sys.argv)
+
+sys.path.insert(0, os.path.join(SRC, "tests", "domains"))
+sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
+import fctest  # noqa: E402
+from e2e_itest import ZONE, CustomerWorld  # noqa: E402
+
+SHOTS = os.path.join(BUILD or "/tmp", "console-screenshots")
+CHROMEDRIVER = "/usr/bin/chromedriver"
+XSS_REGION = '<img src=x id="xss-region" onerror="window.__pwned=1">EU'
+XSS_LABEL = "</script><script>window.__pwned=2</script>"
+XSS_MESSAGE = '<b id="xss-message">bold</b><svg onload="window.__pwned=3">'
+
+
+# -- npm installs (once per lock file, into the build tree) -----------------
+
+def npm_install(src_dir, dest, check):
+    """`npm ci` of src_dir's package(-lock).json into dest; True when `check`
+    exists afterwards (already, or after the install)."""
+    os.makedirs(dest, exist_ok=True)
+    lock = os.path.join(src_dir, "package-lock.json")
+    have = os.path.join(dest, "package-lock.json")
+    same = os.path.exists(have) and open(lock, "rb").read() == open(have, "rb").read()
+    if same and os.path.exists(os.path.join(dest, check)):
+        return True
+    if shutil.which("npm") is None:
+        return False
+    for f in ("package.json", "package-lock.json"):
+        shutil.copy(os.path.join(src_dir, f), dest)
+    r = subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=dest,
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        os.remove(have)  # retried next time
+        print("npm ci in", dest, "failed:", r.stderr[-2000:], file=sys.stderr)
+        return False
+    return os.path.exists(os.path.join(dest, check))
+
+
+AXE_DIR = os.path.join(BUILD or "/tmp", "console-axe")
+AXE_JS = os.path.join("node_modules", "axe-core", "axe.min.js")
+
+
+def install_axe():
+    return npm_install(HERE, AXE_DIR, AXE_JS)
+
+
+# -- the browser -------------------------------------------------------------
+
+def start_browser():
+    opts = webdriver.ChromeOptions()
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--window-size=1280,900", "--no-first-run", "--disable-extensions",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              "--disable-default-apps", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):
+        opts.add_argument(a)
+    opts.binary_location = shutil.which("chromium")
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+
+
+class Browser:
+    """The console in one Chromium tab, with helpers that wait (bounded)."""
+
+    def __init__(self, d):
+        self.d = d
+        self.base = f"http://127.0.0.1:{d.api_port}/ui/"
+        self.drv = start_browser()
+        self.drv.set_script_timeout(30)
+        with open(os.path.join(AXE_DIR, AXE_JS), encoding="utf-8") as f:
+            self.axe_src = f.read()
+
+    def quit(self):
+        self.drv.quit()
+
+    def wait(self, cond, timeout=15, what="condition"):
+        return WebDriverWait(self.drv, timeout, poll_frequency=0.2).until(cond, what)
+
+    def find(self, css, timeout=15):
+        return self.wait(EC.visibility_of_element_located((By.CSS_SELECTOR, css)), timeout, css)
+
+    def sign_in(self, token):
+        self.drv.get(self.base)
+        self.drv.execute_script("window.sessionStorage.clear()")
+        self.drv.get(self.base)
+        box = self.find("#token")
+        box.clear()
+        box.send_keys(token)
+        box.send_keys(Keys.ENTER)
+        self.find("#signout")
+
+    def go(self, fragment, heading=None):
+        # Empty the view first: a heading seen afterwards is the new page's.
+        self.drv.execute_script("const v = document.getElementById('view'); if (v) v.replaceChildren();")
+        self.drv.get(self.base + fragment)
+        if heading:
+            self.wait(lambda d: heading in [h.text for h in d.find_elements(By.CSS_SELECTOR, "h1")], 15,
+                      f"h1 {heading!r}")
+
+    def text(self):
+        return self.drv.find_element(By.TAG_NAME, "body").text
+
+    def axe(self, name):
+        """axe-core on the page: no serious or critical violation; a screenshot
+        at desktop and phone width."""
+        self.drv.execute_script(self.axe_src)
+        res = self.drv.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations))"
+            ".catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));")
+        bad = [(v["id"], v["impact"], v["help"], [n.get("target") for n in v["nodes"]][:3])
+               for v in res if v.get("impact") in ("serious", "critical")]
+        os.makedirs(SHOTS, exist_ok=True)
+        self.drv.save_screenshot(os.path.join(SHOTS, name + ".png"))
+        self.drv.set_window_size(390, 844)
+        try:
+            self.drv.save_screenshot(os.path.join(SHOTS, name + "-phone.png"))
+            # Usable at phone width: nothing wider than the viewport but tables
+            # (which scroll in their own box).
+            wide = self.drv.execute_script(
+                "return document.documentElement.scrollWidth > window.innerWidth + 1")
+        finally:
+            self.drv.set_window_size(1280, 900)
+        return bad, wide
+
+    def errors(self):
+        """SEVERE browser log lines (CSP or Trusted Types violations, script errors)."""
+        return [e["message"] for e in self.drv.get_log("browser") if e["level"] == "SEVERE"]
+
+
+class ConsoleBrowser(CustomerWorld):
+    DOMAINS = {"recheck_interval_s": 2, "verify_base_s": 1}
+
+    @classmethod
+    def setUpClass(cls):
+        if webdriver is None:
+            raise unittest.SkipTest("python3-selenium is not installed (scripts/install-deps.sh)")
+        fctest.require_tools("chromium", "chromedriver")
+        if not install_axe():
+            raise AssertionError("npm ci of axe-core failed (no network to the npm registry?)")
+        super().setUpClass()
+        cls.b = None
+        try:
+            cls.b = Browser(cls.d)
+        except BaseException:
+            cls.stop_all()
+            raise
+
+    @classmethod
+    def after_start(cls):
+        d = cls.d
+        cls.ws = cls.create_ws("shop")
+        cls.ws2 = cls.create_ws("rival")
+        # Region r2 (no agent): the drain target, and where markup is planted.
+        d.create_region("r2", name=XSS_REGION, labels={"note": XSS_LABEL},
+                        capacity={"memory_mib": 1024, "cpu_millis": 1000, "workspaces": 10})
+        r = d.request("POST", "/v1/workspaces", {"name": "marked", "resources": {"memory_mib": 64, "cpu_millis": 50},
+                                                "placement": {"regions": ["r2"]}})
+        assert r.status == 201, r
+        cls.marked = r.json()
+        agent2 = d.agent_token("r2")
+        r = d.request("POST", "/v1/agent/status", {"workspaces": [
+            {"workspace_id": cls.marked["id"], "generation": 1, "phase": "failed", "message": XSS_MESSAGE}]},
+            token=agent2)
+        assert r.status == 200, r
+        fctest.wait_until(lambda: cls.ws_json(cls.ws["id"])["dns"]["published"], timeout=30,
+                          what="workspace running and published")
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, "b", None):
+            cls.b.quit()
+        super().tearDownClass()
+
+    def tenant(self, ws_id):
+        r = self.d.request("POST", f"/v1/workspaces/{ws_id}/tenant-tokens")
+        self.assertEqual(r.status, 201, r)
+        return r.json()["token"]
+
+    def check_page(self, name):
+        bad, wide = self.b.axe(name)
+        self.assertEqual(bad, [], f"axe: serious/critical violations on {name}")
+        self.assertFalse(wide, f"{name}: the page is wider than a phone screen")
+
+    def assert_no_browser_errors(self):
+        # A 404 from the API is logged as "Failed to load resource": expected
+        # (feature detection, another tenant's URL); anything else is not.
+        errs = [e for e in self.b.errors() if "Failed to load resource" not in e]
+        self.assertEqual(errs, [], "browser console errors (CSP, Trusted Types, scripts)")
+
+    def test_1_customer_adds_domain_and_watches_checklist(self):
+        b = self.b
+        b.sign_in(self.tenant(self.ws["id"]))
+        b.wait(lambda d: "shop" in [h.text for h in d.find_elements(By.CSS_SELECTOR, "h1")], 15, "workspace page")
+        self.assertIn(f"https://shop.{ZONE}/", b.text())
+        self.check_page("customer-workspace")
+        # Add a domain through the form: the page moves to the domain.
+        host = "www.customer.test"
+        field = b.find("#new-domain")
+        field.send_keys(host)
+        field.send_keys(Keys.ENTER)
+        b.wait(lambda d: host in [h.text for h in d.find_elements(By.CSS_SELECTOR, "h1")], 15, "domain page")
+        # The records to create, read from the page as a customer would.
+        rows = [[c.text for c in tr.find_elements(By.CSS_SELECTOR, "td code")]
+                for tr in b.drv.find_elements(By.CSS_SELECTOR, "table tbody tr")]
+        records = {r[0]: (r[1], r[2]) for r in rows if len(r) == 3}
+        api = self.d.request("GET", f"/v1/domains/{host}").json()
+        self.assertEqual(records["TXT"], (f"_fleetcommand.{host}", api["verification"]["value"]))
+        self.assertEqual(records["CNAME"], (host, f"shop.{ZONE}"))
+        self.assertEqual(len(b.drv.find_elements(By.CSS_SELECTOR, "button.copy")), 4)
+        self.find_condition("OwnershipVerified", ("False", "Unknown"))
+        self.check_page("customer-domain-pending")
+        # The customer creates them; "Check now"; the checklist moves without a reload.
+        marker = b.drv.execute_script("window.__noReload = 1; return 1")
+        self.bind.update(f'add {records["TXT"][0]} 1 TXT "{records["TXT"][1]}"',
+                         f"add {records['CNAME'][0]} 1 CNAME {records['CNAME'][1]}.")
+        b.drv.find_element(By.XPATH, "//button[normalize-space()='Check now']").click()
+        self.find_condition("OwnershipVerified", ("True",), timeout=40)
+        self.find_condition("RoutingOK", ("True",), timeout=40)
+        self.find_condition("CertificateIssued", ("True",), timeout=60)
+        self.assertEqual(b.drv.execute_script("return window.__noReload"), marker, "the page was reloaded")
+        self.assertEqual(self.d.request("GET", f"/v1/domains/{host}").json()["certificate"]["status"], "valid")
+        self.check_page("customer-domain-issued")
+        self.assert_no_browser_errors()
+
+    def find_condition(self, ctype, statuses, timeout=15):
+        css = f'li[data-type="{ctype}"]'
+        return self.b.wait(lambda d: any(e.get_attribute("data-status") in statuses
+                                         for e in d.find_elements(By.CSS_SELECTOR, css)),
+                           timeout, f"{ctype} {statuses}")
+
+    def test_4_operator_regions_cordon_cancel_then_drain(self):
+        b = self.b
+        b.sign_in(self.d.token)
+        b.go("#/regions", "Regions")
+        card = b.find('article[data-region="r2"]')
+        self.assertEqual(len(card.find_elements(By.CSS_SELECTOR, "meter")), 3)
+        self.assertTrue(b.drv.find_elements(By.CSS_SELECTOR, "figure.chart canvas"), "no capacity chart")
+        self.check_page("operator-regions")
+        # Cordon, then Cancel in the dialog: nothing changes.
+        card.find_element(By.CSS_SELECTOR, 'button[aria-label="Cordon region r2"]').click()
+        b.find("dialog#confirm[open]")
+        b.drv.find_element(By.ID, "confirm-cancel").click()
+        b.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, "dialog[open]"), 5, "dialog closed")
+        self.assertEqual(self.d.request("GET", "/v1/regions/r2").json()["state"], "active")
+        # Drain, confirmed: the card and the API say draining.
+        b.find('article[data-region="r2"] button[aria-label="Drain region r2"]').click()
+        dlg = b.find("dialog#confirm[open]")
+        self.assertIn("r2", dlg.text)
+        b.drv.find_element(By.ID, "confirm-ok").click()
+        b.wait(lambda d: "draining" in d.find_element(By.CSS_SELECTOR, 'article[data-region="r2"]').text, 15,
+               "r2 draining on the page")
+        self.assertEqual(self.d.request("GET", "/v1/regions/r2").json()["state"], "draining")
+        self.check_page("operator-regions-draining")
+        self.assert_no_browser_errors()
+
+    def test_3_operator_searches_workspaces(self):
+        b = self.b
+        b.sign_in(self.d.token)
+        b.go("#/workspaces", "Workspaces")
+        box = b.find("#ws-search")
+        box.send_keys("SH")
+        box.send_keys(Keys.ENTER)
+        b.wait(lambda d: [a.text for a in d.find_elements(By.CSS_SELECTOR, "tbody td:first-child a")] == ["shop"],
+               15, "search result shop only")
+        self.check_page("operator-workspaces")
+        b.go(f"#/workspace/{self.ws['id']}", "shop")
+        self.find_condition("Placed", ("True",))
+        self.check_page("operator-workspace")
+        self.assert_no_browser_errors()
+
+    def test_2_markup_from_the_api_renders_literally(self):
+        b = self.b
+        b.sign_in(self.d.token)
+        b.go("#/regions", "Regions")
+        b.find('article[data-region="r2"]')
+        self.assertIn(XSS_REGION, b.text())
+        self.assertIn("note=" + XSS_LABEL, b.text())
+        b.go("#/workspaces?q=marked", "Workspaces")
+        b.wait(lambda d: XSS_MESSAGE in d.find_element(By.TAG_NAME, "body").text, 15, "agent message shown")
+        b.go(f"#/workspace/{self.marked['id']}", "marked")
+        b.wait(lambda d: XSS_MESSAGE in d.find_element(By.TAG_NAME, "body").text, 15, "agent message shown")
+        self.assertEqual(b.drv.find_elements(By.CSS_SELECTOR, "#xss-region, #xss-message, main img, main svg b"),
+                         [])
+        self.assertIsNone(b.drv.execute_script("return window.__pwned === undefined ? null : window.__pwned"))
+        self.assert_no_browser_errors()
+
+    def test_5_tenant_editing_urls_sees_nothing_of_another(self):
+        b = self.b
+        r = self.d.request("POST", f"/v1/workspaces/{self.ws2['id']}/domains", {"hostname": "secret.customer.test"})
+        self.assertEqual(r.status, 201, r)
+        b.sign_in(self.tenant(self.ws["id"]))
+        for frag in (f"#/workspace/{self.ws2['id']}", "#/workspace/rival", "#/domain/secret.customer.test",
+                     "#/regions", f"#/workspace/{urllib.parse.quote(self.ws2['id'])}/../x"):
+            b.go(frag, "Not found")
+            page = b.text()
+            for secret in ("rival", "secret.customer.test", self.ws2["id"]):
+                if secret not in frag:
+                    self.assertNotIn(secret, page, frag)
+        self.check_page("tenant-not-found")
+        # The token never reaches a URL or a cookie.
+        self.assertEqual(b.drv.get_cookies(), [])
+        self.assertNotIn("fc_tnt_", b.drv.current_url)
+        self.assert_no_browser_errors()
+
+
+class ConsoleHttp(fctest.DaemonTest):
+    """/ui over plain HTTP: headers, ETags, and every file as committed."""
+
+    def files(self):
+        return sorted(f for f in os.listdir(os.path.join(SRC, "console"))
+                      if f.endswith((".html", ".js", ".css")))
+
+    def test_headers_and_files(self):
+        for path in ["/ui", "/ui/"] + ["/ui/" + f for f in self.files()]:
+            r = self.d.request("GET", path, auth=False)
+            self.assertEqual(r.status, 200, path)
+            csp = r.headers["content-security-policy"]
+            for directive in ("default-src 'self'", "script-src 'self'", "object-src 'none'",
+                              "frame-ancestors 'none'", "require-trusted-types-for 'script'", "base-uri 'none'"):
+                self.assertIn(directive, csp, path)
+            self.assertNotIn("unsafe-inline", csp)
+            self.assertNotIn("unsafe-eval", csp)
+            self.assertEqual(r.headers["x-content-type-options"], "nosniff", path)
+            self.assertEqual(r.headers["x-frame-options"], "DENY", path)
+            name = "index.html" if path in ("/ui", "/ui/") else path[4:]
+            with open(os.path.join(SRC, "console", name), "rb") as f:
+                self.assertEqual(r.body, f.read(), path)
+            want = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}[os.path.splitext(name)[1]]
+            self.assertTrue(r.headers["content-type"].startswith(want), (path, r.headers["content-type"]))
+            again = self.d.request("GET", path, auth=False, headers={"If-None-Match": r.headers["etag"]})
+            self.assertEqual((again.status, again.body), (304, b""), path)
+        r = self.d.request("GET", "/ui/nope.js", auth=False)
+        self.assertEqual(r.status, 404)
+        self.assertIn("content-security-policy", r.headers)
+        for bad in ("/ui/..%2fetc%2fpasswd", "/ui/%2e%2e", "/ui/app.js/x"):
+            self.assertEqual(self.d.request("GET", bad, auth=False).status, 404, bad)
+
+    def test_no_inline_script_or_style_in_the_page(self):
+        html = self.d.request("GET", "/ui/", auth=False).body.decode()
+        self.assertNotIn("<script>", html)
+        self.assertNotIn(" style=", html)
+        self.assertIsNone(re.search(r"\son[a-z]+\s*=", html), "inline event handler")
+        for f in self.files():
+            if f.endswith(".js") and not f.startswith("uPlot"):
+                src = open(os.path.join(SRC, "console", f), encoding="utf-8").read()
+                for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
+                             "new Function"):
+                    self.assertNotIn(sink, src, f)
+
+
+class VendoredUplot(unittest.TestCase):
+    def test_vendored_file_is_the_pinned_package(self):
+        if shutil.which("npm") is None:
+            self.skipTest("npm is not installed")
+        dest = os.path.join(BUILD or "/tmp", "console-vendor")
+        if not npm_install(os.path.join(SRC, "console"), dest, os.path.join("node_modules", "uplot", "dist")):
+            self.skipTest("npm could not install console/package-lock.json (offline?)")
+        lock = json.load(open(os.path.join(SRC, "console", "package-lock.json")))
+        pinned = lock["packages"]["node_modules/uplot"]["version"]
+        pkg = json.load(open(os.path.join(dest, "node_modules", "uplot", "package.json")))
+        self.assertEqual(pkg["version"], pinned)
+        for name in ("uPlot.iife.min.js", "uPlot.min.css"):
+            with open(os.path.join(dest, "node_modules", "uplot", "dist", name), "rb") as a, \
+                    open(os.path.join(SRC, "console", name), "rb") as b:
+                self.assertEqual(a.read(), b.read(), f"console/{name} differs from uplot@{pinned}")
+
+
+if __name__ == "__main__":
+    if "--prepare" in sys.argv:
+        sys.exit(0 if install_axe() else 1)
+    t0 = time.monotonic()
+    try:
+        fctest.main()
+    finally:
+        print(f"console itest: {time.monotonic() - t0:.1f} s", file=sys.stderr)
