@@ -26,7 +26,8 @@ double free_key(const Quantities& cap, const Quantities& used) {
   const auto c = as_array(cap), u = as_array(used);
   double k = 0;
   for (std::size_t r = 0; r < 3; ++r)
-    if (c[r] > 0) k += static_cast<double>(free_amount(c[r], u[r])) * 100.0 / static_cast<double>(c[r]);
+    if (c[r] > 0)
+      k += static_cast<double>(free_amount(c[r], u[r])) * 100.0 / static_cast<double>(c[r]);
   return k;
 }
 
@@ -47,8 +48,9 @@ bool healthy(std::span<const std::optional<SysTime>> hb, std::size_t i, SysTime 
 }
 
 std::optional<std::size_t> position(std::span<const RegionView> views, std::string_view id) {
-  const auto it = std::lower_bound(views.begin(), views.end(), id,
-                                   [](const RegionView& v, std::string_view k) { return v.id < k; });
+  const auto it =
+      std::lower_bound(views.begin(), views.end(), id,
+                       [](const RegionView& v, std::string_view k) { return v.id < k; });
   if (it == views.end() || it->id != id) return std::nullopt;
   return static_cast<std::size_t>(it - views.begin());
 }

@@ -12,12 +12,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <span>
 #include <string_view>
-#include <functional>
 #include <tuple>
 #include <vector>
 

@@ -45,7 +45,7 @@ struct Gen {
   }
   std::optional<fc::SysTime> heartbeat() {
     const int k = static_cast<int>(any(0, 9));
-    if (k == 0) return std::nullopt;                   // never seen
+    if (k == 0) return std::nullopt;                     // never seen
     if (k == 1) return kNow - std::chrono::seconds(31);  // unhealthy
     return kNow - std::chrono::seconds(any(0, 30));
   }
@@ -64,7 +64,8 @@ struct Gen {
     if (chance(30)) q.placement.labels["zone"] = chance(50) ? "eu" : "us";
     if (chance(10)) q.placement.labels["tier"] = "gold";
     if (chance(20))
-      for (int k = static_cast<int>(any(1, 4)); k > 0; --k) q.placement.regions.push_back(id(n + 2));
+      for (int k = static_cast<int>(any(1, 4)); k > 0; --k)
+        q.placement.regions.push_back(id(n + 2));
     if (chance(25))
       for (int k = static_cast<int>(any(1, 3)); k > 0; --k) q.placement.prefer.push_back(id(n + 2));
     return q;
