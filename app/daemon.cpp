@@ -178,14 +178,14 @@ bool Daemon::apply_live(const std::string& key, const config::Config& next) {
     api->set_rate_limit(next.api_rate_limit_rps);
     return true;
   }
-  static const std::set<std::string> kProbePacing = {
-      "probes.interval_s", "probes.rate_per_s", "probes.per_region_concurrency"};
+  static const std::set<std::string> kProbePacing = {"probes.interval_s", "probes.rate_per_s",
+                                                     "probes.per_region_concurrency"};
   if (kProbePacing.count(key) && probes) {
     live.probes_interval_s = next.probes_interval_s;
     live.probes_rate_per_s = next.probes_rate_per_s;
     live.probes_per_region_concurrency = next.probes_per_region_concurrency;
-    probes->set_pacing({live.probes_interval_s, live.probes_rate_per_s,
-                        live.probes_per_region_concurrency});
+    probes->set_pacing(
+        {live.probes_interval_s, live.probes_rate_per_s, live.probes_per_region_concurrency});
     return true;
   }
   static const std::set<std::string> kPacing = {

@@ -8,8 +8,8 @@
 // The servers: dns.providers[].nameservers when configured, else the zone's NS
 // set as the primary answers it, each name's A/AAAA from the primary (in-zone
 // glue) or the system resolver, at nameserver_port (53).
-#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/steady_timer.hpp>
 
 #include "certs/detail/service_impl.hpp"
 #include "common/asio_net.hpp"
@@ -73,8 +73,7 @@ awaitable<Result<std::vector<AuthServer>>> authoritative_servers(asio::io_contex
   auto zone = dns::Name::from_text(z.zone + ".");
   if (!zone) co_return zone.error();
   auto ns = co_await dns::resolve(direct(z.server), zone.value(), dns::RrType::kNs);
-  if (!ns)
-    co_return with_context(ns.error(), "NS of " + z.zone + " from the primary " + z.server);
+  if (!ns) co_return with_context(ns.error(), "NS of " + z.zone + " from the primary " + z.server);
   for (const auto& rec : ns.value().records) {
     const auto* n = std::get_if<dns::NsRdata>(&rec.rdata);
     if (n == nullptr) continue;
@@ -82,8 +81,8 @@ awaitable<Result<std::vector<AuthServer>>> authoritative_servers(asio::io_contex
     if (name.size() > 1) name.pop_back();
     auto ips = co_await ns_addresses(io, z.server, n->host);
     if (ips.empty())
-      co_return make_error(Code::kUnavailable, "DNS-01 propagation: no address for the NS " +
-                                                   name + " of " + z.zone);
+      co_return make_error(Code::kUnavailable,
+                           "DNS-01 propagation: no address for the NS " + name + " of " + z.zone);
     for (const auto& ip : ips) {
       const auto addr = host_port(ip, z.nameserver_port);
       out.push_back(AuthServer{name + " (" + addr + ")", addr});
@@ -151,8 +150,8 @@ awaitable<Status> Service::Impl::wait_propagated(const Rfc2136Zone& z, std::stri
     t.expires_after(std::chrono::milliseconds(kPollEveryMs));
     co_await t.async_wait(use_awaitable);
   }
-  spdlog::info("certs: dns-01 TXT {} served by every authoritative server of {} after {} ms",
-               owner, z.zone, clock.now_ms() - start);
+  spdlog::info("certs: dns-01 TXT {} served by every authoritative server of {} after {} ms", owner,
+               z.zone, clock.now_ms() - start);
   co_return ok();
 }
 

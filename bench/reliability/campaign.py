@@ -23,6 +23,7 @@ Exit 0 when there is no finding, 1 otherwise; a summary line either way.
 """
 import argparse
 import concurrent.futures
+import http.client
 import json
 import os
 import random
@@ -157,7 +158,7 @@ class Campaign:
     def request(self, method, path, body=None):
         try:
             return self.d.request(method, path, body, timeout=5)
-        except (OSError, ValueError):  # refused, reset, cut mid-answer: not acknowledged
+        except (OSError, ValueError, http.client.HTTPException):  # refused, reset, cut: not acknowledged
             return None
 
     def one_op(self, rng):
