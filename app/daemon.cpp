@@ -170,7 +170,8 @@ awaitable<void> Daemon::watchdog() {
 }
 
 // One changed key applied to the running daemon: the log level, the API rate
-// limit and the domain verifier's pacing; false = needs a restart.
+// limit, the domain verifier's and the live checks' pacing; false = needs a
+// restart (the caller logs "needs a restart key=…").
 bool Daemon::apply_live(const std::string& key, const config::Config& next) {
   if (key == "log.level") {
     spdlog::set_level(spdlog::level::from_str(next.log_level));
@@ -179,6 +180,16 @@ bool Daemon::apply_live(const std::string& key, const config::Config& next) {
   }
   if (key == "api.rate_limit.requests_per_second") {
     api->set_rate_limit(next.api_rate_limit_rps);
+    return true;
+  }
+  static const std::set<std::string> kProbePacing = {"probes.interval_s", "probes.rate_per_s",
+                                                     "probes.per_region_concurrency"};
+  if (kProbePacing.count(key) && probes) {
+    live.probes_interval_s = next.probes_interval_s;
+    live.probes_rate_per_s = next.probes_rate_per_s;
+    live.probes_per_region_concurrency = next.probes_per_region_concurrency;
+    probes->set_pacing(
+        {live.probes_interval_s, live.probes_rate_per_s, live.probes_per_region_concurrency});
     return true;
   }
   static const std::set<std::string> kPacing = {

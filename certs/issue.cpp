@@ -70,8 +70,11 @@ class DbDns01 final : public Solver {
   std::string type() const override { return "dns-01"; }
   awaitable<Status> present(std::string domain, std::string, std::string key_auth) override {
     const std::string name = owner(domain), value = dns01_txt_value(key_auth);
-    if (const auto* z = s_.rfc2136_zone_for(name))
-      co_return co_await s_.rfc2136_txt(*z, name, value, true);
+    if (const auto* z = s_.rfc2136_zone_for(name)) {
+      auto st = co_await s_.rfc2136_txt(*z, name, value, true);
+      if (!st) co_return st;
+      co_return co_await s_.wait_propagated(*z, name, value);
+    }
     if (s_.zone == nullptr) co_return make_error(Code::kUnavailable, "no embedded DNS for " + name);
     const auto expires = s_.clock.now_ms() + kChallengeTtlMs;
     auto st = co_await s_.zone->put_challenge(name, value, expires);

@@ -214,6 +214,12 @@ struct Rfc2136Target {
   std::string zone;    // lower case, no trailing dot
   std::optional<TsigKey> key;
   std::chrono::milliseconds retry_base{2000};  // retry_base_ms: the provider sync's backoff base
+  // DNS-01 propagation (certs): the servers asked for the challenge TXT before
+  // the CA validates — `nameservers` (host:port) when set, else the zone's NS
+  // set at `nameserver_port`; given up after `propagation_timeout` (0: off).
+  std::vector<std::string> nameservers;
+  std::uint16_t nameserver_port = 53;
+  std::chrono::milliseconds propagation_timeout{60000};
 };
 // The "rfc2136" entries of dns.providers (the list config validated); a bad
 // TSIG secret is an error naming "dns.providers <zone>.tsig".

@@ -140,6 +140,14 @@ Result<std::vector<Rfc2136Target>> parse_rfc2136_targets(const nlohmann::json& p
     t.id = t.server + "/" + t.zone;
     if (p.contains("retry_base_ms"))
       t.retry_base = std::chrono::milliseconds(p["retry_base_ms"].get<std::int64_t>());
+    if (p.contains("nameservers") && p["nameservers"].is_array())
+      for (const auto& n : p["nameservers"])
+        if (n.is_string()) t.nameservers.push_back(n.get<std::string>());
+    if (p.contains("nameserver_port"))
+      t.nameserver_port = static_cast<std::uint16_t>(p["nameserver_port"].get<std::int64_t>());
+    if (p.contains("propagation_timeout_ms"))
+      t.propagation_timeout =
+          std::chrono::milliseconds(p["propagation_timeout_ms"].get<std::int64_t>());
     if (p.contains("tsig") && p["tsig"].is_object()) {
       const auto& k = p["tsig"];
       auto key = TsigKey::from_base64(k.value("name", ""), k.value("algorithm", "hmac-sha256"),

@@ -53,18 +53,33 @@ void Service::stop() {
   impl_->slot_freed.cancel();
 }
 
+void Service::set_pacing(Pacing p) {
+  auto& i = *impl_;
+  i.o.interval_s = p.interval_s;
+  i.o.rate_per_s = p.rate_per_s;
+  i.o.per_region_concurrency = p.per_region_concurrency;
+  probes_logger()->info("live checks pacing interval_s={} rate_per_s={} per_region={}",
+                        p.interval_s, p.rate_per_s, p.per_region_concurrency);
+  i.sleeper.cancel();  // the waits below recompute their end from the new values
+  i.slot_freed.cancel();
+}
+
 awaitable<void> Service::Impl::loop() {
   while (!stopped) {
     const auto started = std::chrono::steady_clock::now();
     co_await round();
     ++rounds;
-    std::uniform_real_distribution<double> jitter(0.9, 1.1);
-    const auto period = std::chrono::milliseconds(
-        static_cast<std::int64_t>(static_cast<double>(o.interval_s) * 1000.0 * jitter(rng)));
-    if (stopped) break;
-    sleeper.expires_at(started + period);
-    boost::system::error_code ec;
-    co_await sleeper.async_wait(asio::redirect_error(use_awaitable, ec));
+    std::uniform_real_distribution<double> jitter_of(0.9, 1.1);
+    const double jitter = jitter_of(rng);
+    // The end of the wait follows probes.interval_s when SIGHUP changes it.
+    for (;;) {
+      const auto period = std::chrono::milliseconds(
+          static_cast<std::int64_t>(static_cast<double>(o.interval_s) * 1000.0 * jitter));
+      if (stopped || std::chrono::steady_clock::now() >= started + period) break;
+      sleeper.expires_at(started + period);
+      boost::system::error_code ec;
+      co_await sleeper.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
   }
 }
 
@@ -91,10 +106,11 @@ awaitable<void> Service::Impl::round() {
   }
 }
 
-// probes.rate_per_s, burst one: each probe waits for its token.
+// probes.rate_per_s, burst one: each probe waits for its token (the rate is
+// read again after every wait: set_pacing cancels the wait).
 awaitable<void> Service::Impl::pace() {
-  const auto rate = BucketRate::per_second(std::max<std::int64_t>(1, o.rate_per_s), 1);
   for (;;) {
+    const auto rate = BucketRate::per_second(std::max<std::int64_t>(1, o.rate_per_s), 1);
     const auto take = bucket_take(rate, bucket, clock.now_ms());
     bucket = take.state;
     if (take.allowed || stopped) co_return;

@@ -36,6 +36,13 @@ struct Options {
   std::string zone = "fleet.test";     // workspace hostnames are <name>.<zone>
 };
 
+// What SIGHUP may change while the loop runs (app/daemon.cpp apply_live).
+struct Pacing {
+  std::int64_t interval_s = 60;
+  std::int64_t rate_per_s = 10;
+  std::int64_t per_region_concurrency = 4;
+};
+
 class Service {
  public:
   Service(asio::io_context& io, storage::Database& db, const Clock& clock, Options o);
@@ -49,6 +56,9 @@ class Service {
   // Starts the round loop when probes.enabled; stop() ends it.
   void start();
   void stop();
+  // Applies new pacing at once: a probe waiting for its token or for a slot
+  // and the wait between rounds are re-evaluated with the new values.
+  void set_pacing(Pacing p);
 
   // Probes `hostname` now (a workspace hostname or a custom domain of
   // `workspace_id`) and stores the result.

@@ -120,6 +120,18 @@ std::string Service::metrics_text() {
   o += "# HELP fleetcommand_probe_rounds_total Completed rounds over every hostname.\n"
        "# TYPE fleetcommand_probe_rounds_total counter\nfleetcommand_probe_rounds_total " +
        std::to_string(i.rounds) + "\n";
+  // The pacing in force (SIGHUP applies a new one: set_pacing).
+  o += "# HELP fleetcommand_probe_rate_per_second_limit probes.rate_per_s in force.\n"
+       "# TYPE fleetcommand_probe_rate_per_second_limit gauge\n"
+       "fleetcommand_probe_rate_per_second_limit " +
+       std::to_string(i.o.rate_per_s) + "\n";
+  o += "# HELP fleetcommand_probe_interval_seconds probes.interval_s in force.\n"
+       "# TYPE fleetcommand_probe_interval_seconds gauge\nfleetcommand_probe_interval_seconds " +
+       std::to_string(i.o.interval_s) + "\n";
+  o += "# HELP fleetcommand_probe_per_region_concurrency_limit probes.per_region_concurrency in"
+       " force.\n# TYPE fleetcommand_probe_per_region_concurrency_limit gauge\n"
+       "fleetcommand_probe_per_region_concurrency_limit " +
+       std::to_string(i.o.per_region_concurrency) + "\n";
   return o;
 }
 

@@ -55,10 +55,7 @@ PlacementResult place(const WorkspaceRequest& req, std::span<const RegionView> r
 // would choose, without building an outcome per region (no allocation unless
 // a filter rejects). The create path calls this and falls back to place()
 // only to explain a 503, so a placement over 1,000 regions stays cheap.
-struct Pick {
-  std::size_t index = 0;
-  bool by_preference = false;
-};
+// (struct Pick is in detail/pick_index.hpp: CapacityIndex::pick returns it too.)
 std::optional<Pick> pick(const WorkspaceRequest& req, std::span<const RegionView> regions,
                          Policy policy, std::string_view exclude_region = {});
 

@@ -29,13 +29,15 @@ awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, Create
                                                        std::vector<RegionReason>* reasons) {
   auto& i = *impl_;
   for (int attempt = 0; attempt < kPlacementAttempts; ++attempt) {
-    const auto regions = i.views();
-    const std::optional<Pick> picked = pick(in.request, regions, o_.policy);
+    // Not linear in regions (detail/pick_index.hpp); the same decision as
+    // pick() over i.views() (tests/scheduler/pick_index_test.cpp).
+    const std::optional<Pick> picked =
+        i.index.pick(in.request, o_.policy, i.clock.now(), o_.heartbeat_timeout_s);
     if (!picked) {  // only now build the per-region explanation for the 503
-      if (reasons) *reasons = rejection_reasons(place(in.request, regions, o_.policy));
+      if (reasons) *reasons = rejection_reasons(place(in.request, i.views(), o_.policy));
       co_return make_error(Errc::kNoCapacity, "no region can take this workspace");
     }
-    Workspace w = new_workspace(i, in, regions[picked->index].id);
+    Workspace w = new_workspace(i, in, i.index.at(picked->index).id);
     bool lost_race = false;
     std::map<std::string, std::int64_t> revs;
     auto st = co_await i.db.write([&](storage::Conn& c) -> Status {

@@ -173,6 +173,15 @@ Condition preflight(const DomainFacts& f, Audience who) {
   return c;
 }
 
+// certs/dns01_propagation.cpp: "DNS-01 TXT <owner> not served by the
+// authoritative server <label>: <answer>[, <label>: …] after N s …" → the first label.
+std::string lagging_server(const DomainFacts& f) {
+  if (!f.certificate || !f.certificate->last_error) return "";
+  const std::string& e = *f.certificate->last_error;
+  auto s = between(e, "not served by the authoritative server ", ": ");
+  return e.find("not served by the authoritative server ") == std::string::npos ? "" : s;
+}
+
 Condition issued(const DomainFacts& f, Audience who) {
   if (f.certificate && (f.certificate->status == "valid" || f.certificate->status == "renewing"))
     return make("CertificateIssued", Truth::kTrue,
@@ -203,6 +212,10 @@ Condition issued(const DomainFacts& f, Audience who) {
               ? "see the certificate's last_error (GET /v1/certificates/{id}); the order is "
                 "retried with backoff"
               : "none on your side while the records above hold: the order is retried";
+  if (auto lag = lagging_server(f); who == Audience::kAdmin && !lag.empty())
+    c.fix = "make the authoritative server " + lag +
+            " serve the DNS-01 TXT (check the zone transfer from the RFC 2136 primary: NOTIFY, "
+            "allow-transfer, refresh); the order is retried with backoff";
   return c;
 }
 

@@ -56,6 +56,18 @@ using Rfc2136Zone = dns::Rfc2136Target;
 const Rfc2136Zone* match_rfc2136_zone(const std::vector<Rfc2136Zone>& zones,
                                       const std::string& platform_zone, const std::string& owner);
 
+// One authoritative server of an external zone, asked directly for the DNS-01
+// TXT before the CA validates (dns01_propagation.cpp): `label` names it in
+// errors ("ns2.customer.test (192.0.2.2:53)"), `addr` is host:port.
+struct AuthServer {
+  std::string label;
+  std::string addr;
+};
+// The zone's nameservers as configured, else its NS set from the primary
+// with each host's addresses (primary's answer, else the system resolver).
+awaitable<Result<std::vector<AuthServer>>> authoritative_servers(asio::io_context& io,
+                                                                 Rfc2136Zone z);
+
 struct Service::Impl {
   asio::io_context& io;
   storage::Database& db;
@@ -128,6 +140,10 @@ struct Service::Impl {
   awaitable<Status> rfc2136_txt(const Rfc2136Zone& z, std::string owner, std::string value,
                                 bool add);
   awaitable<void> sweep_external_txt();
+  // dns01_propagation.cpp: returns once every authoritative server of `z`
+  // serves TXT `value` at `owner`; after z.propagation_timeout an error that
+  // names each lagging server and what it answered.
+  awaitable<Status> wait_propagated(const Rfc2136Zone& z, std::string owner, std::string value);
   std::int64_t next_txt_sweep = 0;
 };
 

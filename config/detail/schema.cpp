@@ -190,6 +190,10 @@ std::string provider_item(const json& v) {
              {"zone", {true, dns_name_v(false)}},
              {"tsig", {false, [](const json& t) { return tsig_item(t); }}},
              {"retry_base_ms", {false, int_v(10, 3600000)}},  // provider sync backoff base (dns/)
+             // DNS-01 propagation check (certs/dns01_propagation.cpp)
+             {"nameservers", {false, list_v(host_port_v())}},
+             {"nameserver_port", {false, int_v(1, 65535)}},
+             {"propagation_timeout_ms", {false, int_v(0, 3600000)}},
          });
 }
 

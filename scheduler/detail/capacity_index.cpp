@@ -53,6 +53,7 @@ Status CapacityIndex::load(std::vector<RegionRecord> records) {
   }
   views_ = std::move(views);
   heartbeats_ = std::move(heartbeats);
+  pick_.rebuild(views_);
   return ok();
 }
 
@@ -74,6 +75,7 @@ Status CapacityIndex::add_region(RegionRecord record) {
   const auto pos = it - views_.begin();
   heartbeats_.insert(heartbeats_.begin() + pos, record.last_heartbeat);
   views_.insert(it, to_view(record));
+  pick_.rebuild(views_);  // positions after it moved
   return ok();
 }
 
@@ -82,20 +84,25 @@ Status CapacityIndex::remove_region(std::string_view id) {
   if (!i) return not_found(id);
   views_.erase(views_.begin() + static_cast<std::ptrdiff_t>(*i));
   heartbeats_.erase(heartbeats_.begin() + static_cast<std::ptrdiff_t>(*i));
+  pick_.rebuild(views_);
   return ok();
 }
 
 Status CapacityIndex::set_state(std::string_view id, RegionState state) {
   const auto i = index_of(id);
   if (!i) return not_found(id);
+  pick_.leave(*i, views_[*i]);
   views_[*i].state = state;
+  pick_.join(*i, views_[*i]);
   return ok();
 }
 
 Status CapacityIndex::set_labels(std::string_view id, Labels labels) {
   const auto i = index_of(id);
   if (!i) return not_found(id);
+  pick_.leave(*i, views_[*i]);
   views_[*i].labels = std::move(labels);
+  pick_.join(*i, views_[*i]);
   return ok();
 }
 
@@ -103,7 +110,9 @@ Status CapacityIndex::set_capacity(std::string_view id, Quantities capacity) {
   const auto i = index_of(id);
   if (!i) return not_found(id);
   if (!non_negative(capacity)) return make_error(Code::kInvalidArgument, "negative capacity");
+  pick_.leave(*i, views_[*i]);
   views_[*i].capacity = capacity;
+  pick_.join(*i, views_[*i]);
   return ok();
 }
 
@@ -127,7 +136,9 @@ Status CapacityIndex::reserve(std::string_view id, const Resources& r) {
     return make_error(Code::kInvalidArgument,
                       "allocation of region " + std::string(id) + " would overflow");
   }
+  pick_.leave(*i, views_[*i]);
   views_[*i].allocated = next;
+  pick_.join(*i, views_[*i]);
   return ok();
 }
 
@@ -142,9 +153,11 @@ Status CapacityIndex::release(std::string_view id, const Resources& r) {
     return make_error(Code::kInternal,
                       "release below zero in region " + std::string(id) + ": index out of sync");
   }
+  pick_.leave(*i, views_[*i]);
   views_[*i].allocated =
       Quantities{cur.memory_mib - sub.memory_mib, cur.cpu_millis - sub.cpu_millis,
                  cur.workspaces - sub.workspaces};
+  pick_.join(*i, views_[*i]);
   return ok();
 }
 

@@ -13,6 +13,7 @@
 
 #include "common/clock.hpp"
 #include "common/result.hpp"
+#include "scheduler/detail/pick_index.hpp"
 #include "scheduler/detail/types.hpp"
 
 namespace fc::scheduler {
@@ -58,11 +59,23 @@ class CapacityIndex {
   std::optional<SysTime> last_heartbeat(std::string_view id) const;
   std::size_t size() const { return views_.size(); }
 
+  // The decision of pick(req, views(now, heartbeat_timeout_s), policy, exclude)
+  // without visiting every region (detail/pick_index.hpp); the index is into
+  // the id-sorted region list (find_at()). Health is evaluated only for the
+  // regions looked at, so views()' health may be stale afterwards.
+  std::optional<Pick> pick(const WorkspaceRequest& req, Policy policy, SysTime now,
+                           std::int64_t heartbeat_timeout_s, std::string_view exclude = {}) const {
+    return pick_.pick(req, policy, views_, heartbeats_, now, heartbeat_timeout_s, exclude);
+  }
+  const RegionView& at(std::size_t i) const { return views_[i]; }
+  std::size_t classes() const { return pick_.classes(); }
+
  private:
   std::optional<std::size_t> index_of(std::string_view id) const;
 
   std::vector<RegionView> views_;                   // sorted by id
   std::vector<std::optional<SysTime>> heartbeats_;  // parallel to views_
+  PickIndex pick_;                                  // classes of views_, kept in step
 };
 
 }  // namespace fc::scheduler

@@ -148,8 +148,12 @@ class NotifyAndReloadTest(unittest.TestCase):
         self.d.config["api"]["rate_limit"] = {"requests_per_second": 1}
         # The domain verifier's pacing applies live too.
         self.d.config["domains"] = {"queries_per_second": 7, "max_concurrent_checks": 3}
+        # … and the live checks' pacing; probes.path still needs a restart.
+        self.d.config["probes"] = {"enabled": False, "rate_per_s": 3, "interval_s": 120, "per_region_concurrency": 2,
+                                   "path": "/healthz"}
         metrics = self.d.request("GET", "/metrics", auth=False).body.decode()
         self.assertIn("fleetcommand_domain_verifier_queries_per_second_limit 50\n", metrics)
+        self.assertIn("fleetcommand_probe_rate_per_second_limit 10\n", metrics)
         old_port = self.d.api_port
         self.d.config["api"]["listen"] = f"127.0.0.1:{fctest.free_port()}"
         self.d.config_path()
@@ -166,6 +170,12 @@ class NotifyAndReloadTest(unittest.TestCase):
         metrics = self.d.request("GET", "/metrics", auth=False).body.decode()
         self.assertIn("fleetcommand_domain_verifier_queries_per_second_limit 7\n", metrics)
         self.assertIn("fleetcommand_domain_verifier_concurrent_checks_limit 3\n", metrics)
+        for key in ("probes.rate_per_s", "probes.interval_s", "probes.per_region_concurrency"):
+            self.assertIn("setting reloaded key=" + key, logs)
+        self.assertIn("setting changed but needs a restart key=probes.path", logs)
+        self.assertIn("fleetcommand_probe_rate_per_second_limit 3\n", metrics)
+        self.assertIn("fleetcommand_probe_interval_seconds 120\n", metrics)
+        self.assertIn("fleetcommand_probe_per_region_concurrency_limit 2\n", metrics)
         statuses = [self.d.request("GET", "/v1/regions").status for _ in range(3)]
         self.assertIn(429, statuses, statuses)
 

@@ -31,8 +31,11 @@ zone "locked.test" { type primary; file "locked.test.db"; allow-update { key "up
 
 
 def provider(port, zone, secret):
+    # nameserver_port: the propagation check asks the zone's NS set (ns1 →
+    # 127.0.0.1, from the primary) on BIND's port instead of 53
     return {"type": "rfc2136", "server": f"127.0.0.1:{port}", "zone": zone,
-            "tsig": {"name": "upd", "algorithm": "hmac-sha256", "secret": secret}}
+            "tsig": {"name": "upd", "algorithm": "hmac-sha256", "secret": secret},
+            "nameserver_port": port}
 
 
 class Rfc2136Dns01Test(unittest.TestCase):
@@ -86,6 +89,8 @@ class Rfc2136Dns01Test(unittest.TestCase):
         logs = self.d.logs()
         self.assertIn(f"dns-01 added TXT {owner}", logs)
         self.assertIn("dns-01 added TXT _acme-challenge.customer.test", logs)
+        # the NS set (ns1.customer.test, its A from the primary) was asked first
+        self.assertIn(f"dns-01 TXT {owner} served by every authoritative server of customer.test", logs)
         # … and removed only its own values afterwards
         fctest.wait_until(lambda: self.txt_at_bind(owner) == ['"someone-else"'], timeout=10,
                           what="only the foreign TXT left at BIND")

@@ -417,6 +417,19 @@ TEST_SUITE("status") {
     auto tenant = first_failing(domain_conditions(f, Audience::kTenant));
     CHECK(tenant.reason == "OrderFailed");
     CHECK(tenant.message.find("ca.internal") == std::string::npos);
+
+    // A lagging secondary of an RFC 2136 zone (certs/dns01_propagation.cpp):
+    // the admin's fix names it; the tenant's does not.
+    f.certificate->last_error =
+        "acme:https://ca/dir: DNS-01 TXT _acme-challenge.www.customer.test not served by the "
+        "authoritative server ns2.customer.test (127.0.0.2:5353): answered NXDOMAIN after 30 s";
+    admin = first_failing(domain_conditions(f, Audience::kAdmin));
+    CHECK(admin.reason == "OrderFailed");
+    REQUIRE(admin.fix);
+    CHECK(admin.fix->find("ns2.customer.test (127.0.0.2:5353)") != std::string::npos);
+    tenant = first_failing(domain_conditions(f, Audience::kTenant));
+    REQUIRE(tenant.fix);
+    CHECK(tenant.fix->find("ns2.customer.test") == std::string::npos);
   }
 
   TEST_CASE("certificate not yet delivered: not in the assignment, then not fetched, then down") {
