@@ -22,6 +22,8 @@ int migrate_cmd(const config::Config& cfg);
 // Checks the capacity ledger and assignments against the workspaces table.
 int fsck_cmd(const config::Config& cfg);
 int token_create_admin(const config::Config& cfg);
+// migrate-storage --from sqlite:PATH --to postgres:URL (argv after the command).
+int migrate_storage_cmd(int argc, char** argv);
 // Creates the parent directory of `path` (like var/) when missing.
 bool ensure_parent_dir(const std::string& path);
 

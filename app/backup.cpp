@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "app/app.hpp"
+#include "app/backend.hpp"
 #include "storage/db.hpp"
 
 extern char** environ;
@@ -75,6 +76,12 @@ int backup_cmd(const config::Config& cfg, const std::string& to, const std::stri
                  "vacuum-into\n");
     return kExitUsage;
   }
+  if (on_postgres(cfg)) {
+    std::fprintf(stderr,
+                 "backup: storage.backend is postgres; back it up with PostgreSQL's own tools "
+                 "(pg_basebackup, pg_dump; docs/deploy.md)\n");
+    return kExitUsage;
+  }
   auto info = storage::backup_database(cfg.database_path, to, *options);
   if (!info) {
     std::fprintf(stderr, "backup: failed, nothing written to %s: %s\n", to.c_str(),
@@ -91,6 +98,12 @@ int backup_cmd(const config::Config& cfg, const std::string& to, const std::stri
 // ---- fleetcommand restore ----
 int restore_cmd(const config::Config& cfg, const std::string& file,
                 const std::optional<std::string>& state_dir) {
+  if (on_postgres(cfg)) {
+    std::fprintf(stderr,
+                 "restore: storage.backend is postgres; a SQLite backup goes into PostgreSQL "
+                 "with migrate-storage (docs/storage.md)\n");
+    return kExitUsage;
+  }
   std::string db_path = cfg.database_path;
   if (state_dir)
     db_path =

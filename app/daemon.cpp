@@ -14,6 +14,7 @@
 
 #include "api/server.hpp"
 #include "app/app.hpp"
+#include "app/backend.hpp"
 #include "app/backup.hpp"
 #include "app/systemd.hpp"
 #include "certs/service.hpp"
@@ -64,18 +65,37 @@ bool write_secret_file(const std::string& path, const std::string& secret) {
   return ok && std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
-// Opens the database file and applies pending migrations.
+}  // namespace
+
+bool on_postgres(const config::Config& cfg) { return cfg.storage_backend == "postgres"; }
+
+Result<std::unique_ptr<storage::Conn>> open_conn(const config::Config& cfg,
+                                                 storage::OpenMode mode) {
+  if (on_postgres(cfg)) return storage::Conn::open_postgres(cfg.storage_postgres_url);
+  return storage::Conn::open(cfg.database_path, mode);
+}
+
+storage::Database::Options database_options(const config::Config& cfg) {
+  storage::Database::Options o;
+  o.path = cfg.database_path;
+  if (on_postgres(cfg)) o.postgres_url = cfg.storage_postgres_url;
+  return o;
+}
+
+namespace {
+
+// Opens the database and applies pending migrations.
 bool prepare_database(const config::Config& cfg, const Clock& clock) {
   if (!ensure_parent_dir(cfg.database_path)) return false;
-  auto conn = storage::Conn::open(cfg.database_path, storage::OpenMode::kReadWrite);
+  auto conn = open_conn(cfg, storage::OpenMode::kReadWrite);
   if (!conn) {
-    spdlog::critical("database not opened path={} reason={}", cfg.database_path,
+    spdlog::critical("database not opened backend={} reason={}", cfg.storage_backend,
                      conn.error().detail);
     return false;
   }
   auto applied = storage::migrate(*conn.value(), clock.now_ms());
   if (!applied) {
-    spdlog::critical("migrations failed path={} reason={}", cfg.database_path,
+    spdlog::critical("migrations failed database={} reason={}", conn.value()->path(),
                      applied.error().detail);
     return false;
   }
@@ -150,8 +170,8 @@ awaitable<void> Daemon::startup() {
   if (jobs) jobs->start();
   if (backup) backup->start();
   api->set_ready(true);
-  spdlog::info("ready database={} dns={} zone={}", cfg.database_path, cfg.dns_listen.str(),
-               cfg.dns_zone);
+  spdlog::info("ready backend={} database={} dns={} zone={}", cfg.storage_backend,
+               db->read().path(), cfg.dns_listen.str(), cfg.dns_zone);
   systemd::ready("serving api=" + cfg.api_listen.str() + " dns=" + cfg.dns_listen.str());
 }
 
@@ -367,7 +387,7 @@ std::unique_ptr<probes::Service> make_probes(Daemon& d) {
 
 // The database, the scheduler and the services the API serves.
 bool open_services(Daemon& d) {
-  auto db = storage::Database::open({d.cfg.database_path});
+  auto db = storage::Database::open(database_options(d.cfg));
   if (!db) {
     spdlog::critical("database not opened reason={}", db.error().detail);
     return false;
@@ -474,7 +494,7 @@ int serve(const config::Config& cfg, const std::optional<std::string>& config_fi
 }
 
 int fsck_cmd(const config::Config& cfg) {
-  auto conn = storage::Conn::open(cfg.database_path, storage::OpenMode::kReadOnly);
+  auto conn = open_conn(cfg, storage::OpenMode::kReadOnly);
   if (!conn) {
     std::fprintf(stderr, "fsck: %s\n", conn.error().detail.c_str());
     return kExitFailure;
@@ -482,6 +502,12 @@ int fsck_cmd(const config::Config& cfg) {
   auto pending = storage::pending_migrations(*conn.value());
   if (!pending) {
     std::fprintf(stderr, "fsck: %s\n", pending.error().detail.c_str());
+    return kExitFailure;
+  }
+  // One snapshot for every table it compares (PostgreSQL: REPEATABLE READ).
+  storage::Tx snapshot(*conn.value(), false);
+  if (!snapshot.begin_status()) {
+    std::fprintf(stderr, "fsck: %s\n", snapshot.begin_status().error().detail.c_str());
     return kExitFailure;
   }
   auto problems = scheduler::Service::fsck(*conn.value());
@@ -502,9 +528,9 @@ int migrate_cmd(const config::Config& cfg) {
 int token_create_admin(const config::Config& cfg) {
   SystemClock clock;
   if (!prepare_database(cfg, clock)) return kExitFailure;
-  auto db = storage::Database::open({cfg.database_path});
+  auto db = storage::Database::open(database_options(cfg));
   if (!db) {
-    spdlog::critical("database not opened path={} reason={}", cfg.database_path, db.error().detail);
+    spdlog::critical("database not opened reason={}", db.error().detail);
     return kExitFailure;
   }
   IdGenerator ids;

@@ -26,6 +26,9 @@ constexpr const char* kUsage =
     "                                        backup-api|backup-api-stepped|vacuum-into)\n"
     "  restore FILE [--config FILE | --state-dir DIR]\n"
     "                                        restore a backup into an empty state directory\n"
+    "  migrate-storage --from sqlite:PATH --to postgres:URL\n"
+    "                                        copy a stopped daemon's SQLite state into an empty\n"
+    "                                        PostgreSQL database, verified (docs/storage.md)\n"
     "  fsck [--config FILE]                  check the capacity ledger and assignments; exit 1 on "
     "any difference\n"
     "  agent --api URL --token-file FILE --state-dir DIR (--out DIR | --apply-command CMD)\n"
@@ -143,5 +146,6 @@ int main(int argc, char** argv) {
   }
   if (cmd == "agent") return fc::agent::main(argc - 2, argv + 2);
   if (cmd == "ctl") return fc::ctl::main(argc - 2, argv + 2);
+  if (cmd == "migrate-storage") return migrate_storage_cmd(argc - 2, argv + 2);
   return run_configured(cmd, argc, argv);
 }

@@ -167,11 +167,15 @@ Response problem_from(const Error& e, const std::string& request_id) {
   const ProblemShape s = problem_shape(e);
   if (s.status == kShapeInvalid.status) return validation_failed({{"", e.detail}});
   if (s.status != kShapeInternal.status) {
-    Response r = problem(s.status, s.type, s.title, e.detail);
     // The database is busy or unreachable (PostgreSQL restarting): retry soon.
-    if (e.is(storage::Errc::kBusy) || e.is(storage::Errc::kUnavailable))
+    // The driver's message (server address, libpq text) stays in the log.
+    if (e.is(storage::Errc::kBusy) || e.is(storage::Errc::kUnavailable)) {
+      spdlog::warn("database unavailable request_id={} reason={}", request_id, e.detail);
+      Response r = problem(s.status, s.type, s.title, "the database is unavailable; retry later");
       r.headers.emplace_back("Retry-After", "1");
-    return r;
+      return r;
+    }
+    return problem(s.status, s.type, s.title, e.detail);
   }
   spdlog::error("internal error request_id={} code={} detail={}", request_id, e.name(), e.detail);
   return problem(500, "internal", "Internal Server Error",

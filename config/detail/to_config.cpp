@@ -65,20 +65,29 @@ void fill_dns(Config& c, const json& d) {
   c.dns_providers = d["providers"];
 }
 
-// The PostgreSQL driver exists (storage/postgres/, issue #15 §2) but the
-// daemon does not run on it yet: refused here, so that check-config says so
-// instead of a daemon starting half-working.
-Status fill_storage(Config& c, const json& s) {
+// storage.backend: postgres needs a libpq connection string: a URL
+// (postgresql://user:password@host:port/db?opts) or key=value pairs. Only its
+// shape is checked here; check-config never connects (the database may not
+// be up yet when the configuration is written).
+Status fill_storage(Config& c, const json& s, const json& backup) {
   c.storage_backend = s["backend"].get<std::string>();
   c.storage_postgres_url = opt_string(s["postgres_url"]);
   if (c.storage_backend != "postgres") return ok();
-  if (c.storage_postgres_url.empty())
+  const std::string& u = c.storage_postgres_url;
+  if (u.empty())
     return make_error(Code::kInvalidArgument,
                       "storage.postgres_url: required when storage.backend is postgres");
-  return make_error(Code::kUnsupported,
-                    "storage.backend: postgres is not yet supported for the daemon (issue #15: "
-                    "the PostgreSQL driver and migrations exist, serving from it does not); "
-                    "use sqlite");
+  const bool url = u.rfind("postgresql://", 0) == 0 || u.rfind("postgres://", 0) == 0;
+  if (!url && u.find('=') == std::string::npos)
+    return make_error(Code::kInvalidArgument,
+                      "storage.postgres_url: expected postgresql://user@host:port/database "
+                      "or libpq key=value pairs");
+  // The periodic backup copies the SQLite file (SQLite's online backup API).
+  if (backup["interval_s"].get<std::int64_t>() > 0)
+    return make_error(Code::kInvalidArgument,
+                      "backup.interval_s: the periodic backup copies the SQLite database; with "
+                      "storage.backend postgres use PostgreSQL's own (pg_basebackup, pg_dump)");
+  return ok();
 }
 
 }  // namespace
@@ -87,7 +96,7 @@ Status fill_storage(Config& c, const json& s) {
 Result<Config> to_config(const json& t) {
   Config c;
   c.database_path = t["database"]["path"].get<std::string>();
-  BOOST_OUTCOME_TRY(fill_storage(c, t["storage"]));
+  BOOST_OUTCOME_TRY(fill_storage(c, t["storage"], t["backup"]));
   c.admin_token_file = t["auth"]["admin_token_file"].get<std::string>();
   const json& api = t["api"];
   c.api_listen = parse_host_port(api["listen"].get<std::string>()).value();

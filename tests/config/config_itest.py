@@ -130,14 +130,18 @@ class ConfigCli(unittest.TestCase):
         _, text = self.effective(None, env)
         self.assertNotIn(TSIG_SECRET, text)
 
-    def test_storage_backend_postgres_is_refused_clearly_and_its_password_never_shown(self):
+    def test_storage_backend_postgres_checked_and_its_password_never_shown(self):
         url = "postgresql://fc:pg-pass-123@127.0.0.1:5432/fleet"
-        err = self.assert_config_error({"storage": {"backend": "postgres", "postgres_url": url}},
-                                       "storage.backend", "not yet supported for the daemon")
+        eff, text = self.effective({"storage": {"backend": "postgres", "postgres_url": url}})
+        self.assertNotIn("pg-pass-123", text)
+        self.assertEqual(eff["storage"]["backend"], "postgres")
+        self.assertEqual(eff["storage"]["postgres_url"], "postgresql://fc:<redacted>@127.0.0.1:5432/fleet")
+        err = self.assert_config_error({"storage": {"backend": "postgres", "postgres_url": "db.internal"}},
+                                       "storage.postgres_url", "expected postgresql://")
+        # the periodic backup is SQLite's: refused on postgres, before touching anything
+        err = self.assert_config_error({"storage": {"backend": "postgres", "postgres_url": url},
+                                        "backup": {"interval_s": 3600}}, "backup.interval_s", cmd="serve")
         self.assertNotIn("pg-pass-123", err)
-        # serve refuses it before touching anything.
-        self.assert_config_error({"storage": {"backend": "postgres", "postgres_url": url}},
-                                 "storage.backend", cmd="serve")
         self.assertFalse(os.path.exists(os.path.join(self.dir, "var")))
         self.assert_config_error({"storage": {"backend": "postgres"}}, "storage.postgres_url", "required")
         eff, text = self.effective({"storage": {"postgres_url": url}})  # kept for later, redacted

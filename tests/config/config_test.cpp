@@ -251,17 +251,23 @@ TEST_SUITE("config") {
     CHECK(r["api"] == c.value().effective["api"]);
   }
 
-  TEST_CASE("storage.backend: sqlite by default; postgres is refused for the daemon, clearly") {
+  TEST_CASE("storage.backend: sqlite by default; postgres needs a connection string") {
     auto c = load(std::nullopt, {}, kNoResolv);
     REQUIRE(c);
     CHECK(c.value().storage_backend == "sqlite");
     CHECK(contains(load_error(R"({"storage":{"backend":"mysql"}})"), "storage.backend"));
     CHECK(contains(load_error(R"({"storage":{"backend":"postgres"}})"),
                    "storage.postgres_url: required when storage.backend is postgres"));
-    const auto e = load_error(
-        R"({"storage":{"backend":"postgres","postgres_url":"postgresql://fc:pw@127.0.0.1/fc"}})");
-    CHECK(contains(e, "storage.backend: postgres is not yet supported for the daemon"));
-    CHECK_FALSE(contains(e, "pw@"));
+    const auto e = load_error(R"({"storage":{"backend":"postgres","postgres_url":"db.internal"}})");
+    CHECK(contains(e, "storage.postgres_url: expected postgresql://"));
+    for (const char* url :
+         {"postgresql://fc:pw@127.0.0.1/fc", "postgres://db/fc", "host=db dbname=fc password=pw"}) {
+      TempFile f(std::string(R"({"storage":{"backend":"postgres","postgres_url":")") + url +
+                 R"("}})");
+      auto p = load(f.str(), {}, kNoResolv);
+      CHECK_MESSAGE(p, url);
+      if (p) CHECK(p.value().storage_postgres_url == url);
+    }
   }
 
   TEST_CASE("redacted() hides the password of storage.postgres_url") {

@@ -16,6 +16,11 @@ import unittest
 import contract
 
 FC_BIN = os.environ.get("FC_BIN", "")
+# FC_TEST_BACKEND=postgres: every Daemon serves from its own database in one
+# throwaway PostgreSQL cluster (the one `pgcluster.py run` started, named by
+# FC_TEST_PG_URL, or one started here on first use and stopped at exit).
+# ctest's itest_pg_* entries run existing itests this way.
+BACKEND = os.environ.get("FC_TEST_BACKEND", "sqlite")
 BUILD_DIR = os.environ.get("FC_BUILD_DIR", "")
 SOURCE_DIR = os.environ.get("FC_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 
@@ -119,6 +124,37 @@ class Response:
         return f"<{self.status} {self.body[:300]!r}>"
 
 
+_pg = {"cluster": None, "n": 0}
+
+
+def pg_cluster_url(dbname):
+    """The URL of a new, empty database in the test PostgreSQL cluster."""
+    import pgcluster
+    base = os.environ.get("FC_TEST_PG_URL")
+    if not base:
+        if _pg["cluster"] is None:
+            why = pgcluster.available()
+            if why:
+                raise unittest.SkipTest(why)
+            import atexit
+            _pg["cluster"] = pgcluster.PgCluster().start()
+            atexit.register(_pg["cluster"].stop)
+        base = _pg["cluster"].url()
+    host_port, _ = base.rsplit("@", 1)[1].split("/", 1)
+    host, port = host_port.split(":")
+    subprocess.run([os.path.join(pgcluster.PG_BIN, "createdb"), "-h", host, "-p", port, "-U",
+                    pgcluster.SUPERUSER, dbname], check=True, timeout=60, capture_output=True)
+    return base.rsplit("/", 1)[0] + "/" + dbname
+
+
+def postgres_storage(url=None):
+    """The `storage` section of a daemon on PostgreSQL: `url`, or a new database."""
+    if url is None:
+        _pg["n"] += 1
+        url = pg_cluster_url(f"fc_itest_{os.getpid()}_{_pg['n']}")
+    return {"backend": "postgres", "postgres_url": url}
+
+
 class Daemon:
     """One fleetcommand process in its own temporary directory."""
 
@@ -141,6 +177,8 @@ class Daemon:
                 self.config[k].update(v)
             else:
                 self.config[k] = v
+        if BACKEND == "postgres" and "storage" not in self.config:
+            self.config["storage"] = postgres_storage()
         self.env = dict(os.environ)
         self.env.update(env or {})
         self.proc = None

@@ -86,12 +86,22 @@ class PgCluster:
         self._run([os.path.join(PG_BIN, "initdb"), "-D", data, "-U", SUPERUSER, "-A", "trust",
                    "-E", "UTF8", "--locale=C"])
         self.port = _free_port()
-        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
-        self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", data, "-l", os.path.join(self.dir, "server.log"),
-                   "-o", opts, "-w", "-t", "60", "start"])
-        self.started = True
+        self.start_server()
         self.create_database("fleetcommand")
         return self
+
+    def start_server(self):
+        """Starts the server of this cluster (again: same directory, same port)."""
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", os.path.join(self.dir, "data"), "-l",
+                   os.path.join(self.dir, "server.log"), "-o", opts, "-w", "-t", "60", "start"])
+        self.started = True
+
+    def stop_server(self, mode="fast"):
+        """Stops the server, keeping its data (start_server brings it back)."""
+        self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", os.path.join(self.dir, "data"),
+                   "-m", mode, "-w", "-t", "60", "stop"])
+        self.started = False
 
     def url(self, dbname="fleetcommand"):
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{dbname}"
