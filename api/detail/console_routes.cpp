@@ -43,7 +43,8 @@ Response console_response(const Request& r, std::string_view name) {
 }  // namespace
 
 void register_console_routes(Context& ctx) {
-  // "/ui" and "/ui/" are the same route (the router ignores a trailing slash).
+  // The page is /ui (its scripts use absolute /ui/… URLs); "/ui/" has an
+  // empty last segment, which no route matches.
   ctx.router.add("GET", "/ui", Scope::kPublic, [](Request& r) -> awaitable<Response> {
     co_return console_response(r, "index.html");
   });

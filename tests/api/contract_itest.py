@@ -174,7 +174,7 @@ class ContractTest(fctest.DaemonTest):
 
     def test_03_console_and_whoami(self):
         # The web console's files (docs/console.md), public, with an ETag.
-        r = self.ok(200, "GET", "/ui/", auth=False)
+        r = self.ok(200, "GET", "/ui", auth=False)
         self.assertIn("text/html", r.headers["content-type"])
         self.ok(304, "GET", "/ui", auth=False, headers={"If-None-Match": r.headers["etag"]})
         self.ok(431, "GET", "/ui", auth=False, headers=BIG)

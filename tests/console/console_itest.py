@@ -68,7 +68,10 @@ def npm_install(src_dir, dest, check):
     os.makedirs(dest, exist_ok=True)
     lock = os.path.join(src_dir, "package-lock.json")
     have = os.path.join(dest, "package-lock.json")
-    same = os.path.exists(have) and open(lock, "rb").read() == open(have, "rb").read()
+    same = False
+    if os.path.exists(have):
+        with open(lock, "rb") as a, open(have, "rb") as b:
+            same = a.read() == b.read()
     if same and os.path.exists(os.path.join(dest, check)):
         return True
     if shutil.which("npm") is None:
@@ -111,7 +114,7 @@ class Browser:
 
     def __init__(self, d):
         self.d = d
-        self.base = f"http://127.0.0.1:{d.api_port}/ui/"
+        self.base = f"http://127.0.0.1:{d.api_port}/ui"
         self.drv = start_browser()
         self.drv.set_script_timeout(30)
         with open(os.path.join(AXE_DIR, AXE_JS), encoding="utf-8") as f:
@@ -201,17 +204,29 @@ class ConsoleBrowser(CustomerWorld):
         # Region r2 (no agent): the drain target, and where markup is planted.
         d.create_region("r2", name=XSS_REGION, labels={"note": XSS_LABEL},
                         capacity={"memory_mib": 1024, "cpu_millis": 1000, "workspaces": 10})
+        agent2 = d.agent_token("r2")
+        d.heartbeat(agent2, agent_id="console-r2")
         r = d.request("POST", "/v1/workspaces", {"name": "marked", "resources": {"memory_mib": 64, "cpu_millis": 50},
                                                 "placement": {"regions": ["r2"]}})
         assert r.status == 201, r
         cls.marked = r.json()
-        agent2 = d.agent_token("r2")
         r = d.request("POST", "/v1/agent/status", {"workspaces": [
             {"workspace_id": cls.marked["id"], "generation": 1, "phase": "failed", "message": XSS_MESSAGE}]},
             token=agent2)
         assert r.status == 200, r
         fctest.wait_until(lambda: cls.ws_json(cls.ws["id"])["dns"]["published"], timeout=30,
                           what="workspace running and published")
+
+    @classmethod
+    def create_ws(cls, name):
+        r = cls.d.request("POST", "/v1/workspaces", {"name": name, "resources": {"memory_mib": 64, "cpu_millis": 50},
+                                                    "placement": {"regions": ["r1"]}})
+        assert r.status == 201, r
+        return r.json()
+
+    @classmethod
+    def ws_json(cls, ws_id):
+        return cls.d.request("GET", f"/v1/workspaces/{ws_id}").json()
 
     @classmethod
     def tearDownClass(cls):
@@ -271,9 +286,11 @@ class ConsoleBrowser(CustomerWorld):
         self.assert_no_browser_errors()
 
     def find_condition(self, ctype, statuses, timeout=15):
-        css = f'li[data-type="{ctype}"]'
-        return self.b.wait(lambda d: any(e.get_attribute("data-status") in statuses
-                                         for e in d.find_elements(By.CSS_SELECTOR, css)),
+        # Read in one script: the checklist is re-rendered every few seconds,
+        # so an element found in one call may be gone in the next.
+        js = ("return Array.from(document.querySelectorAll('li[data-type=\"' + arguments[0] + '\"]'))"
+              ".map(e => e.dataset.status)")
+        return self.b.wait(lambda d: any(st in statuses for st in d.execute_script(js, ctype)),
                            timeout, f"{ctype} {statuses}")
 
     def test_4_operator_regions_cordon_cancel_then_drain(self):
@@ -359,7 +376,7 @@ class ConsoleHttp(fctest.DaemonTest):
                       if f.endswith((".html", ".js", ".css")))
 
     def test_headers_and_files(self):
-        for path in ["/ui", "/ui/"] + ["/ui/" + f for f in self.files()]:
+        for path in ["/ui"] + ["/ui/" + f for f in self.files()]:
             r = self.d.request("GET", path, auth=False)
             self.assertEqual(r.status, 200, path)
             csp = r.headers["content-security-policy"]
@@ -370,7 +387,7 @@ class ConsoleHttp(fctest.DaemonTest):
             self.assertNotIn("unsafe-eval", csp)
             self.assertEqual(r.headers["x-content-type-options"], "nosniff", path)
             self.assertEqual(r.headers["x-frame-options"], "DENY", path)
-            name = "index.html" if path in ("/ui", "/ui/") else path[4:]
+            name = "index.html" if path == "/ui" else path[4:]
             with open(os.path.join(SRC, "console", name), "rb") as f:
                 self.assertEqual(r.body, f.read(), path)
             want = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}[os.path.splitext(name)[1]]
@@ -384,7 +401,7 @@ class ConsoleHttp(fctest.DaemonTest):
             self.assertEqual(self.d.request("GET", bad, auth=False).status, 404, bad)
 
     def test_no_inline_script_or_style_in_the_page(self):
-        html = self.d.request("GET", "/ui/", auth=False).body.decode()
+        html = self.d.request("GET", "/ui", auth=False).body.decode()
         self.assertNotIn("<script>", html)
         self.assertNotIn(" style=", html)
         self.assertIsNone(re.search(r"\son[a-z]+\s*=", html), "inline event handler")
