@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# Installs every build dependency and every peer the tests and benchmarks use,
-# from Debian 12's packages only. Idempotent: installs only what is missing.
+# Installs every build dependency and every peer the tests use, from Debian
+# 12's packages only; with --bench also the load generators only benchmarks
+# use (scripts/build.sh passes it). Idempotent: installs only what is missing.
+#
+# The install is part of the cold CI budget (docs/building.md "The budget"):
+# every package goes in the arrays below, so that one apt-get transaction
+# installs everything (a large peer such as a browser for the console's test
+# included: never a second apt-get call, in a test or elsewhere), with
+# --no-install-recommends; a tool only benchmarks use goes in BENCH_PKGS.
 set -euo pipefail
 
 BUILD_PKGS=(
@@ -13,11 +20,15 @@ BUILD_PKGS=(
 )
 PEER_PKGS=(
   python3 sqlite3 curl openssl ca-certificates procps iproute2
-  pebble bind9 bind9-dnsutils unbound knot knot-dnsutils dnsperf lego nginx-light wrk
+  pebble bind9 bind9-dnsutils unbound knot knot-dnsutils nginx-light
   systemd lintian adduser prometheus buildah debootstrap python3-jsonschema
   postgresql-15
   chromium chromium-driver python3-selenium
 )
+# Load generators of bench/*/run.sh only (no test runs them): lego alone is a
+# 5 MB download and 22 MB unpacked that CI does not need.
+BENCH_PKGS=(dnsperf lego wrk)
+if [ "${1:-}" = "--bench" ]; then PEER_PKGS+=("${BENCH_PKGS[@]}"); fi
 
 missing=()
 # kubectl renders the Kubernetes manifests (kustomize); Debian's is

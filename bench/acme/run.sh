@@ -14,6 +14,6 @@ n=${2:-100}
 k=${3:-10}
 bin=$(cd "$build" && pwd)/app/fleetcommand
 [ -x "$bin" ] || { echo "no fleetcommand binary at $bin (cmake --build $build --target fleetcommand)" >&2; exit 2; }
-command -v lego >/dev/null || { echo "lego is not installed (scripts/install-deps.sh)" >&2; exit 2; }
-command -v pebble >/dev/null || { echo "pebble is not installed (scripts/install-deps.sh)" >&2; exit 2; }
+command -v lego >/dev/null || { echo "lego is not installed (scripts/install-deps.sh --bench)" >&2; exit 2; }
+command -v pebble >/dev/null || { echo "pebble is not installed (scripts/install-deps.sh --bench)" >&2; exit 2; }
 exec timeout -k 10 1200 python3 -W ignore "$here/bench.py" "$bin" "$n" "$k"

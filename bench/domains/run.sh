@@ -12,7 +12,7 @@ BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
 [ -x "$BUILD/app/fleetcommand" ] || { echo "build it first: cmake --build $BUILD --target fleetcommand" >&2; exit 2; }
 for t in knotd knotc unbound unbound-control dig; do
-  command -v "$t" >/dev/null || { echo "$t is not installed (scripts/install-deps.sh)" >&2; exit 2; }
+  command -v "$t" >/dev/null || { echo "$t is not installed (scripts/install-deps.sh --bench)" >&2; exit 2; }
 done
 echo "uptime before: $(uptime)"
 timeout 1800 python3 "$HERE/bench.py" "$BUILD" --n "${N:-10000}" --workspaces "${WORKSPACES:-100}" \

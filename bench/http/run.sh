@@ -18,7 +18,7 @@ fc_bin="${FC_BIN:-$build/app/fleetcommand}"
 duration="${DURATION:-10}"
 log_level="${LOG_LEVEL:-info}"
 for tool in wrk nginx curl python3; do
-  command -v "$tool" >/dev/null || { echo "run.sh: $tool is not installed" >&2; exit 2; }
+  command -v "$tool" >/dev/null || { echo "run.sh: $tool is not installed (scripts/install-deps.sh --bench)" >&2; exit 2; }
 done
 [ -x "$fc_bin" ] || { echo "run.sh: no fleetcommand binary at $fc_bin (build it or set FC_BIN)" >&2; exit 2; }
 

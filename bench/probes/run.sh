@@ -9,7 +9,7 @@ BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
 [ -x "$BUILD/app/fleetcommand" ] || { echo "build it first: cmake --build $BUILD --target fleetcommand" >&2; exit 2; }
 for t in nginx openssl; do
-  command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || { echo "$t is not installed (scripts/install-deps.sh)" >&2; exit 2; }
+  command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || { echo "$t is not installed (scripts/install-deps.sh --bench)" >&2; exit 2; }
 done
 echo "uptime before: $(uptime)"
 timeout 3600 python3 "$HERE/bench.py" "$BUILD" --n "${N:-10000}" --window-s "${WINDOW_S:-120}" --warmup-s "${WARMUP_S:-10}"

@@ -24,7 +24,7 @@ duration="${DURATION:-10}"
 conns="${CONNS:-64}"
 matrix="${MATRIX:-10:1000 100:100000 1000:1000000 1000:1000 10:1000000}"
 for tool in wrk curl python3; do
-  command -v "$tool" >/dev/null || { echo "run.sh: $tool is not installed" >&2; exit 2; }
+  command -v "$tool" >/dev/null || { echo "run.sh: $tool is not installed (scripts/install-deps.sh --bench)" >&2; exit 2; }
 done
 [ -x "$fc_bin" ] || { echo "run.sh: no fleetcommand binary at $fc_bin" >&2; exit 2; }
 
