@@ -169,7 +169,7 @@ class Auth(fctest.DaemonTest):
         kinds = sorted({i["kind"] for i in items})
         self.assertEqual(kinds, ["admin", "agent", "tenant"])
         for i in items:
-            self.assertEqual(set(i) - {"id", "kind", "region", "workspace_id", "created_at", "last_used_at"},
+            self.assertEqual(set(i) - {"id", "kind", "region", "workspace_id", "tenant_id", "created_at", "last_used_at"},
                              set(), i)
         for s in self.secrets:
             self.assertNotIn(s.encode(), r.body)

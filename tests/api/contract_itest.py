@@ -241,6 +241,26 @@ class ContractTest(fctest.DaemonTest):
         self.ok(200, "POST", f"/v1/rollouts/{ro['id']}/abort")
         self.ok(409, "POST", f"/v1/rollouts/{ro['id']}/abort")
 
+    def test_11_tenants_plans_usage(self):
+        ws = self.ws
+        self.ok(200, "GET", "/v1/plans")
+        self.ok(403, "GET", "/v1/plans", token=self.agent)
+        t = self.ok(201, "POST", "/v1/tenants", {"name": "ct-tenant"}).json()
+        self.ok(422, "POST", "/v1/tenants", {"name": "Bad Name"})
+        self.ok(200, "GET", "/v1/tenants?limit=1")
+        self.ok(422, "GET", "/v1/tenants?limit=0")
+        self.ok(200, "GET", f"/v1/tenants/{t['id']}")
+        self.ok(404, "GET", "/v1/tenants/nope")
+        self.ok(201, "POST", f"/v1/tenants/{t['id']}/tokens")
+        self.ok(404, "POST", "/v1/tenants/nope/tokens")
+        self.ok(202, "POST", f"/v1/workspaces/{ws['id']}/suspend")
+        self.ok(409, "POST", f"/v1/workspaces/{ws['id']}/suspend")
+        self.ok(202, "POST", f"/v1/workspaces/{ws['id']}/resume")
+        self.ok(409, "POST", f"/v1/workspaces/{ws['id']}/resume")
+        self.ok(200, "GET", "/v1/usage?granularity=day")
+        self.ok(200, "GET", "/v1/usage", headers={"Accept": "text/csv"})
+        self.ok(422, "GET", "/v1/usage?granularity=week")
+
     def test_99_every_operation_covered(self):
         no_ok, no_err = contract.missing_coverage()
         self.assertEqual(no_ok, [], "operations without a success response in this test")

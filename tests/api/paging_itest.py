@@ -11,7 +11,7 @@ import fctest
 # Every list route that takes limit/cursor (docs/API.md), with the query a
 # valid request needs besides them.
 # route → (extra query, largest valid limit)
-PAGED_ROUTES = {"/v1/workspaces": ("", 1000), "/v1/dns/zone": ("", 5000)}
+PAGED_ROUTES = {"/v1/workspaces": ("", 1000), "/v1/dns/zone": ("", 5000), "/v1/tenants": ("", 1000)}
 
 BAD_CURSORS = ["%%%%", "%25%25", "x", "ws_", "ws_1", "0", "-1", "ws_" + "0" * 27,
                "ws_" + "I" * 26, "../../etc", "%00", "ws_%2700000000000000000000000"]

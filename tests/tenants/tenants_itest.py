@@ -260,7 +260,10 @@ class Tenants(fctest.DaemonTest):
         ws = self.create("metered", tenant="meter", plan="small").json()
         self.assertEqual(self.d.request("POST", f"/v1/workspaces/{ws['id']}/suspend").status, 202)
         time.sleep(1.1)
-        r = self.d.request("GET", "/v1/usage?tenant=meter&granularity=day")
+        # A period that has ended: the open interval counts up to `to` in every answer.
+        end = int(time.time())
+        period = f"from={end - 86400}&to={end}"
+        r = self.d.request("GET", f"/v1/usage?tenant=meter&granularity=day&{period}")
         self.assertEqual(r.status, 200, r)
         u = r.json()
         self.assertEqual((u["tenant"], u["granularity"]), (t["id"], "day"))
@@ -268,7 +271,7 @@ class Tenants(fctest.DaemonTest):
         self.assertIn("suspended", states)
         self.assertTrue(all(x["workspace_id"] == ws["id"] for x in u["items"]))
         self.assertGreaterEqual(u["totals"]["suspended_seconds"], 1)
-        r = self.d.request("GET", "/v1/usage?tenant=meter", headers={"Accept": "text/csv"})
+        r = self.d.request("GET", f"/v1/usage?tenant=meter&{period}", headers={"Accept": "text/csv"})
         self.assertEqual(r.status, 200, r)
         self.assertTrue(r.headers.get("content-type").startswith("text/csv"))
         rows = list(csv.DictReader(io.StringIO(r.body.decode())))
