@@ -348,7 +348,7 @@ class Campaign:
         return {"kills": self.kills_done, "seconds": round(secs, 1), "seed": self.seed,
                 "acknowledged": {"workspaces": len(L.ws), "deletes": len(L.deleted), "domains": len(L.domains),
                                  "certificates": len(L.certs),
-                                 "migrations": sum(1 for (k, s), n in self.ops.items() if k == "migrate" and s == 202)},
+                                 "migrations": sum(n for (k, s), n in self.ops.items() if k == "migrate" and s == 202)},
                 "ops": {f"{k} {s}": n for (k, s), n in sorted(self.ops.items(), key=str)},
                 "restart_s": {"p50": round(rs[len(rs) // 2], 2), "max": round(rs[-1], 2)},
                 "orders_per_certificate": round(getattr(self, "orders_per_cert", 0), 3),
