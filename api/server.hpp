@@ -77,6 +77,9 @@ class Service;
 namespace fc::probes {
 class Service;
 }
+namespace fc::webhooks {
+class Service;
+}
 
 namespace fc::api {
 
@@ -109,6 +112,8 @@ class Service {
   // Live checks: `live` on workspaces and domains, POST /v1/domains/{hostname}/probe
   // and their /metrics series; call before init() (detail/domain_routes.cpp).
   void set_probes(probes::Service* probes);
+  // Webhook endpoints behind /v1/webhooks; call before init() (detail/event_routes.cpp).
+  void set_webhooks(webhooks::Service* webhooks);
   // Binds both listeners; the error names the address.
   Status listen();
   void start();

@@ -26,6 +26,7 @@
 #include "scheduler/service.hpp"
 #include "storage/db.hpp"
 #include "storage/jobs.hpp"
+#include "webhooks/service.hpp"
 
 namespace fc::app {
 
@@ -100,9 +101,10 @@ struct Daemon {
   std::unique_ptr<dns::Publisher> dns;
   std::unique_ptr<storage::JobRunner> jobs;  // the one shared durable job runner
   std::unique_ptr<certs::Service> certs;
-  std::unique_ptr<domains::Service> domains;  // custom domains
-  std::unique_ptr<PeriodicBackup> backup;     // backup.interval_s > 0
-  std::unique_ptr<probes::Service> probes;    // live checks
+  std::unique_ptr<domains::Service> domains;    // custom domains
+  std::unique_ptr<PeriodicBackup> backup;       // backup.interval_s > 0
+  std::unique_ptr<probes::Service> probes;      // live checks
+  std::unique_ptr<webhooks::Service> webhooks;  // signed delivery of lifecycle events
   asio::steady_timer ticker{io};
   asio::steady_timer watchdog_timer{io};
   bool stopping = false;
@@ -246,6 +248,7 @@ awaitable<void> Daemon::shutdown() {
   if (jobs) jobs->stop();
   if (domains) domains->stop();
   if (probes) probes->stop();
+  if (webhooks) webhooks->stop();
   ticker.cancel();
   asio::steady_timer t(io);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
@@ -288,6 +291,7 @@ std::unique_ptr<certs::Service> make_certs(Daemon& d) {
   co.platform_wildcard = d.cfg.certs_platform_wildcard;
   co.dns_providers = d.cfg.dns_providers;
   co.max_orders_in_flight = static_cast<int>(d.cfg.certs_max_orders_in_flight);
+  co.expiring_days = d.cfg.events_certificate_expiring_days;
   return std::make_unique<certs::Service>(d.io, *d.db, d.clock, co);
 }
 
@@ -329,6 +333,23 @@ void wire_domains(Daemon& d) {
   d.domains->start();
 }
 
+// Webhook secrets are sealed by certs' key-encryption key (loaded by
+// wire_certs before the first seal/open: start() runs after it).
+std::unique_ptr<webhooks::Service> make_webhooks(Daemon& d) {
+  webhooks::Options o;
+  o.allow_private = d.cfg.webhooks_allow_private;
+  o.timeout_ms = d.cfg.webhooks_timeout_ms;
+  o.retry_base_ms = d.cfg.webhooks_retry_base_ms;
+  o.retry_max_ms = d.cfg.webhooks_retry_max_ms;
+  o.retry_window_s = d.cfg.webhooks_retry_window_s;
+  o.lanes = static_cast<int>(d.cfg.webhooks_lanes_per_endpoint);
+  o.rotation_grace_s = d.cfg.webhooks_rotation_grace_s;
+  webhooks::Sealer s;
+  s.seal = [&d](std::string_view plain) { return d.certs->seal_secret(plain); };
+  s.open = [&d](const std::string& sealed) { return d.certs->open_secret(sealed); };
+  return std::make_unique<webhooks::Service>(d.io, *d.db, d.clock, o, std::move(s));
+}
+
 std::unique_ptr<probes::Service> make_probes(Daemon& d) {
   probes::Options o;
   o.enabled = d.cfg.probes_enabled;
@@ -366,6 +387,8 @@ bool open_services(Daemon& d) {
   d.api->set_extra_metrics([b = d.backup.get()] { return b->metrics_text(); });
   d.probes = make_probes(d);
   d.api->set_probes(d.probes.get());
+  d.webhooks = make_webhooks(d);
+  d.api->set_webhooks(d.webhooks.get());
   if (auto st = d.api->init(); !st) {
     spdlog::critical("startup failed reason={}", st.error().detail);
     return false;
@@ -426,6 +449,7 @@ int serve(const config::Config& cfg, const std::optional<std::string>& config_fi
     return kExitFailure;
   }
   d.probes->start();
+  d.webhooks->start();
   asio::signal_set signals(d.io, SIGINT, SIGTERM);
   signals.async_wait([&d](const boost::system::error_code& ec, int sig) {
     if (ec) return;

@@ -28,6 +28,9 @@ class Service;
 namespace fc::probes {
 class Service;
 }
+namespace fc::webhooks {
+class Service;
+}
 
 namespace fc::api::detail {
 
@@ -47,7 +50,8 @@ struct Context {
   domains::Service* domains = nullptr;  // custom domains (set by the daemon before init)
   // More /metrics series (the daemon's periodic backup), set before init.
   std::function<std::string()> extra_metrics;
-  probes::Service* probes = nullptr;  // live checks (set by the daemon before init)
+  probes::Service* probes = nullptr;      // live checks (set by the daemon before init)
+  webhooks::Service* webhooks = nullptr;  // /v1/webhooks (set by the daemon before init)
   bool ready = false;
   bool shutting_down = false;
   RequestRateLimiter rate;  // per token
@@ -79,5 +83,7 @@ Status store_idempotent(storage::Conn& c, const std::string& scope, const std::s
                         const std::string& body_hash, int status, const std::string& response,
                         std::int64_t now);
 void register_token_routes(Context& ctx);
+// /v1/events, and /v1/webhooks when ctx.webhooks is set (event_routes.cpp).
+void register_event_routes(Context& ctx);
 
 }  // namespace fc::api::detail

@@ -37,6 +37,7 @@ Status Service::init() {
   detail::register_acme_http_routes(*ctx);
   detail::register_dns_routes(*ctx);
   if (ctx->domains) detail::register_domain_routes(*ctx);
+  detail::register_event_routes(*ctx);
   detail::register_status_routes(*ctx);  // the domain route only with ctx->domains
   ctx->scheduler->set_scope_listener(detail::token_scope_listener(ctx->tokens));
   return ok();

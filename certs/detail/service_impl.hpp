@@ -128,6 +128,9 @@ struct Service::Impl {
   awaitable<Status> rfc2136_txt(const Rfc2136Zone& z, std::string owner, std::string value,
                                 bool add);
   awaitable<void> sweep_external_txt();
+  // certificate.expiring (docs/events.md), checked once a minute.
+  awaitable<void> announce_expiring();
+  std::int64_t expiring_checked_at = 0;
   std::int64_t next_txt_sweep = 0;
 };
 
