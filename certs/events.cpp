@@ -50,6 +50,9 @@ awaitable<void> Service::Impl::announce_expiring() {
   if (now - expiring_checked_at < kCheckEveryMs) co_return;
   expiring_checked_at = now;
   const std::int64_t before = now + o.expiring_days * 86'400'000;
+  // Most minutes nothing is near its end: a read first, a write only then.
+  auto near = detail::expiring_certs(db.read(), before, 1);
+  if (!near || near.value().empty()) co_return;
   int announced = 0;
   auto st = co_await db.write([&](storage::Conn& c) -> Status {
     announced = 0;

@@ -45,7 +45,12 @@ build_hostname() {
     "$SRC/domains/evaluate.cpp" -lidn2 -o "$OUT/fuzz_hostname"
 }
 
-for codec in ${FUZZ_TARGETS:-dns acme http agent_protocol hostname}; do
+build_webhook_url() {
+  "$CXX" "${FLAGS[@]}" "$SRC/tests/fuzz/fuzz_webhook_url.cpp" "$SRC/webhooks/guard.cpp" \
+    -o "$OUT/fuzz_webhook_url"
+}
+
+for codec in ${FUZZ_TARGETS:-dns acme http agent_protocol hostname webhook_url}; do
   echo "building fuzz_$codec"
   "build_$codec"
   if [[ -n "$RUN_SECONDS" ]]; then
