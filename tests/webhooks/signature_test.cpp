@@ -3,6 +3,9 @@
 // space-separated header during a rotation, secrets and base64.
 #include <doctest/doctest.h>
 
+#include <string>
+#include <vector>
+
 #include "webhooks/signature.hpp"
 
 using namespace fc::webhooks;
@@ -41,7 +44,9 @@ TEST_SUITE("webhooks") {
   }
 
   TEST_CASE("base64 round trip") {
-    for (std::string s : {"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
+    const std::vector<std::string> inputs{"",    "a",    "ab",
+                                          "abc", "abcd", std::string("\0\xff\x10", 3)};
+    for (const std::string& s : inputs) {
       auto enc = base64_encode(s);
       if (s.empty()) {
         CHECK(enc.empty());
