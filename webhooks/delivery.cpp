@@ -122,8 +122,8 @@ void Service::Impl::wake(EndpointState& ep) {
 
 awaitable<void> Service::Impl::dispatch_loop() {
   while (running) {
-    auto last = endpoints.empty() ? Result<std::int64_t>(std::int64_t{0})
-                                  : events::last_seq(db.read());
+    auto last =
+        endpoints.empty() ? Result<std::int64_t>(std::int64_t{0}) : events::last_seq(db.read());
     if (last) {
       std::vector<std::shared_ptr<EndpointState>> eps;
       for (auto& [id, ep] : endpoints) {
