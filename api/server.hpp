@@ -83,6 +83,9 @@ class Service;
 namespace fc::releases {
 class Service;
 }
+namespace fc::webhooks {
+class Service;
+}
 
 namespace fc::api {
 
@@ -121,6 +124,8 @@ class Service {
   // /v1/rollouts, and the `release` of workspaces; call before init()
   // (detail/release_routes.cpp).
   void set_releases(releases::Service* releases);
+  // Webhook endpoints behind /v1/webhooks; call before init() (detail/event_routes.cpp).
+  void set_webhooks(webhooks::Service* webhooks);
   // Binds both listeners; the error names the address.
   Status listen();
   void start();

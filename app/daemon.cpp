@@ -29,6 +29,7 @@
 #include "storage/db.hpp"
 #include "storage/jobs.hpp"
 #include "tenants/service.hpp"
+#include "webhooks/service.hpp"
 
 namespace fc::app {
 
@@ -127,6 +128,7 @@ struct Daemon {
   std::unique_ptr<probes::Service> probes;    // live checks
   std::unique_ptr<tenants::Service> tenants;  // tenants, plans, usage metering
   std::unique_ptr<releases::Service> releases;  // releases and rollouts
+  std::unique_ptr<webhooks::Service> webhooks;  // signed delivery of lifecycle events
   asio::steady_timer ticker{io};
   asio::steady_timer watchdog_timer{io};
   bool stopping = false;
@@ -283,6 +285,7 @@ awaitable<void> Daemon::shutdown() {
   if (domains) domains->stop();
   if (probes) probes->stop();
   if (releases) releases->stop();
+  if (webhooks) webhooks->stop();
   ticker.cancel();
   asio::steady_timer t(io);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
@@ -325,6 +328,7 @@ std::unique_ptr<certs::Service> make_certs(Daemon& d) {
   co.platform_wildcard = d.cfg.certs_platform_wildcard;
   co.dns_providers = d.cfg.dns_providers;
   co.max_orders_in_flight = static_cast<int>(d.cfg.certs_max_orders_in_flight);
+  co.expiring_days = d.cfg.events_certificate_expiring_days;
   return std::make_unique<certs::Service>(d.io, *d.db, d.clock, co);
 }
 
@@ -368,6 +372,23 @@ void wire_domains(Daemon& d) {
   d.domains->set_certs(d.certs.get());
   d.sched->set_assignment_extras(d.domains.get());
   d.domains->start();
+}
+
+// Webhook secrets are sealed by certs' key-encryption key (loaded by
+// wire_certs before the first seal/open: start() runs after it).
+std::unique_ptr<webhooks::Service> make_webhooks(Daemon& d) {
+  webhooks::Options o;
+  o.allow_private = d.cfg.webhooks_allow_private;
+  o.timeout_ms = d.cfg.webhooks_timeout_ms;
+  o.retry_base_ms = d.cfg.webhooks_retry_base_ms;
+  o.retry_max_ms = d.cfg.webhooks_retry_max_ms;
+  o.retry_window_s = d.cfg.webhooks_retry_window_s;
+  o.lanes = static_cast<int>(d.cfg.webhooks_lanes_per_endpoint);
+  o.rotation_grace_s = d.cfg.webhooks_rotation_grace_s;
+  webhooks::Sealer s;
+  s.seal = [&d](std::string_view plain) { return d.certs->seal_secret(plain); };
+  s.open = [&d](const std::string& sealed) { return d.certs->open_secret(sealed); };
+  return std::make_unique<webhooks::Service>(d.io, *d.db, d.clock, o, std::move(s));
 }
 
 std::unique_ptr<probes::Service> make_probes(Daemon& d) {
@@ -414,6 +435,8 @@ bool open_services(Daemon& d) {
   d.api->set_probes(d.probes.get());
   d.releases = std::make_unique<releases::Service>(d.io, *d.db, *d.sched, d.clock);
   d.api->set_releases(d.releases.get());
+  d.webhooks = make_webhooks(d);
+  d.api->set_webhooks(d.webhooks.get());
   if (auto st = d.api->init(); !st) {
     spdlog::critical("startup failed reason={}", st.error().detail);
     return false;
@@ -475,6 +498,7 @@ int serve(const config::Config& cfg, const std::optional<std::string>& config_fi
   }
   d.probes->start();
   d.releases->start();  // the rollout reconciler resumes every active rollout
+  d.webhooks->start();
   asio::signal_set signals(d.io, SIGINT, SIGTERM);
   signals.async_wait([&d](const boost::system::error_code& ec, int sig) {
     if (ec) return;

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "certs/detail/service_impl.hpp"
+#include "events/events.hpp"
 
 namespace fc::certs {
 
@@ -377,11 +378,15 @@ awaitable<JobOutcome> Service::Impl::store_issued(CertRow row, std::string chain
   const std::string finished_url = row.order_url.value_or("");
   stamp_version(row, info.value(), std::move(chain), std::move(sealed).value(), issuer, renew_at,
                 now);
+  const events::NewEvent issued_event{
+      row.version > 1 ? "certificate.renewed" : "certificate.issued", row.workspace_id, row.id,
+      detail::cert_event_view(row)};
   auto st = co_await db.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(detail::update_cert(c, row, now));
     if (!finished_url.empty()) {
       BOOST_OUTCOME_TRY(detail::finish_order(c, finished_url, OrderStatus::kValid, now));
     }
+    BOOST_OUTCOME_TRY(events::append(c, issued_event, now));
     return detail::delete_http_tokens(c, row.id, now);
   });
   if (!st) co_return JobOutcome{false, st.error().detail, 5s, false};

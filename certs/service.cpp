@@ -268,7 +268,15 @@ void Service::set_zone(dns::ZoneNotifier* zone) {
   impl_->dns_settled = [zone] { return zone->settled(std::chrono::seconds(2)); };
 }
 
-awaitable<void> Service::tick() { co_await impl_->sweep_external_txt(); }
+Result<std::string> Service::seal_secret(std::string_view plain) { return impl_->seal_text(plain); }
+Result<std::string> Service::open_secret(const std::string& sealed) {
+  return impl_->open_text(sealed);
+}
+
+awaitable<void> Service::tick() {
+  co_await impl_->sweep_external_txt();
+  co_await impl_->announce_expiring();
+}
 
 void Service::add_issued_listener(IssuedListener& l) { impl_->issued.push_back(&l); }
 

@@ -85,6 +85,8 @@ struct ServiceOptions {
   nlohmann::json dns_providers = nlohmann::json::array();
   int max_orders_in_flight = 4;
   int failures_before_fallback = 3;  // failed orders before the next issuer
+  // certificate.expiring this long before not_after (events.certificate_expiring_days).
+  std::int64_t expiring_days = 14;
 };
 
 // What certs tells the components above it (domains) after a certificate
@@ -119,6 +121,10 @@ class Service {
   Result<CertificateView> get(const std::string& id);
   Result<std::vector<CertificateView>> list(const std::string& hostname_filter);
   Result<ExpirySummary> expiry_summary();
+  // Other secrets sealed at rest like private keys (webhook signing secrets):
+  // AES-256-GCM with the key-encryption key, base64url. After init().
+  Result<std::string> seal_secret(std::string_view plain);
+  Result<std::string> open_secret(const std::string& sealed);
   // Private key included: only for the agent of a region serving the names.
   Result<CertificateMaterial> material(const std::string& id);
   awaitable<Status> renew_now(std::string id);

@@ -98,6 +98,17 @@ Result<std::optional<CertRow>> load_cert(storage::Conn& c, const std::string& id
   return std::optional<CertRow>(std::move(rows.front()));
 }
 
+// Valid or renewing versions whose not_after is before `before` (ms); at
+// most `limit`, soonest first (certificate.expiring, certs/events.cpp).
+Result<std::vector<CertRow>> expiring_certs(storage::Conn& c, std::int64_t before, int limit) {
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kCols +
+                                 " FROM certificates WHERE status IN ('valid', 'renewing')"
+                                 " AND not_after IS NOT NULL AND not_after < ?1"
+                                 " ORDER BY not_after LIMIT ?2"));
+  s.bind_all(before, static_cast<std::int64_t>(limit));
+  return collect(s);
+}
+
 // One pass over the table; ?1 = now, ?2..?9 = now + each bound (ms).
 Result<ExpirySummary> expiry_summary(storage::Conn& c, std::int64_t now) {
   BOOST_OUTCOME_TRY(

@@ -93,6 +93,15 @@ struct Config {
   std::string probes_path = "/api/info";
   std::string probes_ca_bundle;  // "" = the system store; the internal root is always trusted
   nlohmann::json plans;          // validated object name -> plan, parsed by tenants/
+  // Lifecycle events (events/, docs/events.md) and webhooks (webhooks/, docs/webhooks.md).
+  std::int64_t events_certificate_expiring_days = 14;  // certificate.expiring this long before
+  bool webhooks_allow_private = false;             // deliver to loopback/private/link-local (tests)
+  std::int64_t webhooks_timeout_ms = 10000;        // per delivery attempt
+  std::int64_t webhooks_retry_base_ms = 5000;      // first retry; doubles, ±20 % jitter
+  std::int64_t webhooks_retry_max_ms = 3600000;    // cap of one retry delay
+  std::int64_t webhooks_retry_window_s = 259200;   // 72 h of failures disable the endpoint
+  std::int64_t webhooks_lanes_per_endpoint = 4;    // parallel lanes, keyed by workspace
+  std::int64_t webhooks_rotation_grace_s = 86400;  // old secret still signs after a rotation
 
   nlohmann::json effective;  // every key with its effective value (secrets included)
 };

@@ -9,6 +9,7 @@
 
 #include "domains/detail/impl.hpp"
 #include "domains/detail/store.hpp"
+#include "events/events.hpp"
 
 namespace fc::domains {
 
@@ -95,12 +96,46 @@ awaitable<Result<bool>> Service::Impl::save(std::string id, std::function<void(D
     BOOST_OUTCOME_TRY(cur, store::find_by_id(c, id));
     live = cur && !cur->deleted_at;
     if (!live) return ok();
+    const Domain before = *cur;
     fn(*cur);
     cur->updated_at = now();
-    return store::update(c, *cur);
+    BOOST_OUTCOME_TRY(store::update(c, *cur));
+    return emit_transitions(c, before, *cur);
   });
   if (!st) co_return st.error();
   co_return live;
+}
+
+// Lifecycle events (docs/events.md) of a domain change, in its transaction:
+// domain.verified when ownership is first proven, then domain.active, .failed
+// and .moved as the state enters them. The view is built from the row alone
+// (this runs on the writer thread, which must not read other components).
+Status Service::Impl::emit_transitions(storage::Conn& c, const Domain& before,
+                                       const Domain& after) {
+  auto emit = [&](const char* type) {
+    auto opt_time = [](const std::optional<std::int64_t>& t) {
+      return t ? json(format_rfc3339(*t)) : json(nullptr);
+    };
+    json view = {
+        {"hostname", after.hostname},
+        {"workspace_id", after.workspace_id},
+        {"status", state_name(after.state)},
+        {"verified_at", opt_time(after.verified_at)},
+        {"certificate_id", after.certificate_id ? json(*after.certificate_id) : json(nullptr)},
+        {"moved_at", opt_time(after.moved_at)},
+        {"error", after.last_error ? json(*after.last_error) : json(nullptr)}};
+    return events::append(c, {type, after.workspace_id, after.hostname, view.dump()}, now());
+  };
+  if (!before.verified_at && after.verified_at) {
+    BOOST_OUTCOME_TRY(emit("domain.verified"));
+  }
+  if (before.state == after.state) return ok();
+  switch (after.state) {
+    case State::kActive: return emit("domain.active");
+    case State::kFailed: return emit("domain.failed");
+    case State::kMoved: return emit("domain.moved");
+    default: return ok();
+  }
 }
 
 awaitable<void> Service::Impl::refresh(std::string workspace_id) {

@@ -64,14 +64,15 @@ Result<std::vector<Event>> list(storage::Conn& c, const Query& q) {
     prefix = exact.substr(0, exact.size() - 1);
     exact.clear();
   }
-  BOOST_OUTCOME_TRY(
-      s, c.prepare(std::string("SELECT ") + kColumns +
-                   " FROM events WHERE seq > ?1"
-                   " AND (type = ?2 OR ?2 = '')"
-                   " AND (substr(type, 1, length(?3)) = ?3 OR ?3 = '')"
-                   " AND (workspace_id = ?4 OR ?4 = '')"
-                   " ORDER BY seq LIMIT ?5"));
-  s.bind_all(q.after, exact, prefix, q.workspace_id, static_cast<std::int64_t>(q.limit));
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kColumns +
+                                 " FROM events WHERE seq > ?1"
+                                 " AND (type = ?2 OR ?2 = '')"
+                                 " AND (substr(type, 1, length(?3)) = ?3 OR ?3 = '')"
+                                 " AND (workspace_id = ?4 OR ?4 = '')"
+                                 " AND created_at >= ?6"
+                                 " ORDER BY seq LIMIT ?5"));
+  s.bind_all(q.after, exact, prefix, q.workspace_id, static_cast<std::int64_t>(q.limit),
+             q.since_ms);
   std::vector<Event> out;
   for (;;) {
     BOOST_OUTCOME_TRY(row, s.step());
@@ -85,6 +86,20 @@ Result<std::int64_t> last_seq(storage::Conn& c) {
   BOOST_OUTCOME_TRY(row, s.step());
   if (!row) return std::int64_t{0};
   return s.col_int(0);
+}
+
+Result<std::optional<Event>> last_about(storage::Conn& c, const std::string& subject,
+                                        const std::string& type) {
+  BOOST_OUTCOME_TRY(s,
+                    c.prepare(std::string("SELECT ") + kColumns +
+                              " FROM events WHERE subject = ?1"
+                              " AND (type = ?2 OR (?3 <> '' AND substr(type, 1, length(?3)) = ?3))"
+                              " ORDER BY seq DESC LIMIT 1"));
+  std::string prefix = type.ends_with(".*") ? type.substr(0, type.size() - 1) : std::string();
+  s.bind_all(subject, type, prefix);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return std::optional<Event>();
+  return std::optional<Event>(read_row(s));
 }
 
 Result<std::optional<Event>> get(storage::Conn& c, const std::string& id) {

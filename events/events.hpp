@@ -33,8 +33,8 @@ Status append(storage::Conn& c, const NewEvent& e, std::int64_t now_ms);
 
 // A stored event.
 struct Event {
-  std::int64_t seq = 0;            // global sequence (the feed's cursor)
-  std::string id;                  // "evt_…"
+  std::int64_t seq = 0;  // global sequence (the feed's cursor)
+  std::string id;        // "evt_…"
   std::string type;
   std::string workspace_id;        // "" when none
   std::int64_t workspace_seq = 0;  // 1, 2, … per workspace; 0 when none
@@ -44,16 +44,20 @@ struct Event {
 };
 
 struct Query {
-  std::int64_t after = 0;    // events with seq > after
-  std::string type{};        // exact type, or a family "workspace.*"; "" = all
+  std::int64_t after = 0;      // events with seq > after
+  std::string type{};          // exact type, or a family "workspace.*"; "" = all
   std::string workspace_id{};  // "" = all
   int limit = 100;
+  std::int64_t since_ms = 0;  // events created at or after (0 = all)
 };
 
 // Events in global sequence order.
 Result<std::vector<Event>> list(storage::Conn& c, const Query& q);
 // The highest sequence written so far (0 when none).
 Result<std::int64_t> last_seq(storage::Conn& c);
+// The newest event about `subject` whose type matches `type` (as in Query).
+Result<std::optional<Event>> last_about(storage::Conn& c, const std::string& subject,
+                                        const std::string& type);
 // One event by id.
 Result<std::optional<Event>> get(storage::Conn& c, const std::string& id);
 

@@ -37,6 +37,7 @@ static Status confirm_release(Service::Impl& i, storage::Conn& c, const std::str
   }
   if (left || target_left) return ok();
   BOOST_OUTCOME_TRY(i.scope_removing(c, "", w.id));
+  BOOST_OUTCOME_TRY(i.emit(c, "workspace.deleted", w));
   BOOST_OUTCOME_TRY(store::delete_workspace(c, w.id));
   fx.deleted_workspaces.push_back(w.id);
   fx.dns = fx.dns || w.dns_region.has_value();
@@ -50,6 +51,11 @@ static Status confirm_release(Service::Impl& i, storage::Conn& c, const std::str
 static Status record_observed(Service::Impl& i, storage::Conn& c, const std::string& region,
                               Workspace w, const ReportItem& it, ReportEffects& fx) {
   std::string phase(agent::proto::to_string(it.phase));
+  // workspace.running once per generation: the first running report of the
+  // current generation (a repeated report changes nothing).
+  const bool first_running =
+      it.phase == Phase::kRunning && it.generation == w.generation &&
+      !(w.observed_phase == "running" && w.observed_generation == it.generation);
   if (phase != w.observed_phase || it.generation != w.observed_generation) {
     // `observed.since`: the last transition, not the last (idempotent) report.
     w.observed_since = i.now();
@@ -72,6 +78,7 @@ static Status record_observed(Service::Impl& i, storage::Conn& c, const std::str
     w.dns_region = region;
     fx.dns = true;
   }
+  std::string migrated_from;
   if (is_target && running_now) {
     // DESIGN.md "Migrate": DNS flips to the new region, then the old one gets `delete`.
     std::string old = w.region;
@@ -82,6 +89,13 @@ static Status record_observed(Service::Impl& i, storage::Conn& c, const std::str
     fx.dns = true;
     BOOST_OUTCOME_TRY(store::mark_releasing(c, old, w.id));
     BOOST_OUTCOME_TRY(i.publish(c, w, old, "delete", fx.revs));
+    migrated_from = old;
+  }
+  if (first_running) {
+    BOOST_OUTCOME_TRY(i.emit(c, "workspace.running", w));
+  }
+  if (!migrated_from.empty()) {
+    BOOST_OUTCOME_TRY(i.emit(c, "workspace.migrated", w, {{"from_region", migrated_from}}));
   }
   return store::update_workspace(c, w);
 }
@@ -222,6 +236,7 @@ awaitable<void> Service::tick() {
                              dirty.size(), fetched.size(), st.error().detail);
     }
   }
+  co_await i.emit_health_transitions();
   co_await i.advance_drains();
   co_await i.compact_logs();
 }

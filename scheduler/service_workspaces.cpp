@@ -51,6 +51,8 @@ awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, Create
         return make_error(Errc::kConcurrentChange, "capacity changed");
       }
       BOOST_OUTCOME_TRY(i.publish(c, w, w.region, "apply", revs));
+      BOOST_OUTCOME_TRY(i.emit(c, "workspace.created", w));
+      BOOST_OUTCOME_TRY(i.emit(c, "workspace.placed", w));
       if (hook) {
         BOOST_OUTCOME_TRY(hook(c, w));
       }
@@ -262,6 +264,7 @@ awaitable<Result<Workspace>> Service::delete_workspace(std::string id, bool forc
     }
     if (!force) return store::update_workspace(c, w);
     BOOST_OUTCOME_TRY(i.scope_removing(c, "", w.id));
+    BOOST_OUTCOME_TRY(i.emit(c, "workspace.deleted", w));
     return store::delete_workspace(c, w.id);
   });
   if (!st) co_return st.error();

@@ -37,6 +37,9 @@ class Service;
 namespace fc::releases {
 class Service;
 }
+namespace fc::webhooks {
+class Service;
+}
 
 namespace fc::api::detail {
 
@@ -60,6 +63,7 @@ struct Context {
   probes::Service* probes = nullptr;    // live checks (set by the daemon before init)
   tenants::Service* tenants = nullptr;  // tenants, plans, usage (set by the daemon before init)
   releases::Service* releases = nullptr;  // releases and rollouts (set before init)
+  webhooks::Service* webhooks = nullptr;  // /v1/webhooks (set by the daemon before init)
   bool ready = false;
   bool shutting_down = false;
   RequestRateLimiter rate;  // per token
@@ -112,5 +116,7 @@ std::string viewer_for(Context& ctx, const Request& r, const std::string& key);
 std::string viewer_for_host(Context& ctx, const Request& r, const std::string& hostname);
 // A tenants::Errc as a 422 naming its field; other errors by the error model.
 Response tenants_failed(const Error& e, const std::string& request_id);
+// /v1/events, and /v1/webhooks when ctx.webhooks is set (event_routes.cpp).
+void register_event_routes(Context& ctx);
 
 }  // namespace fc::api::detail

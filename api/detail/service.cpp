@@ -40,6 +40,7 @@ Status Service::init() {
   detail::register_dns_routes(*ctx);
   if (ctx->domains) detail::register_domain_routes(*ctx);
   if (ctx->releases) detail::register_release_routes(*ctx);
+  detail::register_event_routes(*ctx);
   detail::register_status_routes(*ctx);  // the domain route only with ctx->domains
   detail::register_tenant_routes(*ctx);
   ctx->scheduler->add_scope_listener(detail::token_scope_listener(ctx->tokens));

@@ -144,6 +144,9 @@ struct Service::Impl {
   // serves TXT `value` at `owner`; after z.propagation_timeout an error that
   // names each lagging server and what it answered.
   awaitable<Status> wait_propagated(const Rfc2136Zone& z, std::string owner, std::string value);
+  // certificate.expiring (docs/events.md), checked once a minute.
+  awaitable<void> announce_expiring();
+  std::int64_t expiring_checked_at = 0;
   std::int64_t next_txt_sweep = 0;
 };
 

@@ -41,6 +41,10 @@ struct CertRow {
 std::string names_key(std::vector<std::string> names);
 
 Result<std::optional<CertRow>> load_cert(storage::Conn& c, const std::string& id);
+Result<std::vector<CertRow>> expiring_certs(storage::Conn& c, std::int64_t before, int limit);
+// The certificate as its lifecycle events show it (certs/events.cpp): no key,
+// no chain.
+std::string cert_event_view(const CertRow& r);
 Result<std::optional<std::string>> find_by_names(storage::Conn& c, const std::string& key);
 Result<std::vector<CertRow>> list_certs(storage::Conn& c, const std::string& hostname,
                                         const std::string& workspace);

@@ -343,6 +343,14 @@ Schema::Schema() {
   S("probes.path", Kind::kString, url_path_v());
   S("probes.ca_bundle", Kind::kString, string_v(true));
   S("plans", Kind::kJson, plans_v);
+  S("events.certificate_expiring_days", Kind::kInt, int_v(1, 365, "must be from 1 to 365 days"));
+  S("webhooks.allow_private", Kind::kBool, bool_v());
+  S("webhooks.timeout_ms", Kind::kInt, int_v(100, 60000, "must be from 100 to 60000 milliseconds"));
+  S("webhooks.retry_base_ms", Kind::kInt, int_v(10, 3600000));
+  S("webhooks.retry_max_ms", Kind::kInt, int_v(10, 86400000));
+  S("webhooks.retry_window_s", Kind::kInt, duration_v());
+  S("webhooks.lanes_per_endpoint", Kind::kInt, int_v(1, 64));
+  S("webhooks.rotation_grace_s", Kind::kInt, int_v(0, 30LL * 86400));
 }
 
 json Schema::defaults() const { return json::parse(kDefaultConfigJson); }

@@ -148,6 +148,15 @@ Result<Config> to_config(const json& t) {
   c.probes_path = p["path"].get<std::string>();
   c.probes_ca_bundle = opt_string(p["ca_bundle"]);
   c.plans = t["plans"];
+  c.events_certificate_expiring_days = t["events"]["certificate_expiring_days"].get<std::int64_t>();
+  const json& wh = t["webhooks"];
+  c.webhooks_allow_private = wh["allow_private"].get<bool>();
+  c.webhooks_timeout_ms = wh["timeout_ms"].get<std::int64_t>();
+  c.webhooks_retry_base_ms = wh["retry_base_ms"].get<std::int64_t>();
+  c.webhooks_retry_max_ms = wh["retry_max_ms"].get<std::int64_t>();
+  c.webhooks_retry_window_s = wh["retry_window_s"].get<std::int64_t>();
+  c.webhooks_lanes_per_endpoint = wh["lanes_per_endpoint"].get<std::int64_t>();
+  c.webhooks_rotation_grace_s = wh["rotation_grace_s"].get<std::int64_t>();
   c.effective = t;
   return c;
 }

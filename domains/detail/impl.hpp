@@ -124,6 +124,8 @@ struct Service::Impl {
   // Re-reads the row inside the transaction and applies `fn` when it is
   // still live; false when it was deleted meanwhile.
   awaitable<Result<bool>> save(std::string id, std::function<void(Domain&)> fn);
+  // Appends the lifecycle events of a change (domain.verified, .active, …).
+  Status emit_transitions(storage::Conn& c, const Domain& before, const Domain& after);
   // save() where nothing else depends on the write: a failure is logged
   // (id=… step=… reason=…) and the next check retries.
   awaitable<void> save_logged(std::string id, std::string step, std::function<void(Domain&)> fn);

@@ -39,6 +39,8 @@ struct Service::Impl {
   bool shutting_down = false;
   std::shared_ptr<RefreshBatch> refresh_next;  // collecting; written by run_refreshes()
   bool refresh_running = false;
+  // The region health last announced by a region.* event (docs/events.md).
+  std::map<std::string, Health> health_announced;
 
   Impl(Service& s, asio::io_context& i, storage::Database& d, const Clock& c)
       : svc(s), io(i), db(d), clock(c) {}
@@ -82,6 +84,11 @@ struct Service::Impl {
   awaitable<void> run_refreshes();
   awaitable<Status> write_refresh(const std::set<std::string>& workspaces);
   awaitable<void> compact_logs();
+  // Lifecycle events (service_events.cpp): appends `type` about w, its view
+  // plus `extra`'s fields, inside the transaction.
+  Status emit(storage::Conn& c, const std::string& type, const Workspace& w,
+              const nlohmann::json& extra = nlohmann::json::object());
+  awaitable<void> emit_health_transitions();
 };
 
 }  // namespace fc::scheduler

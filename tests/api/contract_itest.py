@@ -206,6 +206,28 @@ class ContractTest(fctest.DaemonTest):
         r = self.d.acme_request("/.well-known/acme-challenge/ct-tok")
         self.assertEqual((r.status, r.body), (200, b"ct-tok.thumb"))
 
+    def test_10_events_and_webhooks(self):
+        self.ok(200, "GET", "/v1/events?type=workspace.*")
+        self.ok(422, "GET", "/v1/events?after=-1")
+        self.ok(200, "GET", "/v1/webhooks")
+        self.ok(401, "GET", "/v1/webhooks", auth=False)
+        # A documentation address: never delivered (nothing resolves it here).
+        ep = self.ok(201, "POST", "/v1/webhooks", {"url": "https://hooks.example.com/fleet",
+                                                   "event_types": ["workspace.*"]}).json()
+        self.ok(422, "POST", "/v1/webhooks", {"url": "http://127.0.0.1/"})
+        self.ok(200, "GET", f"/v1/webhooks/{ep['id']}")
+        self.ok(404, "GET", "/v1/webhooks/whk_none")
+        self.ok(200, "POST", f"/v1/webhooks/{ep['id']}/rotate")
+        self.ok(404, "POST", "/v1/webhooks/whk_none/rotate")
+        self.ok(200, "POST", f"/v1/webhooks/{ep['id']}/enable")
+        self.ok(404, "POST", "/v1/webhooks/whk_none/enable")
+        self.ok(200, "GET", f"/v1/webhooks/{ep['id']}/deliveries")
+        self.ok(422, "GET", f"/v1/webhooks/{ep['id']}/deliveries?limit=0")
+        self.ok(202, "POST", f"/v1/webhooks/{ep['id']}/replay?since=2026-01-01T00:00:00Z")
+        self.ok(422, "POST", f"/v1/webhooks/{ep['id']}/replay")
+        self.ok(204, "DELETE", f"/v1/webhooks/{ep['id']}")
+        self.ok(404, "DELETE", f"/v1/webhooks/{ep['id']}")
+
     def test_10_releases_and_rollouts(self):
         self.ok(201, "POST", "/v1/releases", {"name": "ct-1", "image": "chat:1"})
         self.ok(200, "POST", "/v1/releases", {"name": "ct-1", "image": "chat:1"})

@@ -50,7 +50,12 @@ build_usage_query() {
     -o "$OUT/fuzz_usage_query"
 }
 
-for codec in ${FUZZ_TARGETS:-dns acme http agent_protocol hostname usage_query}; do
+build_webhook_url() {
+  "$CXX" "${FLAGS[@]}" "$SRC/tests/fuzz/fuzz_webhook_url.cpp" "$SRC/webhooks/guard.cpp" \
+    -o "$OUT/fuzz_webhook_url"
+}
+
+for codec in ${FUZZ_TARGETS:-dns acme http agent_protocol hostname usage_query webhook_url}; do
   echo "building fuzz_$codec"
   "build_$codec"
   if [[ -n "$RUN_SECONDS" ]]; then

@@ -1,0 +1,43 @@
+// webhook_endpoints and webhook_deliveries (migration 0021).
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/db.hpp"
+#include "webhooks/service.hpp"
+
+namespace fc::webhooks::store {
+
+struct EndpointRow {
+  Endpoint e;
+  std::string secret_sealed;
+  std::optional<std::string> old_secret_sealed;
+};
+
+Status insert_endpoint(storage::Conn& c, const EndpointRow& r);
+Result<std::optional<EndpointRow>> find_endpoint(storage::Conn& c, const std::string& id);
+Result<std::vector<EndpointRow>> list_endpoints(storage::Conn& c);
+Status update_endpoint(storage::Conn& c, const EndpointRow& r);
+// false when there was none.
+Result<bool> delete_endpoint(storage::Conn& c, const std::string& id);
+// Moves the cursor only when it still is `from` (one dispatcher writes it).
+Result<bool> advance_cursor(storage::Conn& c, const std::string& id, std::int64_t from,
+                            std::int64_t to);
+
+Status insert_delivery(storage::Conn& c, const Delivery& d);
+// The oldest pending deliveries of one lane.
+Result<std::vector<Delivery>> pending(storage::Conn& c, const std::string& endpoint, int lane,
+                                      int limit);
+Result<std::vector<Delivery>> log(storage::Conn& c, const std::string& endpoint, std::int64_t after,
+                                  int limit);
+Status mark_delivered(storage::Conn& c, std::int64_t id, int status, std::int64_t at);
+Status mark_failed(storage::Conn& c, std::int64_t id, std::optional<int> status,
+                   const std::string& error, std::int64_t next_at);
+// Pending rows of a lane ≥ lanes (the lane count was lowered) move to
+// lane % lanes; a workspace's rows stay together and in id order.
+Status fold_lanes(storage::Conn& c, int lanes);
+// Delivered rows older than `before`, at most `limit` (the log's retention).
+Result<int> prune_delivered(storage::Conn& c, std::int64_t before, int limit);
+
+}  // namespace fc::webhooks::store

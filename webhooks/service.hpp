@@ -1,0 +1,129 @@
+// Webhooks (docs/webhooks.md): endpoints that subscribe to lifecycle events
+// (events/), and their delivery per the Standard Webhooks specification —
+// signed, at least once, in order per workspace, retried with exponential
+// backoff and jitter until the endpoint has failed for retry_window_s, then
+// disabled. Each endpoint has its own lanes (coroutines), a workspace always
+// maps to the same lane, so one slow or dead endpoint never delays another.
+// Beast and OpenSSL stay in the .cpp files.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/asio.hpp"
+#include "common/clock.hpp"
+#include "common/result.hpp"
+
+namespace fc::storage {
+class Database;
+}  // namespace fc::storage
+
+namespace fc::webhooks {
+
+struct Options {
+  bool allow_private = false;         // webhooks.allow_private
+  std::int64_t timeout_ms = 10000;    // one attempt: connect, send, reply
+  std::int64_t retry_base_ms = 5000;  // first retry delay; doubles, ±20 % jitter
+  std::int64_t retry_max_ms = 3600000;
+  std::int64_t retry_window_s = 259200;  // failing this long disables the endpoint
+  int lanes = 4;                         // per endpoint
+  std::int64_t rotation_grace_s = 86400;
+  std::int64_t poll_ms = 50;  // how often the outbox is checked for new events
+};
+
+// Secrets are sealed at rest with the key-encryption key (certs/, the same
+// sealing as private keys); the daemon passes these two in.
+struct Sealer {
+  std::function<Result<std::string>(std::string_view)> seal;
+  std::function<Result<std::string>(const std::string&)> open;
+};
+
+struct Endpoint {
+  std::string id;  // "whk_…"
+  std::string url;
+  std::vector<std::string> event_types;  // [] = every event
+  std::string description;
+  std::string state = "enabled";  // enabled | disabled
+  std::optional<std::string> disabled_reason;
+  std::optional<std::int64_t> failing_since;     // ms
+  std::optional<std::int64_t> old_secret_until;  // ms, during a rotation's grace period
+  std::int64_t cursor = 0;                       // events.seq dispatched up to
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+};
+
+// An endpoint with its secret, which the API shows once (create, rotate).
+struct WithSecret {
+  Endpoint endpoint;
+  std::string secret;
+};
+
+struct Delivery {
+  std::int64_t id = 0;
+  std::string endpoint_id;
+  std::int64_t event_seq = 0;
+  std::string event_id;  // the webhook-id of every attempt
+  std::string event_type;
+  std::string workspace_id;
+  int lane = 0;
+  std::string state = "pending";  // pending | delivered
+  std::int64_t attempts = 0;
+  std::int64_t next_attempt_at = 0;
+  std::optional<std::int64_t> last_status;
+  std::optional<std::string> last_error;
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> delivered_at;
+};
+
+// Why an endpoint URL is not accepted (nullopt: acceptable): http(s) only,
+// a host, no user info or fragment, ≤ 2048 characters; an IP-literal host
+// that is loopback, private or link-local unless allow_private (a name is
+// checked on every connect, against the address actually connected to).
+std::optional<std::string> check_url(std::string_view url, bool allow_private);
+// Why an address may not be connected to ("loopback", "private", …), or
+// nullopt for a public unicast address. v4 and v6 (v4-mapped included).
+std::optional<std::string> refused_address(std::string_view ip);
+
+class Service {
+ public:
+  Service(asio::io_context& io, storage::Database& db, const Clock& clock, Options o, Sealer s);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Starts the dispatcher and the lanes of every enabled endpoint.
+  void start();
+  // Stops them; an attempt in flight is abandoned (redelivered after a restart).
+  void stop();
+
+  awaitable<Result<WithSecret>> create(std::string url, std::vector<std::string> event_types,
+                                       std::string description);
+  Result<std::vector<Endpoint>> list();
+  Result<Endpoint> get(const std::string& id);
+  awaitable<Status> remove(std::string id);
+  // A new secret; the old one keeps signing for rotation_grace_s.
+  awaitable<Result<WithSecret>> rotate(std::string id);
+  // Re-enables a disabled endpoint; its pending deliveries resume.
+  awaitable<Result<Endpoint>> enable(std::string id);
+  // The endpoint's delivery log, oldest first, ids > after.
+  Result<std::vector<Delivery>> deliveries(const std::string& id, std::int64_t after, int limit);
+  // Queues again every event since `since_ms` that the endpoint subscribes to
+  // (at most 10,000); the number queued.
+  awaitable<Result<std::int64_t>> replay(std::string id, std::int64_t since_ms);
+
+  struct Stats {
+    std::uint64_t attempts = 0, delivered = 0, failed = 0;
+  };
+  Stats stats() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fc::webhooks
