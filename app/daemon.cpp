@@ -123,10 +123,10 @@ struct Daemon {
   std::unique_ptr<dns::Publisher> dns;
   std::unique_ptr<storage::JobRunner> jobs;  // the one shared durable job runner
   std::unique_ptr<certs::Service> certs;
-  std::unique_ptr<domains::Service> domains;  // custom domains
-  std::unique_ptr<PeriodicBackup> backup;     // backup.interval_s > 0
-  std::unique_ptr<probes::Service> probes;    // live checks
-  std::unique_ptr<tenants::Service> tenants;  // tenants, plans, usage metering
+  std::unique_ptr<domains::Service> domains;    // custom domains
+  std::unique_ptr<PeriodicBackup> backup;       // backup.interval_s > 0
+  std::unique_ptr<probes::Service> probes;      // live checks
+  std::unique_ptr<tenants::Service> tenants;    // tenants, plans, usage metering
   std::unique_ptr<releases::Service> releases;  // releases and rollouts
   std::unique_ptr<webhooks::Service> webhooks;  // signed delivery of lifecycle events
   asio::steady_timer ticker{io};

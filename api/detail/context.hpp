@@ -60,8 +60,8 @@ struct Context {
   domains::Service* domains = nullptr;  // custom domains (set by the daemon before init)
   // More /metrics series (the daemon's periodic backup), set before init.
   std::function<std::string()> extra_metrics;
-  probes::Service* probes = nullptr;    // live checks (set by the daemon before init)
-  tenants::Service* tenants = nullptr;  // tenants, plans, usage (set by the daemon before init)
+  probes::Service* probes = nullptr;      // live checks (set by the daemon before init)
+  tenants::Service* tenants = nullptr;    // tenants, plans, usage (set by the daemon before init)
   releases::Service* releases = nullptr;  // releases and rollouts (set before init)
   webhooks::Service* webhooks = nullptr;  // /v1/webhooks (set by the daemon before init)
   bool ready = false;
@@ -82,9 +82,9 @@ void register_agent_routes(Context& ctx);
 void register_cert_routes(Context& ctx);       // needs ctx.certs
 void register_acme_http_routes(Context& ctx);  // HTTP-01 answers on acme_router
 void register_dns_routes(Context& ctx);
-void register_domain_routes(Context& ctx);   // needs ctx.domains
-void register_openapi_routes(Context& ctx);  // /v1/openapi.json, /v1/docs
-void register_release_routes(Context& ctx);  // needs ctx.releases
+void register_domain_routes(Context& ctx);          // needs ctx.domains
+void register_openapi_routes(Context& ctx);         // /v1/openapi.json, /v1/docs
+void register_release_routes(Context& ctx);         // needs ctx.releases
 void register_console_routes(Context& ctx);         // /ui, /ui/{asset} (docs/console.md)
 void register_metrics_history_route(Context& ctx);  // /v1/metrics/history
 // The `live` object of a hostname (workspace_routes.cpp).

@@ -98,7 +98,8 @@ struct Ownership {
 
 sch::WorkspaceInput read_workspace(const json& j, std::vector<FieldError>& errors, Ownership& own) {
   JsonIn in(errors);
-  in.only(j, {"name", "resources", "placement", "spec", "tenant", "plan", "channel", "release"}, "");
+  in.only(j, {"name", "resources", "placement", "spec", "tenant", "plan", "channel", "release"},
+          "");
   sch::WorkspaceInput wi;
   wi.name = in.str(j, "name", "name", true).value_or("");
   own.tenant = in.str(j, "tenant", "tenant", false).value_or("");
