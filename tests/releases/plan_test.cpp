@@ -40,7 +40,7 @@ TEST_SUITE("releases") {
     CHECK(waves == 3);
     CHECK(wave_sizes(w, waves) == std::vector<int>{1, 4, 5});
     CHECK(w[5] == 0);  // ws_us0: the listed region goes first
-    CHECK(w[0] == 1);  // ws_eu0 after every us member
+    CHECK(w[0] == 2);  // ws_eu0 after every us member: the last wave
   }
 
   TEST_CASE("plan_waves: empty waves are dropped; per_region runs each region in turn") {

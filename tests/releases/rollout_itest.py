@@ -145,7 +145,7 @@ class RolloutTest(fctest.DaemonTest):
                          "gate": {"min_running_fraction": 1.0, "deadline_s": 60, "max_failed": 0}})
         v = self.rollout(ro)
         self.assertEqual([w["total"] for w in v["waves_progress"]], [2, 1, 3])
-        v = self.wait_state(ro, {"completed"}, check=lambda: self.in_flight_ok(ids, 1))
+        v = self.wait_state(ro, {"completed"}, timeout=120, check=lambda: self.in_flight_ok(ids, 1))
         self.assertEqual([w["done"] for w in v["waves_progress"]], [2, 1, 3])
         for i in ids:
             w = self.ws(i)
@@ -172,7 +172,7 @@ class RolloutTest(fctest.DaemonTest):
         ro = self.start({"channel": "canary", "to_release": "v2-broken",
                          "waves": {"regions": ["eu"], "percentages": [1, 100]},
                          "gate": {"deadline_s": 60, "max_failed": 0}})
-        v = self.wait_state(ro, {"paused"}, timeout=45)
+        v = self.wait_state(ro, {"paused"}, timeout=90)
         self.assertEqual(len(v["failed"]), 1)
         failed = v["failed"][0]
         self.assertEqual(failed["region"], "eu")
@@ -208,7 +208,7 @@ class RolloutTest(fctest.DaemonTest):
         time.sleep(1)
         self.assertEqual(self.rollout(ro)["current_wave"], 0, "baking 600 s")
         self.assertEqual(self.d.request("POST", f"/v1/rollouts/{ro}/promote").status, 200)
-        self.wait_state(ro, {"completed"}, timeout=45)
+        self.wait_state(ro, {"completed"}, timeout=90)
         for i in ids:
             self.assertEqual(self.ws(i)["generation"], 2)
 
@@ -217,7 +217,7 @@ class RolloutTest(fctest.DaemonTest):
         ro = self.start({"channel": "rb", "to_release": "v2-broken", "on_failure": "rollback",
                          "waves": {"percentages": [100]}, "max_unavailable": 1,
                          "gate": {"deadline_s": 60, "max_failed": 0}})
-        v = self.wait_state(ro, {"rolled_back"}, timeout=60)
+        v = self.wait_state(ro, {"rolled_back"}, timeout=90)
         self.assertGreaterEqual(v["waves_progress"][0]["rolled_back"], 1)
         for i in ids:
             fctest.wait_until(lambda: self.ws(i)["observed"]["phase"] == "running"
@@ -236,7 +236,7 @@ class RolloutTest(fctest.DaemonTest):
                           what="the first members upgraded")
         self.d.kill()  # SIGKILL mid-wave
         self.d.start()
-        v = self.wait_state(ro, {"completed"}, timeout=90)
+        v = self.wait_state(ro, {"completed"}, timeout=120)
         self.assertEqual(sum(w["done"] for w in v["waves_progress"]), len(ids))
         for i in ids:
             self.assertEqual(self.ws(i)["generation"], 2, "nobody upgraded twice or skipped")

@@ -114,6 +114,7 @@ struct RelRig {
       REQUIRE(w);
       ws.push_back(w.value().id);
     }
+    CHECK(report_all(agent::proto::Phase::kRunning) == 2 * per_region);  // the fleet runs v1
   }
 
   sch::Workspace get(const std::string& id) {
