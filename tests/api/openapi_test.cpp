@@ -14,6 +14,8 @@
 #include "config/config.hpp"
 #include "domains/service.hpp"
 #include "releases/service.hpp"
+#include "tenants/service.hpp"
+#include "webhooks/service.hpp"
 #include "scheduler/service.hpp"
 #include "storage/db.hpp"
 #include "storage/test_util.hpp"
@@ -79,6 +81,10 @@ void with_daemon_routers(F check) {
   svc.set_domains(&doms);
   releases::Service rel(io, *db.value(), sched, clock);
   svc.set_releases(&rel);
+  tenants::Service ten(*db.value(), clock, sched, tenants::Plans{});
+  svc.set_tenants(&ten);
+  webhooks::Service hooks(io, *db.value(), clock, webhooks::Options{}, webhooks::Sealer{});
+  svc.set_webhooks(&hooks);
   REQUIRE(svc.init());
   check(svc.router(), svc.acme_router());
 }

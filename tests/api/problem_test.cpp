@@ -114,7 +114,7 @@ TEST_SUITE("api") {
     };
     const fc::ErrorDomain* domains[] = {&sch::kErrorDomain, &fc::storage::kErrorDomain,
                                         &fc::dns::kErrorDomain, &ce::kErrorDomain,
-                                        &fc::domains::kErrorDomain};
+                                        &fc::domains::kErrorDomain, &fc::tenants::kErrorDomain};
     std::size_t values = 0;
     for (const auto* d : domains) values += d->entries.size();
     CHECK(std::size(rows) == values);
