@@ -14,11 +14,11 @@
 #include "config/config.hpp"
 #include "domains/service.hpp"
 #include "releases/service.hpp"
-#include "tenants/service.hpp"
-#include "webhooks/service.hpp"
 #include "scheduler/service.hpp"
 #include "storage/db.hpp"
 #include "storage/test_util.hpp"
+#include "tenants/service.hpp"
+#include "webhooks/service.hpp"
 
 // In a namespace of its own: unity builds batch this file with the other api tests.
 namespace fc::openapi_test {

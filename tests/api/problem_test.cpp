@@ -112,8 +112,8 @@ TEST_SUITE("api") {
         {fc::make_error(fc::domains::Errc::kQuotaExceeded, "d"), 422},
         {fc::make_error(fc::domains::Errc::kWorkspaceDeleting, "d"), 409},
     };
-    const fc::ErrorDomain* domains[] = {&sch::kErrorDomain, &fc::storage::kErrorDomain,
-                                        &fc::dns::kErrorDomain, &ce::kErrorDomain,
+    const fc::ErrorDomain* domains[] = {&sch::kErrorDomain,         &fc::storage::kErrorDomain,
+                                        &fc::dns::kErrorDomain,     &ce::kErrorDomain,
                                         &fc::domains::kErrorDomain, &fc::tenants::kErrorDomain};
     std::size_t values = 0;
     for (const auto* d : domains) values += d->entries.size();
