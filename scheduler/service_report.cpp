@@ -29,13 +29,12 @@ static Status confirm_release(Service::Impl& i, storage::Conn& c, const std::str
   BOOST_OUTCOME_TRY(rel, store::release(c, region, w.id));
   if (rel) fx.freed.emplace_back(region, *rel);
   if (w.state != "deleting") return ok();
-  BOOST_OUTCOME_TRY(left, store::has_placement(c, w.region, w.id, true));
-  bool target_left = false;
-  if (w.target_region) {
-    BOOST_OUTCOME_TRY(t, store::has_placement(c, *w.target_region, w.id, true));
-    target_left = t;
-  }
-  if (left || target_left) return ok();
+  // Gone only when no region holds it any more: not only its region and
+  // target, but also a finished migration's old region whose agent has not
+  // confirmed yet (deleting the row would cascade that placement away and
+  // leave the old region's allocation behind).
+  BOOST_OUTCOME_TRY(left, store::placement_regions(c, w.id));
+  if (!left.empty()) return ok();
   BOOST_OUTCOME_TRY(i.scope_removing(c, "", w.id));
   BOOST_OUTCOME_TRY(i.emit(c, "workspace.deleted", w));
   BOOST_OUTCOME_TRY(store::delete_workspace(c, w.id));

@@ -2,6 +2,8 @@
 // migrate, delete.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "scheduler/detail/impl.hpp"
 
 namespace fc::scheduler {
@@ -250,6 +252,13 @@ awaitable<Result<Workspace>> Service::delete_workspace(std::string id, bool forc
     w = *found;
     std::vector<std::string> regions{w.region};
     if (w.target_region) regions.push_back(*w.target_region);
+    // A force delete frees every region it holds (a finished migration's old
+    // region too), so the cascade of the workspace row removes no placement.
+    if (force) {
+      BOOST_OUTCOME_TRY(held, store::placement_regions(c, w.id));
+      for (auto& r : held)
+        if (std::find(regions.begin(), regions.end(), r) == regions.end()) regions.push_back(r);
+    }
     if (w.state != "deleting" || force) w.generation += 1;
     w.state = "deleting";
     w.updated_at = i.now();

@@ -44,6 +44,9 @@ Status mark_releasing(storage::Conn& c, const std::string& region, const std::st
 // Frees the reservation; returns what was freed (nullopt when there was none).
 Result<std::optional<Resources>> release(storage::Conn& c, const std::string& region,
                                          const std::string& ws);
+// Every region a workspace still holds capacity in (releasing or not): a
+// migration's old region keeps its row until its agent confirms `deleted`.
+Result<std::vector<std::string>> placement_regions(storage::Conn& c, const std::string& ws);
 Result<bool> has_placement(storage::Conn& c, const std::string& region, const std::string& ws,
                            bool releasing);
 

@@ -64,6 +64,19 @@ Result<std::optional<Resources>> release(storage::Conn& c, const std::string& re
   return std::optional<Resources>(r);
 }
 
+Result<std::vector<std::string>> placement_regions(storage::Conn& c, const std::string& ws) {
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("SELECT region FROM placements WHERE workspace_id = ? ORDER BY region"));
+  s.bind_all(ws);
+  std::vector<std::string> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) break;
+    out.push_back(s.col_text(0));
+  }
+  return out;
+}
+
 Result<bool> has_placement(storage::Conn& c, const std::string& region, const std::string& ws,
                            bool releasing) {
   BOOST_OUTCOME_TRY(

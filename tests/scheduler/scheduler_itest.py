@@ -254,6 +254,33 @@ class SchedulerTest(unittest.TestCase):
         self.report(t_old, [{"workspace_id": w["id"], "generation": gen, "phase": "deleted"}])
         self.assertEqual(self.d.request("GET", "/v1/regions/mg-old").json()["allocated"]["workspaces"], 0)
 
+    def test_10b_delete_after_migration_before_old_region_confirms(self):
+        # Found by bench/reliability: a workspace deleted after its migration
+        # finished but before the old region confirmed `deleted` lost its old
+        # placement row by cascade, and the old region kept the allocation.
+        t_old = self.region("mgd-old")
+        t_new = self.region("mgd-new")
+        w = self.ws("mgd-a", placement={"regions": ["mgd-old"]})
+        self.report(t_old, [{"workspace_id": w["id"], "generation": 1, "phase": "running"}])
+        r = self.d.request("POST", f"/v1/workspaces/{w['id']}/migrate", {"region": "mgd-new"})
+        self.assertEqual(r.status, 202, r)
+        gen = r.json()["generation"]
+        self.report(t_new, [{"workspace_id": w["id"], "generation": gen, "phase": "running"}])
+        r = self.d.request("DELETE", f"/v1/workspaces/{w['id']}")
+        self.assertEqual(r.status, 202, r)
+        dgen = r.json()["generation"]
+        self.report(t_new, [{"workspace_id": w["id"], "generation": dgen, "phase": "deleted"}])
+        alloc = lambda rid: self.d.request("GET", f"/v1/regions/{rid}").json()["allocated"]["workspaces"]
+        self.assertEqual(alloc("mgd-new"), 0)
+        # the old region still runs it until its agent says deleted
+        self.assertEqual(alloc("mgd-old"), 1)
+        self.assertEqual(self.d.request("GET", f"/v1/workspaces/{w['id']}").status, 200)
+        fsck = self.d.cli("fsck")
+        self.assertEqual(fsck.returncode, 0, fsck.stdout + fsck.stderr)
+        self.report(t_old, [{"workspace_id": w["id"], "generation": gen, "phase": "deleted"}])
+        self.assertEqual(alloc("mgd-old"), 0)
+        self.assertEqual(self.d.request("GET", f"/v1/workspaces/{w['id']}").status, 404)
+
     def test_11_delete_waits_for_agent_and_force(self):
         tok = self.region("del-1")
         w = self.ws("del-a", placement={"regions": ["del-1"]})
