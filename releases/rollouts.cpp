@@ -201,6 +201,17 @@ awaitable<Result<json>> Service::start_rollout(json body, FieldErrors& f) {
     from_release = ch->release;
   }
 
+  // An active rollout of the channel is a conflict (409) whatever it has
+  // already upgraded (checked again in the write below).
+  if (channel) {
+    BOOST_OUTCOME_CO_TRY(active, store::list_rollouts(rc, true));
+    for (const auto& a : active) {
+      if (a.channel == channel)
+        co_return make_error(Code::kConflict,
+                             "rollout " + a.id + " is already moving channel " + *channel);
+    }
+  }
+
   // Candidates: the channel's followers (pinned workspaces never), in the
   // selected regions; each must be allowed to take the release.
   BOOST_OUTCOME_CO_TRY(bindings, store::all_bindings(rc));

@@ -121,11 +121,13 @@ class RenewalsBeforeNewOrdersTest(unittest.TestCase):
         finally:
             c.close()
         d.start()
-        c = du.db(d)  # the renewal's job runs 3 s from now
+        # The renewal's job runs 10 s from now: the newcomer must be refused
+        # while it is still due (3 s was too short once under a loaded ctest -j4).
+        c = du.db(d)
         try:
             with c:
                 c.execute("UPDATE jobs SET run_at = ? WHERE kind = 'cert.order' AND key = ?",
-                          (int(time.time() * 1000) + 3000, first))
+                          (int(time.time() * 1000) + 10000, first))
         finally:
             c.close()
         newcomer = du.post_cert(d, ["newcomer.fleet.test"])
