@@ -39,6 +39,7 @@ try:
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.common.exceptions import StaleElementReferenceException
 except ImportError:
     webdriver = None
     # Debian's python3-selenium lives in Debian's interpreter; a python3
@@ -124,7 +125,10 @@ class Browser:
         self.drv.quit()
 
     def wait(self, cond, timeout=15, what="condition"):
-        return WebDriverWait(self.drv, timeout, poll_frequency=0.2).until(cond, what)
+        # The views re-render while they refresh: an element found a moment
+        # ago may be gone when its text is read; the next poll looks again.
+        return WebDriverWait(self.drv, timeout, poll_frequency=0.2,
+                             ignored_exceptions=(StaleElementReferenceException,)).until(cond, what)
 
     def find(self, css, timeout=15):
         return self.wait(EC.visibility_of_element_located((By.CSS_SELECTOR, css)), timeout, css)
