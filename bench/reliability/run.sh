@@ -9,7 +9,7 @@ build=${1:?usage: run.sh BUILD_DIR [KILLS] [BUDGET_S] [SEED]}
 kills=${2:-100}
 budget=${3:-1800}
 seed=${4:-$RANDOM}
-export FC_BIN=$(cd "$build" && pwd)/fleetcommand
+export FC_BIN=$(cd "$build" && pwd)/app/fleetcommand  # the daemon in a CMake build tree
 export FC_SOURCE_DIR=$(cd "$here/../.." && pwd)
 command -v pebble >/dev/null || { echo "pebble not installed (scripts/install-deps.sh)"; exit 77; }
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
