@@ -60,6 +60,8 @@ struct Config {
   std::vector<NameServer> dns_nameservers;
   Soa dns_soa;
   std::int64_t dns_rrl_rps = 0;
+  std::size_t dns_udp_workers = 1;             // UDP threads (recvmmsg, SO_REUSEPORT when > 1)
+  std::size_t dns_answer_cache_slots = 65536;  // per UDP worker; 0 = off
   std::vector<HostPort> dns_secondaries;
   std::vector<std::string> dns_axfr_allow;
   std::vector<TsigKey> dns_axfr_tsig;

@@ -25,6 +25,8 @@ ServerOptions server_options(const config::Config& cfg) {
   }
   for (const auto& s : cfg.dns_secondaries) o.secondaries.push_back(s.str());
   o.rrl_responses_per_second = static_cast<std::uint32_t>(cfg.dns_rrl_rps);
+  o.udp_workers = cfg.dns_udp_workers;
+  o.answer_cache_slots = cfg.dns_answer_cache_slots;
   return o;
 }
 

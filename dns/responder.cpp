@@ -136,6 +136,17 @@ bool ixfr_up_to_date(const ZoneSnapshot& zone, const Message& q) {
   return false;
 }
 
+// RFC 4592 §3.3.1: the wildcard that covers a name absent from the zone is
+// `*.` + its closest encloser (the longest existing ancestor, empty
+// non-terminals included); none there means NXDOMAIN.
+const std::vector<RRset>* find_wildcard(const ZoneSnapshot& zone, const Name& name) {
+  for (Name n = name.parent(); n.is_subdomain_of(zone.origin()); n = n.parent()) {
+    if (zone.find(n) == nullptr) continue;
+    return zone.find(n.prepend("*"));
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 void answer_question(const ZoneSnapshot& zone, const Question& q, Message& resp) {
@@ -143,6 +154,7 @@ void answer_question(const ZoneSnapshot& zone, const Question& q, Message& resp)
   Name name = q.name;
   for (int hop = 0; hop < kMaxCnameHops; ++hop) {
     const auto* node = zone.find(name);
+    if (node == nullptr) node = find_wildcard(zone, name);  // owner stays `name` (synthesis)
     if (node == nullptr) {
       resp.set_rcode(Rcode::kNxDomain);  // RFC 6604: the rcode of the last name
       return add_negative_soa(zone, resp);

@@ -127,14 +127,23 @@ struct ServerOptions {
   int notify_attempts = 5;
   std::chrono::milliseconds notify_timeout{1000};
   std::uint16_t edns_udp_size = 1232;  // our advertised and maximum UDP payload
+  // UDP worker threads, each with its own socket (SO_REUSEPORT when > 1),
+  // batching with recvmmsg/sendmmsg; TCP and NOTIFY stay on the io_context.
+  std::size_t udp_workers = 1;
+  // Per worker: slots of the direct-mapped answer cache (0 = off). A slot
+  // holds one (name, type, EDNS) reply; a new zone snapshot empties them all.
+  std::size_t answer_cache_slots = 65536;
 };
 
 struct ServerStats {
   std::uint64_t udp_queries = 0, tcp_queries = 0, dropped = 0, rate_limited = 0, slipped = 0;
   std::uint64_t transfers = 0, notifies_acked = 0;
+  std::uint64_t cache_hits = 0, cache_misses = 0;  // UDP answer cache
 };
 
-// `io` and `clock` must outlive the server; run `io` on one thread.
+// `io` and `clock` must outlive the server; run `io` on one thread (TCP,
+// NOTIFY). UDP is answered on `udp_workers` threads of the server's own, which
+// read `clock` too.
 class Server {
  public:
   Server(asio::io_context& io, ServerOptions opts, const Clock& clock);
@@ -143,12 +152,13 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   Status start();  // binds and starts serving; call on or before io.run()
-  void stop();     // closes the listening sockets; open TCP sessions end at their idle timeout
+  void stop();  // joins the UDP workers, closes the acceptor; open TCP sessions end at their idle
+                // timeout
   // Thread-safe atomic swap. NOTIFY goes to the secondaries when the serial changed.
   void publish(std::shared_ptr<const ZoneSnapshot> zone);
   std::shared_ptr<const ZoneSnapshot> zone() const;
   std::uint16_t port() const;
-  const ServerStats& stats() const;
+  ServerStats stats() const;  // a consistent-enough copy of relaxed counters
 
  private:
   struct Impl;

@@ -3,7 +3,7 @@
 serve` (pinned to core 0) in a temp dir, creates N workspaces in one region
 through the API and reports them running (so the zone comes from the database
 through the publisher), then runs dnsperf (core 1) on the same kind of query
-file as run.sh. Usage: daemon_bench.py BUILD_DIR N DURATION CLIENTS"""
+file as run.sh. Usage: daemon_bench.py BUILD_DIR N DURATION CLIENTS [WORKERS]"""
 import concurrent.futures
 import os
 import random
@@ -14,13 +14,15 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "lib"))
 build, n, duration, clients = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+workers = int(sys.argv[5]) if len(sys.argv) > 5 else 1
+cpus = "0" if workers == 1 else "0-%d" % (workers - 1)
 os.environ["FC_BIN"] = os.path.abspath(os.path.join(build, "app", "fleetcommand"))
 import fctest  # noqa: E402
 
-d = fctest.Daemon({"log": {"level": "warn"}})
+d = fctest.Daemon({"log": {"level": "warn"}, "dns": {"udp_workers": workers, "answer_cache_slots": 262144}})
 try:
     d.start()
-    subprocess.run(["taskset", "-a", "-p", "-c", "0", str(d.proc.pid)], check=True, capture_output=True)
+    subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(d.proc.pid)], check=True, capture_output=True)
     d.create_region("bench", ingress={"ipv4": ["10.0.0.1"], "ipv6": [], "hostname": None},
                     capacity={"memory_mib": 10 * n, "cpu_millis": 10 * n, "workspaces": n + 10})
     tok = d.agent_token("bench")

@@ -299,6 +299,8 @@ Schema::Schema() {
   for (const char* k : {"dns.soa.refresh", "dns.soa.retry", "dns.soa.expire", "dns.soa.minimum"})
     S(k, Kind::kInt, int_v(1, 2147483647));
   S("dns.rrl.responses_per_second", Kind::kInt, int_v(0, 1000000));
+  S("dns.udp_workers", Kind::kInt, int_v(1, 64));
+  S("dns.answer_cache_slots", Kind::kInt, int_v(0, 16777216));
   S("dns.secondaries", Kind::kJson, list_v(host_port_v()));
   S("dns.axfr_allow", Kind::kJson, list_v([](const json& v) -> std::string {
       return v.is_string() && valid_ip_or_cidr(v.get<std::string>()) ? ""

@@ -59,6 +59,8 @@ void fill_dns(Config& c, const json& d) {
   c.dns_soa.expire = soa["expire"].get<std::uint32_t>();
   c.dns_soa.minimum = soa["minimum"].get<std::uint32_t>();
   c.dns_rrl_rps = d["rrl"]["responses_per_second"].get<std::int64_t>();
+  c.dns_udp_workers = d["udp_workers"].get<std::size_t>();
+  c.dns_answer_cache_slots = d["answer_cache_slots"].get<std::size_t>();
   c.dns_secondaries = host_ports(d["secondaries"]);
   c.dns_axfr_allow = d["axfr_allow"].get<std::vector<std::string>>();
   for (const auto& t : d["axfr_tsig"]) c.dns_axfr_tsig.push_back(tsig(t));

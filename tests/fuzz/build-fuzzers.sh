@@ -19,7 +19,7 @@ build_dns() {
   local d="$SRC/dns"
   "$CXX" "${FLAGS[@]}" "$SRC/tests/fuzz/fuzz_dns.cpp" \
     "$d/name.cpp" "$d/message.cpp" "$d/rdata.cpp" "$d/text.cpp" "$d/tsig.cpp" \
-    "$d/zone.cpp" "$d/responder.cpp" "$d/detail/wire.cpp" -lcrypto -o "$OUT/fuzz_dns"
+    "$d/zone.cpp" "$d/responder.cpp" "$d/fast_path.cpp" "$d/detail/wire.cpp" -lcrypto -o "$OUT/fuzz_dns"
 }
 
 build_acme() {
