@@ -57,7 +57,9 @@ tcp::socket& socket_of(Stream& s) {
   return beast::get_lowest_layer(s).socket();
 }
 
-http::response<http::string_body> to_beast(const Response& r, unsigned version, bool keep_alive,
+// Moves the body into Beast's message (no copy); serve_one moves it back
+// after the write for the access log and metrics.
+http::response<http::string_body> to_beast(Response& r, unsigned version, bool keep_alive,
                                            const std::string& request_id) {
   http::response<http::string_body> res{static_cast<http::status>(r.status), version};
   res.set(http::field::server, "fleetcommand");
@@ -65,7 +67,7 @@ http::response<http::string_body> to_beast(const Response& r, unsigned version, 
   if (!request_id.empty()) res.set("X-Request-Id", request_id);
   for (const auto& [k, v] : r.headers) res.set(k, v);
   res.keep_alive(keep_alive && !r.close);
-  res.body() = r.body;
+  res.body() = std::move(r.body);
   res.prepare_payload();
   return res;
 }
@@ -168,6 +170,7 @@ awaitable<bool> HttpServer::Impl::serve_one(Stream& stream, beast::flat_buffer& 
   auto res = to_beast(resp, version, keep_alive, req.request_id);
   lowest.expires_after(o.read_timeout);
   co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+  resp.body = std::move(res.body());
   if (observe) observe(req, resp, std::chrono::steady_clock::now() - start);
   co_return !ec && res.keep_alive();
 }

@@ -2,6 +2,7 @@
 #include "api/detail/context.hpp"
 #include "api/server.hpp"
 #include "common/clock.hpp"
+#include "dns/server.hpp"
 #include "domains/service.hpp"
 #include "probes/service.hpp"
 #include "scheduler/service.hpp"
@@ -47,6 +48,28 @@ std::string gauges_text(Context& ctx) {
       o += "fleetcommand_workspace_phase_transitions_total{phase=\"" + phase + "\"} " +
            std::to_string(n) + "\n";
     }
+  }
+  if (ctx.dns_server != nullptr) {
+    const auto d = ctx.dns_server->stats();
+    auto labelled = [&](const char* name, const char* help, const char* label,
+                        std::initializer_list<std::pair<const char*, std::uint64_t>> values) {
+      o += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n";
+      for (const auto& [value, n] : values)
+        o += std::string(name) + "{" + label + "=\"" + value + "\"} " + std::to_string(n) + "\n";
+    };
+    labelled("fleetcommand_dns_queries_total", "Queries received by the embedded DNS server.",
+             "transport", {{"udp", d.udp_queries}, {"tcp", d.tcp_queries}});
+    labelled("fleetcommand_dns_answer_cache_total",
+             "UDP queries answered from the answer cache (hit) or by the full path (miss).",
+             "result", {{"hit", d.cache_hits}, {"miss", d.cache_misses}});
+    labelled("fleetcommand_dns_rate_limited_total",
+             "Responses held back by response rate limiting: dropped, or slipped (sent truncated).",
+             "action", {{"dropped", d.rate_limited}, {"slipped", d.slipped}});
+    line("fleetcommand_dns_dropped_total",
+         "Queries not answered: oversized, undecodable, responses, or over the TCP cap.", "counter",
+         static_cast<double>(d.dropped));
+    line("fleetcommand_dns_transfers_total", "Zone transfers (AXFR, IXFR) served.", "counter",
+         static_cast<double>(d.transfers));
   }
   o += "# HELP fleetcommand_build_info Build information.\n# TYPE fleetcommand_build_info gauge\n";
   o += "fleetcommand_build_info{version=\"" FC_VERSION "\"} 1\n";

@@ -6,7 +6,9 @@
 #
 #   bench/http/run.sh [BUILD_DIR]          (default: build-ft next to this repo)
 #   env: FC_BIN (overrides BUILD_DIR), DURATION (default 10), LOG_LEVEL (daemon
-#   log.level, default info: one access-log line per request, as deployed)
+#   log.level, default info: one access-log line per request, as deployed),
+#   PIN (default 1: each server on core 0, wrk on the other cores, so the
+#   load generator never shares the server's core), CONNS (default 64)
 #
 # Starts both servers in a private temp dir, stops them by pid on exit.
 set -euo pipefail
@@ -17,6 +19,11 @@ build="$(cd "${1:-$repo/build-ft}" && pwd)"
 fc_bin="${FC_BIN:-$build/app/fleetcommand}"
 duration="${DURATION:-10}"
 log_level="${LOG_LEVEL:-info}"
+conns="${CONNS:-64}"
+srv_pin=(); wrk_pin=()
+if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -gt 1 ]; then
+  srv_pin=(taskset -c 0); wrk_pin=(taskset -c "1-$(($(nproc) - 1))")
+fi
 for tool in wrk nginx curl python3; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is not installed (scripts/install-deps.sh --bench)" >&2; exit 2; }
 done
@@ -44,7 +51,7 @@ cat >"$tmp/fc.json" <<EOF
 {"api": {"listen": "127.0.0.1:$api_port"}, "acme_http": {"listen": "127.0.0.1:$acme_port"},
  "dns": {"listen": "127.0.0.1:$dns_port"}, "log": {"level": "$log_level"}}
 EOF
-(cd "$tmp" && exec "$fc_bin" serve --config "$tmp/fc.json" 2>"$tmp/fc.log") &
+(cd "$tmp" && exec "${srv_pin[@]}" "$fc_bin" serve --config "$tmp/fc.json" 2>"$tmp/fc.log") &
 fc_pid=$!
 wait_http "http://127.0.0.1:$api_port/readyz"
 for _ in $(seq 1 100); do [ -s "$tmp/var/admin.token" ] && break; sleep 0.05; done
@@ -86,29 +93,31 @@ http {
   }
 }
 EOF
-nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
+"${srv_pin[@]}" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
 ngx_pid=$!
 ngx_url="http://127.0.0.1:$ngx_port/region.json"
 wait_http "$ngx_url"
 
 echo "response body: $(wc -c <"$tmp/www/region.json") bytes (identical for both)"
-echo "wrk -t2 -c64 -d${duration}s --latency; fleetcommand log.level=$log_level; $(nproc) cores"
+echo "wrk -t2 -c$conns -d${duration}s --latency; fleetcommand log.level=$log_level; $(nproc) cores; pinned: ${srv_pin[*]:-no} / wrk ${wrk_pin[*]:-no}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
 run_wrk() {  # name url [header]
   local out
+  local args=(-t2 -c"$conns" -d"${duration}s" --latency -s "$here/percentiles.lua")
   if [ -n "${3:-}" ]; then
-    out="$(wrk -t2 -c64 -d"${duration}s" --latency -H "$3" "$2")"
+    out="$("${wrk_pin[@]}" wrk "${args[@]}" -H "$3" "$2")"
   else
-    out="$(wrk -t2 -c64 -d"${duration}s" --latency "$2")"
+    out="$("${wrk_pin[@]}" wrk "${args[@]}" "$2")"
   fi
   echo "$out" >"$tmp/wrk-$1.txt"
-  local rps p99 p50 errors
+  local rps p99 p50 errors pct
   rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
   p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
   p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
   errors="$(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr '\n' ' ' || true)"
-  printf '%-13s req/s %10s   p50 %8s   p99 %8s   %s\n' "$1" "$rps" "$p50" "$p99" "$errors"
+  pct="$(awk '$1=="pct" {print $5, $6}' <<<"$out")"
+  printf '%-13s req/s %10s   p50 %8s   p99 %8s   %s   %s\n' "$1" "$rps" "$p50" "$p99" "$pct" "$errors"
   echo "$rps" >"$tmp/rps-$1"
   echo "$p99" >"$tmp/p99-$1"
 }

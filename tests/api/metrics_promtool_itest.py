@@ -48,6 +48,12 @@ class PromtoolTest(fctest.DaemonTest):
         self.assertEqual((check.stdout + check.stderr).strip(), "", "promtool reported problems")
         families = sum(1 for line in body.splitlines() if line.startswith("# TYPE"))
         print(f"promtool: {families} metric families, no problems")
+        # the two digs above went through the embedded server's UDP workers
+        udp = [l for l in body.splitlines() if l.startswith('fleetcommand_dns_queries_total{transport="udp"}')]
+        self.assertEqual(len(udp), 1, body[-3000:])
+        self.assertGreaterEqual(int(udp[0].split()[-1]), 2)
+        cache = [l for l in body.splitlines() if l.startswith("fleetcommand_dns_answer_cache_total{")]
+        self.assertEqual(len(cache), 2, body[-3000:])
 
     def test_alerting_series(self):
         """Heartbeat age per region (+Inf when never heard from) and the
