@@ -13,6 +13,7 @@ mkdir -p "$OUT"
 # Boost 1.74 does not detect clang's coroutines (STYLE.md).
 FLAGS=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
        -DBOOST_ASIO_HAS_CO_AWAIT=1 -DBOOST_ASIO_HAS_STD_COROUTINE=1 -DBOOST_ASIO_NO_DEPRECATED
+       -DBOOST_BEAST_USE_STD_STRING_VIEW
        -Wno-deprecated-declarations -I"$SRC")
 
 build_dns() {
