@@ -79,10 +79,12 @@ class HaTest(unittest.TestCase):
         self.kekdir = tempfile.mkdtemp(prefix="fc-ha-kek-")
 
     def tearDown(self):
-        for d in self.daemons:
+        for i, d in enumerate(self.daemons):
             if d.proc and d.proc.poll() is None:
                 os.kill(d.proc.pid, signal.SIGCONT)
             d.stop()
+            if os.environ.get("FC_HA_DEBUG"):
+                print(f"--- daemon {i} log tail\n{d.logs()[-2500:]}")
             d.cleanup()
         shutil.rmtree(self.kekdir, ignore_errors=True)
 
@@ -161,7 +163,7 @@ class HaTest(unittest.TestCase):
         a = self.start_leader()
         b = self.start_standby()
         c = self.start_standby()
-        self.setup_region(a)
+        agent = self.setup_region(a)
         acked, unexpected, stop = [], [], threading.Event()
         first_ok_after_kill = {}
         kill_at = {}
@@ -185,7 +187,19 @@ class HaTest(unittest.TestCase):
                         unexpected.append(r)
                     time.sleep(0.05)
 
+        def agent_loop():
+            # The region's agent heartbeats every half second through a standby, as
+            # a real agent does: region health lives in the leader's memory.
+            while not stop.is_set():
+                for d in (b, c):
+                    try:
+                        d.request("POST", "/v1/agent/heartbeat", {"agent_id": "agent-1"}, token=agent, timeout=5)
+                    except OSError:
+                        pass
+                stop.wait(0.5)
+
         threads = [threading.Thread(target=burst, args=(d, t)) for d, t in ((b, "b"), (c, "c"))]
+        threads.append(threading.Thread(target=agent_loop))
         for t in threads:
             t.start()
         fctest.wait_until(lambda: len(acked) >= 20, timeout=30, what="20 placements before the kill")
@@ -214,11 +228,12 @@ class HaTest(unittest.TestCase):
     def test_paused_leader_is_fenced_after_takeover(self):
         a = self.start_leader()
         b = self.start_standby()
-        self.setup_region(a)
+        agent = self.setup_region(a)
         os.kill(a.proc.pid, signal.SIGSTOP)
         t0 = time.monotonic()
         fctest.wait_until(lambda: role(b) == "leader", timeout=15, interval=0.1, what="takeover by b")
         print(f"takeover of a paused leader: {time.monotonic() - t0:.2f} s")
+        b.heartbeat(agent)  # as the agent does every few seconds: health is the leader's memory
         r = b.request("POST", "/v1/workspaces", ws_body("by-new-leader"))
         self.assertEqual(r.status, 201, r)
         os.kill(a.proc.pid, signal.SIGCONT)
