@@ -35,6 +35,7 @@ enum class Scope { kPublic, kAdmin, kAgent, kAdminOrTenant, kAnyToken };
 struct Request {
   std::string method;  // "GET", "POST", …
   std::string path;    // without the query
+  std::string target;  // as received: path and query, still percent-encoded
   std::map<std::string, std::string> query;
   std::map<std::string, std::string> params;   // from the route pattern
   std::map<std::string, std::string> headers;  // lower-case names
@@ -111,6 +112,9 @@ class Router {
   void add(std::string method, std::string pattern, Scope scope, Handler h);
   void set_authenticator(Authenticator a) { auth_ = std::move(a); }
   void set_rate_limiter(RateLimiter r) { limiter_ = std::move(r); }
+  // Answers every request no route matches (a standby's forwarding to the
+  // leader, app/ha.cpp), with no authentication of its own.
+  void set_fallback(Handler h) { fallback_ = std::move(h); }
   // Matches, authenticates, checks the scope, and runs the handler.
   awaitable<Response> dispatch(Request& r) const;
   const std::vector<Route>& routes() const { return routes_; }
@@ -122,6 +126,7 @@ class Router {
   std::vector<Route> routes_;
   Authenticator auth_;
   RateLimiter limiter_;
+  Handler fallback_;
 };
 
 }  // namespace fc::api

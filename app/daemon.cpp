@@ -16,6 +16,7 @@
 #include "app/app.hpp"
 #include "app/backend.hpp"
 #include "app/backup.hpp"
+#include "app/ha.hpp"
 #include "app/systemd.hpp"
 #include "certs/service.hpp"
 #include "common/asio_net.hpp"
@@ -129,6 +130,7 @@ struct Daemon {
   std::unique_ptr<tenants::Service> tenants;    // tenants, plans, usage metering
   std::unique_ptr<releases::Service> releases;  // releases and rollouts
   std::unique_ptr<webhooks::Service> webhooks;  // signed delivery of lifecycle events
+  ha::Lease* lease = nullptr;                   // PostgreSQL: this daemon leads under it
   asio::steady_timer ticker{io};
   asio::steady_timer watchdog_timer{io};
   bool stopping = false;
@@ -408,7 +410,14 @@ std::unique_ptr<probes::Service> make_probes(Daemon& d) {
 
 // The database, the scheduler and the services the API serves.
 bool open_services(Daemon& d) {
-  auto db = storage::Database::open(database_options(d.cfg));
+  auto opts = database_options(d.cfg);
+  if (d.lease != nullptr) {  // every write transaction checks the fencing token first
+    opts.fence = [l = d.lease](storage::Conn& c) { return l->fence(c); };
+    // Renewed once a third of the TTL has passed, checked every sixth: every
+    // 1 to 1.5 s with a 3 s TTL, so the lease never gets within 1.5 s of expiring.
+    opts.fence_idle = std::chrono::milliseconds(std::max<std::int64_t>(d.lease->ttl_ms() / 6, 50));
+  }
+  auto db = storage::Database::open(opts);
   if (!db) {
     spdlog::critical("database not opened reason={}", db.error().detail);
     return false;
@@ -483,8 +492,26 @@ int serve(const config::Config& cfg, const std::optional<std::string>& config_fi
     spdlog::critical("state directory in use reason={}", why);
     return kExitFailure;
   }
+  // Declared before the daemon: its writer thread runs the lease's fence
+  // until the daemon's database is closed.
+  std::optional<ha::Lease> lease;
   Daemon d(cfg, config_file);
   if (!prepare_database(cfg, d.clock)) return kExitFailure;
+  // Several daemons on one PostgreSQL: stand by (forwarding to the leader)
+  // until this one holds the lease, then start as a single daemon starts.
+  if (on_postgres(cfg)) {
+    lease.emplace(cfg);
+    ha::Campaign campaign(cfg, *lease);
+    if (int rc = ha::run_standby(cfg, *lease, campaign); rc >= 0) return rc;
+    campaign.stop();  // from here on the writer's fence renews the lease
+    d.lease = &*lease;
+    lease->set_on_lost([&d] {
+      asio::post(d.io, [&d] {
+        d.exit_code = kExitFailure;  // restarted by its supervisor, it stands by
+        asio::co_spawn(d.io, d.shutdown(), asio::detached);
+      });
+    });
+  }
   if (!open_services(d) || !start_dns(d)) return kExitFailure;
   if (auto st = wire_certs(d); !st) {
     spdlog::critical("certificates not started reason={}", st.error().detail);

@@ -44,6 +44,11 @@ struct Config {
   std::string database_path;
   std::string storage_backend;       // "sqlite" (the default) or "postgres"
   std::string storage_postgres_url;  // libpq URL; its password is a secret
+  // Several daemons on one PostgreSQL (docs/storage.md "Several daemons"): the
+  // URL the standbys forward to while this one leads (empty: http://api.listen)
+  // and the leader lease's lifetime (renewed every third of it).
+  std::string storage_advertise_url;
+  std::int64_t storage_lease_ttl_ms = 3000;
   std::string admin_token_file;
   HostPort api_listen;
   std::string api_tls_cert_file;  // both set: TLS on the API listener

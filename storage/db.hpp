@@ -199,6 +199,13 @@ class Database {
     std::string path;  // SQLite file (the default backend)
     std::size_t max_batch = 512;
     std::string postgres_url{};  // non-empty: PostgreSQL instead of SQLite
+    // Run first in every batch's transaction, before any caller's writes: an
+    // error rolls the whole batch back and every caller gets it. The leader
+    // of several daemons checks its lease's fencing token here (app/ha.cpp).
+    WriteFn fence{};
+    // With a fence: an idle writer still runs it (an empty batch) this often,
+    // so that the lease it renews stays held without traffic.
+    std::chrono::milliseconds fence_idle{0};
   };
   static Result<std::unique_ptr<Database>> open(const Options& o);
   ~Database();

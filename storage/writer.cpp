@@ -17,6 +17,8 @@ struct Database::Impl {
   };
   std::unique_ptr<Conn> conn;
   std::size_t max_batch = 512;
+  WriteFn fence;
+  std::chrono::milliseconds fence_idle{0};
   mutable std::mutex mu;
   std::condition_variable cv;
   std::deque<Task> queue;
@@ -62,6 +64,15 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
   std::vector<Status> results;
   results.reserve(batch.size());
   Status begin = conn->begin(true);
+  if (begin && fence) {
+    begin = fence(*conn);
+    if (!begin) {
+      Status rolled_back = conn->rollback();
+      detail::logger()->error("write batch fenced transactions={} reason={} rolled_back={}",
+                              batch.size(), begin.error().detail,
+                              rolled_back ? "yes" : rolled_back.error().detail);
+    }
+  }
   if (!begin) {
     {
       std::lock_guard lk(mu);
@@ -91,7 +102,7 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
     std::lock_guard lk(mu);
     stats.transactions += okc;
     stats.failed += batch.size() - okc;
-    stats.batches += 1;
+    if (!batch.empty()) stats.batches += 1;
   }
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
 }
@@ -101,7 +112,16 @@ void Database::Impl::run() {
     std::vector<Task> batch;
     {
       std::unique_lock lk(mu);
-      cv.wait(lk, [&] { return stopping || !queue.empty(); });
+      auto wake = [&] { return stopping || !queue.empty(); };
+      if (fence && fence_idle.count() > 0) {
+        if (!cv.wait_for(lk, fence_idle, wake)) {
+          lk.unlock();
+          commit_batch(batch);  // empty: only the fence (the lease renewal)
+          continue;
+        }
+      } else {
+        cv.wait(lk, wake);
+      }
       if (queue.empty() && stopping) return;
       while (!queue.empty() && batch.size() < max_batch) {
         batch.push_back(std::move(queue.front()));
@@ -120,6 +140,8 @@ Result<std::unique_ptr<Database>> Database::open(const Options& o) {
       w, pg ? Conn::open_postgres(o.postgres_url) : Conn::open(o.path, OpenMode::kReadWrite));
   impl->conn = std::move(w);
   impl->max_batch = o.max_batch;
+  impl->fence = o.fence;
+  impl->fence_idle = o.fence_idle;
   BOOST_OUTCOME_TRY(
       r, pg ? Conn::open_postgres(o.postgres_url) : Conn::open(o.path, OpenMode::kReadOnly));
   std::unique_ptr<Database> db(new Database(std::move(impl), std::move(r)));

@@ -68,6 +68,7 @@ template <class Body>
 void convert_request(boost::beast::http::request<Body>& msg, Request& req) {
   req.method = std::string(msg.method_string());
   std::string_view target = msg.target();
+  req.target = std::string(target);
   auto qm = target.find('?');
   req.path = percent_decode(target.substr(0, qm), false);
   if (qm != std::string_view::npos) parse_query(target.substr(qm + 1), req.query);

@@ -128,6 +128,7 @@ std::optional<Response> Router::admit(const Route& route, Request& r) const {
 awaitable<Response> Router::dispatch(Request& r) const {
   std::vector<std::string> allowed;
   const Route* route = match(r, allowed, r.params);
+  if (!route && fallback_) co_return co_await fallback_(r);
   if (!route) co_return no_route(r, allowed);
   r.route = route->pattern;
   if (route->scope != Scope::kPublic) {

@@ -280,6 +280,8 @@ Schema::Schema() {
   S("database.path", Kind::kString, string_v(false));
   S("storage.backend", Kind::kString, enum_v({"sqlite", "postgres"}));
   S("storage.postgres_url", Kind::kString, string_v(true));
+  S("storage.ha.advertise_url", Kind::kString, string_v(true));
+  S("storage.ha.lease_ttl_ms", Kind::kInt, int_v(300, 60000));
   S("auth.admin_token_file", Kind::kString, string_v(false));
   S("api.listen", Kind::kString, host_port_v());
   S("api.tls.cert_file", Kind::kString, string_v(true));

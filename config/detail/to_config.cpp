@@ -74,6 +74,12 @@ void fill_dns(Config& c, const json& d) {
 Status fill_storage(Config& c, const json& s, const json& backup) {
   c.storage_backend = s["backend"].get<std::string>();
   c.storage_postgres_url = opt_string(s["postgres_url"]);
+  c.storage_advertise_url = opt_string(s["ha"]["advertise_url"]);
+  c.storage_lease_ttl_ms = s["ha"]["lease_ttl_ms"].get<std::int64_t>();
+  const std::string& a = c.storage_advertise_url;
+  if (!a.empty() && a.rfind("http://", 0) != 0 && a.rfind("https://", 0) != 0)
+    return make_error(Code::kInvalidArgument,
+                      "storage.ha.advertise_url: expected http://host:port or https://host:port");
   if (c.storage_backend != "postgres") return ok();
   const std::string& u = c.storage_postgres_url;
   if (u.empty())

@@ -24,7 +24,7 @@ SRC = os.environ.get("FC_SOURCE_DIR", os.path.join(os.path.dirname(__file__), ".
 K8S = os.path.join(SRC, "deploy", "kubernetes")
 BUILD = os.environ.get("FC_BUILD_DIR", "/tmp")
 DIRS = ["agent/base", "agent/overlays/example", "control-plane/base",
-        "control-plane/overlays/sqlite"]
+        "control-plane/overlays/sqlite", "control-plane/overlays/postgres"]
 RESOURCE = {"Deployment": "deployments", "Service": "services", "Secret": "secrets",
             "Ingress": "ingresses", "ConfigMap": "configmaps", "Pod": "pods"}
 GROUP = {"deployments": "apps", "pods": "", "services": "", "secrets": "",
@@ -121,13 +121,57 @@ class KubernetesManifestsTest(unittest.TestCase):
             vols = {v["name"]: v for v in agent["spec"]["template"]["spec"]["volumes"]}
             self.assertEqual(vols["token"]["secret"]["secretName"], "fleetcommand-agent-token")
             self.assertIn("persistentVolumeClaim", vols["state"])
-        for d in ("control-plane/base", "control-plane/overlays/sqlite"):
+        for d in ("control-plane/base", "control-plane/overlays/sqlite",
+                  "control-plane/overlays/postgres"):
             kinds = [o["kind"] for o in self.rendered[d]]
             self.assertIn("PodDisruptionBudget", kinds)
             self.assertIn("StatefulSet", kinds)
             dns = next(o for o in self.rendered[d] if o["metadata"]["name"] == "fleetcommand-dns")
             self.assertEqual({(p["port"], p["protocol"]) for p in dns["spec"]["ports"]},
                              {(53, "UDP"), (53, "TCP")})
+
+    def test_postgres_overlay_runs_several_daemons_on_one_database(self):
+        """Three replicas, the URL from a Secret (never in the ConfigMap), every
+        replica advertising its own address, one shared key-encryption key, and
+        a budget that lets one replica go at a time."""
+        objs = self.rendered["control-plane/overlays/postgres"]
+        sts = next(o for o in objs if o["kind"] == "StatefulSet")
+        self.assertEqual(sts["spec"]["replicas"], 3)
+        self.assertEqual(sts["spec"]["podManagementPolicy"], "OrderedReady")
+        cm = next(o for o in objs if o["kind"] == "ConfigMap")
+        cfg = json.loads(cm["data"]["fleetcommand.json"])
+        self.assertEqual(cfg["storage"]["backend"], "postgres")
+        self.assertNotIn("postgres_url", cfg["storage"], "the URL (with its password) belongs in a Secret")
+        spec = sts["spec"]["template"]["spec"]
+        c = spec["containers"][0]
+        env = {e["name"]: e for e in c["env"]}
+        self.assertEqual(env["FLEETCOMMAND_STORAGE_POSTGRES_URL"]["valueFrom"]["secretKeyRef"],
+                         {"name": "fleetcommand-postgres", "key": "url"})
+        self.assertEqual(env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"], "status.podIP")
+        self.assertEqual(env["FLEETCOMMAND_STORAGE_HA_ADVERTISE_URL"]["value"], "http://$(POD_IP):8080")
+        vols = {v["name"]: v for v in spec["volumes"]}
+        self.assertEqual(vols["kek"]["secret"]["secretName"], "fleetcommand-kek")
+        mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+        self.assertEqual(os.path.join(mounts["kek"], "kek.key"), cfg["certs"]["key_encryption_key_file"])
+        self.assertEqual(c["readinessProbe"]["httpGet"]["path"], "/readyz")
+        pdb = next(o for o in objs if o["kind"] == "PodDisruptionBudget")
+        self.assertEqual(pdb["spec"]["minAvailable"], 2)
+        # The configuration the overlay ships is one the daemon accepts (with
+        # the URL and the advertised address the environment gives it).
+        if fctest.FC_BIN:
+            import tempfile
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "fleetcommand.json")
+                cfg["database"]["path"] = os.path.join(tmp, "fleetcommand.db")
+                cfg["auth"]["admin_token_file"] = os.path.join(tmp, "admin.token")
+                with open(path, "w") as f:
+                    json.dump(cfg, f)
+                env = dict(os.environ, FLEETCOMMAND_STORAGE_POSTGRES_URL="postgresql://fc:s3cret@db:5432/fleet",
+                           FLEETCOMMAND_STORAGE_HA_ADVERTISE_URL="http://10.0.0.7:8080")
+                r = run(fctest.FC_BIN, "check-config", "--config", path, env=env, check=False)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertIn("http://10.0.0.7:8080", r.stdout)
+                self.assertNotIn("s3cret", r.stdout + r.stderr)
 
     def assert_agent_probes(self, d, agent):
         """HTTP probes on the port --health-listen binds, named `health`."""

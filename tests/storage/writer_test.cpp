@@ -214,6 +214,34 @@ TEST_SUITE("storage") {
     REQUIRE(again);
     CHECK(scalar(again.value()->read(), "SELECT count(*) FROM rows") == 1);
   }
+
+  TEST_CASE("a failing fence rolls the whole batch back; an idle writer still runs it") {
+    // The leader's lease check (app/ha.cpp): first in every batch's transaction.
+    test::TempDir dir;
+    open_db(dir)->close();  // creates `rows`
+    std::atomic<bool> leader{true};
+    std::atomic<int> fences{0};
+    Database::Options o{dir.file("w.db")};
+    o.fence = [&](Conn& c) -> Status {
+      ++fences;
+      if (!leader) return fc::make_error(Errc::kUnavailable, "not the leader");
+      BOOST_OUTCOME_TRY(st, c.prepare("INSERT INTO rows(writer, seq, payload) VALUES(0, ?, 'f')"));
+      return st.bind_all(fences.load()).run();  // a fence's writes commit with the batch
+    };
+    o.fence_idle = std::chrono::milliseconds(20);
+    auto db = Database::open(o);
+    REQUIRE(db);
+    REQUIRE(db.value()->write_sync([](Conn& c) { return insert_row(c, 1, 1); }));
+    leader = false;
+    auto st = db.value()->write_sync([](Conn& c) { return insert_row(c, 1, 2); });
+    REQUIRE_FALSE(st);
+    CHECK(st.error().is(Errc::kUnavailable));
+    CHECK(scalar(db.value()->read(), "SELECT count(*) FROM rows WHERE writer = 1") == 1);
+    const int seen = fences.load();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(fences.load() > seen);  // idle: still fenced (the lease renewal)
+    db.value()->close();
+  }
 }
 
 TEST_SUITE("storage") {
