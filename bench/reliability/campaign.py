@@ -134,6 +134,7 @@ class Campaign:
         self.ops = {}
         self.kills_done = 0
         self.restart_s = []
+        self.healthy_s = []  # restart ready → every region healthy again
 
     # --- set-up -----------------------------------------------------------
     def setup(self):
@@ -173,10 +174,16 @@ class Campaign:
         self.findings.append(what)
 
     # --- the burst ----------------------------------------------------------
+    class Refused:
+        status = 0  # the daemon was down: the request never reached it
+
     def request(self, method, path, body=None):
         try:
             return self.d.request(method, path, body, timeout=5)
-        except (OSError, ValueError, http.client.HTTPException):  # refused, reset, cut: not acknowledged
+        except ConnectionRefusedError:
+            time.sleep(0.01)  # down until the restart: do not spin
+            return self.Refused()
+        except (OSError, ValueError, http.client.HTTPException):  # reset, cut: not acknowledged
             return None
 
     @staticmethod
@@ -236,7 +243,9 @@ class Campaign:
             if r and r.status == 202:
                 with L.lock:
                     L.certs[r.json()["id"]] = host
-        key = (kind, r.status if r else "no answer")
+        if r is not None and r.status >= 500 and self.ops.get((kind, r.status), 0) < 2:
+            self.log(f"note: {kind} answered {r.status}: {r.body[:300]!r}")  # the first two of each kind
+        key = (kind, ("refused" if r.status == 0 else r.status) if r else "no answer")
         with L.lock:
             self.ops[key] = self.ops.get(key, 0) + 1
 
@@ -275,6 +284,18 @@ class Campaign:
         self.d.start()
         self.restart_s.append(time.monotonic() - t0)
         self.check_acknowledged(i)
+        # After a restart the daemon places nothing until each region's agent
+        # has sent a heartbeat again ("health unknown", 503): the next burst
+        # starts once the agents are back, or it would be mostly 503s.
+        t1 = time.monotonic()
+        try:
+            fctest.wait_until(self.regions_healthy, timeout=30, interval=0.1, what="regions healthy again")
+        except AssertionError as e:
+            self.finding(f"cycle {i}: {e}")
+        self.healthy_s.append(time.monotonic() - t1)
+
+    def regions_healthy(self):
+        return all(self.d.request("GET", f"/v1/regions/{r}").json()["health"] == "healthy" for r in REGIONS)
 
     # --- checks -------------------------------------------------------------
     def check_acknowledged(self, i):
@@ -405,6 +426,7 @@ class Campaign:
     def summary(self, secs):
         L = self.ledger
         rs = sorted(self.restart_s) or [0]
+        hs = sorted(self.healthy_s) or [0]
         return {"kills": self.kills_done, "seconds": round(secs, 1), "seed": self.seed,
                 "acknowledged": {"workspaces": len(L.ws), "deletes": len(L.deleted), "domains": len(L.domains),
                                  "certificates": len(L.certs),
@@ -414,6 +436,7 @@ class Campaign:
                 "certificates": getattr(self, "cert_status", {}),
                 "ops": {f"{k} {s}": n for (k, s), n in sorted(self.ops.items(), key=str)},
                 "restart_s": {"p50": round(rs[len(rs) // 2], 2), "max": round(rs[-1], 2)},
+                "healthy_again_s": {"p50": round(hs[len(hs) // 2], 2), "max": round(hs[-1], 2)},
                 "orders_per_certificate": round(getattr(self, "orders_per_cert", 0), 3),
                 "findings": self.findings}
 

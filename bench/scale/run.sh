@@ -6,7 +6,7 @@
 #
 #   bench/scale/run.sh [BUILD_DIR (build)]
 #   env: WORKSPACES (1000000), DOMAINS (100000), REGIONS (100), PAGES (400),
-#        CREATES (2000), RESTARTS (3), PIN=1 (daemon on CPU 0, client on CPU 1),
+#        CREATES (2000), DELETES (200), RESTARTS (3), PIN=1 (daemon on CPU 0, client on CPU 1),
 #        KEEP=DIR (populate once into DIR and keep it; a later run with the
 #        same KEEP reuses the database), ATTRIBUTE=1 (also measure without the
 #        workspaces in DNS: the embedded zone's share of RSS and start time)
@@ -28,6 +28,6 @@ else
 fi
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg), $(git -C "$repo" rev-parse --short HEAD)"
 python3 "$here/scale.py" "$fc_bin" "$dir" --workspaces "${WORKSPACES:-1000000}" --regions "${REGIONS:-100}" \
-  --domains "${DOMAINS:-100000}" --pages "${PAGES:-400}" --creates "${CREATES:-2000}" \
+  --domains "${DOMAINS:-100000}" --pages "${PAGES:-400}" --creates "${CREATES:-2000}" --deletes "${DELETES:-200}" \
   --restarts "${RESTARTS:-3}" ${ATTRIBUTE:+--attribute} "${pin[@]}" "${reuse[@]}"
 (cd "$dir" && "$fc_bin" fsck --config "$dir/fc.json" 2>&1 | tail -1)

@@ -11,7 +11,9 @@ from outside, on loopback:
   (SIGTERM → exit → start → /readyz 200), several times;
 * GET /v1/workspaces?limit=1000 latency: one keep-alive client walking the
   cursor through the list (pages all over the 1M) and the first page
-  repeated; p50/p99/max over a bounded number of requests.
+  repeated; p50/p99/max over a bounded number of requests; once more while
+  a burst runs: creates from 8 clients plus deletes of populated workspaces
+  (a delete changes the DNS zone, as an agent's `running` report does).
 
   scale.py FC_BIN WORKDIR [--workspaces 1000000] [--regions 100]
            [--domains 100000] [--pages 400] [--creates 2000] [--restarts 3]
@@ -37,6 +39,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 POPULATE = os.path.join(HERE, "..", "scheduler", "populate.py")
+sys.path.insert(0, os.path.join(HERE, "..", "scheduler"))
+from populate import ws_id  # noqa: E402  the populated workspaces' ids
 
 
 def free_port():
@@ -170,24 +174,57 @@ def list_latency(d, pages, walk=True):
             "max_ms": round(max(lat), 2), **({"items_walked": items} if walk else {})}
 
 
-def burst(d, creates, threads=8):
-    """`creates` POST /v1/workspaces from `threads` keep-alive clients."""
+def burst(d, creates, deletes, workspaces, pages, threads=8):
+    """`creates` POST /v1/workspaces and `deletes` DELETE of populated
+    workspaces from `threads` keep-alive clients, while one more client walks
+    the list (`pages` pages at most)."""
+    h = {"Authorization": f"Bearer {d.token}", "Content-Type": "application/json"}
+    every = (creates + deletes) // deletes if deletes else 0  # op i is a delete when i % every == 0
+    salt = int(time.time())
+    done = []
+
     def worker(k):
-        c, ok = d.conn(), 0
-        for i in range(k, creates, threads):
+        c, ok, gone = d.conn(), 0, 0
+        for i in range(k, creates + deletes, threads):
+            if every and i % every == 0:
+                c.request("DELETE", f"/v1/workspaces/{ws_id('ws_0', (i * 104729 + salt) % workspaces)}",
+                          headers=h)
+                r = c.getresponse()
+                r.read()
+                gone += r.status == 202
+                continue
             body = json.dumps({"name": f"scale-{os.getpid()}-{i}", "resources": {"memory_mib": 1, "cpu_millis": 1}})
-            c.request("POST", "/v1/workspaces", body=body,
-                      headers={"Authorization": f"Bearer {d.token}", "Content-Type": "application/json"})
+            c.request("POST", "/v1/workspaces", body=body, headers=h)
             r = c.getresponse()
             r.read()
             ok += r.status == 201
         c.close()
-        return ok
+        return ok, gone
+
+    def lister():
+        lat = []
+        c, cursor = d.conn(), None
+        while not done and len(lat) < pages:
+            status, body, dt = d.get(c, "/v1/workspaces?limit=1000" + (f"&cursor={cursor}" if cursor else ""))
+            if status != 200:
+                raise SystemExit(f"GET list during the burst: {status} {body[:200]!r}")
+            lat.append(dt * 1000)
+            cursor = json.loads(body).get("next_cursor")
+        c.close()
+        return lat
     t0 = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        ok = sum(pool.map(worker, range(threads)))
-    dt = time.monotonic() - t0
-    return {"creates": creates, "created": ok, "seconds": round(dt, 2), "per_s": round(ok / dt)}
+    with concurrent.futures.ThreadPoolExecutor(threads + 1) as pool:
+        lf = pool.submit(lister)
+        res = list(pool.map(worker, range(threads)))
+        dt = time.monotonic() - t0
+        done.append(True)
+        lat = lf.result()
+    ok, gone = sum(r[0] for r in res), sum(r[1] for r in res)
+    out = {"creates": ok, "deletes": gone, "seconds": round(dt, 2), "writes_per_s": round((ok + gone) / dt)}
+    if lat:
+        out["list_during"] = {"requests": len(lat), "p50_ms": round(pct(lat, 50), 2),
+                              "p99_ms": round(pct(lat, 99), 2), "max_ms": round(max(lat), 2)}
+    return out
 
 
 def main():
@@ -199,6 +236,7 @@ def main():
     ap.add_argument("--domains", type=int, default=100000)
     ap.add_argument("--pages", type=int, default=400)
     ap.add_argument("--creates", type=int, default=2000)
+    ap.add_argument("--deletes", type=int, default=200)
     ap.add_argument("--restarts", type=int, default=3)
     ap.add_argument("--pin-daemon", type=int)
     ap.add_argument("--pin-client", type=int)
@@ -228,7 +266,7 @@ def main():
         res["rss_after_start"] = mem(d.proc.pid)
         res["list_walk"] = list_latency(d, a.pages, walk=True)
         res["list_first_page"] = list_latency(d, min(a.pages, 200), walk=False)
-        res["burst"] = burst(d, a.creates)
+        res["burst"] = burst(d, a.creates, a.deletes, a.workspaces, a.pages)
         res["list_walk_after_burst"] = list_latency(d, a.pages, walk=True)
         res["rss_after_burst"] = mem(d.proc.pid)
         res["restarts"] = []

@@ -28,16 +28,20 @@ import sqlite3
 import time
 
 CAP = (1 << 40, 1 << 40, 1 << 40)  # never the limit in a benchmark
-ULID = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+ULID = "0123456789abcdefghjkmnpqrstvwxyz"  # common/ids.hpp's alphabet
 
 
 def ws_id(prefix, n):
-    """A syntactically valid, unique, time-ordered-looking id (26 chars)."""
+    """A syntactically valid, unique, time-ordered-looking id: the kind's
+    prefix ("ws_", "dom_") and 26 characters of the id alphabet, the first of
+    them whatever `prefix` has after its "_" ("ws_0": the populated set, "ws_9":
+    the ceiling's), so the API accepts it as an id and as a cursor."""
+    kind, _, tag = prefix.partition("_")
     s = ""
-    for _ in range(26):
+    for _ in range(26 - len(tag)):
         s = ULID[n % 32] + s
         n //= 32
-    return prefix + s
+    return f"{kind}_{tag}{s}"
 
 
 def body(wid, name, zone):
