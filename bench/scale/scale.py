@@ -21,8 +21,8 @@ from outside, on loopback:
 
 --attribute: afterwards, the same database once more with no workspace
 published in DNS (dns_region NULL, as before their agents report running):
-start to ready and RSS without the embedded zone's names, so the difference
-is the zone's share; the column is restored at the end.
+start to ready, RSS and the list latency without the embedded zone's names,
+so the difference is the zone's share; the column is restored at the end.
 Prints one JSON object (and a readable summary on stderr).
 """
 import argparse
@@ -286,6 +286,8 @@ def main():
                 res["no_dns"] = {"start_to_ready_s": round(d.start(), 3)}
                 time.sleep(2)
                 res["no_dns"]["rss_after_start"] = mem(d.proc.pid)
+                res["no_dns"]["list_walk"] = list_latency(d, a.pages, walk=True)
+                res["no_dns"]["list_first_page"] = list_latency(d, min(a.pages, 200), walk=False)
                 d.stop()
             finally:
                 c = sqlite3.connect(db, isolation_level=None)
