@@ -7,6 +7,13 @@ populate DB --regions N --workspaces M
     in the daemon's schema: workspaces + placements + one `apply` assignment
     each, regions.alloc_* and regions.revision consistent (fsck-clean).
     Bulk speed, not durability: synchronous=OFF, one transaction.
+    --running: every workspace as its agent reported it (observed generation
+    1, phase running, DNS published: dns_region set), as in a settled fleet.
+    --domains D: D custom domains spread over the workspaces (workspace
+    i * 7919 mod M, so some hold several) in a settled mix of states: 70 %
+    active (verified, routed), 20 % pending_verification (next check within
+    6 h), 5 % failed, 5 % deleted (reserved for 30 days); hostnames
+    d<i>.customer<i mod 1000>.example.
 
 ceiling DB --rows K --batch B
     The raw-SQLite ceiling for the daemon's placement transaction: K new
@@ -21,16 +28,20 @@ import sqlite3
 import time
 
 CAP = (1 << 40, 1 << 40, 1 << 40)  # never the limit in a benchmark
-ULID = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+ULID = "0123456789abcdefghjkmnpqrstvwxyz"  # common/ids.hpp's alphabet
 
 
 def ws_id(prefix, n):
-    """A syntactically valid, unique, time-ordered-looking id (26 chars)."""
+    """A syntactically valid, unique, time-ordered-looking id: the kind's
+    prefix ("ws_", "dom_") and 26 characters of the id alphabet, the first of
+    them whatever `prefix` has after its "_" ("ws_0": the populated set, "ws_9":
+    the ceiling's), so the API accepts it as an id and as a cursor."""
+    kind, _, tag = prefix.partition("_")
     s = ""
-    for _ in range(26):
+    for _ in range(26 - len(tag)):
         s = ULID[n % 32] + s
         n //= 32
-    return prefix + s
+    return f"{kind}_{tag}{s}"
 
 
 def body(wid, name, zone):
@@ -39,7 +50,7 @@ def body(wid, name, zone):
                        "hostnames": [f"{name}.{zone}"], "certificates": []}, separators=(",", ":"))
 
 
-def populate(db, regions, workspaces, zone):
+def populate(db, regions, workspaces, zone, running=False, domains=0):
     c = sqlite3.connect(db, isolation_level=None)
     c.execute("PRAGMA synchronous=OFF")
     now = int(time.time() * 1000)
@@ -61,8 +72,14 @@ def populate(db, regions, workspaces, zone):
     for i, r, wid, name in rows():
         batch.append((i, r, wid, name))
         if len(batch) == 20000 or i == workspaces - 1:
-            c.executemany("INSERT INTO workspaces(id, name, region, memory_mib, cpu_millis, created_at, updated_at)"
-                          " VALUES(?,?,?,1,1,?,?)", [(w, n, r, now, now) for _, r, w, n in batch])
+            if running:
+                c.executemany("INSERT INTO workspaces(id, name, region, memory_mib, cpu_millis, observed_generation,"
+                              " observed_phase, dns_region, observed_since, created_at, updated_at)"
+                              " VALUES(?,?,?,1,1,1,'running',?,?,?,?)",
+                              [(w, n, r, r, now, now, now) for _, r, w, n in batch])
+            else:
+                c.executemany("INSERT INTO workspaces(id, name, region, memory_mib, cpu_millis, created_at,"
+                              " updated_at) VALUES(?,?,?,1,1,?,?)", [(w, n, r, now, now) for _, r, w, n in batch])
             c.executemany("INSERT INTO placements(workspace_id, region, memory_mib, cpu_millis) VALUES(?,?,1,1)",
                           [(w, r) for _, r, w, _ in batch])
             # revisions start at 1 per region (an empty region's is 1): the k-th
@@ -71,9 +88,40 @@ def populate(db, regions, workspaces, zone):
                           " VALUES(?,?,?,'apply',?)",
                           [(r, w, i // regions + 2, body(w, n, zone)) for i, r, w, n in batch])
             batch = []
+    if domains:
+        populate_domains(c, workspaces, domains, now)
     c.execute("COMMIT")
     c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     c.close()
+
+
+def populate_domains(c, workspaces, domains, now):
+    """`domains` rows in the daemon's schema (migrations 0006, 0009), states as
+    a settled fleet has them (see the module text)."""
+    hour, day = 3600 * 1000, 24 * 3600 * 1000
+    rows = []
+    for i in range(domains):
+        wid = ws_id("ws_0", (i * 7919) % workspaces)
+        host = f"d{i}.customer{i % 1000}.example"
+        token = f"fc-verify={i:032x}"
+        k = i % 20
+        created = now - (i % 90) * day
+        if k < 14:    # active: verified, routed, certificate ordered over HTTP-01
+            rows.append((ws_id("dom_", i), host, wid, "active", token, created + hour, 1, f"{wid}.fleet.test.",
+                         "http-01", 1, None, 0, None, None, None, now + (i % 24) * hour, created, now))
+        elif k < 18:  # pending: waiting for its TXT record, next check within 6 h
+            rows.append((ws_id("dom_", i), host, wid, "pending_verification", token, None, 0, "", None, 0,
+                         "TXT fc-verify not found", i % 8, None, None, None, now + (i % 360) * 60 * 1000,
+                         created, now))
+        elif k < 19:  # failed: gave up after its attempts
+            rows.append((ws_id("dom_", i), host, wid, "failed", token, None, 0, "", None, 0,
+                         "verification timed out after 7 days", 20, None, None, None, None, created, now))
+        else:         # deleted: hostname reserved for 30 days
+            rows.append((ws_id("dom_", i), host, wid, "deleted", token, created + hour, 0, "", None, 0, None, 0,
+                         None, now - day, now + 29 * day, None, created, now))
+    c.executemany("INSERT INTO domains(id, hostname, workspace_id, status, token, verified_at, routing_ok,"
+                  " routing_found, challenge, routed, last_error, attempts, moved_at, deleted_at, reserved_until,"
+                  " next_check_at, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
 
 
 def ceiling(db, rows, batch, zone):
@@ -114,11 +162,14 @@ def main():
     ap.add_argument("--rows", type=int, default=20000)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--zone", default="fleet.test")
+    ap.add_argument("--running", action="store_true")
+    ap.add_argument("--domains", type=int, default=0)
     a = ap.parse_args()
     t0 = time.monotonic()
     if a.mode == "populate":
-        populate(a.db, a.regions, a.workspaces, a.zone)
-        print(f"populated {a.regions} regions, {a.workspaces} workspaces in {time.monotonic() - t0:.1f} s")
+        populate(a.db, a.regions, a.workspaces, a.zone, a.running, a.domains)
+        print(f"populated {a.regions} regions, {a.workspaces} workspaces, {a.domains} domains"
+              f" in {time.monotonic() - t0:.1f} s")
     else:
         ceiling(a.db, a.rows, a.batch, a.zone)
 
