@@ -112,6 +112,9 @@ awaitable<PostResult> Sender::post(Target t, std::vector<client::HttpHeader> hea
     if (got) co_return PostResult{static_cast<int>(got.value().status), ""};
     const Error& e = got.error();
     last_error = e.detail;
+    // The delivery log's wording (docs/webhooks.md): the phase, then the cause.
+    if (last_error.starts_with("read: ")) last_error = "reading the reply: " + last_error.substr(6);
+    if (last_error.starts_with("write: ")) last_error = "sending: " + last_error.substr(7);
     // The transport's connect failures read "connect host:port: …"; anything
     // else happened after the request may have been sent.
     if (e.code != Code::kUnavailable || !e.detail.starts_with("connect ")) break;
