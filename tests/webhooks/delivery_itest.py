@@ -367,8 +367,12 @@ class RetentionMetricsTest(Helpers, fctest.DaemonTest):
             ws = self.lifecycle(3, "ret")
             self.wait_for(rcv, ws)
             delivered = len({m for m, _ in rcv.snapshot()})
-            body = self.metrics()
             eid = ep["id"]
+            # The receiver has them; the daemon records the outcomes just after.
+            pending = f'fleetcommand_webhook_pending_deliveries{{endpoint="{eid}"}}'
+            fctest.wait_until(lambda: self.series(self.metrics(), pending) == [0.0], timeout=10,
+                              what="outcomes recorded")
+            body = self.metrics()
             self.assertEqual(self.series(body, f'fleetcommand_webhook_attempts_total{{endpoint="{eid}",outcome="delivered"}}'),
                              [float(len(rcv.snapshot()))], body[-3000:])
             self.assertEqual(self.series(body, f'fleetcommand_webhook_pending_deliveries{{endpoint="{eid}"}}'), [0.0])
