@@ -16,6 +16,7 @@
 #include "events/events.hpp"
 #include "scheduler/service.hpp"
 #include "storage/db.hpp"
+#include "storage/service_rig.hpp"
 #include "storage/test_util.hpp"
 
 using namespace fc;
@@ -34,10 +35,7 @@ struct EmitRig {
   std::unique_ptr<sch::Service> svc;
 
   EmitRig() {
-    storage::test::open_migrated(dir.file("fc.db")).reset();
-    auto d = storage::Database::open({dir.file("fc.db")});
-    REQUIRE(d);
-    db = std::move(d).value();
+    db = storage::test::open_database(dir);
     restart();
   }
   ~EmitRig() { db->close(); }
@@ -47,23 +45,10 @@ struct EmitRig {
   }
 
   template <class T>
-  static awaitable<void> keep(awaitable<T> a, std::optional<T>* out) {
-    out->emplace(co_await std::move(a));
-  }
-  template <class T>
   T run(awaitable<T> a) {
-    std::optional<T> out;
-    asio::co_spawn(io, keep(std::move(a), &out), [&](std::exception_ptr) { io.stop(); });
-    io.restart();
-    io.run_for(30s);
-    REQUIRE(out.has_value());
-    return std::move(*out);
+    return storage::test::run_io(io, std::move(a));
   }
-  void tick() {
-    asio::co_spawn(io, svc->tick(), asio::detached);
-    io.restart();
-    io.run_for(30s);
-  }
+  void tick() { storage::test::run_io(io, svc->tick()); }
   void region(const std::string& id) {
     sch::RegionInput in;
     in.id = id;

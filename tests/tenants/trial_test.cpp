@@ -17,6 +17,7 @@
 #include "events/events.hpp"
 #include "scheduler/service.hpp"
 #include "storage/db.hpp"
+#include "storage/service_rig.hpp"
 #include "storage/test_util.hpp"
 #include "tenants/service.hpp"
 
@@ -38,10 +39,7 @@ struct TrialRig {
   std::unique_ptr<tenants::Service> svc;
 
   TrialRig() {
-    storage::test::open_migrated(dir.file("fc.db")).reset();
-    auto d = storage::Database::open({dir.file("fc.db")});
-    REQUIRE(d);
-    db = std::move(d).value();
+    db = storage::test::open_database(dir);
     sched = std::make_unique<sch::Service>(io, *db, clock, sch::Service::Options{});
     REQUIRE(sched->load());
     restart();
@@ -68,17 +66,8 @@ struct TrialRig {
   }
 
   template <class T>
-  static awaitable<void> keep(awaitable<T> a, std::optional<T>* out) {
-    out->emplace(co_await std::move(a));
-  }
-  template <class T>
   T run(awaitable<T> a) {
-    std::optional<T> out;
-    asio::co_spawn(io, keep(std::move(a), &out), [&](std::exception_ptr) { io.stop(); });
-    io.restart();
-    io.run_for(30s);
-    REQUIRE(out.has_value());
-    return std::move(*out);
+    return storage::test::run_io(io, std::move(a));
   }
 
   std::string create(const std::string& name, const std::string& plan) {
@@ -172,9 +161,7 @@ TEST_SUITE("tenants") {
     r.restart();
     r.clock.advance(std::chrono::seconds(86400));
     CHECK(r.run(r.svc->end_trials()) == 0);
-    asio::co_spawn(r.io, r.svc->tick(), asio::detached);  // the daemon's 1 s tick
-    r.io.restart();
-    r.io.run_for(30s);
+    storage::test::run_io(r.io, r.svc->tick());  // the daemon's 1 s tick
     CHECK(r.count(paid, "workspace.trial_ended") == 1);
     CHECK(r.count(free, "workspace.trial_ended") == 1);
     CHECK(r.count(none, "workspace.trial_ended") == 0);

@@ -13,6 +13,7 @@
 #include "common/asio.hpp"
 #include "events/events.hpp"
 #include "storage/db.hpp"
+#include "storage/service_rig.hpp"
 #include "storage/test_util.hpp"
 #include "webhooks/detail/store.hpp"
 #include "webhooks/service.hpp"
@@ -33,10 +34,7 @@ struct Rig {
   std::unique_ptr<webhooks::Service> svc;
 
   Rig() {
-    storage::test::open_migrated(dir.file("fc.db")).reset();
-    auto d = storage::Database::open({dir.file("fc.db")});
-    REQUIRE(d);
-    db = std::move(d).value();
+    db = storage::test::open_database(dir);
     webhooks::Options o;
     o.allow_private = true;
     o.retention_s = kRetentionS;
@@ -52,17 +50,8 @@ struct Rig {
   }
 
   template <class T>
-  static awaitable<void> keep(awaitable<T> a, std::optional<T>* out) {
-    out->emplace(co_await std::move(a));
-  }
-  template <class T>
   T run(awaitable<T> a) {
-    std::optional<T> out;
-    asio::co_spawn(io, keep(std::move(a), &out), [&](std::exception_ptr) { io.stop(); });
-    io.restart();
-    io.run_for(30s);
-    REQUIRE(out.has_value());
-    return std::move(*out);
+    return storage::test::run_io(io, std::move(a));
   }
 
   void emit(const std::string& type, const std::string& ws) {
