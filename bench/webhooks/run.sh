@@ -47,7 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-delivered() { cut -d' ' -f2 "$tmp/rcv.stats" 2>/dev/null || echo 0; }
+delivered() { cut -d' ' -f1 "$tmp/rcv.stats" 2>/dev/null || echo 0; }
 api_port="$(free_port)"
 rcv_port="$(free_port)"
 cat >"$tmp/fc.json" <<JSON
