@@ -40,7 +40,8 @@ struct HttpReply {
   unsigned status = 0;
   std::vector<HttpHeader> headers;  // as received, repeated ones repeated
   std::string body;
-  bool reused = false;  // came over a kept-alive connection
+  bool reused = false;     // came over a kept-alive connection
+  bool truncated = false;  // the body is cut at body_limit (TransportOptions::truncate_body)
   // First value of a header (case-insensitive name), "" when absent.
   std::string header(std::string_view name) const;
   // Every value of a header (Link may come several times, RFC 8555 §7.1).
@@ -50,9 +51,13 @@ struct HttpReply {
 struct TransportOptions {
   std::string user_agent = "fleetcommand-client";
   std::uint64_t body_limit = 64ull << 20;  // larger → Code::kTooLarge
-  std::optional<std::string> ca_file;      // PEM trust anchors for https
-  bool ca_file_adds_to_system = false;     // true: the system store is trusted too (ACME)
-  std::string ca_option = "--ca-file";     // how error messages name ca_file
+  // true: a body over body_limit is not an error but a reply whose body is
+  // cut there (HttpReply::truncated; the rest is not read and the connection
+  // is closed) — a webhook sender needs the status, not the page.
+  bool truncate_body = false;
+  std::optional<std::string> ca_file;   // PEM trust anchors for https
+  bool ca_file_adds_to_system = false;  // true: the system store is trusted too (ACME)
+  std::string ca_option = "--ca-file";  // how error messages name ca_file
   // Reuse connections per host (RFC 9112 §9.3): at most 8 idle per host, each
   // for 20 s; a kept connection the server closed meanwhile is retried once on
   // a new one. false: one request per connection (Connection: close).

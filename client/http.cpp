@@ -92,15 +92,16 @@ struct IdleConn {
 
 struct Exchange {
   error_code ec;
-  bool wrote = false;     // the whole request went out
-  bool got_some = false;  // some of the response came back
-  bool reusable = false;  // complete response, keep-alive, nothing left over
+  bool wrote = false;      // the whole request went out
+  bool got_some = false;   // some of the response came back
+  bool reusable = false;   // complete response, keep-alive, nothing left over
+  bool truncated = false;  // body_limit reached with truncate: res holds what came
   http::response<http::string_body> res;
 };
 
 template <class Stream>
 awaitable<Exchange> client_exchange(Stream& stream, const WireRequest& req,
-                                    std::uint64_t body_limit) {
+                                    std::uint64_t body_limit, bool truncate) {
   Exchange x;
   co_await http::async_write(stream, req, asio::redirect_error(use_awaitable, x.ec));
   if (x.ec) co_return x;
@@ -117,6 +118,12 @@ awaitable<Exchange> client_exchange(Stream& stream, const WireRequest& req,
   if (!x.ec && !parser.is_done())
     co_await http::async_read(stream, buf, parser, asio::redirect_error(use_awaitable, x.ec));
   x.got_some = parser.got_some();
+  if (x.ec == http::error::body_limit && truncate && parser.is_header_done()) {
+    x.ec = {};
+    x.truncated = true;  // the rest stays unread: the connection is not kept
+    x.res = parser.release();
+    co_return x;
+  }
   if (x.ec) co_return x;
   x.reusable = parser.get().keep_alive() && buf.size() == 0;
   x.res = parser.release();
@@ -124,13 +131,13 @@ awaitable<Exchange> client_exchange(Stream& stream, const WireRequest& req,
 }
 
 awaitable<Exchange> conn_exchange(Conn& c, const WireRequest& req, std::uint64_t body_limit,
-                                  Deadline deadline) {
+                                  bool truncate, Deadline deadline) {
   c.lowest().expires_at(deadline);
   if (c.plain) {
-    auto x = co_await client_exchange(*c.plain, req, body_limit);
+    auto x = co_await client_exchange(*c.plain, req, body_limit, truncate);
     co_return x;
   }
-  auto x = co_await client_exchange(*c.tls, req, body_limit);
+  auto x = co_await client_exchange(*c.tls, req, body_limit, truncate);
   co_return x;
 }
 
@@ -164,10 +171,11 @@ Status check_request(const HttpRequest& req) {
   return ok();
 }
 
-HttpReply to_reply(http::response<http::string_body>& res, bool reused) {
+HttpReply to_reply(http::response<http::string_body>& res, bool reused, bool truncated) {
   HttpReply out;
   out.status = res.result_int();
   out.reused = reused;
+  out.truncated = truncated;
   for (const auto& f : res)
     out.headers.push_back({std::string(f.name_string()), std::string(f.value())});
   out.body = std::move(res.body());
@@ -333,13 +341,15 @@ awaitable<Result<HttpReply>> HttpTransport::send(Url url, HttpRequest req,
   }
   // No `x = co_await …` (assigning a co_await result to a live local): GCC 12
   // then destroyed the request twice (ASan, the dropped-connection test).
-  Exchange first = co_await conn_exchange(*conn, wire, m.opts.body_limit, deadline);
+  Exchange first =
+      co_await conn_exchange(*conn, wire, m.opts.body_limit, m.opts.truncate_body, deadline);
   if (!(first.ec && reused && client_stale(first)))
     co_return m.finish(key, std::move(conn), first, reused);
   auto fresh = co_await m.open(url, connect_to, deadline);
   if (!fresh) co_return fresh.error();
   conn = std::move(fresh).value();
-  Exchange second = co_await conn_exchange(*conn, wire, m.opts.body_limit, deadline);
+  Exchange second =
+      co_await conn_exchange(*conn, wire, m.opts.body_limit, m.opts.truncate_body, deadline);
   co_return m.finish(key, std::move(conn), second, false);
 }
 
@@ -349,7 +359,7 @@ Result<HttpReply> HttpTransport::Impl::finish(const std::string& key, std::uniqu
     return make_error(Code::kTooLarge, "read: body limit exceeded");
   if (x.ec) return client_net_error(x.wrote ? "read" : "write", x.ec);
   if (opts.keep_alive && x.reusable) keep_idle(key, std::move(conn));
-  return to_reply(x.res, reused);
+  return to_reply(x.res, reused, x.truncated);
 }
 
 // AsyncClient: a client of our own API (docs/API.md) on the transport.

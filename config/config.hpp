@@ -102,6 +102,7 @@ struct Config {
   nlohmann::json plans;          // validated object name -> plan, parsed by tenants/
   // Lifecycle events (events/, docs/events.md) and webhooks (webhooks/, docs/webhooks.md).
   std::int64_t events_certificate_expiring_days = 14;  // certificate.expiring this long before
+  std::int64_t events_retention_s = 2592000;       // delivered events/deliveries kept (0 = forever)
   bool webhooks_allow_private = false;             // deliver to loopback/private/link-local (tests)
   std::int64_t webhooks_timeout_ms = 10000;        // per delivery attempt
   std::int64_t webhooks_retry_base_ms = 5000;      // first retry; doubles, ±20 % jitter

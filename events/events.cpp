@@ -110,6 +110,18 @@ Result<std::optional<Event>> get(storage::Conn& c, const std::string& id) {
   return std::optional<Event>(read_row(s));
 }
 
+Result<int> prune(storage::Conn& c, std::int64_t before_ms, std::int64_t max_seq, int limit) {
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e"
+                   " WHERE e.seq <= ?1 AND e.created_at < ?2"
+                   " AND e.seq < (SELECT max(a.seq) FROM events a)"
+                   " AND (e.workspace_id = '' OR e.workspace_seq < (SELECT max(w.workspace_seq)"
+                   " FROM events w WHERE w.workspace_id = e.workspace_id))"
+                   " ORDER BY e.seq LIMIT ?3)"));
+  BOOST_OUTCOME_TRY(s.bind_all(max_seq, before_ms, static_cast<std::int64_t>(limit)).run());
+  return c.changes();
+}
+
 bool valid_type_filter(const std::string& type) {
   if (type.empty() || type == "*") return true;
   if (type.size() > 64) return false;

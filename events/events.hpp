@@ -61,6 +61,13 @@ Result<std::optional<Event>> last_about(storage::Conn& c, const std::string& sub
 // One event by id.
 Result<std::optional<Event>> get(storage::Conn& c, const std::string& id);
 
+// Retention (docs/events.md "Retention"): deletes up to `limit` events
+// created before `before_ms` with seq ≤ `max_seq` (the caller's bound: what
+// every reader is done with), oldest first; returns how many. The newest event
+// of each workspace and the newest event overall are always kept, so the
+// per-workspace and global sequences continue from them and never restart.
+Result<int> prune(storage::Conn& c, std::int64_t before_ms, std::int64_t max_seq, int limit);
+
 // True when `type` is a well-formed event type or family filter:
 // lower-case dotted words ("workspace.created"), optionally "family.*" or "*".
 bool valid_type_filter(const std::string& type);

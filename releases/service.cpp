@@ -5,9 +5,31 @@ namespace fc::releases {
 
 using nlohmann::json;
 
+namespace {
+
+// A workspace's "release" (API.md "Releases"): channel, pinned, current.
+json binding_view(const std::optional<store::BindingRow>& b) {
+  json j = {{"channel", nullptr}, {"pinned", nullptr}, {"current", nullptr}};
+  if (!b) return j;
+  if (b->channel) j["channel"] = *b->channel;
+  if (b->pinned) j["pinned"] = *b->pinned;
+  if (b->release) j["current"] = *b->release;
+  return j;
+}
+
+}  // namespace
+
 Service::Service(asio::io_context& io, storage::Database& db, scheduler::Service& sched,
                  const Clock& clock)
-    : impl_(std::make_unique<Impl>(io, db, sched, clock)) {}
+    : impl_(std::make_unique<Impl>(io, db, sched, clock)) {
+  // The workspace view (GET and every workspace.* event) carries the binding.
+  sched.set_view_decorator(
+      "releases", [](storage::Conn& c, const scheduler::Workspace& w, json& view) -> Status {
+        BOOST_OUTCOME_TRY(b, store::find_binding(c, w.id));
+        view["release"] = binding_view(b);
+        return ok();
+      });
+}
 
 Service::~Service() = default;
 
@@ -163,13 +185,7 @@ Status Service::bind(storage::Conn& c, const std::string& workspace_id, const Bi
 
 json Service::binding_json(const std::string& workspace_id) {
   auto b = store::find_binding(impl_->db.read(), workspace_id);
-  json j = {{"channel", nullptr}, {"pinned", nullptr}, {"current", nullptr}};
-  if (!b || !b.value()) return j;
-  const auto& row = *b.value();
-  if (row.channel) j["channel"] = *row.channel;
-  if (row.pinned) j["pinned"] = *row.pinned;
-  if (row.release) j["current"] = *row.release;
-  return j;
+  return binding_view(b ? b.value() : std::nullopt);
 }
 
 }  // namespace fc::releases

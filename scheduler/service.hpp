@@ -253,6 +253,23 @@ class Service {
   awaitable<Status> refresh_assignment(std::string workspace_id);
   std::string hostname_of(const Workspace& w) const { return w.name + "." + o_.zone; }
 
+  // The workspace's view: what GET /v1/workspaces/{id} answers and what every
+  // workspace.* event carries as its data (docs/events.md), one owner for
+  // both. The scheduler's fields (with `suspended`, and `tenant`/`plan` null),
+  // then what each decorator adds from `c`: tenants/ the tenancy (tenant, plan,
+  // trial_ends_at), releases/ the `release` binding. `c` is the caller's — the
+  // read connection, or a write transaction's, so the view shows the change
+  // being committed. Decorators only read `c` and capture nothing that
+  // changes: any thread may build a view.
+  using ViewDecorator =
+      std::function<Status(storage::Conn& c, const Workspace& w, nlohmann::json& view)>;
+  // Before serving; a second one under the same name replaces the first.
+  void set_view_decorator(const std::string& name, ViewDecorator d) {
+    view_decorators_[name] = std::move(d);
+  }
+  nlohmann::json base_view(const Workspace& w) const;
+  Result<nlohmann::json> workspace_view(storage::Conn& c, const Workspace& w) const;
+
   // Agents
   Result<AssignmentsPage> assignments(const std::string& region, std::int64_t since);
   // Waits until the region's revision passes `since`, `wait` ends, or shutdown.
@@ -311,6 +328,7 @@ class Service {
   dns::ZoneNotifier* zone_ = nullptr;
   AssignmentExtras* extras_ = nullptr;
   std::vector<std::unique_ptr<ScopeListener>> scope_listeners_;
+  std::map<std::string, ViewDecorator> view_decorators_;
   friend struct Impl;
 };
 

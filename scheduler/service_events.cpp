@@ -1,6 +1,7 @@
-// Lifecycle events of workspaces and regions (docs/events.md), appended inside
-// the transaction of the change: workspace.created/.placed/.running/.migrated/
-// .deleted, region.healthy/.unhealthy.
+// The workspace view (Service::workspace_view) and the lifecycle events of
+// workspaces and regions (docs/events.md), appended inside the transaction of
+// the change: workspace.created/.placed/.running/.migrated/.deleted,
+// region.healthy/.unhealthy.
 #include "events/events.hpp"
 #include "scheduler/detail/impl.hpp"
 #include "scheduler/detail/log.hpp"
@@ -9,14 +10,11 @@ namespace fc::scheduler {
 
 using nlohmann::json;
 
-namespace {
-
-// The workspace as GET /v1/workspaces/{id} shows it (api's workspace_json).
-json workspace_view(const Service& svc, const Workspace& w) {
+json Service::base_view(const Workspace& w) const {
   json j = {
       {"id", w.id},
       {"name", w.name},
-      {"hostname", svc.hostname_of(w)},
+      {"hostname", hostname_of(w)},
       {"region", w.region},
       {"state", w.state},
       {"generation", w.generation},
@@ -32,17 +30,26 @@ json workspace_view(const Service& svc, const Workspace& w) {
       {"dns",
        {{"published", w.dns_region.has_value()},
         {"region", w.dns_region ? json(*w.dns_region) : json(nullptr)}}},
+      {"suspended", w.suspended},
+      {"tenant", nullptr},
+      {"plan", nullptr},
       {"created_at", format_rfc3339(w.created_at)},
       {"updated_at", format_rfc3339(w.updated_at)}};
   if (w.target_region) j["target_region"] = *w.target_region;
   return j;
 }
 
-}  // namespace
+Result<json> Service::workspace_view(storage::Conn& c, const Workspace& w) const {
+  json j = base_view(w);
+  for (const auto& [name, d] : view_decorators_) {
+    BOOST_OUTCOME_TRY(d(c, w, j));
+  }
+  return j;
+}
 
 Status Service::Impl::emit(storage::Conn& c, const std::string& type, const Workspace& w,
                            const json& extra) {
-  json view = workspace_view(svc, w);
+  BOOST_OUTCOME_TRY(view, svc.workspace_view(c, w));
   for (const auto& [k, v] : extra.items()) view[k] = v;
   return events::append(c, {type, w.id, w.id, view.dump()}, now());
 }

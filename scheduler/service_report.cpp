@@ -35,8 +35,9 @@ static Status confirm_release(Service::Impl& i, storage::Conn& c, const std::str
   // leave the old region's allocation behind).
   BOOST_OUTCOME_TRY(left, store::placement_regions(c, w.id));
   if (!left.empty()) return ok();
-  BOOST_OUTCOME_TRY(i.scope_removing(c, "", w.id));
+  // Before the listeners drop what they keep (the tenancy is in the view).
   BOOST_OUTCOME_TRY(i.emit(c, "workspace.deleted", w));
+  BOOST_OUTCOME_TRY(i.scope_removing(c, "", w.id));
   BOOST_OUTCOME_TRY(store::delete_workspace(c, w.id));
   fx.deleted_workspaces.push_back(w.id);
   fx.dns = fx.dns || w.dns_region.has_value();

@@ -53,11 +53,12 @@ awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, Create
         return make_error(Errc::kConcurrentChange, "capacity changed");
       }
       BOOST_OUTCOME_TRY(i.publish(c, w, w.region, "apply", revs));
-      BOOST_OUTCOME_TRY(i.emit(c, "workspace.created", w));
-      BOOST_OUTCOME_TRY(i.emit(c, "workspace.placed", w));
       if (hook) {
         BOOST_OUTCOME_TRY(hook(c, w));
       }
+      // After the hook: the view carries the tenancy and release it wrote.
+      BOOST_OUTCOME_TRY(i.emit(c, "workspace.created", w));
+      BOOST_OUTCOME_TRY(i.emit(c, "workspace.placed", w));
       return ok();
     });
     if (lost_race) continue;
@@ -272,8 +273,9 @@ awaitable<Result<Workspace>> Service::delete_workspace(std::string id, bool forc
       }
     }
     if (!force) return store::update_workspace(c, w);
-    BOOST_OUTCOME_TRY(i.scope_removing(c, "", w.id));
+    // Before the listeners drop what they keep (the tenancy is in the view).
     BOOST_OUTCOME_TRY(i.emit(c, "workspace.deleted", w));
+    BOOST_OUTCOME_TRY(i.scope_removing(c, "", w.id));
     return store::delete_workspace(c, w.id);
   });
   if (!st) co_return st.error();

@@ -15,28 +15,18 @@ namespace fc::tenants {
 
 using nlohmann::json;
 
-namespace {
-
-// The workspace as the events carry it: what billing needs of the API's view.
-json workspace_view(const scheduler::Workspace& w, const Tenancy& t) {
-  return {{"id", w.id},
-          {"name", w.name},
-          {"region", w.region},
-          {"state", w.state},
-          {"generation", w.generation},
-          {"suspended", w.suspended},
-          {"resources",
-           {{"memory_mib", w.resources.memory_mib}, {"cpu_millis", w.resources.cpu_millis}}},
-          {"tenant", t.tenant_id.empty() ? json(nullptr) : json(t.tenant_id)},
-          {"plan", t.plan.empty() ? json(nullptr) : json(t.plan)},
-          {"updated_at", format_rfc3339(w.updated_at)}};
+Status decorate_view(storage::Conn& c, const scheduler::Workspace& w, json& view) {
+  BOOST_OUTCOME_TRY(t, store::find_tenancy(c, w.id));
+  view["tenant"] = t && !t->tenant_id.empty() ? json(t->tenant_id) : json(nullptr);
+  view["plan"] = t && !t->plan.empty() ? json(t->plan) : json(nullptr);
+  if (t && t->trial_ends_at > 0) view["trial_ends_at"] = format_rfc3339(t->trial_ends_at);
+  return ok();
 }
 
-}  // namespace
-
-Status append_event(storage::Conn& c, const std::string& type, const scheduler::Workspace& w,
-                    const Tenancy& t, std::int64_t now_ms) {
-  return events::append(c, {type, w.id, w.id, workspace_view(w, t).dump()}, now_ms);
+Status append_event(storage::Conn& c, const scheduler::Service& sched, const std::string& type,
+                    const scheduler::Workspace& w, std::int64_t now_ms) {
+  BOOST_OUTCOME_TRY(view, sched.workspace_view(c, w));
+  return events::append(c, {type, w.id, w.id, view.dump()}, now_ms);
 }
 
 // One usage.hourly per tenant with usage in the hour (workspaces without a

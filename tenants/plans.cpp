@@ -26,6 +26,7 @@ Plans parse_plans(const json& j) {
     p.max_workspaces = opt_int(v, "max_workspaces");
     p.max_custom_domains = opt_int(v, "max_custom_domains");
     p.trial_days = opt_int(v, "trial_days");
+    p.suspend_after_trial = v.value("suspend_after_trial", false);
     for (const auto& reg : v.value("allowed_regions", json::array()))
       if (reg.is_string()) p.allowed_regions.push_back(reg.get<std::string>());
     out.emplace(name, std::move(p));
@@ -41,7 +42,8 @@ json plan_json(const Plan& p) {
           {"max_workspaces", opt(p.max_workspaces)},
           {"max_custom_domains", opt(p.max_custom_domains)},
           {"allowed_regions", p.allowed_regions},
-          {"trial_days", opt(p.trial_days)}};
+          {"trial_days", opt(p.trial_days)},
+          {"suspend_after_trial", p.suspend_after_trial}};
 }
 
 }  // namespace fc::tenants

@@ -13,7 +13,9 @@ namespace fc::tenants {
 namespace sch = fc::scheduler;
 
 Service::Service(storage::Database& db, const Clock& clock, sch::Service& sched, Plans plans)
-    : db_(db), clock_(clock), sched_(sched), plans_(std::move(plans)) {}
+    : db_(db), clock_(clock), sched_(sched), plans_(std::move(plans)) {
+  sched_.set_view_decorator("tenants", decorate_view);
+}
 
 Service::~Service() = default;
 
@@ -168,7 +170,7 @@ awaitable<Result<sch::Workspace>> Service::patch(std::string id,
       t.plan = p->name;
       BOOST_OUTCOME_TRY(store::put_tenancy(c, {w.id, t.tenant_id, t.plan, t.trial_ends_at}));
       if (old_plan != t.plan) {
-        BOOST_OUTCOME_TRY(append_event(c, "workspace.plan_changed", w, t, clock_.now_ms()));
+        BOOST_OUTCOME_TRY(append_event(c, sched_, "workspace.plan_changed", w, clock_.now_ms()));
       }
     }
     BOOST_OUTCOME_TRY(meter(c, w.id, usage_key(w, t), now_s()));
@@ -184,8 +186,8 @@ awaitable<Result<sch::Workspace>> Service::set_suspended(std::string id, bool su
   auto hook = [&](storage::Conn& c, const sch::Workspace& w) -> Status {
     BOOST_OUTCOME_TRY(row, store::find_tenancy(c, w.id));
     const Tenancy t = to_tenancy(row);
-    BOOST_OUTCOME_TRY(append_event(c, suspended ? "workspace.suspended" : "workspace.resumed", w, t,
-                                   clock_.now_ms()));
+    BOOST_OUTCOME_TRY(append_event(
+        c, sched_, suspended ? "workspace.suspended" : "workspace.resumed", w, clock_.now_ms()));
     return meter(c, w.id, usage_key(w, t), now_s());
   };
   auto w = co_await sched_.set_suspended(std::move(id), suspended, hook);
@@ -213,6 +215,7 @@ Result<std::vector<UsageRow>> Service::usage_report(const std::string& tenant_id
 awaitable<void> Service::tick() {
   const std::int64_t now = now_s();
   const std::int64_t h = hour_floor(now);
+  co_await end_trials();
   if (h <= rolled_hour_) co_return;  // also a clock that went back: nothing to close
   std::int64_t written = 0;
   auto st = co_await db_.write([&](storage::Conn& c) -> Status {
@@ -226,6 +229,60 @@ awaitable<void> Service::tick() {
   }
   rolled_hour_ = h;
   if (written > 0) spdlog::info("usage hour closed hour={} intervals={}", h, written);
+}
+
+awaitable<std::int64_t> Service::end_trials() {
+  constexpr int kBatch = 100;
+  auto due = store::trials_due(db_.read(), clock_.now_ms(), kBatch);
+  if (!due) {
+    spdlog::warn("trial end check failed reason={}", due.error().detail);
+    co_return 0;
+  }
+  std::int64_t ended = 0;
+  for (const auto& id : due.value()) {
+    auto row = store::find_tenancy(db_.read(), id);
+    if (!row || !row.value()) continue;
+    const auto plan = plans_.find(row.value()->plan);
+    const bool suspend = plan != plans_.end() && plan->second.suspend_after_trial;
+    bool fresh = false;
+    // The mark and the event, in the transaction of the suspension when there is one.
+    auto end = [&](storage::Conn& c, const sch::Workspace& w) -> Status {
+      BOOST_OUTCOME_TRY(first, store::mark_trial_ended(c, w.id));
+      fresh = first;
+      if (!first) return ok();
+      return append_event(c, sched_, "workspace.trial_ended", w, clock_.now_ms());
+    };
+    auto w = sched_.get_workspace(id);
+    if (!w) continue;
+    if (suspend && !w.value().suspended) {
+      auto hook = [&](storage::Conn& c, const sch::Workspace& nw) -> Status {
+        BOOST_OUTCOME_TRY(end(c, nw));
+        if (!fresh) return make_error(Code::kConflict, "trial already ended");  // roll back
+        BOOST_OUTCOME_TRY(append_event(c, sched_, "workspace.suspended", nw, clock_.now_ms()));
+        BOOST_OUTCOME_TRY(t, store::find_tenancy(c, nw.id));
+        return meter(c, nw.id, usage_key(nw, to_tenancy(t)), now_s());
+      };
+      auto s = co_await sched_.set_suspended(id, true, hook);
+      if (s) {
+        ++ended;
+        spdlog::info("workspace trial ended id={} plan={} suspended=true", id, row.value()->plan);
+        continue;
+      }
+      // Not suspendable now (busy, being deleted…): the trial still ends.
+      spdlog::warn("trial end could not suspend id={} reason={}", id, s.error().detail);
+    }
+    auto st = co_await db_.write([&](storage::Conn& c) { return end(c, w.value()); });
+    if (!st) {
+      spdlog::warn("trial end failed id={} reason={}", id, st.error().detail);
+      continue;
+    }
+    if (fresh) {
+      ++ended;
+      spdlog::info("workspace trial ended id={} plan={} suspended={}", id, row.value()->plan,
+                   w.value().suspended);
+    }
+  }
+  co_return ended;
 }
 
 namespace {

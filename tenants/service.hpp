@@ -36,6 +36,7 @@ struct Plan {
       max_custom_domains;                    // per workspace; empty = domains.max_per_workspace
   std::vector<std::string> allowed_regions;  // empty = any region
   std::optional<std::int64_t> trial_days;
+  bool suspend_after_trial = false;  // at the trial's end, besides workspace.trial_ended
 };
 using Plans = std::map<std::string, Plan>;
 
@@ -116,8 +117,12 @@ class Service {
   Result<std::vector<UsageRow>> usage_report(const std::string& tenant_id, std::int64_t from_s,
                                              std::int64_t to_s, std::int64_t granularity_s);
   // Closes the intervals at each hour boundary (once per hour; the first call
-  // catches up after a restart).
+  // catches up after a restart), then ends the trials that are due.
   awaitable<void> tick();
+  // Every workspace whose trial_ends_at has passed: workspace.trial_ended
+  // once (migration 0019's trial_ended), and suspended in the same
+  // transaction when its plan has suspend_after_trial. Returns how many ended.
+  awaitable<std::int64_t> end_trials();
   // Tells the meter and drops the tenancy when the scheduler deletes a workspace.
   std::unique_ptr<scheduler::ScopeListener> scope_listener();
 

@@ -172,8 +172,7 @@ awaitable<void> Service::Impl::dispatch(std::shared_ptr<EndpointState> ep, std::
 }
 
 awaitable<void> Service::Impl::lane_loop(std::shared_ptr<EndpointState> ep, int lane) {
-  detail::Client client(io.get_executor(), tls, o.allow_private,
-                        std::chrono::milliseconds(o.timeout_ms));
+  detail::Sender sender(o.allow_private, std::chrono::milliseconds(o.timeout_ms));
   asio::steady_timer& timer = *ep->lane_timers[static_cast<std::size_t>(lane)];
   const std::string id = ep->row.e.id;
   while (running && ep->active) {
@@ -190,7 +189,7 @@ awaitable<void> Service::Impl::lane_loop(std::shared_ptr<EndpointState> ep, int 
         wait_ms = d.next_attempt_at - now;
         break;
       }
-      Outcome out = co_await attempt(*ep, client, d);
+      Outcome out = co_await attempt(*ep, sender, d);
       outcomes.push_back(out);
       if (!out.ok || !running || !ep->active) break;
     }
@@ -198,10 +197,9 @@ awaitable<void> Service::Impl::lane_loop(std::shared_ptr<EndpointState> ep, int 
     if (wait_ms > 0 && running && ep->active)
       co_await sleep_on(timer, std::chrono::milliseconds(std::min<std::int64_t>(wait_ms, 60'000)));
   }
-  client.close();
 }
 
-awaitable<Service::Impl::Outcome> Service::Impl::attempt(EndpointState& ep, detail::Client& client,
+awaitable<Service::Impl::Outcome> Service::Impl::attempt(EndpointState& ep, detail::Sender& sender,
                                                          const Delivery& d) {
   Outcome out;
   out.delivery_id = d.id;
@@ -220,25 +218,35 @@ awaitable<Service::Impl::Outcome> Service::Impl::attempt(EndpointState& ep, deta
   if (secrets.size() > 1 && (!ep.row.e.old_secret_until || now >= *ep.row.e.old_secret_until))
     secrets.resize(1);  // the old secret's grace period is over
   auto sig = signature_header(secrets, d.event_id, ts, body);
-  auto url = detail::parse_url(ep.row.e.url);
+  auto url = detail::split_url(ep.row.e.url);
   if (!sig || !url) {
     out.error = !sig ? "signing failed" : "unusable URL";
     out.at = now;
     co_return out;
   }
-  detail::Headers headers{{"webhook-id", d.event_id},
-                          {"webhook-timestamp", std::to_string(ts)},
-                          {"webhook-signature", sig.value()}};
+  std::vector<client::HttpHeader> headers{{"webhook-id", d.event_id},
+                                          {"webhook-timestamp", std::to_string(ts)},
+                                          {"webhook-signature", sig.value()}};
   ++stats.attempts;
-  auto res = co_await client.post(*url, std::move(headers), body);
+  auto res = co_await sender.post(std::move(*url), std::move(headers), body);
   out.at = clock.now_ms();
   out.status = res.status;
   out.ok = res.status && *res.status >= 200 && *res.status < 300;
+  Counters& n = counters[ep.row.e.id];
+  if (d.attempts > 0) ++n.retries;
   if (out.ok) {
     ++stats.delivered;
+    ++n.delivered;
   } else {
     ++stats.failed;
     out.error = res.status ? "HTTP " + std::to_string(*res.status) : res.error;
+    if (res.status) {
+      ++n.http_error;
+    } else if (res.error.starts_with("refused")) {
+      ++n.refused;
+    } else {
+      ++n.network_error;
+    }
   }
   co_return out;
 }

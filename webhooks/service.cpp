@@ -5,13 +5,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 
 #include "common/ids.hpp"
 #include "events/events.hpp"
 #include "storage/db.hpp"
-#include "webhooks/detail/http_out.hpp"
 #include "webhooks/detail/impl.hpp"
 #include "webhooks/detail/store.hpp"
 #include "webhooks/signature.hpp"
@@ -55,6 +55,11 @@ void Service::start() {
   asio::co_spawn(i.io, i.dispatch_loop(), [](std::exception_ptr e) {
     if (e) logger()->critical("webhook dispatcher stopped reason=exception");
   });
+  if (i.o.retention_s > 0) {
+    asio::co_spawn(i.io, i.retention_loop(), [](std::exception_ptr e) {
+      if (e) logger()->critical("event retention job stopped reason=exception");
+    });
+  }
 }
 
 void Service::stop() {
@@ -62,6 +67,7 @@ void Service::stop() {
   if (!i.running) return;
   i.running = false;
   i.dispatch_timer.cancel();
+  i.retention_timer.cancel();
   for (auto& [id, ep] : i.endpoints) i.halt(*ep);
 }
 
@@ -119,6 +125,7 @@ awaitable<Status> Service::remove(std::string id) {
     i.halt(*it->second);
     i.endpoints.erase(it);
   }
+  i.counters.erase(id);
   logger()->info("webhook endpoint deleted id={}", id);
   co_return ok();
 }
@@ -215,6 +222,125 @@ awaitable<Result<std::int64_t>> Service::replay(std::string id, std::int64_t sin
   if (auto it = i.endpoints.find(id); it != i.endpoints.end()) i.wake(*it->second);
   logger()->info("webhook replay id={} since_ms={} queued={}", id, since_ms, queue.size());
   co_return static_cast<std::int64_t>(queue.size());
+}
+
+awaitable<Result<Service::Pruned>> Service::prune() {
+  auto r = co_await impl_->prune_once();
+  co_return r;
+}
+
+// Batches of kPruneBatch rows, each its own transaction, so the writer is
+// never held for long; a pass ends when a batch comes back short.
+awaitable<Result<Service::Pruned>> Service::Impl::prune_once() {
+  constexpr int kPruneBatch = 1000;
+  Pruned p;
+  const std::int64_t before = clock.now_ms() - o.retention_s * 1000;
+  for (;;) {
+    int n = 0;
+    auto st = co_await db.write([&](storage::Conn& c) -> Status {
+      BOOST_OUTCOME_TRY(k, store::prune_delivered(c, before, kPruneBatch));
+      n = k;
+      return ok();
+    });
+    if (!st) co_return st.error();
+    p.deliveries += n;
+    if (n < kPruneBatch) break;
+  }
+  for (;;) {
+    int n = 0;
+    auto st = co_await db.write([&](storage::Conn& c) -> Status {
+      BOOST_OUTCOME_TRY(last, events::last_seq(c));
+      BOOST_OUTCOME_TRY(released, store::released_seq(c, last));
+      BOOST_OUTCOME_TRY(k, events::prune(c, before, released, kPruneBatch));
+      n = k;
+      return ok();
+    });
+    if (!st) co_return st.error();
+    p.events += n;
+    if (n < kPruneBatch) break;
+  }
+  pruned_total.deliveries += p.deliveries;
+  pruned_total.events += p.events;
+  if (p.deliveries > 0 || p.events > 0)
+    logger()->info("retention pruned deliveries={} events={} older_than_s={}", p.deliveries,
+                   p.events, o.retention_s);
+  co_return p;
+}
+
+awaitable<void> Service::Impl::retention_loop() {
+  const auto every = std::chrono::seconds(std::clamp<std::int64_t>(o.retention_s / 4, 1, 3600));
+  while (running) {
+    retention_timer.expires_after(every);
+    boost::system::error_code ec;
+    co_await retention_timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (!running) break;
+    auto r = co_await prune_once();
+    if (!r) logger()->warn("retention pass failed reason={}", r.error().detail);
+  }
+}
+
+std::string Service::metrics_text() {
+  auto& i = *impl_;
+  std::string o;
+  o += "# HELP fleetcommand_webhook_attempts_total Webhook delivery attempts since start, by"
+       " endpoint and outcome (delivered, http_error, network_error, refused).\n"
+       "# TYPE fleetcommand_webhook_attempts_total counter\n";
+  for (const auto& [id, ep] : i.endpoints) {
+    const Impl::Counters n = i.counters.count(id) ? i.counters.at(id) : Impl::Counters{};
+    const std::pair<const char*, std::uint64_t> by[] = {{"delivered", n.delivered},
+                                                        {"http_error", n.http_error},
+                                                        {"network_error", n.network_error},
+                                                        {"refused", n.refused}};
+    for (const auto& [outcome, v] : by)
+      o += "fleetcommand_webhook_attempts_total{endpoint=\"" + id + "\",outcome=\"" + outcome +
+           "\"} " + std::to_string(v) + "\n";
+  }
+  o += "# HELP fleetcommand_webhook_retries_total Attempts that retried a failed delivery.\n"
+       "# TYPE fleetcommand_webhook_retries_total counter\n";
+  for (const auto& [id, ep] : i.endpoints) {
+    const auto it = i.counters.find(id);
+    o += "fleetcommand_webhook_retries_total{endpoint=\"" + id + "\"} " +
+         std::to_string(it == i.counters.end() ? 0 : it->second.retries) + "\n";
+  }
+  auto backlog = store::backlog(i.db.read());
+  const auto now = i.clock.now_ms();
+  o += "# HELP fleetcommand_webhook_pending_deliveries Deliveries queued, not yet delivered.\n"
+       "# TYPE fleetcommand_webhook_pending_deliveries gauge\n";
+  for (const auto& [id, ep] : i.endpoints) {
+    std::int64_t n = -1;
+    if (backlog) n = backlog.value().count(id) ? backlog.value().at(id).pending : 0;
+    o += "fleetcommand_webhook_pending_deliveries{endpoint=\"" + id + "\"} " + std::to_string(n) +
+         "\n";
+  }
+  o += "# HELP fleetcommand_webhook_oldest_pending_age_seconds Age of the oldest queued delivery"
+       " (0 when none).\n# TYPE fleetcommand_webhook_oldest_pending_age_seconds gauge\n";
+  for (const auto& [id, ep] : i.endpoints) {
+    double age = -1;
+    if (backlog) {
+      auto it = backlog.value().find(id);
+      age =
+          it == backlog.value().end()
+              ? 0.0
+              : static_cast<double>(std::max<std::int64_t>(0, now - it->second.oldest_created_at)) /
+                    1000.0;
+    }
+    o += "fleetcommand_webhook_oldest_pending_age_seconds{endpoint=\"" + id + "\"} " +
+         std::to_string(age) + "\n";
+  }
+  std::int64_t enabled = 0, disabled = 0;
+  for (const auto& [id, ep] : i.endpoints) (ep->row.e.state == "enabled" ? enabled : disabled)++;
+  o += "# HELP fleetcommand_webhook_endpoints Webhook endpoints by state.\n"
+       "# TYPE fleetcommand_webhook_endpoints gauge\n"
+       "fleetcommand_webhook_endpoints{state=\"enabled\"} " +
+       std::to_string(enabled) + "\nfleetcommand_webhook_endpoints{state=\"disabled\"} " +
+       std::to_string(disabled) + "\n";
+  o += "# HELP fleetcommand_retention_pruned_total Rows deleted by the retention job"
+       " (events.retention_s), by table.\n# TYPE fleetcommand_retention_pruned_total counter\n"
+       "fleetcommand_retention_pruned_total{table=\"webhook_deliveries\"} " +
+       std::to_string(i.pruned_total.deliveries) +
+       "\nfleetcommand_retention_pruned_total{table=\"events\"} " +
+       std::to_string(i.pruned_total.events) + "\n";
+  return o;
 }
 
 bool matches(const std::vector<std::string>& filters, const std::string& type) {

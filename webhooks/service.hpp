@@ -33,6 +33,10 @@ struct Options {
   int lanes = 4;                         // per endpoint
   std::int64_t rotation_grace_s = 86400;
   std::int64_t poll_ms = 50;  // how often the outbox is checked for new events
+  // events.retention_s: delivered deliveries, and events every endpoint is
+  // done with, are deleted once older than this (0 = kept forever); the job
+  // runs every min(1 h, retention_s / 4), at least every second.
+  std::int64_t retention_s = 2592000;
 };
 
 // Secrets are sealed at rest with the key-encryption key (certs/, the same
@@ -119,6 +123,17 @@ class Service {
     std::uint64_t attempts = 0, delivered = 0, failed = 0;
   };
   Stats stats() const;
+
+  // One retention pass (what the periodic job runs): deletes delivered
+  // deliveries older than retention_s, and events older than that which no
+  // endpoint still needs (events::prune keeps each workspace's newest).
+  struct Pruned {
+    std::int64_t deliveries = 0, events = 0;
+  };
+  awaitable<Result<Pruned>> prune();
+
+  // The fleetcommand_webhook_* series of /metrics (docs/webhooks.md "Metrics").
+  std::string metrics_text();
 
   struct Impl;
 

@@ -100,13 +100,9 @@ Status store_idempotent(storage::Conn& c, const std::string& scope, const std::s
 void register_token_routes(Context& ctx);
 // /v1/tenants, /v1/plans, suspend/resume, /v1/usage (tenant_routes.cpp).
 void register_tenant_routes(Context& ctx);
-// A workspace's view (workspace_routes.cpp), with its tenancy (add_tenancy).
+// A workspace's view (workspace_routes.cpp): scheduler::Service::workspace_view
+// on the read connection, the same view the workspace.* events carry.
 nlohmann::json workspace_json(Context& ctx, const scheduler::Workspace& w);
-// The view without the tenancy lookup (safe on the writer thread: no read
-// connection), and the tenancy fields from what is known.
-nlohmann::json workspace_json_base(Context& ctx, const scheduler::Workspace& w);
-void put_tenancy(const scheduler::Workspace& w, const tenants::Tenancy* t, nlohmann::json& j);
-void add_tenancy(Context& ctx, const scheduler::Workspace& w, nlohmann::json& j);
 // What a token may see of a workspace (`key`: id or name), for the handlers
 // of kAdminOrTenant routes: "" = no restriction (admin); a per-workspace
 // tenant token: its workspace; a tenant-wide token: the workspace's id when it

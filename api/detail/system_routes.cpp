@@ -7,6 +7,7 @@
 #include "probes/service.hpp"
 #include "scheduler/service.hpp"
 #include "storage/jobs.hpp"
+#include "webhooks/service.hpp"
 
 namespace fc::api::detail {
 
@@ -109,6 +110,7 @@ void register_system_routes(Context& ctx) {
     if (ctx.domains != nullptr) r.body += ctx.domains->metrics_text();
     if (ctx.extra_metrics) r.body += ctx.extra_metrics();
     if (ctx.probes != nullptr) r.body += ctx.probes->metrics_text();
+    if (ctx.webhooks != nullptr) r.body += ctx.webhooks->metrics_text();
     r.body += alert_metrics_text(ctx);
     co_return r;
   };

@@ -50,26 +50,6 @@ std::string viewer_for_host(Context& ctx, const Request& r, const std::string& h
   return viewer_for(ctx, r, d.value().workspace_id);
 }
 
-// tenant, plan, suspended and trial_ends_at of a workspace's view.
-void put_tenancy(const scheduler::Workspace& w, const tn::Tenancy* t, json& j) {
-  j["suspended"] = w.suspended;
-  j["tenant"] = nullptr;
-  j["plan"] = nullptr;
-  if (t == nullptr) return;
-  if (!t->tenant_id.empty()) j["tenant"] = t->tenant_id;
-  if (!t->plan.empty()) j["plan"] = t->plan;
-  if (t->trial_ends_at > 0) j["trial_ends_at"] = format_rfc3339(t->trial_ends_at);
-}
-
-void add_tenancy(Context& ctx, const scheduler::Workspace& w, json& j) {
-  std::optional<tn::Tenancy> t;
-  if (ctx.tenants != nullptr) {
-    auto found = ctx.tenants->tenancy(w.id);
-    if (found) t = found.value();
-  }
-  put_tenancy(w, t ? &*t : nullptr, j);
-}
-
 namespace {
 
 json tenant_json(const tn::Tenant& t) {

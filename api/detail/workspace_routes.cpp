@@ -14,37 +14,14 @@ namespace fc::api::detail {
 using nlohmann::json;
 namespace sch = fc::scheduler;
 
+// The view's one owner is the scheduler (Service::workspace_view: tenancy and
+// release come from the decorators tenants/ and releases/ register), so GET
+// and the workspace.* events show the same thing.
 json workspace_json(Context& ctx, const sch::Workspace& w) {
-  json j = workspace_json_base(ctx, w);
-  add_tenancy(ctx, w, j);
-  return j;
-}
-
-json workspace_json_base(Context& ctx, const sch::Workspace& w) {
-  json j = {
-      {"id", w.id},
-      {"name", w.name},
-      {"hostname", ctx.scheduler->hostname_of(w)},
-      {"region", w.region},
-      {"state", w.state},
-      {"generation", w.generation},
-      {"observed",
-       {{"generation", w.observed_generation},
-        {"phase", w.observed_phase},
-        {"message", w.observed_message},
-        {"since", w.observed_since > 0 ? json(format_rfc3339(w.observed_since)) : json(nullptr)}}},
-      {"resources",
-       {{"memory_mib", w.resources.memory_mib}, {"cpu_millis", w.resources.cpu_millis}}},
-      {"placement", sch::placement_json(w.placement)},
-      {"spec", w.spec},
-      {"dns",
-       {{"published", w.dns_region.has_value()},
-        {"region", w.dns_region ? json(*w.dns_region) : json(nullptr)}}},
-      {"created_at", format_rfc3339(w.created_at)},
-      {"updated_at", format_rfc3339(w.updated_at)}};
-  if (w.target_region) j["target_region"] = *w.target_region;
-  if (ctx.releases) j["release"] = ctx.releases->binding_json(w.id);
-  return j;
+  auto v = ctx.scheduler->workspace_view(ctx.db.read(), w);
+  if (v) return std::move(v).value();
+  spdlog::warn("workspace view incomplete id={} reason={}", w.id, v.error().detail);
+  return ctx.scheduler->base_view(w);
 }
 
 // The hostname's latest live check (API.md "Live checks"); {status: unknown}
@@ -183,18 +160,17 @@ awaitable<Response> create_workspace(Context& ctx, Request& r) {
   if (!errors.empty()) co_return validation_failed(errors);
   if (!binding) co_return problem_from(binding.error(), r.request_id);
   std::vector<sch::RegionReason> reasons;
-  // Runs on the writer thread: the stored response is built without a read.
+  // Runs on the writer thread: the stored response is built from the write
+  // transaction (it sees the tenancy and binding written just before).
   auto hook = [&](storage::Conn& c, const sch::Workspace& w) -> Status {
-    tenants::Tenancy t;
     if (ctx.tenants) {
-      BOOST_OUTCOME_TRY(ctx.tenants->on_created(c, w, own.tenant, own.plan, &t));
+      BOOST_OUTCOME_TRY(ctx.tenants->on_created(c, w, own.tenant, own.plan, nullptr));
     }
     if (binding.value()) {
       BOOST_OUTCOME_TRY(releases::Service::bind(c, w.id, *binding.value(), ctx.clock.now_ms()));
     }
     if (idem.key.empty()) return ok();
-    json view = workspace_json_base(ctx, w);
-    put_tenancy(w, &t, view);
+    BOOST_OUTCOME_TRY(view, ctx.scheduler->workspace_view(c, w));
     return store_idempotent(c, idem.scope, idem.key, idem.body_hash, 201, view.dump(),
                             ctx.clock.now_ms());
   };

@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Webhooks benchmark (docs/BENCHMARKS.md "Webhooks"), one daemon, one run:
-#  1. placements/s through the API (wrk + bench/scheduler/create.lua) with no
+#  A. placements/s through the API (wrk + bench/scheduler/create.lua) with no
 #     webhook endpoint;
-#  2. the same with one endpoint subscribed to every event, delivering to a
-#     fast C++ receiver (bench/webhooks/receiver.cpp) on loopback meanwhile;
-#  3. the delivery rate: events delivered per second while a backlog exists
-#     (during 2 and the drain after it), and the drain time.
+#  B. the same with one endpoint subscribed to every event, delivering to a
+#     fast C++ receiver (bench/webhooks/receiver.cpp) on loopback meanwhile,
+#     then its backlog drained and the endpoint deleted;
+#     A and B interleaved ROUNDS times (A/B/A/B…), so a machine whose load
+#     changes during the run weighs on both arms alike; the load average is
+#     printed next to every figure;
+#  C. the delivery rate alone: a new endpoint is given a backlog of up to
+#     10,000 events at once (POST /v1/webhooks/{id}/replay?since=0) and the
+#     time until the receiver has them all is taken, REPLAYS times.
 # Each workspace create appends two events (workspace.created, .placed).
 #
 #   bench/webhooks/run.sh [BUILD_DIR]   (default: build, as scripts/build.sh makes it)
 #   env: FC_BIN, RECEIVER (default BUILD_DIR/bench/webhooks/webhook_receiver),
-#        DURATION (wrk seconds, default 10), CONNS (default 32), LANES (default 4)
+#        DURATION (wrk seconds per arm, default 10), CONNS (default 32),
+#        LANES (default 4), ROUNDS (A/B pairs, default 2), REPLAYS (default 2)
 #
 # Loopback only; every loop bounded; processes stopped by pid.
 set -euo pipefail
@@ -23,6 +29,8 @@ receiver="$(realpath -m "${RECEIVER:-$build/bench/webhooks/webhook_receiver}")"
 duration="${DURATION:-10}"
 conns="${CONNS:-32}"
 lanes="${LANES:-4}"
+rounds="${ROUNDS:-2}"
+replays="${REPLAYS:-2}"
 for tool in wrk curl python3; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is not installed" >&2; exit 2; }
 done
@@ -39,7 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-delivered() { cut -d' ' -f2 "$tmp/rcv.stats" 2>/dev/null || echo 0; }
+delivered() { cut -d' ' -f1 "$tmp/rcv.stats" 2>/dev/null || echo 0; }
 api_port="$(free_port)"
 rcv_port="$(free_port)"
 cat >"$tmp/fc.json" <<JSON
@@ -63,33 +71,67 @@ agent="$(api -X POST "http://127.0.0.1:$api_port/v1/regions/bench/agent-tokens" 
 curl -fsS -H "Authorization: Bearer $agent" -H 'Content-Type: application/json' \
   -X POST "http://127.0.0.1:$api_port/v1/agent/heartbeat" -d '{"agent_id":"bench"}' >/dev/null
 
-echo "# $(date -u +%FT%TZ) $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg), lanes=$lanes conns=$conns ${duration}s"
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+echo "# $(date -u +%FT%TZ) $(nproc) cores, load: $(load), lanes=$lanes conns=$conns ${duration}s per arm, $rounds rounds"
 place() {  # tag
   FC_TOKEN="$token" RUN_TAG="$1" wrk -t2 -c"$conns" -d"${duration}s" --timeout 10s \
     -s "$repo/bench/scheduler/create.lua" "http://127.0.0.1:$api_port" 2>&1 | grep created= \
     | sed -n 's/^created=\([0-9]*\).*placements_per_s=\([0-9]*\).*/\1 \2/p'
 }
-read -r _ base <<<"$(place none)"
-echo "placements/s without an endpoint: $base"
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
+endpoint() {
+  api -X POST "http://127.0.0.1:$api_port/v1/webhooks" -d "{\"url\":\"http://127.0.0.1:$rcv_port/hook\"}" \
+    | json_field id
+}
+# Waits (at most 120 s) until the receiver has counted `want` requests.
+drain() {
+  for _ in $(seq 1 1200); do
+    [ "$(delivered)" -ge "$1" ] && return 0
+    sleep 0.1
+  done
+  echo "drain: timed out at $(delivered) of $1" >&2
+}
 
 "$receiver" "$rcv_port" "$tmp/rcv.stats" &
 rcv_pid=$!
 sleep 0.3
-api -X POST "http://127.0.0.1:$api_port/v1/webhooks" -d "{\"url\":\"http://127.0.0.1:$rcv_port/hook\"}" >/dev/null
-t0="$(date +%s.%N)"
-read -r created with <<<"$(place hooked)"
-t1="$(date +%s.%N)"
-d1="$(delivered)"
-echo "placements/s with one endpoint subscribed to everything: $with (ratio $(awk -v a="$with" -v b="$base" 'BEGIN { printf "%.2f", a / b }'))"
-# Drain: bounded at 120 s.
-want=$((2 * created))
-for _ in $(seq 1 1200); do
-  [ "$(delivered)" -ge "$want" ] && break
-  sleep 0.1
+sum_a=0
+sum_b=0
+for round in $(seq 1 "$rounds"); do
+  la="$(load)"
+  read -r _ a <<<"$(place "a$round")"
+  echo "round $round A: placements/s without an endpoint: $a (load before: $la)"
+  id="$(endpoint)"
+  d0="$(delivered)"
+  lb="$(load)"
+  t0="$(date +%s.%N)"
+  read -r created b <<<"$(place "b$round")"
+  t1="$(date +%s.%N)"
+  d1="$(delivered)"
+  drain $((d0 + 2 * created))
+  t2="$(date +%s.%N)"
+  d2="$(delivered)"
+  echo "round $round B: placements/s with one endpoint subscribed to everything: $b (ratio to A $(awk -v a="$b" -v b="$a" 'BEGIN { printf "%.2f", a / b }'); load before: $lb)"
+  awk -v d0="$d0" -v d1="$d1" -v d2="$d2" -v t0="$t0" -v t1="$t1" -v t2="$t2" 'BEGIN {
+    printf "round B deliveries: %d during the placements (%.0f events/s), %d more in the %.1f s drain; %.0f events/s overall\n",
+      d1 - d0, (d1 - d0) / (t1 - t0), d2 - d1, t2 - t1, (d2 - d0) / (t2 - t0) }'
+  api -X DELETE "http://127.0.0.1:$api_port/v1/webhooks/$id" >/dev/null
+  sum_a=$((sum_a + a))
+  sum_b=$((sum_b + b))
 done
-t2="$(date +%s.%N)"
-d2="$(delivered)"
-awk -v d1="$d1" -v d2="$d2" -v t0="$t0" -v t1="$t1" -v t2="$t2" 'BEGIN {
-  printf "delivered during the placements: %d in %.1f s = %.0f events/s\n", d1, t1 - t0, d1 / (t1 - t0)
-  printf "drain after them: %d more in %.1f s; overall %.0f events/s (%d events)\n", d2 - d1, t2 - t1, d2 / (t2 - t0), d2 }'
-echo "receiver: $(cat "$tmp/rcv.stats") (requests, distinct webhook-ids)"
+echo "placements/s over $rounds rounds: A (none) $((sum_a / rounds)), B (one endpoint) $((sum_b / rounds)), ratio $(awk -v a="$sum_b" -v b="$sum_a" 'BEGIN { printf "%.2f", a / b }')"
+
+for k in $(seq 1 "$replays"); do
+  id="$(endpoint)"
+  d0="$(delivered)"
+  lr="$(load)"
+  t0="$(date +%s.%N)"
+  queued="$(api -X POST "http://127.0.0.1:$api_port/v1/webhooks/$id/replay?since=0" | json_field queued)"
+  drain $((d0 + queued))
+  t1="$(date +%s.%N)"
+  d1="$(delivered)"
+  awk -v n="$((d1 - d0))" -v q="$queued" -v t0="$t0" -v t1="$t1" -v l="$lr" 'BEGIN {
+    printf "delivery C%s: a backlog of %d delivered in %.2f s = %.0f events/s (load before: %s)\n", "'"$k"'", q, t1 - t0, n / (t1 - t0), l }'
+  api -X DELETE "http://127.0.0.1:$api_port/v1/webhooks/$id" >/dev/null
+done
+echo "receiver: $(cat "$tmp/rcv.stats") (requests, distinct webhook-ids); load at the end: $(load)"

@@ -255,7 +255,8 @@ std::string plan_item(const json& v) {
                           {"max_workspaces", {false, int_v(1, 100000000)}},
                           {"max_custom_domains", {false, int_v(0, 100000)}},
                           {"allowed_regions", {false, list_v(string_v(false))}},
-                          {"trial_days", {false, int_v(1, 3650, "must be from 1 to 3650 days")}}});
+                          {"trial_days", {false, int_v(1, 3650, "must be from 1 to 3650 days")}},
+                          {"suspend_after_trial", {false, bool_v()}}});
 }
 
 std::string plans_v(const json& v) {
@@ -348,6 +349,8 @@ Schema::Schema() {
   S("probes.ca_bundle", Kind::kString, string_v(true));
   S("plans", Kind::kJson, plans_v);
   S("events.certificate_expiring_days", Kind::kInt, int_v(1, 365, "must be from 1 to 365 days"));
+  S("events.retention_s", Kind::kInt,
+    int_v(0, 10LL * 365 * 86400, "must be a duration in seconds (0 keeps events forever)"));
   S("webhooks.allow_private", Kind::kBool, bool_v());
   S("webhooks.timeout_ms", Kind::kInt, int_v(100, 60000, "must be from 100 to 60000 milliseconds"));
   S("webhooks.retry_base_ms", Kind::kInt, int_v(10, 3600000));

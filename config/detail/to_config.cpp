@@ -157,6 +157,7 @@ Result<Config> to_config(const json& t) {
   c.probes_ca_bundle = opt_string(p["ca_bundle"]);
   c.plans = t["plans"];
   c.events_certificate_expiring_days = t["events"]["certificate_expiring_days"].get<std::int64_t>();
+  c.events_retention_s = t["events"]["retention_s"].get<std::int64_t>();
   const json& wh = t["webhooks"];
   c.webhooks_allow_private = wh["allow_private"].get<bool>();
   c.webhooks_timeout_ms = wh["timeout_ms"].get<std::int64_t>();

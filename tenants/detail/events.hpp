@@ -12,9 +12,14 @@ namespace fc::tenants {
 
 struct Tenancy;
 
-// One workspace event (type: workspace.plan_changed | .suspended | .resumed).
-Status append_event(storage::Conn& c, const std::string& type, const scheduler::Workspace& w,
-                    const Tenancy& t, std::int64_t now_ms);
+// One workspace event (type: workspace.plan_changed | .suspended | .resumed |
+// .trial_ended) carrying the workspace's view (scheduler::Service::workspace_view,
+// read from `c`: the tenancy as this transaction leaves it).
+Status append_event(storage::Conn& c, const scheduler::Service& sched, const std::string& type,
+                    const scheduler::Workspace& w, std::int64_t now_ms);
+// The tenancy fields of a workspace's view (the decorator tenants/ registers):
+// tenant, plan (null when none) and trial_ends_at (only with a trial).
+Status decorate_view(storage::Conn& c, const scheduler::Workspace& w, nlohmann::json& view);
 // usage.hourly for the hour that starts at hour_start_s (just closed): one
 // event per tenant, once per hour (usage_hours_reported).
 Status append_hourly(storage::Conn& c, std::int64_t hour_start_s, std::int64_t now_ms);

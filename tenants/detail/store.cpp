@@ -66,6 +66,26 @@ Result<std::optional<TenancyRow>> find_tenancy(storage::Conn& c, const std::stri
       TenancyRow{s.col_text(0), s.col_text(1), s.col_text(2), s.col_int(3)});
 }
 
+Result<std::vector<std::string>> trials_due(storage::Conn& c, std::int64_t now_ms, int limit) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT workspace_id FROM workspace_tenancy WHERE trial_ended = 0"
+                                 " AND trial_ends_at > 0 AND trial_ends_at <= ?1"
+                                 " ORDER BY trial_ends_at, workspace_id LIMIT ?2"));
+  s.bind_all(now_ms, static_cast<std::int64_t>(limit));
+  std::vector<std::string> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return out;
+    out.push_back(s.col_text(0));
+  }
+}
+
+Result<bool> mark_trial_ended(storage::Conn& c, const std::string& ws) {
+  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE workspace_tenancy SET trial_ended = 1"
+                                 " WHERE workspace_id = ?1 AND trial_ended = 0"));
+  BOOST_OUTCOME_TRY(s.bind(1, ws).run());
+  return c.changes() == 1;
+}
+
 Status delete_tenancy(storage::Conn& c, const std::string& ws) {
   BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM workspace_tenancy WHERE workspace_id = ?"));
   return s.bind(1, ws).run();

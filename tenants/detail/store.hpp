@@ -35,6 +35,11 @@ Result<std::vector<TenantRow>> list_tenants(storage::Conn& c, int limit, const s
 Status put_tenancy(storage::Conn& c, const TenancyRow& t);
 Result<std::optional<TenancyRow>> find_tenancy(storage::Conn& c, const std::string& workspace_id);
 Status delete_tenancy(storage::Conn& c, const std::string& workspace_id);
+// Workspaces whose trial ended at or before now_ms and was not handled yet,
+// the earliest first.
+Result<std::vector<std::string>> trials_due(storage::Conn& c, std::int64_t now_ms, int limit);
+// Records that the trial's end was handled; false when it already was.
+Result<bool> mark_trial_ended(storage::Conn& c, const std::string& workspace_id);
 Result<std::int64_t> count_workspaces(storage::Conn& c, const std::string& tenant_id);
 Result<std::vector<std::string>> tenant_workspaces(storage::Conn& c, const std::string& tenant_id);
 

@@ -309,6 +309,39 @@ TEST_SUITE("client") {
     CHECK(got[1].error().code == Code::kInvalidArgument);
   }
 
+  TEST_CASE("transport: truncate_body answers the status of a reply over the limit") {
+    asio::io_context ctx;
+    tcp::acceptor acc(ctx, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    std::vector<SeenRequest> seen;
+    std::thread server(
+        [&] { client_test_serve(acc, 1, 202, std::string(100000, 'x'), false, seen); });
+    TransportOptions o;
+    o.body_limit = 64 * 1024;
+    o.truncate_body = true;  // the webhook sender's setting
+    o.keep_alive = true;
+    auto t = HttpTransport::create(o);
+    REQUIRE(t);
+    const Url url = loopback_url(acc);
+    std::optional<Result<HttpReply>> got;
+    asio::co_spawn(
+        ctx,
+        [&]() -> awaitable<void> {
+          HttpRequest req;
+          req.method = "POST";
+          req.body = "{}";
+          auto r = co_await t.value()->send(url, req, 5s);
+          got.emplace(std::move(r));
+        },
+        asio::detached);
+    ctx.run_for(10s);
+    server.join();
+    REQUIRE(got);
+    REQUIRE(*got);
+    CHECK(got->value().status == 202);
+    CHECK(got->value().truncated);
+    CHECK(got->value().body.size() <= 64 * 1024);
+  }
+
   TEST_CASE("transport: a header or method that would split the request is refused unsent") {
     asio::io_context ctx;
     auto t = HttpTransport::create({});

@@ -345,6 +345,66 @@ class KillTest(Helpers, fctest.DaemonTest):
             rcv.stop()
 
 
+class RetentionMetricsTest(Helpers, fctest.DaemonTest):
+    """events.retention_s: the daemon's periodic job (every second here)
+    deletes delivered deliveries and the events every endpoint is done with,
+    keeping each workspace's newest event; the fleetcommand_webhook_* series
+    of /metrics count the deliveries and pass promtool."""
+    CONFIG = {**CONFIG, "events": {"retention_s": 2}}
+
+    def metrics(self):
+        r = self.d.request("GET", "/metrics", auth=False)
+        self.assertEqual(r.status, 200, r)
+        return r.body.decode()
+
+    def series(self, body, prefix):
+        return [float(line.split()[-1]) for line in body.splitlines() if line.startswith(prefix)]
+
+    def test_pruned_after_the_retention_and_counted(self):
+        rcv = Receiver(fctest.free_port()).start()
+        try:
+            ep = self.endpoint(rcv, ["workspace.*"])
+            ws = self.lifecycle(3, "ret")
+            self.wait_for(rcv, ws)
+            delivered = len({m for m, _ in rcv.snapshot()})
+            eid = ep["id"]
+            # The receiver has them; the daemon records the outcomes just after.
+            pending = f'fleetcommand_webhook_pending_deliveries{{endpoint="{eid}"}}'
+            fctest.wait_until(lambda: self.series(self.metrics(), pending) == [0.0], timeout=10,
+                              what="outcomes recorded")
+            body = self.metrics()
+            self.assertEqual(self.series(body, f'fleetcommand_webhook_attempts_total{{endpoint="{eid}",outcome="delivered"}}'),
+                             [float(len(rcv.snapshot()))], body[-3000:])
+            self.assertEqual(self.series(body, f'fleetcommand_webhook_pending_deliveries{{endpoint="{eid}"}}'), [0.0])
+            self.assertEqual(self.series(body, f'fleetcommand_webhook_oldest_pending_age_seconds{{endpoint="{eid}"}}'), [0.0])
+            self.assertEqual(self.series(body, 'fleetcommand_webhook_endpoints{state="enabled"}'), [1.0])
+            check = fctest.subprocess.run(["promtool", "check", "metrics"], input=body,
+                                          capture_output=True, text=True, timeout=60)
+            self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+            self.assertEqual((check.stdout + check.stderr).strip(), "", "promtool reported problems")
+
+            def log():
+                r = self.d.request("GET", f"/v1/webhooks/{eid}/deliveries?limit=1000")
+                self.assertEqual(r.status, 200, r)
+                return r.json()["items"]
+            self.assertGreaterEqual(len(log()), delivered)
+            fctest.wait_until(lambda: log() == [], timeout=20, what="delivered rows pruned")
+            # Each workspace keeps its newest event (its sequence goes on from it).
+            for w in ws:
+                fctest.wait_until(lambda w=w: len(self.d.request("GET", f"/v1/events?workspace={w}")
+                                                  .json()["items"]) == 1, timeout=20,
+                                  what="old events pruned")
+                items = self.d.request("GET", f"/v1/events?workspace={w}").json()["items"]
+                self.assertEqual([(e["type"], e["workspace_seq"]) for e in items],
+                                 [("workspace.deleted", 4)])
+            body = self.metrics()
+            self.assertGreaterEqual(self.series(body, 'fleetcommand_retention_pruned_total{table="webhook_deliveries"}')[0],
+                                    delivered)
+            self.assertGreaterEqual(self.series(body, 'fleetcommand_retention_pruned_total{table="events"}')[0], 9)
+        finally:
+            rcv.stop()
+
+
 class GuardTest(fctest.DaemonTest):
     """Without webhooks.allow_private: loopback, private and link-local
     targets are refused at creation (422 naming url)."""

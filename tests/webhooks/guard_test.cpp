@@ -2,6 +2,7 @@
 // endpoint URLs are accepted (table-driven, v4 and v6).
 #include <doctest/doctest.h>
 
+#include "webhooks/detail/sender.hpp"
 #include "webhooks/service.hpp"
 
 using namespace fc::webhooks;
@@ -84,5 +85,34 @@ TEST_SUITE("webhooks") {
       REQUIRE(why);
       CHECK(why->find(b.part) != std::string::npos);
     }
+  }
+
+  TEST_CASE("split_url: what check_url accepts splits into the transport's URL and target") {
+    struct Row {
+      const char* url;
+      bool tls;
+      const char* host;
+      const char* port;
+      const char* target;
+    };
+    const Row rows[] = {
+        {"https://hooks.example.com/in", true, "hooks.example.com", "443", "/in"},
+        {"http://hooks.example.com", false, "hooks.example.com", "80", "/"},
+        {"http://hooks.example.com?x=1", false, "hooks.example.com", "80", "/?x=1"},
+        {"http://127.0.0.1:8080/a/b/?q=1&r=2", false, "127.0.0.1", "8080", "/a/b/?q=1&r=2"},
+        {"https://[2001:db8::5]:8443/hook/", true, "2001:db8::5", "8443", "/hook/"},
+    };
+    for (const auto& r : rows) {
+      INFO(r.url);
+      REQUIRE_FALSE(check_url(r.url, true));
+      auto t = fc::webhooks::detail::split_url(r.url);
+      REQUIRE(t);
+      CHECK(t->url.tls == r.tls);
+      CHECK(t->url.host == r.host);
+      CHECK(t->url.port == r.port);
+      CHECK(t->url.base_path.empty());
+      CHECK(t->target == r.target);
+    }
+    CHECK_FALSE(fc::webhooks::detail::split_url("ftp://example.com/"));
   }
 }

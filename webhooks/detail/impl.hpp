@@ -9,7 +9,7 @@
 #include "common/ids.hpp"
 #include "events/events.hpp"
 #include "storage/db.hpp"
-#include "webhooks/detail/http_out.hpp"
+#include "webhooks/detail/sender.hpp"
 #include "webhooks/detail/store.hpp"
 #include "webhooks/service.hpp"
 
@@ -37,9 +37,15 @@ struct Service::Impl {
   std::mt19937_64 rng{std::random_device{}()};
   std::map<std::string, std::shared_ptr<EndpointState>> endpoints;
   asio::steady_timer dispatch_timer;
+  asio::steady_timer retention_timer;
   bool running = false;
-  std::shared_ptr<detail::TlsContext> tls;
   Stats stats;
+  // /metrics: attempts by endpoint and outcome since start, and the retention's totals.
+  struct Counters {
+    std::uint64_t delivered = 0, http_error = 0, network_error = 0, refused = 0, retries = 0;
+  };
+  std::map<std::string, Counters> counters;
+  Pruned pruned_total;
 
   Impl(asio::io_context& i, storage::Database& d, const Clock& c, Options opt, Sealer s)
       : io(i),
@@ -48,7 +54,7 @@ struct Service::Impl {
         o(std::move(opt)),
         sealer(std::move(s)),
         dispatch_timer(i),
-        tls(detail::make_tls_context()) {}
+        retention_timer(i) {}
 
   // Takes an endpoint row into memory and, when enabled, starts its lanes.
   void adopt(store::EndpointRow row);
@@ -60,6 +66,8 @@ struct Service::Impl {
   int lane_of(const std::string& workspace_id) const;
 
   awaitable<void> dispatch_loop();
+  awaitable<void> retention_loop();
+  awaitable<Result<Pruned>> prune_once();
   awaitable<void> dispatch(std::shared_ptr<EndpointState> ep, std::int64_t last);
   awaitable<void> lane_loop(std::shared_ptr<EndpointState> ep, int lane);
   struct Outcome {
@@ -70,7 +78,7 @@ struct Service::Impl {
     std::int64_t attempts = 0;  // after this one
     std::int64_t at = 0;
   };
-  awaitable<Outcome> attempt(EndpointState& ep, detail::Client& client, const Delivery& d);
+  awaitable<Outcome> attempt(EndpointState& ep, detail::Sender& sender, const Delivery& d);
   awaitable<void> record(std::shared_ptr<EndpointState> ep, std::vector<Outcome> outcomes);
   std::int64_t retry_delay_ms(std::int64_t attempts);
 };

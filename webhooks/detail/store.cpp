@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace fc::webhooks::store {
 
 namespace {
@@ -194,6 +196,28 @@ Result<int> prune_delivered(storage::Conn& c, std::int64_t before, int limit) {
                                  " AND delivered_at < ?1 LIMIT ?2)"));
   BOOST_OUTCOME_TRY(s.bind_all(before, static_cast<std::int64_t>(limit)).run());
   return c.changes();
+}
+
+Result<std::int64_t> released_seq(storage::Conn& c, std::int64_t last) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT coalesce((SELECT min(cursor) FROM webhook_endpoints), ?1),"
+                                 " coalesce((SELECT min(event_seq) - 1 FROM webhook_deliveries"
+                                 " WHERE state = 'pending'), ?1)"));
+  s.bind(1, last);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return last;
+  return std::min({last, s.col_int(0), s.col_int(1)});
+}
+
+Result<std::map<std::string, Backlog>> backlog(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(s,
+                    c.prepare("SELECT endpoint_id, count(*), min(created_at) FROM"
+                              " webhook_deliveries WHERE state = 'pending' GROUP BY endpoint_id"));
+  std::map<std::string, Backlog> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return out;
+    out[s.col_text(0)] = Backlog{s.col_int(1), s.col_int(2)};
+  }
 }
 
 }  // namespace fc::webhooks::store

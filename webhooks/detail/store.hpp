@@ -1,5 +1,6 @@
 // webhook_endpoints and webhook_deliveries (migration 0021).
 #pragma once
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,5 +40,17 @@ Status mark_failed(storage::Conn& c, std::int64_t id, std::optional<int> status,
 Status fold_lanes(storage::Conn& c, int lanes);
 // Delivered rows older than `before`, at most `limit` (the log's retention).
 Result<int> prune_delivered(storage::Conn& c, std::int64_t before, int limit);
+
+// The highest event sequence no endpoint still needs: below every endpoint's
+// cursor (whatever its state) and below every pending delivery's event.
+// `last` when there is no endpoint and nothing pending.
+Result<std::int64_t> released_seq(storage::Conn& c, std::int64_t last);
+
+// Per endpoint: pending deliveries and the oldest one's created_at (metrics).
+struct Backlog {
+  std::int64_t pending = 0;
+  std::int64_t oldest_created_at = 0;  // ms; 0 when nothing is pending
+};
+Result<std::map<std::string, Backlog>> backlog(storage::Conn& c);
 
 }  // namespace fc::webhooks::store
