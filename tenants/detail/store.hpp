@@ -37,6 +37,7 @@ Result<std::optional<TenancyRow>> find_tenancy(storage::Conn& c, const std::stri
 Status delete_tenancy(storage::Conn& c, const std::string& workspace_id);
 Result<std::int64_t> count_workspaces(storage::Conn& c, const std::string& tenant_id);
 Result<std::vector<std::string>> tenant_workspaces(storage::Conn& c, const std::string& tenant_id);
+Result<std::vector<TenancyRow>> all_tenancy(storage::Conn& c);
 
 Result<std::optional<OpenRow>> find_open(storage::Conn& c, const std::string& workspace_id);
 Status put_open(storage::Conn& c, const OpenRow& o);
