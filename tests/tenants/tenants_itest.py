@@ -199,6 +199,7 @@ class Tenants(fctest.DaemonTest):
             self.assertEqual(self.d.request("GET", path, token=tok).status, 404, path)
         self.assertEqual(self.d.request("DELETE", "/v1/domains/y.nb.test", token=tok).status, 404)
         # Usage: its own tenant's workspaces only; naming another tenant is 404.
+        time.sleep(1.1)  # a whole second metered for each
         r = self.d.request("GET", "/v1/usage", token=tok)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json()["tenant"], t["id"])
