@@ -515,7 +515,7 @@ class ConsoleBrowser(CustomerWorld):
         self.confirm(f'button[aria-label="Abort rollout {ro}"]')
         fctest.wait_until(lambda: d.request("GET", f"/v1/rollouts/{ro}").json()["state"] == "aborted",
                           timeout=30, what="rollout aborted")
-        b.go("#/releases", "Releases")
+        b.go("#/releases?reload=1", "Releases")  # another URL: the same one fires no hashchange
         b.wait(lambda dr: ro in dr.find_element(By.CSS_SELECTOR, "section[aria-labelledby=rollouts-done]").text,
                15, "the rollout among the finished ones")
         self.check_page("operator-releases-finished")
