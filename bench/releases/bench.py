@@ -69,7 +69,8 @@ def main():
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--regions", type=int, default=10)
     a = ap.parse_args()
-    fctest.FC_BIN = os.environ.get("FC_BIN") or os.path.join(a.build, "app", "fleetcommand")
+    # Absolute: the daemon runs in its own temporary directory.
+    fctest.FC_BIN = os.path.abspath(os.environ.get("FC_BIN") or os.path.join(a.build, "app", "fleetcommand"))
     d = fctest.Daemon({"log": {"level": "warn"}}).start()
     stop = threading.Event()
     try:
