@@ -10,7 +10,10 @@ records to create from the page, creates them in BIND and watches the
 checklist reach CertificateIssued without reloading; an operator cordons
 (cancelled) and drains a region through the confirmation dialog, and searches
 workspaces; markup in a region name, a label and an agent's message renders
-literally; a tenant editing the URL to another tenant's objects sees nothing.
+literally; a tenant editing the URL to another tenant's objects sees nothing;
+domains by status with the failing step and a confirmed re-check; agents per
+region and recent events against the API; a plan's usage on the customer's
+page; the releases page pausing, resuming and aborting a rollout.
 Plain HTTP: the /ui headers (CSP, nosniff, ETag) and every embedded file
 byte-identical to console/; the vendored uPlot byte-identical to the file of
 the npm package console/package-lock.json pins (skipped when npm cannot reach
