@@ -42,7 +42,8 @@ FC.app = (function () {
 
   function navLinks() {
     if (me.kind === "tenant") return [["#/", "My workspace"]];
-    return [["#/regions", "Regions"], ["#/workspaces", "Workspaces"], ["#/certificates", "Certificates"]];
+    return [["#/regions", "Regions"], ["#/workspaces", "Workspaces"], ["#/domains", "Domains"],
+      ["#/certificates", "Certificates"], ["#/releases", "Releases"]];
   }
 
   function renderNav(section) {
@@ -96,7 +97,9 @@ FC.app = (function () {
         "": () => FC.operator.regionsPage(ctx),
         regions: () => FC.operator.regionsPage(ctx),
         workspaces: () => FC.operator.workspacesPage(ctx),
+        domains: () => FC.operator.domainsPage(ctx),
         certificates: () => FC.operator.certificatesPage(ctx),
+        releases: () => FC.releases.releasesPage(ctx),
         workspace: () => FC.customer.workspacePage(ctx, parts[1] || ""),
         domain: () => FC.customer.domainPage(ctx, parts[1] || ""),
       };

@@ -110,14 +110,35 @@ FC.customer = (function () {
       ]));
   }
 
-  // Plan and usage, only where the daemon has them (feature-detected).
-  async function planPanel(ctx) {
-    const usage = await FC.api.has("/v1/usage");
+  // Hours with one decimal, for seconds from GET /v1/usage.
+  function hours(seconds) {
+    return (Math.round((seconds / 3600) * 10) / 10).toFixed(1) + " h";
+  }
+
+  // Plan and usage of the current calendar month (UTC), from GET /v1/usage
+  // (a tenant token sees its own only); hidden when the daemon has no usage.
+  async function planPanel(ctx, w) {
+    const now = new Date();
+    const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString().slice(0, 19) + "Z";
+    const usage = await FC.api.has("/v1/usage?granularity=day&from=" + encodeURIComponent(from));
     if (!usage || !usage.ok || !usage.data || !FC.app.alive(ctx.g)) return;
-    const rows = Object.entries(usage.data).filter(([, v]) => typeof v !== "object")
-      .map(([k, v]) => [k, String(v)]);
-    ctx.view.appendChild(el("section", { "aria-labelledby": "usage-title" },
-      el("h2", { id: "usage-title" }, "Plan and usage"), FC.dom.table("This period", ["Item", "Value"], rows)));
+    const items = (usage.data.items || []).filter((u) => u.workspace_id === w.id);
+    const sum = (k) => items.reduce((a, u) => a + (u[k] || 0), 0);
+    const totals = usage.data.totals || {};
+    const rows = [
+      ["Plan", w.plan || "none"],
+      ["Period", when(usage.data.from) + " – " + when(usage.data.to)],
+      ["Running", hours(items.filter((u) => u.state === "running").reduce((a, u) => a + u.seconds, 0))],
+      ["Suspended", hours(items.filter((u) => u.state === "suspended").reduce((a, u) => a + u.seconds, 0))],
+      ["Memory", (Math.round(sum("memory_mib_seconds") / 3600 / 1024 * 100) / 100).toFixed(2) + " GiB·h"],
+      ["CPU", (Math.round(sum("cpu_millis_seconds") / 3600 / 1000 * 100) / 100).toFixed(2) + " core·h"],
+    ];
+    if (w.trial_ends_at) rows.push(["Trial ends", when(w.trial_ends_at)]);
+    if (usage.data.tenant && totals.running_seconds !== undefined)
+      rows.push(["Whole account, running", hours(totals.running_seconds)]);
+    ctx.view.appendChild(el("section", { "aria-labelledby": "usage-title", id: "usage" },
+      el("h2", { id: "usage-title" }, "Plan and usage"),
+      FC.dom.table("This month so far", ["Item", "Value"], rows.map(([k, v]) => [k, el("span", { "data-item": k }, v)]))));
   }
 
   async function workspacePage(ctx, id) {
@@ -142,7 +163,7 @@ FC.customer = (function () {
       return true;
     };
     await refresh();
-    if (!ctx.admin) await planPanel(ctx);
+    if (!ctx.admin) await planPanel(ctx, w);
     poll(ctx, refresh);
   }
 

@@ -53,7 +53,9 @@ FC.dom = (function () {
     return d.toISOString().slice(0, 16).replace("T", " ") + " UTC" + (rel ? " (" + rel + ")" : "");
   }
   function table(caption, headers, rows) {
-    return el("div", { class: "table-wrap" },
+    // The wrapper scrolls a wide table on its own: focusable and named, so
+    // keyboard users can scroll it too.
+    return el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
       el("table", {},
         el("caption", {}, caption),
         el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col" }, h)))),

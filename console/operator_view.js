@@ -1,6 +1,7 @@
-// The operator's pages (admin token): regions with capacity and the
-// cordon/drain actions, workspaces searched and paged on the server, and
-// certificates by expiry. Every change asks for confirmation first.
+// The operator's pages (admin token): regions with capacity, agents and the
+// cordon/drain actions, workspaces searched and paged on the server, domains
+// by status with the failing step, and certificates by expiry. Every change
+// asks for confirmation first.
 "use strict";
 window.FC = window.FC || {};
 FC.operator = (function () {
@@ -33,6 +34,15 @@ FC.operator = (function () {
     FC.app.route();
   }
 
+  // The region's agents as the daemon heard them since it started.
+  function agentsTable(r) {
+    const agents = r.agents || [];
+    if (!agents.length) return el("p", { class: "muted agents-none" }, "No agent heard since the daemon started.");
+    return FC.dom.table("Agents of " + r.id, ["Agent", "Version", "State", "Last heartbeat"],
+      agents.map((a) => [el("code", {}, a.agent_id), a.version || "—", badge(a.state || "unknown"),
+        when(a.last_heartbeat_at)]));
+  }
+
   function regionCard(r) {
     const actions = [];
     if (r.state !== "cordoned") actions.push(["cordoned", "Cordon"]);
@@ -45,6 +55,7 @@ FC.operator = (function () {
       Object.keys(r.labels || {}).length ? el("p", { class: "labels" }, "Labels: ",
         Object.entries(r.labels).map(([k, v], i) => [i ? ", " : "", el("code", {}, k + "=" + v)])) : null,
       RESOURCES.map(([k, label, unit]) => meter(r, k, label, unit)),
+      agentsTable(r),
       el("div", { class: "actions" }, actions.map(([state, verb]) => el("button", { type: "button",
         class: state === "active" ? "" : "danger", "aria-label": verb + " region " + r.id,
         onclick: () => setState(r, state, verb) }, verb))));
@@ -66,15 +77,109 @@ FC.operator = (function () {
       chart.after(fig);
       FC.charts.placements(fig, history.data.points || []);
     }
-    const events = await FC.api.has("/v1/events?limit=20");
+    const events = await FC.api.has("/v1/events?latest=true&limit=20");
     if (events && events.ok && FC.app.alive(ctx.g)) ctx.view.appendChild(eventsSection(events.data.items || []));
   }
 
+  // An event's data (GET /v1/events) as "key=value" pairs of its plain values.
+  function eventDetails(data) {
+    const parts = Object.entries(data || {}).filter(([, v]) => v === null || typeof v !== "object")
+      .map(([k, v]) => k + "=" + (v === null ? "null" : String(v)));
+    const s = parts.join(", ");
+    return s.length > 160 ? s.slice(0, 157) + "…" : s || "—";
+  }
+
   function eventsSection(items) {
+    const newest = items.slice().reverse();
     return el("section", { "aria-labelledby": "events-title" }, el("h2", { id: "events-title" }, "Recent events"),
-      FC.dom.table("Latest events", ["When", "Type", "Subject", "Message"], items.map((e) => [
-        when(e.at || e.created_at || e.time), e.type || "", e.subject || e.workspace_id || e.region || "",
-        e.message || ""])));
+      FC.dom.table("The latest events, newest first", ["When", "Type", "Subject", "Workspace", "Details"],
+        newest.map((e) => [when(e.time), el("code", {}, e.type), e.subject || "—", e.workspace_id || "—",
+          eventDetails(e.data)])));
+  }
+
+  // -- domains by status, with the failing step (GET /v1/domains) -----------
+  const DOMAIN_STATUSES = ["failed", "moved", "pending_verification", "issuing", "active"];
+
+  function domainsHref(status, q, cursor) {
+    const p = new URLSearchParams();
+    if (status) p.set("status", status);
+    if (q) p.set("q", q);
+    if (cursor) p.set("cursor", cursor);
+    const s = p.toString();
+    return "#/domains" + (s ? "?" + s : "");
+  }
+
+  async function recheck(d) {
+    const ok = await FC.modal.confirm("Re-check " + d.hostname + "?",
+      "The verifier looks up the records of " + d.hostname + " again now.", "Re-check");
+    if (!ok) return;
+    const res = await FC.api.request("POST", "/v1/domains/" + seg(d.hostname) + "/check");
+    announce(res.ok ? "Re-check of " + d.hostname + " requested." : "Re-check failed: " + FC.api.problemText(res));
+    FC.app.route();
+  }
+
+  function failingCell(d) {
+    const f = d.failing;
+    if (!f) return el("span", { class: "muted" }, "none: every step passed");
+    return el("div", { class: "failing" }, el("strong", {}, f.type), " ", badge(f.status), " ",
+      el("code", {}, f.reason), el("p", { class: "failing-message" }, f.message),
+      f.fix ? el("p", { class: "muted" }, "Fix: " + f.fix) : null);
+  }
+
+  function domainRows(items) {
+    return items.map((d) => [
+      el("a", { href: "#/domain/" + seg(d.hostname) }, d.hostname),
+      el("a", { href: "#/workspace/" + seg(d.workspace_id) }, d.workspace_id),
+      badge(d.status), failingCell(d),
+      el("button", { type: "button", "aria-label": "Re-check " + d.hostname, onclick: () => recheck(d) },
+        "Re-check")]);
+  }
+
+  async function domainsPage(ctx) {
+    const status = ctx.params.get("status") || "";
+    const q = ctx.params.get("q") || "";
+    const cursor = ctx.params.get("cursor") || "";
+    const select = el("select", { id: "domain-status", name: "status" },
+      el("option", { value: "" }, "Every status"),
+      DOMAIN_STATUSES.map((s) => el("option", { value: s }, s)));
+    select.value = status;
+    const input = el("input", { id: "domain-search", type: "search", name: "q", value: q, autocomplete: "off",
+      spellcheck: "false", placeholder: "www.example.com" });
+    const form = el("form", { role: "search", class: "inline-form", novalidate: true },
+      el("label", { for: "domain-status" }, "Status"), select,
+      el("label", { for: "domain-search" }, "Hostname prefix"), input,
+      el("button", { type: "submit" }, "Show"));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      window.location.hash = domainsHref(select.value, input.value.trim(), "");
+    });
+    ctx.view.append(el("h1", {}, "Domains"), form);
+    const p = new URLSearchParams({ limit: "100" });
+    if (status) p.set("status", status);
+    if (q) p.set("q", q);
+    if (cursor) p.set("cursor", cursor);
+    const res = await FC.api.request("GET", "/v1/domains?" + p.toString());
+    if (!FC.app.alive(ctx.g)) return;
+    if (!res.ok) return ctx.view.appendChild(el("p", { class: "error", role: "alert" }, FC.api.problemText(res)));
+    const items = res.data.items || [];
+    const headers = ["Domain", "Workspace", "Status", "Failing step", "Actions"];
+    // Grouped by status on this page, the ones that need a look first.
+    const groups = status ? [status] : DOMAIN_STATUSES;
+    let shown = 0;
+    for (const s of groups) {
+      const mine = items.filter((d) => d.status === s);
+      if (!mine.length && !status) continue;
+      shown += mine.length;
+      ctx.view.appendChild(el("section", { "aria-labelledby": "domains-" + s, "data-status": s },
+        el("h2", { id: "domains-" + s }, s + " (" + mine.length + (res.data.next_cursor ? "+" : "") + ")"),
+        FC.dom.table("Domains " + s, headers, domainRows(mine))));
+    }
+    if (!shown && !status) ctx.view.appendChild(el("p", {}, "No custom domain matches."));
+    const nav = el("nav", { class: "pager", "aria-label": "Pages" });
+    if (cursor) nav.appendChild(el("a", { href: domainsHref(status, q, "") }, "First page"));
+    if (res.data.next_cursor)
+      nav.appendChild(el("a", { href: domainsHref(status, q, res.data.next_cursor), rel: "next" }, "Next page"));
+    ctx.view.appendChild(nav);
   }
 
   function pageHref(q, cursor) {
@@ -168,5 +273,5 @@ FC.operator = (function () {
     FC.charts.expiryPerWeek(chart, certs);
   }
 
-  return { regionsPage, workspacesPage, certificatesPage, migrateForm };
+  return { regionsPage, workspacesPage, domainsPage, certificatesPage, migrateForm };
 })();

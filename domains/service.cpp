@@ -230,6 +230,11 @@ Result<std::vector<Domain>> Service::list(const std::string& workspace_id,
   return store::live_for_workspace(impl_->db.read(), w.value().id);
 }
 
+Result<std::vector<Domain>> Service::list_all(const std::string& status, const std::string& q,
+                                              int limit, const std::string& after) {
+  return store::page(impl_->db.read(), status, q, limit, after);
+}
+
 Result<std::vector<std::pair<std::string, std::string>>> Service::active_hostnames(
     storage::Conn& c) {
   return store::active_hostnames(c);

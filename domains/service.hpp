@@ -107,6 +107,10 @@ class Service final : public scheduler::AssignmentExtras, public certs::IssuedLi
                                   std::string viewer_ws);
   Result<std::vector<Domain>> list(const std::string& workspace_id, const std::string& viewer_ws);
   Result<Domain> get(const std::string& hostname, const std::string& viewer_ws);
+  // Admins' list of every workspace's claims (GET /v1/domains): by id after
+  // `after`, of one status ("" any), hostname prefix `q` ("" any).
+  Result<std::vector<Domain>> list_all(const std::string& status, const std::string& q, int limit,
+                                       const std::string& after);
   awaitable<Status> check_now(std::string hostname, std::string viewer_ws);
   awaitable<Status> remove(std::string hostname, std::string viewer_ws);
   // The verifier's series for GET /metrics (Prometheus text): queries by

@@ -1,6 +1,8 @@
 // The events outbox (migration 0015). Values are bound, never formatted into SQL.
 #include "events/events.hpp"
 
+#include <algorithm>
+
 #include "common/ids.hpp"
 #include "storage/db.hpp"
 
@@ -70,15 +72,18 @@ Result<std::vector<Event>> list(storage::Conn& c, const Query& q) {
                                  " AND (substr(type, 1, length(?3)) = ?3 OR ?3 = '')"
                                  " AND (workspace_id = ?4 OR ?4 = '')"
                                  " AND created_at >= ?6"
-                                 " ORDER BY seq LIMIT ?5"));
+                                 " ORDER BY seq" +
+                                 (q.latest ? " DESC" : "") + " LIMIT ?5"));
   s.bind_all(q.after, exact, prefix, q.workspace_id, static_cast<std::int64_t>(q.limit),
              q.since_ms);
   std::vector<Event> out;
   for (;;) {
     BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) return out;
+    if (!row) break;
     out.push_back(read_row(s));
   }
+  if (q.latest) std::reverse(out.begin(), out.end());
+  return out;
 }
 
 Result<std::int64_t> last_seq(storage::Conn& c) {

@@ -49,6 +49,7 @@ struct Query {
   std::string workspace_id{};  // "" = all
   int limit = 100;
   std::int64_t since_ms = 0;  // events created at or after (0 = all)
+  bool latest = false;        // the newest `limit` matches (still returned in seq order)
 };
 
 // Events in global sequence order.

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "releases/detail/impl.hpp"
+#include "tenants/service.hpp"
 
 namespace fc::releases {
 
@@ -11,100 +12,6 @@ using nlohmann::json;
 namespace {
 
 constexpr std::size_t kListedMembers = 100;  // failed/skipped members shown per rollout
-
-std::optional<std::int64_t> read_int(const json& o, const char* key, const std::string& field,
-                                     FieldErrors& f) {
-  auto it = o.find(key);
-  if (it == o.end() || it->is_null()) return std::nullopt;
-  if (!it->is_number_integer()) {
-    f.push_back({field, "must be an integer"});
-    return std::nullopt;
-  }
-  return it->get<std::int64_t>();
-}
-
-std::vector<std::string> read_strings(const json& o, const char* key, const std::string& field,
-                                      FieldErrors& f) {
-  std::vector<std::string> out;
-  auto it = o.find(key);
-  if (it == o.end() || it->is_null()) return out;
-  if (!it->is_array() || it->size() > 1000) {
-    f.push_back({field, "must be an array of strings (at most 1000)"});
-    return out;
-  }
-  for (const auto& v : *it) {
-    if (!v.is_string()) {
-      f.push_back({field, "must be an array of strings"});
-      return {};
-    }
-    out.push_back(v.get<std::string>());
-  }
-  return out;
-}
-
-void only(const json& o, std::initializer_list<const char*> known, const std::string& prefix,
-          FieldErrors& f) {
-  for (auto it = o.begin(); it != o.end(); ++it) {
-    bool ok = false;
-    for (const char* k : known) ok = ok || it.key() == k;
-    if (!ok) f.push_back({prefix + it.key(), "unknown field"});
-  }
-}
-
-const json* object_at(const json& o, const char* key, const std::string& field, FieldErrors& f) {
-  auto it = o.find(key);
-  if (it == o.end() || it->is_null()) return nullptr;
-  if (!it->is_object()) {
-    f.push_back({field, "must be an object"});
-    return nullptr;
-  }
-  return &*it;
-}
-
-RolloutSpec read_spec(const json& b, FieldErrors& f) {
-  RolloutSpec s;
-  s.percentages = {100};
-  if (const json* w = object_at(b, "waves", "waves", f)) {
-    only(*w, {"regions", "percentages", "per_region"}, "waves.", f);
-    s.region_order = read_strings(*w, "regions", "waves.regions", f);
-    if (auto p = w->find("percentages"); p != w->end()) {
-      s.percentages.clear();
-      if (!p->is_array()) f.push_back({"waves.percentages", "must be an array of integers"});
-      for (const auto& v : p->is_array() ? *p : json::array()) {
-        if (!v.is_number_integer()) {
-          f.push_back({"waves.percentages", "must be an array of integers"});
-          break;
-        }
-        s.percentages.push_back(v.get<std::int64_t>());
-      }
-    }
-    if (auto pr = w->find("per_region"); pr != w->end()) {
-      if (!pr->is_boolean()) f.push_back({"waves.per_region", "must be a boolean"});
-      s.per_region = pr->is_boolean() && pr->get<bool>();
-    }
-  }
-  s.max_unavailable = read_int(b, "max_unavailable", "max_unavailable", f).value_or(1);
-  s.bake_s = read_int(b, "bake_s", "bake_s", f).value_or(0);
-  if (const json* g = object_at(b, "gate", "gate", f)) {
-    only(*g, {"min_running_fraction", "deadline_s", "max_failed"}, "gate.", f);
-    if (auto m = g->find("min_running_fraction"); m != g->end()) {
-      if (!m->is_number())
-        f.push_back({"gate.min_running_fraction", "must be a number"});
-      else
-        s.gate.min_running_fraction = m->get<double>();
-    }
-    s.gate.deadline_s = read_int(*g, "deadline_s", "gate.deadline_s", f).value_or(600);
-    s.gate.max_failed = read_int(*g, "max_failed", "gate.max_failed", f).value_or(0);
-  }
-  if (auto of = b.find("on_failure"); of != b.end()) {
-    if (*of == "rollback")
-      s.on_failure = OnFailure::kRollback;
-    else if (*of != "pause")
-      f.push_back({"on_failure", "must be pause or rollback"});
-  }
-  validate_rollout_spec(s, f);
-  return s;
-}
 
 // Every workspace with its binding (bounded pages of the scheduler's list).
 Result<std::vector<scheduler::Workspace>> all_workspaces(scheduler::Service& sched) {
@@ -119,6 +26,15 @@ Result<std::vector<scheduler::Workspace>> all_workspaces(scheduler::Service& sch
   }
 }
 
+// Whether a workspace's placement labels hold every label of the selector.
+bool labels_match(const scheduler::Labels& have, const std::map<std::string, std::string>& want) {
+  for (const auto& [k, v] : want) {
+    auto it = have.find(k);
+    if (it == have.end() || it->second != v) return false;
+  }
+  return true;
+}
+
 struct Plan {
   store::RolloutRow row;
   std::vector<store::MemberRow> members;
@@ -126,55 +42,13 @@ struct Plan {
 
 }  // namespace
 
-RolloutSpec spec_from_json(const json& j) {
-  FieldErrors ignored;
-  return read_spec(j, ignored);
-}
-
-json spec_to_json(const RolloutSpec& s) {
-  return {
-      {"waves",
-       {{"regions", s.region_order}, {"percentages", s.percentages}, {"per_region", s.per_region}}},
-      {"max_unavailable", s.max_unavailable},
-      {"bake_s", s.bake_s},
-      {"gate",
-       {{"min_running_fraction", s.gate.min_running_fraction},
-        {"deadline_s", s.gate.deadline_s},
-        {"max_failed", s.gate.max_failed}}},
-      {"on_failure", s.on_failure == OnFailure::kRollback ? "rollback" : "pause"}};
-}
-
 awaitable<Result<json>> Service::start_rollout(json body, FieldErrors& f) {
   auto& i = *impl_;
-  only(body,
-       {"channel", "selector", "to_release", "waves", "max_unavailable", "bake_s", "gate",
-        "on_failure"},
-       "", f);
-  const RolloutSpec spec = read_spec(body, f);
-  std::optional<std::string> channel;
-  if (auto c = body.find("channel"); c != body.end() && !c->is_null()) {
-    if (!c->is_string())
-      f.push_back({"channel", "must be a string"});
-    else
-      channel = c->get<std::string>();
-  }
-  std::vector<std::string> regions;
-  json selector = json::object();
-  if (const json* s = object_at(body, "selector", "selector", f)) {
-    selector = *s;
-    for (auto it = s->begin(); it != s->end(); ++it) {
-      if (it.key() == "regions") continue;
-      f.push_back({"selector." + it.key(), "not supported yet (regions only, or a channel)"});
-    }
-    regions = read_strings(*s, "regions", "selector.regions", f);
-  }
-  if (!channel && regions.empty())
-    f.push_back({"selector", "empty selector: give a channel or selector.regions"});
-  std::string to;
-  if (auto t = body.find("to_release"); t == body.end() || !t->is_string())
-    f.push_back({"to_release", "required, a release name"});
-  else
-    to = t->get<std::string>();
+  RolloutBody in = parse_rollout_body(body, f);
+  const RolloutSpec& spec = in.spec;
+  const std::optional<std::string>& channel = in.channel;
+  const Selector& sel = in.selector;
+  const std::string& to = in.to_release;
   if (!f.empty()) co_return make_error(Code::kInvalidArgument, "invalid rollout");
 
   auto& rc = i.db.read();
@@ -212,11 +86,35 @@ awaitable<Result<json>> Service::start_rollout(json body, FieldErrors& f) {
     }
   }
 
-  // Candidates: the channel's followers (pinned workspaces never), in the
-  // selected regions; each must be allowed to take the release.
+  // Tenants and plans of the selector: tenants named by id or name (an
+  // unknown one is a 422), then every workspace's tenancy.
+  std::set<std::string> tenant_ids;
+  for (const auto& t : sel.tenants) {
+    BOOST_OUTCOME_CO_TRY(found, tenants::find_tenant(rc, t));
+    if (!found) co_return invalid(f, "selector.tenants", "no tenant " + t);
+    tenant_ids.insert(found->id);
+  }
+  std::map<std::string, tenants::Tenancy> tenancy;
+  if (!sel.plans.empty() || !sel.tenants.empty()) {
+    BOOST_OUTCOME_CO_TRY(all, tenants::all_tenancies(rc));
+    tenancy = std::move(all);
+  }
+  const std::set<std::string> plan_set(sel.plans.begin(), sel.plans.end());
+
+  // Candidates: the channel's followers (pinned workspaces never), narrowed
+  // by each kind of the selector; each must be allowed to take the release.
   BOOST_OUTCOME_CO_TRY(bindings, store::all_bindings(rc));
   BOOST_OUTCOME_CO_TRY(workspaces, all_workspaces(i.sched));
-  const std::set<std::string> region_set(regions.begin(), regions.end());
+  const std::set<std::string> region_set(sel.regions.begin(), sel.regions.end());
+  auto selected = [&](const scheduler::Workspace& w) {
+    if (!region_set.empty() && !region_set.contains(w.region)) return false;
+    if (!labels_match(w.placement.labels, sel.labels)) return false;
+    if (plan_set.empty() && tenant_ids.empty()) return true;
+    auto t = tenancy.find(w.id);
+    if (t == tenancy.end()) return false;
+    return (plan_set.empty() || plan_set.contains(t->second.plan)) &&
+           (tenant_ids.empty() || tenant_ids.contains(t->second.tenant_id));
+  };
   std::map<std::string, std::int64_t> seq_of;
   BOOST_OUTCOME_CO_TRY(all_releases, store::list_releases(rc));
   for (const auto& r : all_releases) seq_of[r.name] = r.seq;
@@ -228,7 +126,7 @@ awaitable<Result<json>> Service::start_rollout(json body, FieldErrors& f) {
     const store::BindingRow* bind = b == bindings.end() ? nullptr : &b->second;
     if (bind && bind->pinned) continue;
     if (channel && (!bind || bind->channel != channel)) continue;
-    if (!region_set.empty() && !region_set.contains(w.region)) continue;
+    if (!selected(w)) continue;
     std::optional<std::string> cur = bind ? bind->release : std::nullopt;
     if (cur == to) continue;
     if (cur && seq_of.contains(*cur)) {
@@ -253,7 +151,7 @@ awaitable<Result<json>> Service::start_rollout(json body, FieldErrors& f) {
   auto& row = plan.row;
   row.id = i.ids.next("ro_", now);
   row.channel = channel;
-  row.selector = selector.dump();
+  row.selector = in.selector_json;
   row.from_release = from_release;
   row.to_release = to;
   row.spec = spec_to_json(spec).dump();

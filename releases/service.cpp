@@ -180,6 +180,15 @@ Result<json> Service::spec_for(const json& current_spec,
 
 Status Service::bind(storage::Conn& c, const std::string& workspace_id, const Binding& b,
                      std::int64_t now_ms) {
+  // A member of an active rollout keeps its binding until the rollout ends:
+  // the rollout moves (or restores) it, and a PATCH in between would be
+  // overwritten or would make the rollback restore the wrong release.
+  BOOST_OUTCOME_TRY(busy, store::active_rollout_of(c, workspace_id));
+  if (busy)
+    return make_error(
+        Code::kConflict,
+        "workspace " + workspace_id + " is a member of the active rollout " + *busy +
+            ": change its channel or release after the rollout finishes, or abort it");
   return store::put_binding(c, {workspace_id, b.channel, b.pinned, b.release}, now_ms);
 }
 

@@ -51,6 +51,19 @@ awaitable<Result<Tenant>> Service::create_tenant(std::string name) {
   co_return to_tenant(row);
 }
 
+Result<std::optional<Tenant>> find_tenant(storage::Conn& c, const std::string& id_or_name) {
+  BOOST_OUTCOME_TRY(row, store::find_tenant(c, id_or_name));
+  if (!row) return std::optional<Tenant>();
+  return std::optional<Tenant>(Tenant{row->id, row->name, row->created_at});
+}
+
+Result<std::map<std::string, Tenancy>> all_tenancies(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(rows, store::all_tenancy(c));
+  std::map<std::string, Tenancy> out;
+  for (const auto& r : rows) out.emplace(r.workspace_id, to_tenancy(r));
+  return out;
+}
+
 Result<Tenant> Service::get_tenant(const std::string& id_or_name) {
   BOOST_OUTCOME_TRY(row, store::find_tenant(db_.read(), id_or_name));
   if (!row) return make_error(Code::kNotFound, "no tenant " + id_or_name);

@@ -57,6 +57,12 @@ struct Tenancy {
   std::int64_t trial_ends_at = 0;  // unix ms; 0 = no trial
 };
 
+// Rollout selectors (releases/, docs/releases.md): the tenant named by id or
+// name, and the tenancy of every workspace that has a row (workspace id →
+// tenancy), read on the caller's connection.
+Result<std::optional<Tenant>> find_tenant(storage::Conn& c, const std::string& id_or_name);
+Result<std::map<std::string, Tenancy>> all_tenancies(storage::Conn& c);
+
 // The usage key of a workspace as it is now.
 UsageKey usage_key(const scheduler::Workspace& w, const Tenancy& t);
 

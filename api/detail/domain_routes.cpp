@@ -6,6 +6,8 @@
 
 #include "api/detail/context.hpp"
 #include "api/detail/json_in.hpp"
+#include "api/detail/paging.hpp"
+#include "api/detail/status_routes.hpp"
 #include "api/server.hpp"
 #include "domains/service.hpp"
 #include "probes/service.hpp"
@@ -91,6 +93,35 @@ awaitable<Response> check(Context& ctx, Request& r) {
   co_return json_response(202, ctx.domains->view(d.value()));
 }
 
+// GET /v1/domains (admins): every workspace's claims by id, filtered by
+// `status` and a hostname prefix `q`, each with the first step of its status
+// chain that is not True (the operator's "domains by status" view).
+awaitable<Response> list_all(Context& ctx, Request& r) {
+  std::vector<FieldError> errors;
+  const PageQuery page = read_page_query(r, "dom_", errors, 100, 500);
+  std::string status = r.query.count("status") ? r.query["status"] : "";
+  if (!status.empty() && (!domains::parse_state(status) || status == "deleted"))
+    errors.push_back(
+        {"status", "must be one of pending_verification, issuing, active, failed, moved"});
+  const auto q = read_prefix_query(r, errors, "a hostname prefix");
+  if (!errors.empty()) co_return validation_failed(errors);
+  auto v = ctx.domains->list_all(status, *q, page.limit + 1, page.after);
+  if (!v) co_return problem_from(v.error(), r.request_id);
+  json items = json::array();
+  json next = nullptr;
+  for (std::size_t i = 0; i < v.value().size() && static_cast<int>(i) < page.limit; ++i) {
+    const auto& d = v.value()[i];
+    json j = ctx.domains->view(d);
+    json chain = domain_failing_step(ctx, d);
+    j["ok"] = chain["ok"];
+    j["failing"] = chain["failing"];
+    items.push_back(std::move(j));
+  }
+  if (static_cast<int>(v.value().size()) > page.limit)
+    next = v.value()[static_cast<std::size_t>(page.limit) - 1].id;
+  co_return json_response(200, {{"items", items}, {"next_cursor", next}});
+}
+
 awaitable<Response> remove(Context& ctx, Request& r) {
   auto st = co_await ctx.domains->remove(r.params.at("hostname"),
                                          viewer_for_host(ctx, r, r.params.at("hostname")));
@@ -107,6 +138,7 @@ void register_domain_routes(Context& ctx) {
          [c](Request& r) { return claim(*c, r); });
   rt.add("GET", "/v1/workspaces/{id}/domains", Scope::kAdminOrTenant,
          [c](Request& r) { return list(*c, r); });
+  rt.add("GET", "/v1/domains", Scope::kAdmin, [c](Request& r) { return list_all(*c, r); });
   rt.add("GET", "/v1/domains/{hostname}", Scope::kAdminOrTenant,
          [c](Request& r) { return get(*c, r); });
   rt.add("POST", "/v1/domains/{hostname}/check", Scope::kAdminOrTenant,

@@ -103,6 +103,11 @@ awaitable<Response> list_events(Context& ctx, Request& r) {
     q.type = it->second;
   }
   if (auto it = r.query.find("workspace"); it != r.query.end()) q.workspace_id = it->second;
+  if (auto it = r.query.find("latest"); it != r.query.end()) {
+    q.latest = it->second == "true" || it->second == "1";
+    if (!q.latest && it->second != "false" && it->second != "0")
+      errors.push_back({"latest", "must be true or false"});
+  }
   if (!errors.empty()) co_return validation_failed(errors);
   // A tenant sees its own workspace's events only (404 for another's, as elsewhere).
   // A tenant-wide token names one of its tenant's workspaces (by id).

@@ -58,4 +58,25 @@ inline PageQuery read_page_query(const Request& r, std::string_view id_prefix,
   return q;
 }
 
+// The `q` parameter of a list route: a name or hostname prefix, lower-cased,
+// a trailing dot dropped; letters, digits, '-' and '.' only (DNS names), at
+// most 253 characters; absent = "". A bad one adds an error naming `q` that
+// says it must be `what`.
+inline std::optional<std::string> read_prefix_query(const Request& r,
+                                                    std::vector<FieldError>& errors,
+                                                    std::string_view what) {
+  auto it = r.query.find("q");
+  if (it == r.query.end()) return std::string();
+  std::string q = it->second;
+  for (char& c : q) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!q.empty() && q.back() == '.') q.pop_back();
+  const bool ok = q.size() <= 253 && std::all_of(q.begin(), q.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+                  });
+  if (ok) return q;
+  errors.push_back({"q", "must be " + std::string(what) +
+                             ": letters, digits, '-' and '.', at most 253 characters"});
+  return std::nullopt;
+}
+
 }  // namespace fc::api::detail

@@ -21,9 +21,14 @@ json region_json(Context& ctx, const sch::Region& r) {
   json labels = json::object();
   for (const auto& [k, v] : r.labels) labels[k] = v;
   json agents = json::array();
+  // Agents heard since this daemon started (kept in memory): an agent is
+  // `up` while its last heartbeat is within the heartbeat timeout, else `stale`.
+  const std::int64_t stale_before =
+      ctx.clock.now_ms() - ctx.scheduler->heartbeat_timeout_s() * 1000;
   for (const auto& a : ctx.scheduler->agents(r.id)) {
     agents.push_back({{"agent_id", a.agent_id},
                       {"version", a.version},
+                      {"state", a.last_heartbeat_ms >= stale_before ? "up" : "stale"},
                       {"last_heartbeat_at", format_rfc3339(a.last_heartbeat_ms)}});
   }
   json j = {{"id", r.id},

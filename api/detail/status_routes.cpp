@@ -162,33 +162,49 @@ std::optional<status::LiveFact> live_fact(Context& ctx, const std::string& hostn
                           l.checked_at};
 }
 
+Result<std::vector<status::Condition>> chain_of(Context& ctx, const domains::Domain& d,
+                                                status::Audience who) {
+  BOOST_OUTCOME_TRY(w, ctx.scheduler->get_workspace(d.workspace_id));
+  status::DomainFacts f;
+  copy_domain(d, f);
+  f.routing_target = ctx.scheduler->hostname_of(w);
+  if (auto region = ctx.scheduler->get_region(w.region)) {
+    f.ingress = region.value().ingress.ipv4;
+    for (const auto& a : region.value().ingress.ipv6) f.ingress.push_back(a);
+  }
+  f.certificate = cert_fact(ctx, d);
+  BOOST_OUTCOME_TRY(wf, workspace_facts(ctx, w));
+  f.workspace = std::move(wf);
+  f.live = live_fact(ctx, d.hostname);
+  return status::domain_conditions(f, who);
+}
+
 awaitable<Response> domain_status(Context& ctx, Request& r) {
   const std::string viewer = viewer_for_host(ctx, r, r.params.at("hostname"));
   auto d = ctx.domains->get(r.params.at("hostname"), viewer);
   if (!d) co_return problem_from(d.error(), r.request_id);
-  auto w = ctx.scheduler->get_workspace(d.value().workspace_id);
-  if (!w) co_return problem_from(w.error(), r.request_id);
-  status::DomainFacts f;
-  copy_domain(d.value(), f);
-  f.routing_target = ctx.scheduler->hostname_of(w.value());
-  if (auto region = ctx.scheduler->get_region(w.value().region)) {
-    f.ingress = region.value().ingress.ipv4;
-    for (const auto& a : region.value().ingress.ipv6) f.ingress.push_back(a);
-  }
-  f.certificate = cert_fact(ctx, d.value());
-  auto wf = workspace_facts(ctx, w.value());
-  if (!wf) co_return problem_from(wf.error(), r.request_id);
-  f.workspace = std::move(wf.value());
-  f.live = live_fact(ctx, d.value().hostname);
-  auto chain = status::domain_conditions(f, audience_of(r));
+  auto chain = chain_of(ctx, d.value(), audience_of(r));
+  if (!chain) co_return problem_from(chain.error(), r.request_id);
   co_return json_response(200, {{"hostname", d.value().hostname},
                                 {"workspace_id", d.value().workspace_id},
-                                {"status", f.state},
-                                {"ok", status::chain_ok(chain)},
-                                {"conditions", status::conditions_json(chain)}});
+                                {"status", domains::state_name(d.value().state)},
+                                {"ok", status::chain_ok(chain.value())},
+                                {"conditions", status::conditions_json(chain.value())}});
 }
 
 }  // namespace
+
+nlohmann::json domain_failing_step(Context& ctx, const domains::Domain& d) {
+  auto chain = chain_of(ctx, d, status::Audience::kAdmin);
+  if (!chain) return {{"ok", false}, {"failing", nullptr}};
+  nlohmann::json failing = nullptr;
+  for (const auto& c : chain.value()) {
+    if (c.status == status::Truth::kTrue || (c.type == "Live" && c.reason == "NotProbed")) continue;
+    failing = status::conditions_json({c})[0];
+    break;
+  }
+  return {{"ok", status::chain_ok(chain.value())}, {"failing", failing}};
+}
 
 void register_status_routes(Context& ctx) {
   auto* c = &ctx;

@@ -9,6 +9,9 @@
 namespace fc::dns {
 struct Name;
 }
+namespace fc::domains {
+struct Domain;
+}
 
 namespace fc::api::detail {
 
@@ -17,5 +20,9 @@ void register_status_routes(Context& ctx);
 // GET /v1/dns/records' items at `name`: the live zone's RRsets with each
 // provider's sync state (dns_routes.cpp).
 Result<nlohmann::json> dns_records_at(Context& ctx, const dns::Name& name);
+// The admin's chain of a domain reduced to {"ok", "failing"}: the first
+// condition that is not True (Live NotProbed, informative, excepted) as
+// GET /v1/domains/{hostname}/status shows it, or null (GET /v1/domains).
+nlohmann::json domain_failing_step(Context& ctx, const domains::Domain& d);
 
 }  // namespace fc::api::detail

@@ -199,8 +199,27 @@ awaitable<Response> get_usage(Context& ctx, Request& r) {
     if (!t) co_return problem_from(t.error(), r.request_id);
     q->tenant = t.value().id;
   }
+  // A tenant token sees its own usage only (docs/tenants.md): a tenant-wide
+  // token its tenant's, a workspace's token that workspace's rows; `tenant`
+  // naming any other tenant is 404, as for other tenants' objects.
+  std::string only_workspace;
+  if (r.principal->kind == TokenKind::kTenant) {
+    std::string mine = r.principal->tenant_id;
+    if (mine.empty()) {
+      only_workspace = r.principal->workspace_id;
+      auto t = ctx.tenants->tenancy(only_workspace);
+      if (t && t.value()) mine = t.value()->tenant_id;
+    }
+    if (!q->tenant.empty() && q->tenant != mine)
+      co_return problem_from(make_error(Code::kNotFound, "no tenant " + r.query["tenant"]),
+                             r.request_id);
+    q->tenant = mine;
+  }
   auto rows = ctx.tenants->usage_report(q->tenant, q->from_s, q->to_s, q->granularity_s);
   if (!rows) co_return problem_from(rows.error(), r.request_id);
+  if (!only_workspace.empty())
+    std::erase_if(rows.value(),
+                  [&](const tn::UsageRow& u) { return u.key.workspace_id != only_workspace; });
   if (r.header("accept").find("text/csv") != std::string::npos) {
     Response resp;
     resp.content_type = "text/csv; charset=utf-8";
@@ -227,7 +246,8 @@ void register_tenant_routes(Context& ctx) {
          [&ctx](Request& r) { return suspend(ctx, r, true); });
   rt.add("POST", "/v1/workspaces/{id}/resume", Scope::kAdmin,
          [&ctx](Request& r) { return suspend(ctx, r, false); });
-  rt.add("GET", "/v1/usage", Scope::kAdmin, [&ctx](Request& r) { return get_usage(ctx, r); });
+  rt.add("GET", "/v1/usage", Scope::kAdminOrTenant,
+         [&ctx](Request& r) { return get_usage(ctx, r); });
 }
 
 }  // namespace fc::api::detail

@@ -217,25 +217,6 @@ Result<std::vector<sch::Workspace>> tenant_workspaces(Context& ctx, const std::s
   return out;
 }
 
-// The `q` parameter: a prefix of a workspace name, or of its hostname
-// (name.<zone>); lower-cased, a trailing dot dropped. Letters, digits, '-' and
-// '.' only (names are DNS labels), at most 253 characters.
-std::optional<std::string> read_search(const Request& r, std::vector<FieldError>& errors) {
-  auto it = r.query.find("q");
-  if (it == r.query.end()) return std::string();
-  std::string q = it->second;
-  for (char& c : q) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (!q.empty() && q.back() == '.') q.pop_back();
-  const bool ok = q.size() <= 253 && std::all_of(q.begin(), q.end(), [](char c) {
-                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
-                  });
-  if (ok) return q;
-  errors.push_back({"q",
-                    "must be a workspace name or hostname prefix: letters, digits, '-' "
-                    "and '.', at most 253 characters"});
-  return std::nullopt;
-}
-
 // One workspace against the list filters (a hostname search names at most one).
 bool list_filters_match(Context& ctx, const sch::Workspace& w, const Request& r,
                         const std::string& state, const std::string& q, const std::string& after) {
@@ -265,7 +246,7 @@ awaitable<Response> list_workspaces(Context& ctx, Request& r) {
   std::string state = r.query.count("state") ? r.query["state"] : "";
   if (!state.empty() && state != "scheduled" && state != "migrating" && state != "deleting")
     errors.push_back({"state", "must be one of scheduled, migrating, deleting"});
-  const auto q = read_search(r, errors);
+  const auto q = read_prefix_query(r, errors, "a workspace name or hostname prefix");
   if (!errors.empty()) co_return validation_failed(errors);
   const int limit = page.limit;
   if (r.principal->kind == TokenKind::kTenant && r.principal->tenant_id.empty())

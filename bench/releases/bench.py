@@ -6,7 +6,7 @@ then one rollout of the whole channel with waves [1, 10, 50, 100], bake_s 0.
 Measured: each wave's wall time (from the pass that started it to the pass
 that started the next), which with agents that answer at once is the control
 plane's own overhead per wave plus the agents' round trips; and the daemon's
-CPU time (utime + stime from /proc) during the rollout. Loopback only; every
+CPU time (utime + stime from /proc) during the rollout and per wave. Loopback only; every
 loop bounded in count and time."""
 import argparse
 import http.client
@@ -69,7 +69,8 @@ def main():
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--regions", type=int, default=10)
     a = ap.parse_args()
-    fctest.FC_BIN = os.environ.get("FC_BIN") or os.path.join(a.build, "app", "fleetcommand")
+    # Absolute: the daemon runs in its own temporary directory.
+    fctest.FC_BIN = os.path.abspath(os.environ.get("FC_BIN") or os.path.join(a.build, "app", "fleetcommand"))
     d = fctest.Daemon({"log": {"level": "warn"}}).start()
     stop = threading.Event()
     try:
@@ -100,20 +101,21 @@ def main():
                                                 "max_unavailable": a.n, "gate": {"deadline_s": 600}})
         assert r.status == 201, r
         ro = r.json()["id"]
-        marks, wave, state = [t0], 0, "running"
+        marks, cpus, wave, state = [t0], [cpu0], 0, "running"
         end = time.time() + 1800
         while state == "running" and time.time() < end:
             v = d.request("GET", f"/v1/rollouts/{ro}").json()
             state = v["state"]
             if v["current_wave"] != wave or state != "running":
                 marks.append(time.time())
+                cpus.append(cpu_s(d.proc.pid))
                 wave = v["current_wave"]
             time.sleep(0.05)
         cpu1, t1 = cpu_s(d.proc.pid), time.time()
         sizes = [w["total"] for w in v["waves_progress"]]
         print(f"rollout {state}: {a.n} workspaces, {a.regions} regions, waves {sizes}")
         for i in range(1, len(marks)):
-            print(f"  wave {i - 1}: {marks[i] - marks[i - 1]:.2f} s wall")
+            print(f"  wave {i - 1}: {marks[i] - marks[i - 1]:.2f} s wall, daemon CPU {cpus[i] - cpus[i - 1]:.2f} s")
         print(f"whole rollout: {t1 - t0:.2f} s wall, daemon CPU {cpu1 - cpu0:.2f} s (bake_s 0)")
         assert state == "completed", v
     finally:

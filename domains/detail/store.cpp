@@ -102,6 +102,30 @@ Result<std::vector<Domain>> live_for_workspace(storage::Conn& c, const std::stri
                workspace_id);
 }
 
+Result<std::vector<Domain>> page(storage::Conn& c, const std::string& status,
+                                 const std::string& prefix, int limit, const std::string& after) {
+  // Only the filters given are in the SQL (PostgreSQL cannot type a parameter
+  // that is only compared with another parameter or a literal).
+  std::string sql = std::string("SELECT ") + kCols + " FROM domains WHERE deleted_at IS NULL";
+  int n = 0;
+  const int after_at = ++n;
+  sql += " AND id > ?" + std::to_string(after_at);
+  const int status_at = status.empty() ? 0 : ++n;
+  if (status_at) sql += " AND status = ?" + std::to_string(status_at);
+  const int prefix_at = prefix.empty() ? 0 : ++n;
+  if (prefix_at)
+    sql += " AND substr(hostname, 1, " + std::to_string(prefix.size()) + ") = ?" +
+           std::to_string(prefix_at);
+  const int limit_at = ++n;
+  sql += " ORDER BY id LIMIT ?" + std::to_string(limit_at);
+  BOOST_OUTCOME_TRY(s, c.prepare(sql));
+  s.bind(after_at, after);
+  if (status_at) s.bind(status_at, status);
+  if (prefix_at) s.bind(prefix_at, prefix);
+  s.bind(limit_at, limit);
+  return rows(s);
+}
+
 Result<std::vector<Route>> routes_for_workspace(storage::Conn& c, const std::string& workspace_id) {
   BOOST_OUTCOME_TRY(s, c.prepare("SELECT hostname, routed, certificate_id FROM domains"
                                  " WHERE workspace_id = ?1 AND deleted_at IS NULL"

@@ -19,6 +19,10 @@ Result<std::optional<Domain>> find_by_id(storage::Conn& c, const std::string& id
 Result<std::vector<Domain>> live_for_host(storage::Conn& c, const std::string& hostname);
 // Live claims of a workspace, oldest first.
 Result<std::vector<Domain>> live_for_workspace(storage::Conn& c, const std::string& workspace_id);
+// Every workspace's live claims, by id after `after`: of one status (""
+// any) whose hostname starts with `prefix` ("" any); at most `limit`.
+Result<std::vector<Domain>> page(storage::Conn& c, const std::string& status,
+                                 const std::string& prefix, int limit, const std::string& after);
 // What an assignment needs of a workspace's live claims, oldest first: three
 // columns instead of whole rows (served on every agent poll).
 struct Route {

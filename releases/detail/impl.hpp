@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/ids.hpp"
+#include "releases/body.hpp"
 #include "releases/detail/store.hpp"
 #include "releases/service.hpp"
 #include "scheduler/service.hpp"
@@ -36,9 +37,6 @@ inline Error invalid(FieldErrors& fields, const std::string& field, const std::s
   fields.push_back({field, message});
   return make_error(Code::kInvalidArgument, field + ": " + message);
 }
-
-RolloutSpec spec_from_json(const nlohmann::json& j);
-nlohmann::json spec_to_json(const RolloutSpec& s);
 
 struct Service::Impl {
   asio::io_context& io;

@@ -271,6 +271,18 @@ Result<std::set<std::string>> active_member_ids(storage::Conn& c) {
   }
 }
 
+Result<std::optional<std::string>> active_rollout_of(storage::Conn& c, const std::string& ws) {
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("SELECT r.id FROM rollout_members m JOIN rollouts r ON r.id = m.rollout_id"
+                   " WHERE m.workspace_id = ?1"
+                   " AND r.state IN ('running', 'paused', 'aborting', 'rolling_back')"
+                   " ORDER BY r.id LIMIT 1"));
+  s.bind(1, ws);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(s.col_text(0));
+}
+
 Result<std::map<int, std::map<std::string, std::int64_t>>> wave_counts(storage::Conn& c,
                                                                        const std::string& id) {
   BOOST_OUTCOME_TRY(s, c.prepare("SELECT wave, state, count(*) FROM rollout_members"

@@ -74,6 +74,9 @@ Status update_member(storage::Conn& c, const std::string& rollout_id, const Memb
                      std::int64_t now);
 // Workspace ids that are members of an active (running or paused) rollout.
 Result<std::set<std::string>> active_member_ids(storage::Conn& c);
+// The active rollout (running, paused, aborting or rolling back) that has the
+// workspace as a member, if any.
+Result<std::optional<std::string>> active_rollout_of(storage::Conn& c, const std::string& ws);
 // Per wave, per state counts.
 Result<std::map<int, std::map<std::string, std::int64_t>>> wave_counts(storage::Conn& c,
                                                                        const std::string& id);

@@ -105,6 +105,14 @@ Result<std::vector<std::string>> tenant_workspaces(storage::Conn& c, const std::
   return collect<std::string>(s, [](storage::Stmt& st) { return st.col_text(0); });
 }
 
+Result<std::vector<TenancyRow>> all_tenancy(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT workspace_id, tenant_id, plan, trial_ends_at"
+                                 " FROM workspace_tenancy ORDER BY workspace_id"));
+  return collect<TenancyRow>(s, [](storage::Stmt& st) {
+    return TenancyRow{st.col_text(0), st.col_text(1), st.col_text(2), st.col_int(3)};
+  });
+}
+
 Result<std::optional<OpenRow>> find_open(storage::Conn& c, const std::string& ws) {
   BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kKeyCols +
                                  ", since_s FROM usage_open WHERE workspace_id = ?"));

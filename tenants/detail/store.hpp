@@ -42,6 +42,7 @@ Result<std::vector<std::string>> trials_due(storage::Conn& c, std::int64_t now_m
 Result<bool> mark_trial_ended(storage::Conn& c, const std::string& workspace_id);
 Result<std::int64_t> count_workspaces(storage::Conn& c, const std::string& tenant_id);
 Result<std::vector<std::string>> tenant_workspaces(storage::Conn& c, const std::string& tenant_id);
+Result<std::vector<TenancyRow>> all_tenancy(storage::Conn& c);
 
 Result<std::optional<OpenRow>> find_open(storage::Conn& c, const std::string& workspace_id);
 Status put_open(storage::Conn& c, const OpenRow& o);

@@ -24,7 +24,7 @@ ROUTES = [
     ("POST", "/v1/workspaces/{missing}/migrate", "admin"), ("DELETE", "/v1/workspaces/{missing}", "admin"),
     ("POST", "/v1/workspaces/{missing}/tenant-tokens", "admin"),
     ("POST", "/v1/workspaces/{ws}/domains", "tenant"), ("GET", "/v1/workspaces/{ws}/domains", "tenant"),
-    ("GET", "/v1/domains/{host}", "tenant"), ("POST", "/v1/domains/{host}/check", "tenant"),
+    ("GET", "/v1/domains", "admin"), ("GET", "/v1/domains/{host}", "tenant"), ("POST", "/v1/domains/{host}/check", "tenant"),
     ("DELETE", "/v1/domains/{host}", "tenant"),
     ("GET", "/v1/certificates", "admin"), ("GET", "/v1/certificates/{missing}", "admin"),
     ("POST", "/v1/certificates/{missing}/renew", "admin"),
@@ -33,7 +33,7 @@ ROUTES = [
     ("POST", "/v1/agent/status", "agent"), ("GET", "/v1/agent/certificates/{missing}", "agent-else-404"),
     ("GET", "/v1/plans", "admin"), ("POST", "/v1/tenants", "admin"), ("GET", "/v1/tenants", "admin"),
     ("GET", "/v1/tenants/{missing}", "admin"), ("POST", "/v1/workspaces/{missing}/suspend", "admin"),
-    ("POST", "/v1/workspaces/{missing}/resume", "admin"), ("GET", "/v1/usage", "admin"),
+    ("POST", "/v1/workspaces/{missing}/resume", "admin"), ("GET", "/v1/usage", "tenant"),
     ("POST", "/v1/tenants/{missing}/tokens", "admin"),
 ]
 # Every route of the table must be served: a missing one fails the walk.

@@ -11,7 +11,11 @@ import fctest
 # Every list route that takes limit/cursor (docs/API.md), with the query a
 # valid request needs besides them.
 # route → (extra query, largest valid limit)
-PAGED_ROUTES = {"/v1/workspaces": ("", 1000), "/v1/dns/zone": ("", 5000), "/v1/tenants": ("", 1000)}
+PAGED_ROUTES = {"/v1/workspaces": ("", 1000), "/v1/dns/zone": ("", 5000), "/v1/tenants": ("", 1000),
+                "/v1/domains": ("", 500)}
+# Claimed domains are checked through resolver.servers: a loopback port
+# nobody answers, so no lookup leaves the machine.
+QUIET_RESOLVER = {"resolver": {"servers": [f"127.0.0.1:{fctest.free_port(fctest.socket.SOCK_DGRAM)}"]}}
 
 BAD_CURSORS = ["%%%%", "%25%25", "x", "ws_", "ws_1", "0", "-1", "ws_" + "0" * 27,
                "ws_" + "I" * 26, "../../etc", "%00", "ws_%2700000000000000000000000"]
@@ -19,6 +23,7 @@ BAD_LIMITS = ["0", "-1", "abc", "", "1.5", "1e3", "%20", "99999999999999999999"]
 
 
 class Paging(fctest.DaemonTest):
+    CONFIG = QUIET_RESOLVER
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -109,6 +114,86 @@ class Paging(fctest.DaemonTest):
         for bad in ("a%2Fb", "%3Cb%3E", "a%20b", "x" * 254, "%C3%A9"):
             with self.subTest(q=bad):
                 self.assert_field_problem(self.d.request("GET", "/v1/workspaces?q=" + bad), "q")
+
+
+class DomainList(fctest.DaemonTest):
+    """GET /v1/domains: every workspace's claims by status with the failing
+    step, paged and searched; admins only."""
+    CONFIG = QUIET_RESOLVER
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        d = cls.d
+        d.create_region("dl-1")
+        d.heartbeat(d.agent_token("dl-1"))
+        cls.ws = []
+        for name in ("dl-a", "dl-b"):
+            r = d.request("POST", "/v1/workspaces", {"name": name, "resources": {"memory_mib": 1, "cpu_millis": 1}})
+            assert r.status == 201, r
+            cls.ws.append(r.json()["id"])
+        cls.hosts = ["a0.list.test", "a1.list.test", "a2.list.test", "b0.other.test", "b1.other.test"]
+        for h in cls.hosts:
+            ws = cls.ws[0] if h.startswith("a") else cls.ws[1]
+            r = d.request("POST", f"/v1/workspaces/{ws}/domains", {"hostname": h})
+            assert r.status == 201, r
+
+    def page(self, query):
+        r = self.d.request("GET", "/v1/domains?" + query)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def test_every_claim_with_its_failing_step(self):
+        items = self.page("")["items"]
+        self.assertEqual(sorted(d["hostname"] for d in items), sorted(self.hosts))
+        for d in items:
+            self.assertEqual(d["status"], "pending_verification")
+            self.assertFalse(d["ok"])
+            f = d["failing"]
+            self.assertEqual(f["type"], "OwnershipVerified", f)
+            self.assertIn(f["status"], ("False", "Unknown"))
+            self.assertIn("_fleetcommand." + d["hostname"], f["fix"])  # what to do, as the status route says
+            chain = self.d.request("GET", f"/v1/domains/{d['hostname']}/status").json()
+            first = next(c for c in chain["conditions"] if c["status"] != "True")
+            self.assertEqual((first["type"], first["reason"]), (f["type"], f["reason"]))
+
+    def test_pages_filters_and_search(self):
+        seen, cursor = [], ""
+        for _ in range(10):
+            p = self.page("limit=2&cursor=" + urllib.parse.quote(cursor or ""))
+            self.assertLessEqual(len(p["items"]), 2)
+            seen += [d["hostname"] for d in p["items"]]
+            cursor = p["next_cursor"]
+            if not cursor:
+                break
+        self.assertEqual(sorted(seen), sorted(self.hosts))
+        self.assertEqual(len(set(seen)), len(self.hosts))
+        self.assertEqual(seen, [d["hostname"] for d in self.page("")["items"]])  # id order, every page
+        self.assertEqual(sorted(d["hostname"] for d in self.page("q=A")["items"]),
+                         ["a0.list.test", "a1.list.test", "a2.list.test"])
+        self.assertEqual([d["hostname"] for d in self.page("q=b1.OTHER.test.")["items"]], ["b1.other.test"])
+        self.assertEqual(self.page("q=zz")["items"], [])
+        self.assertEqual(len(self.page("status=pending_verification")["items"]), 5)
+        self.assertEqual(self.page("status=active")["items"], [])
+        self.assertEqual(len(self.page("status=pending_verification&q=b&limit=1")["items"]), 1)
+        for q, field in (("status=deleted", "status"), ("status=bogus", "status"), ("q=%3Cb%3E", "q"),
+                         ("q=" + "x" * 254, "q"), ("limit=501", "limit"), ("cursor=ws_" + "0" * 26, "cursor")):
+            with self.subTest(q=q):
+                r = self.d.request("GET", "/v1/domains?" + q)
+                self.assertEqual(r.status, 422, r)
+                self.assertIn(field, [e["field"] for e in r.json()["errors"]])
+
+    def test_removed_claims_leave_and_tenants_are_refused(self):
+        r = self.d.request("POST", f"/v1/workspaces/{self.ws[1]}/domains", {"hostname": "gone.other.test"})
+        self.assertEqual(r.status, 201, r)
+        self.assertIn("gone.other.test", [d["hostname"] for d in self.page("q=gone")["items"]])
+        self.assertEqual(self.d.request("DELETE", "/v1/domains/gone.other.test").status, 204)
+        self.assertEqual(self.page("q=gone")["items"], [])
+        r = self.d.request("POST", f"/v1/workspaces/{self.ws[0]}/tenant-tokens")
+        tok = r.json()["token"]
+        r = self.d.request("GET", "/v1/domains", token=tok)
+        self.assertEqual(r.status, 403, r)
+        self.assertNotIn("list.test", r.body.decode())
 
 
 if __name__ == "__main__":

@@ -10,7 +10,10 @@ records to create from the page, creates them in BIND and watches the
 checklist reach CertificateIssued without reloading; an operator cordons
 (cancelled) and drains a region through the confirmation dialog, and searches
 workspaces; markup in a region name, a label and an agent's message renders
-literally; a tenant editing the URL to another tenant's objects sees nothing.
+literally; a tenant editing the URL to another tenant's objects sees nothing;
+domains by status with the failing step and a confirmed re-check; agents per
+region and recent events against the API; a plan's usage on the customer's
+page; the releases page pausing, resuming and aborting a rollout.
 Plain HTTP: the /ui headers (CSP, nosniff, ETag) and every embedded file
 byte-identical to console/; the vendored uPlot byte-identical to the file of
 the npm package console/package-lock.json pins (skipped when npm cannot reach
@@ -184,6 +187,7 @@ class Browser:
 
 class ConsoleBrowser(CustomerWorld):
     DOMAINS = {"recheck_interval_s": 2, "verify_base_s": 1}
+    EXTRA_CONFIG = {"plans": {"basic": {"resources": {"memory_mib": 64, "cpu_millis": 50}}}}
 
     @classmethod
     def setUpClass(cls):
@@ -369,6 +373,155 @@ class ConsoleBrowser(CustomerWorld):
         # The token never reaches a URL or a cookie.
         self.assertEqual(b.drv.get_cookies(), [])
         self.assertNotIn("fc_tnt_", b.drv.current_url)
+        self.assert_no_browser_errors()
+
+    def announced(self, text, timeout=15):
+        self.b.wait(lambda d: text in d.find_element(By.ID, "announce").text, timeout, f"announced {text!r}")
+
+    def confirm(self, button_css, ok=True):
+        self.b.find(button_css).click()
+        self.b.find("dialog#confirm[open]")
+        self.b.drv.find_element(By.ID, "confirm-ok" if ok else "confirm-cancel").click()
+        self.b.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, "dialog[open]"), 5, "dialog closed")
+
+    def test_6_operator_domains_by_status_with_failing_step(self):
+        b = self.b
+        host = "pending.customer.test"  # no records in BIND: it stays pending
+        r = self.d.request("POST", f"/v1/workspaces/{self.ws2['id']}/domains", {"hostname": host})
+        self.assertEqual(r.status, 201, r)
+        b.sign_in(self.d.token)
+        b.go("#/domains", "Domains")
+        section = 'section[data-status="pending_verification"]'
+        b.wait(lambda d: host in d.find_element(By.CSS_SELECTOR, section).text, 15, "pending domain listed")
+        api = {d["hostname"]: d for d in self.d.request("GET", "/v1/domains").json()["items"]}
+        self.assertEqual(api[host]["failing"]["type"], "OwnershipVerified")
+        row = b.drv.find_element(By.XPATH, f"//tr[td/a[normalize-space()='{host}']]")
+        self.assertIn("OwnershipVerified", row.text)
+        self.assertIn(api[host]["failing"]["reason"], row.text)
+        # The pending section holds the pending ones (the others may move on meanwhile).
+        pending = [a.text for a in b.drv.find_elements(By.CSS_SELECTOR, section + " tbody td:first-child a")]
+        self.assertIn("secret.customer.test", pending)
+        for h in pending:
+            self.assertEqual(api[h]["status"], "pending_verification", h)
+        self.check_page("operator-domains")
+        # Filter by status through the form: only that section.
+        b.drv.execute_script("document.getElementById('domain-status').value = 'pending_verification'")
+        b.find("#domain-search").send_keys("pend")
+        b.find("#domain-search").send_keys(Keys.ENTER)
+        b.wait(lambda d: "status=pending_verification" in d.current_url and "q=pend" in d.current_url, 15,
+               "filtered URL")
+        b.wait(lambda d: [a.text for a in d.find_elements(By.CSS_SELECTOR, "tbody td:first-child a")] == [host],
+               15, "only the pending domain")
+        # Re-check asks first: Cancel does nothing, OK asks the API.
+        self.confirm(f'button[aria-label="Re-check {host}"]', ok=False)
+        self.confirm(f'button[aria-label="Re-check {host}"]', ok=True)
+        self.announced(f"Re-check of {host} requested.")
+        self.assert_no_browser_errors()
+
+    def test_7_operator_sees_agents_and_recent_events(self):
+        b = self.b
+        b.sign_in(self.d.token)
+        b.go("#/regions", "Regions")
+        r1 = self.d.request("GET", "/v1/regions/r1").json()
+        self.assertTrue(r1["agents"], r1)
+        agent = r1["agents"][0]
+        self.assertEqual(agent["state"], "up")
+        b.wait(lambda d: agent["agent_id"] in d.find_element(By.CSS_SELECTOR, 'article[data-region="r1"]').text,
+               15, "r1's agent listed")
+        card = b.find('article[data-region="r1"]')
+        rows = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+                for tr in card.find_elements(By.CSS_SELECTOR, "tbody tr")]
+        mine = next(r for r in rows if r and r[0] == agent["agent_id"])
+        self.assertEqual(mine[1], agent["version"] or "—")
+        self.assertEqual(mine[2], "up")
+        self.assertIn("UTC", mine[3])
+        self.assertIn("console-r2", b.find('article[data-region="r2"]').text)
+        # Recent events: the newest first, as GET /v1/events?latest=true has them.
+        b.find("#events-title")
+
+        def newest_shown(d):
+            latest = self.d.request("GET", "/v1/events?latest=true&limit=20").json()["items"]
+            shown = [tr.find_elements(By.TAG_NAME, "td")[1].text
+                     for tr in d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=events-title] tbody tr")]
+            return shown and shown[0] == latest[-1]["type"] and len(shown) == len(latest)
+        for _ in range(5):  # the world keeps writing events: reload until both agree
+            try:
+                b.wait(newest_shown, 3, "newest event first")
+                break
+            except Exception:
+                b.go("#/regions", "Regions")
+                b.find("#events-title")
+        else:
+            self.fail("the events table never showed the newest events first")
+        self.assertIn("workspace.created", self.d.request("GET", "/v1/events?type=workspace.*").body.decode())
+        self.check_page("operator-regions-agents-events")
+        self.assert_no_browser_errors()
+
+    def test_8_customer_sees_plan_and_usage(self):
+        b = self.b
+        r = self.d.request("POST", "/v1/tenants", {"name": "acme"})
+        self.assertEqual(r.status, 201, r)
+        r = self.d.request("POST", "/v1/workspaces", {"name": "planned", "tenant": "acme", "plan": "basic",
+                                                     "placement": {"regions": ["r1"]}})
+        self.assertEqual(r.status, 201, r)
+        ws = r.json()
+        time.sleep(1.1)  # a whole second metered
+        b.sign_in(self.tenant(ws["id"]))
+        b.wait(lambda d: "planned" in [h.text for h in d.find_elements(By.CSS_SELECTOR, "h1")], 15, "workspace page")
+        b.find("#usage-title")
+        item = lambda k: b.drv.find_element(By.CSS_SELECTOR, f'#usage [data-item="{k}"]').text  # noqa: E731
+        self.assertEqual(item("Plan"), "basic")
+        self.assertRegex(item("Running"), r"^\d+\.\d h$")
+        self.assertRegex(item("Memory"), r"^\d+\.\d\d GiB·h$")
+        self.assertIn("UTC", item("Period"))
+        # The page shows what the API gives this token: its own rows only.
+        u = self.d.request("GET", "/v1/usage", token=self.tenant(ws["id"])).json()
+        self.assertEqual({x["workspace_id"] for x in u["items"]}, {ws["id"]})
+        self.check_page("customer-plan-usage")
+        self.assert_no_browser_errors()
+
+    def test_9_operator_releases_page_pause_resume_abort(self):
+        b, d = self.b, self.d
+        for name, image in (("v1", "registry.test/chat:1"), ("v2", "registry.test/chat:2")):
+            r = d.request("POST", "/v1/releases", {"name": name, "image": image})
+            self.assertEqual(r.status, 201, r)
+        self.assertEqual(d.request("PUT", "/v1/channels/stable", {"release": "v1"}).status, 200)
+        for i in range(2):
+            r = d.request("POST", "/v1/workspaces", {"name": f"rel-{i}", "channel": "stable",
+                                                    "resources": {"memory_mib": 64, "cpu_millis": 50},
+                                                    "placement": {"regions": ["r1"]}})
+            self.assertEqual(r.status, 201, r)
+        r = d.request("POST", "/v1/rollouts", {"channel": "stable", "to_release": "v2", "bake_s": 600,
+                                               "waves": {"percentages": [50, 100]}})
+        self.assertEqual(r.status, 201, r)
+        ro = r.json()["id"]
+        b.sign_in(d.token)
+        b.go("#/releases", "Releases")
+        card = f'article[data-rollout="{ro}"]'
+        b.wait(lambda dr: "v1 → v2" in dr.find_element(By.CSS_SELECTOR, card).text, 15, "the rollout card")
+        waves = b.drv.find_elements(By.CSS_SELECTOR, card + " table tbody tr")
+        self.assertEqual(len(waves), 2)
+        self.assertEqual([w.find_elements(By.TAG_NAME, "td")[2].text for w in waves], ["1", "1"])
+        self.assertIn("channel stable", b.find(card).text)
+        self.check_page("operator-releases")
+        # Pause, confirmed.
+        self.confirm(f'button[aria-label="Pause rollout {ro}"]')
+        self.announced(f"Rollout {ro} is now paused.")
+        self.assertEqual(d.request("GET", f"/v1/rollouts/{ro}").json()["state"], "paused")
+        b.wait(lambda dr: "Manual" in dr.find_element(By.CSS_SELECTOR, card).text, 15, "the pause condition")
+        # Resume, confirmed.
+        self.confirm(f'button[aria-label="Resume rollout {ro}"]')
+        self.announced(f"Rollout {ro} is now running.")
+        # Abort, cancelled: still running; then confirmed: rolled back.
+        self.confirm(f'button[aria-label="Abort rollout {ro}"]', ok=False)
+        self.assertEqual(d.request("GET", f"/v1/rollouts/{ro}").json()["state"], "running")
+        self.confirm(f'button[aria-label="Abort rollout {ro}"]')
+        fctest.wait_until(lambda: d.request("GET", f"/v1/rollouts/{ro}").json()["state"] == "aborted",
+                          timeout=30, what="rollout aborted")
+        b.go("#/releases?reload=1", "Releases")  # another URL: the same one fires no hashchange
+        b.wait(lambda dr: ro in dr.find_element(By.CSS_SELECTOR, "section[aria-labelledby=rollouts-done]").text,
+               15, "the rollout among the finished ones")
+        self.check_page("operator-releases-finished")
         self.assert_no_browser_errors()
 
 

@@ -82,6 +82,7 @@ class CustomerWorld(unittest.TestCase):
     PEBBLE = daemon_util.PebbleOnOurDns
     ISSUER_EXTRA = {}
     DOMAINS = {}
+    EXTRA_CONFIG = {}  # more top-level config sections (e.g. plans)
 
     @classmethod
     def setUpClass(cls):
@@ -103,6 +104,7 @@ class CustomerWorld(unittest.TestCase):
         cls.d.config["resolver"] = {"servers": [cls.unbound.addr()]}
         cls.d.config["certs"] = {"issuers": [daemon_util.acme_issuer(cls.peb, **cls.ISSUER_EXTRA)]}
         cls.d.config["domains"] = dict(cls.DOMAINS)
+        cls.d.config.update(cls.EXTRA_CONFIG)
         cls.d.start()
         cls.d.create_region("r1", ingress={"ipv4": ["127.0.0.1"], "ipv6": [], "hostname": None})
         cls.agent = Agent(cls.d, cls.d.agent_token("r1"), os.path.join(cls.d.dir, "agent-r1"))

@@ -71,6 +71,15 @@ TEST_SUITE("events") {
     auto rest = events::list(*c, {.after = first2.back().seq}).value();
     REQUIRE(rest.size() == 2);
     CHECK(rest.front().type == "workspace.placed");
+    // latest: the newest `limit` matches, still in seq order.
+    auto last2 = events::list(*c, {.limit = 2, .latest = true}).value();
+    REQUIRE(last2.size() == 2);
+    CHECK(last2[0].type == "workspace.placed");
+    CHECK(last2[1].type == "region.unhealthy");
+    CHECK(last2[0].seq < last2[1].seq);
+    auto ws_a = events::list(*c, {.workspace_id = "ws_a", .limit = 1, .latest = true}).value();
+    REQUIRE(ws_a.size() == 1);
+    CHECK(ws_a[0].type == "domain.verified");
   }
 
   TEST_CASE("a rolled-back change leaves no event; its sequence is not skipped") {

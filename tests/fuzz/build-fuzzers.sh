@@ -51,12 +51,17 @@ build_usage_query() {
     -o "$OUT/fuzz_usage_query"
 }
 
+build_rollout_body() {
+  "$CXX" "${FLAGS[@]}" "$SRC/tests/fuzz/fuzz_rollout_body.cpp" "$SRC/releases/body.cpp" \
+    "$SRC/releases/plan.cpp" -o "$OUT/fuzz_rollout_body"
+}
+
 build_webhook_url() {
   "$CXX" "${FLAGS[@]}" "$SRC/tests/fuzz/fuzz_webhook_url.cpp" "$SRC/webhooks/guard.cpp" \
     -o "$OUT/fuzz_webhook_url"
 }
 
-for codec in ${FUZZ_TARGETS:-dns acme http agent_protocol hostname usage_query webhook_url}; do
+for codec in ${FUZZ_TARGETS:-dns acme http agent_protocol hostname usage_query webhook_url rollout_body}; do
   echo "building fuzz_$codec"
   "build_$codec"
   if [[ -n "$RUN_SECONDS" ]]; then

@@ -202,6 +202,12 @@ class RolloutTest(fctest.DaemonTest):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json()["conditions"][0]["reason"], "Manual")
         self.assertEqual(self.d.request("POST", f"/v1/rollouts/{ro}/promote").status, 409)
+        # A member's channel or release cannot change while its rollout is active.
+        for body in ({"release": "v1"}, {"channel": "paced"}):
+            r = self.d.request("PATCH", f"/v1/workspaces/{ids[0]}", body)
+            self.assertEqual(r.status, 409, r)
+            self.assertIn(ro, r.json()["detail"])
+        self.assertEqual(self.ws(ids[0])["release"]["channel"], "paced")
         time.sleep(1)
         self.assertEqual(self.rollout(ro)["current_wave"], 0)
         self.assertEqual(self.d.request("POST", f"/v1/rollouts/{ro}/resume").status, 200)
@@ -211,6 +217,10 @@ class RolloutTest(fctest.DaemonTest):
         self.wait_state(ro, {"completed"}, timeout=90)
         for i in ids:
             self.assertEqual(self.ws(i)["generation"], 2)
+        # Finished: the binding is the operator's again.
+        r = self.d.request("PATCH", f"/v1/workspaces/{ids[0]}", {"release": "v2"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["release"]["pinned"], "v2")
 
     def test_d_on_failure_rollback(self):
         ids = self.fleet("rb", 1)

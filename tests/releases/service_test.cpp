@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -12,10 +13,12 @@
 #include <nlohmann/json.hpp>
 
 #include "common/asio.hpp"
+#include "releases/detail/store.hpp"
 #include "releases/service.hpp"
 #include "scheduler/service.hpp"
 #include "storage/db.hpp"
 #include "storage/test_util.hpp"
+#include "tenants/service.hpp"
 
 using namespace fc;
 using namespace std::chrono_literals;
@@ -97,24 +100,34 @@ struct RelRig {
     rel::FieldErrors f;
     REQUIRE(run(svc->put_channel("stable", "v1", f)));
     for (int i = 0; i < 2 * per_region; ++i) {
-      sch::WorkspaceInput in;
-      in.name = "w" + std::to_string(i);
-      in.request.resources = {1, 1};
-      in.request.placement.regions = {i % 2 == 0 ? "eu" : "us"};
-      auto resolved = svc->resolve(std::string("stable"), std::nullopt, f);
-      REQUIRE(resolved);
-      auto spec = svc->spec_for(json::object(), std::nullopt, resolved.value().release);
-      REQUIRE(spec);
-      in.spec = spec.value();
-      const rel::Binding b = resolved.value().binding;
-      auto hook = [&](storage::Conn& c, const sch::Workspace& w) {
-        return rel::Service::bind(c, w.id, b, clock.now_ms());
-      };
-      auto w = run(sched->create_workspace(in, hook, nullptr));
-      REQUIRE(w);
-      ws.push_back(w.value().id);
+      sch::PlacementConstraints p;
+      p.regions = {i % 2 == 0 ? "eu" : "us"};
+      ws.push_back(add("w" + std::to_string(i), p));
     }
     CHECK(report_all(agent::proto::Phase::kRunning) == 2 * per_region);  // the fleet runs v1
+  }
+
+  // A workspace following `stable`; `extra` runs in its create transaction.
+  std::string add(const std::string& name, const sch::PlacementConstraints& placement,
+                  std::function<Status(storage::Conn&, const sch::Workspace&)> extra = {}) {
+    rel::FieldErrors f;
+    sch::WorkspaceInput in;
+    in.name = name;
+    in.request.resources = {1, 1};
+    in.request.placement = placement;
+    auto resolved = svc->resolve(std::string("stable"), std::nullopt, f);
+    REQUIRE(resolved);
+    auto spec = svc->spec_for(json::object(), std::nullopt, resolved.value().release);
+    REQUIRE(spec);
+    in.spec = spec.value();
+    const rel::Binding b = resolved.value().binding;
+    auto hook = [&](storage::Conn& c, const sch::Workspace& w) -> Status {
+      BOOST_OUTCOME_TRY(rel::Service::bind(c, w.id, b, clock.now_ms()));
+      return extra ? extra(c, w) : ok();
+    };
+    auto w = run(sched->create_workspace(in, hook, nullptr));
+    REQUIRE(w);
+    return w.value().id;
   }
 
   sch::Workspace get(const std::string& id) {
@@ -349,5 +362,117 @@ TEST_SUITE("releases") {
     CHECK(v["skipped"].size() == 2);
     CHECK(v["skipped"][0]["state"] == "skipped_region_down");
     CHECK(rig.view(id)["waves_progress"][1]["skipped_region_down"] == 2);
+  }
+
+  TEST_CASE("a member's channel or release cannot change while its rollout is active (409)") {
+    RelRig rig;
+    rig.setup(1);
+    const std::string id = rig.start(rollout_body())["id"];
+    auto rebind = [&](const std::string& ws) {
+      rel::Binding b;
+      b.pinned = b.release = "v1";
+      return rig.run(rig.db->write(
+          [&](storage::Conn& c) { return rel::Service::bind(c, ws, b, rig.clock.now_ms()); }));
+    };
+    for (const auto& ws : rig.ws) {
+      auto st = rebind(ws);
+      REQUIRE_FALSE(st);
+      CHECK(st.error().code == Code::kConflict);
+      CHECK(st.error().detail.find(id) != std::string::npos);
+      CHECK(rig.svc->binding_json(ws)["channel"] == "stable");  // nothing written
+    }
+    REQUIRE(rig.run(rig.svc->act(id, "pause")));
+    CHECK_FALSE(rebind(rig.ws[0]));  // paused is still active
+    REQUIRE(rig.run(rig.svc->act(id, "abort")));
+    for (int i = 0; i < 5 && rig.view(id)["state"] != "aborted"; ++i) rig.pass();
+    REQUIRE(rig.view(id)["state"] == "aborted");
+    CHECK(rebind(rig.ws[0]));  // finished: the binding is the operator's again
+    CHECK(rig.svc->binding_json(rig.ws[0])["pinned"] == "v1");
+  }
+
+  TEST_CASE("selectors by label, plan and tenant narrow the selection; bad ones are 422") {
+    RelRig rig;
+    rig.setup(0);
+    sch::RegionInput gold;
+    gold.id = gold.name = "gold";
+    gold.labels = {{"tier", "gold"}};
+    gold.ingress.ipv4 = {"192.0.2.2"};
+    gold.capacity = {100000, 100000, 1000};
+    REQUIRE(rig.run(rig.sched->create_region(gold)));
+    rig.sched->heartbeat("gold", "a", "test");
+    tenants::Plans plans;
+    for (const char* name : {"small", "big"}) {
+      plans[name].name = name;
+      plans[name].resources = {1, 1};
+    }
+    tenants::Service ten(*rig.db, rig.clock, *rig.sched, plans);
+    auto acme = rig.run(ten.create_tenant("acme"));
+    auto other = rig.run(ten.create_tenant("other"));
+    REQUIRE(acme);
+    REQUIRE(other);
+    struct Ws {
+      std::string name;
+      bool gold;
+      std::string tenant, plan;
+    };
+    std::map<std::string, std::string> name_of;
+    for (const auto& w : std::vector<Ws>{{"a-gold-small", true, acme.value().id, "small"},
+                                         {"a-big", false, acme.value().id, "big"},
+                                         {"o-gold-small", true, other.value().id, "small"},
+                                         {"none-gold", true, "", ""},
+                                         {"none", false, "", ""}}) {
+      sch::PlacementConstraints p;
+      if (w.gold) p.labels = {{"tier", "gold"}};
+      const std::string id = rig.add(w.name, p, [&](storage::Conn& c, const sch::Workspace& x) {
+        return ten.on_created(c, x, w.tenant, w.plan);
+      });
+      name_of[id] = w.name;
+    }
+    // The members a selector picks (the rollout is aborted again after).
+    auto members = [&](const json& selector, bool with_channel) {
+      json body = rollout_body();
+      body["waves"] = {{"percentages", {100}}};
+      if (!with_channel) body.erase("channel");
+      body["selector"] = selector;
+      const std::string id = rig.start(body)["id"];
+      auto ms = rel::store::members(rig.db->read(), id, -1, "");
+      REQUIRE(ms);
+      std::set<std::string> out;
+      for (const auto& m : ms.value()) out.insert(name_of[m.m.workspace_id]);
+      REQUIRE(rig.run(rig.svc->act(id, "abort")));
+      for (int i = 0; i < 5 && rig.view(id)["state"] != "aborted"; ++i) rig.pass();
+      REQUIRE(rig.view(id)["state"] == "aborted");
+      return out;
+    };
+    using Names = std::set<std::string>;
+    CHECK(members({{"labels", {{"tier", "gold"}}}}, true) ==
+          Names{"a-gold-small", "o-gold-small", "none-gold"});
+    CHECK(members({{"plans", {"small"}}}, true) == Names{"a-gold-small", "o-gold-small"});
+    CHECK(members({{"tenants", {"acme"}}}, true) == Names{"a-gold-small", "a-big"});
+    CHECK(members({{"tenants", {other.value().id}}}, false) == Names{"o-gold-small"});
+    CHECK(members({{"tenants", {"acme"}}, {"plans", {"small"}}, {"labels", {{"tier", "gold"}}}},
+                  false) == Names{"a-gold-small"});
+    CHECK(members({{"plans", {"big", "small"}}, {"regions", {"gold"}}}, false) ==
+          Names{"a-gold-small", "o-gold-small"});
+    struct Bad {
+      json selector;
+      const char* field;
+    };
+    for (const auto& b : std::vector<Bad>{{{{"tenants", {"nobody"}}}, "selector.tenants"},
+                                          {{{"labels", {{"tier", 5}}}}, "selector.labels"},
+                                          {{{"labels", {"tier"}}}, "selector.labels"},
+                                          {{{"plans", "small"}}, "selector.plans"},
+                                          {{{"colour", {"red"}}}, "selector.colour"},
+                                          {{{"plans", {"enterprise"}}}, "selector"},
+                                          {json::object(), "selector"}}) {
+      json body = rollout_body();
+      body.erase("channel");
+      body["selector"] = b.selector;
+      rel::FieldErrors f;
+      auto r = rig.run(rig.svc->start_rollout(body, f));
+      REQUIRE_FALSE(r);
+      REQUIRE(!f.empty());
+      CHECK(f[0].field == b.field);
+    }
   }
 }

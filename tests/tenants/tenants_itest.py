@@ -198,9 +198,17 @@ class Tenants(fctest.DaemonTest):
         for path in ("/v1/domains/y.nb.test", "/v1/domains/y.nb.test/status"):
             self.assertEqual(self.d.request("GET", path, token=tok).status, 404, path)
         self.assertEqual(self.d.request("DELETE", "/v1/domains/y.nb.test", token=tok).status, 404)
+        # Usage: its own tenant's workspaces only; naming another tenant is 404.
+        time.sleep(1.1)  # a whole second metered for each
+        r = self.d.request("GET", "/v1/usage", token=tok)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["tenant"], t["id"])
+        self.assertEqual({u["workspace_id"] for u in r.json()["items"]}, set(mine))
+        self.assertEqual(self.d.request("GET", "/v1/usage?tenant=neighbour", token=tok).status, 404)
+        self.assertEqual(self.d.request("GET", "/v1/usage?tenant=scoped", token=tok).status, 200)
         # Admin routes stay closed.
         for method, path in (("GET", "/v1/tenants"), ("POST", f"/v1/workspaces/{mine[0]}/suspend"),
-                             ("GET", "/v1/usage"), ("PATCH", f"/v1/workspaces/{mine[0]}")):
+                             ("PATCH", f"/v1/workspaces/{mine[0]}")):
             body = {} if method in ("POST", "PATCH") else None
             self.assertEqual(self.d.request(method, path, body, token=tok).status, 403, path)
         # A workspace's own tenant token keeps working as before, and cannot list.
@@ -209,6 +217,10 @@ class Tenants(fctest.DaemonTest):
         self.assertEqual(self.d.request("GET", f"/v1/workspaces/{mine[0]}", token=one).status, 200)
         self.assertEqual(self.d.request("GET", f"/v1/workspaces/{mine[1]}", token=one).status, 404)
         self.assertEqual(self.d.request("GET", "/v1/workspaces", token=one).status, 403)
+        r = self.d.request("GET", "/v1/usage", token=one)  # that workspace's rows only
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual({u["workspace_id"] for u in r.json()["items"]}, {mine[0]})
+        self.assertEqual(self.d.request("GET", "/v1/usage?tenant=neighbour", token=one).status, 404)
         self.assertEqual(self.d.request("POST", "/v1/tenants/nobody/tokens").status, 404)
 
     def run_agent(self, root):
