@@ -46,9 +46,8 @@ def list_workspaces(d):
 
 
 def retryable(e):
-    """A connection refused/reset during a takeover, or a standby's 503 no-leader
-    that the contract checker (FC_OPENAPI_JSON) rejects for operations whose
-    OpenAPI entry lists no 503 yet."""
+    """A connection refused/reset during a takeover, or a standby's 503
+    no-leader (every operation documents it: components/responses/Unavailable)."""
     return isinstance(e, OSError) or "problems/no-leader" in str(e)
 
 
