@@ -126,6 +126,10 @@ class KubernetesManifestsTest(unittest.TestCase):
             kinds = [o["kind"] for o in self.rendered[d]]
             self.assertIn("PodDisruptionBudget", kinds)
             self.assertIn("StatefulSet", kinds)
+            if d.endswith("postgres"):  # only the leader serves DNS: no Service over the replicas
+                self.assertFalse([o for o in self.rendered[d] if o["kind"] == "Service" and any(
+                    p.get("targetPort") in ("dns-udp", "dns-tcp") for p in o["spec"]["ports"])])
+                continue
             dns = next(o for o in self.rendered[d] if o["metadata"]["name"] == "fleetcommand-dns")
             self.assertEqual({(p["port"], p["protocol"]) for p in dns["spec"]["ports"]},
                              {(53, "UDP"), (53, "TCP")})
