@@ -85,6 +85,11 @@ Result<SysTime> parse_rfc3339(std::string_view s) {
   const std::int64_t secs =
       days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
       mi * 60 + sec - offset_s;
+  // SysTime counts nanoseconds in 64 bits: years before 1678 or after 2262
+  // do not fit (found by fuzz_acme: a renewal window in year 2511 overflowed).
+  constexpr std::int64_t kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(SysTime::duration::max()).count() - 1;
+  if (secs > kLimit || secs < -kLimit) return bad();
   return SysTime{} + std::chrono::seconds(secs) +
          std::chrono::duration_cast<SysTime::duration>(std::chrono::nanoseconds(nanos));
 }

@@ -1,6 +1,7 @@
 // Facts about certificates in a PEM chain (validity, SANs, issuer, ARI id).
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "certs/detail/ossl.hpp"
@@ -16,7 +17,13 @@ constexpr std::string_view kEnd = "-----END CERTIFICATE-----";
 Result<SysTime> asn1_time(const ASN1_TIME* t) {
   std::tm tm{};
   if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return ossl_error("ASN1_TIME_to_tm");
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  // SysTime counts nanoseconds in 64 bits (years 1678-2262): RFC 5280's
+  // 99991231235959Z ("no well-defined expiration") is clamped to the last
+  // representable second instead of overflowing.
+  constexpr std::time_t kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(SysTime::duration::max()).count() - 1;
+  return std::chrono::system_clock::from_time_t(
+      std::clamp<std::time_t>(timegm(&tm), -kLimit, kLimit));
 }
 
 std::string name_cn(const X509_NAME* name) {
