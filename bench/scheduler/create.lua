@@ -34,6 +34,7 @@ function done(summary, latency, requests)
     o = o + t:get("other")
   end
   local secs = summary.duration / 1e6
-  io.write(string.format("created=%d other=%d seconds=%.2f placements_per_s=%.0f p50_ms=%.2f p99_ms=%.2f\n",
-                         c, o, secs, c / secs, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+  io.write(string.format("created=%d other=%d seconds=%.2f placements_per_s=%.0f p50_ms=%.2f p99_ms=%.2f p99.9_ms=%.2f max_ms=%.2f\n",
+                         c, o, secs, c / secs, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+                         latency:percentile(99.9) / 1000, latency.max / 1000))
 end

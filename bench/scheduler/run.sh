@@ -7,7 +7,8 @@
 #
 #   bench/scheduler/run.sh [BUILD_DIR]      (default: build, as scripts/build.sh makes it)
 #   env: FC_BIN, SERVICE_BENCH (the in-process service_bench binary; skipped
-#        when absent), DURATION (wrk seconds, default 10), CONNS (default 64),
+#        when absent), DURATION (wrk seconds, default 10), CONNS (default 64), PIN=1
+#        (daemon on core 0, wrk on the others),
 #        MATRIX (default "10:1000 100:100000 1000:1000000 1000:1000 10:1000000": the last two
 #        separate the number of regions from the number of workspaces), LATENCY=0 to skip,
 #        LAT_CREATES (default 2000), LAT_CONC (default 8)
@@ -21,6 +22,12 @@ build="$(cd "${1:-$repo/build}" && pwd)"
 fc_bin="$(realpath -m "${FC_BIN:-$build/app/fleetcommand}")"
 svc_bench="$(realpath -m "${SERVICE_BENCH:-$build/bench/scheduler/service_bench}")"
 duration="${DURATION:-10}"
+# PIN=1: the daemon on core 0, wrk on the other cores (the load generator never
+# shares the daemon's core; docs/BENCHMARKS.md "HTTP").
+srv_pin=(); wrk_pin=()
+if [ "${PIN:-0}" = 1 ] && [ "$(nproc)" -gt 1 ]; then
+  srv_pin=(taskset -c 0); wrk_pin=(taskset -c "1-$(($(nproc) - 1))")
+fi
 conns="${CONNS:-64}"
 matrix="${MATRIX:-10:1000 100:100000 1000:1000000 1000:1000 10:1000000}"
 for tool in wrk curl python3; do
@@ -40,7 +47,7 @@ trap cleanup EXIT
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # user + system clock ticks
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start_fc() {  # dir
-  (cd "$1" && exec "$fc_bin" serve --config "$1/fc.json" 2>>"$1/fc.log") &
+  (cd "$1" && exec "${srv_pin[@]}" "$fc_bin" serve --config "$1/fc.json" 2>>"$1/fc.log") &
   fc_pid=$!
   for _ in $(seq 1 600); do
     curl -fsS -o /dev/null "http://127.0.0.1:$api_port/readyz" 2>/dev/null && return 0
@@ -69,7 +76,7 @@ JSON
   token="$(cat "$dir/var/admin.token")"
   echo "## $regions regions, $workspaces existing workspaces (load $(cut -d' ' -f1 /proc/loadavg))"
   cpu0="$(cpu_ticks "$fc_pid")"
-  FC_TOKEN="$token" RUN_TAG="r$regions" wrk -t2 -c"$conns" -d"${duration}s" --timeout 10s \
+  FC_TOKEN="$token" RUN_TAG="r$regions" "${wrk_pin[@]}" wrk -t2 -c"$conns" -d"${duration}s" --timeout 10s \
     -s "$here/create.lua" "http://127.0.0.1:$api_port" >"$dir/wrk.out" || true
   cpu1="$(cpu_ticks "$fc_pid")"
   grep -E "created=|Non-2xx|errors" "$dir/wrk.out" || true

@@ -11,7 +11,7 @@ if [[ "${2:-}" == "--run" ]]; then RUN_SECONDS="${3:-60}"; fi
 CXX="${CXX_FUZZ:-clang++-14}"
 mkdir -p "$OUT"
 # Boost 1.74 does not detect clang's coroutines (STYLE.md).
-FLAGS=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
+FLAGS=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
        -DBOOST_ASIO_HAS_CO_AWAIT=1 -DBOOST_ASIO_HAS_STD_COROUTINE=1 -DBOOST_ASIO_NO_DEPRECATED
        -DBOOST_BEAST_USE_STD_STRING_VIEW
        -Wno-deprecated-declarations -I"$SRC")
