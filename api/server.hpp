@@ -11,6 +11,10 @@
 #include "common/asio.hpp"
 #include "common/result.hpp"
 
+namespace fc::config {
+struct Config;
+}
+
 namespace fc::api {
 
 struct HttpServerOptions {
@@ -25,6 +29,11 @@ struct HttpServerOptions {
   std::uint64_t body_limit = 1024 * 1024;
   std::uint32_t header_limit = 16 * 1024;
 };
+
+// The two listeners as configured (`api.*`, `acme_http.listen`): the
+// daemon's own and a standby's (app/ha.cpp) are the same.
+HttpServerOptions api_listener_options(const config::Config& cfg);
+HttpServerOptions acme_listener_options(const config::Config& cfg);
 
 // Called once per answered request (access log, metrics).
 using Observer = std::function<void(const Request&, const Response&, std::chrono::nanoseconds)>;

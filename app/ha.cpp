@@ -338,32 +338,19 @@ int run_standby(const config::Config& cfg, Lease& lease, Campaign& campaign) {
                });
   s.router.set_fallback([&s](api::Request& r) { return s.forward(r, false); });
   s.acme_router.set_fallback([&s](api::Request& r) { return s.forward(r, true); });
-  api::HttpServerOptions a;
-  a.name = "api";
-  a.host = cfg.api_listen.host;
-  a.port = cfg.api_listen.port;
-  a.tls_cert_file = cfg.api_tls_cert_file;
-  a.tls_key_file = cfg.api_tls_key_file;
-  a.max_connections = static_cast<int>(cfg.api_max_connections);
-  a.read_timeout = std::chrono::seconds(cfg.api_read_timeout_s);
-  a.idle_timeout = std::chrono::seconds(cfg.api_idle_timeout_s);
   auto observe = [](const api::Request& req, const api::Response& resp,
                     std::chrono::nanoseconds d) {
     spdlog::debug("standby forwarded method={} path={} status={} ms={}", req.method, req.path,
                   resp.status, d.count() / 1000000);
   };
-  s.server = std::make_unique<api::HttpServer>(s.io, s.router, a, observe);
+  s.server =
+      std::make_unique<api::HttpServer>(s.io, s.router, api::api_listener_options(cfg), observe);
   if (auto st = s.server->listen(); !st) {
     spdlog::critical("api not listening reason={}", st.error().detail);
     return kExitFailure;
   }
-  api::HttpServerOptions h = a;
-  h.name = "acme_http";
-  h.host = cfg.acme_http_listen.host;
-  h.port = cfg.acme_http_listen.port;
-  h.tls_cert_file.clear();
-  h.tls_key_file.clear();
-  s.acme = std::make_unique<api::HttpServer>(s.io, s.acme_router, h, observe);
+  s.acme = std::make_unique<api::HttpServer>(s.io, s.acme_router, api::acme_listener_options(cfg),
+                                             observe);
   if (auto st = s.acme->listen(); !st) {
     spdlog::critical("acme_http not listening reason={}", st.error().detail);
     return kExitFailure;

@@ -66,8 +66,7 @@ awaitable<Result<std::string>> Service::bootstrap_admin() {
   co_return minted.token;
 }
 
-Status Service::listen() {
-  const auto& cfg = ctx_->cfg;
+HttpServerOptions api_listener_options(const config::Config& cfg) {
   HttpServerOptions a;
   a.name = "api";
   a.host = cfg.api_listen.host;
@@ -77,21 +76,32 @@ Status Service::listen() {
   a.max_connections = static_cast<int>(cfg.api_max_connections);
   a.read_timeout = std::chrono::seconds(cfg.api_read_timeout_s);
   a.idle_timeout = std::chrono::seconds(cfg.api_idle_timeout_s);
+  return a;
+}
+
+// The HTTP-01 responder: the API's limits, its own address, never TLS.
+HttpServerOptions acme_listener_options(const config::Config& cfg) {
+  HttpServerOptions h = api_listener_options(cfg);
+  h.name = "acme_http";
+  h.host = cfg.acme_http_listen.host;
+  h.port = cfg.acme_http_listen.port;
+  h.tls_cert_file.clear();
+  h.tls_key_file.clear();
+  return h;
+}
+
+Status Service::listen() {
+  const auto& cfg = ctx_->cfg;
   auto* ctx = ctx_.get();
   auto observe = [ctx](const Request& req, const Response& resp, std::chrono::nanoseconds d) {
     ctx->metrics.observe(req.route, req.method, resp.status, d);
     ctx->history.record(ctx->clock.now_ms(), req.route, req.method, resp.status);
     detail::access_log(req, resp, d);
   };
-  api_ = std::make_unique<HttpServer>(ctx_->io, ctx_->router, a, observe);
+  api_ = std::make_unique<HttpServer>(ctx_->io, ctx_->router, api_listener_options(cfg), observe);
   BOOST_OUTCOME_TRY(api_->listen());
-  HttpServerOptions h = a;
-  h.name = "acme_http";
-  h.host = cfg.acme_http_listen.host;
-  h.port = cfg.acme_http_listen.port;
-  h.tls_cert_file.clear();
-  h.tls_key_file.clear();
-  acme_ = std::make_unique<HttpServer>(ctx_->io, ctx_->acme_router, h, observe);
+  acme_ = std::make_unique<HttpServer>(ctx_->io, ctx_->acme_router, acme_listener_options(cfg),
+                                       observe);
   BOOST_OUTCOME_TRY(acme_->listen());
   return ok();
 }
