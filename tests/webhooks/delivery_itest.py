@@ -125,11 +125,16 @@ class WebhooksTest(Helpers, fctest.DaemonTest):
             delivered = [m for m, p in rcv.snapshot() if p["workspace_id"] == ws[0]]
             self.assertEqual(delivered, [e["id"] for e in items])
             self.assertEqual(items[2]["data"]["observed"]["phase"], "running")
-            # The delivery log says delivered, with the receiver's status.
-            log = self.d.request("GET", f"/v1/webhooks/{ep['id']}/deliveries?limit=1000")
-            self.assertEqual(log.status, 200, log)
-            self.assertTrue(all(x["state"] == "delivered" and x["last_status"] == 204
-                                for x in log.json()["items"]), log.json())
+            # The delivery log says delivered, with the receiver's status. The
+            # receiver has every body once it answered, but the daemon records
+            # the answer just after: wait for the record, do not race it.
+            def all_delivered():
+                log = self.d.request("GET", f"/v1/webhooks/{ep['id']}/deliveries?limit=1000")
+                self.assertEqual(log.status, 200, log)
+                items = log.json()["items"]
+                return items and all(x["state"] == "delivered" and x["last_status"] == 204
+                                     for x in items) and items
+            fctest.wait_until(all_delivered, timeout=10, what="every delivery recorded as delivered")
             # Polling from next_after returns nothing new.
             nxt = self.d.request("GET", f"/v1/events?after={feed.json()['next_after']}&workspace={ws[0]}")
             self.assertEqual(nxt.json()["items"], [])
