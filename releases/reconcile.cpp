@@ -14,6 +14,8 @@ namespace {
 // How often a pass runs while a rollout is active, and otherwise.
 constexpr std::chrono::milliseconds kActivePeriod{200};
 constexpr std::chrono::milliseconds kIdlePeriod{1000};
+// A quiet rollout is still fully re-read at least this often.
+constexpr std::int64_t kMaxQuietMs = 5000;
 
 bool active_state(const std::string& s) {
   return s == "running" || s == "paused" || s == "aborting" || s == "rolling_back";
@@ -39,6 +41,18 @@ Status record_event(storage::Conn& c, const std::string& type, const std::string
   d["rollout_id"] = rollout_id;
   releases_logger()->info("rollout event type={} rollout={}", type, rollout_id);
   return events::append(c, {type, "", rollout_id, d.dump()}, now_ms);
+}
+
+Service::PassCounts Service::pass_counts() const { return impl_->passes; }
+
+std::string Service::metrics_text() const {
+  const PassCounts p = impl_->passes;
+  return "# HELP fleetcommand_rollout_passes_total Rollout reconciler passes by result: full"
+         " (read the in-flight members) or quiet (nothing changed since the last wait).\n"
+         "# TYPE fleetcommand_rollout_passes_total counter\n"
+         "fleetcommand_rollout_passes_total{result=\"full\"} " +
+         std::to_string(p.full) + "\nfleetcommand_rollout_passes_total{result=\"quiet\"} " +
+         std::to_string(p.quiet) + "\n";
 }
 
 void Service::start() {
@@ -93,11 +107,33 @@ std::map<std::string, bool> Service::Impl::regions_up() {
 
 awaitable<Status> Service::Impl::reconcile_one(std::string id) {
   BOOST_OUTCOME_CO_TRY(found, store::find_rollout(db.read(), id));
-  if (!found || !active_state(found->state)) co_return ok();
+  if (!found || !active_state(found->state)) {
+    quiet.erase(id);
+    co_return ok();
+  }
   const store::RolloutRow r = *found;
   const RolloutSpec spec = spec_from_json(json::parse(r.spec, nullptr, false));
   if (r.state == "aborting") co_return co_await roll_back(id, "aborted", "aborted by an operator");
   if (r.state == "rolling_back") co_return co_await roll_back(id, "rolled_back", "");
+  // Nothing the last "wait" was decided on changed (no agent report or
+  // workspace change, no region up or down, the rollout row as it was) and
+  // no deadline or bake end is due: the same "wait" again, without reading
+  // thousands of members every 200 ms.
+  const std::uint64_t epoch = sched.change_epoch();
+  auto up = regions_up();
+  if (auto q = quiet.find(id); q != quiet.end()) {
+    const Quiet& was = q->second;
+    const bool same_row = was.state == r.state && was.wave == r.wave &&
+                          was.updated_at == r.updated_at &&
+                          was.bake_started_at == r.bake_started_at &&
+                          was.promoted_wave == r.promoted_wave && was.acked_wave == r.acked_wave;
+    if (same_row && was.epoch == epoch && was.up == up && clock.now_ms() < was.due_ms) {
+      ++passes.quiet;
+      co_return ok();
+    }
+    quiet.erase(q);
+  }
+  ++passes.full;
   BOOST_OUTCOME_CO_TRY(co_await observe_in_flight(r, spec));
   if (r.state != "running") co_return ok();
   BOOST_OUTCOME_CO_TRY(wave, store::members(db.read(), id, r.wave, ""));
@@ -113,7 +149,18 @@ awaitable<Status> Service::Impl::reconcile_one(std::string id) {
   const std::int64_t now = clock.now_ms();
   const Step step = next_step(ws, spec, now);
   switch (step.kind) {
-    case StepKind::kWait: co_return ok();
+    case StepKind::kWait: {
+      // Due again at the first in-flight member's deadline or the bake's end.
+      std::int64_t due = now + kMaxQuietMs;
+      if (step.wake_at) due = std::min(due, *step.wake_at);
+      for (const auto& m : ms)
+        if (m.state == MemberState::kInFlight)
+          due = std::min(due, m.started_at + spec.gate.deadline_s * 1000 + 1);
+      quiet[id] = Quiet{r.state,         r.wave,          r.updated_at, r.bake_started_at,
+                              r.promoted_wave, r.acked_wave,    epoch,        std::move(up),
+                              due};
+      co_return ok();
+    }
     case StepKind::kStartMembers: co_return co_await start_members(r, spec, std::move(wave));
     default: break;
   }

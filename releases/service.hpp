@@ -92,6 +92,14 @@ class Service {
   void start();
   void stop();
   awaitable<void> reconcile();
+  // Reconciler passes per rollout since start: "full" read the in-flight
+  // members, "quiet" found nothing changed and skipped them.
+  struct PassCounts {
+    std::uint64_t full = 0, quiet = 0;
+  };
+  PassCounts pass_counts() const;
+  // fleetcommand_rollout_passes_total{result} for /metrics.
+  std::string metrics_text() const;
 
   struct Impl;
 

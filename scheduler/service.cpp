@@ -47,6 +47,7 @@ void Service::Impl::index_updated(const Status& st, std::string_view op,
 }
 
 void Service::Impl::committed(const std::map<std::string, std::int64_t>& revs) {
+  ++change_epoch;
   for (const auto& [region, rev] : revs) {
     auto& cur = revisions[region];
     cur = std::max(cur, rev);
@@ -55,6 +56,8 @@ void Service::Impl::committed(const std::map<std::string, std::int64_t>& revs) {
     for (auto* t : it->second) t->cancel();
   }
 }
+
+std::uint64_t Service::change_epoch() const { return impl_->change_epoch; }
 
 // The agent's wire shape (agent/protocol.hpp); `spec` passes through as the
 // tenant wrote it (API.md: an agent ignores fields it does not know). The

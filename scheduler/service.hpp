@@ -166,6 +166,9 @@ using CreateHook = std::function<Status(storage::Conn&, const Workspace&)>;
 // Runs inside a patch transaction, after the workspace row is updated
 // (releases: the workspace's channel or release binding commits with it).
 using PatchHook = std::function<Status(storage::Conn&, const Workspace&)>;
+// Given the serialized view of the workspace inside the write transaction.
+using ViewHook =
+    std::function<Status(storage::Conn&, const Workspace&, const std::string& view_json)>;
 // One spec change of set_specs().
 struct SpecChange {
   std::string workspace_id;
@@ -222,8 +225,13 @@ class Service {
   DrainProgress drain_progress(const std::string& region);
 
   // Workspaces. On kNoCapacity, `reasons` gets one line per region.
+  // `on_view` runs in the create's transaction after `hook`, with the
+  // workspace's view exactly as its workspace.created event stores it: the
+  // API answers with it and keeps it for the Idempotency-Key, so one create
+  // builds and serializes its view once (BENCHMARKS.md "Placement").
   awaitable<Result<Workspace>> create_workspace(WorkspaceInput in, CreateHook hook,
-                                                std::vector<RegionReason>* reasons);
+                                                std::vector<RegionReason>* reasons,
+                                                ViewHook on_view = {});
   Result<Workspace> get_workspace(const std::string& id_or_name);
   // `name_prefix` (lower case, may be empty): only names that start with it,
   // in name order, through the unique index on name (fast at 100k
@@ -304,6 +312,11 @@ class Service {
   };
   static Result<std::vector<Published>> published(storage::Conn& c);
   // The statuses of those of `ids` that exist (any order), in one query.
+  // Counts committed workspace changes and agent reports (every write that
+  // can change what workspace_statuses returns). A reader that saw the same
+  // value before knows nothing it read can have changed since (the rollout
+  // reconciler's quiet passes, releases/reconcile.cpp).
+  std::uint64_t change_epoch() const;
   static Result<std::vector<WorkspaceStatus>> workspace_statuses(
       storage::Conn& c, const std::vector<std::string>& ids);
   // Listeners are told in the order they were added.

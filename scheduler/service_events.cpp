@@ -51,7 +51,12 @@ Status Service::Impl::emit(storage::Conn& c, const std::string& type, const Work
                            const json& extra) {
   BOOST_OUTCOME_TRY(view, svc.workspace_view(c, w));
   for (const auto& [k, v] : extra.items()) view[k] = v;
-  return events::append(c, {type, w.id, w.id, view.dump()}, now());
+  return emit_view(c, type, w, view.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+Status Service::Impl::emit_view(storage::Conn& c, const std::string& type, const Workspace& w,
+                                const std::string& view_json) {
+  return events::append(c, {type, w.id, w.id, view_json}, now());
 }
 
 // Health is evaluated at read time (docs/scheduler.md); this turns its

@@ -28,7 +28,8 @@ Workspace new_workspace(Service::Impl& i, const WorkspaceInput& in, const std::s
 }  // namespace
 
 awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, CreateHook hook,
-                                                       std::vector<RegionReason>* reasons) {
+                                                       std::vector<RegionReason>* reasons,
+                                                       ViewHook on_view) {
   auto& i = *impl_;
   for (int attempt = 0; attempt < kPlacementAttempts; ++attempt) {
     // Not linear in regions (detail/pick_index.hpp); the same decision as
@@ -57,8 +58,14 @@ awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, Create
         BOOST_OUTCOME_TRY(hook(c, w));
       }
       // After the hook: the view carries the tenancy and release it wrote.
-      BOOST_OUTCOME_TRY(i.emit(c, "workspace.created", w));
-      BOOST_OUTCOME_TRY(i.emit(c, "workspace.placed", w));
+      // Built once for both events and the caller (the placement's hot path).
+      BOOST_OUTCOME_TRY(view, workspace_view(c, w));
+      const std::string body = view.dump(-1, ' ', false, json::error_handler_t::replace);
+      BOOST_OUTCOME_TRY(i.emit_view(c, "workspace.created", w, body));
+      BOOST_OUTCOME_TRY(i.emit_view(c, "workspace.placed", w, body));
+      if (on_view) {
+        BOOST_OUTCOME_TRY(on_view(c, w, body));
+      }
       return ok();
     });
     if (lost_race) continue;

@@ -5,6 +5,7 @@
 #include "dns/server.hpp"
 #include "domains/service.hpp"
 #include "probes/service.hpp"
+#include "releases/service.hpp"
 #include "scheduler/service.hpp"
 #include "storage/jobs.hpp"
 #include "webhooks/service.hpp"
@@ -111,6 +112,7 @@ void register_system_routes(Context& ctx) {
     if (ctx.extra_metrics) r.body += ctx.extra_metrics();
     if (ctx.probes != nullptr) r.body += ctx.probes->metrics_text();
     if (ctx.webhooks != nullptr) r.body += ctx.webhooks->metrics_text();
+    if (ctx.releases != nullptr) r.body += ctx.releases->metrics_text();
     r.body += alert_metrics_text(ctx);
     co_return r;
   };

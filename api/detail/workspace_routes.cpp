@@ -169,16 +169,22 @@ awaitable<Response> create_workspace(Context& ctx, Request& r) {
     if (binding.value()) {
       BOOST_OUTCOME_TRY(releases::Service::bind(c, w.id, *binding.value(), ctx.clock.now_ms()));
     }
+    return ok();
+  };
+  // The view the transaction stored in workspace.created is the answer (and
+  // the Idempotency-Key's stored answer): no second view after the commit.
+  std::string view_body;
+  auto on_view = [&](storage::Conn& c, const sch::Workspace&, const std::string& view) -> Status {
+    view_body = view;
     if (idem.key.empty()) return ok();
-    BOOST_OUTCOME_TRY(view, ctx.scheduler->workspace_view(c, w));
-    return store_idempotent(c, idem.scope, idem.key, idem.body_hash, 201, view.dump(),
+    return store_idempotent(c, idem.scope, idem.key, idem.body_hash, 201, view,
                             ctx.clock.now_ms());
   };
-  auto w = co_await ctx.scheduler->create_workspace(wi, hook, &reasons);
+  auto w = co_await ctx.scheduler->create_workspace(wi, hook, &reasons, on_view);
   if (!w) co_return create_failed(ctx, r, idem, w.error(), reasons);
   spdlog::info("workspace created id={} name={} region={}", w.value().id, w.value().name,
                w.value().region);
-  co_return json_response(201, workspace_json(ctx, w.value()));
+  co_return Response{201, "application/json", std::move(view_body), {}};
 }
 
 // Tenants see only their own workspace; others get 404 (not 403).

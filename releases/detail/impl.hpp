@@ -47,6 +47,21 @@ struct Service::Impl {
   asio::steady_timer sleeper;
   bool running = false;
   bool stopped = false;
+  // What a pass that decided "wait" saw, per rollout: while none of it
+  // changes and nothing falls due, the next pass would decide the same, so
+  // it is skipped without reading the members (reconcile.cpp, BENCHMARKS.md
+  // "Releases").
+  struct Quiet {
+    std::string state;
+    int wave = 0;
+    std::int64_t updated_at = 0;
+    std::optional<std::int64_t> bake_started_at, promoted_wave, acked_wave;
+    std::uint64_t epoch = 0;
+    std::map<std::string, bool> up;
+    std::int64_t due_ms = 0;  // the first deadline or bake end; at most kMaxQuiet away
+  };
+  std::map<std::string, Quiet> quiet;
+  PassCounts passes;
 
   Impl(asio::io_context& i, storage::Database& d, scheduler::Service& s, const Clock& c)
       : io(i), db(d), sched(s), clock(c), sleeper(i) {}

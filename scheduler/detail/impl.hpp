@@ -36,6 +36,7 @@ struct Service::Impl {
   std::map<std::string, std::map<std::string, AgentSeen>> agents;
   std::map<std::string, DrainProgress> drains;
   std::map<std::string, std::int64_t> transitions;  // by phase entered, counted after commit
+  std::uint64_t change_epoch = 0;                    // Service::change_epoch
   bool shutting_down = false;
   std::shared_ptr<RefreshBatch> refresh_next;  // collecting; written by run_refreshes()
   bool refresh_running = false;
@@ -88,6 +89,9 @@ struct Service::Impl {
   // plus `extra`'s fields, inside the transaction.
   Status emit(storage::Conn& c, const std::string& type, const Workspace& w,
               const nlohmann::json& extra = nlohmann::json::object());
+  // The same with the view already serialized (several events of one change).
+  Status emit_view(storage::Conn& c, const std::string& type, const Workspace& w,
+                   const std::string& view_json);
   awaitable<void> emit_health_transitions();
 };
 

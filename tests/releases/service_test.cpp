@@ -243,6 +243,45 @@ TEST_SUITE("releases") {
     CHECK(ch.value()["items"][0]["release"] == "v2");
   }
 
+  TEST_CASE("a rollout waiting on its agents is re-read only when something changed") {
+    // The reconciler's quiet passes (BENCHMARKS.md "Releases"): with thousands
+    // of members in flight, re-reading them every 200 ms while no agent
+    // reports was most of a wave's cost. A report, a region going down and a
+    // member's deadline each end the quiet.
+    RelRig rig;
+    rig.setup(2);
+    const std::string id = rig.start(rollout_body())["id"];
+    rig.pass();  // starts the first member
+    REQUIRE(rig.in_flight()["us"] == 1);
+    rig.pass();  // observes it: nothing reported yet, so "wait"
+    const auto before = rig.svc->pass_counts();
+    for (int i = 0; i < 5; ++i) rig.pass();
+    auto after = rig.svc->pass_counts();
+    CHECK(after.full == before.full);
+    CHECK(after.quiet == before.quiet + 5);
+    CHECK(rig.view(id)["waves_progress"][0]["in_flight"] == 1);
+    // A report ends the quiet: the member is done on the very next pass.
+    rig.report_all(agent::proto::Phase::kRunning);
+    rig.pass();
+    CHECK(rig.svc->pass_counts().full == after.full + 1);
+    CHECK(rig.view(id)["waves_progress"][0]["done"] == 1);
+    // The next member starts and waits; its deadline (60 s) ends the quiet
+    // even though nothing else changes.
+    for (int i = 0; i < 3; ++i) rig.pass();
+    after = rig.svc->pass_counts();
+    rig.clock.advance(61s);
+    rig.sched->heartbeat("us", "a", "test");
+    rig.sched->heartbeat("eu", "a", "test");
+    rig.pass();
+    CHECK(rig.svc->pass_counts().full == after.full + 1);
+    json v = rig.view(id);
+    CHECK(v["state"] == "paused");  // max_failed 0: the late member failed the gate
+    CHECK(v["failed"][0]["message"].get<std::string>().find("within 60 s") != std::string::npos);
+    // /metrics carries the counts.
+    CHECK(rig.svc->metrics_text().find("fleetcommand_rollout_passes_total{result=\"quiet\"}") !=
+          std::string::npos);
+  }
+
   TEST_CASE("bad input is a 422 naming the field; an overlapping rollout is 409") {
     RelRig rig;
     rig.setup(1);
