@@ -36,7 +36,7 @@ struct Service::Impl {
   std::map<std::string, std::map<std::string, AgentSeen>> agents;
   std::map<std::string, DrainProgress> drains;
   std::map<std::string, std::int64_t> transitions;  // by phase entered, counted after commit
-  std::uint64_t change_epoch = 0;                    // Service::change_epoch
+  std::uint64_t change_epoch = 0;                   // Service::change_epoch
   bool shutting_down = false;
   std::shared_ptr<RefreshBatch> refresh_next;  // collecting; written by run_refreshes()
   bool refresh_running = false;
