@@ -156,9 +156,9 @@ awaitable<Status> Service::Impl::reconcile_one(std::string id) {
       for (const auto& m : ms)
         if (m.state == MemberState::kInFlight)
           due = std::min(due, m.started_at + spec.gate.deadline_s * 1000 + 1);
-      quiet[id] = Quiet{r.state,         r.wave,          r.updated_at, r.bake_started_at,
-                              r.promoted_wave, r.acked_wave,    epoch,        std::move(up),
-                              due};
+      quiet[id] = Quiet{
+          r.state, r.wave,        r.updated_at, r.bake_started_at, r.promoted_wave, r.acked_wave,
+          epoch,   std::move(up), due};
       co_return ok();
     }
     case StepKind::kStartMembers: co_return co_await start_members(r, spec, std::move(wave));

@@ -177,8 +177,7 @@ awaitable<Response> create_workspace(Context& ctx, Request& r) {
   auto on_view = [&](storage::Conn& c, const sch::Workspace&, const std::string& view) -> Status {
     view_body = view;
     if (idem.key.empty()) return ok();
-    return store_idempotent(c, idem.scope, idem.key, idem.body_hash, 201, view,
-                            ctx.clock.now_ms());
+    return store_idempotent(c, idem.scope, idem.key, idem.body_hash, 201, view, ctx.clock.now_ms());
   };
   auto w = co_await ctx.scheduler->create_workspace(wi, hook, &reasons, on_view);
   if (!w) co_return create_failed(ctx, r, idem, w.error(), reasons);
