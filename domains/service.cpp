@@ -15,9 +15,27 @@ namespace fc::domains {
 
 using nlohmann::json;
 
+namespace {
+// Collects the workspaces whose row the scheduler removed, for the sweep.
+class RemovedWorkspaces final : public scheduler::ScopeListener {
+ public:
+  explicit RemovedWorkspaces(std::shared_ptr<std::vector<std::string>> out)
+      : out_(std::move(out)) {}
+  Status removing(storage::Conn&, const std::string&, const std::string&) override { return ok(); }
+  void removed(const std::string& region, const std::string& workspace_id) override {
+    if (region.empty() && !workspace_id.empty()) out_->push_back(workspace_id);
+  }
+
+ private:
+  std::shared_ptr<std::vector<std::string>> out_;
+};
+}  // namespace
+
 Service::Service(asio::io_context& io, storage::Database& db, const Clock& clock,
                  scheduler::Service& sched, Options o)
-    : impl_(std::make_unique<Impl>(io, db, clock, sched, std::move(o))) {}
+    : impl_(std::make_unique<Impl>(io, db, clock, sched, std::move(o))) {
+  sched.add_scope_listener(std::make_unique<RemovedWorkspaces>(impl_->removed_workspaces));
+}
 Service::~Service() = default;
 
 void Service::set_certs(certs::Service* certs) {

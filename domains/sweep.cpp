@@ -1,5 +1,6 @@
 #include "domains/detail/sweep.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include "domains/detail/store.hpp"
@@ -35,6 +36,23 @@ Result<std::vector<Domain>> issuing_running(storage::Conn& c) {
     const auto& w = it->second;
     if (w.observed_phase == "running" && w.observed_generation >= *d.cert_generation)
       out.push_back(std::move(d));
+  }
+  return out;
+}
+
+Result<std::vector<Domain>> released(storage::Conn& c, const std::vector<std::string>& removed) {
+  BOOST_OUTCOME_TRY(ids, scheduler::Service::workspace_ids_in_state(c, "deleting"));
+  if (!removed.empty()) {
+    BOOST_OUTCOME_TRY(statuses, statuses_of(c, removed));
+    for (const auto& ws : removed)
+      if (!statuses.count(ws)) ids.push_back(ws);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<Domain> out;
+  for (const auto& ws : ids) {
+    BOOST_OUTCOME_TRY(claims, store::live_for_workspace(c, ws));
+    for (auto& d : claims) out.push_back(std::move(d));
   }
   return out;
 }

@@ -317,6 +317,10 @@ class Service {
   // value before knows nothing it read can have changed since (the rollout
   // reconciler's quiet passes, releases/reconcile.cpp).
   std::uint64_t change_epoch() const;
+  // The ids of the workspaces in `state` (through the (state, id) index: as
+  // cheap as there are such workspaces, whatever the fleet's size).
+  static Result<std::vector<std::string>> workspace_ids_in_state(storage::Conn& c,
+                                                                 const std::string& state);
   static Result<std::vector<WorkspaceStatus>> workspace_statuses(
       storage::Conn& c, const std::vector<std::string>& ids);
   // Listeners are told in the order they were added.

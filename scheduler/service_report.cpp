@@ -132,7 +132,7 @@ awaitable<Result<std::vector<ReportResult>>> Service::report(std::string region,
   auto& i = *impl_;
   std::vector<ReportResult> results;
   ReportEffects fx;
-  auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
+  auto st = co_await i.write_rows(items.size(), [&](storage::Conn& c) -> Status {
     results.clear();
     fx = ReportEffects{};
     for (const auto& it : items) {

@@ -172,7 +172,7 @@ awaitable<Result<std::vector<Workspace>>> Service::set_specs(std::vector<SpecCha
   std::vector<Workspace> changed;
   std::vector<LeftOut> left_out;
   std::map<std::string, std::int64_t> revs;
-  auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
+  auto st = co_await i.write_rows(changes.size(), [&](storage::Conn& c) -> Status {
     changed.clear();
     left_out.clear();
     revs.clear();
@@ -332,7 +332,7 @@ awaitable<void> Service::Impl::run_refreshes() {
 // One new generation per workspace of the batch, in one transaction.
 awaitable<Status> Service::Impl::write_refresh(const std::set<std::string>& workspaces) {
   std::map<std::string, std::int64_t> revs;
-  auto st = co_await db.write([&](storage::Conn& c) -> Status {
+  auto st = co_await write_rows(workspaces.size(), [&](storage::Conn& c) -> Status {
     revs.clear();
     for (const auto& id : workspaces) {
       BOOST_OUTCOME_TRY(found, store::find_workspace(c, id));

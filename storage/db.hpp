@@ -213,6 +213,13 @@ class Database {
   // Runs fn inside a group-committed transaction; resumes the caller on its
   // executor once the batch holding it is durable (or rolled back).
   awaitable<Status> write(WriteFn fn);
+  // For a write of thousands of rows (a rollout wave, an agent's report of
+  // a thousand workspaces): fn runs in a transaction of its own, without the
+  // per-caller SAVEPOINT, and an error rolls the transaction back. Inside a
+  // large open savepoint SQLite's in-memory statement journal (temp_store=
+  // MEMORY) makes every statement cost O(pages written so far), so such a
+  // caller took O(rows²) (BENCHMARKS.md "Releases").
+  awaitable<Status> write_alone(WriteFn fn);
   // The same, blocking the calling thread (startup, CLI, tests).
   Status write_sync(WriteFn fn);
   // The read connection of the I/O thread (WAL: never waits for the writer).
@@ -224,18 +231,29 @@ class Database {
  private:
   struct Impl;
   explicit Database(std::unique_ptr<Impl> impl, std::unique_ptr<Conn> reader);
-  void submit(WriteFn fn, std::function<void(Status)> done);
+  void submit(WriteFn fn, std::function<void(Status)> done, bool alone = false);
+  template <bool Alone>
+  awaitable<Status> write_impl(WriteFn fn);
   std::unique_ptr<Impl> impl_;
   std::unique_ptr<Conn> reader_;
 };
 
-inline awaitable<Status> Database::write(WriteFn fn) {
+inline awaitable<Status> Database::write(WriteFn fn) { return write_impl<false>(std::move(fn)); }
+inline awaitable<Status> Database::write_alone(WriteFn fn) {
+  return write_impl<true>(std::move(fn));
+}
+
+template <bool Alone>
+awaitable<Status> Database::write_impl(WriteFn fn) {
   auto initiate = [this, fn = std::move(fn)](auto handler) mutable {
     auto ex = asio::get_associated_executor(handler);
     auto h = std::make_shared<decltype(handler)>(std::move(handler));
-    submit(std::move(fn), [ex, h](Status st) {
-      asio::post(ex, [h, st = std::move(st)]() mutable { (*h)(std::move(st)); });
-    });
+    submit(
+        std::move(fn),
+        [ex, h](Status st) {
+          asio::post(ex, [h, st = std::move(st)]() mutable { (*h)(std::move(st)); });
+        },
+        Alone);
   };
   return asio::async_initiate<decltype(use_awaitable), void(Status)>(std::move(initiate),
                                                                      use_awaitable);

@@ -14,6 +14,7 @@ struct Database::Impl {
   struct Task {
     WriteFn fn;
     std::function<void(Status)> done;
+    bool alone = false;  // Database::write_alone: its own transaction, no SAVEPOINT
   };
   std::unique_ptr<Conn> conn;
   std::size_t max_batch = 512;
@@ -28,6 +29,7 @@ struct Database::Impl {
 
   void run();
   void commit_batch(std::vector<Task>& batch);
+  void commit_alone(Task& t);
 };
 
 namespace {
@@ -38,14 +40,17 @@ Status run_sql(Conn& c, std::string_view sql) {
   return s.run();
 }
 
+Status run_fn(Conn& c, WriteFn& fn) {
+  try {
+    return fn(c);
+  } catch (const std::exception& e) {
+    return make_error(Code::kInternal, std::string("transaction threw: ") + e.what());
+  }
+}
+
 Status run_one(Conn& c, WriteFn& fn) {
   BOOST_OUTCOME_TRY(run_sql(c, "SAVEPOINT fc_tx"));
-  Status st = make_error(Code::kInternal, "transaction threw an exception");
-  try {
-    st = fn(c);
-  } catch (const std::exception& e) {
-    st = make_error(Code::kInternal, std::string("transaction threw: ") + e.what());
-  }
+  Status st = run_fn(c, fn);
   if (st) return run_sql(c, "RELEASE fc_tx");
   // Undo only this caller's writes. If that fails, its partial writes would
   // be committed with the rest of the batch: a broken invariant.
@@ -107,6 +112,41 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
 }
 
+// One caller, one transaction: the fence, then fn; its error rolls back the
+// whole transaction (nothing else is in it).
+void Database::Impl::commit_alone(Task& t) {
+  Status st = conn->begin(true);
+  const bool began = static_cast<bool>(st);
+  if (st && fence) {
+    st = fence(*conn);
+    if (!st) detail::logger()->error("write fenced transactions=1 reason={}", st.error().detail);
+  }
+  const bool ran = static_cast<bool>(st);
+  if (st) st = run_fn(*conn, t.fn);
+  if (st) {
+    st = conn->commit();
+    if (!st) {
+      Status rolled_back = conn->rollback();
+      detail::logger()->error("commit failed transactions=1 reason={} rolled_back={}",
+                              st.error().detail, rolled_back ? "yes" : rolled_back.error().detail);
+    }
+  } else if (began) {
+    Status rolled_back = conn->rollback();
+    if (!rolled_back && ran) {
+      // Its partial writes would stay in the open transaction: a broken invariant.
+      detail::logger()->critical("rolling back a transaction failed reason={}",
+                                 rolled_back.error().detail);
+      std::abort();
+    }
+  }
+  {
+    std::lock_guard lk(mu);
+    (st ? stats.transactions : stats.failed) += 1;
+    stats.batches += 1;
+  }
+  t.done(std::move(st));
+}
+
 void Database::Impl::run() {
   for (;;) {
     std::vector<Task> batch;
@@ -123,11 +163,18 @@ void Database::Impl::run() {
         cv.wait(lk, wake);
       }
       if (queue.empty() && stopping) return;
-      while (!queue.empty() && batch.size() < max_batch) {
+      // A write_alone task is a batch of its own, in queue order.
+      while (!queue.empty() && batch.size() < max_batch &&
+             !(queue.front().alone && !batch.empty())) {
         batch.push_back(std::move(queue.front()));
         queue.pop_front();
+        if (batch.back().alone) break;
       }
       stats.queued = queue.size();
+    }
+    if (batch.size() == 1 && batch.front().alone) {
+      commit_alone(batch.front());
+      continue;
     }
     commit_batch(batch);
   }
@@ -169,14 +216,14 @@ void Database::close() {
     detail::logger()->warn("wal checkpoint at close failed reason={}", checkpoint.error().detail);
 }
 
-void Database::submit(WriteFn fn, std::function<void(Status)> done) {
+void Database::submit(WriteFn fn, std::function<void(Status)> done, bool alone) {
   {
     std::lock_guard lk(impl_->mu);
     if (impl_->stopping) {
       done(make_error(Errc::kClosing, "database is closing"));
       return;
     }
-    impl_->queue.push_back(Impl::Task{std::move(fn), std::move(done)});
+    impl_->queue.push_back(Impl::Task{std::move(fn), std::move(done), alone});
   }
   impl_->cv.notify_one();
 }

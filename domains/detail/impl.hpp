@@ -103,6 +103,12 @@ struct Service::Impl {
   LookupStats lookup_stats;
   std::size_t next_resolver = 0;
   std::int64_t last_sweep_ms = 0;
+  // Workspaces whose row was removed since the last sweep (the scheduler's
+  // scope listener, shared: the scheduler may outlive this service), and
+  // whether the full sweep of every live claim ran since start.
+  std::shared_ptr<std::vector<std::string>> removed_workspaces =
+      std::make_shared<std::vector<std::string>>();
+  bool swept_all = false;
 
   Impl(asio::io_context& i, storage::Database& d, const Clock& c, scheduler::Service& s,
        Options opt)

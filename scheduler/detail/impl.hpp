@@ -25,6 +25,13 @@ struct Service::Impl {
   Service& svc;
   asio::io_context& io;
   storage::Database& db;
+  // A write of `rows` workspaces: from kAloneRows on, in a transaction of
+  // its own (storage::Database::write_alone: no O(rows²) statement journal).
+  static constexpr std::size_t kAloneRows = 64;
+  awaitable<Status> write_rows(std::size_t rows, storage::WriteFn fn) {
+    if (rows >= kAloneRows) co_return co_await db.write_alone(std::move(fn));
+    co_return co_await db.write(std::move(fn));
+  }
   const Clock& clock;
   IdGenerator ids;
   CapacityIndex index;

@@ -158,6 +158,74 @@ TEST_SUITE("storage") {
     CHECK(scalar(r, "SELECT count(*) FROM rows WHERE writer = 999") == 1);
   }
 
+  TEST_CASE("write_alone: its own transaction between the batches around it; an error undoes it") {
+    test::TempDir dir;
+    auto db = open_db(dir);
+    Gate gate;
+    std::thread blocker([&] {
+      auto st = db->write_sync([&](Conn& c) {
+        gate.block();
+        return insert_row(c, 999, 0);
+      });
+      CHECK(st);
+    });
+    gate.wait_entered();
+    const auto before = db->stats();
+    fc::asio::io_context io;
+    std::vector<std::optional<Status>> small(6);
+    std::optional<Status> big, bad;
+    const int seqs[] = {100, 101, 102, 104, 105, 106};  // none of mixed_tx's failing cases
+    auto spawn_small = [&](int i) {
+      fc::asio::co_spawn(io, write_mixed(db.get(), seqs[i], &small[i]), fc::asio::detached);
+    };
+    // Queued in this order: 3 small, a big one (2,000 rows), a failing big
+    // one, 3 small: four batches [3 small] [big] [bad] [3 small].
+    for (int i = 0; i < 3; ++i) spawn_small(i);
+    fc::asio::co_spawn(
+        io,
+        [](Database* d, std::optional<Status>* out) -> fc::awaitable<void> {
+          out->emplace(co_await d->write_alone([](Conn& c) -> Status {
+            for (int k = 0; k < 2000; ++k) {
+              BOOST_OUTCOME_TRY(insert_row(c, 2, k));
+            }
+            return fc::ok();
+          }));
+        }(db.get(), &big),
+        fc::asio::detached);
+    fc::asio::co_spawn(
+        io,
+        [](Database* d, std::optional<Status>* out) -> fc::awaitable<void> {
+          out->emplace(co_await d->write_alone([](Conn& c) -> Status {
+            for (int k = 0; k < 500; ++k) {
+              BOOST_OUTCOME_TRY(insert_row(c, 3, k));
+            }
+            return insert_row(c, 3, 0);  // duplicate key: the whole write is undone
+          }));
+        }(db.get(), &bad),
+        fc::asio::detached);
+    for (int i = 3; i < 6; ++i) spawn_small(i);
+    for (int spin = 0; spin < 10000 && db->stats().queued < 8; ++spin) io.poll_one();
+    CHECK(db->stats().queued == 8);
+    gate.release();
+    io.run();
+    blocker.join();
+    REQUIRE(big.has_value());
+    CHECK(big->has_value());
+    REQUIRE(bad.has_value());
+    CHECK_FALSE(bad->has_value());
+    for (auto& r : small) {
+      REQUIRE(r.has_value());
+      CHECK(r->has_value());
+    }
+    const auto s = db->stats();
+    CHECK(s.batches - before.batches == 5);  // the blocked one, then the four above
+    CHECK(s.failed - before.failed == 1);
+    auto& r = db->read();
+    CHECK(scalar(r, "SELECT count(*) FROM rows WHERE writer = 2") == 2000);
+    CHECK(scalar(r, "SELECT count(*) FROM rows WHERE writer = 3") == 0);
+    CHECK(scalar(r, "SELECT count(*) FROM rows WHERE writer = 1 AND seq >= 100") == 6);
+  }
+
   TEST_CASE("write_sync from many threads at once") {
     test::TempDir dir;
     auto db = open_db(dir);
