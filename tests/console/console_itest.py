@@ -4,10 +4,15 @@ pinned by tests/console/package-lock.json) injected on every page: zero
 serious or critical violations.
 
 World: the custom-domain fixtures of tests/domains (BIND for the customer's
-zone, unbound, Pebble issuing by HTTP-01, the reference agent of region r1).
+zone, unbound, Pebble issuing by HTTP-01, the reference agent of region r1)
+and r1's edge: nginx on loopback built from the agent's GitOps output
+(tests/lib/edge.py), probed by the daemon's live checks.
 Scenarios: a customer signs in with a tenant token, adds a domain, reads the
-records to create from the page, creates them in BIND and watches the
-checklist reach CertificateIssued without reloading; an operator cordons
+records to create from the page, creates them in BIND and watches every
+step of the checklist turn green up to Live without reloading (Pebble issues,
+the agent writes the Secret, the live check first fails against an nginx
+edge serving the operator's wildcard, then passes once the edge serves the
+agent's certificate); an operator cordons
 (cancelled) and drains a region through the confirmation dialog, and searches
 workspaces; markup in a region name, a label and an agent's message renders
 literally; a tenant editing the URL to another tenant's objects sees nothing;
@@ -55,6 +60,7 @@ except ImportError:
 sys.path.insert(0, os.path.join(SRC, "tests", "domains"))
 sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
 import fctest  # noqa: E402
+import edge  # noqa: E402
 from e2e_itest import ZONE, CustomerWorld  # noqa: E402
 
 SHOTS = os.path.join(BUILD or "/tmp", "console-screenshots")
@@ -194,6 +200,9 @@ class ConsoleBrowser(CustomerWorld):
         if webdriver is None:
             raise unittest.SkipTest("python3-selenium is not installed (scripts/install-deps.sh)")
         fctest.require_tools("chromium", "chromedriver")
+        if not edge.nginx_binary():
+            raise unittest.SkipTest("nginx is not installed (scripts/install-deps.sh)")
+        cls.nginx = cls.backend = None
         if not install_axe():
             raise AssertionError("npm ci of axe-core failed (no network to the npm registry?)")
         super().setUpClass()
@@ -203,6 +212,42 @@ class ConsoleBrowser(CustomerWorld):
         except BaseException:
             cls.stop_all()
             raise
+
+    @classmethod
+    def before_start(cls):
+        # The edge of region r1 (tests/lib/edge.py, as in tests/probes/live_itest.py):
+        # nginx on loopback, rebuilt from the reference agent's GitOps output
+        # the way an ingress controller reads it, proxying to a tiny backend.
+        # Workspace hostnames get the operator's wildcard; a custom domain the
+        # Secret the agent wrote (Pebble's chain). The live checks trust both
+        # roots (probes.ca_bundle) and probe the edge every second.
+        certs_dir = os.path.join(cls.d.dir, "edge-certs")
+        os.makedirs(certs_dir)
+        operator_ca = edge.self_signed(certs_dir, "operator-ca", "operator test CA", ["ca.invalid"])
+        wildcard = edge.ca_signed(certs_dir, "wildcard", operator_ca, ["*." + ZONE])
+        bundle = os.path.join(certs_dir, "trust.pem")
+        with open(operator_ca[0]) as f, open(bundle, "w") as out:
+            out.write(f.read() + cls.peb.roots_and_intermediates()[0])
+        cls.backend = edge.Backend().start()
+        cls.nginx = edge.Nginx(cls.d.dir, cls.backend.port, wildcard)
+        cls.d.config["probes"] = {"enabled": True, "interval_s": 1, "rate_per_s": 50, "timeout_ms": 2000,
+                                  "https_port": cls.nginx.port, "path": "/", "ca_bundle": bundle}
+
+    @classmethod
+    def stop_all(cls):
+        for p in (getattr(cls, "nginx", None), getattr(cls, "backend", None)):
+            if p:
+                p.stop()
+        return super().stop_all()
+
+    def sync_edge(self, host):
+        """The ingress controller's part: once the agent has written the
+        Secret for `host`, nginx serves it (bounded wait)."""
+        fctest.wait_until(lambda: edge.gitops_sites(self.agent.out).get(host), timeout=30, interval=0.2,
+                          what="the agent's Secret for " + host)
+        sites = edge.gitops_sites(self.agent.out)
+        self.nginx.write(sites)
+        self.nginx.reload(host, edge.pem_fingerprint(sites[host][0]))
 
     @classmethod
     def after_start(cls):
@@ -224,6 +269,10 @@ class ConsoleBrowser(CustomerWorld):
         assert r.status == 200, r
         fctest.wait_until(lambda: cls.ws_json(cls.ws["id"])["dns"]["published"], timeout=30,
                           what="workspace running and published")
+        fctest.wait_until(lambda: f"shop.{ZONE}" in edge.gitops_sites(cls.agent.out), timeout=30, interval=0.2,
+                          what="the agent's Ingress for shop")
+        cls.nginx.write(edge.gitops_sites(cls.agent.out))
+        cls.nginx.start()
 
     @classmethod
     def create_ws(cls, name):
@@ -287,11 +336,34 @@ class ConsoleBrowser(CustomerWorld):
         b.drv.find_element(By.XPATH, "//button[normalize-space()='Check now']").click()
         self.find_condition("OwnershipVerified", ("True",), timeout=40)
         self.find_condition("RoutingOK", ("True",), timeout=40)
+        self.find_condition("PreflightOK", ("True",), timeout=40)
         self.find_condition("CertificateIssued", ("True",), timeout=60)
-        self.assertEqual(b.drv.execute_script("return window.__noReload"), marker, "the page was reloaded")
         self.assertEqual(self.d.request("GET", f"/v1/domains/{host}").json()["certificate"]["status"], "valid")
         self.check_page("customer-domain-issued")
+        self.find_condition("CertificateDelivered", ("True",), timeout=30)
+        # The edge does not serve the name yet (the operator's wildcard
+        # answers): the live check fails and the page says why.
+        self.find_condition("Live", ("False",), timeout=30)
+        self.assertIn("the HTTPS probe fails at step certificate: TLS: served certificate is not ours "
+                      "(issuer CN=operator test CA)", self.condition_text("Live"))
+        self.check_page("customer-domain-not-live")
+        # The ingress controller picks up the agent's Secret: Live turns green.
+        self.sync_edge(host)
+        self.find_condition("Live", ("True",), timeout=30)
+        self.assertIn("the HTTPS probe succeeded", self.condition_text("Live"))
+        js = "return Array.from(document.querySelectorAll('ol.checklist li')).map(e => [e.dataset.type, e.dataset.status])"
+        self.assertEqual(b.drv.execute_script(js), [[t, "True"] for t in (
+            "OwnershipVerified", "RoutingOK", "PreflightOK", "CertificateIssued", "CertificateDelivered", "Live")])
+        self.assertEqual(b.drv.execute_script("return window.__noReload"), marker, "the page was reloaded")
+        live = self.d.request("GET", f"/v1/domains/{host}").json()["live"]
+        self.assertEqual((live["status"], live["step"]), ("live", "http"), live)
+        self.check_page("customer-domain-live")
         self.assert_no_browser_errors()
+
+    def condition_text(self, ctype):
+        return self.b.drv.execute_script(
+            "const e = document.querySelector('li[data-type=\"' + arguments[0] + '\"]'); return e ? e.innerText : ''",
+            ctype)
 
     def find_condition(self, ctype, statuses, timeout=15):
         # Read in one script: the checklist is re-rendered every few seconds,

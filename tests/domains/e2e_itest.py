@@ -77,8 +77,9 @@ class CustomerWorld(unittest.TestCase):
     """The whole world of a custom-domain test, on loopback: BIND for the
     customer zone, unbound resolving through it and the daemon's zone, Pebble
     validating through unbound, the daemon, and the reference agent of region
-    r1 (healthy). Subclasses set PEBBLE, ISSUER_EXTRA, DOMAINS and add their
-    own workspaces in after_start()."""
+    r1 (healthy). Subclasses set PEBBLE, ISSUER_EXTRA, DOMAINS, may change
+    the daemon's config in before_start() and add their own workspaces in
+    after_start()."""
     PEBBLE = daemon_util.PebbleOnOurDns
     ISSUER_EXTRA = {}
     DOMAINS = {}
@@ -105,12 +106,17 @@ class CustomerWorld(unittest.TestCase):
         cls.d.config["certs"] = {"issuers": [daemon_util.acme_issuer(cls.peb, **cls.ISSUER_EXTRA)]}
         cls.d.config["domains"] = dict(cls.DOMAINS)
         cls.d.config.update(cls.EXTRA_CONFIG)
+        cls.before_start()
         cls.d.start()
         cls.d.create_region("r1", ingress={"ipv4": ["127.0.0.1"], "ipv6": [], "hostname": None})
         cls.agent = Agent(cls.d, cls.d.agent_token("r1"), os.path.join(cls.d.dir, "agent-r1"))
         fctest.wait_until(lambda: cls.d.request("GET", "/v1/regions/r1").json().get("health")
                           == "healthy", timeout=30, interval=0.2, what="agent heartbeat")
         cls.after_start()
+
+    @classmethod
+    def before_start(cls):
+        """Peers are up, the daemon's config is written but not started."""
 
     @classmethod
     def after_start(cls):
