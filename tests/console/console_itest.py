@@ -25,7 +25,9 @@ the npm package console/package-lock.json pins (skipped when npm cannot reach
 its registry). Screenshots go to $FC_BUILD_DIR/console-screenshots/.
 
 `--prepare` only installs axe-core (scripts/lib/prepare-peers.sh)."""
+import calendar
 import json
+import math
 import os
 import re
 import shutil
@@ -46,7 +48,7 @@ try:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.support.ui import Select, WebDriverWait
     from selenium.common.exceptions import StaleElementReferenceException
 except ImportError:
     webdriver = None
@@ -68,6 +70,10 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 XSS_REGION = '<img src=x id="xss-region" onerror="window.__pwned=1">EU'
 XSS_LABEL = "</script><script>window.__pwned=2</script>"
 XSS_MESSAGE = '<b id="xss-message">bold</b><svg onload="window.__pwned=3">'
+XSS_FRAGMENT = '<img src=x id="xss-fragment" onerror="window.__pwned=4">'
+XSS_HOSTNAME = '<img src=x id="xss-hostname" onerror="window.__pwned=5">.customer.test'
+XSS_TXT = "<img src=x id='xss-txt' onerror='window.__pwned=6'>"  # no double quote: a TXT string
+XSS_IDS = "#xss-region, #xss-message, #xss-fragment, #xss-hostname, #xss-txt, main img, main svg b"
 
 
 # -- npm installs (once per lock file, into the build tree) -----------------
@@ -424,8 +430,31 @@ class ConsoleBrowser(CustomerWorld):
         b.wait(lambda d: XSS_MESSAGE in d.find_element(By.TAG_NAME, "body").text, 15, "agent message shown")
         b.go(f"#/workspace/{self.marked['id']}", "marked")
         b.wait(lambda d: XSS_MESSAGE in d.find_element(By.TAG_NAME, "body").text, 15, "agent message shown")
-        self.assertEqual(b.drv.find_elements(By.CSS_SELECTOR, "#xss-region, #xss-message, main img, main svg b"),
-                         [])
+        # Markup in the URL's fragment (a link someone was sent): not found, nothing run.
+        b.go("#/domain/" + urllib.parse.quote(XSS_FRAGMENT), "Not found")
+        # A hostname with markup typed into the add-domain form: the API's
+        # 422 is shown as text.
+        b.go(f"#/workspace/{self.ws2['id']}", "rival")
+        field = b.find("#new-domain")
+        field.send_keys(XSS_HOSTNAME)
+        field.send_keys(Keys.ENTER)
+        err = b.wait(lambda d: d.find_element(By.CSS_SELECTOR, "form.inline-form p.error").text, 15,
+                     "the form's error")
+        self.assertIn("hostname", err)
+        mine = self.d.request("GET", f"/v1/workspaces/{self.ws2['id']}/domains").json()["items"]
+        self.assertFalse([x for x in mine if "<" in x["hostname"]], mine)
+        # Markup in a DNS record the customer published (the TXT value):
+        # the domain's last_error quotes it, the page shows it literally.
+        host = "xss.customer.test"
+        r = self.d.request("POST", f"/v1/workspaces/{self.ws2['id']}/domains", {"hostname": host})
+        self.assertEqual(r.status, 201, r)
+        self.bind.update(f'add _fleetcommand.{host} 1 TXT "{XSS_TXT}"')
+        self.d.request("POST", f"/v1/domains/{host}/check")
+        fctest.wait_until(lambda: XSS_TXT in (self.d.request("GET", f"/v1/domains/{host}").json()["last_error"]
+                                              or ""), timeout=30, interval=0.3, what="last_error quoting the TXT")
+        b.go(f"#/domain/{host}", host)
+        b.wait(lambda d: XSS_TXT in d.find_element(By.TAG_NAME, "body").text, 15, "the TXT value shown")
+        self.assertEqual(b.drv.find_elements(By.CSS_SELECTOR, XSS_IDS), [])
         self.assertIsNone(b.drv.execute_script("return window.__pwned === undefined ? null : window.__pwned"))
         self.assert_no_browser_errors()
 
@@ -594,6 +623,96 @@ class ConsoleBrowser(CustomerWorld):
         b.wait(lambda dr: ro in dr.find_element(By.CSS_SELECTOR, "section[aria-labelledby=rollouts-done]").text,
                15, "the rollout among the finished ones")
         self.check_page("operator-releases-finished")
+        self.assert_no_browser_errors()
+
+    # unittest runs tests by name: "test_9_" sorts before "test_9b".
+    def plot_label(self, caption):
+        """The aria-label of the plot in the figure captioned `caption` (it
+        carries the plotted numbers as text), or None."""
+        return self.b.drv.execute_script(
+            "for (const f of document.querySelectorAll('figure.chart')) {"
+            "  const c = f.querySelector('figcaption');"
+            "  if (c && c.textContent === arguments[0]) {"
+            "    const p = f.querySelector('div.plot[role=img]'); return p && p.querySelector('canvas') ?"
+            "      p.getAttribute('aria-label') : null; } } return null;", caption)
+
+    def test_9b_operator_certificates_plot_and_renew(self):
+        b, d = self.b, self.d
+        week = 7 * 24 * 3600
+        certs = d.request("GET", "/v1/certificates").json()["items"]
+        mine = [c for c in certs if "www.customer.test" in c["hostnames"]]
+        self.assertEqual(len(mine), 1, certs)
+        cert = mine[0]
+        counts = {}
+        for c in certs:
+            if c.get("not_after"):
+                t = calendar.timegm(time.strptime(c["not_after"][:19], "%Y-%m-%dT%H:%M:%S"))
+                counts[t - t % week] = counts.get(t - t % week, 0) + 1
+        want = "Bar chart of certificates expiring per week: " + "; ".join(
+            f"{time.strftime('%Y-%m-%d', time.gmtime(w))}: {n}" for w, n in sorted(counts.items()))
+        b.sign_in(d.token)
+        b.go("#/certificates", "Certificates")
+        b.wait(lambda dr: self.plot_label("Certificates expiring per week"), 15, "the expiry plot")
+        self.assertEqual(self.plot_label("Certificates expiring per week"), want)
+        self.check_page("operator-certificates")
+        # Renew asks first: Cancel places no order; OK renews (Pebble issues version 2).
+        version = cert["version"]
+        self.confirm(f'button[aria-label="Renew {cert["id"]}"]', ok=False)
+        self.assertEqual(d.request("GET", f"/v1/certificates/{cert['id']}").json()["version"], version)
+        self.confirm(f'button[aria-label="Renew {cert["id"]}"]', ok=True)
+        self.announced(f"Renewal of {cert['id']} started.")
+        fctest.wait_until(lambda: d.request("GET", f"/v1/certificates/{cert['id']}").json()["version"] > version,
+                          timeout=60, interval=0.3, what="the renewed version")
+        types = [e["type"] for e in d.request("GET", "/v1/events?type=certificate.*&limit=100").json()["items"]
+                 if e["subject"] == cert["id"]]
+        self.assertEqual(types, ["certificate.issued", "certificate.renewed"])
+        self.assert_no_browser_errors()
+
+    def test_9c_operator_plots_show_what_the_api_says(self):
+        b, d = self.b, self.d
+
+        def pct(part, total):
+            v = math.floor(1000 * part / total + 0.5) / 10 if total > 0 else 0
+            return str(int(v)) if v == int(v) else str(v)
+
+        b.sign_in(d.token)
+        for _ in range(5):  # a heartbeat or a placement between the two reads: read both again
+            b.go("#/regions", "Regions")
+            b.wait(lambda dr: self.plot_label("Placements per minute, last hour"), 15, "the placements plot")
+            regions = d.request("GET", "/v1/regions").json()["items"]
+            points = d.request("GET", "/v1/metrics/history").json()["points"]
+            ys = [p["placements"] for p in points]
+            cap = "Bar chart of allocated capacity per region, in percent. " + "; ".join(
+                f"{r['id']}: memory {pct(r['allocated']['memory_mib'], r['capacity']['memory_mib'])}%, "
+                f"CPU {pct(r['allocated']['cpu_millis'], r['capacity']['cpu_millis'])}%, "
+                f"workspaces {pct(r['allocated']['workspaces'], r['capacity']['workspaces'])}%" for r in regions)
+            placed = (f"Bar chart of workspaces placed per minute over the last hour: {sum(ys)} in total, "
+                      f"at most {max([0] + ys)} in one minute.")
+            got = (self.plot_label("Capacity allocated per region (% of total)"),
+                   self.plot_label("Placements per minute, last hour"))
+            if got == (cap, placed):
+                break
+        self.assertEqual(got, (cap, placed))
+        self.assertGreaterEqual(sum(ys), 6, "the world placed at least shop, rival, marked, planned, rel-0/1")
+        self.assert_no_browser_errors()
+
+    def test_9d_operator_migrates_a_workspace(self):
+        b, d = self.b, self.d
+        d.create_region("r3", capacity={"memory_mib": 1024, "cpu_millis": 1000, "workspaces": 10})
+        d.heartbeat(d.agent_token("r3"), agent_id="console-r3")
+        b.sign_in(d.token)
+        b.go(f"#/workspace/{self.ws2['id']}", "rival")
+        b.wait(lambda dr: "r3" in [o.get_attribute("value") for o in
+                                   dr.find_elements(By.CSS_SELECTOR, "#migrate-region option")], 15, "r3 offered")
+        Select(b.find("#migrate-region")).select_by_value("r3")
+        self.confirm("section[aria-labelledby=migrate-title] button[type=submit]", ok=False)
+        self.assertEqual(self.ws_json(self.ws2["id"])["state"], "scheduled")
+        self.confirm("section[aria-labelledby=migrate-title] button[type=submit]", ok=True)
+        self.announced("Migration of rival started.")
+        w = self.ws_json(self.ws2["id"])
+        self.assertEqual(w["state"], "migrating", w)
+        b.wait(lambda dr: "migrating" in dr.find_element(By.TAG_NAME, "main").text, 15, "migrating on the page")
+        self.check_page("operator-workspace-migrating")
         self.assert_no_browser_errors()
 
 
