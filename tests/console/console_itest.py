@@ -45,6 +45,7 @@ DEBIAN_PYTHON = "/usr/bin/python3"
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as EC
@@ -713,6 +714,73 @@ class ConsoleBrowser(CustomerWorld):
         self.assertEqual(w["state"], "migrating", w)
         b.wait(lambda dr: "migrating" in dr.find_element(By.TAG_NAME, "main").text, 15, "migrating on the page")
         self.check_page("operator-workspace-migrating")
+        self.assert_no_browser_errors()
+
+    def test_9e_customer_removes_a_domain_escape_cancels(self):
+        b, d = self.b, self.d
+        host = "bye.customer.test"
+        r = d.request("POST", f"/v1/workspaces/{self.ws['id']}/domains", {"hostname": host})
+        self.assertEqual(r.status, 201, r)
+        b.sign_in(self.tenant(self.ws["id"]))
+        b.wait(lambda dr: host in dr.find_element(By.TAG_NAME, "main").text, 15, "the domain listed")
+        button = f'button[aria-label="Remove {host}"]'
+        # Esc in the confirmation (the keyboard's Cancel): nothing removed, focus back on the button.
+        b.find(button).click()
+        b.find("dialog#confirm[open]")
+        self.assertIn(host, b.find("#confirm-title").text)
+        ActionChains(b.drv).send_keys(Keys.ESCAPE).perform()
+        b.wait(lambda dr: not dr.find_elements(By.CSS_SELECTOR, "dialog[open]"), 5, "dialog closed")
+        self.assertEqual(b.drv.execute_script("return document.activeElement.getAttribute('aria-label')"),
+                         f"Remove {host}")
+        self.assertEqual(d.request("GET", f"/v1/domains/{host}").status, 200)
+        # Confirmed with the keyboard: Tab from Cancel to the OK button, Enter.
+        b.find(button).send_keys(Keys.ENTER)
+        b.find("dialog#confirm[open]")
+        self.assertEqual(b.drv.execute_script("return document.activeElement.id"), "confirm-cancel")
+        ActionChains(b.drv).send_keys(Keys.TAB).perform()
+        self.assertEqual(b.drv.execute_script("return document.activeElement.id"), "confirm-ok")
+        ActionChains(b.drv).send_keys(Keys.ENTER).perform()
+        self.announced(f"Removed {host}.")
+        self.assertEqual(d.request("GET", f"/v1/domains/{host}").status, 404)
+        b.wait(lambda dr: host not in dr.find_element(By.TAG_NAME, "main").text, 15, "the domain gone from the page")
+        self.assert_no_browser_errors()
+
+    def test_9f_operator_keyboard_shortcuts_and_server_side_paging(self):
+        b, d = self.b, self.d
+        d.create_region("r4", capacity={"memory_mib": 65536, "cpu_millis": 32000, "workspaces": 100})
+        d.heartbeat(d.agent_token("r4"), agent_id="console-r4")
+        for i in range(53):  # more than a page of 50
+            r = d.request("POST", "/v1/workspaces", {"name": f"page-{i:02d}", "resources": {"memory_mib": 8,
+                                                     "cpu_millis": 5}, "placement": {"regions": ["r4"]}})
+            self.assertEqual(r.status, 201, r)
+        b.sign_in(d.token)
+        b.go("#/regions", "Regions")
+        keys = ActionChains(b.drv)
+        # "g w" goes to the workspaces, "/" focuses the search box.
+        keys.send_keys("g").send_keys("w").perform()
+        b.wait(lambda dr: "Workspaces" in [h.text for h in dr.find_elements(By.CSS_SELECTOR, "h1")], 15,
+               "g w: the workspaces page")
+        ActionChains(b.drv).send_keys("/").perform()
+        self.assertEqual(b.drv.execute_script("return document.activeElement.id"), "ws-search")
+        ActionChains(b.drv).send_keys("page-").send_keys(Keys.ENTER).perform()
+        names = lambda dr: [a.text for a in dr.find_elements(By.CSS_SELECTOR, "tbody td:first-child a")]  # noqa: E731
+        b.wait(lambda dr: len(names(dr)) == 50 and all(n.startswith("page-") for n in names(dr)), 15,
+               "the first page of 50")
+        first = names(b.drv)
+        api = d.request("GET", "/v1/workspaces?q=page-&limit=50").json()
+        self.assertEqual(first, [w["name"] for w in api["items"]])
+        b.find('nav.pager a[rel="next"]').click()
+        b.wait(lambda dr: "cursor=" in dr.current_url and len(names(dr)) == 3, 15, "the second page of 3")
+        second = names(b.drv)
+        self.assertEqual(sorted(first + second), [f"page-{i:02d}" for i in range(53)])
+        self.assertFalse(b.drv.find_elements(By.CSS_SELECTOR, 'nav.pager a[rel="next"]'))
+        self.check_page("operator-workspaces-page-2")
+        # "?" lists the shortcuts; Esc closes it.
+        b.drv.execute_script("document.activeElement.blur()")  # out of the search box
+        ActionChains(b.drv).send_keys("?").perform()
+        b.find("dialog#help[open]")
+        ActionChains(b.drv).send_keys(Keys.ESCAPE).perform()
+        b.wait(lambda dr: not dr.find_elements(By.CSS_SELECTOR, "dialog[open]"), 5, "help closed")
         self.assert_no_browser_errors()
 
 
