@@ -334,6 +334,15 @@ class ConsoleBrowser(CustomerWorld):
         self.assertEqual(records["TXT"], (f"_fleetcommand.{host}", api["verification"]["value"]))
         self.assertEqual(records["CNAME"], (host, f"shop.{ZONE}"))
         self.assertEqual(len(b.drv.find_elements(By.CSS_SELECTOR, "button.copy")), 4)
+        # A copy button puts the exact value on the clipboard (read back through the page).
+        b.drv.execute_cdp_cmd("Browser.grantPermissions", {
+            "origin": f"http://127.0.0.1:{self.d.api_port}",
+            "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+        b.find('button.copy[aria-label="Copy TXT record value"]').click()
+        self.announced("Copied TXT record value.")
+        self.assertEqual(b.drv.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "navigator.clipboard.readText().then(done, e => done('error: ' + e))"), records["TXT"][1])
         self.find_condition("OwnershipVerified", ("False", "Unknown"))
         self.check_page("customer-domain-pending")
         # The customer creates them; "Check now"; the checklist moves without a reload.
