@@ -367,7 +367,8 @@ class ConsoleBrowser(CustomerWorld):
         self.sync_edge(host)
         self.find_condition("Live", ("True",), timeout=30)
         self.assertIn("the HTTPS probe succeeded", self.condition_text("Live"))
-        js = "return Array.from(document.querySelectorAll('ol.checklist li')).map(e => [e.dataset.type, e.dataset.status])"
+        js = ("return Array.from(document.querySelectorAll('ol.checklist li'))"
+              ".map(e => [e.dataset.type, e.dataset.status])")
         self.assertEqual(b.drv.execute_script(js), [[t, "True"] for t in (
             "OwnershipVerified", "RoutingOK", "PreflightOK", "CertificateIssued", "CertificateDelivered", "Live")])
         self.assertEqual(b.drv.execute_script("return window.__noReload"), marker, "the page was reloaded")

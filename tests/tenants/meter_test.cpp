@@ -206,12 +206,14 @@ TEST_SUITE("tenants") {
         CHECK(d["items"][0]["workspace_id"] == "ws_1");
         CHECK(d["items"][0]["plan"] == "small");
         CHECK(d["items"][0]["state"] == "running");
-        out.emplace_back(d["hour"].get<std::string>(), d["items"][0]["seconds"].get<std::int64_t>());
+        out.emplace_back(d["hour"].get<std::string>(),
+                         d["items"][0]["seconds"].get<std::int64_t>());
       }
       return out;
     };
     tick(kStart + kHour + 5);
-    CHECK(hourly() == std::vector<std::pair<std::string, std::int64_t>>{{"2025-11-01T00:00:00.000Z", 3000}});
+    CHECK(hourly() ==
+          std::vector<std::pair<std::string, std::int64_t>>{{"2025-11-01T00:00:00.000Z", 3000}});
     // Down from 01:00:05 to 04:00:07: hours 01, 02 and 03 are reported when it is back.
     tick(kStart + 4 * kHour + 7);
     auto after_down = hourly();

@@ -4,8 +4,9 @@ and base64 (independent of fleetcommand's code), and records what came.
 
 Modes: "ok" (204), "flaky" (every other request 500), "slow" (sleeps
 `delay` seconds, then 204), "redirect" (307 to `location`), "big" (200
-announcing 1 MiB of body: 128 KiB at once, the rest `delay` seconds later). stop() closes the socket (connection refused,
-like a receiver that is down); start() binds the same port again."""
+announcing 1 MiB of body: 128 KiB at once, the rest `delay` seconds later).
+stop() closes the socket (connection refused, like a receiver that is down);
+start() binds the same port again."""
 import base64
 import hashlib
 import hmac
