@@ -838,6 +838,23 @@ class ConsoleHttp(fctest.DaemonTest):
                              "new Function"):
                     self.assertNotIn(sink, src, f)
 
+    def test_only_public_api_paths(self):
+        """The console has no private endpoint: every /v1 path its scripts
+        name is (a prefix of) a path of the published OpenAPI document."""
+        spec_file = os.environ.get("FC_OPENAPI_JSON")
+        if not spec_file or not os.path.exists(spec_file):
+            self.skipTest("FC_OPENAPI_JSON not built")
+        with open(spec_file) as f:
+            paths = [re.sub(r"\{[^}]+\}", "X", p) for p in json.load(f)["paths"]]
+        used = set()
+        for name in self.files():
+            if name.endswith(".js") and not name.startswith("uPlot"):
+                with open(os.path.join(SRC, "console", name), encoding="utf-8") as f:
+                    used |= set(re.findall(r"[\"'`](/v1/[^\"'`?]*)", f.read()))
+        self.assertGreater(len(used), 10, used)
+        for u in sorted(used):
+            self.assertTrue(any(p.startswith(u) for p in paths), f"{u} is not in the OpenAPI document")
+
 
 class VendoredUplot(unittest.TestCase):
     def test_vendored_file_is_the_pinned_package(self):
