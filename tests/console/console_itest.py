@@ -793,6 +793,39 @@ class ConsoleBrowser(CustomerWorld):
         b.wait(lambda dr: not dr.find_elements(By.CSS_SELECTOR, "dialog[open]"), 5, "help closed")
         self.assert_no_browser_errors()
 
+    def test_9g_tenant_wide_token_lists_only_its_workspaces(self):
+        b, d = self.b, self.d
+        d.create_region("r5", capacity={"memory_mib": 1024, "cpu_millis": 1000, "workspaces": 10})
+        d.heartbeat(d.agent_token("r5"), agent_id="console-r5")
+        r = d.request("POST", "/v1/tenants", {"name": "globex"})
+        self.assertEqual(r.status, 201, r)
+        tenant = r.json()
+        mine = []
+        for name in ("globex-a", "globex-b"):
+            r = d.request("POST", "/v1/workspaces", {"name": name, "tenant": "globex", "plan": "basic",
+                                                    "placement": {"regions": ["r5"]}})
+            self.assertEqual(r.status, 201, r)
+            mine.append(r.json())
+        r = d.request("POST", f"/v1/tenants/{tenant['id']}/tokens")
+        self.assertEqual(r.status, 201, r)
+        b.sign_in(r.json()["token"])
+        b.wait(lambda dr: "My workspaces" in [h.text for h in dr.find_elements(By.CSS_SELECTOR, "h1")], 15,
+               "the tenant's workspaces page")
+        rows = lambda dr: [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]  # noqa: E731
+                           for tr in dr.find_elements(By.CSS_SELECTOR, "tbody tr")]
+        b.wait(lambda dr: sorted(r[0] for r in rows(dr)) == ["globex-a", "globex-b"], 15, "its two workspaces")
+        for row in rows(b.drv):
+            self.assertEqual(row[1], f"https://{row[0]}.{ZONE}/")
+        self.assertEqual(b.find("nav#nav a[aria-current=page]").text, "My workspaces")
+        self.check_page("tenant-wide-workspaces")
+        # Into one of them, and nothing of another tenant's by editing the URL.
+        b.drv.find_element(By.LINK_TEXT, "globex-b").click()
+        b.wait(lambda dr: "globex-b" in [h.text for h in dr.find_elements(By.CSS_SELECTOR, "h1")], 15,
+               "globex-b's page")
+        b.go(f"#/workspace/{self.ws['id']}", "Not found")
+        self.assertNotIn("shop", b.text())
+        self.assert_no_browser_errors()
+
 
 class ConsoleHttp(fctest.DaemonTest):
     """/ui over plain HTTP: headers, ETags, and every file as committed."""
