@@ -485,6 +485,11 @@ class ConsoleBrowser(CustomerWorld):
         # The token never reaches a URL or a cookie.
         self.assertEqual(b.drv.get_cookies(), [])
         self.assertNotIn("fc_tnt_", b.drv.current_url)
+        # It is kept in sessionStorage (gone with the tab), never in localStorage.
+        self.assertEqual(b.drv.execute_script("return window.localStorage.length"), 0)
+        stored = b.drv.execute_script(
+            "return Object.keys(sessionStorage).map(k => sessionStorage.getItem(k)).join(' ')")
+        self.assertIn("fc_tnt_", stored)
         self.assert_no_browser_errors()
 
     def announced(self, text, timeout=15):
