@@ -392,6 +392,10 @@ awaitable<JobOutcome> Service::Impl::store_issued(CertRow row, std::string chain
   if (!st) co_return JobOutcome{false, st.error().detail, 5s, false};
   spdlog::info("certs: issued id={} version={} issuer={} not_after={}", row.id, row.version, issuer,
                format_rfc3339(*row.not_after));
+  // A version born inside the certificate.expiring window (a lifetime
+  // shorter than events.certificate_expiring_days) is announced at the next
+  // tick, not up to a minute later (announce_expiring, certs/events.cpp).
+  if (*row.not_after < now + o.expiring_days * 86'400'000) expiring_checked_at = 0;
   for (auto* l : this->issued) l->certificate_issued(row.id, row.workspace_id);
   co_return wait_ms(row.ari_check_at ? 0 : *row.renew_after - now);
 }

@@ -41,7 +41,7 @@ FC.app = (function () {
   }
 
   function navLinks() {
-    if (me.kind === "tenant") return [["#/", "My workspace"]];
+    if (me.kind === "tenant") return [["#/", me.workspace_id ? "My workspace" : "My workspaces"]];
     return [["#/regions", "Regions"], ["#/workspaces", "Workspaces"], ["#/domains", "Domains"],
       ["#/certificates", "Certificates"], ["#/releases", "Releases"]];
   }
@@ -85,7 +85,9 @@ FC.app = (function () {
     renderNav(section);
     const ctx = { view, g, params, admin: me.kind === "admin" };
     if (me.kind === "tenant") {
-      if (section === "" || section === "workspace") {
+      if (section === "" && !me.workspace_id) {
+        await FC.customer.workspacesList(ctx); // a tenant-wide token
+      } else if (section === "" || section === "workspace") {
         await FC.customer.workspacePage(ctx, parts[1] || me.workspace_id);
       } else if (section === "domain" && parts[1]) {
         await FC.customer.domainPage(ctx, parts[1]);

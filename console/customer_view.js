@@ -167,6 +167,41 @@ FC.customer = (function () {
     poll(ctx, refresh);
   }
 
+  // A tenant-wide token (no workspace of its own, GET /v1/whoami): every
+  // workspace of its tenant, as GET /v1/workspaces gives them to it, with
+  // status and URL, paged by the API's cursor; refreshed like the others.
+  async function workspacesList(ctx) {
+    const cursor = ctx.params.get("cursor") || "";
+    const p = new URLSearchParams({ limit: "50" });
+    if (cursor) p.set("cursor", cursor);
+    const box = el("div", {});
+    const nav = el("nav", { class: "pager", "aria-label": "Pages" });
+    ctx.view.append(el("h1", {}, "My workspaces"), box, nav);
+    const refresh = async () => {
+      const res = await FC.api.request("GET", "/v1/workspaces?" + p.toString());
+      if (!FC.app.alive(ctx.g)) return false;
+      if (!res.ok) {
+        box.replaceChildren(el("p", { class: "error", role: "alert" }, FC.api.problemText(res)));
+        return true;
+      }
+      box.replaceChildren(FC.dom.table("Your workspaces", ["Name", "URL", "State", "Phase", "Live check"],
+        (res.data.items || []).map((w) => {
+          const url = "https://" + w.hostname + "/";
+          return [el("a", { href: "#/workspace/" + seg(w.id) }, w.name),
+            el("a", { href: url, rel: "noopener noreferrer" }, url), badge(w.state),
+            badge(w.observed ? w.observed.phase : "pending"), badge((w.live || {}).status)];
+        })));
+      nav.replaceChildren();
+      if (cursor) nav.appendChild(el("a", { href: "#/" }, "First page"));
+      if (res.data.next_cursor)
+        nav.appendChild(el("a", { href: "#/?cursor=" + encodeURIComponent(res.data.next_cursor), rel: "next" },
+          "Next page"));
+      return true;
+    };
+    await refresh();
+    poll(ctx, refresh);
+  }
+
   // Re-runs `refresh` every few seconds while the page is shown.
   function poll(ctx, refresh) {
     const tick = async () => {
@@ -214,5 +249,5 @@ FC.customer = (function () {
     poll(ctx, refresh);
   }
 
-  return { workspacePage, domainPage, checklist };
+  return { workspacePage, workspacesList, domainPage, checklist };
 })();

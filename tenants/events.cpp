@@ -2,6 +2,7 @@
 // outbox (events::append, docs/events.md) inside the caller's transaction.
 #include "tenants/detail/events.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -52,6 +53,16 @@ Status append_hourly(storage::Conn& c, std::int64_t hour_start_s, std::int64_t n
                  {"hour", hour},
                  {"items", std::move(items)}};
     BOOST_OUTCOME_TRY(events::append(c, {"usage.hourly", "", tenant, data.dump()}, now_ms));
+  }
+  return ok();
+}
+
+Status append_hourly_until(storage::Conn& c, std::int64_t hour_s, std::int64_t now_ms) {
+  BOOST_OUTCOME_TRY(last, store::last_reported_hour(c));
+  std::int64_t from = hour_s - kHour;
+  if (last && *last < from) from = std::max(*last + kHour, hour_s - kHourlyCatchUp * kHour);
+  for (std::int64_t h = from; h < hour_s; h += kHour) {
+    BOOST_OUTCOME_TRY(append_hourly(c, h, now_ms));
   }
   return ok();
 }

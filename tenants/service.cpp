@@ -234,7 +234,7 @@ awaitable<void> Service::tick() {
   auto st = co_await db_.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(n, roll_hours(c, now));
     written = n;
-    return append_hourly(c, h - kHour, clock_.now_ms());
+    return append_hourly_until(c, h, clock_.now_ms());
   });
   if (!st) {
     spdlog::warn("usage hour close failed reason={}", st.error().detail);

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "webhooks/backoff.hpp"
 #include "webhooks/detail/impl.hpp"
 #include "webhooks/signature.hpp"
 
@@ -251,13 +252,10 @@ awaitable<Service::Impl::Outcome> Service::Impl::attempt(EndpointState& ep, deta
   co_return out;
 }
 
-// base × 2^(attempts-1), capped at max, ±20 % jitter.
+// base × 2^(attempts-1), capped at max, ±20 % jitter (webhooks/backoff.hpp).
 std::int64_t Service::Impl::retry_delay_ms(std::int64_t attempts) {
-  double d = static_cast<double>(o.retry_base_ms);
-  for (std::int64_t k = 1; k < attempts && d < static_cast<double>(o.retry_max_ms); ++k) d *= 2;
-  d = std::min(d, static_cast<double>(o.retry_max_ms));
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  return static_cast<std::int64_t>(d * jitter(rng));
+  std::uniform_real_distribution<double> jitter(kJitterLow, kJitterHigh);
+  return backoff_ms(o.retry_base_ms, o.retry_max_ms, attempts, jitter(rng));
 }
 
 // The outcomes of one lane's round in one transaction, with the endpoint's

@@ -23,5 +23,11 @@ Status decorate_view(storage::Conn& c, const scheduler::Workspace& w, nlohmann::
 // usage.hourly for the hour that starts at hour_start_s (just closed): one
 // event per tenant, once per hour (usage_hours_reported).
 Status append_hourly(storage::Conn& c, std::int64_t hour_start_s, std::int64_t now_ms);
+// usage.hourly for every hour not reported yet that ended by `hour_s` (the
+// start of the current hour): the hour just closed, and after a daemon was
+// down, each hour it missed, oldest first (at most kHourlyCatchUp of them;
+// before the first report, only the hour just closed).
+inline constexpr std::int64_t kHourlyCatchUp = 7 * 24;
+Status append_hourly_until(storage::Conn& c, std::int64_t hour_s, std::int64_t now_ms);
 
 }  // namespace fc::tenants

@@ -183,4 +183,11 @@ Result<bool> mark_hour_reported(storage::Conn& c, std::int64_t hour_s) {
   return c.changes() > 0;
 }
 
+Result<std::optional<std::int64_t>> last_reported_hour(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT MAX(hour_s) FROM usage_hours_reported"));
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return std::optional<std::int64_t>();
+  return s.col_opt_int(0);
+}
+
 }  // namespace fc::tenants::store

@@ -59,5 +59,7 @@ Result<std::vector<Interval>> intervals(storage::Conn& c, const std::string& ten
 // Records that the usage.hourly events of the hour were appended; false when
 // they already were.
 Result<bool> mark_hour_reported(storage::Conn& c, std::int64_t hour_s);
+// The latest hour whose usage.hourly events were appended; nullopt before the first.
+Result<std::optional<std::int64_t>> last_reported_hour(storage::Conn& c);
 
 }  // namespace fc::tenants::store

@@ -4,10 +4,15 @@ pinned by tests/console/package-lock.json) injected on every page: zero
 serious or critical violations.
 
 World: the custom-domain fixtures of tests/domains (BIND for the customer's
-zone, unbound, Pebble issuing by HTTP-01, the reference agent of region r1).
+zone, unbound, Pebble issuing by HTTP-01, the reference agent of region r1)
+and r1's edge: nginx on loopback built from the agent's GitOps output
+(tests/lib/edge.py), probed by the daemon's live checks.
 Scenarios: a customer signs in with a tenant token, adds a domain, reads the
-records to create from the page, creates them in BIND and watches the
-checklist reach CertificateIssued without reloading; an operator cordons
+records to create from the page, creates them in BIND and watches every
+step of the checklist turn green up to Live without reloading (Pebble issues,
+the agent writes the Secret, the live check first fails against an nginx
+edge serving the operator's wildcard, then passes once the edge serves the
+agent's certificate); an operator cordons
 (cancelled) and drains a region through the confirmation dialog, and searches
 workspaces; markup in a region name, a label and an agent's message renders
 literally; a tenant editing the URL to another tenant's objects sees nothing;
@@ -20,7 +25,9 @@ the npm package console/package-lock.json pins (skipped when npm cannot reach
 its registry). Screenshots go to $FC_BUILD_DIR/console-screenshots/.
 
 `--prepare` only installs axe-core (scripts/lib/prepare-peers.sh)."""
+import calendar
 import json
+import math
 import os
 import re
 import shutil
@@ -38,10 +45,11 @@ DEBIAN_PYTHON = "/usr/bin/python3"
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.support.ui import Select, WebDriverWait
     from selenium.common.exceptions import StaleElementReferenceException
 except ImportError:
     webdriver = None
@@ -55,6 +63,7 @@ except ImportError:
 sys.path.insert(0, os.path.join(SRC, "tests", "domains"))
 sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
 import fctest  # noqa: E402
+import edge  # noqa: E402
 from e2e_itest import ZONE, CustomerWorld  # noqa: E402
 
 SHOTS = os.path.join(BUILD or "/tmp", "console-screenshots")
@@ -62,6 +71,10 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 XSS_REGION = '<img src=x id="xss-region" onerror="window.__pwned=1">EU'
 XSS_LABEL = "</script><script>window.__pwned=2</script>"
 XSS_MESSAGE = '<b id="xss-message">bold</b><svg onload="window.__pwned=3">'
+XSS_FRAGMENT = '<img src=x id="xss-fragment" onerror="window.__pwned=4">'
+XSS_HOSTNAME = '<img src=x id="xss-hostname" onerror="window.__pwned=5">.customer.test'
+XSS_TXT = "<img src=x id='xss-txt' onerror='window.__pwned=6'>"  # no double quote: a TXT string
+XSS_IDS = "#xss-region, #xss-message, #xss-fragment, #xss-hostname, #xss-txt, main img, main svg b"
 
 
 # -- npm installs (once per lock file, into the build tree) -----------------
@@ -194,6 +207,9 @@ class ConsoleBrowser(CustomerWorld):
         if webdriver is None:
             raise unittest.SkipTest("python3-selenium is not installed (scripts/install-deps.sh)")
         fctest.require_tools("chromium", "chromedriver")
+        if not edge.nginx_binary():
+            raise unittest.SkipTest("nginx is not installed (scripts/install-deps.sh)")
+        cls.nginx = cls.backend = None
         if not install_axe():
             raise AssertionError("npm ci of axe-core failed (no network to the npm registry?)")
         super().setUpClass()
@@ -203,6 +219,42 @@ class ConsoleBrowser(CustomerWorld):
         except BaseException:
             cls.stop_all()
             raise
+
+    @classmethod
+    def before_start(cls):
+        # The edge of region r1 (tests/lib/edge.py, as in tests/probes/live_itest.py):
+        # nginx on loopback, rebuilt from the reference agent's GitOps output
+        # the way an ingress controller reads it, proxying to a tiny backend.
+        # Workspace hostnames get the operator's wildcard; a custom domain the
+        # Secret the agent wrote (Pebble's chain). The live checks trust both
+        # roots (probes.ca_bundle) and probe the edge every second.
+        certs_dir = os.path.join(cls.d.dir, "edge-certs")
+        os.makedirs(certs_dir)
+        operator_ca = edge.self_signed(certs_dir, "operator-ca", "operator test CA", ["ca.invalid"])
+        wildcard = edge.ca_signed(certs_dir, "wildcard", operator_ca, ["*." + ZONE])
+        bundle = os.path.join(certs_dir, "trust.pem")
+        with open(operator_ca[0]) as f, open(bundle, "w") as out:
+            out.write(f.read() + cls.peb.roots_and_intermediates()[0])
+        cls.backend = edge.Backend().start()
+        cls.nginx = edge.Nginx(cls.d.dir, cls.backend.port, wildcard)
+        cls.d.config["probes"] = {"enabled": True, "interval_s": 1, "rate_per_s": 50, "timeout_ms": 2000,
+                                  "https_port": cls.nginx.port, "path": "/", "ca_bundle": bundle}
+
+    @classmethod
+    def stop_all(cls):
+        for p in (getattr(cls, "nginx", None), getattr(cls, "backend", None)):
+            if p:
+                p.stop()
+        return super().stop_all()
+
+    def sync_edge(self, host):
+        """The ingress controller's part: once the agent has written the
+        Secret for `host`, nginx serves it (bounded wait)."""
+        fctest.wait_until(lambda: edge.gitops_sites(self.agent.out).get(host), timeout=30, interval=0.2,
+                          what="the agent's Secret for " + host)
+        sites = edge.gitops_sites(self.agent.out)
+        self.nginx.write(sites)
+        self.nginx.reload(host, edge.pem_fingerprint(sites[host][0]))
 
     @classmethod
     def after_start(cls):
@@ -224,6 +276,10 @@ class ConsoleBrowser(CustomerWorld):
         assert r.status == 200, r
         fctest.wait_until(lambda: cls.ws_json(cls.ws["id"])["dns"]["published"], timeout=30,
                           what="workspace running and published")
+        fctest.wait_until(lambda: f"shop.{ZONE}" in edge.gitops_sites(cls.agent.out), timeout=30, interval=0.2,
+                          what="the agent's Ingress for shop")
+        cls.nginx.write(edge.gitops_sites(cls.agent.out))
+        cls.nginx.start()
 
     @classmethod
     def create_ws(cls, name):
@@ -278,6 +334,15 @@ class ConsoleBrowser(CustomerWorld):
         self.assertEqual(records["TXT"], (f"_fleetcommand.{host}", api["verification"]["value"]))
         self.assertEqual(records["CNAME"], (host, f"shop.{ZONE}"))
         self.assertEqual(len(b.drv.find_elements(By.CSS_SELECTOR, "button.copy")), 4)
+        # A copy button puts the exact value on the clipboard (read back through the page).
+        b.drv.execute_cdp_cmd("Browser.grantPermissions", {
+            "origin": f"http://127.0.0.1:{self.d.api_port}",
+            "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+        b.find('button.copy[aria-label="Copy TXT record value"]').click()
+        self.announced("Copied TXT record value.")
+        self.assertEqual(b.drv.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "navigator.clipboard.readText().then(done, e => done('error: ' + e))"), records["TXT"][1])
         self.find_condition("OwnershipVerified", ("False", "Unknown"))
         self.check_page("customer-domain-pending")
         # The customer creates them; "Check now"; the checklist moves without a reload.
@@ -287,11 +352,35 @@ class ConsoleBrowser(CustomerWorld):
         b.drv.find_element(By.XPATH, "//button[normalize-space()='Check now']").click()
         self.find_condition("OwnershipVerified", ("True",), timeout=40)
         self.find_condition("RoutingOK", ("True",), timeout=40)
+        self.find_condition("PreflightOK", ("True",), timeout=40)
         self.find_condition("CertificateIssued", ("True",), timeout=60)
-        self.assertEqual(b.drv.execute_script("return window.__noReload"), marker, "the page was reloaded")
         self.assertEqual(self.d.request("GET", f"/v1/domains/{host}").json()["certificate"]["status"], "valid")
         self.check_page("customer-domain-issued")
+        self.find_condition("CertificateDelivered", ("True",), timeout=30)
+        # The edge does not serve the name yet (the operator's wildcard
+        # answers): the live check fails and the page says why.
+        self.find_condition("Live", ("False",), timeout=30)
+        self.assertIn("the HTTPS probe fails at step certificate: TLS: served certificate is not ours "
+                      "(issuer CN=operator test CA)", self.condition_text("Live"))
+        self.check_page("customer-domain-not-live")
+        # The ingress controller picks up the agent's Secret: Live turns green.
+        self.sync_edge(host)
+        self.find_condition("Live", ("True",), timeout=30)
+        self.assertIn("the HTTPS probe succeeded", self.condition_text("Live"))
+        js = ("return Array.from(document.querySelectorAll('ol.checklist li'))"
+              ".map(e => [e.dataset.type, e.dataset.status])")
+        self.assertEqual(b.drv.execute_script(js), [[t, "True"] for t in (
+            "OwnershipVerified", "RoutingOK", "PreflightOK", "CertificateIssued", "CertificateDelivered", "Live")])
+        self.assertEqual(b.drv.execute_script("return window.__noReload"), marker, "the page was reloaded")
+        live = self.d.request("GET", f"/v1/domains/{host}").json()["live"]
+        self.assertEqual((live["status"], live["step"]), ("live", "http"), live)
+        self.check_page("customer-domain-live")
         self.assert_no_browser_errors()
+
+    def condition_text(self, ctype):
+        return self.b.drv.execute_script(
+            "const e = document.querySelector('li[data-type=\"' + arguments[0] + '\"]'); return e ? e.innerText : ''",
+            ctype)
 
     def find_condition(self, ctype, statuses, timeout=15):
         # Read in one script: the checklist is re-rendered every few seconds,
@@ -352,8 +441,31 @@ class ConsoleBrowser(CustomerWorld):
         b.wait(lambda d: XSS_MESSAGE in d.find_element(By.TAG_NAME, "body").text, 15, "agent message shown")
         b.go(f"#/workspace/{self.marked['id']}", "marked")
         b.wait(lambda d: XSS_MESSAGE in d.find_element(By.TAG_NAME, "body").text, 15, "agent message shown")
-        self.assertEqual(b.drv.find_elements(By.CSS_SELECTOR, "#xss-region, #xss-message, main img, main svg b"),
-                         [])
+        # Markup in the URL's fragment (a link someone was sent): not found, nothing run.
+        b.go("#/domain/" + urllib.parse.quote(XSS_FRAGMENT), "Not found")
+        # A hostname with markup typed into the add-domain form: the API's
+        # 422 is shown as text.
+        b.go(f"#/workspace/{self.ws2['id']}", "rival")
+        field = b.find("#new-domain")
+        field.send_keys(XSS_HOSTNAME)
+        field.send_keys(Keys.ENTER)
+        err = b.wait(lambda d: d.find_element(By.CSS_SELECTOR, "form.inline-form p.error").text, 15,
+                     "the form's error")
+        self.assertIn("hostname", err)
+        mine = self.d.request("GET", f"/v1/workspaces/{self.ws2['id']}/domains").json()["items"]
+        self.assertFalse([x for x in mine if "<" in x["hostname"]], mine)
+        # Markup in a DNS record the customer published (the TXT value):
+        # the domain's last_error quotes it, the page shows it literally.
+        host = "xss.customer.test"
+        r = self.d.request("POST", f"/v1/workspaces/{self.ws2['id']}/domains", {"hostname": host})
+        self.assertEqual(r.status, 201, r)
+        self.bind.update(f'add _fleetcommand.{host} 1 TXT "{XSS_TXT}"')
+        self.d.request("POST", f"/v1/domains/{host}/check")
+        fctest.wait_until(lambda: XSS_TXT in (self.d.request("GET", f"/v1/domains/{host}").json()["last_error"]
+                                              or ""), timeout=30, interval=0.3, what="last_error quoting the TXT")
+        b.go(f"#/domain/{host}", host)
+        b.wait(lambda d: XSS_TXT in d.find_element(By.TAG_NAME, "body").text, 15, "the TXT value shown")
+        self.assertEqual(b.drv.find_elements(By.CSS_SELECTOR, XSS_IDS), [])
         self.assertIsNone(b.drv.execute_script("return window.__pwned === undefined ? null : window.__pwned"))
         self.assert_no_browser_errors()
 
@@ -373,6 +485,11 @@ class ConsoleBrowser(CustomerWorld):
         # The token never reaches a URL or a cookie.
         self.assertEqual(b.drv.get_cookies(), [])
         self.assertNotIn("fc_tnt_", b.drv.current_url)
+        # It is kept in sessionStorage (gone with the tab), never in localStorage.
+        self.assertEqual(b.drv.execute_script("return window.localStorage.length"), 0)
+        stored = b.drv.execute_script(
+            "return Object.keys(sessionStorage).map(k => sessionStorage.getItem(k)).join(' ')")
+        self.assertIn("fc_tnt_", stored)
         self.assert_no_browser_errors()
 
     def announced(self, text, timeout=15):
@@ -524,6 +641,196 @@ class ConsoleBrowser(CustomerWorld):
         self.check_page("operator-releases-finished")
         self.assert_no_browser_errors()
 
+    # unittest runs tests by name: "test_9_" sorts before "test_9b".
+    def plot_label(self, caption):
+        """The aria-label of the plot in the figure captioned `caption` (it
+        carries the plotted numbers as text), or None."""
+        return self.b.drv.execute_script(
+            "for (const f of document.querySelectorAll('figure.chart')) {"
+            "  const c = f.querySelector('figcaption');"
+            "  if (c && c.textContent === arguments[0]) {"
+            "    const p = f.querySelector('div.plot[role=img]'); return p && p.querySelector('canvas') ?"
+            "      p.getAttribute('aria-label') : null; } } return null;", caption)
+
+    def test_9b_operator_certificates_plot_and_renew(self):
+        b, d = self.b, self.d
+        week = 7 * 24 * 3600
+        certs = d.request("GET", "/v1/certificates").json()["items"]
+        mine = [c for c in certs if "www.customer.test" in c["hostnames"]]
+        self.assertEqual(len(mine), 1, certs)
+        cert = mine[0]
+        counts = {}
+        for c in certs:
+            if c.get("not_after"):
+                t = calendar.timegm(time.strptime(c["not_after"][:19], "%Y-%m-%dT%H:%M:%S"))
+                counts[t - t % week] = counts.get(t - t % week, 0) + 1
+        want = "Bar chart of certificates expiring per week: " + "; ".join(
+            f"{time.strftime('%Y-%m-%d', time.gmtime(w))}: {n}" for w, n in sorted(counts.items()))
+        b.sign_in(d.token)
+        b.go("#/certificates", "Certificates")
+        b.wait(lambda dr: self.plot_label("Certificates expiring per week"), 15, "the expiry plot")
+        self.assertEqual(self.plot_label("Certificates expiring per week"), want)
+        self.check_page("operator-certificates")
+        # Renew asks first: Cancel places no order; OK renews (Pebble issues version 2).
+        version = cert["version"]
+        self.confirm(f'button[aria-label="Renew {cert["id"]}"]', ok=False)
+        self.assertEqual(d.request("GET", f"/v1/certificates/{cert['id']}").json()["version"], version)
+        self.confirm(f'button[aria-label="Renew {cert["id"]}"]', ok=True)
+        self.announced(f"Renewal of {cert['id']} started.")
+        fctest.wait_until(lambda: d.request("GET", f"/v1/certificates/{cert['id']}").json()["version"] > version,
+                          timeout=60, interval=0.3, what="the renewed version")
+        types = [e["type"] for e in d.request("GET", "/v1/events?type=certificate.*&limit=100").json()["items"]
+                 if e["subject"] == cert["id"]]
+        self.assertEqual(types, ["certificate.issued", "certificate.renewed"])
+        self.assert_no_browser_errors()
+
+    def test_9c_operator_plots_show_what_the_api_says(self):
+        b, d = self.b, self.d
+
+        def pct(part, total):
+            v = math.floor(1000 * part / total + 0.5) / 10 if total > 0 else 0
+            return str(int(v)) if v == int(v) else str(v)
+
+        b.sign_in(d.token)
+        for _ in range(5):  # a heartbeat or a placement between the two reads: read both again
+            b.go("#/regions", "Regions")
+            b.wait(lambda dr: self.plot_label("Placements per minute, last hour"), 15, "the placements plot")
+            regions = d.request("GET", "/v1/regions").json()["items"]
+            points = d.request("GET", "/v1/metrics/history").json()["points"]
+            ys = [p["placements"] for p in points]
+            cap = "Bar chart of allocated capacity per region, in percent. " + "; ".join(
+                f"{r['id']}: memory {pct(r['allocated']['memory_mib'], r['capacity']['memory_mib'])}%, "
+                f"CPU {pct(r['allocated']['cpu_millis'], r['capacity']['cpu_millis'])}%, "
+                f"workspaces {pct(r['allocated']['workspaces'], r['capacity']['workspaces'])}%" for r in regions)
+            placed = (f"Bar chart of workspaces placed per minute over the last hour: {sum(ys)} in total, "
+                      f"at most {max([0] + ys)} in one minute.")
+            got = (self.plot_label("Capacity allocated per region (% of total)"),
+                   self.plot_label("Placements per minute, last hour"))
+            if got == (cap, placed):
+                break
+        self.assertEqual(got, (cap, placed))
+        self.assertGreaterEqual(sum(ys), 6, "the world placed at least shop, rival, marked, planned, rel-0/1")
+        self.assert_no_browser_errors()
+
+    def test_9d_operator_migrates_a_workspace(self):
+        b, d = self.b, self.d
+        d.create_region("r3", capacity={"memory_mib": 1024, "cpu_millis": 1000, "workspaces": 10})
+        d.heartbeat(d.agent_token("r3"), agent_id="console-r3")
+        b.sign_in(d.token)
+        b.go(f"#/workspace/{self.ws2['id']}", "rival")
+        b.wait(lambda dr: "r3" in [o.get_attribute("value") for o in
+                                   dr.find_elements(By.CSS_SELECTOR, "#migrate-region option")], 15, "r3 offered")
+        Select(b.find("#migrate-region")).select_by_value("r3")
+        self.confirm("section[aria-labelledby=migrate-title] button[type=submit]", ok=False)
+        self.assertEqual(self.ws_json(self.ws2["id"])["state"], "scheduled")
+        self.confirm("section[aria-labelledby=migrate-title] button[type=submit]", ok=True)
+        self.announced("Migration of rival started.")
+        w = self.ws_json(self.ws2["id"])
+        self.assertEqual(w["state"], "migrating", w)
+        b.wait(lambda dr: "migrating" in dr.find_element(By.TAG_NAME, "main").text, 15, "migrating on the page")
+        self.check_page("operator-workspace-migrating")
+        self.assert_no_browser_errors()
+
+    def test_9e_customer_removes_a_domain_escape_cancels(self):
+        b, d = self.b, self.d
+        host = "bye.customer.test"
+        r = d.request("POST", f"/v1/workspaces/{self.ws['id']}/domains", {"hostname": host})
+        self.assertEqual(r.status, 201, r)
+        b.sign_in(self.tenant(self.ws["id"]))
+        b.wait(lambda dr: host in dr.find_element(By.TAG_NAME, "main").text, 15, "the domain listed")
+        button = f'button[aria-label="Remove {host}"]'
+        # Esc in the confirmation (the keyboard's Cancel): nothing removed, focus back on the button.
+        b.find(button).click()
+        b.find("dialog#confirm[open]")
+        self.assertIn(host, b.find("#confirm-title").text)
+        ActionChains(b.drv).send_keys(Keys.ESCAPE).perform()
+        b.wait(lambda dr: not dr.find_elements(By.CSS_SELECTOR, "dialog[open]"), 5, "dialog closed")
+        self.assertEqual(b.drv.execute_script("return document.activeElement.getAttribute('aria-label')"),
+                         f"Remove {host}")
+        self.assertEqual(d.request("GET", f"/v1/domains/{host}").status, 200)
+        # Confirmed with the keyboard: Tab from Cancel to the OK button, Enter.
+        b.find(button).send_keys(Keys.ENTER)
+        b.find("dialog#confirm[open]")
+        self.assertEqual(b.drv.execute_script("return document.activeElement.id"), "confirm-cancel")
+        ActionChains(b.drv).send_keys(Keys.TAB).perform()
+        self.assertEqual(b.drv.execute_script("return document.activeElement.id"), "confirm-ok")
+        ActionChains(b.drv).send_keys(Keys.ENTER).perform()
+        self.announced(f"Removed {host}.")
+        self.assertEqual(d.request("GET", f"/v1/domains/{host}").status, 404)
+        b.wait(lambda dr: host not in dr.find_element(By.TAG_NAME, "main").text, 15, "the domain gone from the page")
+        self.assert_no_browser_errors()
+
+    def test_9f_operator_keyboard_shortcuts_and_server_side_paging(self):
+        b, d = self.b, self.d
+        d.create_region("r4", capacity={"memory_mib": 65536, "cpu_millis": 32000, "workspaces": 100})
+        d.heartbeat(d.agent_token("r4"), agent_id="console-r4")
+        for i in range(53):  # more than a page of 50
+            r = d.request("POST", "/v1/workspaces", {"name": f"page-{i:02d}", "resources": {"memory_mib": 8,
+                                                     "cpu_millis": 5}, "placement": {"regions": ["r4"]}})
+            self.assertEqual(r.status, 201, r)
+        b.sign_in(d.token)
+        b.go("#/regions", "Regions")
+        keys = ActionChains(b.drv)
+        # "g w" goes to the workspaces, "/" focuses the search box.
+        keys.send_keys("g").send_keys("w").perform()
+        b.wait(lambda dr: "Workspaces" in [h.text for h in dr.find_elements(By.CSS_SELECTOR, "h1")], 15,
+               "g w: the workspaces page")
+        ActionChains(b.drv).send_keys("/").perform()
+        self.assertEqual(b.drv.execute_script("return document.activeElement.id"), "ws-search")
+        ActionChains(b.drv).send_keys("page-").send_keys(Keys.ENTER).perform()
+        names = lambda dr: [a.text for a in dr.find_elements(By.CSS_SELECTOR, "tbody td:first-child a")]  # noqa: E731
+        b.wait(lambda dr: len(names(dr)) == 50 and all(n.startswith("page-") for n in names(dr)), 15,
+               "the first page of 50")
+        first = names(b.drv)
+        api = d.request("GET", "/v1/workspaces?q=page-&limit=50").json()
+        self.assertEqual(first, [w["name"] for w in api["items"]])
+        b.find('nav.pager a[rel="next"]').click()
+        b.wait(lambda dr: "cursor=" in dr.current_url and len(names(dr)) == 3, 15, "the second page of 3")
+        second = names(b.drv)
+        self.assertEqual(sorted(first + second), [f"page-{i:02d}" for i in range(53)])
+        self.assertFalse(b.drv.find_elements(By.CSS_SELECTOR, 'nav.pager a[rel="next"]'))
+        self.check_page("operator-workspaces-page-2")
+        # "?" lists the shortcuts; Esc closes it.
+        b.drv.execute_script("document.activeElement.blur()")  # out of the search box
+        ActionChains(b.drv).send_keys("?").perform()
+        b.find("dialog#help[open]")
+        ActionChains(b.drv).send_keys(Keys.ESCAPE).perform()
+        b.wait(lambda dr: not dr.find_elements(By.CSS_SELECTOR, "dialog[open]"), 5, "help closed")
+        self.assert_no_browser_errors()
+
+    def test_9g_tenant_wide_token_lists_only_its_workspaces(self):
+        b, d = self.b, self.d
+        d.create_region("r5", capacity={"memory_mib": 1024, "cpu_millis": 1000, "workspaces": 10})
+        d.heartbeat(d.agent_token("r5"), agent_id="console-r5")
+        r = d.request("POST", "/v1/tenants", {"name": "globex"})
+        self.assertEqual(r.status, 201, r)
+        tenant = r.json()
+        mine = []
+        for name in ("globex-a", "globex-b"):
+            r = d.request("POST", "/v1/workspaces", {"name": name, "tenant": "globex", "plan": "basic",
+                                                    "placement": {"regions": ["r5"]}})
+            self.assertEqual(r.status, 201, r)
+            mine.append(r.json())
+        r = d.request("POST", f"/v1/tenants/{tenant['id']}/tokens")
+        self.assertEqual(r.status, 201, r)
+        b.sign_in(r.json()["token"])
+        b.wait(lambda dr: "My workspaces" in [h.text for h in dr.find_elements(By.CSS_SELECTOR, "h1")], 15,
+               "the tenant's workspaces page")
+        rows = lambda dr: [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]  # noqa: E731
+                           for tr in dr.find_elements(By.CSS_SELECTOR, "tbody tr")]
+        b.wait(lambda dr: sorted(r[0] for r in rows(dr)) == ["globex-a", "globex-b"], 15, "its two workspaces")
+        for row in rows(b.drv):
+            self.assertEqual(row[1], f"https://{row[0]}.{ZONE}/")
+        self.assertEqual(b.find("nav#nav a[aria-current=page]").text, "My workspaces")
+        self.check_page("tenant-wide-workspaces")
+        # Into one of them, and nothing of another tenant's by editing the URL.
+        b.drv.find_element(By.LINK_TEXT, "globex-b").click()
+        b.wait(lambda dr: "globex-b" in [h.text for h in dr.find_elements(By.CSS_SELECTOR, "h1")], 15,
+               "globex-b's page")
+        b.go(f"#/workspace/{self.ws['id']}", "Not found")
+        self.assertNotIn("shop", b.text())
+        self.assert_no_browser_errors()
+
 
 class ConsoleHttp(fctest.DaemonTest):
     """/ui over plain HTTP: headers, ETags, and every file as committed."""
@@ -568,6 +875,23 @@ class ConsoleHttp(fctest.DaemonTest):
                 for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
                              "new Function"):
                     self.assertNotIn(sink, src, f)
+
+    def test_only_public_api_paths(self):
+        """The console has no private endpoint: every /v1 path its scripts
+        name is (a prefix of) a path of the published OpenAPI document."""
+        spec_file = os.environ.get("FC_OPENAPI_JSON")
+        if not spec_file or not os.path.exists(spec_file):
+            self.skipTest("FC_OPENAPI_JSON not built")
+        with open(spec_file) as f:
+            paths = [re.sub(r"\{[^}]+\}", "X", p) for p in json.load(f)["paths"]]
+        used = set()
+        for name in self.files():
+            if name.endswith(".js") and not name.startswith("uPlot"):
+                with open(os.path.join(SRC, "console", name), encoding="utf-8") as f:
+                    used |= set(re.findall(r"[\"'`](/v1/[^\"'`?]*)", f.read()))
+        self.assertGreater(len(used), 10, used)
+        for u in sorted(used):
+            self.assertTrue(any(p.startswith(u) for p in paths), f"{u} is not in the OpenAPI document")
 
 
 class VendoredUplot(unittest.TestCase):

@@ -5,7 +5,10 @@ writes manifests in directory mode. Covers claim → verified → issued →
 delivered (Secret + Ingress) → active; CAA forbidding → failed with no order;
 tenant isolation; 409 for a name verified elsewhere; moved after the CNAME is
 removed, with the route withdrawn after the grace period; deleted names stay
-reserved; migration delivers the certificate to the target region."""
+reserved; migration delivers the certificate to the target region. Last,
+the lifecycle events all of that emitted (domain.verified/.active/.failed/
+.moved, certificate.issued): once per transition, with the domain's or the
+certificate's view, and not again after a daemon restart."""
 import base64
 import glob
 import json
@@ -20,6 +23,7 @@ sys.path.insert(0, HERE)
 import peers_env  # noqa: E402  (sets sys.path for the shared helpers)
 import fctest  # noqa: E402
 import daemon_util  # noqa: E402
+import eventfeed  # noqa: E402
 import peers  # noqa: E402
 
 ZONE = "fleet.test"
@@ -77,8 +81,9 @@ class CustomerWorld(unittest.TestCase):
     """The whole world of a custom-domain test, on loopback: BIND for the
     customer zone, unbound resolving through it and the daemon's zone, Pebble
     validating through unbound, the daemon, and the reference agent of region
-    r1 (healthy). Subclasses set PEBBLE, ISSUER_EXTRA, DOMAINS and add their
-    own workspaces in after_start()."""
+    r1 (healthy). Subclasses set PEBBLE, ISSUER_EXTRA, DOMAINS, may change
+    the daemon's config in before_start() and add their own workspaces in
+    after_start()."""
     PEBBLE = daemon_util.PebbleOnOurDns
     ISSUER_EXTRA = {}
     DOMAINS = {}
@@ -105,12 +110,17 @@ class CustomerWorld(unittest.TestCase):
         cls.d.config["certs"] = {"issuers": [daemon_util.acme_issuer(cls.peb, **cls.ISSUER_EXTRA)]}
         cls.d.config["domains"] = dict(cls.DOMAINS)
         cls.d.config.update(cls.EXTRA_CONFIG)
+        cls.before_start()
         cls.d.start()
         cls.d.create_region("r1", ingress={"ipv4": ["127.0.0.1"], "ipv6": [], "hostname": None})
         cls.agent = Agent(cls.d, cls.d.agent_token("r1"), os.path.join(cls.d.dir, "agent-r1"))
         fctest.wait_until(lambda: cls.d.request("GET", "/v1/regions/r1").json().get("health")
                           == "healthy", timeout=30, interval=0.2, what="agent heartbeat")
         cls.after_start()
+
+    @classmethod
+    def before_start(cls):
+        """Peers are up, the daemon's config is written but not started."""
 
     @classmethod
     def after_start(cls):
@@ -373,6 +383,67 @@ class DomainsE2E(CustomerWorld):
         final = self.wait_status(host, "active", timeout=120)
         self.assertEqual(final["routing"]["type"], "A")
         self.assertTrue(final["routing"]["ok"])
+
+    # "z" sorts after "test_9_": it reads what every test before emitted.
+    def test_z_events_once_per_transition_and_not_again_after_restart(self):
+        hosts = ("chat.customer.test", "dns01.customer.test", "customer.test")
+        feed = eventfeed.read_all(self.d)
+        eventfeed.check_invariants(self, feed)
+        by_id = {e["id"]: e for e in feed}
+        domain = [e for e in feed if e["type"].startswith("domain.")]
+        for e in domain:
+            v = e["data"]
+            self.assertEqual((v["hostname"], v["workspace_id"]), (e["subject"], e["workspace_id"]), e)
+            if e["type"] != "domain.verified":
+                self.assertEqual(v["status"], e["type"].split(".")[1], e)
+            if e["type"] in ("domain.verified", "domain.active"):
+                self.assertIsNotNone(v["verified_at"], e)
+        for h in hosts:
+            kinds = [t for t, _ in eventfeed.of(feed, "domain.", h)]
+            want = ["domain.verified", "domain.active"] + (["domain.moved"] if h == "chat.customer.test" else [])
+            self.assertEqual(kinds, want, h)
+        moved = [e for e in domain if e["type"] == "domain.moved"]
+        self.assertEqual(len(moved), 1, moved)
+        self.assertIsNotNone(moved[0]["data"]["moved_at"])
+        self.assertIn("CNAME chat.customer.test", moved[0]["data"]["error"])
+        self.assertEqual(moved[0]["workspace_id"], self.ws["id"])
+        # gone.customer.test (test 7) races its workspace's deletion: verified,
+        # then active or failed (Pebble no longer resolves the name) or neither.
+        gone = [t for t, _ in eventfeed.of(feed, "domain.", "gone.customer.test")]
+        self.assertIn(gone, (["domain.verified"], ["domain.verified", "domain.active"],
+                             ["domain.verified", "domain.failed"]))
+        failed = [e for e in domain if e["type"] == "domain.failed" and e["subject"] != "gone.customer.test"]
+        self.assertEqual([e["subject"] for e in failed], ["app.caa.customer.test"])
+        self.assertIn("CAA", failed[0]["data"]["error"])
+        self.assertIsNone(failed[0]["data"]["certificate_id"])
+        # certificate.issued: one per certificate Pebble issued, with its view.
+        issued = [e for e in feed if e["type"].startswith("certificate.")]
+        self.assertEqual({e["type"] for e in issued}, {"certificate.issued"}, issued)
+        for e in issued:
+            v = e["data"]
+            self.assertEqual((v["id"], v["status"], v["version"]), (e["subject"], "valid", 1), e)
+            self.assertRegex(v["not_after"], eventfeed.RFC3339)
+            self.assertEqual(len(v["hostnames"]), 1, e)
+        # gone.customer.test (test 7) may have been issued before its workspace went.
+        names = sorted(e["data"]["hostnames"][0] for e in issued)
+        self.assertIn(names, (sorted(hosts), sorted(hosts + ("gone.customer.test",))))
+        for h in ("dns01.customer.test", "customer.test"):
+            cert = self.domain(h)["certificate"]["id"]
+            self.assertEqual([e["subject"] for e in issued if e["data"]["hostnames"] == [h]], [cert])
+        # A restart re-reads every domain and certificate: no transition, no event.
+        self.assertEqual(self.d.stop(), 0)
+        self.d.start()
+        checked = {h: self.domain(h)["last_checked_at"] for h in ("dns01.customer.test", "customer.test",
+                                                                   "app.caa.customer.test")}
+        for h in checked:
+            self.d.request("POST", f"/v1/domains/{h}/check")
+        fctest.wait_until(lambda: all(self.domain(h)["last_checked_at"] != t for h, t in checked.items()),
+                          timeout=30, interval=0.3, what="every domain checked again after the restart")
+        after = eventfeed.read_all(self.d)
+        eventfeed.check_invariants(self, after)
+        again = [e for e in after if e["id"] not in by_id and e["type"].startswith(("domain.", "certificate."))]
+        self.assertEqual(again, [], "events emitted again after a restart")
+        self.assertEqual([e["id"] for e in after if e["id"] in by_id], [e["id"] for e in feed])
 
 
 if __name__ == "__main__":

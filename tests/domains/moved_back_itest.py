@@ -10,7 +10,12 @@ reference agent writes manifests in directory mode.
    `active` again and `renew_after` is set again (same certificate).
 2. Same, but the certificate expires while the domain points elsewhere: when
    the CNAME comes back a new order is placed (version + 1, `valid`, a
-   `not_after` in the future) and delivered to the agent → `active`."""
+   `not_after` in the future) and delivered to the agent → `active`.
+3. The lifecycle events of all that, once per transition: domain.verified,
+   then .active, .moved, .active, .moved, .active; one certificate.issued
+   (version 1) and one .renewed per later version; with
+   events.certificate_expiring_days 1 every 60 s version is expiring from
+   birth, so exactly one certificate.expiring per version, after it."""
 import base64
 import json
 import os
@@ -24,6 +29,7 @@ sys.path.insert(0, HERE)
 import peers_env  # noqa: E402  (sets sys.path for the shared helpers)
 import fctest  # noqa: E402
 import daemon_util  # noqa: E402
+import eventfeed  # noqa: E402
 from e2e_itest import CustomerWorld, RES, ZONE  # noqa: E402
 
 VALIDITY_S = 60
@@ -46,6 +52,7 @@ class ShortLivedPebble(daemon_util.PebbleOnOurDns):
 class MovedBack(CustomerWorld):
     PEBBLE = ShortLivedPebble
     DOMAINS = {"recheck_interval_s": 2, "moved_grace_s": 3, "verify_base_s": 1}
+    EXTRA_CONFIG = {"events": {"certificate_expiring_days": 1}}
 
     @classmethod
     def after_start(cls):
@@ -158,6 +165,36 @@ class MovedBack(CustomerWorld):
         self.assertGreater(not_after, time.time())
         self.wait(lambda: host in self.agent.ingress_hosts() and self.secret_valid_for(host),
                   "the new certificate and the route in the agent's directory", 30)
+
+    def test_3_events_once_per_transition(self):
+        host = "back.customer.test"
+        cid = getattr(MovedBack, "cert_id", None)
+        if not cid:
+            self.skipTest("test_1 did not get the domain active")
+        feed = eventfeed.read_all(self.d)
+        eventfeed.check_invariants(self, feed)
+        self.assertEqual([t for t, _ in eventfeed.of(feed, "domain.", host)],
+                         ["domain.verified", "domain.active", "domain.moved", "domain.active", "domain.moved",
+                          "domain.active"])
+
+        def cert_events():
+            return [e for e in eventfeed.read_all(self.d, "certificate.*") if e["subject"] == cid]
+        # The newest version's expiring comes at the tick after it is stored.
+        version = self.cert(cid)["version"]
+        self.wait(lambda: any(e["type"] == "certificate.expiring" and e["data"]["version"] == version
+                              for e in cert_events()), f"certificate.expiring of version {version}", 15)
+        got = cert_events()
+        born = [(e["type"], e["data"]["version"]) for e in got if e["type"] != "certificate.expiring"]
+        self.assertEqual(born, [("certificate.issued", 1)] + [("certificate.renewed", v)
+                                                              for v in range(2, len(born) + 1)], got)
+        self.assertGreaterEqual(len(born), 2, "the order after expiry is a new version")
+        for v in range(1, len(born) + 1):
+            stored = [e["seq"] for e in got if e["type"] != "certificate.expiring" and e["data"]["version"] == v]
+            expiring = [e for e in got if e["type"] == "certificate.expiring" and e["data"]["version"] == v]
+            self.assertEqual(len(expiring), 1, (v, got))
+            self.assertGreater(expiring[0]["seq"], stored[0])
+            self.assertEqual((expiring[0]["data"]["id"], expiring[0]["data"]["hostnames"]), (cid, [host]))
+            self.assertIn(expiring[0]["data"]["status"], ("valid", "renewing"))
 
 
 if __name__ == "__main__":

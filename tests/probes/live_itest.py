@@ -17,6 +17,7 @@ that stays `live` (two in a row are needed). /metrics counts by result and
 step."""
 import os
 import sys
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -25,6 +26,7 @@ import peers_env  # noqa: E402  (sets sys.path for the shared helpers)
 import fctest  # noqa: E402
 import peers  # noqa: E402
 import edge  # noqa: E402
+import eventfeed  # noqa: E402
 from e2e_itest import Agent  # noqa: E402
 
 ZONE = "fleet.test"
@@ -60,6 +62,7 @@ class LiveChecks(unittest.TestCase):
         cls.d.config["dns"]["zone"] = ZONE
         cls.d.config["resolver"] = {"servers": [cls.unbound.addr()]}
         cls.d.config["domains"] = {"verify_base_s": 1}
+        cls.d.config["events"] = {"certificate_expiring_days": 365}
         cls.d.config["probes"] = {"enabled": True, "interval_s": 1, "rate_per_s": 50, "timeout_ms": 2000,
                                   "https_port": cls.nginx.port, "path": "/api/info",
                                   "ca_bundle": cls.operator_ca[0]}
@@ -229,6 +232,41 @@ class LiveChecks(unittest.TestCase):
         self.assertRegex(text, r'fleetcommand_probe_results_total\{result="pass",step="http"\} [1-9]')
         self.assertIn('fleetcommand_probe_hostnames{status="live"}', text)
         self.assertRegex(text, r"fleetcommand_probe_rounds_total [1-9]")
+
+    def test_7_certificate_events_once_per_version_across_restart(self):
+        cid = self.cert_id()
+
+        def mine(feed):
+            return [e for e in feed if e["type"].startswith("certificate.") and e["subject"] == cid]
+
+        want = [("certificate.issued", 1), ("certificate.expiring", 1), ("certificate.renewed", 2),
+                ("certificate.expiring", 2)]
+        # The renewal of test 5 is seconds old: its expiring comes at the next tick.
+        fctest.wait_until(lambda: len(mine(eventfeed.read_all(self.d, "certificate.*"))) >= 4, timeout=15,
+                          interval=0.3, what="certificate.expiring of version 2")
+        feed = eventfeed.read_all(self.d)
+        eventfeed.check_invariants(self, feed)
+        got = mine(feed)
+        self.assertEqual([(e["type"], e["data"]["version"]) for e in got], want, got)
+        for e in got:
+            v = e["data"]
+            self.assertEqual((v["id"], v["workspace_id"], v["hostnames"]), (cid, self.ws["id"], [HOST]), e)
+            self.assertEqual(e["workspace_id"], self.ws["id"])
+            self.assertIn(v["status"], ("valid", "renewing"), e)
+            self.assertRegex(v["not_after"], eventfeed.RFC3339)
+        self.assertEqual(len({e["data"]["not_after"] for e in got}), 2, "two versions, two lifetimes")
+        # A restart checks the window again at once: nothing new.
+        self.assertEqual(self.d.stop(), 0)
+        self.d.start()
+        self.agent_sees_daemon()
+        time.sleep(3)  # three chore ticks, the first of which runs the expiring check
+        after = eventfeed.read_all(self.d)
+        eventfeed.check_invariants(self, after)
+        self.assertEqual([e["id"] for e in mine(after)], [e["id"] for e in got], mine(after))
+
+    def agent_sees_daemon(self):
+        fctest.wait_until(lambda: self.d.request("GET", "/v1/regions/r1").json().get("health") == "healthy",
+                          timeout=30, interval=0.2, what="agent heartbeat after the restart")
 
 
 if __name__ == "__main__":

@@ -3,14 +3,19 @@
 // seed) reconciles to the second with an independent model, across a
 // restart (the database closed and reopened), skipped hour ticks (the
 // daemon down) and a clock jump backwards (docs/tenants.md "Usage metering").
+// usage.hourly: once per closed hour, also for each hour the daemon was down.
 #include <doctest/doctest.h>
 
 #include <map>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "common/clock.hpp"
+#include "events/events.hpp"
 #include "storage/db.hpp"
 #include "storage/test_util.hpp"
+#include "tenants/detail/events.hpp"
 #include "tenants/service.hpp"
 
 using namespace fc;
@@ -179,5 +184,49 @@ TEST_SUITE("tenants") {
     auto early = usage(*c, "", kStart, kStart + 4 * kHour, kHour, kStart);
     REQUIRE(early);
     CHECK(total_seconds(early.value(), "running") == 3 * kHour - 600);
+  }
+
+  TEST_CASE("usage.hourly: each closed hour once, the hours the daemon was down too") {
+    auto c = storage::test::open_migrated(":memory:");
+    UsageKey k{"ws_1", "ten_1", "small", "running", 256, 100};
+    REQUIRE(meter(*c, "ws_1", k, kStart + 600));
+    auto tick = [&](std::int64_t now) {  // what Service::tick does at the first tick of an hour
+      REQUIRE(roll_hours(*c, now));
+      REQUIRE(append_hourly_until(*c, now - now % kHour, now * 1000));
+    };
+    auto hourly = [&] {
+      auto ev = events::list(*c, {.type = "usage.hourly", .limit = 1000});
+      REQUIRE(ev);
+      std::vector<std::pair<std::string, std::int64_t>> out;  // (hour, seconds)
+      for (const auto& e : ev.value()) {
+        auto d = nlohmann::json::parse(e.data_json);
+        CHECK(e.subject == "ten_1");
+        CHECK(d["tenant"] == "ten_1");
+        REQUIRE(d["items"].size() == 1);
+        CHECK(d["items"][0]["workspace_id"] == "ws_1");
+        CHECK(d["items"][0]["plan"] == "small");
+        CHECK(d["items"][0]["state"] == "running");
+        out.emplace_back(d["hour"].get<std::string>(),
+                         d["items"][0]["seconds"].get<std::int64_t>());
+      }
+      return out;
+    };
+    tick(kStart + kHour + 5);
+    CHECK(hourly() ==
+          std::vector<std::pair<std::string, std::int64_t>>{{"2025-11-01T00:00:00.000Z", 3000}});
+    // Down from 01:00:05 to 04:00:07: hours 01, 02 and 03 are reported when it is back.
+    tick(kStart + 4 * kHour + 7);
+    auto after_down = hourly();
+    REQUIRE(after_down.size() == 4);
+    CHECK(after_down[1] == std::pair<std::string, std::int64_t>{"2025-11-01T01:00:00.000Z", 3600});
+    CHECK(after_down[2] == std::pair<std::string, std::int64_t>{"2025-11-01T02:00:00.000Z", 3600});
+    CHECK(after_down[3] == std::pair<std::string, std::int64_t>{"2025-11-01T03:00:00.000Z", 3600});
+    // A restart within the hour, and a clock gone back an hour: nothing again.
+    tick(kStart + 4 * kHour + 9);
+    tick(kStart + 3 * kHour + 1);
+    CHECK(hourly().size() == 4);
+    // Down for longer than the catch-up: only the last kHourlyCatchUp hours.
+    tick(kStart + (5 + kHourlyCatchUp + 10) * kHour);
+    CHECK(hourly().size() == static_cast<std::size_t>(4 + kHourlyCatchUp));
   }
 }

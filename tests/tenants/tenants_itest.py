@@ -15,6 +15,7 @@ import threading
 import time
 import unittest
 
+import eventfeed
 import fctest
 
 PLANS = {
@@ -53,6 +54,14 @@ class Tenants(fctest.DaemonTest):
 
     def create(self, name, **body):
         return self.d.request("POST", "/v1/workspaces", {"name": name, **body})
+
+    def ws_events(self, ws_id, prefix):
+        """(type, data) of the workspace's events of a family, in order; the
+        feed's invariants checked on the whole of it."""
+        feed = eventfeed.read_all(self.d)
+        eventfeed.check_invariants(self, feed)
+        return [(e["type"], e["data"]) for e in feed if e.get("workspace_id") == ws_id
+                and e["type"].startswith(prefix) and e["subject"] == ws_id]
 
     def assert_field(self, r, field, contains):
         self.assertEqual(r.status, 422, r)
@@ -150,6 +159,12 @@ class Tenants(fctest.DaemonTest):
         self.assert_field(r, "plan", "max_custom_domains 1 < 3 domains in use")
         now = self.d.request("GET", f"/v1/workspaces/{ws['id']}").json()
         self.assertEqual((now["plan"], now["generation"]), ("large", up["generation"]))
+        # One workspace.plan_changed, for the upgrade, with the new view; the refused downgrade has none.
+        changed = self.ws_events(ws["id"], "workspace.plan_changed")
+        self.assertEqual(len(changed), 1, changed)
+        view = changed[0][1]
+        self.assertEqual((view["plan"], view["resources"]["memory_mib"], view["generation"], view["tenant"]),
+                         ("large", 1024, up["generation"], up["tenant"]))
 
     def test_plan_change_that_no_longer_fits_is_409(self):
         self.d.create_region("tight", capacity={"memory_mib": 4096, "cpu_millis": 32000,
@@ -160,9 +175,13 @@ class Tenants(fctest.DaemonTest):
         self.assertEqual(r.status, 200, r)  # 3000 of 4096 MiB: fits
         r = self.create("filler", plan="large", placement={"regions": ["tight"]})
         self.assertEqual(r.status, 201, r)
+        filler = r.json()
         r = self.d.request("PATCH", "/v1/workspaces/filler", {"plan": "huge"})
         self.assertEqual(r.status, 409, r)
         self.assertEqual(self.d.request("GET", "/v1/workspaces/filler").json()["plan"], "large")
+        # The change that fit has its event; the 409 (rolled back) has none.
+        self.assertEqual([v["plan"] for _, v in self.ws_events(ws["id"], "workspace.plan_changed")], ["huge"])
+        self.assertEqual(self.ws_events(filler["id"], "workspace.plan_changed"), [])
 
     def test_tenant_wide_token_sees_only_its_tenant(self):
         t = self.tenant("scoped")
@@ -266,6 +285,15 @@ class Tenants(fctest.DaemonTest):
         self.assertEqual(paths[1]["backend"]["service"]["name"], k8s_name(ws["id"]))
         view = self.d.request("GET", f"/v1/workspaces/{ws['id']}").json()
         self.assertEqual(view["observed"]["phase"], "running")
+        # One event per transition (the refused second suspend has none), each with the view.
+        got = self.ws_events(ws["id"], "workspace.")
+        kinds = [t for t, _ in got if t in ("workspace.suspended", "workspace.resumed")]
+        self.assertEqual(kinds, ["workspace.suspended", "workspace.resumed"])
+        views = {t: v for t, v in got}
+        self.assertEqual((views["workspace.suspended"]["id"], views["workspace.suspended"]["suspended"]),
+                         (ws["id"], True))
+        self.assertFalse(views["workspace.resumed"]["suspended"])
+        self.assertEqual(views["workspace.resumed"]["plan"], "small")
 
     def test_usage_json_csv_and_bad_queries(self):
         t = self.tenant("meter")

@@ -6,7 +6,9 @@ webhook-id; the /v1/events feed holds the same events; a receiver that is down
 for a compressed "hour" (retry delays capped at 300 ms) loses nothing; a
 receiver answering 500 every other time; a slow endpoint (1 s attempt timeout)
 never delays a fast one; secret rotation signs with both secrets; an endpoint
-failing past webhooks.retry_window_s is disabled and an event says so."""
+failing past webhooks.retry_window_s is disabled and an event says so; a
+redirect is not followed; a reply body is read to 64 KiB at most (a 1 MiB
+reply that stalls after 128 KiB is delivered at the first attempt)."""
 import collections
 import datetime
 import time
@@ -203,6 +205,37 @@ class WebhooksTest(Helpers, fctest.DaemonTest):
             slow.mode = "ok"
             slow.stop()
             fast.stop()
+
+    def test_041_no_redirect_followed_and_reply_read_to_64_kib(self):
+        target = Receiver(fctest.free_port()).start()
+        redirect = Receiver(fctest.free_port(), mode="redirect").start()
+        big = Receiver(fctest.free_port(), mode="big", delay=3.0).start()
+        try:
+            redirect.location = target.url()
+            red_ep = self.endpoint(redirect, ["workspace.*"])
+            target.secrets = list(redirect.secrets)
+            big_ep = self.endpoint(big, ["workspace.*"])
+            ws = self.lifecycle(1, "redir")
+            # The big replies: counted by their status after 64 KiB; a sender
+            # reading the whole body would time out (1 s) on the stall.
+            self.wait_for(big, ws, timeout=15)
+            self.check_order(big, ws)
+            log = self.d.request("GET", f"/v1/webhooks/{big_ep['id']}/deliveries?limit=1000").json()["items"]
+            mine = [x for x in log if x["workspace_id"] in ws]
+            self.assertEqual([(x["state"], x["attempts"], x["last_status"]) for x in mine],
+                             [("delivered", 1, 200)] * 4, mine)
+            self.assertEqual(big.attempts, 4)
+            # The redirect: a failed attempt (307), retried, never followed.
+
+            def red_log():
+                return self.d.request("GET", f"/v1/webhooks/{red_ep['id']}/deliveries?limit=1000").json()["items"]
+            fctest.wait_until(lambda: any(x["last_status"] == 307 for x in red_log()), timeout=10,
+                              what="a 307 recorded")
+            self.assertTrue(all(x["state"] == "pending" for x in red_log()), red_log())
+            self.assertEqual(target.attempts, 0, "the redirect was followed")
+        finally:
+            for r in (target, redirect, big):
+                r.stop()
 
     def test_05_rotation_signs_with_both_secrets(self):
         rcv = Receiver(fctest.free_port()).start()

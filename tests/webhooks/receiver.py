@@ -3,8 +3,10 @@ verifies every delivery's Standard Webhooks signature with Python's own hmac
 and base64 (independent of fleetcommand's code), and records what came.
 
 Modes: "ok" (204), "flaky" (every other request 500), "slow" (sleeps
-`delay` seconds, then 204). stop() closes the socket (connection refused,
-like a receiver that is down); start() binds the same port again."""
+`delay` seconds, then 204), "redirect" (307 to `location`), "big" (200
+announcing 1 MiB of body: 128 KiB at once, the rest `delay` seconds later).
+stop() closes the socket (connection refused, like a receiver that is down);
+start() binds the same port again."""
 import base64
 import hashlib
 import hmac
@@ -38,6 +40,7 @@ class Receiver:
         self.attempts = 0
         self.bad_signatures = []
         self.max_signatures = 0
+        self.location = ""
         self.server = None
         self.thread = None
 
@@ -72,11 +75,33 @@ class Receiver:
                 if outer.mode == "flaky" and attempt % 2 == 0:
                     self.reply(500)
                     return
+                if outer.mode == "redirect":
+                    self.send_response(307)
+                    self.send_header("Location", outer.location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if outer.mode == "slow":
                     time.sleep(outer.delay)
                 with outer.lock:
                     outer.received.append((msg_id, json.loads(body)))
+                if outer.mode == "big":
+                    self.big_reply()
+                    return
                 self.reply(204)
+
+            def big_reply(self):
+                total, first = 1 << 20, 128 << 10
+                self.send_response(200)
+                self.send_header("Content-Length", str(total))
+                self.end_headers()
+                try:
+                    self.wfile.write(b"x" * first)
+                    self.wfile.flush()
+                    time.sleep(outer.delay)
+                    self.wfile.write(b"x" * (total - first))
+                except OSError:
+                    pass  # the sender stopped reading and closed: what it should do
 
             def reply(self, status):
                 self.send_response(status)
