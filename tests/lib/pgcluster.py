@@ -111,6 +111,15 @@ class PgCluster:
                    "-U", SUPERUSER, name], timeout=60)
         return self.url(name)
 
+    def query(self, dbname, sql):
+        """Rows of `sql` in database `dbname` (psql -At: a list of tuples of strings)."""
+        r = subprocess.run([os.path.join(PG_BIN, "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U",
+                            SUPERUSER, "-d", dbname, "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError(f"psql failed ({r.returncode}): {r.stderr}")
+        return [tuple(line.split("\t")) for line in r.stdout.splitlines() if line]
+
     def log(self):
         try:
             with open(os.path.join(self.dir, "server.log"), "rb") as f:
