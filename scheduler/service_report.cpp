@@ -226,9 +226,8 @@ awaitable<void> Service::agent_heartbeat(std::string region, std::string agent_i
   }
   // Recorded in memory with the time that was stored: the API shows no
   // heartbeat a restart would not find.
-  const std::int64_t at = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              now.time_since_epoch())
-                              .count();
+  const std::int64_t at =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   auto st = co_await i.db.write(
       [&](storage::Conn& c) -> Status { return store::set_heartbeat(c, region, at); });
   if (!st)

@@ -16,6 +16,7 @@ import fctest  # noqa: E402
 DURATION = int(os.environ.get("DURATION", "10"))
 CONNS = int(os.environ.get("CONNS", "32"))
 QUIET = {"log": {"level": "warn"}}
+PROFILE = os.environ.get("PROFILE") == "1"  # perf record of the PostgreSQL daemon during its run
 
 
 def pg_url(name):
@@ -55,7 +56,70 @@ def wrk(d, token, tag, out):
     out.append((int(m.group(1)), int(m.group(2)), float(m.group(3)), float(m.group(4)), float(m.group(5))))
 
 
-def load(targets, token, tag):
+def cpu_s(pids):
+    """User + system CPU seconds of these processes (their threads included)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            pass
+    return total
+
+
+def pg_pids():
+    """The postmaster of the bench's cluster and its children (backends, WAL writer, ...)."""
+    try:
+        with open(os.path.join(os.environ["FC_TEST_PG_DIR"], "data", "postmaster.pid")) as f:
+            master = f.readline().strip()
+    except (OSError, KeyError):
+        return []
+    out = [master]
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[1] == master:
+                    out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
+def counters(d):
+    """(transactions, commits) of the daemon's group-commit writer (/metrics)."""
+    text = d.request("GET", "/metrics").body.decode()
+    get = lambda name: float(re.search(rf"^{name} ([\d.e+]+)$", text, re.M).group(1))  # noqa: E731
+    return get("fleetcommand_db_transactions_total"), get("fleetcommand_db_commits_total")
+
+
+def profile(pid, seconds, out):
+    """PROFILE=1: perf record of the daemon during the load; the top symbols."""
+    data = os.path.join(fctest.tempfile.gettempdir(), f"fc-bench-ha-{os.getpid()}.perf")
+    subprocess.run(["perf", "record", "-q", "-F", "499", "-g", "-p", str(pid), "-o", data, "--", "sleep",
+                    str(seconds)], capture_output=True, timeout=seconds + 60)
+    r = subprocess.run(["perf", "report", "-i", data, "--no-children", "--percent-limit", "1.5", "--stdio",
+                        "--sort", "dso,symbol", "-g", "none"], capture_output=True, text=True, timeout=300)
+    out.append(r.stdout)
+    os.unlink(data)
+
+
+def load(targets, token, tag, prof=False, daemons=None):
+    """wrk on each of `targets` at once; CPU counted over `daemons` (default
+    the targets); the writer's counters are the leader's (a standby forwards
+    /metrics to it), read through targets[0]."""
+    pids = [d.proc.pid for d in (daemons or targets)]
+    pg = pg_pids()
+    c0 = counters(targets[0])
+    cpu0, pgcpu0 = cpu_s(pids), cpu_s(pg)
+    prof_out, prof_t = [], None
+    if prof:
+        prof_t = threading.Thread(target=profile, args=(targets[0].proc.pid, max(DURATION - 4, 2), prof_out))
+        prof_t.start()
     results, threads = [], []
     for i, d in enumerate(targets):
         t = threading.Thread(target=wrk, args=(d, token, f"{tag}{i}", results))
@@ -63,12 +127,22 @@ def load(targets, token, tag):
         threads.append(t)
     for t in threads:
         t.join()
+    if prof_t:
+        prof_t.join()
+    cpu, pgcpu = cpu_s(pids) - cpu0, cpu_s(pg) - pgcpu0
+    c1 = counters(targets[0])
+    txs, commits = c1[0] - c0[0], c1[1] - c0[1]
     created = sum(r[0] for r in results)
     other = sum(r[1] for r in results)
     secs = max(r[2] for r in results)
     p50 = max(r[3] for r in results)
     p99 = max(r[4] for r in results)
-    return created / secs, created, other, p50, p99
+    per = max(created, 1)
+    extra = (f"daemon_cpu_us/placement={cpu / per * 1e6:.0f} pg_cpu_us/placement={pgcpu / per * 1e6:.0f} "
+             f"tx/commit={txs / max(commits, 1):.1f}")
+    if prof_out:
+        extra += "\n" + prof_out[0]
+    return created / secs, created, other, p50, p99, extra
 
 
 def fsck(d):
@@ -77,10 +151,10 @@ def fsck(d):
 
 
 def report(name, res, extra=""):
-    rate, created, other, p50, p99 = res
+    rate, created, other, p50, p99, more = res
     load1 = os.getloadavg()[0]
     print(f"{name:28s} {rate:9.0f} placements/s  created={created} non-201={other} "
-          f"p50={p50:.1f}ms p99={p99:.1f}ms load1={load1:.1f} {extra}", flush=True)
+          f"p50={p50:.1f}ms p99={p99:.1f}ms load1={load1:.1f} {extra} {more}", flush=True)
 
 
 def main():
@@ -100,7 +174,7 @@ def main():
         d = daemon(st, kek).start()
         daemons.append(d)
         setup_region(d)
-        report("postgres, 1 daemon", load([d], d.token, "p"), fsck(d))
+        report("postgres, 1 daemon", load([d], d.token, "p", prof=PROFILE), fsck(d))
         d.stop()
         # 3. PostgreSQL, two daemons: wrk on the leader and on the standby at once.
         st = {"backend": "postgres", "postgres_url": pg_url(f"bench2_{os.getpid()}")}
@@ -112,7 +186,7 @@ def main():
         b.token = a.token
         setup_region(a)
         report("postgres, 2 daemons (both)", load([a, b], a.token, "q"), fsck(a))
-        report("postgres, via standby only", load([b], a.token, "r"))
+        report("postgres, via standby only", load([b], a.token, "r", daemons=[a, b]))
         # 4. Failover: SIGKILL the leader while posting through the standby.
         first = {}
         stop = threading.Event()

@@ -5,7 +5,10 @@
 # of the leader under load until the first placement acknowledged through the
 # standby). docs/BENCHMARKS.md "Several daemons on one PostgreSQL".
 #   bench/ha/run.sh [BUILD_DIR]      (default build; needs wrk: scripts/install-deps.sh --bench)
-# Env: DURATION (s, default 10), CONNS (per daemon, default 32).
+# Env: DURATION (s, default 10), CONNS (per daemon, default 32), PROFILE=1 (perf
+# record of the one PostgreSQL daemon during its load: the top symbols).
+# Each line also gives the daemon's and PostgreSQL's CPU per placement and the
+# group commit's transactions per commit (/metrics).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}

@@ -160,7 +160,8 @@ def main(argv):
     t0 = time.monotonic()
     with PgCluster() as pg:
         print(f"pgcluster: started port={pg.port} dir={pg.dir} in {time.monotonic() - t0:.1f}s", flush=True)
-        env = dict(os.environ, FC_TEST_PG_URL=pg.url(), FC_TEST_PG_ADMIN_URL=pg.url("postgres"))
+        env = dict(os.environ, FC_TEST_PG_URL=pg.url(), FC_TEST_PG_ADMIN_URL=pg.url("postgres"),
+                   FC_TEST_PG_DIR=pg.dir)
         rc = subprocess.run(argv[2:], env=env).returncode
         if rc != 0:
             print("pgcluster: server log tail:\n" + pg.log()[-4000:])
