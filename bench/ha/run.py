@@ -17,6 +17,19 @@ DURATION = int(os.environ.get("DURATION", "10"))
 CONNS = int(os.environ.get("CONNS", "32"))
 QUIET = {"log": {"level": "warn"}}
 PROFILE = os.environ.get("PROFILE") == "1"  # perf record of the PostgreSQL daemon during its run
+# pg_stat_statements during the one-daemon PostgreSQL run: statements per placement (run.sh sets
+# FC_TEST_PG_OPTS so that the cluster preloads it).
+STATEMENTS = os.environ.get("STATEMENTS") == "1"
+
+
+def psql(dbname, sql):
+    import pgcluster
+    base = os.environ["FC_TEST_PG_URL"]
+    host, port = base.rsplit("@", 1)[1].split("/", 1)[0].split(":")
+    r = subprocess.run([os.path.join(pgcluster.PG_BIN, "psql"), "-h", host, "-p", port, "-U", pgcluster.SUPERUSER,
+                        "-d", dbname, "-At", "-F", " | ", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                       capture_output=True, text=True, timeout=60, check=True)
+    return r.stdout
 
 
 def pg_url(name):
@@ -97,14 +110,18 @@ def counters(d):
     return get("fleetcommand_db_transactions_total"), get("fleetcommand_db_commits_total")
 
 
-def profile(pid, seconds, out):
-    """PROFILE=1: perf record of the daemon during the load; the top symbols."""
+def profile(pids, seconds, out):
+    """PROFILE=1: perf record of the daemon and of the cluster's processes
+    during the load; where the samples are, by process and library, then the
+    top symbols."""
     data = os.path.join(fctest.tempfile.gettempdir(), f"fc-bench-ha-{os.getpid()}.perf")
-    subprocess.run(["perf", "record", "-q", "-F", "499", "-g", "-p", str(pid), "-o", data, "--", "sleep",
-                    str(seconds)], capture_output=True, timeout=seconds + 60)
-    r = subprocess.run(["perf", "report", "-i", data, "--no-children", "--percent-limit", "1.5", "--stdio",
-                        "--sort", "dso,symbol", "-g", "none"], capture_output=True, text=True, timeout=300)
-    out.append(r.stdout)
+    subprocess.run(["perf", "record", "-q", "-F", "499", "-p", ",".join(map(str, pids)), "-o", data, "--",
+                    "sleep", str(seconds)], capture_output=True, timeout=seconds + 60)
+    for sort, limit in (("comm,dso", "1"), ("comm,symbol", "1.2")):
+        r = subprocess.run(["perf", "report", "-i", data, "--percent-limit", limit, "--stdio", "--sort", sort],
+                           capture_output=True, text=True, timeout=300)
+        lines = [ln.rstrip()[:160] for ln in r.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
+        out.append(f"  perf, by {sort}:\n" + "\n".join("  " + ln for ln in lines))
     os.unlink(data)
 
 
@@ -118,7 +135,7 @@ def load(targets, token, tag, prof=False, daemons=None):
     cpu0, pgcpu0 = cpu_s(pids), cpu_s(pg)
     prof_out, prof_t = [], None
     if prof:
-        prof_t = threading.Thread(target=profile, args=(targets[0].proc.pid, max(DURATION - 4, 2), prof_out))
+        prof_t = threading.Thread(target=profile, args=(pids + pg, max(DURATION - 4, 2), prof_out))
         prof_t.start()
     results, threads = [], []
     for i, d in enumerate(targets):
@@ -141,7 +158,7 @@ def load(targets, token, tag, prof=False, daemons=None):
     extra = (f"daemon_cpu_us/placement={cpu / per * 1e6:.0f} pg_cpu_us/placement={pgcpu / per * 1e6:.0f} "
              f"tx/commit={txs / max(commits, 1):.1f}")
     if prof_out:
-        extra += "\n" + prof_out[0]
+        extra += "\n" + "\n".join(prof_out)
     return created / secs, created, other, p50, p99, extra
 
 
@@ -170,11 +187,26 @@ def main():
         report("sqlite, 1 daemon", load([d], d.token, "s"), fsck(d))
         d.stop()
         # 2. PostgreSQL, one daemon.
-        st = {"backend": "postgres", "postgres_url": pg_url(f"bench1_{os.getpid()}")}
+        db1 = f"bench1_{os.getpid()}"
+        st = {"backend": "postgres", "postgres_url": pg_url(db1)}
         d = daemon(st, kek).start()
         daemons.append(d)
         setup_region(d)
-        report("postgres, 1 daemon", load([d], d.token, "p", prof=PROFILE), fsck(d))
+        if STATEMENTS:
+            psql(db1, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()")
+        res = load([d], d.token, "p", prof=PROFILE)
+        report("postgres, 1 daemon", res, fsck(d))
+        if STATEMENTS:
+            n = max(res[1], 1)
+            print(f"  pg_stat_statements, per placement ({n} placements):", flush=True)
+            print(psql(db1, f"SELECT round(sum(calls)::numeric / {n}, 1) AS calls,"
+                            f" round((sum(total_exec_time) * 1000 / {n})::numeric, 0) AS exec_us"
+                            " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database"
+                            f" WHERE datname = '{db1}')"), flush=True)
+            print(psql(db1, f"SELECT round(calls::numeric / {n}, 2), round((total_exec_time * 1000 / {n})::numeric, 0),"
+                            " left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements"
+                            f" WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '{db1}')"
+                            " ORDER BY calls DESC LIMIT 25"), flush=True)
         d.stop()
         # 3. PostgreSQL, two daemons: wrk on the leader and on the standby at once.
         st = {"backend": "postgres", "postgres_url": pg_url(f"bench2_{os.getpid()}")}

@@ -93,6 +93,8 @@ class PgCluster:
     def start_server(self):
         """Starts the server of this cluster (again: same directory, same port)."""
         opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        # More server settings, e.g. bench/ha's STATEMENTS=1 (pg_stat_statements).
+        opts += " " + os.environ.get("FC_TEST_PG_OPTS", "")
         self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", os.path.join(self.dir, "data"), "-l",
                    os.path.join(self.dir, "server.log"), "-o", opts, "-w", "-t", "60", "start"])
         self.started = True
