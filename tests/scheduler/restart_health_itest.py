@@ -14,51 +14,21 @@ next heartbeat (every 5 s).
 Runs on SQLite, and on PostgreSQL through FC_PG_ITESTS (tests/CMakeLists.txt)."""
 import os
 import signal
-import subprocess
 import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "bench", "reliability"))
 import fctest  # noqa: E402
+from campaign import Agent  # noqa: E402 - the reliability campaign's real agent process
 
 TIMEOUT_S = 3
 
 
 def ws_body(name):
     return {"name": name, "resources": {"memory_mib": 1, "cpu_millis": 1}}
-
-
-class Agent:
-    """A real agent process polling the daemon (its first heartbeat at start)."""
-
-    def __init__(self, d, region):
-        self.d = d
-        self.dir = os.path.join(d.dir, f"agent-{region}")
-        os.makedirs(self.dir, exist_ok=True)
-        self.token_file = os.path.join(self.dir, "token")
-        with open(self.token_file, "w") as f:
-            f.write(d.agent_token(region))
-        self.proc = None
-
-    def start(self):
-        log = open(os.path.join(self.dir, "agent.log"), "ab")
-        self.proc = subprocess.Popen(
-            [fctest.FC_BIN, "agent", "--api", f"http://127.0.0.1:{self.d.api_port}", "--token-file",
-             self.token_file, "--state-dir", os.path.join(self.dir, "state"), "--out",
-             os.path.join(self.dir, "out"), "--agent-id", "agent-1", "--poll-wait", "5"],
-            stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class RestartHealthTest(unittest.TestCase):
@@ -95,7 +65,7 @@ class RestartHealthTest(unittest.TestCase):
 
     def test_killed_right_after_the_first_heartbeat_places_at_once(self):
         self.d.create_region("r1")
-        agent = Agent(self.d, "r1")
+        agent = Agent(self.d, "r1", self.d.agent_token("r1"))
         self.agents.append(agent)
         agent.start()
         fctest.wait_until(lambda: self.health("r1") == "healthy", timeout=20, interval=0.01,
