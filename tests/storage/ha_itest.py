@@ -320,6 +320,29 @@ class HaTest(unittest.TestCase):
         self.assertEqual(b.request("GET", "/v1/regions/r1").json()["health"], "healthy")
         self.fsck_clean(b)
 
+    def test_restarted_on_its_own_port_answers_503_until_it_leads(self):
+        # The only daemon is SIGKILLed and restarted at once on the same
+        # address: the lease (not yet expired) names that address under the
+        # dead holder. The new process must not forward to itself.
+        a = self.start_leader()
+        agent = self.setup_region(a)
+        a.proc.kill()
+        a.proc.wait()
+        a.start(wait_ready=False)
+        a.token = self.token
+        fctest.wait_until(lambda: role(a) is not None, timeout=20, what="the restarted daemon answering")
+        if role(a) == "standby":
+            r = a.request("POST", "/v1/workspaces", ws_body("while-standing-by"), timeout=10)
+            self.assertEqual(r.status, 503, r)
+            self.assertIn("problems/no-leader", r.body.decode())
+            self.assertEqual(r.headers.get("retry-after"), "1")
+            self.assertIn("a previous run of it", a.logs())
+        fctest.wait_until(lambda: role(a) == "leader", timeout=20, interval=0.05, what="it takes its lease over")
+        a.heartbeat(agent)
+        r = a.request("POST", "/v1/workspaces", ws_body("after-takeover"))
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(set(list_workspaces(a).values()), {"after-takeover"})
+
     def test_daemons_started_at_once_on_an_empty_database(self):
         ds = [self.daemon() for _ in range(4)]
         for d in ds:  # as close to the same instant as four Popen calls get
