@@ -38,7 +38,9 @@ Status run_sql(Conn& c, std::string_view sql) {
   return s.run();
 }
 
-Status run_one(Conn& c, WriteFn& fn) {
+// `lost`: the PostgreSQL connection broke inside the transaction; the server
+// has rolled the whole transaction back, so the batch can only fail.
+Status run_one(Conn& c, WriteFn& fn, bool& lost) {
   BOOST_OUTCOME_TRY(run_sql(c, "SAVEPOINT fc_tx"));
   Status st = make_error(Code::kInternal, "transaction threw an exception");
   try {
@@ -51,6 +53,15 @@ Status run_one(Conn& c, WriteFn& fn) {
   // be committed with the rest of the batch: a broken invariant.
   Status undone = run_sql(c, "ROLLBACK TO fc_tx");
   if (undone) undone = run_sql(c, "RELEASE fc_tx");
+  if (!undone && c.dialect() == Dialect::kPostgres && undone.error().is(Errc::kUnavailable)) {
+    // A PostgreSQL restart or failover: nothing of this transaction can
+    // commit, the caller's partial writes included (ha_itest restarts it
+    // under a burst).
+    detail::logger()->error("connection lost inside a write batch reason={}",
+                            undone.error().detail);
+    lost = true;
+    return undone;
+  }
   if (!undone) {
     detail::logger()->critical("rolling back a caller's savepoint failed reason={}",
                                undone.error().detail);
@@ -81,8 +92,16 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
     for (auto& t : batch) t.done(begin);
     return;
   }
-  for (auto& t : batch) results.push_back(run_one(*conn, t.fn));
-  Status commit = conn->commit();
+  bool lost = false;
+  for (auto& t : batch) {
+    if (lost) {  // the rest cannot commit either: fail them without running them
+      results.push_back(make_error(Errc::kUnavailable, "postgres: connection lost in this batch"));
+      continue;
+    }
+    results.push_back(run_one(*conn, t.fn, lost));
+  }
+  Status commit = lost ? make_error(Errc::kUnavailable, "postgres: connection lost in this batch")
+                       : conn->commit();
   if (!commit) {
     // SQLite may have rolled back already (an I/O error or a full disk ends
     // the transaction), so this one may fail with "no transaction is active".
