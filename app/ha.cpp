@@ -235,6 +235,10 @@ const std::set<std::string>& hop_by_hop() {
   return h;
 }
 
+// Set on every forwarded request (the forwarding daemon's holder id).
+constexpr const char* kForwardedHeader = "X-Fleetcommand-Forwarded-By";
+constexpr const char* kForwardedHeaderLower = "x-fleetcommand-forwarded-by";
+
 api::Response no_leader(const std::string& why) {
   auto r = api::problem(503, "no-leader", "Service Unavailable",
                         "no leader daemon is reachable right now; retry");
@@ -272,6 +276,15 @@ awaitable<api::Response> Standby::forward(api::Request& r, bool to_acme) {
   const Holder h = campaign.leader();
   if (!h.live || h.url.empty()) co_return no_leader("no live lease");
   if (h.id == lease.holder_id()) co_return no_leader("this daemon is taking over");
+  // The lease still names this daemon's own address under another holder: a
+  // previous run of this daemon (killed, restarted on the same port) whose
+  // lease has not expired yet. Forwarding would send the request to itself.
+  if (h.url == lease.advertise_url())
+    co_return no_leader("the lease names this daemon's own address: a previous run of it");
+  // A request another standby forwarded: standbys never forward to one
+  // another, so a loop (two daemons advertising one address) ends here.
+  if (!r.header(kForwardedHeaderLower).empty())
+    co_return no_leader("a forwarded request reached a standby: check storage.ha.advertise_url");
   auto url = client::parse_url(h.url);
   if (!url) co_return no_leader("advertise_url of " + h.id + ": " + url.error().detail);
   if (to_acme) {
@@ -289,6 +302,7 @@ awaitable<api::Response> Standby::forward(api::Request& r, bool to_acme) {
   if (!ctype.empty()) out.headers.push_back({"Content-Type", ctype});
   out.headers.push_back({"X-Request-Id", r.request_id});
   out.headers.push_back({"X-Forwarded-For", r.remote.substr(0, r.remote.rfind(':'))});
+  out.headers.push_back({kForwardedHeader, lease.holder_id()});
   // A long-poll waits up to 60 s on the leader (GET /v1/agent/assignments?wait=).
   auto reply = co_await transport->send(url.value(), std::move(out), std::chrono::seconds(75));
   if (!reply) co_return no_leader("leader " + h.url + ": " + reply.error().detail);

@@ -285,6 +285,11 @@ class Service {
                                   std::chrono::milliseconds wait);
   void heartbeat(const std::string& region, const std::string& agent_id,
                  const std::string& version);
+  // POST /v1/agent/heartbeat: heartbeat(), stored first when it makes the
+  // region healthy (no heartbeat before, or a late one) — tick() stores the
+  // others at most 1 s later. What the API shows healthy stays healthy after
+  // a restart or a leader takeover right after it.
+  awaitable<void> agent_heartbeat(std::string region, std::string agent_id, std::string version);
   // An agent of `region` holds the log up to `revision`: it asked for the
   // changes after it (the API calls this with each poll's `since`). In
   // memory; tick() persists it at most once a second.

@@ -215,6 +215,29 @@ awaitable<void> Service::Impl::compact_logs() {
   }
 }
 
+awaitable<void> Service::agent_heartbeat(std::string region, std::string agent_id,
+                                         std::string version) {
+  auto& i = *impl_;
+  const auto now = i.clock.now();
+  if (evaluate_health(i.index.last_heartbeat(region), now, o_.heartbeat_timeout_s).health ==
+      Health::kHealthy) {
+    heartbeat(region, agent_id, version);
+    co_return;
+  }
+  // Recorded in memory with the time that was stored: the API shows no
+  // heartbeat a restart would not find.
+  const std::int64_t at =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  auto st = co_await i.db.write(
+      [&](storage::Conn& c) -> Status { return store::set_heartbeat(c, region, at); });
+  if (!st)
+    detail::logger()->warn("storing a heartbeat failed region={} reason={}", region,
+                           st.error().detail);
+  i.index_updated(i.index.record_heartbeat(region, now), "heartbeat", region);
+  i.heartbeats_dirty[region] = at;
+  i.agents[region][agent_id] = AgentSeen{agent_id, version, at};
+}
+
 awaitable<void> Service::tick() {
   auto& i = *impl_;
   if (!i.heartbeats_dirty.empty() || !i.delivered_dirty.empty()) {

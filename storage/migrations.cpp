@@ -90,15 +90,26 @@ Result<std::vector<std::string>> pending_migrations(Conn& c) {
   return out;
 }
 
-Result<std::vector<AppliedMigration>> migrate(Conn& c, std::int64_t now_ms) {
+namespace {
+
+// PostgreSQL: the session advisory lock that makes daemons started at the
+// same instant on one database migrate one after the other ("fcmigrat").
+constexpr std::int64_t kMigrationLock = 0x66636d6967726174;
+
+Result<std::vector<AppliedMigration>> migrate_locked(Conn& c, std::int64_t now_ms) {
   BOOST_OUTCOME_TRY(done, applied(c));
   auto mine = embedded_migrations();
   BOOST_OUTCOME_TRY(verify(done, mine));
   std::vector<AppliedMigration> out;
   for (const auto& m : mine) {
     if (done.count(m.version)) continue;
-    Tx tx(c);
+    Tx tx(c);  // SQLite: BEGIN IMMEDIATE, so one process at a time from here
     BOOST_OUTCOME_TRY(tx.begin_status());
+    // Another process may have applied it since `done` was read: skip it then.
+    BOOST_OUTCOME_TRY(again, c.prepare("SELECT 1 FROM schema_migrations WHERE version = ?"));
+    again.bind_all(m.version);
+    BOOST_OUTCOME_TRY(already, again.step());
+    if (already) continue;
     auto st = c.exec(ddl_for(c, m.sql));
     if (!st) return make_error(Code::kIo, "migration " + m.name + " failed: " + st.error().detail);
     BOOST_OUTCOME_TRY(ins,
@@ -108,6 +119,20 @@ Result<std::vector<AppliedMigration>> migrate(Conn& c, std::int64_t now_ms) {
     BOOST_OUTCOME_TRY(tx.commit());
     out.push_back(AppliedMigration{m.version, m.name, m.checksum});
   }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<AppliedMigration>> migrate(Conn& c, std::int64_t now_ms) {
+  if (c.dialect() != Dialect::kPostgres) return migrate_locked(c, now_ms);
+  // Held across the migrations' transactions (a session lock): a second
+  // daemon waits here, then finds them applied. Released at the end, or by
+  // the server when this connection closes (a crash mid-way).
+  BOOST_OUTCOME_TRY(c.exec("SELECT pg_advisory_lock(" + std::to_string(kMigrationLock) + ")"));
+  auto out = migrate_locked(c, now_ms);
+  if (auto st = c.exec("SELECT pg_advisory_unlock(" + std::to_string(kMigrationLock) + ")"); !st)
+    return st.error();
   return out;
 }
 

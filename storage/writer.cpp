@@ -48,7 +48,15 @@ Status run_fn(Conn& c, WriteFn& fn) {
   }
 }
 
-Status run_one(Conn& c, WriteFn& fn) {
+// A PostgreSQL restart or failover broke the connection inside the
+// transaction: the server has rolled it back, nothing of it can commit.
+bool connection_lost(const Conn& c, const Status& st) {
+  return !st && c.dialect() == Dialect::kPostgres && st.error().is(Errc::kUnavailable);
+}
+
+// `lost`: the PostgreSQL connection broke inside the transaction; the server
+// has rolled the whole transaction back, so the batch can only fail.
+Status run_one(Conn& c, WriteFn& fn, bool& lost) {
   BOOST_OUTCOME_TRY(run_sql(c, "SAVEPOINT fc_tx"));
   Status st = run_fn(c, fn);
   if (st) return run_sql(c, "RELEASE fc_tx");
@@ -56,6 +64,15 @@ Status run_one(Conn& c, WriteFn& fn) {
   // be committed with the rest of the batch: a broken invariant.
   Status undone = run_sql(c, "ROLLBACK TO fc_tx");
   if (undone) undone = run_sql(c, "RELEASE fc_tx");
+  if (connection_lost(c, undone)) {
+    // A PostgreSQL restart or failover: nothing of this transaction can
+    // commit, the caller's partial writes included (ha_itest restarts it
+    // under a burst).
+    detail::logger()->error("connection lost inside a write batch reason={}",
+                            undone.error().detail);
+    lost = true;
+    return undone;
+  }
   if (!undone) {
     detail::logger()->critical("rolling back a caller's savepoint failed reason={}",
                                undone.error().detail);
@@ -86,8 +103,16 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
     for (auto& t : batch) t.done(begin);
     return;
   }
-  for (auto& t : batch) results.push_back(run_one(*conn, t.fn));
-  Status commit = conn->commit();
+  bool lost = false;
+  for (auto& t : batch) {
+    if (lost) {  // the rest cannot commit either: fail them without running them
+      results.push_back(make_error(Errc::kUnavailable, "postgres: connection lost in this batch"));
+      continue;
+    }
+    results.push_back(run_one(*conn, t.fn, lost));
+  }
+  Status commit = lost ? make_error(Errc::kUnavailable, "postgres: connection lost in this batch")
+                       : conn->commit();
   if (!commit) {
     // SQLite may have rolled back already (an I/O error or a full disk ends
     // the transaction), so this one may fail with "no transaction is active".
@@ -132,7 +157,10 @@ void Database::Impl::commit_alone(Task& t) {
     }
   } else if (began) {
     Status rolled_back = conn->rollback();
-    if (!rolled_back && ran) {
+    if (connection_lost(*conn, rolled_back)) {
+      detail::logger()->error("connection lost inside a write reason={}",
+                              rolled_back.error().detail);
+    } else if (!rolled_back && ran) {
       // Its partial writes would stay in the open transaction: a broken invariant.
       detail::logger()->critical("rolling back a transaction failed reason={}",
                                  rolled_back.error().detail);

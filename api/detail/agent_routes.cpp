@@ -62,8 +62,8 @@ awaitable<Response> post_heartbeat(Context& ctx, Request& r) {
   if (!hb) co_return validation_failed({{"", hb.error().detail}});
   if (hb.value().agent_id.empty() || hb.value().agent_id.size() > 253)
     co_return validation_failed({{"agent_id", "must be 1 to 253 characters"}});
-  ctx.scheduler->heartbeat(r.principal->region, hb.value().agent_id,
-                           hb.value().version.value_or(""));
+  co_await ctx.scheduler->agent_heartbeat(r.principal->region, hb.value().agent_id,
+                                          hb.value().version.value_or(""));
   co_return json_response(
       200, {{"region", r.principal->region}, {"heartbeat_timeout_s", ctx.cfg.heartbeat_timeout_s}});
 }

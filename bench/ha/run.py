@@ -16,6 +16,20 @@ import fctest  # noqa: E402
 DURATION = int(os.environ.get("DURATION", "10"))
 CONNS = int(os.environ.get("CONNS", "32"))
 QUIET = {"log": {"level": "warn"}}
+PROFILE = os.environ.get("PROFILE") == "1"  # perf record of the PostgreSQL daemon during its run
+# pg_stat_statements during the one-daemon PostgreSQL run: statements per placement (run.sh sets
+# FC_TEST_PG_OPTS so that the cluster preloads it).
+STATEMENTS = os.environ.get("STATEMENTS") == "1"
+
+
+def psql(dbname, sql):
+    import pgcluster
+    base = os.environ["FC_TEST_PG_URL"]
+    host, port = base.rsplit("@", 1)[1].split("/", 1)[0].split(":")
+    r = subprocess.run([os.path.join(pgcluster.PG_BIN, "psql"), "-h", host, "-p", port, "-U", pgcluster.SUPERUSER,
+                        "-d", dbname, "-At", "-F", " | ", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                       capture_output=True, text=True, timeout=60, check=True)
+    return r.stdout
 
 
 def pg_url(name):
@@ -55,7 +69,74 @@ def wrk(d, token, tag, out):
     out.append((int(m.group(1)), int(m.group(2)), float(m.group(3)), float(m.group(4)), float(m.group(5))))
 
 
-def load(targets, token, tag):
+def cpu_s(pids):
+    """User + system CPU seconds of these processes (their threads included)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            pass
+    return total
+
+
+def pg_pids():
+    """The postmaster of the bench's cluster and its children (backends, WAL writer, ...)."""
+    try:
+        with open(os.path.join(os.environ["FC_TEST_PG_DIR"], "data", "postmaster.pid")) as f:
+            master = f.readline().strip()
+    except (OSError, KeyError):
+        return []
+    out = [master]
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[1] == master:
+                    out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
+def counters(d):
+    """(transactions, commits) of the daemon's group-commit writer (/metrics)."""
+    text = d.request("GET", "/metrics").body.decode()
+    get = lambda name: float(re.search(rf"^{name} ([\d.e+]+)$", text, re.M).group(1))  # noqa: E731
+    return get("fleetcommand_db_transactions_total"), get("fleetcommand_db_commits_total")
+
+
+def profile(pids, seconds, out):
+    """PROFILE=1: perf record of the daemon and of the cluster's processes
+    during the load; where the samples are, by process and library, then the
+    top symbols."""
+    data = os.path.join(fctest.tempfile.gettempdir(), f"fc-bench-ha-{os.getpid()}.perf")
+    subprocess.run(["perf", "record", "-q", "-F", "499", "-p", ",".join(map(str, pids)), "-o", data, "--",
+                    "sleep", str(seconds)], capture_output=True, timeout=seconds + 60)
+    for sort, limit in (("comm,dso", "1"), ("comm,symbol", "1.2")):
+        r = subprocess.run(["perf", "report", "-i", data, "--percent-limit", limit, "--stdio", "--sort", sort],
+                           capture_output=True, text=True, timeout=300)
+        lines = [ln.rstrip()[:160] for ln in r.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
+        out.append(f"  perf, by {sort}:\n" + "\n".join("  " + ln for ln in lines))
+    os.unlink(data)
+
+
+def load(targets, token, tag, prof=False, daemons=None):
+    """wrk on each of `targets` at once; CPU counted over `daemons` (default
+    the targets); the writer's counters are the leader's (a standby forwards
+    /metrics to it), read through targets[0]."""
+    pids = [d.proc.pid for d in (daemons or targets)]
+    pg = pg_pids()
+    c0 = counters(targets[0])
+    cpu0, pgcpu0 = cpu_s(pids), cpu_s(pg)
+    prof_out, prof_t = [], None
+    if prof:
+        prof_t = threading.Thread(target=profile, args=(pids + pg, max(DURATION - 4, 2), prof_out))
+        prof_t.start()
     results, threads = [], []
     for i, d in enumerate(targets):
         t = threading.Thread(target=wrk, args=(d, token, f"{tag}{i}", results))
@@ -63,12 +144,22 @@ def load(targets, token, tag):
         threads.append(t)
     for t in threads:
         t.join()
+    if prof_t:
+        prof_t.join()
+    cpu, pgcpu = cpu_s(pids) - cpu0, cpu_s(pg) - pgcpu0
+    c1 = counters(targets[0])
+    txs, commits = c1[0] - c0[0], c1[1] - c0[1]
     created = sum(r[0] for r in results)
     other = sum(r[1] for r in results)
     secs = max(r[2] for r in results)
     p50 = max(r[3] for r in results)
     p99 = max(r[4] for r in results)
-    return created / secs, created, other, p50, p99
+    per = max(created, 1)
+    extra = (f"daemon_cpu_us/placement={cpu / per * 1e6:.0f} pg_cpu_us/placement={pgcpu / per * 1e6:.0f} "
+             f"tx/commit={txs / max(commits, 1):.1f}")
+    if prof_out:
+        extra += "\n" + "\n".join(prof_out)
+    return created / secs, created, other, p50, p99, extra
 
 
 def fsck(d):
@@ -77,10 +168,10 @@ def fsck(d):
 
 
 def report(name, res, extra=""):
-    rate, created, other, p50, p99 = res
+    rate, created, other, p50, p99, more = res
     load1 = os.getloadavg()[0]
     print(f"{name:28s} {rate:9.0f} placements/s  created={created} non-201={other} "
-          f"p50={p50:.1f}ms p99={p99:.1f}ms load1={load1:.1f} {extra}", flush=True)
+          f"p50={p50:.1f}ms p99={p99:.1f}ms load1={load1:.1f} {extra} {more}", flush=True)
 
 
 def main():
@@ -96,11 +187,26 @@ def main():
         report("sqlite, 1 daemon", load([d], d.token, "s"), fsck(d))
         d.stop()
         # 2. PostgreSQL, one daemon.
-        st = {"backend": "postgres", "postgres_url": pg_url(f"bench1_{os.getpid()}")}
+        db1 = f"bench1_{os.getpid()}"
+        st = {"backend": "postgres", "postgres_url": pg_url(db1)}
         d = daemon(st, kek).start()
         daemons.append(d)
         setup_region(d)
-        report("postgres, 1 daemon", load([d], d.token, "p"), fsck(d))
+        if STATEMENTS:
+            psql(db1, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()")
+        res = load([d], d.token, "p", prof=PROFILE)
+        report("postgres, 1 daemon", res, fsck(d))
+        if STATEMENTS:
+            n = max(res[1], 1)
+            print(f"  pg_stat_statements, per placement ({n} placements):", flush=True)
+            print(psql(db1, f"SELECT round(sum(calls)::numeric / {n}, 1) AS calls,"
+                            f" round((sum(total_exec_time) * 1000 / {n})::numeric, 0) AS exec_us"
+                            " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database"
+                            f" WHERE datname = '{db1}')"), flush=True)
+            print(psql(db1, f"SELECT round(calls::numeric / {n}, 2), round((total_exec_time * 1000 / {n})::numeric, 0),"
+                            " left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements"
+                            f" WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '{db1}')"
+                            " ORDER BY calls DESC LIMIT 25"), flush=True)
         d.stop()
         # 3. PostgreSQL, two daemons: wrk on the leader and on the standby at once.
         st = {"backend": "postgres", "postgres_url": pg_url(f"bench2_{os.getpid()}")}
@@ -112,7 +218,7 @@ def main():
         b.token = a.token
         setup_region(a)
         report("postgres, 2 daemons (both)", load([a, b], a.token, "q"), fsck(a))
-        report("postgres, via standby only", load([b], a.token, "r"))
+        report("postgres, via standby only", load([b], a.token, "r", daemons=[a, b]))
         # 4. Failover: SIGKILL the leader while posting through the standby.
         first = {}
         stop = threading.Event()
@@ -121,12 +227,14 @@ def main():
             i = 0
             while not stop.is_set():
                 i += 1
+                sent = time.monotonic()
                 try:
                     r = b.request("POST", "/v1/workspaces", {"name": f"f-{i}", "resources": {
                         "memory_mib": 1, "cpu_millis": 1}, "placement": {"regions": ["r1"]}}, timeout=10)
                 except OSError:
                     continue
-                if r.status == 201 and "kill" in first and "ok" not in first:
+                # Only a request sent after the kill: one the old leader answered does not count.
+                if r.status == 201 and "kill" in first and sent > first["kill"] and "ok" not in first:
                     first["ok"] = time.monotonic() - first["kill"]
                 if r.status != 201:
                     time.sleep(0.02)

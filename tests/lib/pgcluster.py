@@ -93,6 +93,8 @@ class PgCluster:
     def start_server(self):
         """Starts the server of this cluster (again: same directory, same port)."""
         opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        # More server settings, e.g. bench/ha's STATEMENTS=1 (pg_stat_statements).
+        opts += " " + os.environ.get("FC_TEST_PG_OPTS", "")
         self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", os.path.join(self.dir, "data"), "-l",
                    os.path.join(self.dir, "server.log"), "-o", opts, "-w", "-t", "60", "start"])
         self.started = True
@@ -110,6 +112,15 @@ class PgCluster:
         self._run([os.path.join(PG_BIN, "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
                    "-U", SUPERUSER, name], timeout=60)
         return self.url(name)
+
+    def query(self, dbname, sql):
+        """Rows of `sql` in database `dbname` (psql -At: a list of tuples of strings)."""
+        r = subprocess.run([os.path.join(PG_BIN, "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U",
+                            SUPERUSER, "-d", dbname, "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError(f"psql failed ({r.returncode}): {r.stderr}")
+        return [tuple(line.split("\t")) for line in r.stdout.splitlines() if line]
 
     def log(self):
         try:
@@ -151,7 +162,8 @@ def main(argv):
     t0 = time.monotonic()
     with PgCluster() as pg:
         print(f"pgcluster: started port={pg.port} dir={pg.dir} in {time.monotonic() - t0:.1f}s", flush=True)
-        env = dict(os.environ, FC_TEST_PG_URL=pg.url(), FC_TEST_PG_ADMIN_URL=pg.url("postgres"))
+        env = dict(os.environ, FC_TEST_PG_URL=pg.url(), FC_TEST_PG_ADMIN_URL=pg.url("postgres"),
+                   FC_TEST_PG_DIR=pg.dir)
         rc = subprocess.run(argv[2:], env=env).returncode
         if rc != 0:
             print("pgcluster: server log tail:\n" + pg.log()[-4000:])

@@ -53,6 +53,23 @@ class Migrations(unittest.TestCase):
         self.assertIn(needle, self.d.logs())
         self.assertNotIn(" ready database=", self.d.logs())
 
+    def test_concurrent_migrate_applies_each_once(self):
+        # Four `fleetcommand migrate` at the same instant on one empty SQLite
+        # file: each migration's transaction is BEGIN IMMEDIATE and checks its
+        # version again inside, so each is applied once and none fails.
+        import subprocess
+        procs = [subprocess.Popen([fctest.FC_BIN, "migrate", "--config", self.d.config_path()], cwd=self.d.dir,
+                                  env=self.d.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        self.assertEqual([p.returncode for p in procs], [0] * 4, [e[-800:] for _, e in outs])
+        applied = sum(e.count("migration applied name=0001_") for _, e in outs)
+        self.assertEqual(applied, 1)
+        versions = [v for v, _, _ in self.rows()]
+        self.assertEqual(versions, sorted(set(versions)))
+        self.assertEqual(len(versions), len([f for f in os.listdir(os.path.join(
+            os.path.dirname(__file__), "..", "..", "migrations")) if f.endswith(".sql")]))
+
     def test_tampered_checksum_refused(self):
         self.assertEqual(self.migrate().returncode, 0)
         with sqlite3.connect(self.db) as c:

@@ -175,6 +175,40 @@ TEST_SUITE("storage") {
     d.close();
   }
 
+  TEST_CASE("postgres: a connection lost inside a group commit fails the batch, no abort") {
+    // A PostgreSQL restart in the middle of a batch (ha_itest restarts it
+    // under load): the caller's savepoint cannot be rolled back, the server
+    // has dropped the whole transaction. The batch fails (nothing of it is
+    // stored), the writer reconnects, and the next write commits.
+    auto url = test::pg_fresh_database();
+    if (!url) return;
+    REQUIRE(test::pg_open(*url)->exec(kPgTable));
+    auto db = Database::open({"", 512, *url});
+    REQUIRE_MESSAGE(db, (db ? "" : db.error().detail));
+    auto& d = *db.value();
+    auto killer = test::pg_open(*url);
+    auto st = d.write_sync([&](Conn& c) -> fc::Status {
+      auto s = c.prepare("INSERT INTO t(id, name) VALUES(?, ?)");
+      if (!s) return s.error();
+      if (auto ins = s.value().bind_all(1, "lost").run(); !ins) return ins;
+      const auto pid = pg_scalar(c, "SELECT pg_backend_pid()");
+      auto k = killer->prepare("SELECT pg_terminate_backend(?::int, 5000)");
+      if (!k) return k.error();
+      if (auto ran = k.value().bind(1, pid).step(); !ran) return ran.error();
+      return fc::make_error(fc::Code::kInternal, "fails after its backend was terminated");
+    });
+    REQUIRE_FALSE(st);
+    CHECK(st.error().is(Errc::kUnavailable));
+    REQUIRE(d.write_sync([](Conn& c) -> fc::Status {
+      auto s = c.prepare("INSERT INTO t(id, name) VALUES(?, ?)");
+      if (!s) return s.error();
+      return s.value().bind_all(2, "after").run();
+    }));
+    CHECK(pg_scalar(d.read(), "SELECT count(*) FROM t") == 1);
+    CHECK(pg_scalar(d.read(), "SELECT sum(id) FROM t") == 2);
+    d.close();
+  }
+
   TEST_CASE("postgres: a lost connection is kUnavailable inside a transaction, reconnects after") {
     auto url = test::pg_fresh_database();
     if (!url) return;
