@@ -247,6 +247,17 @@ class ZoneNotifier {
  public:
   virtual ~ZoneNotifier() = default;
   // Something the zone is built from changed: recompute soon (bursts coalesce).
+  // A full pass: every published workspace and challenge is read again.
+  virtual void changed() = 0;
+  // Narrower signals, so a pass reads only what changed: the published rows
+  // of these workspace names (the scheduler: a workspace started or stopped
+  // being published, or was deleted), or the DNS-01 challenges (certs).
+  // A region's ingress change needs changed(). Default: changed().
+  virtual void names_changed(const std::vector<std::string>& workspace_names) {
+    (void)workspace_names;
+    changed();
+  }
+  virtual void challenges_changed() { changed(); }
   // Returns once every change signalled before the call is served, or after `max`.
   virtual awaitable<void> settled(std::chrono::milliseconds max) = 0;
   // A TXT `value` at `name` (absolute, no trailing dot) until removed or

@@ -75,7 +75,9 @@ void zput32(std::vector<std::uint8_t>& b, std::uint32_t v) {
   zput16(b, static_cast<std::uint16_t>(v >> 16));
   zput16(b, static_cast<std::uint16_t>(v));
 }
-std::uint16_t zget16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
+std::uint16_t zget16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
 std::uint32_t zget32(const std::uint8_t* p) {
   return (static_cast<std::uint32_t>(zget16(p)) << 16) | zget16(p + 2);
 }
@@ -260,8 +262,9 @@ struct ZoneSnapshot::Shard {
       if (e.data_off == kDead) continue;
       Entry k = e;
       k.name_off = static_cast<std::uint32_t>(nnames.size());
-      nnames.insert(nnames.end(), names.begin() + e.name_off,
-                    names.begin() + static_cast<std::ptrdiff_t>(e.name_off + name_size(e.name_off)));
+      nnames.insert(
+          nnames.end(), names.begin() + e.name_off,
+          names.begin() + static_cast<std::ptrdiff_t>(e.name_off + name_size(e.name_off)));
       if (e.data_off != kNoData) {
         k.data_off = static_cast<std::uint32_t>(ndata.size());
         ndata.insert(ndata.end(), data.begin() + e.data_off,
@@ -283,7 +286,8 @@ struct ZoneSnapshot::Shard {
   std::uint32_t insert(const Name& n, std::uint64_t h) {
     if (2 * (nodes.size() + 1) > slots.size()) {
       if (dead * 4 > nodes.size()) compact();
-      if (2 * (nodes.size() + 1) > slots.size()) reindex(std::max<std::size_t>(16, slots.size() * 2));
+      if (2 * (nodes.size() + 1) > slots.size())
+        reindex(std::max<std::size_t>(16, slots.size() * 2));
     }
     Entry e;
     e.hash = hash_tag(h);
@@ -331,7 +335,9 @@ struct ZoneSnapshot::Shard {
 ZoneSnapshot::~ZoneSnapshot() = default;
 
 namespace {
-std::size_t shard_index(std::uint64_t h) { return static_cast<std::size_t>(h >> (64 - kShardBits)); }
+std::size_t shard_index(std::uint64_t h) {
+  return static_cast<std::size_t>(h >> (64 - kShardBits));
+}
 }  // namespace
 
 ZoneSnapshot::Shard& ZoneSnapshot::mutable_shard(std::size_t i) {
@@ -392,8 +398,8 @@ Status ZoneSnapshot::add(const Name& owner, RrType type, std::uint32_t ttl, Rdat
   if ((type == RrType::kCname && !rrsets.empty() && !has_cname) ||
       (type != RrType::kCname && has_cname))
     return invalid("CNAME and other data at " + owner.to_text());
-  auto set = std::find_if(rrsets.begin(), rrsets.end(),
-                          [&](const RRset& s) { return s.type == type; });
+  auto set =
+      std::find_if(rrsets.begin(), rrsets.end(), [&](const RRset& s) { return s.type == type; });
   if (set == rrsets.end()) {
     rrsets.push_back(RRset{type, ttl, {}});
     set = rrsets.end() - 1;

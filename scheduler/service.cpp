@@ -303,6 +303,11 @@ Result<std::vector<Service::Published>> Service::published(storage::Conn& c) {
   return store::published(c);
 }
 
+Result<std::vector<Service::Published>> Service::published(storage::Conn& c,
+                                                           const std::vector<std::string>& names) {
+  return store::published(c, names);
+}
+
 Result<std::vector<WorkspaceStatus>> Service::workspace_statuses(
     storage::Conn& c, const std::vector<std::string>& ids) {
   return store::workspace_statuses(c, ids);

@@ -295,7 +295,7 @@ class Service {
   // Consistency check of the ledger against workspaces (fleetcommand fsck).
   static Result<std::vector<std::string>> fsck(storage::Conn& c);
 
-  // What DNS publishes: every workspace whose region reported it running.
+  // What DNS publishes: every workspace whose region reported it running (any order).
   struct Published {
     std::string name;  // workspace name (the label under the zone)
     Ingress ingress;   // of the region DNS points at
@@ -303,6 +303,9 @@ class Service {
     std::string region;  // the region DNS points at (probes pace per region)
   };
   static Result<std::vector<Published>> published(storage::Conn& c);
+  // Only the workspaces with these names (dns::Publisher's narrow pass).
+  static Result<std::vector<Published>> published(storage::Conn& c,
+                                                  const std::vector<std::string>& names);
   // The statuses of those of `ids` that exist (any order), in one query.
   static Result<std::vector<WorkspaceStatus>> workspace_statuses(
       storage::Conn& c, const std::vector<std::string>& ids);
