@@ -204,6 +204,7 @@ awaitable<Status> Service::delete_region(std::string id) {
   impl_->delivered_dirty.erase(id);
   impl_->committed({{id, 0}});
   impl_->scope_removed(id, "");
+  impl_->dns_changed();  // a full pass: no name stays published through a deleted region
   co_return ok();
 }
 
