@@ -59,7 +59,8 @@ Result<RecordMap> Publisher::Impl::read_desired(std::int64_t now_ms,
   std::vector<PublishedName> names;
   names.reserve(pub.size());
   for (auto& p : pub)
-    names.push_back(PublishedName{p.name, p.ingress.hostname, p.ingress.ipv4, p.ingress.ipv6});
+    names.push_back(PublishedName{std::move(p.name), std::move(p.ingress.hostname),
+                                  std::move(p.ingress.ipv4), std::move(p.ingress.ipv6)});
   BOOST_OUTCOME_TRY(ch, detail::read_challenges(db_.read(), now_ms, next_expiry));
   return desired_records(names, ch, cfg_.dns_zone, cfg_.dns_ttl);
 }
@@ -258,7 +259,8 @@ awaitable<void> Publisher::Impl::publish_partial(const std::set<std::string>& na
     std::vector<PublishedName> rows;
     rows.reserve(pub.size());
     for (auto& p : pub)
-      rows.push_back(PublishedName{p.name, p.ingress.hostname, p.ingress.ipv4, p.ingress.ipv6});
+      rows.push_back(PublishedName{std::move(p.name), std::move(p.ingress.hostname),
+                                   std::move(p.ingress.ipv4), std::move(p.ingress.ipv6)});
     BOOST_OUTCOME_TRY(ch, detail::read_challenges(db_.read(), now_ms, &expiry));
     return desired_records(rows, ch, cfg_.dns_zone, cfg_.dns_ttl);
   }();
