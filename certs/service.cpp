@@ -264,7 +264,7 @@ void Service::set_zone(dns::ZoneNotifier* zone) {
   impl_->dns_changed = nullptr;
   impl_->dns_settled = nullptr;
   if (zone == nullptr) return;
-  impl_->dns_changed = [zone] { zone->changed(); };
+  impl_->dns_changed = [zone] { zone->challenges_changed(); };
   impl_->dns_settled = [zone] { return zone->settled(std::chrono::seconds(2)); };
 }
 

@@ -2,6 +2,9 @@
 // open DNS-01 challenges, rebuilt as a delta after each change (docs/dns.md).
 #include "dns/publisher.hpp"
 
+#include <algorithm>
+#include <utility>
+
 #include <spdlog/spdlog.h>
 
 #include "dns/detail/publisher.hpp"
@@ -56,7 +59,8 @@ Result<RecordMap> Publisher::Impl::read_desired(std::int64_t now_ms,
   std::vector<PublishedName> names;
   names.reserve(pub.size());
   for (auto& p : pub)
-    names.push_back(PublishedName{p.name, p.ingress.hostname, p.ingress.ipv4, p.ingress.ipv6});
+    names.push_back(PublishedName{std::move(p.name), std::move(p.ingress.hostname),
+                                  std::move(p.ingress.ipv4), std::move(p.ingress.ipv6)});
   BOOST_OUTCOME_TRY(ch, detail::read_challenges(db_.read(), now_ms, next_expiry));
   return desired_records(names, ch, cfg_.dns_zone, cfg_.dns_ttl);
 }
@@ -81,16 +85,22 @@ Result<std::shared_ptr<const ZoneSnapshot>> Publisher::Impl::build(std::uint32_t
 }
 
 Status Publisher::Impl::start() {
+  using Ms = std::chrono::duration<double, std::milli>;
+  const auto t0 = std::chrono::steady_clock::now();
   std::optional<std::int64_t> expiry;
   BOOST_OUTCOME_TRY(next, read_desired(clock_.now_ms(), &expiry));
+  const auto t1 = std::chrono::steady_clock::now();
   auto st = db_.write_sync([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(s, detail::next_serial(c));
     serial_ = s;
     return reconcile_providers_at_start(c, next);
   });
   if (!st) return st;
+  const auto t2 = std::chrono::steady_clock::now();
   BOOST_OUTCOME_TRY(zone, build(serial_, next));
+  const auto t3 = std::chrono::steady_clock::now();
   current_ = std::move(next);
+  for (const auto& [k, v] : current_) track_txt(k, true);
   server_.publish(zone);
   auto bound = server_.start();
   if (!bound)
@@ -98,12 +108,41 @@ Status Publisher::Impl::start() {
                       "dns.listen " + cfg_.dns_listen.str() + ": " + bound.error().detail);
   arm_expiry(expiry);
   if (!providers_.empty()) asio::co_spawn(io_, sweep(), asio::detached);
-  spdlog::info("dns serving zone={} serial={} records={} providers={} listen={}", cfg_.dns_zone,
-               serial_, current_.size(), providers_.size(), cfg_.dns_listen.str());
+  // The start's cost at fleet size (docs/BENCHMARKS.md "Scale"): the read, the
+  // provider reconcile and the zone build, each timed.
+  spdlog::info(
+      "dns serving zone={} serial={} records={} nodes={} zone_mib={:.1f} read_ms={:.0f} "
+      "reconcile_ms={:.0f} build_ms={:.0f} providers={} listen={}",
+      cfg_.dns_zone, serial_, current_.size(), zone->node_count(),
+      static_cast<double>(zone->memory_bytes()) / (1 << 20), Ms(t1 - t0).count(),
+      Ms(t2 - t1).count(), Ms(t3 - t2).count(), providers_.size(), cfg_.dns_listen.str());
   return ok();
 }
 
 void Publisher::Impl::changed() {
+  full_pending_ = true;
+  schedule();
+}
+
+void Publisher::Impl::names_changed(const std::vector<std::string>& names) {
+  if (names_pending_.size() <= kMaxPartial) names_pending_.insert(names.begin(), names.end());
+  schedule();
+}
+
+void Publisher::Impl::challenges_changed() {
+  challenges_pending_ = true;
+  schedule();
+}
+
+void Publisher::Impl::track_txt(const RrKey& k, bool present) {
+  if (k.type != "TXT") return;
+  if (present)
+    txt_keys_.insert(k);
+  else
+    txt_keys_.erase(k);
+}
+
+void Publisher::Impl::schedule() {
   if (pending_ || stopped_) return;
   pending_ = true;
   if (running_) return;  // the running pass starts another one when it ends
@@ -124,7 +163,7 @@ void Publisher::Impl::arm_expiry(std::optional<std::int64_t> at_ms) {
   auto wait = std::max<std::int64_t>(0, *at_ms - clock_.now_ms()) + 1;
   expiry_.expires_after(std::chrono::milliseconds(wait));
   expiry_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) changed();
+    if (!ec) challenges_changed();
   });
 }
 
@@ -139,7 +178,16 @@ awaitable<void> Publisher::Impl::rebuild() {
     pending_ = false;
     ++passes_started_;
     if (stopped_) break;
-    co_await publish_delta();
+    const bool full = std::exchange(full_pending_, false) || names_pending_.size() > kMaxPartial;
+    const auto names = std::exchange(names_pending_, {});
+    challenges_pending_ = false;  // every pass reads the challenges
+    if (full) {
+      ++full_passes_;
+      co_await publish_delta();
+    } else {
+      ++partial_passes_;
+      co_await publish_partial(names);
+    }
     ++passes_done_;
     pass_done_.cancel();
   }
@@ -191,9 +239,93 @@ awaitable<void> Publisher::Impl::publish_delta() {
   server_.publish(zone.value());
   serial_ = serial;
   current_ = std::move(next).value();
+  txt_keys_.clear();
+  for (const auto& [k, v] : current_) track_txt(k, true);
   if (jobs_ != nullptr && !providers_.empty()) jobs_->poke();
   spdlog::debug("dns zone published serial={} changed={} nodes={}", serial, keys.size(),
                 zone.value()->node_count());
+}
+
+// The narrow pass: the published rows of `names` (one indexed query) and the
+// open challenges (a small table), diffed against current_ for those owners'
+// address records and for every challenge TXT, old or new. Cost: the names
+// changed, not the fleet.
+awaitable<void> Publisher::Impl::publish_partial(const std::set<std::string>& names) {
+  std::optional<std::int64_t> expiry;
+  const std::int64_t now_ms = clock_.now_ms();
+  auto next = [&]() -> Result<RecordMap> {
+    BOOST_OUTCOME_TRY(pub, scheduler::Service::published(
+                               db_.read(), std::vector<std::string>(names.begin(), names.end())));
+    std::vector<PublishedName> rows;
+    rows.reserve(pub.size());
+    for (auto& p : pub)
+      rows.push_back(PublishedName{std::move(p.name), std::move(p.ingress.hostname),
+                                   std::move(p.ingress.ipv4), std::move(p.ingress.ipv6)});
+    BOOST_OUTCOME_TRY(ch, detail::read_challenges(db_.read(), now_ms, &expiry));
+    return desired_records(rows, ch, cfg_.dns_zone, cfg_.dns_ttl);
+  }();
+  if (!next) {
+    spdlog::error("dns cannot read the published records reason={}", next.error().detail);
+    co_return;
+  }
+  arm_expiry(expiry);
+  const RecordMap& want = next.value();
+  std::set<RrKey> candidates = txt_keys_;
+  for (const auto& [k, v] : want) candidates.insert(k);
+  for (const auto& n : names) {
+    std::string owner = n + "." + cfg_.dns_zone;
+    std::transform(owner.begin(), owner.end(), owner.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    for (const char* t : {"A", "AAAA", "CNAME"}) candidates.insert(RrKey{owner, t});
+  }
+  std::vector<RrKey> keys;
+  for (const auto& k : candidates) {
+    auto a = current_.find(k);
+    auto b = want.find(k);
+    const bool had = a != current_.end(), has = b != want.end();
+    if (had != has || (had && !(a->second == b->second))) keys.push_back(k);
+  }
+  if (keys.empty()) co_return;  // nothing DNS-visible changed: same serial
+  std::uint32_t serial = 0;
+  auto st = co_await db_.write([&](storage::Conn& c) -> Status {
+    BOOST_OUTCOME_TRY(s, detail::next_serial(c));
+    serial = s;
+    return record_provider_changes(c, want, keys);
+  });
+  if (!st) {
+    spdlog::error("dns cannot advance the SOA serial reason={}", st.error().detail);
+    co_return;
+  }
+  std::shared_ptr<const ZoneSnapshot> zone;
+  std::string why;
+  if (auto changes = zone_changes(want, keys); !changes) {
+    why = changes.error().detail;
+  } else if (auto z = ZoneSnapshot::apply(*server_.zone(), serial, changes.value()); !z) {
+    why = z.error().detail;
+  } else {
+    zone = std::move(z).value();
+  }
+  if (!zone) {  // should not happen: the next pass reads everything and rebuilds if it must
+    spdlog::warn("dns delta rejected, a full pass follows serial={} reason={}", serial, why);
+    full_pending_ = true;
+    pending_ = true;
+    co_return;
+  }
+  server_.publish(zone);
+  serial_ = serial;
+  for (const auto& k : keys) {
+    auto b = want.find(k);
+    if (b == want.end()) {
+      current_.erase(k);
+      track_txt(k, false);
+    } else {
+      current_[k] = b->second;
+      track_txt(k, true);
+    }
+  }
+  if (jobs_ != nullptr && !providers_.empty()) jobs_->poke();
+  spdlog::debug("dns zone published serial={} changed={} names={} (partial)", serial, keys.size(),
+                names.size());
 }
 
 // The delta on top of the served snapshot; a full build only if the delta is
@@ -230,6 +362,10 @@ Status Publisher::start() { return impl_->start(); }
 void Publisher::stop() { impl_->stop(); }
 Server& Publisher::server() { return impl_->server_; }
 void Publisher::changed() { impl_->changed(); }
+void Publisher::names_changed(const std::vector<std::string>& workspace_names) {
+  impl_->names_changed(workspace_names);
+}
+void Publisher::challenges_changed() { impl_->challenges_changed(); }
 awaitable<void> Publisher::settled(std::chrono::milliseconds max) { return impl_->settled(max); }
 
 awaitable<Status> Publisher::put_challenge(std::string name, std::string value,

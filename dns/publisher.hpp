@@ -60,6 +60,8 @@ class Publisher final : public ZoneNotifier {
 
   // ZoneNotifier: the scheduler's and the certificates' side of the publisher.
   void changed() override;
+  void names_changed(const std::vector<std::string>& workspace_names) override;
+  void challenges_changed() override;
   awaitable<void> settled(std::chrono::milliseconds max) override;
   awaitable<Status> put_challenge(std::string name, std::string value,
                                   std::int64_t expires_at_ms) override;

@@ -32,8 +32,8 @@ void add_glue(const ZoneSnapshot& zone, const RRset& ns, Message& resp) {
   for (const auto& rd : ns.rdatas) {
     const Name& host = std::get<NsRdata>(rd).host;
     if (!host.is_subdomain_of(zone.origin())) continue;
-    const auto* node = zone.find(host);
-    if (node == nullptr) continue;
+    const auto node = zone.find(host);
+    if (!node) continue;
     for (RrType t : {RrType::kA, RrType::kAaaa})
       if (const RRset* s = find_set(*node, t)) push_rrset(host, *s, resp.additional);
   }
@@ -139,12 +139,12 @@ bool ixfr_up_to_date(const ZoneSnapshot& zone, const Message& q) {
 // RFC 4592 §3.3.1: the wildcard that covers a name absent from the zone is
 // `*.` + its closest encloser (the longest existing ancestor, empty
 // non-terminals included); none there means NXDOMAIN.
-const std::vector<RRset>* find_wildcard(const ZoneSnapshot& zone, const Name& name) {
+std::optional<std::vector<RRset>> find_wildcard(const ZoneSnapshot& zone, const Name& name) {
   for (Name n = name.parent(); n.is_subdomain_of(zone.origin()); n = n.parent()) {
-    if (zone.find(n) == nullptr) continue;
+    if (!zone.contains(n)) continue;
     return zone.find(n.prepend("*"));
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -153,9 +153,9 @@ void answer_question(const ZoneSnapshot& zone, const Question& q, Message& resp)
   resp.header.aa = true;
   Name name = q.name;
   for (int hop = 0; hop < kMaxCnameHops; ++hop) {
-    const auto* node = zone.find(name);
-    if (node == nullptr) node = find_wildcard(zone, name);  // owner stays `name` (synthesis)
-    if (node == nullptr) {
+    auto node = zone.find(name);
+    if (!node) node = find_wildcard(zone, name);  // owner stays `name` (synthesis)
+    if (!node) {
       resp.set_rcode(Rcode::kNxDomain);  // RFC 6604: the rcode of the last name
       return add_negative_soa(zone, resp);
     }

@@ -61,8 +61,11 @@ struct ZoneChange {
 };
 
 // Immutable, shared by every in-flight query; the server swaps the pointer.
-// Nodes live in kShards hash shards shared between snapshots (copy-on-write),
-// so apply() copies only the shards a change touches.
+// Compact (docs/dns.md "Zone layout"): nodes live in kShards hash shards, each
+// an open-addressing index over a node array and two byte arenas (wire-format
+// owner names; RRsets with A/AAAA inline and other rdata as wire bytes), about
+// 60 bytes per name. Shards are shared between snapshots (copy-on-write), so
+// apply() copies only the shards a change touches.
 class ZoneSnapshot {
  public:
   // Rejects records outside the zone, CNAME beside other data or at the apex,
@@ -73,31 +76,27 @@ class ZoneSnapshot {
   static Result<std::shared_ptr<const ZoneSnapshot>> apply(const ZoneSnapshot& base,
                                                            std::uint32_t serial,
                                                            const std::vector<ZoneChange>& changes);
+  ~ZoneSnapshot();
 
   const Name& origin() const { return origin_; }
   const SoaRdata& soa() const { return soa_; }
   std::uint32_t serial() const { return soa_.serial; }
   std::uint32_t soa_ttl() const { return soa_ttl_; }
   std::uint32_t negative_ttl() const { return std::min(soa_.minimum, soa_ttl_); }  // RFC 2308 §5
-  // nullptr: the name does not exist (NXDOMAIN). An empty vector: an empty
-  // non-terminal (NODATA). Case-insensitive, O(1).
-  const std::vector<RRset>* find(const Name& name) const;
+  // std::nullopt: the name does not exist (NXDOMAIN). An empty vector: an
+  // empty non-terminal (NODATA). Case-insensitive, O(1); the RRsets are
+  // decoded from the compact store (a copy).
+  std::optional<std::vector<RRset>> find(const Name& name) const;
+  bool contains(const Name& name) const;  // find(name).has_value(), without decoding
   Record soa_record() const;
   // Every record, SOA first (not repeated at the end), in a stable order.
   std::vector<Record> all_records() const;
   std::size_t node_count() const;
+  std::size_t memory_bytes() const;  // what the shards hold (capacity), for logs and benches
 
  private:
-  struct Node {
-    Name name;
-    std::vector<RRset> rrsets;
-    std::uint32_t children = 0;  // nodes directly below: an empty node with none is removed
-  };
-  struct Shard {
-    std::unordered_map<std::string, Node> nodes;  // key: Name::key()
-    std::vector<std::string> order;               // insertion order, for AXFR
-  };
-  static constexpr std::size_t kShards = 256;
+  struct Shard;  // dns/zone.cpp
+  static constexpr std::size_t kShards = 2048;
 
   Name origin_;
   SoaRdata soa_;
@@ -105,13 +104,13 @@ class ZoneSnapshot {
   std::vector<std::shared_ptr<Shard>> shards_;  // never mutated once the snapshot is published
   std::vector<bool> writable_;                  // shards this snapshot owns while it is built
 
-  static std::size_t shard_of(const std::string& key);
-  Shard& mutable_shard(const std::string& key);
-  Node* mutable_node(const std::string& key);
-  Node& create_node(const Name& name);
-  void prune(const Name& name);
+  ZoneSnapshot() = default;
+  ZoneSnapshot(const ZoneSnapshot&) = default;
+  Shard& mutable_shard(std::size_t i);
   Status add(const Name& owner, RrType type, std::uint32_t ttl, Rdata rd);
   Status change(const ZoneChange& c);
+  void prune(const Name& name);
+  std::uint32_t create_node(const Name& name, std::size_t* shard);
 };
 
 // --- Server ----------------------------------------------------------------
@@ -248,7 +247,17 @@ class ZoneNotifier {
  public:
   virtual ~ZoneNotifier() = default;
   // Something the zone is built from changed: recompute soon (bursts coalesce).
+  // A full pass: every published workspace and challenge is read again.
   virtual void changed() = 0;
+  // Narrower signals, so a pass reads only what changed: the published rows
+  // of these workspace names (the scheduler: a workspace started or stopped
+  // being published, or was deleted), or the DNS-01 challenges (certs).
+  // A region's ingress change needs changed(). Default: changed().
+  virtual void names_changed(const std::vector<std::string>& workspace_names) {
+    (void)workspace_names;
+    changed();
+  }
+  virtual void challenges_changed() { changed(); }
   // Returns once every change signalled before the call is served, or after `max`.
   virtual awaitable<void> settled(std::chrono::milliseconds max) = 0;
   // A TXT `value` at `name` (absolute, no trailing dot) until removed or

@@ -1,7 +1,8 @@
-// ZoneSnapshot: the in-memory zone, hash shards from lower-cased names to RRsets,
-// shared copy-on-write between snapshots.
+// ZoneSnapshot: the in-memory zone in a compact layout (docs/dns.md "Zone
+// layout"): hash shards shared copy-on-write between snapshots, each an
+// open-addressing index over a node array and byte arenas.
 #include <algorithm>
-#include <functional>
+#include <cstring>
 
 #include "dns/detail/wire.hpp"
 #include "dns/server.hpp"
@@ -16,14 +17,330 @@ bool is_meta(RrType t) {
          t == RrType::kAny;
 }
 
-}  // namespace
+constexpr std::uint32_t kNoData = 0xFFFFFFFF;  // Entry::data_off of a node without RRsets
+constexpr std::uint32_t kDead = 0xFFFFFFFE;    // a removed node: its slot stays as a tombstone
+constexpr std::uint32_t kNone = 0xFFFFFFFF;    // "no such node"
+constexpr int kShardBits = 11;                 // kShards == 2048
 
-std::size_t ZoneSnapshot::shard_of(const std::string& key) {
-  return std::hash<std::string>{}(key) % kShards;
+// How one rdata is stored: A/AAAA inline, others as uncompressed-or-self-
+// compressed wire bytes when they read back identical, else out of line.
+enum Tag : std::uint8_t { kTagA = 0, kTagAaaa = 1, kTagWire = 2, kTagPool = 3 };
+
+std::uint8_t zlower(std::uint8_t c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<std::uint8_t>(c + 32) : c;
 }
 
-ZoneSnapshot::Shard& ZoneSnapshot::mutable_shard(const std::string& key) {
-  const std::size_t i = shard_of(key);
+// FNV-1a over the lower-cased wire form, then a 64-bit finalizer (the shard
+// comes from the top bits, the slot from the low ones).
+struct Hasher {
+  std::uint64_t h = 1469598103934665603ull;
+  void mix(std::uint8_t c) { h = (h ^ c) * 1099511628211ull; }
+  std::uint64_t done() const {
+    std::uint64_t x = h;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+  }
+};
+
+std::uint64_t name_hash(const Name& n) {
+  Hasher x;
+  for (const auto& l : n.labels) {
+    x.mix(static_cast<std::uint8_t>(l.size()));
+    for (char c : l) x.mix(zlower(static_cast<std::uint8_t>(c)));
+  }
+  return x.done();
+}
+
+// The same hash of a stored wire-form name.
+std::uint64_t wire_hash(const std::uint8_t* p) {
+  Hasher x;
+  for (; *p != 0; p += 1 + *p) {
+    x.mix(*p);
+    for (std::uint8_t i = 1; i <= *p; ++i) x.mix(zlower(p[i]));
+  }
+  return x.done();
+}
+
+std::uint32_t hash_tag(std::uint64_t h) { return static_cast<std::uint32_t>(h >> 20); }
+
+void zput16(std::vector<std::uint8_t>& b, std::uint16_t v) {
+  b.push_back(static_cast<std::uint8_t>(v >> 8));
+  b.push_back(static_cast<std::uint8_t>(v));
+}
+void zput32(std::vector<std::uint8_t>& b, std::uint32_t v) {
+  zput16(b, static_cast<std::uint16_t>(v >> 16));
+  zput16(b, static_cast<std::uint16_t>(v));
+}
+std::uint16_t zget16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
+std::uint32_t zget32(const std::uint8_t* p) {
+  return (static_cast<std::uint32_t>(zget16(p)) << 16) | zget16(p + 2);
+}
+
+}  // namespace
+
+// One hash shard. Node data: u16 RRset count, then per RRset u16 type, u32
+// TTL, u16 rdata count and the rdatas, each a Tag byte and its payload (A: 4
+// bytes, AAAA: 16, wire: u16 length + bytes, pool: u32 index into `pool`).
+struct ZoneSnapshot::Shard {
+  struct Entry {
+    std::uint32_t hash = 0;      // hash_tag of the owner
+    std::uint32_t name_off = 0;  // into `names`: the owner in wire form, original case
+    std::uint32_t data_off = kNoData;
+    std::uint32_t children = 0;  // live nodes directly below: an empty node with none is removed
+  };
+  std::vector<Entry> nodes;          // insertion order (AXFR); kDead entries are skipped
+  std::vector<std::uint32_t> slots;  // linear probing; node index + 1, 0 = empty
+  std::vector<std::uint8_t> names;
+  std::vector<std::uint8_t> data;
+  std::vector<Rdata> pool;  // rdata without an exact wire round trip (rare; never compacted)
+  std::uint32_t live = 0, dead = 0;
+  std::size_t garbage = 0;  // bytes of `names` and `data` no live node points to
+
+  bool name_equals(std::uint32_t off, const Name& n) const {
+    const std::uint8_t* p = names.data() + off;
+    for (const auto& l : n.labels) {
+      if (*p != l.size()) return false;
+      ++p;
+      for (char c : l)
+        if (zlower(*p++) != zlower(static_cast<std::uint8_t>(c))) return false;
+    }
+    return *p == 0;
+  }
+
+  Name name_at(std::uint32_t off) const {
+    Name n;
+    for (const std::uint8_t* p = names.data() + off; *p != 0; p += 1 + *p)
+      n.labels.emplace_back(reinterpret_cast<const char*>(p + 1), *p);
+    return n;
+  }
+
+  std::size_t name_size(std::uint32_t off) const {
+    std::size_t at = off;
+    while (names[at] != 0) at += 1 + names[at];
+    return at + 1 - off;
+  }
+
+  std::uint32_t lookup(const Name& n, std::uint64_t h) const {
+    if (slots.empty()) return kNone;
+    const std::size_t mask = slots.size() - 1;
+    const std::uint32_t tag = hash_tag(h);
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      const std::uint32_t s = slots[i];
+      if (s == 0) return kNone;
+      const Entry& e = nodes[s - 1];
+      if (e.hash == tag && e.data_off != kDead && name_equals(e.name_off, n)) return s - 1;
+    }
+  }
+
+  void reindex(std::size_t cap) {
+    slots.assign(cap, 0);
+    const std::size_t mask = cap - 1;
+    for (std::size_t k = 0; k < nodes.size(); ++k) {
+      if (nodes[k].data_off == kDead) continue;
+      // The full hash is not kept: re-derive the slot from the stored name.
+      std::size_t i = wire_hash(names.data() + nodes[k].name_off) & mask;
+      while (slots[i] != 0) i = (i + 1) & mask;
+      slots[i] = static_cast<std::uint32_t>(k + 1);
+    }
+  }
+
+  // The end of the encoded RRsets at `off`.
+  std::size_t data_end(std::uint32_t off) const {
+    const std::uint8_t* p = data.data() + off;
+    const std::uint8_t* start = p;
+    std::uint16_t sets = zget16(p);
+    p += 2;
+    for (; sets > 0; --sets) {
+      std::uint16_t count = zget16(p + 6);
+      p += 8;
+      for (; count > 0; --count) {
+        const std::uint8_t tag = *p++;
+        p += tag == kTagA ? 4 : tag == kTagAaaa ? 16 : tag == kTagPool ? 4 : 2 + zget16(p);
+      }
+    }
+    return off + static_cast<std::size_t>(p - start);
+  }
+
+  std::vector<RRset> decode(std::uint32_t off) const {
+    std::vector<RRset> out;
+    if (off == kNoData || off == kDead) return out;
+    const std::uint8_t* p = data.data() + off;
+    std::uint16_t sets = zget16(p);
+    p += 2;
+    out.reserve(sets);
+    for (; sets > 0; --sets) {
+      RRset& set = out.emplace_back();
+      set.type = static_cast<RrType>(zget16(p));
+      set.ttl = zget32(p + 2);
+      std::uint16_t count = zget16(p + 6);
+      p += 8;
+      set.rdatas.reserve(count);
+      for (; count > 0; --count) {
+        const std::uint8_t tag = *p++;
+        if (tag == kTagA) {
+          ARdata a;
+          std::memcpy(a.addr.data(), p, 4);
+          set.rdatas.emplace_back(a);
+          p += 4;
+        } else if (tag == kTagAaaa) {
+          AaaaRdata a;
+          std::memcpy(a.addr.data(), p, 16);
+          set.rdatas.emplace_back(a);
+          p += 16;
+        } else if (tag == kTagPool) {
+          set.rdatas.push_back(pool[zget32(p)]);
+          p += 4;
+        } else {
+          const std::uint16_t len = zget16(p);
+          detail::Reader r(std::span<const std::uint8_t>(p + 2, len));
+          set.rdatas.push_back(detail::read_rdata(r, set.type, len).value());  // checked at encode
+          p += 2 + len;
+        }
+      }
+    }
+    return out;
+  }
+
+  void encode_rdata(RrType type, const Rdata& rd) {
+    if (const auto* a = std::get_if<ARdata>(&rd); a != nullptr && type == RrType::kA) {
+      data.push_back(kTagA);
+      data.insert(data.end(), a->addr.begin(), a->addr.end());
+      return;
+    }
+    if (const auto* a = std::get_if<AaaaRdata>(&rd); a != nullptr && type == RrType::kAaaa) {
+      data.push_back(kTagAaaa);
+      data.insert(data.end(), a->addr.begin(), a->addr.end());
+      return;
+    }
+    detail::Writer w;
+    detail::write_rdata(w, rd);
+    const auto& bytes = w.buffer();
+    if (!bytes.empty() && bytes.size() <= 0xFFFF) {
+      detail::Reader r(bytes);
+      auto back = detail::read_rdata(r, type, static_cast<std::uint16_t>(bytes.size()));
+      if (back && back.value() == rd) {
+        data.push_back(kTagWire);
+        zput16(data, static_cast<std::uint16_t>(bytes.size()));
+        data.insert(data.end(), bytes.begin(), bytes.end());
+        return;
+      }
+    }
+    data.push_back(kTagPool);
+    zput32(data, static_cast<std::uint32_t>(pool.size()));
+    pool.push_back(rd);
+  }
+
+  void set_rrsets(std::uint32_t idx, const std::vector<RRset>& sets) {
+    Entry& e = nodes[idx];
+    if (e.data_off != kNoData) garbage += data_end(e.data_off) - e.data_off;
+    if (sets.empty()) {
+      e.data_off = kNoData;
+      return;
+    }
+    e.data_off = static_cast<std::uint32_t>(data.size());
+    zput16(data, static_cast<std::uint16_t>(sets.size()));
+    for (const auto& set : sets) {
+      zput16(data, static_cast<std::uint16_t>(set.type));
+      zput32(data, set.ttl);
+      zput16(data, static_cast<std::uint16_t>(set.rdatas.size()));
+      for (const auto& rd : set.rdatas) encode_rdata(set.type, rd);
+    }
+  }
+
+  // Drops removed nodes and unreferenced bytes, keeping the insertion order.
+  void compact() {
+    std::vector<Entry> kept;
+    std::vector<std::uint8_t> nnames, ndata;
+    kept.reserve(live);
+    for (const Entry& e : nodes) {
+      if (e.data_off == kDead) continue;
+      Entry k = e;
+      k.name_off = static_cast<std::uint32_t>(nnames.size());
+      nnames.insert(
+          nnames.end(), names.begin() + e.name_off,
+          names.begin() + static_cast<std::ptrdiff_t>(e.name_off + name_size(e.name_off)));
+      if (e.data_off != kNoData) {
+        k.data_off = static_cast<std::uint32_t>(ndata.size());
+        ndata.insert(ndata.end(), data.begin() + e.data_off,
+                     data.begin() + static_cast<std::ptrdiff_t>(data_end(e.data_off)));
+      }
+      kept.push_back(k);
+    }
+    nodes = std::move(kept);
+    names = std::move(nnames);
+    data = std::move(ndata);
+    dead = 0;
+    garbage = 0;
+    std::size_t cap = 16;
+    while (cap < 2 * nodes.size() + 2) cap *= 2;
+    reindex(cap);
+  }
+
+  // A new node without RRsets; the caller checked that `n` is absent.
+  std::uint32_t insert(const Name& n, std::uint64_t h) {
+    if (2 * (nodes.size() + 1) > slots.size()) {
+      if (dead * 4 > nodes.size()) compact();
+      if (2 * (nodes.size() + 1) > slots.size())
+        reindex(std::max<std::size_t>(16, slots.size() * 2));
+    }
+    Entry e;
+    e.hash = hash_tag(h);
+    e.name_off = static_cast<std::uint32_t>(names.size());
+    for (const auto& l : n.labels) {
+      names.push_back(static_cast<std::uint8_t>(l.size()));
+      names.insert(names.end(), l.begin(), l.end());
+    }
+    names.push_back(0);
+    nodes.push_back(e);
+    ++live;
+    const std::size_t mask = slots.size() - 1;
+    std::size_t i = h & mask;
+    while (slots[i] != 0) i = (i + 1) & mask;
+    slots[i] = static_cast<std::uint32_t>(nodes.size());
+    return static_cast<std::uint32_t>(nodes.size() - 1);
+  }
+
+  void remove(std::uint32_t idx) {
+    Entry& e = nodes[idx];
+    if (e.data_off != kNoData) garbage += data_end(e.data_off) - e.data_off;
+    garbage += name_size(e.name_off);
+    e.data_off = kDead;
+    --live;
+    ++dead;
+  }
+
+  // After a build or an apply: drop what removals and rewrites left behind
+  // and give back the arenas' spare capacity.
+  void tidy() {
+    if (dead > 0 || garbage > 0) compact();
+    nodes.shrink_to_fit();
+    names.shrink_to_fit();
+    data.shrink_to_fit();
+    pool.shrink_to_fit();
+  }
+
+  std::size_t bytes() const {
+    return sizeof(Shard) + nodes.capacity() * sizeof(Entry) +
+           slots.capacity() * sizeof(std::uint32_t) + names.capacity() + data.capacity() +
+           pool.capacity() * sizeof(Rdata);
+  }
+};
+
+ZoneSnapshot::~ZoneSnapshot() = default;
+
+namespace {
+std::size_t shard_index(std::uint64_t h) {
+  return static_cast<std::size_t>(h >> (64 - kShardBits));
+}
+}  // namespace
+
+ZoneSnapshot::Shard& ZoneSnapshot::mutable_shard(std::size_t i) {
   if (!writable_[i]) {
     shards_[i] = std::make_shared<Shard>(*shards_[i]);  // copy on first write
     writable_[i] = true;
@@ -31,35 +348,37 @@ ZoneSnapshot::Shard& ZoneSnapshot::mutable_shard(const std::string& key) {
   return *shards_[i];
 }
 
-ZoneSnapshot::Node* ZoneSnapshot::mutable_node(const std::string& key) {
-  const auto& shard = *shards_[shard_of(key)];
-  if (shard.nodes.find(key) == shard.nodes.end()) return nullptr;
-  return &mutable_shard(key).nodes.at(key);
-}
-
-// Creates `name` and every missing empty non-terminal up to the apex.
-ZoneSnapshot::Node& ZoneSnapshot::create_node(const Name& name) {
-  const std::string key = name.key();
-  if (Node* n = mutable_node(key)) return *n;
-  Shard& shard = mutable_shard(key);
-  Node& node =
-      shard.nodes.try_emplace(key, Node{name, {}, 0}).first->second;  // stable across rehash
-  shard.order.push_back(key);
-  if (!(name == origin_)) ++create_node(name.parent()).children;
-  return node;
+// Creates `name` (returns its index in shard *shard) and every missing empty
+// non-terminal up to the apex. Parents first: inserting may compact a shard,
+// which renumbers its nodes.
+std::uint32_t ZoneSnapshot::create_node(const Name& name, std::size_t* shard) {
+  const std::uint64_t h = name_hash(name);
+  *shard = shard_index(h);
+  if (std::uint32_t idx = shards_[*shard]->lookup(name, h); idx != kNone) return idx;
+  if (!(name == origin_)) {
+    std::size_t ps = 0;
+    const std::uint32_t p = create_node(name.parent(), &ps);
+    ++mutable_shard(ps).nodes[p].children;
+  }
+  return mutable_shard(*shard).insert(name, h);
 }
 
 // Removes an empty, childless node and then any ancestor left the same way.
 void ZoneSnapshot::prune(const Name& name) {
   for (Name n = name; !(n == origin_); n = n.parent()) {
-    const std::string key = n.key();
-    Node* node = mutable_node(key);
-    if (node == nullptr || !node->rrsets.empty() || node->children > 0) return;
-    Shard& shard = mutable_shard(key);
-    shard.nodes.erase(key);
-    shard.order.erase(std::find(shard.order.begin(), shard.order.end(), key));
-    Node* parent = mutable_node(n.parent().key());
-    if (parent != nullptr && parent->children > 0) --parent->children;
+    const std::uint64_t h = name_hash(n);
+    const std::size_t si = shard_index(h);
+    const std::uint32_t idx = shards_[si]->lookup(n, h);
+    if (idx == kNone) return;
+    const Shard::Entry& e = shards_[si]->nodes[idx];
+    if (e.data_off != kNoData || e.children > 0) return;
+    mutable_shard(si).remove(idx);
+    const Name parent = n.parent();
+    const std::uint64_t ph = name_hash(parent);
+    const std::size_t ps = shard_index(ph);
+    const std::uint32_t pidx = shards_[ps]->lookup(parent, ph);
+    if (pidx != kNone && shards_[ps]->nodes[pidx].children > 0)
+      --mutable_shard(ps).nodes[pidx].children;
   }
 }
 
@@ -70,23 +389,28 @@ Status ZoneSnapshot::add(const Name& owner, RrType type, std::uint32_t ttl, Rdat
     return invalid("rdata does not match type " + type_name(type) + " at " + owner.to_text());
   if (is_meta(type)) return invalid("meta type " + type_name(type) + " in zone data");
   if (type == RrType::kCname && owner == origin_) return invalid("CNAME at the zone apex");
-  Node& node = create_node(owner);
-  const bool has_cname = std::any_of(node.rrsets.begin(), node.rrsets.end(),
+  std::size_t si = 0;
+  const std::uint32_t idx = create_node(owner, &si);
+  Shard& shard = mutable_shard(si);
+  std::vector<RRset> rrsets = shard.decode(shard.nodes[idx].data_off);
+  const bool has_cname = std::any_of(rrsets.begin(), rrsets.end(),
                                      [](const RRset& s) { return s.type == RrType::kCname; });
-  if ((type == RrType::kCname && !node.rrsets.empty() && !has_cname) ||
+  if ((type == RrType::kCname && !rrsets.empty() && !has_cname) ||
       (type != RrType::kCname && has_cname))
     return invalid("CNAME and other data at " + owner.to_text());
-  auto set = std::find_if(node.rrsets.begin(), node.rrsets.end(),
-                          [&](const RRset& s) { return s.type == type; });
-  if (set == node.rrsets.end()) {
-    node.rrsets.push_back(RRset{type, ttl, {}});
-    set = node.rrsets.end() - 1;
+  auto set =
+      std::find_if(rrsets.begin(), rrsets.end(), [&](const RRset& s) { return s.type == type; });
+  if (set == rrsets.end()) {
+    rrsets.push_back(RRset{type, ttl, {}});
+    set = rrsets.end() - 1;
   }
   if (type == RrType::kCname && !set->rdatas.empty() && !(set->rdatas.front() == rd))
     return invalid("two CNAMEs at " + owner.to_text());
+  const std::uint32_t old_ttl = set->ttl;
   set->ttl = std::min(set->ttl, ttl);  // RFC 2181 §5.2: one TTL per RRset
-  if (std::find(set->rdatas.begin(), set->rdatas.end(), rd) == set->rdatas.end())
-    set->rdatas.push_back(std::move(rd));
+  const bool fresh = std::find(set->rdatas.begin(), set->rdatas.end(), rd) == set->rdatas.end();
+  if (fresh) set->rdatas.push_back(std::move(rd));
+  if (fresh || set->ttl != old_ttl) shard.set_rrsets(idx, rrsets);
   return ok();
 }
 
@@ -100,11 +424,15 @@ Status ZoneSnapshot::change(const ZoneChange& c) {
     return invalid("the SOA and apex NS come from the zone spec");
   if (c.kind == ZoneChange::Kind::kAdd)
     return add(owner, c.record.type, c.record.ttl, c.record.rdata);
-  Node* node = mutable_node(owner.key());
-  if (node == nullptr) return ok();  // removing what is not there is a no-op (idempotent)
-  std::erase_if(node->rrsets, [&](const RRset& s) {
+  const std::uint64_t h = name_hash(owner);
+  const std::size_t si = shard_index(h);
+  const std::uint32_t idx = shards_[si]->lookup(owner, h);
+  if (idx == kNone) return ok();  // removing what is not there is a no-op (idempotent)
+  std::vector<RRset> rrsets = shards_[si]->decode(shards_[si]->nodes[idx].data_off);
+  const auto removed = std::erase_if(rrsets, [&](const RRset& s) {
     return c.kind == ZoneChange::Kind::kRemoveName || s.type == c.record.type;
   });
+  if (removed > 0) mutable_shard(si).set_rrsets(idx, rrsets);
   prune(owner);
   return ok();
 }
@@ -118,6 +446,7 @@ Result<std::shared_ptr<const ZoneSnapshot>> ZoneSnapshot::build(const ZoneSpec& 
   z->soa_ =
       SoaRdata{mname, rname, spec.serial, spec.refresh, spec.retry, spec.expire, spec.minimum};
   z->soa_ttl_ = spec.ttl;
+  z->shards_.reserve(kShards);
   for (std::size_t i = 0; i < kShards; ++i) z->shards_.push_back(std::make_shared<Shard>());
   z->writable_.assign(kShards, true);
   BOOST_OUTCOME_TRY(z->add(origin, RrType::kSoa, spec.ttl, Rdata{z->soa_}));
@@ -139,6 +468,7 @@ Result<std::shared_ptr<const ZoneSnapshot>> ZoneSnapshot::build(const ZoneSpec& 
     if (r.type == RrType::kSoa) return invalid("SOA comes from the zone fields");
     BOOST_OUTCOME_TRY(z->add(owner, r.type, r.ttl, r.rdata));
   }
+  for (auto& s : z->shards_) s->tidy();
   z->writable_.assign(kShards, false);
   return std::shared_ptr<const ZoneSnapshot>(std::move(z));
 }
@@ -148,26 +478,47 @@ Result<std::shared_ptr<const ZoneSnapshot>> ZoneSnapshot::apply(
   auto z = std::shared_ptr<ZoneSnapshot>(new ZoneSnapshot(base));  // shares every shard
   z->writable_.assign(kShards, false);
   z->soa_.serial = serial;
-  Node* apex = z->mutable_node(z->origin_.key());
-  for (auto& set : apex->rrsets)
-    if (set.type == RrType::kSoa) set.rdatas = {Rdata{z->soa_}};
+  {
+    const std::uint64_t h = name_hash(z->origin_);
+    const std::size_t si = shard_index(h);
+    const std::uint32_t apex = z->shards_[si]->lookup(z->origin_, h);
+    Shard& shard = z->mutable_shard(si);
+    std::vector<RRset> rrsets = shard.decode(shard.nodes[apex].data_off);
+    for (auto& set : rrsets)
+      if (set.type == RrType::kSoa) set.rdatas = {Rdata{z->soa_}};
+    shard.set_rrsets(apex, rrsets);
+  }
   for (const auto& c : changes) {
     BOOST_OUTCOME_TRY(z->change(c));
   }
+  for (std::size_t i = 0; i < kShards; ++i)
+    if (z->writable_[i]) z->shards_[i]->tidy();
   z->writable_.assign(kShards, false);
   return std::shared_ptr<const ZoneSnapshot>(std::move(z));
 }
 
-const std::vector<RRset>* ZoneSnapshot::find(const Name& name) const {
-  const std::string key = name.key();
-  const auto& nodes = shards_[shard_of(key)]->nodes;
-  auto it = nodes.find(key);
-  return it == nodes.end() ? nullptr : &it->second.rrsets;
+std::optional<std::vector<RRset>> ZoneSnapshot::find(const Name& name) const {
+  const std::uint64_t h = name_hash(name);
+  const Shard& shard = *shards_[shard_index(h)];
+  const std::uint32_t idx = shard.lookup(name, h);
+  if (idx == kNone) return std::nullopt;
+  return shard.decode(shard.nodes[idx].data_off);
+}
+
+bool ZoneSnapshot::contains(const Name& name) const {
+  const std::uint64_t h = name_hash(name);
+  return shards_[shard_index(h)]->lookup(name, h) != kNone;
 }
 
 std::size_t ZoneSnapshot::node_count() const {
   std::size_t n = 0;
-  for (const auto& s : shards_) n += s->nodes.size();
+  for (const auto& s : shards_) n += s->live;
+  return n;
+}
+
+std::size_t ZoneSnapshot::memory_bytes() const {
+  std::size_t n = sizeof(ZoneSnapshot) + shards_.capacity() * sizeof(shards_[0]);
+  for (const auto& s : shards_) n += s->bytes();
   return n;
 }
 
@@ -179,12 +530,13 @@ std::vector<Record> ZoneSnapshot::all_records() const {
   std::vector<Record> out;
   out.push_back(soa_record());
   for (const auto& shard : shards_) {
-    for (const auto& key : shard->order) {
-      const Node& node = shard->nodes.at(key);
-      for (const auto& set : node.rrsets) {
+    for (const auto& e : shard->nodes) {
+      if (e.data_off == kDead || e.data_off == kNoData) continue;
+      const Name owner = shard->name_at(e.name_off);
+      for (const auto& set : shard->decode(e.data_off)) {
         if (set.type == RrType::kSoa) continue;
         for (const auto& rd : set.rdatas)
-          out.push_back(Record{node.name, set.type, kClassIn, set.ttl, rd});
+          out.push_back(Record{owner, set.type, kClassIn, set.ttl, rd});
       }
     }
   }

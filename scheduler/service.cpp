@@ -207,6 +207,7 @@ awaitable<Status> Service::delete_region(std::string id) {
   impl_->delivered_dirty.erase(id);
   impl_->committed({{id, 0}});
   impl_->scope_removed(id, "");
+  impl_->dns_changed();  // a full pass: no name stays published through a deleted region
   co_return ok();
 }
 
@@ -316,6 +317,11 @@ Result<std::vector<std::string>> Service::workspace_ids_in_state(storage::Conn& 
     if (!row) return out;
     out.push_back(s.col_text(0));
   }
+}
+
+Result<std::vector<Service::Published>> Service::published(storage::Conn& c,
+                                                           const std::vector<std::string>& names) {
+  return store::published(c, names);
 }
 
 Result<std::vector<WorkspaceStatus>> Service::workspace_statuses(

@@ -308,7 +308,7 @@ class Service {
   // Consistency check of the ledger against workspaces (fleetcommand fsck).
   static Result<std::vector<std::string>> fsck(storage::Conn& c);
 
-  // What DNS publishes: every workspace whose region reported it running.
+  // What DNS publishes: every workspace whose region reported it running (any order).
   struct Published {
     std::string name;  // workspace name (the label under the zone)
     Ingress ingress;   // of the region DNS points at
@@ -316,6 +316,9 @@ class Service {
     std::string region;  // the region DNS points at (probes pace per region)
   };
   static Result<std::vector<Published>> published(storage::Conn& c);
+  // Only the workspaces with these names (dns::Publisher's narrow pass).
+  static Result<std::vector<Published>> published(storage::Conn& c,
+                                                  const std::vector<std::string>& names);
   // The statuses of those of `ids` that exist (any order), in one query.
   // Counts committed workspace changes and agent reports (every write that
   // can change what workspace_statuses returns). A reader that saw the same

@@ -16,7 +16,7 @@ struct ReportEffects {
   std::vector<std::pair<std::string, Resources>> freed;
   std::vector<std::string> deleted_workspaces;
   std::vector<std::string> transitions;  // phases entered, counted after the commit
-  bool dns = false;
+  std::vector<std::string> dns_names;    // workspaces whose published records may have changed
 };
 
 }  // namespace
@@ -40,7 +40,7 @@ static Status confirm_release(Service::Impl& i, storage::Conn& c, const std::str
   BOOST_OUTCOME_TRY(i.scope_removing(c, "", w.id));
   BOOST_OUTCOME_TRY(store::delete_workspace(c, w.id));
   fx.deleted_workspaces.push_back(w.id);
-  fx.dns = fx.dns || w.dns_region.has_value();
+  if (w.dns_region) fx.dns_names.push_back(w.name);
   return ok();
 }
 
@@ -76,7 +76,7 @@ static Status record_observed(Service::Impl& i, storage::Conn& c, const std::str
   bool is_target = w.state == "migrating" && w.target_region == region;
   if (!is_target && running_now && w.dns_region != region) {
     w.dns_region = region;
-    fx.dns = true;
+    fx.dns_names.push_back(w.name);
   }
   std::string migrated_from;
   if (is_target && running_now) {
@@ -86,7 +86,7 @@ static Status record_observed(Service::Impl& i, storage::Conn& c, const std::str
     w.region = region;
     w.target_region.reset();
     w.state = "scheduled";
-    fx.dns = true;
+    fx.dns_names.push_back(w.name);
     BOOST_OUTCOME_TRY(store::mark_releasing(c, old, w.id));
     BOOST_OUTCOME_TRY(i.publish(c, w, old, "delete", fx.revs));
     migrated_from = old;
@@ -143,7 +143,7 @@ awaitable<Result<std::vector<ReportResult>>> Service::report(std::string region,
   });
   if (!st) co_return st.error();
   for (const auto& [r, res] : fx.freed) i.index_updated(i.index.release(r, res), "release", r);
-  if (fx.dns) i.dns_changed();
+  i.dns_changed(fx.dns_names);
   for (const auto& p : fx.transitions) ++i.transitions[p];
   i.committed(fx.revs);
   for (const auto& ws : fx.deleted_workspaces) {

@@ -289,7 +289,7 @@ awaitable<Result<Workspace>> Service::delete_workspace(std::string id, bool forc
   for (const auto& [r, res] : freed) i.index_updated(i.index.release(r, res), "release", r);
   i.committed(revs);
   if (force) {
-    i.dns_changed();
+    i.dns_changed(std::vector<std::string>{w.name});
     i.scope_removed("", w.id);
   }
   co_return w;

@@ -61,8 +61,8 @@ Result<json> provider_state(storage::Conn& c, const ProviderId& p, const std::st
 Result<json> records_at(Context& ctx, const dns::Name& name) {
   json items = json::array();
   auto zone = ctx.dns_server->zone();
-  const auto* rrsets = zone ? zone->find(name) : nullptr;
-  if (rrsets == nullptr) return items;
+  const auto rrsets = zone ? zone->find(name) : std::nullopt;
+  if (!rrsets) return items;
   std::string key = name.key();
   if (!key.empty() && key.back() == '.') key.pop_back();
   for (const auto& set : *rrsets) {

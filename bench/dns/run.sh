@@ -8,7 +8,9 @@
 # server two workers on cores 0-1 (dnsperf still on core 1, so on a 2-core
 # machine the servers share a core with the load generator).
 # Usage: bench/dns/run.sh [BUILD_DIR] ; env N (100000), DURATION (10 s),
-# CLIENTS (4), WORKERS (1), DAEMON (1: also the real daemon, N/10 workspaces).
+# CLIENTS (4), WORKERS (1), DAEMON (1: also the real daemon, N/10 workspaces),
+# NOCACHE=1 (also without the answer cache), BASELINE_FIXTURE (another
+# fc-dns-fixture binary, started with BASELINE_ARGS).
 set -euo pipefail
 BUILD=${1:-build}
 N=${N:-100000}
@@ -83,7 +85,9 @@ kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 # 1b. optional: another fc-dns-fixture binary (e.g. built from an older commit) for a before/after
 if [ -n "${BASELINE_FIXTURE:-}" ]; then
   P=$(free_port)
-  taskset -c "$CPUS" "$BASELINE_FIXTURE" serve --zone "$W/fixture.json" --listen "127.0.0.1:$P" >"$W/baseline.log" 2>&1 &
+  # shellcheck disable=SC2086  # BASELINE_ARGS: e.g. "--answer-cache-slots 0" to compare the full path
+  taskset -c "$CPUS" "$BASELINE_FIXTURE" serve --zone "$W/fixture.json" --listen "127.0.0.1:$P" \
+    ${BASELINE_ARGS:-} >"$W/baseline.log" 2>&1 &
   PIDS+=($!)
   wait_dns "$P"
   run_perf "baseline fixture" "$P"

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,12 +25,19 @@ struct Publisher::Impl {
   Impl(asio::io_context& io, const config::Config& cfg, storage::Database& db, const Clock& clock);
 
   Status start();
-  void changed();
+  void changed();  // a full pass
+  void names_changed(const std::vector<std::string>& names);
+  void challenges_changed();
+  void schedule();  // starts a pass soon for what is pending
   awaitable<void> settled(std::chrono::milliseconds max);
   void stop();
 
   awaitable<void> rebuild();
-  awaitable<void> publish_delta();
+  awaitable<void> publish_delta();  // full: every published row read and diffed
+  // Only these workspace names' address records and the challenges' TXT.
+  awaitable<void> publish_partial(const std::set<std::string>& names);
+  // The current_ keys whose type is TXT (challenges), kept beside current_.
+  void track_txt(const RrKey& k, bool present);
   awaitable<void> sweep();
   Result<RecordMap> read_desired(std::int64_t now_ms, std::optional<std::int64_t>* next_expiry);
   Result<std::shared_ptr<const ZoneSnapshot>> build(std::uint32_t serial, const RecordMap& m);
@@ -54,7 +62,14 @@ struct Publisher::Impl {
   storage::JobRunner* jobs_ = nullptr;
   std::vector<Rfc2136Target> providers_;
   RecordMap current_;
+  std::set<RrKey> txt_keys_;  // the TXT keys of current_
   bool pending_ = false;
+  // What the next pass must read: everything, or only these names and/or
+  // the challenges (a pass with more names than kMaxPartial reads everything).
+  bool full_pending_ = false, challenges_pending_ = false;
+  std::set<std::string> names_pending_;
+  static constexpr std::size_t kMaxPartial = 20000;
+  std::uint64_t full_passes_ = 0, partial_passes_ = 0;
   bool running_ = false;
   std::uint64_t passes_started_ = 0, passes_done_ = 0;  // a pass takes all pending changes
   bool stopped_ = false;

@@ -55,8 +55,11 @@ struct Service::Impl {
 
   // After commit: revisions, long-poll wake-ups.
   void committed(const std::map<std::string, std::int64_t>& revs);
-  void dns_changed() {
+  void dns_changed() {  // every published name may have changed (a region's ingress)
     if (svc.zone_ != nullptr) svc.zone_->changed();
+  }
+  void dns_changed(const std::vector<std::string>& workspace_names) {
+    if (svc.zone_ != nullptr && !workspace_names.empty()) svc.zone_->names_changed(workspace_names);
   }
   // The in-memory index follows each commit; a failed update is logged
   // (op=… region=…), never fatal: the next load() rebuilds it from the database.

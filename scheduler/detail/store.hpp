@@ -89,6 +89,8 @@ Result<std::optional<AssignmentRow>> assignment_row(storage::Conn& c, const std:
 
 // Every workspace DNS points at a region, by name, with that region's ingress.
 Result<std::vector<Service::Published>> published(storage::Conn& c);
+Result<std::vector<Service::Published>> published(storage::Conn& c,
+                                                  const std::vector<std::string>& names);
 // The statuses of those of `ids` that exist, in one statement.
 Result<std::vector<WorkspaceStatus>> workspace_statuses(storage::Conn& c,
                                                         const std::vector<std::string>& ids);

@@ -79,11 +79,11 @@ TEST_SUITE("dns") {
     REQUIRE(next);
     CHECK(next.value()->serial() == 8);
     auto w = next.value()->find(Name::from_text("w.fleet.test").value());
-    REQUIRE(w != nullptr);
+    REQUIRE(w.has_value());
     REQUIRE(w->size() == 1);
     CHECK((*w)[0].type == RrType::kCname);
-    CHECK(next.value()->find(Name::from_text("gone.fleet.test").value()) == nullptr);
-    CHECK(base->find(Name::from_text("gone.fleet.test").value()) != nullptr);  // base untouched
+    CHECK_FALSE(next.value()->find(Name::from_text("gone.fleet.test").value()));
+    CHECK(base->find(Name::from_text("gone.fleet.test").value()).has_value());  // base untouched
   }
 
   TEST_CASE("records: provider_ops delete only what we pushed, then add") {

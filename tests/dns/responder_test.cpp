@@ -84,7 +84,7 @@ TEST_SUITE("dns") {
     auto z = zone();
     CHECK(z->find(N("WWW.FLEET.TEST"))->size() == 1);
     CHECK(z->find(N("b.c.fleet.test"))->empty());  // empty non-terminal
-    CHECK(z->find(N("nope.fleet.test")) == nullptr);
+    CHECK_FALSE(z->find(N("nope.fleet.test")));
     CHECK(z->negative_ttl() == 30);
   }
 
@@ -108,15 +108,15 @@ TEST_SUITE("dns") {
     CHECK(z.find(N("new.deep.fleet.test"))->size() == 1);
     CHECK(z.find(N("deep.fleet.test"))->empty());  // new empty non-terminal
     CHECK(z.find(N("www.fleet.test"))->at(0).type == RrType::kAaaa);
-    CHECK(z.find(N("a.b.c.fleet.test")) == nullptr);
-    CHECK(z.find(N("b.c.fleet.test")) == nullptr);  // pruned up to the apex
-    CHECK(z.find(N("c.fleet.test")) == nullptr);
+    CHECK_FALSE(z.find(N("a.b.c.fleet.test")));
+    CHECK_FALSE(z.find(N("b.c.fleet.test")));  // pruned up to the apex
+    CHECK_FALSE(z.find(N("c.fleet.test")));
     CHECK(z.node_count() == base->node_count() - 3 + 2);
     // The base is unchanged: readers of the old pointer see the old zone.
     CHECK(base->serial() == 7);
     CHECK(base->find(N("www.fleet.test"))->at(0).type == RrType::kA);
-    CHECK(base->find(N("a.b.c.fleet.test")) != nullptr);
-    CHECK(base->find(N("new.deep.fleet.test")) == nullptr);
+    CHECK(base->find(N("a.b.c.fleet.test")).has_value());
+    CHECK_FALSE(base->find(N("new.deep.fleet.test")));
     CHECK(z.all_records().size() == base->all_records().size() - 2 - 1 + 1 + 1);
     // Removing a name that still has children keeps it as an empty non-terminal.
     auto ent = ZoneSnapshot::apply(

@@ -1,0 +1,159 @@
+// The compact zone store (dns/zone.cpp) against a plain model: random adds
+// and removals over many snapshots, so shard growth, tombstones, compaction
+// and copy-on-write sharing are all exercised.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "dns/server.hpp"
+#include "helpers.hpp"
+
+using namespace fc;
+using namespace fc::dns;
+using namespace fc::dns::test;
+
+namespace {
+
+using Model = std::map<std::string, std::map<RrType, std::set<std::string>>>;  // lower-case owner
+
+ZoneSpec base_spec() {
+  ZoneSpec s;
+  s.origin = "fleet.test.";
+  s.mname = "ns1.fleet.test.";
+  s.rname = "hostmaster.fleet.test.";
+  s.nameservers = {{"ns1.fleet.test.", {"192.0.2.53"}, {}}};
+  return s;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Every owner with data and each of its ancestors up to the apex.
+std::set<std::string> model_nodes(const Model& m) {
+  std::set<std::string> out;
+  for (const auto& [name, sets] : m) {
+    if (sets.empty()) continue;
+    for (std::string n = name;; n = n.substr(n.find('.') + 1)) {
+      out.insert(n);
+      if (n == "fleet.test.") break;
+    }
+  }
+  return out;
+}
+
+void check(const ZoneSnapshot& z, const Model& m, std::mt19937& rng) {
+  const auto nodes = model_nodes(m);
+  CHECK(z.node_count() == nodes.size());
+  std::size_t records = 0;
+  for (const auto& n : nodes) {
+    std::string asked = n;  // ask in a random case: lookups are case-insensitive
+    for (auto& c : asked)
+      if (rng() % 2) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    auto found = z.find(N(asked));
+    REQUIRE_MESSAGE(found.has_value(), n);
+    CHECK(z.contains(N(asked)));
+    auto it = m.find(n);
+    std::map<RrType, std::set<std::string>> got;
+    for (const auto& set : *found)
+      for (const auto& rd : set.rdatas) got[set.type].insert(rdata_to_text(rd));
+    if (n == "fleet.test.") {
+      got.erase(RrType::kSoa);
+      got.erase(RrType::kNs);
+    }
+    const std::map<RrType, std::set<std::string>> none;
+    CHECK_MESSAGE(got == (it == m.end() ? none : it->second), n);
+    for (const auto& [t, v] : got) records += v.size();
+  }
+  CHECK_FALSE(z.find(N("absent-" + std::to_string(rng()) + ".fleet.test")));
+  CHECK(z.all_records().size() == records + 2);  // + the SOA and the NS of the apex
+}
+
+}  // namespace
+
+TEST_SUITE("dns") {
+  TEST_CASE("compact zone: random adds and removals match a model across snapshots") {
+    std::mt19937 rng(1616);
+    Model m;
+    m["ns1.fleet.test."][RrType::kA] = {"192.0.2.53"};  // the NS glue from the spec
+    auto rand_name = [&] {
+      std::string n = "w" + std::to_string(rng() % 3000);
+      if (rng() % 4 == 0) n += ".Sub" + std::to_string(rng() % 7);
+      return n + ".Fleet.Test.";
+    };
+    auto rand_rr = [&](std::string* text) {
+      const int k = static_cast<int>(rng() % 10);
+      if (k < 6) {
+        *text = "10." + std::to_string(rng() % 256) + "." + std::to_string(rng() % 256) + ".1";
+        return RrType::kA;
+      }
+      if (k < 8) {
+        *text = "2001:db8::" + std::to_string(rng() % 9000 + 1);
+        return RrType::kAaaa;
+      }
+      if (k < 9) {
+        *text = "\"tok-" + std::to_string(rng() % 50) + "\"";
+        return RrType::kTxt;
+      }
+      *text = "\\# 3 0102" + std::to_string(rng() % 90 + 10);  // an unknown type, opaque
+      return static_cast<RrType>(65280);
+    };
+    // The start: 4,000 names, with some CNAMEs that must stay alone at their owner.
+    ZoneSpec s = base_spec();
+    for (int i = 0; i < 4000; ++i) {
+      const std::string name = rand_name();
+      auto& sets = m[lower(name)];
+      std::string text;
+      RrType t = rand_rr(&text);
+      if (i % 50 == 0 && sets.empty()) {
+        t = RrType::kCname;
+        text = "target" + std::to_string(i) + ".example.";
+      }
+      if (sets.count(RrType::kCname) || (t == RrType::kCname && !sets.empty())) continue;
+      auto rd = RD(t, text);
+      sets[t].insert(rdata_to_text(rd));
+      s.records.push_back({name, t, 60, rd});
+    }
+    auto z = ZoneSnapshot::build(s);
+    REQUIRE(z);
+    std::shared_ptr<const ZoneSnapshot> cur = z.value();
+    check(*cur, m, rng);
+    for (std::uint32_t serial = 2; serial < 40; ++serial) {
+      const auto before = cur->all_records();
+      Model next = m;
+      std::vector<ZoneChange> changes;
+      for (int i = 0; i < 400; ++i) {
+        const std::string name = rand_name();
+        auto& sets = next[lower(name)];
+        const int op = static_cast<int>(rng() % 10);
+        if (op < 4) {  // remove the whole name
+          changes.push_back({ZoneChange::Kind::kRemoveName, {name, RrType::kA, 0, {}}});
+          sets.clear();
+        } else if (op < 6 && !sets.empty()) {  // remove one RRset
+          const RrType t = sets.begin()->first;
+          changes.push_back({ZoneChange::Kind::kRemoveRrset, {name, t, 0, {}}});
+          sets.erase(t);
+        } else {
+          std::string text;
+          const RrType t = rand_rr(&text);
+          if (sets.count(RrType::kCname)) continue;
+          auto rd = RD(t, text);
+          changes.push_back({ZoneChange::Kind::kAdd, {name, t, 60, rd}});
+          sets[t].insert(rdata_to_text(rd));
+        }
+      }
+      auto applied = ZoneSnapshot::apply(*cur, serial, changes);
+      REQUIRE(applied);
+      CHECK(applied.value()->serial() == serial);
+      CHECK(cur->all_records() == before);  // the base snapshot is untouched
+      cur = applied.value();
+      m = std::move(next);
+      check(*cur, m, rng);
+    }
+    CHECK(cur->find(N("fleet.test"))->size() == 2);  // SOA and NS survive every delta
+    CHECK(cur->memory_bytes() > 0);
+  }
+}
