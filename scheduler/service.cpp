@@ -309,14 +309,7 @@ Result<std::vector<Service::Published>> Service::published(storage::Conn& c) {
 
 Result<std::vector<std::string>> Service::workspace_ids_in_state(storage::Conn& c,
                                                                  const std::string& state) {
-  BOOST_OUTCOME_TRY(s, c.prepare("SELECT id FROM workspaces WHERE state = ?1 ORDER BY id"));
-  s.bind(1, state);
-  std::vector<std::string> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) return out;
-    out.push_back(s.col_text(0));
-  }
+  return store::workspace_ids_in_state(c, state);
 }
 
 Result<std::vector<Service::Published>> Service::published(storage::Conn& c,

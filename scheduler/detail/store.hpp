@@ -91,6 +91,8 @@ Result<std::optional<AssignmentRow>> assignment_row(storage::Conn& c, const std:
 Result<std::vector<Service::Published>> published(storage::Conn& c);
 Result<std::vector<Service::Published>> published(storage::Conn& c,
                                                   const std::vector<std::string>& names);
+// The ids of the workspaces in `state`, through the (state, id) index.
+Result<std::vector<std::string>> workspace_ids_in_state(storage::Conn& c, const std::string& state);
 // The statuses of those of `ids` that exist, in one statement.
 Result<std::vector<WorkspaceStatus>> workspace_statuses(storage::Conn& c,
                                                         const std::vector<std::string>& ids);
