@@ -465,7 +465,9 @@ http {{ access_log off; client_body_temp_path {root}; proxy_temp_path {root};
             self.assertTrue(seen.startswith("Every 0.3s (polling; Ctrl-C to stop)"), seen)
             self.ok("regions", "cordon", "r-a")
             read_until("cordoned")
-            self.assertEqual(seen.count("Every 0.3s"), 2, seen)
+            # Redrawn (at least once more: a loaded machine may poll again
+            # before the cordon lands) until a frame shows it.
+            self.assertGreaterEqual(seen.count("Every 0.3s"), 2, seen)
             self.assertIn("cordoned", seen)
         finally:
             p.terminate()

@@ -118,7 +118,12 @@ class PostgresDaemonTest(unittest.TestCase):
         t0 = time.monotonic()
         fctest.wait_until(write_ok, timeout=20, interval=0.2, what="writes after the restart")
         print(f"serving again {time.monotonic() - t0:.2f}s after PostgreSQL came back", file=sys.stderr)
-        names = sorted(w["name"] for w in d.request("GET", "/v1/workspaces").json()["items"])
+        # The I/O thread's read connection finds out the server went away on
+        # its first query after the restart (503 + Retry-After, like any
+        # unavailable database) and reconnects for the next one.
+        listed = fctest.wait_until(lambda: (lambda r: r.status == 200 and r)(d.request("GET", "/v1/workspaces")),
+                                   timeout=10, interval=0.2, what="reads after the restart")
+        names = sorted(w["name"] for w in listed.json()["items"])
         self.assertEqual(names, ["after-0", "before"])
         self.assertIsNone(d.proc.poll(), "the daemon kept running")
         self.assertEqual(fsck(d)[0], 0)
