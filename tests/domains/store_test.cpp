@@ -40,6 +40,15 @@ void add_workspace(storage::Conn& c, const std::string& id, const std::string& s
   REQUIRE(s.value().bind_all(id, state, observed_gen, phase).run());
 }
 
+// dom_1 of a live workspace, dom_2 of a deleting one, dom_3 of one that is gone.
+void add_sweep_claims(storage::Conn& c) {
+  add_workspace(c, "ws_live", "scheduled", 1, "running");
+  add_workspace(c, "ws_dying", "deleting", 1, "running");
+  REQUIRE(store::insert(c, make("dom_1", "a.example", "ws_live")));
+  REQUIRE(store::insert(c, make("dom_2", "b.example", "ws_dying")));
+  REQUIRE(store::insert(c, make("dom_3", "c.example", "ws_gone")));
+}
+
 }  // namespace
 
 TEST_SUITE("domains") {
@@ -145,11 +154,7 @@ TEST_SUITE("domains") {
 
   TEST_CASE("claims of missing or deleting workspaces are orphaned") {
     auto c = fresh_db();
-    add_workspace(*c, "ws_live", "scheduled", 1, "running");
-    add_workspace(*c, "ws_dying", "deleting", 1, "running");
-    REQUIRE(store::insert(*c, make("dom_1", "a.example", "ws_live")));
-    REQUIRE(store::insert(*c, make("dom_2", "b.example", "ws_dying")));
-    REQUIRE(store::insert(*c, make("dom_3", "c.example", "ws_gone")));
+    add_sweep_claims(*c);
     auto o = sweep::orphaned(*c);
     REQUIRE(o);
     std::vector<std::string> ids;
@@ -164,11 +169,7 @@ TEST_SUITE("domains") {
     // removed since (BENCHMARKS.md "Scale"): a claim of a workspace that
     // vanished without being reported is left to the next start's full sweep.
     auto c = fresh_db();
-    add_workspace(*c, "ws_live", "scheduled", 1, "running");
-    add_workspace(*c, "ws_dying", "deleting", 1, "running");
-    REQUIRE(store::insert(*c, make("dom_1", "a.example", "ws_live")));
-    REQUIRE(store::insert(*c, make("dom_2", "b.example", "ws_dying")));
-    REQUIRE(store::insert(*c, make("dom_3", "c.example", "ws_gone")));
+    add_sweep_claims(*c);
     REQUIRE(store::insert(*c, make("dom_4", "d.example", "ws_unreported")));
     auto ids_of = [](const std::vector<Domain>& ds) {
       std::vector<std::string> ids;

@@ -58,6 +58,20 @@ struct Gate {
   }
 };
 
+// A thread whose write (writer 999) holds the writer inside its transaction
+// until `gate` opens; returns once it is in there.
+std::thread hold_writer(Database& db, Gate& gate) {
+  std::thread t([&db, &gate] {
+    auto st = db.write_sync([&](Conn& c) {
+      gate.block();
+      return insert_row(c, 999, 0);
+    });
+    CHECK(st);
+  });
+  gate.wait_entered();
+  return t;
+}
+
 // Coroutines take their arguments by value (a lambda's captures would dangle).
 fc::awaitable<void> write_many(Database* db, int w, int n, int* ok_count, int* failed) {
   for (int i = 0; i < n; ++i) {
@@ -115,14 +129,7 @@ TEST_SUITE("storage") {
     test::TempDir dir;
     auto db = open_db(dir);
     Gate gate;
-    std::thread blocker([&] {
-      auto st = db->write_sync([&](Conn& c) {
-        gate.block();
-        return insert_row(c, 999, 0);
-      });
-      CHECK(st);
-    });
-    gate.wait_entered();
+    std::thread blocker = hold_writer(*db, gate);
     const auto before = db->stats();
     constexpr int kTx = 50;
     std::vector<std::optional<Status>> results(kTx);
@@ -162,14 +169,7 @@ TEST_SUITE("storage") {
     test::TempDir dir;
     auto db = open_db(dir);
     Gate gate;
-    std::thread blocker([&] {
-      auto st = db->write_sync([&](Conn& c) {
-        gate.block();
-        return insert_row(c, 999, 0);
-      });
-      CHECK(st);
-    });
-    gate.wait_entered();
+    std::thread blocker = hold_writer(*db, gate);
     const auto before = db->stats();
     fc::asio::io_context io;
     std::vector<std::optional<Status>> small(6);
