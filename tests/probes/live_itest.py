@@ -218,8 +218,17 @@ class LiveChecks(unittest.TestCase):
             # nginx's previous workers may still take a connection for a
             # moment after a reload (and serve the new leaf): probe until the
             # old leaf is what is seen, bounded.
-            fctest.wait_until(lambda: self.probe()["step"] == "certificate", timeout=15,
-                              interval=0.2, what="the old leaf refused by a probe")
+            seen = {}
+
+            def refused():
+                seen["probe"] = self.probe()
+                return seen["probe"]["step"] == "certificate"
+            try:
+                fctest.wait_until(refused, timeout=15, interval=0.2, what="the old leaf refused by a probe")
+            except AssertionError:
+                self.fail(f"the old leaf was not refused: last probe {seen.get('probe')}, served "
+                          f"{edge.served_fingerprint(self.nginx.port, HOST)} (old {old_fp})\n"
+                          f"{self.d.logs()[-3000:]}")
             got = self.wait_live("old leaf refused", status="failing", step="certificate")
             self.assertTrue(got["detail"].startswith("TLS: served certificate is not ours (issuer CN="), got)
         finally:
