@@ -164,6 +164,13 @@ Result<std::vector<Workspace>> list_workspaces(storage::Conn& c, const std::stri
   return collect(s, ws_row);
 }
 
+Result<std::vector<std::string>> workspace_ids_in_state(storage::Conn& c,
+                                                        const std::string& state) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT id FROM workspaces WHERE state = ?1 ORDER BY id"));
+  s.bind(1, state);
+  return collect(s, [](const storage::Stmt& st) { return st.col_text(0); });
+}
+
 Result<std::vector<Workspace>> workspaces_in(storage::Conn& c, const std::string& region) {
   BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kWsCols +
                                  " FROM workspaces WHERE region = ? ORDER BY id"));

@@ -72,18 +72,6 @@ Result<std::vector<Service::Published>> published(storage::Conn& c,
 // The ids travel as one JSON array parameter, so a batch of any size is one
 // statement; its elements are a per-driver spelling (docs/storage.md "Two
 // backends").
-Result<std::vector<std::string>> workspace_ids_in_state(storage::Conn& c,
-                                                        const std::string& state) {
-  BOOST_OUTCOME_TRY(s, c.prepare("SELECT id FROM workspaces WHERE state = ?1 ORDER BY id"));
-  s.bind(1, state);
-  std::vector<std::string> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) return out;
-    out.push_back(s.col_text(0));
-  }
-}
-
 Result<std::vector<WorkspaceStatus>> workspace_statuses(storage::Conn& c,
                                                         const std::vector<std::string>& ids) {
   std::vector<WorkspaceStatus> out;
