@@ -140,11 +140,28 @@ http {{ access_log off; client_body_temp_path {r}; proxy_temp_path {r};
     def reload(self, host=None, want_fingerprint=None):
         """Re-reads the config (nginx -s reload); with `want_fingerprint`,
         waits until `host` is served with that certificate."""
+        old_workers = self._workers()
         subprocess.run([nginx_binary(), "-p", self.root, "-c", self.conf, "-s", "reload"], check=True,
                        capture_output=True, timeout=20)
+        # The previous workers take connections (with the previous certificate)
+        # until they see the master's signal: wait until they are gone, so a
+        # probe after reload() never meets the old configuration.
+        fctest.wait_until(lambda: not (old_workers & self._workers()), timeout=15, interval=0.05,
+                          what="nginx's previous workers gone after a reload")
         if want_fingerprint:
             fctest.wait_until(lambda: served_fingerprint(self.port, host) == want_fingerprint, timeout=15,
                               interval=0.1, what=f"nginx serving the new certificate for {host}")
+
+    def _workers(self):
+        """The pids of the master's children (its worker processes)."""
+        out = set()
+        for task in os.listdir(f"/proc/{self.proc.pid}/task"):
+            try:
+                with open(f"/proc/{self.proc.pid}/task/{task}/children") as f:
+                    out.update(int(p) for p in f.read().split())
+            except OSError:
+                pass
+        return out
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -143,7 +143,8 @@ class HaTest(unittest.TestCase):
         self.assertIn("fsck: 0 problem(s)", r.stdout)
 
     def setup_region(self, d):
-        d.create_region("r1")
+        # Room for every burst: the tests place as fast as the daemons answer.
+        d.create_region("r1", capacity={"memory_mib": 1 << 20, "cpu_millis": 1 << 20, "workspaces": 100000})
         agent = d.agent_token("r1")
         d.heartbeat(agent)
         return agent
