@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -48,12 +49,32 @@ struct PgResultFree {
 };
 using PgResultPtr = std::unique_ptr<PGresult, PgResultFree>;
 
+// A statement that changes nothing, so running it again on a new session
+// after the old one was lost cannot apply anything twice: a SELECT that
+// writes nothing and takes no session lock.
+bool pure_read(std::string_view sql) {
+  std::string low;
+  low.reserve(sql.size());
+  for (char ch : sql) low += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const auto start = low.find_first_not_of(" \t\n");
+  if (start == std::string::npos || low.compare(start, 6, "select") != 0) return false;
+  for (const char* effect : {"insert", "update", "delete", "pg_advisory", "nextval", "setval",
+                             "pg_terminate", "pg_cancel", "set_config", "lo_"})
+    if (low.find(effect) != std::string::npos) return false;
+  return true;
+}
+
 class PgConn;
 
 class PgStmt final : public detail::StmtDriver {
  public:
   PgStmt(PgConn& c, std::string name, std::string sql, int params)
-      : c_(c), name_(std::move(name)), sql_(std::move(sql)), params_(params), values_(params) {}
+      : c_(c),
+        name_(std::move(name)),
+        sql_(std::move(sql)),
+        params_(params),
+        values_(params),
+        pure_read_(pure_read(sql_)) {}
   ~PgStmt() override { reset(); }
   PgStmt(const PgStmt&) = delete;
   PgStmt& operator=(const PgStmt&) = delete;
@@ -95,6 +116,7 @@ class PgStmt final : public detail::StmtDriver {
   const std::string& name() const { return name_; }
   const std::string& sql() const { return sql_; }
   int param_count() const { return static_cast<int>(params_.size()); }
+  bool is_pure_read() const { return pure_read_; }
 
  private:
   struct Param {
@@ -120,6 +142,7 @@ class PgStmt final : public detail::StmtDriver {
   PgResultPtr res_;
   int row_ = -1;
   int rows_ = 0;
+  bool pure_read_;
 };
 
 std::int64_t PgStmt::col_int(int c) const {
@@ -229,16 +252,28 @@ Result<PgResultPtr> PgConn::checked(PGresult* raw, std::string_view what) {
   return pg_error(r.get(), pg_, what);
 }
 
+// The session may have died while idle (a server restart, a failover, an
+// idle timeout): libpq learns it only from the next command. Outside a
+// transaction a pure read is then run once more on a new session, so the
+// first read after a PostgreSQL restart is answered instead of failing
+// (anything else fails as kUnavailable, as before: the caller decides).
 Result<PgResultPtr> PgConn::run_prepared(PgStmt& s, const char* const* values) {
-  BOOST_OUTCOME_TRY(usable());
-  if (s.prepared_epoch != epoch_) {
-    BOOST_OUTCOME_TRY(checked(
-        PQprepare(pg_, s.name().c_str(), s.sql().c_str(), s.param_count(), nullptr), "prepare"));
-    s.prepared_epoch = epoch_;
-  }
-  BOOST_OUTCOME_TRY(r, checked(PQexecPrepared(pg_, s.name().c_str(), s.param_count(), values,
-                                              nullptr, nullptr, 0),
-                               "execute"));
+  auto run = [&]() -> Result<PgResultPtr> {
+    BOOST_OUTCOME_TRY(usable());
+    if (s.prepared_epoch != epoch_) {
+      BOOST_OUTCOME_TRY(checked(
+          PQprepare(pg_, s.name().c_str(), s.sql().c_str(), s.param_count(), nullptr), "prepare"));
+      s.prepared_epoch = epoch_;
+    }
+    return checked(
+        PQexecPrepared(pg_, s.name().c_str(), s.param_count(), values, nullptr, nullptr, 0),
+        "execute");
+  };
+  auto first = run();
+  const bool lost = !first && !in_tx_ && PQstatus(pg_) != CONNECTION_OK;
+  if (lost && s.is_pure_read())
+    detail::logger()->info("postgres session lost, reading again on a new one url={}", path_);
+  BOOST_OUTCOME_TRY(r, lost && s.is_pure_read() ? run() : std::move(first));
   const char* status = PQcmdStatus(r.get());
   if (std::strncmp(status, "INSERT", 6) == 0 || std::strncmp(status, "UPDATE", 6) == 0 ||
       std::strncmp(status, "DELETE", 6) == 0)
@@ -261,10 +296,19 @@ Result<Stmt> PgConn::prepare(std::string_view sql) {
   std::string text = translate_placeholders(sql, &params);
   auto s = std::make_unique<PgStmt>(*this, "fc_" + std::to_string(++next_name_), std::move(text),
                                     params);
-  // Prepared now, so that bad SQL fails here as it does on SQLite.
-  BOOST_OUTCOME_TRY(usable());
-  BOOST_OUTCOME_TRY(
-      checked(PQprepare(pg_, s->name().c_str(), s->sql().c_str(), params, nullptr), "prepare"));
+  // Prepared now, so that bad SQL fails here as it does on SQLite. Preparing
+  // changes nothing: outside a transaction, a session found lost is replaced
+  // and the statement prepared on the new one.
+  auto prep = [&]() -> Status {
+    BOOST_OUTCOME_TRY(usable());
+    BOOST_OUTCOME_TRY(
+        checked(PQprepare(pg_, s->name().c_str(), s->sql().c_str(), params, nullptr), "prepare"));
+    return ok();
+  };
+  if (auto st = prep(); !st) {
+    if (in_tx_ || PQstatus(pg_) == CONNECTION_OK) return st.error();
+    BOOST_OUTCOME_TRY(prep());
+  }
   s->prepared_epoch = epoch_;
   s->borrowed = true;
   // A statement already borrowed (nested use of the same SQL) gets its own copy.

@@ -7,6 +7,7 @@ Reusable by later tests: `sys.path.insert(0, <tests/dns>); import peers`.
 import atexit
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -262,8 +263,19 @@ def start_named(conf_body, workdir, port, zone_files=None):
                 '  notify-delay 0;\n};\ncontrols {};\n%s\n' % (workdir, workdir, workdir, port, conf_body))
     # -g: foreground with the log on stderr, so tests can read transfer results.
     p = spawn(["named", "-g", "-4", "-c", conf, "-n", "1"], os.path.join(workdir, "named.log"))
-    wait_for(lambda: p.poll() is not None or status(dig(port, "version.bind", "CH", "TXT")) is not None,
-             20, "named up")
+    # named answers version.bind before it has loaded its zones, and a query
+    # then gets REFUSED: a resolver in the test would mark BIND lame for the
+    # zone for its infra-lame-ttl (15 min). Wait until every primary zone is
+    # served with its SOA.
+    primaries = re.findall(r'zone\s+"([^"]+)"\s*(?:IN\s*)?\{\s*type\s+(?:primary|master)\b', conf_body)
+
+    def up():
+        if p.poll() is not None:
+            return True
+        if status(dig(port, "version.bind", "CH", "TXT")) is None:
+            return False
+        return all(status(dig(port, "+norec", z, "SOA")) == "NOERROR" for z in primaries)
+    wait_for(up, 20, "named up with its primary zones " + ", ".join(primaries))
     if p.poll() is not None:
         raise AssertionError("named exited: " + open(os.path.join(workdir, "named.log")).read()[-3000:])
     return p

@@ -25,18 +25,41 @@ BUILD_DIR = os.environ.get("FC_BUILD_DIR", "")
 SOURCE_DIR = os.environ.get("FC_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 
 
+_HANDED_OUT = set()
+
+
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port(kind=socket.SOCK_STREAM):
-    """A port free for both TCP and UDP on 127.0.0.1 (bound once, then released)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+    """A port free for both TCP and UDP on 127.0.0.1 (bound once, then
+    released), below the kernel's ephemeral range: a port the kernel picks
+    there can be taken by any outgoing connection's local end before the
+    server binds it (seen twice in full parallel runs: Pebble's and the
+    daemon's DNS listener's "address already in use"). Random, so parallel
+    test processes rarely meet, and never the same one twice in a process."""
+    import random
+    lo, hi = _ephemeral_range()
+    top = lo - 1 if lo > 12000 else 30000
+    for _ in range(500):
+        port = random.randint(10000, top)
+        if port in _HANDED_OUT:
+            continue
         try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind(("127.0.0.1", port))
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
                 u.bind(("127.0.0.1", port))
-            return port
         except OSError:
             continue
+        _HANDED_OUT.add(port)
+        return port
     raise RuntimeError("no free port")
 
 

@@ -24,11 +24,13 @@ Standard library only. Every wait is bounded."""
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fctest  # noqa: E402
 
 PG_BIN = os.environ.get("FC_PG_BIN", "/usr/lib/postgresql/15/bin")
 SUPERUSER = "fc"  # the cluster's superuser role (initdb -U); trust auth on loopback only
@@ -46,12 +48,6 @@ def available():
         except KeyError:
             return "running as root and there is no `postgres` user to run the cluster as"
     return None
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PgCluster:
@@ -85,7 +81,7 @@ class PgCluster:
         data = os.path.join(self.dir, "data")
         self._run([os.path.join(PG_BIN, "initdb"), "-D", data, "-U", SUPERUSER, "-A", "trust",
                    "-E", "UTF8", "--locale=C"])
-        self.port = _free_port()
+        self.port = fctest.free_port()
         self.start_server()
         self.create_database("fleetcommand")
         return self

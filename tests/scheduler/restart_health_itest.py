@@ -57,8 +57,11 @@ class RestartHealthTest(unittest.TestCase):
         else:
             self.d.stop()
         self.d.start()
-        fctest.wait_until(lambda: self.d.request("GET", "/readyz", auth=False).json().get("role", "leader")
-                          == "leader", timeout=20, interval=0.05, what="the restarted daemon leads")
+        def leads():
+            # Ready (200) and not a standby; on SQLite /readyz names no role.
+            r = self.d.request("GET", "/readyz", auth=False)
+            return r.status == 200 and r.json().get("role", "leader") == "leader"
+        fctest.wait_until(leads, timeout=20, interval=0.05, what="the restarted daemon leads")
 
     def health(self, region):
         return self.d.request("GET", f"/v1/regions/{region}").json()["health"]

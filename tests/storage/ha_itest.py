@@ -66,6 +66,67 @@ def retryable(e):
     return isinstance(e, OSError) or "problems/no-leader" in str(e)
 
 
+class Burst:
+    """Placements through `daemons` ({tag: daemon}), one thread each, plus the
+    region's agent heartbeating through `beat_via` (region health lives in the
+    leader's memory, a real agent heartbeats on), until stop() or `seconds`.
+    Keeps the acknowledged ids, the time of each tag's first 201 after mark(),
+    counts of 503s (no leader or no database for a moment: retried later; with
+    `retry_after`, a 503 must say when) and connection errors, and anything
+    else as unexpected."""
+
+    def __init__(self, daemons, agent, beat_via, seconds, timeout, beat_every, retry_after=False):
+        self.retry_after = retry_after
+        self.acked, self.unexpected = [], []
+        self.counts = {"503": 0, "conn": 0}
+        self.first_ok_after_mark, self.marked = {}, None
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._place, args=(d, tag, seconds, timeout))
+                         for tag, d in daemons.items()]
+        self._threads.append(threading.Thread(target=self._beat, args=(agent, beat_via, beat_every)))
+        for t in self._threads:
+            t.start()
+
+    def _place(self, d, tag, seconds, timeout):
+        i, deadline = 0, time.monotonic() + seconds
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            i += 1
+            try:
+                r = d.request("POST", "/v1/workspaces", ws_body(f"{tag}-{i}"), timeout=timeout)
+            except Exception as e:  # noqa: BLE001
+                if not retryable(e):
+                    self.unexpected.append(repr(e))
+                self.counts["conn"] += 1
+                time.sleep(0.05)
+                continue
+            if r.status == 201:
+                self.acked.append(r.json()["id"])
+                if self.marked is not None and tag not in self.first_ok_after_mark:
+                    self.first_ok_after_mark[tag] = time.monotonic() - self.marked
+                continue
+            if r.status != 503 or (self.retry_after and not r.headers.get("retry-after")):
+                self.unexpected.append(r)
+            self.counts["503"] += 1
+            time.sleep(0.05)
+
+    def _beat(self, agent, via, every):
+        while not self._stop.is_set():
+            for d in via:
+                try:
+                    d.request("POST", "/v1/agent/heartbeat", {"agent_id": "agent-1"}, token=agent, timeout=5)
+                except Exception:  # noqa: BLE001
+                    pass  # the placements report what matters; a missed beat is retried
+            self._stop.wait(every)
+
+    def mark(self):
+        self.marked = time.monotonic()
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=30)
+
+
 def role(d):
     """'leader', 'standby' or None (not answering / not ready)."""
     try:
@@ -195,74 +256,35 @@ class HaTest(unittest.TestCase):
         b = self.start_standby()
         c = self.start_standby()
         agent = self.setup_region(a)
-        acked, unexpected, stop = [], [], threading.Event()
-        first_ok_after_kill = {}
-        kill_at = {}
-
-        def burst(d, tag):
-            i = 0
-            deadline = time.monotonic() + 40
-            while not stop.is_set() and time.monotonic() < deadline:
-                i += 1
-                try:
-                    r = d.request("POST", "/v1/workspaces", ws_body(f"{tag}-{i}"), timeout=10)
-                except Exception as e:  # noqa: BLE001
-                    if not retryable(e):
-                        unexpected.append(repr(e))
-                    time.sleep(0.05)
-                    continue
-                if r.status == 201:
-                    acked.append(r.json()["id"])
-                    if "t" in kill_at and tag not in first_ok_after_kill:
-                        first_ok_after_kill[tag] = time.monotonic() - kill_at["t"]
-                else:
-                    if r.status != 503:  # 503: no leader for a moment, retry later
-                        unexpected.append(r)
-                    time.sleep(0.05)
-
-        def agent_loop():
-            # The region's agent heartbeats every half second through a standby, as
-            # a real agent does: region health lives in the leader's memory.
-            while not stop.is_set():
-                for d in (b, c):
-                    try:
-                        d.request("POST", "/v1/agent/heartbeat", {"agent_id": "agent-1"}, token=agent, timeout=5)
-                    except Exception as e:  # noqa: BLE001
-                        if not retryable(e):
-                            unexpected.append(repr(e))
-                stop.wait(0.5)
-
-        threads = [threading.Thread(target=burst, args=(d, t)) for d, t in ((b, "b"), (c, "c"))]
-        threads.append(threading.Thread(target=agent_loop))
-        for t in threads:
-            t.start()
-        fctest.wait_until(lambda: len(acked) >= 20, timeout=30, what="20 placements before the kill")
-        before = len(acked)
-        a.proc.kill()
-        kill_at["t"] = time.monotonic()
-        a.proc.wait()
-        fctest.wait_until(lambda: first_ok_after_kill, timeout=15, interval=0.05,
-                          what="a placement acknowledged after the leader was killed")
-        takeover = min(first_ok_after_kill.values())
-        print(f"takeover: first placement acknowledged {takeover:.2f} s after SIGKILL "
-              f"(lease TTL {TTL_MS} ms, {before} placements before)")
-        fctest.wait_until(lambda: len(acked) >= before + 20, timeout=30, what="20 placements after the kill")
-        stop.set()
-        for t in threads:
-            t.join(timeout=20)
-        self.assertEqual(unexpected, [])
+        burst = Burst({"b": b, "c": c}, agent, (b, c), seconds=40, timeout=10, beat_every=0.5)
+        try:
+            fctest.wait_until(lambda: len(burst.acked) >= 20, timeout=30, what="20 placements before the kill")
+            before = len(burst.acked)
+            a.proc.kill()
+            burst.mark()
+            a.proc.wait()
+            fctest.wait_until(lambda: burst.first_ok_after_mark, timeout=15, interval=0.05,
+                              what="a placement acknowledged after the leader was killed")
+            takeover = min(burst.first_ok_after_mark.values())
+            print(f"takeover: first placement acknowledged {takeover:.2f} s after SIGKILL "
+                  f"(lease TTL {TTL_MS} ms, {before} placements before)")
+            fctest.wait_until(lambda: len(burst.acked) >= before + 20, timeout=30,
+                              what="20 placements after the kill")
+        finally:
+            burst.stop()
+        self.assertEqual(burst.unexpected, [])
         self.assertLessEqual(takeover, 5.0)
         roles = {d: role(d) for d in (b, c)}
         self.assertEqual(sorted(roles.values()), ["leader", "standby"], roles)
         leader = b if roles[b] == "leader" else c
         stored = set(list_workspaces(leader))
-        self.assertEqual(set(acked) - stored, set(), "an acknowledged placement was lost")
+        self.assertEqual(set(burst.acked) - stored, set(), "an acknowledged placement was lost")
         self.fsck_clean(leader)
 
     def test_paused_leader_is_fenced_after_takeover(self):
         a = self.start_leader()
         b = self.start_standby()
-        agent = self.setup_region(a)
+        self.setup_region(a)
         os.kill(a.proc.pid, signal.SIGSTOP)
         t0 = time.monotonic()
         fctest.wait_until(lambda: role(b) == "leader", timeout=15, interval=0.1, what="takeover by b")
@@ -421,73 +443,36 @@ class HaTest(unittest.TestCase):
         a = self.start_leader()
         b = self.start_standby()
         agent = self.setup_region(a)
-        acked, unexpected, stop = [], [], threading.Event()
-        errors = {"503": 0, "conn": 0}
-
-        def burst(d, tag):
-            i = 0
-            deadline = time.monotonic() + 60
-            while not stop.is_set() and time.monotonic() < deadline:
-                i += 1
-                try:
-                    r = d.request("POST", "/v1/workspaces", ws_body(f"{tag}-{i}"), timeout=15)
-                except Exception as e:  # noqa: BLE001
-                    if not retryable(e):
-                        unexpected.append(repr(e))
-                    errors["conn"] += 1
-                    time.sleep(0.1)
-                    continue
-                if r.status == 201:
-                    acked.append(r.json()["id"])
-                elif r.status == 503:
-                    if not r.headers.get("retry-after"):
-                        unexpected.append(r)
-                    errors["503"] += 1
-                    time.sleep(0.1)
-                else:
-                    unexpected.append(r)
-
-        def agent_loop():
-            while not stop.is_set():
-                for d in (a, b):
-                    try:
-                        d.request("POST", "/v1/agent/heartbeat", {"agent_id": "agent-1"}, token=agent, timeout=5)
-                    except Exception:  # noqa: BLE001
-                        pass
-                stop.wait(1.0)
-
-        threads = [threading.Thread(target=burst, args=(d, t)) for d, t in ((a, "a"), (b, "b"))]
-        threads.append(threading.Thread(target=agent_loop))
-        for t in threads:
-            t.start()
+        burst = Burst({"a": a, "b": b}, agent, (a, b), seconds=60, timeout=15, beat_every=1.0, retry_after=True)
+        restarted_daemons = 0
         try:
-            fctest.wait_until(lambda: len(acked) >= 20, timeout=30, what="20 placements before the restart")
-            before = len(acked)
+            fctest.wait_until(lambda: len(burst.acked) >= 20, timeout=30, what="20 placements before the restart")
+            before = len(burst.acked)
             self.pg.stop_server()
             time.sleep(TTL_MS / 1000 + 1)  # longer than the lease TTL: it expires meanwhile
             self.pg.start_server()
             restarted = time.monotonic()
+
             # A daemon whose lease was taken over while the database was away
             # exits 1 (docs/storage.md): its supervisor starts it again, as here.
             def supervised():
+                nonlocal restarted_daemons
                 for d in (a, b):
                     if d.proc.poll() is not None:
                         self.assertEqual(d.proc.returncode, 1, d.logs()[-2000:])
-                        errors["restarted"] = errors.get("restarted", 0) + 1
+                        restarted_daemons += 1
                         d.start(wait_ready=False)
-                return len(acked) >= before + 20
+                return len(burst.acked) >= before + 20
             fctest.wait_until(supervised, timeout=45, interval=0.2, what="20 placements after the restart")
             print(f"20 placements acknowledged {time.monotonic() - restarted:.2f} s after PostgreSQL came back; "
-                  f"503s {errors['503']}, connection errors {errors['conn']}, "
-                  f"daemons restarted after exit 1: {errors.get('restarted', 0)}")
+                  f"503s {burst.counts['503']}, connection errors {burst.counts['conn']}, "
+                  f"daemons restarted after exit 1: {restarted_daemons}")
         finally:
-            stop.set()
-            for t in threads:
-                t.join(timeout=30)
-        self.assertEqual(unexpected, [])
+            burst.stop()
+        self.assertEqual(burst.unexpected, [])
         leader = self.leader_of([a, b], timeout=30)
         stored = set(list_workspaces(leader))
-        self.assertEqual(set(acked) - stored, set(), "an acknowledged placement was lost")
+        self.assertEqual(set(burst.acked) - stored, set(), "an acknowledged placement was lost")
         self.fsck_clean(leader)
 
 

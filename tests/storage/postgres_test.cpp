@@ -228,4 +228,44 @@ TEST_SUITE("storage") {
     CHECK(pg_scalar(*c, "SELECT 41 + 1") == 42);  // reconnected, statements prepared again
     CHECK(pg_scalar(*c, "SELECT pg_backend_pid()") != pid);
   }
+
+  TEST_CASE(
+      "postgres: a session lost while idle: reads go on on a new one, a write is not retried") {
+    // A PostgreSQL restart between requests: the first read after it is
+    // answered (not a 503); a write outside a transaction is not run twice
+    // behind the caller's back, it fails kUnavailable and the next one works.
+    auto url = test::pg_fresh_database();
+    if (!url) return;
+    auto c = test::pg_open(*url);
+    REQUIRE(c->exec(kPgTable));
+    auto killer = test::pg_open(*url);
+    auto kill = [&](std::int64_t pid) {
+      auto k = killer->prepare("SELECT pg_terminate_backend(?::int, 5000)");
+      REQUIRE(k);
+      REQUIRE(k.value().bind(1, pid).step().value());
+    };
+    const auto first = pg_scalar(*c, "SELECT pg_backend_pid()");  // prepared and cached
+    kill(first);
+    const auto second =
+        pg_scalar(*c, "SELECT pg_backend_pid()");  // the cached statement, read again
+    CHECK(second != first);
+    kill(second);
+    CHECK(pg_scalar(*c, "SELECT count(*) FROM t WHERE id > 41") ==
+          0);  // a new statement, prepared again
+    const auto third = pg_scalar(*c, "SELECT pg_backend_pid()");
+    CHECK(third != second);
+    {
+      auto ins = c->prepare("INSERT INTO t(id, name) VALUES(?, ?)");
+      REQUIRE(ins);
+      kill(third);
+      auto ran = ins.value().bind_all(1, "once").run();
+      REQUIRE_FALSE(ran);
+      CHECK(ran.error().is(Errc::kUnavailable));
+    }
+    auto ins = c->prepare("INSERT INTO t(id, name) VALUES(?, ?)");
+    REQUIRE(ins);
+    REQUIRE(ins.value().bind_all(2, "after").run());
+    CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 1);
+    CHECK(pg_scalar(*c, "SELECT sum(id) FROM t") == 2);
+  }
 }
