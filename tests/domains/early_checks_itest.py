@@ -14,48 +14,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import peers_env  # noqa: E402  (sets sys.path for the shared helpers)
 import fctest  # noqa: E402
-import peers  # noqa: E402
 
 ZONE = "fleet.test"
 BASE_S = 40
 
 
-class EarlyChecks(unittest.TestCase):
+class EarlyChecks(peers_env.VerifierWorld):
     @classmethod
-    def setUpClass(cls):
-        fctest.require_tools("named", "unbound", "nsupdate")
-        cls.d = None
-        try:
-            cls.d = fctest.Daemon()
-            cls.bind = peers_env.CustomerDns(cls.d.dir).start()
-            cls.res = peers_env.Resolver(cls.d.dir, {"customer.test": cls.bind.port, ZONE: cls.d.dns_port}).start()
-            cls.d.config["dns"]["zone"] = ZONE
-            cls.d.config["resolver"] = {"servers": [cls.res.addr()]}
-            cls.d.config["domains"] = {"verify_base_s": BASE_S, "queries_per_second": 50}
-            cls.d.start()
-            cls.d.create_region("r1", ingress={"ipv4": ["127.0.0.1"], "ipv6": [], "hostname": None})
-            cls.d.heartbeat(cls.d.agent_token("r1"))
-            r = cls.d.request("POST", "/v1/workspaces", {"name": "shop",
-                                                         "resources": {"memory_mib": 64, "cpu_millis": 50}})
-            assert r.status == 201, r
-            cls.ws = r.json()
-        except BaseException:
-            cls.stop_all()
-            raise
-
-    @classmethod
-    def stop_all(cls):
-        code = 0
-        if cls.d:
-            code = cls.d.stop()
-        peers.cleanup()
-        if cls.d:
-            cls.d.cleanup()
-        return code
-
-    @classmethod
-    def tearDownClass(cls):
-        assert cls.stop_all() == 0, "daemon exited non-zero"
+    def configure(cls, config):
+        config["domains"] = {"verify_base_s": BASE_S, "queries_per_second": 50}
 
     def view(self, host):
         r = self.d.request("GET", f"/v1/domains/{host}")

@@ -7,11 +7,13 @@ import base64
 import os
 import subprocess
 import sys
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "dns"))
 sys.path.insert(0, os.path.join(HERE, "..", "certs"))
+import fctest  # noqa: E402
 import peers  # noqa: E402
 
 TSIG_NAME = "customer-key"
@@ -83,3 +85,55 @@ class Resolver:
 
     def addr(self):
         return f"127.0.0.1:{self.port}"
+
+
+class VerifierWorld(unittest.TestCase):
+    """A daemon whose domain verifier resolves through `RESOLVERS` unbound
+    instances (stub zones: the customer's BIND, and `ZONE` on the daemon's own
+    DNS), a region r1 with a loopback ingress and a healthy agent, and one
+    workspace (cls.ws). Subclasses add their configuration in configure()."""
+    ZONE = "fleet.test"
+    RESOLVERS = 1
+
+    @classmethod
+    def configure(cls, config):
+        """More daemon configuration, before it starts."""
+
+    @classmethod
+    def setUpClass(cls):
+        fctest.require_tools("named", "unbound", "nsupdate")
+        cls.d = None
+        try:
+            cls.d = fctest.Daemon()
+            cls.bind = CustomerDns(cls.d.dir).start()
+            stubs = {"customer.test": cls.bind.port, cls.ZONE: cls.d.dns_port}
+            dirs = [cls.d.dir] if cls.RESOLVERS == 1 else [os.path.join(cls.d.dir, f"r{i + 1}")
+                                                          for i in range(cls.RESOLVERS)]
+            cls.res = [Resolver(d, stubs).start() for d in dirs]
+            cls.d.config["dns"]["zone"] = cls.ZONE
+            cls.d.config["resolver"] = {"servers": [r.addr() for r in cls.res]}
+            cls.configure(cls.d.config)
+            cls.d.start()
+            cls.d.create_region("r1", ingress={"ipv4": ["127.0.0.1"], "ipv6": [], "hostname": None})
+            cls.d.heartbeat(cls.d.agent_token("r1"))
+            r = cls.d.request("POST", "/v1/workspaces", {"name": "shop",
+                                                         "resources": {"memory_mib": 64, "cpu_millis": 50}})
+            assert r.status == 201, r
+            cls.ws = r.json()
+        except BaseException:
+            cls.stop_all()
+            raise
+
+    @classmethod
+    def stop_all(cls):
+        code = 0
+        if cls.d:
+            code = cls.d.stop()
+        peers.cleanup()
+        if cls.d:
+            cls.d.cleanup()
+        return code
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.stop_all() == 0, "daemon exited non-zero"

@@ -18,7 +18,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import peers_env  # noqa: E402  (sets sys.path for the shared helpers)
 import fctest  # noqa: E402
-import peers  # noqa: E402
 
 ZONE = "fleet.test"
 CAP = 20  # domains.queries_per_second, per resolver
@@ -33,44 +32,13 @@ def metric_values(text, name):
     return out
 
 
-class VerifierResolvers(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        fctest.require_tools("named", "unbound", "nsupdate")
-        cls.d = None
-        try:
-            cls.d = fctest.Daemon()
-            cls.bind = peers_env.CustomerDns(cls.d.dir).start()
-            stubs = {"customer.test": cls.bind.port, ZONE: cls.d.dns_port}
-            cls.res = [peers_env.Resolver(os.path.join(cls.d.dir, f"r{i}"), stubs).start() for i in (1, 2)]
-            cls.d.config["dns"]["zone"] = ZONE
-            cls.d.config["resolver"] = {"servers": [r.addr() for r in cls.res]}
-            cls.d.config["domains"] = {"verify_base_s": 1, "max_per_workspace": N,
-                                       "queries_per_second": CAP, "max_concurrent_checks": 8}
-            cls.d.start()
-            cls.d.create_region("r1", ingress={"ipv4": ["127.0.0.1"], "ipv6": [], "hostname": None})
-            cls.d.heartbeat(cls.d.agent_token("r1"))
-            r = cls.d.request("POST", "/v1/workspaces", {"name": "shop",
-                                                         "resources": {"memory_mib": 64, "cpu_millis": 50}})
-            assert r.status == 201, r
-            cls.ws = r.json()
-        except BaseException:
-            cls.stop_all()
-            raise
+class VerifierResolvers(peers_env.VerifierWorld):
+    RESOLVERS = 2
 
     @classmethod
-    def stop_all(cls):
-        code = 0
-        if cls.d:
-            code = cls.d.stop()
-        peers.cleanup()
-        if cls.d:
-            cls.d.cleanup()
-        return code
-
-    @classmethod
-    def tearDownClass(cls):
-        assert cls.stop_all() == 0, "daemon exited non-zero"
+    def configure(cls, config):
+        config["domains"] = {"verify_base_s": 1, "max_per_workspace": N,
+                             "queries_per_second": CAP, "max_concurrent_checks": 8}
 
     def metrics(self):
         r = self.d.request("GET", "/metrics")
