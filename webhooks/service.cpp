@@ -199,6 +199,7 @@ awaitable<Result<std::int64_t>> Service::replay(std::string id, std::int64_t sin
     q.after = after;
     q.since_ms = since_ms;
     q.limit = 1000;
+    q.data = false;
     BOOST_OUTCOME_CO_TRY(page, events::list(i.db.read(), q));
     if (page.empty()) break;
     for (const auto& ev : page) {
@@ -212,12 +213,8 @@ awaitable<Result<std::int64_t>> Service::replay(std::string id, std::int64_t sin
     after = page.back().seq;
     if (after >= found->e.cursor) break;
   }
-  auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
-    for (const auto& d : queue) {
-      BOOST_OUTCOME_TRY(store::insert_delivery(c, d));
-    }
-    return ok();
-  });
+  auto st =
+      co_await i.db.write([&](storage::Conn& c) { return store::insert_deliveries(c, queue); });
   if (!st) co_return st.error();
   if (auto it = i.endpoints.find(id); it != i.endpoints.end()) i.wake(*it->second);
   logger()->info("webhook replay id={} since_ms={} queued={}", id, since_ms, queue.size());
