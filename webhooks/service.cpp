@@ -213,8 +213,12 @@ awaitable<Result<std::int64_t>> Service::replay(std::string id, std::int64_t sin
     after = page.back().seq;
     if (after >= found->e.cursor) break;
   }
-  auto st =
-      co_await i.db.write([&](storage::Conn& c) { return store::insert_deliveries(c, queue); });
+  auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
+    for (const auto& d : queue) {
+      BOOST_OUTCOME_TRY(store::insert_delivery(c, d));
+    }
+    return ok();
+  });
   if (!st) co_return st.error();
   if (auto it = i.endpoints.find(id); it != i.endpoints.end()) i.wake(*it->second);
   logger()->info("webhook replay id={} since_ms={} queued={}", id, since_ms, queue.size());

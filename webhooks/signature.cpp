@@ -103,9 +103,8 @@ Result<Signer> Signer::create(const std::vector<std::string>& secrets) {
     MacCtxPtr ctx(EVP_MAC_CTX_new(mac));
     if (!ctx) return make_error(Code::kCrypto, "EVP_MAC_CTX_new failed");
     char digest[] = "SHA256";
-    const OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-        OSSL_PARAM_construct_end()};
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                 OSSL_PARAM_construct_end()};
     if (EVP_MAC_init(ctx.get(), key.data(), key.size(), params) != 1)
       return make_error(Code::kCrypto, "HMAC-SHA256 set-up failed");
     out.impl_->keys.push_back(std::move(ctx));
@@ -130,9 +129,8 @@ Result<std::string> Signer::header(std::string_view msg_id, std::int64_t timesta
     };
     std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
     std::size_t len = 0;
-    if (EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1 || !feed(msg_id) || !feed(".") ||
-        !feed(ts) || !feed(".") || !feed(body) ||
-        EVP_MAC_final(ctx, mac.data(), &len, mac.size()) != 1)
+    if (EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1 || !feed(msg_id) || !feed(".") || !feed(ts) ||
+        !feed(".") || !feed(body) || EVP_MAC_final(ctx, mac.data(), &len, mac.size()) != 1)
       return make_error(Code::kCrypto, "HMAC-SHA256 failed");
     if (!out.empty()) out += ' ';
     out += "v1,";

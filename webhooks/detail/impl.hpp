@@ -23,8 +23,8 @@ bool matches(const std::vector<std::string>& filters, const std::string& type);
 // endpoint's lanes end on their own once `active` is false.
 struct EndpointState {
   store::EndpointRow row;
-  std::vector<std::string> secrets;  // opened: current first, then the old one in its grace
-  Signer signer;                     // those secrets' keys, set up once (empty: unusable)
+  std::vector<std::string> secrets;      // opened: current first, then the old one in its grace
+  Signer signer;                         // those secrets' keys, set up once (empty: unusable)
   std::optional<detail::Target> target;  // row.e.url split once (nullopt: unusable)
   std::vector<std::unique_ptr<asio::steady_timer>> lane_timers;
   bool active = true;

@@ -149,37 +149,6 @@ Status insert_delivery(storage::Conn& c, const Delivery& d) {
       .run();
 }
 
-Status insert_deliveries(storage::Conn& c, const std::vector<Delivery>& ds) {
-  constexpr std::size_t kChunk = 32;  // rows per INSERT (8 parameters each)
-  for (std::size_t from = 0; from < ds.size(); from += kChunk) {
-    const std::size_t n = std::min(kChunk, ds.size() - from);
-    std::string sql =
-        "INSERT INTO webhook_deliveries(endpoint_id, event_seq, event_id, event_type,"
-        " workspace_id, lane, state, attempts, next_attempt_at, created_at) VALUES";
-    for (std::size_t k = 0; k < n; ++k) {
-      const std::size_t p = k * 8;
-      sql += k == 0 ? "(" : ", (";
-      for (std::size_t j = 1; j <= 6; ++j) sql += "?" + std::to_string(p + j) + ", ";
-      sql += "'pending', 0, ?" + std::to_string(p + 7) + ", ?" + std::to_string(p + 8) + ")";
-    }
-    BOOST_OUTCOME_TRY(s, c.prepare(sql));
-    for (std::size_t k = 0; k < n; ++k) {
-      const Delivery& d = ds[from + k];
-      const int p = static_cast<int>(k * 8);
-      s.bind(p + 1, d.endpoint_id)
-          .bind(p + 2, d.event_seq)
-          .bind(p + 3, d.event_id)
-          .bind(p + 4, d.event_type)
-          .bind(p + 5, d.workspace_id)
-          .bind(p + 6, static_cast<std::int64_t>(d.lane))
-          .bind(p + 7, d.next_attempt_at)
-          .bind(p + 8, d.created_at);
-    }
-    BOOST_OUTCOME_TRY(s.run());
-  }
-  return ok();
-}
-
 Result<std::vector<Due>> due(storage::Conn& c, const std::string& endpoint, int lane, int limit) {
   // The event by its primary key (events.seq), beside each delivery; a LEFT
   // JOIN so a delivery whose event is gone still comes (and is let go).
@@ -235,33 +204,6 @@ Status mark_delivered(storage::Conn& c, std::int64_t id, int status, std::int64_
                                  " attempts = attempts + 1, last_status = ?2, last_error = NULL,"
                                  " delivered_at = ?3 WHERE id = ?1"));
   return s.bind_all(id, static_cast<std::int64_t>(status), at).run();
-}
-
-Status mark_delivered_many(storage::Conn& c, const std::vector<DeliveredRow>& rows) {
-  // One UPDATE per chunk; each row's own status and time through CASE (the
-  // CASTs type the parameters for PostgreSQL, which infers them from use).
-  constexpr std::size_t kChunk = 32;
-  for (std::size_t from = 0; from < rows.size(); from += kChunk) {
-    const std::size_t n = std::min(kChunk, rows.size() - from);
-    std::string status = "CASE id", at = "CASE id", ids;
-    for (std::size_t k = 0; k < n; ++k) {
-      const std::string p = std::to_string(k * 3 + 1);
-      status += " WHEN ?" + p + " THEN CAST(?" + std::to_string(k * 3 + 2) + " AS BIGINT)";
-      at += " WHEN ?" + p + " THEN CAST(?" + std::to_string(k * 3 + 3) + " AS BIGINT)";
-      ids += (k == 0 ? "?" : ", ?") + p;
-    }
-    BOOST_OUTCOME_TRY(s, c.prepare("UPDATE webhook_deliveries SET state = 'delivered',"
-                                   " attempts = attempts + 1, last_error = NULL, last_status = " +
-                                   status + " END, delivered_at = " + at + " END WHERE id IN (" +
-                                   ids + ")"));
-    for (std::size_t k = 0; k < n; ++k) {
-      const DeliveredRow& r = rows[from + k];
-      const int p = static_cast<int>(k * 3);
-      s.bind(p + 1, r.id).bind(p + 2, static_cast<std::int64_t>(r.status)).bind(p + 3, r.at);
-    }
-    BOOST_OUTCOME_TRY(s.run());
-  }
-  return ok();
 }
 
 Status mark_failed(storage::Conn& c, std::int64_t id, std::optional<int> status,

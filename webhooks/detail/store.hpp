@@ -28,8 +28,6 @@ Result<bool> advance_cursor(storage::Conn& c, const std::string& id, std::int64_
                             std::int64_t to);
 
 Status insert_delivery(storage::Conn& c, const Delivery& d);
-// The same for many rows, in multi-row INSERTs (the dispatcher's batch).
-Status insert_deliveries(storage::Conn& c, const std::vector<Delivery>& ds);
 // The oldest pending deliveries of one lane.
 Result<std::vector<Delivery>> pending(storage::Conn& c, const std::string& endpoint, int lane,
                                       int limit);
@@ -46,13 +44,7 @@ Result<std::vector<Due>> due(storage::Conn& c, const std::string& endpoint, int 
 Result<std::vector<Delivery>> log(storage::Conn& c, const std::string& endpoint, std::int64_t after,
                                   int limit);
 Status mark_delivered(storage::Conn& c, std::int64_t id, int status, std::int64_t at);
-// mark_delivered for many rows in one UPDATE per chunk of 32 (a lane's round).
-struct DeliveredRow {
-  std::int64_t id = 0;
-  int status = 0;
-  std::int64_t at = 0;
-};
-Status mark_delivered_many(storage::Conn& c, const std::vector<DeliveredRow>& rows);
+
 Status mark_failed(storage::Conn& c, std::int64_t id, std::optional<int> status,
                    const std::string& error, std::int64_t next_at);
 // Pending rows of a lane ≥ lanes (the lane count was lowered) move to
