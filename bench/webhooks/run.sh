@@ -54,6 +54,13 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 delivered() { cut -d' ' -f1 "$tmp/rcv.stats" 2>/dev/null || echo 0; }
 clk_tck="$(getconf CLK_TCK)"
+# The writer's counters from /metrics: "<transactions> <commits>".
+writer() {
+  curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$api_port/metrics" | awk '
+    $1 == "fleetcommand_db_transactions_total" { t = $2 }
+    $1 == "fleetcommand_db_commits_total" { c = $2 }
+    END { printf "%d %d", t, c }'
+}
 # CPU ms (user + system) a process has used; field 2 (comm) has no space here.
 cpu_ms() { awk -v t="$clk_tck" '{ printf "%d", ($14 + $15) * 1000 / t }' "/proc/$1/stat"; }
 api_port="$(free_port)"
@@ -108,7 +115,9 @@ sum_b=0
 for round in $(seq 1 "$rounds"); do
   la="$(load)"
   ca0="$(cpu_ms "$fc_pid")"
+  read -r wa0 ka0 <<<"$(writer)"
   read -r created_a a <<<"$(place "a$round")"
+  read -r wa1 ka1 <<<"$(writer)"
   ca1="$(cpu_ms "$fc_pid")"
   echo "round $round A: placements/s without an endpoint: $a (load before: $la)"
   id="$(endpoint)"
@@ -121,9 +130,11 @@ for round in $(seq 1 "$rounds"); do
     perf_pid=$!
   fi
   cb0="$(cpu_ms "$fc_pid")"
+  read -r wb0 kb0 <<<"$(writer)"
   t0="$(date +%s.%N)"
   read -r created b <<<"$(place "b$round")"
   t1="$(date +%s.%N)"
+  read -r wb1 kb1 <<<"$(writer)"
   d1="$(delivered)"
   drain $((d0 + 2 * created))
   t2="$(date +%s.%N)"
@@ -140,6 +151,12 @@ for round in $(seq 1 "$rounds"); do
     pa = a * 1000 / na; pb = b * 1000 / nb
     printf "round daemon CPU: A %.0f us/placement, B %.0f us/placement (deliveries included); %.1f us per delivery\n",
       pa, pb, (b * 1000 - pa * nb) / nd }'
+  # The group-commit writer during the wrk runs: commits (fsyncs) per second
+  # and write transactions per commit.
+  awk -v ta="$((wa1 - wa0))" -v ka="$((ka1 - ka0))" -v tb="$((wb1 - wb0))" -v kb="$((kb1 - kb0))" \
+    -v d="$duration" 'BEGIN {
+    printf "round writer: A %.0f commits/s, %.1f transactions each; B %.0f commits/s, %.1f transactions each\n",
+      ka / d, ta / (ka ? ka : 1), kb / d, tb / (kb ? kb : 1) }'
   api -X DELETE "http://127.0.0.1:$api_port/v1/webhooks/$id" >/dev/null
   sum_a=$((sum_a + a))
   sum_b=$((sum_b + b))
