@@ -39,6 +39,10 @@ replays="${REPLAYS:-2}"
 for tool in wrk curl python3; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is not installed" >&2; exit 2; }
 done
+if [ -n "${PERF_OUT:-}" ] && ! command -v perf >/dev/null; then
+  echo "run.sh: PERF_OUT needs perf (scripts/install-deps.sh --bench)" >&2
+  exit 2
+fi
 [ -x "$fc_bin" ] || { echo "run.sh: no fleetcommand binary at $fc_bin" >&2; exit 2; }
 [ -x "$receiver" ] || { echo "run.sh: no receiver at $receiver" >&2; exit 2; }
 
