@@ -112,14 +112,15 @@ Result<Signer> Signer::create(const std::vector<std::string>& secrets) {
   return out;
 }
 
-std::size_t Signer::size() const { return impl_->keys.size(); }
+std::size_t Signer::size() const { return impl_ ? impl_->keys.size() : 0; }  // 0 once moved from
 
 Result<std::string> Signer::header(std::string_view msg_id, std::int64_t timestamp_s,
                                    std::string_view body, std::size_t keys) {
+  keys = std::min(keys, size());
   const std::string ts = std::to_string(timestamp_s);
   std::string out;
-  out.reserve(48 * std::min(keys, impl_->keys.size()));
-  for (std::size_t k = 0; k < keys && k < impl_->keys.size(); ++k) {
+  out.reserve(48 * keys);
+  for (std::size_t k = 0; k < keys; ++k) {
     EVP_MAC_CTX* ctx = impl_->keys[k].get();
     // A null key restarts the MAC with the key it was set up with (no new
     // key schedule); the signed content is `id.timestamp.body`, fed in parts.
