@@ -40,6 +40,8 @@ Event read_row(const storage::Stmt& s) {
 
 constexpr const char* kColumns =
     "seq, id, type, workspace_id, workspace_seq, subject, data, created_at";
+constexpr const char* kColumnsWithoutData =
+    "seq, id, type, workspace_id, workspace_seq, subject, '', created_at";
 
 }  // namespace
 
@@ -66,14 +68,15 @@ Result<std::vector<Event>> list(storage::Conn& c, const Query& q) {
     prefix = exact.substr(0, exact.size() - 1);
     exact.clear();
   }
-  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kColumns +
-                                 " FROM events WHERE seq > ?1"
-                                 " AND (type = ?2 OR ?2 = '')"
-                                 " AND (substr(type, 1, length(?3)) = ?3 OR ?3 = '')"
-                                 " AND (workspace_id = ?4 OR ?4 = '')"
-                                 " AND created_at >= ?6"
-                                 " ORDER BY seq" +
-                                 (q.latest ? " DESC" : "") + " LIMIT ?5"));
+  BOOST_OUTCOME_TRY(s,
+                    c.prepare(std::string("SELECT ") + (q.data ? kColumns : kColumnsWithoutData) +
+                              " FROM events WHERE seq > ?1"
+                              " AND (type = ?2 OR ?2 = '')"
+                              " AND (substr(type, 1, length(?3)) = ?3 OR ?3 = '')"
+                              " AND (workspace_id = ?4 OR ?4 = '')"
+                              " AND created_at >= ?6"
+                              " ORDER BY seq" +
+                              (q.latest ? " DESC" : "") + " LIMIT ?5"));
   s.bind_all(q.after, exact, prefix, q.workspace_id, static_cast<std::int64_t>(q.limit),
              q.since_ms);
   std::vector<Event> out;

@@ -50,6 +50,7 @@ struct Query {
   int limit = 100;
   std::int64_t since_ms = 0;  // events created at or after (0 = all)
   bool latest = false;        // the newest `limit` matches (still returned in seq order)
+  bool data = true;           // false: data_json is left empty, not read (the dispatcher)
 };
 
 // Events in global sequence order.

@@ -26,8 +26,9 @@ PEER_PKGS=(
   chromium chromium-driver python3-selenium
 )
 # Load generators of bench/*/run.sh only (no test runs them): lego alone is a
-# 5 MB download and 22 MB unpacked that CI does not need.
-BENCH_PKGS=(dnsperf lego wrk)
+# 5 MB download and 22 MB unpacked that CI does not need. linux-perf: the
+# profiles that bench/webhooks/run.sh records with PERF_OUT.
+BENCH_PKGS=(dnsperf lego wrk linux-perf)
 if [ "${1:-}" = "--bench" ]; then PEER_PKGS+=("${BENCH_PKGS[@]}"); fi
 
 missing=()

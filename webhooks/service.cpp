@@ -199,6 +199,7 @@ awaitable<Result<std::int64_t>> Service::replay(std::string id, std::int64_t sin
     q.after = after;
     q.since_ms = since_ms;
     q.limit = 1000;
+    q.data = false;
     BOOST_OUTCOME_CO_TRY(page, events::list(i.db.read(), q));
     if (page.empty()) break;
     for (const auto& ev : page) {

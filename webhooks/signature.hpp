@@ -4,6 +4,7 @@
 // "v1," + base64(HMAC-SHA256). Pure: no I/O, no clock.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,31 @@ Result<std::string> sign(std::string_view secret, std::string_view msg_id, std::
 Result<std::string> signature_header(const std::vector<std::string>& secrets,
                                      std::string_view msg_id, std::int64_t timestamp_s,
                                      std::string_view body);
+
+// An endpoint's signing keys, decoded and each set up in an HMAC-SHA256
+// context once (when the endpoint is loaded or its secret rotated), so that a
+// delivery runs only the MAC itself: no base64 decode, no algorithm fetch, no
+// key schedule and no copy of the body per message (docs/webhooks.md
+// "Cost per delivery"). Not thread-safe: one per endpoint, on one thread.
+class Signer {
+ public:
+  Signer();
+  ~Signer();
+  Signer(Signer&&) noexcept;
+  Signer& operator=(Signer&&) noexcept;
+  // kInvalidArgument for a secret that is not whsec_ + base64, kCrypto when
+  // OpenSSL cannot set HMAC-SHA256 up.
+  static Result<Signer> create(const std::vector<std::string>& secrets);
+  std::size_t size() const;
+  // The webhook-signature header signed with the first `keys` secrets
+  // (signature_header's value for those secrets).
+  Result<std::string> header(std::string_view msg_id, std::int64_t timestamp_s,
+                             std::string_view body, std::size_t keys);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Standard base64 with padding (RFC 4648 §4).
 std::string base64_encode(std::string_view bytes);

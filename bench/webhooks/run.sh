@@ -16,7 +16,12 @@
 #   bench/webhooks/run.sh [BUILD_DIR]   (default: build, as scripts/build.sh makes it)
 #   env: FC_BIN, RECEIVER (default BUILD_DIR/bench/webhooks/webhook_receiver),
 #        DURATION (wrk seconds per arm, default 10), CONNS (default 32),
-#        LANES (default 4), ROUNDS (A/B pairs, default 2), REPLAYS (default 2)
+#        LANES (default 4), ROUNDS (A/B pairs, default 2), REPLAYS (default 2),
+#        PERF_OUT (a file: `perf record` of the daemon for 6 s, 1 s into the
+#        first B arm, with DWARF call graphs; read with `perf report -i FILE`)
+# Every arm also prints the daemon's CPU time (user + system, /proc/PID/stat)
+# per placement; B's minus A's, halved, is the daemon's CPU per delivery —
+# a figure that, unlike the rates, does not move with the machine's load.
 #
 # Loopback only; every loop bounded; processes stopped by pid.
 set -euo pipefail
@@ -34,6 +39,10 @@ replays="${REPLAYS:-2}"
 for tool in wrk curl python3; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is not installed" >&2; exit 2; }
 done
+if [ -n "${PERF_OUT:-}" ] && ! command -v perf >/dev/null; then
+  echo "run.sh: PERF_OUT needs perf (scripts/install-deps.sh --bench)" >&2
+  exit 2
+fi
 [ -x "$fc_bin" ] || { echo "run.sh: no fleetcommand binary at $fc_bin" >&2; exit 2; }
 [ -x "$receiver" ] || { echo "run.sh: no receiver at $receiver" >&2; exit 2; }
 
@@ -48,6 +57,16 @@ cleanup() {
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 delivered() { cut -d' ' -f1 "$tmp/rcv.stats" 2>/dev/null || echo 0; }
+clk_tck="$(getconf CLK_TCK)"
+# The writer's counters from /metrics: "<transactions> <commits>".
+writer() {
+  curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$api_port/metrics" | awk '
+    $1 == "fleetcommand_db_transactions_total" { t = $2 }
+    $1 == "fleetcommand_db_commits_total" { c = $2 }
+    END { printf "%d %d", t, c }'
+}
+# CPU ms (user + system) a process has used; field 2 (comm) has no space here.
+cpu_ms() { awk -v t="$clk_tck" '{ printf "%d", ($14 + $15) * 1000 / t }' "/proc/$1/stat"; }
 api_port="$(free_port)"
 rcv_port="$(free_port)"
 cat >"$tmp/fc.json" <<JSON
@@ -99,22 +118,49 @@ sum_a=0
 sum_b=0
 for round in $(seq 1 "$rounds"); do
   la="$(load)"
-  read -r _ a <<<"$(place "a$round")"
+  ca0="$(cpu_ms "$fc_pid")"
+  read -r wa0 ka0 <<<"$(writer)"
+  read -r created_a a <<<"$(place "a$round")"
+  read -r wa1 ka1 <<<"$(writer)"
+  ca1="$(cpu_ms "$fc_pid")"
   echo "round $round A: placements/s without an endpoint: $a (load before: $la)"
   id="$(endpoint)"
   d0="$(delivered)"
   lb="$(load)"
+  perf_pid=""
+  if [ "$round" = 1 ] && [ -n "${PERF_OUT:-}" ]; then
+    (sleep 1 && exec perf record -q -F 299 --call-graph dwarf,16384 -p "$fc_pid" -o "$PERF_OUT" \
+      -- sleep 6) >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
+  cb0="$(cpu_ms "$fc_pid")"
+  read -r wb0 kb0 <<<"$(writer)"
   t0="$(date +%s.%N)"
   read -r created b <<<"$(place "b$round")"
   t1="$(date +%s.%N)"
+  read -r wb1 kb1 <<<"$(writer)"
   d1="$(delivered)"
   drain $((d0 + 2 * created))
   t2="$(date +%s.%N)"
+  cb1="$(cpu_ms "$fc_pid")"
   d2="$(delivered)"
+  [ -n "$perf_pid" ] && wait "$perf_pid"
   echo "round $round B: placements/s with one endpoint subscribed to everything: $b (ratio to A $(awk -v a="$b" -v b="$a" 'BEGIN { printf "%.2f", a / b }'); load before: $lb)"
   awk -v d0="$d0" -v d1="$d1" -v d2="$d2" -v t0="$t0" -v t1="$t1" -v t2="$t2" 'BEGIN {
     printf "round B deliveries: %d during the placements (%.0f events/s), %d more in the %.1f s drain; %.0f events/s overall\n",
       d1 - d0, (d1 - d0) / (t1 - t0), d2 - d1, t2 - t1, (d2 - d0) / (t2 - t0) }'
+  # B's CPU is counted through its drain, so every delivery it caused is in it.
+  awk -v a="$((ca1 - ca0))" -v na="$created_a" -v b="$((cb1 - cb0))" -v nb="$created" \
+    -v nd="$((d2 - d0))" 'BEGIN {
+    pa = a * 1000 / na; pb = b * 1000 / nb
+    printf "round daemon CPU: A %.0f us/placement, B %.0f us/placement (deliveries included); %.1f us per delivery\n",
+      pa, pb, (b * 1000 - pa * nb) / nd }'
+  # The group-commit writer during the wrk runs: commits (fsyncs) per second
+  # and write transactions per commit.
+  awk -v ta="$((wa1 - wa0))" -v ka="$((ka1 - ka0))" -v tb="$((wb1 - wb0))" -v kb="$((kb1 - kb0))" \
+    -v d="$duration" 'BEGIN {
+    printf "round writer: A %.0f commits/s, %.1f transactions each; B %.0f commits/s, %.1f transactions each\n",
+      ka / d, ta / (ka ? ka : 1), kb / d, tb / (kb ? kb : 1) }'
   api -X DELETE "http://127.0.0.1:$api_port/v1/webhooks/$id" >/dev/null
   sum_a=$((sum_a + a))
   sum_b=$((sum_b + b))
@@ -125,13 +171,15 @@ for k in $(seq 1 "$replays"); do
   id="$(endpoint)"
   d0="$(delivered)"
   lr="$(load)"
+  c0="$(cpu_ms "$fc_pid")"
   t0="$(date +%s.%N)"
   queued="$(api -X POST "http://127.0.0.1:$api_port/v1/webhooks/$id/replay?since=0" | json_field queued)"
   drain $((d0 + queued))
   t1="$(date +%s.%N)"
+  c1="$(cpu_ms "$fc_pid")"
   d1="$(delivered)"
-  awk -v n="$((d1 - d0))" -v q="$queued" -v t0="$t0" -v t1="$t1" -v l="$lr" 'BEGIN {
-    printf "delivery C%s: a backlog of %d delivered in %.2f s = %.0f events/s (load before: %s)\n", "'"$k"'", q, t1 - t0, n / (t1 - t0), l }'
+  awk -v n="$((d1 - d0))" -v q="$queued" -v t0="$t0" -v t1="$t1" -v l="$lr" -v c="$((c1 - c0))" 'BEGIN {
+    printf "delivery C%s: a backlog of %d delivered in %.2f s = %.0f events/s, daemon CPU %.1f us per delivery (load before: %s)\n", "'"$k"'", q, t1 - t0, n / (t1 - t0), c * 1000 / n, l }'
   api -X DELETE "http://127.0.0.1:$api_port/v1/webhooks/$id" >/dev/null
 done
 echo "receiver: $(cat "$tmp/rcv.stats") (requests, distinct webhook-ids); load at the end: $(load)"

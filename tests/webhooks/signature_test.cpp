@@ -37,6 +37,40 @@ TEST_SUITE("webhooks") {
     CHECK(h.value() == expect);
   }
 
+  TEST_CASE("Signer: set up once, the same signatures message after message") {
+    // What a lane does: one Signer per endpoint, restarted per message. Each
+    // signature must be the one-shot one (the key reused, nothing carried
+    // over from the previous message), and `keys` picks the secrets used.
+    auto a = new_secret();
+    auto b = new_secret();
+    REQUIRE(a);
+    REQUIRE(b);
+    auto signer = Signer::create({a.value(), b.value()});
+    REQUIRE(signer);
+    CHECK(signer.value().size() == 2);
+    const std::vector<std::string> bodies{"{}", R"({"test": 2432232314})", std::string(5000, 'x'),
+                                          ""};
+    for (int round = 0; round < 2; ++round) {
+      for (const auto& body : bodies) {
+        auto one = signer.value().header("evt_7", 1700000000 + round, body, 1);
+        REQUIRE(one);
+        CHECK(one.value() == sign(a.value(), "evt_7", 1700000000 + round, body).value());
+        auto both = signer.value().header("evt_7", 1700000000 + round, body, 2);
+        REQUIRE(both);
+        CHECK(both.value() ==
+              one.value() + " " + sign(b.value(), "evt_7", 1700000000 + round, body).value());
+      }
+    }
+    // The specification's known answer through a Signer.
+    auto known = Signer::create({"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"});
+    REQUIRE(known);
+    CHECK(known.value()
+              .header("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, R"({"test": 2432232314})", 1)
+              .value() == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    CHECK_FALSE(Signer::create({a.value(), "whsec_!!!!"}));
+    CHECK(Signer().size() == 0);
+  }
+
   TEST_CASE("secrets that are not whsec_ + base64 are refused") {
     for (const char* bad : {"", "whsec_", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_!!!!",
                             "whsec_YWJj", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS"})

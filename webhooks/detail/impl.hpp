@@ -12,6 +12,7 @@
 #include "webhooks/detail/sender.hpp"
 #include "webhooks/detail/store.hpp"
 #include "webhooks/service.hpp"
+#include "webhooks/signature.hpp"
 
 namespace fc::webhooks {
 
@@ -22,7 +23,9 @@ bool matches(const std::vector<std::string>& filters, const std::string& type);
 // endpoint's lanes end on their own once `active` is false.
 struct EndpointState {
   store::EndpointRow row;
-  std::vector<std::string> secrets;  // opened: current first, then the old one in its grace
+  std::vector<std::string> secrets;      // opened: current first, then the old one in its grace
+  Signer signer;                         // those secrets' keys, set up once (empty: unusable)
+  std::optional<detail::Target> target;  // row.e.url split once (nullopt: unusable)
   std::vector<std::unique_ptr<asio::steady_timer>> lane_timers;
   bool active = true;
 };
@@ -78,7 +81,7 @@ struct Service::Impl {
     std::int64_t attempts = 0;  // after this one
     std::int64_t at = 0;
   };
-  awaitable<Outcome> attempt(EndpointState& ep, detail::Sender& sender, const Delivery& d);
+  awaitable<Outcome> attempt(EndpointState& ep, detail::Sender& sender, const store::Due& d);
   awaitable<void> record(std::shared_ptr<EndpointState> ep, std::vector<Outcome> outcomes);
   std::int64_t retry_delay_ms(std::int64_t attempts);
 };

@@ -98,15 +98,19 @@ awaitable<PostResult> Sender::post(Target t, std::vector<client::HttpHeader> hea
   std::string last_error;
   // The allowed addresses in order, as a connect to a name tries them: the
   // next one only when the connection itself failed (nothing was sent).
-  for (const auto& addr : r.allowed) {
+  for (std::size_t k = 0; k < r.allowed.size(); ++k) {
+    const std::string& addr = r.allowed[k];
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
+    // The last (usually the only) address takes the headers and body; an
+    // earlier one gets copies, kept for the next address.
+    const bool last = k + 1 == r.allowed.size();
     client::HttpRequest req;
     req.method = "POST";
     req.target = t.target;
-    req.headers = headers;
-    req.body = body;
+    req.headers = last ? std::move(headers) : headers;
+    req.body = last ? std::move(body) : body;
     req.connect_to = addr;
     auto got = co_await transport_->send(t.url, std::move(req), left);
     if (got) co_return PostResult{static_cast<int>(got.value().status), ""};

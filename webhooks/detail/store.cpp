@@ -149,6 +149,38 @@ Status insert_delivery(storage::Conn& c, const Delivery& d) {
       .run();
 }
 
+Result<std::vector<Due>> due(storage::Conn& c, const std::string& endpoint, int lane, int limit) {
+  // The event by its primary key (events.seq), beside each delivery; a LEFT
+  // JOIN so a delivery whose event is gone still comes (and is let go).
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("SELECT d.id, d.attempts, d.next_attempt_at, d.event_id, e.seq, e.type,"
+                   " e.workspace_id, e.workspace_seq, e.subject, e.data, e.created_at"
+                   " FROM webhook_deliveries d LEFT JOIN events e ON e.seq = d.event_seq"
+                   " WHERE d.endpoint_id = ?1 AND d.state = 'pending' AND d.lane = ?2"
+                   " ORDER BY d.id LIMIT ?3"));
+  s.bind_all(endpoint, static_cast<std::int64_t>(lane), static_cast<std::int64_t>(limit));
+  std::vector<Due> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return out;
+    Due& d = out.emplace_back();
+    d.id = s.col_int(0);
+    d.attempts = s.col_int(1);
+    d.next_attempt_at = s.col_int(2);
+    d.event_id = s.col_text(3);
+    if (s.col_null(4)) continue;
+    events::Event& e = d.event.emplace();
+    e.seq = s.col_int(4);
+    e.id = d.event_id;
+    e.type = s.col_text(5);
+    e.workspace_id = s.col_text(6);
+    e.workspace_seq = s.col_int(7);
+    e.subject = s.col_text(8);
+    e.data_json = s.col_text(9);
+    e.created_at = s.col_int(10);
+  }
+}
+
 Result<std::vector<Delivery>> pending(storage::Conn& c, const std::string& endpoint, int lane,
                                       int limit) {
   BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kDeliveryCols +

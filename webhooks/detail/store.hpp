@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "events/events.hpp"
 #include "storage/db.hpp"
 #include "webhooks/service.hpp"
 
@@ -30,6 +31,16 @@ Status insert_delivery(storage::Conn& c, const Delivery& d);
 // The oldest pending deliveries of one lane.
 Result<std::vector<Delivery>> pending(storage::Conn& c, const std::string& endpoint, int lane,
                                       int limit);
+// What a lane sends: the oldest pending deliveries of one lane, each with its
+// event, in one query (not one events::get per delivery).
+struct Due {
+  std::int64_t id = 0;  // the delivery's
+  std::int64_t attempts = 0;
+  std::int64_t next_attempt_at = 0;
+  std::string event_id;
+  std::optional<events::Event> event;  // nullopt: the event no longer exists
+};
+Result<std::vector<Due>> due(storage::Conn& c, const std::string& endpoint, int lane, int limit);
 Result<std::vector<Delivery>> log(storage::Conn& c, const std::string& endpoint, std::int64_t after,
                                   int limit);
 Status mark_delivered(storage::Conn& c, std::int64_t id, int status, std::int64_t at);
