@@ -52,12 +52,9 @@ Result<std::vector<ExternalTxt>> expired_external_txt(storage::Conn& c, std::int
   BOOST_OUTCOME_TRY(s, c.prepare("SELECT server, zone, name, value FROM cert_dns01_external"
                                  " WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2"));
   s.bind_all(now, limit);
-  std::vector<ExternalTxt> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) return out;
-    out.push_back(ExternalTxt{s.col_text(0), s.col_text(1), s.col_text(2), s.col_text(3)});
-  }
+  return s.collect([](storage::Stmt& s) {
+    return ExternalTxt{s.col_text(0), s.col_text(1), s.col_text(2), s.col_text(3)};
+  });
 }
 
 }  // namespace fc::certs::detail

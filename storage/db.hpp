@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -60,6 +61,17 @@ class Stmt {
   Result<bool> step();
   // Steps to completion (for statements without rows).
   Status run();
+  // Every remaining row, each made by `row(*this)`: how a store reads a
+  // result set into a vector.
+  template <class F>
+  auto collect(F&& row) -> Result<std::vector<std::decay_t<std::invoke_result_t<F&, Stmt&>>>> {
+    std::vector<std::decay_t<std::invoke_result_t<F&, Stmt&>>> out;
+    for (;;) {
+      BOOST_OUTCOME_TRY(more, step());
+      if (!more) return out;
+      out.push_back(row(*this));
+    }
+  }
 
   std::int64_t col_int(int c) const;
   double col_double(int c) const;

@@ -41,13 +41,7 @@ Status insert_token(storage::Conn& c, const TokenRecord& r) {
 
 Result<std::vector<TokenRecord>> load_tokens(storage::Conn& c) {
   BOOST_OUTCOME_TRY(st, c.prepare(kSelectAll));
-  std::vector<TokenRecord> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, st.step());
-    if (!row) break;
-    out.push_back(token_row(st));
-  }
-  return out;
+  return st.collect(token_row);
 }
 
 Result<std::optional<TokenRecord>> find_token(storage::Conn& c, const std::string& sha256) {

@@ -36,14 +36,7 @@ Domain row(const storage::Stmt& s) {
   return d;
 }
 
-Result<std::vector<Domain>> rows(storage::Stmt& s) {
-  std::vector<Domain> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(more, s.step());
-    if (!more) return out;
-    out.push_back(row(s));
-  }
-}
+Result<std::vector<Domain>> rows(storage::Stmt& s) { return s.collect(row); }
 
 Result<std::vector<Domain>> query(storage::Conn& c, const std::string& where,
                                   const std::string& arg) {
@@ -131,12 +124,9 @@ Result<std::vector<Route>> routes_for_workspace(storage::Conn& c, const std::str
                                  " WHERE workspace_id = ?1 AND deleted_at IS NULL"
                                  " ORDER BY created_at, id"));
   s.bind(1, workspace_id);
-  std::vector<Route> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(more, s.step());
-    if (!more) return out;
-    out.push_back(Route{s.col_text(0), s.col_int(1) != 0, s.col_opt_text(2)});
-  }
+  return s.collect([](storage::Stmt& s) {
+    return Route{s.col_text(0), s.col_int(1) != 0, s.col_opt_text(2)};
+  });
 }
 
 Result<std::vector<Domain>> reservations(storage::Conn& c, const std::string& hostname,
@@ -158,12 +148,7 @@ Result<std::vector<Domain>> issuing_with_generation(storage::Conn& c) {
 Result<std::vector<std::string>> live_workspace_ids(storage::Conn& c) {
   BOOST_OUTCOME_TRY(s, c.prepare("SELECT DISTINCT workspace_id FROM domains"
                                  " WHERE deleted_at IS NULL ORDER BY workspace_id"));
-  std::vector<std::string> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(more, s.step());
-    if (!more) return out;
-    out.push_back(s.col_text(0));
-  }
+  return s.collect([](storage::Stmt& s) { return s.col_text(0); });
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> active_hostnames(storage::Conn& c) {

@@ -55,16 +55,6 @@ Workspace ws_row(storage::Stmt& s) {
   return w;
 }
 
-template <class F>
-auto collect(storage::Stmt& s, F row) -> Result<std::vector<decltype(row(s))>> {
-  std::vector<decltype(row(s))> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(more, s.step());
-    if (!more) return out;
-    out.push_back(row(s));
-  }
-}
-
 }  // namespace
 
 Status insert_region(storage::Conn& c, const Region& r) {
@@ -91,7 +81,7 @@ Result<std::optional<Region>> find_region(storage::Conn& c, const std::string& i
 Result<std::vector<Region>> all_regions(storage::Conn& c) {
   BOOST_OUTCOME_TRY(s,
                     c.prepare(std::string("SELECT ") + kRegionCols + " FROM regions ORDER BY id"));
-  return collect(s, region_row);
+  return s.collect(region_row);
 }
 
 Status update_region(storage::Conn& c, const Region& r) {
@@ -149,7 +139,7 @@ Result<std::vector<Workspace>> list_workspaces(storage::Conn& c, const std::stri
                                    " FROM workspaces WHERE id > ?1 AND (?2 = '' OR region = ?2)"
                                    " AND (?3 = '' OR state = ?3) ORDER BY id LIMIT ?4"));
     s.bind_all(after, region, state, limit);
-    return collect(s, ws_row);
+    return s.collect(ws_row);
   }
   // A name search reads the unique index on name in order: both the range
   // and the order come from it, so a page costs `limit` rows whether the
@@ -161,21 +151,21 @@ Result<std::vector<Workspace>> list_workspaces(storage::Conn& c, const std::stri
                                  " AND (?2 = '' OR region = ?2) AND (?3 = '' OR state = ?3)"
                                  " ORDER BY name LIMIT ?4"));
   s.bind_all(after, region, state, limit, names.lo, names.hi);
-  return collect(s, ws_row);
+  return s.collect(ws_row);
 }
 
 Result<std::vector<std::string>> workspace_ids_in_state(storage::Conn& c,
                                                         const std::string& state) {
   BOOST_OUTCOME_TRY(s, c.prepare("SELECT id FROM workspaces WHERE state = ?1 ORDER BY id"));
   s.bind(1, state);
-  return collect(s, [](const storage::Stmt& st) { return st.col_text(0); });
+  return s.collect([](const storage::Stmt& st) { return st.col_text(0); });
 }
 
 Result<std::vector<Workspace>> workspaces_in(storage::Conn& c, const std::string& region) {
   BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kWsCols +
                                  " FROM workspaces WHERE region = ? ORDER BY id"));
   s.bind(1, region);
-  return collect(s, ws_row);
+  return s.collect(ws_row);
 }
 
 Status update_workspace(storage::Conn& c, const Workspace& w) {

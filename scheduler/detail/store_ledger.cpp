@@ -68,13 +68,7 @@ Result<std::vector<std::string>> placement_regions(storage::Conn& c, const std::
   BOOST_OUTCOME_TRY(
       s, c.prepare("SELECT region FROM placements WHERE workspace_id = ? ORDER BY region"));
   s.bind_all(ws);
-  std::vector<std::string> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) break;
-    out.push_back(s.col_text(0));
-  }
-  return out;
+  return s.collect([](storage::Stmt& s) { return s.col_text(0); });
 }
 
 Result<bool> has_placement(storage::Conn& c, const std::string& region, const std::string& ws,

@@ -101,14 +101,11 @@ Result<std::vector<LedgerSums>> ledger_sums(storage::Conn& c) {
                    " count(p.workspace_id)"
                    " FROM regions r LEFT JOIN placements p ON p.region = r.id"
                    " GROUP BY r.id ORDER BY r.id"));
-  std::vector<LedgerSums> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) return out;
-    out.push_back(LedgerSums{s.col_text(0),
-                             {s.col_int(1), s.col_int(2), s.col_int(3)},
-                             {s.col_int(4), s.col_int(5), s.col_int(6)}});
-  }
+  return s.collect([](storage::Stmt& s) {
+    return LedgerSums{s.col_text(0),
+                      {s.col_int(1), s.col_int(2), s.col_int(3)},
+                      {s.col_int(4), s.col_int(5), s.col_int(6)}};
+  });
 }
 
 Result<IdPairs> unplaced_workspaces(storage::Conn& c) {

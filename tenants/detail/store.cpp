@@ -12,16 +12,6 @@ UsageKey key_row(storage::Stmt& s) {
   return {s.col_text(0), s.col_text(1), s.col_text(2), s.col_text(3), s.col_int(4), s.col_int(5)};
 }
 
-template <class T, class F>
-Result<std::vector<T>> collect(storage::Stmt& s, F row) {
-  std::vector<T> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(more, s.step());
-    if (!more) return out;
-    out.push_back(row(s));
-  }
-}
-
 OpenRow open_row(storage::Stmt& s) { return {key_row(s), s.col_int(6)}; }
 Interval interval_row(storage::Stmt& s) { return {key_row(s), s.col_int(6), s.col_int(7)}; }
 
@@ -45,7 +35,7 @@ Result<std::vector<TenantRow>> list_tenants(storage::Conn& c, int limit, const s
   BOOST_OUTCOME_TRY(s, c.prepare("SELECT id, name, created_at FROM tenants WHERE id > ?1"
                                  " ORDER BY id LIMIT ?2"));
   s.bind_all(after, limit);
-  return collect<TenantRow>(s, tenant_row);
+  return s.collect(tenant_row);
 }
 
 Status put_tenancy(storage::Conn& c, const TenancyRow& t) {
@@ -71,12 +61,7 @@ Result<std::vector<std::string>> trials_due(storage::Conn& c, std::int64_t now_m
                                  " AND trial_ends_at > 0 AND trial_ends_at <= ?1"
                                  " ORDER BY trial_ends_at, workspace_id LIMIT ?2"));
   s.bind_all(now_ms, static_cast<std::int64_t>(limit));
-  std::vector<std::string> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) return out;
-    out.push_back(s.col_text(0));
-  }
+  return s.collect([](storage::Stmt& s) { return s.col_text(0); });
 }
 
 Result<bool> mark_trial_ended(storage::Conn& c, const std::string& ws) {
@@ -102,13 +87,13 @@ Result<std::vector<std::string>> tenant_workspaces(storage::Conn& c, const std::
   BOOST_OUTCOME_TRY(s, c.prepare("SELECT workspace_id FROM workspace_tenancy WHERE tenant_id = ?"
                                  " ORDER BY workspace_id"));
   s.bind(1, tenant);
-  return collect<std::string>(s, [](storage::Stmt& st) { return st.col_text(0); });
+  return s.collect([](storage::Stmt& st) { return st.col_text(0); });
 }
 
 Result<std::vector<TenancyRow>> all_tenancy(storage::Conn& c) {
   BOOST_OUTCOME_TRY(s, c.prepare("SELECT workspace_id, tenant_id, plan, trial_ends_at"
                                  " FROM workspace_tenancy ORDER BY workspace_id"));
-  return collect<TenancyRow>(s, [](storage::Stmt& st) {
+  return s.collect([](storage::Stmt& st) {
     return TenancyRow{st.col_text(0), st.col_text(1), st.col_text(2), st.col_int(3)};
   });
 }
@@ -145,7 +130,7 @@ Result<std::vector<OpenRow>> open_before(storage::Conn& c, std::int64_t before_s
                     c.prepare(std::string("SELECT ") + kKeyCols +
                               ", since_s FROM usage_open WHERE since_s < ? ORDER BY workspace_id"));
   s.bind(1, before_s);
-  return collect<OpenRow>(s, open_row);
+  return s.collect(open_row);
 }
 
 Result<std::vector<OpenRow>> open_of(storage::Conn& c, const std::string& tenant_id) {
@@ -153,7 +138,7 @@ Result<std::vector<OpenRow>> open_of(storage::Conn& c, const std::string& tenant
                                  ", since_s FROM usage_open WHERE tenant_id = ?1 OR ?1 = ''"
                                  " ORDER BY workspace_id"));
   s.bind(1, tenant_id);
-  return collect<OpenRow>(s, open_row);
+  return s.collect(open_row);
 }
 
 Status insert_interval(storage::Conn& c, const Interval& iv) {
@@ -173,7 +158,7 @@ Result<std::vector<Interval>> intervals(storage::Conn& c, const std::string& ten
                                  " WHERE (tenant_id = ?1 OR ?1 = '') AND start_s < ?3"
                                  " AND end_s > ?2 ORDER BY id"));
   s.bind_all(tenant_id, from_s, to_s);
-  return collect<Interval>(s, interval_row);
+  return s.collect(interval_row);
 }
 
 Result<bool> mark_hour_reported(storage::Conn& c, std::int64_t hour_s) {
