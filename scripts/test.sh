@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test, from ONE build (./build-asan):
 # everything is compiled once with AddressSanitizer + UndefinedBehaviorSanitizer
-# (-O1), and that one build runs
+# (the daemon's libraries at -Og, test code, CLI and fixtures at -O0: see the
+# top CMakeLists.txt), and that one build runs
 #   - the unit tests (doctest) and the fuzz-corpus replays, and
 #   - the integration tests, which start that same sanitized daemon, agent and
 #     fixtures against the real peers (BIND, unbound, Knot, Pebble, nginx), all

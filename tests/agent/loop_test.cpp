@@ -6,8 +6,11 @@
 
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <algorithm>
+#include <cctype>
+#include <string_view>
+
+#include <boost/asio/read_until.hpp>
 
 #include <doctest/doctest.h>
 
@@ -17,8 +20,6 @@ namespace fc::agent {
 namespace {
 
 namespace fs = std::filesystem;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
@@ -28,26 +29,65 @@ struct Seen {
 using Reply = std::pair<unsigned, std::string>;
 using Handler = std::function<Reply(const Seen&)>;
 
+// The value of header `name` (case-insensitive) in a request head, "" if absent.
+std::string request_header(std::string_view head, std::string_view name) {
+  size_t pos = head.find("\r\n");
+  while (pos != std::string_view::npos && pos + 2 < head.size()) {
+    size_t start = pos + 2;
+    size_t end = head.find("\r\n", start);
+    std::string_view line = head.substr(start, end == std::string_view::npos ? end : end - start);
+    size_t colon = line.find(':');
+    if (colon == name.size() &&
+        std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      std::string_view v = line.substr(colon + 1);
+      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+      return std::string(v);
+    }
+    pos = end;
+  }
+  return "";
+}
+
+// One request per connection (the client reconnects), as the agent's calls
+// need: plain Asio on purpose — a Beast server here cost this test binary a
+// second Beast instantiation (docs/building.md).
 awaitable<void> serve(tcp::acceptor& acc, Handler& handler, std::vector<Seen>& seen) {
   for (;;) {
     boost::system::error_code ec;
     tcp::socket sock = co_await acc.async_accept(asio::redirect_error(use_awaitable, ec));
     if (ec) co_return;
-    beast::tcp_stream stream(std::move(sock));
-    beast::flat_buffer buf;
-    http::request<http::string_body> req;
-    co_await http::async_read(stream, buf, req, asio::redirect_error(use_awaitable, ec));
+    std::string buf;
+    size_t n = co_await asio::async_read_until(sock, asio::dynamic_buffer(buf), "\r\n\r\n",
+                                               asio::redirect_error(use_awaitable, ec));
     if (ec) continue;
-    Seen s{std::string(req.method_string()), std::string(req.target()),
-           std::string(req[http::field::authorization]), req.body()};
+    std::string head = buf.substr(0, n);
+    std::string body = buf.substr(n);
+    size_t length = 0;
+    if (std::string cl = request_header(head, "Content-Length"); !cl.empty())
+      length = std::stoul(cl);
+    if (body.size() < length) {
+      size_t have = body.size();
+      body.resize(length);
+      co_await asio::async_read(sock, asio::buffer(body.data() + have, length - have),
+                                asio::redirect_error(use_awaitable, ec));
+      if (ec) continue;
+    }
+    std::string_view line = std::string_view(head).substr(0, head.find("\r\n"));
+    size_t sp1 = line.find(' ');
+    size_t sp2 = line.find(' ', sp1 + 1);
+    Seen s{std::string(line.substr(0, sp1)), std::string(line.substr(sp1 + 1, sp2 - sp1 - 1)),
+           request_header(head, "Authorization"), body};
     seen.push_back(s);
-    auto [status, body] = handler(s);
-    http::response<http::string_body> res{static_cast<http::status>(status), 11};
-    res.set(http::field::content_type, "application/json");
-    res.body() = body;
-    res.prepare_payload();
-    co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    auto [status, reply] = handler(s);
+    std::string res =
+        "HTTP/1.1 " + std::to_string(status) +
+        " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(reply.size()) +
+        "\r\nConnection: close\r\n\r\n" + reply;
+    co_await asio::async_write(sock, asio::buffer(res), asio::redirect_error(use_awaitable, ec));
+    sock.shutdown(tcp::socket::shutdown_both, ec);
   }
 }
 
