@@ -295,12 +295,12 @@ class Service {
   template <class Row>
   static std::vector<const Row*> rows_of(std::span<const Workspace> ws,
                                          const std::vector<Row>& rows) {
-    std::unordered_map<std::string_view, std::size_t> at;
-    at.reserve(ws.size());
-    for (std::size_t i = 0; i < ws.size(); ++i) at.emplace(ws[i].id, i);
+    std::unordered_map<std::string_view, const Row*> by_id;
+    by_id.reserve(rows.size());
+    for (const auto& r : rows) by_id.emplace(r.workspace_id, &r);
     std::vector<const Row*> out(ws.size(), nullptr);
-    for (const auto& r : rows)
-      if (auto it = at.find(r.workspace_id); it != at.end()) out[it->second] = &r;
+    for (std::size_t i = 0; i < ws.size(); ++i)
+      if (auto it = by_id.find(ws[i].id); it != by_id.end()) out[i] = it->second;
     return out;
   }
 

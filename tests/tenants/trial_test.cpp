@@ -179,8 +179,7 @@ TEST_SUITE("tenants") {
     }
     // Every field shape the writer has a path for: strings that need escapes
     // or are not UTF-8, a target region, a DNS region, placement, a nested spec.
-    sch::Workspace odd = ws[1];
-    odd.id = ws[1].id;
+    sch::Workspace odd = ws[1];  // the same id twice in a page: both get its rows
     odd.observed_message = "line\n\"quoted\" \\ tab\t \x01 caf\xc3\xa9 bad\xff end";
     odd.observed_since = 1'761'955'200'123;
     odd.observed_phase = "running";
@@ -221,7 +220,7 @@ TEST_SUITE("tenants") {
           for (std::size_t i = 0; i < page.size(); ++i) {
             views[i]["aaa"] = {{"k", page[i].name}};
             views[i]["state"] = "replaced";
-            views[i]["release"] = {{"channel", nullptr}, {"current", "r" + std::to_string(i)}};
+            views[i]["release"] = {{"channel", nullptr}, {"current", "r-" + page[i].name}};
             views[i]["zzz"] = json::array({1, "two"});
           }
           return ok();
