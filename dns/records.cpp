@@ -9,11 +9,8 @@ namespace fc::dns {
 
 namespace {
 
-// ASCII only, as DNS compares names (RFC 4343), without a locale call per
-// character (a million names at start).
 std::string lower(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
 }
 
@@ -22,13 +19,12 @@ std::string strip_dot(std::string s) {
   return s;
 }
 
-// Adds one value to the RRset, which stays sorted and unique.
 void put(RecordMap& m, const std::string& name, const char* type, std::uint32_t ttl,
          std::string data) {
   auto& v = m[RrKey{name, type}];
   v.ttl = ttl;
-  auto at = std::lower_bound(v.data.begin(), v.data.end(), data);
-  if (at == v.data.end() || *at != data) v.data.insert(at, std::move(data));
+  if (std::find(v.data.begin(), v.data.end(), data) == v.data.end())
+    v.data.push_back(std::move(data));
 }
 
 // TXT presentation: one quoted character-string (values are base64url).
@@ -59,39 +55,22 @@ bool name_in_zone(const std::string& name, const std::string& zone) {
 RecordMap desired_records(const std::vector<PublishedName>& pub,
                           const std::vector<ChallengeRow>& ch, const std::string& zone,
                           std::uint32_t ttl) {
-  // The workspaces' records (one or two per workspace, a million at fleet
-  // size) go in with the map's end as the hint: rows in name order (as a
-  // table scan of the populated fleet reads them) cost no search each, others
-  // no more than a plain insert.
   RecordMap m;
-  auto add = [&](std::string owner, const char* type, std::vector<std::string> data) {
-    const std::size_t before = m.size();
-    auto it = m.try_emplace(m.end(), RrKey{std::move(owner), type}, RrValue{ttl, {}});
-    auto& v = it->second.data;
-    if (m.size() == before) {  // a second workspace with this owner: merge
-      v.insert(v.end(), std::make_move_iterator(data.begin()), std::make_move_iterator(data.end()));
-    } else {
-      v = std::move(data);
-    }
-    if (v.size() > 1) {
-      std::sort(v.begin(), v.end());
-      v.erase(std::unique(v.begin(), v.end()), v.end());
-    }
-  };
   for (const auto& p : pub) {
     std::string owner = lower(p.name) + "." + zone;
     if (p.ingress_hostname) {
-      add(std::move(owner), "CNAME", {lower(strip_dot(*p.ingress_hostname)) + "."});
+      put(m, owner, "CNAME", ttl, lower(strip_dot(*p.ingress_hostname)) + ".");
       continue;
     }
-    if (!p.ipv4.empty()) add(owner, "A", p.ipv4);
-    if (!p.ipv6.empty()) add(std::move(owner), "AAAA", p.ipv6);
+    for (const auto& a : p.ipv4) put(m, owner, "A", ttl, a);
+    for (const auto& a : p.ipv6) put(m, owner, "AAAA", ttl, a);
   }
   for (const auto& c : ch) {
     std::string owner = lower(strip_dot(c.name));
     if (!name_in_zone(owner, zone) || owner == zone) continue;
     put(m, owner, "TXT", ttl, txt_text(c.value));
   }
+  for (auto& [k, v] : m) std::sort(v.data.begin(), v.data.end());
   return m;
 }
 
