@@ -8,7 +8,7 @@ using nlohmann::json;
 namespace {
 
 // A workspace's "release" (API.md "Releases"): channel, pinned, current.
-json binding_view(const std::optional<store::BindingRow>& b) {
+json binding_view(const store::BindingRow* b) {
   json j = {{"channel", nullptr}, {"pinned", nullptr}, {"current", nullptr}};
   if (!b) return j;
   if (b->channel) j["channel"] = *b->channel;
@@ -17,18 +17,28 @@ json binding_view(const std::optional<store::BindingRow>& b) {
   return j;
 }
 
+// The view decorator (scheduler::Service::ViewDecorator): one workspace by
+// primary key, a page of them in one query.
+Status decorate_view(storage::Conn& c, std::span<const scheduler::Workspace> ws,
+                     std::span<json> views) {
+  if (ws.size() == 1) {
+    BOOST_OUTCOME_TRY(b, store::find_binding(c, ws[0].id));
+    views[0]["release"] = binding_view(b ? &*b : nullptr);
+    return ok();
+  }
+  BOOST_OUTCOME_TRY(rows, store::find_bindings(c, scheduler::Service::ids_of(ws)));
+  const auto of = scheduler::Service::rows_of(ws, rows);
+  for (std::size_t i = 0; i < ws.size(); ++i) views[i]["release"] = binding_view(of[i]);
+  return ok();
+}
+
 }  // namespace
 
 Service::Service(asio::io_context& io, storage::Database& db, scheduler::Service& sched,
                  const Clock& clock)
     : impl_(std::make_unique<Impl>(io, db, sched, clock)) {
   // The workspace view (GET and every workspace.* event) carries the binding.
-  sched.set_view_decorator(
-      "releases", [](storage::Conn& c, const scheduler::Workspace& w, json& view) -> Status {
-        BOOST_OUTCOME_TRY(b, store::find_binding(c, w.id));
-        view["release"] = binding_view(b);
-        return ok();
-      });
+  sched.set_view_decorator("releases", decorate_view);
 }
 
 Service::~Service() = default;
@@ -194,7 +204,7 @@ Status Service::bind(storage::Conn& c, const std::string& workspace_id, const Bi
 
 json Service::binding_json(const std::string& workspace_id) {
   auto b = store::find_binding(impl_->db.read(), workspace_id);
-  return binding_view(b ? b.value() : std::nullopt);
+  return binding_view(b && b.value() ? &*b.value() : nullptr);
 }
 
 }  // namespace fc::releases

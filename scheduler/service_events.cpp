@@ -2,6 +2,10 @@
 // workspaces and regions (docs/events.md), appended inside the transaction of
 // the change: workspace.created/.placed/.running/.migrated/.deleted,
 // region.healthy/.unhealthy.
+#include <algorithm>
+#include <charconv>
+#include <string_view>
+
 #include "events/events.hpp"
 #include "scheduler/detail/impl.hpp"
 #include "scheduler/detail/log.hpp"
@@ -42,9 +46,162 @@ json Service::base_view(const Workspace& w) const {
 Result<json> Service::workspace_view(storage::Conn& c, const Workspace& w) const {
   json j = base_view(w);
   for (const auto& [name, d] : view_decorators_) {
-    BOOST_OUTCOME_TRY(d(c, w, j));
+    BOOST_OUTCOME_TRY(d(c, std::span<const Workspace>(&w, 1), std::span<json>(&j, 1)));
   }
   return j;
+}
+
+namespace {
+
+// nlohmann's dump of one string (ensure_ascii off, invalid UTF-8 replaced):
+// printable ASCII without '"' and '\\' as it is, anything else through dump.
+void put_str(std::string& out, std::string_view s) {
+  for (const unsigned char c : s) {
+    if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') {
+      out += json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+      return;
+    }
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+void put_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void put_json(std::string& out, const json& v) {
+  out += v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// One view object: the scheduler's fields in key order (std::map's, as
+// nlohmann dumps an object), each replaced by a decorator's field of the same
+// name and interleaved with the decorators' other fields.
+class ViewText {
+ public:
+  ViewText(std::string& out, const json& extra) : out_(out) {
+    if (extra.is_object()) {
+      x_ = extra.get_ref<const json::object_t&>().begin();
+      end_ = extra.get_ref<const json::object_t&>().end();
+    }
+    out_ += '{';
+  }
+  // Writes the key; false when a decorator's value was written with it.
+  bool own(std::string_view key) {
+    for (; x_ != end_ && std::string_view(x_->first) < key; ++x_) extra_field();
+    if (x_ != end_ && x_->first == key) {
+      extra_field();
+      ++x_;
+      return false;
+    }
+    put_key(key);
+    return true;
+  }
+  void close() {
+    for (; x_ != end_; ++x_) extra_field();
+    out_ += '}';
+  }
+
+ private:
+  void put_key(std::string_view key) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    put_str(out_, key);
+    out_ += ':';
+  }
+  void extra_field() {
+    put_key(x_->first);
+    put_json(out_, x_->second);
+  }
+  std::string& out_;
+  json::object_t::const_iterator x_{}, end_{};
+  bool first_ = true;
+};
+
+}  // namespace
+
+// The same fields as base_view (keep the two together).
+std::string Service::workspace_views_json(storage::Conn& c, std::span<const Workspace> ws) const {
+  std::vector<json> extra(ws.size(), json::object());
+  for (const auto& [name, d] : view_decorators_) {
+    if (ws.empty()) break;
+    if (auto st = d(c, ws, extra); !st) {
+      detail::logger()->warn("workspace views incomplete decorator={} count={} reason={}", name,
+                             ws.size(), st.error().detail);
+      std::fill(extra.begin(), extra.end(), json::object());
+      break;
+    }
+  }
+  std::string out;
+  out.reserve(ws.size() * 640 + 2);
+  out += '[';
+  for (std::size_t i = 0; i < ws.size(); ++i) {
+    const Workspace& w = ws[i];
+    if (i > 0) out += ',';
+    ViewText v(out, extra[i]);
+    if (v.own("created_at")) put_str(out, format_rfc3339(w.created_at));
+    if (v.own("dns")) {
+      out += w.dns_region ? "{\"published\":true,\"region\":" : "{\"published\":false,\"region\":";
+      if (w.dns_region)
+        put_str(out, *w.dns_region);
+      else
+        out += "null";
+      out += '}';
+    }
+    if (v.own("generation")) put_int(out, w.generation);
+    if (v.own("hostname")) put_str(out, hostname_of(w));
+    if (v.own("id")) put_str(out, w.id);
+    if (v.own("name")) put_str(out, w.name);
+    if (v.own("observed")) {
+      out += "{\"generation\":";
+      put_int(out, w.observed_generation);
+      out += ",\"message\":";
+      put_str(out, w.observed_message);
+      out += ",\"phase\":";
+      put_str(out, w.observed_phase);
+      out += ",\"since\":";
+      if (w.observed_since > 0)
+        put_str(out, format_rfc3339(w.observed_since));
+      else
+        out += "null";
+      out += '}';
+    }
+    if (v.own("placement")) {
+      const auto& p = w.placement;
+      if (p.regions.empty() && p.labels.empty() && p.prefer.empty())
+        out += "{\"labels\":{},\"prefer\":[],\"regions\":[]}";
+      else
+        put_json(out, placement_json(p));
+    }
+    if (v.own("plan")) out += "null";
+    if (v.own("region")) put_str(out, w.region);
+    if (v.own("resources")) {
+      out += "{\"cpu_millis\":";
+      put_int(out, w.resources.cpu_millis);
+      out += ",\"memory_mib\":";
+      put_int(out, w.resources.memory_mib);
+      out += '}';
+    }
+    if (v.own("spec")) put_json(out, w.spec);
+    if (v.own("state")) put_str(out, w.state);
+    if (v.own("suspended")) out += w.suspended ? "true" : "false";
+    if (w.target_region && v.own("target_region")) put_str(out, *w.target_region);
+    if (v.own("tenant")) out += "null";
+    if (v.own("updated_at")) put_str(out, format_rfc3339(w.updated_at));
+    v.close();
+  }
+  out += ']';
+  return out;
+}
+
+std::vector<std::string> Service::ids_of(std::span<const Workspace> ws) {
+  std::vector<std::string> out;
+  out.reserve(ws.size());
+  for (const auto& w : ws) out.push_back(w.id);
+  return out;
 }
 
 Status Service::Impl::emit(storage::Conn& c, const std::string& type, const Workspace& w,

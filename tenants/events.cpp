@@ -16,11 +16,26 @@ namespace fc::tenants {
 
 using nlohmann::json;
 
-Status decorate_view(storage::Conn& c, const scheduler::Workspace& w, json& view) {
-  BOOST_OUTCOME_TRY(t, store::find_tenancy(c, w.id));
+namespace {
+
+void view_tenancy(const store::TenancyRow* t, json& view) {
   view["tenant"] = t && !t->tenant_id.empty() ? json(t->tenant_id) : json(nullptr);
   view["plan"] = t && !t->plan.empty() ? json(t->plan) : json(nullptr);
   if (t && t->trial_ends_at > 0) view["trial_ends_at"] = format_rfc3339(t->trial_ends_at);
+}
+
+}  // namespace
+
+Status decorate_view(storage::Conn& c, std::span<const scheduler::Workspace> ws,
+                     std::span<json> views) {
+  if (ws.size() == 1) {  // an event's view, or GET of one workspace: by primary key
+    BOOST_OUTCOME_TRY(t, store::find_tenancy(c, ws[0].id));
+    view_tenancy(t ? &*t : nullptr, views[0]);
+    return ok();
+  }
+  BOOST_OUTCOME_TRY(rows, store::find_tenancies(c, scheduler::Service::ids_of(ws)));
+  const auto of = scheduler::Service::rows_of(ws, rows);
+  for (std::size_t i = 0; i < ws.size(); ++i) view_tenancy(of[i], views[i]);
   return ok();
 }
 

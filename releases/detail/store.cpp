@@ -129,6 +129,26 @@ Result<std::optional<BindingRow>> find_binding(storage::Conn& c, const std::stri
       BindingRow{s.col_text(0), s.col_opt_text(1), s.col_opt_text(2), s.col_opt_text(3)});
 }
 
+Result<std::vector<BindingRow>> find_bindings(storage::Conn& c,
+                                              const std::vector<std::string>& ws) {
+  // The ids travel as one JSON array parameter (docs/storage.md "Two backends").
+  BOOST_OUTCOME_TRY(s, c.prepare(c.dialect() == storage::Dialect::kPostgres
+                                     ? "SELECT workspace_id, channel, pinned, release FROM"
+                                       " workspace_releases WHERE workspace_id IN"
+                                       " (SELECT value FROM json_array_elements_text(?1))"
+                                     : "SELECT workspace_id, channel, pinned, release FROM"
+                                       " workspace_releases WHERE workspace_id IN"
+                                       " (SELECT value FROM json_each(?1))"));
+  s.bind(1, json(ws).dump());
+  std::vector<BindingRow> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return out;
+    out.push_back(
+        BindingRow{s.col_text(0), s.col_opt_text(1), s.col_opt_text(2), s.col_opt_text(3)});
+  }
+}
+
 Result<std::map<std::string, BindingRow>> all_bindings(storage::Conn& c) {
   BOOST_OUTCOME_TRY(
       s, c.prepare("SELECT workspace_id, channel, pinned, release FROM workspace_releases"));

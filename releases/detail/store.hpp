@@ -35,6 +35,9 @@ struct BindingRow {
   std::optional<std::string> channel, pinned, release;
 };
 Result<std::optional<BindingRow>> find_binding(storage::Conn& c, const std::string& ws);
+// The bindings of these workspaces (any order; none for an unbound one): one
+// statement for a page of views.
+Result<std::vector<BindingRow>> find_bindings(storage::Conn& c, const std::vector<std::string>& ws);
 Result<std::map<std::string, BindingRow>> all_bindings(storage::Conn& c);
 Status put_binding(storage::Conn& c, const BindingRow& b, std::int64_t now);
 Status set_binding_release(storage::Conn& c, const std::string& ws,

@@ -19,7 +19,8 @@ Status append_event(storage::Conn& c, const scheduler::Service& sched, const std
                     const scheduler::Workspace& w, std::int64_t now_ms);
 // The tenancy fields of a workspace's view (the decorator tenants/ registers):
 // tenant, plan (null when none) and trial_ends_at (only with a trial).
-Status decorate_view(storage::Conn& c, const scheduler::Workspace& w, nlohmann::json& view);
+Status decorate_view(storage::Conn& c, std::span<const scheduler::Workspace> ws,
+                     std::span<nlohmann::json> views);
 // usage.hourly for the hour that starts at hour_start_s (just closed): one
 // event per tenant, once per hour (usage_hours_reported).
 Status append_hourly(storage::Conn& c, std::int64_t hour_start_s, std::int64_t now_ms);

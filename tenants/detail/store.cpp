@@ -1,5 +1,7 @@
 #include "tenants/detail/store.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace fc::tenants::store {
 
 namespace {
@@ -54,6 +56,22 @@ Result<std::optional<TenancyRow>> find_tenancy(storage::Conn& c, const std::stri
   if (!row) return std::optional<TenancyRow>();
   return std::optional<TenancyRow>(
       TenancyRow{s.col_text(0), s.col_text(1), s.col_text(2), s.col_int(3)});
+}
+
+Result<std::vector<TenancyRow>> find_tenancies(storage::Conn& c,
+                                               const std::vector<std::string>& ws) {
+  // The ids travel as one JSON array parameter (docs/storage.md "Two backends").
+  BOOST_OUTCOME_TRY(s, c.prepare(c.dialect() == storage::Dialect::kPostgres
+                                     ? "SELECT workspace_id, tenant_id, plan, trial_ends_at"
+                                       " FROM workspace_tenancy WHERE workspace_id IN"
+                                       " (SELECT value FROM json_array_elements_text(?1))"
+                                     : "SELECT workspace_id, tenant_id, plan, trial_ends_at"
+                                       " FROM workspace_tenancy WHERE workspace_id IN"
+                                       " (SELECT value FROM json_each(?1))"));
+  s.bind(1, nlohmann::json(ws).dump());
+  return collect<TenancyRow>(s, [](storage::Stmt& st) {
+    return TenancyRow{st.col_text(0), st.col_text(1), st.col_text(2), st.col_int(3)};
+  });
 }
 
 Result<std::vector<std::string>> trials_due(storage::Conn& c, std::int64_t now_ms, int limit) {

@@ -34,6 +34,10 @@ Result<std::vector<TenantRow>> list_tenants(storage::Conn& c, int limit, const s
 
 Status put_tenancy(storage::Conn& c, const TenancyRow& t);
 Result<std::optional<TenancyRow>> find_tenancy(storage::Conn& c, const std::string& workspace_id);
+// The tenancy rows of these workspaces (any order; none for a workspace
+// without one): one statement for a page of views.
+Result<std::vector<TenancyRow>> find_tenancies(storage::Conn& c,
+                                               const std::vector<std::string>& workspace_ids);
 Status delete_tenancy(storage::Conn& c, const std::string& workspace_id);
 // Workspaces whose trial ended at or before now_ms and was not handled yet,
 // the earliest first.

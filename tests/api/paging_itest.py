@@ -1,6 +1,7 @@
 """Paged list routes against the real daemon (#16 item 10a): a `cursor` that
 is not a next_cursor the API handed out, and a `limit` that is not an integer
 in range, are each a 422 problem naming the field; good pages still work."""
+import json
 import os
 import re
 import unittest
@@ -70,6 +71,26 @@ class Paging(fctest.DaemonTest):
             r = self.get(route, extra, "limit=x&cursor=%25%25")
             self.assert_field_problem(r, "limit")
             self.assert_field_problem(r, "cursor")
+
+    def test_list_items_are_the_single_workspace_views(self):
+        # A page's views are written in one pass with the decorators batched
+        # per page (one query each, on SQLite and PostgreSQL): each item must
+        # be exactly what GET of that workspace answers (less its `live`), release
+        # included.
+        page = self.get("/v1/workspaces", "", "limit=1000")
+        self.assertEqual(page.status, 200, page)
+        items = page.json()["items"]
+        self.assertGreaterEqual(len(items), 5)
+        for item in items:
+            one = self.d.request("GET", f"/v1/workspaces/{item['id']}")
+            self.assertEqual(one.status, 200, one)
+            want = one.json()
+            want.pop("live")  # the single GET's latest live check; the list has none
+            self.assertIn("release", item)
+            self.assertEqual(item, want)
+            # Key order and spelling too: both are the canonical dump.
+            self.assertIn(json.dumps(want, separators=(",", ":"), sort_keys=True,
+                                     ensure_ascii=False).encode(), page.body)
 
     def test_good_pages_still_work(self):
         # Workspaces here; the zone's pages are followed in contract_itest.py.

@@ -3,6 +3,8 @@
 // RFC 2136 operations sent to providers.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "dns/server.hpp"
 
 using namespace fc;
@@ -28,6 +30,32 @@ TEST_SUITE("dns") {
     CHECK(m.at({"_acme-challenge.acme.fleet.test", "TXT"}).data ==
           std::vector<std::string>{"\"v1\"", "\"v2\""});
     CHECK(m.at({"x1._acme.fleet.test", "TXT"}).data == std::vector<std::string>{"\"d\""});
+  }
+
+  TEST_CASE("records: rows in any order, and two workspaces with one owner, give the same map") {
+    // The rows go in with the map's end as the hint: in name order, reversed
+    // and interleaved, the map is the same; two names that differ in case
+    // share an owner and their addresses are merged, sorted and unique.
+    std::vector<PublishedName> sorted;
+    for (int i = 0; i < 50; ++i) {
+      const std::string n = "w" + std::to_string(1000 + i);
+      sorted.push_back({n, std::nullopt, {"192.0.2." + std::to_string(i % 7)}, {}});
+    }
+    sorted.push_back({"Dup", std::nullopt, {"192.0.2.9", "192.0.2.8"}, {"2001:db8::2"}});
+    sorted.push_back({"dup", std::nullopt, {"192.0.2.8", "192.0.2.7"}, {"2001:db8::1"}});
+    const auto want = desired_records(sorted, {}, "fleet.test", 30);
+    CHECK(want.size() == 52);
+    CHECK(want.at({"dup.fleet.test", "A"}).data ==
+          std::vector<std::string>{"192.0.2.7", "192.0.2.8", "192.0.2.9"});
+    CHECK(want.at({"dup.fleet.test", "AAAA"}).data ==
+          std::vector<std::string>{"2001:db8::1", "2001:db8::2"});
+    auto reversed = sorted;
+    std::reverse(reversed.begin(), reversed.end());
+    CHECK(desired_records(reversed, {}, "fleet.test", 30) == want);
+    std::vector<PublishedName> mixed;
+    for (std::size_t i = 0; i < sorted.size(); ++i)
+      mixed.push_back(sorted[(i * 17) % sorted.size()]);  // 17 and 52 are coprime
+    CHECK(desired_records(mixed, {}, "fleet.test", 30) == want);
   }
 
   TEST_CASE("records: name_in_zone") {

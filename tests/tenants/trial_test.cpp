@@ -167,4 +167,73 @@ TEST_SUITE("tenants") {
     CHECK(r.count(none, "workspace.trial_ended") == 0);
     CHECK(r.count(paid, "workspace.suspended") == 1);
   }
+  TEST_CASE("a page of views as text is byte for byte the dump of workspace_view of each") {
+    TrialRig r;
+    const std::string paid = r.create("paid-one", "paid-trial");
+    const std::string none = r.create("no-tenant", "paid");
+    std::vector<sch::Workspace> ws;
+    for (const auto& id : {paid, none}) {
+      auto w = r.sched->get_workspace(id);
+      REQUIRE(w);
+      ws.push_back(w.value());
+    }
+    // Every field shape the writer has a path for: strings that need escapes
+    // or are not UTF-8, a target region, a DNS region, placement, a nested spec.
+    sch::Workspace odd = ws[1];  // the same id twice in a page: both get its rows
+    odd.observed_message = "line\n\"quoted\" \\ tab\t \x01 caf\xc3\xa9 bad\xff end";
+    odd.observed_since = 1'761'955'200'123;
+    odd.observed_phase = "running";
+    odd.target_region = "us";
+    odd.dns_region = "eu";
+    odd.state = "migrating";
+    odd.suspended = true;
+    odd.generation = -3;
+    odd.placement.regions = {"eu", "us"};
+    odd.placement.labels = {{"tier", "gold"}, {"z", "\u00e9"}};
+    odd.placement.prefer = {"us"};
+    odd.spec = {{"image", "nginx:1"}, {"env", {{"B", "2"}, {"A", "1\n"}}}, {"n", 1.5}};
+    ws.push_back(odd);
+    sch::Workspace plain;  // not in the database: the decorators find no row
+    plain.id = "ws_00000000000000000000000000";
+    plain.name = "plain";
+    plain.region = "eu";
+    ws.push_back(plain);
+
+    auto expect = [&] {
+      json a = json::array();
+      for (const auto& w : ws) {
+        auto v = r.sched->workspace_view(r.db->read(), w);
+        REQUIRE(v);
+        a.push_back(v.value());
+      }
+      return a.dump(-1, ' ', false, json::error_handler_t::replace);
+    };
+    CHECK(r.sched->workspace_views_json(r.db->read(), ws) == expect());
+    CHECK(r.sched->workspace_views_json(r.db->read(), std::span(ws).subspan(0, 1)) ==
+          json::array({r.view(paid)}).dump(-1, ' ', false, json::error_handler_t::replace));
+    CHECK(r.sched->workspace_views_json(r.db->read(), {}) == "[]");
+
+    // A decorator's fields go in key order: before every field, replacing
+    // one of the scheduler's, between two and after all of them.
+    r.sched->set_view_decorator(
+        "test", [](storage::Conn&, std::span<const sch::Workspace> page, std::span<json> views) {
+          for (std::size_t i = 0; i < page.size(); ++i) {
+            views[i]["aaa"] = {{"k", page[i].name}};
+            views[i]["state"] = "replaced";
+            views[i]["release"] = {{"channel", nullptr}, {"current", "r-" + page[i].name}};
+            views[i]["zzz"] = json::array({1, "two"});
+          }
+          return ok();
+        });
+    CHECK(r.sched->workspace_views_json(r.db->read(), ws) == expect());
+
+    // A failing decorator: the scheduler's fields only, still valid JSON.
+    r.sched->set_view_decorator(
+        "test", [](storage::Conn&, std::span<const sch::Workspace>, std::span<json>) -> Status {
+          return make_error(Code::kInternal, "broken");
+        });
+    const json page = json::parse(r.sched->workspace_views_json(r.db->read(), ws));
+    REQUIRE(page.size() == ws.size());
+    CHECK(page[0] == r.sched->base_view(ws[0]));
+  }
 }
