@@ -14,6 +14,10 @@ UsageKey key_row(storage::Stmt& s) {
   return {s.col_text(0), s.col_text(1), s.col_text(2), s.col_text(3), s.col_int(4), s.col_int(5)};
 }
 
+TenancyRow tenancy_row(storage::Stmt& s) {
+  return {s.col_text(0), s.col_text(1), s.col_text(2), s.col_int(3)};
+}
+
 OpenRow open_row(storage::Stmt& s) { return {key_row(s), s.col_int(6)}; }
 Interval interval_row(storage::Stmt& s) { return {key_row(s), s.col_int(6), s.col_int(7)}; }
 
@@ -69,9 +73,7 @@ Result<std::vector<TenancyRow>> find_tenancies(storage::Conn& c,
                                        " FROM workspace_tenancy WHERE workspace_id IN"
                                        " (SELECT value FROM json_each(?1))"));
   s.bind(1, nlohmann::json(ws).dump());
-  return collect<TenancyRow>(s, [](storage::Stmt& st) {
-    return TenancyRow{st.col_text(0), st.col_text(1), st.col_text(2), st.col_int(3)};
-  });
+  return s.collect(tenancy_row);
 }
 
 Result<std::vector<std::string>> trials_due(storage::Conn& c, std::int64_t now_ms, int limit) {
@@ -111,9 +113,7 @@ Result<std::vector<std::string>> tenant_workspaces(storage::Conn& c, const std::
 Result<std::vector<TenancyRow>> all_tenancy(storage::Conn& c) {
   BOOST_OUTCOME_TRY(s, c.prepare("SELECT workspace_id, tenant_id, plan, trial_ends_at"
                                  " FROM workspace_tenancy ORDER BY workspace_id"));
-  return s.collect([](storage::Stmt& st) {
-    return TenancyRow{st.col_text(0), st.col_text(1), st.col_text(2), st.col_int(3)};
-  });
+  return s.collect(tenancy_row);
 }
 
 Result<std::optional<OpenRow>> find_open(storage::Conn& c, const std::string& ws) {
