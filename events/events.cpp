@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "common/ids.hpp"
 #include "storage/db.hpp"
 
@@ -116,6 +118,18 @@ Result<std::optional<Event>> get(storage::Conn& c, const std::string& id) {
   BOOST_OUTCOME_TRY(row, s.step());
   if (!row) return std::optional<Event>();
   return std::optional<Event>(read_row(s));
+}
+
+Result<std::vector<Event>> by_seqs(storage::Conn& c, const std::vector<std::int64_t>& seqs) {
+  if (seqs.empty()) return std::vector<Event>{};
+  // The numbers travel as one JSON array parameter (docs/storage.md "Two backends").
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kColumns + " FROM events WHERE seq IN" +
+                                 (c.dialect() == storage::Dialect::kPostgres
+                                      ? " (SELECT value::bigint FROM json_array_elements_text(?1))"
+                                      : " (SELECT value FROM json_each(?1))") +
+                                 " ORDER BY seq"));
+  s.bind(1, nlohmann::json(seqs).dump());
+  return s.collect(read_row);
 }
 
 Result<int> prune(storage::Conn& c, std::int64_t before_ms, std::int64_t max_seq, int limit) {

@@ -62,6 +62,9 @@ Result<std::optional<Event>> last_about(storage::Conn& c, const std::string& sub
                                         const std::string& type);
 // One event by id.
 Result<std::optional<Event>> get(storage::Conn& c, const std::string& id);
+// The events with these sequence numbers, in one query, in sequence order;
+// those already pruned are absent (a webhook lane reads a round's events so).
+Result<std::vector<Event>> by_seqs(storage::Conn& c, const std::vector<std::int64_t>& seqs);
 
 // Retention (docs/events.md "Retention"): deletes up to `limit` events
 // created before `before_ms` with seq ≤ `max_seq` (the caller's bound: what

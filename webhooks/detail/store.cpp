@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace fc::webhooks::store {
 
@@ -150,35 +151,35 @@ Status insert_delivery(storage::Conn& c, const Delivery& d) {
 }
 
 Result<std::vector<Due>> due(storage::Conn& c, const std::string& endpoint, int lane, int limit) {
-  // The event by its primary key (events.seq), beside each delivery; a LEFT
-  // JOIN so a delivery whose event is gone still comes (and is let go).
-  BOOST_OUTCOME_TRY(
-      s, c.prepare("SELECT d.id, d.attempts, d.next_attempt_at, d.event_id, e.seq, e.type,"
-                   " e.workspace_id, e.workspace_seq, e.subject, e.data, e.created_at"
-                   " FROM webhook_deliveries d LEFT JOIN events e ON e.seq = d.event_seq"
-                   " WHERE d.endpoint_id = ?1 AND d.state = 'pending' AND d.lane = ?2"
-                   " ORDER BY d.id LIMIT ?3"));
+  // The round's deliveries, then their events by primary key in one read
+  // (events/ owns that table); a delivery whose event is gone still comes
+  // (and is let go).
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT id, attempts, next_attempt_at, event_id, event_seq"
+                                 " FROM webhook_deliveries"
+                                 " WHERE endpoint_id = ?1 AND state = 'pending' AND lane = ?2"
+                                 " ORDER BY id LIMIT ?3"));
   s.bind_all(endpoint, static_cast<std::int64_t>(lane), static_cast<std::int64_t>(limit));
   std::vector<Due> out;
+  std::vector<std::int64_t> seqs;
   for (;;) {
     BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) return out;
+    if (!row) break;
     Due& d = out.emplace_back();
     d.id = s.col_int(0);
     d.attempts = s.col_int(1);
     d.next_attempt_at = s.col_int(2);
     d.event_id = s.col_text(3);
-    if (s.col_null(4)) continue;
-    events::Event& e = d.event.emplace();
-    e.seq = s.col_int(4);
-    e.id = d.event_id;
-    e.type = s.col_text(5);
-    e.workspace_id = s.col_text(6);
-    e.workspace_seq = s.col_int(7);
-    e.subject = s.col_text(8);
-    e.data_json = s.col_text(9);
-    e.created_at = s.col_int(10);
+    seqs.push_back(s.col_int(4));
   }
+  BOOST_OUTCOME_TRY(found, events::by_seqs(c, seqs));
+  // Copied, not moved: a replay can put two pending deliveries of one event
+  // in the same round.
+  std::unordered_map<std::int64_t, const events::Event*> by_seq;
+  by_seq.reserve(found.size());
+  for (const auto& e : found) by_seq.emplace(e.seq, &e);
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (auto it = by_seq.find(seqs[i]); it != by_seq.end()) out[i].event = *it->second;
+  return out;
 }
 
 Result<std::vector<Delivery>> pending(storage::Conn& c, const std::string& endpoint, int lane,
