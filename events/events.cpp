@@ -7,6 +7,7 @@
 
 #include "common/ids.hpp"
 #include "storage/db.hpp"
+#include "storage/json_rows.hpp"
 
 namespace fc::events {
 namespace {
@@ -124,10 +125,8 @@ Result<std::vector<Event>> by_seqs(storage::Conn& c, const std::vector<std::int6
   if (seqs.empty()) return std::vector<Event>{};
   // The numbers travel as one JSON array parameter (docs/storage.md "Two backends").
   BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kColumns + " FROM events WHERE seq IN" +
-                                 (c.dialect() == storage::Dialect::kPostgres
-                                      ? " (SELECT value::bigint FROM json_array_elements_text(?1))"
-                                      : " (SELECT value FROM json_each(?1))") +
-                                 " ORDER BY seq"));
+                                 " (SELECT CAST(value AS BIGINT) FROM " + storage::json_rows(c) +
+                                 "(?1)) ORDER BY seq"));
   s.bind(1, nlohmann::json(seqs).dump());
   return s.collect(read_row);
 }

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "storage/json_rows.hpp"
+
 namespace fc::storage {
 
 Status enqueue(Conn& c, const NewJob& j, std::int64_t now_ms) {
@@ -86,9 +88,7 @@ Result<std::vector<Job>> lease(Conn& c, const std::vector<std::string>& kinds, s
 Result<std::vector<Job>> lease(Conn& c, const std::string& kinds_json, std::int64_t now_ms,
                                std::int64_t lease_ms, int limit) {
   // The JSON list's elements: a per-driver spelling (docs/storage.md "Two backends").
-  BOOST_OUTCOME_TRY(st, c.prepare(c.dialect() == Dialect::kPostgres
-                                      ? "SELECT DISTINCT value FROM json_array_elements_text(?1)"
-                                      : "SELECT DISTINCT value FROM json_each(?1)"));
+  BOOST_OUTCOME_TRY(st, c.prepare("SELECT DISTINCT value FROM " + json_rows(c) + "(?1)"));
   st.bind(1, kinds_json);
   std::vector<std::string> kinds;
   for (;;) {

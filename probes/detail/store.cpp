@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "storage/json_rows.hpp"
+
 namespace fc::probes::store {
 
 Result<std::optional<LiveResult>> load(storage::Conn& c, const std::string& hostname) {
@@ -43,11 +45,9 @@ Status save(storage::Conn& c, const LiveResult& r) {
 // one statement; its elements are a per-driver spelling (docs/storage.md "Two
 // backends").
 Status forget_except(storage::Conn& c, const std::vector<std::string>& keep) {
-  BOOST_OUTCOME_TRY(s, c.prepare(c.dialect() == storage::Dialect::kPostgres
-                                     ? "DELETE FROM probe_results WHERE hostname NOT IN"
-                                       " (SELECT lower(value) FROM json_array_elements_text(?1))"
-                                     : "DELETE FROM probe_results WHERE hostname NOT IN"
-                                       " (SELECT lower(value) FROM json_each(?1))"));
+  BOOST_OUTCOME_TRY(s, c.prepare("DELETE FROM probe_results WHERE hostname NOT IN"
+                                 " (SELECT lower(value) FROM " +
+                                 storage::json_rows(c) + "(?1))"));
   return s.bind(1, nlohmann::json(keep).dump()).run();
 }
 

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "storage/json_rows.hpp"
+
 namespace fc::releases::store {
 
 using nlohmann::json;
@@ -132,13 +134,10 @@ Result<std::optional<BindingRow>> find_binding(storage::Conn& c, const std::stri
 Result<std::vector<BindingRow>> find_bindings(storage::Conn& c,
                                               const std::vector<std::string>& ws) {
   // The ids travel as one JSON array parameter (docs/storage.md "Two backends").
-  BOOST_OUTCOME_TRY(s, c.prepare(c.dialect() == storage::Dialect::kPostgres
-                                     ? "SELECT workspace_id, channel, pinned, release FROM"
-                                       " workspace_releases WHERE workspace_id IN"
-                                       " (SELECT value FROM json_array_elements_text(?1))"
-                                     : "SELECT workspace_id, channel, pinned, release FROM"
-                                       " workspace_releases WHERE workspace_id IN"
-                                       " (SELECT value FROM json_each(?1))"));
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT workspace_id, channel, pinned, release FROM"
+                                 " workspace_releases WHERE workspace_id IN"
+                                 " (SELECT value FROM " +
+                                 storage::json_rows(c) + "(?1))"));
   s.bind(1, json(ws).dump());
   std::vector<BindingRow> out;
   for (;;) {

@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "storage/json_rows.hpp"
+
 namespace fc::scheduler::store {
 
 using nlohmann::json;
@@ -56,15 +58,10 @@ Result<std::vector<Service::Published>> published(storage::Conn& c) {
 Result<std::vector<Service::Published>> published(storage::Conn& c,
                                                   const std::vector<std::string>& names) {
   if (names.empty()) return std::vector<Service::Published>{};
-  BOOST_OUTCOME_TRY(
-      s, c.prepare(c.dialect() == storage::Dialect::kPostgres
-                       ? "SELECT w.name, r.ingress, w.id, r.id FROM workspaces w"
-                         " JOIN regions r ON r.id = w.dns_region"
-                         " WHERE w.name IN (SELECT value FROM json_array_elements_text(?1))"
-                         " ORDER BY w.name"
-                       : "SELECT w.name, r.ingress, w.id, r.id FROM workspaces w"
-                         " JOIN regions r ON r.id = w.dns_region"
-                         " WHERE w.name IN (SELECT value FROM json_each(?1)) ORDER BY w.name"));
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT w.name, r.ingress, w.id, r.id FROM workspaces w"
+                                 " JOIN regions r ON r.id = w.dns_region"
+                                 " WHERE w.name IN (SELECT value FROM " +
+                                 storage::json_rows(c) + "(?1)) ORDER BY w.name"));
   s.bind(1, json(names).dump());
   return published_rows(s);
 }
@@ -77,14 +74,9 @@ Result<std::vector<WorkspaceStatus>> workspace_statuses(storage::Conn& c,
   std::vector<WorkspaceStatus> out;
   if (ids.empty()) return out;
   BOOST_OUTCOME_TRY(
-      s,
-      c.prepare(c.dialect() == storage::Dialect::kPostgres
-                    ? "SELECT id, state, observed_generation, observed_phase, region, generation,"
-                      " observed_message FROM workspaces"
-                      " WHERE id IN (SELECT value FROM json_array_elements_text(?1))"
-                    : "SELECT id, state, observed_generation, observed_phase, region, generation,"
-                      " observed_message FROM workspaces"
-                      " WHERE id IN (SELECT value FROM json_each(?1))"));
+      s, c.prepare("SELECT id, state, observed_generation, observed_phase, region, generation,"
+                   " observed_message FROM workspaces WHERE id IN (SELECT value FROM " +
+                   storage::json_rows(c) + "(?1))"));
   s.bind(1, json(ids).dump());
   for (;;) {
     BOOST_OUTCOME_TRY(row, s.step());

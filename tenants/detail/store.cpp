@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "storage/json_rows.hpp"
+
 namespace fc::tenants::store {
 
 namespace {
@@ -65,13 +67,10 @@ Result<std::optional<TenancyRow>> find_tenancy(storage::Conn& c, const std::stri
 Result<std::vector<TenancyRow>> find_tenancies(storage::Conn& c,
                                                const std::vector<std::string>& ws) {
   // The ids travel as one JSON array parameter (docs/storage.md "Two backends").
-  BOOST_OUTCOME_TRY(s, c.prepare(c.dialect() == storage::Dialect::kPostgres
-                                     ? "SELECT workspace_id, tenant_id, plan, trial_ends_at"
-                                       " FROM workspace_tenancy WHERE workspace_id IN"
-                                       " (SELECT value FROM json_array_elements_text(?1))"
-                                     : "SELECT workspace_id, tenant_id, plan, trial_ends_at"
-                                       " FROM workspace_tenancy WHERE workspace_id IN"
-                                       " (SELECT value FROM json_each(?1))"));
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT workspace_id, tenant_id, plan, trial_ends_at"
+                                 " FROM workspace_tenancy WHERE workspace_id IN"
+                                 " (SELECT value FROM " +
+                                 storage::json_rows(c) + "(?1))"));
   s.bind(1, nlohmann::json(ws).dump());
   return s.collect(tenancy_row);
 }
