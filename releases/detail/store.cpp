@@ -121,14 +121,19 @@ Status put_channel(storage::Conn& c, const ChannelRow& ch) {
   return s.bind_all(ch.name, ch.release, ch.updated_at).run();
 }
 
+namespace {
+BindingRow binding_row(storage::Stmt& s) {
+  return {s.col_text(0), s.col_opt_text(1), s.col_opt_text(2), s.col_opt_text(3)};
+}
+}  // namespace
+
 Result<std::optional<BindingRow>> find_binding(storage::Conn& c, const std::string& ws) {
   BOOST_OUTCOME_TRY(s, c.prepare("SELECT workspace_id, channel, pinned, release FROM"
                                  " workspace_releases WHERE workspace_id = ?1"));
   s.bind(1, ws);
   BOOST_OUTCOME_TRY(row, s.step());
   if (!row) return std::optional<BindingRow>();
-  return std::optional<BindingRow>(
-      BindingRow{s.col_text(0), s.col_opt_text(1), s.col_opt_text(2), s.col_opt_text(3)});
+  return std::optional<BindingRow>(binding_row(s));
 }
 
 Result<std::vector<BindingRow>> find_bindings(storage::Conn& c,
@@ -139,13 +144,7 @@ Result<std::vector<BindingRow>> find_bindings(storage::Conn& c,
                                  " (SELECT value FROM " +
                                  storage::json_rows(c) + "(?1))"));
   s.bind(1, json(ws).dump());
-  std::vector<BindingRow> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) return out;
-    out.push_back(
-        BindingRow{s.col_text(0), s.col_opt_text(1), s.col_opt_text(2), s.col_opt_text(3)});
-  }
+  return s.collect(binding_row);
 }
 
 Result<std::map<std::string, BindingRow>> all_bindings(storage::Conn& c) {

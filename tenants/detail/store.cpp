@@ -60,8 +60,7 @@ Result<std::optional<TenancyRow>> find_tenancy(storage::Conn& c, const std::stri
   s.bind(1, ws);
   BOOST_OUTCOME_TRY(row, s.step());
   if (!row) return std::optional<TenancyRow>();
-  return std::optional<TenancyRow>(
-      TenancyRow{s.col_text(0), s.col_text(1), s.col_text(2), s.col_int(3)});
+  return std::optional<TenancyRow>(tenancy_row(s));
 }
 
 Result<std::vector<TenancyRow>> find_tenancies(storage::Conn& c,
