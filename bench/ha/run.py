@@ -12,6 +12,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "lib"))
 import fctest  # noqa: E402
+import pg_ceiling  # noqa: E402
 
 DURATION = int(os.environ.get("DURATION", "10"))
 CONNS = int(os.environ.get("CONNS", "32"))
@@ -208,6 +209,11 @@ def main():
                             f" WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '{db1}')"
                             " ORDER BY calls DESC LIMIT 25"), flush=True)
         d.stop()
+        # 2b. PostgreSQL's own ceiling for the same rows, on the same database (pg_ceiling.py).
+        host, port = os.environ["FC_TEST_PG_URL"].rsplit("@", 1)[1].split("/", 1)[0].split(":")
+        import pgcluster
+        pg_ceiling.run(os.path.join(pgcluster.PG_BIN, "pgbench"), ["-h", host, "-p", port, "-U", pgcluster.SUPERUSER],
+                       psql, db1, DURATION, pg_pids)
         # 3. PostgreSQL, two daemons: wrk on the leader and on the standby at once.
         st = {"backend": "postgres", "postgres_url": pg_url(f"bench2_{os.getpid()}")}
         a = daemon(st, kek).start()
