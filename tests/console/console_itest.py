@@ -561,12 +561,14 @@ class ConsoleBrowser(CustomerWorld):
             shown = [tr.find_elements(By.TAG_NAME, "td")[1].text
                      for tr in d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=events-title] tbody tr")]
             return shown and shown[0] == latest[-1]["type"] and len(shown) == len(latest)
-        for _ in range(5):  # the world keeps writing events: reload until both agree
+        for attempt in range(5):  # the world keeps writing events: reload until both agree
             try:
                 b.wait(newest_shown, 3, "newest event first")
                 break
             except Exception:
-                b.go("#/regions", "Regions")
+                # Another URL each time: going to the page's own URL fires no
+                # hashchange, so the emptied view would never render again.
+                b.go(f"#/regions?reload={attempt}", "Regions")
                 b.find("#events-title")
         else:
             self.fail("the events table never showed the newest events first")

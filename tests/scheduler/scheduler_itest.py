@@ -337,6 +337,8 @@ class SchedulerTest(unittest.TestCase):
         self.assertEqual(r.status, 202, r)
         tomb_rev = self.assignments(tok).json()["revision"]
         for i in range(105):  # push the tombstone out of the retained window (100)
+            if i % 10 == 0:  # heartbeat_timeout_s is 2: 105 creates take longer on a loaded machine
+                self.d.heartbeat(tok)
             self.ws(f"cp-{i}", mem=1, cpu=1, placement={"regions": ["cp-1"]})
         wait_until(lambda: self.assignments(tok, since=tomb_rev - 1).status == 410, timeout=10,
                    what="compaction of the tombstone")
