@@ -187,7 +187,7 @@ awaitable<void> Service::Impl::on_worker(std::function<void()> f) {
     });
   };
   co_await asio::async_initiate<decltype(use_awaitable), void()>(std::move(initiate),
-                                                                  use_awaitable);
+                                                                 use_awaitable);
 }
 
 void Service::Impl::halt(EndpointState& ep) {
@@ -406,8 +406,8 @@ awaitable<void> Service::Impl::write_outbox() {
   };
   auto groups = std::make_shared<std::vector<Group>>();
   for (auto& q : outbox) {
-    auto it = std::find_if(groups->begin(), groups->end(),
-                           [&](const Group& g) { return g.ep == q.ep; });
+    auto it =
+        std::find_if(groups->begin(), groups->end(), [&](const Group& g) { return g.ep == q.ep; });
     if (it == groups->end()) {
       groups->push_back(Group{q.ep, q.ep->row.e.id, {}, {}, false, false});
       it = groups->end() - 1;
@@ -446,8 +446,7 @@ awaitable<void> Service::Impl::write_outbox() {
                                {"state", "disabled"},
                                {"reason", *e.disabled_reason},
                                {"failing_since", format_rfc3339(*e.failing_since)}};
-        BOOST_OUTCOME_TRY(
-            events::append(c, {"webhook.disabled", "", g.id, view.dump()}, last.at));
+        BOOST_OUTCOME_TRY(events::append(c, {"webhook.disabled", "", g.id, view.dump()}, last.at));
         g.disabled = true;
       }
       e.updated_at = last.at;

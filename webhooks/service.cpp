@@ -137,7 +137,8 @@ void Service::stop() {
     i.dispatch_timer.cancel();
     i.retention_timer.cancel();
     for (auto& [id, ep] : i.endpoints) i.halt(*ep);
-    asio::co_spawn(i.wio, i.write_outbox(), [written](std::exception_ptr) { written->set_value(); });
+    asio::co_spawn(i.wio, i.write_outbox(),
+                   [written](std::exception_ptr) { written->set_value(); });
   });
   if (done.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
     logger()->warn("webhook outcomes not written at stop: redelivered after the restart");

@@ -43,7 +43,7 @@ struct Options {
   // Delivered outcomes are written together this often, in a transaction of
   // their own (a failure is written at once: its lane waits for it).
   std::int64_t record_ms = 250;
-  Priority priority = Priority::kIdle;  // webhooks.priority
+  Priority priority = Priority::kLow;  // webhooks.priority
   // Opens the delivery thread's own read connection (a connection is used by
   // one thread): the daemon's read-only SQLite or PostgreSQL opener. Required
   // by start().

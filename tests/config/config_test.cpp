@@ -336,13 +336,13 @@ TEST_SUITE("config") {
     }
   }
 
-  TEST_CASE("webhooks.priority: idle by default, low and normal accepted, else named") {
+  TEST_CASE("webhooks.priority: low by default, idle and normal accepted, else named") {
     auto d = load(std::nullopt, {}, kNoResolv);
     REQUIRE(d);
-    CHECK(d.value().webhooks_priority == "idle");
-    auto low = load(std::nullopt, {{"FLEETCOMMAND_WEBHOOKS_PRIORITY", "low"}}, kNoResolv);
-    REQUIRE(low);
-    CHECK(low.value().webhooks_priority == "low");
+    CHECK(d.value().webhooks_priority == "low");
+    auto idle = load(std::nullopt, {{"FLEETCOMMAND_WEBHOOKS_PRIORITY", "idle"}}, kNoResolv);
+    REQUIRE(idle);
+    CHECK(idle.value().webhooks_priority == "idle");
     CHECK(contains(load_error(R"({"webhooks":{"priority":"fast"}})"), "webhooks.priority"));
     CHECK(contains(env_error({{"FLEETCOMMAND_WEBHOOKS_PRIORITY", "realtime"}}), "one of"));
   }

@@ -27,8 +27,7 @@ bool matches(const std::vector<std::string>& filters, const std::string& type);
 // /metrics: attempts by outcome since start. Written by the delivery
 // thread, read by the API's (relaxed atomics: counters, not a snapshot).
 struct Counters {
-  std::atomic<std::uint64_t> delivered{0}, http_error{0}, network_error{0}, refused{0},
-      retries{0};
+  std::atomic<std::uint64_t> delivered{0}, http_error{0}, network_error{0}, refused{0}, retries{0};
 };
 
 // One endpoint being delivered to. Lanes hold a shared_ptr, so a deleted
@@ -58,9 +57,9 @@ struct Service::Impl {
   const Clock& clock;
   Options o;
   Sealer sealer;
-  IdGenerator ids;                          // API thread (create)
-  std::unique_ptr<storage::Conn> reader;    // the delivery thread's read connection
-  std::thread thread;                       // joinable while delivery runs
+  IdGenerator ids;                        // API thread (create)
+  std::unique_ptr<storage::Conn> reader;  // the delivery thread's read connection
+  std::thread thread;                     // joinable while delivery runs
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::mt19937_64 rng{std::random_device{}()};
   std::map<std::string, std::shared_ptr<EndpointState>> endpoints;  // delivery thread
