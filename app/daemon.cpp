@@ -387,7 +387,9 @@ std::unique_ptr<webhooks::Service> make_webhooks(Daemon& d) {
   o.retry_window_s = d.cfg.webhooks_retry_window_s;
   o.lanes = static_cast<int>(d.cfg.webhooks_lanes_per_endpoint);
   o.rotation_grace_s = d.cfg.webhooks_rotation_grace_s;
+  o.priority = webhooks::parse_priority(d.cfg.webhooks_priority).value_or(webhooks::Priority::kLow);
   o.retention_s = d.cfg.events_retention_s;
+  o.open_reader = [&d] { return open_conn(d.cfg, storage::OpenMode::kReadOnly); };
   webhooks::Sealer s;
   s.seal = [&d](std::string_view plain) { return d.certs->seal_secret(plain); };
   s.open = [&d](const std::string& sealed) { return d.certs->open_secret(sealed); };

@@ -136,18 +136,58 @@ void Service::Impl::load_secrets(EndpointState& ep, const store::EndpointRow& ro
   ep.target = detail::split_url(row.e.url);
 }
 
-void Service::Impl::adopt(store::EndpointRow row) {
+std::shared_ptr<EndpointState> Service::Impl::prepare(store::EndpointRow row) {
   auto ep = std::make_shared<EndpointState>();
   load_secrets(*ep, row);
-  const std::string id = row.e.id;
+  ep->enabled = row.e.state == "enabled";
+  return ep;
+}
+
+void Service::Impl::install(std::shared_ptr<EndpointState> ep) {
+  const std::string id = ep->row.e.id;
+  {
+    std::lock_guard lk(mu);
+    auto& n = counters[id];
+    if (!n) n = std::make_shared<Counters>();
+    ep->counters = n;
+    shown[id] = ep;
+  }
   endpoints[id] = ep;
-  if (!running || row.e.state != "enabled" || ep->secrets.empty()) return;
+  if (!running || ep->row.e.state != "enabled" || ep->secrets.empty()) return;
   for (int lane = 0; lane < o.lanes; ++lane) {
-    ep->lane_timers.push_back(std::make_unique<asio::steady_timer>(io));
-    asio::co_spawn(io, lane_loop(ep, lane), [id, lane](std::exception_ptr e) {
+    ep->lane_timers.push_back(std::make_unique<asio::steady_timer>(wio));
+    asio::co_spawn(wio, lane_loop(ep, lane), [id, lane](std::exception_ptr e) {
       if (e) wlog()->critical("webhook lane stopped id={} lane={} reason=exception", id, lane);
     });
   }
+}
+
+void Service::Impl::forget(const std::string& id) {
+  if (auto it = endpoints.find(id); it != endpoints.end()) {
+    halt(*it->second);
+    endpoints.erase(it);
+  }
+  std::lock_guard lk(mu);
+  shown.erase(id);
+}
+
+awaitable<void> Service::Impl::on_worker(std::function<void()> f) {
+  if (!thread.joinable()) {  // not started, or stopped: nothing runs there
+    f();
+    co_return;
+  }
+  // As Database::write hands a result back: run f there, then post the
+  // caller's continuation to its own executor.
+  auto initiate = [this, f = std::move(f)](auto handler) mutable {
+    auto ex = asio::get_associated_executor(handler);
+    auto h = std::make_shared<decltype(handler)>(std::move(handler));
+    asio::post(wio, [f = std::move(f), ex, h]() mutable {
+      f();
+      asio::post(ex, [h]() mutable { (*h)(); });
+    });
+  };
+  co_await asio::async_initiate<decltype(use_awaitable), void()>(std::move(initiate),
+                                                                 use_awaitable);
 }
 
 void Service::Impl::halt(EndpointState& ep) {
@@ -162,7 +202,7 @@ void Service::Impl::wake(EndpointState& ep) {
 awaitable<void> Service::Impl::dispatch_loop() {
   while (running) {
     auto last =
-        endpoints.empty() ? Result<std::int64_t>(std::int64_t{0}) : events::last_seq(db.read());
+        endpoints.empty() ? Result<std::int64_t>(std::int64_t{0}) : events::last_seq(*reader);
     if (last) {
       std::vector<std::shared_ptr<EndpointState>> eps;
       for (auto& [id, ep] : endpoints) {
@@ -177,7 +217,9 @@ awaitable<void> Service::Impl::dispatch_loop() {
 }
 
 // Delivery rows for the endpoint's new events, its cursor moved in the same
-// transaction: an event is queued exactly once per endpoint.
+// transaction: an event is queued exactly once per endpoint. A transaction
+// of its own (write_alone): up to a thousand rows do not ride in, and
+// lengthen, the API's group commits.
 awaitable<void> Service::Impl::dispatch(std::shared_ptr<EndpointState> ep, std::int64_t last) {
   const std::string id = ep->row.e.id;
   while (running && ep->active && ep->row.e.cursor < last) {
@@ -185,38 +227,55 @@ awaitable<void> Service::Impl::dispatch(std::shared_ptr<EndpointState> ep, std::
     q.after = ep->row.e.cursor;
     q.limit = kDispatchBatch;
     q.data = false;  // a delivery row needs the event's ids, not its view
-    auto page = events::list(db.read(), q);
+    auto page = events::list(*reader, q);
     if (!page || page.value().empty()) co_return;
     const auto now = clock.now_ms();
-    std::vector<Delivery> queue;
+    auto queue = std::make_shared<std::vector<Delivery>>();
     for (const auto& ev : page.value()) {
-      if (matches(ep->row.e.event_types, ev.type)) queue.push_back(delivery_for(id, ev, now));
+      if (matches(ep->row.e.event_types, ev.type)) queue->push_back(delivery_for(id, ev, now));
     }
     const std::int64_t from = ep->row.e.cursor;
     const std::int64_t to = page.value().back().seq;
-    auto st = co_await db.write([&](storage::Conn& c) -> Status {
+    // By value: the writer never reads this frame. A named function, not a
+    // lambda temporary in the co_await (GCC 12 destroys a capturing
+    // closure temporary there twice).
+    storage::WriteFn write = [id, from, to, queue](storage::Conn& c) -> Status {
       BOOST_OUTCOME_TRY(moved, store::advance_cursor(c, id, from, to));
       if (!moved) return make_error(Code::kConflict, "cursor moved");
-      for (const auto& d : queue) {
+      for (const auto& d : *queue) {
         BOOST_OUTCOME_TRY(store::insert_delivery(c, d));
       }
       return ok();
-    });
+    };
+    auto st = co_await db.write_alone(std::move(write));
     if (!st) {
       wlog()->warn("webhook dispatch failed id={} reason={}", id, st.error().detail);
+      // The stored cursor is the truth (an enable or a replay raced it).
+      if (auto row = store::find_endpoint(*reader, id); row && row.value())
+        ep->row.e.cursor = row.value()->e.cursor;
       co_return;
     }
     ep->row.e.cursor = to;
-    if (!queue.empty()) wake(*ep);
+    if (!queue->empty()) wake(*ep);
   }
 }
 
+// A lane sends its pending deliveries in id order. Its cursor `after` skips
+// the ones it sent whose outcome is still queued (written every record_ms);
+// a failure is written at once and the lane reads from its start again, so
+// nothing of the lane overtakes the failed delivery.
 awaitable<void> Service::Impl::lane_loop(std::shared_ptr<EndpointState> ep, int lane) {
   detail::Sender sender(o.allow_private, std::chrono::milliseconds(o.timeout_ms));
   asio::steady_timer& timer = *ep->lane_timers[static_cast<std::size_t>(lane)];
   const std::string id = ep->row.e.id;
+  std::int64_t after = 0;
+  std::uint64_t seen_reread = reread;
   while (running && ep->active) {
-    auto page = store::due(db.read(), id, lane, kPageSize);
+    if (seen_reread != reread) {  // an outcome write failed: those rows are pending again
+      seen_reread = reread;
+      after = 0;
+    }
+    auto page = store::due(*reader, id, lane, after, kPageSize);
     if (!page || page.value().empty()) {
       co_await sleep_on(timer, kIdleWait);
       continue;
@@ -230,12 +289,39 @@ awaitable<void> Service::Impl::lane_loop(std::shared_ptr<EndpointState> ep, int 
         break;
       }
       Outcome out = co_await attempt(*ep, sender, d);
-      outcomes.push_back(out);
-      if (!out.ok || !running || !ep->active) break;
+      if (!out.ok) out.retry_at = out.at + retry_delay_ms(out.attempts);
+      after = d.id;
+      outcomes.push_back(std::move(out));
+      if (!outcomes.back().ok || !running || !ep->active) break;
     }
-    if (!outcomes.empty()) co_await record(ep, std::move(outcomes));
-    if (wait_ms > 0 && running && ep->active)
+    if (!outcomes.empty()) {
+      const bool failed = !outcomes.back().ok;
+      outbox.push_back(Queued{ep, std::move(outcomes)});
+      const std::uint64_t mine = ++queued_gen;
+      if (failed) {
+        // Written before this lane reads again: its retry time and the
+        // endpoint's failure clock come from the stored row.
+        flush_soon = true;
+        flush_timer.cancel();
+        while (written_gen < mine && running && ep->active)
+          co_await sleep_on(timer, std::chrono::milliseconds(5));
+        after = 0;
+      }
+    }
+    if (wait_ms > 0 && running && ep->active) {
       co_await sleep_on(timer, std::chrono::milliseconds(std::min<std::int64_t>(wait_ms, 60'000)));
+      after = 0;
+    }
+  }
+}
+
+// Writes the queued outcomes every record_ms (at once when a lane waits);
+// after stop() it writes what is left and ends.
+awaitable<void> Service::Impl::flush_loop() {
+  while (running) {
+    if (!flush_soon) co_await sleep_on(flush_timer, std::chrono::milliseconds(o.record_ms));
+    flush_soon = false;
+    co_await write_outbox();
   }
 }
 
@@ -266,18 +352,18 @@ awaitable<Service::Impl::Outcome> Service::Impl::attempt(EndpointState& ep, deta
   std::vector<client::HttpHeader> headers{{"webhook-id", d.event_id},
                                           {"webhook-timestamp", std::to_string(ts)},
                                           {"webhook-signature", sig.value()}};
-  ++stats.attempts;
+  attempts.fetch_add(1, std::memory_order_relaxed);
   auto res = co_await sender.post(*ep.target, std::move(headers), std::move(body));
   out.at = clock.now_ms();
   out.status = res.status;
   out.ok = res.status && *res.status >= 200 && *res.status < 300;
-  Counters& n = counters[ep.row.e.id];
+  Counters& n = *ep.counters;
   if (d.attempts > 0) ++n.retries;
   if (out.ok) {
-    ++stats.delivered;
+    delivered.fetch_add(1, std::memory_order_relaxed);
     ++n.delivered;
   } else {
-    ++stats.failed;
+    failed.fetch_add(1, std::memory_order_relaxed);
     out.error = res.status ? "HTTP " + std::to_string(*res.status) : res.error;
     if (res.status) {
       ++n.http_error;
@@ -296,59 +382,97 @@ std::int64_t Service::Impl::retry_delay_ms(std::int64_t attempts) {
   return backoff_ms(o.retry_base_ms, o.retry_max_ms, attempts, jitter(rng));
 }
 
-// The outcomes of one lane's round in one transaction, with the endpoint's
-// failure clock: a success clears it; failing for retry_window_s disables
-// the endpoint and appends webhook.disabled.
-awaitable<void> Service::Impl::record(std::shared_ptr<EndpointState> ep,
-                                      std::vector<Outcome> outcomes) {
-  const std::string id = ep->row.e.id;
-  std::vector<std::int64_t> delays;
-  for (const auto& o2 : outcomes) delays.push_back(o2.ok ? 0 : retry_delay_ms(o2.attempts));
-  bool disabled = false;
-  store::EndpointRow after;
-  auto st = co_await db.write([&](storage::Conn& c) -> Status {
-    disabled = false;
-    BOOST_OUTCOME_TRY(found, store::find_endpoint(c, id));
-    if (!found) return ok();  // deleted meanwhile (its deliveries went with it)
-    after = std::move(*found);
-    // One cached UPDATE per row: a multi-row UPDATE (each row's status and
-    // time through CASE) cost the writer as much per delivery (docs/webhooks.md).
-    for (std::size_t k = 0; k < outcomes.size(); ++k) {
-      const auto& r = outcomes[k];
-      if (r.ok) {
-        BOOST_OUTCOME_TRY(store::mark_delivered(c, r.delivery_id, r.status.value_or(0), r.at));
-        after.e.failing_since.reset();
-        continue;
-      }
-      BOOST_OUTCOME_TRY(store::mark_failed(c, r.delivery_id, r.status, r.error, r.at + delays[k]));
-      if (!after.e.failing_since) after.e.failing_since = r.at;
-    }
-    const auto& last = outcomes.back();
-    if (!last.ok && after.e.state == "enabled" &&
-        last.at - *after.e.failing_since >= o.retry_window_s * 1000) {
-      after.e.state = "disabled";
-      after.e.disabled_reason =
-          "failing since " + format_rfc3339(*after.e.failing_since) + "; last error: " + last.error;
-      nlohmann::json view = {{"id", id},
-                             {"url", after.e.url},
-                             {"state", "disabled"},
-                             {"reason", *after.e.disabled_reason},
-                             {"failing_since", format_rfc3339(*after.e.failing_since)}};
-      BOOST_OUTCOME_TRY(events::append(c, {"webhook.disabled", "", id, view.dump()}, last.at));
-      disabled = true;
-    }
-    after.e.updated_at = last.at;
-    return store::update_endpoint(c, after);
-  });
-  if (!st) {
-    wlog()->warn("recording webhook outcomes failed id={} reason={}", id, st.error().detail);
+// The queued outcomes in one transaction of its own (write_alone: not in the
+// API's group commits), with each endpoint's failure clock: a success clears
+// it; failing for retry_window_s disables the endpoint and appends
+// webhook.disabled. One write at a time, so a lane that waits for its
+// outcomes never sees an older write finish after its own.
+awaitable<void> Service::Impl::write_outbox() {
+  asio::steady_timer turn(wio);
+  while (flushing) co_await sleep_on(turn, std::chrono::milliseconds(2));
+  if (outbox.empty()) {
+    written_gen = queued_gen;
     co_return;
   }
-  ep->row.e.failing_since = after.e.failing_since;
-  ep->row.e.state = after.e.state;
-  if (disabled) {
-    wlog()->warn("webhook endpoint disabled id={} reason=\"{}\"", id, *after.e.disabled_reason);
-    halt(*ep);
+  flushing = true;
+  const std::uint64_t gen = queued_gen;
+  // Per endpoint, in the order sent; by value into the writer.
+  struct Group {
+    std::shared_ptr<EndpointState> ep;
+    std::string id;
+    std::vector<Outcome> outcomes;
+    store::EndpointRow after;
+    bool found = false, disabled = false;
+  };
+  auto groups = std::make_shared<std::vector<Group>>();
+  for (auto& q : outbox) {
+    auto it =
+        std::find_if(groups->begin(), groups->end(), [&](const Group& g) { return g.ep == q.ep; });
+    if (it == groups->end()) {
+      groups->push_back(Group{q.ep, q.ep->row.e.id, {}, {}, false, false});
+      it = groups->end() - 1;
+    }
+    for (auto& out : q.outcomes) it->outcomes.push_back(std::move(out));
+  }
+  outbox.clear();
+  const std::int64_t window_ms = o.retry_window_s * 1000;
+  storage::WriteFn write = [groups, window_ms](storage::Conn& c) -> Status {
+    for (auto& g : *groups) {
+      g.found = false;
+      g.disabled = false;
+      BOOST_OUTCOME_TRY(found, store::find_endpoint(c, g.id));
+      if (!found) continue;  // deleted meanwhile (its deliveries went with it)
+      g.found = true;
+      g.after = std::move(*found);
+      auto& e = g.after.e;
+      // One cached UPDATE per row: a multi-row UPDATE (each row's status and
+      // time through CASE) cost the writer as much per delivery (docs/webhooks.md).
+      for (const auto& r : g.outcomes) {
+        if (r.ok) {
+          BOOST_OUTCOME_TRY(store::mark_delivered(c, r.delivery_id, r.status.value_or(0), r.at));
+          e.failing_since.reset();
+          continue;
+        }
+        BOOST_OUTCOME_TRY(store::mark_failed(c, r.delivery_id, r.status, r.error, r.retry_at));
+        if (!e.failing_since) e.failing_since = r.at;
+      }
+      const auto& last = g.outcomes.back();
+      if (!last.ok && e.state == "enabled" && last.at - *e.failing_since >= window_ms) {
+        e.state = "disabled";
+        e.disabled_reason =
+            "failing since " + format_rfc3339(*e.failing_since) + "; last error: " + last.error;
+        nlohmann::json view = {{"id", g.id},
+                               {"url", e.url},
+                               {"state", "disabled"},
+                               {"reason", *e.disabled_reason},
+                               {"failing_since", format_rfc3339(*e.failing_since)}};
+        BOOST_OUTCOME_TRY(events::append(c, {"webhook.disabled", "", g.id, view.dump()}, last.at));
+        g.disabled = true;
+      }
+      e.updated_at = last.at;
+      BOOST_OUTCOME_TRY(store::update_endpoint(c, g.after));
+    }
+    return ok();
+  };
+  auto st = co_await db.write_alone(std::move(write));  // named: see dispatch()
+  flushing = false;
+  written_gen = std::max(written_gen, gen);
+  if (!st) {
+    wlog()->warn("recording webhook outcomes failed rows={} reason={}", groups->size(),
+                 st.error().detail);
+    ++reread;  // the lanes send those rows again (at least once)
+    co_return;
+  }
+  for (auto& g : *groups) {
+    if (!g.found) continue;
+    g.ep->row.e.failing_since = g.after.e.failing_since;
+    g.ep->row.e.state = g.after.e.state;
+    if (g.disabled) {
+      g.ep->enabled = false;
+      wlog()->warn("webhook endpoint disabled id={} reason=\"{}\"", g.id,
+                   *g.after.e.disabled_reason);
+      halt(*g.ep);
+    }
   }
 }
 

@@ -3,9 +3,15 @@
 // endpoint, and `lanes` workers per endpoint that send them in order.
 #include "webhooks/service.hpp"
 
+#include <pthread.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <future>
 #include <map>
 #include <random>
 
@@ -33,45 +39,118 @@ std::shared_ptr<spdlog::logger> logger() {
 
 }  // namespace
 
-Service::Service(asio::io_context& io, storage::Database& db, const Clock& clock, Options o,
-                 Sealer s)
-    : impl_(std::make_unique<Impl>(io, db, clock, std::move(o), std::move(s))) {}
+std::optional<Priority> parse_priority(std::string_view s) {
+  if (s == "idle") return Priority::kIdle;
+  if (s == "low") return Priority::kLow;
+  if (s == "normal") return Priority::kNormal;
+  return std::nullopt;
+}
 
-Service::~Service() { stop(); }
+namespace {
+
+// Lowers the calling thread's CPU priority (Linux: both calls act on the
+// thread, not the process).
+void lower_priority(Priority p) {
+  if (p == Priority::kIdle) {
+    sched_param sp{};
+    if (::sched_setscheduler(0, SCHED_IDLE, &sp) != 0)
+      logger()->warn("webhook thread priority not lowered policy=idle errno={}", errno);
+  } else if (p == Priority::kLow) {
+    if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19) != 0)
+      logger()->warn("webhook thread priority not lowered nice=19 errno={}", errno);
+  }
+}
+
+}  // namespace
+
+Service::Service(asio::io_context& /*io*/, storage::Database& db, const Clock& clock, Options o,
+                 Sealer s)
+    : impl_(std::make_unique<Impl>(db, clock, std::move(o), std::move(s))) {}
+
+Service::~Service() {
+  stop();
+  // Every suspended coroutine frame goes while the state it points to is here.
+  impl_->wio.shutdown();
+}
 
 void Service::start() {
   auto& i = *impl_;
-  if (i.running) return;
-  i.running = true;
+  if (i.running || i.thread.joinable()) return;
   auto st =
       i.db.write_sync([&](storage::Conn& c) -> Status { return store::fold_lanes(c, i.o.lanes); });
   if (!st) logger()->warn("folding delivery lanes failed reason={}", st.error().detail);
+  auto reader = i.o.open_reader ? i.o.open_reader()
+                                : Result<std::unique_ptr<storage::Conn>>(
+                                      make_error(Code::kInvalidArgument, "no read connection"));
+  if (!reader) {
+    logger()->error("webhook delivery not started reason={}", reader.error().detail);
+    return;
+  }
+  i.reader = std::move(reader).value();
+  std::vector<std::shared_ptr<EndpointState>> eps;
   auto rows = store::list_endpoints(i.db.read());
   if (!rows) {
     logger()->error("loading webhook endpoints failed reason={}", rows.error().detail);
   } else {
-    for (auto& r : rows.value()) i.adopt(std::move(r));
+    for (auto& r : rows.value()) eps.push_back(i.prepare(std::move(r)));
   }
-  asio::co_spawn(i.io, i.dispatch_loop(), [](std::exception_ptr e) {
-    if (e) logger()->critical("webhook dispatcher stopped reason=exception");
-  });
-  if (i.o.retention_s > 0) {
-    asio::co_spawn(i.io, i.retention_loop(), [](std::exception_ptr e) {
-      if (e) logger()->critical("event retention job stopped reason=exception");
+  i.running = true;
+  i.work.emplace(i.wio.get_executor());
+  asio::post(i.wio, [&i, eps = std::move(eps)] {
+    for (const auto& ep : eps) i.install(ep);
+    asio::co_spawn(i.wio, i.dispatch_loop(), [](std::exception_ptr e) {
+      if (e) logger()->critical("webhook dispatcher stopped reason=exception");
     });
-  }
+    asio::co_spawn(i.wio, i.flush_loop(), [](std::exception_ptr e) {
+      if (e) logger()->critical("webhook outcome writer stopped reason=exception");
+    });
+    if (i.o.retention_s > 0) {
+      asio::co_spawn(i.wio, i.retention_loop(), [](std::exception_ptr e) {
+        if (e) logger()->critical("event retention job stopped reason=exception");
+      });
+    }
+  });
+  i.thread = std::thread([&i] {
+    ::pthread_setname_np(::pthread_self(), "fc-webhooks");
+    lower_priority(i.o.priority);
+    i.wio.run();
+  });
+  logger()->info("webhook delivery started endpoints={} priority={}", eps.size(),
+                 i.o.priority == Priority::kIdle  ? "idle"
+                 : i.o.priority == Priority::kLow ? "low"
+                                                  : "normal");
 }
 
 void Service::stop() {
   auto& i = *impl_;
-  if (!i.running) return;
-  i.running = false;
-  i.dispatch_timer.cancel();
-  i.retention_timer.cancel();
-  for (auto& [id, ep] : i.endpoints) i.halt(*ep);
+  if (!i.thread.joinable()) {
+    i.running = false;
+    return;
+  }
+  // On the delivery thread: no new round, no new attempt; the outcome writer
+  // writes what is queued and ends, then the thread stops (an attempt still
+  // in flight is abandoned with its frame, redelivered after a restart).
+  auto written = std::make_shared<std::promise<void>>();
+  auto done = written->get_future();
+  asio::post(i.wio, [&i, written] {
+    i.running = false;
+    i.dispatch_timer.cancel();
+    i.retention_timer.cancel();
+    for (auto& [id, ep] : i.endpoints) i.halt(*ep);
+    asio::co_spawn(i.wio, i.write_outbox(),
+                   [written](std::exception_ptr) { written->set_value(); });
+  });
+  if (done.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
+    logger()->warn("webhook outcomes not written at stop: redelivered after the restart");
+  i.work.reset();
+  i.wio.stop();
+  i.thread.join();
 }
 
-Service::Stats Service::stats() const { return impl_->stats; }
+Service::Stats Service::stats() const {
+  const auto& i = *impl_;
+  return Stats{i.attempts.load(), i.delivered.load(), i.failed.load()};
+}
 
 awaitable<Result<WithSecret>> Service::create(std::string url, std::vector<std::string> types,
                                               std::string description) {
@@ -94,7 +173,10 @@ awaitable<Result<WithSecret>> Service::create(std::string url, std::vector<std::
   if (!st) co_return st.error();
   logger()->info("webhook endpoint created id={} types={}", row.e.id, row.e.event_types.size());
   Endpoint e = row.e;
-  i.adopt(std::move(row));
+  // Named, not a closure temporary in the co_await (GCC 12 destroys a
+  // capturing one there twice).
+  std::function<void()> install = [&i, ep = i.prepare(std::move(row))] { i.install(ep); };
+  co_await i.on_worker(std::move(install));
   co_return WithSecret{std::move(e), std::move(secret)};
 }
 
@@ -121,11 +203,12 @@ awaitable<Status> Service::remove(std::string id) {
   });
   if (!st) co_return st.error();
   if (!found) co_return make_error(Code::kNotFound, "no webhook endpoint " + id);
-  if (auto it = i.endpoints.find(id); it != i.endpoints.end()) {
-    i.halt(*it->second);
-    i.endpoints.erase(it);
+  std::function<void()> forget = [&i, id] { i.forget(id); };
+  co_await i.on_worker(std::move(forget));
+  {
+    std::lock_guard lk(i.mu);
+    i.counters.erase(id);
   }
-  i.counters.erase(id);
   logger()->info("webhook endpoint deleted id={}", id);
   co_return ok();
 }
@@ -151,7 +234,20 @@ awaitable<Result<WithSecret>> Service::rotate(std::string id) {
     return store::update_endpoint(c, row);
   });
   if (!st) co_return st.error();
-  if (auto it = i.endpoints.find(id); it != i.endpoints.end()) i.load_secrets(*it->second, row);
+  // The new keys go to the running endpoint; its cursor and state stay the
+  // delivery thread's.
+  std::function<void()> swap_keys = [&i, id, fresh = i.prepare(row)] {
+    auto it = i.endpoints.find(id);
+    if (it == i.endpoints.end()) return;
+    EndpointState& ep = *it->second;
+    ep.row.secret_sealed = fresh->row.secret_sealed;
+    ep.row.old_secret_sealed = fresh->row.old_secret_sealed;
+    ep.row.e.old_secret_until = fresh->row.e.old_secret_until;
+    ep.row.e.updated_at = fresh->row.e.updated_at;
+    ep.secrets = std::move(fresh->secrets);
+    ep.signer = std::move(fresh->signer);
+  };
+  co_await i.on_worker(std::move(swap_keys));
   logger()->info("webhook secret rotated id={} grace_s={}", id, i.o.rotation_grace_s);
   co_return WithSecret{row.e, std::move(secret)};
 }
@@ -171,11 +267,11 @@ awaitable<Result<Endpoint>> Service::enable(std::string id) {
   });
   if (!st) co_return st.error();
   Endpoint e = row.e;
-  if (auto it = i.endpoints.find(id); it != i.endpoints.end()) {
-    i.halt(*it->second);
-    i.endpoints.erase(it);
-  }
-  i.adopt(std::move(row));
+  std::function<void()> reinstall = [&i, id, ep = i.prepare(std::move(row))] {
+    if (auto it = i.endpoints.find(id); it != i.endpoints.end()) i.halt(*it->second);
+    i.install(ep);
+  };
+  co_await i.on_worker(std::move(reinstall));
   co_return e;
 }
 
@@ -220,7 +316,10 @@ awaitable<Result<std::int64_t>> Service::replay(std::string id, std::int64_t sin
     return ok();
   });
   if (!st) co_return st.error();
-  if (auto it = i.endpoints.find(id); it != i.endpoints.end()) i.wake(*it->second);
+  std::function<void()> wake = [&i, id] {
+    if (auto it = i.endpoints.find(id); it != i.endpoints.end()) i.wake(*it->second);
+  };
+  co_await i.on_worker(std::move(wake));
   logger()->info("webhook replay id={} since_ms={} queued={}", id, since_ms, queue.size());
   co_return static_cast<std::int64_t>(queue.size());
 }
@@ -260,8 +359,8 @@ awaitable<Result<Service::Pruned>> Service::Impl::prune_once() {
     p.events += n;
     if (n < kPruneBatch) break;
   }
-  pruned_total.deliveries += p.deliveries;
-  pruned_total.events += p.events;
+  pruned_deliveries += p.deliveries;
+  pruned_events += p.events;
   if (p.deliveries > 0 || p.events > 0)
     logger()->info("retention pruned deliveries={} events={} older_than_s={}", p.deliveries,
                    p.events, o.retention_s);
@@ -282,32 +381,44 @@ awaitable<void> Service::Impl::retention_loop() {
 
 std::string Service::metrics_text() {
   auto& i = *impl_;
+  // A copy of the endpoints (the delivery thread changes the map); their
+  // counters are atomics.
+  std::vector<std::pair<std::string, std::shared_ptr<EndpointState>>> eps;
+  std::map<std::string, std::shared_ptr<Counters>> counters;
+  {
+    std::lock_guard lk(i.mu);
+    eps.assign(i.shown.begin(), i.shown.end());
+    counters = i.counters;
+  }
   std::string o;
   o += "# HELP fleetcommand_webhook_attempts_total Webhook delivery attempts since start, by"
        " endpoint and outcome (delivered, http_error, network_error, refused).\n"
        "# TYPE fleetcommand_webhook_attempts_total counter\n";
-  for (const auto& [id, ep] : i.endpoints) {
-    const Impl::Counters n = i.counters.count(id) ? i.counters.at(id) : Impl::Counters{};
-    const std::pair<const char*, std::uint64_t> by[] = {{"delivered", n.delivered},
-                                                        {"http_error", n.http_error},
-                                                        {"network_error", n.network_error},
-                                                        {"refused", n.refused}};
+  static const Counters kNone;
+  auto counters_of = [&](const std::string& id) -> const Counters& {
+    auto it = counters.find(id);
+    return it == counters.end() ? kNone : *it->second;
+  };
+  for (const auto& [id, ep] : eps) {
+    const Counters& n = counters_of(id);
+    const std::pair<const char*, std::uint64_t> by[] = {{"delivered", n.delivered.load()},
+                                                        {"http_error", n.http_error.load()},
+                                                        {"network_error", n.network_error.load()},
+                                                        {"refused", n.refused.load()}};
     for (const auto& [outcome, v] : by)
       o += "fleetcommand_webhook_attempts_total{endpoint=\"" + id + "\",outcome=\"" + outcome +
            "\"} " + std::to_string(v) + "\n";
   }
   o += "# HELP fleetcommand_webhook_retries_total Attempts that retried a failed delivery.\n"
        "# TYPE fleetcommand_webhook_retries_total counter\n";
-  for (const auto& [id, ep] : i.endpoints) {
-    const auto it = i.counters.find(id);
+  for (const auto& [id, ep] : eps)
     o += "fleetcommand_webhook_retries_total{endpoint=\"" + id + "\"} " +
-         std::to_string(it == i.counters.end() ? 0 : it->second.retries) + "\n";
-  }
+         std::to_string(counters_of(id).retries.load()) + "\n";
   auto backlog = store::backlog(i.db.read());
   const auto now = i.clock.now_ms();
   o += "# HELP fleetcommand_webhook_pending_deliveries Deliveries queued, not yet delivered.\n"
        "# TYPE fleetcommand_webhook_pending_deliveries gauge\n";
-  for (const auto& [id, ep] : i.endpoints) {
+  for (const auto& [id, ep] : eps) {
     std::int64_t n = -1;
     if (backlog) n = backlog.value().count(id) ? backlog.value().at(id).pending : 0;
     o += "fleetcommand_webhook_pending_deliveries{endpoint=\"" + id + "\"} " + std::to_string(n) +
@@ -315,7 +426,7 @@ std::string Service::metrics_text() {
   }
   o += "# HELP fleetcommand_webhook_oldest_pending_age_seconds Age of the oldest queued delivery"
        " (0 when none).\n# TYPE fleetcommand_webhook_oldest_pending_age_seconds gauge\n";
-  for (const auto& [id, ep] : i.endpoints) {
+  for (const auto& [id, ep] : eps) {
     double age = -1;
     if (backlog) {
       auto it = backlog.value().find(id);
@@ -329,7 +440,7 @@ std::string Service::metrics_text() {
          std::to_string(age) + "\n";
   }
   std::int64_t enabled = 0, disabled = 0;
-  for (const auto& [id, ep] : i.endpoints) (ep->row.e.state == "enabled" ? enabled : disabled)++;
+  for (const auto& [id, ep] : eps) (ep->enabled.load() ? enabled : disabled)++;
   o += "# HELP fleetcommand_webhook_endpoints Webhook endpoints by state.\n"
        "# TYPE fleetcommand_webhook_endpoints gauge\n"
        "fleetcommand_webhook_endpoints{state=\"enabled\"} " +
@@ -338,9 +449,9 @@ std::string Service::metrics_text() {
   o += "# HELP fleetcommand_retention_pruned_total Rows deleted by the retention job"
        " (events.retention_s), by table.\n# TYPE fleetcommand_retention_pruned_total counter\n"
        "fleetcommand_retention_pruned_total{table=\"webhook_deliveries\"} " +
-       std::to_string(i.pruned_total.deliveries) +
+       std::to_string(i.pruned_deliveries.load()) +
        "\nfleetcommand_retention_pruned_total{table=\"events\"} " +
-       std::to_string(i.pruned_total.events) + "\n";
+       std::to_string(i.pruned_events.load()) + "\n";
   return o;
 }
 

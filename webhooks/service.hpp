@@ -19,10 +19,17 @@
 #include "common/result.hpp"
 
 namespace fc::storage {
+class Conn;
 class Database;
 }  // namespace fc::storage
 
 namespace fc::webhooks {
+
+// webhooks.priority: the CPU priority of the delivery thread. kIdle is
+// Linux SCHED_IDLE (runs only on CPU nothing else wants), kLow nice 19,
+// kNormal the daemon's own.
+enum class Priority { kIdle, kLow, kNormal };
+std::optional<Priority> parse_priority(std::string_view s);
 
 struct Options {
   bool allow_private = false;         // webhooks.allow_private
@@ -33,6 +40,14 @@ struct Options {
   int lanes = 4;                         // per endpoint
   std::int64_t rotation_grace_s = 86400;
   std::int64_t poll_ms = 50;  // how often the outbox is checked for new events
+  // Delivered outcomes are written together this often, in a transaction of
+  // their own (a failure is written at once: its lane waits for it).
+  std::int64_t record_ms = 250;
+  Priority priority = Priority::kLow;  // webhooks.priority
+  // Opens the delivery thread's own read connection (a connection is used by
+  // one thread): the daemon's read-only SQLite or PostgreSQL opener. Required
+  // by start().
+  std::function<Result<std::unique_ptr<storage::Conn>>()> open_reader;
   // events.retention_s: delivered deliveries, and events every endpoint is
   // done with, are deleted once older than this (0 = kept forever); the job
   // runs every min(1 h, retention_s / 4), at least every second.
@@ -92,16 +107,25 @@ std::optional<std::string> check_url(std::string_view url, bool allow_private);
 // nullopt for a public unicast address. v4 and v6 (v4-mapped included).
 std::optional<std::string> refused_address(std::string_view ip);
 
+// The dispatcher, the lanes and the retention job run on the service's own
+// thread and io_context (its own read connection; writes through the one
+// writer), at Options::priority, so delivery never takes the API's thread.
+// The methods below are called from the API's thread: what they change in
+// the running lanes is handed to the delivery thread.
 class Service {
  public:
+  // `io`: the caller's (API) context; unused since delivery has its own.
   Service(asio::io_context& io, storage::Database& db, const Clock& clock, Options o, Sealer s);
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
 
-  // Starts the dispatcher and the lanes of every enabled endpoint.
+  // Starts the delivery thread: the dispatcher and the lanes of every
+  // enabled endpoint.
   void start();
-  // Stops them; an attempt in flight is abandoned (redelivered after a restart).
+  // Stops them and joins the thread, after writing the outcomes not yet
+  // written (waits at most ~2 s for that write); an attempt in flight is
+  // abandoned (redelivered after a restart). Call before the database closes.
   void stop();
 
   awaitable<Result<WithSecret>> create(std::string url, std::vector<std::string> event_types,

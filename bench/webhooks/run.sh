@@ -17,6 +17,9 @@
 #   env: FC_BIN, RECEIVER (default BUILD_DIR/bench/webhooks/webhook_receiver),
 #        DURATION (wrk seconds per arm, default 10), CONNS (default 32),
 #        LANES (default 4), ROUNDS (A/B pairs, default 2), REPLAYS (default 2),
+#        PRIORITY (webhooks.priority: idle, low or normal; unset: the
+#        binary's default, so an older binary without the key still runs),
+#        KEEP_LOG (a file: the daemon's log is copied there at the end),
 #        PERF_OUT (a file: `perf record` of the daemon for 6 s, 1 s into the
 #        first B arm, with DWARF call graphs; read with `perf report -i FILE`)
 # Every arm also prints the daemon's CPU time (user + system, /proc/PID/stat)
@@ -36,6 +39,8 @@ conns="${CONNS:-32}"
 lanes="${LANES:-4}"
 rounds="${ROUNDS:-2}"
 replays="${REPLAYS:-2}"
+priority_json=""
+[ -n "${PRIORITY:-}" ] && priority_json=", \"priority\": \"$PRIORITY\""
 for tool in wrk curl python3; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is not installed" >&2; exit 2; }
 done
@@ -52,6 +57,7 @@ rcv_pid=""
 cleanup() {
   [ -n "$fc_pid" ] && { kill "$fc_pid" 2>/dev/null || true; wait "$fc_pid" 2>/dev/null || true; }
   [ -n "$rcv_pid" ] && { kill "$rcv_pid" 2>/dev/null || true; wait "$rcv_pid" 2>/dev/null || true; }
+  if [ -n "${KEEP_LOG:-}" ]; then cp "$tmp/fc.log" "$KEEP_LOG" 2>/dev/null || true; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -73,7 +79,7 @@ cat >"$tmp/fc.json" <<JSON
 {"api": {"listen": "127.0.0.1:$api_port"}, "acme_http": {"listen": "127.0.0.1:$(free_port)"},
  "dns": {"listen": "127.0.0.1:$(free_port)"}, "log": {"level": "warn"},
  "probes": {"enabled": false}, "agents": {"heartbeat_timeout_s": 86400},
- "webhooks": {"allow_private": true, "lanes_per_endpoint": $lanes}}
+ "webhooks": {"allow_private": true, "lanes_per_endpoint": $lanes$priority_json}}
 JSON
 (cd "$tmp" && exec "$fc_bin" serve --config "$tmp/fc.json" 2>>"$tmp/fc.log") &
 fc_pid=$!
@@ -91,7 +97,12 @@ curl -fsS -H "Authorization: Bearer $agent" -H 'Content-Type: application/json' 
   -X POST "http://127.0.0.1:$api_port/v1/agent/heartbeat" -d '{"agent_id":"bench"}' >/dev/null
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
-echo "# $(date -u +%FT%TZ) $(nproc) cores, load: $(load), lanes=$lanes conns=$conns ${duration}s per arm, $rounds rounds"
+echo "# $(date -u +%FT%TZ) $(nproc) cores, load: $(load), lanes=$lanes conns=$conns ${duration}s per arm, $rounds rounds, priority=${PRIORITY:-default}, bin=$fc_bin"
+# The undelivered backlog from /metrics (every endpoint's pending deliveries).
+backlog() {
+  curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$api_port/metrics" | awk '
+    $1 ~ /^fleetcommand_webhook_pending_deliveries/ { n += $2 } END { printf "%d", n }'
+}
 place() {  # tag
   FC_TOKEN="$token" RUN_TAG="$1" wrk -t2 -c"$conns" -d"${duration}s" --timeout 10s \
     -s "$repo/bench/scheduler/create.lua" "http://127.0.0.1:$api_port" 2>&1 | grep created= \
@@ -140,6 +151,7 @@ for round in $(seq 1 "$rounds"); do
   t1="$(date +%s.%N)"
   read -r wb1 kb1 <<<"$(writer)"
   d1="$(delivered)"
+  pend="$(backlog)"
   drain $((d0 + 2 * created))
   t2="$(date +%s.%N)"
   cb1="$(cpu_ms "$fc_pid")"
@@ -149,6 +161,7 @@ for round in $(seq 1 "$rounds"); do
   awk -v d0="$d0" -v d1="$d1" -v d2="$d2" -v t0="$t0" -v t1="$t1" -v t2="$t2" 'BEGIN {
     printf "round B deliveries: %d during the placements (%.0f events/s), %d more in the %.1f s drain; %.0f events/s overall\n",
       d1 - d0, (d1 - d0) / (t1 - t0), d2 - d1, t2 - t1, (d2 - d0) / (t2 - t0) }'
+  echo "round B backlog when the placements stopped (/metrics pending deliveries): $pend"
   # B's CPU is counted through its drain, so every delivery it caused is in it.
   awk -v a="$((ca1 - ca0))" -v na="$created_a" -v b="$((cb1 - cb0))" -v nb="$created" \
     -v nd="$((d2 - d0))" 'BEGIN {

@@ -335,4 +335,15 @@ TEST_SUITE("config") {
       CHECK(bad.error().detail.find("backup.") != std::string::npos);
     }
   }
+
+  TEST_CASE("webhooks.priority: low by default, idle and normal accepted, else named") {
+    auto d = load(std::nullopt, {}, kNoResolv);
+    REQUIRE(d);
+    CHECK(d.value().webhooks_priority == "low");
+    auto idle = load(std::nullopt, {{"FLEETCOMMAND_WEBHOOKS_PRIORITY", "idle"}}, kNoResolv);
+    REQUIRE(idle);
+    CHECK(idle.value().webhooks_priority == "idle");
+    CHECK(contains(load_error(R"({"webhooks":{"priority":"fast"}})"), "webhooks.priority"));
+    CHECK(contains(env_error({{"FLEETCOMMAND_WEBHOOKS_PRIORITY", "realtime"}}), "one of"));
+  }
 }

@@ -11,6 +11,7 @@ redirect is not followed; a reply body is read to 64 KiB at most (a 1 MiB
 reply that stalls after 128 KiB is delivered at the first attempt)."""
 import collections
 import datetime
+import os
 import time
 
 import fctest
@@ -385,6 +386,61 @@ class KillTest(Helpers, fctest.DaemonTest):
             self.assertGreaterEqual(dupes, 0)
         finally:
             rcv.stop()
+
+
+def thread_stat(pid, name):
+    """The /proc stat fields (from field 3 on) of the daemon's thread `name`."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().strip() != name:
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        return stat[stat.rindex(")") + 2:].split()
+    return None
+
+
+class ThreadTest(Helpers, fctest.DaemonTest):
+    """Delivery runs on its own thread, fc-webhooks, at nice 19 (the default
+    webhooks.priority, low); SIGTERM while deliveries are in flight stops the
+    daemon cleanly (exit 0: under the sanitizers, no report), and after the
+    restart every event arrives, in order per workspace."""
+    CONFIG = CONFIG
+
+    def test_low_thread_then_sigterm_mid_delivery(self):
+        fields = thread_stat(self.d.proc.pid, "fc-webhooks")
+        self.assertIsNotNone(fields, "no fc-webhooks thread")
+        self.assertEqual(int(fields[19 - 3]), 19, "nice (stat field 19)")
+        self.assertEqual(int(fields[41 - 3]), 0, "policy (stat field 41) SCHED_OTHER")
+        api = thread_stat(self.d.proc.pid, "fleetcommand")
+        self.assertEqual(int(api[19 - 3]), 0, "the API's thread keeps nice 0")
+        rcv = Receiver(fctest.free_port(), mode="slow", delay=0.2).start()
+        try:
+            self.endpoint(rcv, ["workspace.*"])
+            ws = self.lifecycle(10, "term")
+            fctest.wait_until(lambda: len(rcv.snapshot()) >= 4, timeout=10, what="first deliveries")
+            self.assertEqual(self.d.stop(), 0, self.d.logs())
+            self.assertIn("stopped cleanly", self.d.logs())
+            self.assertLess(len({m for m, _ in rcv.snapshot()}), 40, "all delivered before SIGTERM")
+            self.d.start()
+            self.wait_for(rcv, ws, timeout=30)
+            self.check_order(rcv, ws)
+        finally:
+            rcv.stop()
+
+
+class IdlePriorityTest(fctest.DaemonTest):
+    """webhooks.priority: idle is SCHED_IDLE on the delivery thread only."""
+    CONFIG = {**CONFIG, "webhooks": {**CONFIG["webhooks"], "priority": "idle"}}
+
+    def test_sched_idle(self):
+        fields = thread_stat(self.d.proc.pid, "fc-webhooks")
+        self.assertIsNotNone(fields, "no fc-webhooks thread")
+        self.assertEqual(int(fields[41 - 3]), 5, "policy (stat field 41) SCHED_IDLE")
+        self.assertEqual(int(thread_stat(self.d.proc.pid, "fleetcommand")[41 - 3]), 0)
 
 
 class RetentionMetricsTest(Helpers, fctest.DaemonTest):

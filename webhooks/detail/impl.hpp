@@ -1,9 +1,14 @@
-// The webhooks service's private state (one I/O thread, no locks).
+// The webhooks service's private state. Delivery (dispatcher, lanes, outcome
+// writes, retention) runs on the service's own thread and io_context; what
+// the API's thread may touch is marked.
 #pragma once
+#include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/ids.hpp"
@@ -19,49 +24,94 @@ namespace fc::webhooks {
 // True when `type` passes an endpoint's filters ([] = everything; "family.*").
 bool matches(const std::vector<std::string>& filters, const std::string& type);
 
+// /metrics: attempts by outcome since start. Written by the delivery
+// thread, read by the API's (relaxed atomics: counters, not a snapshot).
+struct Counters {
+  std::atomic<std::uint64_t> delivered{0}, http_error{0}, network_error{0}, refused{0}, retries{0};
+};
+
 // One endpoint being delivered to. Lanes hold a shared_ptr, so a deleted
-// endpoint's lanes end on their own once `active` is false.
+// endpoint's lanes end on their own once `active` is false. Built on the
+// caller's thread (secrets opened there), then used by the delivery thread only.
 struct EndpointState {
   store::EndpointRow row;
   std::vector<std::string> secrets;      // opened: current first, then the old one in its grace
   Signer signer;                         // those secrets' keys, set up once (empty: unusable)
   std::optional<detail::Target> target;  // row.e.url split once (nullopt: unusable)
   std::vector<std::unique_ptr<asio::steady_timer>> lane_timers;
+  std::shared_ptr<Counters> counters;
+  std::atomic<bool> enabled{true};  // row.e.state == "enabled", for /metrics
   bool active = true;
 };
 
+// An io_context whose pending handlers (and suspended coroutine frames) can
+// be destroyed before the rest of the service goes away.
+struct WorkerIo : asio::io_context {
+  using asio::io_context::io_context;
+  using asio::io_context::shutdown;
+};
+
 struct Service::Impl {
-  asio::io_context& io;
+  WorkerIo wio{1};  // first: destroyed last, after every timer bound to it
   storage::Database& db;
   const Clock& clock;
   Options o;
   Sealer sealer;
-  IdGenerator ids;
+  IdGenerator ids;                        // API thread (create)
+  std::unique_ptr<storage::Conn> reader;  // the delivery thread's read connection
+  std::thread thread;                     // joinable while delivery runs
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::mt19937_64 rng{std::random_device{}()};
-  std::map<std::string, std::shared_ptr<EndpointState>> endpoints;
-  asio::steady_timer dispatch_timer;
-  asio::steady_timer retention_timer;
-  bool running = false;
-  Stats stats;
-  // /metrics: attempts by endpoint and outcome since start, and the retention's totals.
-  struct Counters {
-    std::uint64_t delivered = 0, http_error = 0, network_error = 0, refused = 0, retries = 0;
+  std::map<std::string, std::shared_ptr<EndpointState>> endpoints;  // delivery thread
+  asio::steady_timer dispatch_timer{wio};
+  asio::steady_timer retention_timer{wio};
+  asio::steady_timer flush_timer{wio};
+  bool running = false;  // delivery thread (before start: the caller's)
+
+  // What /metrics shows, for the API's thread: the endpoints and their
+  // counters (kept across enable), under `mu`; the totals are atomics.
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<EndpointState>> shown;
+  std::map<std::string, std::shared_ptr<Counters>> counters;
+  std::atomic<std::uint64_t> attempts{0}, delivered{0}, failed{0};
+  std::atomic<std::int64_t> pruned_deliveries{0}, pruned_events{0};
+
+  // Outcomes sent but not yet written (delivery thread): written together
+  // every record_ms, or at once when a lane waits for them (a failure).
+  struct Outcome {
+    std::int64_t delivery_id = 0;
+    bool ok = false;
+    std::optional<int> status;
+    std::string error;
+    std::int64_t attempts = 0;  // after this one
+    std::int64_t at = 0;
+    std::int64_t retry_at = 0;  // when failed
   };
-  std::map<std::string, Counters> counters;
-  Pruned pruned_total;
+  struct Queued {
+    std::shared_ptr<EndpointState> ep;
+    std::vector<Outcome> outcomes;
+  };
+  std::vector<Queued> outbox;
+  std::uint64_t queued_gen = 0;   // rounds queued so far
+  std::uint64_t written_gen = 0;  // rounds whose outcomes are written (or failed to be)
+  std::uint64_t reread = 0;       // bumped when a write failed: lanes read from their start
+  bool flush_soon = false;
+  bool flushing = false;
 
-  Impl(asio::io_context& i, storage::Database& d, const Clock& c, Options opt, Sealer s)
-      : io(i),
-        db(d),
-        clock(c),
-        o(std::move(opt)),
-        sealer(std::move(s)),
-        dispatch_timer(i),
-        retention_timer(i) {}
+  Impl(storage::Database& d, const Clock& c, Options opt, Sealer s)
+      : db(d), clock(c), o(std::move(opt)), sealer(std::move(s)) {}
 
-  // Takes an endpoint row into memory and, when enabled, starts its lanes.
-  void adopt(store::EndpointRow row);
+  // On the caller's thread: an endpoint row with its secrets opened.
+  std::shared_ptr<EndpointState> prepare(store::EndpointRow row);
   void load_secrets(EndpointState& ep, const store::EndpointRow& row);
+  // On the delivery thread: takes a prepared endpoint and, when enabled and
+  // running, starts its lanes.
+  void install(std::shared_ptr<EndpointState> ep);
+  // Removes an endpoint from the delivery thread and from /metrics.
+  void forget(const std::string& id);
+  // Runs f on the delivery thread (inline when it does not run) and resumes
+  // the caller once it ran.
+  awaitable<void> on_worker(std::function<void()> f);
   // Stops an endpoint's lanes (deleted or disabled).
   void halt(EndpointState& ep);
   void wake(EndpointState& ep);
@@ -70,19 +120,13 @@ struct Service::Impl {
 
   awaitable<void> dispatch_loop();
   awaitable<void> retention_loop();
+  awaitable<void> flush_loop();
   awaitable<Result<Pruned>> prune_once();
   awaitable<void> dispatch(std::shared_ptr<EndpointState> ep, std::int64_t last);
   awaitable<void> lane_loop(std::shared_ptr<EndpointState> ep, int lane);
-  struct Outcome {
-    std::int64_t delivery_id = 0;
-    bool ok = false;
-    std::optional<int> status;
-    std::string error;
-    std::int64_t attempts = 0;  // after this one
-    std::int64_t at = 0;
-  };
   awaitable<Outcome> attempt(EndpointState& ep, detail::Sender& sender, const store::Due& d);
-  awaitable<void> record(std::shared_ptr<EndpointState> ep, std::vector<Outcome> outcomes);
+  // Writes every queued outcome in one transaction of its own.
+  awaitable<void> write_outbox();
   std::int64_t retry_delay_ms(std::int64_t attempts);
 };
 

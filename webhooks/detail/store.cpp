@@ -150,15 +150,16 @@ Status insert_delivery(storage::Conn& c, const Delivery& d) {
       .run();
 }
 
-Result<std::vector<Due>> due(storage::Conn& c, const std::string& endpoint, int lane, int limit) {
+Result<std::vector<Due>> due(storage::Conn& c, const std::string& endpoint, int lane,
+                             std::int64_t after, int limit) {
   // The round's deliveries, then their events by primary key in one read
   // (events/ owns that table); a delivery whose event is gone still comes
   // (and is let go).
   BOOST_OUTCOME_TRY(s, c.prepare("SELECT id, attempts, next_attempt_at, event_id, event_seq"
                                  " FROM webhook_deliveries"
                                  " WHERE endpoint_id = ?1 AND state = 'pending' AND lane = ?2"
-                                 " ORDER BY id LIMIT ?3"));
-  s.bind_all(endpoint, static_cast<std::int64_t>(lane), static_cast<std::int64_t>(limit));
+                                 " AND id > ?3 ORDER BY id LIMIT ?4"));
+  s.bind_all(endpoint, static_cast<std::int64_t>(lane), after, static_cast<std::int64_t>(limit));
   std::vector<Due> out;
   std::vector<std::int64_t> seqs;
   for (;;) {

@@ -31,8 +31,10 @@ Status insert_delivery(storage::Conn& c, const Delivery& d);
 // The oldest pending deliveries of one lane.
 Result<std::vector<Delivery>> pending(storage::Conn& c, const std::string& endpoint, int lane,
                                       int limit);
-// What a lane sends: the oldest pending deliveries of one lane, each with its
-// event, in one query (not one events::get per delivery).
+// What a lane sends: the oldest pending deliveries of one lane with ids
+// > after (the lane's own cursor: rows it sent whose outcome is not written
+// yet are skipped), each with its event, in one query (not one events::get
+// per delivery).
 struct Due {
   std::int64_t id = 0;  // the delivery's
   std::int64_t attempts = 0;
@@ -40,7 +42,8 @@ struct Due {
   std::string event_id;
   std::optional<events::Event> event;  // nullopt: the event no longer exists
 };
-Result<std::vector<Due>> due(storage::Conn& c, const std::string& endpoint, int lane, int limit);
+Result<std::vector<Due>> due(storage::Conn& c, const std::string& endpoint, int lane,
+                             std::int64_t after, int limit);
 Result<std::vector<Delivery>> log(storage::Conn& c, const std::string& endpoint, std::int64_t after,
                                   int limit);
 Status mark_delivered(storage::Conn& c, std::int64_t id, int status, std::int64_t at);
