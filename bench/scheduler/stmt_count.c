@@ -20,7 +20,11 @@ static struct {
   unsigned long n;
 } tab[SLOTS];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static char* pg_names[SLOTS][2];  // prepared statement name -> its SQL
+static struct {
+  PGconn* conn;  // names are per connection (the driver numbers them fc_1, fc_2, ...)
+  char* name;
+  char* sql;
+} pg_names[SLOTS];  // prepared statement -> its SQL
 static int pg_n;
 
 static void count(const char* sql) {
@@ -82,8 +86,9 @@ PGresult* PQprepare(PGconn* c, const char* name, const char* q, int n, const voi
   if (!real) real = dlsym(RTLD_NEXT, "PQprepare");
   pthread_mutex_lock(&mu);
   if (pg_n < SLOTS) {
-    pg_names[pg_n][0] = strdup(name);
-    pg_names[pg_n][1] = strdup(q);
+    pg_names[pg_n].conn = c;
+    pg_names[pg_n].name = strdup(name);
+    pg_names[pg_n].sql = strdup(q);
     pg_n++;
   }
   pthread_mutex_unlock(&mu);
@@ -99,8 +104,8 @@ PGresult* PQexecPrepared(PGconn* c, const char* name, int n, const char* const* 
   const char* q = name;
   pthread_mutex_lock(&mu);
   for (int i = pg_n - 1; i >= 0; --i)
-    if (strcmp(pg_names[i][0], name) == 0) {
-      q = pg_names[i][1];
+    if (pg_names[i].conn == c && strcmp(pg_names[i].name, name) == 0) {
+      q = pg_names[i].sql;
       break;
     }
   pthread_mutex_unlock(&mu);
