@@ -12,6 +12,7 @@ with its count per create, then the total per create.
 """
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,13 +45,14 @@ def main():
                           {"name": f"c{k}", "resources": {"memory_mib": 1, "cpu_millis": 1}})
             assert r.status == 201, r
         d.stop()
+        rows = []
+        with open(out) as f:
+            for line in f:
+                n, sql = line.rstrip("\n").split("\t", 1)
+                rows.append((int(n), sql))
     finally:
         d.cleanup()
-    rows = []
-    with open(out) as f:
-        for line in f:
-            n, sql = line.rstrip("\n").split("\t", 1)
-            rows.append((int(n), sql))
+        shutil.rmtree(tmp, ignore_errors=True)
     rows.sort(key=lambda r: (-r[0], r[1]))
     total = 0.0
     backend = os.environ.get("FC_TEST_BACKEND", "sqlite")
@@ -61,9 +63,6 @@ def main():
             total += per
             print(f"{per:6.2f}  {sql[:150]}")
     print(f"total {total:.2f} statements per create")
-    os.remove(out)
-    os.remove(shim)
-    os.rmdir(tmp)
 
 
 if __name__ == "__main__":
