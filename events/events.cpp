@@ -62,6 +62,37 @@ Status append(storage::Conn& c, const NewEvent& e, std::int64_t now_ms) {
       .run();
 }
 
+Status append_first(storage::Conn& c, const std::string& workspace_id,
+                    std::initializer_list<FirstEvent> evs, std::int64_t now_ms) {
+  std::int64_t ws_seq = 0;
+  const FirstEvent* e = evs.begin();
+  for (std::size_t left = evs.size(); left > 0;) {
+    if (left >= 2) {
+      BOOST_OUTCOME_TRY(
+          s, c.prepare("INSERT INTO events(id, type, workspace_id, workspace_seq, subject, data,"
+                       " created_at) VALUES(?1, ?2, ?3, ?4, ?3, ?5, ?6),"
+                       " (?7, ?8, ?3, ?9, ?3, ?10, ?6)"));
+      const std::string id0 = next_id(now_ms);  // in order: ids increase with seq
+      const std::string id1 = next_id(now_ms);
+      s.bind_all(id0, e[0].type, workspace_id, ws_seq + 1,
+                 e[0].data_json.empty() ? std::string_view("{}") : e[0].data_json, now_ms, id1,
+                 e[1].type, ws_seq + 2,
+                 e[1].data_json.empty() ? std::string_view("{}") : e[1].data_json);
+      BOOST_OUTCOME_TRY(s.run());
+      e += 2, left -= 2, ws_seq += 2;
+      continue;
+    }
+    BOOST_OUTCOME_TRY(s,
+                      c.prepare("INSERT INTO events(id, type, workspace_id, workspace_seq,"
+                                " subject, data, created_at) VALUES(?1, ?2, ?3, ?4, ?3, ?5, ?6)"));
+    s.bind_all(next_id(now_ms), e->type, workspace_id, ws_seq + 1,
+               e->data_json.empty() ? std::string_view("{}") : e->data_json, now_ms);
+    BOOST_OUTCOME_TRY(s.run());
+    ++e, --left, ++ws_seq;
+  }
+  return ok();
+}
+
 Result<std::vector<Event>> list(storage::Conn& c, const Query& q) {
   // A family filter "workspace.*" matches by prefix "workspace."; "*" or ""
   // matches every type.

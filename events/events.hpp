@@ -6,8 +6,10 @@
 // global sequence. Light on purpose: no Asio, Beast or JSON headers.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.hpp"
@@ -30,6 +32,17 @@ struct NewEvent {
 // Assigns a stable id ("evt_…"), the time, a global sequence and, when workspace_id
 // is set, the next per-workspace sequence.
 Status append(storage::Conn& c, const NewEvent& e, std::int64_t now_ms);
+// The first events of a workspace created in the same transaction (ids are
+// never reused, so it has none yet): per-workspace sequences 1, 2, … without
+// reading the events table, all in one INSERT when there are at most two (a
+// create's workspace.created and .placed). Fields as in append; data_json as
+// a view of the caller's text (both events of a create carry the same view).
+struct FirstEvent {
+  const char* type;
+  std::string_view data_json;
+};
+Status append_first(storage::Conn& c, const std::string& workspace_id,
+                    std::initializer_list<FirstEvent> evs, std::int64_t now_ms);
 
 // A stored event.
 struct Event {

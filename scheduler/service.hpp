@@ -289,6 +289,9 @@ class Service {
   // in key order with the scheduler's, written straight to text. When a
   // decorator fails the page has the scheduler's fields only (logged).
   std::string workspace_views_json(storage::Conn& c, std::span<const Workspace> ws) const;
+  // One view as JSON text, byte for byte workspace_view()'s dump (the text of
+  // a create's events and answer); a decorator's error is returned.
+  Result<std::string> workspace_view_json(storage::Conn& c, const Workspace& w) const;
   // For a decorator's batch query: the ids of `ws`, and its rows (any order,
   // each with a `workspace_id`) matched back to `ws` (nullptr: no row).
   static std::vector<std::string> ids_of(std::span<const Workspace> ws);
@@ -379,6 +382,9 @@ class Service {
   dns::ZoneNotifier* zone_ = nullptr;
   AssignmentExtras* extras_ = nullptr;
   std::vector<std::unique_ptr<ScopeListener>> scope_listeners_;
+  // One view's text (workspace_views_json, workspace_view_json); `extra`:
+  // the decorators' fields.
+  void put_view(std::string& out, const Workspace& w, const nlohmann::json& extra) const;
   std::map<std::string, ViewDecorator> view_decorators_;
   friend struct Impl;
 };

@@ -139,62 +139,76 @@ std::string Service::workspace_views_json(storage::Conn& c, std::span<const Work
   out.reserve(ws.size() * 640 + 2);
   out += '[';
   for (std::size_t i = 0; i < ws.size(); ++i) {
-    const Workspace& w = ws[i];
     if (i > 0) out += ',';
-    ViewText v(out, extra[i]);
-    if (v.own("created_at")) put_str(out, format_rfc3339(w.created_at));
-    if (v.own("dns")) {
-      out += w.dns_region ? "{\"published\":true,\"region\":" : "{\"published\":false,\"region\":";
-      if (w.dns_region)
-        put_str(out, *w.dns_region);
-      else
-        out += "null";
-      out += '}';
-    }
-    if (v.own("generation")) put_int(out, w.generation);
-    if (v.own("hostname")) put_str(out, hostname_of(w));
-    if (v.own("id")) put_str(out, w.id);
-    if (v.own("name")) put_str(out, w.name);
-    if (v.own("observed")) {
-      out += "{\"generation\":";
-      put_int(out, w.observed_generation);
-      out += ",\"message\":";
-      put_str(out, w.observed_message);
-      out += ",\"phase\":";
-      put_str(out, w.observed_phase);
-      out += ",\"since\":";
-      if (w.observed_since > 0)
-        put_str(out, format_rfc3339(w.observed_since));
-      else
-        out += "null";
-      out += '}';
-    }
-    if (v.own("placement")) {
-      const auto& p = w.placement;
-      if (p.regions.empty() && p.labels.empty() && p.prefer.empty())
-        out += "{\"labels\":{},\"prefer\":[],\"regions\":[]}";
-      else
-        put_json(out, placement_json(p));
-    }
-    if (v.own("plan")) out += "null";
-    if (v.own("region")) put_str(out, w.region);
-    if (v.own("resources")) {
-      out += "{\"cpu_millis\":";
-      put_int(out, w.resources.cpu_millis);
-      out += ",\"memory_mib\":";
-      put_int(out, w.resources.memory_mib);
-      out += '}';
-    }
-    if (v.own("spec")) put_json(out, w.spec);
-    if (v.own("state")) put_str(out, w.state);
-    if (v.own("suspended")) out += w.suspended ? "true" : "false";
-    if (w.target_region && v.own("target_region")) put_str(out, *w.target_region);
-    if (v.own("tenant")) out += "null";
-    if (v.own("updated_at")) put_str(out, format_rfc3339(w.updated_at));
-    v.close();
+    put_view(out, ws[i], extra[i]);
   }
   out += ']';
   return out;
+}
+
+Result<std::string> Service::workspace_view_json(storage::Conn& c, const Workspace& w) const {
+  json extra = json::object();
+  for (const auto& [name, d] : view_decorators_) {
+    BOOST_OUTCOME_TRY(d(c, std::span<const Workspace>(&w, 1), std::span<json>(&extra, 1)));
+  }
+  std::string out;
+  out.reserve(640);
+  put_view(out, w, extra);
+  return out;
+}
+
+void Service::put_view(std::string& out, const Workspace& w, const json& extra) const {
+  ViewText v(out, extra);
+  if (v.own("created_at")) put_str(out, format_rfc3339(w.created_at));
+  if (v.own("dns")) {
+    out += w.dns_region ? "{\"published\":true,\"region\":" : "{\"published\":false,\"region\":";
+    if (w.dns_region)
+      put_str(out, *w.dns_region);
+    else
+      out += "null";
+    out += '}';
+  }
+  if (v.own("generation")) put_int(out, w.generation);
+  if (v.own("hostname")) put_str(out, hostname_of(w));
+  if (v.own("id")) put_str(out, w.id);
+  if (v.own("name")) put_str(out, w.name);
+  if (v.own("observed")) {
+    out += "{\"generation\":";
+    put_int(out, w.observed_generation);
+    out += ",\"message\":";
+    put_str(out, w.observed_message);
+    out += ",\"phase\":";
+    put_str(out, w.observed_phase);
+    out += ",\"since\":";
+    if (w.observed_since > 0)
+      put_str(out, format_rfc3339(w.observed_since));
+    else
+      out += "null";
+    out += '}';
+  }
+  if (v.own("placement")) {
+    const auto& p = w.placement;
+    if (p.regions.empty() && p.labels.empty() && p.prefer.empty())
+      out += "{\"labels\":{},\"prefer\":[],\"regions\":[]}";
+    else
+      put_json(out, placement_json(p));
+  }
+  if (v.own("plan")) out += "null";
+  if (v.own("region")) put_str(out, w.region);
+  if (v.own("resources")) {
+    out += "{\"cpu_millis\":";
+    put_int(out, w.resources.cpu_millis);
+    out += ",\"memory_mib\":";
+    put_int(out, w.resources.memory_mib);
+    out += '}';
+  }
+  if (v.own("spec")) put_json(out, w.spec);
+  if (v.own("state")) put_str(out, w.state);
+  if (v.own("suspended")) out += w.suspended ? "true" : "false";
+  if (w.target_region && v.own("target_region")) put_str(out, *w.target_region);
+  if (v.own("tenant")) out += "null";
+  if (v.own("updated_at")) put_str(out, format_rfc3339(w.updated_at));
+  v.close();
 }
 
 std::vector<std::string> Service::ids_of(std::span<const Workspace> ws) {

@@ -135,7 +135,9 @@ Status Service::on_created(storage::Conn& c, const sch::Workspace& w, const std:
     BOOST_OUTCOME_TRY(store::put_tenancy(c, {w.id, t.tenant_id, t.plan, t.trial_ends_at}));
   }
   if (out) *out = t;
-  return meter(c, w.id, usage_key(w, t), now_s());
+  // meter() without its read: a workspace created in this transaction has no
+  // open interval yet (ids are never reused).
+  return store::put_open(c, store::OpenRow{usage_key(w, t), now_s()});
 }
 
 Status Service::check_plan_quotas(storage::Conn& c, const sch::Workspace& w, const Plan& p,

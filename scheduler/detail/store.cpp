@@ -110,21 +110,27 @@ Result<std::int64_t> count_placements(storage::Conn& c, const std::string& regio
   return row ? s.col_int(0) : 0;
 }
 
-Status insert_workspace(storage::Conn& c, const Workspace& w) {
-  BOOST_OUTCOME_TRY(s, c.prepare(std::string("INSERT INTO workspaces(") + kWsCols +
-                                 ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
-  return s
-      .bind_all(w.id, w.name, w.region, w.target_region, w.state, w.generation,
-                w.resources.memory_mib, w.resources.cpu_millis, placement_json(w.placement).dump(),
-                w.spec.dump(), w.observed_generation, w.observed_phase, w.observed_message,
-                w.dns_region, w.created_at, w.updated_at, w.observed_since,
-                std::int64_t{w.suspended ? 1 : 0})
-      .run();
+Result<bool> insert_workspace(storage::Conn& c, const Workspace& w) {
+  static const std::string sql =
+      std::string("INSERT INTO workspaces(") + kWsCols +
+      ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING";
+  BOOST_OUTCOME_TRY(s, c.prepare(sql));
+  BOOST_OUTCOME_TRY(s.bind_all(w.id, w.name, w.region, w.target_region, w.state, w.generation,
+                               w.resources.memory_mib, w.resources.cpu_millis,
+                               placement_json(w.placement).dump(), w.spec.dump(),
+                               w.observed_generation, w.observed_phase, w.observed_message,
+                               w.dns_region, w.created_at, w.updated_at, w.observed_since,
+                               std::int64_t{w.suspended ? 1 : 0})
+                        .run());
+  return c.changes() > 0;
 }
 
 Result<std::optional<Workspace>> find_workspace(storage::Conn& c, const std::string& key) {
-  const char* col = key.rfind("ws_", 0) == 0 ? " WHERE id = ?" : " WHERE name = ?";
-  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kWsCols + " FROM workspaces" + col));
+  static const std::string by_id =
+      std::string("SELECT ") + kWsCols + " FROM workspaces WHERE id = ?";
+  static const std::string by_name =
+      std::string("SELECT ") + kWsCols + " FROM workspaces WHERE name = ?";
+  BOOST_OUTCOME_TRY(s, c.prepare(key.rfind("ws_", 0) == 0 ? by_id : by_name));
   s.bind(1, key);
   BOOST_OUTCOME_TRY(row, s.step());
   if (!row) return std::optional<Workspace>();

@@ -18,7 +18,9 @@ Status update_region(storage::Conn& c, const Region& r);
 Status delete_region(storage::Conn& c, const std::string& id);
 Result<std::int64_t> count_placements(storage::Conn& c, const std::string& region);
 
-Status insert_workspace(storage::Conn& c, const Workspace& w);
+// A create's insert: false when the name is taken (the name's UNIQUE index
+// decides, no read first; nothing is written then).
+Result<bool> insert_workspace(storage::Conn& c, const Workspace& w);
 Result<std::optional<Workspace>> find_workspace(storage::Conn& c, const std::string& id_or_name);
 // `names`: only names in [lo, hi), in name order, the page after workspace
 // `after` starting past its name; lo empty: every name, in id order.
@@ -37,6 +39,13 @@ Status delete_workspace(storage::Conn& c, const std::string& id);
 // the transaction, so concurrent creates can never overcommit). false: no fit.
 Result<bool> reserve(storage::Conn& c, const std::string& region, const std::string& ws,
                      const Resources& r, bool check_fit);
+// A create's reservation and the revision of its first assignment in one
+// update of the region's row (reserve with check_fit, then append's revision
+// + 1): the new revision, nullopt when the resources do not fit (nothing
+// written then). put_assignment writes the assignment at that revision.
+Result<std::optional<std::int64_t>> reserve_new(storage::Conn& c, const std::string& region,
+                                                const std::string& ws, const Resources& r,
+                                                std::int64_t now);
 // Changes a reservation's size (PATCH); false when the new size does not fit.
 Result<bool> resize(storage::Conn& c, const std::string& region, const std::string& ws,
                     const Resources& from, const Resources& to);
@@ -54,6 +63,9 @@ Result<bool> has_placement(storage::Conn& c, const std::string& region, const st
 Result<std::int64_t> append(storage::Conn& c, const std::string& region, const std::string& ws,
                             const std::string& action, const nlohmann::json& body,
                             std::int64_t now);
+Status put_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
+                      std::int64_t rev, const std::string& action, const nlohmann::json& body,
+                      std::int64_t now);
 Result<std::vector<nlohmann::json>> assignments_after(storage::Conn& c, const std::string& region,
                                                       std::int64_t since, bool live_only);
 // The revision that last changed a workspace's assignment, and when.

@@ -24,6 +24,29 @@ Result<bool> reserve(storage::Conn& c, const std::string& region, const std::str
   return true;
 }
 
+Result<std::optional<std::int64_t>> reserve_new(storage::Conn& c, const std::string& region,
+                                                const std::string& ws, const Resources& r,
+                                                std::int64_t now) {
+  BOOST_OUTCOME_TRY(
+      s,
+      c.prepare("UPDATE regions SET alloc_memory_mib = alloc_memory_mib + ?2, alloc_cpu_millis = "
+                "alloc_cpu_millis + ?3, alloc_workspaces = alloc_workspaces + 1,"
+                " revision = revision + 1, updated_at = ?4 WHERE id = ?1"
+                " AND alloc_memory_mib + ?2 <= cap_memory_mib AND alloc_cpu_millis + ?3 <="
+                " cap_cpu_millis AND alloc_workspaces + 1 <= cap_workspaces RETURNING revision"));
+  s.bind_all(region, r.memory_mib, r.cpu_millis, now);
+  BOOST_OUTCOME_TRY(row, s.step());
+  if (!row) return std::optional<std::int64_t>();
+  const std::int64_t rev = s.col_int(0);
+  BOOST_OUTCOME_TRY(s.run());
+  BOOST_OUTCOME_TRY(
+      p,
+      c.prepare(
+          "INSERT INTO placements(workspace_id, region, memory_mib, cpu_millis) VALUES(?,?,?,?)"));
+  BOOST_OUTCOME_TRY(p.bind_all(ws, region, r.memory_mib, r.cpu_millis).run());
+  return std::optional<std::int64_t>(rev);
+}
+
 Result<bool> resize(storage::Conn& c, const std::string& region, const std::string& ws,
                     const Resources& from, const Resources& to) {
   std::int64_t dm = to.memory_mib - from.memory_mib;
@@ -90,6 +113,13 @@ Result<std::int64_t> append(storage::Conn& c, const std::string& region, const s
   if (!row) return make_error(Code::kNotFound, "no region " + region);
   std::int64_t rev = u.col_int(0);
   BOOST_OUTCOME_TRY(u.run());
+  BOOST_OUTCOME_TRY(put_assignment(c, region, ws, rev, action, body, now));
+  return rev;
+}
+
+Status put_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
+                      std::int64_t rev, const std::string& action, const json& body,
+                      std::int64_t now) {
   BOOST_OUTCOME_TRY(
       s,
       c.prepare("INSERT INTO assignments(region, workspace_id, revision, action, body, written_at) "
@@ -97,8 +127,7 @@ Result<std::int64_t> append(storage::Conn& c, const std::string& region, const s
                 " ON CONFLICT(region, workspace_id) DO UPDATE SET revision = excluded.revision,"
                 " action = excluded.action, body = excluded.body,"
                 " written_at = excluded.written_at"));
-  BOOST_OUTCOME_TRY(s.bind_all(region, ws, rev, action, body.dump(), now).run());
-  return rev;
+  return s.bind_all(region, ws, rev, action, body.dump(), now).run();
 }
 
 Result<std::vector<json>> assignments_after(storage::Conn& c, const std::string& region,

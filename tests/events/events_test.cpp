@@ -56,6 +56,44 @@ TEST_SUITE("events") {
     CHECK(one.value()->data_json == R"({"id":"ws_a"})");
   }
 
+  TEST_CASE("append_first: a new workspace's events read as append's would") {
+    auto c = storage::test::open_migrated(":memory:");
+    REQUIRE(events::append(*c, ev("workspace.placed", "ws_old"), kT0));
+    const std::string view = R"({"id":"ws_new"})";
+    REQUIRE(events::append_first(
+        *c, "ws_new", {{"workspace.created", view}, {"workspace.placed", view}}, kT0 + 1));
+    REQUIRE(events::append_first(*c, "ws_one", {{"workspace.created", ""}}, kT0 + 2));
+    REQUIRE(events::append_first(*c, "ws_three",
+                                 {{"a.one", "{}"}, {"a.two", "{}"}, {"a.three", view}}, kT0 + 3));
+    // Later events continue the per-workspace sequence from what it wrote.
+    REQUIRE(events::append(*c, ev("workspace.running", "ws_new"), kT0 + 4));
+
+    auto all = events::list(*c, {});
+    REQUIRE(all);
+    const auto& e = all.value();
+    REQUIRE(e.size() == 8);
+    for (std::size_t k = 1; k < e.size(); ++k) {
+      CHECK(e[k].seq > e[k - 1].seq);
+      CHECK(e[k].id > e[k - 1].id);  // ids in sequence order, also within one INSERT
+    }
+    CHECK(e[1].type == "workspace.created");
+    CHECK(e[1].workspace_id == "ws_new");
+    CHECK(e[1].subject == "ws_new");
+    CHECK(e[1].workspace_seq == 1);
+    CHECK(e[1].data_json == view);
+    CHECK(e[1].created_at == kT0 + 1);
+    CHECK(e[2].type == "workspace.placed");
+    CHECK(e[2].workspace_seq == 2);
+    CHECK(e[2].data_json == view);
+    CHECK(e[3].workspace_seq == 1);
+    CHECK(e[3].data_json == "{}");  // empty data is stored as {} (as append does)
+    CHECK(e[4].type == "a.one");
+    CHECK(e[6].type == "a.three");
+    CHECK(e[6].workspace_seq == 3);
+    CHECK(e[7].type == "workspace.running");
+    CHECK(e[7].workspace_seq == 3);
+  }
+
   TEST_CASE("list: after, type (exact and family), workspace and limit") {
     auto c = storage::test::open_migrated(":memory:");
     REQUIRE(events::append(*c, ev("workspace.created", "ws_a"), kT0));

@@ -116,4 +116,43 @@ TEST_SUITE("storage") {
     CHECK_FALSE(c->prepare("SELEKT nonsense"));
     CHECK_FALSE(c->exec("INSERT INTO no_such_table VALUES (1)"));
   }
+
+  TEST_CASE("0022: a workspace insert builds no ephemeral table; the state rule still holds") {
+    test::TempDir dir;
+    auto c = test::open_migrated(dir.file("a.db"));
+    REQUIRE(
+        c->exec("INSERT INTO regions(id, name, cap_memory_mib, cap_cpu_millis, cap_workspaces,"
+                " created_at, updated_at) VALUES('r1', 'r1', 10, 10, 10, 1, 1)"));
+    const std::string insert =
+        "INSERT INTO workspaces(id, name, region, state, memory_mib, cpu_millis, created_at,"
+        " updated_at) VALUES('ws_1', 'a', 'r1', ?1, 1, 1, 1, 1)";
+    auto plan = c->prepare("EXPLAIN " + insert);
+    REQUIRE(plan);
+    int ops = 0;
+    for (;;) {
+      auto row = plan.value().step();
+      REQUIRE(row);
+      if (!row.value()) break;
+      ++ops;
+      CHECK(plan.value().col_text(1) != "OpenEphemeral");
+    }
+    CHECK(ops > 0);
+    for (const char* bad : {"bogus", "", "Scheduled"}) {
+      auto st = c->prepare(insert);
+      REQUIRE(st);
+      CHECK_FALSE(st.value().bind(1, bad).run());
+    }
+    for (const char* good : {"scheduled", "migrating", "deleting"}) {
+      REQUIRE(c->exec("DELETE FROM workspaces"));
+      auto st = c->prepare(insert);
+      REQUIRE(st);
+      CHECK(st.value().bind(1, good).run());
+    }
+    // placements still cascades from workspaces (the rebuilt pair).
+    REQUIRE(
+        c->exec("INSERT INTO placements(workspace_id, region, memory_mib, cpu_millis)"
+                " VALUES('ws_1', 'r1', 1, 1)"));
+    REQUIRE(c->exec("DELETE FROM workspaces"));
+    CHECK(scalar(*c, "SELECT count(*) FROM placements") == 0);
+  }
 }

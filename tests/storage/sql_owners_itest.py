@@ -51,13 +51,24 @@ def owner_rows():
 
 
 def created_tables():
-    """Tables created by migrations/*.sql, plus the runner's schema_migrations."""
+    """Tables the migrations/*.sql leave, plus the runner's schema_migrations:
+    created, less those dropped, renamed ones under their new name (0022's
+    rebuild of workspaces), in migration order."""
     tables = {"schema_migrations"}
     mig = os.path.join(SOURCE_DIR, "migrations")
+    ddl = re.compile(r"CREATE TABLE\s+(?:IF NOT EXISTS\s+)?(\w+)|DROP TABLE\s+(?:IF EXISTS\s+)?(\w+)"
+                     r"|ALTER TABLE\s+(\w+)\s+RENAME TO\s+(\w+)")
     for name in sorted(os.listdir(mig)):
         if name.endswith(".sql"):
             with open(os.path.join(mig, name), encoding="utf-8") as f:
-                tables.update(re.findall(r"CREATE TABLE\s+(?:IF NOT EXISTS\s+)?(\w+)", f.read()))
+                for created, dropped, old, new in ddl.findall(f.read()):
+                    if created:
+                        tables.add(created)
+                    elif dropped:
+                        tables.discard(dropped)
+                    else:
+                        tables.discard(old)
+                        tables.add(new)
     return tables
 
 

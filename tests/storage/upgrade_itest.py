@@ -168,6 +168,12 @@ class Upgrade(unittest.TestCase):
                          [(5, 256, '{"tier":"gold"}')])
         self.assertEqual(q("SELECT name, generation, observed_phase FROM workspaces"),
                          [("shop", 2, "running")])
+        # 0022 rebuilds workspaces and placements: every row kept, the cascade too.
+        self.assertEqual(q("SELECT workspace_id, region, memory_mib, cpu_millis, releasing FROM placements"),
+                         [("ws_1", "r1", 256, 100, 0)])
+        self.assertEqual(q("SELECT \"table\", \"from\", \"on_delete\" FROM pragma_foreign_key_list('placements')"
+                           " ORDER BY 1"), [("regions", "region", "NO ACTION"),
+                                            ("workspaces", "workspace_id", "CASCADE")])
         self.assertEqual(q("SELECT workspace_id, action, written_at FROM assignments ORDER BY 1"),
                          [("ws_1", "apply", 0), ("ws_gone", "delete", 0)])
         if level >= 3:

@@ -208,6 +208,17 @@ TEST_SUITE("tenants") {
       }
       return a.dump(-1, ' ', false, json::error_handler_t::replace);
     };
+    // One view (a create's events and answer): the same text, view by view.
+    auto each_alone = [&] {
+      for (const auto& w : ws) {
+        auto v = r.sched->workspace_view(r.db->read(), w);
+        auto text = r.sched->workspace_view_json(r.db->read(), w);
+        REQUIRE(v);
+        REQUIRE(text);
+        CHECK(text.value() == v.value().dump(-1, ' ', false, json::error_handler_t::replace));
+      }
+    };
+    each_alone();
     CHECK(r.sched->workspace_views_json(r.db->read(), ws) == expect());
     CHECK(r.sched->workspace_views_json(r.db->read(), std::span(ws).subspan(0, 1)) ==
           json::array({r.view(paid)}).dump(-1, ' ', false, json::error_handler_t::replace));
@@ -226,6 +237,7 @@ TEST_SUITE("tenants") {
           return ok();
         });
     CHECK(r.sched->workspace_views_json(r.db->read(), ws) == expect());
+    each_alone();
 
     // A failing decorator: the scheduler's fields only, still valid JSON.
     r.sched->set_view_decorator(
@@ -235,5 +247,10 @@ TEST_SUITE("tenants") {
     const json page = json::parse(r.sched->workspace_views_json(r.db->read(), ws));
     REQUIRE(page.size() == ws.size());
     CHECK(page[0] == r.sched->base_view(ws[0]));
+    // One view: the decorator's error (a create fails rather than store a
+    // view without its tenancy).
+    auto alone = r.sched->workspace_view_json(r.db->read(), ws[0]);
+    REQUIRE_FALSE(alone);
+    CHECK(alone.error().detail == "broken");
   }
 }

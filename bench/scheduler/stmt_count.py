@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""SQL statements per workspace create (docs/BENCHMARKS.md "Scheduler").
+
+Starts the real daemon with stmt_count.so preloaded (counts every statement
+execution on SQLite and every PQexec/PQexecPrepared round trip on
+PostgreSQL), creates one region and N workspaces through the API one after
+the other, stops it, and prints each statement run at least once per create
+with its count per create, then the total per create.
+
+  FC_BIN=build-ft/app/fleetcommand bench/scheduler/stmt_count.py [--creates N]
+  FC_TEST_BACKEND=postgres ... (a throwaway cluster: tests/lib/pgcluster.py)
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "..", "tests", "lib"))
+import fctest  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--creates", type=int, default=300)
+    args = ap.parse_args()
+    if not fctest.FC_BIN:
+        sys.exit("stmt_count.py: set FC_BIN")
+    tmp = tempfile.mkdtemp(prefix="fc-stmt-count-")
+    shim = os.path.join(tmp, "stmt_count.so")
+    subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", shim, os.path.join(here, "stmt_count.c"),
+                    "-ldl", "-lpthread"], check=True)
+    out = os.path.join(tmp, "counts.tsv")
+    d = fctest.Daemon(config={"log": {"level": "warn"}, "agents": {"heartbeat_timeout_s": 86400}},
+                      env={"LD_PRELOAD": shim, "FC_STMT_COUNT_OUT": out})
+    try:
+        d.start()
+        d.create_region("r1", capacity={"memory_mib": 1 << 30, "cpu_millis": 1 << 30,
+                                        "workspaces": 1 << 30})
+        d.heartbeat(d.agent_token("r1"))
+        for k in range(args.creates):
+            r = d.request("POST", "/v1/workspaces",
+                          {"name": f"c{k}", "resources": {"memory_mib": 1, "cpu_millis": 1}})
+            assert r.status == 201, r
+        d.stop()
+        rows = []
+        with open(out) as f:
+            for line in f:
+                n, sql = line.rstrip("\n").split("\t", 1)
+                rows.append((int(n), sql))
+    finally:
+        d.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+    rows.sort(key=lambda r: (-r[0], r[1]))
+    total = 0.0
+    backend = os.environ.get("FC_TEST_BACKEND", "sqlite")
+    print(f"# {backend}: statements per create ({args.creates} creates), those run >= once per create")
+    for n, sql in rows:
+        per = n / args.creates
+        if per >= 0.99:
+            total += per
+            print(f"{per:6.2f}  {sql[:150]}")
+    print(f"total {total:.2f} statements per create")
+
+
+if __name__ == "__main__":
+    main()
