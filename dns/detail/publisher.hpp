@@ -36,11 +36,15 @@ struct Publisher::Impl {
   awaitable<void> publish_delta();  // full: every published row read and diffed
   // Only these workspace names' address records and the challenges' TXT.
   awaitable<void> publish_partial(const std::set<std::string>& names);
-  // The current_ keys whose type is TXT (challenges), kept beside current_.
+  // The published TXT keys (challenges): the zone's TXT owners, for a pass.
   void track_txt(const RrKey& k, bool present);
   awaitable<void> sweep();
   Result<RecordMap> read_desired(std::int64_t now_ms, std::optional<std::int64_t>* next_expiry);
+  ZoneSpec zone_spec(std::uint32_t serial) const;  // SOA, NS and glue from the config
   Result<std::shared_ptr<const ZoneSnapshot>> build(std::uint32_t serial, const RecordMap& m);
+  // The keys among `candidates` whose RRset the served zone does not have as
+  // in `want` (the zone is the publisher's only copy of what it published).
+  std::vector<RrKey> changed_keys(const std::set<RrKey>& candidates, const RecordMap& want) const;
   Result<std::shared_ptr<const ZoneSnapshot>> next_snapshot(std::uint32_t serial,
                                                             const RecordMap& next,
                                                             const std::vector<RrKey>& keys);
@@ -61,8 +65,7 @@ struct Publisher::Impl {
   asio::steady_timer pass_done_;  // never expires; cancelled after each pass to wake settled()
   storage::JobRunner* jobs_ = nullptr;
   std::vector<Rfc2136Target> providers_;
-  RecordMap current_;
-  std::set<RrKey> txt_keys_;  // the TXT keys of current_
+  std::set<RrKey> txt_keys_;  // the TXT keys the served zone has (challenges)
   bool pending_ = false;
   // What the next pass must read: everything, or only these names and/or
   // the challenges (a pass with more names than kMaxPartial reads everything).
