@@ -172,21 +172,6 @@ bool zone_has(const ZoneSnapshot& zone, const RrKey& k, const RrValue* want) {
   return true;
 }
 
-std::vector<RrKey> zone_keys(const ZoneSnapshot& zone, const std::vector<Name>& skip) {
-  std::vector<RrKey> out;
-  for (const auto& r : zone.all_records()) {
-    if (r.type != RrType::kA && r.type != RrType::kAaaa && r.type != RrType::kCname &&
-        r.type != RrType::kTxt)
-      continue;
-    if (r.name == zone.origin() || std::find(skip.begin(), skip.end(), r.name) != skip.end())
-      continue;
-    out.push_back(RrKey{lower(strip_dot(r.name.to_text())), type_name(r.type)});
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
 Result<std::vector<UpdateOp>> provider_ops(const std::vector<ProviderRow>& rows) {
   std::vector<UpdateOp> dels, adds;
   for (const auto& r : rows) {

@@ -126,6 +126,9 @@ class ZoneSnapshot {
   std::vector<Record> all_records() const;
   std::size_t node_count() const;
   std::size_t memory_bytes() const;  // what the shards hold (capacity), for logs and benches
+  // The same names with the same RRsets (as sets) as `other`, the apex aside
+  // (its SOA serial): whether a zone built again has anything new to serve.
+  bool same_data(const ZoneSnapshot& other) const;
 
  private:
   struct Shard;  // dns/zone.cpp
@@ -347,9 +350,6 @@ Result<std::vector<RRset>> address_rrsets(const std::optional<std::string>& host
 // copy of the records): true when `zone` has exactly `want` at k — the TTL
 // and the same rdata set — or, for want == nullptr, no RRset of k's type.
 bool zone_has(const ZoneSnapshot& zone, const RrKey& k, const RrValue* want);
-// The A, AAAA, CNAME and TXT keys of `zone` except at the apex and at
-// `skip` (the name servers' glue, which the zone spec owns), sorted.
-std::vector<RrKey> zone_keys(const ZoneSnapshot& zone, const std::vector<Name>& skip);
 bool name_in_zone(const std::string& name, const std::string& zone);
 
 // The RFC 2136 operations that turn `pushed` into `desired` for one RRset:

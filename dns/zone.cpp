@@ -733,6 +733,68 @@ std::size_t ZoneSnapshot::memory_bytes() const {
   return n;
 }
 
+namespace {
+
+// RRsets equal as sets: same types, TTLs and rdatas, in any order.
+bool same_rrsets(const std::vector<RRset>& x, const std::vector<RRset>& y) {
+  if (x.size() != y.size()) return false;
+  for (const auto& s : x) {
+    auto t = std::find_if(y.begin(), y.end(), [&](const RRset& o) { return o.type == s.type; });
+    if (t == y.end() || t->ttl != s.ttl || t->rdatas.size() != s.rdatas.size()) return false;
+    for (const auto& rd : s.rdatas)
+      if (std::find(t->rdatas.begin(), t->rdatas.end(), rd) == t->rdatas.end()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// Shard by shard (a name hashes to the same shard in both): every node with
+// data here is found there with the same RRsets, and both have as many. The
+// encoded bytes decide when they are equal and no pool rdata is involved.
+bool ZoneSnapshot::same_data(const ZoneSnapshot& other) const {
+  if (!(origin_ == other.origin_)) return false;
+  std::vector<std::uint8_t> apex;  // lower case, wire form
+  for (const auto& l : origin_.labels) {
+    apex.push_back(static_cast<std::uint8_t>(l.size()));
+    for (char c : l) apex.push_back(zlower(static_cast<std::uint8_t>(c)));
+  }
+  apex.push_back(0);
+  const auto is_apex = [&](const Shard& sh, std::uint32_t off) {
+    if (sh.name_size(off) != apex.size()) return false;
+    for (std::size_t k = 0; k < apex.size(); ++k)
+      if (zlower(sh.names[off + k]) != apex[k]) return false;
+    return true;
+  };
+  std::vector<std::uint8_t> w;
+  for (std::size_t i = 0; i < kShards; ++i) {
+    const Shard& a = *shards_[i];
+    const Shard& b = *other.shards_[i];
+    if (&a == &b) continue;  // shared copy-on-write: the same nodes
+    std::size_t here = 0, there = 0;
+    for (const auto& e : a.nodes) {
+      if (e.data_off == kDead || e.data_off == kNoData) continue;
+      const std::uint8_t* n = a.names.data() + e.name_off;
+      w.assign(n, n + a.name_size(e.name_off));
+      for (auto& c : w) c = zlower(c);
+      if (w == apex) continue;
+      ++here;
+      const std::uint32_t j = b.lookup_wire(w.data(), w.size(), wire_hash(w.data()));
+      if (j == kNone || b.nodes[j].data_off == kNoData) return false;
+      const std::uint32_t f = b.nodes[j].data_off;
+      const std::size_t la = a.data_end(e.data_off) - e.data_off, lb = b.data_end(f) - f;
+      if (la == lb && a.pool.empty() && b.pool.empty() &&
+          std::memcmp(a.data.data() + e.data_off, b.data.data() + f, la) == 0)
+        continue;
+      if (!same_rrsets(a.decode(e.data_off), b.decode(f))) return false;
+    }
+    for (const auto& e : b.nodes)
+      if (e.data_off != kDead && e.data_off != kNoData && !is_apex(b, e.name_off)) ++there;
+    if (here != there) return false;
+  }
+  return true;
+}
+
 Record ZoneSnapshot::soa_record() const {
   return Record{origin_, RrType::kSoa, kClassIn, soa_ttl_, Rdata{soa_}};
 }

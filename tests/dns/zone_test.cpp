@@ -240,6 +240,23 @@ TEST_SUITE("dns") {
     CHECK(b2.value()->node_count() == a2.value()->node_count());
     CHECK(b2.value()->node_count() < b.value()->node_count());
     CHECK(b2.value()->all_records().size() == a2.value()->all_records().size());
+    // A full pass builds the zone again and publishes it only if it differs.
+    CHECK(b.value()->same_data(*a.value()));
+    CHECK(a.value()->same_data(*b.value()));
+    CHECK(b2.value()->same_data(*a2.value()));
+    CHECK_FALSE(b2.value()->same_data(*b.value()));
+    CHECK_FALSE(b.value()->same_data(*b2.value()));
+    auto serial_only = ZoneSnapshot::apply(*b.value(), 9, {});
+    REQUIRE(serial_only);
+    CHECK(serial_only.value()->same_data(*b.value()));  // the SOA serial is not data
+    // One name more: not the same.
+    auto one_more = ZoneSnapshot::apply(
+        *b.value(), 3,
+        {{ZoneChange::Kind::kAdd,
+          {"fresh.fleet.test.", RrType::kA, 30, RD(RrType::kA, "192.0.2.77")}}});
+    REQUIRE(one_more);
+    CHECK_FALSE(one_more.value()->same_data(*b.value()));
+    CHECK_FALSE(b.value()->same_data(*one_more.value()));
     // A group that is not a valid RRset collection is refused, naming why.
     LabelSets bad;
     bad.add("x", bad.add_group(
