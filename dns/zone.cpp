@@ -126,7 +126,9 @@ struct ZoneSnapshot::Shard {
     return at + 1 - off;
   }
 
-  std::uint32_t lookup(const Name& n, std::uint64_t h) const {
+  // The live node whose hash tag matches and for which `same(entry)` holds.
+  template <class Same>
+  std::uint32_t probe(std::uint64_t h, Same&& same) const {
     if (slots.empty()) return kNone;
     const std::size_t mask = slots.size() - 1;
     const std::uint32_t tag = hash_tag(h);
@@ -134,25 +136,23 @@ struct ZoneSnapshot::Shard {
       const std::uint32_t s = slots[i];
       if (s == 0) return kNone;
       const Entry& e = nodes[s - 1];
-      if (e.hash == tag && e.data_off != kDead && name_equals(e.name_off, n)) return s - 1;
+      if (e.hash == tag && e.data_off != kDead && same(e)) return s - 1;
     }
+  }
+
+  std::uint32_t lookup(const Name& n, std::uint64_t h) const {
+    return probe(h, [&](const Entry& e) { return name_equals(e.name_off, n); });
   }
 
   // lookup() for a name given in wire form, lower case (the bulk build).
   std::uint32_t lookup_wire(const std::uint8_t* w, std::size_t len, std::uint64_t h) const {
-    if (slots.empty()) return kNone;
-    const std::size_t mask = slots.size() - 1;
-    const std::uint32_t tag = hash_tag(h);
-    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-      const std::uint32_t s = slots[i];
-      if (s == 0) return kNone;
-      const Entry& e = nodes[s - 1];
-      if (e.hash != tag || e.data_off == kDead || e.name_off + len > names.size()) continue;
+    return probe(h, [&](const Entry& e) {
+      if (e.name_off + len > names.size()) return false;
       const std::uint8_t* p = names.data() + e.name_off;
       std::size_t k = 0;
       while (k < len && zlower(p[k]) == w[k]) ++k;
-      if (k == len) return s - 1;
-    }
+      return k == len;
+    });
   }
 
   // A node with `data` as its encoded RRsets; the caller checked that the
@@ -165,12 +165,18 @@ struct ZoneSnapshot::Shard {
     e.data_off = static_cast<std::uint32_t>(data.size());
     names.insert(names.end(), w, w + len);
     data.insert(data.end(), rrsets.begin(), rrsets.end());
+    link(e, h);
+  }
+
+  // Appends `e` and puts it in the first free slot from its hash.
+  std::uint32_t link(const Entry& e, std::uint64_t h) {
     nodes.push_back(e);
     ++live;
     const std::size_t mask = slots.size() - 1;
     std::size_t i = h & mask;
     while (slots[i] != 0) i = (i + 1) & mask;
     slots[i] = static_cast<std::uint32_t>(nodes.size());
+    return static_cast<std::uint32_t>(nodes.size() - 1);
   }
 
   void reindex(std::size_t cap) {
@@ -332,13 +338,7 @@ struct ZoneSnapshot::Shard {
       names.insert(names.end(), l.begin(), l.end());
     }
     names.push_back(0);
-    nodes.push_back(e);
-    ++live;
-    const std::size_t mask = slots.size() - 1;
-    std::size_t i = h & mask;
-    while (slots[i] != 0) i = (i + 1) & mask;
-    slots[i] = static_cast<std::uint32_t>(nodes.size());
-    return static_cast<std::uint32_t>(nodes.size() - 1);
+    return link(e, h);
   }
 
   void remove(std::uint32_t idx) {
