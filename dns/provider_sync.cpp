@@ -56,7 +56,7 @@ Status Publisher::Impl::record_provider_changes(storage::Conn& c, const RecordMa
 
 // After a restart (or a provider added to the config): what the table wants
 // vs. what we publish now; only differences become pending.
-Status Publisher::Impl::reconcile_providers_at_start(storage::Conn& c, const RecordMap& next) {
+Status Publisher::Impl::reconcile_providers(storage::Conn& c, const RecordMap& next) {
   const auto now = clock_.now_ms();
   for (const auto& p : providers_) {
     BOOST_OUTCOME_TRY(stored, detail::provider_records(c, p.id));

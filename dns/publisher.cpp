@@ -65,8 +65,7 @@ Result<RecordMap> Publisher::Impl::read_desired(std::int64_t now_ms,
   return desired_records(names, ch, cfg_.dns_zone, cfg_.dns_ttl);
 }
 
-Result<std::shared_ptr<const ZoneSnapshot>> Publisher::Impl::build(std::uint32_t serial,
-                                                                   const RecordMap& m) {
+ZoneSpec Publisher::Impl::zone_spec(std::uint32_t serial) const {
   ZoneSpec z;
   z.origin = cfg_.dns_zone + ".";
   z.mname = cfg_.dns_soa.mname + ".";
@@ -79,28 +78,88 @@ Result<std::shared_ptr<const ZoneSnapshot>> Publisher::Impl::build(std::uint32_t
   z.ttl = cfg_.dns_ttl;
   for (const auto& ns : cfg_.dns_nameservers)
     z.nameservers.push_back({ns.name + ".", ns.ipv4, ns.ipv6});
-  BOOST_OUTCOME_TRY(recs, zone_records(m));
-  z.records = std::move(recs);
-  return ZoneSnapshot::build(z);
+  return z;
+}
+
+std::vector<RrKey> Publisher::Impl::changed_keys(const std::set<RrKey>& candidates,
+                                                 const RecordMap& want) const {
+  const auto zone = server_.zone();
+  std::vector<RrKey> keys;
+  for (const auto& k : candidates) {
+    auto it = want.find(k);
+    if (!zone_has(*zone, k, it == want.end() ? nullptr : &it->second)) keys.push_back(k);
+  }
+  return keys;
+}
+
+// At fleet size the start is this read and build (docs/BENCHMARKS.md
+// "Scale"): the published names stream from the covering index into
+// LabelSets, one RRset group per region's ingress, and the zone's shards are
+// written from them in shard order; the challenges are the only records
+// that go through a RecordMap. No copy of the records is kept beside the zone.
+Result<Publisher::Impl::Fresh> Publisher::Impl::read_zone(std::int64_t now_ms,
+                                                          std::optional<std::int64_t>* expiry) {
+  Fresh f;
+  struct RegionGroup {
+    std::optional<std::uint32_t> group;
+    std::optional<Error> error;  // reported once a workspace is published there
+  };
+  std::vector<RegionGroup> regions;
+  std::optional<Error> bad;
+  BOOST_OUTCOME_TRY(scheduler::Service::published_names(
+      db_.read(),
+      [&](const scheduler::Ingress& in) {
+        auto sets = address_rrsets(in.hostname, in.ipv4, in.ipv6, cfg_.dns_ttl);
+        RegionGroup g;
+        if (sets)
+          g.group = f.names.add_group(std::move(sets).value());
+        else
+          g.error = sets.error();
+        regions.push_back(std::move(g));
+      },
+      [&](std::string_view name, std::size_t region) {
+        const RegionGroup& g = regions[region];
+        if (g.group)
+          f.names.add(name, *g.group);
+        else if (!bad)
+          bad = g.error;
+      }));
+  if (bad) return *bad;
+  BOOST_OUTCOME_TRY(ch, detail::read_challenges(db_.read(), now_ms, expiry));
+  f.txt = desired_records({}, ch, cfg_.dns_zone, cfg_.dns_ttl);
+  // The providers compare whole record sets: read them as a map.
+  if (!providers_.empty()) {
+    std::optional<std::int64_t> same_expiry;
+    BOOST_OUTCOME_TRY(m, read_desired(now_ms, &same_expiry));
+    f.for_providers = std::move(m);
+  }
+  return f;
+}
+
+Result<std::shared_ptr<const ZoneSnapshot>> Publisher::Impl::build(std::uint32_t serial,
+                                                                   const Fresh& f) {
+  ZoneSpec spec = zone_spec(serial);
+  BOOST_OUTCOME_TRY(recs, zone_records(f.txt));
+  spec.records = std::move(recs);
+  return ZoneSnapshot::build(spec, f.names);
 }
 
 Status Publisher::Impl::start() {
   using Ms = std::chrono::duration<double, std::milli>;
   const auto t0 = std::chrono::steady_clock::now();
   std::optional<std::int64_t> expiry;
-  BOOST_OUTCOME_TRY(next, read_desired(clock_.now_ms(), &expiry));
+  BOOST_OUTCOME_TRY(fresh, read_zone(clock_.now_ms(), &expiry));
   const auto t1 = std::chrono::steady_clock::now();
   auto st = db_.write_sync([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(s, detail::next_serial(c));
     serial_ = s;
-    return reconcile_providers_at_start(c, next);
+    return reconcile_providers(c, fresh.for_providers);
   });
   if (!st) return st;
   const auto t2 = std::chrono::steady_clock::now();
-  BOOST_OUTCOME_TRY(zone, build(serial_, next));
+  BOOST_OUTCOME_TRY(zone, build(serial_, fresh));
   const auto t3 = std::chrono::steady_clock::now();
-  current_ = std::move(next);
-  for (const auto& [k, v] : current_) track_txt(k, true);
+  for (const auto& [k, v] : fresh.txt) track_txt(k, true);
   server_.publish(zone);
   auto bound = server_.start();
   if (!bound)
@@ -111,9 +170,9 @@ Status Publisher::Impl::start() {
   // The start's cost at fleet size (docs/BENCHMARKS.md "Scale"): the read, the
   // provider reconcile and the zone build, each timed.
   spdlog::info(
-      "dns serving zone={} serial={} records={} nodes={} zone_mib={:.1f} read_ms={:.0f} "
-      "reconcile_ms={:.0f} build_ms={:.0f} providers={} listen={}",
-      cfg_.dns_zone, serial_, current_.size(), zone->node_count(),
+      "dns serving zone={} serial={} names={} challenges={} nodes={} zone_mib={:.1f} "
+      "read_ms={:.0f} reconcile_ms={:.0f} build_ms={:.0f} providers={} listen={}",
+      cfg_.dns_zone, serial_, fresh.names.size(), fresh.txt.size(), zone->node_count(),
       static_cast<double>(zone->memory_bytes()) / (1 << 20), Ms(t1 - t0).count(),
       Ms(t2 - t1).count(), Ms(t3 - t2).count(), providers_.size(), cfg_.dns_listen.str());
   return ok();
@@ -211,43 +270,48 @@ awaitable<void> Publisher::Impl::settled(std::chrono::milliseconds max) {
   }
 }
 
+// The full pass (a region's ingress changed or went): the zone built again as
+// at start and compared with the served one; published with the next serial
+// only if it differs. The providers compare their table with the whole set.
 awaitable<void> Publisher::Impl::publish_delta() {
   std::optional<std::int64_t> expiry;
-  auto next = read_desired(clock_.now_ms(), &expiry);
-  if (!next) {
-    spdlog::error("dns cannot read the published records reason={}", next.error().detail);
+  auto fresh = read_zone(clock_.now_ms(), &expiry);
+  if (!fresh) {
+    spdlog::error("dns cannot read the published records reason={}", fresh.error().detail);
     co_return;
   }
   arm_expiry(expiry);
-  auto keys = diff_records(current_, next.value());
-  if (keys.empty()) co_return;  // nothing DNS-visible changed: same serial
+  auto built = build(serial_, fresh.value());
+  if (!built) {
+    spdlog::error("dns cannot build the zone reason={}", built.error().detail);
+    co_return;
+  }
+  txt_keys_.clear();
+  for (const auto& [k, v] : fresh.value().txt) track_txt(k, true);
+  if (built.value()->same_data(*server_.zone())) co_return;  // nothing DNS-visible: same serial
   std::uint32_t serial = 0;
   auto st = co_await db_.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(s, detail::next_serial(c));
     serial = s;
-    return record_provider_changes(c, next.value(), keys);
+    return reconcile_providers(c, fresh.value().for_providers);
   });
   if (!st) {
     spdlog::error("dns cannot advance the SOA serial reason={}", st.error().detail);
     co_return;
   }
-  auto zone = next_snapshot(serial, next.value(), keys);
+  auto zone = ZoneSnapshot::apply(*built.value(), serial, {});  // the SOA's serial
   if (!zone) {
     spdlog::error("dns cannot build the zone serial={} reason={}", serial, zone.error().detail);
     co_return;
   }
   server_.publish(zone.value());
   serial_ = serial;
-  current_ = std::move(next).value();
-  txt_keys_.clear();
-  for (const auto& [k, v] : current_) track_txt(k, true);
   if (jobs_ != nullptr && !providers_.empty()) jobs_->poke();
-  spdlog::debug("dns zone published serial={} changed={} nodes={}", serial, keys.size(),
-                zone.value()->node_count());
+  spdlog::debug("dns zone published serial={} nodes={} (full)", serial, zone.value()->node_count());
 }
 
 // The narrow pass: the published rows of `names` (one indexed query) and the
-// open challenges (a small table), diffed against current_ for those owners'
+// open challenges (a small table), compared with the served zone for those owners'
 // address records and for every challenge TXT, old or new. Cost: the names
 // changed, not the fleet.
 awaitable<void> Publisher::Impl::publish_partial(const std::set<std::string>& names) {
@@ -278,13 +342,7 @@ awaitable<void> Publisher::Impl::publish_partial(const std::set<std::string>& na
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     for (const char* t : {"A", "AAAA", "CNAME"}) candidates.insert(RrKey{owner, t});
   }
-  std::vector<RrKey> keys;
-  for (const auto& k : candidates) {
-    auto a = current_.find(k);
-    auto b = want.find(k);
-    const bool had = a != current_.end(), has = b != want.end();
-    if (had != has || (had && !(a->second == b->second))) keys.push_back(k);
-  }
+  const std::vector<RrKey> keys = changed_keys(candidates, want);
   if (keys.empty()) co_return;  // nothing DNS-visible changed: same serial
   std::uint32_t serial = 0;
   auto st = co_await db_.write([&](storage::Conn& c) -> Status {
@@ -313,32 +371,10 @@ awaitable<void> Publisher::Impl::publish_partial(const std::set<std::string>& na
   }
   server_.publish(zone);
   serial_ = serial;
-  for (const auto& k : keys) {
-    auto b = want.find(k);
-    if (b == want.end()) {
-      current_.erase(k);
-      track_txt(k, false);
-    } else {
-      current_[k] = b->second;
-      track_txt(k, true);
-    }
-  }
+  for (const auto& k : keys) track_txt(k, want.find(k) != want.end());
   if (jobs_ != nullptr && !providers_.empty()) jobs_->poke();
   spdlog::debug("dns zone published serial={} changed={} names={} (partial)", serial, keys.size(),
                 names.size());
-}
-
-// The delta on top of the served snapshot; a full build only if the delta is
-// rejected (it should not be: that would be a bug in zone_changes).
-Result<std::shared_ptr<const ZoneSnapshot>> Publisher::Impl::next_snapshot(
-    std::uint32_t serial, const RecordMap& next, const std::vector<RrKey>& keys) {
-  auto changes = zone_changes(next, keys);
-  if (changes) {
-    auto zone = ZoneSnapshot::apply(*server_.zone(), serial, changes.value());
-    if (zone) return zone;
-    spdlog::warn("dns delta rejected, rebuilding the zone reason={}", zone.error().detail);
-  }
-  return build(serial, next);
 }
 
 void Publisher::Impl::stop() {

@@ -125,6 +125,53 @@ Result<std::vector<ZoneRecord>> zone_records(const RecordMap& m) {
   return out;
 }
 
+Result<std::vector<RRset>> address_rrsets(const std::optional<std::string>& hostname,
+                                          const std::vector<std::string>& ipv4,
+                                          const std::vector<std::string>& ipv6, std::uint32_t ttl) {
+  std::vector<RRset> out;
+  // As desired_records and zone_records make them: the text sorted and
+  // unique, parsed in that order (the order the zone serves).
+  const auto one = [&](RrType type, std::vector<std::string> text) -> Status {
+    std::sort(text.begin(), text.end());
+    text.erase(std::unique(text.begin(), text.end()), text.end());
+    if (text.empty()) return ok();
+    RRset set{type, ttl, {}};
+    for (const auto& t : text) {
+      BOOST_OUTCOME_TRY(rd, rdata_from_text(type, t));
+      if (std::find(set.rdatas.begin(), set.rdatas.end(), rd) == set.rdatas.end())
+        set.rdatas.push_back(std::move(rd));
+    }
+    out.push_back(std::move(set));
+    return ok();
+  };
+  if (hostname) {
+    BOOST_OUTCOME_TRY(one(RrType::kCname, {lower(strip_dot(*hostname)) + "."}));
+    return out;
+  }
+  BOOST_OUTCOME_TRY(one(RrType::kA, ipv4));
+  BOOST_OUTCOME_TRY(one(RrType::kAaaa, ipv6));
+  return out;
+}
+
+bool zone_has(const ZoneSnapshot& zone, const RrKey& k, const RrValue* want) {
+  auto type = type_from_name(k.type);
+  auto owner = Name::from_text(k.name + ".");
+  if (!type || !owner) return want == nullptr;  // such a key can never be served
+  const auto sets = zone.find(owner.value());
+  const RRset* set = nullptr;
+  if (sets)
+    for (const auto& s : *sets)
+      if (s.type == type.value()) set = &s;
+  if (want == nullptr || set == nullptr) return want == nullptr && set == nullptr;
+  if (set->ttl != want->ttl || set->rdatas.size() != want->data.size()) return false;
+  for (const auto& d : want->data) {
+    auto rd = rdata_from_text(type.value(), d);
+    if (!rd || std::find(set->rdatas.begin(), set->rdatas.end(), rd.value()) == set->rdatas.end())
+      return false;
+  }
+  return true;
+}
+
 Result<std::vector<UpdateOp>> provider_ops(const std::vector<ProviderRow>& rows) {
   std::vector<UpdateOp> dels, adds;
   for (const auto& r : rows) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -60,6 +61,32 @@ struct ZoneChange {
   ZoneRecord record;  // kRemoveRrset uses name + type, kRemoveName the name only
 };
 
+// The bulk of a zone at fleet size, for ZoneSnapshot::build: names one label
+// below the origin, each with the RRsets of a group that many names share
+// (every workspace of a region has its region's ingress). Two allocations per
+// thousand names instead of a ZoneRecord, a Name and an Rdata per record:
+// dns::Publisher builds the start's zone from the published rows this way.
+class LabelSets {
+ public:
+  // RRsets of distinct types, each with its rdatas in the order to serve.
+  std::uint32_t add_group(std::vector<RRset> rrsets);
+  // `label` (lower-cased when stored) with the RRsets of `group`. A label
+  // that is not one plain label (a dot, an escape, too long) goes through
+  // the checked path, as a record of ZoneSpec::records would.
+  void add(std::string_view label, std::uint32_t group);
+  std::size_t size() const { return items_.size(); }
+  void reserve(std::size_t names, std::size_t label_bytes);
+
+ private:
+  friend class ZoneSnapshot;
+  struct Item {
+    std::uint32_t off = 0, len = 0, group = 0;
+  };
+  std::vector<std::vector<RRset>> groups_;
+  std::string labels_;  // every label's bytes, back to back
+  std::vector<Item> items_;
+};
+
 // Immutable, shared by every in-flight query; the server swaps the pointer.
 // Compact (docs/dns.md "Zone layout"): nodes live in kShards hash shards, each
 // an open-addressing index over a node array and two byte arenas (wire-format
@@ -71,6 +98,12 @@ class ZoneSnapshot {
   // Rejects records outside the zone, CNAME beside other data or at the apex,
   // mismatched rdata types and bad names.
   static Result<std::shared_ptr<const ZoneSnapshot>> build(const ZoneSpec& spec);
+  // The same with `names` too, written into each shard in shard order (the
+  // start at 1M names: one hash and one copy of the group's encoded RRsets
+  // per name). A name that is already there (a duplicate, a challenge's
+  // parent) is merged as build() merges records.
+  static Result<std::shared_ptr<const ZoneSnapshot>> build(const ZoneSpec& spec,
+                                                           const LabelSets& names);
   // A new snapshot = base + changes, with SOA serial `serial`. The SOA and the
   // apex NS come from the spec: changes may not touch them.
   static Result<std::shared_ptr<const ZoneSnapshot>> apply(const ZoneSnapshot& base,
@@ -93,6 +126,9 @@ class ZoneSnapshot {
   std::vector<Record> all_records() const;
   std::size_t node_count() const;
   std::size_t memory_bytes() const;  // what the shards hold (capacity), for logs and benches
+  // The same names with the same RRsets (as sets) as `other`, the apex aside
+  // (its SOA serial): whether a zone built again has anything new to serve.
+  bool same_data(const ZoneSnapshot& other) const;
 
  private:
   struct Shard;  // dns/zone.cpp
@@ -106,6 +142,7 @@ class ZoneSnapshot {
 
   ZoneSnapshot() = default;
   ZoneSnapshot(const ZoneSnapshot&) = default;
+  Status add_bulk(const LabelSets& names);
   Shard& mutable_shard(std::size_t i);
   Status add(const Name& owner, RrType type, std::uint32_t ttl, Rdata rd);
   Status change(const ZoneChange& c);
@@ -301,8 +338,18 @@ std::vector<RrKey> diff_records(const RecordMap& a, const RecordMap& b);
 // changed keys: every removal first, then the adds (so A ↔ CNAME swaps work).
 Result<std::vector<ZoneChange>> zone_changes(const RecordMap& next,
                                              const std::vector<RrKey>& changed);
-// Records for ZoneSpec (the full build at start).
+// Records for ZoneSpec (the challenges at start; a full rebuild).
 Result<std::vector<ZoneRecord>> zone_records(const RecordMap& m);
+// The RRsets desired_records gives one workspace of a region with this
+// ingress, in the order it gives them (type, then rdata text): a CNAME to the
+// hostname, else A and AAAA; none without any. For LabelSets at start.
+Result<std::vector<RRset>> address_rrsets(const std::optional<std::string>& hostname,
+                                          const std::vector<std::string>& ipv4,
+                                          const std::vector<std::string>& ipv6, std::uint32_t ttl);
+// The served zone is what the publisher compares against (it keeps no second
+// copy of the records): true when `zone` has exactly `want` at k — the TTL
+// and the same rdata set — or, for want == nullptr, no RRset of k's type.
+bool zone_has(const ZoneSnapshot& zone, const RrKey& k, const RrValue* want);
 bool name_in_zone(const std::string& name, const std::string& zone);
 
 // The RFC 2136 operations that turn `pushed` into `desired` for one RRset:

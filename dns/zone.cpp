@@ -126,7 +126,9 @@ struct ZoneSnapshot::Shard {
     return at + 1 - off;
   }
 
-  std::uint32_t lookup(const Name& n, std::uint64_t h) const {
+  // The live node whose hash tag matches and for which `same(entry)` holds.
+  template <class Same>
+  std::uint32_t probe(std::uint64_t h, Same&& same) const {
     if (slots.empty()) return kNone;
     const std::size_t mask = slots.size() - 1;
     const std::uint32_t tag = hash_tag(h);
@@ -134,8 +136,47 @@ struct ZoneSnapshot::Shard {
       const std::uint32_t s = slots[i];
       if (s == 0) return kNone;
       const Entry& e = nodes[s - 1];
-      if (e.hash == tag && e.data_off != kDead && name_equals(e.name_off, n)) return s - 1;
+      if (e.hash == tag && e.data_off != kDead && same(e)) return s - 1;
     }
+  }
+
+  std::uint32_t lookup(const Name& n, std::uint64_t h) const {
+    return probe(h, [&](const Entry& e) { return name_equals(e.name_off, n); });
+  }
+
+  // lookup() for a name given in wire form, lower case (the bulk build).
+  std::uint32_t lookup_wire(const std::uint8_t* w, std::size_t len, std::uint64_t h) const {
+    return probe(h, [&](const Entry& e) {
+      if (e.name_off + len > names.size()) return false;
+      const std::uint8_t* p = names.data() + e.name_off;
+      std::size_t k = 0;
+      while (k < len && zlower(p[k]) == w[k]) ++k;
+      return k == len;
+    });
+  }
+
+  // A node with `data` as its encoded RRsets; the caller checked that the
+  // name is absent and made room (slots at most half full afterwards).
+  void insert_encoded(const std::uint8_t* w, std::size_t len, std::uint64_t h,
+                      const std::vector<std::uint8_t>& rrsets) {
+    Entry e;
+    e.hash = hash_tag(h);
+    e.name_off = static_cast<std::uint32_t>(names.size());
+    e.data_off = static_cast<std::uint32_t>(data.size());
+    names.insert(names.end(), w, w + len);
+    data.insert(data.end(), rrsets.begin(), rrsets.end());
+    link(e, h);
+  }
+
+  // Appends `e` and puts it in the first free slot from its hash.
+  std::uint32_t link(const Entry& e, std::uint64_t h) {
+    nodes.push_back(e);
+    ++live;
+    const std::size_t mask = slots.size() - 1;
+    std::size_t i = h & mask;
+    while (slots[i] != 0) i = (i + 1) & mask;
+    slots[i] = static_cast<std::uint32_t>(nodes.size());
+    return static_cast<std::uint32_t>(nodes.size() - 1);
   }
 
   void reindex(std::size_t cap) {
@@ -297,13 +338,7 @@ struct ZoneSnapshot::Shard {
       names.insert(names.end(), l.begin(), l.end());
     }
     names.push_back(0);
-    nodes.push_back(e);
-    ++live;
-    const std::size_t mask = slots.size() - 1;
-    std::size_t i = h & mask;
-    while (slots[i] != 0) i = (i + 1) & mask;
-    slots[i] = static_cast<std::uint32_t>(nodes.size());
-    return static_cast<std::uint32_t>(nodes.size() - 1);
+    return link(e, h);
   }
 
   void remove(std::uint32_t idx) {
@@ -438,6 +473,11 @@ Status ZoneSnapshot::change(const ZoneChange& c) {
 }
 
 Result<std::shared_ptr<const ZoneSnapshot>> ZoneSnapshot::build(const ZoneSpec& spec) {
+  return build(spec, LabelSets{});
+}
+
+Result<std::shared_ptr<const ZoneSnapshot>> ZoneSnapshot::build(const ZoneSpec& spec,
+                                                                const LabelSets& names) {
   auto z = std::shared_ptr<ZoneSnapshot>(new ZoneSnapshot());
   BOOST_OUTCOME_TRY(origin, Name::from_text(spec.origin));
   BOOST_OUTCOME_TRY(mname, Name::from_text(spec.mname));
@@ -463,6 +503,7 @@ Result<std::shared_ptr<const ZoneSnapshot>> ZoneSnapshot::build(const ZoneSpec& 
       }
     }
   }
+  BOOST_OUTCOME_TRY(z->add_bulk(names));
   for (const auto& r : spec.records) {
     BOOST_OUTCOME_TRY(owner, Name::from_text(r.name));
     if (r.type == RrType::kSoa) return invalid("SOA comes from the zone fields");
@@ -471,6 +512,176 @@ Result<std::shared_ptr<const ZoneSnapshot>> ZoneSnapshot::build(const ZoneSpec& 
   for (auto& s : z->shards_) s->tidy();
   z->writable_.assign(kShards, false);
   return std::shared_ptr<const ZoneSnapshot>(std::move(z));
+}
+
+std::uint32_t LabelSets::add_group(std::vector<RRset> rrsets) {
+  groups_.push_back(std::move(rrsets));
+  return static_cast<std::uint32_t>(groups_.size() - 1);
+}
+
+void LabelSets::add(std::string_view label, std::uint32_t group) {
+  items_.push_back(Item{static_cast<std::uint32_t>(labels_.size()),
+                        static_cast<std::uint32_t>(label.size()), group});
+  labels_.append(label);
+}
+
+void LabelSets::reserve(std::size_t names, std::size_t label_bytes) {
+  items_.reserve(names);
+  labels_.reserve(label_bytes);
+}
+
+// Each group's RRsets checked as add() checks them and encoded once; then
+// every plain label hashed, counted per shard and written shard by shard into
+// arenas sized once (no rehash, no per-name allocation, the shard's arrays
+// in cache while it is filled). Anything else takes add().
+Status ZoneSnapshot::add_bulk(const LabelSets& in) {
+  if (in.items_.empty()) return ok();
+  std::vector<std::vector<std::uint8_t>> enc(in.groups_.size());
+  std::vector<char> fast(in.groups_.size(), 0);
+  for (std::size_t g = 0; g < in.groups_.size(); ++g) {
+    const auto& sets = in.groups_[g];
+    for (std::size_t i = 0; i < sets.size(); ++i) {
+      const RRset& set = sets[i];
+      if (is_meta(set.type) || set.type == RrType::kSoa)
+        return invalid("type " + type_name(set.type) + " in a name group");
+      if (set.rdatas.empty()) return invalid("an empty RRset in a name group");
+      if (set.type == RrType::kCname && (sets.size() > 1 || set.rdatas.size() > 1))
+        return invalid("CNAME and other data in a name group");
+      for (std::size_t j = 0; j < set.rdatas.size(); ++j) {
+        if (detail::rdata_type(set.rdatas[j]) != set.type)
+          return invalid("rdata does not match type " + type_name(set.type) + " in a name group");
+        for (std::size_t k = 0; k < j; ++k)
+          if (set.rdatas[k] == set.rdatas[j]) return invalid("a repeated rdata in a name group");
+      }
+      for (std::size_t k = 0; k < i; ++k)
+        if (sets[k].type == set.type) return invalid("a repeated type in a name group");
+    }
+    Shard scratch;
+    scratch.nodes.emplace_back();
+    scratch.set_rrsets(0, sets);
+    fast[g] = scratch.pool.empty() && !sets.empty() ? 1 : 0;
+    enc[g] = std::move(scratch.data);
+  }
+  std::vector<std::uint8_t> origin_wire;
+  for (const auto& l : origin_.labels) {
+    origin_wire.push_back(static_cast<std::uint8_t>(l.size()));
+    origin_wire.insert(origin_wire.end(), l.begin(), l.end());
+  }
+  origin_wire.push_back(0);
+  const auto plain = [&](std::string_view l) {
+    return !l.empty() && l.size() <= 63 && 1 + l.size() + origin_wire.size() <= 255 &&
+           l.find_first_of(".\\") == std::string_view::npos;
+  };
+  // Three sequential passes, so that no step waits on a cache miss (1M
+  // names, ~30 MB of input): hash and count per shard; scatter each name's
+  // hash, group and lower-cased wire label into its shard's bucket (2,048
+  // write streams, each sequential); fill each shard from its bucket.
+  const std::size_t n = in.items_.size();
+  std::vector<std::uint64_t> hashes(n);
+  std::vector<std::uint32_t> starts(kShards + 1, 0);
+  std::vector<std::size_t> byte_starts(kShards + 1, 0);
+  std::vector<std::uint32_t> slow;  // items for add()
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& it = in.items_[i];
+    const std::string_view label(in.labels_.data() + it.off, it.len);
+    if (!plain(label) || fast[it.group] == 0) {
+      slow.push_back(static_cast<std::uint32_t>(i));
+      continue;
+    }
+    Hasher x;
+    x.mix(static_cast<std::uint8_t>(label.size()));
+    for (char c : label) x.mix(zlower(static_cast<std::uint8_t>(c)));
+    for (std::size_t k = 0; k + 1 < origin_wire.size(); ++k) x.mix(zlower(origin_wire[k]));
+    hashes[i] = x.done();
+    const std::size_t si = shard_index(hashes[i]);
+    ++starts[si + 1];
+    byte_starts[si + 1] += 1 + label.size();
+  }
+  for (std::size_t si = 0; si < kShards; ++si) {
+    starts[si + 1] += starts[si];
+    byte_starts[si + 1] += byte_starts[si];
+  }
+  struct Placed {
+    std::uint64_t hash;
+    std::uint32_t label_at;  // into `labels`: length byte + lower-cased label
+    std::uint32_t group;
+  };
+  std::vector<Placed> placed(starts[kShards]);
+  std::vector<std::uint8_t> labels(byte_starts[kShards]);
+  {
+    std::vector<std::uint32_t> at(starts.begin(), starts.end() - 1);
+    std::vector<std::size_t> byte_at(byte_starts.begin(), byte_starts.end() - 1);
+    std::size_t next_slow = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (next_slow < slow.size() && slow[next_slow] == i) {
+        ++next_slow;
+        continue;
+      }
+      const auto& it = in.items_[i];
+      const std::size_t si = shard_index(hashes[i]);
+      std::size_t& b = byte_at[si];
+      placed[at[si]++] = Placed{hashes[i], static_cast<std::uint32_t>(b), it.group};
+      labels[b++] = static_cast<std::uint8_t>(it.len);
+      for (std::uint32_t c = 0; c < it.len; ++c)
+        labels[b++] = zlower(static_cast<std::uint8_t>(in.labels_[it.off + c]));
+    }
+  }
+  std::vector<std::uint8_t> origin_lower(origin_wire);
+  for (auto& c : origin_lower) c = zlower(c);
+  std::vector<std::pair<std::string, std::uint32_t>> repeated;  // merged by add()
+  std::uint32_t under_apex = 0;
+  std::vector<std::uint8_t> w;
+  for (std::size_t si = 0; si < kShards; ++si) {
+    const std::uint32_t b = starts[si], e = starts[si + 1];
+    if (b == e) continue;
+    Shard& sh = mutable_shard(si);
+    std::size_t data_bytes = 0;
+    for (std::uint32_t k = b; k < e; ++k) data_bytes += enc[placed[k].group].size();
+    sh.nodes.reserve(sh.nodes.size() + (e - b));
+    sh.names.reserve(sh.names.size() + (byte_starts[si + 1] - byte_starts[si]) +
+                     (e - b) * origin_wire.size());
+    sh.data.reserve(sh.data.size() + data_bytes);
+    std::size_t cap = std::max<std::size_t>(16, sh.slots.size());
+    while (cap < 2 * (sh.nodes.size() + (e - b)) + 2) cap *= 2;
+    if (cap != sh.slots.size()) sh.reindex(cap);
+    for (std::uint32_t k = b; k < e; ++k) {
+      const Placed& p = placed[k];
+      const std::uint8_t* label = labels.data() + p.label_at;
+      w.assign(label, label + 1 + *label);
+      w.insert(w.end(), origin_lower.begin(), origin_lower.end());
+      if (sh.lookup_wire(w.data(), w.size(), p.hash) != kNone) {
+        repeated.emplace_back(std::string(reinterpret_cast<const char*>(label + 1), *label),
+                              p.group);
+        continue;
+      }
+      // Stored lower case below the origin as the zone spells it (what
+      // add() stores for a record built from a lower-cased key).
+      w.resize(1 + *label);
+      w.insert(w.end(), origin_wire.begin(), origin_wire.end());
+      sh.insert_encoded(w.data(), w.size(), p.hash, enc[p.group]);
+      ++under_apex;
+    }
+  }
+  if (under_apex > 0) {
+    const std::uint64_t h = name_hash(origin_);
+    const std::size_t si = shard_index(h);
+    const std::uint32_t apex = shards_[si]->lookup(origin_, h);
+    if (apex == kNone) return invalid("the apex is missing");
+    mutable_shard(si).nodes[apex].children += under_apex;
+  }
+  for (const std::uint32_t i : slow)
+    repeated.emplace_back(std::string(in.labels_.data() + in.items_[i].off, in.items_[i].len),
+                          in.items_[i].group);
+  for (auto& [text, group] : repeated) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](char c) { return static_cast<char>(zlower(static_cast<std::uint8_t>(c))); });
+    BOOST_OUTCOME_TRY(owner, Name::from_text(text + "." + origin_.to_text()));
+    for (const auto& set : in.groups_[group])
+      for (const auto& rd : set.rdatas) {
+        BOOST_OUTCOME_TRY(add(owner, set.type, set.ttl, rd));
+      }
+  }
+  return ok();
 }
 
 Result<std::shared_ptr<const ZoneSnapshot>> ZoneSnapshot::apply(
@@ -520,6 +731,68 @@ std::size_t ZoneSnapshot::memory_bytes() const {
   std::size_t n = sizeof(ZoneSnapshot) + shards_.capacity() * sizeof(shards_[0]);
   for (const auto& s : shards_) n += s->bytes();
   return n;
+}
+
+namespace {
+
+// RRsets equal as sets: same types, TTLs and rdatas, in any order.
+bool same_rrsets(const std::vector<RRset>& x, const std::vector<RRset>& y) {
+  if (x.size() != y.size()) return false;
+  for (const auto& s : x) {
+    auto t = std::find_if(y.begin(), y.end(), [&](const RRset& o) { return o.type == s.type; });
+    if (t == y.end() || t->ttl != s.ttl || t->rdatas.size() != s.rdatas.size()) return false;
+    for (const auto& rd : s.rdatas)
+      if (std::find(t->rdatas.begin(), t->rdatas.end(), rd) == t->rdatas.end()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// Shard by shard (a name hashes to the same shard in both): every node with
+// data here is found there with the same RRsets, and both have as many. The
+// encoded bytes decide when they are equal and no pool rdata is involved.
+bool ZoneSnapshot::same_data(const ZoneSnapshot& other) const {
+  if (!(origin_ == other.origin_)) return false;
+  std::vector<std::uint8_t> apex;  // lower case, wire form
+  for (const auto& l : origin_.labels) {
+    apex.push_back(static_cast<std::uint8_t>(l.size()));
+    for (char c : l) apex.push_back(zlower(static_cast<std::uint8_t>(c)));
+  }
+  apex.push_back(0);
+  const auto is_apex = [&](const Shard& sh, std::uint32_t off) {
+    if (sh.name_size(off) != apex.size()) return false;
+    for (std::size_t k = 0; k < apex.size(); ++k)
+      if (zlower(sh.names[off + k]) != apex[k]) return false;
+    return true;
+  };
+  std::vector<std::uint8_t> w;
+  for (std::size_t i = 0; i < kShards; ++i) {
+    const Shard& a = *shards_[i];
+    const Shard& b = *other.shards_[i];
+    if (&a == &b) continue;  // shared copy-on-write: the same nodes
+    std::size_t here = 0, there = 0;
+    for (const auto& e : a.nodes) {
+      if (e.data_off == kDead || e.data_off == kNoData) continue;
+      const std::uint8_t* n = a.names.data() + e.name_off;
+      w.assign(n, n + a.name_size(e.name_off));
+      for (auto& c : w) c = zlower(c);
+      if (w == apex) continue;
+      ++here;
+      const std::uint32_t j = b.lookup_wire(w.data(), w.size(), wire_hash(w.data()));
+      if (j == kNone || b.nodes[j].data_off == kNoData) return false;
+      const std::uint32_t f = b.nodes[j].data_off;
+      const std::size_t la = a.data_end(e.data_off) - e.data_off, lb = b.data_end(f) - f;
+      if (la == lb && a.pool.empty() && b.pool.empty() &&
+          std::memcmp(a.data.data() + e.data_off, b.data.data() + f, la) == 0)
+        continue;
+      if (!same_rrsets(a.decode(e.data_off), b.decode(f))) return false;
+    }
+    for (const auto& e : b.nodes)
+      if (e.data_off != kDead && e.data_off != kNoData && !is_apex(b, e.name_off)) ++there;
+    if (here != there) return false;
+  }
+  return true;
 }
 
 Record ZoneSnapshot::soa_record() const {

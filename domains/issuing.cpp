@@ -324,7 +324,27 @@ awaitable<void> Service::tick() {
   // (BENCHMARKS.md "Scale").
   std::vector<std::string> removed;
   removed.swap(*i.removed_workspaces);
-  auto gone = i.swept_all ? sweep::released(i.db.read(), removed) : sweep::orphaned(i.db.read());
+  Result<std::vector<Domain>> gone = std::vector<Domain>{};
+  if (i.swept_all) {
+    gone = sweep::released(i.db.read(), removed);
+  } else {
+    // The first sweep reads every live claim, in slices of 500 workspaces
+    // with the I/O thread free between them (an API request waits for one
+    // slice, a few ms, not for the whole read).
+    std::string after;
+    for (;;) {
+      std::string last;
+      auto slice = sweep::orphaned_slice(i.db.read(), after, 500, &last);
+      if (!slice) {
+        gone = Result<std::vector<Domain>>(slice.error());
+        break;
+      }
+      for (auto& d : slice.value()) gone.value().push_back(std::move(d));
+      if (last.empty()) break;
+      after = std::move(last);
+      co_await asio::post(i.io, use_awaitable);
+    }
+  }
   if (gone) i.swept_all = true;
   if (!gone) {
     logger()->warn("listing orphaned domains failed reason={}", gone.error().detail);

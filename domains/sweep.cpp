@@ -57,8 +57,9 @@ Result<std::vector<Domain>> released(storage::Conn& c, const std::vector<std::st
   return out;
 }
 
-Result<std::vector<Domain>> orphaned(storage::Conn& c) {
-  BOOST_OUTCOME_TRY(ids, store::live_workspace_ids(c));
+namespace {
+
+Result<std::vector<Domain>> orphaned_of(storage::Conn& c, const std::vector<std::string>& ids) {
   BOOST_OUTCOME_TRY(statuses, statuses_of(c, ids));
   std::vector<Domain> out;
   for (const auto& ws : ids) {
@@ -68,6 +69,20 @@ Result<std::vector<Domain>> orphaned(storage::Conn& c) {
     for (auto& d : claims) out.push_back(std::move(d));
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<Domain>> orphaned(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(ids, store::live_workspace_ids(c));
+  return orphaned_of(c, ids);
+}
+
+Result<std::vector<Domain>> orphaned_slice(storage::Conn& c, const std::string& after, int limit,
+                                           std::string* last) {
+  BOOST_OUTCOME_TRY(ids, store::live_workspace_ids(c, after, limit));
+  *last = ids.empty() ? std::string() : ids.back();
+  return orphaned_of(c, ids);
 }
 
 }  // namespace fc::domains::sweep

@@ -307,6 +307,11 @@ Result<std::vector<Service::Published>> Service::published(storage::Conn& c) {
   return store::published(c);
 }
 
+Status Service::published_names(storage::Conn& c, const std::function<void(const Ingress&)>& region,
+                                const std::function<void(std::string_view, std::size_t)>& name) {
+  return store::published_names(c, region, name);
+}
+
 Result<std::vector<std::string>> Service::workspace_ids_in_state(storage::Conn& c,
                                                                  const std::string& state) {
   return store::workspace_ids_in_state(c, state);

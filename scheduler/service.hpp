@@ -348,6 +348,13 @@ class Service {
   // Only the workspaces with these names (dns::Publisher's narrow pass).
   static Result<std::vector<Published>> published(storage::Conn& c,
                                                   const std::vector<std::string>& names);
+  // The same set streamed for the zone's build at start (dns::Publisher):
+  // `region` once per region with its ingress, then `name` once per published
+  // workspace with the index of its region in that order (0, 1, ...). No copy
+  // of a row is kept; the rows come from the covering index workspaces_dns
+  // (migration 0024), not a scan of the table.
+  static Status published_names(storage::Conn& c, const std::function<void(const Ingress&)>& region,
+                                const std::function<void(std::string_view, std::size_t)>& name);
   // The statuses of those of `ids` that exist (any order), in one query.
   // Counts committed workspace changes and agent reports (every write that
   // can change what workspace_statuses returns). A reader that saw the same

@@ -9,6 +9,7 @@
 #include "events/events.hpp"
 #include "scheduler/detail/impl.hpp"
 #include "scheduler/detail/log.hpp"
+#include "scheduler/detail/view_text.hpp"
 
 namespace fc::scheduler {
 
@@ -49,6 +50,54 @@ Result<json> Service::workspace_view(storage::Conn& c, const Workspace& w) const
     BOOST_OUTCOME_TRY(d(c, std::span<const Workspace>(&w, 1), std::span<json>(&j, 1)));
   }
   return j;
+}
+
+void detail::append_rfc3339_json(std::string& out, std::int64_t unix_ms) {
+  // format_rfc3339's arithmetic (common/clock.hpp), digits written directly.
+  std::int64_t secs = unix_ms / 1000;
+  int ms = static_cast<int>(unix_ms % 1000);
+  if (ms < 0) {
+    ms += 1000;
+    secs -= 1;
+  }
+  std::int64_t days = secs / 86400;
+  std::int64_t rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    days -= 1;
+  }
+  days += 719468;
+  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const std::int64_t doe = days - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  std::int64_t y = yoe + era * 400;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2) y += 1;
+  if (y < 0 || y > 9999) {
+    out += '"';
+    out += format_rfc3339(unix_ms);
+    out += '"';
+    return;
+  }
+  char b[26] = "\"0000-00-00T00:00:00.000Z";
+  const auto two = [&](int at, std::int64_t v) {
+    b[at] = static_cast<char>('0' + v / 10);
+    b[at + 1] = static_cast<char>('0' + v % 10);
+  };
+  two(1, y / 100);
+  two(3, y % 100);
+  two(6, m);
+  two(9, d);
+  two(12, rem / 3600);
+  two(15, (rem / 60) % 60);
+  two(18, rem % 60);
+  b[21] = static_cast<char>('0' + ms / 100);
+  two(22, ms % 100);
+  b[25] = '"';
+  out.append(b, 26);
 }
 
 namespace {
@@ -159,7 +208,7 @@ Result<std::string> Service::workspace_view_json(storage::Conn& c, const Workspa
 
 void Service::put_view(std::string& out, const Workspace& w, const json& extra) const {
   ViewText v(out, extra);
-  if (v.own("created_at")) put_str(out, format_rfc3339(w.created_at));
+  if (v.own("created_at")) detail::append_rfc3339_json(out, w.created_at);
   if (v.own("dns")) {
     out += w.dns_region ? "{\"published\":true,\"region\":" : "{\"published\":false,\"region\":";
     if (w.dns_region)
@@ -181,7 +230,7 @@ void Service::put_view(std::string& out, const Workspace& w, const json& extra) 
     put_str(out, w.observed_phase);
     out += ",\"since\":";
     if (w.observed_since > 0)
-      put_str(out, format_rfc3339(w.observed_since));
+      detail::append_rfc3339_json(out, w.observed_since);
     else
       out += "null";
     out += '}';
@@ -207,7 +256,7 @@ void Service::put_view(std::string& out, const Workspace& w, const json& extra) 
   if (v.own("suspended")) out += w.suspended ? "true" : "false";
   if (w.target_region && v.own("target_region")) put_str(out, *w.target_region);
   if (v.own("tenant")) out += "null";
-  if (v.own("updated_at")) put_str(out, format_rfc3339(w.updated_at));
+  if (v.own("updated_at")) detail::append_rfc3339_json(out, w.updated_at);
   v.close();
 }
 

@@ -33,20 +33,32 @@ struct Publisher::Impl {
   void stop();
 
   awaitable<void> rebuild();
-  awaitable<void> publish_delta();  // full: every published row read and diffed
+  awaitable<void> publish_delta();  // full: the zone built again and compared
   // Only these workspace names' address records and the challenges' TXT.
   awaitable<void> publish_partial(const std::set<std::string>& names);
-  // The current_ keys whose type is TXT (challenges), kept beside current_.
+  // The published TXT keys (challenges): the zone's TXT owners, for a pass.
   void track_txt(const RrKey& k, bool present);
   awaitable<void> sweep();
   Result<RecordMap> read_desired(std::int64_t now_ms, std::optional<std::int64_t>* next_expiry);
-  Result<std::shared_ptr<const ZoneSnapshot>> build(std::uint32_t serial, const RecordMap& m);
-  Result<std::shared_ptr<const ZoneSnapshot>> next_snapshot(std::uint32_t serial,
-                                                            const RecordMap& next,
-                                                            const std::vector<RrKey>& keys);
+  // What the zone is built from at start and in a full pass: the published
+  // names (LabelSets, from the covering index), the challenges' TXT, and with
+  // providers configured the whole set as a map for them.
+  struct Fresh {
+    LabelSets names;
+    RecordMap txt;
+    RecordMap for_providers;
+  };
+  Result<Fresh> read_zone(std::int64_t now_ms, std::optional<std::int64_t>* next_expiry);
+  Result<std::shared_ptr<const ZoneSnapshot>> build(std::uint32_t serial, const Fresh& f);
+  ZoneSpec zone_spec(std::uint32_t serial) const;  // SOA, NS and glue from the config
+  // The keys among `candidates` whose RRset the served zone does not have as
+  // in `want` (the zone is the publisher's only copy of what it published).
+  std::vector<RrKey> changed_keys(const std::set<RrKey>& candidates, const RecordMap& want) const;
   Status record_provider_changes(storage::Conn& c, const RecordMap& next,
                                  const std::vector<RrKey>& keys);
-  Status reconcile_providers_at_start(storage::Conn& c, const RecordMap& next);
+  // What the table wants vs `next` (the whole set): only differences become
+  // pending (at start and in a full pass).
+  Status reconcile_providers(storage::Conn& c, const RecordMap& next);
   void arm_expiry(std::optional<std::int64_t> at_ms);
   void attach_jobs(storage::JobRunner& jobs);
   awaitable<storage::JobOutcome> sync_provider(storage::Job job);
@@ -61,8 +73,7 @@ struct Publisher::Impl {
   asio::steady_timer pass_done_;  // never expires; cancelled after each pass to wake settled()
   storage::JobRunner* jobs_ = nullptr;
   std::vector<Rfc2136Target> providers_;
-  RecordMap current_;
-  std::set<RrKey> txt_keys_;  // the TXT keys of current_
+  std::set<RrKey> txt_keys_;  // the TXT keys the served zone has (challenges)
   bool pending_ = false;
   // What the next pass must read: everything, or only these names and/or
   // the challenges (a pass with more names than kMaxPartial reads everything).

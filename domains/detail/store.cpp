@@ -151,6 +151,15 @@ Result<std::vector<std::string>> live_workspace_ids(storage::Conn& c) {
   return s.collect([](storage::Stmt& s) { return s.col_text(0); });
 }
 
+Result<std::vector<std::string>> live_workspace_ids(storage::Conn& c, const std::string& after,
+                                                    int limit) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT DISTINCT workspace_id FROM domains"
+                                 " WHERE deleted_at IS NULL AND workspace_id > ?1"
+                                 " ORDER BY workspace_id LIMIT ?2"));
+  s.bind(1, after).bind(2, limit);
+  return s.collect([](storage::Stmt& s) { return s.col_text(0); });
+}
+
 Result<std::vector<std::pair<std::string, std::string>>> active_hostnames(storage::Conn& c) {
   BOOST_OUTCOME_TRY(s,
                     c.prepare("SELECT hostname, workspace_id FROM domains"

@@ -38,6 +38,9 @@ Result<std::vector<Domain>> reservations(storage::Conn& c, const std::string& ho
 Result<std::vector<Domain>> issuing_with_generation(storage::Conn& c);
 // The workspaces that hold live claims, each once.
 Result<std::vector<std::string>> live_workspace_ids(storage::Conn& c);
+// The same in id order after `after`, at most `limit` of them (a slice).
+Result<std::vector<std::string>> live_workspace_ids(storage::Conn& c, const std::string& after,
+                                                    int limit);
 // (hostname, workspace id) of every active domain (the live checks probe them).
 Result<std::vector<std::pair<std::string, std::string>>> active_hostnames(storage::Conn& c);
 // Live claims holding a certificate id.

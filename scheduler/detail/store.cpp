@@ -41,9 +41,16 @@ Workspace ws_row(storage::Stmt& s) {
   w.state = s.col_text(4);
   w.generation = s.col_int(5);
   w.resources = {s.col_int(6), s.col_int(7)};
-  w.placement = placement_from(json::parse(s.col_text(8), nullptr, false));
-  w.spec = json::parse(s.col_text(9), nullptr, false);
-  if (w.spec.is_discarded()) w.spec = json::object();
+  // Most rows have no placement constraints and an empty spec: no parse for
+  // those (a list page reads 1,001 rows; what the parse of "{}" gives).
+  if (std::string text = s.col_text(8); text != "{}")
+    w.placement = placement_from(json::parse(text, nullptr, false));
+  if (std::string text = s.col_text(9); text != "{}") {
+    w.spec = json::parse(text, nullptr, false);
+    if (w.spec.is_discarded()) w.spec = json::object();
+  } else {
+    w.spec = json::object();
+  }
   w.observed_generation = s.col_int(10);
   w.observed_phase = s.col_text(11);
   w.observed_message = s.col_text(12);

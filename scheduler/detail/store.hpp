@@ -101,6 +101,8 @@ Result<std::optional<AssignmentRow>> assignment_row(storage::Conn& c, const std:
 
 // Every workspace DNS points at a region, by name, with that region's ingress.
 Result<std::vector<Service::Published>> published(storage::Conn& c);
+Status published_names(storage::Conn& c, const std::function<void(const Ingress&)>& region,
+                       const std::function<void(std::string_view, std::size_t)>& name);
 Result<std::vector<Service::Published>> published(storage::Conn& c,
                                                   const std::vector<std::string>& names);
 // The ids of the workspaces in `state`, through the (state, id) index.

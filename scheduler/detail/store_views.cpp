@@ -53,6 +53,37 @@ Result<std::vector<Service::Published>> published(storage::Conn& c) {
   return published_rows(s);
 }
 
+// The regions first (~100 rows, each ingress parsed once), then the names by
+// the partial covering index workspaces_dns (dns_region, name): ~40 bytes a
+// row instead of the table's ~700, grouped by region.
+Status published_names(storage::Conn& c, const std::function<void(const Ingress&)>& region,
+                       const std::function<void(std::string_view, std::size_t)>& name) {
+  std::map<std::string, std::size_t, std::less<>> index;
+  {
+    BOOST_OUTCOME_TRY(s, c.prepare("SELECT id, ingress FROM regions ORDER BY id"));
+    for (;;) {
+      BOOST_OUTCOME_TRY(row, s.step());
+      if (!row) break;
+      index.emplace(s.col_text(0), index.size());
+      region(ingress_from(json::parse(s.col_text(1), nullptr, false)));
+    }
+  }
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT name, dns_region FROM workspaces"
+                                 " WHERE dns_region IS NOT NULL ORDER BY dns_region"));
+  std::string last;
+  auto at = index.end();
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return ok();
+    std::string r = s.col_text(1);
+    if (at == index.end() || r != last) {
+      at = index.find(r);
+      last = std::move(r);
+    }
+    if (at != index.end()) name(s.col_text(0), at->second);  // as the join: a known region
+  }
+}
+
 // One statement for any number of names (the ids of workspace_statuses'
 // comment below), by the unique index on workspaces.name.
 Result<std::vector<Service::Published>> published(storage::Conn& c,

@@ -114,6 +114,52 @@ TEST_SUITE("dns") {
     CHECK(base->find(Name::from_text("gone.fleet.test").value()).has_value());  // base untouched
   }
 
+  TEST_CASE(
+      "records: the served zone answers for the publisher (zone_has, zone_keys, address_rrsets)") {
+    // The publisher keeps no copy of its records: a pass compares what it
+    // wants with the snapshot the server has. Built through LabelSets (the
+    // start) and through records, the zone compares equal to the same map.
+    ZoneSpec s;
+    s.origin = "fleet.test.";
+    s.mname = "ns1.fleet.test.";
+    s.rname = "hostmaster.fleet.test.";
+    s.nameservers = {{"ns1.fleet.test.", {"127.0.0.1"}, {}}};
+    const std::vector<ChallengeRow> ch = {{"_acme-challenge.w.fleet.test", "tok"}};
+    const RecordMap want = desired_records(
+        {{"w", std::nullopt, {"192.0.2.2", "192.0.2.1", "192.0.2.1"}, {"2001:DB8::1"}},
+         {"lb", std::string("Edge.Example.NET."), {"192.0.2.9"}, {}}},
+        ch, "fleet.test", 60);
+    ZoneSpec by_records = s;
+    by_records.records = zone_records(want).value();
+    ZoneSpec challenges = s;
+    challenges.records = zone_records(desired_records({}, ch, "fleet.test", 60)).value();
+    LabelSets names;
+    names.add("W",
+              names.add_group(address_rrsets(std::nullopt, {"192.0.2.2", "192.0.2.1", "192.0.2.1"},
+                                             {"2001:DB8::1"}, 60)
+                                  .value()));
+    names.add("lb",
+              names.add_group(
+                  address_rrsets(std::string("Edge.Example.NET."), {"192.0.2.9"}, {}, 60).value()));
+    for (const auto& z : {ZoneSnapshot::build(by_records).value(),
+                          ZoneSnapshot::build(challenges, names).value()}) {
+      for (const auto& [k, v] : want) CHECK_MESSAGE(zone_has(*z, k, &v), k.name, " ", k.type);
+      RrValue other = want.at({"w.fleet.test", "A"});
+      other.data.pop_back();
+      CHECK_FALSE(zone_has(*z, {"w.fleet.test", "A"}, &other));  // one address fewer
+      other = want.at({"w.fleet.test", "A"});
+      other.ttl = 61;
+      CHECK_FALSE(zone_has(*z, {"w.fleet.test", "A"}, &other));  // another TTL
+      CHECK_FALSE(zone_has(*z, {"w.fleet.test", "A"}, nullptr));
+      CHECK(zone_has(*z, {"w.fleet.test", "CNAME"}, nullptr));
+      CHECK(zone_has(*z, {"absent.fleet.test", "A"}, nullptr));
+      CHECK_FALSE(zone_has(*z, {"lb.fleet.test", "CNAME"}, &want.at({"w.fleet.test", "A"})));
+    }
+    // A bad address is an error naming it, not a zone without the region.
+    CHECK_FALSE(address_rrsets(std::nullopt, {"192.0.2.300"}, {}, 60));
+    CHECK(address_rrsets(std::nullopt, {}, {}, 60).value().empty());
+  }
+
   TEST_CASE("records: provider_ops delete only what we pushed, then add") {
     ProviderRow moved{{"w.z", "A"},
                       30,

@@ -6,6 +6,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "dns/server.hpp"
 #include "helpers.hpp"
@@ -155,5 +156,115 @@ TEST_SUITE("dns") {
     }
     CHECK(cur->find(N("fleet.test"))->size() == 2);  // SOA and NS survive every delta
     CHECK(cur->memory_bytes() > 0);
+  }
+
+  TEST_CASE("compact zone: a LabelSets build serves what the record-by-record build serves") {
+    // The start's bulk path (names in shard order, one encoded group per
+    // region) against ZoneSpec::records for the same data: every name's
+    // RRsets in the same order, the same nodes and records, and a delta on
+    // top of it behaves (apex children counted, so pruning stays right).
+    const std::vector<std::vector<RRset>> groups = {
+        {{RrType::kA, 30, {RD(RrType::kA, "192.0.2.1"), RD(RrType::kA, "192.0.2.2")}},
+         {RrType::kAaaa, 30, {RD(RrType::kAaaa, "2001:db8::1")}}},
+        {{RrType::kCname, 30, {RD(RrType::kCname, "edge.example.net.")}}},
+        {{RrType::kA, 30, {RD(RrType::kA, "198.51.100.7")}}},
+        {},  // a region without ingress: its workspaces are not in DNS
+    };
+    std::mt19937 rng(2424);
+    LabelSets bulk;
+    std::vector<std::uint32_t> ids;
+    for (const auto& g : groups) ids.push_back(bulk.add_group(g));
+    ZoneSpec by_record = base_spec();
+    std::map<std::string, std::size_t> group_of;  // lower-case label
+    for (int i = 0; i < 6000; ++i) {
+      std::string label = "w" + std::to_string(rng() % 5000);  // some twice
+      if (rng() % 3 == 0) label[0] = 'W';                      // stored lower case
+      const std::size_t g = (i % 97 == 0) ? 3 : rng() % 3;
+      std::string key = lower(label);
+      if (auto it = group_of.find(key); it != group_of.end() && it->second != g) continue;
+      if (i % 500 == 0) label += ".deep";  // not one label: the checked path
+      key = lower(label);
+      group_of[key] = g;
+      bulk.add(label, ids[g]);
+      for (const auto& set : groups[g])
+        for (const auto& rd : set.rdatas)
+          by_record.records.push_back({key + ".fleet.test.", set.type, set.ttl, rd});
+    }
+    // Challenges: below a bulk name, and one TXT at a name of its own.
+    ZoneSpec spec = base_spec();
+    for (const char* n : {"_acme-challenge.w17.fleet.test.", "_acme-challenge.solo.fleet.test."}) {
+      spec.records.push_back({n, RrType::kTxt, 30, RD(RrType::kTxt, "\"tok\"")});
+      by_record.records.push_back({n, RrType::kTxt, 30, RD(RrType::kTxt, "\"tok\"")});
+    }
+    auto a = ZoneSnapshot::build(by_record);
+    auto b = ZoneSnapshot::build(spec, bulk);
+    REQUIRE(a);
+    REQUIRE(b);
+    CHECK(b.value()->node_count() == a.value()->node_count());
+    auto ra = a.value()->all_records(), rb = b.value()->all_records();
+    const auto by_text = [](const Record& x, const Record& y) {
+      return std::make_tuple(x.name.key(), static_cast<int>(x.type), rdata_to_text(x.rdata)) <
+             std::make_tuple(y.name.key(), static_cast<int>(y.type), rdata_to_text(y.rdata));
+    };
+    std::sort(ra.begin(), ra.end(), by_text);
+    std::sort(rb.begin(), rb.end(), by_text);
+    CHECK(ra == rb);
+    // RRsets in order, each as type, TTL and rdata text in order.
+    const auto served = [](const ZoneSnapshot& z, const Name& n) {
+      std::vector<std::tuple<int, std::uint32_t, std::vector<std::string>>> out;
+      if (auto sets = z.find(n))
+        for (const auto& set : *sets) {
+          std::vector<std::string> text;
+          for (const auto& rd : set.rdatas) text.push_back(rdata_to_text(rd));
+          out.emplace_back(static_cast<int>(set.type), set.ttl, std::move(text));
+        }
+      return out;
+    };
+    for (const auto& [label, g] : group_of) {
+      const Name n = N(label + ".FLEET.test.");
+      CHECK_MESSAGE(served(*b.value(), n) == served(*a.value(), n), label);
+      CHECK(b.value()->contains(n) == a.value()->contains(n));
+    }
+    CHECK(b.value()->find(N("w17.fleet.test")).has_value());
+    CHECK_FALSE(b.value()->find(N("absent.fleet.test")).has_value());
+    // Remove every bulk name of group 0 and one deep name: the same result as on the other build.
+    std::vector<ZoneChange> changes;
+    for (const auto& [label, g] : group_of)
+      if (g == 0 || label.ends_with(".deep"))
+        changes.push_back(
+            {ZoneChange::Kind::kRemoveName, {label + ".fleet.test.", RrType::kA, 0, {}}});
+    auto a2 = ZoneSnapshot::apply(*a.value(), 2, changes);
+    auto b2 = ZoneSnapshot::apply(*b.value(), 2, changes);
+    REQUIRE(a2);
+    REQUIRE(b2);
+    CHECK(b2.value()->node_count() == a2.value()->node_count());
+    CHECK(b2.value()->node_count() < b.value()->node_count());
+    CHECK(b2.value()->all_records().size() == a2.value()->all_records().size());
+    // A full pass builds the zone again and publishes it only if it differs.
+    CHECK(b.value()->same_data(*a.value()));
+    CHECK(a.value()->same_data(*b.value()));
+    CHECK(b2.value()->same_data(*a2.value()));
+    CHECK_FALSE(b2.value()->same_data(*b.value()));
+    CHECK_FALSE(b.value()->same_data(*b2.value()));
+    auto serial_only = ZoneSnapshot::apply(*b.value(), 9, {});
+    REQUIRE(serial_only);
+    CHECK(serial_only.value()->same_data(*b.value()));  // the SOA serial is not data
+    // One name more: not the same.
+    auto one_more = ZoneSnapshot::apply(
+        *b.value(), 3,
+        {{ZoneChange::Kind::kAdd,
+          {"fresh.fleet.test.", RrType::kA, 30, RD(RrType::kA, "192.0.2.77")}}});
+    REQUIRE(one_more);
+    CHECK_FALSE(one_more.value()->same_data(*b.value()));
+    CHECK_FALSE(b.value()->same_data(*one_more.value()));
+    // A group that is not a valid RRset collection is refused, naming why.
+    LabelSets bad;
+    bad.add("x", bad.add_group(
+                     {{RrType::kCname,
+                       30,
+                       {RD(RrType::kCname, "a.example."), RD(RrType::kCname, "b.example.")}}}));
+    auto refused = ZoneSnapshot::build(base_spec(), bad);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().detail.find("CNAME") != std::string::npos);
   }
 }

@@ -214,6 +214,23 @@ TEST_SUITE("domains") {
     auto gone = sweep::orphaned(*c);
     REQUIRE(gone);
     CHECK(gone.value().size() == expect_orphaned);
+    // The start-up sweep's slices (7 workspaces each, as the daemon's 500)
+    // find the same claims, each once, and end with an empty `last`.
+    std::vector<std::string> whole, sliced;
+    for (const auto& d : gone.value()) whole.push_back(d.id);
+    std::string after, last;
+    int slices = 0;
+    do {
+      auto part = sweep::orphaned_slice(*c, after, 7, &last);
+      REQUIRE(part);
+      for (const auto& d : part.value()) sliced.push_back(d.id);
+      after = last;
+      ++slices;
+    } while (!last.empty());
+    std::sort(whole.begin(), whole.end());
+    std::sort(sliced.begin(), sliced.end());
+    CHECK(sliced == whole);
+    CHECK(slices == (350 + 6) / 7 + 1);  // 350 workspaces with a claim, then the empty one
     auto running = sweep::issuing_running(*c);
     REQUIRE(running);
     CHECK(running.value().size() == expect_running);
