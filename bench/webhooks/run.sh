@@ -20,6 +20,9 @@
 #        PRIORITY (webhooks.priority: idle, low or normal; unset: the
 #        binary's default, so an older binary without the key still runs),
 #        KEEP_LOG (a file: the daemon's log is copied there at the end),
+#        RECEIVER_NICE (default 0: the receiver's niceness; 19 makes its CPU
+#        come from what the daemon and wrk leave, as a receiver on another
+#        machine, where any real endpoint is, takes none of theirs),
 #        PERF_OUT (a file: `perf record` of the daemon for 6 s, 1 s into the
 #        first B arm, with DWARF call graphs; read with `perf report -i FILE`)
 # Every arm also prints the daemon's CPU time (user + system, /proc/PID/stat)
@@ -97,7 +100,7 @@ curl -fsS -H "Authorization: Bearer $agent" -H 'Content-Type: application/json' 
   -X POST "http://127.0.0.1:$api_port/v1/agent/heartbeat" -d '{"agent_id":"bench"}' >/dev/null
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
-echo "# $(date -u +%FT%TZ) $(nproc) cores, load: $(load), lanes=$lanes conns=$conns ${duration}s per arm, $rounds rounds, priority=${PRIORITY:-default}, bin=$fc_bin"
+echo "# $(date -u +%FT%TZ) $(nproc) cores, load: $(load), lanes=$lanes conns=$conns ${duration}s per arm, $rounds rounds, priority=${PRIORITY:-default}, receiver nice ${RECEIVER_NICE:-0}, bin=$fc_bin"
 # The undelivered backlog from /metrics (every endpoint's pending deliveries).
 backlog() {
   curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$api_port/metrics" | awk '
@@ -122,7 +125,7 @@ drain() {
   echo "drain: timed out at $(delivered) of $1" >&2
 }
 
-"$receiver" "$rcv_port" "$tmp/rcv.stats" &
+nice -n "${RECEIVER_NICE:-0}" "$receiver" "$rcv_port" "$tmp/rcv.stats" &
 rcv_pid=$!
 sleep 0.3
 sum_a=0
