@@ -47,14 +47,21 @@ inline std::string format_rfc3339(SysTime t) {
       std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
 }
 
-inline std::string format_rfc3339(std::int64_t unix_ms) {
+// The UTC calendar fields of an instant: civil-from-days (Howard Hinnant),
+// valid for the proleptic Gregorian calendar. format_rfc3339 and the writers
+// that put the digits straight into a buffer (the list page's) share it.
+struct CivilTime {
+  std::int64_t year;
+  int month, day, hour, minute, second, millis;
+};
+
+inline CivilTime civil_from_unix_ms(std::int64_t unix_ms) {
   std::int64_t secs = unix_ms / 1000;
   int ms = static_cast<int>(unix_ms % 1000);
   if (ms < 0) {
     ms += 1000;
     secs -= 1;
   }
-  // Civil-from-days (Howard Hinnant), valid for the proleptic Gregorian calendar.
   std::int64_t days = secs / 86400;
   std::int64_t rem = secs % 86400;
   if (rem < 0) {
@@ -71,11 +78,21 @@ inline std::string format_rfc3339(std::int64_t unix_ms) {
   const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
   const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
   if (m <= 2) y += 1;
+  return {y,
+          static_cast<int>(m),
+          static_cast<int>(d),
+          static_cast<int>(rem / 3600),
+          static_cast<int>((rem / 60) % 60),
+          static_cast<int>(rem % 60),
+          ms};
+}
+
+inline std::string format_rfc3339(std::int64_t unix_ms) {
+  const CivilTime t = civil_from_unix_ms(unix_ms);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03dZ",
-                static_cast<long long>(y), static_cast<long long>(m), static_cast<long long>(d),
-                static_cast<long long>(rem / 3600), static_cast<long long>((rem / 60) % 60),
-                static_cast<long long>(rem % 60), ms);
+  std::snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                static_cast<long long>(t.year), t.month, t.day, t.hour, t.minute, t.second,
+                t.millis);
   return buf;
 }
 

@@ -53,30 +53,9 @@ Result<json> Service::workspace_view(storage::Conn& c, const Workspace& w) const
 }
 
 void detail::append_rfc3339_json(std::string& out, std::int64_t unix_ms) {
-  // format_rfc3339's arithmetic (common/clock.hpp), digits written directly.
-  std::int64_t secs = unix_ms / 1000;
-  int ms = static_cast<int>(unix_ms % 1000);
-  if (ms < 0) {
-    ms += 1000;
-    secs -= 1;
-  }
-  std::int64_t days = secs / 86400;
-  std::int64_t rem = secs % 86400;
-  if (rem < 0) {
-    rem += 86400;
-    days -= 1;
-  }
-  days += 719468;
-  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const std::int64_t doe = days - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  std::int64_t y = yoe + era * 400;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) y += 1;
-  if (y < 0 || y > 9999) {
+  // format_rfc3339 (common/clock.hpp) between quotes, digits written directly.
+  const CivilTime t = civil_from_unix_ms(unix_ms);
+  if (t.year < 0 || t.year > 9999) {
     out += '"';
     out += format_rfc3339(unix_ms);
     out += '"';
@@ -87,15 +66,15 @@ void detail::append_rfc3339_json(std::string& out, std::int64_t unix_ms) {
     b[at] = static_cast<char>('0' + v / 10);
     b[at + 1] = static_cast<char>('0' + v % 10);
   };
-  two(1, y / 100);
-  two(3, y % 100);
-  two(6, m);
-  two(9, d);
-  two(12, rem / 3600);
-  two(15, (rem / 60) % 60);
-  two(18, rem % 60);
-  b[21] = static_cast<char>('0' + ms / 100);
-  two(22, ms % 100);
+  two(1, t.year / 100);
+  two(3, t.year % 100);
+  two(6, t.month);
+  two(9, t.day);
+  two(12, t.hour);
+  two(15, t.minute);
+  two(18, t.second);
+  b[21] = static_cast<char>('0' + t.millis / 100);
+  two(22, t.millis % 100);
   b[25] = '"';
   out.append(b, 26);
 }
