@@ -51,9 +51,9 @@ Router make_router() {
   rt.add("GET", "/v1/workspaces/{id}", Scope::kAdminOrTenant, echo("workspace"));
   rt.add("GET", "/v1/agent/assignments", Scope::kAgent, echo("assignments"));
   rt.set_authenticator([](const std::string& t) -> std::optional<Principal> {
-    if (t == "admin-token") return Principal{"tok_1", TokenKind::kAdmin, "", ""};
-    if (t == "agent-token-a") return Principal{"tok_2", TokenKind::kAgent, "a", ""};
-    if (t == "tenant-token-w") return Principal{"tok_3", TokenKind::kTenant, "", "ws_w"};
+    if (t == "admin-token") return Principal{"tok_1", TokenKind::kAdmin, "", "", ""};
+    if (t == "agent-token-a") return Principal{"tok_2", TokenKind::kAgent, "a", "", ""};
+    if (t == "tenant-token-w") return Principal{"tok_3", TokenKind::kTenant, "", "ws_w", ""};
     return std::nullopt;
   });
   return rt;

@@ -23,8 +23,8 @@ TEST_SUITE("api") {
     auto db = fresh_db();
     auto& c = *db;
     CHECK(count_tokens(c).value() == 0);
-    REQUIRE(insert_token(c, TokenRecord{"tok_a", TokenKind::kAdmin, "h_a", "", "", 10, {}}));
-    REQUIRE(insert_token(c, TokenRecord{"tok_b", TokenKind::kAgent, "h_b", "eu", "", 20, {}}));
+    REQUIRE(insert_token(c, TokenRecord{"tok_a", TokenKind::kAdmin, "h_a", "", "", 10, {}, ""}));
+    REQUIRE(insert_token(c, TokenRecord{"tok_b", TokenKind::kAgent, "h_b", "eu", "", 20, {}, ""}));
     CHECK(count_tokens(c).value() == 2);
 
     auto b = find_token(c, "h_b");
