@@ -344,6 +344,7 @@ awaitable<Result<Service::Pruned>> Service::Impl::prune_once() {
     });
     if (!st) co_return st.error();
     p.deliveries += n;
+    pruned_deliveries += n;  // as each batch commits: /metrics never lags the table
     if (n < kPruneBatch) break;
   }
   for (;;) {
@@ -357,10 +358,9 @@ awaitable<Result<Service::Pruned>> Service::Impl::prune_once() {
     });
     if (!st) co_return st.error();
     p.events += n;
+    pruned_events += n;
     if (n < kPruneBatch) break;
   }
-  pruned_deliveries += p.deliveries;
-  pruned_events += p.events;
   if (p.deliveries > 0 || p.events > 0)
     logger()->info("retention pruned deliveries={} events={} older_than_s={}", p.deliveries,
                    p.events, o.retention_s);

@@ -497,10 +497,14 @@ class RetentionMetricsTest(Helpers, fctest.DaemonTest):
                 items = self.d.request("GET", f"/v1/events?workspace={w}").json()["items"]
                 self.assertEqual([(e["type"], e["workspace_seq"]) for e in items],
                                  [("workspace.deleted", 4)])
-            body = self.metrics()
-            self.assertGreaterEqual(self.series(body, 'fleetcommand_retention_pruned_total{table="webhook_deliveries"}')[0],
-                                    delivered)
-            self.assertGreaterEqual(self.series(body, 'fleetcommand_retention_pruned_total{table="events"}')[0], 9)
+            # The counters move on the delivery thread right after each
+            # batch commits, a moment after the API can see the rows gone.
+            pruned = lambda table: self.series(self.metrics(),  # noqa: E731
+                                               f'fleetcommand_retention_pruned_total{{table="{table}"}}')[0]
+            fctest.wait_until(lambda: pruned("webhook_deliveries") >= delivered and pruned("events") >= 9,
+                              timeout=10, what="pruned rows counted")
+            self.assertGreaterEqual(pruned("webhook_deliveries"), delivered)
+            self.assertGreaterEqual(pruned("events"), 9)
         finally:
             rcv.stop()
 
