@@ -144,6 +144,19 @@ Result<std::optional<Event>> last_about(storage::Conn& c, const std::string& sub
   return std::optional<Event>(read_row(s));
 }
 
+Result<std::vector<std::pair<std::string, std::int64_t>>> newest_by_subject(
+    storage::Conn& c, const std::string& type) {
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("SELECT subject, max(seq) FROM events WHERE type = ?1 GROUP BY subject"));
+  s.bind(1, type);
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return out;
+    out.emplace_back(s.col_text(0), s.col_int(1));
+  }
+}
+
 Result<std::optional<Event>> get(storage::Conn& c, const std::string& id) {
   BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kColumns + " FROM events WHERE id = ?1"));
   s.bind(1, id);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.hpp"
@@ -73,6 +74,11 @@ Result<std::int64_t> last_seq(storage::Conn& c);
 // The newest event about `subject` whose type matches `type` (as in Query).
 Result<std::optional<Event>> last_about(storage::Conn& c, const std::string& subject,
                                         const std::string& type);
+// For every subject with an event of exactly `type`, the sequence of its
+// newest one: last_about for all subjects at once, one query on the type's
+// index (events_type), however many subjects there are.
+Result<std::vector<std::pair<std::string, std::int64_t>>> newest_by_subject(
+    storage::Conn& c, const std::string& type);
 // One event by id.
 Result<std::optional<Event>> get(storage::Conn& c, const std::string& id);
 // The events with these sequence numbers, in one query, in sequence order;

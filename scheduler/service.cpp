@@ -34,6 +34,7 @@ Status Service::load() {
     recs.push_back(to_record(r));
     impl_->revisions[r.id] = r.revision;
   }
+  impl_->announced_loaded = false;  // read again at the next tick
   BOOST_OUTCOME_TRY(fetched, store::delivered_revisions(impl_->db.read()));
   for (const auto& [region, rev] : fetched) impl_->delivered[region] = rev;
   return impl_->index.load(std::move(recs));

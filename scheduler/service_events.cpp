@@ -263,20 +263,42 @@ Status Service::Impl::emit_view(storage::Conn& c, const std::string& type, const
 // region.* event about it, read once per region, so a restart announces
 // nothing twice. A region that never heartbeated is "unknown": its first
 // healthy heartbeat is announced as region.healthy.
-awaitable<void> Service::Impl::emit_health_transitions() {
-  std::vector<std::pair<std::string, Health>> changed;
-  for (const auto& v : views()) {
-    if (v.health.health == Health::kUnknown) continue;
-    auto seen = health_announced.find(v.id);
-    if (seen == health_announced.end()) {
-      auto last = events::last_about(db.read(), v.id, "region.*");
-      if (!last) continue;
-      Health h = !last.value()                            ? Health::kUnknown
-                 : last.value()->type == "region.healthy" ? Health::kHealthy
-                                                          : Health::kUnhealthy;
-      seen = health_announced.emplace(v.id, h).first;
+// The newest region.healthy / region.unhealthy per region, two indexed
+// queries for the whole fleet (not one scan of the events table per region:
+// with 1,000 regions that stalled the I/O thread for seconds after a start).
+Status Service::Impl::load_health_announced() {
+  std::map<std::string, std::pair<std::int64_t, Health>> newest;
+  for (const auto& [type, h] : {std::pair{"region.healthy", Health::kHealthy},
+                                std::pair{"region.unhealthy", Health::kUnhealthy}}) {
+    BOOST_OUTCOME_TRY(rows, events::newest_by_subject(db.read(), type));
+    for (auto& [subject, seq] : rows) {
+      auto& n = newest[subject];
+      if (seq > n.first) n = {seq, h};
     }
-    if (seen->second != v.health.health) changed.emplace_back(v.id, v.health.health);
+  }
+  health_announced.clear();
+  for (const auto& [subject, n] : newest) health_announced.emplace_hint(health_announced.end(), subject, n.second);
+  announced_loaded = true;
+  return ok();
+}
+
+awaitable<void> Service::Impl::emit_health_transitions() {
+  if (!announced_loaded) {
+    if (auto st = load_health_announced(); !st) {
+      detail::logger()->warn("reading the announced region health failed reason={}",
+                             st.error().detail);
+      co_return;
+    }
+  }
+  // Both sorted by id: one merged pass, no lookup per region.
+  std::vector<std::pair<std::string, Health>> changed;
+  auto seen = health_announced.begin();
+  for (const auto& v : views()) {
+    while (seen != health_announced.end() && seen->first < v.id) ++seen;
+    if (v.health.health == Health::kUnknown) continue;
+    const Health before =
+        seen != health_announced.end() && seen->first == v.id ? seen->second : Health::kUnknown;
+    if (before != v.health.health) changed.emplace_back(v.id, v.health.health);
   }
   if (changed.empty()) co_return;
   const std::int64_t at = now();

@@ -153,9 +153,12 @@ awaitable<Result<std::vector<ReportResult>>> Service::report(std::string region,
 }
 
 awaitable<void> Service::Impl::advance_drains() {
-  for (const auto& v : std::vector<RegionView>(views().begin(), views().end())) {
-    if (v.state != RegionState::kDraining) continue;
-    auto in_region = store::workspaces_in(db.read(), v.id);
+  // The draining regions' ids, not a copy of every region's view each tick.
+  std::vector<std::string> draining;
+  for (std::size_t r = 0; r < index.size(); ++r)
+    if (index.at(r).state == RegionState::kDraining) draining.push_back(index.at(r).id);
+  for (const auto& id : draining) {
+    auto in_region = store::workspaces_in(db.read(), id);
     if (!in_region) continue;
     std::vector<DrainCandidate> candidates;
     DrainProgress progress;
@@ -170,12 +173,12 @@ awaitable<void> Service::Impl::advance_drains() {
     }
     if (!progress.moving) {
       auto all = views();
-      DrainPlan plan = plan_drain(v.id, candidates, all, svc.o_.policy);
+      DrainPlan plan = plan_drain(id, candidates, all, svc.o_.policy);
       for (const auto& b : plan.blocked) {
         auto reasons = rejection_reasons(b.placement);
         std::string why;
         for (const auto& r : reasons) {
-          if (r.id != v.id) why += (why.empty() ? "" : "; ") + r.id + ": " + r.reason;
+          if (r.id != id) why += (why.empty() ? "" : "; ") + r.id + ": " + r.reason;
         }
         progress.blocked.emplace_back(b.workspace_id, why.empty() ? "no other region" : why);
       }
@@ -184,12 +187,12 @@ awaitable<void> Service::Impl::advance_drains() {
                                                     *plan.move->placement.chosen, nullptr);
         if (moved) {
           progress.moving = plan.move->workspace_id;
-          detail::logger()->info("drain region={} moving workspace={} to={}", v.id,
+          detail::logger()->info("drain region={} moving workspace={} to={}", id,
                                  plan.move->workspace_id, *plan.move->placement.chosen);
         }
       }
     }
-    drains[v.id] = progress;
+    drains[id] = progress;
   }
 }
 

@@ -47,8 +47,11 @@ struct Service::Impl {
   bool shutting_down = false;
   std::shared_ptr<RefreshBatch> refresh_next;  // collecting; written by run_refreshes()
   bool refresh_running = false;
-  // The region health last announced by a region.* event (docs/events.md).
+  // The region health last announced by a region.* event (docs/events.md);
+  // a region without one is absent (kUnknown). Read from the events table in
+  // one pass at the first tick after load() (announced_loaded), then kept here.
   std::map<std::string, Health> health_announced;
+  bool announced_loaded = false;
 
   Impl(Service& s, asio::io_context& i, storage::Database& d, const Clock& c)
       : svc(s), io(i), db(d), clock(c) {}
@@ -103,6 +106,7 @@ struct Service::Impl {
   Status emit_view(storage::Conn& c, const std::string& type, const Workspace& w,
                    const std::string& view_json);
   awaitable<void> emit_health_transitions();
+  Status load_health_announced();
 };
 
 }  // namespace fc::scheduler
