@@ -34,7 +34,8 @@ Status Service::load() {
     recs.push_back(to_record(r));
     impl_->revisions[r.id] = r.revision;
   }
-  impl_->announced_loaded = false;  // read again at the next tick
+  impl_->announced_loaded = false;  // both read again at the next tick
+  impl_->tombstones_loaded = false;
   BOOST_OUTCOME_TRY(fetched, store::delivered_revisions(impl_->db.read()));
   for (const auto& [region, rev] : fetched) impl_->delivered[region] = rev;
   return impl_->index.load(std::move(recs));
@@ -206,6 +207,7 @@ awaitable<Status> Service::delete_region(std::string id) {
   impl_->agents.erase(id);
   impl_->delivered.erase(id);
   impl_->delivered_dirty.erase(id);
+  impl_->tombstoned.erase(id);
   impl_->committed({{id, 0}});
   impl_->scope_removed(id, "");
   impl_->dns_changed();  // a full pass: no name stays published through a deleted region

@@ -277,7 +277,8 @@ Status Service::Impl::load_health_announced() {
     }
   }
   health_announced.clear();
-  for (const auto& [subject, n] : newest) health_announced.emplace_hint(health_announced.end(), subject, n.second);
+  for (const auto& [subject, n] : newest)
+    health_announced.emplace_hint(health_announced.end(), subject, n.second);
   announced_loaded = true;
   return ok();
 }

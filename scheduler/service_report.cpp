@@ -145,6 +145,7 @@ awaitable<Result<std::vector<ReportResult>>> Service::report(std::string region,
   for (const auto& [r, res] : fx.freed) i.index_updated(i.index.release(r, res), "release", r);
   i.dns_changed(fx.dns_names);
   for (const auto& p : fx.transitions) ++i.transitions[p];
+  i.tombstones_published(fx.revs);  // a report publishes only the moved-out deletes
   i.committed(fx.revs);
   for (const auto& ws : fx.deleted_workspaces) {
     i.scope_removed("", ws);
@@ -201,12 +202,26 @@ awaitable<void> Service::Impl::compact_logs() {
   // regions that have tombstones to drop. Bounded: 1000 rows per region a pass.
   // A tombstone is kept while it is young OR recent by count (retention by
   // time and count): churn alone never pushes a polling agent into 410.
+  // Only the regions that may hold tombstones are looked at: a fleet of
+  // 10,000 regions without deletes costs no query a tick (issue #16 item 3).
+  if (!tombstones_loaded) {
+    auto regions = store::tombstoned_regions(db.read());
+    if (!regions) {
+      detail::logger()->warn("reading the tombstoned regions failed reason={}",
+                             regions.error().detail);
+      co_return;
+    }
+    tombstoned.insert(regions.value().begin(), regions.value().end());
+    tombstones_loaded = true;
+  }
   const store::Retention keep{svc.o_.changelog_retention,
                               now() - svc.o_.changelog_retention_s * 1000};
   std::vector<std::string> due;
-  for (const auto& [id, rev] : revisions) {
-    auto n = store::compactable(db.read(), id, keep);
-    if (n && n.value()) due.push_back(id);
+  for (auto it = tombstoned.begin(); it != tombstoned.end();) {
+    auto n = store::compactable(db.read(), *it, keep);
+    if (n && n.value()) due.push_back(*it);
+    auto left = n && !n.value() ? store::has_tombstones(db.read(), *it) : Result<bool>(true);
+    it = left && !left.value() ? tombstoned.erase(it) : std::next(it);
   }
   for (const auto& id : due) {
     auto st = co_await db.write([&](storage::Conn& c) -> Status {

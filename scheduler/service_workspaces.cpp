@@ -291,6 +291,7 @@ awaitable<Result<Workspace>> Service::delete_workspace(std::string id, bool forc
   });
   if (!st) co_return st.error();
   for (const auto& [r, res] : freed) i.index_updated(i.index.release(r, res), "release", r);
+  i.tombstones_published(revs);  // every publish above was a delete
   i.committed(revs);
   if (force) {
     i.dns_changed(std::vector<std::string>{w.name});

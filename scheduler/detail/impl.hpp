@@ -52,6 +52,16 @@ struct Service::Impl {
   // one pass at the first tick after load() (announced_loaded), then kept here.
   std::map<std::string, Health> health_announced;
   bool announced_loaded = false;
+  // The regions whose log may hold tombstones (a delete was published there):
+  // the only ones compact_logs() looks at, not every region each tick. Read
+  // at the first compaction after load() (tombstones_loaded), then kept here;
+  // a region leaves once it holds none.
+  std::set<std::string> tombstoned;
+  bool tombstones_loaded = false;
+  // After the commit of a transaction whose publishes to `revs` were deletes.
+  void tombstones_published(const std::map<std::string, std::int64_t>& revs) {
+    for (const auto& [region, rev] : revs) tombstoned.insert(region);
+  }
 
   Impl(Service& s, asio::io_context& i, storage::Database& d, const Clock& c)
       : svc(s), io(i), db(d), clock(c) {}

@@ -85,6 +85,11 @@ struct Retention {
 Result<int> compact(storage::Conn& c, const std::string& region, const Retention& keep, int limit);
 // Whether the region has tombstones compact() would remove.
 Result<bool> compactable(storage::Conn& c, const std::string& region, const Retention& keep);
+// The regions whose log holds a tombstone, young or old (from the partial
+// index assignments_tombstones: as many rows as tombstones, not regions).
+Result<std::vector<std::string>> tombstoned_regions(storage::Conn& c);
+// Whether the region's log holds a tombstone, young or old.
+Result<bool> has_tombstones(storage::Conn& c, const std::string& region);
 Result<std::int64_t> min_revision(storage::Conn& c, const std::string& region);
 Status set_heartbeat(storage::Conn& c, const std::string& region, std::int64_t at);
 // The highest revision an agent of the region fetched (migration 0013): only

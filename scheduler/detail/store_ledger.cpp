@@ -196,6 +196,20 @@ Result<bool> compactable(storage::Conn& c, const std::string& region, const Rete
   return row;
 }
 
+Result<std::vector<std::string>> tombstoned_regions(storage::Conn& c) {
+  BOOST_OUTCOME_TRY(
+      s,
+      c.prepare("SELECT DISTINCT region FROM assignments WHERE action = 'delete' ORDER BY region"));
+  return s.collect([](storage::Stmt& r) { return r.col_text(0); });
+}
+
+Result<bool> has_tombstones(storage::Conn& c, const std::string& region) {
+  BOOST_OUTCOME_TRY(
+      s, c.prepare("SELECT 1 FROM assignments WHERE region = ?1 AND action = 'delete' LIMIT 1"));
+  s.bind(1, region);
+  return s.step();
+}
+
 Result<std::int64_t> min_revision(storage::Conn& c, const std::string& region) {
   BOOST_OUTCOME_TRY(s, c.prepare("SELECT min_revision FROM regions WHERE id = ?"));
   s.bind(1, region);

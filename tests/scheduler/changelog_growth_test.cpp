@@ -38,10 +38,20 @@ struct GrowthRig {
     auto d = storage::Database::open({dir.file("fc.db")});
     REQUIRE(d);
     db = std::move(d).value();
+    start(o);
+  }
+  void start(sch::Service::Options o) {
     svc = std::make_unique<sch::Service>(io, *db, clock, o);
     REQUIRE(svc->load());
     doms = std::make_unique<domains::Service>(io, *db, clock, *svc, domains::Options{});
     svc->set_assignment_extras(doms.get());
+  }
+  // A new service on the same database, as after a daemon restart.
+  void restart(sch::Service::Options o) {
+    svc->set_assignment_extras(nullptr);
+    doms.reset();
+    svc.reset();
+    start(o);
   }
   ~GrowthRig() {
     svc->set_assignment_extras(nullptr);
@@ -251,6 +261,75 @@ TEST_SUITE("scheduler") {
     REQUIRE_FALSE(late);
     CHECK(late.error().code == Code::kGone);
     CHECK(rig.svc->assignments(kGrowthRegion, tomb).value().assignments.size() == 105);
+  }
+
+  TEST_CASE("tombstones from before a restart and from a finished migration are compacted") {
+    // Compaction looks only at regions that may hold tombstones: those read
+    // from the log after a load() and those a delete was published to since.
+    sch::Service::Options o;
+    o.changelog_retention = 100;
+    o.changelog_retention_s = 60;
+    GrowthRig rig(o);
+    growth_region(rig);
+    sch::RegionInput other;
+    other.id = "r2";
+    other.capacity = {1'000'000, 1'000'000, 100'000};
+    REQUIRE(growth_run(rig, rig.svc->create_region(other)));
+    rig.svc->heartbeat("r2", "agent-2", "test");
+    auto gone = growth_workspace(rig, "gone");  // r1 (ties go to the smaller id)
+    REQUIRE(gone.region == kGrowthRegion);
+    REQUIRE(growth_run(rig, growth_force_delete(&rig, gone.id)));
+    const auto tomb = rig.svc->get_region(kGrowthRegion).value().revision;
+    // Moved from r1 to r2: its `delete` in r1 is a tombstone once r1's agent confirms.
+    auto mover = growth_workspace(rig, "mover");
+    REQUIRE(mover.region == kGrowthRegion);
+    REQUIRE(growth_run(rig, rig.svc->migrate_workspace(mover.id, "r2", nullptr)));
+    const auto report = [&](const std::string& region, agent::proto::Phase phase) {
+      auto w = rig.svc->get_workspace(mover.id);
+      REQUIRE(w);
+      std::vector<sch::ReportItem> items{{mover.id, w.value().generation, phase, ""}};
+      REQUIRE(growth_run(rig, rig.svc->report(region, items)));
+    };
+    report("r2", agent::proto::Phase::kRunning);
+    report(kGrowthRegion, agent::proto::Phase::kDeleted);
+    const auto moved = rig.svc->get_region(kGrowthRegion).value().revision;
+    for (int k = 0; k < 105; ++k) {
+      sch::WorkspaceInput in;
+      in.name = "w" + std::to_string(k);
+      in.request.resources = {1, 1};
+      in.request.placement.regions = {kGrowthRegion};
+      rig.svc->heartbeat(kGrowthRegion, "agent-1", "test");
+      REQUIRE(growth_run(rig, rig.svc->create_workspace(in, nullptr, nullptr)));
+    }
+    const auto tombstones = [&] {
+      auto s = rig.db->read().prepare("SELECT count(*) FROM assignments WHERE action = 'delete'");
+      REQUIRE(s);
+      REQUIRE(s.value().step().value());
+      return s.value().col_int(0);
+    };
+    REQUIRE(tombstones() == 2);
+    rig.clock.advance(61s);
+    // The migration's tombstone, without a restart: compacted at the next tick,
+    // the force delete's too (an agent behind it gets 410).
+    REQUIRE(growth_run(rig, growth_tick(&rig)));
+    CHECK(tombstones() == 0);
+    CHECK(rig.svc->assignments(kGrowthRegion, moved).value().assignments.size() == 105);
+    CHECK_FALSE(rig.svc->assignments(kGrowthRegion, tomb - 1));
+    // A tombstone written before a restart: found by the restarted service.
+    auto late = growth_workspace(rig, "late");
+    REQUIRE(growth_run(rig, growth_force_delete(&rig, late.id)));
+    const auto tomb2 = rig.svc->get_region(late.region).value().revision;
+    rig.restart(o);
+    for (int k = 0; k < 105; ++k) growth_workspace(rig, "x" + std::to_string(k));
+    REQUIRE(growth_run(rig, growth_tick(&rig)));
+    CHECK(tombstones() == 1);  // young: kept
+    CHECK(rig.svc->assignments(late.region, tomb2 - 1));
+    rig.clock.advance(61s);
+    REQUIRE(growth_run(rig, growth_tick(&rig)));
+    CHECK(tombstones() == 0);
+    auto after = rig.svc->assignments(late.region, tomb2 - 1);
+    REQUIRE_FALSE(after);
+    CHECK(after.error().code == Code::kGone);
   }
 
   TEST_CASE("10,000 domains of one workspace: churn does not push a slow agent into 410") {

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -113,6 +114,48 @@ TEST_SUITE("scheduler") {
     h = r.of("region.*");
     REQUIRE(h.size() == 3);
     CHECK(h[2].type == "region.healthy");
+  }
+
+  TEST_CASE("events: after a restart each region's newest region.* event is its announced health") {
+    // Read for all regions at once (newest by sequence across both types),
+    // not looked up region by region: 60 regions with different histories.
+    EmitRig r;
+    const auto name = [](int k) { return "r" + std::to_string(100 + k); };
+    for (int k = 0; k < 60; ++k) r.region(name(k));
+    const auto beat = [&](int from, int to) {
+      for (int k = from; k < to; ++k) r.svc->heartbeat(name(k), "a", "test");
+    };
+    beat(0, 40);  // 0..39 healthy, 40..59 never heard from
+    r.tick();
+    CHECK(r.of("region.healthy").size() == 40);
+    r.clock.advance(std::chrono::seconds(r.svc->heartbeat_timeout_s() + 1));
+    beat(0, 10);  // 10..39 go silent: unhealthy
+    r.tick();
+    CHECK(r.of("region.unhealthy").size() == 30);
+    beat(10, 20);  // 10..19 back: healthy after unhealthy
+    r.tick();
+    REQUIRE(r.of("region.*").size() == 80);
+
+    // Restart: nothing is announced again, whatever the order of the types.
+    r.restart();
+    r.tick();
+    CHECK(r.of("region.*").size() == 80);
+    // 20..29 come back (unhealthy -> healthy), 0..9 go silent (healthy ->
+    // unhealthy), 40..44 are heard from for the first time.
+    r.clock.advance(std::chrono::seconds(r.svc->heartbeat_timeout_s() + 1));
+    r.restart();
+    beat(10, 30);
+    beat(40, 45);
+    r.tick();
+    r.tick();
+    auto h = r.of("region.*");
+    REQUIRE(h.size() == 80 + 10 + 10 + 5);
+    std::map<std::string, std::string> added;
+    for (std::size_t k = 80; k < h.size(); ++k) added[h[k].subject] = h[k].type;
+    for (int k = 0; k < 10; ++k) CHECK(added[name(k)] == "region.unhealthy");
+    for (int k = 20; k < 30; ++k) CHECK(added[name(k)] == "region.healthy");
+    for (int k = 40; k < 45; ++k) CHECK(added[name(k)] == "region.healthy");
+    CHECK(added.size() == 25);
   }
 
   TEST_CASE("events: workspace.migrated once, with the moved view, in the moving transaction") {
