@@ -11,9 +11,10 @@ of bench/scheduler/run.sh at 1,000 regions).
 
 - 1,000 regions, each with an agent heartbeat (healthy, one region.healthy
   each), 1,500 workspaces (3,000 workspace events after them);
-- restarted (on PostgreSQL: once it leads): during its first 4 s every request is answered within 1 s
-  (creates and region reads, one after the other), and no region's health
-  is announced twice (still exactly 1,000 region.healthy events).
+- restarted (on PostgreSQL: once it leads): during its first 4 s every
+  request is answered within 1 s (creates and region reads, one after the
+  other), and no region's health is announced twice (still exactly 1,000
+  region.healthy events).
 """
 import os
 import sys
