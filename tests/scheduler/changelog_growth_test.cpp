@@ -207,6 +207,14 @@ awaitable<Status> growth_force_delete(GrowthRig* rig, std::string id) {
   co_return ok();
 }
 
+// Tombstones kept for 100 revisions and 60 s.
+sch::Service::Options growth_short_retention() {
+  sch::Service::Options o;
+  o.changelog_retention = 100;
+  o.changelog_retention_s = 60;
+  return o;
+}
+
 awaitable<Status> growth_tick(GrowthRig* rig) {
   co_await rig->svc->tick();
   co_return ok();
@@ -236,9 +244,7 @@ TEST_SUITE("scheduler") {
   }
 
   TEST_CASE("a tombstone is compacted only once it is past both the count and the time window") {
-    sch::Service::Options o;
-    o.changelog_retention = 100;
-    o.changelog_retention_s = 60;
+    const sch::Service::Options o = growth_short_retention();
     GrowthRig rig(o);
     growth_region(rig);
     auto gone = growth_workspace(rig, "gone");
@@ -266,9 +272,7 @@ TEST_SUITE("scheduler") {
   TEST_CASE("tombstones from before a restart and from a finished migration are compacted") {
     // Compaction looks only at regions that may hold tombstones: those read
     // from the log after a load() and those a delete was published to since.
-    sch::Service::Options o;
-    o.changelog_retention = 100;
-    o.changelog_retention_s = 60;
+    const sch::Service::Options o = growth_short_retention();
     GrowthRig rig(o);
     growth_region(rig);
     sch::RegionInput other;
