@@ -120,6 +120,32 @@ TEST_SUITE("events") {
     CHECK(ws_a[0].type == "domain.verified");
   }
 
+  TEST_CASE("newest_by_subject: the newest event of one type per subject, as last_about finds it") {
+    auto c = storage::test::open_migrated(":memory:");
+    const auto region = [](const std::string& type, const std::string& id) {
+      return events::NewEvent{type, "", id, R"({"id":")" + id + R"("})"};
+    };
+    REQUIRE(events::append(*c, region("region.healthy", "eu"), kT0));
+    REQUIRE(events::append(*c, region("region.healthy", "us"), kT0));
+    REQUIRE(events::append(*c, ev("workspace.created", "ws_a"), kT0));
+    REQUIRE(events::append(*c, region("region.unhealthy", "eu"), kT0));
+    REQUIRE(events::append(*c, region("region.healthy", "eu"), kT0));
+    REQUIRE(events::append(*c, region("region.unhealthy", "ap"), kT0));
+    auto healthy = events::newest_by_subject(*c, "region.healthy");
+    REQUIRE(healthy);
+    std::map<std::string, std::int64_t> h(healthy.value().begin(), healthy.value().end());
+    REQUIRE(h.size() == 2);  // eu, us: not ap, not the workspace
+    for (const char* id : {"eu", "us"}) {
+      auto last = events::last_about(*c, id, "region.healthy");
+      REQUIRE(last.value());
+      CHECK_MESSAGE(h[id] == last.value()->seq, id);
+    }
+    auto unhealthy = events::newest_by_subject(*c, "region.unhealthy");
+    REQUIRE(unhealthy);
+    CHECK(unhealthy.value().size() == 2);  // eu (older than its healthy), ap
+    CHECK(events::newest_by_subject(*c, "region.gone").value().empty());
+  }
+
   TEST_CASE("a rolled-back change leaves no event; its sequence is not skipped") {
     storage::test::TempDir dir;
     storage::test::open_migrated(dir.file("e.db"));
