@@ -258,14 +258,10 @@ Status Service::Impl::emit_view(storage::Conn& c, const std::string& type, const
   return events::append(c, {type, w.id, w.id, view_json}, now());
 }
 
-// Health is evaluated at read time (docs/scheduler.md); this turns its
-// transitions into events. The state last announced per region is the newest
-// region.* event about it, read once per region, so a restart announces
-// nothing twice. A region that never heartbeated is "unknown": its first
-// healthy heartbeat is announced as region.healthy.
-// The newest region.healthy / region.unhealthy per region, two indexed
-// queries for the whole fleet (not one scan of the events table per region:
-// with 1,000 regions that stalled the I/O thread for seconds after a start).
+// The state last announced per region: its newest region.healthy /
+// region.unhealthy event, read for the whole fleet in two indexed queries
+// after each load() (not one scan of the events table per region: with 1,000
+// regions that stalled the I/O thread for seconds after a start).
 Status Service::Impl::load_health_announced() {
   std::map<std::string, std::pair<std::int64_t, Health>> newest;
   for (const auto& [type, h] : {std::pair{"region.healthy", Health::kHealthy},
@@ -283,6 +279,10 @@ Status Service::Impl::load_health_announced() {
   return ok();
 }
 
+// Health is evaluated at read time (docs/scheduler.md); this turns its
+// transitions into events. The announced state survives a restart (above), so
+// a restart announces nothing twice. A region that never heartbeated is
+// "unknown": its first healthy heartbeat is announced as region.healthy.
 awaitable<void> Service::Impl::emit_health_transitions() {
   if (!announced_loaded) {
     if (auto st = load_health_announced(); !st) {
