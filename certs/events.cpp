@@ -33,6 +33,10 @@ std::string cert_event_view(const CertRow& r) {
 namespace {
 constexpr std::int64_t kCheckEveryMs = 60'000;
 constexpr int kBatch = 500;
+// Every certificate.* type (docs/events.md): the newest of them tells
+// whether this version was announced already.
+const std::vector<std::string> kCertificateEvents = {"certificate.issued", "certificate.renewed",
+                                                     "certificate.expiring"};
 
 std::int64_t version_of(const events::Event& e) {
   auto j = nlohmann::json::parse(e.data_json, nullptr, false);
@@ -42,7 +46,7 @@ std::int64_t version_of(const events::Event& e) {
 }  // namespace
 
 // A version within expiring_days of its not_after gets one
-// certificate.expiring: skipped when the newest certificate.* event about it
+// certificate.expiring: skipped when the newest certificate event about it
 // already is that version's expiring (a renewal appends .renewed, so the next
 // version can expire again).
 awaitable<void> Service::Impl::announce_expiring() {
@@ -57,9 +61,17 @@ awaitable<void> Service::Impl::announce_expiring() {
   auto st = co_await db.write([&](storage::Conn& c) -> Status {
     announced = 0;
     BOOST_OUTCOME_TRY(rows, detail::expiring_certs(c, before, kBatch));
+    std::vector<std::string> ids;
+    ids.reserve(rows.size());
+    for (const auto& r : rows) ids.push_back(r.id);
+    // One query for the batch: the events table has no index by subject, and
+    // a lookup per certificate scanned it from the newest row down.
+    BOOST_OUTCOME_TRY(last, events::newest_about(c, ids, kCertificateEvents));
     for (const auto& r : rows) {
-      BOOST_OUTCOME_TRY(last, events::last_about(c, r.id, "certificate.*"));
-      if (last && last->type == "certificate.expiring" && version_of(*last) == r.version) continue;
+      const auto it = last.find(r.id);
+      if (it != last.end() && it->second.type == "certificate.expiring" &&
+          version_of(it->second) == r.version)
+        continue;
       BOOST_OUTCOME_TRY(events::append(
           c, {"certificate.expiring", r.workspace_id, r.id, detail::cert_event_view(r)}, now));
       ++announced;

@@ -130,18 +130,25 @@ Result<std::int64_t> last_seq(storage::Conn& c) {
   return s.col_int(0);
 }
 
-Result<std::optional<Event>> last_about(storage::Conn& c, const std::string& subject,
-                                        const std::string& type) {
-  BOOST_OUTCOME_TRY(s,
-                    c.prepare(std::string("SELECT ") + kColumns +
-                              " FROM events WHERE subject = ?1"
-                              " AND (type = ?2 OR (?3 <> '' AND substr(type, 1, length(?3)) = ?3))"
-                              " ORDER BY seq DESC LIMIT 1"));
-  std::string prefix = type.ends_with(".*") ? type.substr(0, type.size() - 1) : std::string();
-  s.bind_all(subject, type, prefix);
-  BOOST_OUTCOME_TRY(row, s.step());
-  if (!row) return std::optional<Event>();
-  return std::optional<Event>(read_row(s));
+Result<std::map<std::string, Event>> newest_about(storage::Conn& c,
+                                                  const std::vector<std::string>& subjects,
+                                                  const std::vector<std::string>& types) {
+  std::map<std::string, Event> out;
+  if (subjects.empty() || types.empty()) return out;
+  const std::string rows = storage::json_rows(c);
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kColumns +
+                                 " FROM events WHERE seq IN (SELECT max(seq) FROM events"
+                                 " WHERE type IN (SELECT value FROM " +
+                                 rows + "(?2)) AND subject IN (SELECT value FROM " + rows +
+                                 "(?1)) GROUP BY subject)"));
+  s.bind_all(nlohmann::json(subjects).dump(), nlohmann::json(types).dump());
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return out;
+    Event e = read_row(s);
+    std::string subject = e.subject;
+    out.insert_or_assign(std::move(subject), std::move(e));
+  }
 }
 
 Result<std::vector<std::pair<std::string, std::int64_t>>> newest_by_subject(

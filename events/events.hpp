@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,11 +72,16 @@ struct Query {
 Result<std::vector<Event>> list(storage::Conn& c, const Query& q);
 // The highest sequence written so far (0 when none).
 Result<std::int64_t> last_seq(storage::Conn& c);
-// The newest event about `subject` whose type matches `type` (as in Query).
-Result<std::optional<Event>> last_about(storage::Conn& c, const std::string& subject,
-                                        const std::string& type);
+// For each of `subjects`, its newest event whose type is one of `types`
+// (exact types), keyed by subject; a subject with none is absent. One
+// query on the type's index (events_type) for any number of subjects: it
+// reads those types' events, never the whole table (the certificate
+// expiring check at 10,000 certificates).
+Result<std::map<std::string, Event>> newest_about(storage::Conn& c,
+                                                  const std::vector<std::string>& subjects,
+                                                  const std::vector<std::string>& types);
 // For every subject with an event of exactly `type`, the sequence of its
-// newest one: last_about for all subjects at once, one query on the type's
+// newest one, for all subjects at once: one query on the type's
 // index (events_type), however many subjects there are.
 Result<std::vector<std::pair<std::string, std::int64_t>>> newest_by_subject(
     storage::Conn& c, const std::string& type);

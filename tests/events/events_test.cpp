@@ -120,7 +120,8 @@ TEST_SUITE("events") {
     CHECK(ws_a[0].type == "domain.verified");
   }
 
-  TEST_CASE("newest_by_subject: the newest event of one type per subject, as last_about finds it") {
+  TEST_CASE(
+      "newest_by_subject: per subject the newest event of one type, as newest_about finds it") {
     auto c = storage::test::open_migrated(":memory:");
     const auto region = [](const std::string& type, const std::string& id) {
       return events::NewEvent{type, "", id, R"({"id":")" + id + R"("})"};
@@ -135,15 +136,40 @@ TEST_SUITE("events") {
     REQUIRE(healthy);
     std::map<std::string, std::int64_t> h(healthy.value().begin(), healthy.value().end());
     REQUIRE(h.size() == 2);  // eu, us: not ap, not the workspace
-    for (const char* id : {"eu", "us"}) {
-      auto last = events::last_about(*c, id, "region.healthy");
-      REQUIRE(last.value());
-      CHECK_MESSAGE(h[id] == last.value()->seq, id);
-    }
+    auto newest = events::newest_about(*c, {"eu", "us", "ap", "ws_a", "none"}, {"region.healthy"});
+    REQUIRE(newest);
+    REQUIRE(newest.value().size() == 2);
+    for (const char* id : {"eu", "us"}) CHECK_MESSAGE(h[id] == newest.value().at(id).seq, id);
     auto unhealthy = events::newest_by_subject(*c, "region.unhealthy");
     REQUIRE(unhealthy);
     CHECK(unhealthy.value().size() == 2);  // eu (older than its healthy), ap
     CHECK(events::newest_by_subject(*c, "region.gone").value().empty());
+  }
+
+  TEST_CASE("newest_about: per subject the newest event among several types, others ignored") {
+    auto c = storage::test::open_migrated(":memory:");
+    const auto cert = [](const std::string& type, const std::string& id, int version) {
+      return events::NewEvent{type, "ws_a", id, R"({"version":)" + std::to_string(version) + "}"};
+    };
+    const std::vector<std::string> types = {"certificate.issued", "certificate.renewed",
+                                            "certificate.expiring"};
+    REQUIRE(events::append(*c, cert("certificate.issued", "crt_1", 1), kT0));
+    REQUIRE(events::append(*c, cert("certificate.issued", "crt_2", 1), kT0));
+    REQUIRE(events::append(*c, cert("certificate.expiring", "crt_1", 1), kT0));
+    REQUIRE(events::append(*c, cert("certificate.renewed", "crt_1", 2), kT0));
+    REQUIRE(events::append(*c, cert("certificate.expiring", "crt_2", 1), kT0));
+    // Another family about the same subject is not one of the types asked for.
+    REQUIRE(events::append(*c, cert("domain.failed", "crt_2", 9), kT0));
+    REQUIRE(events::append(*c, cert("certificate.issued", "crt_3", 1), kT0));
+    auto got = events::newest_about(*c, {"crt_1", "crt_2", "crt_4"}, types);
+    REQUIRE(got);
+    const auto& m = got.value();
+    REQUIRE(m.size() == 2);  // crt_3 not asked for, crt_4 has none
+    CHECK(m.at("crt_1").type == "certificate.renewed");
+    CHECK(m.at("crt_1").data_json == R"({"version":2})");
+    CHECK(m.at("crt_2").type == "certificate.expiring");
+    CHECK(events::newest_about(*c, {}, types).value().empty());
+    CHECK(events::newest_about(*c, {"crt_1"}, {}).value().empty());
   }
 
   TEST_CASE("a rolled-back change leaves no event; its sequence is not skipped") {
