@@ -45,10 +45,41 @@ std::int64_t version_of(const events::Event& e) {
 }
 }  // namespace
 
+namespace detail {
+
+Result<int> announce_expiring_page(storage::Conn& c, std::int64_t before, std::int64_t now,
+                                   int limit, ExpiringCursor& from, bool& done) {
+  BOOST_OUTCOME_TRY(rows, expiring_certs(c, before, limit, from));
+  done = rows.size() < static_cast<std::size_t>(limit);
+  if (rows.empty()) return 0;
+  from = {*rows.back().not_after, rows.back().id};
+  std::vector<std::string> ids;
+  ids.reserve(rows.size());
+  for (const auto& r : rows) ids.push_back(r.id);
+  // One query for the page: the events table has no index by subject, and
+  // a lookup per certificate scanned it from the newest row down.
+  BOOST_OUTCOME_TRY(last, events::newest_about(c, ids, kCertificateEvents));
+  int announced = 0;
+  for (const auto& r : rows) {
+    const auto it = last.find(r.id);
+    if (it != last.end() && it->second.type == "certificate.expiring" &&
+        version_of(it->second) == r.version)
+      continue;
+    BOOST_OUTCOME_TRY(
+        events::append(c, {"certificate.expiring", r.workspace_id, r.id, cert_event_view(r)}, now));
+    ++announced;
+  }
+  return announced;
+}
+
+}  // namespace detail
+
 // A version within expiring_days of its not_after gets one
 // certificate.expiring: skipped when the newest certificate event about it
 // already is that version's expiring (a renewal appends .renewed, so the next
-// version can expire again).
+// version can expire again). Every expiring version is looked at, in pages
+// of kBatch, each its own write: the ones already announced do not hide the
+// ones after them.
 awaitable<void> Service::Impl::announce_expiring() {
   const auto now = clock.now_ms();
   if (now - expiring_checked_at < kCheckEveryMs) co_return;
@@ -58,29 +89,17 @@ awaitable<void> Service::Impl::announce_expiring() {
   auto near = detail::expiring_certs(db.read(), before, 1);
   if (!near || near.value().empty()) co_return;
   int announced = 0;
-  auto st = co_await db.write([&](storage::Conn& c) -> Status {
-    announced = 0;
-    BOOST_OUTCOME_TRY(rows, detail::expiring_certs(c, before, kBatch));
-    std::vector<std::string> ids;
-    ids.reserve(rows.size());
-    for (const auto& r : rows) ids.push_back(r.id);
-    // One query for the batch: the events table has no index by subject, and
-    // a lookup per certificate scanned it from the newest row down.
-    BOOST_OUTCOME_TRY(last, events::newest_about(c, ids, kCertificateEvents));
-    for (const auto& r : rows) {
-      const auto it = last.find(r.id);
-      if (it != last.end() && it->second.type == "certificate.expiring" &&
-          version_of(it->second) == r.version)
-        continue;
-      BOOST_OUTCOME_TRY(events::append(
-          c, {"certificate.expiring", r.workspace_id, r.id, detail::cert_event_view(r)}, now));
-      ++announced;
+  detail::ExpiringCursor from;
+  for (bool done = false; !done;) {
+    auto st = co_await db.write([&](storage::Conn& c) -> Status {
+      BOOST_OUTCOME_TRY(n, detail::announce_expiring_page(c, before, now, kBatch, from, done));
+      announced += n;
+      return ok();
+    });
+    if (!st) {
+      spdlog::warn("certs: expiring events failed reason={}", st.error().detail);
+      break;
     }
-    return ok();
-  });
-  if (!st) {
-    spdlog::warn("certs: expiring events failed reason={}", st.error().detail);
-    co_return;
   }
   if (announced > 0) spdlog::info("certs: expiring announced={}", announced);
 }

@@ -99,13 +99,16 @@ Result<std::optional<CertRow>> load_cert(storage::Conn& c, const std::string& id
 }
 
 // Valid or renewing versions whose not_after is before `before` (ms); at
-// most `limit`, soonest first (certificate.expiring, certs/events.cpp).
-Result<std::vector<CertRow>> expiring_certs(storage::Conn& c, std::int64_t before, int limit) {
+// most `limit`, soonest first, after `from` in (not_after, id) order
+// (certificate.expiring, certs/events.cpp).
+Result<std::vector<CertRow>> expiring_certs(storage::Conn& c, std::int64_t before, int limit,
+                                            const ExpiringCursor& from) {
   BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kCols +
                                  " FROM certificates WHERE status IN ('valid', 'renewing')"
                                  " AND not_after IS NOT NULL AND not_after < ?1"
-                                 " ORDER BY not_after LIMIT ?2"));
-  s.bind_all(before, static_cast<std::int64_t>(limit));
+                                 " AND (not_after > ?3 OR (not_after = ?3 AND id > ?4))"
+                                 " ORDER BY not_after, id LIMIT ?2"));
+  s.bind_all(before, static_cast<std::int64_t>(limit), from.not_after, from.id);
   return collect(s);
 }
 

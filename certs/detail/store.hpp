@@ -2,6 +2,7 @@
 // SQL on the caller's connection; no policy here (certs/service.cpp decides).
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,7 +42,20 @@ struct CertRow {
 std::string names_key(std::vector<std::string> names);
 
 Result<std::optional<CertRow>> load_cert(storage::Conn& c, const std::string& id);
-Result<std::vector<CertRow>> expiring_certs(storage::Conn& c, std::int64_t before, int limit);
+// Where a walk over the expiring certificates resumes: after this
+// (not_after, id); the default starts at the beginning.
+struct ExpiringCursor {
+  std::int64_t not_after = std::numeric_limits<std::int64_t>::min();
+  std::string id;
+};
+Result<std::vector<CertRow>> expiring_certs(storage::Conn& c, std::int64_t before, int limit,
+                                            const ExpiringCursor& from = {});
+// One page of the certificate.expiring check (certs/events.cpp): appends
+// certificate.expiring for each of the next `limit` expiring versions not
+// announced yet, and moves `from` past the page. Returns how many were
+// announced; `done` is set when the page was the last.
+Result<int> announce_expiring_page(storage::Conn& c, std::int64_t before, std::int64_t now,
+                                   int limit, ExpiringCursor& from, bool& done);
 // The certificate as its lifecycle events show it (certs/events.cpp): no key,
 // no chain.
 std::string cert_event_view(const CertRow& r);

@@ -7,6 +7,7 @@
 
 #include "certs/detail/store.hpp"
 #include "certs/test_util.hpp"
+#include "events/events.hpp"
 #include "storage/db.hpp"
 #include "storage/test_util.hpp"
 
@@ -118,5 +119,51 @@ TEST_SUITE("certs") {
     auto n = count_due_renewals(*db.conn, kNow);
     REQUIRE(n);
     CHECK(n.value() == 1);
+  }
+
+  TEST_CASE("certificate.expiring: every expiring version once, however many, in pages") {
+    TempDb db;
+    constexpr int kCerts = 1'201;  // more than two pages of 500
+    auto& c = *db.conn;
+    REQUIRE(c.begin(true));
+    for (int k = 0; k < kCerts; ++k) {
+      auto r = row("crt_" + std::to_string(10'000 + k), {std::to_string(k) + ".example.com"});
+      REQUIRE(insert_cert(c, r, kNow));
+      r.version = 1;
+      r.status = CertStatus::kValid;
+      r.workspace_id = "ws_" + std::to_string(k);
+      r.not_after = kNow + kHour * (1 + k % 7);  // ties in not_after: the id orders them
+      REQUIRE(update_cert(c, r, kNow));
+      REQUIRE(
+          events::append(c, {"certificate.issued", r.workspace_id, r.id, "{\"version\":1}"}, kNow));
+    }
+    REQUIRE(c.commit());
+    // The service's walk (Service::Impl::announce_expiring): pages until done.
+    const auto check = [&](std::int64_t now) {
+      ExpiringCursor from;
+      int announced = 0, pages = 0;
+      for (bool done = false; !done; ++pages) {
+        auto n = announce_expiring_page(c, kNow + 10 * kHour, now, 500, from, done);
+        REQUIRE(n);
+        announced += n.value();
+      }
+      return std::pair{announced, pages};
+    };
+    auto [first, pages] = check(kNow + 1);
+    CHECK(first == kCerts);
+    CHECK(pages == 3);
+    CHECK(check(kNow + 2).first == 0);  // each version once
+    // A renewal (a new version and its .renewed) expires again; the others not.
+    auto renewed = load_cert(c, "crt_10700").value().value();
+    renewed.version = 2;
+    REQUIRE(update_cert(c, renewed, kNow + 3));
+    REQUIRE(events::append(
+        c, {"certificate.renewed", renewed.workspace_id, renewed.id, "{\"version\":2}"}, kNow + 3));
+    CHECK(check(kNow + 4).first == 1);
+    auto last = events::list(c, {.type = "certificate.expiring", .limit = 1, .latest = true});
+    REQUIRE(last);
+    REQUIRE(last.value().size() == 1);
+    CHECK(last.value()[0].subject == "crt_10700");
+    CHECK(last.value()[0].data_json.find("\"version\":2") != std::string::npos);
   }
 }
