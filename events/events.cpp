@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/ids.hpp"
+#include "storage/deferred.hpp"
 #include "storage/db.hpp"
 #include "storage/json_rows.hpp"
 
@@ -62,9 +63,33 @@ Status append(storage::Conn& c, const NewEvent& e, std::int64_t now_ms) {
       .run();
 }
 
+namespace {
+// A new workspace's first events, deferred by a set-based create
+// (storage/deferred.hpp). `seq` is given in the array's order (ids increase
+// with it): json_each and json_array_elements return the rows in order.
+constexpr storage::SetInsert kFirstEventRow{
+    "events",
+    "INSERT INTO events(id, type, workspace_id, workspace_seq, subject, data, created_at)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    "INSERT INTO events(id, type, workspace_id, workspace_seq, subject, data, created_at)"
+    " SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6"
+    " FROM json_each(?1) ORDER BY key",
+    "INSERT INTO events(id, type, workspace_id, workspace_seq, subject, data, created_at)"
+    " SELECT e->>0, e->>1, e->>2, (e->>3)::bigint, e->>4, e->>5, (e->>6)::bigint"
+    " FROM json_array_elements(?1::json) e"};
+}  // namespace
+
 Status append_first(storage::Conn& c, const std::string& workspace_id,
                     std::initializer_list<FirstEvent> evs, std::int64_t now_ms) {
   std::int64_t ws_seq = 0;
+  if (storage::DeferredRows* d = c.deferred()) {
+    for (const auto& e : evs) {
+      d->add(kFirstEventRow, next_id(now_ms), e.type, workspace_id, ++ws_seq, workspace_id,
+             e.data_json.empty() ? std::string_view("{}") : std::string_view(e.data_json),
+             now_ms);
+    }
+    return ok();
+  }
   const FirstEvent* e = evs.begin();
   for (std::size_t left = evs.size(); left > 0;) {
     if (left >= 2) {
