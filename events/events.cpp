@@ -65,18 +65,12 @@ Status append(storage::Conn& c, const NewEvent& e, std::int64_t now_ms) {
 
 namespace {
 // A new workspace's first events, deferred by a set-based create
-// (storage/deferred.hpp). `seq` is given in the array's order (ids increase
-// with it): json_each and json_array_elements return the rows in order.
+// (storage/deferred.hpp). `seq` is given in the rows' order (ids increase
+// with it): multi-row VALUES and json_array_elements insert them in order.
 constexpr storage::SetInsert kFirstEventRow{
     "events",
-    "INSERT INTO events(id, type, workspace_id, workspace_seq, subject, data, created_at)"
-    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    "INSERT INTO events(id, type, workspace_id, workspace_seq, subject, data, created_at)"
-    " SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6"
-    " FROM json_each(?1) ORDER BY key",
-    "INSERT INTO events(id, type, workspace_id, workspace_seq, subject, data, created_at)"
-    " SELECT e->>0, e->>1, e->>2, (e->>3)::bigint, e->>4, e->>5, (e->>6)::bigint"
-    " FROM json_array_elements(?1::json) e"};
+    "INSERT INTO events(id, type, workspace_id, workspace_seq, subject, data, created_at)", 7, "",
+    "e->>0, e->>1, e->>2, (e->>3)::bigint, e->>4, e->>5, (e->>6)::bigint"};
 }  // namespace
 
 Status append_first(storage::Conn& c, const std::string& workspace_id,

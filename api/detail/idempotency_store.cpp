@@ -12,13 +12,8 @@ namespace {
 // second one gets the conflict, as before.
 constexpr storage::SetInsert kIdempotencyRow{
     "idempotency_keys",
-    "INSERT INTO idempotency_keys(scope, key, body_sha256, status, response, created_at)"
-    " VALUES(?,?,?,?,?,?)",
-    "INSERT INTO idempotency_keys(scope, key, body_sha256, status, response, created_at)"
-    " SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(?1)",
-    "INSERT INTO idempotency_keys(scope, key, body_sha256, status, response, created_at)"
-    " SELECT e->>0, e->>1, e->>2, (e->>3)::bigint, e->>4, (e->>5)::bigint"
-    " FROM json_array_elements(?1::json) e"};
+    "INSERT INTO idempotency_keys(scope, key, body_sha256, status, response, created_at)", 6, "",
+    "e->>0, e->>1, e->>2, (e->>3)::bigint, e->>4, (e->>5)::bigint"};
 }  // namespace
 
 Result<std::optional<IdempotencyRecord>> find_idempotency_key(storage::Conn& c,

@@ -10,28 +10,14 @@ namespace {
 // A new workspace's placement and assignment: rows nothing reads back in the
 // create's transaction, so a set-based create defers them (storage/deferred.hpp).
 constexpr storage::SetInsert kPlacementRow{
-    "placements",
-    "INSERT INTO placements(workspace_id, region, memory_mib, cpu_millis) VALUES(?,?,?,?)",
-    "INSERT INTO placements(workspace_id, region, memory_mib, cpu_millis)"
-    " SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?1)",
-    "INSERT INTO placements(workspace_id, region, memory_mib, cpu_millis)"
-    " SELECT e->>0, e->>1, (e->>2)::bigint, (e->>3)::bigint FROM json_array_elements(?1::json) e"};
-
-#define FC_ASSIGNMENT_UPSERT                                                      \
-  " ON CONFLICT(region, workspace_id) DO UPDATE SET revision = excluded.revision," \
-  " action = excluded.action, body = excluded.body, written_at = excluded.written_at"
+    "placements", "INSERT INTO placements(workspace_id, region, memory_mib, cpu_millis)", 4, "",
+    "e->>0, e->>1, (e->>2)::bigint, (e->>3)::bigint"};
 constexpr storage::SetInsert kAssignmentRow{
     "assignments",
-    "INSERT INTO assignments(region, workspace_id, revision, action, body, written_at)"
-    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)" FC_ASSIGNMENT_UPSERT,
-    // WHERE true: SQLite's parser would read ON CONFLICT as a join's ON.
-    "INSERT INTO assignments(region, workspace_id, revision, action, body, written_at)"
-    " SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5"
-    " FROM json_each(?1) WHERE true" FC_ASSIGNMENT_UPSERT,
-    "INSERT INTO assignments(region, workspace_id, revision, action, body, written_at)"
-    " SELECT e->>0, e->>1, (e->>2)::bigint, e->>3, e->>4, (e->>5)::bigint"
-    " FROM json_array_elements(?1::json) e" FC_ASSIGNMENT_UPSERT};
-#undef FC_ASSIGNMENT_UPSERT
+    "INSERT INTO assignments(region, workspace_id, revision, action, body, written_at)", 6,
+    " ON CONFLICT(region, workspace_id) DO UPDATE SET revision = excluded.revision,"
+    " action = excluded.action, body = excluded.body, written_at = excluded.written_at",
+    "e->>0, e->>1, (e->>2)::bigint, e->>3, e->>4, (e->>5)::bigint"};
 }  // namespace
 
 Result<bool> reserve(storage::Conn& c, const std::string& region, const std::string& ws,

@@ -127,21 +127,15 @@ Result<std::optional<OpenRow>> find_open(storage::Conn& c, const std::string& ws
 namespace {
 // A new workspace's open interval is not read back in its create's
 // transaction: a set-based create defers it (storage/deferred.hpp).
-#define FC_OPEN_COLS "workspace_id, tenant_id, plan, state, memory_mib, cpu_millis, since_s"
-#define FC_OPEN_UPSERT                                                                \
-  " ON CONFLICT(workspace_id) DO UPDATE SET tenant_id = excluded.tenant_id,"          \
-  " plan = excluded.plan, state = excluded.state, memory_mib = excluded.memory_mib," \
-  " cpu_millis = excluded.cpu_millis, since_s = excluded.since_s"
 constexpr storage::SetInsert kOpenRow{
     "usage_open",
-    "INSERT INTO usage_open(" FC_OPEN_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7)" FC_OPEN_UPSERT,
-    "INSERT INTO usage_open(" FC_OPEN_COLS ") SELECT value->>0, value->>1, value->>2,"
-    " value->>3, value->>4, value->>5, value->>6 FROM json_each(?1) WHERE true" FC_OPEN_UPSERT,
-    "INSERT INTO usage_open(" FC_OPEN_COLS ") SELECT e->>0, e->>1, e->>2, e->>3,"
-    " (e->>4)::bigint, (e->>5)::bigint, (e->>6)::bigint"
-    " FROM json_array_elements(?1::json) e" FC_OPEN_UPSERT};
-#undef FC_OPEN_UPSERT
-#undef FC_OPEN_COLS
+    "INSERT INTO usage_open(workspace_id, tenant_id, plan, state, memory_mib, cpu_millis,"
+    " since_s)",
+    7,
+    " ON CONFLICT(workspace_id) DO UPDATE SET tenant_id = excluded.tenant_id,"
+    " plan = excluded.plan, state = excluded.state, memory_mib = excluded.memory_mib,"
+    " cpu_millis = excluded.cpu_millis, since_s = excluded.since_s",
+    "e->>0, e->>1, e->>2, e->>3, (e->>4)::bigint, (e->>5)::bigint, (e->>6)::bigint"};
 }  // namespace
 
 Status put_open(storage::Conn& c, const OpenRow& o) {
