@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/ids.hpp"
-#include "storage/deferred.hpp"
 #include "storage/db.hpp"
+#include "storage/deferred.hpp"
 #include "storage/json_rows.hpp"
 
 namespace fc::events {
@@ -79,8 +79,7 @@ Status append_first(storage::Conn& c, const std::string& workspace_id,
   if (storage::DeferredRows* d = c.deferred()) {
     for (const auto& e : evs) {
       d->add(kFirstEventRow, next_id(now_ms), e.type, workspace_id, ++ws_seq, workspace_id,
-             e.data_json.empty() ? std::string_view("{}") : std::string_view(e.data_json),
-             now_ms);
+             e.data_json.empty() ? std::string_view("{}") : std::string_view(e.data_json), now_ms);
     }
     return ok();
   }

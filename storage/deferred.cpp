@@ -18,9 +18,9 @@ namespace {
 constexpr std::size_t kChunks[] = {256, 64, 16, 4, 2, 1};
 
 struct Sqls {
-  std::string row;                           // one row, the per-statement shape
-  std::string values[std::size(kChunks)];    // kChunks[i] rows
-  std::string json;                          // PostgreSQL: every row, one JSON parameter
+  std::string row;                         // one row, the per-statement shape
+  std::string values[std::size(kChunks)];  // kChunks[i] rows
+  std::string json;                        // PostgreSQL: every row, one JSON parameter
 };
 
 Sqls& sqls(const SetInsert& t) {

@@ -77,9 +77,7 @@ class DeferredRows {
   std::vector<Value>& open_row(const SetInsert& t);
   static void put(std::vector<Value>& out, std::int64_t v) { out.emplace_back(v); }
   static void put(std::vector<Value>& out, int v) { out.emplace_back(std::int64_t{v}); }
-  static void put(std::vector<Value>& out, std::string_view v) {
-    out.emplace_back(std::string(v));
-  }
+  static void put(std::vector<Value>& out, std::string_view v) { out.emplace_back(std::string(v)); }
   static void put(std::vector<Value>& out, const std::string& v) { out.emplace_back(v); }
   static void put(std::vector<Value>& out, const char* v) { out.emplace_back(std::string(v)); }
   static void put(std::vector<Value>& out, std::nullptr_t) { out.emplace_back(nullptr); }

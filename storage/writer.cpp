@@ -219,8 +219,9 @@ void Database::Impl::run_set(std::vector<Task>& batch, std::size_t from, std::si
   deferred.clear();
   results.erase(results.begin() + static_cast<std::ptrdiff_t>(first), results.end());
   if (!lost) {
-    detail::logger()->warn("set-based run rolled back, replaying it caller by caller callers={} reason={}",
-                           to - from, st ? std::string("?") : st.error().detail);
+    detail::logger()->warn(
+        "set-based run rolled back, replaying it caller by caller callers={} reason={}", to - from,
+        st ? std::string("?") : st.error().detail);
     counted.set_replays += 1;
   }
   for (std::size_t k = from; k < to; ++k) {

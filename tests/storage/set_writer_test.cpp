@@ -24,7 +24,7 @@ using fc::storage::test::scalar;
 namespace {
 
 constexpr SetInsert kSetRow{"set_rows", "INSERT INTO set_rows(k, note, n)", 3, "",
-                             "e->>0, e->>1, (e->>2)::bigint"};
+                            "e->>0, e->>1, (e->>2)::bigint"};
 
 std::unique_ptr<Database> open_set_db(const test::TempDir& dir) {
   test::open_backend(dir.file("s.db"));  // migrated once, as the daemon does
@@ -130,9 +130,14 @@ TEST_SUITE("storage") {
     test::TempDir dir;
     auto db = open_set_db(dir);
     const auto before = db->stats();
-    const std::vector<std::optional<std::string>> notes = {
-        "plain", "", "quote \" and backslash \\", "line\nfeed\ttab\rcr", "ctl \x01\x1f end",
-        "é ü 日本 😀", std::nullopt, R"({"json":"as text","n":[1,2]})"};
+    const std::vector<std::optional<std::string>> notes = {"plain",
+                                                           "",
+                                                           "quote \" and backslash \\",
+                                                           "line\nfeed\ttab\rcr",
+                                                           "ctl \x01\x1f end",
+                                                           "é ü 日本 😀",
+                                                           std::nullopt,
+                                                           R"({"json":"as text","n":[1,2]})"};
     std::vector<SetCall> calls;
     constexpr int kCallers = 343;  // 256 + 64 + 16 + 4 + 2 + 1: every chunk size of a flush
     for (int i = 0; i < kCallers; ++i) {
