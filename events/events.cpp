@@ -7,6 +7,7 @@
 
 #include "common/ids.hpp"
 #include "storage/db.hpp"
+#include "storage/deferred.hpp"
 #include "storage/json_rows.hpp"
 
 namespace fc::events {
@@ -62,9 +63,26 @@ Status append(storage::Conn& c, const NewEvent& e, std::int64_t now_ms) {
       .run();
 }
 
+namespace {
+// A new workspace's first events, deferred by a set-based create
+// (storage/deferred.hpp). `seq` is given in the rows' order (ids increase
+// with it): multi-row VALUES and json_array_elements insert them in order.
+constexpr storage::SetInsert kFirstEventRow{
+    "events",
+    "INSERT INTO events(id, type, workspace_id, workspace_seq, subject, data, created_at)", 7, "",
+    "e->>0, e->>1, e->>2, (e->>3)::bigint, e->>4, e->>5, (e->>6)::bigint"};
+}  // namespace
+
 Status append_first(storage::Conn& c, const std::string& workspace_id,
                     std::initializer_list<FirstEvent> evs, std::int64_t now_ms) {
   std::int64_t ws_seq = 0;
+  if (storage::DeferredRows* d = c.deferred()) {
+    for (const auto& e : evs) {
+      d->add(kFirstEventRow, next_id(now_ms), e.type, workspace_id, ++ws_seq, workspace_id,
+             e.data_json.empty() ? std::string_view("{}") : std::string_view(e.data_json), now_ms);
+    }
+    return ok();
+  }
   const FirstEvent* e = evs.begin();
   for (std::size_t left = evs.size(); left > 0;) {
     if (left >= 2) {

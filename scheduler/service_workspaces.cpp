@@ -44,9 +44,14 @@ awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, Create
     Workspace w = new_workspace(i, in, i.index.at(picked->index).id);
     bool lost_race = false;
     std::map<std::string, std::int64_t> revs;
-    auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
-      // Per create: one statement for each row written, and the decorators'
-      // reads of the view (docs/BENCHMARKS.md "Scheduler").
+    // Set-based (docs/storage.md "Set-based group commit"): the name's insert
+    // and the region's reservation run now (409, lost race); the placement,
+    // assignment, usage interval, events and idempotent answer are rows the
+    // writer inserts once per table for the whole batch. The writer may run
+    // this again (a replay in the per-statement shape): it starts afresh.
+    auto st = co_await i.db.write_set([&](storage::Conn& c) -> Status {
+      lost_race = false;
+      revs.clear();
       BOOST_OUTCOME_TRY(inserted, store::insert_workspace(c, w));
       if (!inserted)
         return make_error(Errc::kNameTaken, "a workspace named " + w.name + " already exists");

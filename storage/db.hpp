@@ -22,6 +22,7 @@ namespace fc::storage {
 namespace detail {
 class StmtDriver;  // storage/detail/driver.hpp
 }  // namespace detail
+class DeferredRows;  // storage/deferred.hpp
 
 // SHA-256 as lower-case hex: migration checksums, and the stored form of what
 // must never be stored in clear (token hashes, idempotency request
@@ -109,6 +110,14 @@ class Conn {
   virtual std::int64_t last_insert_rowid() const = 0;
   // Rows changed by the last INSERT/UPDATE/DELETE that ran to completion.
   virtual int changes() const = 0;
+  // Rows changed by every INSERT/UPDATE/DELETE on this connection so far:
+  // the writer tells a set-based caller that failed before writing anything
+  // (nothing to undo) from one that must be undone.
+  virtual std::int64_t total_changes() const = 0;
+  // Inside a transaction: an error has ended it or made it unable to commit
+  // (PostgreSQL: aborted until ROLLBACK TO; SQLite: rolled back, e.g. a full
+  // disk), so nothing more can run in it.
+  virtual bool tx_failed() const = 0;
   virtual Dialect dialect() const = 0;
   // Transactions (PowerDNS startTransaction/commit/rollback); Tx wraps them.
   // immediate: the transaction takes the write lock up front (SQLite BEGIN
@@ -121,10 +130,18 @@ class Conn {
   virtual Status checkpoint() { return ok(); }
   // The SQLite path, or the PostgreSQL URL without its password.
   const std::string& path() const { return path_; }
+  // Non-null while the writer runs a set-based caller (Database::write_set):
+  // storage::insert_row appends its row there instead of executing it.
+  DeferredRows* deferred() const { return deferred_; }
+  void set_deferred(DeferredRows* d) { deferred_ = d; }
 
  protected:
   Conn() = default;
+  // Debug builds: a statement prepared while rows are deferred must not
+  // name their tables (nothing reads a deferred row inside the batch).
+  void check_not_deferred(std::string_view sql) const;
   std::string path_;
+  DeferredRows* deferred_ = nullptr;
 };
 
 // RAII transaction: rolls back in its destructor unless commit() ran.
@@ -198,6 +215,9 @@ struct WriterStats {
   std::uint64_t batches = 0;       // SQLite commits (fsyncs)
   std::uint64_t failed = 0;        // caller transactions rolled back
   std::uint64_t queued = 0;        // waiting right now
+  std::uint64_t set_flushes = 0;   // multi-row statements of set-based runs (one per table)
+  std::uint64_t set_rows = 0;      // rows they inserted
+  std::uint64_t set_replays = 0;   // set-based runs rolled back and replayed caller by caller
 };
 
 using WriteFn = std::function<Status(Conn&)>;
@@ -232,6 +252,14 @@ class Database {
   // MEMORY) makes every statement cost O(pages written so far), so such a
   // caller took O(rows²) (BENCHMARKS.md "Releases").
   awaitable<Status> write_alone(WriteFn fn);
+  // Like write(), for a caller whose insert-only rows go through
+  // storage::insert_row (storage/deferred.hpp): consecutive such callers of a
+  // batch run without a SAVEPOINT each, their rows are flushed once per table
+  // before the next other caller or the COMMIT, and a failure that would
+  // touch another caller (a flush error, a caller that fails after writing)
+  // rolls back that run and replays it caller by caller in the per-statement
+  // shape. So fn must be re-runnable: reset what it captures on entry.
+  awaitable<Status> write_set(WriteFn fn);
   // The same, blocking the calling thread (startup, CLI, tests).
   Status write_sync(WriteFn fn);
   // The read connection of the I/O thread (WAL: never waits for the writer).
@@ -243,19 +271,25 @@ class Database {
  private:
   struct Impl;
   explicit Database(std::unique_ptr<Impl> impl, std::unique_ptr<Conn> reader);
-  void submit(WriteFn fn, std::function<void(Status)> done, bool alone = false);
-  template <bool Alone>
+  enum class Kind : std::uint8_t { kBatched, kAlone, kSet };
+  void submit(WriteFn fn, std::function<void(Status)> done, Kind kind = Kind::kBatched);
+  template <Kind K>
   awaitable<Status> write_impl(WriteFn fn);
   std::unique_ptr<Impl> impl_;
   std::unique_ptr<Conn> reader_;
 };
 
-inline awaitable<Status> Database::write(WriteFn fn) { return write_impl<false>(std::move(fn)); }
+inline awaitable<Status> Database::write(WriteFn fn) {
+  return write_impl<Kind::kBatched>(std::move(fn));
+}
 inline awaitable<Status> Database::write_alone(WriteFn fn) {
-  return write_impl<true>(std::move(fn));
+  return write_impl<Kind::kAlone>(std::move(fn));
+}
+inline awaitable<Status> Database::write_set(WriteFn fn) {
+  return write_impl<Kind::kSet>(std::move(fn));
 }
 
-template <bool Alone>
+template <Database::Kind K>
 awaitable<Status> Database::write_impl(WriteFn fn) {
   auto initiate = [this, fn = std::move(fn)](auto handler) mutable {
     auto ex = asio::get_associated_executor(handler);
@@ -265,7 +299,7 @@ awaitable<Status> Database::write_impl(WriteFn fn) {
         [ex, h](Status st) {
           asio::post(ex, [h, st = std::move(st)]() mutable { (*h)(std::move(st)); });
         },
-        Alone);
+        K);
   };
   return asio::async_initiate<decltype(use_awaitable), void(Status)>(std::move(initiate),
                                                                      use_awaitable);

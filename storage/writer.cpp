@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "storage/db.hpp"
+#include "storage/deferred.hpp"
 #include "storage/detail/log.hpp"
 
 namespace fc::storage {
@@ -14,7 +15,10 @@ struct Database::Impl {
   struct Task {
     WriteFn fn;
     std::function<void(Status)> done;
-    bool alone = false;  // Database::write_alone: its own transaction, no SAVEPOINT
+    // kAlone (Database::write_alone): its own transaction, no SAVEPOINT;
+    // kSet (Database::write_set): deferred rows, see run_set.
+    Kind kind = Kind::kBatched;
+    bool alone() const { return kind == Kind::kAlone; }
   };
   std::unique_ptr<Conn> conn;
   std::size_t max_batch = 512;
@@ -25,10 +29,13 @@ struct Database::Impl {
   std::deque<Task> queue;
   bool stopping = false;
   WriterStats stats;
+  DeferredRows deferred;  // the set-based run's rows (writer thread only)
   std::thread thread;
 
   void run();
   void commit_batch(std::vector<Task>& batch);
+  void run_set(std::vector<Task>& batch, std::size_t from, std::size_t to,
+               std::vector<Status>& results, bool& lost, WriterStats& counted);
   void commit_alone(Task& t);
 };
 
@@ -104,12 +111,24 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
     return;
   }
   bool lost = false;
-  for (auto& t : batch) {
+  WriterStats counted;  // the set-based counters of this batch
+  for (std::size_t i = 0; i < batch.size();) {
     if (lost) {  // the rest cannot commit either: fail them without running them
       results.push_back(make_error(Errc::kUnavailable, "postgres: connection lost in this batch"));
+      ++i;
       continue;
     }
-    results.push_back(run_one(*conn, t.fn, lost));
+    if (batch[i].kind != Kind::kSet) {
+      results.push_back(run_one(*conn, batch[i].fn, lost));
+      ++i;
+      continue;
+    }
+    // Consecutive set-based callers: one run, flushed before the next other
+    // caller (which may read what they wrote) or the COMMIT.
+    std::size_t end = i;
+    while (end < batch.size() && batch[end].kind == Kind::kSet) ++end;
+    run_set(batch, i, end, results, lost, counted);
+    i = end;
   }
   Status commit = lost ? make_error(Errc::kUnavailable, "postgres: connection lost in this batch")
                        : conn->commit();
@@ -133,8 +152,85 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
     stats.transactions += okc;
     stats.failed += batch.size() - okc;
     if (!batch.empty()) stats.batches += 1;
+    if (commit) {
+      stats.set_flushes += counted.set_flushes;
+      stats.set_rows += counted.set_rows;
+    }
+    stats.set_replays += counted.set_replays;
   }
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+}
+
+// Callers [from, to) of the batch, all set-based (Database::write_set): one
+// SAVEPOINT for the run instead of one per caller, their insert_row rows
+// deferred and flushed once per table. A caller that fails without having
+// changed a row and with the transaction still usable (the name is taken: an
+// INSERT … ON CONFLICT DO NOTHING that inserted nothing) just drops its
+// deferred rows. Anything else — a caller that fails after writing, an SQL
+// error that aborted PostgreSQL's transaction, a flush that fails (a
+// constraint no pre-check saw) — rolls the run back to its SAVEPOINT and
+// replays it caller by caller in the per-statement shape (run_one, nothing
+// deferred), so the failure stays the one caller's.
+void Database::Impl::run_set(std::vector<Task>& batch, std::size_t from, std::size_t to,
+                             std::vector<Status>& results, bool& lost, WriterStats& counted) {
+  const std::size_t first = results.size();
+  Status st = run_sql(*conn, "SAVEPOINT fc_set");
+  bool replay = !st;
+  if (!replay) {
+    deferred.clear();
+    conn->set_deferred(&deferred);
+    for (std::size_t k = from; k < to && !replay; ++k) {
+      const DeferredRows::Mark mark = deferred.mark();
+      const std::int64_t changed = conn->total_changes();
+      Status one = run_fn(*conn, batch[k].fn);
+      if (!one) {
+        deferred.truncate(mark);
+        replay = conn->total_changes() != changed || conn->tx_failed();
+        if (replay) st = one;
+      }
+      results.push_back(std::move(one));
+    }
+    conn->set_deferred(nullptr);
+    if (!replay) {
+      st = deferred.flush(*conn);
+      if (st) st = run_sql(*conn, "RELEASE fc_set");
+      if (st) {
+        counted.set_flushes += deferred.tables();
+        counted.set_rows += deferred.rows();
+        deferred.clear();
+        return;
+      }
+    }
+    Status undone = run_sql(*conn, "ROLLBACK TO fc_set");
+    if (undone) undone = run_sql(*conn, "RELEASE fc_set");
+    if (connection_lost(*conn, undone)) {
+      detail::logger()->error("connection lost inside a write batch reason={}",
+                              undone.error().detail);
+      lost = true;
+    } else if (!undone) {
+      // The run's writes would be committed with the rest of the batch.
+      detail::logger()->critical("rolling back a set-based run failed reason={}",
+                                 undone.error().detail);
+      std::abort();
+    }
+  } else if (connection_lost(*conn, st)) {
+    lost = true;
+  }
+  deferred.clear();
+  results.erase(results.begin() + static_cast<std::ptrdiff_t>(first), results.end());
+  if (!lost) {
+    detail::logger()->warn(
+        "set-based run rolled back, replaying it caller by caller callers={} reason={}", to - from,
+        st ? std::string("?") : st.error().detail);
+    counted.set_replays += 1;
+  }
+  for (std::size_t k = from; k < to; ++k) {
+    if (lost) {
+      results.push_back(make_error(Errc::kUnavailable, "postgres: connection lost in this batch"));
+      continue;
+    }
+    results.push_back(run_one(*conn, batch[k].fn, lost));
+  }
 }
 
 // One caller, one transaction: the fence, then fn; its error rolls back the
@@ -193,14 +289,14 @@ void Database::Impl::run() {
       if (queue.empty() && stopping) return;
       // A write_alone task is a batch of its own, in queue order.
       while (!queue.empty() && batch.size() < max_batch &&
-             !(queue.front().alone && !batch.empty())) {
+             !(queue.front().alone() && !batch.empty())) {
         batch.push_back(std::move(queue.front()));
         queue.pop_front();
-        if (batch.back().alone) break;
+        if (batch.back().alone()) break;
       }
       stats.queued = queue.size();
     }
-    if (batch.size() == 1 && batch.front().alone) {
+    if (batch.size() == 1 && batch.front().alone()) {
       commit_alone(batch.front());
       continue;
     }
@@ -244,14 +340,14 @@ void Database::close() {
     detail::logger()->warn("wal checkpoint at close failed reason={}", checkpoint.error().detail);
 }
 
-void Database::submit(WriteFn fn, std::function<void(Status)> done, bool alone) {
+void Database::submit(WriteFn fn, std::function<void(Status)> done, Kind kind) {
   {
     std::lock_guard lk(impl_->mu);
     if (impl_->stopping) {
       done(make_error(Errc::kClosing, "database is closing"));
       return;
     }
-    impl_->queue.push_back(Impl::Task{std::move(fn), std::move(done), alone});
+    impl_->queue.push_back(Impl::Task{std::move(fn), std::move(done), kind});
   }
   impl_->cv.notify_one();
 }

@@ -1,9 +1,24 @@
 // The capacity ledger and the assignment log.
 #include "scheduler/detail/store.hpp"
+#include "storage/deferred.hpp"
 
 namespace fc::scheduler::store {
 
 using nlohmann::json;
+
+namespace {
+// A new workspace's placement and assignment: rows nothing reads back in the
+// create's transaction, so a set-based create defers them (storage/deferred.hpp).
+constexpr storage::SetInsert kPlacementRow{
+    "placements", "INSERT INTO placements(workspace_id, region, memory_mib, cpu_millis)", 4, "",
+    "e->>0, e->>1, (e->>2)::bigint, (e->>3)::bigint"};
+constexpr storage::SetInsert kAssignmentRow{
+    "assignments",
+    "INSERT INTO assignments(region, workspace_id, revision, action, body, written_at)", 6,
+    " ON CONFLICT(region, workspace_id) DO UPDATE SET revision = excluded.revision,"
+    " action = excluded.action, body = excluded.body, written_at = excluded.written_at",
+    "e->>0, e->>1, (e->>2)::bigint, e->>3, e->>4, (e->>5)::bigint"};
+}  // namespace
 
 Result<bool> reserve(storage::Conn& c, const std::string& region, const std::string& ws,
                      const Resources& r, bool check_fit) {
@@ -39,11 +54,7 @@ Result<std::optional<std::int64_t>> reserve_new(storage::Conn& c, const std::str
   if (!row) return std::optional<std::int64_t>();
   const std::int64_t rev = s.col_int(0);
   BOOST_OUTCOME_TRY(s.run());
-  BOOST_OUTCOME_TRY(
-      p,
-      c.prepare(
-          "INSERT INTO placements(workspace_id, region, memory_mib, cpu_millis) VALUES(?,?,?,?)"));
-  BOOST_OUTCOME_TRY(p.bind_all(ws, region, r.memory_mib, r.cpu_millis).run());
+  BOOST_OUTCOME_TRY(storage::insert_row(c, kPlacementRow, ws, region, r.memory_mib, r.cpu_millis));
   return std::optional<std::int64_t>(rev);
 }
 
@@ -120,14 +131,7 @@ Result<std::int64_t> append(storage::Conn& c, const std::string& region, const s
 Status put_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
                       std::int64_t rev, const std::string& action, const json& body,
                       std::int64_t now) {
-  BOOST_OUTCOME_TRY(
-      s,
-      c.prepare("INSERT INTO assignments(region, workspace_id, revision, action, body, written_at) "
-                "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
-                " ON CONFLICT(region, workspace_id) DO UPDATE SET revision = excluded.revision,"
-                " action = excluded.action, body = excluded.body,"
-                " written_at = excluded.written_at"));
-  return s.bind_all(region, ws, rev, action, body.dump(), now).run();
+  return storage::insert_row(c, kAssignmentRow, region, ws, rev, action, body.dump(), now);
 }
 
 Result<std::vector<json>> assignments_after(storage::Conn& c, const std::string& region,

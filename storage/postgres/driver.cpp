@@ -173,6 +173,8 @@ class PgConn final : public Conn {
   Status exec(std::string_view sql) override;
   std::int64_t last_insert_rowid() const override { return 0; }  // no rowid: RETURNING
   int changes() const override { return changes_; }
+  std::int64_t total_changes() const override { return total_changes_; }
+  bool tx_failed() const override { return PQtransactionStatus(pg_) != PQTRANS_INTRANS; }
   Dialect dialect() const override { return Dialect::kPostgres; }
   Status begin(bool immediate) override;
   Status commit() override;
@@ -192,6 +194,7 @@ class PgConn final : public Conn {
   std::uint64_t epoch_ = 1;  // +1 per (re)connection: server-side statements are per session
   std::uint64_t next_name_ = 0;
   int changes_ = 0;
+  std::int64_t total_changes_ = 0;
   std::unordered_map<std::string, std::unique_ptr<PgStmt>, PgSqlHash, std::equal_to<>> cache_;
 };
 
@@ -276,8 +279,10 @@ Result<PgResultPtr> PgConn::run_prepared(PgStmt& s, const char* const* values) {
   BOOST_OUTCOME_TRY(r, lost && s.is_pure_read() ? run() : std::move(first));
   const char* status = PQcmdStatus(r.get());
   if (std::strncmp(status, "INSERT", 6) == 0 || std::strncmp(status, "UPDATE", 6) == 0 ||
-      std::strncmp(status, "DELETE", 6) == 0)
+      std::strncmp(status, "DELETE", 6) == 0) {
     changes_ = std::atoi(PQcmdTuples(r.get()));
+    total_changes_ += changes_;
+  }
   return r;
 }
 
@@ -287,6 +292,7 @@ void PgConn::forget(const std::string& name) {
 }
 
 Result<Stmt> PgConn::prepare(std::string_view sql) {
+  check_not_deferred(sql);
   const auto found = cache_.find(sql);
   if (found != cache_.end() && !found->second->borrowed) {
     found->second->borrowed = true;

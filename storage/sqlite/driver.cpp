@@ -86,6 +86,8 @@ class SqliteConn final : public Conn {
   Status exec(std::string_view sql) override;
   std::int64_t last_insert_rowid() const override { return sqlite3_last_insert_rowid(db_); }
   int changes() const override { return sqlite3_changes(db_); }
+  std::int64_t total_changes() const override { return sqlite3_total_changes64(db_); }
+  bool tx_failed() const override { return sqlite3_get_autocommit(db_) != 0; }
   Dialect dialect() const override { return Dialect::kSqlite; }
   Status begin(bool immediate) override { return exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN"); }
   Status commit() override { return exec("COMMIT"); }
@@ -124,6 +126,7 @@ Status SqliteConn::open(OpenMode mode) {
 }
 
 Result<Stmt> SqliteConn::prepare(std::string_view sql) {
+  check_not_deferred(sql);
   const auto found = cache_.find(sql);
   // A statement still stepping (nested use of the same SQL) gets its own copy.
   if (found != cache_.end() && !found->second->busy()) return Stmt(found->second.get(), false);

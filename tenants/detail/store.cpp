@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "storage/deferred.hpp"
 #include "storage/json_rows.hpp"
 
 namespace fc::tenants::store {
@@ -123,17 +124,24 @@ Result<std::optional<OpenRow>> find_open(storage::Conn& c, const std::string& ws
   return std::optional<OpenRow>(open_row(s));
 }
 
+namespace {
+// A new workspace's open interval is not read back in its create's
+// transaction: a set-based create defers it (storage/deferred.hpp).
+constexpr storage::SetInsert kOpenRow{
+    "usage_open",
+    "INSERT INTO usage_open(workspace_id, tenant_id, plan, state, memory_mib, cpu_millis,"
+    " since_s)",
+    7,
+    " ON CONFLICT(workspace_id) DO UPDATE SET tenant_id = excluded.tenant_id,"
+    " plan = excluded.plan, state = excluded.state, memory_mib = excluded.memory_mib,"
+    " cpu_millis = excluded.cpu_millis, since_s = excluded.since_s",
+    "e->>0, e->>1, e->>2, e->>3, (e->>4)::bigint, (e->>5)::bigint, (e->>6)::bigint"};
+}  // namespace
+
 Status put_open(storage::Conn& c, const OpenRow& o) {
-  BOOST_OUTCOME_TRY(
-      s, c.prepare(std::string("INSERT INTO usage_open(") + kKeyCols +
-                   ", since_s) VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(workspace_id) DO UPDATE"
-                   " SET tenant_id = excluded.tenant_id, plan = excluded.plan,"
-                   " state = excluded.state, memory_mib = excluded.memory_mib,"
-                   " cpu_millis = excluded.cpu_millis, since_s = excluded.since_s"));
   const auto& k = o.key;
-  return s
-      .bind_all(k.workspace_id, k.tenant_id, k.plan, k.state, k.memory_mib, k.cpu_millis, o.since_s)
-      .run();
+  return storage::insert_row(c, kOpenRow, k.workspace_id, k.tenant_id, k.plan, k.state,
+                             k.memory_mib, k.cpu_millis, o.since_s);
 }
 
 Status delete_open(storage::Conn& c, const std::string& ws) {

@@ -143,6 +143,57 @@ class SchedulerTest(unittest.TestCase):
         c = self.d.request("POST", "/v1/workspaces", body, headers=h)
         self.assertEqual(c.status, 409, c)
 
+    def set_replays(self):
+        text = self.d.request("GET", "/metrics").body.decode()
+        for line in text.splitlines():
+            if line.startswith("fleetcommand_db_set_replays_total "):
+                return float(line.split()[1])
+        self.fail("no fleetcommand_db_set_replays_total in /metrics")
+
+    def test_06b_same_key_in_one_batch_fails_only_that_create(self):
+        # Set-based group commit (docs/storage.md): two creates with one
+        # Idempotency-Key and different bodies in one batch make the batch's
+        # one insert into idempotency_keys fail; the writer replays the batch
+        # caller by caller, so only the second of the pair fails, as it would
+        # in separate batches. Rounds until a replay happened (counted).
+        self.region("idem-2", capacity={"memory_mib": 1 << 30, "cpu_millis": 1 << 30, "workspaces": 100000})
+        before = self.set_replays()
+        created = []
+
+        def create(arg):
+            rnd, i = arg
+            h = {"Idempotency-Key": f"pair-{rnd}-{i // 2}"} if i < 24 else None
+            r = self.d.request("POST", "/v1/workspaces", {
+                "name": f"idem2-{rnd}-{i}", "resources": {"memory_mib": 1, "cpu_millis": 1},
+                "placement": {"regions": ["idem-2"]}}, headers=h)
+            return i, r
+        for rnd in range(8):
+            with concurrent.futures.ThreadPoolExecutor(32) as ex:
+                results = dict(ex.map(create, [(rnd, i) for i in range(32)]))
+            for i in range(24, 32):  # no key: never touched by the pairs
+                self.assertEqual(results[i].status, 201, results[i])
+                created.append(results[i].json()["id"])
+            for p in range(12):
+                a, b = results[2 * p], results[2 * p + 1]
+                self.assertEqual(sorted([a.status, b.status]), [201, 409], (a, b))
+                won = a if a.status == 201 else b
+                lost = b if a.status == 201 else a
+                self.assertEqual(lost.json()["status"], 409)
+                created.append(won.json()["id"])
+                # The loser left nothing behind: no workspace by its name.
+                lost_name = f"idem2-{rnd}-{2 * p + (1 if won is a else 0)}"
+                self.assertEqual(self.d.request("GET", f"/v1/workspaces/{lost_name}").status, 404)
+            if self.set_replays() > before:
+                break
+        self.assertGreater(self.set_replays(), before, "no two creates of a pair shared a batch in 8 rounds")
+        for wid in created:
+            w = self.d.request("GET", f"/v1/workspaces/{wid}")
+            self.assertEqual(w.status, 200, w)
+            ev = self.d.request("GET", f"/v1/events?workspace={wid}").json()
+            self.assertEqual([e["type"] for e in ev["items"]], ["workspace.created", "workspace.placed"], ev)
+        r = self.d.request("GET", "/v1/regions/idem-2").json()
+        self.assertEqual(r["allocated"]["workspaces"], len(created))
+
     def test_07_pagination_stable(self):
         self.region("page-1")
         for i in range(7):
