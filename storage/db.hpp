@@ -272,7 +272,11 @@ class Database {
   struct Impl;
   explicit Database(std::unique_ptr<Impl> impl, std::unique_ptr<Conn> reader);
   enum class Kind : std::uint8_t { kBatched, kAlone, kSet };
-  void submit(WriteFn fn, std::function<void(Status)> done, Kind kind = Kind::kBatched);
+  // `done` runs on `ex` when it is set (one post per executor per batch:
+  // the writer resumes a batch's callers of one io_context together), on
+  // the writer thread when not (write_sync).
+  void submit(WriteFn fn, asio::any_io_executor ex, std::function<void(Status)> done,
+              Kind kind = Kind::kBatched);
   template <Kind K>
   awaitable<Status> write_impl(WriteFn fn);
   std::unique_ptr<Impl> impl_;
@@ -292,14 +296,10 @@ inline awaitable<Status> Database::write_set(WriteFn fn) {
 template <Database::Kind K>
 awaitable<Status> Database::write_impl(WriteFn fn) {
   auto initiate = [this, fn = std::move(fn)](auto handler) mutable {
-    auto ex = asio::get_associated_executor(handler);
+    asio::any_io_executor ex = asio::get_associated_executor(handler);
     auto h = std::make_shared<decltype(handler)>(std::move(handler));
     submit(
-        std::move(fn),
-        [ex, h](Status st) {
-          asio::post(ex, [h, st = std::move(st)]() mutable { (*h)(std::move(st)); });
-        },
-        K);
+        std::move(fn), std::move(ex), [h](Status st) { (*h)(std::move(st)); }, K);
   };
   return asio::async_initiate<decltype(use_awaitable), void(Status)>(std::move(initiate),
                                                                      use_awaitable);

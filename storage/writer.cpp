@@ -1,4 +1,5 @@
 // The group-commit writer thread (STYLE.md "SQLite"), the same on every driver.
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -18,6 +19,7 @@ struct Database::Impl {
     // kAlone (Database::write_alone): its own transaction, no SAVEPOINT;
     // kSet (Database::write_set): deferred rows, see run_set.
     Kind kind = Kind::kBatched;
+    asio::any_io_executor ex;  // where done runs; none: on the writer thread
     bool alone() const { return kind == Kind::kAlone; }
   };
   std::unique_ptr<Conn> conn;
@@ -37,7 +39,32 @@ struct Database::Impl {
   void run_set(std::vector<Task>& batch, std::size_t from, std::size_t to,
                std::vector<Status>& results, bool& lost, WriterStats& counted);
   void commit_alone(Task& t);
+  static void resume_all(std::vector<Task>& batch, std::vector<Status>& results);
 };
+
+// Resumes the callers of a batch: those of one executor in one post, in
+// batch order. A post from this thread to an io_context blocked in
+// epoll_wait interrupts it (an eventfd write and a wake-up), and one per
+// caller was 7.5 % of the daemon's samples under the placement benchmark.
+void Database::Impl::resume_all(std::vector<Task>& batch, std::vector<Status>& results) {
+  using Ready = std::vector<std::pair<std::function<void(Status)>, Status>>;
+  std::vector<std::pair<asio::any_io_executor, Ready>> groups;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto& t = batch[i];
+    if (!t.ex) {
+      t.done(std::move(results[i]));
+      continue;
+    }
+    auto g =
+        std::find_if(groups.begin(), groups.end(), [&](const auto& e) { return e.first == t.ex; });
+    if (g == groups.end()) g = groups.insert(groups.end(), {t.ex, Ready{}});
+    g->second.emplace_back(std::move(t.done), std::move(results[i]));
+  }
+  for (auto& [ex, ready] : groups)
+    asio::post(ex, [ready = std::move(ready)]() mutable {
+      for (auto& [done, st] : ready) done(std::move(st));
+    });
+}
 
 namespace {
 // Prepared once per connection (cached): sqlite3_exec would parse these three
@@ -107,7 +134,8 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
       std::lock_guard lk(mu);
       stats.failed += batch.size();
     }
-    for (auto& t : batch) t.done(begin);
+    std::vector<Status> failed(batch.size(), begin);
+    resume_all(batch, failed);
     return;
   }
   bool lost = false;
@@ -158,7 +186,7 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
     }
     stats.set_replays += counted.set_replays;
   }
-  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+  resume_all(batch, results);
 }
 
 // Callers [from, to) of the batch, all set-based (Database::write_set): one
@@ -268,7 +296,11 @@ void Database::Impl::commit_alone(Task& t) {
     (st ? stats.transactions : stats.failed) += 1;
     stats.batches += 1;
   }
-  t.done(std::move(st));
+  if (t.ex)
+    asio::post(t.ex,
+               [done = std::move(t.done), st = std::move(st)]() mutable { done(std::move(st)); });
+  else
+    t.done(std::move(st));
 }
 
 void Database::Impl::run() {
@@ -340,14 +372,19 @@ void Database::close() {
     detail::logger()->warn("wal checkpoint at close failed reason={}", checkpoint.error().detail);
 }
 
-void Database::submit(WriteFn fn, std::function<void(Status)> done, Kind kind) {
+void Database::submit(WriteFn fn, asio::any_io_executor ex, std::function<void(Status)> done,
+                      Kind kind) {
   {
     std::lock_guard lk(impl_->mu);
     if (impl_->stopping) {
-      done(make_error(Errc::kClosing, "database is closing"));
+      Status closing = make_error(Errc::kClosing, "database is closing");
+      if (ex)  // never inside the caller's initiation
+        asio::post(ex, [done = std::move(done), closing]() mutable { done(std::move(closing)); });
+      else
+        done(std::move(closing));
       return;
     }
-    impl_->queue.push_back(Impl::Task{std::move(fn), std::move(done), kind});
+    impl_->queue.push_back(Impl::Task{std::move(fn), std::move(done), kind, std::move(ex)});
   }
   impl_->cv.notify_one();
 }
@@ -356,7 +393,7 @@ Status Database::write_sync(WriteFn fn) {
   std::mutex m;
   std::condition_variable cv;
   std::optional<Status> result;
-  submit(std::move(fn), [&](Status st) {
+  submit(std::move(fn), {}, [&](Status st) {
     std::lock_guard lk(m);
     result.emplace(std::move(st));
     cv.notify_one();
