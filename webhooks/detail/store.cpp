@@ -131,23 +131,46 @@ Result<bool> delete_endpoint(storage::Conn& c, const std::string& id) {
   return c.changes() > 0;
 }
 
-Result<bool> advance_cursor(storage::Conn& c, const std::string& id, std::int64_t from,
-                            std::int64_t to) {
-  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE webhook_endpoints SET cursor = ?3"
-                                 " WHERE id = ?1 AND cursor = ?2"));
-  BOOST_OUTCOME_TRY(s.bind_all(id, from, to).run());
-  return c.changes() > 0;
+Status set_cursor(storage::Conn& c, const std::string& id, std::int64_t to) {
+  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE webhook_endpoints SET cursor = ?2"
+                                 " WHERE id = ?1 AND cursor < ?2"));
+  return s.bind_all(id, to).run();
 }
 
 Status insert_delivery(storage::Conn& c, const Delivery& d) {
   BOOST_OUTCOME_TRY(
       s, c.prepare("INSERT INTO webhook_deliveries(endpoint_id, event_seq, event_id, event_type,"
-                   " workspace_id, lane, state, attempts, next_attempt_at, created_at)"
-                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, ?8)"));
+                   " workspace_id, lane, state, attempts, next_attempt_at, last_status,"
+                   " last_error, created_at)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8, ?9, ?10, ?11)"));
+  std::optional<std::int64_t> status;
+  if (d.last_status) status = *d.last_status;
   return s
       .bind_all(d.endpoint_id, d.event_seq, d.event_id, d.event_type, d.workspace_id,
-                static_cast<std::int64_t>(d.lane), d.next_attempt_at, d.created_at)
+                static_cast<std::int64_t>(d.lane), d.attempts, d.next_attempt_at, status,
+                d.last_error, d.created_at)
       .run();
+}
+
+Result<std::map<int, std::int64_t>> pending_lanes(storage::Conn& c, const std::string& endpoint) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT lane, max(event_seq) FROM webhook_deliveries"
+                                 " WHERE endpoint_id = ?1 AND state = 'pending' GROUP BY lane"));
+  s.bind(1, endpoint);
+  std::map<int, std::int64_t> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return out;
+    out[static_cast<int>(s.col_int(0))] = s.col_int(1);
+  }
+}
+
+Result<std::vector<Delivery>> rows_by_seq(storage::Conn& c, const std::string& endpoint,
+                                          std::int64_t after, int limit) {
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kDeliveryCols +
+                                 " FROM webhook_deliveries WHERE endpoint_id = ?1"
+                                 " AND event_seq > ?2 ORDER BY event_seq, id LIMIT ?3"));
+  s.bind_all(endpoint, after, static_cast<std::int64_t>(limit));
+  return collect_deliveries(s);
 }
 
 Result<std::vector<Due>> due(storage::Conn& c, const std::string& endpoint, int lane,
@@ -242,16 +265,47 @@ Result<std::int64_t> released_seq(storage::Conn& c, std::int64_t last) {
   return std::min({last, s.col_int(0), s.col_int(1)});
 }
 
-Result<std::map<std::string, Backlog>> backlog(storage::Conn& c) {
-  BOOST_OUTCOME_TRY(s,
-                    c.prepare("SELECT endpoint_id, count(*), min(created_at) FROM"
-                              " webhook_deliveries WHERE state = 'pending' GROUP BY endpoint_id"));
-  std::map<std::string, Backlog> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) return out;
-    out[s.col_text(0)] = Backlog{s.col_int(1), s.col_int(2)};
+Result<Backlog> backlog(storage::Conn& c, const std::string& endpoint,
+                        const std::vector<std::string>& filters, std::int64_t upto) {
+  Backlog b;
+  BOOST_OUTCOME_TRY(r, c.prepare("SELECT count(*), coalesce(min(created_at), 0) FROM"
+                                 " webhook_deliveries WHERE endpoint_id = ?1 AND state = 'pending'"
+                                 " AND event_seq <= ?2"));
+  r.bind_all(endpoint, upto);
+  BOOST_OUTCOME_TRY(row, r.step());
+  if (row) {
+    b.pending = r.col_int(0);
+    b.oldest_created_at = r.col_int(1);
   }
+  // The events after the cursor that pass the endpoint's filters, in SQL:
+  // an exact type by =, a family by its prefix (substr: no LIKE wildcards).
+  std::string sql =
+      "SELECT count(*), coalesce(min(created_at), 0) FROM events WHERE seq > ?1";
+  std::vector<std::string> binds;
+  bool all = filters.empty();
+  std::string any;
+  for (const auto& f : filters) {
+    if (f == "*") all = true;
+    const bool family = f.size() > 2 && f.ends_with(".*");
+    const std::string v = family ? f.substr(0, f.size() - 1) : f;
+    binds.push_back(v);
+    const std::string n = "?" + std::to_string(binds.size() + 1);
+    if (!any.empty()) any += " OR ";
+    any += family ? "substr(type, 1, " + std::to_string(v.size()) + ") = " + n : "type = " + n;
+  }
+  if (!all) sql += " AND (" + any + ")";
+  BOOST_OUTCOME_TRY(e, c.prepare(sql));
+  e.bind(1, upto);
+  if (!all) {
+    for (std::size_t k = 0; k < binds.size(); ++k) e.bind(static_cast<int>(k + 2), binds[k]);
+  }
+  BOOST_OUTCOME_TRY(erow, e.step());
+  if (erow && e.col_int(0) > 0) {
+    b.pending += e.col_int(0);
+    const std::int64_t oldest = e.col_int(1);
+    if (b.oldest_created_at == 0 || oldest < b.oldest_created_at) b.oldest_created_at = oldest;
+  }
+  return b;
 }
 
 }  // namespace fc::webhooks::store
