@@ -552,16 +552,17 @@ awaitable<void> Service::Impl::write_outbox() {
   }
   outbox.clear();
   for (auto& [id, ep] : endpoints) {
-    // A halted endpoint's events stay unresolved: its next install (enable)
-    // reads them again from the stored cursor.
-    if (!ep->active) continue;
+    // A halted endpoint (disabled, or the daemon stopping) writes its cursor
+    // but no new rows: those events stay unresolved, below the cursor, and its
+    // next install (enable, restart) reads them again from there.
     std::size_t rows = 0;
-    for (const auto& l : ep->lanes) rows += l.to_row.size() + (l.head_row ? 1 : 0);
+    if (ep->active)
+      for (const auto& l : ep->lanes) rows += l.to_row.size() + (l.head_row ? 1 : 0);
     const std::int64_t cursor_was = ep->row.e.cursor;
     if (rows == 0 && !ep->succeeded && !ep->failed_at && ep->cursor() <= cursor_was) continue;
     Group& g = group_of(ep);
     const auto now = clock.now_ms();
-    for (std::size_t k = 0; k < ep->lanes.size(); ++k) {
+    for (std::size_t k = 0; k < ep->lanes.size() && ep->active; ++k) {
       Lane& l = ep->lanes[k];
       if (l.to_row.empty() && !l.head_row) continue;
       auto& lr = g.lanes.emplace_back();
