@@ -186,3 +186,35 @@ TEST_SUITE("webhooks") {
                  "\",outcome=\"delivered\"} 0\n") != std::string::npos);
   }
 }
+
+TEST_SUITE("webhooks") {
+  TEST_CASE("metrics: the queue counts only the events an endpoint subscribes to, after its cursor") {
+    Rig r;
+    auto make = [&](std::vector<std::string> types) {
+      auto e = r.run(r.svc->create("http://127.0.0.1:9/hook", std::move(types), ""));
+      REQUIRE(e);
+      return e.value().endpoint.id;
+    };
+    const std::string exact = make({"workspace.placed"});
+    const std::string family = make({"workspace.*"});
+    const std::string other = make({"region.*", "usage.hourly"});
+    const std::string all = make({"*"});
+    r.emit("workspace.created", "ws_a");
+    r.emit("workspace.placed", "ws_a");
+    r.emit("workspace_x.placed", "ws_a");  // no family match: "workspace." is the prefix
+    r.clock.advance(5s);
+    const std::string m = r.svc->metrics_text();
+    auto pending = [&](const std::string& id, int n) {
+      return m.find("fleetcommand_webhook_pending_deliveries{endpoint=\"" + id + "\"} " +
+                    std::to_string(n) + "\n") != std::string::npos;
+    };
+    CHECK(pending(exact, 1));
+    CHECK(pending(family, 2));
+    CHECK(pending(other, 0));
+    CHECK(pending(all, 3));
+    CHECK(m.find("fleetcommand_webhook_oldest_pending_age_seconds{endpoint=\"" + other +
+                 "\"} 0.000000\n") != std::string::npos);
+    CHECK(m.find("fleetcommand_webhook_oldest_pending_age_seconds{endpoint=\"" + exact +
+                 "\"} 5.000000\n") != std::string::npos);
+  }
+}

@@ -277,33 +277,12 @@ Result<Backlog> backlog(storage::Conn& c, const std::string& endpoint,
     b.pending = r.col_int(0);
     b.oldest_created_at = r.col_int(1);
   }
-  // The events after the cursor that pass the endpoint's filters, in SQL:
-  // an exact type by =, a family by its prefix (substr: no LIKE wildcards).
-  std::string sql =
-      "SELECT count(*), coalesce(min(created_at), 0) FROM events WHERE seq > ?1";
-  std::vector<std::string> binds;
-  bool all = filters.empty();
-  std::string any;
-  for (const auto& f : filters) {
-    if (f == "*") all = true;
-    const bool family = f.size() > 2 && f.ends_with(".*");
-    const std::string v = family ? f.substr(0, f.size() - 1) : f;
-    binds.push_back(v);
-    const std::string n = "?" + std::to_string(binds.size() + 1);
-    if (!any.empty()) any += " OR ";
-    any += family ? "substr(type, 1, " + std::to_string(v.size()) + ") = " + n : "type = " + n;
-  }
-  if (!all) sql += " AND (" + any + ")";
-  BOOST_OUTCOME_TRY(e, c.prepare(sql));
-  e.bind(1, upto);
-  if (!all) {
-    for (std::size_t k = 0; k < binds.size(); ++k) e.bind(static_cast<int>(k + 2), binds[k]);
-  }
-  BOOST_OUTCOME_TRY(erow, e.step());
-  if (erow && e.col_int(0) > 0) {
-    b.pending += e.col_int(0);
-    const std::int64_t oldest = e.col_int(1);
-    if (b.oldest_created_at == 0 || oldest < b.oldest_created_at) b.oldest_created_at = oldest;
+  // The events after the cursor that pass the endpoint's filters.
+  BOOST_OUTCOME_TRY(after, events::count_after(c, upto, filters));
+  if (after.n > 0) {
+    b.pending += after.n;
+    if (b.oldest_created_at == 0 || after.oldest_created_at < b.oldest_created_at)
+      b.oldest_created_at = after.oldest_created_at;
   }
   return b;
 }
