@@ -408,8 +408,8 @@ awaitable<bool> Service::Impl::lane_rows_step(std::shared_ptr<EndpointState> ep,
       wait_ms = d.next_attempt_at - now;
       break;
     }
-    Outcome out = co_await attempt(*ep, sender, d.id, d.attempts,
-                                   d.event ? &*d.event : nullptr, d.event_id);
+    Outcome out =
+        co_await attempt(*ep, sender, d.id, d.attempts, d.event ? &*d.event : nullptr, d.event_id);
     if (!out.ok) out.retry_at = out.at + retry_delay_ms(out.attempts);
     after = d.id;
     outcomes.push_back(std::move(out));
@@ -642,7 +642,8 @@ awaitable<void> Service::Impl::write_outbox() {
                                {"state", "disabled"},
                                {"reason", *e.disabled_reason},
                                {"failing_since", format_rfc3339(*e.failing_since)}};
-        BOOST_OUTCOME_TRY(events::append(c, {"webhook.disabled", "", g.id, view.dump()}, *last_fail));
+        BOOST_OUTCOME_TRY(
+            events::append(c, {"webhook.disabled", "", g.id, view.dump()}, *last_fail));
         g.disabled = true;
       }
       if (e.failing_since != failing_was || g.disabled) {
@@ -652,7 +653,8 @@ awaitable<void> Service::Impl::write_outbox() {
     }
     return ok();
   };
-  auto st = co_await db.write_alone(std::move(write));  // named: a closure temporary in co_await is destroyed twice by GCC 12
+  auto st = co_await db.write_alone(
+      std::move(write));  // named: a closure temporary in co_await is destroyed twice by GCC 12
   flushing = false;
   written_gen = std::max(written_gen, gen);
   if (!st) {

@@ -499,7 +499,8 @@ std::string Service::metrics_text() {
   // thread's, not the stored one: no lag of record_ms).
   std::map<std::string, Result<store::Backlog>> backlogs;
   for (const auto& [id, ep] : eps)
-    backlogs.emplace(id, store::backlog(i.db.read(), id, ep->row.e.event_types, ep->delivered_upto.load()));
+    backlogs.emplace(
+        id, store::backlog(i.db.read(), id, ep->row.e.event_types, ep->delivered_upto.load()));
   const auto now = i.clock.now_ms();
   o += "# HELP fleetcommand_webhook_pending_deliveries Deliveries queued, not yet delivered.\n"
        "# TYPE fleetcommand_webhook_pending_deliveries gauge\n";
@@ -514,10 +515,11 @@ std::string Service::metrics_text() {
   for (const auto& [id, ep] : eps) {
     double age = -1;
     if (const auto& b = backlogs.at(id); b) {
-      age = b.value().pending == 0
-                ? 0.0
-                : static_cast<double>(std::max<std::int64_t>(0, now - b.value().oldest_created_at)) /
-                      1000.0;
+      age =
+          b.value().pending == 0
+              ? 0.0
+              : static_cast<double>(std::max<std::int64_t>(0, now - b.value().oldest_created_at)) /
+                    1000.0;
     }
     o += "fleetcommand_webhook_oldest_pending_age_seconds{endpoint=\"" + id + "\"} " +
          std::to_string(age) + "\n";

@@ -195,6 +195,13 @@ for round in $(seq 1 "$rounds"); do
     -v d="$duration" 'BEGIN {
     printf "round writer: A %.0f commits/s, %.1f transactions each; B %.0f commits/s, %.1f transactions each\n",
       ka / d, ta / (ka ? ka : 1), kb / d, tb / (kb ? kb : 1) }'
+  # The rows B wrote for its deliveries (a row per delivered event before
+  # branch w-hook3; since, rows only for failures and replays), read-only
+  # while the daemon runs, before the endpoint and its rows are deleted.
+  echo "round B rows in webhook_deliveries after the drain: $(python3 -c '
+import sqlite3, sys
+c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+print(c.execute("SELECT count(*) FROM webhook_deliveries").fetchone()[0])' "$tmp/var/fleetcommand.db" 2>/dev/null || echo "?") (deliveries in B: $((d2 - d0)))"
   echo "round threads (CPU during the wrk run): A $(threads_delta "$tmp/ta0" "$tmp/ta1" "$duration")"
   echo "round threads (CPU during the wrk run): B $(threads_delta "$tmp/tb0" "$tmp/tb1" "$duration")"
   api -X DELETE "http://127.0.0.1:$api_port/v1/webhooks/$id" >/dev/null

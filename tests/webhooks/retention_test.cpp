@@ -142,9 +142,8 @@ TEST_SUITE("webhooks") {
     CHECK(r.count("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'") == 1);
 
     // The cursor moved past everything: the pending delivery still holds 3.
-    REQUIRE(r.db->write_sync([&](storage::Conn& c) -> Status {
-      return webhooks::store::set_cursor(c, ep, 7);
-    }));
+    REQUIRE(r.db->write_sync(
+        [&](storage::Conn& c) -> Status { return webhooks::store::set_cursor(c, ep, 7); }));
     p = r.run(r.svc->prune());
     REQUIRE(p);
     CHECK(p.value().events == 1);  // seq 2
@@ -188,7 +187,8 @@ TEST_SUITE("webhooks") {
 }
 
 TEST_SUITE("webhooks") {
-  TEST_CASE("metrics: the queue counts only the events an endpoint subscribes to, after its cursor") {
+  TEST_CASE(
+      "metrics: the queue counts only the events an endpoint subscribes to, after its cursor") {
     Rig r;
     auto make = [&](std::vector<std::string> types) {
       auto e = r.run(r.svc->create("http://127.0.0.1:9/hook", std::move(types), ""));

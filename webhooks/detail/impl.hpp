@@ -44,7 +44,7 @@ struct Counters {
 //   to be written.
 struct Lane {
   bool rows = false;
-  bool to_rows_soon = false;  // a replay queued rows: the lane moves to rows at its next step
+  bool to_rows_soon = false;      // a replay queued rows: the lane moves to rows at its next step
   std::deque<events::Event> mem;  // memory mode: events to send (with their data)
   // Rows mode: the failed first attempt and the events after it, waiting for
   // their rows (the next record); taken back into `mem` instead when the lane
@@ -182,9 +182,10 @@ struct Service::Impl {
                              std::int64_t attempts_before, const events::Event* ev,
                              const std::string& event_id);
   // A lane's two modes (struct Lane).
-  awaitable<bool> lane_rows_step(std::shared_ptr<EndpointState> ep, int lane, detail::Sender& sender,
-                                 std::int64_t& after);
-  awaitable<void> lane_mem_step(std::shared_ptr<EndpointState> ep, int lane, detail::Sender& sender);
+  awaitable<bool> lane_rows_step(std::shared_ptr<EndpointState> ep, int lane,
+                                 detail::Sender& sender, std::int64_t& after);
+  awaitable<void> lane_mem_step(std::shared_ptr<EndpointState> ep, int lane,
+                                detail::Sender& sender);
   // Waits until the record holding what was queued so far is written.
   awaitable<void> await_record(EndpointState& ep, asio::steady_timer& timer);
   // Loads each lane's mode from its pending rows (install).
