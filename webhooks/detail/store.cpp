@@ -215,15 +215,6 @@ Result<std::vector<Delivery>> pending(storage::Conn& c, const std::string& endpo
   return collect_deliveries(s);
 }
 
-Result<std::vector<Delivery>> log(storage::Conn& c, const std::string& endpoint, std::int64_t after,
-                                  int limit) {
-  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kDeliveryCols +
-                                 " FROM webhook_deliveries WHERE endpoint_id = ?1 AND id > ?2"
-                                 " ORDER BY id LIMIT ?3"));
-  s.bind_all(endpoint, after, static_cast<std::int64_t>(limit));
-  return collect_deliveries(s);
-}
-
 Status mark_delivered(storage::Conn& c, std::int64_t id, int status, std::int64_t at) {
   BOOST_OUTCOME_TRY(s, c.prepare("UPDATE webhook_deliveries SET state = 'delivered',"
                                  " attempts = attempts + 1, last_status = ?2, last_error = NULL,"

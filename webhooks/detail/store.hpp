@@ -52,8 +52,6 @@ struct Due {
 };
 Result<std::vector<Due>> due(storage::Conn& c, const std::string& endpoint, int lane,
                              std::int64_t after, int limit);
-Result<std::vector<Delivery>> log(storage::Conn& c, const std::string& endpoint, std::int64_t after,
-                                  int limit);
 Status mark_delivered(storage::Conn& c, std::int64_t id, int status, std::int64_t at);
 Status mark_failed(storage::Conn& c, std::int64_t id, std::optional<int> status,
                    const std::string& error, std::int64_t next_at);
