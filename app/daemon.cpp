@@ -388,6 +388,7 @@ std::unique_ptr<webhooks::Service> make_webhooks(Daemon& d) {
   o.lanes = static_cast<int>(d.cfg.webhooks_lanes_per_endpoint);
   o.rotation_grace_s = d.cfg.webhooks_rotation_grace_s;
   o.priority = webhooks::parse_priority(d.cfg.webhooks_priority).value_or(webhooks::Priority::kLow);
+  o.record_ms = d.cfg.webhooks_record_ms;
   o.retention_s = d.cfg.events_retention_s;
   o.open_reader = [&d] { return open_conn(d.cfg, storage::OpenMode::kReadOnly); };
   webhooks::Sealer s;

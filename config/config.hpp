@@ -111,6 +111,7 @@ struct Config {
   std::int64_t webhooks_lanes_per_endpoint = 4;    // parallel lanes, keyed by workspace
   std::int64_t webhooks_rotation_grace_s = 86400;  // old secret still signs after a rotation
   std::string webhooks_priority = "low";           // delivery thread: idle | low | normal
+  std::int64_t webhooks_record_ms = 250;           // delivered-up-to cursors written this often
 
   nlohmann::json effective;  // every key with its effective value (secrets included)
 };

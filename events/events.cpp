@@ -190,6 +190,38 @@ Result<std::optional<Event>> get(storage::Conn& c, const std::string& id) {
   return std::optional<Event>(read_row(s));
 }
 
+Result<Count> count_after(storage::Conn& c, std::int64_t after,
+                          const std::vector<std::string>& filters) {
+  // The filters in SQL: an exact type by =, a family by its prefix (substr,
+  // not LIKE: '_' in a type is no wildcard). Values bound, never formatted.
+  std::string sql = "SELECT count(*), coalesce(min(created_at), 0) FROM events WHERE seq > ?1";
+  std::vector<std::string> binds;
+  bool all = filters.empty();
+  std::string any;
+  for (const auto& f : filters) {
+    if (f == "*") all = true;
+    const bool family = f.size() > 2 && f.ends_with(".*");
+    binds.push_back(family ? f.substr(0, f.size() - 1) : f);
+    const std::string n = "?" + std::to_string(binds.size() + 1);
+    if (!any.empty()) any += " OR ";
+    any += family ? "substr(type, 1, " + std::to_string(binds.back().size()) + ") = " + n
+                  : "type = " + n;
+  }
+  if (!all) sql += " AND (" + any + ")";
+  BOOST_OUTCOME_TRY(s, c.prepare(sql));
+  s.bind(1, after);
+  if (!all) {
+    for (std::size_t k = 0; k < binds.size(); ++k) s.bind(static_cast<int>(k + 2), binds[k]);
+  }
+  BOOST_OUTCOME_TRY(row, s.step());
+  Count out;
+  if (row) {
+    out.n = s.col_int(0);
+    out.oldest_created_at = s.col_int(1);
+  }
+  return out;
+}
+
 Result<std::vector<Event>> by_seqs(storage::Conn& c, const std::vector<std::int64_t>& seqs) {
   if (seqs.empty()) return std::vector<Event>{};
   // The numbers travel as one JSON array parameter (docs/storage.md "Two backends").

@@ -91,6 +91,17 @@ Result<std::optional<Event>> get(storage::Conn& c, const std::string& id);
 // those already pruned are absent (a webhook lane reads a round's events so).
 Result<std::vector<Event>> by_seqs(storage::Conn& c, const std::vector<std::int64_t>& seqs);
 
+// The events after `after` whose type passes `filters` (exact types or
+// families "family.*", as a webhook endpoint's event_types; [] or "*" = all):
+// how many, and the oldest one's created_at (0 when none). The webhook
+// backlog gauge.
+struct Count {
+  std::int64_t n = 0;
+  std::int64_t oldest_created_at = 0;
+};
+Result<Count> count_after(storage::Conn& c, std::int64_t after,
+                          const std::vector<std::string>& filters);
+
 // Retention (docs/events.md "Retention"): deletes up to `limit` events
 // created before `before_ms` with seq ≤ `max_seq` (the caller's bound: what
 // every reader is done with), oldest first; returns how many. The newest event

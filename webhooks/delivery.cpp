@@ -1,8 +1,10 @@
-// Delivery: the dispatcher (new events → delivery rows per endpoint) and the
-// lanes (delivery rows → signed POSTs, in id order per lane). A lane stops at
-// its first failure and waits for that delivery's next attempt, so a
-// workspace's events never overtake each other; other lanes and other
-// endpoints go on (docs/webhooks.md).
+// Delivery: the feeder (new events -> each endpoint's lanes, in memory) and
+// the lanes (signed POSTs in sequence order per lane). A success writes
+// nothing per event: the endpoint's delivered-up-to cursor is written once
+// per record_ms. A failure turns the event and every later one of its lane
+// into webhook_deliveries rows, and the lane then sends its rows, retrying
+// with backoff, so a workspace's events never overtake each other; other
+// lanes and other endpoints go on (docs/webhooks.md).
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -17,8 +19,12 @@ namespace fc::webhooks {
 
 namespace {
 
-constexpr int kPageSize = 64;         // deliveries a lane reads at once
-constexpr int kDispatchBatch = 1000;  // events per dispatcher write
+constexpr int kPageSize = 64;         // rows a lane reads at once (rows mode)
+constexpr int kDispatchBatch = 1000;  // events the feeder reads at once
+// Events read ahead per endpoint (in its lanes' memory queues): a slow or
+// dead endpoint holds at most this many; the rest wait in the outbox.
+constexpr std::size_t kReadAhead = 4096;
+constexpr std::size_t kRecentLog = 1000;  // first-attempt successes kept for the log
 constexpr auto kIdleWait = std::chrono::seconds(1);
 
 std::shared_ptr<spdlog::logger> wlog() {
@@ -140,7 +146,29 @@ std::shared_ptr<EndpointState> Service::Impl::prepare(store::EndpointRow row) {
   auto ep = std::make_shared<EndpointState>();
   load_secrets(*ep, row);
   ep->enabled = row.e.state == "enabled";
+  ep->fed = row.e.cursor;
+  ep->delivered_upto = row.e.cursor;
   return ep;
+}
+
+// A lane with pending rows starts in rows mode; the feeder skips its events
+// up to the newest of them (they are in rows, or were delivered before).
+void Service::Impl::load_lanes(EndpointState& ep) {
+  ep.lanes.assign(static_cast<std::size_t>(o.lanes), Lane{});
+  auto pending = store::pending_lanes(*reader, ep.row.e.id);
+  if (!pending) {
+    // Every lane reads its rows first: nothing is skipped, nothing overtaken.
+    wlog()->warn("webhook pending rows unread id={} reason={}", ep.row.e.id,
+                 pending.error().detail);
+    for (auto& l : ep.lanes) l.rows = true;
+    return;
+  }
+  for (const auto& [lane, upto] : pending.value()) {
+    if (lane < 0 || lane >= o.lanes) continue;
+    auto& l = ep.lanes[static_cast<std::size_t>(lane)];
+    l.rows = true;
+    l.rows_upto = upto;
+  }
 }
 
 void Service::Impl::install(std::shared_ptr<EndpointState> ep) {
@@ -154,6 +182,7 @@ void Service::Impl::install(std::shared_ptr<EndpointState> ep) {
   }
   endpoints[id] = ep;
   if (!running || ep->row.e.state != "enabled" || ep->secrets.empty()) return;
+  load_lanes(*ep);
   for (int lane = 0; lane < o.lanes; ++lane) {
     ep->lane_timers.push_back(std::make_unique<asio::steady_timer>(wio));
     asio::co_spawn(wio, lane_loop(ep, lane), [id, lane](std::exception_ptr e) {
@@ -206,7 +235,8 @@ awaitable<void> Service::Impl::dispatch_loop() {
     if (last) {
       std::vector<std::shared_ptr<EndpointState>> eps;
       for (auto& [id, ep] : endpoints) {
-        if (ep->active && ep->row.e.state == "enabled" && ep->row.e.cursor < last.value())
+        if (ep->active && ep->row.e.state == "enabled" && !ep->lanes.empty() &&
+            ep->fed < last.value() && ep->queued < kReadAhead)
           eps.push_back(ep);
       }
       for (auto& ep : eps) co_await dispatch(ep, last.value());
@@ -216,103 +246,192 @@ awaitable<void> Service::Impl::dispatch_loop() {
   }
 }
 
-// Delivery rows for the endpoint's new events, its cursor moved in the same
-// transaction: an event is queued exactly once per endpoint. A transaction
-// of its own (write_alone): up to a thousand rows do not ride in, and
-// lengthen, the API's group commits.
+// The feeder: the endpoint's new events, read with their data, go to their
+// lanes — into memory for a lane in memory mode, as rows to write at the next
+// record for a lane in rows mode. Nothing is written here; an event is
+// "unresolved" until delivered or in a row, and the cursor stays below it.
 awaitable<void> Service::Impl::dispatch(std::shared_ptr<EndpointState> ep, std::int64_t last) {
   const std::string id = ep->row.e.id;
-  while (running && ep->active && ep->row.e.cursor < last) {
+  while (running && ep->active && ep->fed < last && ep->queued < kReadAhead) {
     events::Query q;
-    q.after = ep->row.e.cursor;
-    q.limit = kDispatchBatch;
-    q.data = false;  // a delivery row needs the event's ids, not its view
+    q.after = ep->fed;
+    q.limit = static_cast<int>(std::min<std::size_t>(kDispatchBatch, kReadAhead - ep->queued));
     auto page = events::list(*reader, q);
-    if (!page || page.value().empty()) co_return;
-    const auto now = clock.now_ms();
-    auto queue = std::make_shared<std::vector<Delivery>>();
-    for (const auto& ev : page.value()) {
-      if (matches(ep->row.e.event_types, ev.type)) queue->push_back(delivery_for(id, ev, now));
-    }
-    const std::int64_t from = ep->row.e.cursor;
-    const std::int64_t to = page.value().back().seq;
-    // By value: the writer never reads this frame. A named function, not a
-    // lambda temporary in the co_await (GCC 12 destroys a capturing
-    // closure temporary there twice).
-    storage::WriteFn write = [id, from, to, queue](storage::Conn& c) -> Status {
-      BOOST_OUTCOME_TRY(moved, store::advance_cursor(c, id, from, to));
-      if (!moved) return make_error(Code::kConflict, "cursor moved");
-      for (const auto& d : *queue) {
-        BOOST_OUTCOME_TRY(store::insert_delivery(c, d));
-      }
-      return ok();
-    };
-    auto st = co_await db.write_alone(std::move(write));
-    if (!st) {
-      wlog()->warn("webhook dispatch failed id={} reason={}", id, st.error().detail);
-      // The stored cursor is the truth (an enable or a replay raced it).
-      if (auto row = store::find_endpoint(*reader, id); row && row.value())
-        ep->row.e.cursor = row.value()->e.cursor;
+    if (!page) {
+      wlog()->warn("webhook feed read failed id={} reason={}", id, page.error().detail);
       co_return;
     }
-    ep->row.e.cursor = to;
-    if (!queue->empty()) wake(*ep);
+    if (page.value().empty()) co_return;
+    std::vector<bool> woken(ep->lanes.size(), false);
+    for (auto& ev : page.value()) {
+      ep->fed = ev.seq;
+      if (!matches(ep->row.e.event_types, ev.type)) continue;
+      const int lane = lane_of(ev.workspace_id);
+      Lane& l = ep->lanes[static_cast<std::size_t>(lane)];
+      if (ev.seq <= l.rows_upto) continue;
+      ep->unresolved.insert(ev.seq);
+      ++ep->queued;
+      if (l.rows) {
+        l.to_row.push_back(std::move(ev));
+        continue;
+      }
+      l.mem.push_back(std::move(ev));
+      if (l.mem.size() == 1) woken[static_cast<std::size_t>(lane)] = true;
+    }
+    for (std::size_t k = 0; k < woken.size(); ++k)
+      if (woken[k]) ep->lane_timers[k]->cancel();
+    if (ep->unresolved.empty()) ep->delivered_upto = ep->fed;
+    co_await asio::post(wio, use_awaitable);  // let the lanes start before the next page
   }
 }
 
-// A lane sends its pending deliveries in id order. Its cursor `after` skips
-// the ones it sent whose outcome is still queued (written every record_ms);
-// a failure is written at once and the lane reads from its start again, so
-// nothing of the lane overtakes the failed delivery.
+// Waits until the record that holds what was queued so far is written.
+awaitable<void> Service::Impl::await_record(EndpointState& ep, asio::steady_timer& timer) {
+  const std::uint64_t mine = ++queued_gen;
+  flush_soon = true;
+  flush_timer.cancel();
+  while (written_gen < mine && running && ep.active)
+    co_await sleep_on(timer, std::chrono::milliseconds(5));
+}
+
 awaitable<void> Service::Impl::lane_loop(std::shared_ptr<EndpointState> ep, int lane) {
   detail::Sender sender(o.allow_private, std::chrono::milliseconds(o.timeout_ms));
-  asio::steady_timer& timer = *ep->lane_timers[static_cast<std::size_t>(lane)];
-  const std::string id = ep->row.e.id;
   std::int64_t after = 0;
-  std::uint64_t seen_reread = reread;
   while (running && ep->active) {
-    if (seen_reread != reread) {  // an outcome write failed: those rows are pending again
-      seen_reread = reread;
+    Lane& l = ep->lanes[static_cast<std::size_t>(lane)];
+    if (l.rows) {
+      co_await lane_rows_step(ep, lane, sender, after);
+    } else {
       after = 0;
-    }
-    auto page = store::due(*reader, id, lane, after, kPageSize);
-    if (!page || page.value().empty()) {
-      co_await sleep_on(timer, kIdleWait);
-      continue;
-    }
-    std::vector<Outcome> outcomes;
-    std::int64_t wait_ms = 0;
-    for (const auto& d : page.value()) {
-      const auto now = clock.now_ms();
-      if (d.next_attempt_at > now) {
-        wait_ms = d.next_attempt_at - now;
-        break;
-      }
-      Outcome out = co_await attempt(*ep, sender, d);
-      if (!out.ok) out.retry_at = out.at + retry_delay_ms(out.attempts);
-      after = d.id;
-      outcomes.push_back(std::move(out));
-      if (!outcomes.back().ok || !running || !ep->active) break;
-    }
-    if (!outcomes.empty()) {
-      const bool failed = !outcomes.back().ok;
-      outbox.push_back(Queued{ep, std::move(outcomes)});
-      const std::uint64_t mine = ++queued_gen;
-      if (failed) {
-        // Written before this lane reads again: its retry time and the
-        // endpoint's failure clock come from the stored row.
-        flush_soon = true;
-        flush_timer.cancel();
-        while (written_gen < mine && running && ep->active)
-          co_await sleep_on(timer, std::chrono::milliseconds(5));
-        after = 0;
-      }
-    }
-    if (wait_ms > 0 && running && ep->active) {
-      co_await sleep_on(timer, std::chrono::milliseconds(std::min<std::int64_t>(wait_ms, 60'000)));
-      after = 0;
+      co_await lane_mem_step(ep, lane, sender);
     }
   }
+}
+
+// Memory mode: the next event of the lane. A success only moves the
+// endpoint's in-memory cursor; a failure makes this event (with its attempt)
+// and every later one of the lane rows, written before the lane goes on.
+awaitable<void> Service::Impl::lane_mem_step(std::shared_ptr<EndpointState> ep, int lane,
+                                             detail::Sender& sender) {
+  asio::steady_timer& timer = *ep->lane_timers[static_cast<std::size_t>(lane)];
+  Lane& l = ep->lanes[static_cast<std::size_t>(lane)];  // ep->lanes never resizes while it runs
+  const std::string& id = ep->row.e.id;
+  if (l.to_rows_soon) {  // a replay queued rows of this lane: they go first
+    l.to_rows_soon = false;
+    l.rows = true;
+    for (auto& ev : l.mem) l.to_row.push_back(std::move(ev));
+    l.mem.clear();
+    co_await await_record(*ep, timer);
+    co_return;
+  }
+  if (l.mem.empty()) {
+    co_await sleep_on(timer, kIdleWait);
+    co_return;
+  }
+  events::Event ev = std::move(l.mem.front());
+  l.mem.pop_front();
+  --ep->queued;
+  Outcome out = co_await attempt(*ep, sender, 0, 0, &ev, ev.id);
+  // Halted meanwhile (deleted, disabled, stopping): the event stays
+  // unresolved, so the cursor stays below it and it is sent again.
+  if (!running || !ep->active) co_return;
+  if (out.ok) {
+    ep->unresolved.erase(ev.seq);
+    ep->succeeded = true;
+    ep->delivered_upto = ep->cursor();
+    std::lock_guard lk(ep->recent_mu);
+    ep->recent.push_back(Recent{ev.seq, std::move(ev.id), std::move(ev.type),
+                                std::move(ev.workspace_id), out.status.value_or(0), ev.created_at,
+                                out.at});
+    if (ep->recent.size() > kRecentLog) ep->recent.pop_front();
+    co_return;
+  }
+  Delivery first = delivery_for(id, ev, out.at);
+  first.attempts = 1;
+  first.last_status = out.status;
+  first.last_error = out.error;
+  first.next_attempt_at = out.at + retry_delay_ms(1);
+  l.rows = true;
+  l.head_row = std::move(first);
+  for (auto& rest : l.mem) l.to_row.push_back(std::move(rest));
+  l.mem.clear();
+  ep->failed_at = out.at;
+  ep->failed_error = out.error;
+  co_await await_record(*ep, timer);
+}
+
+// Rows mode: the lane's pending rows in id order. Its cursor `after` skips
+// the ones it sent whose outcome is still queued (written every record_ms); a
+// failure is written at once and the lane reads from its start again, so
+// nothing of the lane overtakes the failed delivery. With no pending row and
+// none waiting to be written, the lane returns to memory mode.
+awaitable<bool> Service::Impl::lane_rows_step(std::shared_ptr<EndpointState> ep, int lane,
+                                              detail::Sender& sender, std::int64_t& after) {
+  asio::steady_timer& timer = *ep->lane_timers[static_cast<std::size_t>(lane)];
+  Lane& l = ep->lanes[static_cast<std::size_t>(lane)];
+  const std::string& id = ep->row.e.id;
+  if (l.seen_reread != reread) {  // an outcome write failed: those rows are pending again
+    l.seen_reread = reread;
+    after = 0;
+  }
+  auto page = store::due(*reader, id, lane, after, kPageSize);
+  if (!page) {
+    co_await sleep_on(timer, kIdleWait);
+    co_return false;
+  }
+  if (page.value().empty()) {
+    if (after > 0) {
+      // Rows sent whose outcome is not written yet are still pending.
+      auto any = store::due(*reader, id, lane, 0, 1);
+      if (!any || !any.value().empty()) {
+        co_await sleep_on(timer, kIdleWait);
+        co_return false;
+      }
+    }
+    if (!l.head_row && l.writing == 0 && !l.to_rows_soon) {
+      // Nothing pending: back to memory (no await since the read), with the
+      // events that were waiting for their rows, in order.
+      l.rows = false;
+      l.rows_upto = 0;
+      for (auto& ev : l.to_row) l.mem.push_back(std::move(ev));
+      l.to_row.clear();
+      co_return true;
+    }
+    co_await sleep_on(timer, kIdleWait);
+    co_return false;
+  }
+  std::vector<Outcome> outcomes;
+  std::int64_t wait_ms = 0;
+  for (const auto& d : page.value()) {
+    const auto now = clock.now_ms();
+    if (d.next_attempt_at > now) {
+      wait_ms = d.next_attempt_at - now;
+      break;
+    }
+    Outcome out =
+        co_await attempt(*ep, sender, d.id, d.attempts, d.event ? &*d.event : nullptr, d.event_id);
+    if (!out.ok) out.retry_at = out.at + retry_delay_ms(out.attempts);
+    after = d.id;
+    outcomes.push_back(std::move(out));
+    if (!outcomes.back().ok || !running || !ep->active) break;
+  }
+  if (!outcomes.empty()) {
+    const bool failed = !outcomes.back().ok;
+    outbox.push_back(Queued{ep, std::move(outcomes)});
+    if (failed) {
+      // Written before this lane reads again: its retry time and the
+      // endpoint's failure clock come from the stored row.
+      co_await await_record(*ep, timer);
+      after = 0;
+    } else {
+      ++queued_gen;
+    }
+  }
+  if (wait_ms > 0 && running && ep->active) {
+    co_await sleep_on(timer, std::chrono::milliseconds(std::min<std::int64_t>(wait_ms, 60'000)));
+    after = 0;
+  }
+  co_return false;
 }
 
 // Writes the queued outcomes every record_ms (at once when a lane waits);
@@ -326,39 +445,44 @@ awaitable<void> Service::Impl::flush_loop() {
 }
 
 awaitable<Service::Impl::Outcome> Service::Impl::attempt(EndpointState& ep, detail::Sender& sender,
-                                                         const store::Due& d) {
+                                                         std::int64_t delivery_id,
+                                                         std::int64_t attempts_before,
+                                                         const events::Event* ev,
+                                                         const std::string& event_id) {
   Outcome out;
-  out.delivery_id = d.id;
-  out.attempts = d.attempts + 1;
-  if (!d.event) {  // never happens while events are kept; do not block the lane
+  out.delivery_id = delivery_id;
+  out.attempts = attempts_before + 1;
+  if (ev == nullptr) {  // never happens while events are kept; do not block the lane
     out.ok = true;
     out.error = "event no longer exists";
     out.at = clock.now_ms();
     co_return out;
   }
-  std::string body = payload(*d.event);
+  std::string body = payload(*ev);
   const auto now = clock.now_ms();
   const std::int64_t ts = now / 1000;
   std::size_t keys = ep.signer.size();
   if (keys > 1 && (!ep.row.e.old_secret_until || now >= *ep.row.e.old_secret_until))
     keys = 1;  // the old secret's grace period is over
   auto sig = keys == 0 ? Result<std::string>(make_error(Code::kCrypto, "no usable secret"))
-                       : ep.signer.header(d.event_id, ts, body, keys);
+                       : ep.signer.header(event_id, ts, body, keys);
   if (!sig || !ep.target) {
     out.error = !sig ? "signing failed" : "unusable URL";
     out.at = now;
     co_return out;
   }
-  std::vector<client::HttpHeader> headers{{"webhook-id", d.event_id},
+  std::vector<client::HttpHeader> headers{{"webhook-id", event_id},
                                           {"webhook-timestamp", std::to_string(ts)},
                                           {"webhook-signature", sig.value()}};
   attempts.fetch_add(1, std::memory_order_relaxed);
+  // `ev` and `event_id` are not read after this suspension (the caller's
+  // queue may change meanwhile).
   auto res = co_await sender.post(*ep.target, std::move(headers), std::move(body));
   out.at = clock.now_ms();
   out.status = res.status;
   out.ok = res.status && *res.status >= 200 && *res.status < 300;
   Counters& n = *ep.counters;
-  if (d.attempts > 0) ++n.retries;
+  if (attempts_before > 0) ++n.retries;
   if (out.ok) {
     delivered.fetch_add(1, std::memory_order_relaxed);
     ++n.delivered;
@@ -382,39 +506,91 @@ std::int64_t Service::Impl::retry_delay_ms(std::int64_t attempts) {
   return backoff_ms(o.retry_base_ms, o.retry_max_ms, attempts, jitter(rng));
 }
 
-// The queued outcomes in one transaction of its own (write_alone: not in the
-// API's group commits), with each endpoint's failure clock: a success clears
-// it; failing for retry_window_s disables the endpoint and appends
-// webhook.disabled. One write at a time, so a lane that waits for its
-// outcomes never sees an older write finish after its own.
+// The record, every record_ms (at once when a lane waits for it), in one
+// transaction of its own (write_alone: not in the API's group commits): per
+// endpoint, the rows of its lanes' failed deliveries and of what follows them
+// in their lanes, the outcomes of the rows sent, and its delivered-up-to
+// cursor — one small UPDATE however many events were delivered. With the
+// failure clock: a success clears it; failing for retry_window_s disables the
+// endpoint and appends webhook.disabled. One write at a time, so a lane that
+// waits for its rows never sees an older write finish after its own.
 awaitable<void> Service::Impl::write_outbox() {
   asio::steady_timer turn(wio);
   while (flushing) co_await sleep_on(turn, std::chrono::milliseconds(2));
-  if (outbox.empty()) {
-    written_gen = queued_gen;
-    co_return;
-  }
   flushing = true;
   const std::uint64_t gen = queued_gen;
-  // Per endpoint, in the order sent; by value into the writer.
   struct Group {
     std::shared_ptr<EndpointState> ep;
     std::string id;
-    std::vector<Outcome> outcomes;
+    std::vector<Outcome> outcomes;  // rows sent (rows mode), in the order sent
+    std::vector<Delivery> inserts;  // new rows, each lane's in sequence order
+    struct LaneRows {
+      std::size_t lane = 0;
+      std::optional<Delivery> head;
+      std::deque<events::Event> events;  // given back to the lane if the write fails
+    };
+    std::vector<LaneRows> lanes;
+    std::optional<std::int64_t> cursor;
+    bool succeeded = false;
+    std::optional<std::int64_t> failed_at;
+    std::string failed_error;
     store::EndpointRow after;
     bool found = false, disabled = false;
   };
   auto groups = std::make_shared<std::vector<Group>>();
+  auto group_of = [&](const std::shared_ptr<EndpointState>& ep) -> Group& {
+    for (auto& g : *groups)
+      if (g.ep == ep) return g;
+    groups->push_back(Group{});
+    groups->back().ep = ep;
+    groups->back().id = ep->row.e.id;
+    return groups->back();
+  };
   for (auto& q : outbox) {
-    auto it =
-        std::find_if(groups->begin(), groups->end(), [&](const Group& g) { return g.ep == q.ep; });
-    if (it == groups->end()) {
-      groups->push_back(Group{q.ep, q.ep->row.e.id, {}, {}, false, false});
-      it = groups->end() - 1;
-    }
-    for (auto& out : q.outcomes) it->outcomes.push_back(std::move(out));
+    Group& g = group_of(q.ep);
+    for (auto& out : q.outcomes) g.outcomes.push_back(std::move(out));
   }
   outbox.clear();
+  for (auto& [id, ep] : endpoints) {
+    // A halted endpoint (disabled, or the daemon stopping) writes its cursor
+    // but no new rows: those events stay unresolved, below the cursor, and its
+    // next install (enable, restart) reads them again from there.
+    std::size_t rows = 0;
+    if (ep->active)
+      for (const auto& l : ep->lanes) rows += l.to_row.size() + (l.head_row ? 1 : 0);
+    const std::int64_t cursor_was = ep->row.e.cursor;
+    if (rows == 0 && !ep->succeeded && !ep->failed_at && ep->cursor() <= cursor_was) continue;
+    Group& g = group_of(ep);
+    const auto now = clock.now_ms();
+    for (std::size_t k = 0; k < ep->lanes.size() && ep->active; ++k) {
+      Lane& l = ep->lanes[k];
+      if (l.to_row.empty() && !l.head_row) continue;
+      auto& lr = g.lanes.emplace_back();
+      lr.lane = k;
+      lr.head = std::exchange(l.head_row, std::nullopt);
+      lr.events = std::move(l.to_row);
+      l.to_row.clear();
+      ep->queued -= lr.events.size();
+      l.writing = lr.events.size() + (lr.head ? 1 : 0);
+      if (lr.head) {
+        ep->unresolved.erase(lr.head->event_seq);  // in a row once this commits
+        g.inserts.push_back(*lr.head);
+      }
+      for (const auto& ev : lr.events) {
+        ep->unresolved.erase(ev.seq);
+        g.inserts.push_back(delivery_for(id, ev, now));
+      }
+    }
+    if (ep->cursor() > cursor_was) g.cursor = ep->cursor();
+    g.succeeded = std::exchange(ep->succeeded, false);
+    g.failed_at = std::exchange(ep->failed_at, std::nullopt);
+    g.failed_error = std::move(ep->failed_error);
+  }
+  if (groups->empty()) {
+    flushing = false;
+    written_gen = std::max(written_gen, gen);
+    co_return;
+  }
   const std::int64_t window_ms = o.retry_window_s * 1000;
   storage::WriteFn write = [groups, window_ms](storage::Conn& c) -> Status {
     for (auto& g : *groups) {
@@ -425,46 +601,94 @@ awaitable<void> Service::Impl::write_outbox() {
       g.found = true;
       g.after = std::move(*found);
       auto& e = g.after.e;
+      for (const auto& d : g.inserts) {
+        BOOST_OUTCOME_TRY(store::insert_delivery(c, d));
+      }
+      if (g.cursor) {
+        BOOST_OUTCOME_TRY(store::set_cursor(c, g.id, *g.cursor));
+      }
+      const auto failing_was = e.failing_since;
+      if (g.succeeded) e.failing_since.reset();
+      std::optional<std::int64_t> last_fail;
+      std::string last_error;
       // One cached UPDATE per row: a multi-row UPDATE (each row's status and
       // time through CASE) cost the writer as much per delivery (docs/webhooks.md).
       for (const auto& r : g.outcomes) {
         if (r.ok) {
           BOOST_OUTCOME_TRY(store::mark_delivered(c, r.delivery_id, r.status.value_or(0), r.at));
           e.failing_since.reset();
+          last_fail.reset();
           continue;
         }
         BOOST_OUTCOME_TRY(store::mark_failed(c, r.delivery_id, r.status, r.error, r.retry_at));
         if (!e.failing_since) e.failing_since = r.at;
+        last_fail = r.at;
+        last_error = r.error;
       }
-      const auto& last = g.outcomes.back();
-      if (!last.ok && e.state == "enabled" && last.at - *e.failing_since >= window_ms) {
+      if (g.failed_at) {
+        if (!e.failing_since) e.failing_since = *g.failed_at;
+        if (!last_fail || *last_fail < *g.failed_at) {
+          last_fail = g.failed_at;
+          last_error = g.failed_error;
+        }
+      }
+      if (last_fail && e.failing_since && e.state == "enabled" &&
+          *last_fail - *e.failing_since >= window_ms) {
         e.state = "disabled";
         e.disabled_reason =
-            "failing since " + format_rfc3339(*e.failing_since) + "; last error: " + last.error;
+            "failing since " + format_rfc3339(*e.failing_since) + "; last error: " + last_error;
         nlohmann::json view = {{"id", g.id},
                                {"url", e.url},
                                {"state", "disabled"},
                                {"reason", *e.disabled_reason},
                                {"failing_since", format_rfc3339(*e.failing_since)}};
-        BOOST_OUTCOME_TRY(events::append(c, {"webhook.disabled", "", g.id, view.dump()}, last.at));
+        BOOST_OUTCOME_TRY(
+            events::append(c, {"webhook.disabled", "", g.id, view.dump()}, *last_fail));
         g.disabled = true;
       }
-      e.updated_at = last.at;
-      BOOST_OUTCOME_TRY(store::update_endpoint(c, g.after));
+      if (e.failing_since != failing_was || g.disabled) {
+        if (last_fail) e.updated_at = *last_fail;
+        BOOST_OUTCOME_TRY(store::update_endpoint(c, g.after));
+      }
     }
     return ok();
   };
-  auto st = co_await db.write_alone(std::move(write));  // named: see dispatch()
+  auto st = co_await db.write_alone(
+      std::move(write));  // named: a closure temporary in co_await is destroyed twice by GCC 12
   flushing = false;
   written_gen = std::max(written_gen, gen);
   if (!st) {
-    wlog()->warn("recording webhook outcomes failed rows={} reason={}", groups->size(),
+    wlog()->warn("recording webhook deliveries failed endpoints={} reason={}", groups->size(),
                  st.error().detail);
-    ++reread;  // the lanes send those rows again (at least once)
+    ++reread;  // the lanes send their sent rows again (at least once)
+    // The new rows were not written: back to their lanes, ahead of what came
+    // since, still unresolved (the cursor stays below them).
+    for (auto& g : *groups) {
+      for (auto& lr : g.lanes) {
+        Lane& l = g.ep->lanes[lr.lane];
+        l.writing = 0;
+        if (lr.head) {
+          g.ep->unresolved.insert(lr.head->event_seq);
+          l.head_row = std::move(lr.head);
+        }
+        for (const auto& ev : lr.events) g.ep->unresolved.insert(ev.seq);
+        g.ep->queued += lr.events.size();
+        l.to_row.insert(l.to_row.begin(), std::make_move_iterator(lr.events.begin()),
+                        std::make_move_iterator(lr.events.end()));
+      }
+      g.ep->succeeded = g.ep->succeeded || g.succeeded;
+      if (g.failed_at && !g.ep->failed_at) {
+        g.ep->failed_at = g.failed_at;
+        g.ep->failed_error = g.failed_error;
+      }
+    }
     co_return;
   }
   for (auto& g : *groups) {
+    for (const auto& lr : g.lanes) g.ep->lanes[lr.lane].writing = 0;
     if (!g.found) continue;
+    if (g.cursor) g.ep->row.e.cursor = std::max(g.ep->row.e.cursor, *g.cursor);
+    g.ep->delivered_upto = g.ep->cursor();
     g.ep->row.e.failing_since = g.after.e.failing_since;
     g.ep->row.e.state = g.after.e.state;
     if (g.disabled) {
@@ -472,6 +696,8 @@ awaitable<void> Service::Impl::write_outbox() {
       wlog()->warn("webhook endpoint disabled id={} reason=\"{}\"", g.id,
                    *g.after.e.disabled_reason);
       halt(*g.ep);
+    } else if (!g.inserts.empty() || !g.outcomes.empty()) {
+      wake(*g.ep);  // lanes in rows mode read the new rows, or go back to memory
     }
   }
 }

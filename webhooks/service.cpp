@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <future>
+#include <limits>
 #include <map>
 #include <random>
 
@@ -275,11 +276,59 @@ awaitable<Result<Endpoint>> Service::enable(std::string id) {
   co_return e;
 }
 
+// The log by event sequence: the endpoint's rows (the newest row of each
+// event: a replay adds one) merged with the first-attempt successes kept in
+// memory (no row: recorded = false).
 Result<std::vector<Delivery>> Service::deliveries(const std::string& id, std::int64_t after,
                                                   int limit) {
-  BOOST_OUTCOME_TRY(row, store::find_endpoint(impl_->db.read(), id));
+  auto& i = *impl_;
+  BOOST_OUTCOME_TRY(row, store::find_endpoint(i.db.read(), id));
   if (!row) return make_error(Code::kNotFound, "no webhook endpoint " + id);
-  return store::log(impl_->db.read(), id, after, limit);
+  const int fetch = limit * 2 + 16;
+  BOOST_OUTCOME_TRY(rows, store::rows_by_seq(i.db.read(), id, after, fetch));
+  // A full fetch may have cut the last sequence's rows: only what is before it.
+  std::int64_t below = std::numeric_limits<std::int64_t>::max();
+  if (static_cast<int>(rows.size()) == fetch) below = rows.back().event_seq;
+  std::map<std::int64_t, Delivery> by_seq;
+  for (auto& d : rows) {
+    if (d.event_seq >= below) break;
+    d.delivery_id = d.id;
+    d.id = d.event_seq;
+    by_seq[d.event_seq] = std::move(d);  // rows in id order: the newest stays
+  }
+  std::shared_ptr<EndpointState> ep;
+  {
+    std::lock_guard lk(i.mu);
+    if (auto it = i.shown.find(id); it != i.shown.end()) ep = it->second;
+  }
+  if (ep) {
+    std::lock_guard lk(ep->recent_mu);
+    for (const auto& r : ep->recent) {
+      if (r.seq <= after || r.seq >= below || by_seq.count(r.seq)) continue;
+      Delivery d;
+      d.id = r.seq;
+      d.endpoint_id = id;
+      d.event_seq = r.seq;
+      d.event_id = r.event_id;
+      d.event_type = r.event_type;
+      d.workspace_id = r.workspace_id;
+      d.lane = i.lane_of(r.workspace_id);
+      d.state = "delivered";
+      d.attempts = 1;
+      d.next_attempt_at = r.at;
+      d.last_status = r.status;
+      d.created_at = r.created_at;
+      d.delivered_at = r.at;
+      d.recorded = false;
+      by_seq.emplace(r.seq, std::move(d));
+    }
+  }
+  std::vector<Delivery> out;
+  for (auto& [seq, d] : by_seq) {
+    if (static_cast<int>(out.size()) >= limit) break;
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 awaitable<Result<std::int64_t>> Service::replay(std::string id, std::int64_t since_ms) {
@@ -287,6 +336,14 @@ awaitable<Result<std::int64_t>> Service::replay(std::string id, std::int64_t sin
   constexpr int kMaxReplay = 10000;
   BOOST_OUTCOME_CO_TRY(found, store::find_endpoint(i.db.read(), id));
   if (!found) co_return make_error(Code::kNotFound, "no webhook endpoint " + id);
+  // What the endpoint was sent already: up to its delivered-up-to cursor
+  // (the delivery thread's, which the stored one follows by record_ms).
+  std::int64_t upto = found->e.cursor;
+  {
+    std::lock_guard lk(i.mu);
+    if (auto it = i.shown.find(id); it != i.shown.end())
+      upto = std::max(upto, it->second->delivered_upto.load());
+  }
   std::vector<Delivery> queue;
   std::int64_t after = 0;
   const auto now = i.clock.now_ms();
@@ -299,15 +356,15 @@ awaitable<Result<std::int64_t>> Service::replay(std::string id, std::int64_t sin
     BOOST_OUTCOME_CO_TRY(page, events::list(i.db.read(), q));
     if (page.empty()) break;
     for (const auto& ev : page) {
-      // Only what the endpoint was sent already (seq ≤ cursor): newer events
-      // come through the dispatcher.
-      if (ev.seq > found->e.cursor) break;
+      // Only what the endpoint was sent already (seq ≤ upto): newer events
+      // come through the feeder.
+      if (ev.seq > upto) break;
       if (!matches(found->e.event_types, ev.type)) continue;
       queue.push_back(i.delivery_for(id, ev, now));
       if (static_cast<int>(queue.size()) >= kMaxReplay) break;
     }
     after = page.back().seq;
-    if (after >= found->e.cursor) break;
+    if (after >= upto) break;
   }
   auto st = co_await i.db.write([&](storage::Conn& c) -> Status {
     for (const auto& d : queue) {
@@ -316,8 +373,18 @@ awaitable<Result<std::int64_t>> Service::replay(std::string id, std::int64_t sin
     return ok();
   });
   if (!st) co_return st.error();
-  std::function<void()> wake = [&i, id] {
-    if (auto it = i.endpoints.find(id); it != i.endpoints.end()) i.wake(*it->second);
+  // The lanes with replayed rows move to rows mode (their events in memory
+  // become rows after the replayed ones) and read them.
+  auto lanes = std::make_shared<std::vector<bool>>(static_cast<std::size_t>(i.o.lanes), false);
+  for (const auto& d : queue)
+    if (d.lane >= 0 && d.lane < i.o.lanes) (*lanes)[static_cast<std::size_t>(d.lane)] = true;
+  std::function<void()> wake = [&i, id, lanes] {
+    auto it = i.endpoints.find(id);
+    if (it == i.endpoints.end()) return;
+    EndpointState& ep = *it->second;
+    for (std::size_t k = 0; k < ep.lanes.size() && k < lanes->size(); ++k)
+      if ((*lanes)[k] && !ep.lanes[k].rows) ep.lanes[k].to_rows_soon = true;
+    i.wake(ep);
   };
   co_await i.on_worker(std::move(wake));
   logger()->info("webhook replay id={} since_ms={} queued={}", id, since_ms, queue.size());
@@ -346,6 +413,20 @@ awaitable<Result<Service::Pruned>> Service::Impl::prune_once() {
     p.deliveries += n;
     pruned_deliveries += n;  // as each batch commits: /metrics never lags the table
     if (n < kPruneBatch) break;
+  }
+  {
+    // The in-memory log of first-attempt successes follows the same retention.
+    std::lock_guard lk(mu);
+    for (auto& [id, ep] : shown) {
+      std::lock_guard rk(ep->recent_mu);
+      std::int64_t n = 0;
+      while (!ep->recent.empty() && ep->recent.front().at < before) {
+        ep->recent.pop_front();
+        ++n;
+      }
+      p.deliveries += n;
+      pruned_deliveries += n;
+    }
   }
   for (;;) {
     int n = 0;
@@ -414,13 +495,18 @@ std::string Service::metrics_text() {
   for (const auto& [id, ep] : eps)
     o += "fleetcommand_webhook_retries_total{endpoint=\"" + id + "\"} " +
          std::to_string(counters_of(id).retries.load()) + "\n";
-  auto backlog = store::backlog(i.db.read());
+  // Each endpoint's queue from its delivered-up-to cursor (the delivery
+  // thread's, not the stored one: no lag of record_ms).
+  std::map<std::string, Result<store::Backlog>> backlogs;
+  for (const auto& [id, ep] : eps)
+    backlogs.emplace(
+        id, store::backlog(i.db.read(), id, ep->row.e.event_types, ep->delivered_upto.load()));
   const auto now = i.clock.now_ms();
   o += "# HELP fleetcommand_webhook_pending_deliveries Deliveries queued, not yet delivered.\n"
        "# TYPE fleetcommand_webhook_pending_deliveries gauge\n";
   for (const auto& [id, ep] : eps) {
-    std::int64_t n = -1;
-    if (backlog) n = backlog.value().count(id) ? backlog.value().at(id).pending : 0;
+    const auto& b = backlogs.at(id);
+    const std::int64_t n = b ? b.value().pending : -1;
     o += "fleetcommand_webhook_pending_deliveries{endpoint=\"" + id + "\"} " + std::to_string(n) +
          "\n";
   }
@@ -428,12 +514,11 @@ std::string Service::metrics_text() {
        " (0 when none).\n# TYPE fleetcommand_webhook_oldest_pending_age_seconds gauge\n";
   for (const auto& [id, ep] : eps) {
     double age = -1;
-    if (backlog) {
-      auto it = backlog.value().find(id);
+    if (const auto& b = backlogs.at(id); b) {
       age =
-          it == backlog.value().end()
+          b.value().pending == 0
               ? 0.0
-              : static_cast<double>(std::max<std::int64_t>(0, now - it->second.oldest_created_at)) /
+              : static_cast<double>(std::max<std::int64_t>(0, now - b.value().oldest_created_at)) /
                     1000.0;
     }
     o += "fleetcommand_webhook_oldest_pending_age_seconds{endpoint=\"" + id + "\"} " +

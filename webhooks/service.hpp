@@ -82,6 +82,8 @@ struct WithSecret {
 };
 
 struct Delivery {
+  // A row's id; in the delivery log (Service::deliveries) the event's
+  // sequence, the log's order and page key (the row's id is delivery_id).
   std::int64_t id = 0;
   std::string endpoint_id;
   std::int64_t event_seq = 0;
@@ -96,6 +98,11 @@ struct Delivery {
   std::optional<std::string> last_error;
   std::int64_t created_at = 0;
   std::optional<std::int64_t> delivered_at;
+  // The delivery log only: the webhook_deliveries row, when there is one
+  // (a delivery that failed at least once, a replay); recorded = false for
+  // a success at the first attempt, shown from the in-memory recent log.
+  std::optional<std::int64_t> delivery_id;
+  bool recorded = true;
 };
 
 // Why an endpoint URL is not accepted (nullopt: acceptable): http(s) only,
@@ -137,7 +144,10 @@ class Service {
   awaitable<Result<WithSecret>> rotate(std::string id);
   // Re-enables a disabled endpoint; its pending deliveries resume.
   awaitable<Result<Endpoint>> enable(std::string id);
-  // The endpoint's delivery log, oldest first, ids > after.
+  // The endpoint's delivery log by event sequence, oldest first, sequences >
+  // after: its rows (deliveries that failed at least once, replays) merged
+  // with the recent first-attempt successes kept in memory (docs/webhooks.md
+  // "Delivery log").
   Result<std::vector<Delivery>> deliveries(const std::string& id, std::int64_t after, int limit);
   // Queues again every event since `since_ms` that the endpoint subscribes to
   // (at most 10,000); the number queued.

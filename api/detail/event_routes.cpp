@@ -158,7 +158,9 @@ json delivery_json(const webhooks::Delivery& d) {
           {"last_error", d.last_error ? json(*d.last_error) : json(nullptr)},
           {"next_attempt_at", done ? json(nullptr) : json(format_rfc3339(d.next_attempt_at))},
           {"created_at", format_rfc3339(d.created_at)},
-          {"delivered_at", d.delivered_at ? json(format_rfc3339(*d.delivered_at)) : json(nullptr)}};
+          {"delivered_at", d.delivered_at ? json(format_rfc3339(*d.delivered_at)) : json(nullptr)},
+          {"delivery_id", d.delivery_id ? json(*d.delivery_id) : json(nullptr)},
+          {"recorded", d.recorded}};
 }
 
 awaitable<Response> create_webhook(Context& ctx, Request& r) {

@@ -26,7 +26,7 @@
 #        PERF_OUT (a file: `perf record` of the daemon for 6 s, 1 s into the
 #        first B arm, with DWARF call graphs; read with `perf report -i FILE`)
 # Every arm also prints the daemon's CPU time (user + system, /proc/PID/stat)
-# per placement; B's minus A's, halved, is the daemon's CPU per delivery —
+# per placement, and its busiest threads' CPU during the wrk run; B's minus A's, halved, is the daemon's CPU per delivery —
 # a figure that, unlike the rates, does not move with the machine's load.
 #
 # Loopback only; every loop bounded; processes stopped by pid.
@@ -76,6 +76,20 @@ writer() {
 }
 # CPU ms (user + system) a process has used; field 2 (comm) has no space here.
 cpu_ms() { awk -v t="$clk_tck" '{ printf "%d", ($14 + $15) * 1000 / t }' "/proc/$1/stat"; }
+# Per thread of process $1: "tid comm cpu_ms" lines (the API's thread and the
+# writer are both "fleetcommand"; the delivery thread is fc-webhooks).
+threads_ms() {
+  for f in /proc/"$1"/task/*/stat; do
+    awk -v t="$clk_tck" '{ s = $0; sub(/^[0-9]+ \(/, "", s); comm = substr(s, 1, index(s, ") ") - 1)
+      sub(/^.*\) /, "", s); split(s, f, " "); printf "%s %s %d\n", $1, comm, (f[12] + f[13]) * 1000 / t }' "$f" 2>/dev/null
+  done
+}
+# The threads' CPU between two threads_ms snapshots, busiest first, per
+# second of the arm: "tid(comm) ms/s", the top 4.
+threads_delta() {  # before after seconds
+  awk -v d="$3" 'NR == FNR { b[$1] = $3; next } { printf "%d %s(%s) %.0f\n", $3 - b[$1], $1, $2, ($3 - b[$1]) / d }' \
+    "$1" "$2" | sort -rn | head -4 | awk '{ printf "%s %s ms/s; ", $2, $3 }'
+}
 api_port="$(free_port)"
 rcv_port="$(free_port)"
 cat >"$tmp/fc.json" <<JSON
@@ -134,7 +148,9 @@ for round in $(seq 1 "$rounds"); do
   la="$(load)"
   ca0="$(cpu_ms "$fc_pid")"
   read -r wa0 ka0 <<<"$(writer)"
+  threads_ms "$fc_pid" >"$tmp/ta0"
   read -r created_a a <<<"$(place "a$round")"
+  threads_ms "$fc_pid" >"$tmp/ta1"
   read -r wa1 ka1 <<<"$(writer)"
   ca1="$(cpu_ms "$fc_pid")"
   echo "round $round A: placements/s without an endpoint: $a (load before: $la)"
@@ -149,9 +165,11 @@ for round in $(seq 1 "$rounds"); do
   fi
   cb0="$(cpu_ms "$fc_pid")"
   read -r wb0 kb0 <<<"$(writer)"
+  threads_ms "$fc_pid" >"$tmp/tb0"
   t0="$(date +%s.%N)"
   read -r created b <<<"$(place "b$round")"
   t1="$(date +%s.%N)"
+  threads_ms "$fc_pid" >"$tmp/tb1"
   read -r wb1 kb1 <<<"$(writer)"
   d1="$(delivered)"
   pend="$(backlog)"
@@ -177,6 +195,15 @@ for round in $(seq 1 "$rounds"); do
     -v d="$duration" 'BEGIN {
     printf "round writer: A %.0f commits/s, %.1f transactions each; B %.0f commits/s, %.1f transactions each\n",
       ka / d, ta / (ka ? ka : 1), kb / d, tb / (kb ? kb : 1) }'
+  # The rows B wrote for its deliveries (a row per delivered event before
+  # branch w-hook3; since, rows only for failures and replays), read-only
+  # while the daemon runs, before the endpoint and its rows are deleted.
+  echo "round B rows in webhook_deliveries after the drain: $(python3 -c '
+import sqlite3, sys
+c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+print(c.execute("SELECT count(*) FROM webhook_deliveries").fetchone()[0])' "$tmp/var/fleetcommand.db" 2>/dev/null || echo "?") (deliveries in B: $((d2 - d0)))"
+  echo "round threads (CPU during the wrk run): A $(threads_delta "$tmp/ta0" "$tmp/ta1" "$duration")"
+  echo "round threads (CPU during the wrk run): B $(threads_delta "$tmp/tb0" "$tmp/tb1" "$duration")"
   api -X DELETE "http://127.0.0.1:$api_port/v1/webhooks/$id" >/dev/null
   sum_a=$((sum_a + a))
   sum_b=$((sum_b + b))

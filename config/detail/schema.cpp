@@ -358,6 +358,7 @@ Schema::Schema() {
   S("webhooks.retry_window_s", Kind::kInt, duration_v());
   S("webhooks.lanes_per_endpoint", Kind::kInt, int_v(1, 64));
   S("webhooks.rotation_grace_s", Kind::kInt, int_v(0, 30LL * 86400));
+  S("webhooks.record_ms", Kind::kInt, int_v(10, 600000, "must be from 10 to 600000 milliseconds"));
   S("webhooks.priority", Kind::kString, enum_v({"idle", "low", "normal"}));
 }
 

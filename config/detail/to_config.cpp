@@ -167,6 +167,7 @@ Result<Config> to_config(const json& t) {
   c.webhooks_lanes_per_endpoint = wh["lanes_per_endpoint"].get<std::int64_t>();
   c.webhooks_rotation_grace_s = wh["rotation_grace_s"].get<std::int64_t>();
   c.webhooks_priority = wh["priority"].get<std::string>();
+  c.webhooks_record_ms = wh["record_ms"].get<std::int64_t>();
   c.effective = t;
   return c;
 }

@@ -130,8 +130,22 @@ def seed_budgets(c, level):  # 0008
     c.execute("UPDATE certificates SET ari_check_at = ? WHERE id = 'crt_1'", (T0 + 5,))
 
 
+def seed_webhooks(c, level):  # 0015 events, 0021 webhooks: a delivered and a pending row
+    for seq in (1, 2):
+        c.execute("INSERT INTO events(seq, id, type, workspace_id, workspace_seq, subject, data,"
+                  " created_at) VALUES (?, ?, 'workspace.created', 'ws_1', ?, 'ws_1', '{}', ?)",
+                  (seq, f"evt_{seq}", seq, T0))
+    c.execute("INSERT INTO webhook_endpoints(id, url, secret_sealed, cursor, created_at, updated_at)"
+              " VALUES ('whk_1', 'https://hooks.example/in', 'sealed', 2, ?, ?)", (T0, T0))
+    for seq, state in ((1, "delivered"), (2, "pending")):
+        c.execute("INSERT INTO webhook_deliveries(endpoint_id, event_seq, event_id, event_type,"
+                  " workspace_id, lane, state, attempts, next_attempt_at, created_at)"
+                  " VALUES ('whk_1', ?, ?, 'workspace.created', 'ws_1', 1, ?, 2, ?, ?)",
+                  (seq, f"evt_{seq}", state, T0, T0))
+
+
 SEEDS = {1: seed_foundation, 2: seed_scheduler, 3: seed_challenges, 4: seed_provider_records,
-         5: seed_certs, 6: seed_domains, 8: seed_budgets}
+         5: seed_certs, 6: seed_domains, 8: seed_budgets, 21: seed_webhooks}
 
 
 class Upgrade(unittest.TestCase):
@@ -187,6 +201,11 @@ class Upgrade(unittest.TestCase):
             self.assertEqual(q("SELECT count(*) FROM jobs WHERE kind = 'domain.check'"), [(0,)])
         if level >= 8:
             self.assertEqual(q("SELECT ari_check_at FROM certificates"), [(T0 + 5,)])
+        if level >= 21:
+            # 0025: the rows (the pending one included) and the cursor stay as they were.
+            self.assertEqual(q("SELECT event_seq, state, attempts FROM webhook_deliveries ORDER BY 1"),
+                             [(1, "delivered", 2), (2, "pending", 2)])
+            self.assertEqual(q("SELECT cursor FROM webhook_endpoints"), [(2,)])
         return c
 
     def check_served(self, d, level):
@@ -206,6 +225,13 @@ class Upgrade(unittest.TestCase):
         if level >= 6:
             self.assertEqual(a["hostnames"], ["shop.fleet.test", "www.customer.example"])
             self.assertEqual([c["id"] for c in a["certificates"]], ["crt_1"])
+        if level >= 21:
+            # The rows from before 0025 are the log's entries, by event sequence.
+            log = d.request("GET", "/v1/webhooks/whk_1/deliveries", token=ADMIN)
+            self.assertEqual(log.status, 200, log)
+            self.assertEqual([(x["id"], x["event_id"], x["state"], x["recorded"], x["delivery_id"] is not None)
+                              for x in log.json()["items"]],
+                             [(1, "evt_1", "delivered", True, True), (2, "evt_2", "pending", True, True)])
         gone = d.request("GET", "/v1/agent/assignments?since=4", token=AGENT)
         self.assertEqual(gone.status, 200, gone)  # tombstone young by time: kept
         self.assertEqual([x["action"] for x in gone.json()["assignments"]], ["delete"])

@@ -138,6 +138,17 @@ class WebhooksTest(Helpers, fctest.DaemonTest):
                 return items and all(x["state"] == "delivered" and x["last_status"] == 204
                                      for x in items) and items
             fctest.wait_until(all_delivered, timeout=10, what="every delivery recorded as delivered")
+            # First-attempt successes write no row: the log shows them from
+            # memory (recorded false, no delivery_id), keyed by event sequence.
+            log = self.d.request("GET", f"/v1/webhooks/{ep['id']}/deliveries?limit=1000").json()["items"]
+            mine = [x for x in log if x["workspace_id"] in ws]
+            self.assertEqual(len(mine), 24, log)
+            self.assertTrue(all(x["recorded"] is False and x["delivery_id"] is None and x["attempts"] == 1
+                                for x in mine), mine)
+            self.assertEqual([x["id"] for x in log], sorted(x["id"] for x in log))
+            page = self.d.request("GET", f"/v1/webhooks/{ep['id']}/deliveries?limit=5&after={log[2]['id']}").json()
+            self.assertEqual([x["id"] for x in page["items"]], [x["id"] for x in log[3:8]])
+            self.assertEqual(page["next_after"], log[7]["id"])
             # Polling from next_after returns nothing new.
             nxt = self.d.request("GET", f"/v1/events?after={feed.json()['next_after']}&workspace={ws[0]}")
             self.assertEqual(nxt.json()["items"], [])
@@ -384,6 +395,43 @@ class KillTest(Helpers, fctest.DaemonTest):
             self.wait_for(rcv, ws, timeout=30)
             dupes = self.check_order(rcv, ws)
             self.assertGreaterEqual(dupes, 0)
+        finally:
+            rcv.stop()
+
+
+class CrashBeforeRecordTest(Helpers, fctest.DaemonTest):
+    """A success writes nothing per event: the endpoint's delivered-up-to
+    cursor is written once per webhooks.record_ms (here 10 minutes, so never
+    during the test). A daemon killed (SIGKILL) after delivering but before
+    that write sends those events again after the restart — with the same
+    webhook-ids, in order per workspace — and loses none."""
+    CONFIG = {**CONFIG, "webhooks": {**CONFIG["webhooks"], "record_ms": 600000}}
+
+    def test_sigkill_after_delivery_before_the_cursor_write(self):
+        rcv = Receiver(fctest.free_port()).start()
+        try:
+            ep = self.endpoint(rcv, ["workspace.*"])
+            ws = self.lifecycle(3, "unrec")
+            self.wait_for(rcv, ws)
+            first = collections.Counter(m for m, _ in rcv.snapshot())
+            self.assertEqual(len(first), 12)
+            self.assertTrue(all(n == 1 for n in first.values()), first)
+            # No row for any of them: the log has them from memory only.
+            log = self.d.request("GET", f"/v1/webhooks/{ep['id']}/deliveries?limit=1000").json()["items"]
+            self.assertEqual(sorted(x["event_id"] for x in log), sorted(first), log)
+            self.assertTrue(all(not x["recorded"] and x["delivery_id"] is None for x in log), log)
+            self.d.kill()  # SIGKILL: the cursor on disk is still where the endpoint began
+            self.d.start()
+
+            def all_again():
+                got = collections.Counter(m for m, _ in rcv.snapshot())
+                return all(got[m] >= 2 for m in first)
+            fctest.wait_until(all_again, timeout=20, what="every delivered event sent again")
+            dupes = self.check_order(rcv, ws)
+            self.assertGreaterEqual(dupes, 12)
+            # After the restart the log starts empty (memory) and fills again.
+            log = self.d.request("GET", f"/v1/webhooks/{ep['id']}/deliveries?limit=1000").json()["items"]
+            self.assertEqual(sorted(x["event_id"] for x in log), sorted(first), log)
         finally:
             rcv.stop()
 

@@ -141,12 +141,9 @@ TEST_SUITE("webhooks") {
     CHECK(r.count("SELECT min(seq) FROM events") == 2);
     CHECK(r.count("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'") == 1);
 
-    // The dispatcher moved the cursor past everything: the pending delivery still holds 3.
-    REQUIRE(r.db->write_sync([&](storage::Conn& c) -> Status {
-      BOOST_OUTCOME_TRY(moved, webhooks::store::advance_cursor(c, ep, 1, 7));
-      if (!moved) return make_error(Code::kConflict, "cursor");
-      return ok();
-    }));
+    // The cursor moved past everything: the pending delivery still holds 3.
+    REQUIRE(r.db->write_sync(
+        [&](storage::Conn& c) -> Status { return webhooks::store::set_cursor(c, ep, 7); }));
     p = r.run(r.svc->prune());
     REQUIRE(p);
     CHECK(p.value().events == 1);  // seq 2
@@ -186,5 +183,38 @@ TEST_SUITE("webhooks") {
     CHECK(m.find("fleetcommand_webhook_endpoints{state=\"disabled\"} 0\n") != std::string::npos);
     CHECK(m.find("fleetcommand_webhook_attempts_total{endpoint=\"" + ep +
                  "\",outcome=\"delivered\"} 0\n") != std::string::npos);
+  }
+}
+
+TEST_SUITE("webhooks") {
+  TEST_CASE(
+      "metrics: the queue counts only the events an endpoint subscribes to, after its cursor") {
+    Rig r;
+    auto make = [&](std::vector<std::string> types) {
+      auto e = r.run(r.svc->create("http://127.0.0.1:9/hook", std::move(types), ""));
+      REQUIRE(e);
+      return e.value().endpoint.id;
+    };
+    const std::string exact = make({"workspace.placed"});
+    const std::string family = make({"workspace.*"});
+    const std::string other = make({"region.*", "usage.hourly"});
+    const std::string all = make({"*"});
+    r.emit("workspace.created", "ws_a");
+    r.emit("workspace.placed", "ws_a");
+    r.emit("workspace_x.placed", "ws_a");  // no family match: "workspace." is the prefix
+    r.clock.advance(5s);
+    const std::string m = r.svc->metrics_text();
+    auto pending = [&](const std::string& id, int n) {
+      return m.find("fleetcommand_webhook_pending_deliveries{endpoint=\"" + id + "\"} " +
+                    std::to_string(n) + "\n") != std::string::npos;
+    };
+    CHECK(pending(exact, 1));
+    CHECK(pending(family, 2));
+    CHECK(pending(other, 0));
+    CHECK(pending(all, 3));
+    CHECK(m.find("fleetcommand_webhook_oldest_pending_age_seconds{endpoint=\"" + other +
+                 "\"} 0.000000\n") != std::string::npos);
+    CHECK(m.find("fleetcommand_webhook_oldest_pending_age_seconds{endpoint=\"" + exact +
+                 "\"} 5.000000\n") != std::string::npos);
   }
 }

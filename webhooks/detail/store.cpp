@@ -131,23 +131,46 @@ Result<bool> delete_endpoint(storage::Conn& c, const std::string& id) {
   return c.changes() > 0;
 }
 
-Result<bool> advance_cursor(storage::Conn& c, const std::string& id, std::int64_t from,
-                            std::int64_t to) {
-  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE webhook_endpoints SET cursor = ?3"
-                                 " WHERE id = ?1 AND cursor = ?2"));
-  BOOST_OUTCOME_TRY(s.bind_all(id, from, to).run());
-  return c.changes() > 0;
+Status set_cursor(storage::Conn& c, const std::string& id, std::int64_t to) {
+  BOOST_OUTCOME_TRY(s, c.prepare("UPDATE webhook_endpoints SET cursor = ?2"
+                                 " WHERE id = ?1 AND cursor < ?2"));
+  return s.bind_all(id, to).run();
 }
 
 Status insert_delivery(storage::Conn& c, const Delivery& d) {
   BOOST_OUTCOME_TRY(
       s, c.prepare("INSERT INTO webhook_deliveries(endpoint_id, event_seq, event_id, event_type,"
-                   " workspace_id, lane, state, attempts, next_attempt_at, created_at)"
-                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, ?8)"));
+                   " workspace_id, lane, state, attempts, next_attempt_at, last_status,"
+                   " last_error, created_at)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8, ?9, ?10, ?11)"));
+  std::optional<std::int64_t> status;
+  if (d.last_status) status = *d.last_status;
   return s
       .bind_all(d.endpoint_id, d.event_seq, d.event_id, d.event_type, d.workspace_id,
-                static_cast<std::int64_t>(d.lane), d.next_attempt_at, d.created_at)
+                static_cast<std::int64_t>(d.lane), d.attempts, d.next_attempt_at, status,
+                d.last_error, d.created_at)
       .run();
+}
+
+Result<std::map<int, std::int64_t>> pending_lanes(storage::Conn& c, const std::string& endpoint) {
+  BOOST_OUTCOME_TRY(s, c.prepare("SELECT lane, max(event_seq) FROM webhook_deliveries"
+                                 " WHERE endpoint_id = ?1 AND state = 'pending' GROUP BY lane"));
+  s.bind(1, endpoint);
+  std::map<int, std::int64_t> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return out;
+    out[static_cast<int>(s.col_int(0))] = s.col_int(1);
+  }
+}
+
+Result<std::vector<Delivery>> rows_by_seq(storage::Conn& c, const std::string& endpoint,
+                                          std::int64_t after, int limit) {
+  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kDeliveryCols +
+                                 " FROM webhook_deliveries WHERE endpoint_id = ?1"
+                                 " AND event_seq > ?2 ORDER BY event_seq, id LIMIT ?3"));
+  s.bind_all(endpoint, after, static_cast<std::int64_t>(limit));
+  return collect_deliveries(s);
 }
 
 Result<std::vector<Due>> due(storage::Conn& c, const std::string& endpoint, int lane,
@@ -192,15 +215,6 @@ Result<std::vector<Delivery>> pending(storage::Conn& c, const std::string& endpo
   return collect_deliveries(s);
 }
 
-Result<std::vector<Delivery>> log(storage::Conn& c, const std::string& endpoint, std::int64_t after,
-                                  int limit) {
-  BOOST_OUTCOME_TRY(s, c.prepare(std::string("SELECT ") + kDeliveryCols +
-                                 " FROM webhook_deliveries WHERE endpoint_id = ?1 AND id > ?2"
-                                 " ORDER BY id LIMIT ?3"));
-  s.bind_all(endpoint, after, static_cast<std::int64_t>(limit));
-  return collect_deliveries(s);
-}
-
 Status mark_delivered(storage::Conn& c, std::int64_t id, int status, std::int64_t at) {
   BOOST_OUTCOME_TRY(s, c.prepare("UPDATE webhook_deliveries SET state = 'delivered',"
                                  " attempts = attempts + 1, last_status = ?2, last_error = NULL,"
@@ -242,16 +256,26 @@ Result<std::int64_t> released_seq(storage::Conn& c, std::int64_t last) {
   return std::min({last, s.col_int(0), s.col_int(1)});
 }
 
-Result<std::map<std::string, Backlog>> backlog(storage::Conn& c) {
-  BOOST_OUTCOME_TRY(s,
-                    c.prepare("SELECT endpoint_id, count(*), min(created_at) FROM"
-                              " webhook_deliveries WHERE state = 'pending' GROUP BY endpoint_id"));
-  std::map<std::string, Backlog> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) return out;
-    out[s.col_text(0)] = Backlog{s.col_int(1), s.col_int(2)};
+Result<Backlog> backlog(storage::Conn& c, const std::string& endpoint,
+                        const std::vector<std::string>& filters, std::int64_t upto) {
+  Backlog b;
+  BOOST_OUTCOME_TRY(r, c.prepare("SELECT count(*), coalesce(min(created_at), 0) FROM"
+                                 " webhook_deliveries WHERE endpoint_id = ?1 AND state = 'pending'"
+                                 " AND event_seq <= ?2"));
+  r.bind_all(endpoint, upto);
+  BOOST_OUTCOME_TRY(row, r.step());
+  if (row) {
+    b.pending = r.col_int(0);
+    b.oldest_created_at = r.col_int(1);
   }
+  // The events after the cursor that pass the endpoint's filters.
+  BOOST_OUTCOME_TRY(after, events::count_after(c, upto, filters));
+  if (after.n > 0) {
+    b.pending += after.n;
+    if (b.oldest_created_at == 0 || after.oldest_created_at < b.oldest_created_at)
+      b.oldest_created_at = after.oldest_created_at;
+  }
+  return b;
 }
 
 }  // namespace fc::webhooks::store

@@ -23,11 +23,19 @@ Result<std::vector<EndpointRow>> list_endpoints(storage::Conn& c);
 Status update_endpoint(storage::Conn& c, const EndpointRow& r);
 // false when there was none.
 Result<bool> delete_endpoint(storage::Conn& c, const std::string& id);
-// Moves the cursor only when it still is `from` (one dispatcher writes it).
-Result<bool> advance_cursor(storage::Conn& c, const std::string& id, std::int64_t from,
-                            std::int64_t to);
 
+// Sets the endpoint's delivered-up-to cursor, never backwards.
+Status set_cursor(storage::Conn& c, const std::string& id, std::int64_t to);
+
+// A row with its attempts, last status and error as given (a delivery that
+// just failed its first attempt is written with attempts = 1).
 Status insert_delivery(storage::Conn& c, const Delivery& d);
+// Per lane with pending rows: the newest pending row's event sequence.
+Result<std::map<int, std::int64_t>> pending_lanes(storage::Conn& c, const std::string& endpoint);
+// The endpoint's rows by event sequence (> after), oldest first, each
+// sequence's rows in id order.
+Result<std::vector<Delivery>> rows_by_seq(storage::Conn& c, const std::string& endpoint,
+                                          std::int64_t after, int limit);
 // The oldest pending deliveries of one lane.
 Result<std::vector<Delivery>> pending(storage::Conn& c, const std::string& endpoint, int lane,
                                       int limit);
@@ -44,8 +52,6 @@ struct Due {
 };
 Result<std::vector<Due>> due(storage::Conn& c, const std::string& endpoint, int lane,
                              std::int64_t after, int limit);
-Result<std::vector<Delivery>> log(storage::Conn& c, const std::string& endpoint, std::int64_t after,
-                                  int limit);
 Status mark_delivered(storage::Conn& c, std::int64_t id, int status, std::int64_t at);
 Status mark_failed(storage::Conn& c, std::int64_t id, std::optional<int> status,
                    const std::string& error, std::int64_t next_at);
@@ -60,11 +66,14 @@ Result<int> prune_delivered(storage::Conn& c, std::int64_t before, int limit);
 // `last` when there is no endpoint and nothing pending.
 Result<std::int64_t> released_seq(storage::Conn& c, std::int64_t last);
 
-// Per endpoint: pending deliveries and the oldest one's created_at (metrics).
+// One endpoint's queue (metrics): its pending rows of events at or below
+// `upto` (its delivered-up-to cursor) plus the events after `upto` it
+// subscribes to; the oldest one's created_at.
 struct Backlog {
   std::int64_t pending = 0;
   std::int64_t oldest_created_at = 0;  // ms; 0 when nothing is pending
 };
-Result<std::map<std::string, Backlog>> backlog(storage::Conn& c);
+Result<Backlog> backlog(storage::Conn& c, const std::string& endpoint,
+                        const std::vector<std::string>& filters, std::int64_t upto);
 
 }  // namespace fc::webhooks::store
