@@ -38,7 +38,7 @@ struct Database::Impl {
   void commit_batch(std::vector<Task>& batch);
   void run_set(std::vector<Task>& batch, std::size_t from, std::size_t to,
                std::vector<Status>& results, bool& lost, WriterStats& counted);
-  void commit_alone(Task& t);
+  Status commit_alone(Task& t);
   static void resume_all(std::vector<Task>& batch, std::vector<Status>& results);
 };
 
@@ -263,7 +263,7 @@ void Database::Impl::run_set(std::vector<Task>& batch, std::size_t from, std::si
 
 // One caller, one transaction: the fence, then fn; its error rolls back the
 // whole transaction (nothing else is in it).
-void Database::Impl::commit_alone(Task& t) {
+Status Database::Impl::commit_alone(Task& t) {
   Status st = conn->begin(true);
   const bool began = static_cast<bool>(st);
   if (st && fence) {
@@ -296,11 +296,7 @@ void Database::Impl::commit_alone(Task& t) {
     (st ? stats.transactions : stats.failed) += 1;
     stats.batches += 1;
   }
-  if (t.ex)
-    asio::post(t.ex,
-               [done = std::move(t.done), st = std::move(st)]() mutable { done(std::move(st)); });
-  else
-    t.done(std::move(st));
+  return st;
 }
 
 void Database::Impl::run() {
@@ -329,7 +325,8 @@ void Database::Impl::run() {
       stats.queued = queue.size();
     }
     if (batch.size() == 1 && batch.front().alone()) {
-      commit_alone(batch.front());
+      std::vector<Status> result{commit_alone(batch.front())};
+      resume_all(batch, result);
       continue;
     }
     commit_batch(batch);
