@@ -60,6 +60,30 @@ def ensure_base_image():
         shutil.rmtree(root, ignore_errors=True)
 
 
+class FromSourceStageTest(unittest.TestCase):
+    """The Containerfiles' default `SOURCE=source` stage compiles the daemon in
+    the image, so its apt-get line must name every library the build links
+    (the lib*-dev packages of scripts/install-deps.sh's BUILD_PKGS but the
+    sanitizers' libclang-rt). The image test below builds from the package, so
+    without this check a new library breaks only a user's `buildah bud`."""
+
+    def test_from_source_installs_every_build_library(self):
+        with open(os.path.join(SRC, "scripts", "install-deps.sh")) as f:
+            text = f.read()
+        start = text.index("BUILD_PKGS=(")
+        build = text[start:text.index(")", start)].split()[1:]
+        needed = {p for p in build
+                  if p.startswith("lib") and p.endswith("-dev") and not p.startswith("libclang-rt")}
+        self.assertIn("libsqlite3-dev", needed)  # the parse found the list
+        for name in ("Containerfile.daemon", "Containerfile.agent"):
+            with open(os.path.join(SRC, "deploy", "container", name)) as f:
+                cf = f.read()
+            stage = cf[cf.index("AS from-source"):cf.index("COPY . /src")]
+            have = set(stage.replace("\\", " ").split())
+            self.assertEqual(sorted(needed - have), [],
+                             f"{name}'s from-source stage lacks these build libraries")
+
+
 class ContainerImagesTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
