@@ -15,6 +15,7 @@ BUILD_PKGS=(
   libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev
   libfmt-dev doctest-dev libidn2-dev libpsl-dev publicsuffix libsystemd-dev
   libcli11-dev libyaml-cpp-dev libpq-dev
+  libgoogle-perftools-dev
   clang libclang-rt-14-dev clang-format
   python3-yaml
 )
@@ -27,8 +28,9 @@ PEER_PKGS=(
 )
 # Load generators of bench/*/run.sh only (no test runs them): lego alone is a
 # 5 MB download and 22 MB unpacked that CI does not need. linux-perf: the
-# profiles that bench/webhooks/run.sh records with PERF_OUT.
-BENCH_PKGS=(dnsperf lego wrk linux-perf)
+# profiles that bench/webhooks/run.sh records with PERF_OUT. valgrind: the
+# instruction counts of bench/scheduler/cpu_counts.sh.
+BENCH_PKGS=(dnsperf lego wrk linux-perf valgrind)
 if [ "${1:-}" = "--bench" ]; then PEER_PKGS+=("${BENCH_PKGS[@]}"); fi
 
 missing=()

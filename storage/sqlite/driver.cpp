@@ -78,6 +78,7 @@ class SqliteConn final : public Conn {
   explicit SqliteConn(std::string path) { path_ = std::move(path); }
   ~SqliteConn() override {
     cache_.clear();
+    for (auto* s : tx_) sqlite3_finalize(s);
     if (db_) sqlite3_close_v2(db_);
   }
   Status open(OpenMode mode);
@@ -89,12 +90,22 @@ class SqliteConn final : public Conn {
   std::int64_t total_changes() const override { return sqlite3_total_changes64(db_); }
   bool tx_failed() const override { return sqlite3_get_autocommit(db_) != 0; }
   Dialect dialect() const override { return Dialect::kSqlite; }
-  Status begin(bool immediate) override { return exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN"); }
-  Status commit() override { return exec("COMMIT"); }
-  Status rollback() override { return exec("ROLLBACK"); }
+  Status begin(bool immediate) override {
+    return immediate ? run_tx(kBeginImmediate) : run_tx(kBegin);
+  }
+  Status commit() override { return run_tx(kCommit); }
+  Status rollback() override { return run_tx(kRollback); }
   Status checkpoint() override { return exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
 
  private:
+  // BEGIN/COMMIT/ROLLBACK, each compiled once (sqlite3_exec parsed them
+  // again for every write batch: its parser's ~2 KiB allocation made glibc
+  // consolidate its fast bins on the writer thread, docs/BENCHMARKS.md
+  // "Scheduler"), kept apart from cache_ so no lookup hashes their text.
+  enum TxStmt { kBegin, kBeginImmediate, kCommit, kRollback, kTxStmts };
+  Status run_tx(TxStmt which);
+  sqlite3_stmt* tx_[kTxStmts] = {};
+
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, std::unique_ptr<SqliteStmt>, SqlHash, std::equal_to<>> cache_;
 };
@@ -140,6 +151,23 @@ Result<Stmt> SqliteConn::prepare(std::string_view sql) {
   auto* raw = entry.get();
   cache_.emplace(std::string(sql), std::move(entry));
   return Stmt(raw, false);
+}
+
+Status SqliteConn::run_tx(TxStmt which) {
+  static constexpr const char* kSql[kTxStmts] = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
+  sqlite3_stmt*& s = tx_[which];
+  if (!s && sqlite3_prepare_v3(db_, kSql[which], -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) !=
+                SQLITE_OK) {
+    s = nullptr;
+    return make_error(Code::kIo, std::string("sqlite: ") + sqlite3_errmsg(db_));
+  }
+  const int rc = sqlite3_step(s);
+  // The message before the reset (which may leave another one behind); the
+  // code as sqlite3_exec reported it (Code::kIo) so callers see no change.
+  std::string msg = rc == SQLITE_DONE ? std::string() : sqlite3_errmsg(db_);
+  sqlite3_reset(s);
+  if (rc == SQLITE_DONE) return ok();
+  return make_error(Code::kIo, "sqlite: " + msg);
 }
 
 Status SqliteConn::exec(std::string_view sql) {

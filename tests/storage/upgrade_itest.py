@@ -144,8 +144,15 @@ def seed_webhooks(c, level):  # 0015 events, 0021 webhooks: a delivered and a pe
                   (seq, f"evt_{seq}", state, T0, T0))
 
 
+def seed_usage(c, level):  # 0016: the workspace metered for its tenant (0026 rebuilds usage_open)
+    c.execute("INSERT INTO tenants(id, name, created_at) VALUES ('ten_1', 'acme', ?)", (T0,))
+    c.execute("INSERT INTO workspace_tenancy(workspace_id, tenant_id, plan) VALUES ('ws_1', 'ten_1', '')")
+    c.execute("INSERT INTO usage_open(workspace_id, tenant_id, plan, state, memory_mib, cpu_millis,"
+              " since_s) VALUES ('ws_1', 'ten_1', '', 'running', 256, 100, ?)", (T0 // 1000,))
+
+
 SEEDS = {1: seed_foundation, 2: seed_scheduler, 3: seed_challenges, 4: seed_provider_records,
-         5: seed_certs, 6: seed_domains, 8: seed_budgets, 21: seed_webhooks}
+         5: seed_certs, 6: seed_domains, 8: seed_budgets, 16: seed_usage, 21: seed_webhooks}
 
 
 class Upgrade(unittest.TestCase):
@@ -201,6 +208,15 @@ class Upgrade(unittest.TestCase):
             self.assertEqual(q("SELECT count(*) FROM jobs WHERE kind = 'domain.check'"), [(0,)])
         if level >= 8:
             self.assertEqual(q("SELECT ari_check_at FROM certificates"), [(T0 + 5,)])
+        if level >= 16:
+            # 0026 rebuilds usage_open WITHOUT ROWID: the open interval kept as it was.
+            self.assertEqual(q("SELECT workspace_id, tenant_id, state, memory_mib, cpu_millis, since_s"
+                               " FROM usage_open"), [("ws_1", "ten_1", "running", 256, 100, T0 // 1000)])
+        self.assertIn("WITHOUT ROWID", q("SELECT sql FROM sqlite_master WHERE name = 'usage_open'")[0][0])
+        # 0026: the create path's indexes narrowed, the readers' still there.
+        self.assertEqual(q("SELECT name FROM sqlite_master WHERE name IN ('workspaces_state',"
+                           " 'workspaces_deleting', 'events_type') ORDER BY 1"),
+                         [("events_type",), ("workspaces_deleting",)])
         if level >= 21:
             # 0025: the rows (the pending one included) and the cursor stay as they were.
             self.assertEqual(q("SELECT event_seq, state, attempts FROM webhook_deliveries ORDER BY 1"),
