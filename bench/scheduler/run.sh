@@ -11,7 +11,7 @@
 #        (daemon on core 0, wrk on the others),
 #        MATRIX (default "10:1000 100:100000 1000:1000000 1000:1000 10:1000000": the last two
 #        separate the number of regions from the number of workspaces), LATENCY=0 to skip,
-#        LAT_CREATES (default 2000), LAT_CONC (default 8)
+#        LAT_CREATES (default 2000), LAT_CONC (default 8), LOG_LEVEL (the daemon's, default warn)
 #
 # Everything runs in a private temp dir on loopback; daemons stopped by pid.
 set -euo pipefail
@@ -67,7 +67,7 @@ for cell in $matrix; do
   api_port="$(free_port)"
   cat >"$dir/fc.json" <<JSON
 {"api": {"listen": "127.0.0.1:$api_port"}, "acme_http": {"listen": "127.0.0.1:$(free_port)"},
- "dns": {"listen": "127.0.0.1:$(free_port)"}, "log": {"level": "warn"},
+ "dns": {"listen": "127.0.0.1:$(free_port)"}, "log": {"level": "${LOG_LEVEL:-warn}"},
  "agents": {"heartbeat_timeout_s": 86400}}
 JSON
   start_fc "$dir"; stop_fc            # creates and migrates the database
@@ -102,7 +102,7 @@ if [ "${LATENCY:-1}" != 0 ]; then
   api_port="$(free_port)"
   cat >"$dir/fc.json" <<JSON
 {"api": {"listen": "127.0.0.1:$api_port"}, "acme_http": {"listen": "127.0.0.1:$(free_port)"},
- "dns": {"listen": "127.0.0.1:$(free_port)"}, "log": {"level": "warn"},
+ "dns": {"listen": "127.0.0.1:$(free_port)"}, "log": {"level": "${LOG_LEVEL:-warn}"},
  "agents": {"heartbeat_timeout_s": 86400}}
 JSON
   start_fc "$dir"
