@@ -45,7 +45,8 @@ struct Request {
   std::optional<Principal> principal;
   std::string route;  // the matched pattern, for metrics and logs
 
-  std::string header(const std::string& lower_name) const;
+  // The header's value, or an empty string (a reference valid while the request lives).
+  const std::string& header(const std::string& lower_name) const;
 };
 
 struct Response {
@@ -115,11 +116,15 @@ class Router {
   // Answers every request no route matches (a standby's forwarding to the
   // leader, app/ha.cpp), with no authentication of its own.
   void set_fallback(Handler h) { fallback_ = std::move(h); }
-  // Matches, authenticates, checks the scope, and runs the handler.
+  // Matches, authenticates, checks the scope, and runs the handler. Not a
+  // coroutine itself: the handler's awaitable (or an answer's) is returned
+  // as it is, one coroutine frame less per request.
   awaitable<Response> dispatch(Request& r) const;
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
+  // The route of r's method and path (its parameters into `params`), else
+  // nullptr; `allowed` gets every method of the routes of that path then.
   const Route* match(const Request& r, std::vector<std::string>& allowed,
                      std::map<std::string, std::string>& params) const;
   std::optional<Response> admit(const Route& route, Request& r) const;

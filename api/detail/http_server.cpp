@@ -11,9 +11,9 @@
 
 #include <atomic>
 #include <set>
-#include <sstream>
 
 #include "api/detail/request_convert.hpp"
+#include "api/detail/response_wire.hpp"
 #include "api/server.hpp"
 
 namespace fc::api {
@@ -33,7 +33,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   int conns = 0;
   int active = 0;
   bool stopping = false;
-  std::set<tcp::socket*> idle;  // sockets waiting for the next request
+  // Every open connection's socket and whether it waits for its next request
+  // (close_idle cancels those); registered once per connection, not per request.
+  struct Conn {
+    tcp::socket* socket = nullptr;
+    bool idle = false;
+  };
+  std::set<Conn*> open;
 
   Impl(asio::io_context& i, const Router& r, HttpServerOptions opts, Observer obs)
       : io(i), router(r), o(std::move(opts)), observe(std::move(obs)), acceptor(i) {}
@@ -41,13 +47,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   awaitable<void> accept_loop();
   static awaitable<void> run_connection(std::shared_ptr<Impl> self, tcp::socket s,
                                         std::string remote);
+  // The connection's requests one after the other, in this one coroutine
+  // frame: no frame per request (docs/api-server.md "Hot path").
   template <class Stream>
   awaitable<void> session(Stream& stream, std::string remote);
-  template <class Stream>
-  awaitable<bool> wait_for_request(Stream& stream, beast::flat_buffer& buf);
-  awaitable<Response> handle(Request& req);
-  template <class Stream>
-  awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buf, const std::string& remote);
 };
 
 namespace {
@@ -55,21 +58,6 @@ namespace {
 template <class Stream>
 tcp::socket& socket_of(Stream& s) {
   return beast::get_lowest_layer(s).socket();
-}
-
-// Moves the body into Beast's message (no copy); serve_one moves it back
-// after the write for the access log and metrics.
-http::response<http::string_body> to_beast(Response& r, unsigned version, bool keep_alive,
-                                           const std::string& request_id) {
-  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
-  res.set(http::field::server, "fleetcommand");
-  if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
-  if (!request_id.empty()) res.set("X-Request-Id", request_id);
-  for (const auto& [k, v] : r.headers) res.set(k, v);
-  res.keep_alive(keep_alive && !r.close);
-  res.body() = std::move(r.body);
-  res.prepare_payload();
-  return res;
 }
 
 // Errors answered before a request reached the router (bad HTTP).
@@ -89,9 +77,7 @@ void refuse_busy(tcp::socket& sock) {
   Response resp = problem(503, "unavailable", "Service Unavailable", "too many connections");
   resp.headers.emplace_back("Retry-After", "1");
   resp.close = true;
-  std::ostringstream wire;
-  wire << to_beast(resp, 11, false, detail::new_request_id());
-  const std::string busy = wire.str();
+  const std::string busy = detail::beast_serialize(resp, 11, false, detail::new_request_id());
   boost::system::error_code ignore;
   sock.non_blocking(true);
   sock.write_some(asio::buffer(busy), ignore);
@@ -108,79 +94,68 @@ bool is_disconnect(const boost::system::error_code& ec) {
 }  // namespace
 
 template <class Stream>
-awaitable<bool> HttpServer::Impl::wait_for_request(Stream& stream, beast::flat_buffer& buf) {
-  if (buf.size() != 0) co_return true;
-  // Between requests: wait for the first byte with the idle timeout.
-  boost::system::error_code ec;
-  idle.insert(&socket_of(stream));
-  beast::get_lowest_layer(stream).expires_after(o.idle_timeout);
-  auto n =
-      co_await stream.async_read_some(buf.prepare(4096), asio::redirect_error(use_awaitable, ec));
-  idle.erase(&socket_of(stream));
-  if (ec || stopping) co_return false;
-  buf.commit(n);
-  co_return true;
-}
-
-awaitable<Response> HttpServer::Impl::handle(Request& req) {
-  ++active;
-  Response resp;
-  try {
-    resp = co_await router.dispatch(req);
-  } catch (const std::exception& e) {
-    spdlog::critical("handler threw request_id={} what={}", req.request_id, e.what());
-    resp = problem(500, "internal", "Internal Server Error",
-                   "internal error; request " + req.request_id);
-  }
-  --active;
-  co_return resp;
-}
-
-template <class Stream>
-awaitable<bool> HttpServer::Impl::serve_one(Stream& stream, beast::flat_buffer& buf,
-                                            const std::string& remote) {
-  bool ready = co_await wait_for_request(stream, buf);
-  if (!ready) co_return false;
-  http::request_parser<http::string_body> parser;
-  parser.body_limit(o.body_limit);
-  parser.header_limit(o.header_limit);
-  auto& lowest = beast::get_lowest_layer(stream);
-  lowest.expires_after(o.read_timeout);  // the whole request, so slow clients are cut off
-  boost::system::error_code ec;
-  co_await http::async_read(stream, buf, parser, asio::redirect_error(use_awaitable, ec));
-  auto start = std::chrono::steady_clock::now();
-  if (ec && is_disconnect(ec)) co_return false;  // EOF, timeout, reset, partial message
-  Request req;
-  req.remote = remote;
-  Response resp;
-  bool keep_alive = false;
-  unsigned version = 11;
-  if (ec) {
-    resp = framing_error(ec);
-    req.method = "-";
-    req.path = "-";
-    req.request_id = detail::new_request_id();
-  } else {
-    version = parser.get().version();
-    keep_alive = parser.get().keep_alive();
-    detail::convert_request(parser.get(), req);
-    resp = co_await handle(req);
-  }
-  if (stopping) resp.close = true;
-  auto res = to_beast(resp, version, keep_alive, req.request_id);
-  lowest.expires_after(o.read_timeout);
-  co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
-  resp.body = std::move(res.body());
-  if (observe) observe(req, resp, std::chrono::steady_clock::now() - start);
-  co_return !ec && res.keep_alive();
-}
-
-template <class Stream>
 awaitable<void> HttpServer::Impl::session(Stream& stream, std::string remote) {
   beast::flat_buffer buf;
+  std::string wire;  // the response's bytes, its capacity kept for the next one
+  Conn conn{&socket_of(stream)};
+  open.insert(&conn);
+  struct Unregister {
+    std::set<Conn*>& open;
+    Conn* conn;
+    ~Unregister() { open.erase(conn); }
+  } unregister{open, &conn};
+  auto& lowest = beast::get_lowest_layer(stream);
   for (;;) {
-    bool again = co_await serve_one(stream, buf, remote);
-    if (!again || stopping) break;
+    boost::system::error_code ec;
+    if (buf.size() == 0) {
+      // Between requests: wait for the first byte with the idle timeout.
+      conn.idle = true;
+      lowest.expires_after(o.idle_timeout);
+      auto n = co_await stream.async_read_some(buf.prepare(4096),
+                                               asio::redirect_error(use_awaitable, ec));
+      conn.idle = false;
+      if (ec || stopping) break;
+      buf.commit(n);
+    }
+    // A fresh parser with limits per message.
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(o.body_limit);
+    parser.header_limit(o.header_limit);
+    lowest.expires_after(o.read_timeout);  // the whole request, so slow clients are cut off
+    co_await http::async_read(stream, buf, parser, asio::redirect_error(use_awaitable, ec));
+    auto start = std::chrono::steady_clock::now();
+    if (ec && is_disconnect(ec)) break;  // EOF, timeout, reset, partial message
+    Request req;
+    req.remote = remote;
+    Response resp;
+    bool keep_alive = false;
+    unsigned version = 11;
+    if (ec) {
+      resp = framing_error(ec);
+      req.method = "-";
+      req.path = "-";
+      req.request_id = detail::new_request_id();
+    } else {
+      version = parser.get().version();
+      keep_alive = parser.get().keep_alive();
+      detail::convert_request(parser.get(), req);
+      ++active;
+      try {
+        resp = co_await router.dispatch(req);
+      } catch (const std::exception& e) {
+        spdlog::critical("handler threw request_id={} what={}", req.request_id, e.what());
+        resp = problem(500, "internal", "Internal Server Error",
+                       "internal error; request " + req.request_id);
+      }
+      --active;
+    }
+    if (stopping) resp.close = true;
+    detail::wire_response(resp, version, keep_alive, req.request_id, wire);
+    lowest.expires_after(o.read_timeout);
+    co_await asio::async_write(stream, asio::buffer(wire), asio::redirect_error(use_awaitable, ec));
+    if (wire.capacity() > 64 * 1024) std::string().swap(wire);  // after a large answer
+    if (observe) observe(req, resp, std::chrono::steady_clock::now() - start);
+    if (ec || !keep_alive || resp.close || stopping) break;
   }
 }
 
@@ -279,7 +254,9 @@ void HttpServer::stop_accepting() {
 }
 
 void HttpServer::close_idle() {
-  auto idle = impl_->idle;
+  std::vector<tcp::socket*> idle;
+  for (const auto* c : impl_->open)
+    if (c->idle) idle.push_back(c->socket);
   for (auto* s : idle) {
     boost::system::error_code ec;
     s->cancel(ec);

@@ -1,6 +1,7 @@
 #include "api/detail/metrics.hpp"
 
 #include <sstream>
+#include <string_view>
 
 namespace fc::api::detail {
 
@@ -19,9 +20,15 @@ std::string prom_escape(const std::string& s) {
 
 void Metrics::observe(const std::string& route, const std::string& method, int status,
                       std::chrono::nanoseconds d) {
-  const std::string& r = route.empty() ? std::string("unmatched") : route;
-  ++requests_[{r, method, status}];
-  auto& h = latency_[r];
+  const std::string_view r = route.empty() ? std::string_view("unmatched") : route;
+  const auto key = std::make_tuple(r, std::string_view(method), status);
+  auto it = requests_.find(key);
+  if (it == requests_.end())
+    it = requests_.emplace(std::make_tuple(std::string(r), method, status), 0).first;
+  ++it->second;
+  auto hit = latency_.find(r);
+  if (hit == latency_.end()) hit = latency_.emplace(std::string(r), Hist{}).first;
+  auto& h = hit->second;
   double secs = std::chrono::duration<double>(d).count();
   for (std::size_t i = 0; i < kBuckets.size(); ++i) {
     if (secs <= kBuckets[i]) ++h.buckets[i];

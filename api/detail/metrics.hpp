@@ -27,8 +27,9 @@ class Metrics {
     std::uint64_t count = 0;
     double sum = 0;
   };
-  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;
-  std::map<std::string, Hist> latency_;
+  // Transparent: a request's route and method are looked up without copies.
+  std::map<std::tuple<std::string, std::string, int>, std::uint64_t, std::less<>> requests_;
+  std::map<std::string, Hist, std::less<>> latency_;
   std::vector<std::function<std::string()>> collectors_;
 };
 

@@ -1,6 +1,9 @@
 // Route matching, bearer authentication, scopes and the rate-limit hook.
 #include "api/http.hpp"
 
+#include <array>
+#include <string_view>
+
 namespace fc::api {
 
 const char* kind_name(TokenKind k) {
@@ -12,9 +15,10 @@ const char* kind_name(TokenKind k) {
   return "admin";
 }
 
-std::string Request::header(const std::string& lower_name) const {
+const std::string& Request::header(const std::string& lower_name) const {
+  static const std::string none;
   auto it = headers.find(lower_name);
-  return it == headers.end() ? std::string() : it->second;
+  return it == headers.end() ? none : it->second;
 }
 
 namespace {
@@ -47,33 +51,64 @@ void Router::add(std::string method, std::string pattern, Scope scope, Handler h
   routes_.push_back(std::move(r));
 }
 
-const Route* Router::match(const Request& r, std::vector<std::string>& allowed,
-                           std::map<std::string, std::string>& params) const {
-  auto segs = split_path(r.path);
-  const Route* found = nullptr;
-  for (const auto& route : routes_) {
-    if (route.segments.size() != segs.size()) continue;
-    std::map<std::string, std::string> p;
-    bool ok = true;
-    for (std::size_t i = 0; i < segs.size() && ok; ++i) {
-      const auto& s = route.segments[i];
-      if (s.size() > 2 && s.front() == '{' && s.back() == '}') {
-        if (segs[i].empty())
-          ok = false;
-        else
-          p[s.substr(1, s.size() - 2)] = segs[i];
-      } else {
-        ok = s == segs[i];
-      }
-    }
-    if (!ok) continue;
-    allowed.push_back(route.method);
-    if (route.method == r.method && !found) {
-      found = &route;
-      params = std::move(p);
+namespace {
+// The path's segments as views into it ("/a/b" → a, b), without allocating
+// for the usual depth.
+struct Segments {
+  static constexpr std::size_t kInline = 8;
+  std::array<std::string_view, kInline> inline_{};
+  std::vector<std::string_view> more;
+  std::size_t n = 0;
+  explicit Segments(std::string_view p) {
+    std::size_t i = 1;
+    while (i <= p.size()) {
+      auto j = p.find('/', i);
+      if (j == std::string_view::npos) j = p.size();
+      push(p.substr(i, j - i));
+      i = j + 1;
     }
   }
-  return found;
+  void push(std::string_view s) {
+    if (n < kInline) {
+      inline_[n++] = s;
+      return;
+    }
+    if (more.empty()) more.assign(inline_.begin(), inline_.end());
+    more.push_back(s);
+    ++n;
+  }
+  std::string_view operator[](std::size_t i) const { return more.empty() ? inline_[i] : more[i]; }
+  std::size_t size() const { return n; }
+};
+
+bool is_param(const std::string& s) { return s.size() > 2 && s.front() == '{' && s.back() == '}'; }
+
+// Whether the route's pattern matches the path's segments.
+bool matches(const Route& route, const Segments& segs) {
+  if (route.segments.size() != segs.size()) return false;
+  for (std::size_t i = 0; i < segs.size(); ++i) {
+    const auto& s = route.segments[i];
+    if (is_param(s) ? segs[i].empty() : s != segs[i]) return false;
+  }
+  return true;
+}
+}  // namespace
+
+const Route* Router::match(const Request& r, std::vector<std::string>& allowed,
+                           std::map<std::string, std::string>& params) const {
+  const Segments segs(r.path);
+  for (const auto& route : routes_) {
+    if (route.method != r.method || !matches(route, segs)) continue;
+    params.clear();
+    for (std::size_t i = 0; i < segs.size(); ++i) {
+      const auto& s = route.segments[i];
+      if (is_param(s)) params[s.substr(1, s.size() - 2)] = std::string(segs[i]);
+    }
+    return &route;
+  }
+  for (const auto& route : routes_)
+    if (matches(route, segs)) allowed.push_back(route.method);
+  return nullptr;
 }
 
 namespace {
@@ -90,12 +125,14 @@ Response no_route(const Request& r, const std::vector<std::string>& allowed) {
 }
 
 std::optional<Principal> bearer_principal(const Request& r, const Authenticator& auth) {
-  const std::string bearer = "Bearer ";
-  std::string header = r.header("authorization");
+  constexpr std::string_view bearer = "Bearer ";
+  const std::string& header = r.header("authorization");
   if (!auth || header.size() <= bearer.size() || header.compare(0, bearer.size(), bearer) != 0)
     return std::nullopt;
   return auth(header.substr(bearer.size()));
 }
+
+awaitable<Response> ready(Response resp) { co_return resp; }
 
 }  // namespace
 
@@ -110,14 +147,14 @@ std::optional<Response> Router::admit(const Route& route, Request& r) const {
     resp.headers.emplace_back("WWW-Authenticate", "Bearer");
     return resp;
   }
-  r.principal = p;
-  if (!scope_allows(route.scope, p->kind)) {
+  r.principal = std::move(p);
+  if (!scope_allows(route.scope, r.principal->kind)) {
     return problem(403, "forbidden", "Forbidden",
-                   std::string("a ") + kind_name(p->kind) + " token may not call " + r.method +
-                       " " + route.pattern);
+                   std::string("a ") + kind_name(r.principal->kind) + " token may not call " +
+                       r.method + " " + route.pattern);
   }
   if (!limiter_) return std::nullopt;
-  auto wait = limiter_(*p);
+  auto wait = limiter_(*r.principal);
   if (!wait) return std::nullopt;
   auto resp = problem(429, "rate-limited", "Too Many Requests",
                       "request rate limit for this token exceeded");
@@ -128,14 +165,13 @@ std::optional<Response> Router::admit(const Route& route, Request& r) const {
 awaitable<Response> Router::dispatch(Request& r) const {
   std::vector<std::string> allowed;
   const Route* route = match(r, allowed, r.params);
-  if (!route && fallback_) co_return co_await fallback_(r);
-  if (!route) co_return no_route(r, allowed);
+  if (!route && fallback_) return fallback_(r);
+  if (!route) return ready(no_route(r, allowed));
   r.route = route->pattern;
   if (route->scope != Scope::kPublic) {
-    if (auto refused = admit(*route, r)) co_return *refused;
+    if (auto refused = admit(*route, r)) return ready(std::move(*refused));
   }
-  Response resp = co_await route->handler(r);
-  co_return resp;
+  return route->handler(r);
 }
 
 }  // namespace fc::api

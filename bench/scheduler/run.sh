@@ -11,7 +11,7 @@
 #        (daemon on core 0, wrk on the others),
 #        MATRIX (default "10:1000 100:100000 1000:1000000 1000:1000 10:1000000": the last two
 #        separate the number of regions from the number of workspaces), LATENCY=0 to skip,
-#        LAT_CREATES (default 2000), LAT_CONC (default 8)
+#        LAT_CREATES (default 2000), LAT_CONC (default 8), LOG_LEVEL (the daemon's, default warn)
 #
 # Everything runs in a private temp dir on loopback; daemons stopped by pid.
 set -euo pipefail
@@ -45,6 +45,9 @@ cleanup() { stop_fc; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # user + system clock ticks
+# The same for the daemon's main thread alone: the I/O thread (HTTP, routing,
+# JSON, coroutine resumption after each group commit), not the writer's.
+io_ticks() { awk '{ print $14 + $15 }' "/proc/$1/task/$1/stat"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start_fc() {  # dir
   (cd "$1" && exec "${srv_pin[@]}" "$fc_bin" serve --config "$1/fc.json" 2>>"$1/fc.log") &
@@ -64,7 +67,7 @@ for cell in $matrix; do
   api_port="$(free_port)"
   cat >"$dir/fc.json" <<JSON
 {"api": {"listen": "127.0.0.1:$api_port"}, "acme_http": {"listen": "127.0.0.1:$(free_port)"},
- "dns": {"listen": "127.0.0.1:$(free_port)"}, "log": {"level": "warn"},
+ "dns": {"listen": "127.0.0.1:$(free_port)"}, "log": {"level": "${LOG_LEVEL:-warn}"},
  "agents": {"heartbeat_timeout_s": 86400}}
 JSON
   start_fc "$dir"; stop_fc            # creates and migrates the database
@@ -75,14 +78,16 @@ JSON
   start_fc "$dir"
   token="$(cat "$dir/var/admin.token")"
   echo "## $regions regions, $workspaces existing workspaces (load $(cut -d' ' -f1 /proc/loadavg))"
-  cpu0="$(cpu_ticks "$fc_pid")"
+  cpu0="$(cpu_ticks "$fc_pid")"; io0="$(io_ticks "$fc_pid")"
   FC_TOKEN="$token" RUN_TAG="r$regions" "${wrk_pin[@]}" wrk -t2 -c"$conns" -d"${duration}s" --timeout 10s \
     -s "$here/create.lua" "http://127.0.0.1:$api_port" >"$dir/wrk.out" || true
-  cpu1="$(cpu_ticks "$fc_pid")"
+  cpu1="$(cpu_ticks "$fc_pid")"; io1="$(io_ticks "$fc_pid")"
   grep -E "created=|Non-2xx|errors" "$dir/wrk.out" || true
   created="$(sed -n 's/^created=\([0-9]*\).*/\1/p' "$dir/wrk.out")"
   [ -n "$created" ] && [ "$created" -gt 0 ] && awk -v t="$((cpu1 - cpu0))" -v n="$created" -v hz="$(getconf CLK_TCK)" \
     'BEGIN { printf "daemon CPU: %.2f s = %.0f us per placement\n", t / hz, t / hz * 1e6 / n }'
+  [ -n "$created" ] && [ "$created" -gt 0 ] && awk -v t="$((io1 - io0))" -v n="$created" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "I/O thread CPU: %.2f s = %.0f us per placement\n", t / hz, t / hz * 1e6 / n }'
   stop_fc
   (cd "$dir" && "$fc_bin" fsck --config "$dir/fc.json" 2>&1 | tail -1)
   python3 "$here/populate.py" ceiling "$dir/var/fleetcommand.db" --rows 20000 --batch 64
@@ -97,7 +102,7 @@ if [ "${LATENCY:-1}" != 0 ]; then
   api_port="$(free_port)"
   cat >"$dir/fc.json" <<JSON
 {"api": {"listen": "127.0.0.1:$api_port"}, "acme_http": {"listen": "127.0.0.1:$(free_port)"},
- "dns": {"listen": "127.0.0.1:$(free_port)"}, "log": {"level": "warn"},
+ "dns": {"listen": "127.0.0.1:$(free_port)"}, "log": {"level": "${LOG_LEVEL:-warn}"},
  "agents": {"heartbeat_timeout_s": 86400}}
 JSON
   start_fc "$dir"

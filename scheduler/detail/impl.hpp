@@ -2,6 +2,7 @@
 #pragma once
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "dns/server.hpp"
 #include "scheduler/detail/store.hpp"
@@ -35,8 +36,10 @@ struct Service::Impl {
   const Clock& clock;
   IdGenerator ids;
   CapacityIndex index;
-  std::map<std::string, std::int64_t> revisions;  // committed revision per region
-  std::map<std::string, std::set<asio::steady_timer*>> waiters;
+  // Looked up per commit and per long-poll: hashed, not 14 string compares
+  // (cache misses) at 10,000 regions (issue #16 item 3). Never iterated in order.
+  std::unordered_map<std::string, std::int64_t> revisions;  // committed revision per region
+  std::unordered_map<std::string, std::set<asio::steady_timer*>> waiters;
   std::map<std::string, std::int64_t> heartbeats_dirty;
   std::map<std::string, std::int64_t> delivered;        // highest revision fetched, per region
   std::map<std::string, std::int64_t> delivered_dirty;  // not persisted yet

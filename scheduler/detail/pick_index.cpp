@@ -77,13 +77,17 @@ void PickIndex::join(std::size_t i, const RegionView& v) {
   }
   const auto c = as_array(v.capacity);
   for (std::size_t r = 0; r < 3; ++r)
-    if (c[r] > 0) positive_caps_[r].insert(c[r]);
+    if (c[r] > 0) ++positive_caps_[r][c[r]];
 }
 
 void PickIndex::leave(std::size_t i, const RegionView& v) {
   const auto c = as_array(v.capacity);
   for (std::size_t r = 0; r < 3; ++r)
-    if (c[r] > 0) positive_caps_[r].erase(positive_caps_[r].find(c[r]));
+    if (c[r] > 0) {
+      auto it = positive_caps_[r].find(c[r]);
+      if (it == positive_caps_[r].end()) std::abort();  // the index lost a region: a bug
+      if (--it->second == 0) positive_caps_[r].erase(it);
+    }
   auto it = classes_.find(Key{v.state, v.labels, v.capacity, v.allocated});
   if (it == classes_.end()) std::abort();  // the index lost a region: a bug
   it->second.members.erase(i);
@@ -104,7 +108,7 @@ void PickIndex::scan(const WorkspaceRequest& req, Policy policy, std::span<const
   double w = 0;
   for (std::size_t r = 0; r < 3; ++r) {
     if (want[r] <= 0 || positive_caps_[r].empty()) continue;
-    const auto cap = spread ? *positive_caps_[r].rbegin() : *positive_caps_[r].begin();
+    const auto cap = spread ? positive_caps_[r].rbegin()->first : positive_caps_[r].begin()->first;
     w += static_cast<double>(want[r]) * 100.0 / static_cast<double>(cap);
   }
   RegionView proto;

@@ -83,7 +83,10 @@ class PickIndex {
 
   std::map<Key, Class> classes_;
   Order by_free_, by_used_;
-  std::array<std::multiset<std::int64_t>, 3> positive_caps_;  // memory, cpu, workspaces
+  // Positive capacities → how many regions have each (memory, cpu, workspaces):
+  // a count per distinct value, not a node per region (10,000 regions of one
+  // size are one entry; issue #16 item 3).
+  std::array<std::map<std::int64_t, std::size_t>, 3> positive_caps_;
 };
 
 }  // namespace fc::scheduler

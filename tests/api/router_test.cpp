@@ -80,6 +80,20 @@ TEST_SUITE("api") {
     CHECK(m.content_type == "application/problem+json");
   }
 
+  TEST_CASE("matching: paths deeper than the inline segments, two params, the first route wins") {
+    Router rt;
+    rt.add("GET", "/a/{x}/c/d/e/f/g/h/i/{y}", Scope::kPublic, echo("deep"));
+    rt.add("GET", "/a/{x}/c/d/e/f/g/h/i/{y}", Scope::kPublic, echo("second"));
+    rt.add("PUT", "/a/{x}/c/d/e/f/g/h/i/j/k", Scope::kPublic, echo("put"));
+    auto r = dispatch(rt, req("GET", "/a/1/c/d/e/f/g/h/i/2"));
+    CHECK(r.status == 200);
+    CHECK(body(r)["handler"] == "deep");
+    CHECK(body(r)["params"] == json{{"x", "1"}, {"y", "2"}});
+    CHECK(dispatch(rt, req("GET", "/a/1/c/d/e/f/g/h/i/j/k")).status == 405);
+    CHECK(dispatch(rt, req("GET", "/a/1/c/d/e/f/g/h/x/j/k")).status == 404);
+    CHECK(dispatch(rt, req("GET", "/a/1/c/d/e/f/g/h/i/")).status == 404);
+  }
+
   TEST_CASE("scopes: every token kind against every scope") {
     auto rt = make_router();
     struct Case {
