@@ -183,6 +183,7 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
     if (commit) {
       stats.set_flushes += counted.set_flushes;
       stats.set_rows += counted.set_rows;
+      stats.set_taken += counted.set_taken;
     }
     stats.set_replays += counted.set_replays;
   }
@@ -207,23 +208,45 @@ void Database::Impl::run_set(std::vector<Task>& batch, std::size_t from, std::si
   if (!replay) {
     deferred.clear();
     conn->set_deferred(&deferred);
+    // Per caller: whether it wrote at once (a row it cannot take back alone).
+    std::vector<bool> wrote(to - from, false);
     for (std::size_t k = from; k < to && !replay; ++k) {
+      deferred.set_owner(static_cast<std::uint32_t>(k - from));
       const DeferredRows::Mark mark = deferred.mark();
       const std::int64_t changed = conn->total_changes();
       Status one = run_fn(*conn, batch[k].fn);
+      wrote[k - from] = conn->total_changes() != changed;
       if (!one) {
         deferred.truncate(mark);
-        replay = conn->total_changes() != changed || conn->tx_failed();
+        replay = wrote[k - from] || conn->tx_failed();
         if (replay) st = one;
       }
       results.push_back(std::move(one));
     }
     conn->set_deferred(nullptr);
     if (!replay) {
-      st = deferred.flush(*conn);
+      // The optimistic inserts first: a caller whose key was taken fails
+      // alone, unless it also wrote at once (then the run is replayed).
+      auto taken = deferred.flush_unique(*conn);
+      if (!taken) {
+        st = taken.error();
+      } else {
+        for (const auto& t : taken.value()) {
+          if (wrote[t.owner]) {
+            st = t.error;
+            break;
+          }
+        }
+      }
+      if (st) {
+        for (auto& t : taken.value()) results[first + t.owner] = std::move(t.error);
+        counted.set_taken += taken.value().size();
+        deferred.drop(taken.value());
+        st = deferred.flush_rest(*conn);
+      }
       if (st) st = run_sql(*conn, "RELEASE fc_set");
       if (st) {
-        counted.set_flushes += deferred.tables();
+        counted.set_flushes += deferred.statements();
         counted.set_rows += deferred.rows();
         deferred.clear();
         return;
