@@ -176,8 +176,8 @@ Status DeferredRows::flush_table(Conn& c, const Buf& b, std::vector<std::string>
   const bool json = c.dialect() == Dialect::kPostgres && !pg_values();
   const Sqls& q = sqls(*b.table);
   const auto cols = static_cast<std::size_t>(b.table->columns);
+  ++statements_;  // one per table (SQLite: its chunks are one multi-row insert)
   auto run = [&](Stmt& s) -> Status {
-    ++statements_;
     if (!returned) return s.run();
     for (;;) {
       BOOST_OUTCOME_TRY(row, s.step());

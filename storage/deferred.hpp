@@ -85,8 +85,9 @@ class DeferredRows {
   void clear();
   bool empty() const { return bufs_.empty() && sums_.empty(); }
   std::size_t rows() const;
-  // Statements the flush ran (one per table, one per key of a SetSum).
-  std::size_t statements() const { return statements_; }
+  // What the flush wrote in: one per table (SQLite's chunks of one table
+  // count once), one per key of a SetSum.
+  std::size_t flushes() const { return statements_; }
   // The writer numbers the run's callers: what they add from now on is the
   // `owner`'s (drop() removes it).
   void set_owner(std::uint32_t owner) { owner_ = owner; }

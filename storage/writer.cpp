@@ -246,7 +246,7 @@ void Database::Impl::run_set(std::vector<Task>& batch, std::size_t from, std::si
       }
       if (st) st = run_sql(*conn, "RELEASE fc_set");
       if (st) {
-        counted.set_flushes += deferred.statements();
+        counted.set_flushes += deferred.flushes();
         counted.set_rows += deferred.rows();
         deferred.clear();
         return;
