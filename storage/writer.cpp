@@ -203,7 +203,12 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
 void Database::Impl::run_set(std::vector<Task>& batch, std::size_t from, std::size_t to,
                              std::vector<Status>& results, bool& lost, WriterStats& counted) {
   const std::size_t first = results.size();
-  Status st = run_sql(*conn, "SAVEPOINT fc_set");
+  // A run that is the whole batch (the common case under a create burst)
+  // needs no SAVEPOINT: undoing it is undoing the transaction, which is
+  // then begun again (and fenced) for the replay. Two round trips fewer per
+  // batch on PostgreSQL.
+  const bool whole = from == 0 && to == batch.size();
+  Status st = whole ? ok() : run_sql(*conn, "SAVEPOINT fc_set");
   bool replay = !st;
   if (!replay) {
     deferred.clear();
@@ -244,7 +249,7 @@ void Database::Impl::run_set(std::vector<Task>& batch, std::size_t from, std::si
         deferred.drop(taken.value());
         st = deferred.flush_rest(*conn);
       }
-      if (st) st = run_sql(*conn, "RELEASE fc_set");
+      if (st && !whole) st = run_sql(*conn, "RELEASE fc_set");
       if (st) {
         counted.set_flushes += deferred.flushes();
         counted.set_rows += deferred.rows();
@@ -252,13 +257,27 @@ void Database::Impl::run_set(std::vector<Task>& batch, std::size_t from, std::si
         return;
       }
     }
-    Status undone = run_sql(*conn, "ROLLBACK TO fc_set");
-    if (undone) undone = run_sql(*conn, "RELEASE fc_set");
-    if (connection_lost(*conn, undone)) {
+    Status undone = ok();
+    if (whole) {
+      undone = conn->rollback();
+      if (undone) undone = conn->begin(true);
+      if (undone && fence) undone = fence(*conn);
+      if (!undone && !connection_lost(*conn, undone)) {
+        // The transaction could not be begun again (the lease is gone, the
+        // database refuses): nothing of the batch can commit.
+        detail::logger()->error("write batch could not begin again for a replay reason={}",
+                                undone.error().detail);
+        lost = true;
+      }
+    } else {
+      undone = run_sql(*conn, "ROLLBACK TO fc_set");
+      if (undone) undone = run_sql(*conn, "RELEASE fc_set");
+    }
+    if (!lost && connection_lost(*conn, undone)) {
       detail::logger()->error("connection lost inside a write batch reason={}",
                               undone.error().detail);
       lost = true;
-    } else if (!undone) {
+    } else if (!lost && !undone) {
       // The run's writes would be committed with the rest of the batch.
       detail::logger()->critical("rolling back a set-based run failed reason={}",
                                  undone.error().detail);

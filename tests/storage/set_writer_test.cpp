@@ -327,6 +327,34 @@ TEST_SUITE("storage") {
     CHECK(scalar(r, "SELECT count(*) FROM side WHERE k = 's19'") == 0);
   }
 
+  TEST_CASE("write_set: a run after a plain caller is replayed from its SAVEPOINT; the plain"
+            " caller's write stays") {
+    // A run that is the whole batch is undone by rolling the transaction back
+    // and beginning it again (no SAVEPOINT); one after another caller by its
+    // SAVEPOINT, which must leave that caller's write alone.
+    test::TempDir dir;
+    auto db = open_set_db(dir);
+    const auto before = db->stats();
+    std::vector<SetCall> calls;
+    calls.push_back({[](Conn& c) { return insert_side_row(c, "plain"); }, false});
+    for (int i = 0; i < 6; ++i) {
+      calls.push_back({[i](Conn& c) -> Status {
+        const std::string k = (i == 1 || i == 4) ? "dup2" : "p" + std::to_string(i);
+        return insert_row(c, kSetRow, k, "n", std::int64_t{i});
+      }});
+    }
+    auto res = run_one_batch(*db, std::move(calls));
+    CHECK(res[0]);
+    for (int i = 0; i < 6; ++i) {
+      CAPTURE(i);
+      CHECK(static_cast<bool>(res[i + 1]) == (i != 4));
+    }
+    CHECK(db->stats().set_replays - before.set_replays == 1);
+    auto& r = db->read();
+    CHECK(scalar(r, "SELECT count(*) FROM side WHERE k = 'plain'") == 1);
+    CHECK(scalar(r, "SELECT count(*) FROM set_rows") == 5);
+  }
+
   TEST_CASE("write_set: failing before writing drops its rows; failing after writing replays") {
     test::TempDir dir;
     auto db = open_set_db(dir);
