@@ -49,7 +49,7 @@ Sqls& sqls(const SetInsert& t) {
     v += ret;
   }
   q->json = std::string(t.head) + " SELECT " + std::string(t.postgres_select) +
-            " FROM json_array_elements(?::json) e" + std::string(t.tail) + ret;
+            " FROM jsonb_array_elements(?::jsonb) e" + std::string(t.tail) + ret;
   return *cache.emplace_back(&t, std::move(q)).second;
 }
 

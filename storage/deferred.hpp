@@ -34,7 +34,7 @@ namespace fc::storage {
 // on SQLite binds the rows into multi-row VALUES statements (chunks of 256,
 // 64, 16, 4, 2 and 1 rows, each prepared once); on PostgreSQL it sends them as
 // one JSON array of arrays, read by `postgres_select` (element i of row `e`
-// as `e->>i`, cast to the column's type) from json_array_elements: one round
+// as `e->>i`, cast to the column's type) from jsonb_array_elements: one round
 // trip per table (docs/storage.md "Set-based group commit").
 struct SetInsert {
   std::string_view table;  // for the debug check that nothing reads a pending row
