@@ -23,7 +23,7 @@ class Conn;
 namespace fc::scheduler {
 class Service;
 struct CreatedView;
-}
+}  // namespace fc::scheduler
 
 namespace fc::releases {
 

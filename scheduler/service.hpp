@@ -176,8 +176,7 @@ struct CreatedView {
 };
 // Runs inside the create transaction (tenancy, release binding); fills
 // `view` with what it wrote.
-using CreateHook =
-    std::function<Status(storage::Conn&, const Workspace&, CreatedView& view)>;
+using CreateHook = std::function<Status(storage::Conn&, const Workspace&, CreatedView& view)>;
 // Runs inside a patch transaction, after the workspace row is updated
 // (releases: the workspace's channel or release binding commits with it).
 using PatchHook = std::function<Status(storage::Conn&, const Workspace&)>;

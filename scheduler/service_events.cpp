@@ -178,8 +178,8 @@ Result<std::string> Service::workspace_view_json(storage::Conn& c, const Workspa
                                                  const CreatedView* known) const {
   json extra = known ? known->fields : json::object();
   for (const auto& [name, d] : view_decorators_) {
-    if (known && std::find(known->covered.begin(), known->covered.end(), name) !=
-                     known->covered.end())
+    if (known &&
+        std::find(known->covered.begin(), known->covered.end(), name) != known->covered.end())
       continue;
     BOOST_OUTCOME_TRY(d(c, std::span<const Workspace>(&w, 1), std::span<json>(&extra, 1)));
   }

@@ -58,11 +58,10 @@ awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, Create
     auto fn = [&](storage::Conn& c) -> Status {
       lost_race = false;
       rev = 0;
-      BOOST_OUTCOME_TRY(inserted, store::insert_workspace(c, w,
-                                                          make_error(Errc::kNameTaken,
-                                                                     "a workspace named " +
-                                                                         w.name +
-                                                                         " already exists")));
+      BOOST_OUTCOME_TRY(inserted, store::insert_workspace(
+                                      c, w,
+                                      make_error(Errc::kNameTaken, "a workspace named " + w.name +
+                                                                       " already exists")));
       if (!inserted)
         return make_error(Errc::kNameTaken, "a workspace named " + w.name + " already exists");
       const std::int64_t at = i.now();

@@ -215,10 +215,10 @@ struct WriterStats {
   std::uint64_t batches = 0;       // SQLite commits (fsyncs)
   std::uint64_t failed = 0;        // caller transactions rolled back
   std::uint64_t queued = 0;        // waiting right now
-  std::uint64_t set_flushes = 0;   // statements of set-based flushes (one per table, per summed key)
-  std::uint64_t set_rows = 0;      // rows (and sums) they wrote
-  std::uint64_t set_replays = 0;   // set-based runs rolled back and replayed caller by caller
-  std::uint64_t set_taken = 0;     // set-based callers whose insert_unique key the flush found taken
+  std::uint64_t set_flushes = 0;  // statements of set-based flushes (one per table, per summed key)
+  std::uint64_t set_rows = 0;     // rows (and sums) they wrote
+  std::uint64_t set_replays = 0;  // set-based runs rolled back and replayed caller by caller
+  std::uint64_t set_taken = 0;    // set-based callers whose insert_unique key the flush found taken
 };
 
 using WriteFn = std::function<Status(Conn&)>;

@@ -300,8 +300,8 @@ Status DeferredRows::flush_rest(Conn& c) {
     ++statements_;
     BOOST_OUTCOME_TRY(row, s.step());
     if (!row)
-      return make_error(Code::kConflict, "set-based run: " + std::string(first.table->table) +
-                                             " " + first.key + " does not take the run's " +
+      return make_error(Code::kConflict, "set-based run: " + std::string(first.table->table) + " " +
+                                             first.key + " does not take the run's " +
                                              std::to_string(adds.size()) + " adds");
     const std::int64_t last = s.col_int(0);
     BOOST_OUTCOME_TRY(s.run());

@@ -33,8 +33,8 @@ std::string gauges_text(Context& ctx) {
   line("fleetcommand_db_write_queue", "Write transactions waiting for the writer.", "gauge",
        static_cast<double>(ws.queued));
   line("fleetcommand_db_set_flushes_total",
-       "Statements of set-based group commits (one per table per batch, one per region summed).", "counter",
-       static_cast<double>(ws.set_flushes));
+       "Statements of set-based group commits (one per table per batch, one per region summed).",
+       "counter", static_cast<double>(ws.set_flushes));
   line("fleetcommand_db_set_rows_total", "Rows those multi-row inserts wrote.", "counter",
        static_cast<double>(ws.set_rows));
   line("fleetcommand_db_set_replays_total",

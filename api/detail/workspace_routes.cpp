@@ -172,7 +172,8 @@ awaitable<Response> create_workspace(Context& ctx, Request& r) {
     if (binding.value()) {
       BOOST_OUTCOME_TRY(releases::Service::bind(c, w.id, *binding.value(), ctx.clock.now_ms()));
     }
-    if (ctx.releases) releases::Service::created_view(binding.value() ? &*binding.value() : nullptr, view);
+    if (ctx.releases)
+      releases::Service::created_view(binding.value() ? &*binding.value() : nullptr, view);
     return ok();
   };
   // The view the transaction stored in workspace.created is the answer (and

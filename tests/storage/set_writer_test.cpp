@@ -28,8 +28,9 @@ constexpr SetInsert kSetRow{"set_rows", "INSERT INTO set_rows(k, note, n)", 3, "
                             "e->>0, e->>1, (e->>2)::bigint"};
 
 // insert_unique's table (a name that may be taken) and add_sum's counter.
-constexpr SetInsert kUniqueRow{"uniq_rows",   "INSERT INTO uniq_rows(k, name)", 2,
-                               " ON CONFLICT DO NOTHING", "e->>0, e->>1", "k"};
+constexpr SetInsert kUniqueRow{
+    "uniq_rows", "INSERT INTO uniq_rows(k, name)", 2, " ON CONFLICT DO NOTHING", "e->>0, e->>1",
+    "k"};
 constexpr SetSum kCounter{"counters",
                           "UPDATE counters SET total = total + ?2, rev = rev + ?3, at = ?4"
                           " WHERE id = ?1 AND total + ?2 <= cap RETURNING rev",
@@ -42,10 +43,12 @@ std::unique_ptr<Database> open_set_db(const test::TempDir& dir) {
   auto st = db.value()->write_sync([](Conn& c) -> Status {
     BOOST_OUTCOME_TRY(c.exec("CREATE TABLE set_rows(k TEXT PRIMARY KEY, note TEXT, n BIGINT)"));
     BOOST_OUTCOME_TRY(c.exec("CREATE TABLE uniq_rows(k TEXT PRIMARY KEY, name TEXT UNIQUE)"));
-    BOOST_OUTCOME_TRY(c.exec("CREATE TABLE counters(id TEXT PRIMARY KEY, total BIGINT NOT NULL,"
-                             " cap BIGINT NOT NULL, rev BIGINT NOT NULL, at BIGINT)"));
-    BOOST_OUTCOME_TRY(c.exec("INSERT INTO counters(id, total, cap, rev) VALUES"
-                             " ('a', 0, 1000000, 10), ('b', 0, 1000000, 100), ('small', 0, 5, 0)"));
+    BOOST_OUTCOME_TRY(
+        c.exec("CREATE TABLE counters(id TEXT PRIMARY KEY, total BIGINT NOT NULL,"
+               " cap BIGINT NOT NULL, rev BIGINT NOT NULL, at BIGINT)"));
+    BOOST_OUTCOME_TRY(
+        c.exec("INSERT INTO counters(id, total, cap, rev) VALUES"
+               " ('a', 0, 1000000, 10), ('b', 0, 1000000, 100), ('small', 0, 5, 0)"));
     return c.exec("CREATE TABLE side(k TEXT PRIMARY KEY)");
   });
   REQUIRE(st);
@@ -143,9 +146,9 @@ std::string text_of(Conn& c, const std::string& sql) {
 // a set-based run (a replay) the counter's update runs at once.
 Status unique_and_sum(Conn& c, const std::string& k, const std::string& name,
                       const std::string& counter, std::int64_t add, std::int64_t* out) {
-  BOOST_OUTCOME_TRY(inserted,
-                    insert_unique(c, kUniqueRow, fc::make_error(fc::Code::kConflict, "taken " + name),
-                                  k, name));
+  BOOST_OUTCOME_TRY(
+      inserted,
+      insert_unique(c, kUniqueRow, fc::make_error(fc::Code::kConflict, "taken " + name), k, name));
   if (!inserted) return fc::make_error(fc::Code::kConflict, "taken " + name);
   Later rev;
   if (DeferredRows* d = c.deferred()) {
@@ -166,8 +169,9 @@ Status unique_and_sum(Conn& c, const std::string& k, const std::string& name,
 }  // namespace
 
 TEST_SUITE("storage") {
-  TEST_CASE("write_set: insert_unique fails only the callers whose key was taken, no replay;"
-            " add_sum gives each caller its own consecutive value") {
+  TEST_CASE(
+      "write_set: insert_unique fails only the callers whose key was taken, no replay;"
+      " add_sum gives each caller its own consecutive value") {
     test::TempDir dir;
     auto db = open_set_db(dir);
     REQUIRE(db->write_sync([](Conn& c) -> Status {
@@ -327,8 +331,9 @@ TEST_SUITE("storage") {
     CHECK(scalar(r, "SELECT count(*) FROM side WHERE k = 's19'") == 0);
   }
 
-  TEST_CASE("write_set: a run after a plain caller is replayed from its SAVEPOINT; the plain"
-            " caller's write stays") {
+  TEST_CASE(
+      "write_set: a run after a plain caller is replayed from its SAVEPOINT; the plain"
+      " caller's write stays") {
     // A run that is the whole batch is undone by rolling the transaction back
     // and beginning it again (no SAVEPOINT); one after another caller by its
     // SAVEPOINT, which must leave that caller's write alone.
