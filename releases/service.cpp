@@ -38,10 +38,20 @@ Service::Service(asio::io_context& io, storage::Database& db, scheduler::Service
                  const Clock& clock)
     : impl_(std::make_unique<Impl>(io, db, sched, clock)) {
   // The workspace view (GET and every workspace.* event) carries the binding.
-  sched.set_view_decorator("releases", decorate_view);
+  sched.set_view_decorator(kViewDecorator, decorate_view);
 }
 
 Service::~Service() = default;
+
+void Service::created_view(const Binding* b, scheduler::CreatedView& view) {
+  if (b) {
+    const store::BindingRow row{"", b->channel, b->pinned, b->release};
+    view.fields["release"] = binding_view(&row);
+  } else {
+    view.fields["release"] = binding_view(nullptr);
+  }
+  view.covered.emplace_back(kViewDecorator);
+}
 
 json Service::release_json(const Release& r) {
   return {{"name", r.name},

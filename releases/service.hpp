@@ -22,7 +22,8 @@ class Conn;
 }  // namespace fc::storage
 namespace fc::scheduler {
 class Service;
-}
+struct CreatedView;
+}  // namespace fc::scheduler
 
 namespace fc::releases {
 
@@ -74,6 +75,11 @@ class Service {
                                   const Release& to);
   static Status bind(storage::Conn& c, const std::string& workspace_id, const Binding& b,
                      std::int64_t now_ms);
+  // The view decorator's name (scheduler::Service::set_view_decorator).
+  static constexpr const char* kViewDecorator = "releases";
+  // The view's `release` field for a create that bound `b` (null: none),
+  // byte for byte what the decorator would read back (scheduler::CreatedView).
+  static void created_view(const Binding* b, scheduler::CreatedView& view);
   // The `release` object of a workspace view: {"channel","pinned","current"}
   // (nulls when the workspace has no binding).
   nlohmann::json binding_json(const std::string& workspace_id);

@@ -164,8 +164,19 @@ struct Delivery {
   bool delivered() const { return assigned && delivered_revision >= revision; }
 };
 
-// Runs inside the create transaction (idempotency records).
-using CreateHook = std::function<Status(storage::Conn&, const Workspace&)>;
+// What a create's hook wrote that the workspace's view shows (the tenancy,
+// the release binding): the fields those view decorators would read back,
+// so the create's view is built without reading them (docs/storage.md
+// "Set-based group commit"). `covered`: the names of the decorators
+// (Service::set_view_decorator) whose fields the hook set in `fields`, byte
+// for byte what they would set; the others still read.
+struct CreatedView {
+  nlohmann::json fields = nlohmann::json::object();
+  std::vector<std::string> covered;
+};
+// Runs inside the create transaction (tenancy, release binding); fills
+// `view` with what it wrote.
+using CreateHook = std::function<Status(storage::Conn&, const Workspace&, CreatedView& view)>;
 // Runs inside a patch transaction, after the workspace row is updated
 // (releases: the workspace's channel or release binding commits with it).
 using PatchHook = std::function<Status(storage::Conn&, const Workspace&)>;
@@ -250,7 +261,7 @@ class Service {
                                                PatchHook hook = {});
   // Suspends or resumes: a new generation whose assignment carries
   // "suspended". Only a `scheduled` workspace; `hook` as for patch.
-  awaitable<Result<Workspace>> set_suspended(std::string id, bool suspended, CreateHook hook);
+  awaitable<Result<Workspace>> set_suspended(std::string id, bool suspended, PatchHook hook);
   // Sets the spec of each workspace (generation + 1, an `apply` assignment
   // through the normal path) in one transaction with `hook`'s writes: a
   // rollout's wave step and its members' states commit together. A workspace
@@ -290,8 +301,10 @@ class Service {
   // decorator fails the page has the scheduler's fields only (logged).
   std::string workspace_views_json(storage::Conn& c, std::span<const Workspace> ws) const;
   // One view as JSON text, byte for byte workspace_view()'s dump (the text of
-  // a create's events and answer); a decorator's error is returned.
-  Result<std::string> workspace_view_json(storage::Conn& c, const Workspace& w) const;
+  // a create's events and answer); a decorator's error is returned. `known`:
+  // the decorators it covers do not run, their fields are taken from it.
+  Result<std::string> workspace_view_json(storage::Conn& c, const Workspace& w,
+                                          const CreatedView* known = nullptr) const;
   // For a decorator's batch query: the ids of `ws`, and its rows (any order,
   // each with a `workspace_id`) matched back to `ws` (nullptr: no row).
   static std::vector<std::string> ids_of(std::span<const Workspace> ws);

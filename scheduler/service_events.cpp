@@ -174,9 +174,13 @@ std::string Service::workspace_views_json(storage::Conn& c, std::span<const Work
   return out;
 }
 
-Result<std::string> Service::workspace_view_json(storage::Conn& c, const Workspace& w) const {
-  json extra = json::object();
+Result<std::string> Service::workspace_view_json(storage::Conn& c, const Workspace& w,
+                                                 const CreatedView* known) const {
+  json extra = known ? known->fields : json::object();
   for (const auto& [name, d] : view_decorators_) {
+    if (known &&
+        std::find(known->covered.begin(), known->covered.end(), name) != known->covered.end())
+      continue;
     BOOST_OUTCOME_TRY(d(c, std::span<const Workspace>(&w, 1), std::span<json>(&extra, 1)));
   }
   std::string out;

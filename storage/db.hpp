@@ -215,9 +215,10 @@ struct WriterStats {
   std::uint64_t batches = 0;       // SQLite commits (fsyncs)
   std::uint64_t failed = 0;        // caller transactions rolled back
   std::uint64_t queued = 0;        // waiting right now
-  std::uint64_t set_flushes = 0;   // multi-row statements of set-based runs (one per table)
-  std::uint64_t set_rows = 0;      // rows they inserted
-  std::uint64_t set_replays = 0;   // set-based runs rolled back and replayed caller by caller
+  std::uint64_t set_flushes = 0;  // statements of set-based flushes (one per table, per summed key)
+  std::uint64_t set_rows = 0;     // rows (and sums) they wrote
+  std::uint64_t set_replays = 0;  // set-based runs rolled back and replayed caller by caller
+  std::uint64_t set_taken = 0;    // set-based callers whose insert_unique key the flush found taken
 };
 
 using WriteFn = std::function<Status(Conn&)>;
@@ -255,7 +256,9 @@ class Database {
   // Like write(), for a caller whose insert-only rows go through
   // storage::insert_row (storage/deferred.hpp): consecutive such callers of a
   // batch run without a SAVEPOINT each, their rows are flushed once per table
-  // before the next other caller or the COMMIT, and a failure that would
+  // before the next other caller or the COMMIT (insert_unique's rows first: a
+  // caller whose key was taken fails alone with its error, add_sum's counters
+  // next, one statement per key), and a failure that would
   // touch another caller (a flush error, a caller that fails after writing)
   // rolls back that run and replays it caller by caller in the per-statement
   // shape. So fn must be re-runnable: reset what it captures on entry.

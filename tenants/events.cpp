@@ -39,6 +39,14 @@ Status decorate_view(storage::Conn& c, std::span<const scheduler::Workspace> ws,
   return ok();
 }
 
+void Service::created_view(const Tenancy& t, scheduler::CreatedView& view) {
+  // What the decorator reads back after on_created: a row only with a
+  // tenant or a plan, the same fields either way.
+  const store::TenancyRow row{"", t.tenant_id, t.plan, t.trial_ends_at};
+  view_tenancy(&row, view.fields);
+  view.covered.emplace_back(kViewDecorator);
+}
+
 Status append_event(storage::Conn& c, const scheduler::Service& sched, const std::string& type,
                     const scheduler::Workspace& w, std::int64_t now_ms) {
   BOOST_OUTCOME_TRY(view, sched.workspace_view(c, w));

@@ -14,7 +14,7 @@ namespace sch = fc::scheduler;
 
 Service::Service(storage::Database& db, const Clock& clock, sch::Service& sched, Plans plans)
     : db_(db), clock_(clock), sched_(sched), plans_(std::move(plans)) {
-  sched_.set_view_decorator("tenants", decorate_view);
+  sched_.set_view_decorator(kViewDecorator, decorate_view);
 }
 
 Service::~Service() = default;

@@ -109,6 +109,10 @@ class Service {
   // named). Runs on the writer thread: only `c`, never the read connection.
   Status on_created(storage::Conn& c, const scheduler::Workspace& w, const std::string& tenant_id,
                     const std::string& plan, Tenancy* out = nullptr);
+  // The view's tenancy fields from what on_created recorded (`out`), byte
+  // for byte what the view decorator would read back: the create's view
+  // needs no read (scheduler::CreatedView).
+  static void created_view(const Tenancy& t, scheduler::CreatedView& view);
   // PATCH /v1/workspaces/{id}: resources/spec as before, `plan` re-checks
   // capacity (scheduler: kDoesNotFit → 409) and quotas (kPlanQuota → 422).
   awaitable<Result<scheduler::Workspace>> patch(std::string id,

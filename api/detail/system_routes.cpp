@@ -33,13 +33,16 @@ std::string gauges_text(Context& ctx) {
   line("fleetcommand_db_write_queue", "Write transactions waiting for the writer.", "gauge",
        static_cast<double>(ws.queued));
   line("fleetcommand_db_set_flushes_total",
-       "Multi-row inserts of set-based group commits (one per table per batch).", "counter",
-       static_cast<double>(ws.set_flushes));
+       "Statements of set-based group commits (one per table per batch, one per region summed).",
+       "counter", static_cast<double>(ws.set_flushes));
   line("fleetcommand_db_set_rows_total", "Rows those multi-row inserts wrote.", "counter",
        static_cast<double>(ws.set_rows));
   line("fleetcommand_db_set_replays_total",
        "Set-based runs rolled back and replayed caller by caller (a flush failed).", "counter",
        static_cast<double>(ws.set_replays));
+  line("fleetcommand_db_set_taken_total",
+       "Set-based creates whose name the batch's insert found taken (a 409 without a replay).",
+       "counter", static_cast<double>(ws.set_taken));
   auto g = storage::gauges(ctx.db.read(), ctx.clock.now_ms());
   if (g) {
     o += "# HELP fleetcommand_jobs Jobs in the durable queue by state.\n# TYPE fleetcommand_jobs "

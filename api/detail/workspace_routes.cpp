@@ -162,13 +162,18 @@ awaitable<Response> create_workspace(Context& ctx, Request& r) {
   std::vector<sch::RegionReason> reasons;
   // Runs on the writer thread: the stored response is built from the write
   // transaction (it sees the tenancy and binding written just before).
-  auto hook = [&](storage::Conn& c, const sch::Workspace& w) -> Status {
+  // Hands the view what it wrote (sch::CreatedView): no read back.
+  auto hook = [&](storage::Conn& c, const sch::Workspace& w, sch::CreatedView& view) -> Status {
     if (ctx.tenants) {
-      BOOST_OUTCOME_TRY(ctx.tenants->on_created(c, w, own.tenant, own.plan, nullptr));
+      tenants::Tenancy t;
+      BOOST_OUTCOME_TRY(ctx.tenants->on_created(c, w, own.tenant, own.plan, &t));
+      tenants::Service::created_view(t, view);
     }
     if (binding.value()) {
       BOOST_OUTCOME_TRY(releases::Service::bind(c, w.id, *binding.value(), ctx.clock.now_ms()));
     }
+    if (ctx.releases)
+      releases::Service::created_view(binding.value() ? &*binding.value() : nullptr, view);
     return ok();
   };
   // The view the transaction stored in workspace.created is the answer (and

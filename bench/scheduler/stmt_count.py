@@ -32,6 +32,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--creates", type=int, default=300)
     ap.add_argument("--parallel", type=int, default=1)
+    ap.add_argument("--show", type=float, default=0.99,
+                    help="list the statements run at least this often per create")
     args = ap.parse_args()
     if not fctest.FC_BIN:
         sys.exit("stmt_count.py: set FC_BIN")
@@ -73,6 +75,7 @@ def main():
         per = n / args.creates
         if per >= 0.99:
             total += per
+        if per >= args.show:
             print(f"{per:6.2f}  {sql[:150]}")
     print(f"total {total:.2f} statements per create")
     print(f"all {sum(n for n, _ in rows) / args.creates:.2f} statements per create"

@@ -55,6 +55,12 @@ struct Service::Impl {
   // one pass at the first tick after load() (announced_loaded), then kept here.
   std::map<std::string, Health> health_announced;
   bool announced_loaded = false;
+  // Names a create of this daemon found taken (service_workspaces.cpp): the
+  // next create of such a name checks it at once, outside the set-based run,
+  // so that a client repeating a taken name cannot make every batch's
+  // optimistic insert fail. Bounded: cleared when it reaches kTakenNames.
+  static constexpr std::size_t kTakenNames = 4096;
+  std::set<std::string, std::less<>> taken_names;
   // The regions whose log may hold tombstones (a delete was published there):
   // the only ones compact_logs() looks at, not every region each tick. Read
   // at the first compaction after load() (tombstones_loaded), then kept here;

@@ -1,4 +1,5 @@
 #include "scheduler/detail/store.hpp"
+#include "storage/deferred.hpp"
 
 namespace fc::scheduler::store {
 
@@ -117,19 +118,30 @@ Result<std::int64_t> count_placements(storage::Conn& c, const std::string& regio
   return row ? s.col_int(0) : 0;
 }
 
-Result<bool> insert_workspace(storage::Conn& c, const Workspace& w) {
-  static const std::string sql =
-      std::string("INSERT INTO workspaces(") + kWsCols +
-      ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING";
-  BOOST_OUTCOME_TRY(s, c.prepare(sql));
-  BOOST_OUTCOME_TRY(s.bind_all(w.id, w.name, w.region, w.target_region, w.state, w.generation,
-                               w.resources.memory_mib, w.resources.cpu_millis,
-                               placement_json(w.placement).dump(), w.spec.dump(),
-                               w.observed_generation, w.observed_phase, w.observed_message,
-                               w.dns_region, w.created_at, w.updated_at, w.observed_since,
-                               std::int64_t{w.suspended ? 1 : 0})
-                        .run());
-  return c.changes() > 0;
+namespace {
+// A create's workspace row (storage::insert_unique): the name's UNIQUE index
+// decides; inside a set-based run the batch's rows are one INSERT … ON
+// CONFLICT DO NOTHING RETURNING id, and a create whose name was taken fails.
+constexpr storage::SetInsert kWorkspaceRow{
+    "workspaces",
+    "INSERT INTO workspaces(id, name, region, target_region, state, generation, memory_mib,"
+    " cpu_millis, placement, spec, observed_generation, observed_phase, observed_message,"
+    " dns_region, created_at, updated_at, observed_since, suspended)",
+    18,
+    " ON CONFLICT DO NOTHING",
+    "e->>0, e->>1, e->>2, e->>3, e->>4, (e->>5)::bigint, (e->>6)::bigint, (e->>7)::bigint,"
+    " e->>8, e->>9, (e->>10)::bigint, e->>11, e->>12, e->>13, (e->>14)::bigint,"
+    " (e->>15)::bigint, (e->>16)::bigint, (e->>17)::bigint",
+    "id"};
+}  // namespace
+
+Result<bool> insert_workspace(storage::Conn& c, const Workspace& w, Error taken) {
+  return storage::insert_unique(c, kWorkspaceRow, std::move(taken), w.id, w.name, w.region,
+                                w.target_region, w.state, w.generation, w.resources.memory_mib,
+                                w.resources.cpu_millis, placement_json(w.placement).dump(),
+                                w.spec.dump(), w.observed_generation, w.observed_phase,
+                                w.observed_message, w.dns_region, w.created_at, w.updated_at,
+                                w.observed_since, std::int64_t{w.suspended ? 1 : 0});
 }
 
 Result<std::optional<Workspace>> find_workspace(storage::Conn& c, const std::string& key) {

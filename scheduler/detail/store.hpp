@@ -8,6 +8,7 @@
 
 #include "scheduler/service.hpp"
 #include "storage/db.hpp"
+#include "storage/deferred.hpp"
 
 namespace fc::scheduler::store {
 
@@ -19,8 +20,10 @@ Status delete_region(storage::Conn& c, const std::string& id);
 Result<std::int64_t> count_placements(storage::Conn& c, const std::string& region);
 
 // A create's insert: false when the name is taken (the name's UNIQUE index
-// decides, no read first; nothing is written then).
-Result<bool> insert_workspace(storage::Conn& c, const Workspace& w);
+// decides, no read first; nothing is written then). Inside a set-based run
+// (storage::insert_unique) always true: the flush fails the caller with
+// `taken` when the name was taken.
+Result<bool> insert_workspace(storage::Conn& c, const Workspace& w, Error taken);
 Result<std::optional<Workspace>> find_workspace(storage::Conn& c, const std::string& id_or_name);
 // `names`: only names in [lo, hi), in name order, the page after workspace
 // `after` starting past its name; lo empty: every name, in id order.
@@ -43,9 +46,14 @@ Result<bool> reserve(storage::Conn& c, const std::string& region, const std::str
 // update of the region's row (reserve with check_fit, then append's revision
 // + 1): the new revision, nullopt when the resources do not fit (nothing
 // written then). put_assignment writes the assignment at that revision.
-Result<std::optional<std::int64_t>> reserve_new(storage::Conn& c, const std::string& region,
-                                                const std::string& ws, const Resources& r,
-                                                std::int64_t now);
+// Inside a set-based run the run's creates in the region are one update at
+// the flush (storage::SetSum, docs/storage.md "Set-based group commit"):
+// the revision is then a storage::Later the flush fills in, never nullopt
+// (a run that does not fit is replayed). `out` (may be null) gets the
+// revision, at once or at the flush.
+Result<std::optional<storage::Later>> reserve_new(storage::Conn& c, const std::string& region,
+                                                  const std::string& ws, const Resources& r,
+                                                  std::int64_t now, std::int64_t* out);
 // Changes a reservation's size (PATCH); false when the new size does not fit.
 Result<bool> resize(storage::Conn& c, const std::string& region, const std::string& ws,
                     const Resources& from, const Resources& to);
@@ -64,8 +72,13 @@ Result<std::int64_t> append(storage::Conn& c, const std::string& region, const s
                             const std::string& action, const nlohmann::json& body,
                             std::int64_t now);
 Status put_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
-                      std::int64_t rev, const std::string& action, const nlohmann::json& body,
+                      storage::Later rev, const std::string& action, const nlohmann::json& body,
                       std::int64_t now);
+inline Status put_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
+                             std::int64_t rev, const std::string& action,
+                             const nlohmann::json& body, std::int64_t now) {
+  return put_assignment(c, region, ws, storage::Later{rev}, action, body, now);
+}
 Result<std::vector<nlohmann::json>> assignments_after(storage::Conn& c, const std::string& region,
                                                       std::int64_t since, bool live_only);
 // The revision that last changed a workspace's assignment, and when.

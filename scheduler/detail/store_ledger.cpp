@@ -18,6 +18,18 @@ constexpr storage::SetInsert kAssignmentRow{
     " ON CONFLICT(region, workspace_id) DO UPDATE SET revision = excluded.revision,"
     " action = excluded.action, body = excluded.body, written_at = excluded.written_at",
     "e->>0, e->>1, (e->>2)::bigint, e->>3, e->>4, (e->>5)::bigint"};
+// A set-based run's creates in one region (storage::SetSum): their summed
+// resources reserved and the region's revision moved past all of them in one
+// guarded update; no row: the run no longer fits (a concurrent daemon, or
+// more creates than the in-memory index saw room for), it is replayed.
+constexpr storage::SetSum kReserveSum{
+    "regions",
+    "UPDATE regions SET alloc_memory_mib = alloc_memory_mib + ?2, alloc_cpu_millis ="
+    " alloc_cpu_millis + ?3, alloc_workspaces = alloc_workspaces + ?4,"
+    " revision = revision + ?4, updated_at = ?5 WHERE id = ?1"
+    " AND alloc_memory_mib + ?2 <= cap_memory_mib AND alloc_cpu_millis + ?3 <="
+    " cap_cpu_millis AND alloc_workspaces + ?4 <= cap_workspaces RETURNING revision",
+    2};
 }  // namespace
 
 Result<bool> reserve(storage::Conn& c, const std::string& region, const std::string& ws,
@@ -39,9 +51,16 @@ Result<bool> reserve(storage::Conn& c, const std::string& region, const std::str
   return true;
 }
 
-Result<std::optional<std::int64_t>> reserve_new(storage::Conn& c, const std::string& region,
-                                                const std::string& ws, const Resources& r,
-                                                std::int64_t now) {
+Result<std::optional<storage::Later>> reserve_new(storage::Conn& c, const std::string& region,
+                                                  const std::string& ws, const Resources& r,
+                                                  std::int64_t now, std::int64_t* out) {
+  if (storage::DeferredRows* d = c.deferred()) {
+    const storage::Later rev =
+        d->add_sum(kReserveSum, region, {r.memory_mib, r.cpu_millis}, now, out);
+    BOOST_OUTCOME_TRY(
+        storage::insert_row(c, kPlacementRow, ws, region, r.memory_mib, r.cpu_millis));
+    return std::optional<storage::Later>(rev);
+  }
   BOOST_OUTCOME_TRY(
       s,
       c.prepare("UPDATE regions SET alloc_memory_mib = alloc_memory_mib + ?2, alloc_cpu_millis = "
@@ -51,11 +70,12 @@ Result<std::optional<std::int64_t>> reserve_new(storage::Conn& c, const std::str
                 " cap_cpu_millis AND alloc_workspaces + 1 <= cap_workspaces RETURNING revision"));
   s.bind_all(region, r.memory_mib, r.cpu_millis, now);
   BOOST_OUTCOME_TRY(row, s.step());
-  if (!row) return std::optional<std::int64_t>();
+  if (!row) return std::optional<storage::Later>();
   const std::int64_t rev = s.col_int(0);
   BOOST_OUTCOME_TRY(s.run());
   BOOST_OUTCOME_TRY(storage::insert_row(c, kPlacementRow, ws, region, r.memory_mib, r.cpu_millis));
-  return std::optional<std::int64_t>(rev);
+  if (out) *out = rev;
+  return std::optional<storage::Later>(storage::Later{rev});
 }
 
 Result<bool> resize(storage::Conn& c, const std::string& region, const std::string& ws,
@@ -129,7 +149,7 @@ Result<std::int64_t> append(storage::Conn& c, const std::string& region, const s
 }
 
 Status put_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
-                      std::int64_t rev, const std::string& action, const json& body,
+                      storage::Later rev, const std::string& action, const json& body,
                       std::int64_t now) {
   return storage::insert_row(c, kAssignmentRow, region, ws, rev, action, body.dump(), now);
 }

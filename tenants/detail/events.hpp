@@ -17,6 +17,9 @@ struct Tenancy;
 // read from `c`: the tenancy as this transaction leaves it).
 Status append_event(storage::Conn& c, const scheduler::Service& sched, const std::string& type,
                     const scheduler::Workspace& w, std::int64_t now_ms);
+// The name the decorator below is registered under (Service's constructor,
+// Service::created_view).
+inline constexpr const char* kViewDecorator = "tenants";
 // The tenancy fields of a workspace's view (the decorator tenants/ registers):
 // tenant, plan (null when none) and trial_ends_at (only with a trial).
 Status decorate_view(storage::Conn& c, std::span<const scheduler::Workspace> ws,

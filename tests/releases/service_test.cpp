@@ -121,7 +121,7 @@ struct RelRig {
     REQUIRE(spec);
     in.spec = spec.value();
     const rel::Binding b = resolved.value().binding;
-    auto hook = [&](storage::Conn& c, const sch::Workspace& w) -> Status {
+    auto hook = [&](storage::Conn& c, const sch::Workspace& w, sch::CreatedView&) -> Status {
       BOOST_OUTCOME_TRY(rel::Service::bind(c, w.id, b, clock.now_ms()));
       return extra ? extra(c, w) : ok();
     };

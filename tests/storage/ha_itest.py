@@ -251,6 +251,37 @@ class HaTest(unittest.TestCase):
         self.assertEqual(got["resp"].headers.get("via"), "1.1 fleetcommand-standby")
         self.fsck_clean(a)
 
+    def test_concurrent_creates_through_both_daemons_one_revision_each(self):
+        # Set-based creates (docs/storage.md): a batch's creates in a region
+        # are one UPDATE … revision = revision + n RETURNING revision; each
+        # create's assignment gets its own revision from it. Creates through
+        # the leader and the standby at once, some with one name twice: every
+        # 201 has its assignment in the agent's log, no revision lost or
+        # given twice, the ledger exact.
+        import concurrent.futures
+        a = self.start_leader()
+        b = self.start_standby()
+        agent = self.setup_region(a)
+        rev0 = a.request("GET", "/v1/agent/assignments?since=0", token=agent).json()["revision"]
+
+        def create(i):
+            d = (a, b)[i % 2]
+            return d.request("POST", "/v1/workspaces", ws_body(f"c-{i // 3 if i % 3 == 0 else i}"))
+        with concurrent.futures.ThreadPoolExecutor(32) as ex:
+            res = list(ex.map(create, range(240)))
+        self.assertEqual({r.status for r in res} - {201, 409}, set(), [r for r in res if r.status not in (201, 409)][:3])
+        created = [r.json()["id"] for r in res if r.status == 201]
+        names = [r.json()["name"] for r in res if r.status == 201]
+        self.assertEqual(len(names), len(set(names)))
+        self.assertGreater(len(created), 150)
+        log = b.request("GET", "/v1/agent/assignments?since=0", token=agent).json()
+        self.assertEqual(log["revision"], rev0 + len(created))
+        self.assertEqual(sorted(x["workspace_id"] for x in log["assignments"]), sorted(created))
+        after = b.request("GET", f"/v1/agent/assignments?since={rev0}", token=agent).json()
+        self.assertEqual(len(after["assignments"]), len(created))
+        self.assertEqual(a.request("GET", "/v1/regions/r1").json()["allocated"]["workspaces"], len(created))
+        self.fsck_clean(a)
+
     def test_sigkill_leader_during_burst_standby_takes_over(self):
         a = self.start_leader()
         b = self.start_standby()

@@ -7,6 +7,7 @@
 // the one caller fails; a plain caller after set-based ones sees their rows.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -26,12 +27,28 @@ namespace {
 constexpr SetInsert kSetRow{"set_rows", "INSERT INTO set_rows(k, note, n)", 3, "",
                             "e->>0, e->>1, (e->>2)::bigint"};
 
+// insert_unique's table (a name that may be taken) and add_sum's counter.
+constexpr SetInsert kUniqueRow{
+    "uniq_rows", "INSERT INTO uniq_rows(k, name)", 2, " ON CONFLICT DO NOTHING", "e->>0, e->>1",
+    "k"};
+constexpr SetSum kCounter{"counters",
+                          "UPDATE counters SET total = total + ?2, rev = rev + ?3, at = ?4"
+                          " WHERE id = ?1 AND total + ?2 <= cap RETURNING rev",
+                          1};
+
 std::unique_ptr<Database> open_set_db(const test::TempDir& dir) {
   test::open_backend(dir.file("s.db"));  // migrated once, as the daemon does
   auto db = test::open_database(dir.file("s.db"));
   REQUIRE(db);
   auto st = db.value()->write_sync([](Conn& c) -> Status {
     BOOST_OUTCOME_TRY(c.exec("CREATE TABLE set_rows(k TEXT PRIMARY KEY, note TEXT, n BIGINT)"));
+    BOOST_OUTCOME_TRY(c.exec("CREATE TABLE uniq_rows(k TEXT PRIMARY KEY, name TEXT UNIQUE)"));
+    BOOST_OUTCOME_TRY(
+        c.exec("CREATE TABLE counters(id TEXT PRIMARY KEY, total BIGINT NOT NULL,"
+               " cap BIGINT NOT NULL, rev BIGINT NOT NULL, at BIGINT)"));
+    BOOST_OUTCOME_TRY(
+        c.exec("INSERT INTO counters(id, total, cap, rev) VALUES"
+               " ('a', 0, 1000000, 10), ('b', 0, 1000000, 100), ('small', 0, 5, 0)"));
     return c.exec("CREATE TABLE side(k TEXT PRIMARY KEY)");
   });
   REQUIRE(st);
@@ -123,9 +140,124 @@ std::string text_of(Conn& c, const std::string& sql) {
   return s.value().col_null(0) ? std::string("<null>") : s.value().col_text(0);
 }
 
+// A create's shape (scheduler::Service::create_workspace): a row whose name
+// may be taken, `add` to a counter whose new value (a region's revision) the
+// caller's other row carries and the caller reads back into `*out`. Outside
+// a set-based run (a replay) the counter's update runs at once.
+Status unique_and_sum(Conn& c, const std::string& k, const std::string& name,
+                      const std::string& counter, std::int64_t add, std::int64_t* out) {
+  BOOST_OUTCOME_TRY(
+      inserted,
+      insert_unique(c, kUniqueRow, fc::make_error(fc::Code::kConflict, "taken " + name), k, name));
+  if (!inserted) return fc::make_error(fc::Code::kConflict, "taken " + name);
+  Later rev;
+  if (DeferredRows* d = c.deferred()) {
+    rev = d->add_sum(kCounter, counter, {add}, 7, out);
+  } else {
+    BOOST_OUTCOME_TRY(s, c.prepare("UPDATE counters SET total = total + ?2, rev = rev + 1, at = 7"
+                                   " WHERE id = ?1 AND total + ?2 <= cap RETURNING rev"));
+    s.bind_all(counter, add);
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) return fc::make_error(fc::Code::kConflict, "does not fit");
+    rev.value = s.col_int(0);
+    BOOST_OUTCOME_TRY(s.run());
+    *out = rev.value;
+  }
+  return insert_row(c, kSetRow, k, counter, rev);
+}
+
 }  // namespace
 
 TEST_SUITE("storage") {
+  TEST_CASE(
+      "write_set: insert_unique fails only the callers whose key was taken, no replay;"
+      " add_sum gives each caller its own consecutive value") {
+    test::TempDir dir;
+    auto db = open_set_db(dir);
+    REQUIRE(db->write_sync([](Conn& c) -> Status {
+      BOOST_OUTCOME_TRY(s, c.prepare("INSERT INTO uniq_rows(k, name) VALUES('old', 'taken')"));
+      return s.run();
+    }));
+    const auto before = db->stats();
+    constexpr int kCallers = 40;
+    std::vector<std::int64_t> revs(kCallers, -1);
+    std::vector<SetCall> calls;
+    for (int i = 0; i < kCallers; ++i) {
+      // 5 and 23 name a name taken before; 11 and 12 share one (the first wins).
+      std::string name = i == 5 || i == 23 ? "taken" : i == 12 ? "n11" : "n" + std::to_string(i);
+      calls.push_back({[i, name, &revs](Conn& c) -> Status {
+        return unique_and_sum(c, "k" + std::to_string(i), name, i % 3 == 0 ? "b" : "a", i + 1,
+                              &revs[i]);
+      }});
+    }
+    auto res = run_one_batch(*db, std::move(calls));
+    const std::vector<int> lost = {5, 12, 23};
+    std::int64_t sum_a = 0, sum_b = 0, n_a = 0, n_b = 0;
+    for (int i = 0; i < kCallers; ++i) {
+      CAPTURE(i);
+      const bool lose = std::find(lost.begin(), lost.end(), i) != lost.end();
+      REQUIRE(static_cast<bool>(res[i]) == !lose);
+      if (lose) {
+        CHECK(res[i].error().code == fc::Code::kConflict);
+        CHECK(res[i].error().detail.starts_with("taken "));
+        continue;
+      }
+      (i % 3 == 0 ? sum_b : sum_a) += i + 1;
+      (i % 3 == 0 ? n_b : n_a) += 1;
+    }
+    const auto s = db->stats();
+    CHECK(s.set_replays == before.set_replays);
+    CHECK(s.set_taken - before.set_taken == 3);
+    // uniq_rows, counters a and b, set_rows: four statements for the batch.
+    CHECK(s.set_flushes - before.set_flushes == 4);
+    auto& r = db->read();
+    CHECK(scalar(r, "SELECT total FROM counters WHERE id = 'a'") == sum_a);
+    CHECK(scalar(r, "SELECT total FROM counters WHERE id = 'b'") == sum_b);
+    CHECK(scalar(r, "SELECT rev FROM counters WHERE id = 'a'") == 10 + n_a);
+    CHECK(scalar(r, "SELECT rev FROM counters WHERE id = 'b'") == 100 + n_b);
+    CHECK(scalar(r, "SELECT count(*) FROM uniq_rows") == kCallers - 3 + 1);
+    CHECK(scalar(r, "SELECT count(*) FROM set_rows") == kCallers - 3);
+    CHECK(text_of(r, "SELECT k FROM uniq_rows WHERE name = 'n11'") == "k11");
+    // Each winner's value is its own: consecutive per counter in batch order,
+    // and the row it deferred carries the same value.
+    std::int64_t next_a = 11, next_b = 101;
+    for (int i = 0; i < kCallers; ++i) {
+      CAPTURE(i);
+      if (!res[i]) continue;
+      std::int64_t& next = i % 3 == 0 ? next_b : next_a;
+      CHECK(revs[i] == next);
+      ++next;
+      CHECK(scalar(r, "SELECT n FROM set_rows WHERE k = 'k" + std::to_string(i) + "'") == revs[i]);
+    }
+  }
+
+  TEST_CASE("write_set: an add_sum whose guard fails replays the run; the callers that fit pass") {
+    test::TempDir dir;
+    auto db = open_set_db(dir);
+    const auto before = db->stats();
+    std::vector<std::int64_t> revs(4, -1);
+    std::vector<SetCall> calls;
+    for (int i = 0; i < 4; ++i) {  // 2 + 2 + 2 + 2 into a counter of 5: the third no longer fits
+      calls.push_back({[i, &revs](Conn& c) -> Status {
+        return unique_and_sum(c, "s" + std::to_string(i), "s" + std::to_string(i), "small", 2,
+                              &revs[i]);
+      }});
+    }
+    auto res = run_one_batch(*db, std::move(calls));
+    CHECK(res[0]);
+    CHECK(res[1]);
+    CHECK(!res[2]);
+    CHECK(!res[3]);
+    CHECK(db->stats().set_replays - before.set_replays == 1);
+    auto& r = db->read();
+    CHECK(scalar(r, "SELECT total FROM counters WHERE id = 'small'") == 4);
+    CHECK(scalar(r, "SELECT rev FROM counters WHERE id = 'small'") == 2);
+    CHECK(revs[0] == 1);
+    CHECK(revs[1] == 2);
+    CHECK(scalar(r, "SELECT count(*) FROM uniq_rows") == 2);
+    CHECK(scalar(r, "SELECT count(*) FROM set_rows") == 2);
+  }
+
   TEST_CASE("write_set: a batch's deferred rows are one statement per table, values exact") {
     test::TempDir dir;
     auto db = open_set_db(dir);
@@ -197,6 +329,35 @@ TEST_SUITE("storage") {
     CHECK(scalar(r, "SELECT n FROM set_rows WHERE k = 'dup'") == 7);
     CHECK(scalar(r, "SELECT count(*) FROM side") == kCallers - 1);  // 19's side row undone
     CHECK(scalar(r, "SELECT count(*) FROM side WHERE k = 's19'") == 0);
+  }
+
+  TEST_CASE(
+      "write_set: a run after a plain caller is replayed from its SAVEPOINT; the plain"
+      " caller's write stays") {
+    // A run that is the whole batch is undone by rolling the transaction back
+    // and beginning it again (no SAVEPOINT); one after another caller by its
+    // SAVEPOINT, which must leave that caller's write alone.
+    test::TempDir dir;
+    auto db = open_set_db(dir);
+    const auto before = db->stats();
+    std::vector<SetCall> calls;
+    calls.push_back({[](Conn& c) { return insert_side_row(c, "plain"); }, false});
+    for (int i = 0; i < 6; ++i) {
+      calls.push_back({[i](Conn& c) -> Status {
+        const std::string k = (i == 1 || i == 4) ? "dup2" : "p" + std::to_string(i);
+        return insert_row(c, kSetRow, k, "n", std::int64_t{i});
+      }});
+    }
+    auto res = run_one_batch(*db, std::move(calls));
+    CHECK(res[0]);
+    for (int i = 0; i < 6; ++i) {
+      CAPTURE(i);
+      CHECK(static_cast<bool>(res[i + 1]) == (i != 4));
+    }
+    CHECK(db->stats().set_replays - before.set_replays == 1);
+    auto& r = db->read();
+    CHECK(scalar(r, "SELECT count(*) FROM side WHERE k = 'plain'") == 1);
+    CHECK(scalar(r, "SELECT count(*) FROM set_rows") == 5);
   }
 
   TEST_CASE("write_set: failing before writing drops its rows; failing after writing replays") {

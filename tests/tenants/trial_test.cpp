@@ -74,7 +74,7 @@ struct TrialRig {
     sch::WorkspaceInput in;
     in.name = name;
     in.request.resources = {1, 1};
-    auto hook = [&](storage::Conn& c, const sch::Workspace& w) {
+    auto hook = [&](storage::Conn& c, const sch::Workspace& w, sch::CreatedView&) {
       return svc->on_created(c, w, "", plan);
     };
     auto w = run(sched->create_workspace(in, hook, nullptr));
