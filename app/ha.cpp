@@ -3,14 +3,18 @@
 // "Several daemons").
 #include "app/ha.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -44,6 +48,24 @@ std::string make_holder_id() {
   return std::string(host[0] ? host : "host") + "-" + std::to_string(::getpid()) + "-" + suffix;
 }
 
+// A holder id is "<host>-<pid>-<random>" (make_holder_id).
+struct HolderParts {
+  std::string host;
+  long pid = 0;
+};
+std::optional<HolderParts> holder_parts(const std::string& id) {
+  const auto r = id.rfind('-');
+  if (r == std::string::npos || r == 0) return std::nullopt;
+  const auto p = id.rfind('-', r - 1);
+  if (p == std::string::npos) return std::nullopt;
+  HolderParts out{id.substr(0, p), 0};
+  const std::string pid = id.substr(p + 1, r - p - 1);
+  if (pid.empty() || pid.size() > 9 || !std::all_of(pid.begin(), pid.end(), ::isdigit))
+    return std::nullopt;
+  out.pid = std::stol(pid);
+  return out;
+}
+
 std::string sql(const std::string& a, const std::string& b = "", const std::string& c = "") {
   return a + b + c;
 }
@@ -73,13 +95,23 @@ Result<bool> Lease::try_acquire(storage::Conn& c) {
     epoch_ = 0;
     return false;
   }
-  // Expired (by the database's clock): take it over, with the next epoch.
+  // A live lease of a previous run of this daemon (SIGKILLed and restarted)
+  // need not be waited out: taken over at once, with the next epoch as for an
+  // expired one, so a write of that run, were it somehow alive, is fenced.
+  BOOST_OUTCOME_TRY(held, read(c));
+  const std::string stale = held.live && previous_run(held) ? held.id : std::string();
+  if (!stale.empty())
+    spdlog::warn("leader lease held by a previous run of this daemon holder={} (same host and "
+                 "address, its process is gone): taking it over now",
+                 stale);
+  // Expired (by the database's clock), or that previous run's: take it over,
+  // with the next epoch.
   BOOST_OUTCOME_TRY(take, c.prepare(sql("UPDATE leases SET holder = ?1, advertise_url = ?2,"
                                         " epoch = epoch + 1, expires_at_ms = ",
                                         kNow,
-                                        " + ?3 WHERE name = ?4 AND expires_at_ms < " +
-                                            std::string(kNow) + " RETURNING epoch")));
-  take.bind_all(id_, url_, ttl_ms_, kLeaseName);
+                                        " + ?3 WHERE name = ?4 AND (expires_at_ms < " +
+                                            std::string(kNow) + " OR holder = ?5) RETURNING epoch")));
+  take.bind_all(id_, url_, ttl_ms_, kLeaseName, stale);
   BOOST_OUTCOME_TRY(taken, take.step());
   if (taken) {
     epoch_ = take.col_int(0);
@@ -93,6 +125,20 @@ Result<bool> Lease::try_acquire(storage::Conn& c) {
   BOOST_OUTCOME_TRY(created, first.step());
   if (created) epoch_ = first.col_int(0);
   return created;
+}
+
+// The holder is an earlier process of this daemon: the same host name, the
+// same advertised address, and its pid is not running here (or is this
+// process's own: a container restarted in place runs as the same pid). Two
+// daemons never share an advertised address (a standby refuses to forward
+// to its own), so a live daemon elsewhere is never taken for one.
+bool Lease::previous_run(const Holder& h) const {
+  if (h.id.empty() || h.id == id_ || h.url != url_) return false;
+  const auto theirs = holder_parts(h.id);
+  const auto mine = holder_parts(id_);
+  if (!theirs || !mine || theirs->host != mine->host) return false;
+  if (theirs->pid == ::getpid()) return true;
+  return ::kill(static_cast<pid_t>(theirs->pid), 0) != 0 && errno == ESRCH;
 }
 
 Result<Holder> Lease::read(storage::Conn& c) {

@@ -41,7 +41,8 @@ class Lease {
   std::int64_t ttl_ms() const { return ttl_ms_; }
   std::int64_t epoch() const { return epoch_.load(); }
 
-  // Takes the lease when nobody holds it or it expired (epoch + 1), or
+  // Takes the lease when nobody holds it, it expired or it is a previous run's
+  // of this daemon (same host and address, process gone) (epoch + 1), or
   // renews it when this daemon holds it: true when this daemon holds it now.
   Result<bool> try_acquire(storage::Conn& c);
   // Who holds it, by the database's clock.
@@ -55,6 +56,8 @@ class Lease {
   void set_on_lost(std::function<void()> f) { on_lost_ = std::move(f); }
 
  private:
+  bool previous_run(const Holder& h) const;
+
   std::string id_;
   std::string url_;
   std::int64_t ttl_ms_;

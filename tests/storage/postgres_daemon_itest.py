@@ -8,6 +8,7 @@ refusing a non-empty target. Skipped where the PostgreSQL binaries are
 missing. Loopback only; every wait bounded."""
 import json
 import os
+import signal
 import sys
 import time
 import unittest
@@ -91,6 +92,30 @@ class PostgresDaemonTest(unittest.TestCase):
         self.assertIn("fsck: 0 problem(s)", out)
         self.assertFalse(os.path.exists(os.path.join(d.dir, "var", "fleetcommand.db")),
                          "nothing may be written to the SQLite file on the postgres backend")
+
+    def test_sigkilled_daemon_takes_its_own_lease_back_at_once(self):
+        """A lone daemon SIGKILLed and restarted (systemd's Restart=, a
+        container restarted in place) leads again at once: its previous run's
+        lease is not waited out (30 s here), and the epoch moves on."""
+        url = self.pg.create_database("relead")
+        d = self.daemon({"backend": "postgres", "postgres_url": url,
+                         "ha": {"lease_ttl_ms": 30000}})
+        d.start()
+        region(d, "r1")
+        self.assertEqual(create_ws(d, "before-kill").status, 201)
+        d.stop(sig=signal.SIGKILL)
+        d.start()
+        t0 = time.monotonic()
+        while True:
+            r = create_ws(d, "after-kill")
+            if r.status == 201 or time.monotonic() - t0 > 10:
+                break
+            time.sleep(0.2)
+        self.assertEqual(r.status, 201, f"{r}\n{d.logs()[-3000:]}")
+        self.assertLess(time.monotonic() - t0, 10)
+        self.assertIn("leader lease held by a previous run of this daemon", d.logs())
+        code, out = fsck(d)
+        self.assertEqual(code, 0, out)
 
     def test_503_with_retry_after_while_the_database_is_down(self):
         d = self.daemon({"backend": "postgres", "postgres_url": self.pg.create_database("restart")})
