@@ -101,16 +101,18 @@ Result<bool> Lease::try_acquire(storage::Conn& c) {
   BOOST_OUTCOME_TRY(held, read(c));
   const std::string stale = held.live && previous_run(held) ? held.id : std::string();
   if (!stale.empty())
-    spdlog::warn("leader lease held by a previous run of this daemon holder={} (same host and "
-                 "address, its process is gone): taking it over now",
-                 stale);
+    spdlog::warn(
+        "leader lease held by a previous run of this daemon holder={} (same host and "
+        "address, its process is gone): taking it over now",
+        stale);
   // Expired (by the database's clock), or that previous run's: take it over,
   // with the next epoch.
-  BOOST_OUTCOME_TRY(take, c.prepare(sql("UPDATE leases SET holder = ?1, advertise_url = ?2,"
-                                        " epoch = epoch + 1, expires_at_ms = ",
-                                        kNow,
-                                        " + ?3 WHERE name = ?4 AND (expires_at_ms < " +
-                                            std::string(kNow) + " OR holder = ?5) RETURNING epoch")));
+  BOOST_OUTCOME_TRY(
+      take, c.prepare(sql("UPDATE leases SET holder = ?1, advertise_url = ?2,"
+                          " epoch = epoch + 1, expires_at_ms = ",
+                          kNow,
+                          " + ?3 WHERE name = ?4 AND (expires_at_ms < " + std::string(kNow) +
+                              " OR holder = ?5) RETURNING epoch")));
   take.bind_all(id_, url_, ttl_ms_, kLeaseName, stale);
   BOOST_OUTCOME_TRY(taken, take.step());
   if (taken) {
