@@ -164,14 +164,12 @@ Status Lease::fence(storage::Conn& c) {
   // A leader paused inside this transaction (SIGSTOP, a long GC-like stall)
   // keeps the row locked: the server ends its session after the TTL, so the
   // takeover waits at most that long and the paused transaction never commits.
-  {
-    BOOST_OUTCOME_TRY(
-        t, c.prepare("SELECT set_config('idle_in_transaction_session_timeout', ?1, true)"));
-    t.bind_all(std::to_string(ttl_ms_));
-    BOOST_OUTCOME_TRY(t.step());
-  }
-  BOOST_OUTCOME_TRY(q, c.prepare("SELECT holder, epoch FROM leases WHERE name = ?1 FOR SHARE"));
-  q.bind_all(kLeaseName);
+  // The timeout is set by the same statement that reads and locks the row
+  // (one round trip per batch, not two).
+  BOOST_OUTCOME_TRY(q, c.prepare("SELECT holder, epoch,"
+                                 " set_config('idle_in_transaction_session_timeout', ?2, true)"
+                                 " FROM leases WHERE name = ?1 FOR SHARE"));
+  q.bind_all(kLeaseName, std::to_string(ttl_ms_));
   BOOST_OUTCOME_TRY(row, q.step());
   const bool held = row && q.col_text(0) == id_ && q.col_int(1) == mine;
   if (!held) {
