@@ -112,14 +112,18 @@ Result<std::vector<CertRow>> expiring_certs(storage::Conn& c, std::int64_t befor
   return collect(s);
 }
 
-// One pass over the table; ?1 = now, ?2..?9 = now + each bound (ms).
+// One pass over the table; ?1 = now, ?2.. = now + each bound (ms). Portable
+// SQL: SQLite's TOTAL() does not exist in PostgreSQL.
+static const std::string kExpirySummarySql = [] {
+  std::string q = "SELECT COUNT(*), COALESCE(SUM(not_after - ?1), 0), MIN(not_after)";
+  for (std::size_t i = 0; i < std::size(kExpiryBoundsS); ++i)
+    q += ", COALESCE(SUM(CASE WHEN not_after <= ?" + std::to_string(i + 2) +
+         " THEN 1 ELSE 0 END), 0)";
+  return q + " FROM certificates WHERE status IN ('valid', 'renewing') AND not_after IS NOT NULL";
+}();
+
 Result<ExpirySummary> expiry_summary(storage::Conn& c, std::int64_t now) {
-  BOOST_OUTCOME_TRY(
-      s, c.prepare("SELECT COUNT(*), TOTAL(not_after - ?1), MIN(not_after),"
-                   " TOTAL(not_after <= ?2), TOTAL(not_after <= ?3), TOTAL(not_after <= ?4),"
-                   " TOTAL(not_after <= ?5), TOTAL(not_after <= ?6), TOTAL(not_after <= ?7),"
-                   " TOTAL(not_after <= ?8), TOTAL(not_after <= ?9) FROM certificates"
-                   " WHERE status IN ('valid', 'renewing') AND not_after IS NOT NULL"));
+  BOOST_OUTCOME_TRY(s, c.prepare(kExpirySummarySql));
   s.bind(1, now);
   for (std::size_t i = 0; i < std::size(kExpiryBoundsS); ++i)
     s.bind(static_cast<int>(i) + 2, now + kExpiryBoundsS[i] * 1000);

@@ -1,6 +1,8 @@
 // The /metrics series docs/deploy.md "What to alert on" names: how long ago
 // each region's agent was heard from, and certificate expiry as a histogram
 // plus the earliest expiry (a series per certificate would be 100,000 series).
+#include <spdlog/spdlog.h>
+
 #include "api/detail/context.hpp"
 #include "certs/service.hpp"
 #include "common/clock.hpp"
@@ -32,7 +34,10 @@ void heartbeat_ages(Context& ctx, std::string& o) {
 void certificate_expiry(Context& ctx, std::string& o) {
   if (ctx.certs == nullptr) return;
   auto sum = ctx.certs->expiry_summary();
-  if (!sum) return;
+  if (!sum) {  // the series go missing: say why (an alert on them would not fire)
+    spdlog::warn("metrics: certificate expiry series left out reason={}", sum.error().detail);
+    return;
+  }
   const auto& s = sum.value();
   const char* h = "fleetcommand_certificates_expiry_seconds";
   alert_head(o, h, "histogram",
