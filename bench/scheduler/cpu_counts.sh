@@ -24,6 +24,7 @@
 # Everything on loopback in a private temp dir; the daemon stopped by pid.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/../lib/daemon.sh"
 mode="${1:?ir|wal}"; bin="$(realpath "${2:?FC_BIN}")"
 regions="${REGIONS:-10}"; workspaces="${WORKSPACES:-1000}"; conns="${CONNS:-64}"
 for tool in wrk curl python3; do
@@ -53,12 +54,7 @@ start() {  # dir [wrapper...]
   local dir="$1"; shift
   (cd "$dir" && exec env ${preload:+LD_PRELOAD=$preload} "$@" "$bin" serve --config "$dir/fc.json" 2>>"$dir/fc.log") &
   pid=$!
-  for _ in $(seq 1 1200); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "cpu_counts.sh: daemon did not come up" >&2; tail -5 "$dir/fc.log" >&2; exit 1
+  wait_ready cpu_counts.sh "$pid" "$port" "$dir/fc.log" 1200  # under valgrind too
 }
 creates() {  # dir seconds -> prints the number of 201s
   FC_TOKEN="$(cat "$1/var/admin.token")" RUN_TAG=c wrk -t2 -c"$conns" -d"$2s" --timeout 30s \

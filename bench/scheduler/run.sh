@@ -17,6 +17,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/../lib/daemon.sh"
 repo="$(cd "$here/../.." && pwd)"
 build="$(cd "${1:-$repo/build}" && pwd)"
 fc_bin="$(realpath -m "${FC_BIN:-$build/app/fleetcommand}")"
@@ -52,12 +53,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_fc() {  # dir
   (cd "$1" && exec "${srv_pin[@]}" "$fc_bin" serve --config "$1/fc.json" 2>>"$1/fc.log") &
   fc_pid=$!
-  for _ in $(seq 1 600); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$api_port/readyz" 2>/dev/null && return 0
-    kill -0 "$fc_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "run.sh: daemon did not come up" >&2; tail -5 "$1/fc.log" >&2; exit 1
+  wait_ready run.sh "$fc_pid" "$api_port" "$1/fc.log"
 }
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"

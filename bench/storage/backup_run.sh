@@ -15,6 +15,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/../lib/daemon.sh"
 repo="$(cd "$here/../.." && pwd)"
 build="$(cd "${1:-$repo/build}" && pwd)"
 fc_bin="$(realpath -m "${FC_BIN:-$build/app/fleetcommand}")"
@@ -47,12 +48,7 @@ JSON
 start_fc() {
   (cd "$tmp" && exec "$fc_bin" serve --config "$tmp/fc.json" 2>>"$tmp/fc.log") &
   fc_pid=$!
-  for _ in $(seq 1 600); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$api_port/readyz" 2>/dev/null && return 0
-    kill -0 "$fc_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "backup_run.sh: daemon did not come up" >&2; tail -5 "$tmp/fc.log" >&2; exit 1
+  wait_ready backup_run.sh "$fc_pid" "$api_port" "$tmp/fc.log"
 }
 
 load() {  # tag seconds → create.lua's summary line on stdout
