@@ -393,6 +393,12 @@ int run_standby(const config::Config& cfg, Lease& lease, Campaign& campaign) {
                  if (!h.live)
                    co_return api::problem(503, "not-ready", "Service Unavailable",
                                           "standby: no leader known");
+                 // Its own lease (taken, the leader starting in this process)
+                 // or a previous run's at its own address: forward() answers
+                 // 503 to everything until the leader serves, so not ready.
+                 if (h.id == s.lease.holder_id() || h.url == s.lease.advertise_url())
+                   co_return api::problem(503, "not-ready", "Service Unavailable",
+                                          "standby: this daemon is taking over the lease");
                  co_return api::json_response(
                      200, {{"status", "ready"}, {"role", "standby"}, {"leader", h.url}});
                });
