@@ -55,15 +55,13 @@ awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, Create
     // per-statement shape): it starts afresh. A name this daemon saw taken
     // goes the per-statement way at once (a plain write: 409 before writing).
     const bool suspect = i.taken_names.contains(w.name);
+    const Error taken =
+        make_error(Errc::kNameTaken, "a workspace named " + w.name + " already exists");
     auto fn = [&](storage::Conn& c) -> Status {
       lost_race = false;
       rev = 0;
-      BOOST_OUTCOME_TRY(inserted, store::insert_workspace(
-                                      c, w,
-                                      make_error(Errc::kNameTaken, "a workspace named " + w.name +
-                                                                       " already exists")));
-      if (!inserted)
-        return make_error(Errc::kNameTaken, "a workspace named " + w.name + " already exists");
+      BOOST_OUTCOME_TRY(inserted, store::insert_workspace(c, w, taken));
+      if (!inserted) return taken;
       const std::int64_t at = i.now();
       BOOST_OUTCOME_TRY(reserved, store::reserve_new(c, w.region, w.id, w.resources, at, &rev));
       if (!reserved) {
