@@ -64,6 +64,13 @@ inline void parse_query(std::string_view q, std::map<std::string, std::string>& 
   }
 }
 
+inline bool has_nul(const Request& req) {
+  if (req.path.find('\0') != std::string::npos) return true;
+  for (const auto& [k, v] : req.query)
+    if (k.find('\0') != std::string::npos || v.find('\0') != std::string::npos) return true;
+  return false;
+}
+
 template <class Body>
 void convert_request(boost::beast::http::request<Body>& msg, Request& req) {
   req.method = std::string(msg.method_string());

@@ -211,6 +211,37 @@ class BadInput(fctest.DaemonTest):
         r = self.d.request("GET", "/healthz", auth=False, headers={"X-Request-Id": "bad id\x7f"})
         self.assertNotEqual(r.headers.get("x-request-id"), "bad id\x7f")
 
+    def test_nul_character_in_a_string_422_naming_the_field(self):
+        # PostgreSQL's text cannot hold U+0000: the daemon there stored a
+        # webhook description "a\u0000b" as "a" (201, whole on SQLite; itest_pg_api_bad_input_itest).
+        r = self.d.request("POST", "/v1/webhooks", {"url": "https://hooks.example.com/nul",
+                                                    "event_types": ["workspace.*"], "description": "a\u0000b"})
+        self.assert_problem(r, 422)
+        self.assertEqual([e["field"] for e in r.json()["errors"]], ["description"], r)
+        self.assertEqual(self.d.request("GET", "/v1/webhooks").json()["items"], [])
+        r = self.d.request("POST", "/v1/webhooks", {"url": "https://hooks.example.com/nul",
+                                                    "event_types": ["workspace.*\u0000"]})
+        self.assert_problem(r, 422)
+        self.assertEqual([e["field"] for e in r.json()["errors"]], ["event_types[0]"], r)
+        # The agent protocol alike: a status message with a NUL is refused, not cut.
+        self.d.create_region("nul-r")
+        tok = self.d.agent_token("nul-r")
+        r = self.d.request("POST", "/v1/agent/status", {"agent_id": "a", "workspaces": [
+            {"workspace_id": "ws_x", "generation": 1, "phase": "running", "message": "a\u0000b"}]}, token=tok)
+        self.assert_problem(r, 422)
+        self.assertIn("message", r.json()["detail"], r)
+        self.assertEqual(self.d.request("DELETE", "/v1/regions/nul-r").status, 204)
+        # %00 in the path or a query parameter: 400 before any route looks it up.
+        wh = self.d.request("POST", "/v1/webhooks", {"url": "https://hooks.example.com/nul",
+                                                     "event_types": ["workspace.*"]}).json()["id"]
+        try:
+            for path in (f"/v1/webhooks/{wh}%00x", "/v1/workspaces?region=r%00", "/v1/events?type=a%00b"):
+                with self.subTest(path=path):
+                    self.assert_problem(self.d.request("GET", path), 400)
+            self.assertEqual(self.d.acme_request("/.well-known/acme-challenge/t%00x").status, 400)
+        finally:
+            self.assertEqual(self.d.request("DELETE", f"/v1/webhooks/{wh}").status, 204)
+
     def test_unknown_route_404_and_wrong_method_405(self):
         self.assert_problem(self.d.request("GET", "/v1/nothing-here"), 404)
         r = self.d.request("PUT", "/v1/tokens")
