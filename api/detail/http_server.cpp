@@ -141,12 +141,8 @@ awaitable<void> HttpServer::Impl::session(Stream& stream, std::string remote) {
       detail::convert_request(parser.get(), req);
       ++active;
       try {
-        // %00 decoded into the path or a query parameter: PostgreSQL's text
-        // cannot hold it (libpq took the value cut at it, so a lookup there
-        // used a shorter id than the client sent).
-        if (detail::has_nul(req))
-          resp = problem(400, "malformed-request", "Bad Request",
-                         "a NUL character (%00) in the path or query");
+        if (const char* why = detail::unusable_text(req))
+          resp = problem(400, "malformed-request", "Bad Request", why);
         else
           resp = co_await router.dispatch(req);
       } catch (const std::exception& e) {

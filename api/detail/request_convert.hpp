@@ -9,6 +9,7 @@
 #include "api/http.hpp"
 #include "common/asio.hpp"
 #include "common/ids.hpp"
+#include "common/utf8.hpp"
 
 namespace fc::api::detail {
 
@@ -64,11 +65,22 @@ inline void parse_query(std::string_view q, std::map<std::string, std::string>& 
   }
 }
 
-inline bool has_nul(const Request& req) {
-  if (req.path.find('\0') != std::string::npos) return true;
-  for (const auto& [k, v] : req.query)
-    if (k.find('\0') != std::string::npos || v.find('\0') != std::string::npos) return true;
-  return false;
+// Why the decoded path or a query parameter cannot be stored or looked up
+// (nullptr when it can): a NUL character (libpq cuts a PostgreSQL text at
+// it) or invalid UTF-8 (PostgreSQL refuses it: the lookup was a 500 there,
+// a 404 on SQLite). Answered 400 before routing, alike on both backends.
+inline const char* unusable_text(const Request& req) {
+  auto bad = [](std::string_view s) -> const char* {
+    if (s.find('\0') != std::string_view::npos) return "a NUL character (%00) in the path or query";
+    if (!valid_utf8(s)) return "the path or query is not valid UTF-8 once percent-decoded";
+    return nullptr;
+  };
+  if (const char* why = bad(req.path)) return why;
+  for (const auto& [k, v] : req.query) {
+    if (const char* why = bad(k)) return why;
+    if (const char* why = bad(v)) return why;
+  }
+  return nullptr;
 }
 
 template <class Body>

@@ -242,6 +242,22 @@ class BadInput(fctest.DaemonTest):
         finally:
             self.assertEqual(self.d.request("DELETE", f"/v1/webhooks/{wh}").status, 204)
 
+    def test_invalid_utf8_in_path_query_or_idempotency_key(self):
+        # PostgreSQL refuses invalid UTF-8 in text: these lookups were 500s
+        # there (404 or 422 on SQLite), and such an Idempotency-Key a 500
+        # (201 on SQLite). Now 400 / 422 on both.
+        for path in ("/v1/webhooks/whk%FFx", "/v1/workspaces/ws%C3x", "/v1/workspaces?region=r%FF",
+                     "/v1/usage?tenant=t%FF", "/v1/rollouts/ro%ED%A0%80"):
+            with self.subTest(path=path):
+                p = self.assert_problem(self.d.request("GET", path), 400)
+                self.assertIn("UTF-8", p["detail"])
+        self.assertEqual(self.d.acme_request("/.well-known/acme-challenge/t%FF").status, 400)
+        self.assertEqual(self.d.request("GET", "/v1/regions/caf%C3%A9").status, 404)  # valid UTF-8
+        r = self.d.request("POST", "/v1/workspaces", {"name": "idem-utf8", "resources": {"memory_mib": 1, "cpu_millis": 1}},
+                           headers={"Idempotency-Key": "k\xff"})
+        self.assert_problem(r, 422)
+        self.assertEqual([e["field"] for e in r.json()["errors"]], ["Idempotency-Key"], r)
+
     def test_unknown_route_404_and_wrong_method_405(self):
         self.assert_problem(self.d.request("GET", "/v1/nothing-here"), 404)
         r = self.d.request("PUT", "/v1/tokens")
