@@ -141,8 +141,8 @@ awaitable<void> HttpServer::Impl::session(Stream& stream, std::string remote) {
       detail::convert_request(parser.get(), req);
       ++active;
       try {
-        if (const char* why = detail::unusable_text(req))
-          resp = problem(400, "malformed-request", "Bad Request", why);
+        if (auto bad = detail::unusable_text(req))
+          resp = std::move(*bad);
         else
           resp = co_await router.dispatch(req);
       } catch (const std::exception& e) {

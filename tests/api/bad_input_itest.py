@@ -231,14 +231,18 @@ class BadInput(fctest.DaemonTest):
         self.assert_problem(r, 422)
         self.assertIn("message", r.json()["detail"], r)
         self.assertEqual(self.d.request("DELETE", "/v1/regions/nul-r").status, 204)
-        # %00 in the path or a query parameter: 400 before any route looks it up.
+        # %00 in the path: 400 before any route looks it up; in a query
+        # parameter 422 naming it.
         wh = self.d.request("POST", "/v1/webhooks", {"url": "https://hooks.example.com/nul",
                                                      "event_types": ["workspace.*"]}).json()["id"]
         try:
-            for path in (f"/v1/webhooks/{wh}%00x", "/v1/workspaces?region=r%00", "/v1/events?type=a%00b"):
-                with self.subTest(path=path):
-                    self.assert_problem(self.d.request("GET", path), 400)
+            self.assert_problem(self.d.request("GET", f"/v1/webhooks/{wh}%00x"), 400)
             self.assertEqual(self.d.acme_request("/.well-known/acme-challenge/t%00x").status, 400)
+            for path, field in (("/v1/workspaces?region=r%00", "region"), ("/v1/events?type=a%00b", "type")):
+                with self.subTest(path=path):
+                    r = self.d.request("GET", path)
+                    self.assert_problem(r, 422)
+                    self.assertEqual([e["field"] for e in r.json()["errors"]], [field], r)
         finally:
             self.assertEqual(self.d.request("DELETE", f"/v1/webhooks/{wh}").status, 204)
 
@@ -246,11 +250,15 @@ class BadInput(fctest.DaemonTest):
         # PostgreSQL refuses invalid UTF-8 in text: these lookups were 500s
         # there (404 or 422 on SQLite), and such an Idempotency-Key a 500
         # (201 on SQLite). Now 400 / 422 on both.
-        for path in ("/v1/webhooks/whk%FFx", "/v1/workspaces/ws%C3x", "/v1/workspaces?region=r%FF",
-                     "/v1/usage?tenant=t%FF", "/v1/rollouts/ro%ED%A0%80"):
+        for path in ("/v1/webhooks/whk%FFx", "/v1/workspaces/ws%C3x", "/v1/rollouts/ro%ED%A0%80"):
             with self.subTest(path=path):
                 p = self.assert_problem(self.d.request("GET", path), 400)
                 self.assertIn("UTF-8", p["detail"])
+        for path, field in (("/v1/workspaces?region=r%FF", "region"), ("/v1/usage?tenant=t%FF", "tenant")):
+            with self.subTest(path=path):
+                r = self.d.request("GET", path)
+                self.assert_problem(r, 422)
+                self.assertEqual([e["field"] for e in r.json()["errors"]], [field], r)
         self.assertEqual(self.d.acme_request("/.well-known/acme-challenge/t%FF").status, 400)
         self.assertEqual(self.d.request("GET", "/v1/regions/caf%C3%A9").status, 404)  # valid UTF-8
         r = self.d.request("POST", "/v1/workspaces", {"name": "idem-utf8", "resources": {"memory_mib": 1, "cpu_millis": 1}},
