@@ -40,7 +40,12 @@ class Fields {
     const json* v = find(name);
     if (v == nullptr) return field_error(join(path_, name), "missing");
     if (!v->is_string()) return field_error(join(path_, name), "must be a string");
-    return v->get<std::string>();
+    std::string out = v->get<std::string>();
+    // PostgreSQL's text cannot hold U+0000 (a status message was cut at it
+    // there, kept whole on SQLite): refused on both backends.
+    if (out.find('\0') != std::string::npos)
+      return field_error(join(path_, name), "must not contain a NUL character");
+    return out;
   }
   Result<std::optional<std::string>> opt_str(std::string_view name) const {
     if (find(name) == nullptr) return std::optional<std::string>{};

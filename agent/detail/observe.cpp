@@ -33,6 +33,8 @@ std::string str_at(const json* j, const char* key) {
 }
 
 std::string clip(std::string s) {
+  // The control plane refuses a NUL in a status message (PostgreSQL's text cannot hold it).
+  s.erase(std::remove(s.begin(), s.end(), '\0'), s.end());
   if (s.size() > kMaxMessage) s = s.substr(0, kMaxMessage) + "…";
   return s;
 }

@@ -141,7 +141,10 @@ awaitable<void> HttpServer::Impl::session(Stream& stream, std::string remote) {
       detail::convert_request(parser.get(), req);
       ++active;
       try {
-        resp = co_await router.dispatch(req);
+        if (auto bad = detail::unusable_text(req))
+          resp = std::move(*bad);
+        else
+          resp = co_await router.dispatch(req);
       } catch (const std::exception& e) {
         spdlog::critical("handler threw request_id={} what={}", req.request_id, e.what());
         resp = problem(500, "internal", "Internal Server Error",

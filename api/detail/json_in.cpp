@@ -4,6 +4,14 @@ namespace fc::api::detail {
 
 using nlohmann::json;
 
+namespace {
+// PostgreSQL's text cannot hold U+0000 (libpq passes text parameters as C
+// strings: a description "a\u0000b" was stored as "a" there, whole on
+// SQLite). Refused on both backends, so the API answers alike.
+constexpr const char* kNul = "must not contain a NUL character";
+bool has_nul(const std::string& s) { return s.find('\0') != std::string::npos; }
+}  // namespace
+
 std::optional<std::string> JsonIn::str(const json& o, const std::string& key,
                                        const std::string& field, bool required) {
   if (!o.contains(key) || o[key].is_null()) {
@@ -14,7 +22,12 @@ std::optional<std::string> JsonIn::str(const json& o, const std::string& key,
     error(field, "must be a string");
     return std::nullopt;
   }
-  return o[key].get<std::string>();
+  std::string v = o[key].get<std::string>();
+  if (has_nul(v)) {
+    error(field, kNul);
+    return std::nullopt;
+  }
+  return v;
 }
 
 std::optional<std::int64_t> JsonIn::integer(const json& o, const std::string& key,
@@ -55,6 +68,10 @@ std::optional<std::vector<std::string>> JsonIn::str_list(const json& o, const st
       return std::nullopt;
     }
     out.push_back(o[key][i].get<std::string>());
+    if (has_nul(out.back())) {
+      error(field + "[" + std::to_string(i) + "]", kNul);
+      return std::nullopt;
+    }
   }
   return out;
 }
@@ -71,6 +88,10 @@ std::optional<std::map<std::string, std::string>> JsonIn::str_map(const json& o,
   for (const auto& [k, v] : o[key].items()) {
     if (!v.is_string()) {
       error(field + "." + k, "must be a string");
+      return std::nullopt;
+    }
+    if (has_nul(k) || has_nul(v.get<std::string>())) {
+      error(field + "." + k, kNul);
       return std::nullopt;
     }
     out[k] = v.get<std::string>();

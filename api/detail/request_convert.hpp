@@ -4,11 +4,13 @@
 #include <boost/beast/http.hpp>
 
 #include <atomic>
+#include <optional>
 #include <random>
 
 #include "api/http.hpp"
 #include "common/asio.hpp"
 #include "common/ids.hpp"
+#include "common/utf8.hpp"
 
 namespace fc::api::detail {
 
@@ -62,6 +64,29 @@ inline void parse_query(std::string_view q, std::map<std::string, std::string>& 
     if (amp == std::string_view::npos) break;
     q.remove_prefix(amp + 1);
   }
+}
+
+// A decoded path or query parameter that cannot be stored or looked up: a
+// NUL character (libpq cuts a PostgreSQL text at it) or invalid UTF-8
+// (PostgreSQL refuses it: the lookup was a 500 there, a 404 on SQLite).
+// Answered before routing, alike on both backends: the path (or a query
+// key) 400, a query value 422 naming its parameter, as a route's own check
+// of that parameter would.
+inline std::optional<Response> unusable_text(const Request& req) {
+  auto bad = [](std::string_view s) -> const char* {
+    if (s.find('\0') != std::string_view::npos) return "must not contain a NUL character (%00)";
+    if (!valid_utf8(s)) return "must be valid UTF-8 once percent-decoded";
+    return nullptr;
+  };
+  if (const char* why = bad(req.path))
+    return problem(400, "malformed-request", "Bad Request", std::string("the path ") + why);
+  for (const auto& [k, v] : req.query) {
+    if (const char* why = bad(k))
+      return problem(400, "malformed-request", "Bad Request",
+                     std::string("a query parameter's name ") + why);
+    if (const char* why = bad(v)) return validation_failed({{k, why}});
+  }
+  return std::nullopt;
 }
 
 template <class Body>

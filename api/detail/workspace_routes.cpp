@@ -4,6 +4,7 @@
 #include "api/detail/context.hpp"
 #include "api/detail/json_in.hpp"
 #include "api/detail/paging.hpp"
+#include "common/utf8.hpp"
 #include "probes/service.hpp"
 #include "releases/service.hpp"
 #include "scheduler/service.hpp"
@@ -63,6 +64,8 @@ std::optional<Response> begin_idempotent(Context& ctx, const Request& r, const j
   if (k.key.empty()) return std::nullopt;
   if (k.key.size() > 255)
     return validation_failed({{"Idempotency-Key", "must be at most 255 characters"}});
+  if (!valid_utf8(k.key))  // stored as text: PostgreSQL refused it (a 500 there, 201 on SQLite)
+    return validation_failed({{"Idempotency-Key", "must be valid UTF-8"}});
   k.body_hash = sha256_hex(j.dump());
   return lookup_idempotent(ctx, k.scope, k.key, k.body_hash);
 }

@@ -209,6 +209,14 @@ void PgStmt::release(bool owned) {
 
 Result<bool> PgStmt::step() {
   if (!res_) {
+    // libpq takes text parameters as C strings: a U+0000 would cut the value
+    // there and store the rest silently (SQLite keeps it whole). Refused.
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      if (!params_[i].null && params_[i].text.find('\0') != std::string::npos)
+        return make_error(Code::kInvalidArgument,
+                          "postgres: parameter $" + std::to_string(i + 1) +
+                              " contains a NUL character, which PostgreSQL text cannot hold");
+    }
     for (std::size_t i = 0; i < params_.size(); ++i)
       values_[i] = params_[i].null ? nullptr : params_[i].text.c_str();
     BOOST_OUTCOME_TRY(r, c_.run_prepared(*this, values_.data()));

@@ -211,6 +211,61 @@ class BadInput(fctest.DaemonTest):
         r = self.d.request("GET", "/healthz", auth=False, headers={"X-Request-Id": "bad id\x7f"})
         self.assertNotEqual(r.headers.get("x-request-id"), "bad id\x7f")
 
+    def test_nul_character_in_a_string_422_naming_the_field(self):
+        # PostgreSQL's text cannot hold U+0000: the daemon there stored a
+        # webhook description "a\u0000b" as "a" (201, whole on SQLite; itest_pg_api_bad_input_itest).
+        r = self.d.request("POST", "/v1/webhooks", {"url": "https://hooks.example.com/nul",
+                                                    "event_types": ["workspace.*"], "description": "a\u0000b"})
+        self.assert_problem(r, 422)
+        self.assertEqual([e["field"] for e in r.json()["errors"]], ["description"], r)
+        self.assertEqual(self.d.request("GET", "/v1/webhooks").json()["items"], [])
+        r = self.d.request("POST", "/v1/webhooks", {"url": "https://hooks.example.com/nul",
+                                                    "event_types": ["workspace.*\u0000"]})
+        self.assert_problem(r, 422)
+        self.assertEqual([e["field"] for e in r.json()["errors"]], ["event_types[0]"], r)
+        # The agent protocol alike: a status message with a NUL is refused, not cut.
+        self.d.create_region("nul-r")
+        tok = self.d.agent_token("nul-r")
+        r = self.d.request("POST", "/v1/agent/status", {"agent_id": "a", "workspaces": [
+            {"workspace_id": "ws_x", "generation": 1, "phase": "running", "message": "a\u0000b"}]}, token=tok)
+        self.assert_problem(r, 422)
+        self.assertIn("message", r.json()["detail"], r)
+        self.assertEqual(self.d.request("DELETE", "/v1/regions/nul-r").status, 204)
+        # %00 in the path: 400 before any route looks it up; in a query
+        # parameter 422 naming it.
+        wh = self.d.request("POST", "/v1/webhooks", {"url": "https://hooks.example.com/nul",
+                                                     "event_types": ["workspace.*"]}).json()["id"]
+        try:
+            self.assert_problem(self.d.request("GET", f"/v1/webhooks/{wh}%00x"), 400)
+            self.assertEqual(self.d.acme_request("/.well-known/acme-challenge/t%00x").status, 400)
+            for path, field in (("/v1/workspaces?region=r%00", "region"), ("/v1/events?type=a%00b", "type")):
+                with self.subTest(path=path):
+                    r = self.d.request("GET", path)
+                    self.assert_problem(r, 422)
+                    self.assertEqual([e["field"] for e in r.json()["errors"]], [field], r)
+        finally:
+            self.assertEqual(self.d.request("DELETE", f"/v1/webhooks/{wh}").status, 204)
+
+    def test_invalid_utf8_in_path_query_or_idempotency_key(self):
+        # PostgreSQL refuses invalid UTF-8 in text: these lookups were 500s
+        # there (404 or 422 on SQLite), and such an Idempotency-Key a 500
+        # (201 on SQLite). Now 400 / 422 on both.
+        for path in ("/v1/webhooks/whk%FFx", "/v1/workspaces/ws%C3x", "/v1/rollouts/ro%ED%A0%80"):
+            with self.subTest(path=path):
+                p = self.assert_problem(self.d.request("GET", path), 400)
+                self.assertIn("UTF-8", p["detail"])
+        for path, field in (("/v1/workspaces?region=r%FF", "region"), ("/v1/usage?tenant=t%FF", "tenant")):
+            with self.subTest(path=path):
+                r = self.d.request("GET", path)
+                self.assert_problem(r, 422)
+                self.assertEqual([e["field"] for e in r.json()["errors"]], [field], r)
+        self.assertEqual(self.d.acme_request("/.well-known/acme-challenge/t%FF").status, 400)
+        self.assertEqual(self.d.request("GET", "/v1/regions/caf%C3%A9").status, 404)  # valid UTF-8
+        r = self.d.request("POST", "/v1/workspaces", {"name": "idem-utf8", "resources": {"memory_mib": 1, "cpu_millis": 1}},
+                           headers={"Idempotency-Key": "k\xff"})
+        self.assert_problem(r, 422)
+        self.assertEqual([e["field"] for e in r.json()["errors"]], ["Idempotency-Key"], r)
+
     def test_unknown_route_404_and_wrong_method_405(self):
         self.assert_problem(self.d.request("GET", "/v1/nothing-here"), 404)
         r = self.d.request("PUT", "/v1/tokens")

@@ -8,7 +8,6 @@ Also: /v1/openapi.json is the built document byte for byte, with an ETag and
 304 on If-None-Match; /v1/docs is one self-contained HTML page."""
 import json
 import os
-import sqlite3
 import unittest
 
 import contract
@@ -200,13 +199,8 @@ class ContractTest(fctest.DaemonTest):
         self.assertEqual(self.d.acme_request("/.well-known/acme-challenge/nope").status, 404)
         # As tests/certs/daemon_issue_itest.py does: a row another instance
         # wrote is served as is (no ACME server needed for the shape).
-        c = sqlite3.connect(os.path.join(self.d.dir, "var", "fleetcommand.db"), timeout=10)
-        try:
-            with c:
-                c.execute("INSERT INTO acme_http_tokens(token, key_authorization, cert_id, expires_at)"
-                          " VALUES('ct-tok', 'ct-tok.thumb', 'crt_x', 9999999999999)")
-        finally:
-            c.close()
+        self.d.sql("INSERT INTO acme_http_tokens(token, key_authorization, cert_id, expires_at)"
+                   " VALUES('ct-tok', 'ct-tok.thumb', 'crt_x', 9999999999999)")
         r = self.d.acme_request("/.well-known/acme-challenge/ct-tok")
         self.assertEqual((r.status, r.body), (200, b"ct-tok.thumb"))
 

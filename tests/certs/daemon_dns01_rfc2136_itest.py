@@ -120,13 +120,8 @@ class Rfc2136Dns01Test(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertEqual(self.txt_at_bind(owner), ['"left-behind"', '"not-ours"'])
         self.assertEqual(self.d.stop(), 0)
-        c = du.db(self.d)
-        try:
-            with c:
-                c.execute("INSERT INTO cert_dns01_external(server, zone, name, value, expires_at)"
-                          " VALUES(?, 'customer.test', ?, 'left-behind', 1)", (f"127.0.0.1:{self.bind_port}", owner))
-        finally:
-            c.close()
+        self.d.sql("INSERT INTO cert_dns01_external(server, zone, name, value, expires_at)"
+                   " VALUES(?, 'customer.test', ?, 'left-behind', 1)", f"127.0.0.1:{self.bind_port}", owner)
         self.d.start()
         fctest.wait_until(lambda: self.txt_at_bind(owner) == ['"not-ours"'], timeout=15,
                           what="leftover TXT deleted from BIND")

@@ -67,16 +67,10 @@ class IssueTest(unittest.TestCase):
         self.assertEqual(self.acme_get("nope")[0], 404)
         # answers come from the database (any instance, any restart): a row
         # written by someone else is served as is
-        c = du.db(self.d)
-        try:
-            with c:
-                c.execute("INSERT INTO acme_http_tokens(token, key_authorization, cert_id, expires_at)"
-                          " VALUES('tok-from-db', 'tok-from-db.thumb', 'crt_x', 9999999999999)")
-            self.assertEqual(self.acme_get("tok-from-db"), (200, "text/plain", b"tok-from-db.thumb"))
-            with c:
-                c.execute("DELETE FROM acme_http_tokens WHERE token = 'tok-from-db'")
-        finally:
-            c.close()
+        self.d.sql("INSERT INTO acme_http_tokens(token, key_authorization, cert_id, expires_at)"
+                   " VALUES('tok-from-db', 'tok-from-db.thumb', 'crt_x', 9999999999999)")
+        self.assertEqual(self.acme_get("tok-from-db"), (200, "text/plain", b"tok-from-db.thumb"))
+        self.d.sql("DELETE FROM acme_http_tokens WHERE token = 'tok-from-db'")
         self.assertEqual(self.acme_get("tok-from-db")[0], 404)
 
     def acme_get(self, token):

@@ -78,7 +78,7 @@ class PebbleFaultsTest(unittest.TestCase):
         c = du.cert(d, cid)
         self.assert_issued_by_pebble(d, c)
         # the old order is gone with the old Pebble: a new one was placed
-        orders = du.query(d, "SELECT order_url, result FROM cert_orders WHERE cert_id = ? ORDER BY rowid", cid)
+        orders = du.query(d, "SELECT order_url, result FROM cert_orders WHERE cert_id = ? ORDER BY id", cid)
         self.assertGreaterEqual(len(orders), 2, orders)
         self.assertEqual(orders[0][0], old_url, orders)
         self.assertNotEqual(orders[0][1], "valid", orders)
@@ -89,7 +89,7 @@ class PebbleFaultsTest(unittest.TestCase):
         """What a user (and the operator) sees when the daemon did not recover."""
         c = du.cert(d, cid)
         row = du.query(d, "SELECT failures, order_url FROM certificates WHERE id = ?", cid)[0]
-        orders = du.query(d, "SELECT order_url, result FROM cert_orders WHERE cert_id = ? ORDER BY rowid", cid)
+        orders = du.query(d, "SELECT order_url, result FROM cert_orders WHERE cert_id = ? ORDER BY id", cid)
         # would a user's "renew now" get it out? (diagnostic only: the test fails anyway)
         r = d.request("POST", f"/v1/certificates/{cid}/renew")
         try:

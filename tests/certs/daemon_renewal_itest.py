@@ -113,23 +113,12 @@ class RenewalsBeforeNewOrdersTest(unittest.TestCase):
         du.wait_cert(d, first, lambda x: x["status"] == "valid", what="first certificate")
         self.assertEqual(d.stop(), 0)
         now_ms = int(time.time() * 1000)
-        c = du.db(d)
-        try:
-            with c:
-                c.execute("UPDATE certificates SET renew_after = ? WHERE id = ?", (now_ms - 1000, first))
-                c.execute("UPDATE jobs SET run_at = ? WHERE kind = 'cert.order' AND key = ?", (now_ms + 60000, first))
-        finally:
-            c.close()
+        d.sql("UPDATE certificates SET renew_after = ? WHERE id = ?", now_ms - 1000, first)
+        d.sql("UPDATE jobs SET run_at = ? WHERE kind = 'cert.order' AND key = ?", now_ms + 60000, first)
         d.start()
         # The renewal's job runs 10 s from now: the newcomer must be refused
         # while it is still due (3 s was too short once under a loaded ctest -j4).
-        c = du.db(d)
-        try:
-            with c:
-                c.execute("UPDATE jobs SET run_at = ? WHERE kind = 'cert.order' AND key = ?",
-                          (int(time.time() * 1000) + 10000, first))
-        finally:
-            c.close()
+        d.sql("UPDATE jobs SET run_at = ? WHERE kind = 'cert.order' AND key = ?", int(time.time() * 1000) + 10000, first)
         newcomer = du.post_cert(d, ["newcomer.fleet.test"])
         n = du.wait_cert(d, newcomer, lambda x: x["last_error"] and "budget" in x["last_error"], timeout=10,
                          what="newcomer waits")

@@ -2,7 +2,6 @@
 daemon's embedded server, a daemon wired to it, and small checks."""
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -95,20 +94,13 @@ def stop_all(d, peb, *more_stops):
     assert code == 0, f"daemon exited {code}\n{logs[-4000:]}"
 
 
-def db(d):
-    return sqlite3.connect(os.path.join(d.dir, "var", "fleetcommand.db"), timeout=10)
-
-
 def db_path(d):
-    return os.path.join(d.dir, "var", "fleetcommand.db")
+    return d.db_path()
 
 
 def query(d, sql, *args):
-    c = sqlite3.connect(f"file:{db_path(d)}?mode=ro", uri=True, timeout=10)
-    try:
-        return c.execute(sql, args).fetchall()
-    finally:
-        c.close()
+    """Rows from the daemon's store, SQLite or PostgreSQL (fctest.Daemon.sql)."""
+    return d.sql(sql, *args)
 
 
 def cert(d, cid):

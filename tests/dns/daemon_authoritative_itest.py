@@ -5,7 +5,6 @@ across a restart, and the protocol answers (AA, NXDOMAIN/NODATA + SOA,
 REFUSED, TC then TCP, EDNS, ANY, AXFR refused / TSIG-allowed) with dig/kdig."""
 import os
 import socket
-import sqlite3
 import sys
 import time
 import unittest
@@ -154,17 +153,11 @@ class DaemonDnsTest(unittest.TestCase):
 
     def test_05_challenges_published_and_expire(self):
         now = int(time.time() * 1000)
-        db = sqlite3.connect(os.path.join(self.d.dir, "var", "fleetcommand.db"), timeout=10)
-        with db:
-            db.execute("INSERT INTO dns_challenges(name, value, created_at, expires_at) VALUES (?,?,?,?)",
-                       ("_acme-challenge.acme.fleet.test", "tok-one", now, now + 60000))
-            db.execute("INSERT INTO dns_challenges(name, value, created_at, expires_at) VALUES (?,?,?,?)",
-                       ("_acme-challenge.acme.fleet.test", "tok-two", now, now + 60000))
-            db.execute("INSERT INTO dns_challenges(name, value, created_at, expires_at) VALUES (?,?,?,?)",
-                       ("c1d2._acme.fleet.test", "tok-deleg", now, now + 3000))
-            db.execute("INSERT INTO dns_challenges(name, value, created_at, expires_at) VALUES (?,?,?,?)",
-                       ("old._acme.fleet.test", "tok-old", now - 10000, now - 1))
-        db.close()
+        for row in (("_acme-challenge.acme.fleet.test", "tok-one", now, now + 60000),
+                    ("_acme-challenge.acme.fleet.test", "tok-two", now, now + 60000),
+                    ("c1d2._acme.fleet.test", "tok-deleg", now, now + 3000),
+                    ("old._acme.fleet.test", "tok-old", now - 10000, now - 1)):
+            self.d.sql("INSERT INTO dns_challenges(name, value, created_at, expires_at) VALUES (?,?,?,?)", *row)
         # the rows were written behind the daemon's back: any DNS change re-reads them
         tok = self.region("r-ch")
         self.running("chtrigger", "r-ch", tok)

@@ -295,6 +295,47 @@ class Daemon:
             contract.check_response("GET", path, resp.status, resp.headers.get("content-type"), resp.body)
         return resp
 
+    def db_path(self):
+        return os.path.join(self.dir, "var", "fleetcommand.db")
+
+    def sql(self, query, *args):
+        """Runs one statement in this daemon's own store, SQLite or PostgreSQL
+        (what another instance, an operator or a drift would write), and returns
+        its rows as tuples, typed alike on both (integers, text, None). `?`
+        placeholders; use the SQL both backends share (docs/storage.md)."""
+        if self.config.get("storage", {}).get("backend") != "postgres":
+            import sqlite3
+            c = sqlite3.connect(self.db_path(), timeout=10)
+            try:
+                with c:
+                    return [tuple(r) for r in c.execute(query, args).fetchall()]
+            finally:
+                c.close()
+        import pgcluster
+        parts = query.split("?")
+        if len(parts) != len(args) + 1:
+            raise ValueError(f"{len(parts) - 1} placeholders, {len(args)} arguments: {query}")
+
+        def literal(v):
+            if v is None:
+                return "NULL"
+            if isinstance(v, bool):
+                return "1" if v else "0"
+            if isinstance(v, int):
+                return str(v)
+            return "'" + str(v).replace("'", "''") + "'"
+        text = parts[0] + "".join(literal(a) + p for a, p in zip(args, parts[1:]))
+        if text.lstrip()[:6].upper() == "SELECT":  # typed rows: one JSON array of the row objects
+            text = f"SELECT coalesce(json_agg(row_to_json(q)), '[]') FROM ({text}) q"
+        r = subprocess.run([os.path.join(pgcluster.PG_BIN, "psql"), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+                            self.config["storage"]["postgres_url"], "-c", text],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError(f"psql failed ({r.returncode}): {r.stderr.strip()}\n{text}")
+        if not text.startswith("SELECT coalesce(json_agg"):
+            return []
+        return [tuple(row.values()) for row in json.loads(r.stdout)]
+
     def cli(self, *args, env=None, timeout=60):
         """Runs `fleetcommand ARGS --config <this daemon's config>` in its directory."""
         e = dict(self.env)

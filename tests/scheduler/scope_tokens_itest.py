@@ -2,17 +2,13 @@
 its tenant tokens, in the deleting transaction (scheduler::ScopeListener,
 docs/storage.md "Table owners"): the rows are gone from the database, not
 only from the daemon's memory, so a restart does not bring them back."""
-import os
-import sqlite3
 
 import fctest
 
 
 class ScopeTokens(fctest.DaemonTest):
     def db_tokens(self, column, value):
-        path = os.path.join(self.d.dir, "var", "fleetcommand.db")
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as c:
-            return c.execute(f"SELECT count(*) FROM tokens WHERE {column} = ?", (value,)).fetchone()[0]
+        return self.d.sql(f"SELECT count(*) FROM tokens WHERE {column} = ?", value)[0][0]
 
     def tenant_token(self, ws_id):
         r = self.d.request("POST", f"/v1/workspaces/{ws_id}/tenant-tokens")

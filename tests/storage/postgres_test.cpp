@@ -116,6 +116,22 @@ TEST_SUITE("storage") {
     CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 2);
   }
 
+  TEST_CASE("postgres: text with a NUL character is refused, never stored cut at it") {
+    auto url = test::pg_fresh_database();
+    if (!url) return;
+    auto c = test::pg_open(*url);
+    REQUIRE(c->exec(kPgTable));
+    auto ins = c->prepare("INSERT INTO t(id, name) VALUES(?, ?)");
+    REQUIRE(ins);
+    auto st = ins.value().bind_all(1, std::string_view("a\0b", 3)).run();
+    REQUIRE_FALSE(st);  // libpq would have sent "a"
+    CHECK(st.error().code == fc::Code::kInvalidArgument);
+    CHECK(st.error().detail.find("NUL") != std::string::npos);
+    CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 0);
+    REQUIRE(ins.value().bind_all(2, "ab").run());  // the statement is reused
+    CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 1);
+  }
+
   TEST_CASE("postgres: Tx commits, rolls back in its destructor; nested use of one SQL") {
     auto url = test::pg_fresh_database();
     if (!url) return;
