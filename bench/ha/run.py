@@ -21,6 +21,8 @@ PROFILE = os.environ.get("PROFILE") == "1"  # perf record of the PostgreSQL daem
 # pg_stat_statements during the one-daemon PostgreSQL run: statements per placement (run.sh sets
 # FC_TEST_PG_OPTS so that the cluster preloads it).
 STATEMENTS = os.environ.get("STATEMENTS") == "1"
+# ONLY=pg1: only the one-daemon PostgreSQL load (quick A/B of the write path).
+ONLY = os.environ.get("ONLY", "")
 
 
 def psql(dbname, sql):
@@ -104,11 +106,20 @@ def pg_pids():
     return out
 
 
+PHASES = ("begin", "callers", "flush", "commit")
+
+
 def counters(d):
-    """(transactions, commits) of the daemon's group-commit writer (/metrics)."""
+    """(transactions, commits, {phase: writer seconds}) of the daemon's
+    group-commit writer (/metrics; the phases are empty for a binary without them)."""
     text = d.request("GET", "/metrics").body.decode()
     get = lambda name: float(re.search(rf"^{name} ([\d.e+]+)$", text, re.M).group(1))  # noqa: E731
-    return get("fleetcommand_db_transactions_total"), get("fleetcommand_db_commits_total")
+    phases = {}
+    for p in PHASES:
+        m = re.search(rf'^fleetcommand_db_writer_seconds_total{{phase="{p}"}} ([\d.e+]+)$', text, re.M)
+        if m:
+            phases[p] = float(m.group(1))
+    return get("fleetcommand_db_transactions_total"), get("fleetcommand_db_commits_total"), phases
 
 
 def profile(pids, seconds, out):
@@ -158,6 +169,12 @@ def load(targets, token, tag, prof=False, daemons=None):
     per = max(created, 1)
     extra = (f"daemon_cpu_us/placement={cpu / per * 1e6:.0f} pg_cpu_us/placement={pgcpu / per * 1e6:.0f} "
              f"tx/commit={txs / max(commits, 1):.1f}")
+    if c1[2] and c0[2]:
+        # The writer's wall time per batch by phase, and how busy it was.
+        per_batch = {p: (c1[2][p] - c0[2][p]) / max(commits, 1) * 1e6 for p in PHASES}
+        busy = sum(c1[2][p] - c0[2][p] for p in PHASES) / max(DURATION, 1)
+        extra += " batch_us=" + "/".join(f"{per_batch[p]:.0f}" for p in PHASES) + \
+            f" (begin/callers/flush/commit) writer_busy={busy:.2f}"
     if prof_out:
         extra += "\n" + "\n".join(prof_out)
     return created / secs, created, other, p50, p99, extra
@@ -182,11 +199,12 @@ def main():
     daemons = []
     try:
         # 1. SQLite, one daemon.
-        d = daemon(None, kek).start()
-        daemons.append(d)
-        setup_region(d)
-        report("sqlite, 1 daemon", load([d], d.token, "s"), fsck(d))
-        d.stop()
+        if not ONLY:
+            d = daemon(None, kek).start()
+            daemons.append(d)
+            setup_region(d)
+            report("sqlite, 1 daemon", load([d], d.token, "s"), fsck(d))
+            d.stop()
         # 2. PostgreSQL, one daemon.
         db1 = f"bench1_{os.getpid()}"
         st = {"backend": "postgres", "postgres_url": pg_url(db1)}
@@ -209,6 +227,8 @@ def main():
                             f" WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '{db1}')"
                             " ORDER BY calls DESC LIMIT 25"), flush=True)
         d.stop()
+        if ONLY == "pg1":
+            return
         # 2b. PostgreSQL's own ceiling for the same rows, on the same database (pg_ceiling.py).
         host, port = os.environ["FC_TEST_PG_URL"].rsplit("@", 1)[1].split("/", 1)[0].split(":")
         import pgcluster
