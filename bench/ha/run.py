@@ -21,7 +21,7 @@ PROFILE = os.environ.get("PROFILE") == "1"  # perf record of the PostgreSQL daem
 # pg_stat_statements during the one-daemon PostgreSQL run: statements per placement (run.sh sets
 # FC_TEST_PG_OPTS so that the cluster preloads it).
 STATEMENTS = os.environ.get("STATEMENTS") == "1"
-# ONLY=pg1: only the one-daemon PostgreSQL load (quick A/B of the write path).
+# ONLY=pg1: only the one-daemon PostgreSQL load; ONLY=pg2: only the two daemons' (quick A/Bs).
 ONLY = os.environ.get("ONLY", "")
 
 
@@ -192,6 +192,20 @@ def report(name, res, extra=""):
           f"p50={p50:.1f}ms p99={p99:.1f}ms load1={load1:.1f} {extra} {more}", flush=True)
 
 
+def two_daemons(kek, daemons):
+    """PostgreSQL, two daemons: wrk on the leader and on the standby at once."""
+    st = {"backend": "postgres", "postgres_url": pg_url(f"bench2_{os.getpid()}")}
+    a = daemon(st, kek).start()
+    daemons.append(a)
+    b = daemon(st, kek).start(wait_ready=False)
+    daemons.append(b)
+    fctest.wait_until(lambda: b.request("GET", "/readyz", auth=False).status == 200, timeout=20)
+    b.token = a.token
+    setup_region(a)
+    report("postgres, 2 daemons (both)", load([a, b], a.token, "q"), fsck(a))
+    return a, b
+
+
 def main():
     kekdir = fctest.tempfile.mkdtemp(prefix="fc-bench-kek-")
     kek = os.path.join(kekdir, "kek.key")
@@ -206,6 +220,8 @@ def main():
             report("sqlite, 1 daemon", load([d], d.token, "s"), fsck(d))
             d.stop()
         # 2. PostgreSQL, one daemon.
+        if ONLY == "pg2":
+            return two_daemons(kek, daemons)
         db1 = f"bench1_{os.getpid()}"
         st = {"backend": "postgres", "postgres_url": pg_url(db1)}
         d = daemon(st, kek).start()
@@ -235,15 +251,7 @@ def main():
         pg_ceiling.run(os.path.join(pgcluster.PG_BIN, "pgbench"), ["-h", host, "-p", port, "-U", pgcluster.SUPERUSER],
                        psql, db1, DURATION, pg_pids)
         # 3. PostgreSQL, two daemons: wrk on the leader and on the standby at once.
-        st = {"backend": "postgres", "postgres_url": pg_url(f"bench2_{os.getpid()}")}
-        a = daemon(st, kek).start()
-        daemons.append(a)
-        b = daemon(st, kek).start(wait_ready=False)
-        daemons.append(b)
-        fctest.wait_until(lambda: b.request("GET", "/readyz", auth=False).status == 200, timeout=20)
-        b.token = a.token
-        setup_region(a)
-        report("postgres, 2 daemons (both)", load([a, b], a.token, "q"), fsck(a))
+        a, b = two_daemons(kek, daemons)
         report("postgres, via standby only", load([b], a.token, "r", daemons=[a, b]))
         # 4. Failover: SIGKILL the leader while posting through the standby.
         first = {}
