@@ -27,6 +27,20 @@ std::int64_t pg_scalar(Conn& c, const std::string& sql) {
   return st.value().col_int(0);
 }
 
+// One row of kPgTable, the statement cached (pipelined when the connection is).
+fc::Status pg_insert_t(Conn& c, int id, const char* name) {
+  auto s = c.prepare("INSERT INTO t(id, name) VALUES(?, ?)");
+  REQUIRE(s);
+  return s.value().bind_all(id, name).run();
+}
+
+// Ends a pipelined transaction: commit or roll back, then pipelining off.
+void pg_end_pipelined(Conn& c, bool commit) {
+  const fc::Status ended = commit ? c.commit() : c.rollback();
+  CHECK(ended);
+  c.set_pipelined(false);
+}
+
 const char* const kPgTable =
     "CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT UNIQUE, score DOUBLE PRECISION)";
 }  // namespace
@@ -219,11 +233,7 @@ TEST_SUITE("storage") {
     if (!url) return;
     auto c = test::pg_open(*url);
     REQUIRE(c->exec(kPgTable));
-    auto ins = [&](int id, const char* name) {
-      auto s = c->prepare("INSERT INTO t(id, name) VALUES(?, ?)");
-      REQUIRE(s);
-      return s.value().bind_all(id, name).run();
-    };
+    auto ins = [&](int id, const char* name) { return pg_insert_t(*c, id, name); };
     REQUIRE(c->begin(true));
     c->set_pipelined(true);
     CHECK(ins(1, "a"));
@@ -233,8 +243,7 @@ TEST_SUITE("storage") {
     REQUIRE_FALSE(st);
     CHECK(st.error().is(Errc::kConstraint));
     CHECK(st.error().detail.find("pipelined INSERT INTO t") != std::string::npos);
-    CHECK(c->rollback());
-    c->set_pipelined(false);
+    pg_end_pipelined(*c, false);
     CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 0);
 
     // Successful: a read in the middle waits, and sees the pipelined rows.
@@ -244,8 +253,7 @@ TEST_SUITE("storage") {
     CHECK(ins(5, "e"));
     CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 2);
     CHECK(ins(6, "f"));
-    REQUIRE(c->commit());
-    c->set_pipelined(false);
+    pg_end_pipelined(*c, true);
     CHECK(pg_scalar(*c, "SELECT sum(id) FROM t") == 15);
     // An error named at sync(): the transaction is failed, rolled back.
     REQUIRE(c->begin(true));
@@ -255,8 +263,7 @@ TEST_SUITE("storage") {
     REQUIRE_FALSE(synced);
     CHECK(synced.error().is(Errc::kConstraint));
     CHECK(c->tx_failed());
-    CHECK(c->rollback());
-    c->set_pipelined(false);
+    pg_end_pipelined(*c, false);
     CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 3);
   }
 
@@ -266,11 +273,7 @@ TEST_SUITE("storage") {
     auto c = test::pg_open(*url);
     REQUIRE(c->exec(kPgTable));
     auto killer = test::pg_open(*url);
-    auto ins = [&](int id, const char* name) {
-      auto s = c->prepare("INSERT INTO t(id, name) VALUES(?, ?)");
-      REQUIRE(s);
-      return s.value().bind_all(id, name).run();
-    };
+    auto ins = [&](int id, const char* name) { return pg_insert_t(*c, id, name); };
     CHECK(ins(100, "warm"));  // prepared on this session
     const auto pid = pg_scalar(*c, "SELECT pg_backend_pid()");
     REQUIRE(c->begin(true));
@@ -283,15 +286,13 @@ TEST_SUITE("storage") {
     auto st = c->commit();
     REQUIRE_FALSE(st);
     CHECK(st.error().is(Errc::kUnavailable));
-    CHECK(c->rollback());
-    c->set_pipelined(false);
+    pg_end_pipelined(*c, false);
     CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 1);  // a new session; only the warm-up row
     CHECK(pg_scalar(*c, "SELECT pg_backend_pid()") != pid);
     REQUIRE(c->begin(true));
     c->set_pipelined(true);
     CHECK(ins(3, "c"));
-    CHECK(c->commit());
-    c->set_pipelined(false);
+    pg_end_pipelined(*c, true);
     CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 2);
   }
 
