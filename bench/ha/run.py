@@ -229,8 +229,15 @@ def main():
         setup_region(d)
         if STATEMENTS:
             psql(db1, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()")
+        wal0 = psql(db1, "SELECT pg_current_wal_lsn()").strip()
+        ckpt0 = psql(db1, "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter").strip()
         res = load([d], d.token, "p", prof=PROFILE)
-        report("postgres, 1 daemon", res, fsck(d))
+        # The WAL the load wrote (docs/storage.md "Recommended PostgreSQL
+        # configuration": far below max_wal_size, no checkpoint in the run).
+        wal = psql(db1, f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{wal0}')").strip()
+        ckpts = int(psql(db1, "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter").strip()) - int(ckpt0)
+        report("postgres, 1 daemon", res, fsck(d) + f" wal_bytes/placement={float(wal) / max(res[1], 1):.0f}"
+               f" wal_mb={float(wal) / 1e6:.0f} checkpoints={ckpts}")
         if STATEMENTS:
             n = max(res[1], 1)
             print(f"  pg_stat_statements, per placement ({n} placements):", flush=True)
