@@ -38,15 +38,7 @@ Result<bool> Stmt::step() { return d_->step(); }
 // loop: SQLite's sqlite3_bind_* on a statement that is not reset fails with
 // SQLITE_MISUSE (ignored here), and the next step would silently run with
 // the previous values.
-Status Stmt::run() {
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, d_->step());
-    if (!row) {
-      d_->reset();
-      return ok();
-    }
-  }
-}
+Status Stmt::run() { return d_->run(); }
 
 std::int64_t Stmt::col_int(int c) const { return d_->col_int(c); }
 double Stmt::col_double(int c) const { return d_->col_double(c); }

@@ -125,6 +125,21 @@ class Conn {
   virtual Status begin(bool immediate) = 0;
   virtual Status commit() = 0;
   virtual Status rollback() = 0;
+  // Pipelining (PostgreSQL's pipeline mode; SQLite: nothing to do). While on,
+  // Stmt::run() inside a transaction sends the statement without waiting for
+  // its answer; the answers are read, in one round trip for all of them, by
+  // the next statement that needs one (a step() for rows, a prepare, an
+  // exec), by sync() or by commit() (which sends the COMMIT in the same round
+  // trip). The first error among them is returned there, naming the
+  // statement that failed; the ones after it did not run, and the
+  // transaction is failed (tx_failed(): roll back). BEGIN is always sent
+  // without waiting: its answer comes with the next statement's.
+  virtual void set_pipelined(bool) {}
+  virtual Status sync() { return ok(); }
+  // This connection is the daemon's one group-commit writer (Database::open):
+  // on PostgreSQL its immediate transactions are READ COMMITTED instead of
+  // SERIALIZABLE (docs/storage.md "Isolation of the writer").
+  virtual void set_sole_writer() {}
   // Called once by Database::close() on the write connection (SQLite: WAL
   // checkpoint).
   virtual Status checkpoint() { return ok(); }
@@ -219,6 +234,13 @@ struct WriterStats {
   std::uint64_t set_rows = 0;     // rows (and sums) they wrote
   std::uint64_t set_replays = 0;  // set-based runs rolled back and replayed caller by caller
   std::uint64_t set_taken = 0;    // set-based callers whose insert_unique key the flush found taken
+  // Where the writer's time goes (wall µs, summed over batches): BEGIN and
+  // the fence; the callers' own work (building the rows, their immediate
+  // statements); the set-based flushes; the COMMIT (PostgreSQL: the WAL flush).
+  std::uint64_t us_begin = 0;
+  std::uint64_t us_callers = 0;
+  std::uint64_t us_flush = 0;
+  std::uint64_t us_commit = 0;
 };
 
 using WriteFn = std::function<Status(Conn&)>;

@@ -12,6 +12,16 @@
 
 namespace fc::storage {
 
+namespace {
+using TimelineClock = std::chrono::steady_clock;
+std::uint64_t us_since(TimelineClock::time_point& at) {
+  const auto now = TimelineClock::now();
+  const auto d = std::chrono::duration_cast<std::chrono::microseconds>(now - at).count();
+  at = now;
+  return static_cast<std::uint64_t>(d);
+}
+}  // namespace
+
 struct Database::Impl {
   struct Task {
     WriteFn fn;
@@ -37,7 +47,8 @@ struct Database::Impl {
   void run();
   void commit_batch(std::vector<Task>& batch);
   void run_set(std::vector<Task>& batch, std::size_t from, std::size_t to,
-               std::vector<Status>& results, bool& lost, WriterStats& counted);
+               std::vector<Status>& results, bool& lost, WriterStats& counted,
+               std::optional<Status>& committed);
   Status commit_alone(Task& t);
   static void resume_all(std::vector<Task>& batch, std::vector<Status>& results);
 };
@@ -119,6 +130,8 @@ Status run_one(Conn& c, WriteFn& fn, bool& lost) {
 void Database::Impl::commit_batch(std::vector<Task>& batch) {
   std::vector<Status> results;
   results.reserve(batch.size());
+  WriterStats counted;  // the set-based counters and the timeline of this batch
+  auto at = TimelineClock::now();
   Status begin = conn->begin(true);
   if (begin && fence) {
     begin = fence(*conn);
@@ -129,6 +142,7 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
                               rolled_back ? "yes" : rolled_back.error().detail);
     }
   }
+  counted.us_begin += us_since(at);
   if (!begin) {
     {
       std::lock_guard lk(mu);
@@ -139,7 +153,7 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
     return;
   }
   bool lost = false;
-  WriterStats counted;  // the set-based counters of this batch
+  std::optional<Status> committed;  // a whole-batch run on PostgreSQL commits with its flush
   for (std::size_t i = 0; i < batch.size();) {
     if (lost) {  // the rest cannot commit either: fail them without running them
       results.push_back(make_error(Errc::kUnavailable, "postgres: connection lost in this batch"));
@@ -148,6 +162,7 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
     }
     if (batch[i].kind != Kind::kSet) {
       results.push_back(run_one(*conn, batch[i].fn, lost));
+      counted.us_callers += us_since(at);
       ++i;
       continue;
     }
@@ -155,11 +170,14 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
     // caller (which may read what they wrote) or the COMMIT.
     std::size_t end = i;
     while (end < batch.size() && batch[end].kind == Kind::kSet) ++end;
-    run_set(batch, i, end, results, lost, counted);
+    run_set(batch, i, end, results, lost, counted, committed);
+    at = TimelineClock::now();
     i = end;
   }
   Status commit = lost ? make_error(Errc::kUnavailable, "postgres: connection lost in this batch")
-                       : conn->commit();
+                  : committed ? std::move(*committed)
+                              : conn->commit();
+  counted.us_commit += us_since(at);
   if (!commit) {
     // SQLite may have rolled back already (an I/O error or a full disk ends
     // the transaction), so this one may fail with "no transaction is active".
@@ -186,6 +204,10 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
       stats.set_taken += counted.set_taken;
     }
     stats.set_replays += counted.set_replays;
+    stats.us_begin += counted.us_begin;
+    stats.us_callers += counted.us_callers;
+    stats.us_flush += counted.us_flush;
+    stats.us_commit += counted.us_commit;
   }
   resume_all(batch, results);
 }
@@ -201,8 +223,11 @@ void Database::Impl::commit_batch(std::vector<Task>& batch) {
 // replays it caller by caller in the per-statement shape (run_one, nothing
 // deferred), so the failure stays the one caller's.
 void Database::Impl::run_set(std::vector<Task>& batch, std::size_t from, std::size_t to,
-                             std::vector<Status>& results, bool& lost, WriterStats& counted) {
+                             std::vector<Status>& results, bool& lost, WriterStats& counted,
+                             std::optional<Status>& committed) {
   const std::size_t first = results.size();
+  const bool pg = conn->dialect() == Dialect::kPostgres;
+  auto at = TimelineClock::now();
   // A run that is the whole batch (the common case under a create burst)
   // needs no SAVEPOINT: undoing it is undoing the transaction, which is
   // then begun again (and fenced) for the replay. Two round trips fewer per
@@ -229,6 +254,7 @@ void Database::Impl::run_set(std::vector<Task>& batch, std::size_t from, std::si
       results.push_back(std::move(one));
     }
     conn->set_deferred(nullptr);
+    counted.us_callers += us_since(at);
     if (!replay) {
       // The optimistic inserts first: a caller whose key was taken fails
       // alone, unless it also wrote at once (then the run is replayed).
@@ -247,9 +273,34 @@ void Database::Impl::run_set(std::vector<Task>& batch, std::size_t from, std::si
         for (auto& t : taken.value()) results[first + t.owner] = std::move(t.error);
         counted.set_taken += taken.value().size();
         deferred.drop(taken.value());
+        // PostgreSQL: the rest of the flush pipelined (the statements sent
+        // without waiting, docs/storage.md "Pipelined batches"); a run that
+        // is the whole batch sends its COMMIT with them, one round trip. A
+        // failure among them is the run's (replayed below); a connection
+        // lost there may have committed, so it is never replayed.
+        conn->set_pipelined(true);
         st = deferred.flush_rest(*conn);
+        conn->set_pipelined(false);
+        if (st && whole && pg) {
+          counted.us_flush += us_since(at);
+          st = conn->commit();
+          counted.us_commit += us_since(at);
+          if (st) {
+            committed.emplace(ok());
+          } else if (connection_lost(*conn, st)) {
+            committed.emplace(st);
+            detail::logger()->error("connection lost committing a write batch reason={}",
+                                    st.error().detail);
+            lost = true;
+            deferred.clear();
+            return;
+          }
+        } else if (st) {
+          st = conn->sync();
+        }
       }
       if (st && !whole) st = run_sql(*conn, "RELEASE fc_set");
+      counted.us_flush += us_since(at);
       if (st) {
         counted.set_flushes += deferred.flushes();
         counted.set_rows += deferred.rows();
@@ -301,6 +352,7 @@ void Database::Impl::run_set(std::vector<Task>& batch, std::size_t from, std::si
     }
     results.push_back(run_one(*conn, batch[k].fn, lost));
   }
+  counted.us_callers += us_since(at);
 }
 
 // One caller, one transaction: the fence, then fn; its error rolls back the
@@ -381,6 +433,7 @@ Result<std::unique_ptr<Database>> Database::open(const Options& o) {
   BOOST_OUTCOME_TRY(
       w, pg ? Conn::open_postgres(o.postgres_url) : Conn::open(o.path, OpenMode::kReadWrite));
   impl->conn = std::move(w);
+  impl->conn->set_sole_writer();
   impl->max_batch = o.max_batch;
   impl->fence = o.fence;
   impl->fence_idle = o.fence_idle;

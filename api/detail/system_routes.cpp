@@ -43,6 +43,15 @@ std::string gauges_text(Context& ctx) {
   line("fleetcommand_db_set_taken_total",
        "Set-based creates whose name the batch's insert found taken (a 409 without a replay).",
        "counter", static_cast<double>(ws.set_taken));
+  o += "# HELP fleetcommand_db_writer_seconds_total Wall time of the group-commit writer's "
+       "batches by phase (begin: BEGIN and the fence; callers: their work; flush: the set-based "
+       "flushes; commit: COMMIT).\n# TYPE fleetcommand_db_writer_seconds_total counter\n";
+  for (const auto& [phase, us] : {std::pair<const char*, std::uint64_t>{"begin", ws.us_begin},
+                                  {"callers", ws.us_callers},
+                                  {"flush", ws.us_flush},
+                                  {"commit", ws.us_commit}})
+    o += std::string("fleetcommand_db_writer_seconds_total{phase=\"") + phase + "\"} " +
+         std::to_string(static_cast<double>(us) / 1e6) + "\n";
   auto g = storage::gauges(ctx.db.read(), ctx.clock.now_ms());
   if (g) {
     o += "# HELP fleetcommand_jobs Jobs in the durable queue by state.\n# TYPE fleetcommand_jobs "

@@ -21,6 +21,8 @@ PROFILE = os.environ.get("PROFILE") == "1"  # perf record of the PostgreSQL daem
 # pg_stat_statements during the one-daemon PostgreSQL run: statements per placement (run.sh sets
 # FC_TEST_PG_OPTS so that the cluster preloads it).
 STATEMENTS = os.environ.get("STATEMENTS") == "1"
+# ONLY=pg1: only the one-daemon PostgreSQL load; ONLY=pg2: only the two daemons' (quick A/Bs).
+ONLY = os.environ.get("ONLY", "")
 
 
 def psql(dbname, sql):
@@ -104,11 +106,20 @@ def pg_pids():
     return out
 
 
+PHASES = ("begin", "callers", "flush", "commit")
+
+
 def counters(d):
-    """(transactions, commits) of the daemon's group-commit writer (/metrics)."""
+    """(transactions, commits, {phase: writer seconds}) of the daemon's
+    group-commit writer (/metrics; the phases are empty for a binary without them)."""
     text = d.request("GET", "/metrics").body.decode()
     get = lambda name: float(re.search(rf"^{name} ([\d.e+]+)$", text, re.M).group(1))  # noqa: E731
-    return get("fleetcommand_db_transactions_total"), get("fleetcommand_db_commits_total")
+    phases = {}
+    for p in PHASES:
+        m = re.search(rf'^fleetcommand_db_writer_seconds_total{{phase="{p}"}} ([\d.e+]+)$', text, re.M)
+        if m:
+            phases[p] = float(m.group(1))
+    return get("fleetcommand_db_transactions_total"), get("fleetcommand_db_commits_total"), phases
 
 
 def profile(pids, seconds, out):
@@ -158,6 +169,12 @@ def load(targets, token, tag, prof=False, daemons=None):
     per = max(created, 1)
     extra = (f"daemon_cpu_us/placement={cpu / per * 1e6:.0f} pg_cpu_us/placement={pgcpu / per * 1e6:.0f} "
              f"tx/commit={txs / max(commits, 1):.1f}")
+    if c1[2] and c0[2]:
+        # The writer's wall time per batch by phase, and how busy it was.
+        per_batch = {p: (c1[2][p] - c0[2][p]) / max(commits, 1) * 1e6 for p in PHASES}
+        busy = sum(c1[2][p] - c0[2][p] for p in PHASES) / max(DURATION, 1)
+        extra += " batch_us=" + "/".join(f"{per_batch[p]:.0f}" for p in PHASES) + \
+            f" (begin/callers/flush/commit) writer_busy={busy:.2f}"
     if prof_out:
         extra += "\n" + "\n".join(prof_out)
     return created / secs, created, other, p50, p99, extra
@@ -175,6 +192,20 @@ def report(name, res, extra=""):
           f"p50={p50:.1f}ms p99={p99:.1f}ms load1={load1:.1f} {extra} {more}", flush=True)
 
 
+def two_daemons(kek, daemons):
+    """PostgreSQL, two daemons: wrk on the leader and on the standby at once."""
+    st = {"backend": "postgres", "postgres_url": pg_url(f"bench2_{os.getpid()}")}
+    a = daemon(st, kek).start()
+    daemons.append(a)
+    b = daemon(st, kek).start(wait_ready=False)
+    daemons.append(b)
+    fctest.wait_until(lambda: b.request("GET", "/readyz", auth=False).status == 200, timeout=20)
+    b.token = a.token
+    setup_region(a)
+    report("postgres, 2 daemons (both)", load([a, b], a.token, "q"), fsck(a))
+    return a, b
+
+
 def main():
     kekdir = fctest.tempfile.mkdtemp(prefix="fc-bench-kek-")
     kek = os.path.join(kekdir, "kek.key")
@@ -182,12 +213,15 @@ def main():
     daemons = []
     try:
         # 1. SQLite, one daemon.
-        d = daemon(None, kek).start()
-        daemons.append(d)
-        setup_region(d)
-        report("sqlite, 1 daemon", load([d], d.token, "s"), fsck(d))
-        d.stop()
+        if not ONLY:
+            d = daemon(None, kek).start()
+            daemons.append(d)
+            setup_region(d)
+            report("sqlite, 1 daemon", load([d], d.token, "s"), fsck(d))
+            d.stop()
         # 2. PostgreSQL, one daemon.
+        if ONLY == "pg2":
+            return two_daemons(kek, daemons)
         db1 = f"bench1_{os.getpid()}"
         st = {"backend": "postgres", "postgres_url": pg_url(db1)}
         d = daemon(st, kek).start()
@@ -195,8 +229,15 @@ def main():
         setup_region(d)
         if STATEMENTS:
             psql(db1, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()")
+        wal0 = psql(db1, "SELECT pg_current_wal_lsn()").strip()
+        ckpt0 = psql(db1, "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter").strip()
         res = load([d], d.token, "p", prof=PROFILE)
-        report("postgres, 1 daemon", res, fsck(d))
+        # The WAL the load wrote (docs/storage.md "Recommended PostgreSQL
+        # configuration": far below max_wal_size, no checkpoint in the run).
+        wal = psql(db1, f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{wal0}')").strip()
+        ckpts = int(psql(db1, "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter").strip()) - int(ckpt0)
+        report("postgres, 1 daemon", res, fsck(d) + f" wal_bytes/placement={float(wal) / max(res[1], 1):.0f}"
+               f" wal_mb={float(wal) / 1e6:.0f} checkpoints={ckpts}")
         if STATEMENTS:
             n = max(res[1], 1)
             print(f"  pg_stat_statements, per placement ({n} placements):", flush=True)
@@ -209,21 +250,15 @@ def main():
                             f" WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '{db1}')"
                             " ORDER BY calls DESC LIMIT 25"), flush=True)
         d.stop()
+        if ONLY == "pg1":
+            return
         # 2b. PostgreSQL's own ceiling for the same rows, on the same database (pg_ceiling.py).
         host, port = os.environ["FC_TEST_PG_URL"].rsplit("@", 1)[1].split("/", 1)[0].split(":")
         import pgcluster
         pg_ceiling.run(os.path.join(pgcluster.PG_BIN, "pgbench"), ["-h", host, "-p", port, "-U", pgcluster.SUPERUSER],
                        psql, db1, DURATION, pg_pids)
         # 3. PostgreSQL, two daemons: wrk on the leader and on the standby at once.
-        st = {"backend": "postgres", "postgres_url": pg_url(f"bench2_{os.getpid()}")}
-        a = daemon(st, kek).start()
-        daemons.append(a)
-        b = daemon(st, kek).start(wait_ready=False)
-        daemons.append(b)
-        fctest.wait_until(lambda: b.request("GET", "/readyz", auth=False).status == 200, timeout=20)
-        b.token = a.token
-        setup_region(a)
-        report("postgres, 2 daemons (both)", load([a, b], a.token, "q"), fsck(a))
+        a, b = two_daemons(kek, daemons)
         report("postgres, via standby only", load([b], a.token, "r", daemons=[a, b]))
         # 4. Failover: SIGKILL the leader while posting through the standby.
         first = {}

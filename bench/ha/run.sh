@@ -8,6 +8,7 @@
 # Env: DURATION (s, default 10), CONNS (per daemon, default 32), PROFILE=1 (perf
 # record of the one PostgreSQL daemon during its load: the top symbols).
 # STATEMENTS=1: pg_stat_statements over that run (statements per placement).
+# ONLY=pg1 / ONLY=pg2: only the one-daemon / the two-daemon PostgreSQL load (quick A/Bs).
 # Each line also gives the daemon's and PostgreSQL's CPU per placement and the
 # group commit's transactions per commit (/metrics).
 set -euo pipefail

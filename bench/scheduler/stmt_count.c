@@ -1,7 +1,11 @@
 // Statement counter (LD_PRELOAD) for bench/scheduler/stmt_count.sh: counts the
 // SQL statements a process executes, per statement text, on SQLite (each
 // sqlite3_step that starts an execution) and on PostgreSQL (PQexec,
-// PQexecPrepared: one round trip each). Written to $FC_STMT_COUNT_OUT at exit.
+// PQexecPrepared: one round trip each; PQsendQueryPrepared/PQsendQueryParams:
+// statements of a pipeline, counted as statements, and each PQpipelineSync as
+// "(pipeline sync)", the one round trip of what was sent before it); the
+// round trips (PQexec, PQexecPrepared, PQprepare, PQpipelineSync) also as
+// "(round trips)". Written to $FC_STMT_COUNT_OUT at exit.
 //   cc -shared -fPIC -O2 -o stmt_count.so stmt_count.c -ldl -lpthread
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -26,6 +30,8 @@ static struct {
   char* sql;
 } pg_names[SLOTS];  // prepared statement -> its SQL
 static int pg_n;
+static unsigned long round_trips;
+static void round_trip(void) { __atomic_add_fetch(&round_trips, 1, __ATOMIC_RELAXED); }
 
 static void count(const char* sql) {
   if (!sql) sql = "(null)";
@@ -58,6 +64,7 @@ __attribute__((destructor)) static void dump(void) {
       for (const char* p = tab[k].sql; *p; ++p) fputc(*p == '\n' || *p == '\t' ? ' ' : *p, f);
       fputc('\n', f);
     }
+  if (round_trips) fprintf(f, "%lu\t(round trips)\n", round_trips);
   fclose(f);
 }
 
@@ -77,6 +84,7 @@ int sqlite3_step(sqlite3_stmt* s) {
 PGresult* PQexec(PGconn* c, const char* q) {
   static PGresult* (*real)(PGconn*, const char*);
   if (!real) real = dlsym(RTLD_NEXT, "PQexec");
+  round_trip();
   count(q);
   return real(c, q);
 }
@@ -92,15 +100,12 @@ PGresult* PQprepare(PGconn* c, const char* name, const char* q, int n, const voi
     pg_n++;
   }
   pthread_mutex_unlock(&mu);
+  round_trip();
   count("(PQprepare)");
   return real(c, name, q, n, types);
 }
 
-PGresult* PQexecPrepared(PGconn* c, const char* name, int n, const char* const* v, const int* l,
-                         const int* f, int rf) {
-  static PGresult* (*real)(PGconn*, const char*, int, const char* const*, const int*, const int*,
-                           int);
-  if (!real) real = dlsym(RTLD_NEXT, "PQexecPrepared");
+static void count_prepared(PGconn* c, const char* name) {
   const char* q = name;
   pthread_mutex_lock(&mu);
   for (int i = pg_n - 1; i >= 0; --i)
@@ -110,5 +115,39 @@ PGresult* PQexecPrepared(PGconn* c, const char* name, int n, const char* const* 
     }
   pthread_mutex_unlock(&mu);
   count(q);
+}
+
+PGresult* PQexecPrepared(PGconn* c, const char* name, int n, const char* const* v, const int* l,
+                         const int* f, int rf) {
+  static PGresult* (*real)(PGconn*, const char*, int, const char* const*, const int*, const int*,
+                           int);
+  if (!real) real = dlsym(RTLD_NEXT, "PQexecPrepared");
+  round_trip();
+  count_prepared(c, name);
   return real(c, name, n, v, l, f, rf);
+}
+
+int PQsendQueryPrepared(PGconn* c, const char* name, int n, const char* const* v, const int* l,
+                        const int* f, int rf) {
+  static int (*real)(PGconn*, const char*, int, const char* const*, const int*, const int*, int);
+  if (!real) real = dlsym(RTLD_NEXT, "PQsendQueryPrepared");
+  count_prepared(c, name);
+  return real(c, name, n, v, l, f, rf);
+}
+
+int PQsendQueryParams(PGconn* c, const char* q, int n, const void* types, const char* const* v,
+                      const int* l, const int* f, int rf) {
+  static int (*real)(PGconn*, const char*, int, const void*, const char* const*, const int*,
+                     const int*, int);
+  if (!real) real = dlsym(RTLD_NEXT, "PQsendQueryParams");
+  count(q);
+  return real(c, q, n, types, v, l, f, rf);
+}
+
+int PQpipelineSync(PGconn* c) {
+  static int (*real)(PGconn*);
+  if (!real) real = dlsym(RTLD_NEXT, "PQpipelineSync");
+  round_trip();
+  count("(pipeline sync)");
+  return real(c);
 }

@@ -66,6 +66,11 @@ def main():
     finally:
         d.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
+    # Not statements: the PostgreSQL round trips (a pipeline's statements
+    # share one, its sync) and the syncs themselves.
+    trips = sum(n for n, sql in rows if sql == "(round trips)")
+    syncs = sum(n for n, sql in rows if sql == "(pipeline sync)")
+    rows = [r for r in rows if r[1] not in ("(round trips)", "(pipeline sync)")]
     rows.sort(key=lambda r: (-r[0], r[1]))
     total = 0.0
     backend = os.environ.get("FC_TEST_BACKEND", "sqlite")
@@ -80,6 +85,9 @@ def main():
     print(f"total {total:.2f} statements per create")
     print(f"all {sum(n for n, _ in rows) / args.creates:.2f} statements per create"
           " (every statement the daemon ran, start-up and the region's set-up included)")
+    if trips:
+        print(f"round trips {trips / args.creates:.2f} per create ({syncs / args.creates:.2f} of them"
+              " pipeline syncs; PostgreSQL, every round trip the daemon made)")
 
 
 if __name__ == "__main__":

@@ -74,6 +74,12 @@ Result<std::int64_t> append(storage::Conn& c, const std::string& region, const s
 Status put_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
                       storage::Later rev, const std::string& action, const nlohmann::json& body,
                       std::int64_t now);
+// A new workspace's first assignment: a plain insert (no row of that
+// workspace can exist; put_assignment's upsert costs PostgreSQL a
+// speculative insertion per row).
+Status put_new_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
+                          storage::Later rev, const std::string& action, const nlohmann::json& body,
+                          std::int64_t now);
 inline Status put_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
                              std::int64_t rev, const std::string& action,
                              const nlohmann::json& body, std::int64_t now) {

@@ -18,6 +18,11 @@ constexpr storage::SetInsert kAssignmentRow{
     " ON CONFLICT(region, workspace_id) DO UPDATE SET revision = excluded.revision,"
     " action = excluded.action, body = excluded.body, written_at = excluded.written_at",
     "e->>0, e->>1, (e->>2)::bigint, e->>3, e->>4, (e->>5)::bigint"};
+// A create's: its workspace is new, so is its assignment (no ON CONFLICT).
+constexpr storage::SetInsert kNewAssignmentRow{
+    "assignments",
+    "INSERT INTO assignments(region, workspace_id, revision, action, body, written_at)", 6, "",
+    "e->>0, e->>1, (e->>2)::bigint, e->>3, e->>4, (e->>5)::bigint"};
 // A set-based run's creates in one region (storage::SetSum): their summed
 // resources reserved and the region's revision moved past all of them in one
 // guarded update; no row: the run no longer fits (a concurrent daemon, or
@@ -152,6 +157,12 @@ Status put_assignment(storage::Conn& c, const std::string& region, const std::st
                       storage::Later rev, const std::string& action, const json& body,
                       std::int64_t now) {
   return storage::insert_row(c, kAssignmentRow, region, ws, rev, action, body.dump(), now);
+}
+
+Status put_new_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
+                          storage::Later rev, const std::string& action, const json& body,
+                          std::int64_t now) {
+  return storage::insert_row(c, kNewAssignmentRow, region, ws, rev, action, body.dump(), now);
 }
 
 Result<std::vector<json>> assignments_after(storage::Conn& c, const std::string& region,

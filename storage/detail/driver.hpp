@@ -22,6 +22,19 @@ class StmtDriver {
   virtual void bind_null(int i) = 0;
   // Executes on the first call after binding; true while a row is available.
   virtual Result<bool> step() = 0;
+  // Runs to completion, the rows (if any) discarded (Stmt::run). A driver
+  // may send it without waiting for its answer (PostgreSQL's pipeline,
+  // Conn::set_pipelined); its error then surfaces at the next statement that
+  // waits, or at Conn::sync / commit.
+  virtual Status run() {
+    for (;;) {
+      BOOST_OUTCOME_TRY(row, step());
+      if (!row) {
+        reset();
+        return ok();
+      }
+    }
+  }
   // Ready to run again (after the last row); the bindings may be kept.
   virtual void reset() = 0;
   // The borrowing Stmt is gone: reset and clear the bindings (a cached

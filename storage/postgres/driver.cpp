@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -64,6 +65,16 @@ bool pure_read(std::string_view sql) {
   return true;
 }
 
+// FC_PG_PIPELINE=0: no pipelining (every statement, BEGIN and COMMIT one
+// round trip each, as before; for the A/B of docs/BENCHMARKS.md). Read once.
+bool pipeline_enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("FC_PG_PIPELINE");
+    return e == nullptr || std::string_view(e) != "0";
+  }();
+  return on;
+}
+
 class PgConn;
 
 class PgStmt final : public detail::StmtDriver {
@@ -94,6 +105,7 @@ class PgStmt final : public detail::StmtDriver {
     if (i >= 1 && i <= static_cast<int>(params_.size())) params_[i - 1].null = true;
   }
   Result<bool> step() override;
+  Status run() override;
   void reset() override {
     res_.reset();
     row_ = -1;
@@ -117,6 +129,23 @@ class PgStmt final : public detail::StmtDriver {
   const std::string& sql() const { return sql_; }
   int param_count() const { return static_cast<int>(params_.size()); }
   bool is_pure_read() const { return pure_read_; }
+  // libpq takes text parameters as C strings: a U+0000 would cut the value
+  // there and store the rest silently (SQLite keeps it whole). Refused.
+  Status nul_free() const {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      if (!params_[i].null && params_[i].text.find('\0') != std::string::npos)
+        return make_error(Code::kInvalidArgument,
+                          "postgres: parameter $" + std::to_string(i + 1) +
+                              " contains a NUL character, which PostgreSQL text cannot hold");
+    }
+    return ok();
+  }
+  // The bound values, as libpq takes them.
+  const char* const* values() {
+    for (std::size_t i = 0; i < params_.size(); ++i)
+      values_[i] = params_[i].null ? nullptr : params_[i].text.c_str();
+    return values_.data();
+  }
 
  private:
   struct Param {
@@ -174,19 +203,39 @@ class PgConn final : public Conn {
   std::int64_t last_insert_rowid() const override { return 0; }  // no rowid: RETURNING
   int changes() const override { return changes_; }
   std::int64_t total_changes() const override { return total_changes_; }
-  bool tx_failed() const override { return PQtransactionStatus(pg_) != PQTRANS_INTRANS; }
+  // Answers still outstanding (a BEGIN, pipelined statements): not known to
+  // have failed yet; the next statement that waits tells.
+  bool tx_failed() const override {
+    return pending_.empty() && PQtransactionStatus(pg_) != PQTRANS_INTRANS;
+  }
   Dialect dialect() const override { return Dialect::kPostgres; }
   Status begin(bool immediate) override;
   Status commit() override;
   Status rollback() override;
+  void set_pipelined(bool on) override { pipelined_ = on && pipeline_enabled(); }
+  void set_sole_writer() override { sole_writer_ = true; }
+  Status sync() override;
 
   // Executes a prepared statement (preparing it again after a reconnect).
   Result<PgResultPtr> run_prepared(PgStmt& s, const char* const* values);
+  // Stmt::run() of `s`: sent without waiting when pipelined inside a
+  // transaction (true), else false (the caller runs it the usual way).
+  Result<bool> run_pipelined(PgStmt& s);
   void forget(const std::string& name);
 
  private:
   Status usable();
   Result<PgResultPtr> checked(PGresult* r, std::string_view what);
+  // Pipeline mode (docs/storage.md "Pipelined batches"): commands sent and
+  // not yet answered, each named by its SQL for the error that names it.
+  Status send_text(const char* sql);
+  Status enter_pipeline();
+  const char* begin_sql(bool immediate) const;
+  // Sends a sync, reads every pending answer (one round trip for all of
+  // them) and leaves pipeline mode; the first error, naming its statement.
+  // `last`: the last command's result (a statement that needs its rows).
+  Status drain(PgResultPtr* last = nullptr);
+  void count_changes(const PGresult* r);
 
   std::string url_;  // with its password: never logged (path_ is redacted)
   PGconn* pg_ = nullptr;
@@ -195,6 +244,9 @@ class PgConn final : public Conn {
   std::uint64_t next_name_ = 0;
   int changes_ = 0;
   std::int64_t total_changes_ = 0;
+  bool pipelined_ = false;
+  bool sole_writer_ = false;
+  std::vector<std::string> pending_;  // sent, answer not read: their SQL
   std::unordered_map<std::string, std::unique_ptr<PgStmt>, PgSqlHash, std::equal_to<>> cache_;
 };
 
@@ -209,22 +261,25 @@ void PgStmt::release(bool owned) {
 
 Result<bool> PgStmt::step() {
   if (!res_) {
-    // libpq takes text parameters as C strings: a U+0000 would cut the value
-    // there and store the rest silently (SQLite keeps it whole). Refused.
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      if (!params_[i].null && params_[i].text.find('\0') != std::string::npos)
-        return make_error(Code::kInvalidArgument,
-                          "postgres: parameter $" + std::to_string(i + 1) +
-                              " contains a NUL character, which PostgreSQL text cannot hold");
-    }
-    for (std::size_t i = 0; i < params_.size(); ++i)
-      values_[i] = params_[i].null ? nullptr : params_[i].text.c_str();
-    BOOST_OUTCOME_TRY(r, c_.run_prepared(*this, values_.data()));
+    BOOST_OUTCOME_TRY(nul_free());
+    BOOST_OUTCOME_TRY(r, c_.run_prepared(*this, values()));
     rows_ = PQntuples(r.get());
     row_ = -1;
     res_ = std::move(r);
   }
   return ++row_ < rows_;
+}
+
+Status PgStmt::run() {
+  if (!res_) {
+    BOOST_OUTCOME_TRY(nul_free());
+    BOOST_OUTCOME_TRY(sent, c_.run_pipelined(*this));
+    if (sent) {
+      reset();
+      return ok();
+    }
+  }
+  return detail::StmtDriver::run();
 }
 
 Status PgConn::connect() {
@@ -252,6 +307,8 @@ Status PgConn::usable() {
     return make_error(Errc::kUnavailable,
                       "postgres: reconnecting to " + path_ + " failed: " + PQerrorMessage(pg_));
   ++epoch_;
+  pending_.clear();
+  if (PQpipelineStatus(pg_) != PQ_PIPELINE_OFF) (void)PQexitPipelineMode(pg_);
   detail::logger()->info("postgres reconnected url={}", path_);
   return ok();
 }
@@ -269,6 +326,25 @@ Result<PgResultPtr> PgConn::checked(PGresult* raw, std::string_view what) {
 // first read after a PostgreSQL restart is answered instead of failing
 // (anything else fails as kUnavailable, as before: the caller decides).
 Result<PgResultPtr> PgConn::run_prepared(PgStmt& s, const char* const* values) {
+  if (!pending_.empty()) {
+    // Answers outstanding (a BEGIN, pipelined statements): this one joins
+    // them and all are read in one round trip.
+    if (s.prepared_epoch != epoch_ || PQstatus(pg_) != CONNECTION_OK) {
+      BOOST_OUTCOME_TRY(drain());
+    }
+  }
+  if (!pending_.empty()) {
+    if (PQsendQueryPrepared(pg_, s.name().c_str(), s.param_count(), values, nullptr, nullptr, 0) !=
+        1) {
+      Error e = pg_error(nullptr, pg_, "execute");
+      (void)drain();
+      return e;
+    }
+    pending_.push_back(s.sql());
+    PgResultPtr r;
+    BOOST_OUTCOME_TRY(drain(&r));
+    return r;
+  }
   auto run = [&]() -> Result<PgResultPtr> {
     BOOST_OUTCOME_TRY(usable());
     if (s.prepared_epoch != epoch_) {
@@ -285,17 +361,107 @@ Result<PgResultPtr> PgConn::run_prepared(PgStmt& s, const char* const* values) {
   if (lost && s.is_pure_read())
     detail::logger()->info("postgres session lost, reading again on a new one url={}", path_);
   BOOST_OUTCOME_TRY(r, lost && s.is_pure_read() ? run() : std::move(first));
-  const char* status = PQcmdStatus(r.get());
-  if (std::strncmp(status, "INSERT", 6) == 0 || std::strncmp(status, "UPDATE", 6) == 0 ||
-      std::strncmp(status, "DELETE", 6) == 0) {
-    changes_ = std::atoi(PQcmdTuples(r.get()));
-    total_changes_ += changes_;
-  }
+  count_changes(r.get());
   return r;
 }
 
+void PgConn::count_changes(const PGresult* r) {
+  const char* status = PQcmdStatus(const_cast<PGresult*>(r));
+  if (std::strncmp(status, "INSERT", 6) == 0 || std::strncmp(status, "UPDATE", 6) == 0 ||
+      std::strncmp(status, "DELETE", 6) == 0) {
+    changes_ = std::atoi(PQcmdTuples(const_cast<PGresult*>(r)));
+    total_changes_ += changes_;
+  }
+}
+
+Status PgConn::enter_pipeline() {
+  if (PQpipelineStatus(pg_) != PQ_PIPELINE_OFF) return ok();
+  if (PQenterPipelineMode(pg_) != 1) return pg_error(nullptr, pg_, "pipeline");
+  return ok();
+}
+
+Status PgConn::send_text(const char* sql) {
+  BOOST_OUTCOME_TRY(enter_pipeline());
+  if (PQsendQueryParams(pg_, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+    Error e = pg_error(nullptr, pg_, sql);
+    (void)drain();
+    return e;
+  }
+  pending_.emplace_back(sql);
+  return ok();
+}
+
+Result<bool> PgConn::run_pipelined(PgStmt& s) {
+  if (!pipelined_ || !in_tx_ || s.prepared_epoch != epoch_ || PQstatus(pg_) != CONNECTION_OK)
+    return false;
+  BOOST_OUTCOME_TRY(enter_pipeline());
+  if (PQsendQueryPrepared(pg_, s.name().c_str(), s.param_count(), s.values(), nullptr, nullptr,
+                          0) != 1) {
+    Error e = pg_error(nullptr, pg_, "execute");
+    (void)drain();
+    return e;
+  }
+  pending_.push_back(s.sql());
+  return true;
+}
+
+// The statement's first words, for an error that names it.
+std::string short_sql(const std::string& sql) {
+  return sql.size() <= 60 ? sql : sql.substr(0, 60) + "…";
+}
+
+Status PgConn::drain(PgResultPtr* last) {
+  if (pending_.empty() &&
+      (PQpipelineStatus(pg_) == PQ_PIPELINE_OFF || PQstatus(pg_) != CONNECTION_OK))
+    return ok();  // nothing outstanding (a lost session is replaced by usable())
+  std::vector<std::string> sent;
+  sent.swap(pending_);
+  std::optional<Error> first;
+  auto fail = [&](Error e) {
+    if (!first) first = std::move(e);
+  };
+  if (PQstatus(pg_) != CONNECTION_OK || PQpipelineSync(pg_) != 1) {
+    fail(pg_error(nullptr, pg_, "pipeline sync"));
+  } else {
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+      PgResultPtr r(PQgetResult(pg_));
+      if (!r) {  // the connection broke: nothing more comes
+        fail(pg_error(nullptr, pg_, "pipelined " + short_sql(sent[i])));
+        break;
+      }
+      const auto st = PQresultStatus(r.get());
+      if (st == PGRES_PIPELINE_ABORTED) {
+        fail(make_error(Code::kIo, "postgres: pipelined " + short_sql(sent[i]) +
+                                       ": not run, an earlier statement failed"));
+      } else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        fail(pg_error(r.get(), pg_, "pipelined " + short_sql(sent[i])));
+      } else {
+        count_changes(r.get());
+        if (last && i + 1 == sent.size()) *last = std::move(r);
+      }
+      PgResultPtr end(PQgetResult(pg_));  // the end of this command's results
+      if (PQstatus(pg_) != CONNECTION_OK) break;
+    }
+    if (PQstatus(pg_) == CONNECTION_OK) {
+      PgResultPtr sync(PQgetResult(pg_));
+      if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC)
+        fail(pg_error(sync.get(), pg_, "pipeline sync"));
+    }
+  }
+  if (PQstatus(pg_) == CONNECTION_OK && PQexitPipelineMode(pg_) != 1 && !first)
+    fail(pg_error(nullptr, pg_, "pipeline exit"));
+  if (first) {
+    if (PQstatus(pg_) != CONNECTION_OK && !first->is(Errc::kUnavailable))
+      return make_error(Errc::kUnavailable, first->detail);
+    return *first;
+  }
+  return ok();
+}
+
+Status PgConn::sync() { return drain(); }
+
 void PgConn::forget(const std::string& name) {
-  if (PQstatus(pg_) != CONNECTION_OK) return;
+  if (PQstatus(pg_) != CONNECTION_OK || !pending_.empty()) return;
   PgResultPtr r(PQexec(pg_, ("DEALLOCATE " + name).c_str()));
 }
 
@@ -306,6 +472,8 @@ Result<Stmt> PgConn::prepare(std::string_view sql) {
     found->second->borrowed = true;
     return Stmt(found->second.get(), false);
   }
+  // Answers outstanding: read them first (PQprepare waits for its own).
+  BOOST_OUTCOME_TRY(drain());
   int params = 0;
   std::string text = translate_placeholders(sql, &params);
   auto s = std::make_unique<PgStmt>(*this, "fc_" + std::to_string(++next_name_), std::move(text),
@@ -333,6 +501,7 @@ Result<Stmt> PgConn::prepare(std::string_view sql) {
 }
 
 Status PgConn::exec(std::string_view sql) {
+  BOOST_OUTCOME_TRY(drain());
   BOOST_OUTCOME_TRY(usable());
   BOOST_OUTCOME_TRY(checked(PQexec(pg_, std::string(sql).c_str()), "exec"));
   return ok();
@@ -341,20 +510,56 @@ Status PgConn::exec(std::string_view sql) {
 // SQLite's BEGIN IMMEDIATE makes the transaction behave as if it ran alone;
 // PostgreSQL's SERIALIZABLE promises the same and reports a conflict as
 // 40001 (Errc::kBusy, retry). A deferred SQLite transaction reads one
-// snapshot: REPEATABLE READ.
+// snapshot: REPEATABLE READ. The daemon's one group-commit writer
+// (set_sole_writer) runs READ COMMITTED: its transactions already run one
+// after the other, and every other daemon is fenced out (docs/storage.md
+// "Isolation of the writer"); FC_PG_WRITER_ISOLATION=serializable for the A/B.
+const char* PgConn::begin_sql(bool immediate) const {
+  static const bool serializable_writer = [] {
+    const char* e = std::getenv("FC_PG_WRITER_ISOLATION");
+    return e != nullptr && std::string_view(e) == "serializable";
+  }();
+  if (!immediate) return "BEGIN ISOLATION LEVEL REPEATABLE READ";
+  if (sole_writer_ && !serializable_writer) return "BEGIN ISOLATION LEVEL READ COMMITTED";
+  return "BEGIN ISOLATION LEVEL SERIALIZABLE";
+}
+
+// BEGIN is sent without waiting: its answer is read with the next
+// statement's (the fence's), one round trip for both.
 Status PgConn::begin(bool immediate) {
-  BOOST_OUTCOME_TRY(exec(immediate ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
-                                   : "BEGIN ISOLATION LEVEL REPEATABLE READ"));
+  if (!pipeline_enabled()) {
+    BOOST_OUTCOME_TRY(exec(begin_sql(immediate)));
+    in_tx_ = true;
+    return ok();
+  }
+  BOOST_OUTCOME_TRY(drain());
+  BOOST_OUTCOME_TRY(usable());
+  BOOST_OUTCOME_TRY(send_text(begin_sql(immediate)));
   in_tx_ = true;
   return ok();
 }
 
 // COMMIT of a transaction that failed answers "ROLLBACK", not an error.
+// Pipelined statements still unanswered: the COMMIT goes with them, one
+// round trip (a failed one among them: the COMMIT does not run).
 Status PgConn::commit() {
-  in_tx_ = false;
-  if (PQstatus(pg_) != CONNECTION_OK)
+  if (PQstatus(pg_) != CONNECTION_OK) {
+    in_tx_ = false;
+    pending_.clear();
     return make_error(Errc::kUnavailable, "postgres: connection lost before COMMIT");
-  BOOST_OUTCOME_TRY(r, checked(PQexec(pg_, "COMMIT"), "commit"));
+  }
+  PgResultPtr r;
+  if (!pending_.empty()) {
+    Status sent = send_text("COMMIT");
+    if (sent) sent = drain(&r);
+    in_tx_ = false;
+    if (!sent) return sent;
+    if (!r) return make_error(Code::kIo, "postgres: commit: no answer");
+  } else {
+    in_tx_ = false;
+    BOOST_OUTCOME_TRY(c, checked(PQexec(pg_, "COMMIT"), "commit"));
+    r = std::move(c);
+  }
   if (std::strcmp(PQcmdStatus(r.get()), "COMMIT") != 0)
     return make_error(Code::kIo,
                       "postgres: commit: the transaction had failed and was rolled back");
@@ -362,6 +567,7 @@ Status PgConn::commit() {
 }
 
 Status PgConn::rollback() {
+  (void)drain();  // what failed there is what is being rolled back
   in_tx_ = false;
   if (PQstatus(pg_) != CONNECTION_OK) return ok();  // the server rolled it back
   BOOST_OUTCOME_TRY(checked(PQexec(pg_, "ROLLBACK"), "rollback"));

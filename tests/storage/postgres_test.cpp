@@ -27,6 +27,20 @@ std::int64_t pg_scalar(Conn& c, const std::string& sql) {
   return st.value().col_int(0);
 }
 
+// One row of kPgTable, the statement cached (pipelined when the connection is).
+fc::Status pg_insert_t(Conn& c, int id, const char* name) {
+  auto s = c.prepare("INSERT INTO t(id, name) VALUES(?, ?)");
+  REQUIRE(s);
+  return s.value().bind_all(id, name).run();
+}
+
+// Ends a pipelined transaction: commit or roll back, then pipelining off.
+void pg_end_pipelined(Conn& c, bool commit) {
+  const fc::Status ended = commit ? c.commit() : c.rollback();
+  CHECK(ended);
+  c.set_pipelined(false);
+}
+
 const char* const kPgTable =
     "CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT UNIQUE, score DOUBLE PRECISION)";
 }  // namespace
@@ -223,6 +237,79 @@ TEST_SUITE("storage") {
     CHECK(pg_scalar(d.read(), "SELECT count(*) FROM t") == 1);
     CHECK(pg_scalar(d.read(), "SELECT sum(id) FROM t") == 2);
     d.close();
+  }
+
+  TEST_CASE("postgres: pipelined statements: sent without waiting, the first error at COMMIT") {
+    // Conn::set_pipelined (the writer's flush, docs/storage.md "Pipelined
+    // batches"): run() returns before the server answered; the first failure
+    // among the statements comes back at the next statement that waits or at
+    // commit(), naming the statement; the COMMIT sent with them does not run,
+    // nothing of the transaction is stored, and the connection serves on.
+    auto url = test::pg_fresh_database();
+    if (!url) return;
+    auto c = test::pg_open(*url);
+    REQUIRE(c->exec(kPgTable));
+    auto ins = [&](int id, const char* name) { return pg_insert_t(*c, id, name); };
+    REQUIRE(c->begin(true));
+    c->set_pipelined(true);
+    CHECK(ins(1, "a"));
+    CHECK(ins(2, "a"));  // the unique violation: not known yet
+    CHECK(ins(3, "c"));  // not run (the pipeline is aborted at the error)
+    auto st = c->commit();
+    REQUIRE_FALSE(st);
+    CHECK(st.error().is(Errc::kConstraint));
+    CHECK(st.error().detail.find("pipelined INSERT INTO t") != std::string::npos);
+    pg_end_pipelined(*c, false);
+    CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 0);
+
+    // Successful: a read in the middle waits, and sees the pipelined rows.
+    REQUIRE(c->begin(true));
+    c->set_pipelined(true);
+    CHECK(ins(4, "d"));
+    CHECK(ins(5, "e"));
+    CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 2);
+    CHECK(ins(6, "f"));
+    pg_end_pipelined(*c, true);
+    CHECK(pg_scalar(*c, "SELECT sum(id) FROM t") == 15);
+    // An error named at sync(): the transaction is failed, rolled back.
+    REQUIRE(c->begin(true));
+    c->set_pipelined(true);
+    CHECK(ins(7, "d"));
+    auto synced = c->sync();
+    REQUIRE_FALSE(synced);
+    CHECK(synced.error().is(Errc::kConstraint));
+    CHECK(c->tx_failed());
+    pg_end_pipelined(*c, false);
+    CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 3);
+  }
+
+  TEST_CASE("postgres: a session lost in the middle of a pipeline: kUnavailable, then reconnects") {
+    auto url = test::pg_fresh_database();
+    if (!url) return;
+    auto c = test::pg_open(*url);
+    REQUIRE(c->exec(kPgTable));
+    auto killer = test::pg_open(*url);
+    auto ins = [&](int id, const char* name) { return pg_insert_t(*c, id, name); };
+    CHECK(ins(100, "warm"));  // prepared on this session
+    const auto pid = pg_scalar(*c, "SELECT pg_backend_pid()");
+    REQUIRE(c->begin(true));
+    c->set_pipelined(true);
+    CHECK(ins(1, "a"));
+    auto k = killer->prepare("SELECT pg_terminate_backend(?::int, 5000)");
+    REQUIRE(k);
+    REQUIRE(k.value().bind(1, pid).step().value());
+    (void)ins(2, "b");  // sent to a dead session, or refused at once
+    auto st = c->commit();
+    REQUIRE_FALSE(st);
+    CHECK(st.error().is(Errc::kUnavailable));
+    pg_end_pipelined(*c, false);
+    CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 1);  // a new session; only the warm-up row
+    CHECK(pg_scalar(*c, "SELECT pg_backend_pid()") != pid);
+    REQUIRE(c->begin(true));
+    c->set_pipelined(true);
+    CHECK(ins(3, "c"));
+    pg_end_pipelined(*c, true);
+    CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 2);
   }
 
   TEST_CASE("postgres: a lost connection is kUnavailable inside a transaction, reconnects after") {

@@ -331,6 +331,53 @@ TEST_SUITE("storage") {
     CHECK(scalar(r, "SELECT count(*) FROM side WHERE k = 's19'") == 0);
   }
 
+  TEST_CASE("write_set: PostgreSQL: a session lost before the pipelined COMMIT is never replayed") {
+    // A whole-batch run on PostgreSQL sends its flush and the COMMIT in one
+    // pipeline (docs/storage.md "Pipelined batches"). The session dies in
+    // the middle of the run: the COMMIT may or may not have reached the
+    // server, so the batch is not replayed (a replay could store every row
+    // twice); every caller gets kUnavailable (503), none is told it
+    // committed, and the next batch reconnects.
+    if (!test::on_postgres()) return;
+    test::TempDir dir;
+    auto db = open_set_db(dir);
+    auto killer = test::open_backend(dir.file("s.db"));
+    // The flush's statement prepared on this session (a statement prepared
+    // after the kill would fail before anything is sent: that run is
+    // replayed on a new session, nothing could have committed).
+    REQUIRE(run_one_batch(*db, {{[](Conn& c) -> Status {
+      return insert_row(c, kSetRow, "warm", "w", std::int64_t{0});
+    }}})[0]);
+    const auto before = db->stats();
+    std::vector<SetCall> calls;
+    constexpr int kCallers = 8;
+    for (int i = 0; i < kCallers; ++i) {
+      calls.push_back({[i, &killer](Conn& c) -> Status {
+        if (i == 3) {  // its own session's backend terminated
+          BOOST_OUTCOME_TRY(p, c.prepare("SELECT pg_backend_pid()"));
+          BOOST_OUTCOME_TRY(p.step());
+          const std::int64_t pid = p.col_int(0);
+          BOOST_OUTCOME_TRY(k, killer->prepare("SELECT pg_terminate_backend(?::int, 5000)"));
+          BOOST_OUTCOME_TRY(k.bind(1, pid).step());
+        }
+        return insert_row(c, kSetRow, "k" + std::to_string(i), "n", std::int64_t{i});
+      }});
+    }
+    auto res = run_one_batch(*db, std::move(calls));
+    for (int i = 0; i < kCallers; ++i) {
+      CAPTURE(i);
+      REQUIRE_FALSE(res[i]);
+      CHECK(res[i].error().is(Errc::kUnavailable));
+    }
+    const auto s = db->stats();
+    CHECK(s.set_replays == before.set_replays);
+    CHECK(scalar(db->read(), "SELECT count(*) FROM set_rows") == 1);
+    REQUIRE(run_one_batch(*db, {{[](Conn& c) -> Status {
+      return insert_row(c, kSetRow, "after", "a", std::int64_t{1});
+    }}})[0]);
+    CHECK(scalar(db->read(), "SELECT count(*) FROM set_rows") == 2);
+  }
+
   TEST_CASE(
       "write_set: a run after a plain caller is replayed from its SAVEPOINT; the plain"
       " caller's write stays") {
