@@ -144,6 +144,14 @@ TEST_SUITE("storage") {
     CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 0);
     REQUIRE(ins.value().bind_all(2, "ab").run());  // the statement is reused
     CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 1);
+    // Pipelined (the writer's flush): refused before it is sent.
+    REQUIRE(c->begin(true));
+    c->set_pipelined(true);
+    auto piped = ins.value().bind_all(3, std::string_view("c\0d", 3)).run();
+    REQUIRE_FALSE(piped);
+    CHECK(piped.error().code == fc::Code::kInvalidArgument);
+    pg_end_pipelined(*c, false);
+    CHECK(pg_scalar(*c, "SELECT count(*) FROM t") == 1);
   }
 
   TEST_CASE("postgres: Tx commits, rolls back in its destructor; nested use of one SQL") {
