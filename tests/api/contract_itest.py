@@ -95,7 +95,7 @@ class ContractTest(fctest.DaemonTest):
         self.ok(409, "DELETE", "/v1/regions/ct-a")  # ctshop lives there
 
     def test_05_workspaces(self):
-        d, ws = self.d, self.ws
+        ws = self.ws
         self.ok(200, "GET", "/v1/workspaces?limit=1")
         self.ok(422, "GET", "/v1/workspaces?limit=0")
         self.ok(200, "GET", f"/v1/workspaces/{ws['id']}")
