@@ -68,8 +68,8 @@ awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, Create
         lost_race = true;
         return make_error(Errc::kConcurrentChange, "capacity changed");
       }
-      BOOST_OUTCOME_TRY(store::put_assignment(c, w.region, w.id, *reserved, "apply",
-                                              i.assignment_body(w, "apply"), at));
+      BOOST_OUTCOME_TRY(store::put_assignment_text(c, w.region, w.id, *reserved, "apply",
+                                                   i.apply_assignment_text(w), at));
       CreatedView known;
       if (hook) {
         BOOST_OUTCOME_TRY(hook(c, w, known));

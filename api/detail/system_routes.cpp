@@ -2,6 +2,7 @@
 #include "api/detail/context.hpp"
 #include "api/server.hpp"
 #include "common/clock.hpp"
+#include "common/log_sink.hpp"
 #include "dns/server.hpp"
 #include "domains/service.hpp"
 #include "probes/service.hpp"
@@ -43,6 +44,9 @@ std::string gauges_text(Context& ctx) {
   line("fleetcommand_db_set_taken_total",
        "Set-based creates whose name the batch's insert found taken (a 409 without a replay).",
        "counter", static_cast<double>(ws.set_taken));
+  line("fleetcommand_log_lines_dropped_total",
+       "Log lines below warn dropped because the log buffer was full (a slow stderr reader).",
+       "counter", static_cast<double>(fc::log::dropped_lines()));
   auto g = storage::gauges(ctx.db.read(), ctx.clock.now_ms());
   if (g) {
     o += "# HELP fleetcommand_jobs Jobs in the durable queue by state.\n# TYPE fleetcommand_jobs "

@@ -74,6 +74,10 @@ Result<std::int64_t> append(storage::Conn& c, const std::string& region, const s
 Status put_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
                       storage::Later rev, const std::string& action, const nlohmann::json& body,
                       std::int64_t now);
+// The same with the body already serialized (the create's hot path).
+Status put_assignment_text(storage::Conn& c, const std::string& region, const std::string& ws,
+                           storage::Later rev, const std::string& action, std::string body,
+                           std::int64_t now);
 inline Status put_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
                              std::int64_t rev, const std::string& action,
                              const nlohmann::json& body, std::int64_t now) {

@@ -151,7 +151,13 @@ Result<std::int64_t> append(storage::Conn& c, const std::string& region, const s
 Status put_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
                       storage::Later rev, const std::string& action, const json& body,
                       std::int64_t now) {
-  return storage::insert_row(c, kAssignmentRow, region, ws, rev, action, body.dump(), now);
+  return put_assignment_text(c, region, ws, rev, action, body.dump(), now);
+}
+
+Status put_assignment_text(storage::Conn& c, const std::string& region, const std::string& ws,
+                           storage::Later rev, const std::string& action, std::string body,
+                           std::int64_t now) {
+  return storage::insert_row(c, kAssignmentRow, region, ws, rev, action, std::move(body), now);
 }
 
 Result<std::vector<json>> assignments_after(storage::Conn& c, const std::string& region,
