@@ -5,6 +5,10 @@
 #include <string>
 #include <string_view>
 
+namespace fc::scheduler {
+struct PlacementConstraints;
+}
+
 namespace fc::scheduler::detail {
 
 // Appends format_rfc3339(unix_ms) as a JSON string: the same bytes as
@@ -29,5 +33,9 @@ struct ApplyAssignment {
   std::string_view spec_json;  // the spec, already dumped
 };
 void append_apply_assignment(std::string& out, const ApplyAssignment& a);
+
+// placement_json(p).dump() (scheduler/json.cpp), without the DOM when the
+// workspace has no constraints (most creates).
+std::string placement_text(const PlacementConstraints& p);
 
 }  // namespace fc::scheduler::detail

@@ -78,3 +78,20 @@ TEST_SUITE("scheduler") {
     }
   }
 }
+
+#include "scheduler/service.hpp"
+
+TEST_SUITE("scheduler") {
+  TEST_CASE("view text: placement_text is placement_json's dump") {
+    scheduler::PlacementConstraints p;
+    CHECK(scheduler::detail::placement_text(p) == scheduler::placement_json(p).dump());
+    p.regions = {"eu-1", "us-2"};
+    CHECK(scheduler::detail::placement_text(p) == scheduler::placement_json(p).dump());
+    p = {};
+    p.labels = {{"tier", "gold"}, {"az", "b"}};
+    CHECK(scheduler::detail::placement_text(p) == scheduler::placement_json(p).dump());
+    p = {};
+    p.prefer = {"eu-1"};
+    CHECK(scheduler::detail::placement_text(p) == scheduler::placement_json(p).dump());
+  }
+}
