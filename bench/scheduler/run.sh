@@ -13,6 +13,11 @@
 #        separate the number of regions from the number of workspaces), LATENCY=0 to skip,
 #        LAT_CREATES (default 2000), LAT_CONC (default 8), LOG_LEVEL (the daemon's, default warn)
 #
+# Per cell it prints the rate and wrk's latency percentiles, transactions per
+# group commit, log lines written and dropped, the daemon's context switches,
+# its CPU per placement (all threads, and the I/O thread alone) and the bytes
+# it wrote per placement.
+#
 # Everything runs in a private temp dir on loopback; daemons stopped by pid.
 set -euo pipefail
 
@@ -87,7 +92,10 @@ JSON
   # share the core.
   curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$api_port/metrics" |
     awk '/^fleetcommand_db_transactions_total / { t = $2 } /^fleetcommand_db_commits_total / { c = $2 }
-         END { if (c > 0) printf "group commits: %d, %.1f transactions each\n", c, t / c }' || true
+         /^fleetcommand_log_lines_dropped_total / { d = $2 }
+         END { if (c > 0) printf "group commits: %d, %.1f transactions each\n", c, t / c
+               if (d != "") printf "log lines dropped: %d\n", d }' || true
+  echo "log lines written: $(wc -l <"$dir/fc.log")"
   awk '/ctxt_switches/ { s += $2 } END { print "daemon context switches: " s }' /proc/"$fc_pid"/task/*/status || true
   created="$(sed -n 's/^created=\([0-9]*\).*/\1/p' "$dir/wrk.out")"
   [ -n "$created" ] && [ "$created" -gt 0 ] && awk -v t="$((cpu1 - cpu0))" -v n="$created" -v hz="$(getconf CLK_TCK)" \
