@@ -1,5 +1,6 @@
 // The JSON forms of labels, ingress and placement constraints: stored in the
 // scheduler's tables and served by the API.
+#include "scheduler/detail/view_text.hpp"
 #include "scheduler/service.hpp"
 
 namespace fc::scheduler {
@@ -39,6 +40,12 @@ Ingress ingress_from(const json& j) {
 
 json placement_json(const PlacementConstraints& p) {
   return {{"regions", p.regions}, {"labels", labels_json(p.labels)}, {"prefer", p.prefer}};
+}
+
+std::string detail::placement_text(const PlacementConstraints& p) {
+  if (p.regions.empty() && p.labels.empty() && p.prefer.empty())
+    return R"({"labels":{},"prefer":[],"regions":[]})";
+  return placement_json(p).dump();
 }
 
 PlacementConstraints placement_from(const json& j) {

@@ -3,6 +3,7 @@
 
 #include "scheduler/detail/impl.hpp"
 #include "scheduler/detail/log.hpp"
+#include "scheduler/detail/view_text.hpp"
 
 namespace fc::scheduler {
 
@@ -79,6 +80,17 @@ json Service::Impl::assignment_body(const Workspace& w, const std::string& actio
   json j = a;
   j["spec"] = w.spec;
   return j;
+}
+
+std::string Service::Impl::apply_assignment_text(const Workspace& w) const {
+  const std::string spec = w.spec.dump();
+  const std::string hostname = svc.hostname_of(w);
+  std::string out;
+  out.reserve(224 + spec.size() + 2 * hostname.size());
+  detail::append_apply_assignment(
+      out, {w.id, w.name, hostname, w.generation, w.resources.memory_mib, w.resources.cpu_millis,
+            w.suspended, spec});
+  return out;
 }
 
 // An `apply` gets the routed hostnames and the certificate refs its

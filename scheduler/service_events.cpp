@@ -105,6 +105,29 @@ void put_json(std::string& out, const json& v) {
   out += v.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+}  // namespace
+
+void detail::append_apply_assignment(std::string& out, const ApplyAssignment& a) {
+  out += "{\"action\":\"apply\",\"certificates\":[],\"generation\":";
+  put_int(out, a.generation);
+  out += ",\"hostnames\":[";
+  put_str(out, a.hostname);
+  out += "],\"name\":";
+  put_str(out, a.name);
+  out += ",\"resources\":{\"cpu_millis\":";
+  put_int(out, a.cpu_millis);
+  out += ",\"memory_mib\":";
+  put_int(out, a.memory_mib);
+  out += "},\"spec\":";
+  out += a.spec_json;
+  if (a.suspended) out += ",\"suspended\":true";
+  out += ",\"workspace_id\":";
+  put_str(out, a.workspace_id);
+  out += '}';
+}
+
+namespace {
+
 // One view object: the scheduler's fields in key order (std::map's, as
 // nlohmann dumps an object), each replaced by a decorator's field of the same
 // name and interleaved with the decorators' other fields.

@@ -69,7 +69,7 @@ awaitable<Result<Workspace>> Service::create_workspace(WorkspaceInput in, Create
         return make_error(Errc::kConcurrentChange, "capacity changed");
       }
       BOOST_OUTCOME_TRY(store::put_new_assignment(c, w.region, w.id, *reserved, "apply",
-                                                  i.assignment_body(w, "apply"), at));
+                                                  i.apply_assignment_text(w), at));
       CreatedView known;
       if (hook) {
         BOOST_OUTCOME_TRY(hook(c, w, known));

@@ -121,6 +121,99 @@ void JsonIn::only(const json& o, std::initializer_list<const char*> known,
   }
 }
 
+namespace {
+// A cursor over the body for read_plain_create: false from any step = not
+// the plain shape.
+struct Plain {
+  std::string_view s;
+  std::size_t at = 0;
+  void ws() {
+    while (at < s.size() && (s[at] == ' ' || s[at] == '\t' || s[at] == '\n' || s[at] == '\r')) ++at;
+  }
+  bool lit(char c) {
+    ws();
+    if (at >= s.size() || s[at] != c) return false;
+    ++at;
+    return true;
+  }
+  // A string of printable ASCII without '"' or '\\' (no escapes to decode).
+  bool str(std::string_view& out) {
+    if (!lit('"')) return false;
+    const std::size_t from = at;
+    for (; at < s.size(); ++at) {
+      const auto c = static_cast<unsigned char>(s[at]);
+      if (c == '"') {
+        out = s.substr(from, at - from);
+        ++at;
+        return true;
+      }
+      if (c < 0x20 || c > 0x7E || c == '\\') return false;
+    }
+    return false;
+  }
+  // 0 or digits without a leading zero, at most 18 of them (below JsonIn::integer's
+  // INT64_MAX / 4; longer ones take the DOM path).
+  bool integer(std::int64_t& out) {
+    ws();
+    const std::size_t from = at;
+    std::int64_t v = 0;
+    for (; at < s.size() && s[at] >= '0' && s[at] <= '9'; ++at) {
+      if (at - from >= 18) return false;  // INT64_MAX / 4 has 18 digits: fall back
+      v = v * 10 + (s[at] - '0');
+    }
+    if (at == from || (s[from] == '0' && at - from > 1)) return false;
+    // A fraction or an exponent: a JSON number, but not this shape.
+    if (at < s.size() && (s[at] == '.' || s[at] == 'e' || s[at] == 'E')) return false;
+    if (v > INT64_MAX / 4) return false;
+    out = v;
+    return true;
+  }
+};
+}  // namespace
+
+std::optional<PlainCreate> read_plain_create(std::string_view body) {
+  Plain p{body};
+  PlainCreate out;
+  bool name = false, resources = false;
+  if (!p.lit('{')) return std::nullopt;
+  for (bool first = true;; first = false) {
+    if (!first && !p.lit(',')) break;
+    std::string_view key;
+    if (!p.str(key) || !p.lit(':')) return std::nullopt;
+    if (key == "name" && !name) {
+      std::string_view v;
+      if (!p.str(v)) return std::nullopt;
+      out.name = std::string(v);
+      name = true;
+    } else if (key == "resources" && !resources) {
+      bool mem = false, cpu = false;
+      if (!p.lit('{')) return std::nullopt;
+      for (bool rfirst = true;; rfirst = false) {
+        if (!rfirst && !p.lit(',')) break;
+        std::string_view rkey;
+        if (!p.str(rkey) || !p.lit(':')) return std::nullopt;
+        if (rkey == "memory_mib" && !mem) {
+          if (!p.integer(out.memory_mib)) return std::nullopt;
+          mem = true;
+        } else if (rkey == "cpu_millis" && !cpu) {
+          if (!p.integer(out.cpu_millis)) return std::nullopt;
+          cpu = true;
+        } else {
+          return std::nullopt;
+        }
+      }
+      if (!mem || !cpu || !p.lit('}')) return std::nullopt;
+      resources = true;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!name || !resources || !p.lit('}')) return std::nullopt;
+  p.ws();
+  if (p.at != body.size()) return std::nullopt;
+  return out;
+}
+
 std::vector<FieldError> to_api(const scheduler::FieldErrors& e) {
   std::vector<FieldError> out;
   for (const auto& x : e) out.push_back({x.field, x.message});

@@ -2,6 +2,7 @@
 #include "api/detail/context.hpp"
 #include "api/server.hpp"
 #include "common/clock.hpp"
+#include "common/log_sink.hpp"
 #include "dns/server.hpp"
 #include "domains/service.hpp"
 #include "probes/service.hpp"
@@ -52,6 +53,9 @@ std::string gauges_text(Context& ctx) {
                                   {"commit", ws.us_commit}})
     o += std::string("fleetcommand_db_writer_seconds_total{phase=\"") + phase + "\"} " +
          std::to_string(static_cast<double>(us) / 1e6) + "\n";
+  line("fleetcommand_log_lines_dropped_total",
+       "Log lines below warn dropped because the log buffer was full (a slow stderr reader).",
+       "counter", static_cast<double>(fc::log::dropped_lines()));
   auto g = storage::gauges(ctx.db.read(), ctx.clock.now_ms());
   if (g) {
     o += "# HELP fleetcommand_jobs Jobs in the durable queue by state.\n# TYPE fleetcommand_jobs "

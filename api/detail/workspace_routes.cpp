@@ -142,15 +142,31 @@ Response create_failed(Context& ctx, const Request& r, const IdemKey& idem, cons
 }
 
 awaitable<Response> create_workspace(Context& ctx, Request& r) {
-  Response err;
-  auto body = parse_json_body(r, err);
-  if (!body) co_return err;
-  const json& j = body.value();
+  // The common body without a DOM (read_plain_create); every other body, and
+  // every request with an Idempotency-Key (fingerprinted from the DOM's
+  // dump), the DOM way. The plain body names no tenant, plan, channel or
+  // release: `j` is then an empty object for read_binding.
+  static const json kPlainRest = json::object();
+  std::optional<PlainCreate> plain;
+  if (r.header("content-type") == "application/json" && r.header("idempotency-key").empty())
+    plain = read_plain_create(r.body);
+  std::optional<json> body;
   IdemKey idem;
-  if (auto early = begin_idempotent(ctx, r, j, idem)) co_return *early;
   std::vector<FieldError> errors;
   Ownership own;
-  sch::WorkspaceInput wi = read_workspace(j, errors, own);
+  sch::WorkspaceInput wi;
+  if (plain) {
+    wi.name = std::move(plain->name);
+    wi.request.resources = sch::Resources{plain->memory_mib, plain->cpu_millis};
+  } else {
+    Response err;
+    auto parsed = parse_json_body(r, err);
+    if (!parsed) co_return err;
+    body = std::move(parsed).value();
+    if (auto early = begin_idempotent(ctx, r, *body, idem)) co_return *early;
+    wi = read_workspace(*body, errors, own);
+  }
+  const json& j = body ? *body : kPlainRest;
   if (errors.empty() && (!own.tenant.empty() || !own.plan.empty()) && ctx.tenants == nullptr)
     errors.push_back({own.plan.empty() ? "tenant" : "plan", "tenants are not enabled"});
   if (errors.empty() && !own.plan.empty()) {

@@ -13,6 +13,11 @@
 #        separate the number of regions from the number of workspaces), LATENCY=0 to skip,
 #        LAT_CREATES (default 2000), LAT_CONC (default 8), LOG_LEVEL (the daemon's, default warn)
 #
+# Per cell it prints the rate and wrk's latency percentiles, transactions per
+# group commit, log lines written and dropped, the daemon's context switches,
+# its CPU per placement (all threads, and the I/O thread alone) and the bytes
+# it wrote per placement.
+#
 # Everything runs in a private temp dir on loopback; daemons stopped by pid.
 set -euo pipefail
 
@@ -49,6 +54,9 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # user + system cloc
 # The same for the daemon's main thread alone: the I/O thread (HTTP, routing,
 # JSON, coroutine resumption after each group commit), not the writer's.
 io_ticks() { awk '{ print $14 + $15 }' "/proc/$1/task/$1/stat"; }
+# Bytes the daemon handed to write(2)/pwrite(2) and send(2) (WAL frames, checkpoints,
+# logs, HTTP responses): does not move with the load.
+wchar() { awk '/^wchar:/ { print $2 }' "/proc/$1/io"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start_fc() {  # dir
   (cd "$1" && exec "${srv_pin[@]}" "$fc_bin" serve --config "$1/fc.json" 2>>"$1/fc.log") &
@@ -74,16 +82,28 @@ JSON
   start_fc "$dir"
   token="$(cat "$dir/var/admin.token")"
   echo "## $regions regions, $workspaces existing workspaces (load $(cut -d' ' -f1 /proc/loadavg))"
-  cpu0="$(cpu_ticks "$fc_pid")"; io0="$(io_ticks "$fc_pid")"
+  cpu0="$(cpu_ticks "$fc_pid")"; io0="$(io_ticks "$fc_pid")"; wchar0="$(wchar "$fc_pid")"
   FC_TOKEN="$token" RUN_TAG="r$regions" "${wrk_pin[@]}" wrk -t2 -c"$conns" -d"${duration}s" --timeout 10s \
     -s "$here/create.lua" "http://127.0.0.1:$api_port" >"$dir/wrk.out" || true
-  cpu1="$(cpu_ticks "$fc_pid")"; io1="$(io_ticks "$fc_pid")"
+  cpu1="$(cpu_ticks "$fc_pid")"; io1="$(io_ticks "$fc_pid")"; wchar1="$(wchar "$fc_pid")"
   grep -E "created=|Non-2xx|errors" "$dir/wrk.out" || true
+  # Transactions per group commit (one fsync each) and the daemon's context
+  # switches (all threads) during the run: how the I/O thread and the writer
+  # share the core.
+  curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$api_port/metrics" |
+    awk '/^fleetcommand_db_transactions_total / { t = $2 } /^fleetcommand_db_commits_total / { c = $2 }
+         /^fleetcommand_log_lines_dropped_total / { d = $2 }
+         END { if (c > 0) printf "group commits: %d, %.1f transactions each\n", c, t / c
+               if (d != "") printf "log lines dropped: %d\n", d }' || true
+  echo "log lines written: $(wc -l <"$dir/fc.log")"
+  awk '/ctxt_switches/ { s += $2 } END { print "daemon context switches: " s }' /proc/"$fc_pid"/task/*/status || true
   created="$(sed -n 's/^created=\([0-9]*\).*/\1/p' "$dir/wrk.out")"
   [ -n "$created" ] && [ "$created" -gt 0 ] && awk -v t="$((cpu1 - cpu0))" -v n="$created" -v hz="$(getconf CLK_TCK)" \
     'BEGIN { printf "daemon CPU: %.2f s = %.0f us per placement\n", t / hz, t / hz * 1e6 / n }'
   [ -n "$created" ] && [ "$created" -gt 0 ] && awk -v t="$((io1 - io0))" -v n="$created" -v hz="$(getconf CLK_TCK)" \
     'BEGIN { printf "I/O thread CPU: %.2f s = %.0f us per placement\n", t / hz, t / hz * 1e6 / n }'
+  [ -n "$created" ] && [ "$created" -gt 0 ] &&
+    echo "bytes written (wchar): $(( (wchar1 - wchar0) / created )) per placement"
   stop_fc
   (cd "$dir" && "$fc_bin" fsck --config "$dir/fc.json" 2>&1 | tail -1)
   python3 "$here/populate.py" ceiling "$dir/var/fleetcommand.db" --rows 20000 --batch 64

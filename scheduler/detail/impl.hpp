@@ -97,6 +97,8 @@ struct Service::Impl {
     for (auto& l : svc.scope_listeners_) l->removed(region, ws);
   }
   nlohmann::json assignment_body(const Workspace& w, const std::string& action);
+  // assignment_body(w, "apply").dump() written directly (a create's hot path).
+  std::string apply_assignment_text(const Workspace& w) const;
   // Serving: the custom domains' hostnames and certificates of an `apply`.
   void attach_extras(storage::Conn& c, nlohmann::json& assignment) const;
   // Appends the workspace's assignment to `region`'s log inside the transaction.

@@ -1,4 +1,5 @@
 #include "scheduler/detail/store.hpp"
+#include "scheduler/detail/view_text.hpp"
 #include "storage/deferred.hpp"
 
 namespace fc::scheduler::store {
@@ -136,12 +137,12 @@ constexpr storage::SetInsert kWorkspaceRow{
 }  // namespace
 
 Result<bool> insert_workspace(storage::Conn& c, const Workspace& w, Error taken) {
-  return storage::insert_unique(c, kWorkspaceRow, std::move(taken), w.id, w.name, w.region,
-                                w.target_region, w.state, w.generation, w.resources.memory_mib,
-                                w.resources.cpu_millis, placement_json(w.placement).dump(),
-                                w.spec.dump(), w.observed_generation, w.observed_phase,
-                                w.observed_message, w.dns_region, w.created_at, w.updated_at,
-                                w.observed_since, std::int64_t{w.suspended ? 1 : 0});
+  return storage::insert_unique(
+      c, kWorkspaceRow, std::move(taken), w.id, w.name, w.region, w.target_region, w.state,
+      w.generation, w.resources.memory_mib, w.resources.cpu_millis,
+      scheduler::detail::placement_text(w.placement), w.spec.dump(), w.observed_generation,
+      w.observed_phase, w.observed_message, w.dns_region, w.created_at, w.updated_at,
+      w.observed_since, std::int64_t{w.suspended ? 1 : 0});
 }
 
 Result<std::optional<Workspace>> find_workspace(storage::Conn& c, const std::string& key) {

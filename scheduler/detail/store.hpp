@@ -74,11 +74,11 @@ Result<std::int64_t> append(storage::Conn& c, const std::string& region, const s
 Status put_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
                       storage::Later rev, const std::string& action, const nlohmann::json& body,
                       std::int64_t now);
-// A new workspace's first assignment: a plain insert (no row of that
-// workspace can exist; put_assignment's upsert costs PostgreSQL a
-// speculative insertion per row).
+// A new workspace's first assignment, its body already serialized (the
+// create's hot path): a plain insert (no row of that workspace can exist;
+// put_assignment's upsert costs PostgreSQL a speculative insertion per row).
 Status put_new_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
-                          storage::Later rev, const std::string& action, const nlohmann::json& body,
+                          storage::Later rev, const std::string& action, std::string body,
                           std::int64_t now);
 inline Status put_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
                              std::int64_t rev, const std::string& action,

@@ -160,9 +160,9 @@ Status put_assignment(storage::Conn& c, const std::string& region, const std::st
 }
 
 Status put_new_assignment(storage::Conn& c, const std::string& region, const std::string& ws,
-                          storage::Later rev, const std::string& action, const json& body,
+                          storage::Later rev, const std::string& action, std::string body,
                           std::int64_t now) {
-  return storage::insert_row(c, kNewAssignmentRow, region, ws, rev, action, body.dump(), now);
+  return storage::insert_row(c, kNewAssignmentRow, region, ws, rev, action, std::move(body), now);
 }
 
 Result<std::vector<json>> assignments_after(storage::Conn& c, const std::string& region,

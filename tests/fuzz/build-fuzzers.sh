@@ -36,6 +36,11 @@ build_http() {
     -lspdlog -lfmt -o "$OUT/fuzz_http"
 }
 
+build_plain_create() {
+  "$CXX" "${FLAGS[@]}" "$SRC/tests/fuzz/fuzz_plain_create.cpp" "$SRC/api/detail/json_in.cpp" \
+    "$SRC/api/detail/problem.cpp" -lspdlog -lfmt -o "$OUT/fuzz_plain_create"
+}
+
 build_agent_protocol() {
   "$CXX" "${FLAGS[@]}" "$SRC/tests/fuzz/fuzz_agent_protocol.cpp" "$SRC/agent/protocol.cpp" \
     -o "$OUT/fuzz_agent_protocol"
@@ -61,7 +66,7 @@ build_webhook_url() {
     -o "$OUT/fuzz_webhook_url"
 }
 
-for codec in ${FUZZ_TARGETS:-dns acme http agent_protocol hostname usage_query webhook_url rollout_body}; do
+for codec in ${FUZZ_TARGETS:-dns acme http agent_protocol hostname usage_query webhook_url rollout_body plain_create}; do
   echo "building fuzz_$codec"
   "build_$codec"
   if [[ -n "$RUN_SECONDS" ]]; then

@@ -235,11 +235,25 @@ class Daemon:
             return False
 
     def logs(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except OSError:
-            return ""
+        # The daemon writes its lines below warn from a background thread
+        # within a few milliseconds (docs/configuration.md "Logging"): while it
+        # runs, read until the file stops growing (at most ~1 s), so a line
+        # logged before the last answer is there.
+        def read():
+            try:
+                with open(self.log_path, "rb") as f:
+                    return f.read()
+            except OSError:
+                return b""
+        text = read()
+        if self.proc and self.proc.poll() is None:
+            for _ in range(20):
+                time.sleep(0.05)
+                again = read()
+                if again == text:
+                    break
+                text = again
+        return text.decode(errors="replace")
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
         if not self.proc or self.proc.poll() is not None:
