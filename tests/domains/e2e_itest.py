@@ -409,7 +409,9 @@ class DomainsE2E(CustomerWorld):
         for h in hosts:
             kinds = [t for t, _ in eventfeed.of(feed, "domain.", h)]
             want = ["domain.verified", "domain.active"] + (["domain.moved"] if h == "chat.customer.test" else [])
-            self.assertEqual(kinds, want, h)
+            # On a mismatch, say why each unexpected transition happened.
+            why = [(e["type"], e["data"].get("error")) for e in domain if e["subject"] == h]
+            self.assertEqual(kinds, want, f"{h}: {why}")
         moved = [e for e in domain if e["type"] == "domain.moved"]
         self.assertEqual(len(moved), 1, moved)
         self.assertIsNotNone(moved[0]["data"]["moved_at"])
