@@ -38,8 +38,8 @@ import pgcluster  # noqa: E402
 
 NODES = 3
 PASSWORD = "test-only-secret"  # every role's; scram-sha-256 as in the docs
-# The docs' 30/10/10 would make a failover last ~30 s; the test's keep the
-# rule Patroni checks (loop_wait + 2 * retry_timeout <= ttl).
+# The docs' 30/10/10 would make a failover last ~30 s; the test's stay, like
+# them, within loop_wait + 2 * retry_timeout <= ttl.
 TTL, LOOP_WAIT, RETRY_TIMEOUT = 10, 2, 3
 
 
@@ -83,8 +83,7 @@ def node_config(root, name, pg_port, rest_port, etcd_port):
             },
             "initdb": [{"encoding": "UTF8"}, {"locale": "C.UTF-8"}, "data-checksums"],
             "pg_hba": [
-                "local all postgres scram-sha-256",
-                "host all postgres 127.0.0.1/32 scram-sha-256",
+                "host all postgres 127.0.0.1/32 scram-sha-256",  # Patroni itself (over listen), pg_rewind
                 "host replication replicator 127.0.0.1/32 scram-sha-256",
                 "host fleetcommand fleetcommand 127.0.0.1/32 scram-sha-256",
             ],
