@@ -337,6 +337,8 @@ class PatroniTest(unittest.TestCase):
         r = self.request("GET", "/v1/regions/r1")
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json()["allocated"]["workspaces"], len(stored))
+        # The URL's password is never logged, not even while every host refuses.
+        self.assertNotIn(PASSWORD, d.logs())
         f = d.cli("fsck")
         self.assertEqual(f.returncode, 0, f.stdout + f.stderr)
         self.assertIn("fsck: 0 problem(s)", f.stdout)
