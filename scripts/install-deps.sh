@@ -24,6 +24,10 @@ PEER_PKGS=(
   pebble bind9 bind9-dnsutils unbound knot knot-dnsutils nginx-light
   systemd lintian adduser prometheus buildah debootstrap python3-jsonschema
   postgresql-15
+  # tests/storage/patroni_itest.py: docs/deploy.md's Patroni example (Patroni
+  # 3.0.2 pulls python3-etcd; it speaks etcd 3.4's v3 API through its etcd3 key;
+  # 12 packages with their dependencies, 8 s of apt-get install here)
+  patroni etcd-server
   chromium chromium-driver python3-selenium
 )
 # Load generators of bench/*/run.sh only (no test runs them): lego alone is a
