@@ -84,8 +84,21 @@ JSON
   echo "## $regions regions, $workspaces existing workspaces (load $(cut -d' ' -f1 /proc/loadavg))"
   cpu0="$(cpu_ticks "$fc_pid")"; io0="$(io_ticks "$fc_pid")"; wchar0="$(wchar "$fc_pid")"
   FC_TOKEN="$token" RUN_TAG="r$regions" "${wrk_pin[@]}" wrk -t2 -c"$conns" -d"${duration}s" --timeout 10s \
-    -s "$here/create.lua" "http://127.0.0.1:$api_port" >"$dir/wrk.out" || true
+    -s "$here/create.lua" "http://127.0.0.1:$api_port" >"$dir/wrk.out" &
+  wrk_pid=$!
+  # The WAL's size while wrk runs (every 0.25 s, bounded): how far it grows
+  # between SQLite's checkpoints (docs/BENCHMARKS.md "WAL checkpoint off the
+  # commit path").
+  wal_max=0
+  for _ in $(seq $(( (duration + 20) * 4 ))); do
+    kill -0 "$wrk_pid" 2>/dev/null || break
+    w="$(stat -c %s "$dir/var/fleetcommand.db-wal" 2>/dev/null || echo 0)"
+    [ "$w" -gt "$wal_max" ] && wal_max="$w"
+    sleep 0.25
+  done
+  wait "$wrk_pid" || true
   cpu1="$(cpu_ticks "$fc_pid")"; io1="$(io_ticks "$fc_pid")"; wchar1="$(wchar "$fc_pid")"
+  echo "WAL file: at most $((wal_max / 1048576)) MiB during the run, $(( $(stat -c %s "$dir/var/fleetcommand.db-wal" 2>/dev/null || echo 0) / 1048576 )) MiB at its end"
   grep -E "created=|Non-2xx|errors" "$dir/wrk.out" || true
   # Transactions per group commit (one fsync each) and the daemon's context
   # switches (all threads) during the run: how the I/O thread and the writer
@@ -99,7 +112,7 @@ JSON
   awk '/ctxt_switches/ { s += $2 } END { print "daemon context switches: " s }' /proc/"$fc_pid"/task/*/status || true
   created="$(sed -n 's/^created=\([0-9]*\).*/\1/p' "$dir/wrk.out")"
   [ -n "$created" ] && [ "$created" -gt 0 ] && awk -v t="$((cpu1 - cpu0))" -v n="$created" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN { printf "daemon CPU: %.2f s = %.0f us per placement\n", t / hz, t / hz * 1e6 / n }'
+    -v d="$duration" 'BEGIN { printf "daemon CPU: %.2f s = %.0f us per placement (%.0f %% of one core over %d s)\n", t / hz, t / hz * 1e6 / n, t / hz * 100 / d, d }'
   [ -n "$created" ] && [ "$created" -gt 0 ] && awk -v t="$((io1 - io0))" -v n="$created" -v hz="$(getconf CLK_TCK)" \
     'BEGIN { printf "I/O thread CPU: %.2f s = %.0f us per placement\n", t / hz, t / hz * 1e6 / n }'
   [ -n "$created" ] && [ "$created" -gt 0 ] &&
