@@ -168,6 +168,18 @@ struct Plain {
     out = v;
     return true;
   }
+  // `{ "key": value, ... }`: member(key) reads each value (false: not the
+  // plain shape).
+  template <class Member>
+  bool object(Member member) {
+    if (!lit('{')) return false;
+    for (bool first = true;; first = false) {
+      if (!first && !lit(',')) break;
+      std::string_view key;
+      if (!str(key) || !lit(':') || !member(key)) return false;
+    }
+    return lit('}');
+  }
 };
 }  // namespace
 
@@ -175,40 +187,23 @@ std::optional<PlainCreate> read_plain_create(std::string_view body) {
   Plain p{body};
   PlainCreate out;
   bool name = false, resources = false;
-  if (!p.lit('{')) return std::nullopt;
-  for (bool first = true;; first = false) {
-    if (!first && !p.lit(',')) break;
-    std::string_view key;
-    if (!p.str(key) || !p.lit(':')) return std::nullopt;
+  const bool plain = p.object([&](std::string_view key) {
     if (key == "name" && !name) {
       std::string_view v;
-      if (!p.str(v)) return std::nullopt;
+      if (!p.str(v)) return false;
       out.name = std::string(v);
-      name = true;
-    } else if (key == "resources" && !resources) {
-      bool mem = false, cpu = false;
-      if (!p.lit('{')) return std::nullopt;
-      for (bool rfirst = true;; rfirst = false) {
-        if (!rfirst && !p.lit(',')) break;
-        std::string_view rkey;
-        if (!p.str(rkey) || !p.lit(':')) return std::nullopt;
-        if (rkey == "memory_mib" && !mem) {
-          if (!p.integer(out.memory_mib)) return std::nullopt;
-          mem = true;
-        } else if (rkey == "cpu_millis" && !cpu) {
-          if (!p.integer(out.cpu_millis)) return std::nullopt;
-          cpu = true;
-        } else {
-          return std::nullopt;
-        }
-      }
-      if (!mem || !cpu || !p.lit('}')) return std::nullopt;
-      resources = true;
-    } else {
-      return std::nullopt;
+      return name = true;
     }
-  }
-  if (!name || !resources || !p.lit('}')) return std::nullopt;
+    if (key != "resources" || resources) return false;
+    bool mem = false, cpu = false;
+    const bool res = p.object([&](std::string_view rkey) {
+      if (rkey == "memory_mib" && !mem) return mem = p.integer(out.memory_mib);
+      if (rkey == "cpu_millis" && !cpu) return cpu = p.integer(out.cpu_millis);
+      return false;
+    });
+    return resources = res && mem && cpu;
+  });
+  if (!plain || !name || !resources) return std::nullopt;
   p.ws();
   if (p.at != body.size()) return std::nullopt;
   return out;
