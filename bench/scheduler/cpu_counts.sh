@@ -19,7 +19,8 @@
 #       commits in it, WAL frames (4 KiB pages) per commit by b-tree (table or
 #       index, from SQLite's dbstat) and the writer's commits and transactions
 #       (GET /metrics) for the frames per placement.
-#   env: REGIONS (10), WORKSPACES (1000), SHORT, LONG, CONNS (64)
+#   env: REGIONS (10), WORKSPACES (1000), SHORT, LONG, CONNS (64), KEEP_CG=PREFIX (keep
+#        callgrind's outputs as PREFIX.short and PREFIX.long, for callgrind_annotate)
 #
 # Everything on loopback in a private temp dir; the daemon stopped by pid.
 set -euo pipefail
@@ -71,6 +72,7 @@ ir)
     start "$dir" valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out"
     n[$run]="$(creates "$dir" "$secs")"
     stop
+    [ -z "${KEEP_CG:-}" ] || cp "$dir/cg.out" "$KEEP_CG.$run"
     ir[$run]="$(awk '/^(summary|totals):/ { print $2; exit }' "$dir/cg.out")"
     echo "$run: ${n[$run]} placements, ${ir[$run]} instructions"
   done
