@@ -262,7 +262,7 @@ class PgConn final : public Conn {
   std::int64_t total_changes_ = 0;
   bool pipelined_ = false;
   bool sole_writer_ = false;
-  bool stale_plans_ = false;  // a statement's result columns changed: replan_if_stale
+  bool stale_plans_ = false;          // a statement's result columns changed: replan_if_stale
   std::vector<std::string> pending_;  // sent, answer not read: their SQL
   std::unordered_map<std::string, std::unique_ptr<PgStmt>, PgSqlHash, std::equal_to<>> cache_;
 };

@@ -19,18 +19,6 @@ using namespace fc::storage;
 
 namespace {
 
-std::vector<std::string> coll_rows(Conn& c, const std::string& sql) {
-  auto st = c.prepare(sql);
-  REQUIRE_MESSAGE(st, (st ? "" : st.error().detail));
-  std::vector<std::string> out;
-  for (;;) {
-    auto row = st.value().step();
-    REQUIRE_MESSAGE(row, (row ? "" : row.error().detail));
-    if (!row.value()) return out;
-    out.push_back(st.value().col_text(0));
-  }
-}
-
 // "table.column" of every text column of the schema not in byte order.
 const char* const kNotC =
     "SELECT c.relname || '.' || a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
@@ -48,7 +36,7 @@ const char* const kTextColumns =
 std::string coll_plan(Conn& c, const std::string& sql) {
   REQUIRE(c.exec("SET enable_seqscan = off"));
   std::string plan;
-  for (const auto& line : coll_rows(c, "EXPLAIN " + sql)) plan += line + "\n";
+  for (const auto& line : test::column(c, "EXPLAIN " + sql)) plan += line + "\n";
   REQUIRE(c.exec("RESET enable_seqscan"));
   return plan;
 }
@@ -63,90 +51,56 @@ void coll_seed(Conn& c) {
     if (!values.empty()) values += ", ";
     values += "('ws_" + std::to_string(++i) + "', '" + name + "', 'eu-b', 1, 1, 0, 0)";
   }
-  REQUIRE(c.exec("INSERT INTO workspaces(id, name, region, memory_mib, cpu_millis, created_at,"
-                 " updated_at) VALUES " +
-                 values));
+  REQUIRE(
+      c.exec("INSERT INTO workspaces(id, name, region, memory_mib, cpu_millis, created_at,"
+             " updated_at) VALUES " +
+             values));
 }
 
 // The name search of store::list_workspaces, with a prefix's bounds.
 std::vector<std::string> coll_prefix(Conn& c, const std::string& lo, const std::string& hi) {
-  return coll_rows(c, "SELECT name FROM workspaces WHERE name >= '" + lo + "' AND name < '" + hi +
-                          "' ORDER BY name");
+  return test::column(c, "SELECT name FROM workspaces WHERE name >= '" + lo + "' AND name < '" +
+                             hi + "' ORDER BY name");
 }
 
 }  // namespace
 
 TEST_SUITE("storage") {
-  TEST_CASE("postgres collation: TEXT columns are created COLLATE \"C\"; --pg lines are PostgreSQL's") {
+  TEST_CASE(
+      "postgres collation: TEXT columns are created COLLATE \"C\"; --pg lines are PostgreSQL's") {
     namespace pg = fc::storage::postgres;
-    CHECK(pg::schema_from_sqlite("CREATE TABLE t (a TEXT PRIMARY KEY, b TEXT NOT NULL, c INTEGER)") ==
-          "CREATE TABLE t (a TEXT COLLATE \"C\" PRIMARY KEY, b TEXT COLLATE \"C\" NOT NULL, c BIGINT)");
+    CHECK(
+        pg::schema_from_sqlite("CREATE TABLE t (a TEXT PRIMARY KEY, b TEXT NOT NULL, c INTEGER)") ==
+        "CREATE TABLE t (a TEXT COLLATE \"C\" PRIMARY KEY, b TEXT COLLATE \"C\" NOT NULL, c "
+        "BIGINT)");
     CHECK(pg::schema_from_sqlite("ALTER TABLE t ADD COLUMN d TEXT;") ==
           "ALTER TABLE t ADD COLUMN d TEXT COLLATE \"C\";");
     CHECK(pg::schema_from_sqlite("CREATE TABLE t (TEXTS INTEGER, texty TEXT)") ==
           "CREATE TABLE t (TEXTS BIGINT, texty TEXT COLLATE \"C\")");
-    CHECK(pg::schema_from_sqlite("-- a comment\n--pg SELECT 1;\n  --pg SELECT 2;\nSELECT 3; --pg x") ==
+    CHECK(pg::schema_from_sqlite(
+              "-- a comment\n--pg SELECT 1;\n  --pg SELECT 2;\nSELECT 3; --pg x") ==
           "-- a comment\nSELECT 1;\n  SELECT 2;\nSELECT 3; --pg x");
     CHECK(pg::schema_from_sqlite("--pg SELECT 'text'::regtype") == "SELECT 'text'::regtype");
   }
 
-  TEST_CASE("postgres collation: after the migrations every text column compares by bytes") {
+  TEST_CASE("postgres collation: every text column compares by bytes; lists read their index") {
     auto url = test::pg_fresh_database();
     if (!url) return;
     auto c = test::pg_open(*url);
     REQUIRE(migrate(*c, test::kT0));
-    CHECK(coll_rows(*c, kNotC) == std::vector<std::string>{});
+    CHECK(test::column(*c, kNotC) == std::vector<std::string>{});
     CHECK(test::scalar(*c, kTextColumns) > 100);
     coll_seed(*c);
     // Byte order: ':' after '9', '{' after 'z', '-' a character like any other.
     CHECK(coll_prefix(*c, "ws-9", "ws-:") == std::vector<std::string>{"ws-9", "ws-9a"});
     CHECK(coll_prefix(*c, "ws-z", "ws-{") == std::vector<std::string>{"ws-z"});
-    CHECK(coll_prefix(*c, "ws-", "ws.") == std::vector<std::string>{"ws-10", "ws-9", "ws-9a", "ws-z"});
-    CHECK(coll_rows(*c, "SELECT name FROM workspaces ORDER BY name") ==
-          std::vector<std::string>{"a-c", "a9", "ab", "ws-10", "ws-9", "ws-9a", "ws-z", "ws9", "wsz"});
-  }
+    CHECK(coll_prefix(*c, "ws-", "ws.") ==
+          std::vector<std::string>{"ws-10", "ws-9", "ws-9a", "ws-z"});
+    CHECK(test::column(*c, "SELECT name FROM workspaces ORDER BY name") ==
+          std::vector<std::string>{"a-c", "a9", "ab", "ws-10", "ws-9", "ws-9a", "ws-z", "ws9",
+                                   "wsz"});
 
-  TEST_CASE("postgres collation: 0027 moves a database created in the default collation to byte order") {
-    auto url = test::pg_fresh_database();
-    if (!url) return;
-    auto c = test::pg_open(*url);
-    REQUIRE(migrate(*c, test::kT0));
-    coll_seed(*c);
-    // What a database created before the rewrite looks like: every text
-    // column in the database's default collation, 0027 not applied.
-    REQUIRE(c->exec(
-        "DO $$ DECLARE t record; BEGIN FOR t IN"
-        " SELECT c.relname, string_agg(format('ALTER COLUMN %I TYPE text COLLATE \"default\"',"
-        " a.attname), ', ') AS alters FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
-        " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND a.attnum > 0"
-        " AND NOT a.attisdropped AND a.atttypid = 'text'::regtype GROUP BY c.relname"
-        " LOOP EXECUTE format('ALTER TABLE %I ', t.relname) || t.alters; END LOOP; END $$"));
-    REQUIRE(c->exec("DELETE FROM schema_migrations WHERE version = 27"));
-    CHECK(coll_rows(*c, kNotC).size() == static_cast<std::size_t>(test::scalar(*c, kTextColumns)));
-    const auto before = coll_rows(*c, "SELECT name FROM workspaces ORDER BY id");
-
-    auto applied = migrate(*c, test::kT0 + 1);
-    REQUIRE_MESSAGE(applied, (applied ? "" : applied.error().detail));
-    REQUIRE(applied.value().size() == 1);
-    CHECK(applied.value()[0].name == "0027_text_collation_c");
-    CHECK(coll_rows(*c, kNotC) == std::vector<std::string>{});
-    CHECK(coll_rows(*c, "SELECT name FROM workspaces ORDER BY id") == before);  // rows kept
-    CHECK(coll_prefix(*c, "ws-9", "ws-:") == std::vector<std::string>{"ws-9", "ws-9a"});
-    CHECK(coll_rows(*c, "SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid"
-                        " OR NOT indisready") == std::vector<std::string>{});
-    // Foreign keys still hold: a workspace in an unknown region is refused.
-    auto bad = c->exec(
-        "INSERT INTO workspaces(id, name, region, memory_mib, cpu_millis, created_at, updated_at)"
-        " VALUES ('ws_x', 'x', 'nowhere', 1, 1, 0, 0)");
-    CHECK_FALSE(bad);
-  }
-
-  TEST_CASE("postgres collation: the paged list queries read their index in order (no Sort)") {
-    auto url = test::pg_fresh_database();
-    if (!url) return;
-    auto c = test::pg_open(*url);
-    REQUIRE(migrate(*c, test::kT0));
-    coll_seed(*c);
+    // The paged list queries still read their index in order (no Sort).
     REQUIRE(c->exec("ANALYZE"));
     const std::vector<std::string> queries = {
         // store::list_workspaces, by id and by name prefix
@@ -172,6 +126,44 @@ TEST_SUITE("storage") {
     }
   }
 
+  TEST_CASE(
+      "postgres collation: 0027 moves a database created in the default collation to byte order") {
+    auto url = test::pg_fresh_database();
+    if (!url) return;
+    auto c = test::pg_open(*url);
+    REQUIRE(migrate(*c, test::kT0));
+    coll_seed(*c);
+    // What a database created before the rewrite looks like: every text
+    // column in the database's default collation, 0027 not applied.
+    REQUIRE(c->exec(
+        "DO $$ DECLARE t record; BEGIN FOR t IN"
+        " SELECT c.relname, string_agg(format('ALTER COLUMN %I TYPE text COLLATE \"default\"',"
+        " a.attname), ', ') AS alters FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+        " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND a.attnum > 0"
+        " AND NOT a.attisdropped AND a.atttypid = 'text'::regtype GROUP BY c.relname"
+        " LOOP EXECUTE format('ALTER TABLE %I ', t.relname) || t.alters; END LOOP; END $$"));
+    REQUIRE(c->exec("DELETE FROM schema_migrations WHERE version = 27"));
+    CHECK(test::column(*c, kNotC).size() ==
+          static_cast<std::size_t>(test::scalar(*c, kTextColumns)));
+    const auto before = test::column(*c, "SELECT name FROM workspaces ORDER BY id");
+
+    auto applied = migrate(*c, test::kT0 + 1);
+    REQUIRE_MESSAGE(applied, (applied ? "" : applied.error().detail));
+    REQUIRE(applied.value().size() == 1);
+    CHECK(applied.value()[0].name == "0027_text_collation_c");
+    CHECK(test::column(*c, kNotC) == std::vector<std::string>{});
+    CHECK(test::column(*c, "SELECT name FROM workspaces ORDER BY id") == before);  // rows kept
+    CHECK(coll_prefix(*c, "ws-9", "ws-:") == std::vector<std::string>{"ws-9", "ws-9a"});
+    CHECK(test::column(*c,
+                       "SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid"
+                       " OR NOT indisready") == std::vector<std::string>{});
+    // Foreign keys still hold: a workspace in an unknown region is refused.
+    auto bad = c->exec(
+        "INSERT INTO workspaces(id, name, region, memory_mib, cpu_millis, created_at, updated_at)"
+        " VALUES ('ws_x', 'x', 'nowhere', 1, 1, 0, 0)");
+    CHECK_FALSE(bad);
+  }
+
   TEST_CASE("postgres collation: statements prepared before a column changed collation recover") {
     // Another daemon applies 0027 while this one holds prepared statements
     // returning the columns it changes: PostgreSQL fails them with 0A000
@@ -183,12 +175,14 @@ TEST_SUITE("storage") {
     if (!url) return;
     auto a = test::pg_open(*url);
     auto b = test::pg_open(*url);
-    REQUIRE(a->exec("CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT COLLATE \"default\")"
-                    "; INSERT INTO t VALUES (1, 'ws-9'), (2, 'ws-:')"));
+    REQUIRE(
+        a->exec("CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT COLLATE \"default\")"
+                "; INSERT INTO t VALUES (1, 'ws-9'), (2, 'ws-:')"));
     const std::string sql = "SELECT name FROM t ORDER BY id";
-    CHECK(coll_rows(*a, sql) == std::vector<std::string>{"ws-9", "ws-:"});
+    CHECK(test::column(*a, sql) == std::vector<std::string>{"ws-9", "ws-:"});
     REQUIRE(b->exec("ALTER TABLE t ALTER COLUMN name TYPE text COLLATE \"C\""));
-    CHECK(coll_rows(*a, sql) == std::vector<std::string>{"ws-9", "ws-:"});  // outside a transaction
+    CHECK(test::column(*a, sql) ==
+          std::vector<std::string>{"ws-9", "ws-:"});  // outside a transaction
 
     REQUIRE(b->exec("ALTER TABLE t ALTER COLUMN name TYPE text COLLATE \"default\""));
     {
@@ -202,7 +196,7 @@ TEST_SUITE("storage") {
     }
     Tx again(*a);
     REQUIRE(again.begin_status());
-    CHECK(coll_rows(*a, sql) == std::vector<std::string>{"ws-9", "ws-:"});
+    CHECK(test::column(*a, sql) == std::vector<std::string>{"ws-9", "ws-:"});
     CHECK(again.commit());
   }
 }
