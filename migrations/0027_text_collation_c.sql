@@ -39,7 +39,8 @@
 --pg                          'workspace_releases', 'workspace_tenancy', 'workspaces')
 --pg        AND a.attnum > 0 AND NOT a.attisdropped
 --pg        AND a.atttypid = 'text'::regtype
---pg        AND a.attcollation <> 'pg_catalog."C"'::regcollation
+--pg        AND a.attcollation <> (SELECT oid FROM pg_collation
+--pg                               WHERE collname = 'C' AND collnamespace = 'pg_catalog'::regnamespace)
 --pg      GROUP BY c.relname
 --pg      ORDER BY c.relname
 --pg   LOOP
