@@ -24,6 +24,18 @@ namespace {
 // violation; 40001 serialization failure, 40P01 deadlock, 55P03 lock not
 // available (retry the transaction); 08 connection exception, 57P admin
 // shutdown / crash, 53300 too many connections (the database is unreachable).
+// 0A000 "cached plan must not change result type": a column a prepared
+// statement returns changed type or collation since it was prepared (another
+// daemon's migration); nothing ran, and the statement works once prepared
+// again (PgConn::replan_if_stale): retry.
+bool pg_plan_changed(const PGresult* r) {
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  const char* msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  return state && msg && std::string_view(state) == "0A000" &&
+         std::string_view(msg).find("cached plan must not change result type") !=
+             std::string_view::npos;
+}
+
 Error pg_error(const PGresult* r, PGconn* c, std::string_view what) {
   std::string msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
@@ -34,7 +46,7 @@ Error pg_error(const PGresult* r, PGconn* c, std::string_view what) {
       state == "53300")
     return make_error(Errc::kUnavailable, std::move(detail));
   if (state.substr(0, 2) == "23") return make_error(Errc::kConstraint, std::move(detail));
-  if (state == "40001" || state == "40P01" || state == "55P03")
+  if (state == "40001" || state == "40P01" || state == "55P03" || pg_plan_changed(r))
     return make_error(Errc::kBusy, std::move(detail));
   return make_error(Code::kIo, std::move(detail));
 }
@@ -224,6 +236,10 @@ class PgConn final : public Conn {
   void forget(const std::string& name);
 
  private:
+  // After a 0A000 "cached plan must not change result type" (pg_plan_changed):
+  // between transactions, every statement of this session is deallocated and
+  // prepared again on its next use (as after a reconnect).
+  void replan_if_stale();
   Status usable();
   Result<PgResultPtr> checked(PGresult* r, std::string_view what);
   // Pipeline mode (docs/storage.md "Pipelined batches"): commands sent and
@@ -246,6 +262,7 @@ class PgConn final : public Conn {
   std::int64_t total_changes_ = 0;
   bool pipelined_ = false;
   bool sole_writer_ = false;
+  bool stale_plans_ = false;          // a statement's result columns changed: replan_if_stale
   std::vector<std::string> pending_;  // sent, answer not read: their SQL
   std::unordered_map<std::string, std::unique_ptr<PgStmt>, PgSqlHash, std::equal_to<>> cache_;
 };
@@ -317,6 +334,7 @@ Result<PgResultPtr> PgConn::checked(PGresult* raw, std::string_view what) {
   PgResultPtr r(raw);
   const auto st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
+  if (pg_plan_changed(r.get())) stale_plans_ = true;
   return pg_error(r.get(), pg_, what);
 }
 
@@ -347,6 +365,7 @@ Result<PgResultPtr> PgConn::run_prepared(PgStmt& s, const char* const* values) {
   }
   auto run = [&]() -> Result<PgResultPtr> {
     BOOST_OUTCOME_TRY(usable());
+    replan_if_stale();
     if (s.prepared_epoch != epoch_) {
       BOOST_OUTCOME_TRY(checked(
           PQprepare(pg_, s.name().c_str(), s.sql().c_str(), s.param_count(), nullptr), "prepare"));
@@ -357,6 +376,9 @@ Result<PgResultPtr> PgConn::run_prepared(PgStmt& s, const char* const* values) {
         "execute");
   };
   auto first = run();
+  // Its result columns changed under it (nothing ran): outside a transaction,
+  // prepared again and run once more at once.
+  if (!first && stale_plans_ && !in_tx_) first = run();
   const bool lost = !first && !in_tx_ && PQstatus(pg_) != CONNECTION_OK;
   if (lost && s.is_pure_read())
     detail::logger()->info("postgres session lost, reading again on a new one url={}", path_);
@@ -434,6 +456,7 @@ Status PgConn::drain(PgResultPtr* last) {
         fail(make_error(Code::kIo, "postgres: pipelined " + short_sql(sent[i]) +
                                        ": not run, an earlier statement failed"));
       } else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        if (pg_plan_changed(r.get())) stale_plans_ = true;
         fail(pg_error(r.get(), pg_, "pipelined " + short_sql(sent[i])));
       } else {
         count_changes(r.get());
@@ -459,6 +482,16 @@ Status PgConn::drain(PgResultPtr* last) {
 }
 
 Status PgConn::sync() { return drain(); }
+
+void PgConn::replan_if_stale() {
+  if (!stale_plans_ || in_tx_ || !pending_.empty() || PQstatus(pg_) != CONNECTION_OK) return;
+  PgResultPtr r(PQexec(pg_, "DEALLOCATE ALL"));
+  if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) return;  // tried again next time
+  stale_plans_ = false;
+  ++epoch_;  // every cached statement is prepared again on its next use
+  detail::logger()->info(
+      "postgres prepared statements renewed: a table's columns changed under them url={}", path_);
+}
 
 void PgConn::forget(const std::string& name) {
   if (PQstatus(pg_) != CONNECTION_OK || !pending_.empty()) return;
@@ -527,6 +560,7 @@ const char* PgConn::begin_sql(bool immediate) const {
 // BEGIN is sent without waiting: its answer is read with the next
 // statement's (the fence's), one round trip for both.
 Status PgConn::begin(bool immediate) {
+  replan_if_stale();
   if (!pipeline_enabled()) {
     BOOST_OUTCOME_TRY(exec(begin_sql(immediate)));
     in_tx_ = true;

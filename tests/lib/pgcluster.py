@@ -9,6 +9,17 @@ postgresql-common creates, else as the calling user). It listens on a free
 system service's /var/run/postgresql; fsync and the other durability settings
 are PostgreSQL's defaults. stop() stops it and removes the directory.
 
+The cluster's default collation is byte order (`--locale=C`) unless
+FC_PG_LOCALE names another, as a platform team's server has (docs/storage.md
+"Collation"):
+    FC_PG_LOCALE=icu            ICU's en-US (initdb --locale-provider=icu)
+    FC_PG_LOCALE=icu:<locale>   another ICU locale, e.g. icu:de-DE
+    FC_PG_LOCALE=en_US.UTF-8    a glibc locale (any name glibc knows): when
+                                `locale -a` lacks it, it is compiled into the
+                                cluster's directory with localedef and the
+                                server finds it through LOCPATH (no change to
+                                the machine's locales)
+
 As a library:
     with PgCluster() as pg:
         url = pg.create_database("t1")   # postgresql://fc@127.0.0.1:PORT/t1
@@ -33,6 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fctest  # noqa: E402
 
 PG_BIN = os.environ.get("FC_PG_BIN", "/usr/lib/postgresql/15/bin")
+LOCALE = os.environ.get("FC_PG_LOCALE", "")
 SUPERUSER = "fc"  # the cluster's superuser role (initdb -U); trust auth on loopback only
 SKIP = 77
 
@@ -47,20 +59,64 @@ def available():
             pwd.getpwnam("postgres")
         except KeyError:
             return "running as root and there is no `postgres` user to run the cluster as"
+    if LOCALE and not LOCALE.startswith("icu") and not _glibc_has(LOCALE):
+        if not shutil.which("localedef") or not os.path.isdir("/usr/share/i18n/locales"):
+            return f"FC_PG_LOCALE={LOCALE}: not installed (`locale -a`) and no localedef to compile it"
     return None
 
 
+def _glibc_has(name):
+    """Whether `locale -a` lists `name` (glibc spells the codeset utf8 or UTF-8)."""
+    norm = name.lower().replace("-", "")
+    try:
+        out = subprocess.run(["locale", "-a"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return any(line.strip().lower().replace("-", "") == norm for line in out.splitlines())
+
+
+def locale_args(locale):
+    """initdb's locale options for FC_PG_LOCALE (empty: byte order)."""
+    if not locale:
+        return ["--locale=C"]
+    if locale == "icu" or locale.startswith("icu:"):
+        icu = locale[4:] or "en-US"
+        # PostgreSQL 15 still wants a libc LC_COLLATE/LC_CTYPE next to the
+        # ICU default; C.UTF-8 is in every glibc.
+        return ["--locale=C.UTF-8", "--locale-provider=icu", f"--icu-locale={icu}"]
+    return [f"--locale={locale}"]
+
+
 class PgCluster:
-    def __init__(self):
+    def __init__(self, locale=None):
         self.dir = None
         self.port = None
         self.started = False
+        self.locale = LOCALE if locale is None else locale
+        self.locpath = None  # a glibc locale compiled for this cluster
 
     def _as_owner(self, args):
         """The command, run as the cluster's owner (never root)."""
+        if self.locpath:
+            args = ["env", f"LOCPATH={self.locpath}"] + args
         if os.geteuid() == 0:
             return ["runuser", "-u", "postgres", "--"] + args
         return args
+
+    def _compile_locale(self):
+        """A glibc locale the machine lacks, compiled into the cluster's
+        directory (localedef -i en_US -f UTF-8: ~1 s) for LOCPATH."""
+        name = self.locale
+        base, _, codeset = name.partition(".")
+        locpath = os.path.join(self.dir, "locales")
+        self._run(["mkdir", "-p", locpath])
+        # localedef exits 1 on warnings while still writing the locale.
+        subprocess.run(self._as_owner(["localedef", "-i", base.split("@")[0], "-f", codeset or "UTF-8",
+                                       os.path.join(locpath, name)]),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120, cwd=self.dir)
+        if not os.path.isdir(os.path.join(locpath, name)):
+            raise RuntimeError(f"localedef could not compile {name}")
+        self.locpath = locpath
 
     def _run(self, args, timeout=120):
         r = subprocess.run(self._as_owner(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -79,8 +135,10 @@ class PgCluster:
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
         os.chmod(self.dir, 0o700)
         data = os.path.join(self.dir, "data")
+        if self.locale and not self.locale.startswith("icu") and not _glibc_has(self.locale):
+            self._compile_locale()
         self._run([os.path.join(PG_BIN, "initdb"), "-D", data, "-U", SUPERUSER, "-A", "trust",
-                   "-E", "UTF8", "--locale=C"])
+                   "-E", "UTF8"] + locale_args(self.locale))
         self.port = fctest.free_port()
         self.start_server()
         self.create_database("fleetcommand")
@@ -157,7 +215,8 @@ def main(argv):
         return SKIP
     t0 = time.monotonic()
     with PgCluster() as pg:
-        print(f"pgcluster: started port={pg.port} dir={pg.dir} in {time.monotonic() - t0:.1f}s", flush=True)
+        print(f"pgcluster: started port={pg.port} dir={pg.dir} locale={pg.locale or 'C'}"
+              f" in {time.monotonic() - t0:.1f}s", flush=True)
         env = dict(os.environ, FC_TEST_PG_URL=pg.url(), FC_TEST_PG_ADMIN_URL=pg.url("postgres"),
                    FC_TEST_PG_DIR=pg.dir)
         rc = subprocess.run(argv[2:], env=env).returncode

@@ -21,22 +21,9 @@ struct SchemaShape {
   std::set<std::string> indexes;                        // table.index
 };
 
-std::vector<std::string> parity_column(Conn& c, const std::string& sql, int col = 0) {
-  auto st = c.prepare(sql);
-  REQUIRE_MESSAGE(st, (st ? "" : st.error().detail));
-  std::vector<std::string> out;
-  for (;;) {
-    auto row = st.value().step();
-    REQUIRE_MESSAGE(row, (row ? "" : row.error().detail));
-    if (!row.value()) break;
-    out.push_back(st.value().col_text(col));
-  }
-  return out;
-}
-
 SchemaShape sqlite_shape(Conn& c) {
   SchemaShape s;
-  for (const auto& t : parity_column(
+  for (const auto& t : test::column(
            c, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")) {
     auto st = c.prepare("SELECT name, \"notnull\" OR pk FROM pragma_table_info(?)");
     REQUIRE(st);
@@ -60,10 +47,10 @@ SchemaShape postgres_shape(Conn& c) {
   while (st.value().step().value())
     s.tables[st.value().col_text(0)].insert(st.value().col_text(1) +
                                             (st.value().col_int(2) ? " notnull" : ""));
-  for (const auto& i : parity_column(c,
-                                     "SELECT tablename || '.' || indexname FROM pg_indexes"
-                                     " WHERE schemaname = 'public'"
-                                     " AND indexname NOT IN (SELECT conname FROM pg_constraint)"))
+  for (const auto& i : test::column(c,
+                                    "SELECT tablename || '.' || indexname FROM pg_indexes"
+                                    " WHERE schemaname = 'public'"
+                                    " AND indexname NOT IN (SELECT conname FROM pg_constraint)"))
     s.indexes.insert(i);
   return s;
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "storage/db.hpp"
 
@@ -35,6 +36,20 @@ inline std::unique_ptr<Conn> open_migrated(const std::string& path) {
   auto m = migrate(*c.value(), kT0);
   REQUIRE(m);
   return std::move(c).value();
+}
+
+// Column `col` of every row of `sql`, as text.
+inline std::vector<std::string> column(Conn& c, const std::string& sql, int col = 0) {
+  auto st = c.prepare(sql);
+  REQUIRE_MESSAGE(st, (st ? "" : st.error().detail));
+  std::vector<std::string> out;
+  for (;;) {
+    auto row = st.value().step();
+    REQUIRE_MESSAGE(row, (row ? "" : row.error().detail));
+    if (!row.value()) break;
+    out.push_back(st.value().col_text(col));
+  }
+  return out;
 }
 
 inline std::int64_t scalar(Conn& c, const std::string& sql) {

@@ -1,0 +1,49 @@
+-- Text compares by its bytes on both backends (docs/storage.md "Collation").
+--
+-- SQLite compares TEXT with BINARY (memcmp) and nothing here changes that:
+-- on SQLite this migration is only comments. On PostgreSQL a text column
+-- compares by the database's default collation unless it names one, and an
+-- operator's database often has a linguistic default (ICU, or glibc's
+-- en_US.UTF-8), where 'ws-:' < 'ws-9' and glibc ignores '-': the name
+-- prefix search of GET /v1/workspaces?q= found nothing for a prefix ending
+-- in '9' or 'z' and, with glibc, wrong or no names for one with '-', and
+-- every ORDER BY on text came out in another order than SQLite's.
+--
+-- Tables created from here on get COLLATE "C" from the schema rewrite
+-- (postgres::schema_from_sqlite, TEXT → TEXT COLLATE "C"), and so does every
+-- table of a database created by a binary that has that rewrite. A database
+-- created before it has its text columns in the default collation: the
+-- `--pg ` lines below (PostgreSQL only, uncommented by the same rewrite)
+-- move each such column of fleetcommand's tables to "C", one ALTER TABLE per
+-- table. The change is binary-compatible (no table rewrite); the indexes on
+-- those columns are rebuilt, under the table's ACCESS EXCLUSIVE lock.
+--pg DO $$
+--pg DECLARE
+--pg   t record;
+--pg BEGIN
+--pg   FOR t IN
+--pg     SELECT c.relname,
+--pg            string_agg(format('ALTER COLUMN %I TYPE text COLLATE "C"', a.attname), ', '
+--pg                       ORDER BY a.attnum) AS alters
+--pg       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+--pg      WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+--pg        AND c.relkind = 'r'
+--pg        AND c.relname IN ('schema_migrations', 'acme_http_tokens', 'assignments',
+--pg                          'cert_budget_buckets', 'cert_dns01_external', 'cert_order_names',
+--pg                          'cert_orders', 'certificates', 'certs_meta', 'channels',
+--pg                          'dns_challenges', 'dns_provider_records', 'domains', 'events',
+--pg                          'idempotency_keys', 'jobs', 'leases', 'placements', 'probe_results',
+--pg                          'regions', 'releases', 'rollout_members', 'rollouts', 'settings',
+--pg                          'tenants', 'tokens', 'usage_hours_reported', 'usage_intervals',
+--pg                          'usage_open', 'webhook_deliveries', 'webhook_endpoints',
+--pg                          'workspace_releases', 'workspace_tenancy', 'workspaces')
+--pg        AND a.attnum > 0 AND NOT a.attisdropped
+--pg        AND a.atttypid = 'text'::regtype
+--pg        AND a.attcollation <> (SELECT oid FROM pg_collation
+--pg                               WHERE collname = 'C' AND collnamespace = 'pg_catalog'::regnamespace)
+--pg      GROUP BY c.relname
+--pg      ORDER BY c.relname
+--pg   LOOP
+--pg     EXECUTE format('ALTER TABLE %I ', t.relname) || t.alters;
+--pg   END LOOP;
+--pg END $$;
