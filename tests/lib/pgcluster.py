@@ -81,8 +81,18 @@ class PgCluster:
         data = os.path.join(self.dir, "data")
         self._run([os.path.join(PG_BIN, "initdb"), "-D", data, "-U", SUPERUSER, "-A", "trust",
                    "-E", "UTF8", "--locale=C"])
-        self.port = fctest.free_port()
-        self.start_server()
+        for attempt in range(1, fctest.PORT_ATTEMPTS + 1):
+            self.port = fctest.free_port()
+            log_from = len(self.log())
+            try:
+                self.start_server()
+                break
+            except RuntimeError:
+                # "could not bind IPv4 address "127.0.0.1": Address already in use"
+                hit = fctest.port_in_use(self.log()[log_from:])
+                if not hit or attempt == fctest.PORT_ATTEMPTS:
+                    raise
+                fctest.port_retry_note("PostgreSQL", self.port, hit[1], attempt)
         self.create_database("fleetcommand")
         return self
 
