@@ -4,10 +4,12 @@ port taken by someone else comes up on another port (the real daemon and the
 real Pebble, with the port really occupied by a socket here), and a process a
 test left running is killed when the test process exits."""
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import unittest
@@ -193,6 +195,39 @@ class PebbleRetryTest(unittest.TestCase):
         self.du.wait_cert(d, cid, lambda c: c["status"] == "valid", what="certificate from the followed Pebble")
         self.du.stop_all(d, self.peb)
         self.d = self.peb = None
+
+
+class DnsPeersRetryTest(unittest.TestCase):
+    """BIND and unbound of the domains tests (tests/domains/peers_env.py)."""
+
+    def setUp(self):
+        fctest.require_tools("named", "unbound", "dig")
+        sys.path.insert(0, os.path.join(HERE, "..", "domains"))
+        import peers_env
+        self.env = peers_env
+        self.socks = []
+        self.dir = tempfile.mkdtemp(prefix="fc-harness-")
+
+    def tearDown(self):
+        for s in self.socks:
+            s.close()
+        self.env.peers.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_bind_and_unbound_ports_taken(self):
+        bind = self.env.CustomerDns(self.dir)
+        taken = bind.port
+        self.socks += occupy(taken)
+        bind.start()
+        self.assertNotEqual(bind.port, taken)
+        res = self.env.Resolver(self.dir, {"customer.test": bind.port})
+        taken2 = res.port
+        self.socks += occupy(taken2)
+        res.start()
+        self.assertNotEqual(res.port, taken2)
+        # unbound answers on its new port through BIND on its new port
+        out = self.env.peers.dig(res.port, "ns.customer.test", "A")
+        self.assertEqual(self.env.peers.status(out), "NOERROR", out)
 
 
 class LeftoverTest(unittest.TestCase):

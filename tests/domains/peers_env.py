@@ -20,6 +20,30 @@ TSIG_NAME = "customer-key"
 TSIG_SECRET = base64.b64encode(b"fleetcommand-domains-e2e-secret!").decode()
 
 
+def _log_size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _port_taken(log_path, log_from, what, port, attempt):
+    """True (and logged) when the peer that just exited says, in what it
+    logged since `log_from`, that its port was taken, and another attempt is
+    left."""
+    if attempt == fctest.PORT_ATTEMPTS:
+        return False
+    try:
+        with open(log_path, "rb") as f:
+            f.seek(log_from)
+            hit = fctest.port_in_use(f.read().decode(errors="replace"))
+    except OSError:
+        return False
+    if hit:
+        fctest.port_retry_note(what, port, hit[1], attempt)
+    return bool(hit)
+
+
 class CustomerDns:
     """BIND primary for `zone`, accepting RFC 2136 updates signed with the TSIG key."""
 
@@ -31,6 +55,18 @@ class CustomerDns:
         self.keyfile = os.path.join(self.dir, "tsig.key")
 
     def start(self):
+        """BIND on self.port, again on a fresh one when that port was taken."""
+        for attempt in range(1, fctest.PORT_ATTEMPTS + 1):
+            log = os.path.join(self.dir, "named.log")
+            log_from = _log_size(log)
+            try:
+                return self._start()
+            except AssertionError:
+                if not _port_taken(log, log_from, "BIND", self.port, attempt):
+                    raise
+                self.port = peers.free_port()
+
+    def _start(self):
         key = 'key "%s" { algorithm hmac-sha256; secret "%s"; };\n' % (TSIG_NAME, TSIG_SECRET)
         with open(self.keyfile, "w") as f:
             f.write(key)
@@ -61,6 +97,18 @@ class Resolver:
         self.stubs = stubs  # {zone: port}
 
     def start(self):
+        """unbound on self.port, again on a fresh one when that port was taken."""
+        for attempt in range(1, fctest.PORT_ATTEMPTS + 1):
+            log = os.path.join(self.dir, "unbound.log")
+            log_from = _log_size(log)
+            try:
+                return self._start()
+            except AssertionError:
+                if not _port_taken(log, log_from, "unbound", self.port, attempt):
+                    raise
+                self.port = peers.free_port()
+
+    def _start(self):
         conf = os.path.join(self.dir, "unbound.conf")
         lines = ["server:", f"  interface: 127.0.0.1@{self.port}", f"  port: {self.port}", '  chroot: ""',
                  '  username: ""', f'  directory: "{self.dir}"', f'  pidfile: "{self.dir}/unbound.pid"',
@@ -127,11 +175,13 @@ class VerifierWorld(unittest.TestCase):
     @classmethod
     def stop_all(cls):
         code = 0
-        if cls.d:
-            code = cls.d.stop()
-        peers.cleanup()
-        if cls.d:
-            cls.d.cleanup()
+        try:
+            if cls.d:
+                code = cls.d.stop()
+        finally:  # BIND and unbound whatever the daemon did
+            peers.cleanup()
+            if cls.d:
+                cls.d.cleanup()
         return code
 
     @classmethod

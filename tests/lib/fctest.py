@@ -110,11 +110,14 @@ def port_in_use(text):
     """(port, line) of the first "address already in use" line in a server's
     log — the daemon's ("api listen 127.0.0.1:P: Address already in use",
     "dns udp bind 127.0.0.1:P: ..."), Go's (Pebble: "listen tcp 127.0.0.1:P:
-    bind: address already in use"), nginx's, unbound's ("... for 127.0.0.1
-    port P") — with port 0 when the line names none; None without one."""
+    bind: address already in use"), nginx's, unbound's ("error: bind: address
+    already in use"), BIND's ("unable to listen on any configured
+    interfaces": it listens on 127.0.0.1 only) — with port 0 when the line
+    names none; None without one."""
     import re
     for line in text.splitlines():
-        if re.search(r"address (already )?in use", line, re.IGNORECASE):
+        if re.search(r"address (already )?in use|unable to listen on any configured interfaces", line,
+                     re.IGNORECASE):
             m = re.search(r"127\.0\.0\.1(?::| port |@)(\d+)", line)
             return (int(m.group(1)) if m else 0), line.strip()
     return None

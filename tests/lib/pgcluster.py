@@ -21,6 +21,7 @@ database) set, stops the cluster and exits with CMD's status. Without the
 binaries it prints why and exits 77 (ctest's SKIP_RETURN_CODE).
 
 Standard library only. Every wait is bounded."""
+import atexit
 import os
 import pwd
 import shutil
@@ -104,6 +105,21 @@ class PgCluster:
         self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", os.path.join(self.dir, "data"), "-l",
                    os.path.join(self.dir, "server.log"), "-o", opts, "-w", "-t", "60", "start"])
         self.started = True
+        if not getattr(self, "_atexit", False):
+            # pg_ctl detaches the server from this process: a test that ends
+            # without stop() (a failing setUpClass) must not leave it running.
+            atexit.register(self._stop_at_exit)
+            self._atexit = True
+
+    def _stop_at_exit(self):
+        if self.started:
+            print(f"pgcluster: the server on port {self.port} still running at exit: stopped", file=sys.stderr,
+                  flush=True)
+            try:
+                self.stop_server("immediate")
+            except (RuntimeError, subprocess.TimeoutExpired):
+                pass
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def stop_server(self, mode="fast"):
         """Stops the server, keeping its data (start_server brings it back)."""
