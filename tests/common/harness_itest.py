@@ -24,6 +24,7 @@ def occupy(port):
     """A TCP listener and a UDP socket on 127.0.0.1:port (what any other
     program holding the port looks like to the daemon)."""
     t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past a TIME_WAIT; still exclusive
     t.bind(("127.0.0.1", port))
     t.listen(1)
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -228,6 +229,31 @@ class DnsPeersRetryTest(unittest.TestCase):
         # unbound answers on its new port through BIND on its new port
         out = self.env.peers.dig(res.port, "ns.customer.test", "A")
         self.assertEqual(self.env.peers.status(out), "NOERROR", out)
+
+
+class ReceiverRetryTest(unittest.TestCase):
+    def test_webhook_receiver_port_taken(self):
+        sys.path.insert(0, os.path.join(HERE, "..", "webhooks"))
+        from receiver import Receiver
+        taken = fctest.free_port()
+        socks = occupy(taken)
+        rcv = Receiver(taken).start()
+        try:
+            self.assertNotEqual(rcv.port, taken)
+            with socket.create_connection(("127.0.0.1", rcv.port), timeout=5):
+                pass
+        finally:
+            rcv.stop()
+            for s in socks:
+                s.close()
+        # a restart keeps its port: taken, it fails
+        socks = occupy(rcv.port)
+        try:
+            with self.assertRaises(OSError):
+                rcv.start()
+        finally:
+            for s in socks:
+                s.close()
 
 
 class LeftoverTest(unittest.TestCase):
