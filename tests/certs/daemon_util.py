@@ -22,27 +22,14 @@ class PebbleOnOurDns(pebble_mod.Pebble):
         super().__init__(workdir, http_port, env=env)
         self.our_dns = dns_port
 
-    def start(self):
-        """Pebble on fresh ports, again on others when its own port was taken
-        (fctest.PORT_ATTEMPTS in all); stopped again when it raises."""
-        self.ca, self.cert, self.key = pebble_mod.make_tls(self.dir)
-        try:
-            for attempt in range(1, fctest.PORT_ATTEMPTS + 1):
-                self.port, self.mgmt_port, self.tls_port = (pebble_mod.free_port() for _ in range(3))
-                self._spawn("pebble", self._command(self._write_config()), self._env())
-                self.directory = f"https://127.0.0.1:{self.port}/dir"
-                try:
-                    self._wait_up()
-                    return self
-                except RuntimeError:
-                    hit = self.port_collision()
-                    self.stop()
-                    if not hit or attempt == fctest.PORT_ATTEMPTS:
-                        raise
-                    fctest.port_retry_note("PebbleOnOurDns", hit[0], hit[1], attempt)
-        except BaseException:
-            self.stop()
-            raise
+    def _spawn_all(self):
+        """Pebble alone on fresh ports (Pebble.start retries and stops)."""
+        self.port, self.mgmt_port, self.tls_port = (pebble_mod.free_port() for _ in range(3))
+        self._spawn("pebble", self._command(self._write_config()), self._env())
+        self.directory = f"https://127.0.0.1:{self.port}/dir"
+
+    def _wait_ready(self):
+        self._wait_up()
 
     def _write_config(self):
         conf = {"pebble": {

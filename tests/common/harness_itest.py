@@ -256,6 +256,30 @@ class ReceiverRetryTest(unittest.TestCase):
                 s.close()
 
 
+class PgRetryTest(unittest.TestCase):
+    def test_postgres_port_taken(self):
+        import pgcluster
+        why = pgcluster.available()
+        if why:
+            self.skipTest(why)
+        taken = fctest.free_port()
+        socks = occupy(taken)
+        picks = iter([taken])
+        real = fctest.free_port
+        fctest.free_port = lambda *a: next(picks, None) or real()  # the cluster's first port is the taken one
+        pg = pgcluster.PgCluster()
+        try:
+            pg.start()
+            self.assertNotEqual(pg.port, taken)
+            self.assertIn("Address already in use", pg.log())
+            self.assertEqual(pg.query("fleetcommand", "SELECT 1"), [("1",)])
+        finally:
+            fctest.free_port = real
+            pg.stop()
+            for s in socks:
+                s.close()
+
+
 class LeftoverTest(unittest.TestCase):
     def test_process_left_running_is_killed_at_exit(self):
         code = textwrap.dedent("""

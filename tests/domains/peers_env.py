@@ -27,21 +27,25 @@ def _log_size(path):
         return 0
 
 
-def _port_taken(log_path, log_from, what, port, attempt):
-    """True (and logged) when the peer that just exited says, in what it
-    logged since `log_from`, that its port was taken, and another attempt is
-    left."""
-    if attempt == fctest.PORT_ATTEMPTS:
-        return False
-    try:
-        with open(log_path, "rb") as f:
-            f.seek(log_from)
-            hit = fctest.port_in_use(f.read().decode(errors="replace"))
-    except OSError:
-        return False
-    if hit:
-        fctest.port_retry_note(what, port, hit[1], attempt)
-    return bool(hit)
+def _start_retrying(peer, what, log_name):
+    """peer._start() on peer.port; when the peer exits saying (in what it
+    logged since) that its port was taken, again on a fresh port
+    (fctest.PORT_ATTEMPTS in all). Returns the peer."""
+    log = os.path.join(peer.dir, log_name)
+    for attempt in range(1, fctest.PORT_ATTEMPTS + 1):
+        log_from = _log_size(log)
+        try:
+            return peer._start()
+        except AssertionError:
+            if attempt == fctest.PORT_ATTEMPTS:
+                raise
+            with open(log, "rb") as f:
+                f.seek(log_from)
+                hit = fctest.port_in_use(f.read().decode(errors="replace"))
+            if not hit:
+                raise
+            fctest.port_retry_note(what, peer.port, hit[1], attempt)
+            peer.port = peers.free_port()
 
 
 class CustomerDns:
@@ -56,15 +60,7 @@ class CustomerDns:
 
     def start(self):
         """BIND on self.port, again on a fresh one when that port was taken."""
-        for attempt in range(1, fctest.PORT_ATTEMPTS + 1):
-            log = os.path.join(self.dir, "named.log")
-            log_from = _log_size(log)
-            try:
-                return self._start()
-            except AssertionError:
-                if not _port_taken(log, log_from, "BIND", self.port, attempt):
-                    raise
-                self.port = peers.free_port()
+        return _start_retrying(self, "BIND", "named.log")
 
     def _start(self):
         key = 'key "%s" { algorithm hmac-sha256; secret "%s"; };\n' % (TSIG_NAME, TSIG_SECRET)
@@ -98,15 +94,7 @@ class Resolver:
 
     def start(self):
         """unbound on self.port, again on a fresh one when that port was taken."""
-        for attempt in range(1, fctest.PORT_ATTEMPTS + 1):
-            log = os.path.join(self.dir, "unbound.log")
-            log_from = _log_size(log)
-            try:
-                return self._start()
-            except AssertionError:
-                if not _port_taken(log, log_from, "unbound", self.port, attempt):
-                    raise
-                self.port = peers.free_port()
+        return _start_retrying(self, "unbound", "unbound.log")
 
     def _start(self):
         conf = os.path.join(self.dir, "unbound.conf")

@@ -88,9 +88,17 @@ def _claim_block():
 
 
 def free_port(kind=socket.SOCK_STREAM):
-    """A port free for both TCP and UDP on 127.0.0.1, never handed out before
-    by any live test process (see "Why ports are handed out this way"
-    above). `kind` is kept for callers; every port is probed for both."""
+    """A port free for both TCP and UDP on 127.0.0.1 that no other live test
+    process can be handed: the next of this process's own block of ports
+    below the ephemeral range (claimed with an abstract unix socket, released
+    at exit), probed with a bind. Chosen over "bind port 0, read it, close
+    it" (the race that failed CI: another process took the port before the
+    daemon bound it) and over holding the probe socket until exec (the
+    daemon, Pebble and BIND bind their own sockets from a config file, and
+    a peer is often given the port long before its server starts). A
+    program outside the harness can still take a port: the starts retry
+    (see "Why ports are handed out this way" above). `kind` is kept for
+    callers; every port is probed for both."""
     for _ in range(100 * PORT_BLOCK):
         if not _next_ports:
             _next_ports.extend(_claim_block())
