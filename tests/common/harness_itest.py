@@ -118,6 +118,19 @@ class DaemonRetryTest(unittest.TestCase):
         self.assertEqual(d.request("GET", "/v1/regions").status, 200)
         self.assertEqual(d.stop(), 0)
 
+    def test_dns_tcp_port_taken(self):
+        # UDP free, TCP taken: the daemon's "dns tcp bind" error names its port too
+        self.d = fctest.Daemon()
+        taken = listen_port(self.d, "dns")
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        t.bind(("127.0.0.1", taken))
+        t.listen(1)
+        self.socks.append(t)
+        self.d.start()
+        self.assertNotEqual(self.d.dns_port, taken)
+        self.assertIn(f"dns tcp bind 127.0.0.1:{taken}: Address already in use", self.d.logs())
+
     def test_api_port_taken(self):
         taken = self.start_with_taken("api")
         self.assertNotEqual(self.d.api_port, taken)
