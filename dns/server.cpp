@@ -165,7 +165,9 @@ Status Server::Impl::bind(const udp::endpoint& want) {
     boost::system::error_code ignore;
     acceptor.close(ignore);
     close_udp();
-    if (want.port() != 0) return make_error(Code::kIo, "dns tcp bind: " + ec.message());
+    if (want.port() != 0)
+      return make_error(Code::kIo, "dns tcp bind " + want.address().to_string() + ":" +
+                                       std::to_string(port) + ": " + ec.message());
   }
   return make_error(Code::kIo, "dns: no port free for both UDP and TCP");
 }

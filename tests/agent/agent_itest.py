@@ -44,8 +44,8 @@ class Agent:
     def start(self, *extra):
         self.log_path = os.path.join(self.root, "agent.log")
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.args("--poll-wait", "2", *extra), stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        self.proc = fctest.track(subprocess.Popen(self.args("--poll-wait", "2", *extra), stdout=self.log,
+                                                  stderr=subprocess.STDOUT), "fleetcommand agent")
         return self
 
     def logs(self):

@@ -101,11 +101,7 @@ class RenewalsBeforeNewOrdersTest(unittest.TestCase):
         self.d, self.peb = du.daemon_with_pebble(lambda p: [du.acme_issuer(p, budgets=budgets)])
 
     def tearDown(self):
-        code = self.d.stop()
-        logs = self.d.logs()
-        self.peb.stop()
-        self.d.cleanup()
-        self.assertEqual(code, 0, logs[-4000:])
+        du.stop_all(self.d, self.peb)
 
     def test_due_renewal_keeps_the_last_token(self):
         d = self.d.start()

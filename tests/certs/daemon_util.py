@@ -22,24 +22,52 @@ class PebbleOnOurDns(pebble_mod.Pebble):
         super().__init__(workdir, http_port, env=env)
         self.our_dns = dns_port
 
-    def start(self):
-        self.ca, cert, key = pebble_mod.make_tls(self.dir)
-        self.port, self.mgmt_port, tls_port = (pebble_mod.free_port() for _ in range(3))
+    def _spawn_all(self):
+        """Pebble alone on fresh ports (Pebble.start retries and stops)."""
+        self.port, self.mgmt_port, self.tls_port = (pebble_mod.free_port() for _ in range(3))
+        self._spawn("pebble", self._command(self._write_config()), self._env())
+        self.directory = f"https://127.0.0.1:{self.port}/dir"
+
+    def _wait_ready(self):
+        self._wait_up()
+
+    def _write_config(self):
         conf = {"pebble": {
             "listenAddress": f"127.0.0.1:{self.port}",
             "managementListenAddress": f"127.0.0.1:{self.mgmt_port}",
-            "certificate": cert, "privateKey": key,
-            "httpPort": self.http_port, "tlsPort": tls_port, "ocspResponderURL": "",
+            "certificate": self.cert, "privateKey": self.key,
+            "httpPort": self.http_port, "tlsPort": self.tls_port, "ocspResponderURL": "",
             "externalAccountBindingRequired": False}}
         cfg = os.path.join(self.dir, "pebble-config.json")
         with open(cfg, "w") as f:
             json.dump(conf, f)
-        env = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0",
-               **self.extra_env}
-        self._spawn("pebble", ["pebble", "-config", cfg, "-dnsserver", f"127.0.0.1:{self.our_dns}"], env)
-        self.directory = f"https://127.0.0.1:{self.port}/dir"
-        fctest.wait_until(self._up, timeout=20, what="pebble directory")
-        return self
+        return cfg
+
+    def _command(self, cfg):
+        return ["pebble", "-config", cfg, "-dnsserver", f"127.0.0.1:{self.our_dns}"]
+
+    def _env(self):
+        return {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0",
+                **self.extra_env}
+
+    def follow(self, d):
+        """Points this Pebble at the daemon's new acme_http and dns ports (a
+        fctest.Daemon.on_new_ports callback: the daemon's first start found
+        one taken). Same Pebble ports and certificate; nothing was issued yet."""
+        if (self.http_port, self.our_dns) == (d.acme_port, d.dns_port):
+            return
+        self.http_port, self.our_dns = d.acme_port, d.dns_port
+        self.stop()
+        self._spawn("pebble-followed", self._command(self._write_config()), self._env())
+        self._wait_up()
+
+    def _wait_up(self, timeout=20):
+        """Until the directory answers; RuntimeError at once when Pebble exits."""
+        deadline = time.monotonic() + timeout
+        while not self._up():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"pebble did not come up within {timeout} s; logs in {self.dir}")
+            time.sleep(0.05)
 
     def restart(self, env=None, down_s=0.0):
         """Stop Pebble and start it again on the same ports with the same TLS
@@ -50,11 +78,8 @@ class PebbleOnOurDns(pebble_mod.Pebble):
         if down_s:
             time.sleep(down_s)
         self.extra_env = {**self.extra_env, **(env or {})}
-        env_all = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0",
-                   **self.extra_env}
         cfg = os.path.join(self.dir, "pebble-config.json")
-        self._spawn("pebble-restarted", ["pebble", "-config", cfg, "-dnsserver", f"127.0.0.1:{self.our_dns}"],
-                    env_all)
+        self._spawn("pebble-restarted", self._command(cfg), self._env())
         fctest.wait_until(self._up, timeout=20, what="restarted pebble directory")
         return self
 
@@ -76,7 +101,12 @@ def acme_issuer(peb, **extra):
 def daemon_with_pebble(issuers_fn, pebble_env=None, certs_extra=None):
     """A daemon (not started) and a started Pebble using its ports."""
     d = fctest.Daemon()
-    peb = PebbleOnOurDns(os.path.join(d.dir, "pebble"), d.acme_port, d.dns_port, env=pebble_env).start()
+    try:
+        peb = PebbleOnOurDns(os.path.join(d.dir, "pebble"), d.acme_port, d.dns_port, env=pebble_env).start()
+    except BaseException:
+        d.cleanup()
+        raise
+    d.on_new_ports.append(peb.follow)
     d.config["certs"] = {"issuers": issuers_fn(peb), **(certs_extra or {})}
     return d, peb
 
@@ -85,12 +115,16 @@ def stop_all(d, peb, *more_stops):
     """Stops the daemon, Pebble and any other peers (callables), removes the
     daemon's directory, and fails with the daemon's last logs if it did not
     exit 0 (a crash at shutdown is a bug)."""
-    code = d.stop()
-    logs = d.logs()
-    peb.stop()
-    for stop in more_stops:
-        stop()
-    d.cleanup()
+    try:
+        code = d.stop()
+        logs = d.logs()
+    finally:  # a daemon that would not stop must not leave Pebble running
+        try:
+            peb.stop()
+            for stop in more_stops:
+                stop()
+        finally:
+            d.cleanup()
     assert code == 0, f"daemon exited {code}\n{logs[-4000:]}"
 
 

@@ -20,6 +20,7 @@ EAB_KEYS = {
 }
 
 
+import fctest  # noqa: E402
 from fctest import free_port  # noqa: E402,F401 - one implementation for every test (tests/lib)
 
 
@@ -54,7 +55,28 @@ class Pebble:
         self.procs = []
 
     def start(self):
-        self.ca, cert, key = make_tls(self.dir)
+        """Starts challtestsrv and Pebble on fresh ports; when one of them
+        exits because its port is taken (Go's "bind: address already in use"),
+        again on fresh ports (fctest.PORT_ATTEMPTS in all). Whatever it
+        started is stopped again when it raises."""
+        self.ca, self.cert, self.key = make_tls(self.dir)
+        try:
+            for attempt in range(1, fctest.PORT_ATTEMPTS + 1):
+                self._spawn_all()
+                try:
+                    self._wait_ready()
+                    return self
+                except RuntimeError:
+                    hit = self.port_collision()
+                    self.stop()
+                    if not hit or attempt == fctest.PORT_ATTEMPTS:
+                        raise
+                    fctest.port_retry_note(type(self).__name__, hit[0], hit[1], attempt)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn_all(self):
         self.dns_port, self.cts_port = free_port(), free_port()
         self.port, self.mgmt_port, tls_port = free_port(), free_port(), free_port()
         self._spawn("challtestsrv", [
@@ -64,7 +86,7 @@ class Pebble:
         conf = {"pebble": {
             "listenAddress": f"127.0.0.1:{self.port}",
             "managementListenAddress": f"127.0.0.1:{self.mgmt_port}",
-            "certificate": cert, "privateKey": key,
+            "certificate": self.cert, "privateKey": self.key,
             "httpPort": self.http_port, "tlsPort": tls_port, "ocspResponderURL": "",
             "externalAccountBindingRequired": self.eab}}
         if self.eab:
@@ -76,15 +98,26 @@ class Pebble:
                "PEBBLE_AUTHZREUSE": "0", **self.extra_env}
         self._spawn("pebble", ["pebble", "-config", cfg, "-dnsserver", f"127.0.0.1:{self.dns_port}"], env)
         self.directory = f"https://127.0.0.1:{self.port}/dir"
-        self._wait_ready()
-        return self
 
     def _spawn(self, name, cmd, env):
-        log = open(os.path.join(self.dir, name + ".log"), "w")
+        path = os.path.join(self.dir, name + ".log")
+        log = open(path, "a")  # a start again on fresh ports appends
         p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir,
                              env={**os.environ, **env})
+        p.log_path, p.log_from = path, log.tell()
         log.close()  # the child holds its own descriptor
-        self.procs.append(p)
+        self.procs.append(fctest.track(p, name))
+
+    def port_collision(self):
+        """(port, log line) when a process of ours exited because its port was taken."""
+        for p in self.procs:
+            if p.poll() is not None:
+                with open(p.log_path, errors="replace") as f:
+                    f.seek(p.log_from)
+                    hit = fctest.port_in_use(f.read())
+                if hit:
+                    return hit
+        return None
 
     def _wait_ready(self):
         deadline = time.monotonic() + 20

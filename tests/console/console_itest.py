@@ -294,9 +294,11 @@ class ConsoleBrowser(CustomerWorld):
 
     @classmethod
     def tearDownClass(cls):
-        if getattr(cls, "b", None):
-            cls.b.quit()
-        super().tearDownClass()
+        try:
+            if getattr(cls, "b", None):
+                cls.b.quit()
+        finally:  # the daemon and its peers whatever the browser did
+            super().tearDownClass()
 
     def tenant(self, ws_id):
         r = self.d.request("POST", f"/v1/workspaces/{ws_id}/tenant-tokens")

@@ -130,16 +130,20 @@ class CustomerWorld(unittest.TestCase):
     @classmethod
     def stop_all(cls):
         code, logs = 0, ""
-        if cls.agent:
-            cls.agent.stop()
-        if cls.d:
-            code = cls.d.stop()
-            logs = cls.d.logs()
-        if cls.peb:
-            cls.peb.stop()
-        peers.cleanup()
-        if cls.d:
-            cls.d.cleanup()
+        try:
+            if cls.agent:
+                cls.agent.stop()
+            if cls.d:
+                code = cls.d.stop()
+                logs = cls.d.logs()
+        finally:  # the peers, whatever the daemon or the agent did
+            try:
+                if cls.peb:
+                    cls.peb.stop()
+                peers.cleanup()
+            finally:
+                if cls.d:
+                    cls.d.cleanup()
         return code, logs
 
     @classmethod

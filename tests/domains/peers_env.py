@@ -20,6 +20,34 @@ TSIG_NAME = "customer-key"
 TSIG_SECRET = base64.b64encode(b"fleetcommand-domains-e2e-secret!").decode()
 
 
+def _log_size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _start_retrying(peer, what, log_name):
+    """peer._start() on peer.port; when the peer exits saying (in what it
+    logged since) that its port was taken, again on a fresh port
+    (fctest.PORT_ATTEMPTS in all). Returns the peer."""
+    log = os.path.join(peer.dir, log_name)
+    for attempt in range(1, fctest.PORT_ATTEMPTS + 1):
+        log_from = _log_size(log)
+        try:
+            return peer._start()
+        except AssertionError:
+            if attempt == fctest.PORT_ATTEMPTS:
+                raise
+            with open(log, "rb") as f:
+                f.seek(log_from)
+                hit = fctest.port_in_use(f.read().decode(errors="replace"))
+            if not hit:
+                raise
+            fctest.port_retry_note(what, peer.port, hit[1], attempt)
+            peer.port = peers.free_port()
+
+
 class CustomerDns:
     """BIND primary for `zone`, accepting RFC 2136 updates signed with the TSIG key."""
 
@@ -31,6 +59,10 @@ class CustomerDns:
         self.keyfile = os.path.join(self.dir, "tsig.key")
 
     def start(self):
+        """BIND on self.port, again on a fresh one when that port was taken."""
+        return _start_retrying(self, "BIND", "named.log")
+
+    def _start(self):
         key = 'key "%s" { algorithm hmac-sha256; secret "%s"; };\n' % (TSIG_NAME, TSIG_SECRET)
         with open(self.keyfile, "w") as f:
             f.write(key)
@@ -61,6 +93,10 @@ class Resolver:
         self.stubs = stubs  # {zone: port}
 
     def start(self):
+        """unbound on self.port, again on a fresh one when that port was taken."""
+        return _start_retrying(self, "unbound", "unbound.log")
+
+    def _start(self):
         conf = os.path.join(self.dir, "unbound.conf")
         lines = ["server:", f"  interface: 127.0.0.1@{self.port}", f"  port: {self.port}", '  chroot: ""',
                  '  username: ""', f'  directory: "{self.dir}"', f'  pidfile: "{self.dir}/unbound.pid"',
@@ -127,11 +163,13 @@ class VerifierWorld(unittest.TestCase):
     @classmethod
     def stop_all(cls):
         code = 0
-        if cls.d:
-            code = cls.d.stop()
-        peers.cleanup()
-        if cls.d:
-            cls.d.cleanup()
+        try:
+            if cls.d:
+                code = cls.d.stop()
+        finally:  # BIND and unbound whatever the daemon did
+            peers.cleanup()
+            if cls.d:
+                cls.d.cleanup()
         return code
 
     @classmethod

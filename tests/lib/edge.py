@@ -130,8 +130,8 @@ http {{ access_log off; client_body_temp_path {r}; proxy_temp_path {r};
 """)
 
     def start(self):
-        self.proc = subprocess.Popen([nginx_binary(), "-p", self.root, "-c", self.conf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = fctest.track(subprocess.Popen([nginx_binary(), "-p", self.root, "-c", self.conf],
+                                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), "nginx")
         fctest.wait_until(lambda: self.proc.poll() is not None or _accepts(self.port), timeout=10, what="nginx")
         if self.proc.poll() is not None:
             raise AssertionError("nginx exited: " + self.proc.stderr.read().decode())

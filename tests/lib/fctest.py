@@ -2,6 +2,7 @@
 free loopback ports in a private directory, and speak HTTP to it.
 
 Python 3 standard library only. Every wait is bounded."""
+import atexit
 import http.client
 import json
 import os
@@ -25,7 +26,36 @@ BUILD_DIR = os.environ.get("FC_BUILD_DIR", "")
 SOURCE_DIR = os.environ.get("FC_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 
 
-_HANDED_OUT = set()
+# --- ports -------------------------------------------------------------------
+#
+# Why ports are handed out this way (a fresh-clone CI run once failed with the
+# daemon's "dns tcp bind: Address already in use"): ctest runs several test
+# processes at once, and the old free_port() probed a random port and let it go,
+# so two processes could pick the same one in the window between the probe and
+# the server's bind — a window of seconds when a test starts peers (Pebble,
+# BIND) before its daemon, or restarts a daemon on its old ports.
+#
+# 1. Each test process owns whole blocks of PORT_BLOCK ports, all below the
+#    kernel's ephemeral range (ip_local_port_range), so no outgoing
+#    connection's local end and no other harness process can take them. A
+#    block is claimed by binding the Linux abstract unix socket
+#    "\0fleetcommand-test-ports-<first port>": no file, nothing to clean up,
+#    released by the kernel when the process exits however it exits, and
+#    scoped to the network namespace like the ports themselves. Ports of a
+#    claimed block are handed out once each, after a bind probe (TCP and UDP)
+#    that skips ports something outside the harness holds.
+# 2. What is left is a process outside the harness binding one of our ports
+#    between the probe and the server's bind. Daemon.start() (and Pebble,
+#    PgCluster) recognise that failure from the server's own log line
+#    ("127.0.0.1:PORT: Address already in use"; port_in_use() below), log the
+#    port that collided and start again on fresh ports, at most
+#    PORT_ATTEMPTS times. Only ports the harness picked itself and that no
+#    peer was told about are changed (Daemon docstring).
+PORT_BLOCK = 50
+PORT_ATTEMPTS = 3
+_PORT_FLOOR = 10000
+_blocks = []  # the abstract sockets holding this process's blocks
+_next_ports = []  # the unused ports of the newest block, in order
 
 
 def _ephemeral_range():
@@ -37,30 +67,105 @@ def _ephemeral_range():
         return 32768, 60999
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    """A port free for both TCP and UDP on 127.0.0.1 (bound once, then
-    released), below the kernel's ephemeral range: a port the kernel picks
-    there can be taken by any outgoing connection's local end before the
-    server binds it (seen twice in full parallel runs: Pebble's and the
-    daemon's DNS listener's "address already in use"). Random, so parallel
-    test processes rarely meet, and never the same one twice in a process."""
+def _claim_block():
+    """Claims a block no other live test process holds; returns its ports."""
     import random
-    lo, hi = _ephemeral_range()
-    top = lo - 1 if lo > 12000 else 30000
-    for _ in range(500):
-        port = random.randint(10000, top)
-        if port in _HANDED_OUT:
+    lo, _ = _ephemeral_range()
+    top = lo - 1 if lo > _PORT_FLOOR + 2 * PORT_BLOCK else 30000
+    count = (top + 1 - _PORT_FLOOR) // PORT_BLOCK
+    first = random.randrange(count)  # spread processes over the range: fewer probes
+    for i in range(count):
+        base = _PORT_FLOOR + ((first + i) % count) * PORT_BLOCK
+        lock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            lock.bind(f"\0fleetcommand-test-ports-{base}")
+        except OSError:
+            lock.close()
             continue
+        _blocks.append(lock)
+        return list(range(base, base + PORT_BLOCK))
+    raise RuntimeError("no free block of test ports")
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    """A port free for both TCP and UDP on 127.0.0.1 that no other live test
+    process can be handed: the next of this process's own block of ports
+    below the ephemeral range (claimed with an abstract unix socket, released
+    at exit), probed with a bind. Chosen over "bind port 0, read it, close
+    it" (the race that failed CI: another process took the port before the
+    daemon bound it) and over holding the probe socket until exec (the
+    daemon, Pebble and BIND bind their own sockets from a config file, and
+    a peer is often given the port long before its server starts). A
+    program outside the harness can still take a port: the starts retry
+    (see "Why ports are handed out this way" above). `kind` is kept for
+    callers; every port is probed for both."""
+    for _ in range(100 * PORT_BLOCK):
+        if not _next_ports:
+            _next_ports.extend(_claim_block())
+        port = _next_ports.pop(0)
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
                 s.bind(("127.0.0.1", port))
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
                 u.bind(("127.0.0.1", port))
         except OSError:
-            continue
-        _HANDED_OUT.add(port)
+            continue  # held by something outside the harness
         return port
     raise RuntimeError("no free port")
+
+
+def port_in_use(text):
+    """(port, line) of the first "address already in use" line in a server's
+    log — the daemon's ("api listen 127.0.0.1:P: Address already in use",
+    "dns udp bind 127.0.0.1:P: ..."), Go's (Pebble: "listen tcp 127.0.0.1:P:
+    bind: address already in use"), nginx's, unbound's ("error: bind: address
+    already in use"), BIND's ("unable to listen on any configured
+    interfaces": it listens on 127.0.0.1 only) — with port 0 when the line
+    names none; None without one."""
+    import re
+    for line in text.splitlines():
+        if re.search(r"address (already )?in use|unable to listen on any configured interfaces", line,
+                     re.IGNORECASE):
+            m = re.search(r"127\.0\.0\.1(?::| port |@)(\d+)", line)
+            return (int(m.group(1)) if m else 0), line.strip()
+    return None
+
+
+def port_retry_note(what, port, line, attempt):
+    """The line a retry logs (stderr, so it is in ctest's output)."""
+    import sys
+    print(f"fctest: {what}: port {port} already in use ({line}); starting again on fresh ports "
+          f"(attempt {attempt + 1} of {PORT_ATTEMPTS})", file=sys.stderr, flush=True)
+
+
+# --- processes ----------------------------------------------------------------
+#
+# Every process the helpers here start is registered; whatever is still running
+# when the test process exits (a test that failed between a start and its
+# cleanup) is killed then, with a line saying so: the last resort, after each
+# test's own cleanup.
+_live = []
+
+
+def track(proc, what):
+    _live.append((proc, what))
+    return proc
+
+
+def _kill_leftovers():
+    import sys
+    for proc, what in _live:
+        if proc.poll() is None:
+            print(f"fctest: {what} (pid {proc.pid}) still running at exit: killed", file=sys.stderr, flush=True)
+            proc.kill()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+    _live.clear()
+
+
+atexit.register(_kill_leftovers)
 
 
 def require_tools(*tools):
@@ -178,18 +283,46 @@ def postgres_storage(url=None):
     return {"backend": "postgres", "postgres_url": url}
 
 
+_LISTENERS = (("api", "api"), ("acme", "acme_http"), ("dns", "dns"))  # (port name, config section)
+
+
+def _replace_port(value, old, new):
+    """`value` (config JSON) with every "127.0.0.1:OLD" string rewritten to NEW."""
+    import re
+    if isinstance(value, dict):
+        return {k: _replace_port(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_port(v, old, new) for v in value]
+    if isinstance(value, str):
+        return re.sub(rf"127\.0\.0\.1:{old}(?!\d)", f"127.0.0.1:{new}", value)
+    return value
+
+
 class Daemon:
-    """One fleetcommand process in its own temporary directory."""
+    """One fleetcommand process in its own temporary directory.
+
+    Its api, acme_http and dns listeners get harness ports (free_port). When
+    the first start() fails because one of them is taken (the daemon's
+    "127.0.0.1:PORT: Address already in use" and its exit), it starts again
+    with a fresh port for that listener, at most PORT_ATTEMPTS times, and
+    rewrites every "127.0.0.1:OLD" in the config (a resolver pointing at the
+    daemon's own DNS follows). A port read before the first start (d.dns_port
+    given to Pebble or unbound) is known to a peer: it changes only if a
+    callback in `on_new_ports` (called with the daemon after new ports are
+    chosen) moves the peers along; a port set by the test (d.api_port = ...)
+    or a restart never changes — those fail naming the port."""
 
     def __init__(self, config=None, env=None, workdir=None):
         self.dir = workdir or tempfile.mkdtemp(prefix="fc-itest-")
-        self.api_port = free_port()
-        self.acme_port = free_port()
-        self.dns_port = free_port()
+        self._ports = {name: free_port() for name, _ in _LISTENERS}
+        self._shared = set()  # ports read before the first start
+        self._fixed = set()  # ports the test set itself
+        self._started = False
+        self.on_new_ports = []
         self.config = {
-            "api": {"listen": f"127.0.0.1:{self.api_port}"},
-            "acme_http": {"listen": f"127.0.0.1:{self.acme_port}"},
-            "dns": {"listen": f"127.0.0.1:{self.dns_port}"},
+            "api": {"listen": f"127.0.0.1:{self._ports['api']}"},
+            "acme_http": {"listen": f"127.0.0.1:{self._ports['acme']}"},
+            "dns": {"listen": f"127.0.0.1:{self._ports['dns']}"},
             # The live checks resolve through resolver.servers (the system's
             # resolvers by default, not on loopback): tests that probe turn
             # them on with their own resolver (tests/probes/).
@@ -208,6 +341,20 @@ class Daemon:
         self.log_path = os.path.join(self.dir, "daemon.log")
         self.token = None
 
+    def _port(name):
+        def get(self):
+            if not self._started:
+                self._shared.add(name)
+            return self._ports[name]
+
+        def set_(self, value):
+            self._fixed.add(name)
+            self._ports[name] = value
+        return property(get, set_)
+
+    api_port, acme_port, dns_port = _port("api"), _port("acme"), _port("dns")
+    del _port
+
     def config_path(self):
         p = os.path.join(self.dir, "config.json")
         with open(p, "w") as f:
@@ -215,20 +362,74 @@ class Daemon:
         return p
 
     def start(self, wait_ready=True):
-        if getattr(self, "log", None):
-            self.log.close()  # a restart appends to the same log
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([FC_BIN, "serve", "--config", self.config_path()], cwd=self.dir,
-                                     env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        if wait_ready:
-            wait_until(self._ready, timeout=20, what="daemon /readyz")
-            with open(os.path.join(self.dir, "var", "admin.token")) as f:
-                self.token = f.read().strip()
+        first = not self._started
+        self._started = True
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            if getattr(self, "log", None):
+                self.log.close()  # a restart appends to the same log
+            self.log = open(self.log_path, "ab")
+            log_from = self.log.tell()
+            self.proc = track(subprocess.Popen([FC_BIN, "serve", "--config", self.config_path()], cwd=self.dir,
+                                               env=self.env, stdout=self.log, stderr=subprocess.STDOUT),
+                              "fleetcommand serve")
+            if not wait_ready:
+                return self
+            if self._wait_ready():
+                break
+            if attempt == PORT_ATTEMPTS or not self._new_port(first, log_from, attempt):
+                self._ready()  # raises, naming the exit and a port in use
+        with open(os.path.join(self.dir, "var", "admin.token")) as f:
+            self.token = f.read().strip()
         return self
+
+    def _new_port(self, first, log_from, attempt):
+        """After an exit: when the log says one of our listeners' ports is
+        taken and the harness may change it, picks a new one (logged) and
+        returns True."""
+        with open(self.log_path, "rb") as f:
+            f.seek(log_from)
+            hit = port_in_use(f.read().decode(errors="replace"))
+        if not hit:
+            return False
+        port, line = hit
+        names = [n for n, _ in _LISTENERS if self._ports[n] == port]
+        if not names:
+            if port != 0 or "dns" not in line:
+                return False
+            names = ["dns"]  # an older daemon's "dns tcp bind: ..." names no port
+        name = names[0]
+        section = dict(_LISTENERS)[name]
+        if (not first or name in self._fixed or (name in self._shared and not self.on_new_ports)
+                or self.config.get(section, {}).get("listen") != f"127.0.0.1:{self._ports[name]}"):
+            return False
+        old, new = self._ports[name], free_port()
+        port_retry_note(f"daemon {section}.listen", old, line, attempt)
+        self._ports[name] = new
+        self.config = _replace_port(self.config, old, new)
+        for fn in self.on_new_ports:
+            fn(self)
+        return True
+
+    def _wait_ready(self, timeout=20):
+        """True once /readyz answers 200, False as soon as the daemon exits."""
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None:
+            try:
+                # short: a foreign listener on our port may accept and never answer
+                if self.request("GET", "/readyz", auth=False, timeout=2).status == 200:
+                    return True
+            except (OSError, http.client.HTTPException):
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"daemon not ready after {timeout}s:\n{self.logs()[-4000:]}")
+            time.sleep(0.02)
+        return False
 
     def _ready(self):
         if self.proc.poll() is not None:
-            raise AssertionError(f"daemon exited with {self.proc.returncode}:\n{self.logs()}")
+            hit = port_in_use(self.logs())
+            why = f" (port {hit[0]} already in use: {hit[1]})" if hit else ""
+            raise AssertionError(f"daemon exited with {self.proc.returncode}{why}:\n{self.logs()}")
         try:
             return self.request("GET", "/readyz", auth=False).status == 200
         except OSError:

@@ -32,6 +32,7 @@ database) set, stops the cluster and exits with CMD's status. Without the
 binaries it prints why and exits 77 (ctest's SKIP_RETURN_CODE).
 
 Standard library only. Every wait is bounded."""
+import atexit
 import os
 import pwd
 import shutil
@@ -139,8 +140,18 @@ class PgCluster:
             self._compile_locale()
         self._run([os.path.join(PG_BIN, "initdb"), "-D", data, "-U", SUPERUSER, "-A", "trust",
                    "-E", "UTF8"] + locale_args(self.locale))
-        self.port = fctest.free_port()
-        self.start_server()
+        for attempt in range(1, fctest.PORT_ATTEMPTS + 1):
+            self.port = fctest.free_port()
+            log_from = len(self.log())
+            try:
+                self.start_server()
+                break
+            except RuntimeError:
+                # "could not bind IPv4 address "127.0.0.1": Address already in use"
+                hit = fctest.port_in_use(self.log()[log_from:])
+                if not hit or attempt == fctest.PORT_ATTEMPTS:
+                    raise
+                fctest.port_retry_note("PostgreSQL", self.port, hit[1], attempt)
         self.create_database("fleetcommand")
         return self
 
@@ -152,6 +163,21 @@ class PgCluster:
         self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", os.path.join(self.dir, "data"), "-l",
                    os.path.join(self.dir, "server.log"), "-o", opts, "-w", "-t", "60", "start"])
         self.started = True
+        if not getattr(self, "_atexit", False):
+            # pg_ctl detaches the server from this process: a test that ends
+            # without stop() (a failing setUpClass) must not leave it running.
+            atexit.register(self._stop_at_exit)
+            self._atexit = True
+
+    def _stop_at_exit(self):
+        if self.started:
+            print(f"pgcluster: the server on port {self.port} still running at exit: stopped", file=sys.stderr,
+                  flush=True)
+            try:
+                self.stop_server("immediate")
+            except (RuntimeError, subprocess.TimeoutExpired):
+                pass
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def stop_server(self, mode="fast"):
         """Stops the server, keeping its data (start_server brings it back)."""

@@ -95,15 +95,17 @@ class LiveChecks(unittest.TestCase):
     @classmethod
     def stop_all(cls):
         code, logs = 0, ""
-        for p in (cls.agent, cls.nginx, cls.backend):
-            if p:
-                p.stop()
-        if cls.d:
-            code = cls.d.stop()
-            logs = cls.d.logs()
-        peers.cleanup()
-        if cls.d:
-            cls.d.cleanup()
+        try:
+            for p in (cls.agent, cls.nginx, cls.backend):
+                if p:
+                    p.stop()
+            if cls.d:
+                code = cls.d.stop()
+                logs = cls.d.logs()
+        finally:  # BIND and unbound whatever the agent, nginx or the daemon did
+            peers.cleanup()
+            if cls.d:
+                cls.d.cleanup()
         return code, logs
 
     @classmethod

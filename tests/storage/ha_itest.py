@@ -164,10 +164,14 @@ class HaTest(unittest.TestCase):
         self.kekdir = tempfile.mkdtemp(prefix="fc-ha-kek-")
 
     def tearDown(self):
+        stuck = None  # every daemon and Pebble stopped, even after one that would not stop
         for i, d in enumerate(self.daemons):
             if d.proc and d.proc.poll() is None:
                 os.kill(d.proc.pid, signal.SIGCONT)
-            d.stop()
+            try:
+                d.stop()
+            except AssertionError as e:
+                stuck = stuck or e
             if os.environ.get("FC_HA_DEBUG"):
                 print(f"--- daemon {i} log tail\n{d.logs()[-int(os.environ.get('FC_HA_DEBUG_TAIL', 2500)):]}")
             d.cleanup()
@@ -176,6 +180,8 @@ class HaTest(unittest.TestCase):
         shutil.rmtree(self.kekdir, ignore_errors=True)
         if not self.pg.started:
             self.pg.start_server()
+        if stuck:
+            raise stuck
 
     def daemon(self):
         cfg = {"storage": {"backend": "postgres", "postgres_url": self.url, "ha": {"lease_ttl_ms": TTL_MS}},

@@ -130,9 +130,15 @@ class PatroniTest(unittest.TestCase):
         os.chmod(self.root, 0o700)
 
     def tearDown(self):
-        if self.daemon:
-            self.daemon.stop()
-            self.daemon.cleanup()
+        try:
+            if self.daemon:
+                self.daemon.stop()
+        finally:  # Patroni, etcd and PostgreSQL whatever the daemon did
+            if self.daemon:
+                self.daemon.cleanup()
+            self.stop_peers()
+
+    def stop_peers(self):
         # Patroni first (SIGTERM: it stops its PostgreSQL), then etcd.
         for name in sorted(self.procs, key=lambda n: n == "etcd"):
             p = self.procs[name]

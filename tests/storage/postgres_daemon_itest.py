@@ -59,9 +59,13 @@ class PostgresDaemonTest(unittest.TestCase):
         self.daemons = []
 
     def tearDown(self):
-        for d in self.daemons:
-            code, logs = d.stop(), d.logs()
-            d.cleanup()
+        ended = []
+        for d in self.daemons:  # all stopped before any check fails
+            try:
+                ended.append((d.stop(), d.logs()))
+            finally:
+                d.cleanup()
+        for code, logs in ended:
             self.assertIn(code, (0, None), logs[-3000:])
             self.assertNotIn(SECRET, logs)
 

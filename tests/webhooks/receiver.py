@@ -8,12 +8,15 @@ announcing 1 MiB of body: 128 KiB at once, the rest `delay` seconds later).
 stop() closes the socket (connection refused, like a receiver that is down);
 start() binds the same port again."""
 import base64
+import errno
 import hashlib
 import hmac
 import http.server
 import json
 import threading
 import time
+
+import fctest
 
 
 def verify(secrets, msg_id, timestamp, body, header):
@@ -43,6 +46,7 @@ class Receiver:
         self.location = ""
         self.server = None
         self.thread = None
+        self.started = self.url_given = False
 
     def start(self):
         outer = self
@@ -112,7 +116,19 @@ class Receiver:
             allow_reuse_address = True
             daemon_threads = True
 
-        self.server = Server(("127.0.0.1", self.port), Handler)
+        for attempt in range(1, fctest.PORT_ATTEMPTS + 1):
+            try:
+                self.server = Server(("127.0.0.1", self.port), Handler)
+                break
+            except OSError as e:
+                # Taken by a program outside the harness: a fresh port, unless
+                # the daemon was already given this one (url()) or it is a restart.
+                if (e.errno != errno.EADDRINUSE or self.url_given or self.started
+                        or attempt == fctest.PORT_ATTEMPTS):
+                    raise
+                fctest.port_retry_note("webhook receiver", self.port, str(e), attempt)
+                self.port = fctest.free_port()
+        self.started = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self
@@ -124,6 +140,7 @@ class Receiver:
             self.server = None
 
     def url(self, path="/hook"):
+        self.url_given = True
         return f"http://127.0.0.1:{self.port}{path}"
 
     def snapshot(self):
