@@ -151,8 +151,25 @@ bool preflight_error(const std::string& e) {
          e == "the workspace no longer exists";
 }
 
+// A pre-flight lookup that failed transiently (domains::lookup_outcome
+// kRetry): "CAA lookup for <name> failed (timeout)", "CNAME
+// _acme-challenge.<host>: lookup failed (SERVFAIL)", "CNAME <host>: expected
+// …, found lookup failed (…)". The domain keeps its state and retries.
+bool lookup_failure(const std::string& e) {
+  return e.rfind("CAA lookup for ", 0) == 0 || e.find(": lookup failed (") != std::string::npos ||
+         e.find("found lookup failed (") != std::string::npos;
+}
+
 Condition preflight(const DomainFacts& f, Audience who) {
   const std::string e = f.last_error.value_or("");
+  if (f.state == "issuing" && !f.certificate && preflight_error(e) && lookup_failure(e)) {
+    auto c = make("PreflightOK", Truth::kUnknown, "LookupFailed", e, f.last_checked_at_ms, gen(f));
+    c.fix = "none needed if it clears: the pre-flight is retried with backoff; if it persists, "
+            "make the DNS servers of " + f.hostname + " answer " +
+            (e.rfind("CAA ", 0) == 0 ? std::string("CAA queries") : "for " + e.substr(
+                e.find(' ') + 1, e.find(':') - e.find(' ') - 1));
+    return c;
+  }
   if (f.state == "failed" && preflight_error(e)) {
     if (e.rfind("CAA at ", 0) == 0) return caa_forbids(f, e, who);
     if (e.find("a conflicting _acme-challenge record") != std::string::npos)

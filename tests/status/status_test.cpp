@@ -391,6 +391,30 @@ TEST_SUITE("status") {
     CHECK(c.fix->find("remove the CNAME record _acme-challenge.chat.example.com") == 0);
   }
 
+  TEST_CASE("a pre-flight lookup that failed transiently: Unknown, retried") {
+    auto f = active_domain();
+    f.state = "issuing";
+    f.certificate.reset();
+    f.cert_generation.reset();
+    auto caa = fc::domains::caa_step("example.com", "timeout", {}, {"letsencrypt.org"});
+    REQUIRE(caa);
+    f.last_error = caa->reason;
+    auto c = first_failing(domain_conditions(f, Audience::kTenant));
+    CHECK(c.type == "PreflightOK");
+    CHECK(c.status == Truth::kUnknown);
+    CHECK(c.reason == "LookupFailed");
+    CHECK(c.message == "CAA lookup for example.com failed (timeout)");
+    CHECK(c.fix->find("the pre-flight is retried with backoff") != std::string::npos);
+    CHECK(c.fix->ends_with("answer CAA queries"));
+    auto ac = fc::domains::evaluate_acme_challenge("chat.example.com", "dom_1._acme.fleet.test",
+                                                   {"SERVFAIL", {}}, {"", {}});
+    REQUIRE(ac.transient);
+    f.last_error = ac.message;
+    c = first_failing(domain_conditions(f, Audience::kAdmin));
+    CHECK(c.reason == "LookupFailed");
+    CHECK(c.fix->ends_with("answer for _acme-challenge.chat.example.com"));
+  }
+
   TEST_CASE("pre-flight not run yet, certificate pending, failed order") {
     auto f = active_domain();
     f.state = "issuing";
