@@ -171,6 +171,13 @@ awaitable<seconds> Service::Impl::follow_certificate(Domain d) {
     d.attempts += 1;
     co_return retry_delay(d);
   }
+  // A certificate still pending after a retryable error (the CA unreachable
+  // or slow, DNS-01 not propagated yet): the domain stays `issuing` and shows
+  // why in last_error until the order goes through.
+  std::optional<std::string> why;
+  if (c.status == "pending" && c.last_error) why = "certificate " + c.id + ": " + *c.last_error;
+  if (why != d.last_error && (why || c.status == "valid" || c.status == "renewing"))
+    co_await save_logged(d.id, "cert_retrying", [&](Domain& x) { x.last_error = why; });
   if ((c.status == "valid" || c.status == "renewing") && !d.cert_generation)
     co_await deliver(d.workspace_id, c.id);
   co_return poll;

@@ -206,6 +206,24 @@ Condition issued(const DomainFacts& f, Audience who) {
                 "certificate " + f.certificate->id + " is " + f.certificate->status,
                 f.certificate->not_before_ms, gen(f));
   const bool pending = f.certificate && f.certificate->status == "pending";
+  if (pending && f.certificate->last_error) {
+    // A retryable error (certs: the CA unreachable or slow, DNS-01 not
+    // propagated yet): pending, retried with backoff — not a failure.
+    auto c = make("CertificateIssued", Truth::kFalse, "OrderRetrying",
+                  who == Audience::kAdmin
+                      ? "the certificate order is retried: " + *f.certificate->last_error
+                      : "the certificate order is retried after a temporary error",
+                  f.last_checked_at_ms, gen(f));
+    c.fix = who == Audience::kAdmin
+                ? "see the certificate's last_error (GET /v1/certificates/{id}); the order is "
+                  "retried with backoff"
+                : "none on your side while the records above hold: the order is retried";
+    if (auto lag = lagging_server(f); who == Audience::kAdmin && !lag.empty())
+      c.fix = "make the authoritative server " + lag +
+              " serve the DNS-01 TXT (check the zone transfer from the RFC 2136 primary: NOTIFY, "
+              "allow-transfer, refresh); the order is retried with backoff";
+    return c;
+  }
   if (pending) {
     auto c = make("CertificateIssued", Truth::kFalse, "Ordering",
                   "the certificate order is in progress", f.last_checked_at_ms, gen(f));

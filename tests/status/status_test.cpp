@@ -454,6 +454,18 @@ TEST_SUITE("status") {
     tenant = first_failing(domain_conditions(f, Audience::kTenant));
     REQUIRE(tenant.fix);
     CHECK(tenant.fix->find("ns2.customer.test") == std::string::npos);
+
+    // The same error while the certificate is still pending (a retryable
+    // error: docs/certs.md "Failures and backoff"): retried, not failed.
+    f.certificate->status = "pending";
+    admin = first_failing(domain_conditions(f, Audience::kAdmin));
+    CHECK(admin.reason == "OrderRetrying");
+    CHECK(admin.message.find("the certificate order is retried: acme:https://ca/dir: DNS-01") == 0);
+    REQUIRE(admin.fix);
+    CHECK(admin.fix->find("ns2.customer.test (127.0.0.2:5353)") != std::string::npos);
+    tenant = first_failing(domain_conditions(f, Audience::kTenant));
+    CHECK(tenant.reason == "OrderRetrying");
+    CHECK(tenant.message == "the certificate order is retried after a temporary error");
   }
 
   TEST_CASE("certificate not yet delivered: not in the assignment, then not fetched, then down") {
