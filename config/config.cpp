@@ -101,9 +101,8 @@ std::vector<HostPort> system_resolvers(const std::string& resolv_conf) {
 std::int64_t derived_concurrent_checks(std::int64_t queries_per_second, std::size_t resolvers) {
   constexpr std::int64_t kBudgetPerCheck = 20;  // q/s one check in flight uses (5 × 50 ms)
   constexpr std::int64_t kMin = 8, kMax = 256;
-  const std::int64_t budget =
-      std::max<std::int64_t>(1, queries_per_second) * std::max<std::int64_t>(
-                                                          1, static_cast<std::int64_t>(resolvers));
+  const std::int64_t budget = std::max<std::int64_t>(1, queries_per_second) *
+                              std::max<std::int64_t>(1, static_cast<std::int64_t>(resolvers));
   return std::clamp<std::int64_t>((budget + kBudgetPerCheck - 1) / kBudgetPerCheck, kMin, kMax);
 }
 

@@ -97,8 +97,9 @@ awaitable<seconds> Service::Impl::preflight_failed(Domain d, std::string why) {
 // the domain keeps its state — no domain.failed — with `last_error` naming
 // the lookup, and the pre-flight runs again after the backoff.
 awaitable<seconds> Service::Impl::preflight_retry(Domain d, std::string why) {
-  logger()->info("domain pre-flight lookup failed, retrying id={} hostname={} state={} reason=\"{}\"",
-                 d.id, d.hostname, state_name(d.state), why);
+  logger()->info(
+      "domain pre-flight lookup failed, retrying id={} hostname={} state={} reason=\"{}\"", d.id,
+      d.hostname, state_name(d.state), why);
   co_await save_logged(d.id, "preflight_retry", [&](Domain& x) {
     x.last_error = why;
     x.attempts += 1;
@@ -281,9 +282,10 @@ awaitable<seconds> Service::Impl::come_back(Domain d, Evaluation ev) {
       x.last_checked_at = now_ms;
       x.attempts += 1;
     });
-    logger()->info("domain points at us again, pre-flight lookup failed, retrying id={} "
-                   "hostname={} reason=\"{}\"",
-                   d.id, d.hostname, pf.reason);
+    logger()->info(
+        "domain points at us again, pre-flight lookup failed, retrying id={} "
+        "hostname={} reason=\"{}\"",
+        d.id, d.hostname, pf.reason);
     d.attempts += 1;
     co_return retry_delay(d);
   }

@@ -96,9 +96,8 @@ TEST_SUITE("config") {
     REQUIRE(def);
     CHECK(def.value().effective["domains"]["max_concurrent_checks"].is_null());
     CHECK(def.value().domains_max_concurrent_checks == 8);
-    TempFile three(
-        R"({"resolver":{"servers":["127.0.0.1:53","127.0.0.2:53","127.0.0.3:53"]},)"
-        R"("domains":{"queries_per_second":400}})");
+    TempFile three(R"({"resolver":{"servers":["127.0.0.1:53","127.0.0.2:53","127.0.0.3:53"]},)"
+                   R"("domains":{"queries_per_second":400}})");
     auto big = load(three.str(), {}, kNoResolv);
     REQUIRE(big);
     CHECK(big.value().domains_max_concurrent_checks == 60);
@@ -109,13 +108,13 @@ TEST_SUITE("config") {
     REQUIRE(sys);
     CHECK(sys.value().domains_max_concurrent_checks == 100);
     // An explicit setting is authoritative, above or below the derived value.
-    TempFile set_low(
-        R"({"resolver":{"servers":["127.0.0.1:53","127.0.0.2:53","127.0.0.3:53"]},)"
-        R"("domains":{"queries_per_second":400,"max_concurrent_checks":4}})");
+    TempFile set_low(R"({"resolver":{"servers":["127.0.0.1:53","127.0.0.2:53","127.0.0.3:53"]},)"
+                     R"("domains":{"queries_per_second":400,"max_concurrent_checks":4}})");
     auto low = load(set_low.str(), {}, kNoResolv);
     REQUIRE(low);
     CHECK(low.value().domains_max_concurrent_checks == 4);
-    auto env = load(three.str(), {{"FLEETCOMMAND_DOMAINS_MAX_CONCURRENT_CHECKS", "500"}}, kNoResolv);
+    auto env =
+        load(three.str(), {{"FLEETCOMMAND_DOMAINS_MAX_CONCURRENT_CHECKS", "500"}}, kNoResolv);
     REQUIRE(env);
     CHECK(env.value().domains_max_concurrent_checks == 500);
     // null from the environment: derived again.

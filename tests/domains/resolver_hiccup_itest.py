@@ -30,7 +30,7 @@ import peers_env  # noqa: E402  (sets sys.path for the shared helpers)
 import fctest  # noqa: E402
 import eventfeed  # noqa: E402
 import peers  # noqa: E402
-from e2e_itest import CustomerWorld, RES, ZONE  # noqa: E402
+from e2e_itest import CustomerWorld, ZONE  # noqa: E402
 
 CAA_HOST = "chat.customer.test"  # CAA climb: chat.customer.test, then customer.test (dropped)
 ACME_HOST = "app.ok.customer.test"  # _acme-challenge lookup: SERVFAIL
@@ -103,16 +103,7 @@ class ResolverHiccup(CustomerWorld):
 
     @classmethod
     def after_start(cls):
-        r = cls.d.request("POST", "/v1/workspaces", {"name": "shop", "resources": RES})
-        assert r.status == 201, r
-        cls.ws = r.json()
-        fctest.wait_until(lambda: cls.d.request("GET", f"/v1/workspaces/{cls.ws['id']}").json()["dns"]["published"],
-                          timeout=30, what="workspace running and published")
-
-    def domain(self, host):
-        r = self.d.request("GET", f"/v1/domains/{host}")
-        self.assertEqual(r.status, 200, r)
-        return r.json()
+        cls.ws = cls.published_ws("shop")
 
     def claim_and_publish(self, host):
         r = self.d.request("POST", f"/v1/workspaces/{self.ws['id']}/domains", {"hostname": host})
