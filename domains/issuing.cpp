@@ -329,7 +329,9 @@ awaitable<void> Service::Impl::activate_running() {
   }
   for (const auto& d : running.value()) {
     co_await save_logged(d.id, "active", [&](Domain& x) {
-      if (x.state == State::kIssuing && x.cert_generation) x.state = State::kActive;
+      if (x.state != State::kIssuing || !x.cert_generation) return;
+      x.state = State::kActive;
+      x.last_error.reset();  // e.g. a retried order's error (follow_certificate)
     });
     logger()->info("domain active id={} hostname={}", d.id, d.hostname);
   }

@@ -17,7 +17,12 @@ order — with `last_error` naming the lookup and the status chain saying
 PreflightOK Unknown/LookupFailed. Then the resolver is repaired (restarted on
 its port without the breakage): both become `active`.
 Meanwhile a CAA set that forbids our CA (`app.caa.customer.test`) still
-fails the domain, with a last_error naming CAA, and no order is placed."""
+fails the domain, with a last_error naming CAA, and no order is placed.
+
+Then the CA: Pebble is down when a domain's order is due. The certificate
+stays `pending` (a retryable error, docs/certs.md) and the domain `issuing`
+with `last_error` "certificate <id>: … Connection refused" (CertificateIssued
+OrderRetrying in the chain), never `failed`; Pebble back → `active`."""
 import json
 import os
 import sys
@@ -111,7 +116,7 @@ class ResolverHiccup(CustomerWorld):
         token = r.json()["verification"]["value"]
         self.bind.update(f"add _fleetcommand.{host} 1 TXT \"{token}\"", f"add {host} 1 CNAME shop.{ZONE}.")
 
-    def test_transient_lookup_errors_keep_the_state_and_recover(self):
+    def test_1_transient_lookup_errors_keep_the_state_and_recover(self):
         # The customer's zone: CAA allowing our CA above app.ok, another CA above app.caa.
         self.bind.update("add ok.customer.test 1 CAA 0 issue \"pebble.example\"",
                          "add caa.customer.test 1 CAA 0 issue \"other-ca.example\"")
@@ -204,6 +209,56 @@ class ResolverHiccup(CustomerWorld):
         failed = [e for e in feed if e["type"] == "domain.failed"]
         self.assertEqual([e["subject"] for e in failed], [FORBIDDEN_HOST], failed)
         self.assertIn("CAA at caa.customer.test forbids our CA", failed[0]["data"]["error"])
+
+    def test_2_ca_unreachable_keeps_issuing(self):
+        # The CA is down when the order is due: the certificate stays pending
+        # (retryable), the domain issuing with the reason; then the CA is back
+        # (a new Pebble on the same ports: the daemon registers again).
+        host = "shop2.customer.test"
+        if self.flaky.broken:  # run alone (test_1 repairs it)
+            self.flaky.repair()
+        self.peb.stop()
+        self.claim_and_publish(host)
+        time.sleep(1.2)
+        self.assertEqual(self.d.request("POST", f"/v1/domains/{host}/check").status, 202)
+        seen, last = [], {}
+
+        def view():
+            v = self.domain(host)
+            if not seen or seen[-1] != v["status"]:
+                seen.append(v["status"])
+            self.assertNotEqual(v["status"], "failed", f"{host} failed while the CA was down: {json.dumps(v)}")
+            last["v"] = v
+            return v
+
+        def waiting_for_the_ca():
+            v = view()
+            return v["status"] == "issuing" and "Connection refused" in (v["last_error"] or "")
+
+        try:
+            fctest.wait_until(waiting_for_the_ca, timeout=40, interval=0.3, what="issuing, CA unreachable")
+        except AssertionError:
+            self.fail(f"last view: {json.dumps(last.get('v'))}\ndaemon log tail:\n{self.d.logs()[-3000:]}")
+        v = last["v"]
+        self.assertTrue(v["last_error"].startswith(f"certificate {v['certificate']['id']}: "), v)
+        self.assertEqual(v["certificate"]["status"], "pending", v)
+        until = time.monotonic() + 5  # a few retries of the order, still not failed
+        while time.monotonic() < until:
+            view()
+            time.sleep(0.3)
+        chain = self.d.request("GET", f"/v1/domains/{host}/status").json()["conditions"]
+        issued = [c for c in chain if c["type"] == "CertificateIssued"][0]
+        self.assertEqual(issued["reason"], "OrderRetrying", issued)
+        self.peb.restart()
+        try:
+            fctest.wait_until(lambda: view()["status"] == "active", timeout=120, interval=0.5,
+                              what=f"{host} active once the CA is back")
+        except AssertionError:
+            self.fail(f"last view: {json.dumps(last.get('v'))}\ndaemon log tail:\n{self.d.logs()[-3000:]}")
+        self.assertIsNone(last["v"]["last_error"], last["v"])
+        self.assertNotIn("failed", seen, seen)
+        kinds = [t for t, _ in eventfeed.of(eventfeed.read_all(self.d), "domain.", host)]
+        self.assertEqual(kinds, ["domain.verified", "domain.active"])
 
 
 if __name__ == "__main__":
