@@ -117,10 +117,15 @@ class DbDns01 final : public Solver {
   std::string delegate_;
 };
 
-// What a certificate shows after a failed attempt: failed while it has no
-// version, expired once its last one did, else renewing.
-CertStatus status_after_failure(const CertRow& row, std::int64_t now) {
-  if (row.version == 0) return CertStatus::kFailed;
+// What a certificate shows after a failed attempt: without a version, failed
+// when the error is terminal (the CA refused the order, or we cannot use what
+// it sent) and still pending when it is retryable (the CA unreachable or slow,
+// a rate limit, DNS-01 not propagated yet): a transient error is not a
+// failure (docs/certs.md "Failures and backoff"; a domain fails only on
+// `failed`). With a version: expired once the last one did, else renewing.
+CertStatus status_after_failure(const CertRow& row, std::int64_t now, detail::ErrorClass cls) {
+  if (row.version == 0)
+    return cls == detail::ErrorClass::kTerminal ? CertStatus::kFailed : CertStatus::kPending;
   if (row.not_after && *row.not_after <= now) return CertStatus::kExpired;
   return CertStatus::kRenewing;
 }
@@ -426,7 +431,7 @@ awaitable<JobOutcome> Service::Impl::record_failure(CertRow row, const Error& e,
         "; falling back to issuer " + issuers[static_cast<std::size_t>(d.issuer_index)].name;
   }
   row.next_attempt_at = d.at_ms;
-  row.status = status_after_failure(row, now);
+  row.status = status_after_failure(row, now, cls);
   auto st = co_await db.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(detail::update_cert(c, row, now));
     if (!failed_url.empty()) return detail::finish_order(c, failed_url, OrderStatus::kInvalid, now);

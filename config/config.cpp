@@ -98,6 +98,14 @@ std::vector<HostPort> system_resolvers(const std::string& resolv_conf) {
 
 }  // namespace
 
+std::int64_t derived_concurrent_checks(std::int64_t queries_per_second, std::size_t resolvers) {
+  constexpr std::int64_t kBudgetPerCheck = 20;  // q/s one check in flight uses (5 × 50 ms)
+  constexpr std::int64_t kMin = 8, kMax = 256;
+  const std::int64_t budget = std::max<std::int64_t>(1, queries_per_second) *
+                              std::max<std::int64_t>(1, static_cast<std::int64_t>(resolvers));
+  return std::clamp<std::int64_t>((budget + kBudgetPerCheck - 1) / kBudgetPerCheck, kMin, kMax);
+}
+
 Result<Config> load(const std::optional<std::string>& file,
                     const std::map<std::string, std::string>& env, const std::string& resolv_conf) {
   detail::Schema schema;
@@ -117,6 +125,9 @@ Result<Config> load(const std::optional<std::string>& file,
   }
   BOOST_OUTCOME_TRY(cfg, detail::to_config(tree));
   if (cfg.resolver_servers.empty()) cfg.resolver_servers = system_resolvers(resolv_conf);
+  if (cfg.domains_max_concurrent_checks == 0)  // not set: follows the query budget
+    cfg.domains_max_concurrent_checks =
+        derived_concurrent_checks(cfg.domains_queries_per_second, cfg.resolver_servers.size());
   return cfg;
 }
 

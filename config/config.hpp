@@ -88,7 +88,9 @@ struct Config {
   std::int64_t domains_reservation_s = 0;
   std::int64_t domains_verify_base_s = 60;       // first verification retry; grows 5% per attempt
   std::int64_t domains_queries_per_second = 50;  // the verifier's DNS query-rate cap (token bucket)
-  std::int64_t domains_max_concurrent_checks = 8;  // domains checked at once
+  // Domains checked at once: domains.max_concurrent_checks when set, else
+  // derived_concurrent_checks(queries_per_second, resolver_servers.size()).
+  std::int64_t domains_max_concurrent_checks = 8;
   std::int64_t jobs_concurrency = 0;
   // Live checks (probes/, docs/probes.md).
   bool probes_enabled = true;
@@ -119,6 +121,14 @@ struct Config {
 // Loads the configuration: defaults, then `file` (when given), then `env`
 // (FLEETCOMMAND_* variables). An unknown key or a bad value is an error whose
 // detail names the key. `resolv_conf` supplies the system resolvers.
+// The verifier's concurrency when domains.max_concurrent_checks is not set
+// (docs/domains.md "Sizing"): enough checks in flight to spend the whole
+// query budget — queries_per_second × resolvers, a check costing about five
+// queries of about 50 ms each (Little's law: budget × 50 ms) — that is one
+// check per 20 q/s of budget, at least 8 (the former fixed default) and at
+// most 256.
+std::int64_t derived_concurrent_checks(std::int64_t queries_per_second, std::size_t resolvers);
+
 Result<Config> load(const std::optional<std::string>& file,
                     const std::map<std::string, std::string>& env,
                     const std::string& resolv_conf = "/etc/resolv.conf");

@@ -62,6 +62,32 @@ std::optional<State> parse_state(std::string_view s) {
   return std::nullopt;
 }
 
+Outcome lookup_outcome(std::string_view error) {
+  if (error.empty()) return Outcome::kPass;
+  if (error == "bad name") return Outcome::kFail;
+  return Outcome::kRetry;
+}
+
+State state_after_preflight(State current, Outcome o) {
+  switch (o) {
+    case Outcome::kPass: return State::kIssuing;
+    case Outcome::kFail: return State::kFailed;
+    case Outcome::kRetry: return current;
+  }
+  return current;
+}
+
+std::optional<PreflightResult> caa_step(const std::string& owner, const std::string& error,
+                                        const std::vector<CaaRecord>& set,
+                                        const std::vector<std::string>& identities) {
+  if (auto o = lookup_outcome(error); o != Outcome::kPass)
+    return PreflightResult{o, "CAA lookup for " + owner + " failed (" + error + ")", false};
+  if (set.empty()) return std::nullopt;
+  auto v = evaluate_caa(owner, set, identities, false);
+  if (!v.allowed) return PreflightResult{Outcome::kFail, v.reason, false};
+  return PreflightResult{};
+}
+
 std::chrono::seconds verify_backoff(std::int64_t attempt, std::chrono::seconds base) {
   constexpr double kCap = 4 * 3600.0;
   double n = static_cast<double>(std::clamp<std::int64_t>(attempt, 0, 1000));
@@ -138,6 +164,9 @@ void check_routing(const Expected& e, const Observed& o, Evaluation& ev,
   }
   ev.routing_type = "CNAME";
   ev.routing_found = addrs.empty() ? "" : join(addrs, ", ");
+  // Nothing routing-worthy seen, and a lookup that could have shown it failed.
+  ev.routing_lookup_failed = lookup_outcome(o.cname.error) == Outcome::kRetry ||
+                             (addrs.empty() && lookup_outcome(o.addrs.error) == Outcome::kRetry);
   const Lookup& shown = o.cname.error.empty() ? o.addrs : o.cname;
   std::string found = !shown.error.empty() ? lookup_found(shown)
                       : addrs.empty()      ? "none"
@@ -165,7 +194,13 @@ AcmeChallengeCheck evaluate_acme_challenge(const std::string& host,
                                            const Lookup& txt) {
   std::string name = "_acme-challenge." + host;
   AcmeChallengeCheck out;
-  if (!cname.error.empty()) return {true, false, "CNAME " + name + ": " + lookup_found(cname)};
+  // A failed lookup is no conflict: transient ones are retried, "bad name"
+  // (no resolver can answer it) is definitive.
+  auto failed = [](const Lookup& l, std::string msg) {
+    const bool transient = lookup_outcome(l.error) == Outcome::kRetry;
+    return AcmeChallengeCheck{!transient, false, std::move(msg), transient};
+  };
+  if (!cname.error.empty()) return failed(cname, "CNAME " + name + ": " + lookup_found(cname));
   if (!cname.values.empty()) {
     auto target = strip_dot(cname.values.front());
     if (target == strip_dot(delegate_name)) return {false, true, ""};
@@ -173,7 +208,7 @@ AcmeChallengeCheck evaluate_acme_challenge(const std::string& host,
             "CNAME " + name + ": expected none or \"" + strip_dot(delegate_name) + "\", found " +
                 quoted_list({target}) + " (a conflicting _acme-challenge record)"};
   }
-  if (!txt.error.empty()) return {true, false, "TXT " + name + ": " + lookup_found(txt)};
+  if (!txt.error.empty()) return failed(txt, "TXT " + name + ": " + lookup_found(txt));
   if (!txt.values.empty())
     return {true, false,
             "TXT " + name + ": expected none, found " + quoted_list(txt.values) +

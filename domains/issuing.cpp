@@ -40,30 +40,29 @@ std::vector<std::string> texts(const Answer& a) {
 
 }  // namespace
 
-// Returns the reason the order would fail, or nullopt; sets dns01 when the
-// customer delegated _acme-challenge to us. `routing_checked`: the caller has
-// just seen the routing record point at us (verification, a re-check), so it
-// is not asked again (2–4 queries fewer under the query cap).
-awaitable<std::optional<std::string>> Service::Impl::preflight(const Domain& d, bool& dns01,
-                                                               bool routing_checked) {
+// Whether an order may be placed (kPass; dns01 when the customer delegated
+// _acme-challenge to us), must not be (kFail: a definitive answer), or could
+// not be decided (kRetry: a lookup failed transiently). `routing_checked`:
+// the caller has just seen the routing record point at us (verification, a
+// re-check), so it is not asked again (2–4 queries fewer under the query cap).
+awaitable<PreflightResult> Service::Impl::preflight(const Domain& d, bool routing_checked) {
   auto exp = expected(d);
-  if (!exp) co_return "the workspace no longer exists";
+  if (!exp) co_return PreflightResult{Outcome::kFail, "the workspace no longer exists"};
   if (!routing_checked) {
     auto obs = co_await observe(d);
     obs.txt = Lookup{"", {d.token}};  // ownership was proven once; routing must still hold
     auto ev = evaluate(exp.value(), obs);
-    if (!ev.routing_ok) co_return ev.last_error.value_or("routing does not point at us");
+    if (!ev.routing_ok)
+      co_return PreflightResult{ev.routing_lookup_failed ? Outcome::kRetry : Outcome::kFail,
+                                ev.last_error.value_or("routing does not point at us")};
   }
   // RFC 8659 §3: climb from the name towards the root; the first non-empty
   // CAA RRset is the relevant one. Top-level labels are not asked.
   std::string name = d.hostname;
   for (int hops = 0; hops < 127 && name.find('.') != std::string::npos; ++hops) {
     auto a = co_await lookup(name, dns::RrType::kCaa);
-    if (!a.error.empty()) co_return "CAA lookup for " + name + " failed (" + a.error + ")";
-    auto set = caa_of(a);
-    if (!set.empty()) {
-      auto v = evaluate_caa(name, set, o.caa_identities, false);
-      if (!v.allowed) co_return v.reason;
+    if (auto r = caa_step(name, a.error, caa_of(a), o.caa_identities)) {
+      if (r->outcome != Outcome::kPass) co_return *r;
       break;
     }
     name = name.substr(name.find('.') + 1);
@@ -77,9 +76,9 @@ awaitable<std::optional<std::string>> Service::Impl::preflight(const Domain& d, 
     tl = Lookup{txt.error, texts(txt)};
   }
   auto ac = evaluate_acme_challenge(d.hostname, delegate_name(d), cl, tl);
-  if (ac.conflict) co_return ac.message;
-  dns01 = ac.delegated;
-  co_return std::nullopt;
+  if (ac.transient) co_return PreflightResult{Outcome::kRetry, ac.message};
+  if (ac.conflict) co_return PreflightResult{Outcome::kFail, ac.message};
+  co_return PreflightResult{Outcome::kPass, "", ac.delegated};
 }
 
 awaitable<seconds> Service::Impl::preflight_failed(Domain d, std::string why) {
@@ -94,13 +93,27 @@ awaitable<seconds> Service::Impl::preflight_failed(Domain d, std::string why) {
   co_return retry_delay(d);
 }
 
+// A transient pre-flight error (a resolver timed out or answered SERVFAIL):
+// the domain keeps its state — no domain.failed — with `last_error` naming
+// the lookup, and the pre-flight runs again after the backoff.
+awaitable<seconds> Service::Impl::preflight_retry(Domain d, std::string why) {
+  logger()->info(
+      "domain pre-flight lookup failed, retrying id={} hostname={} state={} reason=\"{}\"", d.id,
+      d.hostname, state_name(d.state), why);
+  co_await save_logged(d.id, "preflight_retry", [&](Domain& x) {
+    x.last_error = why;
+    x.attempts += 1;
+    x.last_checked_at = now();
+  });
+  d.attempts += 1;
+  co_return retry_delay(d);
+}
+
 awaitable<seconds> Service::Impl::preflight_and_order(Domain d, bool routing_checked) {
-  bool dns01 = false;
-  auto why = co_await preflight(d, dns01, routing_checked);
-  if (why) {
-    auto delay = co_await preflight_failed(d, *why);
-    co_return delay;
-  }
+  auto pf = co_await preflight(d, routing_checked);
+  if (pf.outcome == Outcome::kRetry) co_return co_await preflight_retry(d, pf.reason);
+  if (pf.outcome == Outcome::kFail) co_return co_await preflight_failed(d, pf.reason);
+  const bool dns01 = pf.dns01;
   if (!certs.ensure) {
     co_await save_logged(d.id, "no_cert_service", [&](Domain& x) {
       x.state = State::kIssuing;
@@ -159,6 +172,13 @@ awaitable<seconds> Service::Impl::follow_certificate(Domain d) {
     d.attempts += 1;
     co_return retry_delay(d);
   }
+  // A certificate still pending after a retryable error (the CA unreachable
+  // or slow, DNS-01 not propagated yet): the domain stays `issuing` and shows
+  // why in last_error until the order goes through.
+  std::optional<std::string> why;
+  if (c.status == "pending" && c.last_error) why = "certificate " + c.id + ": " + *c.last_error;
+  if (why != d.last_error && (why || c.status == "valid" || c.status == "renewing"))
+    co_await save_logged(d.id, "cert_retrying", [&](Domain& x) { x.last_error = why; });
   if ((c.status == "valid" || c.status == "renewing") && !d.cert_generation)
     co_await deliver(d.workspace_id, c.id);
   co_return poll;
@@ -217,9 +237,16 @@ awaitable<seconds> Service::Impl::recheck(Domain d) {
   auto obs = co_await observe(d);
   obs.txt = Lookup{"", {d.token}};
   auto ev = evaluate(exp.value(), obs);
-  bool lookup_failed = !ev.routing_ok && (!obs.cname.error.empty() || !obs.addrs.error.empty());
-  if (lookup_failed) co_return retry_delay(d);  // a resolver failure is not evidence of a move
   auto now_ms = now();
+  if (!ev.routing_ok && ev.routing_lookup_failed) {
+    // A resolver failure is not evidence of a move: the state stays, the
+    // failure shows in last_error, and the re-check runs again soon.
+    co_await save_logged(d.id, "recheck_lookup", [&](Domain& x) {
+      x.last_error = ev.last_error;
+      x.last_checked_at = now_ms;
+    });
+    co_return retry_delay(d);
+  }
   if (ev.routing_ok && !d.routed) co_return co_await come_back(d, ev);
   bool withdraw =
       !ev.routing_ok && d.moved_at && now_ms >= *d.moved_at + o.moved_grace_s * 1000 && d.routed;
@@ -245,20 +272,35 @@ awaitable<seconds> Service::Impl::recheck(Domain d) {
 // `issuing` until the agent runs the generation that carries the certificate
 // (follow_certificate delivers it, tick makes it `active`).
 awaitable<seconds> Service::Impl::come_back(Domain d, Evaluation ev) {
-  bool dns01 = false;
-  auto why = co_await preflight(d, dns01, true);
+  auto pf = co_await preflight(d, true);
   auto now_ms = now();
+  if (pf.outcome == Outcome::kRetry) {
+    // Stays moved with its route withdrawn until the pre-flight can decide;
+    // the next re-check (after the backoff) comes back here.
+    co_await save_logged(d.id, "come_back_retry", [&](Domain& x) {
+      x.last_error = pf.reason;
+      x.last_checked_at = now_ms;
+      x.attempts += 1;
+    });
+    logger()->info(
+        "domain points at us again, pre-flight lookup failed, retrying id={} "
+        "hostname={} reason=\"{}\"",
+        d.id, d.hostname, pf.reason);
+    d.attempts += 1;
+    co_return retry_delay(d);
+  }
+  const bool failed = pf.outcome == Outcome::kFail;
   co_await save_logged(d.id, "come_back", [&](Domain& x) {
     apply_recheck(x, ev, now_ms, false);
     x.cert_generation.reset();
-    x.state = why ? State::kFailed : State::kIssuing;
-    x.last_error = why;
-    x.attempts = why ? x.attempts + 1 : 0;
+    x.state = state_after_preflight(x.state, pf.outcome);
+    x.last_error = failed ? std::optional<std::string>(pf.reason) : std::nullopt;
+    x.attempts = failed ? x.attempts + 1 : 0;
   });
   co_await refresh(d.workspace_id);
   logger()->info("domain points at us again, route restored id={} hostname={} preflight={}", d.id,
-                 d.hostname, why ? *why : "ok");
-  if (why) {
+                 d.hostname, failed ? pf.reason : "ok");
+  if (failed) {
     d.attempts += 1;
     co_return retry_delay(d);  // failed: preflight_and_order resumes the renewal once it passes
   }
@@ -287,7 +329,9 @@ awaitable<void> Service::Impl::activate_running() {
   }
   for (const auto& d : running.value()) {
     co_await save_logged(d.id, "active", [&](Domain& x) {
-      if (x.state == State::kIssuing && x.cert_generation) x.state = State::kActive;
+      if (x.state != State::kIssuing || !x.cert_generation) return;
+      x.state = State::kActive;
+      x.last_error.reset();  // e.g. a retried order's error (follow_certificate)
     });
     logger()->info("domain active id={} hostname={}", d.id, d.hostname);
   }

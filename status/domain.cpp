@@ -151,8 +151,28 @@ bool preflight_error(const std::string& e) {
          e == "the workspace no longer exists";
 }
 
+// A pre-flight lookup that failed transiently (domains::lookup_outcome
+// kRetry): "CAA lookup for <name> failed (timeout)", "CNAME
+// _acme-challenge.<host>: lookup failed (SERVFAIL)", "CNAME <host>: expected
+// …, found lookup failed (…)". The domain keeps its state and retries.
+bool lookup_failure(const std::string& e) {
+  return e.rfind("CAA lookup for ", 0) == 0 || e.find(": lookup failed (") != std::string::npos ||
+         e.find("found lookup failed (") != std::string::npos;
+}
+
 Condition preflight(const DomainFacts& f, Audience who) {
   const std::string e = f.last_error.value_or("");
+  if (f.state == "issuing" && !f.certificate && preflight_error(e) && lookup_failure(e)) {
+    auto c = make("PreflightOK", Truth::kUnknown, "LookupFailed", e, f.last_checked_at_ms, gen(f));
+    c.fix =
+        "none needed if it clears: the pre-flight is retried with backoff; if it persists, "
+        "make the DNS servers of " +
+        f.hostname + " answer " +
+        (e.rfind("CAA ", 0) == 0
+             ? std::string("CAA queries")
+             : "for " + e.substr(e.find(' ') + 1, e.find(':') - e.find(' ') - 1));
+    return c;
+  }
   if (f.state == "failed" && preflight_error(e)) {
     if (e.rfind("CAA at ", 0) == 0) return caa_forbids(f, e, who);
     if (e.find("a conflicting _acme-challenge record") != std::string::npos)
@@ -182,6 +202,19 @@ std::string lagging_server(const DomainFacts& f) {
   return e.find("not served by the authoritative server ") == std::string::npos ? "" : s;
 }
 
+// The fix of an order that failed or is being retried: the certificate's
+// last_error for admins (the lagging DNS-01 server when that is the cause).
+std::string order_fix(const DomainFacts& f, Audience who) {
+  if (who != Audience::kAdmin)
+    return "none on your side while the records above hold: the order is retried";
+  if (auto lag = lagging_server(f); !lag.empty())
+    return "make the authoritative server " + lag +
+           " serve the DNS-01 TXT (check the zone transfer from the RFC 2136 primary: NOTIFY, "
+           "allow-transfer, refresh); the order is retried with backoff";
+  return "see the certificate's last_error (GET /v1/certificates/{id}); the order is retried "
+         "with backoff";
+}
+
 Condition issued(const DomainFacts& f, Audience who) {
   if (f.certificate && (f.certificate->status == "valid" || f.certificate->status == "renewing"))
     return make("CertificateIssued", Truth::kTrue,
@@ -189,6 +222,17 @@ Condition issued(const DomainFacts& f, Audience who) {
                 "certificate " + f.certificate->id + " is " + f.certificate->status,
                 f.certificate->not_before_ms, gen(f));
   const bool pending = f.certificate && f.certificate->status == "pending";
+  if (pending && f.certificate->last_error) {
+    // A retryable error (certs: the CA unreachable or slow, DNS-01 not
+    // propagated yet): pending, retried with backoff — not a failure.
+    auto c = make("CertificateIssued", Truth::kFalse, "OrderRetrying",
+                  who == Audience::kAdmin
+                      ? "the certificate order is retried: " + *f.certificate->last_error
+                      : "the certificate order is retried after a temporary error",
+                  f.last_checked_at_ms, gen(f));
+    c.fix = order_fix(f, who);
+    return c;
+  }
   if (pending) {
     auto c = make("CertificateIssued", Truth::kFalse, "Ordering",
                   "the certificate order is in progress", f.last_checked_at_ms, gen(f));
@@ -208,14 +252,7 @@ Condition issued(const DomainFacts& f, Audience who) {
   auto c = make("CertificateIssued", Truth::kFalse,
                 f.certificate && f.certificate->status == "expired" ? "Expired" : "OrderFailed",
                 why, f.last_checked_at_ms, gen(f));
-  c.fix = who == Audience::kAdmin
-              ? "see the certificate's last_error (GET /v1/certificates/{id}); the order is "
-                "retried with backoff"
-              : "none on your side while the records above hold: the order is retried";
-  if (auto lag = lagging_server(f); who == Audience::kAdmin && !lag.empty())
-    c.fix = "make the authoritative server " + lag +
-            " serve the DNS-01 TXT (check the zone transfer from the RFC 2136 primary: NOTIFY, "
-            "allow-transfer, refresh); the order is retried with backoff";
+  c.fix = order_fix(f, who);
   return c;
 }
 

@@ -22,7 +22,7 @@ their mean rate and the highest one-second rate against the configured cap
 `domains.queries_per_second`.
 
 Usage: bench.py BUILD_DIR [--n 10000] [--workspaces 100] [--qps 400]
-       [--concurrency 16] [--budget-s 300] [--precheck-s 300] [--variants late,early]
+       [--concurrency 16|derived] [--budget-s 300] [--precheck-s 300] [--variants late,early]
 Every wait is bounded; every process is stopped by pid at exit."""
 import argparse
 import concurrent.futures
@@ -238,6 +238,11 @@ def measure(args, variant, d, knot, unbound, samplers):
     one per resolver. Query totals are summed, the highest rates are per
     resolver (the cap is per resolver)."""
     d.start()
+    text = d.request("GET", "/metrics").body
+    text = text.decode() if isinstance(text, bytes) else text
+    limit = [ln.split()[-1] for ln in text.splitlines()
+             if ln.startswith("fleetcommand_domain_verifier_concurrent_checks_limit ")]
+    print(f"[{variant}] max_concurrent_checks in force: {limit[0] if limit else '?'}", flush=True)
     t_start = time.time()
     ws, claims = claim_all(args, d)
     t_claimed = time.time()
@@ -295,7 +300,9 @@ def main():
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--workspaces", type=int, default=100)
     ap.add_argument("--qps", type=int, default=400)
-    ap.add_argument("--concurrency", type=int, default=16)
+    # "derived": domains.max_concurrent_checks left unset (the daemon derives it
+    # from queries_per_second × resolvers, docs/domains.md "Configuration").
+    ap.add_argument("--concurrency", type=lambda v: None if v == "derived" else int(v), default=16)
     ap.add_argument("--budget-s", type=float, default=300, help="bound on the wait after the records appear")
     ap.add_argument("--precheck-s", type=float, default=300, help="late: bound on the wait for the first checks")
     ap.add_argument("--variants", default="late,early")
@@ -343,7 +350,8 @@ def run_one(args, variant, knot, unbound_ports, w):
     d = fctest.Daemon({"log": {"level": "warn"}, "dns": {"zone": PLATFORM, "listen": f"127.0.0.1:{dns_port}"},
                        "resolver": {"servers": [f"127.0.0.1:{p}" for p in unbound_ports]},
                        "domains": {"max_per_workspace": per_ws, "queries_per_second": args.qps,
-                                   "max_concurrent_checks": args.concurrency}},
+                                   **({} if args.concurrency is None else
+                                      {"max_concurrent_checks": args.concurrency})}},
                       workdir=tempfile.mkdtemp(dir=w, prefix=variant + "-"))
     d.dns_port = dns_port
     try:

@@ -4,7 +4,7 @@
 # unbound and daemon on loopback in a temp dir and stops them by pid.
 # Usage: bench/domains/run.sh [BUILD_DIR]   (FC_BIN=path overrides the binary)
 # env: N (10000), WORKSPACES (100), QPS (400, domains.queries_per_second),
-#      CONCURRENCY (16, domains.max_concurrent_checks), BUDGET_S (300: bound on the wait
+#      CONCURRENCY (16, domains.max_concurrent_checks; "derived": unset, the daemon's default), BUDGET_S (300: bound on the wait
 #      after the records appear), PRECHECK_S (300: late variant, bound on the wait for first checks),
 #      VARIANTS (late,early), RESOLVERS (1: unbound instances in resolver.servers)
 set -euo pipefail

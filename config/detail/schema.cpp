@@ -332,7 +332,12 @@ Schema::Schema() {
   S("domains.reservation_s", Kind::kInt, duration_v());
   S("domains.verify_base_s", Kind::kInt, int_v(1, 86400, "must be from 1 to 86400 seconds"));
   S("domains.queries_per_second", Kind::kInt, int_v(1, 100000));
-  S("domains.max_concurrent_checks", Kind::kInt, int_v(1, 1024));
+  // null (the default): derived from the query budget (derived_concurrent_checks).
+  S("domains.max_concurrent_checks", Kind::kInt, [](const json& v) -> std::string {
+    if (v.is_null()) return "";
+    auto why = int_v(1, 1024)(v);
+    return why.empty() ? "" : why + " (or null: derived from the query budget)";
+  });
   S("jobs.concurrency", Kind::kInt, int_v(1, 1024));
   S("backup.interval_s", Kind::kInt,
     int_v(0, 10LL * 365 * 86400, "must be 0 (off) or a duration in seconds"));

@@ -144,7 +144,9 @@ Result<Config> to_config(const json& t) {
   c.domains_reservation_s = d["reservation_s"].get<std::int64_t>();
   c.domains_verify_base_s = d["verify_base_s"].get<std::int64_t>();
   c.domains_queries_per_second = d["queries_per_second"].get<std::int64_t>();
-  c.domains_max_concurrent_checks = d["max_concurrent_checks"].get<std::int64_t>();
+  // null: derived from the query budget once the resolvers are known (load()).
+  c.domains_max_concurrent_checks =
+      d["max_concurrent_checks"].is_null() ? 0 : d["max_concurrent_checks"].get<std::int64_t>();
   c.jobs_concurrency = t["jobs"]["concurrency"].get<std::int64_t>();
   const json& p = t["probes"];
   c.probes_enabled = p["enabled"].get<bool>();

@@ -155,9 +155,9 @@ struct Service::Impl {
   awaitable<std::chrono::seconds> verify(Domain d);
   awaitable<std::chrono::seconds> preflight_and_order(Domain d, bool routing_checked = false);
   awaitable<std::chrono::seconds> preflight_failed(Domain d, std::string why);
+  awaitable<std::chrono::seconds> preflight_retry(Domain d, std::string why);
   awaitable<std::chrono::seconds> ordered(Domain d, std::string cert, bool dns01);
-  awaitable<std::optional<std::string>> preflight(const Domain& d, bool& dns01,
-                                                  bool routing_checked);
+  awaitable<PreflightResult> preflight(const Domain& d, bool routing_checked);
   awaitable<std::chrono::seconds> follow_certificate(Domain d);
   awaitable<std::chrono::seconds> recheck(Domain d);
   awaitable<std::chrono::seconds> come_back(Domain d, Evaluation ev);

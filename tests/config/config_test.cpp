@@ -83,6 +83,54 @@ TEST_SUITE("config") {
     CHECK(c.value().resolver_servers[0].str() == "127.0.0.1:53");
   }
 
+  TEST_CASE("domains.max_concurrent_checks follows the query budget unless set") {
+    using fc::config::derived_concurrent_checks;
+    // One check per 20 q/s of budget (queries_per_second × resolvers), 8…256.
+    CHECK(derived_concurrent_checks(50, 1) == 8);
+    CHECK(derived_concurrent_checks(400, 1) == 20);
+    CHECK(derived_concurrent_checks(400, 3) == 60);  // BENCHMARKS.md: 64 needed, 16 too few
+    CHECK(derived_concurrent_checks(100000, 4) == 256);
+    CHECK(derived_concurrent_checks(1, 0) == 8);
+    // The default: derived (null in config/fleetcommand.json).
+    auto def = load(std::nullopt, {}, kNoResolv);
+    REQUIRE(def);
+    CHECK(def.value().effective["domains"]["max_concurrent_checks"].is_null());
+    CHECK(def.value().domains_max_concurrent_checks == 8);
+    TempFile three(R"({"resolver":{"servers":["127.0.0.1:53","127.0.0.2:53","127.0.0.3:53"]},)"
+                   R"("domains":{"queries_per_second":400}})");
+    auto big = load(three.str(), {}, kNoResolv);
+    REQUIRE(big);
+    CHECK(big.value().domains_max_concurrent_checks == 60);
+    // The resolvers from resolv.conf count too.
+    TempFile resolv("nameserver 127.0.0.1\nnameserver 127.0.0.2\n");
+    auto sys = load(std::nullopt, {{"FLEETCOMMAND_DOMAINS_QUERIES_PER_SECOND", "1000"}},
+                    resolv.path.string());
+    REQUIRE(sys);
+    CHECK(sys.value().domains_max_concurrent_checks == 100);
+    // An explicit setting is authoritative, above or below the derived value.
+    TempFile set_low(R"({"resolver":{"servers":["127.0.0.1:53","127.0.0.2:53","127.0.0.3:53"]},)"
+                     R"("domains":{"queries_per_second":400,"max_concurrent_checks":4}})");
+    auto low = load(set_low.str(), {}, kNoResolv);
+    REQUIRE(low);
+    CHECK(low.value().domains_max_concurrent_checks == 4);
+    auto env =
+        load(three.str(), {{"FLEETCOMMAND_DOMAINS_MAX_CONCURRENT_CHECKS", "500"}}, kNoResolv);
+    REQUIRE(env);
+    CHECK(env.value().domains_max_concurrent_checks == 500);
+    // null from the environment: derived again.
+    auto null_env =
+        load(three.str(), {{"FLEETCOMMAND_DOMAINS_MAX_CONCURRENT_CHECKS", "null"}}, kNoResolv);
+    REQUIRE(null_env);
+    CHECK(null_env.value().domains_max_concurrent_checks == 60);
+    // Out of range or not an integer: named.
+    auto zero = load_error(R"({"domains":{"max_concurrent_checks":0}})");
+    CHECK(contains(zero, "domains.max_concurrent_checks"));
+    CHECK(contains(zero, "must be between 1 and 1024 (or null: derived from the query budget)"));
+    auto text = load_error(R"({"domains":{"max_concurrent_checks":"64"}})");
+    CHECK(contains(text, "domains.max_concurrent_checks"));
+    CHECK(contains(text, "must be an integer"));
+  }
+
   TEST_CASE("an unknown key is an error naming the key") {
     CHECK(
         contains(load_error(R"({"api":{"listen":"127.0.0.1:1","bogus_key":1}})"), "api.bogus_key"));

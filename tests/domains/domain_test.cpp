@@ -195,6 +195,74 @@ TEST_SUITE("domains") {
     CHECK(t.message ==
           "TXT _acme-challenge.a.com: expected none, found \"stale-token\" (a conflicting "
           "_acme-challenge record)");
+    // A failed lookup is no conflict: retried (transient) unless the name cannot be asked.
+    auto sf = evaluate_acme_challenge("a.com", del, {"SERVFAIL", {}}, {});
+    CHECK(sf.transient);
+    CHECK_FALSE(sf.conflict);
+    CHECK(sf.message == "CNAME _acme-challenge.a.com: lookup failed (SERVFAIL)");
+    auto to = evaluate_acme_challenge("a.com", del, {}, {"timeout", {}});
+    CHECK(to.transient);
+    CHECK_FALSE(to.conflict);
+    CHECK(to.message == "TXT _acme-challenge.a.com: lookup failed (timeout)");
+    auto bn = evaluate_acme_challenge("a.com", del, {"bad name", {}}, {});
+    CHECK_FALSE(bn.transient);
+    CHECK(bn.conflict);
+  }
+
+  TEST_CASE("transient and definitive lookup errors (docs/domains.md)") {
+    CHECK(lookup_outcome("") == Outcome::kPass);
+    // The resolver said nothing about the customer's records: retry.
+    for (const char* e : {"timeout", "SERVFAIL", "REFUSED", "NOTIMP", "FORMERR",
+                          "connection refused", "TCP answer does not match the query",
+                          "truncated message", "no resolver servers configured"}) {
+      CAPTURE(e);
+      CHECK(lookup_outcome(e) == Outcome::kRetry);
+    }
+    // A name no resolver can answer (over 255 octets with its prefix): definitive.
+    CHECK(lookup_outcome("bad name") == Outcome::kFail);
+  }
+
+  TEST_CASE("the state after a pre-flight: a transient error keeps the state") {
+    for (auto st : {State::kIssuing, State::kFailed, State::kMoved}) {
+      CAPTURE(state_name(st));
+      CHECK(state_after_preflight(st, Outcome::kRetry) == st);
+      CHECK(state_after_preflight(st, Outcome::kFail) == State::kFailed);
+      CHECK(state_after_preflight(st, Outcome::kPass) == State::kIssuing);
+    }
+  }
+
+  TEST_CASE("one step of the CAA climb") {
+    const std::vector<std::string> ours{"pebble.example"};
+    // Empty set: ask the parent.
+    CHECK_FALSE(caa_step("a.example.com", "", {}, ours));
+    auto allowed = caa_step("example.com", "", {{0, "issue", "pebble.example"}}, ours);
+    REQUIRE(allowed);
+    CHECK(allowed->outcome == Outcome::kPass);
+    auto forbids = caa_step("example.com", "", {{0, "issue", "other-ca.example"}}, ours);
+    REQUIRE(forbids);
+    CHECK(forbids->outcome == Outcome::kFail);
+    CHECK(forbids->reason.find("CAA at example.com forbids our CA") == 0);
+    for (const char* e : {"SERVFAIL", "timeout"}) {
+      auto r = caa_step("example.com", e, {}, ours);
+      REQUIRE(r);
+      CHECK(r->outcome == Outcome::kRetry);
+      CHECK(r->reason == "CAA lookup for example.com failed (" + std::string(e) + ")");
+    }
+    auto bad = caa_step("example.com", "bad name", {}, ours);
+    REQUIRE(bad);
+    CHECK(bad->outcome == Outcome::kFail);
+  }
+
+  TEST_CASE("routing that a failed lookup left undecided") {
+    Expected e{"chat.customer.com", "fc-verify=abc", "acme.fleet.test", {"192.0.2.10"}};
+    const Lookup tok{"", {"fc-verify=abc"}};
+    CHECK(evaluate(e, {tok, {"timeout", {}}, {}}).routing_lookup_failed);
+    CHECK(evaluate(e, {tok, {"", {}}, {"SERVFAIL", {}}}).routing_lookup_failed);
+    // Definitive answers: nothing there, elsewhere, foreign addresses.
+    CHECK_FALSE(evaluate(e, {tok, {"", {}}, {"", {}}}).routing_lookup_failed);
+    CHECK_FALSE(evaluate(e, {tok, {"", {"elsewhere.example"}}, {}}).routing_lookup_failed);
+    CHECK_FALSE(evaluate(e, {tok, {"", {}}, {"", {"198.51.100.7"}}}).routing_lookup_failed);
+    CHECK_FALSE(evaluate(e, {tok, {"", {"acme.fleet.test"}}, {}}).routing_lookup_failed);
   }
 
   TEST_CASE("state names round-trip") {

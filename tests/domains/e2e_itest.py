@@ -128,6 +128,21 @@ class CustomerWorld(unittest.TestCase):
         pass
 
     @classmethod
+    def published_ws(cls, name="shop"):
+        """A new workspace, once it runs and is published in the platform zone."""
+        r = cls.d.request("POST", "/v1/workspaces", {"name": name, "resources": RES})
+        assert r.status == 201, r
+        ws = r.json()
+        fctest.wait_until(lambda: cls.d.request("GET", f"/v1/workspaces/{ws['id']}").json()["dns"]["published"],
+                          timeout=30, what=f"workspace {name} running and published")
+        return ws
+
+    def domain(self, host, token=None):
+        r = self.d.request("GET", f"/v1/domains/{host}", token=token)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    @classmethod
     def stop_all(cls):
         code, logs = 0, ""
         try:
@@ -181,11 +196,6 @@ class DomainsE2E(CustomerWorld):
 
     def claim(self, ws_id, host, token=None):
         return self.d.request("POST", f"/v1/workspaces/{ws_id}/domains", {"hostname": host}, token=token)
-
-    def domain(self, host, token=None):
-        r = self.d.request("GET", f"/v1/domains/{host}", token=token)
-        self.assertEqual(r.status, 200, r)
-        return r.json()
 
     def wait_status(self, host, want, timeout=90):
         last = {}

@@ -30,7 +30,7 @@ import peers_env  # noqa: E402  (sets sys.path for the shared helpers)
 import fctest  # noqa: E402
 import daemon_util  # noqa: E402
 import eventfeed  # noqa: E402
-from e2e_itest import CustomerWorld, RES, ZONE  # noqa: E402
+from e2e_itest import CustomerWorld, ZONE  # noqa: E402
 
 VALIDITY_S = 60
 
@@ -56,16 +56,7 @@ class MovedBack(CustomerWorld):
 
     @classmethod
     def after_start(cls):
-        r = cls.d.request("POST", "/v1/workspaces", {"name": "shop", "resources": RES})
-        assert r.status == 201, r
-        cls.ws = r.json()
-        fctest.wait_until(lambda: cls.d.request("GET", f"/v1/workspaces/{cls.ws['id']}").json()["dns"]["published"],
-                          timeout=30, what="workspace running and published")
-
-    def domain(self, host):
-        r = self.d.request("GET", f"/v1/domains/{host}")
-        self.assertEqual(r.status, 200, r)
-        return r.json()
+        cls.ws = cls.published_ws("shop")
 
     def cert(self, cid):
         r = self.d.request("GET", f"/v1/certificates/{cid}")

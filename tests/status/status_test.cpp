@@ -391,6 +391,30 @@ TEST_SUITE("status") {
     CHECK(c.fix->find("remove the CNAME record _acme-challenge.chat.example.com") == 0);
   }
 
+  TEST_CASE("a pre-flight lookup that failed transiently: Unknown, retried") {
+    auto f = active_domain();
+    f.state = "issuing";
+    f.certificate.reset();
+    f.cert_generation.reset();
+    auto caa = fc::domains::caa_step("example.com", "timeout", {}, {"letsencrypt.org"});
+    REQUIRE(caa);
+    f.last_error = caa->reason;
+    auto c = first_failing(domain_conditions(f, Audience::kTenant));
+    CHECK(c.type == "PreflightOK");
+    CHECK(c.status == Truth::kUnknown);
+    CHECK(c.reason == "LookupFailed");
+    CHECK(c.message == "CAA lookup for example.com failed (timeout)");
+    CHECK(c.fix->find("the pre-flight is retried with backoff") != std::string::npos);
+    CHECK(c.fix->ends_with("answer CAA queries"));
+    auto ac = fc::domains::evaluate_acme_challenge("chat.example.com", "dom_1._acme.fleet.test",
+                                                   {"SERVFAIL", {}}, {"", {}});
+    REQUIRE(ac.transient);
+    f.last_error = ac.message;
+    c = first_failing(domain_conditions(f, Audience::kAdmin));
+    CHECK(c.reason == "LookupFailed");
+    CHECK(c.fix->ends_with("answer for _acme-challenge.chat.example.com"));
+  }
+
   TEST_CASE("pre-flight not run yet, certificate pending, failed order") {
     auto f = active_domain();
     f.state = "issuing";
@@ -430,6 +454,18 @@ TEST_SUITE("status") {
     tenant = first_failing(domain_conditions(f, Audience::kTenant));
     REQUIRE(tenant.fix);
     CHECK(tenant.fix->find("ns2.customer.test") == std::string::npos);
+
+    // The same error while the certificate is still pending (a retryable
+    // error: docs/certs.md "Failures and backoff"): retried, not failed.
+    f.certificate->status = "pending";
+    admin = first_failing(domain_conditions(f, Audience::kAdmin));
+    CHECK(admin.reason == "OrderRetrying");
+    CHECK(admin.message.find("the certificate order is retried: acme:https://ca/dir: DNS-01") == 0);
+    REQUIRE(admin.fix);
+    CHECK(admin.fix->find("ns2.customer.test (127.0.0.2:5353)") != std::string::npos);
+    tenant = first_failing(domain_conditions(f, Audience::kTenant));
+    CHECK(tenant.reason == "OrderRetrying");
+    CHECK(tenant.message == "the certificate order is retried after a temporary error");
   }
 
   TEST_CASE("certificate not yet delivered: not in the assignment, then not fetched, then down") {
