@@ -143,16 +143,6 @@ class Conn {
   // Called once by Database::close() on the write connection (SQLite: WAL
   // checkpoint).
   virtual Status checkpoint() { return ok(); }
-  // The sole writer checkpoints the WAL itself, between batches, once it
-  // holds at least `pages` frames (SQLite; nothing on PostgreSQL): SQLite's
-  // auto-checkpoint is turned off on this connection, since it runs inside
-  // COMMIT and so made the callers of that batch wait for the checkpoint's
-  // copy and database fsync too (docs/storage.md "Checkpoints").
-  virtual void set_writer_checkpoint(std::uint32_t /*pages*/) {}
-  // After a batch's callers are resumed: checkpoint (PASSIVE) when the WAL
-  // has reached the size above. Its error is the caller's to log; the next
-  // batch tries again.
-  virtual Status checkpoint_if_due() { return ok(); }
   // The SQLite path, or the PostgreSQL URL without its password.
   const std::string& path() const { return path_; }
   // Non-null while the writer runs a set-based caller (Database::write_set):
@@ -271,11 +261,6 @@ class Database {
     // With a fence: an idle writer still runs it (an empty batch) this often,
     // so that the lease it renews stays held without traffic.
     std::chrono::milliseconds fence_idle{0};
-    // SQLite: the writer checkpoints the WAL between batches once it holds
-    // this many pages (4 KiB each); 0 leaves SQLite's auto-checkpoint (1,000
-    // pages, inside COMMIT). Smaller: shorter, more frequent stalls of the
-    // writer (docs/BENCHMARKS.md "Scheduler", p99).
-    std::uint32_t wal_checkpoint_pages = 500;
   };
   static Result<std::unique_ptr<Database>> open(const Options& o);
   ~Database();

@@ -421,13 +421,9 @@ void Database::Impl::run() {
     if (batch.size() == 1 && batch.front().alone()) {
       std::vector<Status> result{commit_alone(batch.front())};
       resume_all(batch, result);
-    } else {
-      commit_batch(batch);
+      continue;
     }
-    // Its callers are on their way: the checkpoint's copy and fsync now only
-    // delay the next batch, not this one's answers.
-    if (Status st = conn->checkpoint_if_due(); !st)
-      detail::logger()->warn("wal checkpoint failed reason={}", st.error().detail);
+    commit_batch(batch);
   }
 }
 
@@ -438,7 +434,6 @@ Result<std::unique_ptr<Database>> Database::open(const Options& o) {
       w, pg ? Conn::open_postgres(o.postgres_url) : Conn::open(o.path, OpenMode::kReadWrite));
   impl->conn = std::move(w);
   impl->conn->set_sole_writer();
-  impl->conn->set_writer_checkpoint(o.wal_checkpoint_pages);
   impl->max_batch = o.max_batch;
   impl->fence = o.fence;
   impl->fence_idle = o.fence_idle;

@@ -96,28 +96,6 @@ class SqliteConn final : public Conn {
   Status commit() override { return run_tx(kCommit); }
   Status rollback() override { return run_tx(kRollback); }
   Status checkpoint() override { return exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
-  void set_writer_checkpoint(std::uint32_t pages) override {
-    if (pages == 0) return;
-    checkpoint_pages_ = pages;
-    // Replaces the auto-checkpoint hook (sqlite3_wal_autocheckpoint is a
-    // wal hook too): COMMIT only records the WAL's size.
-    sqlite3_wal_hook(
-        db_,
-        [](void* self, sqlite3*, const char*, int frames) {
-          static_cast<SqliteConn*>(self)->wal_frames_ = static_cast<std::uint32_t>(frames);
-          return SQLITE_OK;
-        },
-        this);
-  }
-  Status checkpoint_if_due() override {
-    if (checkpoint_pages_ == 0 || wal_frames_ < checkpoint_pages_) return ok();
-    wal_frames_ = 0;  // a failed or partial pass is retried after the next commits
-    int log = 0, copied = 0;
-    const int rc =
-        sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
-    if (rc == SQLITE_OK || rc == SQLITE_BUSY) return ok();  // BUSY: another checkpointer
-    return make_error(Code::kIo, std::string("sqlite: wal checkpoint: ") + sqlite3_errmsg(db_));
-  }
 
  private:
   // BEGIN/COMMIT/ROLLBACK, each compiled once (sqlite3_exec parsed them
@@ -129,8 +107,6 @@ class SqliteConn final : public Conn {
   sqlite3_stmt* tx_[kTxStmts] = {};
 
   sqlite3* db_ = nullptr;
-  std::uint32_t checkpoint_pages_ = 0;  // 0: SQLite's auto-checkpoint
-  std::uint32_t wal_frames_ = 0;        // the WAL's size after the last commit
   std::unordered_map<std::string, std::unique_ptr<SqliteStmt>, SqlHash, std::equal_to<>> cache_;
 };
 

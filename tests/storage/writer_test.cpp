@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <filesystem>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -267,30 +266,6 @@ TEST_SUITE("storage") {
     blocker.join();
     CHECK(done == 10);
     CHECK(db->stats().batches - before.batches == 4);  // the gate's, then 4 + 4 + 2
-  }
-
-  TEST_CASE("the writer checkpoints the WAL itself and keeps it near its checkpoint size") {
-    // SQLite's auto-checkpoint (inside COMMIT, at 1,000 pages) is off on the
-    // writer: if the writer's own pass between batches did not run, 1,500
-    // commits of ~3 pages each would leave a WAL of several MiB.
-    test::TempDir dir;
-    test::open_migrated(dir.file("w.db"));
-    Database::Options o{dir.file("w.db")};
-    o.wal_checkpoint_pages = 20;
-    auto opened = Database::open(o);
-    REQUIRE(opened);
-    auto db = std::move(opened).value();
-    REQUIRE(db->write_sync([](Conn& c) {
-      return c.exec("CREATE TABLE rows(writer INTEGER, seq INTEGER, payload TEXT, "
-                    "PRIMARY KEY(writer, seq))");
-    }));
-    for (int i = 0; i < 1500; ++i) REQUIRE(db->write_sync([i](Conn& c) {
-      return insert_row(c, 1, i);
-    }));
-    // The WAL file keeps the largest size it reached (it restarts in place).
-    const auto wal = std::filesystem::file_size(dir.file("w.db") + "-wal");
-    CHECK(wal < 60 * (4096 + 24));
-    CHECK(scalar(db->read(), "SELECT count(*) FROM rows") == 1500);
   }
 
   TEST_CASE("after close() writes fail instead of hanging, and data survives reopening") {
