@@ -130,6 +130,27 @@ CertStatus status_after_failure(const CertRow& row, std::int64_t now, detail::Er
   return CertStatus::kRenewing;
 }
 
+// The CA could not resolve or reach the name while validating (ACME `dns` or
+// `connection`, RFC 8555 §6.7): most often a record or route published
+// moments before, or a resolver of the CA's caching an earlier NXDOMAIN. The
+// order is invalid and a new one is placed, but a certificate without a
+// version stays pending (its domain issuing, last_error set) until the
+// kSoftValidationFailures-th failure in a row, which fails it (docs/certs.md
+// "Failures and backoff").
+constexpr std::int64_t kSoftValidationFailures = 3;
+bool unreachable_in_validation(const Problem& p) {
+  auto soft = [](const std::string& type) {
+    for (std::string_view t : {"dns", "connection"})
+      if (type == "urn:ietf:params:acme:error:" + std::string(t)) return true;
+    return false;
+  };
+  if (soft(p.type)) return true;
+  if (p.subproblems.empty()) return false;
+  for (const auto& sp : p.subproblems)
+    if (!soft(sp.type)) return false;
+  return true;
+}
+
 void clear_order(CertRow& row) {
   row.order_issuer.reset();
   row.order_url.reset();
@@ -363,8 +384,10 @@ awaitable<JobOutcome> Service::Impl::order_done(CertRow row, OrderState st, std:
   if (st.status != OrderStatus::kInvalid) co_return wait_ms(1000);
   Error e =
       st.error ? problem_error(*st.error) : make_error(Errc::kOrderInvalid, "order became invalid");
+  const bool soft = st.error && unreachable_in_validation(*st.error) &&
+                    row.version == 0 && row.failures + 1 < kSoftValidationFailures;
   co_await order_invalid(row, idx);
-  co_return co_await record_failure(std::move(row), e, kTerminal, std::nullopt);
+  co_return co_await record_failure(std::move(row), e, kTerminal, std::nullopt, soft);
 }
 
 awaitable<JobOutcome> Service::Impl::store_issued(CertRow row, std::string chain, std::string key,
@@ -410,7 +433,8 @@ awaitable<JobOutcome> Service::Impl::store_issued(CertRow row, std::string chain
 // why (last_error) and what remains (status).
 awaitable<JobOutcome> Service::Impl::record_failure(CertRow row, const Error& e,
                                                     detail::ErrorClass cls,
-                                                    std::optional<std::int64_t> retry_after_s) {
+                                                    std::optional<std::int64_t> retry_after_s,
+                                                    bool soft) {
   const auto now = clock.now_ms();
   const auto last = static_cast<std::int64_t>(issuers.size()) - 1;
   const auto idx = std::min<std::int64_t>(row.order_issuer.value_or(row.issuer_index), last);
@@ -431,7 +455,7 @@ awaitable<JobOutcome> Service::Impl::record_failure(CertRow row, const Error& e,
         "; falling back to issuer " + issuers[static_cast<std::size_t>(d.issuer_index)].name;
   }
   row.next_attempt_at = d.at_ms;
-  row.status = status_after_failure(row, now, cls);
+  row.status = soft ? CertStatus::kPending : status_after_failure(row, now, cls);
   auto st = co_await db.write([&](storage::Conn& c) -> Status {
     BOOST_OUTCOME_TRY(detail::update_cert(c, row, now));
     if (!failed_url.empty()) return detail::finish_order(c, failed_url, OrderStatus::kInvalid, now);

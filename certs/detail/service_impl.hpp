@@ -118,9 +118,12 @@ struct Service::Impl {
   awaitable<storage::JobOutcome> order_done(detail::CertRow row, OrderState st, std::int64_t idx);
   awaitable<storage::JobOutcome> store_issued(detail::CertRow row, std::string chain,
                                               std::string key, const std::string& issuer);
+  // `soft`: an invalid order whose validation the CA could not reach or
+  // resolve (order_done): the order is over, the certificate stays pending.
   awaitable<storage::JobOutcome> record_failure(detail::CertRow row, const Error& e,
                                                 detail::ErrorClass cls,
-                                                std::optional<std::int64_t> retry_after_s);
+                                                std::optional<std::int64_t> retry_after_s,
+                                                bool soft = false);
   awaitable<Result<AcmeClient*>> client(std::int64_t idx);
   Result<OrderState> load_order(const detail::CertRow& row);
   awaitable<Status> persist_step(detail::CertRow& row, const OrderState& st,
