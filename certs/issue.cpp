@@ -384,8 +384,8 @@ awaitable<JobOutcome> Service::Impl::order_done(CertRow row, OrderState st, std:
   if (st.status != OrderStatus::kInvalid) co_return wait_ms(1000);
   Error e =
       st.error ? problem_error(*st.error) : make_error(Errc::kOrderInvalid, "order became invalid");
-  const bool soft = st.error && unreachable_in_validation(*st.error) &&
-                    row.version == 0 && row.failures + 1 < kSoftValidationFailures;
+  const bool soft = st.error && unreachable_in_validation(*st.error) && row.version == 0 &&
+                    row.failures + 1 < kSoftValidationFailures;
   co_await order_invalid(row, idx);
   co_return co_await record_failure(std::move(row), e, kTerminal, std::nullopt, soft);
 }
