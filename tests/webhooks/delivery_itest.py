@@ -501,7 +501,7 @@ class RetentionMetricsTest(Helpers, fctest.DaemonTest):
     deletes delivered deliveries and the events every endpoint is done with,
     keeping each workspace's newest event; the fleetcommand_webhook_* series
     of /metrics count the deliveries and pass promtool."""
-    CONFIG = {**CONFIG, "events": {"retention_s": 2}}
+    CONFIG = {**CONFIG, "events": {"retention_s": 5}}
 
     def metrics(self):
         r = self.d.request("GET", "/metrics", auth=False)
@@ -523,6 +523,14 @@ class RetentionMetricsTest(Helpers, fctest.DaemonTest):
             pending = f'fleetcommand_webhook_pending_deliveries{{endpoint="{eid}"}}'
             fctest.wait_until(lambda: self.series(self.metrics(), pending) == [0.0], timeout=10,
                               what="outcomes recorded")
+
+            def log():
+                r = self.d.request("GET", f"/v1/webhooks/{eid}/deliveries?limit=1000")
+                self.assertEqual(r.status, 200, r)
+                return r.json()["items"]
+            # Read before the retention (5 s) can prune them: under a loaded
+            # -j4 run, promtool below took long enough for 2 s to pass.
+            self.assertGreaterEqual(len(log()), delivered)
             body = self.metrics()
             self.assertEqual(self.series(body, f'fleetcommand_webhook_attempts_total{{endpoint="{eid}",outcome="delivered"}}'),
                              [float(len(rcv.snapshot()))], body[-3000:])
@@ -533,12 +541,6 @@ class RetentionMetricsTest(Helpers, fctest.DaemonTest):
                                           capture_output=True, text=True, timeout=60)
             self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
             self.assertEqual((check.stdout + check.stderr).strip(), "", "promtool reported problems")
-
-            def log():
-                r = self.d.request("GET", f"/v1/webhooks/{eid}/deliveries?limit=1000")
-                self.assertEqual(r.status, 200, r)
-                return r.json()["items"]
-            self.assertGreaterEqual(len(log()), delivered)
             fctest.wait_until(lambda: log() == [], timeout=20, what="delivered rows pruned")
             # Each workspace keeps its newest event (its sequence goes on from it).
             for w in ws:
