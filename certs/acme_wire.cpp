@@ -102,9 +102,13 @@ Result<Challenge> challenge_from_json(const json& j) {
 
 }  // namespace
 
+bool is_problem_type(std::string_view type, std::string_view short_type) {
+  return type.size() == kErrPrefix.size() + short_type.size() && type.starts_with(kErrPrefix) &&
+         type.ends_with(short_type);
+}
+
 bool is_problem_type(const Problem& p, std::string_view short_type) {
-  return p.type.size() == kErrPrefix.size() + short_type.size() && p.type.starts_with(kErrPrefix) &&
-         p.type.ends_with(short_type);
+  return is_problem_type(p.type, short_type);
 }
 
 Result<Directory> parse_directory(std::string_view body) {

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "certs/detail/acme_wire.hpp"
 #include "certs/detail/service_impl.hpp"
 #include "events/events.hpp"
 
@@ -139,10 +140,8 @@ CertStatus status_after_failure(const CertRow& row, std::int64_t now, detail::Er
 // "Failures and backoff").
 constexpr std::int64_t kSoftValidationFailures = 3;
 bool unreachable_in_validation(const Problem& p) {
-  auto soft = [](const std::string& type) {
-    for (std::string_view t : {"dns", "connection"})
-      if (type == "urn:ietf:params:acme:error:" + std::string(t)) return true;
-    return false;
+  auto soft = [](std::string_view type) {
+    return detail::is_problem_type(type, "dns") || detail::is_problem_type(type, "connection");
   };
   if (soft(p.type)) return true;
   if (p.subproblems.empty()) return false;

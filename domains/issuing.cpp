@@ -274,21 +274,9 @@ awaitable<seconds> Service::Impl::recheck(Domain d) {
 awaitable<seconds> Service::Impl::come_back(Domain d, Evaluation ev) {
   auto pf = co_await preflight(d, true);
   auto now_ms = now();
-  if (pf.outcome == Outcome::kRetry) {
-    // Stays moved with its route withdrawn until the pre-flight can decide;
-    // the next re-check (after the backoff) comes back here.
-    co_await save_logged(d.id, "come_back_retry", [&](Domain& x) {
-      x.last_error = pf.reason;
-      x.last_checked_at = now_ms;
-      x.attempts += 1;
-    });
-    logger()->info(
-        "domain points at us again, pre-flight lookup failed, retrying id={} "
-        "hostname={} reason=\"{}\"",
-        d.id, d.hostname, pf.reason);
-    d.attempts += 1;
-    co_return retry_delay(d);
-  }
+  // Stays moved with its route withdrawn until the pre-flight can decide;
+  // the next re-check (after the backoff) comes back here.
+  if (pf.outcome == Outcome::kRetry) co_return co_await preflight_retry(d, pf.reason);
   const bool failed = pf.outcome == Outcome::kFail;
   co_await save_logged(d.id, "come_back", [&](Domain& x) {
     apply_recheck(x, ev, now_ms, false);

@@ -72,6 +72,7 @@ std::int64_t poll_delay_ms(std::string_view retry_after, SysTime now, int n, Pol
 
 // RFC 8555 §6.7 error types.
 inline constexpr std::string_view kErrPrefix = "urn:ietf:params:acme:error:";
+bool is_problem_type(std::string_view type, std::string_view short_type);
 bool is_problem_type(const Problem& p, std::string_view short_type);
 
 }  // namespace fc::certs::detail
