@@ -12,6 +12,7 @@
 
 #include "storage/db.hpp"
 #include "storage/detail/log.hpp"
+#include "storage/sqlite/driver.hpp"
 
 namespace fc::storage {
 
@@ -31,6 +32,7 @@ Error backup_error(const std::string& what, sqlite3* db) {
 }
 
 Status open_handle(SqliteHandle& h, const std::string& path, int flags) {
+  sqlite::configure_once();  // the first handle of a `backup` run may be this one
   if (sqlite3_open_v2(path.c_str(), &h.db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK)
     return backup_error("cannot open '" + path + "'", h.db);
   sqlite3_extended_result_codes(h.db, 1);

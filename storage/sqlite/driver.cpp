@@ -111,18 +111,6 @@ class SqliteConn final : public Conn {
   std::unordered_map<std::string, std::unique_ptr<SqliteStmt>, SqlHash, std::equal_to<>> cache_;
 };
 
-// Before SQLite initialises: no memory statistics (with them on, every
-// allocation SQLite makes takes a global mutex: 8 % of a placement's CPU), and
-// the page cache that skips empty truncations (storage/sqlite/pcache.cpp: a
-// full walk of the writer's cache in every COMMIT after a page split, 9 %).
-void configure_sqlite_once() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    (void)install_page_cache();
-  });
-}
-
 Status SqliteConn::open(OpenMode mode) {
   int flags = SQLITE_OPEN_NOMUTEX |
               (mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY
@@ -189,8 +177,20 @@ Status SqliteConn::exec(std::string_view sql) {
 
 }  // namespace
 
+// Before SQLite initialises: no memory statistics (with them on, every
+// allocation SQLite makes takes a global mutex: 8 % of a placement's CPU), and
+// the page cache that skips empty truncations (storage/sqlite/pcache.cpp: a
+// full walk of the writer's cache in every COMMIT after a page split, 9 %).
+void configure_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    (void)install_page_cache();
+  });
+}
+
 Result<std::unique_ptr<Conn>> open(const std::string& path, OpenMode mode) {
-  configure_sqlite_once();
+  configure_once();
   auto c = std::make_unique<SqliteConn>(path);
   BOOST_OUTCOME_TRY(c->open(mode));
   return std::unique_ptr<Conn>(std::move(c));
