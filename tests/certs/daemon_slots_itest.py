@@ -1,8 +1,8 @@
 """Order slots through the real daemon and real Pebble: with
 certs.max_orders_in_flight = 1, certificates requested at once are all issued,
 never two CA orders at the same time, and each waiting one starts as soon as
-the slot frees (not after the 5 s fallback re-check); one certificate takes
-well under a second from request to stored."""
+the slot frees (not after the 5 s fallback re-check), and a lone one starts
+at once (~0.15 s from request to stored on a quiet machine)."""
 import os
 import sys
 import time
@@ -53,12 +53,14 @@ class SlotsTest(unittest.TestCase):
         self.assertEqual(r.status, 202, r)
         return r.json()["id"]
 
-    def test_01_one_certificate_under_a_second(self):
+    def test_01_one_certificate_without_the_fallback_wait(self):
         t0 = time.monotonic()
         cid = self.order(self.wss[-1])
         du.wait_cert(self.d, cid, lambda c: c["status"] == "valid", timeout=30, what="one certificate valid")
-        # ~0.15 s here (two 50 ms polls); 1 s leaves room for a loaded machine
-        self.assertLess(time.monotonic() - t0, 1.0)
+        # ~0.15 s on a quiet machine (two 50 ms polls). The bound only has to
+        # tell the order started at once from one that waited for the 5 s
+        # fallback re-check: 1 s failed under ASan at a load of ~8.6.
+        self.assertLess(time.monotonic() - t0, 4.0)
 
     def test_02_at_most_one_order_and_waiters_woken(self):
         t0 = time.monotonic()
