@@ -2,17 +2,26 @@
 // mapped to storage::Errc (docs/storage.md).
 #include "storage/sqlite/driver.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "storage/detail/driver.hpp"
+#include "storage/detail/log.hpp"
 #include "storage/sqlite/pcache.hpp"
 
 namespace fc::storage::sqlite {
 
 namespace {
+
+std::atomic<std::uint64_t> g_checkpoints{0}, g_db_syncs{0}, g_commits_waited{0};
 
 Error sqlite_open_error(sqlite3* db, const std::string& what) {
   return make_error(Code::kIo, what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
@@ -78,6 +87,16 @@ class SqliteConn final : public Conn {
  public:
   explicit SqliteConn(std::string path) { path_ = std::move(path); }
   ~SqliteConn() override {
+    if (own_checkpoints_) {
+      (void)settle_db_sync();  // closing may delete the WAL: the copied pages first
+      {
+        std::lock_guard lk(sync_mu_);
+        sync_stop_ = true;
+      }
+      sync_cv_.notify_all();
+      syncer_.join();
+      ::close(db_fd_);
+    }
     cache_.clear();
     for (auto* s : tx_) sqlite3_finalize(s);
     if (db_) sqlite3_close_v2(db_);
@@ -94,11 +113,28 @@ class SqliteConn final : public Conn {
   Status begin(bool immediate) override {
     return immediate ? run_tx(kBeginImmediate) : run_tx(kBegin);
   }
-  Status commit() override { return run_tx(kCommit); }
+  Status commit() override;
   Status rollback() override { return run_tx(kRollback); }
-  Status checkpoint() override { return exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+  Status checkpoint() override {
+    BOOST_OUTCOME_TRY(settle_db_sync());
+    return exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  void set_sole_writer() override;
 
  private:
+  // The writer's own checkpoints (set_sole_writer), see commit().
+  void checkpoint_if_due();
+  Status settle_db_sync();
+  void sync_loop();
+  static constexpr std::uint32_t kCheckpointPages = 1000;  // as SQLite's auto-checkpoint
+  bool own_checkpoints_ = false;
+  std::uint32_t wal_frames_ = 0;  // the WAL's size after the last COMMIT
+  int db_fd_ = -1;                // the database file, for the checkpoint's fdatasync
+  std::thread syncer_;
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  bool sync_pending_ = false, sync_failed_ = false, sync_stop_ = false;
+
   // BEGIN/COMMIT/ROLLBACK, each compiled once (sqlite3_exec parsed them
   // again for every write batch: its parser's ~2 KiB allocation made glibc
   // consolidate its fast bins on the writer thread, docs/BENCHMARKS.md
@@ -128,6 +164,101 @@ Status SqliteConn::open(OpenMode mode) {
     pragmas += "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;";
   }
   return exec(pragmas);
+}
+
+// The sole writer's checkpoints (docs/storage.md "The writer's checkpoint").
+// SQLite's auto-checkpoint runs inside COMMIT and ends with an fsync of the
+// database file, during which the pinned core had nothing to run: every
+// caller was queued behind it. Here the COMMIT copies the WAL's frames into
+// the database without that fsync (synchronous=OFF for the copy only), a
+// thread of this connection runs it while the next batch executes, and the
+// next COMMIT waits for it first. That is enough because the WAL is
+// overwritten from its start (the copied frames lost) only when a
+// transaction writes its first frame, at COMMIT: with cache_spill=OFF no
+// frame is written earlier, and StateLock keeps any other process from
+// writing while the daemon runs.
+void SqliteConn::set_sole_writer() {
+  if (path_ == ":memory:" || path_.empty()) return;
+  db_fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (db_fd_ < 0) return;  // SQLite's own auto-checkpoint stays
+  if (!exec("PRAGMA cache_spill=OFF")) {
+    ::close(db_fd_);
+    db_fd_ = -1;
+    return;
+  }
+  own_checkpoints_ = true;
+  // Replaces the auto-checkpoint (itself a wal hook): COMMIT records the WAL's size.
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3*, const char*, int frames) {
+        static_cast<SqliteConn*>(self)->wal_frames_ = static_cast<std::uint32_t>(frames);
+        return SQLITE_OK;
+      },
+      this);
+  syncer_ = std::thread([this] { sync_loop(); });
+}
+
+void SqliteConn::sync_loop() {
+  std::unique_lock lk(sync_mu_);
+  for (;;) {
+    sync_cv_.wait(lk, [&] { return sync_pending_ || sync_stop_; });
+    if (!sync_pending_) return;
+    lk.unlock();
+    const bool failed = ::fdatasync(db_fd_) != 0;
+    g_db_syncs.fetch_add(1, std::memory_order_relaxed);
+    lk.lock();
+    sync_failed_ = failed;
+    sync_pending_ = false;
+    sync_cv_.notify_all();
+  }
+}
+
+Status SqliteConn::settle_db_sync() {
+  if (!own_checkpoints_) return ok();
+  std::unique_lock lk(sync_mu_);
+  if (sync_pending_) {
+    g_commits_waited.fetch_add(1, std::memory_order_relaxed);
+    sync_cv_.wait(lk, [&] { return !sync_pending_; });
+  }
+  if (sync_failed_) {
+    // The copied pages may not be on disk: the WAL must not restart over them.
+    if (::fdatasync(db_fd_) != 0)
+      return make_error(Code::kIo, "sqlite: fsync of the database after a checkpoint failed");
+    sync_failed_ = false;
+  }
+  return ok();
+}
+
+void SqliteConn::checkpoint_if_due() {
+  if (!own_checkpoints_ || wal_frames_ < kCheckpointPages) return;
+  wal_frames_ = 0;  // a partial pass (a reader's older snapshot) is retried at the next COMMIT
+  // synchronous=OFF for the copy only: no fsync of the WAL (every COMMIT
+  // made it durable already) nor of the database (the syncer's, below).
+  if (!exec("PRAGMA synchronous=OFF")) return;
+  int log = 0, copied = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+  const Status full = exec("PRAGMA synchronous=FULL");
+  if (!full) {
+    // Commits without their fsync would be acknowledged: nothing may commit.
+    detail::logger()->critical("restoring synchronous=FULL failed reason={}", full.error().detail);
+    std::abort();
+  }
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+    detail::logger()->warn("wal checkpoint failed reason={}", sqlite3_errmsg(db_));
+  if (copied <= 0) return;
+  g_checkpoints.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lk(sync_mu_);
+    sync_pending_ = true;
+  }
+  sync_cv_.notify_all();
+}
+
+Status SqliteConn::commit() {
+  BOOST_OUTCOME_TRY(settle_db_sync());
+  BOOST_OUTCOME_TRY(run_tx(kCommit));
+  checkpoint_if_due();  // committed already: a checkpoint's failure is retried later
+  return ok();
 }
 
 Result<Stmt> SqliteConn::prepare(std::string_view sql) {
@@ -181,6 +312,11 @@ Status SqliteConn::exec(std::string_view sql) {
 // allocation SQLite makes takes a global mutex: 8 % of a placement's CPU), and
 // the page cache that skips empty truncations (storage/sqlite/pcache.cpp: a
 // full walk of the writer's cache in every COMMIT after a page split, 9 %).
+WriterCheckpointStats writer_checkpoint_stats() {
+  return {g_checkpoints.load(std::memory_order_relaxed), g_db_syncs.load(std::memory_order_relaxed),
+          g_commits_waited.load(std::memory_order_relaxed)};
+}
+
 void configure_once() {
   static std::once_flag once;
   std::call_once(once, [] {

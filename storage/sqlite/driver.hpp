@@ -1,6 +1,7 @@
 // The SQLite driver (the default backend): Conn over sqlite3. Only
 // storage/db.cpp (Conn::open) and storage/backup.cpp (its own handles) include this.
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -14,5 +15,15 @@ Result<std::unique_ptr<Conn>> open(const std::string& path, OpenMode mode);
 // storage/sqlite/pcache.cpp), once, before SQLite initialises: whatever opens
 // a sqlite3 handle of its own calls this first (open() does).
 void configure_once();
+
+// Process-wide counts of the sole writer's own WAL checkpoints (driver.cpp,
+// docs/storage.md "The writer's checkpoint"): passes that copied frames, the
+// database fsyncs run on the side, and COMMITs that had to wait for one.
+struct WriterCheckpointStats {
+  std::uint64_t checkpoints = 0;
+  std::uint64_t db_syncs = 0;
+  std::uint64_t commits_waited = 0;
+};
+WriterCheckpointStats writer_checkpoint_stats();
 
 }  // namespace fc::storage::sqlite
