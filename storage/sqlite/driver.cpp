@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -22,6 +23,7 @@ namespace fc::storage::sqlite {
 namespace {
 
 std::atomic<std::uint64_t> g_checkpoints{0}, g_db_syncs{0}, g_commits_waited{0};
+std::atomic<int> g_sync_delay_ms{0};  // tests only (delay_db_sync_for_tests)
 
 Error sqlite_open_error(sqlite3* db, const std::string& what) {
   return make_error(Code::kIo, what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
@@ -96,6 +98,7 @@ class SqliteConn final : public Conn {
       sync_cv_.notify_all();
       syncer_.join();
       ::close(db_fd_);
+      sqlite3_close_v2(guard_);
     }
     cache_.clear();
     for (auto* s : tx_) sqlite3_finalize(s);
@@ -124,12 +127,19 @@ class SqliteConn final : public Conn {
  private:
   // The writer's own checkpoints (set_sole_writer), see commit().
   void checkpoint_if_due();
+  bool begin_guard();
+  void end_guard();
   Status settle_db_sync();
   void sync_loop();
   static constexpr std::uint32_t kCheckpointPages = 1000;  // as SQLite's auto-checkpoint
   bool own_checkpoints_ = false;
   std::uint32_t wal_frames_ = 0;  // the WAL's size after the last COMMIT
   int db_fd_ = -1;                // the database file, for the checkpoint's fdatasync
+  // A read transaction held from before the copy until the fsync is done: its
+  // WAL read lock makes any other connection's RESTART or TRUNCATE
+  // checkpoint (which would drop the copied frames at once) wait or fail.
+  sqlite3* guard_ = nullptr;
+  bool guard_open_ = false;
   std::thread syncer_;
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
@@ -175,13 +185,19 @@ Status SqliteConn::open(OpenMode mode) {
 // next COMMIT waits for it first. That is enough because the WAL is
 // overwritten from its start (the copied frames lost) only when a
 // transaction writes its first frame, at COMMIT: with cache_spill=OFF no
-// frame is written earlier, and StateLock keeps any other process from
-// writing while the daemon runs.
+// frame is written earlier, StateLock keeps any other process from writing
+// while the daemon runs, and the guard's read lock (begin_guard) keeps any
+// other connection's RESTART or TRUNCATE checkpoint from dropping the
+// frames before the fsync.
 void SqliteConn::set_sole_writer() {
   if (path_ == ":memory:" || path_.empty()) return;
   db_fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (db_fd_ < 0) return;  // SQLite's own auto-checkpoint stays
-  if (!exec("PRAGMA cache_spill=OFF")) {
+  if (!exec("PRAGMA cache_spill=OFF") ||
+      sqlite3_open_v2(path_.c_str(), &guard_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    sqlite3_close_v2(guard_);
+    guard_ = nullptr;
     ::close(db_fd_);
     db_fd_ = -1;
     return;
@@ -204,8 +220,11 @@ void SqliteConn::sync_loop() {
     sync_cv_.wait(lk, [&] { return sync_pending_ || sync_stop_; });
     if (!sync_pending_) return;
     lk.unlock();
+    if (g_sync_delay_ms > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(g_sync_delay_ms.load()));
     const bool failed = ::fdatasync(db_fd_) != 0;
     g_db_syncs.fetch_add(1, std::memory_order_relaxed);
+    if (!failed) end_guard();  // failed: held until the COMMIT's own retry succeeds
     lk.lock();
     sync_failed_ = failed;
     sync_pending_ = false;
@@ -225,8 +244,31 @@ Status SqliteConn::settle_db_sync() {
     if (::fdatasync(db_fd_) != 0)
       return make_error(Code::kIo, "sqlite: fsync of the database after a checkpoint failed");
     sync_failed_ = false;
+    end_guard();
   }
   return ok();
+}
+
+// A read transaction on guard_, begun while the WAL still holds the frames
+// about to be copied, so it takes a WAL read lock (a reader that begins once
+// everything is copied reads the database file alone and locks nothing
+// another checkpointer waits for).
+bool SqliteConn::begin_guard() {
+  if (guard_open_) return true;
+  if (sqlite3_exec(guard_, "BEGIN; SELECT count(*) FROM sqlite_schema;", nullptr, nullptr,
+                   nullptr) != SQLITE_OK) {
+    detail::logger()->warn("wal checkpoint guard not begun reason={}", sqlite3_errmsg(guard_));
+    (void)sqlite3_exec(guard_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return false;
+  }
+  guard_open_ = true;
+  return true;
+}
+
+void SqliteConn::end_guard() {
+  if (!guard_open_) return;
+  (void)sqlite3_exec(guard_, "COMMIT", nullptr, nullptr, nullptr);
+  guard_open_ = false;
 }
 
 void SqliteConn::checkpoint_if_due() {
@@ -234,7 +276,11 @@ void SqliteConn::checkpoint_if_due() {
   wal_frames_ = 0;  // a partial pass (a reader's older snapshot) is retried at the next COMMIT
   // synchronous=OFF for the copy only: no fsync of the WAL (every COMMIT
   // made it durable already) nor of the database (the syncer's, below).
-  if (!exec("PRAGMA synchronous=OFF")) return;
+  if (!begin_guard()) return;  // then SQLite's copy with its fsync, below, next time
+  if (!exec("PRAGMA synchronous=OFF")) {
+    end_guard();
+    return;
+  }
   int log = 0, copied = 0;
   const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
   const Status full = exec("PRAGMA synchronous=FULL");
@@ -245,7 +291,10 @@ void SqliteConn::checkpoint_if_due() {
   }
   if (rc != SQLITE_OK && rc != SQLITE_BUSY)
     detail::logger()->warn("wal checkpoint failed reason={}", sqlite3_errmsg(db_));
-  if (copied <= 0) return;
+  if (copied <= 0) {
+    end_guard();
+    return;
+  }
   g_checkpoints.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard lk(sync_mu_);
@@ -312,6 +361,8 @@ Status SqliteConn::exec(std::string_view sql) {
 // allocation SQLite makes takes a global mutex: 8 % of a placement's CPU), and
 // the page cache that skips empty truncations (storage/sqlite/pcache.cpp: a
 // full walk of the writer's cache in every COMMIT after a page split, 9 %).
+void delay_db_sync_for_tests(int ms) { g_sync_delay_ms = ms; }
+
 WriterCheckpointStats writer_checkpoint_stats() {
   return {g_checkpoints.load(std::memory_order_relaxed), g_db_syncs.load(std::memory_order_relaxed),
           g_commits_waited.load(std::memory_order_relaxed)};

@@ -26,4 +26,7 @@ struct WriterCheckpointStats {
 };
 WriterCheckpointStats writer_checkpoint_stats();
 
+// Tests only: every later database fsync of those checkpoints starts `ms` late.
+void delay_db_sync_for_tests(int ms);
+
 }  // namespace fc::storage::sqlite

@@ -352,6 +352,45 @@ TEST_SUITE("storage") {
     CHECK(test::column(*c.value(), "PRAGMA integrity_check").at(0) == "ok");
   }
 
+  TEST_CASE(
+      "while a checkpoint's database fsync runs, another connection cannot truncate the WAL") {
+    test::TempDir dir;
+    auto db = open_db(dir);
+    sqlite::delay_db_sync_for_tests(1500);  // the fsync after the next copy starts 1.5 s late
+    const auto before = sqlite::writer_checkpoint_stats();
+    auto forty = [](Conn& c) -> Status {
+      BOOST_OUTCOME_TRY(st, c.prepare("INSERT INTO rows(writer, seq, payload) VALUES(?, ?, ?)"));
+      static int b = 0;
+      ++b;
+      for (int i = 0; i < 40; ++i) {
+        BOOST_OUTCOME_TRY(st.bind_all(b, i, std::string(2000, 't')).run());
+      }
+      return fc::ok();
+    };
+    for (int n = 0; n < 200 && sqlite::writer_checkpoint_stats().checkpoints == before.checkpoints;
+         ++n)
+      REQUIRE(db->write_sync(forty));
+    REQUIRE(sqlite::writer_checkpoint_stats().checkpoints > before.checkpoints);
+    // The copy is done, its fsync is not: a TRUNCATE checkpoint (Litestream's
+    // emergency one, or sqlite3 by hand) would drop the frames it copied.
+    auto other = Conn::open(dir.file("w.db"), OpenMode::kReadWrite);
+    REQUIRE(other);
+    REQUIRE(other.value()->exec("PRAGMA busy_timeout=0"));
+    CHECK(scalar(*other.value(), "PRAGMA wal_checkpoint(TRUNCATE)") == 1);  // busy
+    CHECK(std::filesystem::file_size(dir.file("w.db-wal")) > 0);
+    sqlite::delay_db_sync_for_tests(0);
+    // Once the fsync is done (the next COMMIT waits for it), it may.
+    REQUIRE(db->write_sync(forty));
+    CHECK(scalar(*other.value(), "PRAGMA wal_checkpoint(TRUNCATE)") == 0);
+    const std::int64_t rows = scalar(db->read(), "SELECT count(*) FROM rows");
+    other.value().reset();
+    db->close();
+    auto c = Conn::open(dir.file("w.db"), OpenMode::kReadWrite);
+    REQUIRE(c);
+    CHECK(scalar(*c.value(), "SELECT count(*) FROM rows") == rows);
+    CHECK(test::column(*c.value(), "PRAGMA integrity_check").at(0) == "ok");
+  }
+
   TEST_CASE("one statement bound and run in a loop inserts every row") {
     test::TempDir dir;
     auto c = test::open_migrated(dir.file("loop.db"));
