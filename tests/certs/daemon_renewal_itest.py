@@ -107,6 +107,14 @@ class RenewalsBeforeNewOrdersTest(unittest.TestCase):
         d = self.d.start()
         first = du.post_cert(d, ["renew-first.fleet.test"])
         du.wait_cert(d, first, lambda x: x["status"] == "valid", what="first certificate")
+        # The premise: the first certificate took one of the two tokens. On a
+        # loaded machine Pebble's validation can fail once and the retry is a
+        # second order (a second token): then no token is left for either and
+        # the check below cannot tell a kept token from none (seen once under
+        # ctest -j4, session 15).
+        orders = du.query(d, "SELECT count(*) FROM cert_orders WHERE cert_id = ?", first)[0][0]
+        if orders != 1:
+            self.skipTest(f"the first certificate needed {orders} orders: both tokens are spent")
         self.assertEqual(d.stop(), 0)
         now_ms = int(time.time() * 1000)
         d.sql("UPDATE certificates SET renew_after = ? WHERE id = ?", now_ms - 1000, first)
