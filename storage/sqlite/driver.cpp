@@ -274,9 +274,9 @@ void SqliteConn::end_guard() {
 void SqliteConn::checkpoint_if_due() {
   if (!own_checkpoints_ || wal_frames_ < kCheckpointPages) return;
   wal_frames_ = 0;  // a partial pass (a reader's older snapshot) is retried at the next COMMIT
+  if (!begin_guard()) return;  // no pass without the guard: tried again at the next COMMIT
   // synchronous=OFF for the copy only: no fsync of the WAL (every COMMIT
   // made it durable already) nor of the database (the syncer's, below).
-  if (!begin_guard()) return;  // then SQLite's copy with its fsync, below, next time
   if (!exec("PRAGMA synchronous=OFF")) {
     end_guard();
     return;
@@ -357,10 +357,6 @@ Status SqliteConn::exec(std::string_view sql) {
 
 }  // namespace
 
-// Before SQLite initialises: no memory statistics (with them on, every
-// allocation SQLite makes takes a global mutex: 8 % of a placement's CPU), and
-// the page cache that skips empty truncations (storage/sqlite/pcache.cpp: a
-// full walk of the writer's cache in every COMMIT after a page split, 9 %).
 void delay_db_sync_for_tests(int ms) { g_sync_delay_ms = ms; }
 
 WriterCheckpointStats writer_checkpoint_stats() {
@@ -368,6 +364,10 @@ WriterCheckpointStats writer_checkpoint_stats() {
           g_commits_waited.load(std::memory_order_relaxed)};
 }
 
+// Before SQLite initialises: no memory statistics (with them on, every
+// allocation SQLite makes takes a global mutex: 8 % of a placement's CPU), and
+// the page cache that skips empty truncations (storage/sqlite/pcache.cpp: a
+// full walk of the writer's cache in every COMMIT after a page split, 9 %).
 void configure_once() {
   static std::once_flag once;
   std::call_once(once, [] {

@@ -33,6 +33,24 @@ std::unique_ptr<Database> open_db(const test::TempDir& dir, std::size_t max_batc
   return std::move(db).value();
 }
 
+// One commit's worth for the checkpoint tests: 40 rows of 2 KB (~20 WAL pages).
+Status insert_forty(Conn& c, int writer) {
+  BOOST_OUTCOME_TRY(st, c.prepare("INSERT INTO rows(writer, seq, payload) VALUES(?, ?, ?)"));
+  for (int i = 0; i < 40; ++i) {
+    BOOST_OUTCOME_TRY(st.bind_all(writer, i, std::string(2000, 'w')).run());
+  }
+  return fc::ok();
+}
+
+// Closes the database, opens the file again: `rows` rows, integrity_check ok.
+void check_reopened(Database& db, const std::string& path, std::int64_t rows) {
+  db.close();
+  auto c = Conn::open(path, OpenMode::kReadWrite);
+  REQUIRE(c);
+  CHECK(scalar(*c.value(), "SELECT count(*) FROM rows") == rows);
+  CHECK(test::column(*c.value(), "PRAGMA integrity_check").at(0) == "ok");
+}
+
 Status insert_row(Conn& c, int writer, int seq) {
   BOOST_OUTCOME_TRY(st, c.prepare("INSERT INTO rows(writer, seq, payload) VALUES(?, ?, ?)"));
   return st.bind_all(writer, seq, std::string(200, 'x')).run();
@@ -326,14 +344,7 @@ TEST_SUITE("storage") {
     // 600 commits of 40 rows of 2 KB: ~24,000 pages through the WAL, a
     // checkpoint (1,000 pages) every ~40 commits.
     for (int b = 0; b < 600; ++b) {
-      auto forty = [b](Conn& c) -> Status {
-        BOOST_OUTCOME_TRY(st, c.prepare("INSERT INTO rows(writer, seq, payload) VALUES(?, ?, ?)"));
-        for (int i = 0; i < 40; ++i) {
-          BOOST_OUTCOME_TRY(st.bind_all(b, i, std::string(2000, 'w')).run());
-        }
-        return fc::ok();
-      };
-      REQUIRE(db->write_sync(forty));
+      REQUIRE(db->write_sync([b](Conn& c) { return insert_forty(c, b); }));
       std::error_code ec;
       wal_max = std::max(wal_max, std::filesystem::file_size(dir.file("w.db-wal"), ec));
     }
@@ -345,11 +356,8 @@ TEST_SUITE("storage") {
     CHECK(wal_max > 0);
     CHECK(wal_max < 8u * 1024 * 1024);
     CHECK(scalar(db->read(), "SELECT count(*) FROM rows") == 600 * 40);
-    db->close();  // waits for the last fsync, then SQLite's own TRUNCATE checkpoint
-    auto c = Conn::open(dir.file("w.db"), OpenMode::kReadWrite);
-    REQUIRE(c);
-    CHECK(scalar(*c.value(), "SELECT count(*) FROM rows") == 600 * 40);
-    CHECK(test::column(*c.value(), "PRAGMA integrity_check").at(0) == "ok");
+    // close() waits for the last fsync, then runs SQLite's own TRUNCATE checkpoint.
+    check_reopened(*db, dir.file("w.db"), 600 * 40);
   }
 
   TEST_CASE(
@@ -358,15 +366,8 @@ TEST_SUITE("storage") {
     auto db = open_db(dir);
     sqlite::delay_db_sync_for_tests(1500);  // the fsync after the next copy starts 1.5 s late
     const auto before = sqlite::writer_checkpoint_stats();
-    auto forty = [](Conn& c) -> Status {
-      BOOST_OUTCOME_TRY(st, c.prepare("INSERT INTO rows(writer, seq, payload) VALUES(?, ?, ?)"));
-      static int b = 0;
-      ++b;
-      for (int i = 0; i < 40; ++i) {
-        BOOST_OUTCOME_TRY(st.bind_all(b, i, std::string(2000, 't')).run());
-      }
-      return fc::ok();
-    };
+    int b = 0;
+    auto forty = [&b](Conn& c) { return insert_forty(c, ++b); };
     for (int n = 0; n < 200 && sqlite::writer_checkpoint_stats().checkpoints == before.checkpoints;
          ++n)
       REQUIRE(db->write_sync(forty));
@@ -384,11 +385,7 @@ TEST_SUITE("storage") {
     CHECK(scalar(*other.value(), "PRAGMA wal_checkpoint(TRUNCATE)") == 0);
     const std::int64_t rows = scalar(db->read(), "SELECT count(*) FROM rows");
     other.value().reset();
-    db->close();
-    auto c = Conn::open(dir.file("w.db"), OpenMode::kReadWrite);
-    REQUIRE(c);
-    CHECK(scalar(*c.value(), "SELECT count(*) FROM rows") == rows);
-    CHECK(test::column(*c.value(), "PRAGMA integrity_check").at(0) == "ok");
+    check_reopened(*db, dir.file("w.db"), rows);
   }
 
   TEST_CASE("one statement bound and run in a loop inserts every row") {
