@@ -241,6 +241,12 @@ struct WriterStats {
   std::uint64_t us_callers = 0;
   std::uint64_t us_flush = 0;
   std::uint64_t us_commit = 0;
+  // SQLite's sole writer's own WAL checkpoints (process-wide; 0 on
+  // PostgreSQL): passes, and the COMMITs that waited for a pass's database
+  // fsync before restarting the WAL, with the time they waited.
+  std::uint64_t checkpoints = 0;
+  std::uint64_t checkpoint_waits = 0;
+  std::uint64_t us_checkpoint_wait = 0;
 };
 
 using WriteFn = std::function<Status(Conn&)>;

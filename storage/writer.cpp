@@ -9,6 +9,7 @@
 #include "storage/db.hpp"
 #include "storage/deferred.hpp"
 #include "storage/detail/log.hpp"
+#include "storage/sqlite/driver.hpp"
 
 namespace fc::storage {
 
@@ -499,6 +500,10 @@ WriterStats Database::stats() const {
   std::lock_guard lk(impl_->mu);
   WriterStats s = impl_->stats;
   s.queued = impl_->queue.size();
+  const auto ck = sqlite::writer_checkpoint_stats();
+  s.checkpoints = ck.checkpoints;
+  s.checkpoint_waits = ck.commits_waited;
+  s.us_checkpoint_wait = ck.us_waited;
   return s;
 }
 

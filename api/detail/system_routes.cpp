@@ -53,6 +53,14 @@ std::string gauges_text(Context& ctx) {
                                   {"commit", ws.us_commit}})
     o += std::string("fleetcommand_db_writer_seconds_total{phase=\"") + phase + "\"} " +
          std::to_string(static_cast<double>(us) / 1e6) + "\n";
+  line("fleetcommand_db_checkpoints_total",
+       "WAL checkpoint passes of the SQLite writer (copies into the database file).", "counter",
+       static_cast<double>(ws.checkpoints));
+  line("fleetcommand_db_checkpoint_waits_total",
+       "SQLite COMMITs that waited for a checkpoint's database fsync before restarting the WAL.",
+       "counter", static_cast<double>(ws.checkpoint_waits));
+  line("fleetcommand_db_checkpoint_wait_seconds_total", "Time those COMMITs waited.", "counter",
+       static_cast<double>(ws.us_checkpoint_wait) / 1e6);
   line("fleetcommand_log_lines_dropped_total",
        "Log lines below warn dropped because the log buffer was full (a slow stderr reader).",
        "counter", static_cast<double>(fc::log::dropped_lines()));

@@ -111,7 +111,10 @@ JSON
   curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$api_port/metrics" |
     awk '/^fleetcommand_db_transactions_total / { t = $2 } /^fleetcommand_db_commits_total / { c = $2 }
          /^fleetcommand_log_lines_dropped_total / { d = $2 }
+         /^fleetcommand_db_checkpoints_total / { k = $2 } /^fleetcommand_db_checkpoint_waits_total / { kw = $2 }
+         /^fleetcommand_db_checkpoint_wait_seconds_total / { ks = $2 }
          END { if (c > 0) printf "group commits: %d, %.1f transactions each\n", c, t / c
+               if (k != "") printf "checkpoint passes: %d, COMMITs that waited for their fsync: %d, %.3f s in all\n", k, kw, ks
                if (d != "") printf "log lines dropped: %d\n", d }' || true
   echo "log lines written: $(wc -l <"$dir/fc.log")"
   awk '/ctxt_switches/ { s += $2 } END { print "daemon context switches: " s }' /proc/"$fc_pid"/task/*/status || true

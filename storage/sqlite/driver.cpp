@@ -22,7 +22,7 @@ namespace fc::storage::sqlite {
 
 namespace {
 
-std::atomic<std::uint64_t> g_checkpoints{0}, g_db_syncs{0}, g_commits_waited{0};
+std::atomic<std::uint64_t> g_checkpoints{0}, g_db_syncs{0}, g_commits_waited{0}, g_wait_us{0};
 std::atomic<int> g_sync_delay_ms{0};  // tests only (delay_db_sync_for_tests)
 
 Error sqlite_open_error(sqlite3* db, const std::string& what) {
@@ -237,7 +237,13 @@ Status SqliteConn::settle_db_sync() {
   std::unique_lock lk(sync_mu_);
   if (sync_pending_) {
     g_commits_waited.fetch_add(1, std::memory_order_relaxed);
+    const auto from = std::chrono::steady_clock::now();
     sync_cv_.wait(lk, [&] { return !sync_pending_; });
+    g_wait_us.fetch_add(static_cast<std::uint64_t>(
+                            std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - from)
+                                .count()),
+                        std::memory_order_relaxed);
   }
   if (sync_failed_) {
     // The copied pages may not be on disk: the WAL must not restart over them.
@@ -361,7 +367,7 @@ void delay_db_sync_for_tests(int ms) { g_sync_delay_ms = ms; }
 
 WriterCheckpointStats writer_checkpoint_stats() {
   return {g_checkpoints.load(std::memory_order_relaxed), g_db_syncs.load(std::memory_order_relaxed),
-          g_commits_waited.load(std::memory_order_relaxed)};
+          g_commits_waited.load(std::memory_order_relaxed), g_wait_us.load(std::memory_order_relaxed)};
 }
 
 // Before SQLite initialises: no memory statistics (with them on, every

@@ -23,6 +23,7 @@ struct WriterCheckpointStats {
   std::uint64_t checkpoints = 0;
   std::uint64_t db_syncs = 0;
   std::uint64_t commits_waited = 0;
+  std::uint64_t us_waited = 0;  // what those COMMITs waited, summed (µs)
 };
 WriterCheckpointStats writer_checkpoint_stats();
 

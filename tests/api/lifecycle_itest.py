@@ -50,6 +50,8 @@ class HealthAndMetrics(fctest.DaemonTest):
         self.assertRegex(text, r"(?m)^fleetcommand_db_transactions_total [1-9]")
         self.assertRegex(text, r"(?m)^fleetcommand_db_commits_total [1-9]")
         self.assertRegex(text, r"(?m)^fleetcommand_db_write_queue ")
+        for name in ("checkpoints_total", "checkpoint_waits_total", "checkpoint_wait_seconds_total"):
+            self.assertRegex(text, r"(?m)^fleetcommand_db_%s \d" % name)
         self.assertRegex(text, r'(?m)^fleetcommand_jobs\{state="queued"\} \d+')
         self.assertRegex(text, r'(?m)^fleetcommand_jobs\{state="dead"\} \d+')
         # Every sample line is "name{labels} value" with a numeric value.

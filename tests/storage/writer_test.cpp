@@ -352,6 +352,10 @@ TEST_SUITE("storage") {
     const auto passes = after.checkpoints - before.checkpoints;
     CHECK(passes >= 10);
     CHECK(after.db_syncs - before.db_syncs + 1 >= passes);  // the last one may still run
+    const auto ws = db->stats();  // what /metrics reports
+    CHECK(ws.checkpoints == after.checkpoints);
+    CHECK(ws.checkpoint_waits == after.commits_waited);
+    CHECK(ws.us_checkpoint_wait == after.us_waited);
     // The WAL restarts after each pass: 1,000 pages and one commit's frames.
     CHECK(wal_max > 0);
     CHECK(wal_max < 8u * 1024 * 1024);
@@ -381,7 +385,11 @@ TEST_SUITE("storage") {
     CHECK(std::filesystem::file_size(dir.file("w.db-wal")) > 0);
     sqlite::delay_db_sync_for_tests(0);
     // Once the fsync is done (the next COMMIT waits for it), it may.
+    const auto waited = sqlite::writer_checkpoint_stats();
     REQUIRE(db->write_sync(forty));
+    const auto now = sqlite::writer_checkpoint_stats();
+    CHECK(now.commits_waited == waited.commits_waited + 1);
+    CHECK(now.us_waited - waited.us_waited >= 500'000);  // most of the 1.5 s delay
     CHECK(scalar(*other.value(), "PRAGMA wal_checkpoint(TRUNCATE)") == 0);
     const std::int64_t rows = scalar(db->read(), "SELECT count(*) FROM rows");
     other.value().reset();
