@@ -352,7 +352,7 @@ TEST_SUITE("storage") {
     const auto passes = after.checkpoints - before.checkpoints;
     CHECK(passes >= 10);
     CHECK(after.db_syncs - before.db_syncs + 1 >= passes);  // the last one may still run
-    const auto ws = db->stats();  // what /metrics reports
+    const auto ws = db->stats();                            // what /metrics reports
     CHECK(ws.checkpoints == after.checkpoints);
     CHECK(ws.checkpoint_waits == after.commits_waited);
     CHECK(ws.us_checkpoint_wait == after.us_waited);
