@@ -239,11 +239,11 @@ Status SqliteConn::settle_db_sync() {
     g_commits_waited.fetch_add(1, std::memory_order_relaxed);
     const auto from = std::chrono::steady_clock::now();
     sync_cv_.wait(lk, [&] { return !sync_pending_; });
-    g_wait_us.fetch_add(static_cast<std::uint64_t>(
-                            std::chrono::duration_cast<std::chrono::microseconds>(
-                                std::chrono::steady_clock::now() - from)
-                                .count()),
-                        std::memory_order_relaxed);
+    g_wait_us.fetch_add(
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::steady_clock::now() - from)
+                                       .count()),
+        std::memory_order_relaxed);
   }
   if (sync_failed_) {
     // The copied pages may not be on disk: the WAL must not restart over them.
@@ -367,7 +367,8 @@ void delay_db_sync_for_tests(int ms) { g_sync_delay_ms = ms; }
 
 WriterCheckpointStats writer_checkpoint_stats() {
   return {g_checkpoints.load(std::memory_order_relaxed), g_db_syncs.load(std::memory_order_relaxed),
-          g_commits_waited.load(std::memory_order_relaxed), g_wait_us.load(std::memory_order_relaxed)};
+          g_commits_waited.load(std::memory_order_relaxed),
+          g_wait_us.load(std::memory_order_relaxed)};
 }
 
 // Before SQLite initialises: no memory statistics (with them on, every
