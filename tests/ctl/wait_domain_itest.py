@@ -28,12 +28,15 @@ class CtlDomainWait(CustomerWorld):
         fctest.wait_until(lambda: cls.d.request("GET", f"/v1/workspaces/{cls.ws['id']}").json()["dns"]["published"],
                           timeout=30, what="workspace running and published")
 
-    def ctl(self, *args, timeout=200):
+    def ctl_env(self):
         e = {k: v for k, v in os.environ.items() if not k.startswith("FLEETCOMMAND_") and k != "NO_COLOR"}
         e.update({"HOME": self.d.dir, "FLEETCOMMAND_SERVER": f"http://127.0.0.1:{self.d.api_port}",
                   "FLEETCOMMAND_TOKEN": self.d.token})
-        return subprocess.run([fctest.FC_BIN, "ctl"] + list(args), env=e, capture_output=True, text=True,
-                              timeout=timeout)
+        return e
+
+    def ctl(self, *args, timeout=200):
+        return subprocess.run([fctest.FC_BIN, "ctl"] + list(args), env=self.ctl_env(), capture_output=True,
+                              text=True, timeout=timeout)
 
     def claim(self, host):
         r = self.ctl("domains", "add", host, "--workspace", "shop", "-o", "json")
@@ -52,11 +55,25 @@ class CtlDomainWait(CustomerWorld):
         # once in a full run). The TXT needs the claim's token.
         self.bind.update(f"add {host} 1 CNAME shop.{ZONE}.")
         d = self.claim(host)
-        self.bind.update(f"add _fleetcommand.{host} 1 TXT \"{d['verification']['value']}\"")
-        self.assertEqual(self.ctl("domains", "check", host).returncode, 0)
-        r = self.ctl("domains", "wait", host, "--for=active", "--timeout=150s", "--interval=300ms")
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr + self.d.logs()[-3000:])
-        lines = r.stdout.strip().split("\n")
+        # `wait` starts while the domain cannot verify yet (no TXT): its first
+        # line is that status, and the transitions come after (started once
+        # the domain was already active, it printed `active` alone).
+        w = subprocess.Popen([fctest.FC_BIN, "ctl", "domains", "wait", host, "--for=active", "--timeout=150s",
+                              "--interval=300ms"], env=self.ctl_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            first = w.stdout.readline().strip()
+            self.assertRegex(first, rf"^\d\d:\d\d:\d\d  domain {re.escape(host)}  pending_verification"
+                                    rf"  \(TXT _fleetcommand\.{re.escape(host)}: .*found none\)$")
+            self.bind.update(f"add _fleetcommand.{host} 1 TXT \"{d['verification']['value']}\"")
+            self.assertEqual(self.ctl("domains", "check", host).returncode, 0)
+            out, err = w.communicate(timeout=200)
+        finally:
+            if w.poll() is None:
+                w.kill()
+                w.communicate()
+        self.assertEqual(w.returncode, 0, out + err + self.d.logs()[-3000:])
+        lines = [first] + out.strip().split("\n")
         self.assertRegex(lines[-1], rf"^\d\d:\d\d:\d\d  domain {re.escape(host)}  active$")
         self.assertGreaterEqual(len(lines), 2, "no transition printed before active")
         # The certificate it got, as a table and as the API's JSON.
