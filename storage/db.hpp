@@ -23,6 +23,7 @@ namespace detail {
 class StmtDriver;  // storage/detail/driver.hpp
 }  // namespace detail
 class DeferredRows;  // storage/deferred.hpp
+struct WriterStats;
 
 // SHA-256 as lower-case hex: migration checksums, and the stored form of what
 // must never be stored in clear (token hashes, idempotency request
@@ -143,6 +144,9 @@ class Conn {
   // Called once by Database::close() on the write connection (SQLite: WAL
   // checkpoint).
   virtual Status checkpoint() { return ok(); }
+  // The write connection's own checkpoint counters into `s` (SQLite's sole
+  // writer; nothing elsewhere). Called from any thread (Database::stats()).
+  virtual void add_checkpoint_stats(WriterStats& s) const { (void)s; }
   // The SQLite path, or the PostgreSQL URL without its password.
   const std::string& path() const { return path_; }
   // Non-null while the writer runs a set-based caller (Database::write_set):
@@ -241,9 +245,10 @@ struct WriterStats {
   std::uint64_t us_callers = 0;
   std::uint64_t us_flush = 0;
   std::uint64_t us_commit = 0;
-  // SQLite's sole writer's own WAL checkpoints (process-wide; 0 on
-  // PostgreSQL): passes, and the COMMITs that waited for a pass's database
-  // fsync before restarting the WAL, with the time they waited.
+  // SQLite's sole writer's own WAL checkpoints (Conn::add_checkpoint_stats;
+  // the counts are process-wide, 0 on PostgreSQL): passes, and the COMMITs
+  // that waited for a pass's database fsync before restarting the WAL, with
+  // the time they waited.
   std::uint64_t checkpoints = 0;
   std::uint64_t checkpoint_waits = 0;
   std::uint64_t us_checkpoint_wait = 0;

@@ -9,7 +9,6 @@
 #include "storage/db.hpp"
 #include "storage/deferred.hpp"
 #include "storage/detail/log.hpp"
-#include "storage/sqlite/driver.hpp"
 
 namespace fc::storage {
 
@@ -500,10 +499,7 @@ WriterStats Database::stats() const {
   std::lock_guard lk(impl_->mu);
   WriterStats s = impl_->stats;
   s.queued = impl_->queue.size();
-  const auto ck = sqlite::writer_checkpoint_stats();
-  s.checkpoints = ck.checkpoints;
-  s.checkpoint_waits = ck.commits_waited;
-  s.us_checkpoint_wait = ck.us_waited;
+  if (impl_->conn) impl_->conn->add_checkpoint_stats(s);
   return s;
 }
 

@@ -123,6 +123,13 @@ class SqliteConn final : public Conn {
     return exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
   void set_sole_writer() override;
+  void add_checkpoint_stats(WriterStats& s) const override {
+    if (!own_checkpoints_) return;
+    const auto ck = writer_checkpoint_stats();
+    s.checkpoints = ck.checkpoints;
+    s.checkpoint_waits = ck.commits_waited;
+    s.us_checkpoint_wait = ck.us_waited;
+  }
 
  private:
   // The writer's own checkpoints (set_sole_writer), see commit().
