@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -386,10 +387,17 @@ TEST_SUITE("storage") {
     sqlite::delay_db_sync_for_tests(0);
     // Once the fsync is done (the next COMMIT waits for it), it may.
     const auto waited = sqlite::writer_checkpoint_stats();
+    const auto from = std::chrono::steady_clock::now();
     REQUIRE(db->write_sync(forty));
+    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - from)
+                          .count();
     const auto now = sqlite::writer_checkpoint_stats();
     CHECK(now.commits_waited == waited.commits_waited + 1);
-    CHECK(now.us_waited - waited.us_waited >= 500'000);  // most of the 1.5 s delay
+    // What is left of the 1.5 s delay (the steps above may have used most
+    // of it on a loaded machine): counted, and no more than the call took.
+    CHECK(now.us_waited > waited.us_waited);
+    CHECK(now.us_waited - waited.us_waited <= static_cast<std::uint64_t>(took));
     CHECK(scalar(*other.value(), "PRAGMA wal_checkpoint(TRUNCATE)") == 0);
     const std::int64_t rows = scalar(db->read(), "SELECT count(*) FROM rows");
     other.value().reset();
